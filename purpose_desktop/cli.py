@@ -1,0 +1,152 @@
+"""The ``purpose-desktop`` command: the GUI with no arguments, headless subcommands otherwise.
+
+Exit codes: 0 success, 1 a run that failed, 2 bad input or environment (the message says what
+to fix), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from purpose_desktop import __version__
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="purpose-desktop",
+        description="Run teams of AI agents on small local models. "
+        "With no command, opens the desktop application.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # Used by the start-up benchmark and tests: quit this many seconds after the window shows.
+    parser.add_argument("--quit-after-shown", type=float, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a team on a task, headless")
+    run.add_argument("team_file", type=Path, metavar="TEAM_FILE", help="a .yaml or .toml team")
+    run.add_argument("--task", required=True, help="what the team should do")
+    run.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="approve every action an agent proposes instead of asking at the terminal",
+    )
+    run.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
+
+    models = commands.add_parser("models", help="the models the app can use")
+    models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = models_commands.add_parser("list", help="list bundled and local GGUF models")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``purpose-desktop`` command; returns the exit code."""
+    _attach_windows_console()
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args.team_file, args.task, as_json=args.json)
+        if args.command == "models":
+            return _models_list(as_json=args.json)
+        from purpose_desktop.app import run_gui
+
+        return run_gui(quit_after_shown=args.quit_after_shown)
+    except UserError as exc:
+        print(f"purpose-desktop: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("purpose-desktop: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(team_file: Path, task: str, *, as_json: bool) -> int:
+    from purpose_desktop.app import build_services
+    from purpose_desktop.engine.team_file import load_team
+
+    team = load_team(team_file)
+    services = build_services()
+    printer = _RunPrinter(sys.stdout, sys.stderr, quiet=as_json)
+
+    async def go() -> int:
+        try:
+            outcome = await services.runner.run(team, task, [printer])
+        finally:
+            await services.aclose()
+        if as_json:
+            print(json.dumps(dataclasses.asdict(outcome), indent=2))
+        return 0 if outcome.status == "completed" else 1
+
+    return asyncio.run(go())
+
+
+class _RunPrinter:
+    """Prints a run's events as they happen: tokens to stdout, progress to stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
+        self._out = out
+        self._err = err
+        self._quiet = quiet
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ErrorRaised):
+            print(f"error: {event.message}", file=self._err, flush=True)
+            return
+        if self._quiet:
+            return
+        if isinstance(event, ev.TokenStreamed):
+            self._out.write(event.text)
+            self._out.flush()
+            return
+        if isinstance(event, ev.RunFinished) and event.answer:
+            print(f"\n\nAnswer:\n{event.answer.strip()}", file=self._out, flush=True)
+        line = describe_event(event)
+        if line is not None and not isinstance(event, ev.RunStarted):
+            print(f"[{line}]", file=self._err, flush=True)
+
+
+def _models_list(*, as_json: bool) -> int:
+    from purpose_desktop.config import Paths
+    from purpose_desktop.models.catalog import list_local_models
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    entries = list_local_models(paths.models_dir)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(e) for e in entries], indent=2))
+        return 0
+    for entry in entries:
+        if entry.error:
+            print(f"{entry.reference:<24} unusable: {entry.error}")
+            continue
+        size_mb = (entry.size_bytes or 0) / 2**20
+        params_m = (entry.parameters or 0) / 1e6
+        print(
+            f"{entry.reference:<24} {entry.backend:<10} {entry.architecture:<8} "
+            f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length:<6} "
+            f"{size_mb:>6.0f} MiB  {entry.title}"
+        )
+    return 0
+
+
+def _attach_windows_console() -> None:
+    """On Windows the command is a GUI program with no console; when a subcommand is run from
+    a terminal, write to that terminal instead of nowhere."""
+    # os.name rather than sys.platform, which type checkers treat as fixed per platform.
+    if os.name != "nt" or getattr(sys, "stdout", None) is not None:
+        return
+    import ctypes
+
+    kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009 (exists on Windows only)
+    if kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+        sys.stdout = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115, PTH123
+        sys.stderr = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115, PTH123

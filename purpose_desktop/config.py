@@ -1,0 +1,140 @@
+"""Where the application keeps its files, and the user's settings.
+
+Every path the application writes is under one home folder: ``$PURPOSE_DESKTOP_HOME`` when it
+is set, otherwise the platform's user data directory. Tests and portable installs point the
+variable at a folder of their own and nothing is written anywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOME_ENV = "PURPOSE_DESKTOP_HOME"
+APP_NAME = "purpose-desktop"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The files and folders of one installation, all below :attr:`home`."""
+
+    home: Path
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Paths:
+        """Paths below ``$PURPOSE_DESKTOP_HOME``, or the platform's user data directory."""
+        override = environ.get(HOME_ENV, "").strip()
+        if override:
+            return cls(Path(override).expanduser().resolve())
+        import platformdirs
+
+        return cls(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
+
+    @property
+    def settings_file(self) -> Path:
+        return self.home / "settings.json"
+
+    @property
+    def window_state_file(self) -> Path:
+        return self.home / "window-state.ini"
+
+    @property
+    def database_file(self) -> Path:
+        return self.home / "purpose-desktop.sqlite3"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.home / "workspaces"
+
+    @property
+    def teams_dir(self) -> Path:
+        return self.home / "teams"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs_dir / "purpose-desktop.log"
+
+    def ensure(self) -> None:
+        """Create the home folder and its subfolders if they are missing."""
+        for folder in (self.home, self.models_dir, self.workspaces_dir, self.teams_dir,
+                       self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def default_threads() -> int:
+    """Threads for local inference: every core but one on larger machines, at least two."""
+    cores = os.cpu_count() or 2
+    return max(2, min(cores - 1, 8)) if cores > 2 else cores
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Preferences the user can change; stored as JSON in :attr:`Paths.settings_file`."""
+
+    n_threads: int = dataclasses.field(default_factory=default_threads)
+    context_size: int = 2048
+    max_answer_tokens: int = 256
+    last_team_file: str | None = None
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(paths: Paths) -> Settings:
+    """Read the settings file; a missing file gives defaults.
+
+    A file that cannot be read as settings is kept aside (``settings.json.bad``) rather than
+    overwritten, so nothing the user set is lost, and the defaults are used.
+    """
+    path = paths.settings_file
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise TypeError("settings must be a JSON object")
+        known = {f.name for f in dataclasses.fields(Settings)}
+        return Settings(**{key: value for key, value in raw.items() if key in known})
+    except (OSError, ValueError, TypeError) as exc:
+        kept = path.with_name(path.name + ".bad")
+        path.replace(kept)
+        log.warning("Settings file %s could not be read (%s); kept it as %s", path, exc, kept)
+        return Settings()
+
+
+def save_settings(paths: Paths, settings: Settings) -> None:
+    """Write the settings atomically, so a crash mid-write never leaves a broken file."""
+    paths.home.mkdir(parents=True, exist_ok=True)
+    tmp = paths.settings_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2), encoding="utf-8")
+    tmp.replace(paths.settings_file)
+
+
+def resources_dir() -> Path:
+    """The folder of icons, style sheets and sample teams shipped with the application."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root is not None:
+        return Path(frozen_root) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def example_team_file() -> Path:
+    """The sample team shown on first launch, using the bundled models."""
+    return resources_dir() / "teams" / "example.yaml"

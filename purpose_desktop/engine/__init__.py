@@ -1,0 +1,1 @@
+"""The agent orchestrator: pure asyncio, no Qt. The GUI and the CLI both drive it."""

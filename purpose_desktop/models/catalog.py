@@ -1,0 +1,74 @@
+"""The local models the user can choose from: the bundled ones and GGUF files in the models
+folder, each described from its file header without loading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.bundled import BUNDLED_MODELS, bundled_model_path
+from purpose_desktop.models.families import family_for
+from purpose_desktop.models.gguf_metadata import read_gguf_metadata
+from purpose_desktop.models.references import BUNDLED_SCHEME
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One model as the catalog shows it. ``error`` says why a file cannot be used."""
+
+    reference: str
+    title: str
+    backend: str
+    path: str | None
+    family: str | None = None
+    architecture: str | None = None
+    parameters: int | None = None
+    quantisation: str | None = None
+    context_length: int | None = None
+    size_bytes: int | None = None
+    has_chat_template: bool | None = None
+    error: str | None = None
+
+
+def _describe(reference: str, title: str, path: Path) -> CatalogEntry:
+    metadata = read_gguf_metadata(path)
+    return CatalogEntry(
+        reference=reference,
+        title=title,
+        backend="llama.cpp",
+        path=str(path),
+        family=family_for(metadata.architecture, metadata.name).name,
+        architecture=metadata.architecture,
+        parameters=metadata.parameter_count,
+        quantisation=metadata.quantisation,
+        context_length=metadata.context_length,
+        size_bytes=metadata.size_bytes,
+        has_chat_template=metadata.chat_template is not None,
+    )
+
+
+def list_local_models(models_dir: Path) -> list[CatalogEntry]:
+    """Every bundled model and every ``*.gguf`` in ``models_dir``.
+
+    A model that cannot be read is listed with its ``error`` rather than left out, so the user
+    sees why it is not usable. This reads files (and joins the bundled Gemma chunks on first
+    use): call it off the UI loop.
+    """
+    entries: list[CatalogEntry] = []
+    for key, bundled in BUNDLED_MODELS.items():
+        reference = BUNDLED_SCHEME + key
+        try:
+            path = bundled_model_path(key, models_dir)
+            entries.append(_describe(reference, bundled.title, path))
+        except ModelError as exc:
+            entries.append(
+                CatalogEntry(reference, bundled.title, "llama.cpp", None, error=str(exc))
+            )
+    for path in sorted(models_dir.glob("*.gguf")):
+        try:
+            entries.append(_describe(path.name, path.stem, path))
+        except ModelError as exc:
+            entries.append(CatalogEntry(path.name, path.stem, "llama.cpp", str(path),
+                                        error=str(exc)))
+    return entries

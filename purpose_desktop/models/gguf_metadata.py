@@ -1,0 +1,208 @@
+"""Read a GGUF file's metadata without loading the model.
+
+Only the header is parsed: the key-value metadata and the tensor table. That is enough to
+validate a file before handing it to llama.cpp (which aborts the whole process on some bad
+files), to pick a chat format, and to show size and context length in the catalog.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from purpose_desktop.errors import ModelError
+
+GGUF_MAGIC = b"GGUF"
+SUPPORTED_VERSIONS = (2, 3)
+DEFAULT_ALIGNMENT = 32
+# Arrays longer than this (token lists, merges) are skipped rather than kept in memory.
+MAX_KEPT_ARRAY = 64
+# Guards against garbage lengths in a corrupt header.
+MAX_STRING_BYTES = 64 * 1024 * 1024
+MAX_ITEMS = 1 << 32
+
+_SCALARS: dict[int, str] = {
+    0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
+    10: "<Q", 11: "<q", 12: "<d",
+}
+_STRING, _ARRAY = 8, 9
+
+# GGML's `general.file_type` values for the quantisations small models ship in.
+FILE_TYPES: dict[int, str] = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
+    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
+    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 24: "IQ1_S", 25: "IQ4_NL",
+    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+}
+
+
+class GGUFFormatError(ModelError):
+    """The file is not a readable GGUF model."""
+
+
+@dataclass(frozen=True)
+class GGUFMetadata:
+    """What the header of a GGUF file says about the model in it."""
+
+    path: Path
+    version: int
+    size_bytes: int
+    tensor_count: int
+    parameter_count: int
+    values: dict[str, object] = field(repr=False)
+
+    @property
+    def architecture(self) -> str:
+        return str(self.values.get("general.architecture", "unknown"))
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("general.name", self.path.stem))
+
+    @property
+    def context_length(self) -> int | None:
+        value = self.values.get(f"{self.architecture}.context_length")
+        return int(value) if isinstance(value, int) else None
+
+    @property
+    def chat_template(self) -> str | None:
+        value = self.values.get("tokenizer.chat_template")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def quantisation(self) -> str:
+        file_type = self.values.get("general.file_type")
+        if isinstance(file_type, int):
+            return FILE_TYPES.get(file_type, f"type {file_type}")
+        return "unknown"
+
+
+def read_gguf_metadata(path: Path) -> GGUFMetadata:
+    """Parse the header of ``path``.
+
+    Raises :class:`GGUFFormatError` naming the file and what is wrong with it: missing, empty,
+    not GGUF at all, an unsupported version, or cut short.
+    """
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise GGUFFormatError(f"{path} is not a file.")
+        if size == 0:
+            raise GGUFFormatError(f"{path} is empty: it is not a GGUF model file.")
+        with path.open("rb") as handle:
+            return _parse(path, size, handle)
+    except FileNotFoundError:
+        raise GGUFFormatError(f"Model file not found: {path}") from None
+    except PermissionError:
+        raise GGUFFormatError(f"Model file {path} cannot be read: permission denied.") from None
+    except _Truncated:
+        raise GGUFFormatError(
+            f"{path} is truncated: the file ends inside its header "
+            f"({size} bytes). It may be an incomplete download."
+        ) from None
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _Reader:
+    def __init__(self, handle: BinaryIO, path: Path) -> None:
+        self._handle = handle
+        self._path = path
+
+    def read(self, count: int) -> bytes:
+        data = self._handle.read(count)
+        if len(data) != count:
+            raise _Truncated
+        return data
+
+    def unpack(self, fmt: str) -> int | float | bool:
+        value: int | float | bool = struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        return value
+
+    def count(self, what: str) -> int:
+        value = int(self.unpack("<Q"))
+        if value > MAX_ITEMS:
+            raise GGUFFormatError(f"{self._path} is corrupt: implausible {what} ({value}).")
+        return value
+
+    def string(self) -> str:
+        length = int(self.unpack("<Q"))
+        if length > MAX_STRING_BYTES:
+            raise GGUFFormatError(f"{self._path} is corrupt: a string of {length} bytes.")
+        return self.read(length).decode("utf-8", errors="replace")
+
+    def skip_string(self) -> None:
+        length = int(self.unpack("<Q"))
+        if length > MAX_STRING_BYTES:
+            raise GGUFFormatError(f"{self._path} is corrupt: a string of {length} bytes.")
+        self._handle.seek(length, 1)
+
+    def value(self, value_type: int) -> object:
+        if value_type in _SCALARS:
+            return self.unpack(_SCALARS[value_type])
+        if value_type == _STRING:
+            return self.string()
+        if value_type == _ARRAY:
+            return self.array()
+        raise GGUFFormatError(f"{self._path} is corrupt: unknown value type {value_type}.")
+
+    def array(self) -> object:
+        item_type = int(self.unpack("<I"))
+        length = self.count("array length")
+        if length <= MAX_KEPT_ARRAY:
+            return [self.value(item_type) for _ in range(length)]
+        if item_type in _SCALARS:
+            self._handle.seek(length * struct.calcsize(_SCALARS[item_type]), 1)
+        elif item_type == _STRING:
+            for _ in range(length):
+                self.skip_string()
+        else:
+            for _ in range(length):
+                self.value(item_type)
+        return f"<array of {length}>"
+
+    def position(self) -> int:
+        return self._handle.tell()
+
+
+def _parse(path: Path, size: int, handle: BinaryIO) -> GGUFMetadata:
+    reader = _Reader(handle, path)
+    magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise GGUFFormatError(
+            f"{path} is not a GGUF model file (it starts with {magic!r}, not {GGUF_MAGIC!r})."
+        )
+    version = int(reader.unpack("<I"))
+    if version not in SUPPORTED_VERSIONS:
+        raise GGUFFormatError(f"{path} uses GGUF version {version}, which is not supported.")
+    tensor_count = reader.count("tensor count")
+    kv_count = reader.count("metadata count")
+    values: dict[str, object] = {}
+    for _ in range(kv_count):
+        key = reader.string()
+        values[key] = reader.value(int(reader.unpack("<I")))
+    parameters, last_offset = 0, 0
+    for _ in range(tensor_count):
+        reader.skip_string()
+        dims = [int(reader.unpack("<Q")) for _ in range(int(reader.unpack("<I")))]
+        reader.unpack("<I")  # tensor type
+        offset = int(reader.unpack("<Q"))
+        last_offset = max(last_offset, offset)
+        count = 1
+        for dim in dims:
+            count *= dim
+        parameters += count
+    alignment = values.get("general.alignment", DEFAULT_ALIGNMENT)
+    align = alignment if isinstance(alignment, int) and alignment > 0 else DEFAULT_ALIGNMENT
+    data_start = -(-reader.position() // align) * align
+    if tensor_count and data_start + last_offset >= size:
+        raise GGUFFormatError(
+            f"{path} is truncated: its tensor data should reach past byte "
+            f"{data_start + last_offset}, but the file has {size} bytes. "
+            "It may be an incomplete download."
+        )
+    return GGUFMetadata(path, version, size, tensor_count, parameters, values)

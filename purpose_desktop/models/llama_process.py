@@ -1,0 +1,290 @@
+"""A GGUF model hosted in a worker process, used through an async interface.
+
+The worker (:mod:`llama_worker`) owns the llama.cpp objects; this side only exchanges JSON lines
+with it. Pipes are read on threads and handed to the asyncio loop, which works the same on
+every platform and under qasync, and keeps inference entirely off the UI loop. If the worker
+dies (an abort in llama.cpp, out of memory, killed), the caller gets a :class:`ModelError`
+naming the model and the cause, and the model can be started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.families import ModelFamily, family_for
+from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
+from purpose_desktop.models.messages import (
+    ChatMessage,
+    GenerationOptions,
+    StreamDone,
+    StreamEvent,
+    TokenDelta,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+worker_log = logging.getLogger("purpose_desktop.models.worker")
+
+_STDERR_TAIL = 20
+
+
+@dataclass(frozen=True)
+class LocalModelConfig:
+    """How to load a GGUF file. Every llama.cpp size is explicit, never left to its defaults."""
+
+    path: Path
+    n_ctx: int
+    n_threads: int
+    n_batch: int = 512
+
+    def validate(self, metadata: GGUFMetadata) -> None:
+        """Raise :class:`ModelError` if these settings cannot work for this model."""
+        trained = metadata.context_length
+        if self.n_ctx <= 0:
+            raise ModelError(f"Context size must be a positive number of tokens, not {self.n_ctx}.")
+        if trained is not None and self.n_ctx > trained:
+            raise ModelError(
+                f"Context size {self.n_ctx} is larger than {metadata.name} allows ({trained})."
+            )
+        if self.n_threads <= 0:
+            raise ModelError(f"Thread count must be at least 1, not {self.n_threads}.")
+        if self.n_batch <= 0:
+            raise ModelError(f"Batch size must be at least 1, not {self.n_batch}.")
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "purpose_desktop.models.llama_worker"]
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class _WorkerPipes:
+    """Moves the worker's output lines onto the asyncio loop, on two reader threads."""
+
+    def __init__(self, process: subprocess.Popen[str], loop: asyncio.AbstractEventLoop) -> None:
+        self._process = process
+        self._loop = loop
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL)
+        assert process.stdout is not None and process.stderr is not None
+        self._threads = [
+            threading.Thread(target=self._read_stdout, args=(process.stdout,), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        # The loop may already be closed when a worker outlives an app that crashed.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self.inbox.put_nowait, message)
+
+    def _read_stdout(self, stream: IO[str]) -> None:
+        for line in stream:
+            try:
+                self._deliver(json.loads(line))
+            except json.JSONDecodeError:
+                worker_log.warning("Unreadable line from model worker: %r", line[:200])
+        self._deliver({"type": "exited", "returncode": self._process.wait()})
+
+    def _read_stderr(self, stream: IO[str]) -> None:
+        for line in stream:
+            text = line.rstrip()
+            if text:
+                self.stderr_tail.append(text)
+                worker_log.debug("%s", text)
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+class LlamaProcessModel:
+    """A chat model backed by a GGUF file, loaded in a worker process of its own.
+
+    Calls are serialised: one loaded model generates for one caller at a time, and the others
+    wait their turn. Use :meth:`start` to create one and :meth:`aclose` to end its process.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        metadata: GGUFMetadata,
+        family: ModelFamily,
+        process: subprocess.Popen[str],
+        pipes: _WorkerPipes,
+        load_seconds: float,
+    ) -> None:
+        self.name = name
+        self.metadata = metadata
+        self.family = family
+        self.load_seconds = load_seconds
+        self._process = process
+        self._pipes = pipes
+        self._lock = asyncio.Lock()
+        self._next_id = 0
+
+    @classmethod
+    async def start(
+        cls, name: str, config: LocalModelConfig, *, load_timeout: float = 300.0
+    ) -> LlamaProcessModel:
+        """Start a worker, load the model and wait until it is ready.
+
+        Raises :class:`ModelError` with the cause when the file is not a usable model, the
+        settings do not fit it, or llama.cpp fails or dies while loading.
+        """
+        metadata = await asyncio.to_thread(read_gguf_metadata, config.path)
+        config.validate(metadata)
+        family = family_for(metadata.architecture, metadata.name)
+        load = {
+            **asdict(config),
+            "model_path": str(config.path),
+            "chat_format": None if metadata.chat_template else family.chat_format,
+        }
+        del load["path"]
+        started = time.perf_counter()
+        process = await asyncio.to_thread(
+            subprocess.Popen,
+            worker_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        pipes = _WorkerPipes(process, asyncio.get_running_loop())
+        model = cls(
+            name, metadata=metadata, family=family, process=process, pipes=pipes, load_seconds=0.0
+        )
+        try:
+            model._send(load)
+            reply = await asyncio.wait_for(pipes.inbox.get(), load_timeout)
+        except BaseException:
+            await model.aclose()
+            raise
+        if reply.get("type") != "ready":
+            await model.aclose()
+            raise ModelError(f"Could not load the model '{name}' from {config.path}: "
+                             f"{model._failure_reason(reply)}")
+        model.load_seconds = time.perf_counter() - started
+        log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
+        return model
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def _send(self, message: dict[str, Any]) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps(message) + "\n")
+            stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            raise ModelError(f"The model '{self.name}' is not running: {exc}") from exc
+
+    def _failure_reason(self, message: dict[str, Any]) -> str:
+        if message.get("type") == "error":
+            return str(message.get("message", "unknown error"))
+        cause = _describe_exit(int(message.get("returncode", -1)))
+        tail = self._pipes.stderr_tail
+        return f"its process stopped ({cause}); last output: {tail[-1]}" if tail else (
+            f"its process stopped ({cause})"
+        )
+
+    async def stream_chat(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream the answer to ``messages`` as :class:`TokenDelta` and a final
+        :class:`StreamDone`. Closing the iterator early cancels generation in the worker."""
+        async with self._lock:
+            if not self.alive:
+                raise ModelError(f"The model '{self.name}' is not running. Load it again.")
+            self._next_id += 1
+            request_id = self._next_id
+            self._send({
+                "op": "chat",
+                "id": request_id,
+                "messages": [asdict(m) for m in messages],
+                "max_tokens": options.max_tokens,
+                "temperature": (
+                    self.family.temperature if options.temperature is None
+                    else options.temperature
+                ),
+                "top_p": self.family.top_p if options.top_p is None else options.top_p,
+                "seed": options.seed,
+            })
+            finished = False
+            try:
+                while True:
+                    message = await self._pipes.inbox.get()
+                    kind = message.get("type")
+                    if kind == "exited":
+                        raise ModelError(
+                            f"The model '{self.name}' stopped while answering: "
+                            f"{self._failure_reason(message)}. Load it again to continue."
+                        )
+                    if message.get("id") != request_id:
+                        continue  # the tail of an earlier, cancelled request
+                    if kind == "token":
+                        yield TokenDelta(str(message["text"]))
+                    elif kind == "error":
+                        finished = True
+                        raise ModelError(f"The model '{self.name}' failed: {message['message']}")
+                    elif kind == "done":
+                        finished = True
+                        yield StreamDone(
+                            str(message["finish_reason"]),
+                            Usage(
+                                int(message["prompt_tokens"]),
+                                int(message["completion_tokens"]),
+                                float(message["seconds"]),
+                            ),
+                        )
+                        return
+            finally:
+                if not finished and self.alive:
+                    with contextlib.suppress(ModelError):
+                        self._send({"op": "cancel", "id": request_id})
+
+    async def aclose(self, grace_seconds: float = 5.0) -> None:
+        """End the worker: close its stdin, then terminate and kill it if it does not exit."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            await asyncio.to_thread(self._process.wait, grace_seconds)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            await asyncio.to_thread(self._process.wait)
+        await asyncio.to_thread(self._pipes.join, grace_seconds)
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()

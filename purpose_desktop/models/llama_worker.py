@@ -1,0 +1,158 @@
+"""The process that hosts one GGUF model through llama-cpp-python.
+
+llama.cpp can abort the whole process on a bad file or an internal assert, so a model never
+lives in the application's own process. This worker is started by :mod:`llama_process`, loads
+one model and answers requests one at a time.
+
+Protocol: JSON, one object per line. The first line on stdin is the load configuration; the
+worker answers ``{"type": "ready", ...}`` or ``{"type": "error", "message": ...}``. Then each
+``{"op": "chat", "id": N, ...}`` is answered by ``token`` messages and a final ``done`` or
+``error`` carrying the same id; ``{"op": "cancel", "id": N}`` stops request N early. Anything
+llama.cpp prints goes to stderr, which the parent keeps in its log.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+Message = dict[str, Any]
+
+
+class _Requests:
+    """Reads stdin on a thread so a cancel arrives while a request is being generated."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._pending: queue.Queue[Message | None] = queue.Queue()
+        self._cancelled: set[int] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, name="requests", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            if not line.strip():
+                continue
+            request: Message = json.loads(line)
+            if request.get("op") == "cancel":
+                with self._lock:
+                    self._cancelled.add(int(request["id"]))
+            else:
+                self._pending.put(request)
+        self._pending.put(None)  # stdin closed: the parent is gone or wants us to stop
+
+    def next(self) -> Message | None:
+        return self._pending.get()
+
+    def is_cancelled(self, request_id: int) -> bool:
+        with self._lock:
+            return request_id in self._cancelled
+
+
+def _sampling(request: Message) -> dict[str, Any]:
+    keys = ("temperature", "top_p", "seed")
+    return {key: request[key] for key in keys if request.get(key) is not None}
+
+
+def _chat(
+    llm: Any, request: Message, send: Callable[[Message], None], cancelled: Callable[[], bool]
+) -> None:
+    request_id = request["id"]
+    started = time.perf_counter()
+    pieces: list[str] = []
+    finish_reason = "stop"
+    chunks: Iterator[Message] = llm.create_chat_completion(
+        messages=request["messages"],
+        max_tokens=int(request["max_tokens"]),
+        stream=True,
+        **_sampling(request),
+    )
+    for chunk in chunks:
+        if cancelled():
+            finish_reason = "cancelled"
+            break
+        choice = chunk["choices"][0]
+        text = choice["delta"].get("content")
+        if text:
+            pieces.append(text)
+            send({"id": request_id, "type": "token", "text": text})
+        if choice.get("finish_reason"):
+            finish_reason = choice["finish_reason"]
+    seconds = time.perf_counter() - started
+    # A stream reports no usage. Re-tokenising the answer gives the tokens generated, and what
+    # the context holds beyond them is the prompt.
+    answer = "".join(pieces).encode("utf-8")
+    completion_tokens = len(llm.tokenize(answer, add_bos=False, special=True)) if answer else 0
+    send({
+        "id": request_id,
+        "type": "done",
+        "finish_reason": finish_reason,
+        "prompt_tokens": max(0, llm.n_tokens - completion_tokens),
+        "completion_tokens": completion_tokens,
+        "seconds": seconds,
+    })
+
+
+def _load(config: Message) -> Any:
+    import llama_cpp
+    from llama_cpp import _logger
+
+    # verbose=False would redirect the process's file descriptors while loading and hide why a
+    # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
+    # quieten it to warnings once the model is up.
+    llm = llama_cpp.Llama(
+        model_path=config["model_path"],
+        n_ctx=int(config["n_ctx"]),
+        n_threads=int(config["n_threads"]),
+        n_threads_batch=int(config["n_threads"]),
+        n_batch=int(config["n_batch"]),
+        chat_format=config.get("chat_format"),
+        verbose=True,
+    )
+    llm.verbose = False
+    _logger.logger.setLevel(logging.WARNING)
+    return llm
+
+
+def main() -> int:
+    """Serve one model until stdin closes. Returns the process exit code."""
+    # Keep a private copy of stdout for the protocol and point fd 1 at stderr, so anything
+    # the C library prints can never corrupt a protocol line.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    write_lock = threading.Lock()
+
+    def send(message: Message) -> None:
+        line = json.dumps(message, ensure_ascii=False)
+        with write_lock:
+            protocol.write(line + "\n")
+            protocol.flush()
+
+    config: Message = json.loads(sys.stdin.readline())
+    started = time.perf_counter()
+    try:
+        llm = _load(config)
+    except Exception as exc:  # llama-cpp-python raises ValueError and others for bad files
+        send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        return 1
+    send({"type": "ready", "load_seconds": time.perf_counter() - started, "n_ctx": llm.n_ctx()})
+    requests = _Requests(sys.stdin)
+    while (request := requests.next()) is not None:
+        request_id = int(request["id"])
+        try:
+            _chat(llm, request, send, functools.partial(requests.is_cancelled, request_id))
+        except Exception as exc:  # report and keep serving: one bad request is not fatal
+            send({"id": request_id, "type": "error", "message": f"{type(exc).__name__}: {exc}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

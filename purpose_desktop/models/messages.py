@@ -1,0 +1,55 @@
+"""Typed messages exchanged with every chat model backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Sampling settings for one call. ``None`` leaves the model family's default."""
+
+    max_tokens: int = 256
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one call cost: tokens in and out, and the wall time of generation."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class TokenDelta:
+    """A piece of the answer as it is generated; always whole UTF-8 characters."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamDone:
+    """The end of a stream, with why it stopped and what it cost."""
+
+    finish_reason: str
+    usage: Usage
+
+
+StreamEvent = TokenDelta | StreamDone

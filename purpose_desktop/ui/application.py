@@ -1,0 +1,129 @@
+"""The Qt application and its asyncio loop (qasync): one loop runs the engine and the UI.
+
+Start-up shows the window first and does everything slow (reading the team file, describing the
+models) in background tasks afterwards, so the window appears at once. Shutdown cancels every
+task, ends every model process and only then stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from purpose_desktop.config import Paths, Settings
+from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.main_window import MainWindow
+from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
+from purpose_desktop.ui.run_controller import RunController
+from purpose_desktop.ui.tasks import TaskKeeper
+
+Shutdown = Callable[[], Awaitable[None]]
+
+qt_log = logging.getLogger("qt")
+
+
+def _log_qt_message(
+    kind: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str
+) -> None:
+    # Qt's own warnings belong in the log file with everything else, not on a console.
+    levels = {
+        QtCore.QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtCore.QtMsgType.QtInfoMsg: logging.INFO,
+        QtCore.QtMsgType.QtWarningMsg: logging.WARNING,
+    }
+    qt_log.log(levels.get(kind, logging.ERROR), "%s", message)
+
+
+def create_qapplication() -> QtWidgets.QApplication:
+    existing = QtWidgets.QApplication.instance()
+    app = existing if isinstance(existing, QtWidgets.QApplication) else (
+        QtWidgets.QApplication(sys.argv[:1])
+    )
+    app.setApplicationName("Purpose Desktop")
+    app.setOrganizationName("Purpose Desktop")
+    app.setDesktopFileName("purpose-desktop")
+    # The loop, not Qt, decides when to quit: shutdown needs the loop to end model processes.
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def build_main_window(
+    *, paths: Paths, settings: Settings, runner: TeamRunner, reporter: ErrorReporter
+) -> MainWindow:
+    tasks = TaskKeeper(reporter)
+    controller = RunController(runner, tasks)
+    window = MainWindow(
+        paths=paths,
+        settings=settings,
+        controller=controller,
+        tasks=tasks,
+        list_models=lambda: list_local_models(paths.models_dir),
+    )
+    reporter.set_parent(window)
+    return window
+
+
+def run_application(
+    *,
+    paths: Paths,
+    settings: Settings,
+    runner: TeamRunner,
+    shutdown: Shutdown,
+    quit_after_shown: float | None = None,
+) -> int:
+    """Show the main window and run until it is closed; returns the exit code."""
+    QtCore.qInstallMessageHandler(_log_qt_message)
+    app = create_qapplication()
+    reporter = ErrorReporter(None, paths.log_file)
+    previous_hook = sys.excepthook
+    sys.excepthook = reporter.excepthook
+    try:
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
+            return runner_loop.run(
+                _serve(
+                    paths=paths,
+                    settings=settings,
+                    runner=runner,
+                    reporter=reporter,
+                    shutdown=shutdown,
+                    quit_after_shown=quit_after_shown,
+                )
+            )
+    finally:
+        sys.excepthook = previous_hook
+        QtCore.qInstallMessageHandler(None)
+
+
+async def _serve(
+    *,
+    paths: Paths,
+    settings: Settings,
+    runner: TeamRunner,
+    reporter: ErrorReporter,
+    shutdown: Shutdown,
+    quit_after_shown: float | None,
+) -> int:
+    asyncio.get_running_loop().set_exception_handler(reporter.loop_exception_handler)
+    window = build_main_window(paths=paths, settings=settings, runner=runner, reporter=reporter)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.show()
+    QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
+    await closed.wait()
+    await window.stop_background_work()
+    await shutdown()
+    return 0
+
+
+def _after_shown(window: MainWindow, quit_after_shown: float | None) -> None:
+    if quit_after_shown is not None:
+        # Read by the start-up benchmark: when the window was on screen, by the wall clock.
+        print(json.dumps({"shown_at": time.time()}), flush=True)
+        QtCore.QTimer.singleShot(int(quit_after_shown * 1000), window.close)
+    window.start_background_work()

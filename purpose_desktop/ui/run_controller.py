@@ -1,0 +1,68 @@
+"""Starts and cancels runs for the GUI and tells the views what happens."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.ui.event_bridge import EventBridge
+from purpose_desktop.ui.qt import QtCore, Signal
+from purpose_desktop.ui.tasks import TaskKeeper
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.specs import LoadedTeam
+
+
+class RunController(QtCore.QObject):
+    """The one place the GUI starts runs from. Views subscribe to its signals and its bridge."""
+
+    team_changed = Signal(object)
+    """The :class:`LoadedTeam` that runs will use."""
+    busy_changed = Signal(bool)
+    finished = Signal(object)
+    """The :class:`RunOutcome` of a run that ended, or ``None`` if it was cancelled."""
+
+    def __init__(
+        self, runner: TeamRunner, tasks: TaskKeeper, parent: QtCore.QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = EventBridge(self)
+        self._runner = runner
+        self._tasks = tasks
+        self._team: LoadedTeam | None = None
+        self._current: asyncio.Task[RunOutcome] | None = None
+
+    @property
+    def team(self) -> LoadedTeam | None:
+        return self._team
+
+    def set_team(self, team: LoadedTeam) -> None:
+        self._team = team
+        self.team_changed.emit(team)
+
+    @property
+    def running(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    def start(self, task: str) -> bool:
+        """Start the current team on ``task``; ``False`` if that is not possible now."""
+        if self.running or self._team is None or not task.strip():
+            return False
+        self._current = self._tasks.start(self._run(self._team, task.strip()), "team run")
+        return True
+
+    def cancel(self) -> None:
+        if self._current is not None:
+            self._current.cancel()
+
+    async def _run(self, team: LoadedTeam, task: str) -> RunOutcome:
+        self.busy_changed.emit(True)
+        outcome: RunOutcome | None = None
+        try:
+            outcome = await self._runner.run(team, task, [self.bridge])
+            return outcome
+        finally:
+            self.bridge.flush()
+            self.busy_changed.emit(False)
+            self.finished.emit(outcome)
