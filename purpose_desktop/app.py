@@ -7,10 +7,10 @@ needs. Importing this module stays cheap and Qt-free, so headless commands never
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine.run import TeamRunner
@@ -47,20 +47,39 @@ def build_services(paths: Paths | None = None) -> Services:
 
 
 def configure_logging(paths: Paths) -> None:
-    """Log to a rotating file in the home folder; warnings also go to stderr."""
+    """Log to a rotating file in the home folder, replacing a log file set up before."""
     root = logging.getLogger()
-    if any(getattr(h, "purpose_desktop", False) for h in root.handlers):
-        return
-    file_handler = logging.handlers.RotatingFileHandler(
-        paths.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    file_handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    file_handler.purpose_desktop = True  # type: ignore[attr-defined]
-    root.addHandler(file_handler)
+    for handler in list(root.handlers):
+        if isinstance(handler, _AppLogHandler):
+            if handler.baseFilename == str(paths.log_file.resolve()):
+                return
+            root.removeHandler(handler)
+            handler.close()
+    _rotate(paths.log_file)
+    handler = _AppLogHandler(paths.log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+
+
+class _AppLogHandler(logging.FileHandler):
+    """The application's log file, told apart from handlers that others installed."""
+
+
+def _rotate(log_file: Path, keep: int = 3, max_bytes: int = 2_000_000) -> None:
+    """Start a new log file when the last one grew large, keeping ``keep`` old ones.
+
+    Rotation happens at start-up only, so two processes (the app and a headless command)
+    never rotate a file under each other's feet.
+    """
+    if not log_file.exists() or log_file.stat().st_size < max_bytes:
+        return
+    for index in range(keep - 1, 0, -1):
+        older = log_file.with_name(f"{log_file.name}.{index}")
+        if older.exists():
+            older.replace(log_file.with_name(f"{log_file.name}.{index + 1}"))
+    log_file.replace(log_file.with_name(f"{log_file.name}.1"))
 
 
 def check_display(environ: dict[str, str] | None = None) -> None:

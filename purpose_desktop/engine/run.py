@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,7 +60,7 @@ class TeamRunner:
         ``failed`` with a clear message rather than raising. Cancelling the calling task
         ends the run as ``cancelled`` and re-raises the cancellation.
         """
-        events = EventStream(uuid.uuid4().hex, list(subscribers))
+        events = EventStream(os.urandom(16).hex(), list(subscribers))
         events.emit(RunStarted, team=team.spec.name, task=task)
         answer: list[str] = []
         usage = Usage(0, 0, 0.0)

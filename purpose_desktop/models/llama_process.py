@@ -14,6 +14,7 @@ import collections
 import contextlib
 import json
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -39,7 +40,8 @@ from purpose_desktop.models.messages import (
 log = logging.getLogger(__name__)
 worker_log = logging.getLogger("purpose_desktop.models.worker")
 
-_STDERR_TAIL = 20
+_STDERR_TAIL = 40
+_CAUSE_MARKERS = re.compile(r"error|failed|unknown|invalid|unsupported|out of memory", re.I)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ class LlamaProcessModel:
         self.name = name
         self.metadata = metadata
         self.family = family
+        self.chat_format: str | None = None if metadata.chat_template else family.chat_format
+        """The llama.cpp chat format chosen for a file without its own template."""
         self.load_seconds = load_seconds
         self._process = process
         self._pipes = pipes
@@ -158,12 +162,6 @@ class LlamaProcessModel:
         metadata = await asyncio.to_thread(read_gguf_metadata, config.path)
         config.validate(metadata)
         family = family_for(metadata.architecture, metadata.name)
-        load = {
-            **asdict(config),
-            "model_path": str(config.path),
-            "chat_format": None if metadata.chat_template else family.chat_format,
-        }
-        del load["path"]
         started = time.perf_counter()
         process = await asyncio.to_thread(
             subprocess.Popen,
@@ -179,6 +177,13 @@ class LlamaProcessModel:
         model = cls(
             name, metadata=metadata, family=family, process=process, pipes=pipes, load_seconds=0.0
         )
+        load = {
+            "model_path": str(config.path),
+            "n_ctx": config.n_ctx,
+            "n_threads": config.n_threads,
+            "n_batch": config.n_batch,
+            "chat_format": model.chat_format,
+        }
         try:
             model._send(load)
             reply = await asyncio.wait_for(pipes.inbox.get(), load_timeout)
@@ -212,12 +217,15 @@ class LlamaProcessModel:
 
     def _failure_reason(self, message: dict[str, Any]) -> str:
         if message.get("type") == "error":
-            return str(message.get("message", "unknown error"))
-        cause = _describe_exit(int(message.get("returncode", -1)))
-        tail = self._pipes.stderr_tail
-        return f"its process stopped ({cause}); last output: {tail[-1]}" if tail else (
-            f"its process stopped ({cause})"
-        )
+            reason = str(message.get("message", "unknown error"))
+        else:
+            reason = f"its process stopped ({_describe_exit(int(message.get('returncode', -1)))})"
+        # llama.cpp logs the real cause ("unknown model architecture ...") before failing with
+        # a generic exception, so the last such line of its log is worth showing.
+        causes = [line for line in self._pipes.stderr_tail if _CAUSE_MARKERS.search(line)]
+        errors = [line for line in causes if "error" in line.lower()]
+        cause = (errors or causes or [""])[-1].strip()
+        return f"{reason} (llama.cpp: {cause})" if cause else reason
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus, StatusCallback
-from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 from purpose_desktop.models.references import resolve_model_file
+
+if TYPE_CHECKING:
+    from purpose_desktop.models.llama_process import LlamaProcessModel
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +42,16 @@ class LocalModelPool:
             on_status(ModelStatus(name, "unavailable", str(exc)))
             raise
         async with self._starting.setdefault(path, asyncio.Lock()):
-            model = self._loaded.get(path)
-            if model is not None and model.alive:
-                return model
+            model = self._loaded.pop(path, None)
+            if model is not None:
+                if model.alive:
+                    self._loaded[path] = model
+                    return model
+                await model.aclose()  # a worker that died: release its pipes before restarting
             on_status(ModelStatus(name, "loading", str(path)))
+            # Imported on first load: the GUI starts without the worker machinery.
+            from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
+
             config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
             try:
                 model = await LlamaProcessModel.start(name, config)

@@ -83,38 +83,25 @@ def run_application(
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
     sys.excepthook = reporter.excepthook
+    # The window is built and shown before the asyncio loop starts, so it appears without
+    # waiting for anything asynchronous; its background work starts with the loop.
+    window = build_main_window(paths=paths, settings=settings, runner=runner, reporter=reporter)
+    window.show()
+    QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
-            return runner_loop.run(
-                _serve(
-                    paths=paths,
-                    settings=settings,
-                    runner=runner,
-                    reporter=reporter,
-                    shutdown=shutdown,
-                    quit_after_shown=quit_after_shown,
-                )
-            )
+            return runner_loop.run(_serve(window, reporter, shutdown))
     finally:
         sys.excepthook = previous_hook
         QtCore.qInstallMessageHandler(None)
 
 
-async def _serve(
-    *,
-    paths: Paths,
-    settings: Settings,
-    runner: TeamRunner,
-    reporter: ErrorReporter,
-    shutdown: Shutdown,
-    quit_after_shown: float | None,
-) -> int:
+async def _serve(window: MainWindow, reporter: ErrorReporter, shutdown: Shutdown) -> int:
     asyncio.get_running_loop().set_exception_handler(reporter.loop_exception_handler)
-    window = build_main_window(paths=paths, settings=settings, runner=runner, reporter=reporter)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
-    window.show()
-    QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
+    if window.has_closed:  # closed before the loop got here
+        closed.set()
     await closed.wait()
     await window.stop_background_work()
     await shutdown()

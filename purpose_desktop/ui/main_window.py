@@ -7,14 +7,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from purpose_desktop.config import Paths, Settings, example_team_file, save_settings
+from purpose_desktop.config import (
+    Paths,
+    Settings,
+    example_team_file,
+    resources_dir,
+    save_settings,
+)
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.panes.empty_pane import EmptyPane
 from purpose_desktop.ui.panes.models_pane import ModelsPane
 from purpose_desktop.ui.panes.run_pane import RunPane
 from purpose_desktop.ui.panes.team_pane import TeamPane
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run_controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
 
@@ -23,6 +29,12 @@ if TYPE_CHECKING:
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 ListModels = Callable[[], Sequence[CatalogEntry]]
+
+
+def icon(name: str) -> QtGui.QIcon:
+    """One of the application's own icons. (Qt's standard icons cost a noticeable part of
+    start-up: PySide6 builds a large Python enum the first time they are used.)"""
+    return QtGui.QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
 
 
 def _read_team(path: Path) -> LoadedTeam:
@@ -47,6 +59,7 @@ class MainWindow(QtWidgets.QMainWindow):
     ) -> None:
         super().__init__()
         self.setWindowTitle("Purpose Desktop")
+        self.setWindowIcon(icon("purpose-desktop"))
         self.setObjectName("mainWindow")
         self._paths = paths
         self._settings = settings
@@ -87,30 +100,24 @@ class MainWindow(QtWidgets.QMainWindow):
         controller.team_changed.connect(self.team_pane.show_team)
         controller.busy_changed.connect(self._busy_changed)
         self._file_dialog: QtWidgets.QFileDialog | None = None
+        self.has_closed = False
         self._restore_layout()
 
     # --- actions ---------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        style = self.style()
-        icon = QtWidgets.QStyle.StandardPixmap
-        self.open_action = QtGui.QAction(
-            style.standardIcon(icon.SP_DialogOpenButton), "&Open team…", self
-        )
-        self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        self.open_action = QtGui.QAction(icon("open"), "&Open team…", self)
+        set_by_name(self.open_action, "shortcut", "Ctrl+O")
         self.open_action.triggered.connect(self.open_team_dialog)
-        self.run_action = QtGui.QAction(style.standardIcon(icon.SP_MediaPlay), "&Run task", self)
-        self.run_action.setShortcuts([QtGui.QKeySequence("Ctrl+Return"),
-                                      QtGui.QKeySequence("Ctrl+Enter")])
+        self.run_action = QtGui.QAction(icon("run"), "&Run task", self)
+        set_by_name(self.run_action, "shortcut", "Ctrl+Return")
         self.run_action.triggered.connect(self._run_task)
-        self.cancel_action = QtGui.QAction(
-            style.standardIcon(icon.SP_MediaStop), "&Cancel run", self
-        )
-        self.cancel_action.setShortcut(QtGui.QKeySequence("Escape"))
+        self.cancel_action = QtGui.QAction(icon("cancel"), "&Cancel run", self)
+        set_by_name(self.cancel_action, "shortcut", "Escape")
         self.cancel_action.setEnabled(False)
         self.cancel_action.triggered.connect(self.controller.cancel)
         quit_action = QtGui.QAction("&Quit", self)
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        set_by_name(quit_action, "shortcut", "Ctrl+Q")
         quit_action.triggered.connect(self.close)
 
         file_menu = self.menuBar().addMenu("&File")
@@ -123,7 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
             action = QtGui.QAction(self.tabs.tabText(index).replace("&", ""), self)
-            action.setShortcut(QtGui.QKeySequence(f"Ctrl+{index + 1}"))
+            set_by_name(action, "shortcut", f"Ctrl+{index + 1}")
             action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
@@ -134,7 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        set_by_name(toolbar, "toolButtonStyle", "ToolButtonTextBesideIcon")
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.run_action)
         toolbar.addAction(self.cancel_action)
@@ -244,4 +251,5 @@ class MainWindow(QtWidgets.QMainWindow):
         store.setValue("tab", self.tabs.currentIndex())
         store.sync()
         super().closeEvent(event)
+        self.has_closed = True
         self.closed.emit()

@@ -8,11 +8,25 @@ import os
 
 os.environ["QT_API"] = "pyside6"
 
+# Must come after QT_API is set: qasync picks its binding when it is imported.
 import qasync
 from PySide6 import QtCore, QtGui, QtWidgets
 
 Signal = QtCore.Signal
 Slot = QtCore.Slot
-Qt = QtCore.Qt
 
-__all__ = ["Qt", "QtCore", "QtGui", "QtWidgets", "Signal", "Slot", "qasync"]
+
+def set_by_name(target: QtCore.QObject, name: str, value: str) -> None:
+    """Set the property ``name`` of ``target`` from its text form (an enum key such as
+    ``"AlignCenter"``, a shortcut such as ``"Ctrl+O"``); Qt converts the text itself.
+
+    Code that runs before the main window first appears uses this rather than
+    ``QtCore.Qt.AlignmentFlag.AlignCenter`` or ``QKeySequence("Ctrl+O")``: the first touch of
+    ``QtCore.Qt`` makes PySide6 build Python classes for all of its ~120 enums, about 20 ms
+    that would delay the window.
+    """
+    if not target.setProperty(name, value):
+        raise ValueError(f"{type(target).__name__} has no property {name!r} accepting {value!r}")
+
+
+__all__ = ["QtCore", "QtGui", "QtWidgets", "Signal", "Slot", "qasync", "set_by_name"]

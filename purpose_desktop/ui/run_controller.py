@@ -32,6 +32,8 @@ class RunController(QtCore.QObject):
         self._tasks = tasks
         self._team: LoadedTeam | None = None
         self._current: asyncio.Task[RunOutcome] | None = None
+        # Not derived from the task: views ask while the task is still finishing.
+        self._busy = False
 
     @property
     def team(self) -> LoadedTeam | None:
@@ -43,13 +45,15 @@ class RunController(QtCore.QObject):
 
     @property
     def running(self) -> bool:
-        return self._current is not None and not self._current.done()
+        return self._busy
 
     def start(self, task: str) -> bool:
         """Start the current team on ``task``; ``False`` if that is not possible now."""
         if self.running or self._team is None or not task.strip():
             return False
         self._current = self._tasks.start(self._run(self._team, task.strip()), "team run")
+        self._busy = True
+        self.busy_changed.emit(True)  # now, not when the task first runs: Cancel must work at once
         return True
 
     def cancel(self) -> None:
@@ -57,12 +61,12 @@ class RunController(QtCore.QObject):
             self._current.cancel()
 
     async def _run(self, team: LoadedTeam, task: str) -> RunOutcome:
-        self.busy_changed.emit(True)
         outcome: RunOutcome | None = None
         try:
             outcome = await self._runner.run(team, task, [self.bridge])
             return outcome
         finally:
             self.bridge.flush()
+            self._busy = False
             self.busy_changed.emit(False)
             self.finished.emit(outcome)

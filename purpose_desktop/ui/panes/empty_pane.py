@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from purpose_desktop.ui.qt import Qt, QtWidgets
+from purpose_desktop.ui.qt import QtWidgets, set_by_name
 
 
 class EmptyPane(QtWidgets.QWidget):
@@ -11,8 +11,8 @@ class EmptyPane(QtWidgets.QWidget):
         heading = QtWidgets.QLabel(f"<h2>{title}</h2>")
         text = QtWidgets.QLabel(message)
         text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for label in (heading, text):
+            set_by_name(label, "alignment", "AlignCenter")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(heading)

@@ -6,7 +6,7 @@ import time
 
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.events import ErrorRaised, Event, ModelStatusChanged, RunFinished
-from purpose_desktop.ui.qt import Qt, QtGui, QtWidgets
+from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.run_controller import RunController
 
 # The stream view keeps a bounded history so a long run cannot grow memory without limit.
@@ -42,7 +42,7 @@ class RunPane(QtWidgets.QWidget):
         self.timeline = QtWidgets.QListWidget()
         self.timeline.setAlternatingRowColors(True)
         self.timeline.setWordWrap(True)
-        self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        set_by_name(self.timeline, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
 
         self._layout()
         self.run_button.clicked.connect(self.start_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from purpose_desktop.ui.qt import Qt, QtWidgets
+from purpose_desktop.ui.qt import QtWidgets, set_by_name
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.specs import LoadedTeam
@@ -18,7 +18,7 @@ class TeamPane(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel("No team open")
         self.title.setObjectName("paneTitle")
         self.source = QtWidgets.QLabel("")
-        self.source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_by_name(self.source, "textInteractionFlags", "TextSelectableByMouse")
         self.description = QtWidgets.QLabel("")
         self.description.setWordWrap(True)
         self.open_button = QtWidgets.QPushButton("Open team…")

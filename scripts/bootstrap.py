@@ -1,0 +1,63 @@
+"""Create or reuse the project's virtual environment and install the project into it.
+
+Shared by ``scripts/launch.py`` and ``scripts/test.py``. Uses only the standard library, so it
+runs on a fresh machine with nothing but Python 3.11+ and a C compiler (llama-cpp-python builds
+from source there; that takes several minutes the first time and is skipped afterwards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("PURPOSE_DESKTOP_VENV", ROOT / ".venv"))
+MIN_PYTHON = (3, 11)
+
+
+def venv_python() -> Path:
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / scripts / f"python{suffix}"
+
+
+def _fingerprint(extras: str) -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(extras.encode())
+    return digest.hexdigest()
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ensure_environment(extras: str = "") -> Path:
+    """The venv's Python, after installing the project (with ``extras``) if needed."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(
+            f"Purpose Desktop needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; "
+            f"this is {sys.version.split()[0]}. Run this script with a newer python3."
+        )
+    python = venv_python()
+    if not python.exists():
+        _say(f"Creating the virtual environment in {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    stamp = VENV / f".installed{('-' + extras) if extras else ''}"
+    wanted = _fingerprint(extras)
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == wanted:
+        return python
+    _say("Installing Purpose Desktop and its dependencies (the first time, llama-cpp-python "
+         "compiles from source: this takes several minutes)")
+    env = dict(os.environ)
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
+    # The multimodal (llava) library is not used; skipping it shortens the build.
+    env.setdefault("CMAKE_ARGS", "-DLLAVA_BUILD=OFF")
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True, env=env)
+    target = f".[{extras}]" if extras else "."
+    subprocess.run([*pip, "install", "--editable", target], check=True, env=env, cwd=ROOT)
+    stamp.write_text(wanted, encoding="utf-8")
+    return python

@@ -1,0 +1,21 @@
+"""Set up (first time only) and start Purpose Desktop:  python3 scripts/launch.py [ARGS...]
+
+Any arguments are passed to the ``purpose-desktop`` command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bootstrap import ensure_environment
+
+
+def main() -> int:
+    python = ensure_environment()
+    command = [str(python), "-m", "purpose_desktop", *sys.argv[1:]]
+    return subprocess.run(command, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

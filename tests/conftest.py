@@ -1,0 +1,69 @@
+"""Fixtures shared by the whole suite: an isolated home folder, Qt under asyncio, screenshots."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: tests never need a real display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["QT_API"] = "pyside6"
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from purpose_desktop.config import HOME_ENV, Paths, example_team_file
+
+REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    """An empty home folder that every path the app writes goes to."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(folder))
+    paths = Paths(folder)
+    paths.ensure()
+    return paths
+
+
+@pytest.fixture
+def example_team() -> Path:
+    return example_team_file()
+
+
+@pytest.fixture
+def run_in_qt_loop(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
+    """Run a coroutine on a qasync loop over the test's QApplication, as the app does."""
+    from purpose_desktop.ui.qt import qasync
+
+    runner = asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(qapp))
+
+    def run(coroutine: Coroutine[Any, Any, T]) -> T:
+        return runner.run(coroutine)
+
+    with runner:
+        yield run
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Any, str], Path]:
+    """Save a widget's picture to $PURPOSE_DESKTOP_SCREENSHOTS (or the test's tmp folder)."""
+    folder = Path(os.environ.get("PURPOSE_DESKTOP_SCREENSHOTS", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(widget: Any, name: str) -> Path:
+        path = folder / f"{name}.png"
+        assert widget.grab().save(str(path)), f"could not save {path}"
+        return path
+
+    return save
+
+
+@pytest.fixture(scope="session")
+def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder kept for the session, so the bundled Gemma is assembled only once."""
+    return tmp_path_factory.mktemp("models")

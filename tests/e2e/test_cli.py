@@ -1,0 +1,133 @@
+"""The ``purpose-desktop`` command as a user runs it: real subprocesses, an empty home folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from purpose_desktop import __version__
+from purpose_desktop.config import HOME_ENV, Paths
+
+TIMEOUT = 240
+
+
+def purpose_desktop(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, HOME_ENV: str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.fixture
+def empty_home(tmp_path: Path) -> Path:
+    folder = tmp_path / "fresh-home"
+    assert not folder.exists()
+    return folder
+
+
+def test_version(empty_home: Path) -> None:
+    result = purpose_desktop("--version", home=empty_home)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"purpose-desktop {__version__}"
+
+
+@pytest.mark.model
+def test_run_streams_real_tokens_and_prints_the_answer(
+    example_team: Path, empty_home: Path
+) -> None:
+    result = purpose_desktop("run", str(example_team), "--task", "Name a primary colour.",
+                             home=empty_home)
+    assert result.returncode == 0, result.stderr
+    streamed, _, answer = result.stdout.partition("\n\nAnswer:\n")
+    assert streamed.strip()
+    assert answer.strip() == streamed.strip()
+    assert "smollm2-135m ready" in result.stderr
+    assert "Run completed" in result.stderr
+    # Everything the app wrote is inside the home folder it was given.
+    assert Paths(empty_home).log_file.is_file()
+
+
+@pytest.mark.model
+def test_run_json_summary(example_team: Path, empty_home: Path) -> None:
+    result = purpose_desktop("run", str(example_team), "--task", "Say hello.", "--json",
+                             "--auto-approve", home=empty_home)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed"
+    assert summary["answer"].strip()
+    assert summary["usage"]["completion_tokens"] > 0
+
+
+def test_missing_team_file(empty_home: Path, tmp_path: Path) -> None:
+    result = purpose_desktop("run", str(tmp_path / "nope.yaml"), "--task", "x", home=empty_home)
+    assert result.returncode == 2
+    assert "Team file not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_team_file_names_line_and_field(empty_home: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text("name: T\nagents:\n  - name: a\n    role: r\n    model: bundled:x\n"
+                    "    max_steps: lots\n", encoding="utf-8")
+    result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
+    assert result.returncode == 2
+    assert "line 6: agents[0].max_steps" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_model_file_that_cannot_be_found(empty_home: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text("name: T\nagents:\n  - name: a\n    role: r\n    model: gone.gguf\n",
+                    encoding="utf-8")
+    result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
+    assert result.returncode == 1
+    assert "Model file not found: 'gone.gguf'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_models_list_json(empty_home: Path) -> None:
+    result = purpose_desktop("models", "list", "--json", home=empty_home)
+    assert result.returncode == 0, result.stderr
+    entries = {entry["reference"]: entry for entry in json.loads(result.stdout)}
+    smol = entries["bundled:smollm2-135m"]
+    assert smol["architecture"] == "llama"
+    assert smol["context_length"] == 8192
+    assert smol["error"] is None
+    assert entries["bundled:gemma3-270m"]["architecture"] == "gemma3"
+    # The Gemma chunks are joined into the home folder, nowhere else.
+    assert Path(entries["bundled:gemma3-270m"]["path"]).is_relative_to(empty_home)
+
+
+def test_models_list_shows_why_a_file_is_unusable(empty_home: Path) -> None:
+    models = Paths(empty_home).models_dir
+    models.mkdir(parents=True)
+    (models / "broken.gguf").write_text("not a model", encoding="utf-8")
+    result = purpose_desktop("models", "list", home=empty_home)
+    assert result.returncode == 0
+    assert "broken.gguf" in result.stdout
+    assert "unusable: " in result.stdout
+    assert "not a GGUF model file" in result.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="displays are a Linux concern")
+def test_no_display_says_how_to_run_without_one(empty_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    env[HOME_ENV] = str(empty_home)
+    result = subprocess.run([sys.executable, "-m", "purpose_desktop"], capture_output=True,
+                            text=True, env=env, timeout=TIMEOUT, check=False)
+    assert result.returncode == 2
+    assert "No display found" in result.stderr
+    assert "xvfb-run purpose-desktop" in result.stderr
+    assert "QT_QPA_PLATFORM=offscreen" in result.stderr

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from purpose_desktop.engine.specs import ReviewPolicy
+from purpose_desktop.engine.team_file import load_team, parse_team, save_team
+from purpose_desktop.errors import TeamFileError
+
+TWO_AGENTS = """\
+name: Writers
+agents:
+  - name: drafter
+    role: Draft the text.
+    model: bundled:smollm2-135m
+    expertise: [writing]
+  - name: checker
+    role: Check the draft.
+    model: models/checker.gguf
+    tools: [calculator]
+    max_steps: 3
+    review: always
+"""
+
+
+def test_example_team_loads(example_team: Path) -> None:
+    team = load_team(example_team)
+    assert team.spec.name == "Helper"
+    assert [a.name for a in team.spec.agents] == ["helper"]
+    assert team.spec.agents[0].model == "bundled:smollm2-135m"
+    assert team.base_dir == example_team.parent.resolve()
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".toml"])
+def test_save_and_load_are_lossless(tmp_path: Path, suffix: str) -> None:
+    original = parse_team(TWO_AGENTS, Path("team.yaml"))
+    path = tmp_path / f"team{suffix}"
+    save_team(original, path)
+    assert load_team(path).spec == original
+    assert original.agents[1].review is ReviewPolicy.ALWAYS
+    assert original.agents[1].tools == ("calculator",)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TeamFileError, match=r"Team file not found: .*nowhere\.yaml"):
+        load_team(tmp_path / "nowhere.yaml")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\nagents:\n  - name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(TeamFileError, match=r"broken\.yaml, line \d+, column \d+: not valid YAML"):
+        load_team(path)
+
+
+def test_invalid_field_names_the_field_and_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "team.yaml"
+    path.write_text(TWO_AGENTS.replace("max_steps: 3", "max_steps: -1"), encoding="utf-8")
+    with pytest.raises(TeamFileError) as caught:
+        load_team(path)
+    message = str(caught.value)
+    assert "line 11" in message
+    assert "agents[1].max_steps" in message
+    assert "greater than or equal to 1" in message
+
+
+def test_missing_field_points_at_the_agent_lacking_it(tmp_path: Path) -> None:
+    path = tmp_path / "team.yaml"
+    path.write_text(TWO_AGENTS.replace("    model: bundled:smollm2-135m\n", ""), "utf-8")
+    with pytest.raises(TeamFileError, match=r"line 3: agents\[0\]\.model: this field is required"):
+        load_team(path)
+
+
+def test_misspelt_field_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "team.yaml"
+    path.write_text(TWO_AGENTS.replace("expertise:", "expertize:"), encoding="utf-8")
+    with pytest.raises(TeamFileError, match=r"agents\[0\]\.expertize: unknown field"):
+        load_team(path)
+
+
+def test_duplicate_agent_names_are_refused() -> None:
+    text = TWO_AGENTS.replace("name: checker", "name: drafter")
+    with pytest.raises(TeamFileError, match="two agents are called 'drafter'"):
+        parse_team(text, Path("team.yaml"))
+
+
+def test_team_without_agents_is_refused() -> None:
+    with pytest.raises(TeamFileError, match=r"agents: .*at least 1"):
+        parse_team("name: Empty\nagents: []\n", Path("team.yaml"))
+
+
+def test_toml_error_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text('name = "x"\n[[agents]\n', encoding="utf-8")
+    with pytest.raises(TeamFileError, match=r"team\.toml: not valid TOML"):
+        load_team(path)
+
+
+def test_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(TeamFileError, match="must hold a mapping"):
+        load_team(path)
+
+
+def test_unknown_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "team.json"
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(TeamFileError, match=r"unknown team file type '\.json'"):
+        load_team(path)

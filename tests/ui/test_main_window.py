@@ -1,0 +1,217 @@
+"""The main window driven through its widgets, offscreen, with the real bundled model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from purpose_desktop.app import Services, build_services
+from purpose_desktop.config import Paths
+from purpose_desktop.errors import TeamFileError
+from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.main_window import MainWindow
+from purpose_desktop.ui.qt import QtCore, QtWidgets
+from pytestqt.qtbot import QtBot
+
+RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@pytest.fixture
+def services(home: Paths) -> Services:
+    return build_services(home)
+
+
+@pytest.fixture
+def window(services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
+    reporter = ErrorReporter(None, services.paths.log_file)
+    main = build_main_window(
+        paths=services.paths, settings=services.settings, runner=services.runner,
+        reporter=reporter,
+    )
+    main.reporter = reporter  # type: ignore[attr-defined]
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+
+    async def shutdown() -> None:
+        main.close()
+        await main.stop_background_work()
+        await services.aclose()
+
+    run_in_qt_loop(shutdown())
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 120.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def timeline_text(window: MainWindow) -> str:
+    items = window.run_pane.timeline
+    return "\n".join(items.item(i).text() for i in range(items.count()))
+
+
+def test_window_has_a_place_for_every_pane(window: MainWindow) -> None:
+    titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    assert titles == ["Team", "Run", "Memory", "Costs", "Models"]
+    menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
+    assert menus == ["File", "Run", "View", "Help"]
+    assert window.run_action.shortcut().toString() == "Ctrl+Return"
+    assert window.cancel_action.shortcut().toString() == "Esc"
+
+
+@pytest.mark.model
+def test_first_launch_opens_the_sample_team_and_lists_models(
+    window: MainWindow, run_in_qt_loop: RunInLoop, screenshot: Callable[[Any, str], Path]
+) -> None:
+    async def scenario() -> None:
+        window.start_background_work()
+        await wait_until(lambda: window.controller.team is not None)
+        await wait_until(lambda: window.models_pane.table.rowCount() == 2)
+
+    run_in_qt_loop(scenario())
+    assert window.team_pane.agents.rowCount() == 1
+    assert window.team_pane.agents.item(0, 1).text() == "bundled:smollm2-135m"
+    assert window.models_pane.summary.text() == "2 of 2 models available"
+    window.tabs.setCurrentWidget(window.team_pane)
+    screenshot(window, "team-pane")
+    window.tabs.setCurrentWidget(window.models_pane)
+    screenshot(window, "models-pane")
+    window.tabs.setCurrentWidget(window.memory_pane)
+    screenshot(window, "memory-pane")
+    window.tabs.setCurrentWidget(window.costs_pane)
+    screenshot(window, "costs-pane")
+
+
+@pytest.mark.model
+def test_a_task_typed_in_the_run_pane_streams_tokens_into_the_view(
+    window: MainWindow,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    outcomes: list[Any] = []
+    window.controller.finished.connect(outcomes.append)
+
+    async def scenario() -> None:
+        window.start_background_work()
+        await wait_until(lambda: window.controller.team is not None)
+        window.tabs.setCurrentWidget(window.run_pane)
+        qtbot.keyClicks(window.run_pane.task_edit, "Name three primary colours.")
+        assert window.run_pane.run_button.isEnabled()
+        qtbot.mouseClick(window.run_pane.run_button, QtCore.Qt.MouseButton.LeftButton)
+        await wait_until(lambda: window.controller.running)
+        assert window.run_pane.cancel_button.isEnabled()
+        await wait_until(lambda: bool(outcomes))
+
+    run_in_qt_loop(scenario())
+    outcome = outcomes[0]
+    assert outcome.status == "completed"
+    streamed = window.run_pane.stream_view.toPlainText()
+    assert streamed.startswith("[helper]\n")
+    assert streamed.removeprefix("[helper]\n") == outcome.answer
+    assert "Run completed" in timeline_text(window)
+    assert not window.run_pane.cancel_button.isEnabled()
+    screenshot(window, "run-pane")
+
+
+@pytest.mark.model
+def test_escape_cancels_a_running_task(
+    window: MainWindow, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> None:
+    outcomes: list[Any] = []
+    window.controller.finished.connect(outcomes.append)
+
+    async def scenario() -> None:
+        window.start_background_work()
+        await wait_until(lambda: window.controller.team is not None)
+        window.run_pane.task_edit.setText("Write a very long story about a lighthouse.")
+        window.run_action.trigger()
+        await wait_until(lambda: bool(window.run_pane.stream_view.toPlainText()))
+        qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
+        await wait_until(lambda: bool(outcomes))
+
+    run_in_qt_loop(scenario())
+    assert outcomes == [None]
+    assert "Run cancelled" in timeline_text(window)
+    assert window.run_pane.run_button.isEnabled()
+
+
+def test_a_bad_team_file_is_shown_to_the_user(
+    window: MainWindow, run_in_qt_loop: RunInLoop, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [\n", encoding="utf-8")
+    reporter: ErrorReporter = window.reporter  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        task = window.load_team(bad)
+        with pytest.raises(TeamFileError):
+            await task
+
+    run_in_qt_loop(scenario())
+    dialogs = reporter.open_dialogs
+    assert len(dialogs) == 1
+    assert "bad.yaml, line" in dialogs[0].text()
+    assert not dialogs[0].detailedText()  # the user's mistake, not a bug: no traceback
+    assert window.controller.team is None
+
+
+def test_a_bug_in_a_background_task_is_logged_and_shown(
+    window: MainWindow, services: Services, run_in_qt_loop: RunInLoop
+) -> None:
+    reporter: ErrorReporter = window.reporter  # type: ignore[attr-defined]
+
+    async def broken() -> None:
+        raise RuntimeError("something inside broke")
+
+    async def scenario() -> None:
+        task = window._tasks.start(broken(), "broken")
+        with pytest.raises(RuntimeError):
+            await task
+
+    run_in_qt_loop(scenario())
+    dialog = reporter.open_dialogs[0]
+    assert "something inside broke" in dialog.text()
+    assert str(services.paths.log_file) in dialog.informativeText()
+    assert "Traceback" in dialog.detailedText()
+    assert "something inside broke" in services.paths.log_file.read_text(encoding="utf-8")
+    dialog.done(0)
+    assert reporter.open_dialogs == []
+
+
+def test_layout_is_restored_on_the_next_start(
+    services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> None:
+    def make() -> MainWindow:
+        main = build_main_window(
+            paths=services.paths, settings=services.settings, runner=services.runner,
+            reporter=ErrorReporter(None, services.paths.log_file),
+        )
+        qtbot.addWidget(main)
+        return main
+
+    first = make()
+    first.show()
+    first.resize(700, 500)
+    first.tabs.setCurrentIndex(4)
+    size = first.size()
+    first.close()
+    second = make()
+    assert second.tabs.currentIndex() == 4
+    assert second.size() == size
+    run_in_qt_loop(services.aclose())
+
+
+def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
+    for index in range(6000):
+        window.run_pane.stream_view.appendPlainText(f"line {index}")
+    assert window.run_pane.stream_view.blockCount() <= 5000
+    assert isinstance(window.run_pane.stream_view, QtWidgets.QPlainTextEdit)
