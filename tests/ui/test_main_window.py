@@ -53,6 +53,19 @@ async def wait_until(condition: Callable[[], bool], within: float = 120.0) -> No
         await asyncio.sleep(0.05)
 
 
+@pytest.fixture
+def outcomes(window: MainWindow) -> list[Any]:
+    """Every run outcome the controller reports, in order (``None`` for a cancelled run)."""
+    reported: list[Any] = []
+    window.controller.finished.connect(reported.append)
+    return reported
+
+
+async def open_sample_team(window: MainWindow) -> None:
+    window.start_background_work()
+    await wait_until(lambda: window.controller.team is not None)
+
+
 def timeline_text(window: MainWindow) -> str:
     items = window.run_pane.timeline
     return "\n".join(items.item(i).text() for i in range(items.count()))
@@ -72,8 +85,7 @@ def test_first_launch_opens_the_sample_team_and_lists_models(
     window: MainWindow, run_in_qt_loop: RunInLoop, screenshot: Callable[[Any, str], Path]
 ) -> None:
     async def scenario() -> None:
-        window.start_background_work()
-        await wait_until(lambda: window.controller.team is not None)
+        await open_sample_team(window)
         await wait_until(lambda: window.models_pane.table.rowCount() == 2)
 
     run_in_qt_loop(scenario())
@@ -93,16 +105,13 @@ def test_first_launch_opens_the_sample_team_and_lists_models(
 @pytest.mark.model
 def test_a_task_typed_in_the_run_pane_streams_tokens_into_the_view(
     window: MainWindow,
+    outcomes: list[Any],
     qtbot: QtBot,
     run_in_qt_loop: RunInLoop,
     screenshot: Callable[[Any, str], Path],
 ) -> None:
-    outcomes: list[Any] = []
-    window.controller.finished.connect(outcomes.append)
-
     async def scenario() -> None:
-        window.start_background_work()
-        await wait_until(lambda: window.controller.team is not None)
+        await open_sample_team(window)
         window.tabs.setCurrentWidget(window.run_pane)
         qtbot.keyClicks(window.run_pane.task_edit, "Name three primary colours.")
         assert window.run_pane.run_button.isEnabled()
@@ -124,14 +133,10 @@ def test_a_task_typed_in_the_run_pane_streams_tokens_into_the_view(
 
 @pytest.mark.model
 def test_escape_cancels_a_running_task(
-    window: MainWindow, qtbot: QtBot, run_in_qt_loop: RunInLoop
+    window: MainWindow, outcomes: list[Any], qtbot: QtBot, run_in_qt_loop: RunInLoop
 ) -> None:
-    outcomes: list[Any] = []
-    window.controller.finished.connect(outcomes.append)
-
     async def scenario() -> None:
-        window.start_background_work()
-        await wait_until(lambda: window.controller.team is not None)
+        await open_sample_team(window)
         window.run_pane.task_edit.setText("Write a very long story about a lighthouse.")
         window.run_action.trigger()
         await wait_until(lambda: bool(window.run_pane.stream_view.toPlainText()))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.qt import QtWidgets
+from purpose_desktop.ui.widgets import read_only_table
 
 COLUMNS = ("Model", "Backend", "Family", "Parameters", "Quantisation", "Context", "Size",
            "Status")
@@ -26,13 +27,7 @@ class ModelsPane(QtWidgets.QWidget):
         super().__init__(parent)
         self.refresh_button = QtWidgets.QPushButton("Refresh")
         self.summary = QtWidgets.QLabel("Reading model files…")
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setAlternatingRowColors(True)
+        self.table = read_only_table(COLUMNS)
         header = QtWidgets.QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(self.refresh_button)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from purpose_desktop.ui.qt import QtWidgets, set_by_name
+from purpose_desktop.ui.widgets import read_only_table
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.specs import LoadedTeam
@@ -23,13 +24,7 @@ class TeamPane(QtWidgets.QWidget):
         self.description.setWordWrap(True)
         self.open_button = QtWidgets.QPushButton("Open team…")
         self.open_button.setToolTip("Open a team file (Ctrl+O)")
-        self.agents = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.agents.setHorizontalHeaderLabels(COLUMNS)
-        self.agents.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.agents.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.agents.verticalHeader().setVisible(False)
-        self.agents.horizontalHeader().setStretchLastSection(True)
-        self.agents.setAlternatingRowColors(True)
+        self.agents = read_only_table(COLUMNS)
 
         header = QtWidgets.QHBoxLayout()
         header.addWidget(self.title, 1)
