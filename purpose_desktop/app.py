@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,12 +83,16 @@ def _rotate(log_file: Path, keep: int = 3, max_bytes: int = 2_000_000) -> None:
     log_file.replace(log_file.with_name(f"{log_file.name}.1"))
 
 
-def check_display(environ: dict[str, str] | None = None) -> None:
-    """Raise :class:`NoDisplayError` on Linux when no display is there for a window."""
+def check_display(environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`NoDisplayError` on Linux when no display is there for a window, or when
+    the X11 display lacks a system library Qt needs (Qt would abort without saying why)."""
     env = os.environ if environ is None else environ
     if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
         return
-    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+    if env.get("WAYLAND_DISPLAY"):
+        return
+    if env.get("DISPLAY"):
+        _check_x11_libraries()
         return
     raise NoDisplayError(
         "No display found, so the window cannot open.\n"
@@ -95,6 +100,44 @@ def check_display(environ: dict[str, str] | None = None) -> None:
         "  or with no window at all:  QT_QPA_PLATFORM=offscreen purpose-desktop\n"
         "Headless commands such as 'purpose-desktop run TEAM_FILE --task ...' need no display."
     )
+
+
+# The system libraries Qt's X11 plugin links against (Debian package names).
+X11_PACKAGES = (
+    "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 "
+    "libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxkbcommon-x11-0"
+)
+
+
+def _qt_xcb_plugin() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    plugin = root / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    return plugin if plugin.is_file() else None
+
+
+def _check_x11_libraries() -> None:
+    # Loading Qt's X11 plugin ourselves first (about a millisecond) turns Qt's abort, whose
+    # message often names the wrong library, into an error naming the one that is missing.
+    plugin = _qt_xcb_plugin()
+    if plugin is None:
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        raise NoDisplayError(
+            f"The window cannot open on this X11 display: a system library Qt needs is "
+            f"missing ({exc}).\n"
+            f"  Debian/Ubuntu:  sudo apt install {X11_PACKAGES}\n"
+            "  Fedora:         sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms\n"
+            "Or run without a window:  QT_QPA_PLATFORM=offscreen purpose-desktop"
+        ) from None
 
 
 def run_gui(quit_after_shown: float | None = None) -> int:

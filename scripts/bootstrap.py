@@ -24,10 +24,16 @@ def venv_python() -> Path:
     return VENV / scripts / f"python{suffix}"
 
 
-def _fingerprint(extras: str) -> str:
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
-    digest.update(extras.encode())
-    return digest.hexdigest()
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def _installed(stamp: Path) -> set[str]:
+    """The extras installed for the current pyproject.toml ("" for the app alone)."""
+    if not stamp.exists():
+        return set()
+    fingerprint, _, extras = stamp.read_text(encoding="utf-8").partition(" ")
+    return set(extras.split(",")) | {""} if fingerprint == _fingerprint() else set()
 
 
 def _say(message: str) -> None:
@@ -45,9 +51,8 @@ def ensure_environment(extras: str = "") -> Path:
     if not python.exists():
         _say(f"Creating the virtual environment in {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    stamp = VENV / f".installed{('-' + extras) if extras else ''}"
-    wanted = _fingerprint(extras)
-    if stamp.exists() and stamp.read_text(encoding="utf-8") == wanted:
+    stamp = VENV / ".purpose-desktop-installed"
+    if extras in _installed(stamp):
         return python
     _say("Installing Purpose Desktop and its dependencies (the first time, llama-cpp-python "
          "compiles from source: this takes several minutes)")
@@ -59,5 +64,5 @@ def ensure_environment(extras: str = "") -> Path:
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True, env=env)
     target = f".[{extras}]" if extras else "."
     subprocess.run([*pip, "install", "--editable", target], check=True, env=env, cwd=ROOT)
-    stamp.write_text(wanted, encoding="utf-8")
+    stamp.write_text(f"{_fingerprint()} {extras}", encoding="utf-8")
     return python

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -28,16 +29,26 @@ Shutdown = Callable[[], Awaitable[None]]
 qt_log = logging.getLogger("qt")
 
 
-def _log_qt_message(
-    kind: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str
-) -> None:
-    # Qt's own warnings belong in the log file with everything else, not on a console.
-    levels = {
-        QtCore.QtMsgType.QtDebugMsg: logging.DEBUG,
-        QtCore.QtMsgType.QtInfoMsg: logging.INFO,
-        QtCore.QtMsgType.QtWarningMsg: logging.WARNING,
-    }
-    qt_log.log(levels.get(kind, logging.ERROR), "%s", message)
+class _QtMessages:
+    """Qt's own messages go to the log file. While the QApplication is being created they go
+    to stderr as well: that is when Qt reports a platform it cannot start, just before it
+    aborts, and the person at the terminal needs to see why."""
+
+    def __init__(self) -> None:
+        self.echo = True
+
+    def __call__(
+        self, kind: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str
+    ) -> None:
+        levels = {
+            QtCore.QtMsgType.QtDebugMsg: logging.DEBUG,
+            QtCore.QtMsgType.QtInfoMsg: logging.INFO,
+            QtCore.QtMsgType.QtWarningMsg: logging.WARNING,
+        }
+        level = levels.get(kind, logging.ERROR)
+        qt_log.log(level, "%s", message)
+        if self.echo and level >= logging.WARNING:
+            print(message, file=sys.stderr, flush=True)
 
 
 def create_qapplication() -> QtWidgets.QApplication:
@@ -78,8 +89,10 @@ def run_application(
     quit_after_shown: float | None = None,
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""
-    QtCore.qInstallMessageHandler(_log_qt_message)
+    qt_messages = _QtMessages()
+    QtCore.qInstallMessageHandler(qt_messages)
     app = create_qapplication()
+    qt_messages.echo = False
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
     sys.excepthook = reporter.excepthook
@@ -88,6 +101,7 @@ def run_application(
     window = build_main_window(paths=paths, settings=settings, runner=runner, reporter=reporter)
     window.show()
     QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
+    _close_on_termination_signals(window)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
             return runner_loop.run(_serve(window, reporter, shutdown))
@@ -106,6 +120,21 @@ async def _serve(window: MainWindow, reporter: ErrorReporter, shutdown: Shutdown
     await window.stop_background_work()
     await shutdown()
     return 0
+
+
+def _close_on_termination_signals(window: MainWindow) -> None:
+    """Ctrl+C in a terminal, or a polite kill, closes the window and shuts down cleanly."""
+
+    def close(signum: int, frame: object) -> None:
+        QtCore.QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, close)
+    # Python runs signal handlers only between bytecodes; a slow tick lets it do so while
+    # Qt's own loop is waiting for events.
+    tick = QtCore.QTimer(window)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
 
 
 def _after_shown(window: MainWindow, quit_after_shown: float | None) -> None:

@@ -131,3 +131,19 @@ def test_no_display_says_how_to_run_without_one(empty_home: Path) -> None:
     assert "No display found" in result.stderr
     assert "xvfb-run purpose-desktop" in result.stderr
     assert "QT_QPA_PLATFORM=offscreen" in result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 is a Linux concern")
+def test_missing_x11_library_is_named_before_qt_aborts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from purpose_desktop import app
+    from purpose_desktop.errors import NoDisplayError
+
+    broken = tmp_path / "libqxcb.so"
+    broken.write_text("not a library", encoding="utf-8")
+    monkeypatch.setattr(app, "_qt_xcb_plugin", lambda: broken)
+    with pytest.raises(NoDisplayError, match=r"a system library Qt needs is missing \(.*libqxcb"):
+        app.check_display({"DISPLAY": ":99"})
+    # Offscreen needs no X11 libraries at all.
+    app.check_display({"DISPLAY": ":99", "QT_QPA_PLATFORM": "offscreen"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -59,3 +60,22 @@ def test_the_gui_process_never_loads_llama_cpp() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_termination_signal_closes_the_window_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONWARNINGS": "error"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stdout is not None
+    assert "shown_at" in process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert stderr == ""
+    # Closing went through the window, which saved its layout on the way out.
+    assert Paths(home).window_state_file.is_file()
