@@ -19,6 +19,7 @@ from purpose_desktop import __version__
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.errors import UserError
+from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``purpose-desktop`` command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [WORKER_ARGUMENT]:
+        from purpose_desktop.models.llama_worker import main as serve_model
+
+        return serve_model()
     _attach_windows_console()
     args = _parser().parse_args(argv)
     try:

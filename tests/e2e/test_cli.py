@@ -147,3 +147,29 @@ def test_missing_x11_library_is_named_before_qt_aborts(
         app.check_display({"DISPLAY": ":99"})
     # Offscreen needs no X11 libraries at all.
     app.check_display({"DISPLAY": ":99", "QT_QPA_PLATFORM": "offscreen"})
+
+
+@pytest.mark.model
+def test_the_command_doubles_as_the_model_worker_of_a_frozen_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from purpose_desktop.models.bundled import smollm2_path
+    from purpose_desktop.models.worker_entry import WORKER_ARGUMENT, worker_command
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert worker_command() == [sys.executable, WORKER_ARGUMENT]
+    monkeypatch.undo()
+    load = {"model_path": str(smollm2_path()), "n_ctx": 512, "n_threads": 2, "n_batch": 512,
+            "chat_format": None}
+    chat = {"op": "chat", "id": 1, "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 8, "temperature": 0.0}
+    result = subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", WORKER_ARGUMENT],
+        input=json.dumps(load) + "\n" + json.dumps(chat) + "\n",
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert replies[0]["type"] == "ready"
+    assert any(reply["type"] == "token" for reply in replies)
+    assert replies[-1]["type"] == "done"
