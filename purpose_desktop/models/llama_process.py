@@ -244,6 +244,7 @@ class LlamaProcessModel:
                 ),
                 "top_p": self.family.top_p if options.top_p is None else options.top_p,
                 "seed": options.seed,
+                "json_schema": None if options.json_schema is None else dict(options.json_schema),
             })
             finished = False
             try:

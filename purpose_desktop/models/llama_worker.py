@@ -59,7 +59,11 @@ class _Requests:
 
 def _sampling(request: Message) -> dict[str, Any]:
     keys = ("temperature", "top_p", "seed")
-    return {key: request[key] for key in keys if request.get(key) is not None}
+    settings = {key: request[key] for key in keys if request.get(key) is not None}
+    if request.get("json_schema") is not None:
+        # llama-cpp-python turns the schema into a grammar that constrains every token.
+        settings["response_format"] = {"type": "json_object", "schema": request["json_schema"]}
+    return settings
 
 
 def _chat(

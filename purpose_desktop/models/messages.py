@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 
@@ -16,12 +17,18 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """Sampling settings for one call. ``None`` leaves the model family's default."""
+    """Settings for one call. ``None`` leaves the model family's default.
+
+    With ``json_schema`` the backend constrains the answer to JSON of that schema (llama.cpp
+    through a grammar). Backends may ignore schema features they cannot enforce, so the answer
+    is still validated: use :func:`purpose_desktop.models.structured.generate_json`.
+    """
 
     max_tokens: int = 256
     temperature: float | None = None
     top_p: float | None = None
     seed: int | None = None
+    json_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
