@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = models_commands.add_parser("list", help="list bundled and local GGUF models")
     listing.add_argument("--json", action="store_true", help="print JSON")
+
+    bench = commands.add_parser("bench", help="print measured performance ratios")
+    bench_commands = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    stream = bench_commands.add_parser(
+        "stream", help="streaming tokens/s through the app's model layer vs raw llama-cpp-python"
+    )
+    stream.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
+    stream.add_argument("--tokens", type=int, default=256, help="tokens to generate per run")
+    stream.add_argument("--runs", type=int, default=3, help="alternating rounds to take medians of")
+    stream.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -60,19 +70,25 @@ def main(argv: list[str] | None = None) -> int:
     _attach_windows_console()
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return _run(args.team_file, args.task, as_json=args.json)
-        if args.command == "models":
-            return _models_list(as_json=args.json)
-        from purpose_desktop.app import run_gui
-
-        return run_gui(quit_after_shown=args.quit_after_shown)
+        return _dispatch(args)
     except UserError as exc:
         print(f"purpose-desktop: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("purpose-desktop: interrupted", file=sys.stderr)
         return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args.team_file, args.task, as_json=args.json)
+    if args.command == "models":
+        return _models_list(as_json=args.json)
+    if args.command == "bench":
+        return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
+    from purpose_desktop.app import run_gui
+
+    return run_gui(quit_after_shown=args.quit_after_shown)
 
 
 def _run(team_file: Path, task: str, *, as_json: bool) -> int:
@@ -141,6 +157,29 @@ def _models_list(*, as_json: bool) -> int:
             f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length:<6} "
             f"{size_mb:>6.0f} MiB  {entry.title}"
         )
+    return 0
+
+
+def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
+    from purpose_desktop.bench.stream import measure_stream
+    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.models.references import BUNDLED_SCHEME, resolve_model_file
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    reference = model if model.endswith(".gguf") else BUNDLED_SCHEME + model
+    path = resolve_model_file(reference, Path.cwd(), paths.models_dir)
+    threads = load_settings(paths).n_threads
+    result = asyncio.run(measure_stream(model, path, tokens=tokens, runs=runs, n_threads=threads))
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(f"{model}, {tokens} tokens, {threads} threads, median of {runs} runs")
+        print(f"  raw llama-cpp-python: {result.raw_tokens_per_s:6.1f} tokens/s")
+        print(f"  through the app:      {result.app_tokens_per_s:6.1f} tokens/s  "
+              f"ratio {result.ratio:.3f} (target >= 0.95)")
+        print(f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
+              f"ratio {result.constrained_ratio:.3f} of unconstrained")
     return 0
 
 

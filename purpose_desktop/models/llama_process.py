@@ -32,9 +32,9 @@ from purpose_desktop.models.messages import (
     GenerationOptions,
     StreamDone,
     StreamEvent,
-    TokenDelta,
     Usage,
 )
+from purpose_desktop.models.thinking import ThinkingSplitter
 from purpose_desktop.models.worker_entry import worker_command
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,7 @@ class LlamaProcessModel:
                 "json_schema": None if options.json_schema is None else dict(options.json_schema),
             })
             finished = False
+            splitter = ThinkingSplitter()
             try:
                 while True:
                     message = await self._pipes.inbox.get()
@@ -259,12 +260,15 @@ class LlamaProcessModel:
                     if message.get("id") != request_id:
                         continue  # the tail of an earlier, cancelled request
                     if kind == "token":
-                        yield TokenDelta(str(message["text"]))
+                        for delta in splitter.feed(str(message["text"])):
+                            yield delta
                     elif kind == "error":
                         finished = True
                         raise ModelError(f"The model '{self.name}' failed: {message['message']}")
                     elif kind == "done":
                         finished = True
+                        for delta in splitter.flush():
+                            yield delta
                         yield StreamDone(
                             str(message["finish_reason"]),
                             Usage(

@@ -52,6 +52,13 @@ class TokenDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's reasoning (a ``<think>`` section), kept apart from its answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class StreamDone:
     """The end of a stream, with why it stopped and what it cost."""
 
@@ -59,4 +66,4 @@ class StreamDone:
     usage: Usage
 
 
-StreamEvent = TokenDelta | StreamDone
+StreamEvent = TokenDelta | ThinkingDelta | StreamDone

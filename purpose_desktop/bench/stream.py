@@ -1,0 +1,125 @@
+"""Streaming throughput through the model layer, against raw llama-cpp-python.
+
+Both sides load the same GGUF file with the same context, batch and thread settings, get the
+same greedy prompt, and are timed from their first token to their last, so prompt processing
+and process start-up are left out. Each raw round runs in a process of its own that has ended
+before the app's round starts: llama.cpp's threads spin for a while after they compute, and a
+raw model idling in this process would slow the worker being timed. Runs alternate between the
+two sides and the medians are compared. The schema-constrained ratio compares the model layer
+with and without a JSON schema (llama.cpp grammar) on the same prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, TokenDelta
+
+PROMPT = [
+    ChatMessage("system", "You are a helpful assistant."),
+    ChatMessage("user", "Write a long, detailed story about a lighthouse keeper and the sea."),
+]
+# A free-text field large enough that the grammar, not the limit, shapes the answer.
+STORY_SCHEMA = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "story": {"type": "string"}},
+    "required": ["title", "story"],
+}
+
+
+@dataclass(frozen=True)
+class StreamBenchmark:
+    model: str
+    tokens: int
+    runs: int
+    n_threads: int
+    raw_tokens_per_s: float
+    app_tokens_per_s: float
+    ratio: float
+    constrained_tokens_per_s: float
+    constrained_ratio: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RAW_SCRIPT = """
+import json, sys, time
+from llama_cpp import Llama
+path, n_ctx, n_threads, tokens, messages = json.loads(sys.stdin.read())
+llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
+            verbose=True)
+first, count = None, 0
+for chunk in llm.create_chat_completion(messages=messages, max_tokens=tokens, temperature=0.0,
+                                        stream=True):
+    if chunk["choices"][0]["delta"].get("content"):
+        count += 1
+        first = first or time.perf_counter()
+print(json.dumps((count - 1) / (time.perf_counter() - first)))
+"""
+
+
+def _raw_rate(path: Path, n_ctx: int, n_threads: int, tokens: int) -> float:
+    """Tokens/s of raw llama-cpp-python, in a process of its own."""
+    messages = [{"role": m.role, "content": m.content} for m in PROMPT]
+    result = subprocess.run(
+        [sys.executable, "-c", RAW_SCRIPT],
+        input=json.dumps([str(path), n_ctx, n_threads, tokens, messages]),
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"raw llama-cpp-python failed: {result.stderr[-1000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+async def _app_rate(model: LlamaProcessModel, options: GenerationOptions) -> float:
+    first: float | None = None
+    count = 0
+    async for item in model.stream_chat(PROMPT, options):
+        if isinstance(item, TokenDelta):
+            count += 1
+            first = first or time.perf_counter()
+    assert first is not None, "the model layer produced no tokens"
+    return (count - 1) / (time.perf_counter() - first)
+
+
+async def measure_stream(
+    name: str, path: Path, *, tokens: int, runs: int, n_threads: int, n_ctx: int = 1024
+) -> StreamBenchmark:
+    """Measure ``runs`` alternating rounds; see the module docstring for the method."""
+    model = await LlamaProcessModel.start(
+        name, LocalModelConfig(path, n_ctx=n_ctx, n_threads=n_threads)
+    )
+    plain = GenerationOptions(max_tokens=tokens, temperature=0.0)
+    constrained = GenerationOptions(max_tokens=tokens, temperature=0.0, json_schema=STORY_SCHEMA)
+    raw_rates, app_rates, constrained_rates = [], [], []
+    try:
+        for _ in range(runs):
+            raw_rates.append(await asyncio.to_thread(_raw_rate, path, n_ctx, n_threads, tokens))
+            app_rates.append(await _app_rate(model, plain))
+            constrained_rates.append(await _app_rate(model, constrained))
+    finally:
+        await model.aclose()
+    raw_rate = statistics.median(raw_rates)
+    app_rate = statistics.median(app_rates)
+    constrained_rate = statistics.median(constrained_rates)
+    return StreamBenchmark(
+        model=name,
+        tokens=tokens,
+        runs=runs,
+        n_threads=n_threads,
+        raw_tokens_per_s=raw_rate,
+        app_tokens_per_s=app_rate,
+        ratio=app_rate / raw_rate,
+        constrained_tokens_per_s=constrained_rate,
+        constrained_ratio=constrained_rate / app_rate,
+    )
