@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.errors import NoDisplayError
+from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.pool import LocalModelPool
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,15 @@ def configure_logging(paths: Paths) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    threading.excepthook = _log_thread_exception
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    # Errors on helper threads (pipe readers, executors) would otherwise print and vanish.
+    log.error(
+        "Unexpected error in thread %s", getattr(args.thread, "name", "?"),
+        exc_info=args.exc_value,
+    )
 
 
 class _AppLogHandler(logging.FileHandler):
@@ -76,22 +87,28 @@ def _rotate(log_file: Path, keep: int = 3, max_bytes: int = 2_000_000) -> None:
     """
     if not log_file.exists() or log_file.stat().st_size < max_bytes:
         return
-    for index in range(keep - 1, 0, -1):
-        older = log_file.with_name(f"{log_file.name}.{index}")
-        if older.exists():
-            older.replace(log_file.with_name(f"{log_file.name}.{index + 1}"))
-    log_file.replace(log_file.with_name(f"{log_file.name}.1"))
+    try:
+        for index in range(keep - 1, 0, -1):
+            older = log_file.with_name(f"{log_file.name}.{index}")
+            if older.exists():
+                older.replace(log_file.with_name(f"{log_file.name}.{index + 1}"))
+        log_file.replace(log_file.with_name(f"{log_file.name}.1"))
+    except OSError:
+        pass  # another process has it open (Windows): rotate at a later start
 
 
 def check_display(environ: Mapping[str, str] | None = None) -> None:
     """Raise :class:`NoDisplayError` on Linux when no display is there for a window, or when
     the X11 display lacks a system library Qt needs (Qt would abort without saying why)."""
     env = os.environ if environ is None else environ
-    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+    if not sys.platform.startswith("linux"):
         return
-    if env.get("WAYLAND_DISPLAY"):
+    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform and platform not in ("xcb", "wayland"):
+        return  # offscreen, vnc, eglfs...: no desktop display needed
+    if platform != "xcb" and env.get("WAYLAND_DISPLAY"):
         return
-    if env.get("DISPLAY"):
+    if platform != "wayland" and env.get("DISPLAY"):
         _check_x11_libraries()
         return
     raise NoDisplayError(
@@ -150,6 +167,7 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         paths=services.paths,
         settings=services.settings,
         runner=services.runner,
+        list_models=lambda: list_local_models(services.paths.models_dir),
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
     )

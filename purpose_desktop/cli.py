@@ -1,7 +1,8 @@
 """The ``purpose-desktop`` command: the GUI with no arguments, headless subcommands otherwise.
 
-Exit codes: 0 success, 1 a run that failed, 2 bad input or environment (the message says what
-to fix), 130 interrupted.
+Exit codes: 0 success; 1 a run that started and failed (a model that cannot be loaded is found
+out here); 2 bad input or environment caught before anything ran, such as a missing or
+malformed team file (the message says what to fix); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--auto-approve",
         action="store_true",
-        help="approve every action an agent proposes instead of asking at the terminal",
+        help="approve every action an agent proposes without asking (runs are answer-only "
+        "for now, so nothing is asked yet)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_model()
     _attach_windows_console()
+    _utf8_output()
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -154,7 +157,7 @@ def _models_list(*, as_json: bool) -> int:
         params_m = (entry.parameters or 0) / 1e6
         print(
             f"{entry.reference:<24} {entry.backend:<10} {entry.architecture:<8} "
-            f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length:<6} "
+            f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length or '?':<6} "
             f"{size_mb:>6.0f} MiB  {entry.title}"
         )
     return 0
@@ -181,6 +184,14 @@ def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
         print(f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
               f"ratio {result.constrained_ratio:.3f} of unconstrained")
     return 0
+
+
+def _utf8_output() -> None:
+    """Model output is any Unicode; a console or pipe in a legacy code page must not lose it."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            reconfigure(encoding="utf-8", errors="replace")
 
 
 def _attach_windows_console() -> None:

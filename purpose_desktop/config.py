@@ -132,7 +132,10 @@ def resources_dir() -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root is not None:
         return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    installed = Path(__file__).resolve().parent / "resources"  # inside an installed wheel
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "resources"  # a source checkout
 
 
 def example_team_file() -> Path:

@@ -36,6 +36,11 @@ def _installed(stamp: Path) -> set[str]:
     return set(extras.split(",")) | {""} if fingerprint == _fingerprint() else set()
 
 
+def _has_pip(python: Path) -> bool:
+    check = [str(python), "-m", "pip", "--version"]
+    return subprocess.run(check, capture_output=True, check=False).returncode == 0
+
+
 def _say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
@@ -48,12 +53,17 @@ def ensure_environment(extras: str = "") -> Path:
             f"this is {sys.version.split()[0]}. Run this script with a newer python3."
         )
     python = venv_python()
-    if not python.exists():
-        _say(f"Creating the virtual environment in {VENV}")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     stamp = VENV / ".purpose-desktop-installed"
     if extras in _installed(stamp):
         return python
+    if not python.exists() or not _has_pip(python):
+        _say(f"Creating the virtual environment in {VENV}")
+        created = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=False)
+        if created.returncode != 0 or not _has_pip(python):
+            sys.exit(
+                "Could not create a virtual environment with pip in it. On Debian or Ubuntu, "
+                "install the venv module first:  sudo apt install python3-venv"
+            )
     _say("Installing Purpose Desktop and its dependencies (the first time, llama-cpp-python "
          "compiles from source: this takes several minutes)")
     env = dict(os.environ)

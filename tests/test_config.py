@@ -13,7 +13,7 @@ from purpose_desktop.config import (
 )
 
 
-def test_home_variable_moves_every_path(tmp_path: Path) -> None:
+def test_home_variable_names_every_path_below_it(tmp_path: Path) -> None:
     paths = Paths.from_environment({HOME_ENV: str(tmp_path / "elsewhere")})
     written = [
         paths.settings_file, paths.window_state_file, paths.database_file, paths.models_dir,

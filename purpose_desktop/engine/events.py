@@ -7,7 +7,6 @@ run's events without gaps, and a wall-clock timestamp.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -83,9 +82,6 @@ class EventStream:
         self._subscribers = list(subscribers or [])
         self._seq = 0
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
-
     def emit(self, event_type: type[E], **fields: Any) -> E:
         self._seq += 1
         event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)
@@ -95,8 +91,3 @@ class EventStream:
             except Exception:
                 log.exception("Event subscriber %r failed on %s", subscriber, event)
         return event
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready form of ``event``, with its type name under ``"type"``."""
-    return {"type": type(event).__name__, **dataclasses.asdict(event)}

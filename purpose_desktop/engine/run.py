@@ -75,6 +75,9 @@ class TeamRunner:
         except asyncio.CancelledError:
             status = "cancelled"
             raise
+        except Exception:  # a bug: record the run as failed, then let it be reported
+            status = "failed"
+            raise
         finally:
             events.emit(
                 RunFinished,

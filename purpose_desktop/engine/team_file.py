@@ -56,7 +56,6 @@ def parse_team(text: str, path: Path) -> TeamSpec:
 def save_team(team: TeamSpec, path: Path) -> None:
     """Write ``team`` to ``path`` (YAML or TOML by suffix), atomically."""
     data = team.model_dump(mode="json", exclude_defaults=True)
-    data.setdefault("agents", [])
     suffix = path.suffix.lower()
     if suffix in YAML_SUFFIXES:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
@@ -79,15 +78,18 @@ def _parse_toml(text: str, path: Path) -> Any:
 
 
 def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[Location, int]]:
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise TeamFileError(f"{path}, {where}: not valid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise TeamFileError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     lines: dict[Location, int] = {}
     if node is not None:
         _index_lines(node, (), lines)

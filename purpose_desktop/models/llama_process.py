@@ -141,6 +141,8 @@ class LlamaProcessModel:
         self.chat_format: str | None = None if metadata.chat_template else family.chat_format
         """The llama.cpp chat format chosen for a file without its own template."""
         self.load_seconds = load_seconds
+        self.n_threads = 0
+        """Threads llama.cpp uses, as the worker reports once loaded."""
         self._process = process
         self._pipes = pipes
         self._lock = asyncio.Lock()
@@ -167,6 +169,7 @@ class LlamaProcessModel:
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            errors="replace",
             bufsize=1,
         )
         pipes = _WorkerPipes(process, asyncio.get_running_loop())
@@ -183,14 +186,21 @@ class LlamaProcessModel:
         try:
             model._send(load)
             reply = await asyncio.wait_for(pipes.inbox.get(), load_timeout)
+        except TimeoutError:
+            await model.aclose()
+            raise ModelError(
+                f"The model '{name}' did not finish loading within {load_timeout:.0f} s."
+            ) from None
         except BaseException:
             await model.aclose()
             raise
         if reply.get("type") != "ready":
             await model.aclose()
+            model._log_stderr_tail()
             raise ModelError(f"Could not load the model '{name}' from {config.path}: "
                              f"{model._failure_reason(reply)}")
         model.load_seconds = time.perf_counter() - started
+        model.n_threads = int(reply["n_threads"])
         log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
         return model
 
@@ -210,6 +220,10 @@ class LlamaProcessModel:
             stdin.flush()
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise ModelError(f"The model '{self.name}' is not running: {exc}") from exc
+
+    def _log_stderr_tail(self) -> None:
+        tail = "\n".join(self._pipes.stderr_tail)
+        log.warning("Model %s failed; the last lines llama.cpp printed:\n%s", self.name, tail)
 
     def _failure_reason(self, message: dict[str, Any]) -> str:
         if message.get("type") == "error":
@@ -253,6 +267,7 @@ class LlamaProcessModel:
                     message = await self._pipes.inbox.get()
                     kind = message.get("type")
                     if kind == "exited":
+                        self._log_stderr_tail()
                         raise ModelError(
                             f"The model '{self.name}' stopped while answering: "
                             f"{self._failure_reason(message)}. Load it again to continue."

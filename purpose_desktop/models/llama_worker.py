@@ -8,7 +8,7 @@ Protocol: JSON, one object per line. The first line on stdin is the load configu
 worker answers ``{"type": "ready", ...}`` or ``{"type": "error", "message": ...}``. Then each
 ``{"op": "chat", "id": N, ...}`` is answered by ``token`` messages and a final ``done`` or
 ``error`` carrying the same id; ``{"op": "cancel", "id": N}`` stops request N early. Anything
-llama.cpp prints goes to stderr, which the parent keeps in its log.
+llama.cpp prints goes to stderr; the parent keeps its last lines to explain a failure.
 """
 
 from __future__ import annotations
@@ -107,7 +107,6 @@ def _chat(
 
 def _load(config: Message) -> Any:
     import llama_cpp
-    from llama_cpp import _logger
 
     # verbose=False would redirect the process's file descriptors while loading and hide why a
     # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
@@ -122,7 +121,7 @@ def _load(config: Message) -> Any:
         verbose=True,
     )
     llm.verbose = False
-    _logger.logger.setLevel(logging.WARNING)
+    logging.getLogger("llama-cpp-python").setLevel(logging.WARNING)
     return llm
 
 
@@ -147,7 +146,12 @@ def main() -> int:
     except Exception as exc:  # llama-cpp-python raises ValueError and others for bad files
         send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
         return 1
-    send({"type": "ready", "load_seconds": time.perf_counter() - started, "n_ctx": llm.n_ctx()})
+    send({
+        "type": "ready",
+        "load_seconds": time.perf_counter() - started,
+        "n_ctx": llm.n_ctx(),
+        "n_threads": llm.n_threads,
+    })
     requests = _Requests(sys.stdin)
     while (request := requests.next()) is not None:
         request_id = int(request["id"])

@@ -39,10 +39,6 @@ class Usage:
     completion_tokens: int
     seconds: float
 
-    @property
-    def tokens_per_second(self) -> float:
-        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
-
 
 @dataclass(frozen=True)
 class TokenDelta:

@@ -65,10 +65,6 @@ class LocalModelPool:
             ))
             return model
 
-    @property
-    def loaded(self) -> list[LlamaProcessModel]:
-        return [model for model in self._loaded.values() if model.alive]
-
     async def aclose(self) -> None:
         """End every worker process."""
         models, self._loaded = list(self._loaded.values()), {}

@@ -17,9 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.engine.run import TeamRunner
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.main_window import MainWindow
+from purpose_desktop.ui.main_window import ListModels, MainWindow
 from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
 from purpose_desktop.ui.run_controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -51,7 +50,15 @@ class _QtMessages:
             print(message, file=sys.stderr, flush=True)
 
 
-def create_qapplication() -> QtWidgets.QApplication:
+def create_qapplication(paths: Paths) -> QtWidgets.QApplication:
+    # Qt's own widgets (the file dialog's history) keep settings too; they belong in the home
+    # folder with everything else, not in ~/.config. (On Windows the native format is the
+    # registry, which has no path to move.)
+    formats = QtCore.QSettings.Format
+    for settings_format in (formats.NativeFormat, formats.IniFormat):
+        QtCore.QSettings.setPath(
+            settings_format, QtCore.QSettings.Scope.UserScope, str(paths.home / "qt")
+        )
     existing = QtWidgets.QApplication.instance()
     app = existing if isinstance(existing, QtWidgets.QApplication) else (
         QtWidgets.QApplication(sys.argv[:1])
@@ -65,7 +72,12 @@ def create_qapplication() -> QtWidgets.QApplication:
 
 
 def build_main_window(
-    *, paths: Paths, settings: Settings, runner: TeamRunner, reporter: ErrorReporter
+    *,
+    paths: Paths,
+    settings: Settings,
+    runner: TeamRunner,
+    list_models: ListModels,
+    reporter: ErrorReporter,
 ) -> MainWindow:
     tasks = TaskKeeper(reporter)
     controller = RunController(runner, tasks)
@@ -74,7 +86,7 @@ def build_main_window(
         settings=settings,
         controller=controller,
         tasks=tasks,
-        list_models=lambda: list_local_models(paths.models_dir),
+        list_models=list_models,
     )
     reporter.set_parent(window)
     return window
@@ -85,20 +97,23 @@ def run_application(
     paths: Paths,
     settings: Settings,
     runner: TeamRunner,
+    list_models: ListModels,
     shutdown: Shutdown,
     quit_after_shown: float | None = None,
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""
     qt_messages = _QtMessages()
     QtCore.qInstallMessageHandler(qt_messages)
-    app = create_qapplication()
+    app = create_qapplication(paths)
     qt_messages.echo = False
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
     sys.excepthook = reporter.excepthook
     # The window is built and shown before the asyncio loop starts, so it appears without
     # waiting for anything asynchronous; its background work starts with the loop.
-    window = build_main_window(paths=paths, settings=settings, runner=runner, reporter=reporter)
+    window = build_main_window(
+        paths=paths, settings=settings, runner=runner, list_models=list_models, reporter=reporter
+    )
     window.show()
     QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
     _close_on_termination_signals(window)

@@ -13,7 +13,6 @@ import qasync
 from PySide6 import QtCore, QtGui, QtWidgets
 
 Signal = QtCore.Signal
-Slot = QtCore.Slot
 
 
 def set_by_name(target: QtCore.QObject, name: str, value: str) -> None:
@@ -29,4 +28,4 @@ def set_by_name(target: QtCore.QObject, name: str, value: str) -> None:
         raise ValueError(f"{type(target).__name__} has no property {name!r} accepting {value!r}")
 
 
-__all__ = ["QtCore", "QtGui", "QtWidgets", "Signal", "Slot", "qasync", "set_by_name"]
+__all__ = ["QtCore", "QtGui", "QtWidgets", "Signal", "qasync", "set_by_name"]

@@ -21,7 +21,7 @@ class RunController(QtCore.QObject):
     """The :class:`LoadedTeam` that runs will use."""
     busy_changed = Signal(bool)
     finished = Signal(object)
-    """The :class:`RunOutcome` of a run that ended, or ``None`` if it was cancelled."""
+    """The :class:`RunOutcome` of a run that ended, or ``None`` if it was cancelled or broke."""
 
     def __init__(
         self, runner: TeamRunner, tasks: TaskKeeper, parent: QtCore.QObject | None = None
@@ -52,6 +52,9 @@ class RunController(QtCore.QObject):
         if self.running or self._team is None or not task.strip():
             return False
         self._current = self._tasks.start(self._run(self._team, task.strip()), "team run")
+        # Ended here rather than in the coroutine: a run cancelled before its first step
+        # never executes the coroutine's body at all.
+        self._current.add_done_callback(self._ended)
         self._busy = True
         self.busy_changed.emit(True)  # now, not when the task first runs: Cancel must work at once
         return True
@@ -61,12 +64,11 @@ class RunController(QtCore.QObject):
             self._current.cancel()
 
     async def _run(self, team: LoadedTeam, task: str) -> RunOutcome:
-        outcome: RunOutcome | None = None
-        try:
-            outcome = await self._runner.run(team, task, [self.bridge])
-            return outcome
-        finally:
-            self.bridge.flush()
-            self._busy = False
-            self.busy_changed.emit(False)
-            self.finished.emit(outcome)
+        return await self._runner.run(team, task, [self.bridge])
+
+    def _ended(self, task: asyncio.Task[RunOutcome]) -> None:
+        self.bridge.flush()
+        self._busy = False
+        self.busy_changed.emit(False)
+        failed = task.cancelled() or task.exception() is not None
+        self.finished.emit(None if failed else task.result())

@@ -40,7 +40,3 @@ class TaskKeeper:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    @property
-    def running(self) -> int:
-        return len(self._tasks)

@@ -14,30 +14,93 @@ import pytest
 from purpose_desktop.config import HOME_ENV, Paths
 
 
-@pytest.mark.parametrize("quit_after", ["0", "2"])
-def test_window_opens_and_closes_cleanly_with_no_warnings(tmp_path: Path, quit_after: str) -> None:
+def gui_env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen",
+            "PYTHONWARNINGS": "error", "PYTHONDEVMODE": "1", **extra}
+
+
+def test_window_closed_at_once_shuts_down_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONWARNINGS": "error", "PYTHONDEVMODE": "1"}
     started = time.time()
     result = subprocess.run(
-        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", quit_after],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "0"],
+        capture_output=True, text=True, env=gui_env(home), timeout=120, check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     shown = json.loads(result.stdout.strip().splitlines()[-1])["shown_at"]
     assert started < shown < time.time()
+    assert Paths(home).window_state_file.is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_first_launch_opens_the_sample_team_and_a_signal_closes_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
     paths = Paths(home)
-    assert paths.window_state_file.is_file()
-    if quit_after == "0":
-        return  # closed at once: background work was cancelled, nothing more to check
-    # The sample team was opened on first launch and remembered for the next one.
-    settings = json.loads(paths.settings_file.read_text(encoding="utf-8"))
-    assert settings["last_team_file"].endswith("example.yaml")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gui_env(home),
+    )
+    try:
+        assert process.stdout is not None
+        assert "shown_at" in process.stdout.readline()
+        deadline = time.monotonic() + 120
+        # The sample team is opened on first launch and remembered for the next one.
+        while not paths.settings_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        settings = json.loads(paths.settings_file.read_text(encoding="utf-8"))
+        assert settings["last_team_file"].endswith("example.yaml")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert stderr == ""
+    assert paths.window_state_file.is_file()  # closed through the window, which saved it
     log = paths.log_file.read_text(encoding="utf-8")
     assert "Traceback" not in log
-    assert "ERROR" not in log
+    assert " ERROR " not in log
+
+
+OPEN_AND_CLOSE_FILE_DIALOG = """
+import asyncio, sys
+from purpose_desktop.app import build_services
+from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.ui.application import build_main_window, create_qapplication
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.qt import QtWidgets
+
+services = build_services()
+app = create_qapplication(services.paths)
+window = build_main_window(
+    paths=services.paths, settings=services.settings, runner=services.runner,
+    list_models=lambda: list_local_models(services.paths.models_dir),
+    reporter=ErrorReporter(None, services.paths.log_file),
+)
+window.show()
+window.open_team_dialog()
+dialog = window.findChild(QtWidgets.QFileDialog)
+dialog.reject()
+window.close()
+app.processEvents()
+"""
+
+
+def test_nothing_is_written_outside_the_home_folder(tmp_path: Path) -> None:
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = gui_env(
+        home, HOME=str(elsewhere), XDG_CONFIG_HOME=str(elsewhere / "config"),
+        XDG_DATA_HOME=str(elsewhere / "data"), XDG_CACHE_HOME=str(elsewhere / "cache"),
+        XDG_STATE_HOME=str(elsewhere / "state"), APPDATA=str(elsewhere / "appdata"),
+        LOCALAPPDATA=str(elsewhere / "localappdata"),
+    )
+    env.pop("PYTHONDEVMODE")
+    result = subprocess.run([sys.executable, "-c", OPEN_AND_CLOSE_FILE_DIALOG],
+                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert list(elsewhere.rglob("*")) == []
+    assert (home / "qt").is_dir()  # Qt's own settings went to the home folder instead
 
 
 def test_headless_commands_never_load_qt_or_llama_cpp() -> None:
@@ -60,22 +123,3 @@ def test_the_gui_process_never_loads_llama_cpp() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_a_termination_signal_closes_the_window_cleanly(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONWARNINGS": "error"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    assert process.stdout is not None
-    assert "shown_at" in process.stdout.readline()
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
-    assert stderr == ""
-    # Closing went through the window, which saved its layout on the way out.
-    assert Paths(home).window_state_file.is_file()

@@ -6,7 +6,6 @@ from purpose_desktop.engine.events import (
     EventStream,
     RunStarted,
     TokenStreamed,
-    event_to_dict,
 )
 
 
@@ -38,11 +37,3 @@ def test_events_are_frozen() -> None:
     event = EventStream("r").emit(TokenStreamed, agent="a", text="x")
     with pytest.raises(AttributeError):
         event.text = "changed"  # type: ignore[misc]
-
-
-def test_event_to_dict_names_the_type() -> None:
-    event = EventStream("r").emit(TokenStreamed, agent="a", text="x")
-    data = event_to_dict(event)
-    assert data["type"] == "TokenStreamed"
-    assert data["text"] == "x"
-    assert data["seq"] == 1

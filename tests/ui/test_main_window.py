@@ -11,6 +11,7 @@ import pytest
 from purpose_desktop.app import Services, build_services
 from purpose_desktop.config import Paths
 from purpose_desktop.errors import TeamFileError
+from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
@@ -30,17 +31,22 @@ def window(services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Itera
     reporter = ErrorReporter(None, services.paths.log_file)
     main = build_main_window(
         paths=services.paths, settings=services.settings, runner=services.runner,
-        reporter=reporter,
+        list_models=lambda: list_local_models(services.paths.models_dir), reporter=reporter,
     )
     main.reporter = reporter  # type: ignore[attr-defined]
-    qtbot.addWidget(main)
+    # Not handed to qtbot: it would delete the window before this fixture's teardown, which
+    # still has to close it the way the application does.
     main.show()
     yield main
 
+    for dialog in list(reporter.open_dialogs):
+        dialog.close()
+    main.close()  # outside the loop: the last window closing inside it would stop the loop
+
     async def shutdown() -> None:
-        main.close()
         await main.stop_background_work()
         await services.aclose()
+        main.deleteLater()
 
     run_in_qt_loop(shutdown())
 
@@ -198,6 +204,7 @@ def test_layout_is_restored_on_the_next_start(
     def make() -> MainWindow:
         main = build_main_window(
             paths=services.paths, settings=services.settings, runner=services.runner,
+            list_models=lambda: list_local_models(services.paths.models_dir),
             reporter=ErrorReporter(None, services.paths.log_file),
         )
         qtbot.addWidget(main)
@@ -216,7 +223,59 @@ def test_layout_is_restored_on_the_next_start(
 
 
 def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
-    for index in range(6000):
-        window.run_pane.stream_view.appendPlainText(f"line {index}")
-    assert window.run_pane.stream_view.blockCount() <= 5000
-    assert isinstance(window.run_pane.stream_view, QtWidgets.QPlainTextEdit)
+    from purpose_desktop.ui.panes.run_pane import (
+        MAX_LINE_CHARS,
+        MAX_STREAM_BLOCKS,
+        MAX_STREAM_CHARS,
+    )
+
+    tokens = window.controller.bridge.tokens
+    chunk = "x" * 50_000
+    for _ in range(15):  # 750 000 characters with no line break
+        tokens.emit("writer", chunk)
+    text = window.run_pane.stream_view.toPlainText()
+    assert len(text) <= MAX_STREAM_CHARS
+    assert text.replace("\n", "").endswith(chunk)  # the newest output is what is kept
+    assert max(len(line) for line in text.splitlines()) == MAX_LINE_CHARS
+    for index in range(MAX_STREAM_BLOCKS + 500):
+        tokens.emit("writer", f"line {index}\n")
+    assert window.run_pane.stream_view.blockCount() <= MAX_STREAM_BLOCKS
+    assert window.run_pane.stream_view.toPlainText().rstrip().endswith(
+        f"line {MAX_STREAM_BLOCKS + 499}"
+    )
+
+
+def test_a_run_cancelled_before_it_starts_frees_the_run_button(
+    window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop
+) -> None:
+    async def scenario() -> None:
+        await open_sample_team(window)
+        window.run_pane.task_edit.setText("anything")
+        assert window.controller.start("anything")
+        window.controller.cancel()  # before the run's task has taken a single step
+        await wait_until(lambda: bool(outcomes))
+
+    run_in_qt_loop(scenario())
+    assert outcomes == [None]
+    assert not window.controller.running
+    assert window.run_pane.run_button.isEnabled()
+    assert not window.run_pane.cancel_button.isEnabled()
+
+
+def test_an_error_raised_in_a_qt_slot_is_shown_and_logged(
+    window: MainWindow, services: Services, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reporter: ErrorReporter = window.reporter  # type: ignore[attr-defined]
+    monkeypatch.setattr("sys.excepthook", reporter.excepthook)
+
+    def broken_slot() -> None:
+        raise ValueError("a slot broke")
+
+    button = QtWidgets.QPushButton(window)
+    button.clicked.connect(broken_slot)
+    button.click()
+    qtbot.waitUntil(lambda: bool(reporter.open_dialogs))
+    dialog = reporter.open_dialogs[0]
+    assert "a slot broke" in dialog.text()
+    assert "ValueError" in dialog.detailedText()
+    assert "a slot broke" in services.paths.log_file.read_text(encoding="utf-8")

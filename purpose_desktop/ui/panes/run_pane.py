@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 from purpose_desktop.engine.event_text import describe_event
@@ -9,8 +10,13 @@ from purpose_desktop.engine.events import ErrorRaised, Event, ModelStatusChanged
 from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.run_controller import RunController
 
-# The stream view keeps a bounded history so a long run cannot grow memory without limit.
+# The stream view keeps a bounded history so a long run cannot grow memory without limit:
+# lines, and characters for output without line breaks.
 MAX_STREAM_BLOCKS = 5000
+MAX_STREAM_CHARS = 500_000
+# Qt lays out a whole paragraph again on every insert, so a model that never emits a line
+# break would make each token slower than the last; such output is broken into display lines.
+MAX_LINE_CHARS = 2000
 
 
 class RunPane(QtWidgets.QWidget):
@@ -90,8 +96,9 @@ class RunPane(QtWidgets.QWidget):
         from purpose_desktop.engine.specs import LoadedTeam
 
         assert isinstance(team, LoadedTeam)
-        agents = ", ".join(agent.name for agent in team.spec.agents)
-        self.team_label.setText(f"<b>Team:</b> {team.spec.name} &nbsp; <b>Agents:</b> {agents}")
+        agents = html.escape(", ".join(agent.name for agent in team.spec.agents))
+        name = html.escape(team.spec.name)
+        self.team_label.setText(f"<b>Team:</b> {name} &nbsp; <b>Agents:</b> {agents}")
         self._update_buttons()
 
     def _set_busy(self, busy: bool) -> None:
@@ -114,9 +121,28 @@ class RunPane(QtWidgets.QWidget):
             self._current_agent = agent
             prefix = "\n\n" if not self.stream_view.document().isEmpty() else ""
             cursor.insertText(f"{prefix}[{agent}]\n")
-        cursor.insertText(text)
+        self._insert_broken(cursor, text)
+        excess = self.stream_view.document().characterCount() - MAX_STREAM_CHARS
+        if excess > 0:
+            cursor.setPosition(0)
+            cursor.setPosition(excess, QtGui.QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
         self.stream_view.setTextCursor(cursor)
         self.stream_view.ensureCursorVisible()
+
+    @staticmethod
+    def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
+        """Insert ``text`` at ``cursor`` with a line break wherever a line would pass
+        MAX_LINE_CHARS."""
+        for index, line in enumerate(text.split("\n")):
+            if index:
+                cursor.insertText("\n")
+            rest, room = line, MAX_LINE_CHARS - cursor.positionInBlock()
+            while len(rest) > room:
+                cursor.insertText(rest[:room] + "\n")
+                rest, room = rest[room:], MAX_LINE_CHARS
+            cursor.insertText(rest)
 
     def _add_event(self, event: Event) -> None:
         line = describe_event(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from purpose_desktop.ui.qt import QtWidgets, set_by_name
@@ -37,7 +38,7 @@ class TeamPane(QtWidgets.QWidget):
 
     def show_team(self, team: LoadedTeam) -> None:
         spec = team.spec
-        self.title.setText(f"<h2>{spec.name}</h2>")
+        self.title.setText(f"<h2>{html.escape(spec.name)}</h2>")
         self.source.setText(str(team.source) if team.source else "")
         self.description.setText(spec.description)
         self.agents.setRowCount(len(spec.agents))
