@@ -18,6 +18,8 @@ from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.errors import NoDisplayError
 from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.models.memory import MIB
+from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
 from purpose_desktop.models.pool import LocalModelPool
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,14 @@ def build_services(paths: Paths | None = None) -> Services:
     paths.ensure()
     configure_logging(paths)
     settings = load_settings(paths)
+    end_orphaned_workers(paths.workers_dir)
     models = LocalModelPool(
-        paths.models_dir, n_ctx=settings.context_size, n_threads=settings.n_threads
+        paths.models_dir,
+        n_ctx=settings.context_size,
+        n_threads=settings.n_threads,
+        memory_budget=None if settings.model_memory_mib is None
+        else settings.model_memory_mib * MIB,
+        record=WorkerRecord(paths.workers_dir),
     )
     runner = TeamRunner(models, max_answer_tokens=settings.max_answer_tokens)
     return Services(paths, settings, models, runner)

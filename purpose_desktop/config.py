@@ -64,6 +64,11 @@ class Paths:
         return self.home / "teams"
 
     @property
+    def workers_dir(self) -> Path:
+        """Records of running model worker processes, to end them after a crash."""
+        return self.home / "workers"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
@@ -91,6 +96,9 @@ class Settings:
     n_threads: int = dataclasses.field(default_factory=default_threads)
     context_size: int = 2048
     max_answer_tokens: int = 256
+    model_memory_mib: int | None = None
+    """How much memory loaded local models may use together; least recently used ones are
+    unloaded to stay within it. ``None``: half of the machine's memory."""
     last_team_file: str | None = None
 
     def replace(self, **changes: Any) -> Settings:

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
-from purpose_desktop.models.messages import ChatMessage, GenerationOptions, TokenDelta
+from purpose_desktop.models.messages import (
+    ChatMessage,
+    GenerationOptions,
+    StreamDone,
+    TokenDelta,
+)
 
 PROMPT = [
     ChatMessage("system", "You are a helpful assistant."),
@@ -82,14 +87,19 @@ def _raw_rate(path: Path, n_ctx: int, n_threads: int, tokens: int) -> float:
 
 
 async def _app_rate(model: LlamaProcessModel, options: GenerationOptions) -> float:
+    # The worker sends its first token alone and batches the rest, so the tokens after the
+    # first come from the count it reports at the end, like the raw side's chunk count.
     first: float | None = None
-    count = 0
+    last = 0.0
+    tokens = 0
     async for item in model.stream_chat(PROMPT, options):
         if isinstance(item, TokenDelta):
-            count += 1
-            first = first or time.perf_counter()
-    assert first is not None, "the model layer produced no tokens"
-    return (count - 1) / (time.perf_counter() - first)
+            last = time.perf_counter()
+            first = first or last
+        elif isinstance(item, StreamDone):
+            tokens = item.usage.completion_tokens
+    assert first is not None and tokens > 1, "the model layer produced too few tokens"
+    return (tokens - 1) / (last - first)
 
 
 async def measure_stream(

@@ -39,7 +39,7 @@ class AgentSelected(Event):
 @dataclass(frozen=True, kw_only=True)
 class ModelStatusChanged(Event):
     model: str
-    state: Literal["loading", "ready", "unavailable"]
+    state: Literal["loading", "ready", "unavailable", "unloaded"]
     detail: str
 
 

@@ -111,14 +111,14 @@ class TeamRunner:
                 ModelStatusChanged, model=status.model, state=status.state, detail=status.detail
             )
 
-        model = await self._models.get(agent.model, team.base_dir, report)
         messages = [ChatMessage("system", agent.role), ChatMessage("user", task)]
         options = GenerationOptions(max_tokens=self._max_answer_tokens)
         usage = Usage(0, 0, 0.0)
-        async for item in model.stream_chat(messages, options):
-            if isinstance(item, TokenDelta):
-                answer.append(item.text)
-                events.emit(TokenStreamed, agent=agent.name, text=item.text)
-            elif isinstance(item, StreamDone):
-                usage = item.usage
+        async with self._models.use(agent.model, team.base_dir, report) as model:
+            async for item in model.stream_chat(messages, options):
+                if isinstance(item, TokenDelta):
+                    answer.append(item.text)
+                    events.emit(TokenStreamed, agent=agent.name, text=item.text)
+                elif isinstance(item, StreamDone):
+                    usage = item.usage
         return usage

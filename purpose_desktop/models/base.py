@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -27,7 +28,7 @@ class ModelStatus:
     """A change in a model's availability, for progress shown to the user."""
 
     model: str
-    state: Literal["loading", "ready", "unavailable"]
+    state: Literal["loading", "ready", "unavailable", "unloaded"]
     detail: str = ""
 
 
@@ -37,8 +38,9 @@ StatusCallback = Callable[[ModelStatus], None]
 class ModelProvider(Protocol):
     """Finds and loads the model a team file names."""
 
-    async def get(
+    def use(
         self, reference: str, base_dir: Path, on_status: StatusCallback
-    ) -> ChatModel:
-        """The loaded model for ``reference``; raises ``ModelError`` if it cannot be had."""
+    ) -> AbstractAsyncContextManager[ChatModel]:
+        """The loaded model for ``reference``, kept loaded while the ``async with`` block
+        runs; raises ``ModelError`` if it cannot be had."""
         ...

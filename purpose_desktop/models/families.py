@@ -1,4 +1,5 @@
-"""What differs between model families: chat format and sampling defaults.
+"""What differs between model families: chat format, sampling defaults, context size, and
+whether a model was tuned to follow instructions.
 
 GGUF files usually carry their chat template, and llama.cpp uses it. Some do not (the bundled
 Gemma 3 270M has none), and then the format is chosen by the file's architecture instead of
@@ -8,7 +9,10 @@ trained on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from purpose_desktop.models.gguf_metadata import GGUFMetadata
 
 
 @dataclass(frozen=True)
@@ -18,24 +22,35 @@ class ModelFamily:
     """llama-cpp-python chat format used when the file has no chat template."""
     temperature: float
     top_p: float
+    default_context: int
+    """A context size that suits agents' prompts without wasting a small machine's memory."""
 
 
-_DEFAULT = ModelFamily("generic", chat_format="chatml", temperature=0.3, top_p=0.9)
+_DEFAULT = ModelFamily("generic", "chatml", temperature=0.3, top_p=0.9, default_context=2048)
+
+_LLAMA = ModelFamily("llama", "llama-3", temperature=0.3, top_p=0.9, default_context=4096)
+_QWEN = ModelFamily("qwen", "chatml", temperature=0.6, top_p=0.95, default_context=4096)
+_GEMMA = ModelFamily("gemma", "gemma", temperature=0.3, top_p=0.95, default_context=4096)
+_PHI = ModelFamily("phi", "chatml", temperature=0.3, top_p=0.9, default_context=4096)
+# SmolLM2 reports the llama architecture but was trained on ChatML.
+_SMOLLM = ModelFamily("smollm2", "chatml", temperature=0.2, top_p=0.9, default_context=2048)
 
 _BY_ARCHITECTURE: dict[str, ModelFamily] = {
-    "llama": ModelFamily("llama", chat_format="llama-3", temperature=0.3, top_p=0.9),
-    "qwen2": ModelFamily("qwen", chat_format="chatml", temperature=0.6, top_p=0.95),
-    "qwen3": ModelFamily("qwen", chat_format="chatml", temperature=0.6, top_p=0.95),
-    "gemma": ModelFamily("gemma", chat_format="gemma", temperature=0.3, top_p=0.95),
-    "gemma2": ModelFamily("gemma", chat_format="gemma", temperature=0.3, top_p=0.95),
-    "gemma3": ModelFamily("gemma", chat_format="gemma", temperature=0.3, top_p=0.95),
-    "phi3": ModelFamily("phi", chat_format="chatml", temperature=0.3, top_p=0.9),
+    "llama": _LLAMA,
+    "qwen2": _QWEN,
+    "qwen3": _QWEN,
+    "gemma": _GEMMA,
+    "gemma2": _GEMMA,
+    "gemma3": _GEMMA,
+    "phi3": _PHI,
 }
 
-# SmolLM2 reports the llama architecture but was trained on ChatML.
-_BY_NAME: dict[str, ModelFamily] = {
-    "smollm": ModelFamily("smollm2", chat_format="chatml", temperature=0.2, top_p=0.9),
-}
+_BY_NAME: dict[str, ModelFamily] = {"smollm": _SMOLLM}
+
+FAMILIES: tuple[ModelFamily, ...] = (_SMOLLM, _LLAMA, _QWEN, _GEMMA, _PHI, _DEFAULT)
+
+# Words in a model's name that mark a fine-tune for chat or instructions.
+_INSTRUCT_MARKERS = re.compile(r"instruct|\bchat\b|(?:^|[-_ .])it(?:$|[-_ .])", re.IGNORECASE)
 
 
 def family_for(architecture: str, model_name: str) -> ModelFamily:
@@ -45,3 +60,25 @@ def family_for(architecture: str, model_name: str) -> ModelFamily:
         if marker in lowered:
             return family
     return _BY_ARCHITECTURE.get(architecture, _DEFAULT)
+
+
+def family_named(name: str) -> ModelFamily:
+    """The family called ``name`` (as in :data:`FAMILIES`), or the generic one."""
+    return next((family for family in FAMILIES if family.name == name), _DEFAULT)
+
+
+def is_instruction_tuned(metadata: GGUFMetadata) -> bool:
+    """Whether the model was tuned to follow instructions rather than only continue text.
+
+    A chat template in the file is the publisher saying so; otherwise the name, fine-tune and
+    file name are searched for markers such as "Instruct" or "-it". A base model (the bundled
+    Gemma 3 270M is one) can still be loaded, but agents get poor answers from it.
+    """
+    if metadata.chat_template is not None:
+        return True
+    names = (
+        metadata.name,
+        str(metadata.values.get("general.finetune", "")),
+        metadata.path.stem,
+    )
+    return any(_INSTRUCT_MARKERS.search(name) for name in names)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from purpose_desktop.errors import ModelError
-from purpose_desktop.models.families import ModelFamily, family_for
+from purpose_desktop.models.families import ModelFamily, family_for, is_instruction_tuned
 from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
 from purpose_desktop.models.messages import (
     ChatMessage,
@@ -140,6 +140,7 @@ class LlamaProcessModel:
         self.family = family
         self.chat_format: str | None = None if metadata.chat_template else family.chat_format
         """The llama.cpp chat format chosen for a file without its own template."""
+        self.instruction_tuned = is_instruction_tuned(metadata)
         self.load_seconds = load_seconds
         self.n_threads = 0
         """Threads llama.cpp uses, as the worker reports once loaded."""
@@ -150,14 +151,21 @@ class LlamaProcessModel:
 
     @classmethod
     async def start(
-        cls, name: str, config: LocalModelConfig, *, load_timeout: float = 300.0
+        cls,
+        name: str,
+        config: LocalModelConfig,
+        *,
+        load_timeout: float = 300.0,
+        metadata: GGUFMetadata | None = None,
     ) -> LlamaProcessModel:
         """Start a worker, load the model and wait until it is ready.
 
-        Raises :class:`ModelError` with the cause when the file is not a usable model, the
-        settings do not fit it, or llama.cpp fails or dies while loading.
+        ``metadata`` saves reading the file's header again when the caller has it. Raises
+        :class:`ModelError` with the cause when the file is not a usable model, the settings
+        do not fit it, or llama.cpp fails or dies while loading.
         """
-        metadata = await asyncio.to_thread(read_gguf_metadata, config.path)
+        if metadata is None:
+            metadata = await asyncio.to_thread(read_gguf_metadata, config.path)
         config.validate(metadata)
         family = family_for(metadata.architecture, metadata.name)
         started = time.perf_counter()

@@ -6,7 +6,8 @@ one model and answers requests one at a time.
 
 Protocol: JSON, one object per line. The first line on stdin is the load configuration; the
 worker answers ``{"type": "ready", ...}`` or ``{"type": "error", "message": ...}``. Then each
-``{"op": "chat", "id": N, ...}`` is answered by ``token`` messages and a final ``done`` or
+``{"op": "chat", "id": N, ...}`` is answered by ``token`` messages (each carrying the text of
+one or more tokens) and a final ``done`` or
 ``error`` carrying the same id; ``{"op": "cancel", "id": N}`` stops request N early. Anything
 llama.cpp prints goes to stderr; the parent keeps its last lines to explain a failure.
 """
@@ -66,12 +67,41 @@ def _sampling(request: Message) -> dict[str, Any]:
     return settings
 
 
+# Tokens are sent in small batches: a message per token would wake the application's process
+# a hundred times a second, and on a two-core machine every wake-up takes a core from
+# llama.cpp's threads. The first token still goes out at once, and no batch waits longer than
+# this, far below what a reader notices.
+SEND_INTERVAL_SECONDS = 0.04
+
+
+class _Batcher:
+    """Collects answer text and sends it at most every SEND_INTERVAL_SECONDS."""
+
+    def __init__(self, request_id: int, send: Callable[[Message], None]) -> None:
+        self._request_id = request_id
+        self._send = send
+        self._pending: list[str] = []
+        self._last_sent = 0.0
+
+    def add(self, text: str) -> None:
+        self._pending.append(text)
+        if time.perf_counter() - self._last_sent >= SEND_INTERVAL_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self._send({"id": self._request_id, "type": "token", "text": text})
+            self._last_sent = time.perf_counter()
+
+
 def _chat(
     llm: Any, request: Message, send: Callable[[Message], None], cancelled: Callable[[], bool]
 ) -> None:
     request_id = request["id"]
     started = time.perf_counter()
-    pieces: list[str] = []
+    batcher = _Batcher(request_id, send)
+    generated = 0
     finish_reason = "stop"
     chunks: Iterator[Message] = llm.create_chat_completion(
         messages=request["messages"],
@@ -86,22 +116,21 @@ def _chat(
         choice = chunk["choices"][0]
         text = choice["delta"].get("content")
         if text:
-            pieces.append(text)
-            send({"id": request_id, "type": "token", "text": text})
+            # llama-cpp-python streams one sampled token per chunk (holding back the bytes of
+            # a character split across tokens), so chunks count the tokens generated.
+            generated += 1
+            batcher.add(text)
         if choice.get("finish_reason"):
             finish_reason = choice["finish_reason"]
-    seconds = time.perf_counter() - started
-    # A stream reports no usage. Re-tokenising the answer gives the tokens generated, and what
-    # the context holds beyond them is the prompt.
-    answer = "".join(pieces).encode("utf-8")
-    completion_tokens = len(llm.tokenize(answer, add_bos=False, special=True)) if answer else 0
+    batcher.flush()
     send({
         "id": request_id,
         "type": "done",
         "finish_reason": finish_reason,
-        "prompt_tokens": max(0, llm.n_tokens - completion_tokens),
-        "completion_tokens": completion_tokens,
-        "seconds": seconds,
+        # The context holds the prompt and the answer; a stream reports no usage of its own.
+        "prompt_tokens": max(0, llm.n_tokens - generated),
+        "completion_tokens": generated,
+        "seconds": time.perf_counter() - started,
     })
 
 

@@ -1,38 +1,98 @@
-"""Loaded local models, kept for reuse and ended together at shutdown."""
+"""Loaded local models: kept for reuse, held within a memory budget, ended together at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus, StatusCallback
+from purpose_desktop.models.gguf_metadata import read_gguf_metadata
+from purpose_desktop.models.memory import MIB, estimate_memory, half_of_memory
 from purpose_desktop.models.references import resolve_model_file
 
 if TYPE_CHECKING:
     from purpose_desktop.models.llama_process import LlamaProcessModel
+    from purpose_desktop.models.orphans import WorkerRecord
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model the pool holds, as the model manager shows it."""
+
+    name: str
+    path: str
+    memory_bytes: int
+    in_use: bool
+
+
+@dataclass
+class _Slot:
+    model: LlamaProcessModel
+    memory: int
+    users: int = 0
+    last_used: float = 0.0
 
 
 class LocalModelPool:
     """Starts each GGUF model once, in its own worker process, and hands it to every caller.
 
-    A model whose worker died is started again on the next request.
+    Loading a model first unloads the least recently used models that no caller is using until
+    the estimated memory of all loaded models fits ``memory_budget`` (bytes; by default half of
+    the machine's memory); a model that cannot fit is refused with a message saying what it
+    needs. A model whose worker died is started again on the next request.
     """
 
-    def __init__(self, models_dir: Path, *, n_ctx: int, n_threads: int) -> None:
+    def __init__(
+        self,
+        models_dir: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        memory_budget: int | None = None,
+        record: WorkerRecord | None = None,
+    ) -> None:
         self._models_dir = models_dir
         self._n_ctx = n_ctx
         self._n_threads = n_threads
-        self._loaded: dict[Path, LlamaProcessModel] = {}
-        self._starting: dict[Path, asyncio.Lock] = {}
+        self._budget = memory_budget
+        self._record = record
+        self._slots: dict[Path, _Slot] = {}
+        self._loading = asyncio.Lock()  # one load at a time keeps the budget arithmetic true
 
-    async def get(
+    @contextlib.asynccontextmanager
+    async def use(
         self, reference: str, base_dir: Path, on_status: StatusCallback
-    ) -> LlamaProcessModel:
+    ) -> AsyncIterator[LlamaProcessModel]:
+        """The loaded model for ``reference``, kept loaded while the block runs.
+
+        Raises :class:`ModelError` (after reporting "unavailable") if it cannot be had.
+        """
+        slot = await self._slot(reference, base_dir, on_status)
+        slot.users += 1
+        try:
+            yield slot.model
+        finally:
+            slot.users -= 1
+            slot.last_used = time.monotonic()
+
+    def loaded(self) -> list[LoadedModel]:
+        """The models loaded now, most recently used first."""
+        slots = sorted(self._slots.items(), key=lambda item: -item[1].last_used)
+        return [
+            LoadedModel(slot.model.name, str(path), slot.memory, slot.users > 0)
+            for path, slot in slots
+        ]
+
+    async def _slot(self, reference: str, base_dir: Path, on_status: StatusCallback) -> _Slot:
         name = reference.removeprefix("bundled:")
         try:
             path = await asyncio.to_thread(
@@ -41,31 +101,78 @@ class LocalModelPool:
         except ModelError as exc:
             on_status(ModelStatus(name, "unavailable", str(exc)))
             raise
-        async with self._starting.setdefault(path, asyncio.Lock()):
-            model = self._loaded.pop(path, None)
-            if model is not None:
-                if model.alive:
-                    self._loaded[path] = model
-                    return model
-                await model.aclose()  # a worker that died: release its pipes before restarting
-            on_status(ModelStatus(name, "loading", str(path)))
-            # Imported on first load: the GUI starts without the worker machinery.
-            from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
-
-            config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
+        async with self._loading:
+            slot = self._slots.get(path)
+            if slot is not None and slot.model.alive:
+                slot.last_used = time.monotonic()
+                return slot
+            if slot is not None:  # a worker that died: release its pipes before restarting
+                await self._unload(path)
             try:
-                model = await LlamaProcessModel.start(name, config)
+                slot = await self._load(name, path, on_status)
             except ModelError as exc:
                 on_status(ModelStatus(name, "unavailable", str(exc)))
                 raise
-            self._loaded[path] = model
+            self._slots[path] = slot
+            return slot
+
+    async def _load(self, name: str, path: Path, on_status: StatusCallback) -> _Slot:
+        # Imported on first load: the GUI starts without the worker machinery.
+        from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
+
+        metadata = await asyncio.to_thread(read_gguf_metadata, path)
+        memory = estimate_memory(metadata, self._n_ctx).total
+        await self._make_room(name, memory, on_status)
+        on_status(ModelStatus(name, "loading", str(path)))
+        config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
+        model = await LlamaProcessModel.start(name, config, metadata=metadata)
+        if self._record is not None:
+            self._record.add(model.pid)
+        kind = "" if model.instruction_tuned else "; a base model, not tuned to follow instructions"
+        on_status(ModelStatus(
+            name, "ready",
+            f"llama.cpp, {metadata.name}, loaded in {model.load_seconds:.1f} s{kind}",
+        ))
+        return _Slot(model, memory, last_used=time.monotonic())
+
+    async def _make_room(self, name: str, needed: int, on_status: StatusCallback) -> None:
+        if self._budget is None:
+            self._budget = half_of_memory()
+        budget_text = f"the memory budget for models is {self._budget / MIB:.0f} MiB"
+        if needed > self._budget:
+            raise ModelError(
+                f"The model '{name}' needs about {needed / MIB:.0f} MiB at a context of "
+                f"{self._n_ctx} tokens, but {budget_text}. Choose a smaller model or context, "
+                "or raise the budget in the settings."
+            )
+        idle = sorted(
+            (item for item in self._slots.items() if item[1].users == 0),
+            key=lambda item: item[1].last_used,
+        )
+        while self._used() + needed > self._budget and idle:
+            path, slot = idle.pop(0)
+            await self._unload(path)
             on_status(ModelStatus(
-                name, "ready", f"llama.cpp, {model.metadata.name}, loaded in "
-                f"{model.load_seconds:.1f} s"
+                slot.model.name, "unloaded", f"to make room for {name} ({budget_text})"
             ))
-            return model
+        if self._used() + needed > self._budget:
+            busy = ", ".join(slot.model.name for slot in self._slots.values())
+            raise ModelError(
+                f"The model '{name}' needs about {needed / MIB:.0f} MiB and does not fit: "
+                f"{budget_text} and the models in use ({busy}) hold "
+                f"{self._used() / MIB:.0f} MiB. Wait for them to finish or raise the budget."
+            )
+
+    def _used(self) -> int:
+        return sum(slot.memory for slot in self._slots.values())
+
+    async def _unload(self, path: Path) -> None:
+        slot = self._slots.pop(path)
+        await slot.model.aclose()
+        if self._record is not None:
+            self._record.remove(slot.model.pid)
+        log.info("Unloaded model %s", slot.model.name)
 
     async def aclose(self) -> None:
         """End every worker process."""
-        models, self._loaded = list(self._loaded.values()), {}
-        await asyncio.gather(*(model.aclose() for model in models))
+        await asyncio.gather(*(self._unload(path) for path in list(self._slots)))

@@ -135,19 +135,21 @@ def test_killing_the_host_mid_stream_is_a_clear_error_and_the_model_can_be_reloa
     async def scenario() -> None:
         pool = LocalModelPool(tmp_path, n_ctx=1024, n_threads=2)
         try:
-            model = await pool.get("bundled:smollm2-135m", tmp_path, statuses.append)
-            first_pid = model.pid
             with pytest.raises(ModelError) as caught:
-                async for event in model.stream_chat(QUESTION, GenerationOptions(max_tokens=200)):
-                    if isinstance(event, TokenDelta):
-                        os.kill(model.pid, signal.SIGKILL)
+                async with pool.use("bundled:smollm2-135m", tmp_path, statuses.append) as model:
+                    first_pid = model.pid
+                    async for event in model.stream_chat(
+                        QUESTION, GenerationOptions(max_tokens=200)
+                    ):
+                        if isinstance(event, TokenDelta):
+                            os.kill(model.pid, signal.SIGKILL)
             message = str(caught.value)
             assert "smollm2-135m" in message
             assert "SIGKILL" in message
             assert "Load it again" in message
-            again = await pool.get("bundled:smollm2-135m", tmp_path, statuses.append)
-            assert again.pid != first_pid
-            assert "Paris" in text_of(await collect(again))
+            async with pool.use("bundled:smollm2-135m", tmp_path, statuses.append) as again:
+                assert again.pid != first_pid
+                assert "Paris" in text_of(await collect(again))
         finally:
             await pool.aclose()
 
@@ -158,9 +160,10 @@ def test_killing_the_host_mid_stream_is_a_clear_error_and_the_model_can_be_reloa
 def test_no_worker_outlives_the_pool(tmp_path: Path) -> None:
     async def scenario() -> int:
         pool = LocalModelPool(tmp_path, n_ctx=512, n_threads=2)
-        model = await pool.get("bundled:smollm2-135m", tmp_path, lambda status: None)
+        async with pool.use("bundled:smollm2-135m", tmp_path, lambda status: None) as model:
+            pid = model.pid
         await pool.aclose()
-        return model.pid
+        return pid
 
     pid = asyncio.run(scenario())
     assert not psutil.pid_exists(pid)
