@@ -9,6 +9,7 @@ from purpose_desktop.engine.events import (
     ModelStatusChanged,
     RunFinished,
     RunStarted,
+    WarningRaised,
 )
 
 
@@ -26,6 +27,8 @@ def describe_event(event: Event) -> str | None:
             text = f"Model {model} {state}: {detail}"
         case ErrorRaised(message=message):
             text = f"Error: {message}"
+        case WarningRaised(message=message):
+            text = f"Warning: {message}"
         case RunFinished(status=status, completion_tokens=tokens, seconds=seconds):
             speed = tokens / seconds if seconds else 0.0
             text = f"Run {status}: {tokens} tokens in {seconds:.1f} s ({speed:.0f} tokens/s)"

@@ -50,6 +50,13 @@ class TokenStreamed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WarningRaised(Event):
+    """Something the user should know that did not stop the run."""
+
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ErrorRaised(Event):
     message: str
 

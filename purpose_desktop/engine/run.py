@@ -18,9 +18,11 @@ from purpose_desktop.engine.events import (
     RunStatus,
     Subscriber,
     TokenStreamed,
+    WarningRaised,
 )
 from purpose_desktop.errors import UserError
-from purpose_desktop.models.base import ModelProvider, ModelStatus
+from purpose_desktop.models.base import CountsTokens, ModelProvider, ModelStatus
+from purpose_desktop.models.compression import compress_to_budget
 from purpose_desktop.models.messages import (
     ChatMessage,
     GenerationOptions,
@@ -115,6 +117,8 @@ class TeamRunner:
         options = GenerationOptions(max_tokens=self._max_answer_tokens)
         usage = Usage(0, 0, 0.0)
         async with self._models.use(agent.model, team.base_dir, report) as model:
+            if isinstance(model, CountsTokens):
+                messages = await self._fit(model, messages, events)
             async for item in model.stream_chat(messages, options):
                 if isinstance(item, TokenDelta):
                     answer.append(item.text)
@@ -122,3 +126,18 @@ class TeamRunner:
                 elif isinstance(item, StreamDone):
                     usage = item.usage
         return usage
+
+    async def _fit(
+        self, model: CountsTokens, messages: list[ChatMessage], events: EventStream
+    ) -> list[ChatMessage]:
+        """``messages`` compressed, if need be, to leave room for the answer in the context."""
+        budget = model.context_size - self._max_answer_tokens
+        fitted = await compress_to_budget(messages, budget, model)
+        if fitted.stage != "unchanged":
+            how = {"whitespace": "its whitespace squeezed", "rewritten": "rewritten shorter",
+                   "truncated": "cut in the middle"}[fitted.stage]
+            events.emit(WarningRaised, message=(
+                f"The prompt was too long for the model's context of {model.context_size} "
+                f"tokens and was {how} to fit ({fitted.tokens} tokens)."
+            ))
+        return list(fitted.messages)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamEvent
 
@@ -20,6 +20,18 @@ class ChatModel(Protocol):
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[StreamEvent]:
         """Yield the answer as it is generated, ending with one ``StreamDone``."""
+        ...
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A model whose own tokenizer is at hand (a local one), so prompts can be fitted to its
+    context exactly."""
+
+    context_size: int
+
+    async def count_tokens(self, text: str) -> int:
+        """How many tokens the model makes of ``text``."""
         ...
 
 

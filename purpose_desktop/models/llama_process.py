@@ -144,6 +144,8 @@ class LlamaProcessModel:
         self.load_seconds = load_seconds
         self.n_threads = 0
         """Threads llama.cpp uses, as the worker reports once loaded."""
+        self.context_size = 0
+        """Tokens of context llama.cpp allocated, as the worker reports once loaded."""
         self._process = process
         self._pipes = pipes
         self._lock = asyncio.Lock()
@@ -209,6 +211,7 @@ class LlamaProcessModel:
                              f"{model._failure_reason(reply)}")
         model.load_seconds = time.perf_counter() - started
         model.n_threads = int(reply["n_threads"])
+        model.context_size = int(reply["n_ctx"])
         log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
         return model
 
@@ -245,16 +248,44 @@ class LlamaProcessModel:
         cause = (errors or causes or [""])[-1].strip()
         return f"{reason} (llama.cpp: {cause})" if cause else reason
 
+    def _new_request(self) -> int:
+        if not self.alive:
+            raise ModelError(f"The model '{self.name}' is not running. Load it again.")
+        self._next_id += 1
+        return self._next_id
+
+    async def _reply(self, request_id: int, doing: str) -> dict[str, Any]:
+        """The worker's next message about ``request_id``; raises :class:`ModelError` if the
+        worker stops first."""
+        while True:
+            message = await self._pipes.inbox.get()
+            if message.get("type") == "exited":
+                self._log_stderr_tail()
+                raise ModelError(
+                    f"The model '{self.name}' stopped while {doing}: "
+                    f"{self._failure_reason(message)}. Load it again to continue."
+                )
+            if message.get("id") == request_id:
+                return message
+            # Anything else is the tail of an earlier, cancelled request.
+
+    async def count_tokens(self, text: str) -> int:
+        """How many tokens the model's own tokenizer makes of ``text``."""
+        async with self._lock:
+            request_id = self._new_request()
+            self._send({"op": "tokenize", "id": request_id, "text": text})
+            message = await self._reply(request_id, "counting tokens")
+            if message.get("type") != "tokens":
+                raise ModelError(f"The model '{self.name}' failed: {message.get('message')}")
+            return int(message["count"])
+
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> AsyncIterator[StreamEvent]:
         """Stream the answer to ``messages`` as :class:`TokenDelta` and a final
         :class:`StreamDone`. Closing the iterator early cancels generation in the worker."""
         async with self._lock:
-            if not self.alive:
-                raise ModelError(f"The model '{self.name}' is not running. Load it again.")
-            self._next_id += 1
-            request_id = self._next_id
+            request_id = self._new_request()
             self._send({
                 "op": "chat",
                 "id": request_id,
@@ -272,16 +303,8 @@ class LlamaProcessModel:
             splitter = ThinkingSplitter()
             try:
                 while True:
-                    message = await self._pipes.inbox.get()
+                    message = await self._reply(request_id, "answering")
                     kind = message.get("type")
-                    if kind == "exited":
-                        self._log_stderr_tail()
-                        raise ModelError(
-                            f"The model '{self.name}' stopped while answering: "
-                            f"{self._failure_reason(message)}. Load it again to continue."
-                        )
-                    if message.get("id") != request_id:
-                        continue  # the tail of an earlier, cancelled request
                     if kind == "token":
                         for delta in splitter.feed(str(message["text"])):
                             yield delta

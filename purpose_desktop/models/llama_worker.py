@@ -6,7 +6,8 @@ one model and answers requests one at a time.
 
 Protocol: JSON, one object per line. The first line on stdin is the load configuration; the
 worker answers ``{"type": "ready", ...}`` or ``{"type": "error", "message": ...}``. Then each
-``{"op": "chat", "id": N, ...}`` is answered by ``token`` messages (each carrying the text of
+``{"op": "tokenize", "id": N, "text": ...}`` is answered by ``{"type": "tokens", "count": ...}``;
+``{"op": "chat", "id": N, ...}`` by ``token`` messages (each carrying the text of
 one or more tokens) and a final ``done`` or
 ``error`` carrying the same id; ``{"op": "cancel", "id": N}`` stops request N early. Anything
 llama.cpp prints goes to stderr; the parent keeps its last lines to explain a failure.
@@ -185,6 +186,11 @@ def main() -> int:
     while (request := requests.next()) is not None:
         request_id = int(request["id"])
         try:
+            if request.get("op") == "tokenize":
+                text = str(request["text"]).encode("utf-8")
+                count = len(llm.tokenize(text, add_bos=False, special=True)) if text else 0
+                send({"id": request_id, "type": "tokens", "count": count})
+                continue
             _chat(llm, request, send, functools.partial(requests.is_cancelled, request_id))
         except Exception as exc:  # report and keep serving: one bad request is not fatal
             send({"id": request_id, "type": "error", "message": f"{type(exc).__name__}: {exc}"})

@@ -15,8 +15,9 @@ from purpose_desktop.engine.events import (
     RunFinished,
     RunStarted,
     TokenStreamed,
+    WarningRaised,
 )
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.pool import LocalModelPool
@@ -104,3 +105,26 @@ def test_cancelling_a_run_records_it_and_leaves_no_model_process(
     assert isinstance(finished, RunFinished)
     assert finished.status == "cancelled"
     assert psutil.Process().children(recursive=True) == []
+
+
+def test_a_task_too_long_for_the_context_is_cut_to_fit_with_a_warning(
+    example_team: Path, tmp_path: Path
+) -> None:
+    events: list[Event] = []
+    runner, pool = runner_for(tmp_path)
+    log = " ".join(f"Line {i}: the pump pressure was {i % 9} bar." for i in range(600))
+    task = f"Here is a log. {log} Which pressure occurs most often?"
+
+    async def scenario() -> RunOutcome:
+        try:
+            return await runner.run(load_team(example_team), task, [events.append])
+        finally:
+            await pool.aclose()
+
+    outcome = asyncio.run(scenario())
+    assert outcome.status == "completed", outcome.error
+    assert 0 < outcome.usage.prompt_tokens <= 1024 - 48
+    warnings = [e for e in events if isinstance(e, WarningRaised)]
+    assert len(warnings) == 1
+    assert "cut in the middle" in warnings[0].message
+    assert "1024" in warnings[0].message
