@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = models_commands.add_parser("list", help="list bundled and local GGUF models")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    adding = models_commands.add_parser(
+        "add", help="check a GGUF file and copy it into the models folder"
+    )
+    adding.add_argument("path", type=Path, metavar="PATH", help="the .gguf file to add")
+    adding.add_argument(
+        "--link", action="store_true", help="link to the file where it is instead of copying it"
+    )
 
     bench = commands.add_parser("bench", help="print measured performance ratios")
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args.team_file, args.task, as_json=args.json)
+    if args.command == "models" and args.models_command == "add":
+        return _models_add(args.path, link=args.link)
     if args.command == "models":
         return _models_list(as_json=args.json)
     if args.command == "bench":
@@ -160,6 +169,31 @@ def _models_list(*, as_json: bool) -> int:
             f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length or '?':<6} "
             f"{size_mb:>6.0f} MiB  {entry.title}"
         )
+    return 0
+
+
+def _models_add(path: Path, *, link: bool) -> int:
+    from purpose_desktop.config import Paths
+    from purpose_desktop.models.library import add_model_file
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    shown = -1
+
+    def progress(done: int, total: int) -> bool:
+        nonlocal shown
+        percent = done * 100 // max(total, 1)
+        if percent != shown and sys.stderr.isatty():
+            print(f"\rCopying {path.name}: {percent:3d} %", end="", file=sys.stderr, flush=True)
+        shown = percent
+        return True
+
+    metadata = add_model_file(path, paths.models_dir, link=link, progress=progress)
+    if shown >= 0 and sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Added {metadata.path.name} ({metadata.name}, {metadata.architecture}, "
+          f"{metadata.parameter_count / 1e6:.0f}M parameters, {metadata.quantisation}) to "
+          f"{paths.models_dir}. Use it in a team file as  model: {metadata.path.name}")
     return 0
 
 

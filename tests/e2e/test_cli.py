@@ -173,3 +173,23 @@ def test_the_command_doubles_as_the_model_worker_of_a_frozen_build(
     assert replies[0]["type"] == "ready"
     assert any(reply["type"] == "token" for reply in replies)
     assert replies[-1]["type"] == "done"
+
+
+def test_models_add_checks_copies_and_lists_the_file(empty_home: Path, tmp_path: Path) -> None:
+    from purpose_desktop.models.bundled import smollm2_path
+
+    source = tmp_path / "my-model.gguf"
+    source.write_bytes(smollm2_path().read_bytes())
+    added = purpose_desktop("models", "add", str(source), home=empty_home)
+    assert added.returncode == 0, added.stderr
+    assert "Added my-model.gguf" in added.stdout and "model: my-model.gguf" in added.stdout
+    listed = purpose_desktop("models", "list", "--json", home=empty_home)
+    references = [entry["reference"] for entry in json.loads(listed.stdout)]
+    assert "my-model.gguf" in references
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_text("not a model", encoding="utf-8")
+    refused = purpose_desktop("models", "add", str(broken), home=empty_home)
+    assert refused.returncode == 2
+    assert "not a GGUF model file" in refused.stderr
+    assert not (Paths(empty_home).models_dir / "broken.gguf").exists()
