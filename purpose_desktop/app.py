@@ -21,6 +21,7 @@ from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
 from purpose_desktop.models.pool import LocalModelPool
+from purpose_desktop.models.router import ModelRouter
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class Services:
 
     paths: Paths
     settings: Settings
-    models: LocalModelPool
+    models: ModelRouter
     runner: TeamRunner
 
     async def aclose(self) -> None:
@@ -45,13 +46,17 @@ def build_services(paths: Paths | None = None) -> Services:
     configure_logging(paths)
     settings = load_settings(paths)
     end_orphaned_workers(paths.workers_dir)
-    models = LocalModelPool(
+    pool = LocalModelPool(
         paths.models_dir,
         n_ctx=settings.context_size,
         n_threads=settings.n_threads,
         memory_budget=None if settings.model_memory_mib is None
         else settings.model_memory_mib * MIB,
         record=WorkerRecord(paths.workers_dir),
+    )
+    models = ModelRouter(
+        pool, paths.models_dir, n_ctx=settings.context_size,
+        ollama_host=settings.ollama_host, servers=settings.servers,
     )
     runner = TeamRunner(models, max_answer_tokens=settings.max_answer_tokens)
     return Services(paths, settings, models, runner)

@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     listing = models_commands.add_parser("list", help="list bundled and local GGUF models")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    probing = models_commands.add_parser(
+        "probe", help="what each backend offers now: local files, Ollama, configured servers"
+    )
+    probing.add_argument("--json", action="store_true", help="print JSON")
     adding = models_commands.add_parser(
         "add", help="check a GGUF file and copy it into the models folder"
     )
@@ -94,6 +98,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args.team_file, args.task, as_json=args.json)
     if args.command == "models" and args.models_command == "add":
         return _models_add(args.path, link=args.link)
+    if args.command == "models" and args.models_command == "probe":
+        return _models_probe(as_json=args.json)
     if args.command == "models":
         return _models_list(as_json=args.json)
     if args.command == "bench":
@@ -169,6 +175,27 @@ def _models_list(*, as_json: bool) -> int:
             f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length or '?':<6} "
             f"{size_mb:>6.0f} MiB  {entry.title}"
         )
+    return 0
+
+
+def _models_probe(*, as_json: bool) -> int:
+    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.models.probe import probe_backends
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    settings = load_settings(paths)
+    reports = asyncio.run(
+        probe_backends(paths.models_dir, settings.ollama_host, settings.servers)
+    )
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
+        return 0
+    for report in reports:
+        state = "ready" if report.reachable else "unavailable"
+        print(f"{report.backend} at {report.where}: {state} ({report.detail})")
+        for reference in report.references:
+            print(f"    {reference}")
     return 0
 
 

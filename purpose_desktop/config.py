@@ -90,6 +90,15 @@ def default_threads() -> int:
 
 
 @dataclass(frozen=True)
+class ServerSetting:
+    """An OpenAI-compatible server the user added. Its API key, if any, is in the system
+    keyring under ``name``, never here."""
+
+    name: str
+    base_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Preferences the user can change; stored as JSON in :attr:`Paths.settings_file`."""
 
@@ -100,6 +109,9 @@ class Settings:
     """How much memory loaded local models may use together; least recently used ones are
     unloaded to stay within it. ``None``: half of the machine's memory."""
     last_team_file: str | None = None
+    ollama_host: str | None = None
+    """Where Ollama listens; ``None``: ``$OLLAMA_HOST`` or http://127.0.0.1:11434."""
+    servers: tuple[ServerSetting, ...] = ()
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -119,7 +131,10 @@ def load_settings(paths: Paths) -> Settings:
         if not isinstance(raw, dict):
             raise TypeError("settings must be a JSON object")
         known = {f.name for f in dataclasses.fields(Settings)}
-        return Settings(**{key: value for key, value in raw.items() if key in known})
+        values = {key: value for key, value in raw.items() if key in known}
+        if "servers" in values:
+            values["servers"] = tuple(ServerSetting(**server) for server in values["servers"])
+        return Settings(**values)
     except (OSError, ValueError, TypeError) as exc:
         kept = path.with_name(path.name + ".bad")
         path.replace(kept)

@@ -7,6 +7,7 @@ import pytest
 from purpose_desktop.config import (
     HOME_ENV,
     Paths,
+    ServerSetting,
     Settings,
     load_settings,
     save_settings,
@@ -31,7 +32,11 @@ def test_default_home_is_the_user_data_directory() -> None:
 
 
 def test_settings_round_trip(home: Paths) -> None:
-    settings = Settings(n_threads=3, context_size=1024, last_team_file="/x/team.yaml")
+    settings = Settings(
+        n_threads=3, context_size=1024, last_team_file="/x/team.yaml",
+        ollama_host="http://10.0.0.2:11434",
+        servers=(ServerSetting("lab", "http://10.0.0.3:8000/v1"),),
+    )
     save_settings(home, settings)
     assert load_settings(home) == settings
 

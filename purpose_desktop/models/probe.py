@@ -1,0 +1,132 @@
+"""What each backend offers right now, and where an ``auto:`` model is found.
+
+Probing asks Ollama and every configured server with a short timeout, in parallel, so a server
+that is down costs seconds, not minutes. Nothing here raises for a server that cannot be
+reached: the answer says so, and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from purpose_desktop.config import ServerSetting
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.bundled import BUNDLED_MODELS
+from purpose_desktop.models.references import (
+    BUNDLED_SCHEME,
+    OLLAMA_SCHEME,
+    SERVER_SCHEME,
+)
+from purpose_desktop.models.registry import KNOWN_MODELS, KnownModel, known_model, matches_file
+
+PROBE_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class BackendReport:
+    """One backend as probed: whether it answered, what it offers, or why not."""
+
+    backend: str
+    where: str
+    reachable: bool
+    references: tuple[str, ...]
+    """Model references a team file can use, such as ``ollama:qwen3:0.6b``."""
+    detail: str = ""
+
+
+def _local_report(models_dir: Path) -> BackendReport:
+    files = sorted(path.name for path in models_dir.glob("*.gguf")) if models_dir.is_dir() else []
+    bundled = [BUNDLED_SCHEME + key for key in BUNDLED_MODELS]
+    return BackendReport(
+        "llama.cpp", str(models_dir), True, (*bundled, *files),
+        f"{len(bundled)} bundled, {len(files)} in the models folder",
+    )
+
+
+async def _ollama_report(host: str | None) -> BackendReport:
+    from purpose_desktop.models.ollama_backend import OllamaServer
+
+    server = OllamaServer(host, timeout=PROBE_TIMEOUT)
+    try:
+        models = await server.list_models()
+    except ModelError as exc:
+        return BackendReport("Ollama", server.host, False, (), str(exc))
+    finally:
+        await server.aclose()
+    return BackendReport(
+        "Ollama", server.host, True, tuple(OLLAMA_SCHEME + m.name for m in models),
+        f"{len(models)} model(s)",
+    )
+
+
+async def _server_report(setting: ServerSetting) -> BackendReport:
+    from purpose_desktop.models.openai_backend import OpenAIServer
+
+    where = f"{setting.name} ({setting.base_url})"
+    try:
+        server = await OpenAIServer.with_saved_key(
+            setting.name, setting.base_url, timeout=PROBE_TIMEOUT, connect_timeout=PROBE_TIMEOUT
+        )
+    except ModelError as exc:
+        return BackendReport("OpenAI-compatible", where, False, (), str(exc))
+    try:
+        models = await server.list_models()
+    except ModelError as exc:
+        return BackendReport("OpenAI-compatible", where, False, (), str(exc))
+    finally:
+        await server.aclose()
+    references = tuple(f"{SERVER_SCHEME}{setting.name}/{m.id}" for m in models)
+    return BackendReport("OpenAI-compatible", where, True, references, f"{len(models)} model(s)")
+
+
+async def probe_backends(
+    models_dir: Path, ollama_host: str | None, servers: Sequence[ServerSetting]
+) -> list[BackendReport]:
+    """Every backend and what it offers: local files first, then Ollama, then servers."""
+    remote = await asyncio.gather(
+        _ollama_report(ollama_host), *(_server_report(server) for server in servers)
+    )
+    return [await asyncio.to_thread(_local_report, models_dir), *remote]
+
+
+def _offered_by(model: KnownModel, reference: str) -> bool:
+    if reference.startswith(BUNDLED_SCHEME):
+        return reference.removeprefix(BUNDLED_SCHEME) == model.bundled
+    if reference.startswith(OLLAMA_SCHEME):
+        name = reference.removeprefix(OLLAMA_SCHEME)
+        # Ollama adds ":latest" to names given without a tag, and quantisation suffixes
+        # ("qwen3:0.6b-q8_0") to variants of the same model.
+        return name in (model.ollama_name, f"{model.ollama_name}:latest") or name.startswith(
+            f"{model.ollama_name}-"
+        )
+    return matches_file(model, reference.rpartition("/")[2])
+
+
+async def find_auto_model(
+    key: str, models_dir: Path, ollama_host: str | None, servers: Sequence[ServerSetting]
+) -> str:
+    """The reference of the first place that has the well-known model ``key``.
+
+    Raises :class:`ModelError` for a key the registry does not know, or a model nothing
+    reachable has, saying where it looked.
+    """
+    model = known_model(key)
+    if model is None:
+        known = ", ".join(m.key for m in KNOWN_MODELS)
+        raise ModelError(f"'auto:{key}' is not a model the app knows. Known models: {known}.")
+    reports = await probe_backends(models_dir, ollama_host, servers)
+    for report in reports:
+        for reference in report.references:
+            if _offered_by(model, reference):
+                return reference
+    looked = "; ".join(
+        f"{r.backend} at {r.where}: " + (r.detail if not r.reachable else "not there")
+        for r in reports
+    )
+    raise ModelError(
+        f"No backend has {model.title} (auto:{model.key}). Looked in {looked}. Add a GGUF file, "
+        f"or run  ollama pull {model.ollama_name}"
+    )
