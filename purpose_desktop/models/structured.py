@@ -55,7 +55,9 @@ def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
 def parse_structured(text: str, validator: Draft202012Validator, finish_reason: str) -> Any:
     """The value ``text`` holds, checked against the schema; :class:`ModelOutputError` if not."""
     try:
-        value = json.loads(text)
+        # strict=False lets a raw control character (a tab or newline) stand inside a string:
+        # llama.cpp's JSON grammar allows them there, and small models sample them.
+        value = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         cut = " The answer was cut off at the token limit." if finish_reason == "length" else ""
         raise ModelOutputError(

@@ -107,3 +107,10 @@ def test_an_invalid_schema_is_a_clear_error() -> None:
         asyncio.run(generate_json(ScriptedModel(["{}"]), ask("x"), {"type": "nonsense"}))
 
 
+
+
+def test_a_raw_line_break_inside_a_string_is_accepted() -> None:
+    # llama.cpp's JSON grammar lets control characters into strings; small models use them.
+    model = ScriptedModel(['{"thought": "line one\nline two", "tool": "finish", "argument": "a"}'])
+    result = asyncio.run(generate_json(model, ask("x"), ACTION))
+    assert result.value["thought"] == "line one\nline two"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -62,18 +63,17 @@ def _log_tail(log: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-@pytest.fixture(scope="module")
-def fake_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOllama]:
-    """The stand-in server in a subprocess, serving the bundled SmolLM2 on a free port.
+@contextlib.contextmanager
+def running_fake_ollama(folder: Path, model: str = MODEL) -> Iterator[FakeOllama]:
+    """The stand-in server in a subprocess, serving the bundled SmolLM2 as ``model``.
 
     The server picks the port itself (binding port 0) and reports it in a file once the
     model is loaded, so there is no race for the port and no wait guessed in advance.
     """
-    folder = tmp_path_factory.mktemp("fake-ollama")
     port_file = folder / "port"
     log = folder / "server.log"
     command = [
-        sys.executable, str(SCRIPT), "--model", str(smollm2_path()), "--name", MODEL,
+        sys.executable, str(SCRIPT), "--model", str(smollm2_path()), "--name", model,
         "--port-file", str(port_file),
     ]
     with log.open("wb") as output:
@@ -91,7 +91,7 @@ def fake_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOllama
                             f"{_log_tail(log)}")
             time.sleep(0.05)
         port = int(port_file.read_text(encoding="utf-8"))
-        yield FakeOllama(f"http://127.0.0.1:{port}", port, MODEL, log)
+        yield FakeOllama(f"http://127.0.0.1:{port}", port, model, log)
     finally:
         process.terminate()
         try:
@@ -99,6 +99,13 @@ def fake_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOllama
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def fake_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOllama]:
+    """The stand-in server, one per test module."""
+    with running_fake_ollama(tmp_path_factory.mktemp("fake-ollama")) as server:
+        yield server
 
 
 @pytest.fixture
