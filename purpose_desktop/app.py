@@ -180,7 +180,9 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         paths=services.paths,
         settings=services.settings,
         runner=services.runner,
-        list_models=lambda: list_local_models(services.paths.models_dir),
+        list_models=lambda: list_local_models(
+            services.paths.models_dir, services.settings.context_size
+        ),
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
     )

@@ -155,12 +155,13 @@ class _RunPrinter:
 
 
 def _models_list(*, as_json: bool) -> int:
-    from purpose_desktop.config import Paths
+    from purpose_desktop.config import Paths, load_settings
     from purpose_desktop.models.catalog import list_local_models
 
     paths = Paths.from_environment()
     paths.ensure()
-    entries = list_local_models(paths.models_dir)
+    context = load_settings(paths).context_size
+    entries = list_local_models(paths.models_dir, context)
     if as_json:
         print(json.dumps([dataclasses.asdict(e) for e in entries], indent=2))
         return 0
@@ -169,11 +170,14 @@ def _models_list(*, as_json: bool) -> int:
             print(f"{entry.reference:<24} unusable: {entry.error}")
             continue
         size_mb = (entry.size_bytes or 0) / 2**20
+        memory_mb = (entry.memory_bytes or 0) / 2**20
         params_m = (entry.parameters or 0) / 1e6
+        base = "" if entry.instruction_tuned else "  (base model: not tuned for instructions)"
         print(
             f"{entry.reference:<24} {entry.backend:<10} {entry.architecture:<8} "
             f"{params_m:>6.0f}M {entry.quantisation:<7} ctx {entry.context_length or '?':<6} "
-            f"{size_mb:>6.0f} MiB  {entry.title}"
+            f"{size_mb:>6.0f} MiB file, ~{memory_mb:.0f} MiB at ctx {context}  "
+            f"{entry.title}{base}"
         )
     return 0
 

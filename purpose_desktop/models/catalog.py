@@ -8,8 +8,9 @@ from pathlib import Path
 
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.bundled import BUNDLED_MODELS, bundled_model_path
-from purpose_desktop.models.families import family_for
+from purpose_desktop.models.families import family_for, is_instruction_tuned
 from purpose_desktop.models.gguf_metadata import read_gguf_metadata
+from purpose_desktop.models.memory import estimate_memory
 from purpose_desktop.models.references import BUNDLED_SCHEME
 
 
@@ -28,10 +29,13 @@ class CatalogEntry:
     context_length: int | None = None
     size_bytes: int | None = None
     has_chat_template: bool | None = None
+    instruction_tuned: bool | None = None
+    memory_bytes: int | None = None
+    """Estimated memory when loaded at the catalog's context size."""
     error: str | None = None
 
 
-def _describe(reference: str, title: str, path: Path) -> CatalogEntry:
+def _describe(reference: str, title: str, path: Path, n_ctx: int) -> CatalogEntry:
     metadata = read_gguf_metadata(path)
     return CatalogEntry(
         reference=reference,
@@ -45,11 +49,14 @@ def _describe(reference: str, title: str, path: Path) -> CatalogEntry:
         context_length=metadata.context_length,
         size_bytes=metadata.size_bytes,
         has_chat_template=metadata.chat_template is not None,
+        instruction_tuned=is_instruction_tuned(metadata),
+        memory_bytes=estimate_memory(metadata, n_ctx).total,
     )
 
 
-def list_local_models(models_dir: Path) -> list[CatalogEntry]:
-    """Every bundled model and every ``*.gguf`` in ``models_dir``.
+def list_local_models(models_dir: Path, n_ctx: int = 2048) -> list[CatalogEntry]:
+    """Every bundled model and every ``*.gguf`` in ``models_dir``, with the memory each needs
+    at a context of ``n_ctx`` tokens.
 
     A model that cannot be read is listed with its ``error`` rather than left out, so the user
     sees why it is not usable. This reads files (and joins the bundled Gemma chunks on first
@@ -60,14 +67,14 @@ def list_local_models(models_dir: Path) -> list[CatalogEntry]:
         reference = BUNDLED_SCHEME + key
         try:
             path = bundled_model_path(key, models_dir)
-            entries.append(_describe(reference, bundled.title, path))
+            entries.append(_describe(reference, bundled.title, path, n_ctx))
         except ModelError as exc:
             entries.append(
                 CatalogEntry(reference, bundled.title, "llama.cpp", None, error=str(exc))
             )
     for path in sorted(models_dir.glob("*.gguf")):
         try:
-            entries.append(_describe(path.name, path.stem, path))
+            entries.append(_describe(path.name, path.stem, path, n_ctx))
         except ModelError as exc:
             entries.append(CatalogEntry(path.name, path.stem, "llama.cpp", str(path),
                                         error=str(exc)))

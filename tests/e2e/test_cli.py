@@ -104,7 +104,10 @@ def test_models_list_json(empty_home: Path) -> None:
     assert smol["architecture"] == "llama"
     assert smol["context_length"] == 8192
     assert smol["error"] is None
+    assert smol["instruction_tuned"] is True
+    assert smol["memory_bytes"] > smol["size_bytes"]  # weights plus the context cache
     assert entries["bundled:gemma3-270m"]["architecture"] == "gemma3"
+    assert entries["bundled:gemma3-270m"]["instruction_tuned"] is False
     # The Gemma chunks are joined into the home folder, nowhere else.
     assert Path(entries["bundled:gemma3-270m"]["path"]).is_relative_to(empty_home)
 

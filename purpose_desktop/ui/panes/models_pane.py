@@ -9,7 +9,7 @@ from purpose_desktop.ui.qt import QtWidgets
 from purpose_desktop.ui.widgets import read_only_table
 
 COLUMNS = ("Model", "Backend", "Family", "Parameters", "Quantisation", "Context", "Size",
-           "Status")
+           "Est. memory", "Status")
 
 
 def _size(size_bytes: int | None) -> str:
@@ -20,6 +20,12 @@ def _parameters(count: int | None) -> str:
     if not count:
         return ""
     return f"{count / 1e9:.1f} B" if count >= 1e9 else f"{count / 1e6:.0f} M"
+
+
+def _status(entry: CatalogEntry) -> str:
+    if entry.error:
+        return f"unusable: {entry.error}"
+    return "available" if entry.instruction_tuned else "available (base model, not for chat)"
 
 
 class ModelsPane(QtWidgets.QWidget):
@@ -46,7 +52,8 @@ class ModelsPane(QtWidgets.QWidget):
                 entry.quantisation or "",
                 str(entry.context_length or ""),
                 _size(entry.size_bytes),
-                f"unusable: {entry.error}" if entry.error else "available",
+                _size(entry.memory_bytes),
+                _status(entry),
             )
             for column, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
