@@ -262,7 +262,7 @@ class OpenAIServer:
         Without a saved key (or without a keyring) requests go out without one; a server that
         needs a key then answers with a :class:`ModelError` that says so.
         """
-        from purpose_desktop.models.secrets import read_api_key
+        from purpose_desktop.secrets import read_api_key
 
         # The keyring may block (D-Bus, a prompt to unlock it): keep it off the event loop.
         stored = await asyncio.to_thread(read_api_key, name)

@@ -30,8 +30,8 @@ from purpose_desktop.models.openai_backend import (
     SSEDecoder,
     SSEEvent,
 )
-from purpose_desktop.models.secrets import delete_api_key, save_api_key
 from purpose_desktop.models.structured import generate_json
+from purpose_desktop.secrets import delete_api_key, save_api_key
 
 from .conftest import LlamaServer, free_port
 

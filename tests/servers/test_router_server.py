@@ -13,7 +13,7 @@ from purpose_desktop.models.base import ModelStatus
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, TokenDelta
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
-from purpose_desktop.models.secrets import save_api_key
+from purpose_desktop.secrets import save_api_key
 
 from .conftest import LlamaServer, MemoryKeyring
 

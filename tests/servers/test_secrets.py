@@ -19,7 +19,7 @@ from keyring.compat import properties
 from keyring.errors import KeyringLocked
 from purpose_desktop.config import Paths
 from purpose_desktop.errors import ModelError, UserError
-from purpose_desktop.models.secrets import (
+from purpose_desktop.secrets import (
     SERVICE_NAME,
     KeyringUnavailableError,
     StoredKey,
