@@ -211,7 +211,9 @@ def test_streams_real_tokens_and_reports_usage(fake_ollama: FakeOllama) -> None:
     tokens = [e for e in events if isinstance(e, TokenDelta)]
     done = events[-1]
     assert len(tokens) > 1
-    assert "Paris" in text_of(events)
+    # Exactly what the real model behind the server generated, in order.
+    assert text_of(events) == "".join(fake_ollama.requests()[-1]["pieces"])
+    assert text_of(events).strip()
     assert isinstance(done, StreamDone)
     assert [e for e in events if isinstance(e, StreamDone)] == [done]
     (record,) = fake_ollama.requests()[before:]
@@ -424,7 +426,7 @@ def test_an_error_in_the_middle_of_an_answer_is_reported_and_the_next_call_works
     assert len([e for e in received if isinstance(e, TokenDelta)]) == 3
     assert not any(isinstance(e, StreamDone) for e in received)
     assert isinstance(after[-1], StreamDone)
-    assert "Paris" in text_of(after)
+    assert text_of(after) == "".join(fake_ollama.requests()[-1]["pieces"])
 
 
 def test_a_connection_dropped_mid_answer_is_reported(fake_ollama: FakeOllama) -> None:
@@ -479,8 +481,8 @@ def test_text_that_ignores_the_schema_is_caught_by_validation(fake_ollama: FakeO
 
     error = asyncio.run(scenario())
     assert str(error).startswith("The model's answer is not valid JSON")
-    assert "Paris" in error.text  # the model's own words, kept for the user to see
     (record,) = fake_ollama.requests()[before:]
+    assert error.text == "".join(record["pieces"])  # the model's own words, kept for the user
     assert record["body"]["format"] == CAPITAL  # the schema was asked for all the same
 
 
