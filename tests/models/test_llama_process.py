@@ -203,3 +203,31 @@ def test_a_file_removed_after_it_was_named_is_reported(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(ModelError, match="Model file not found"):
         asyncio.run(LlamaProcessModel.start("gone", config(path)))
+
+
+def test_multibyte_characters_arrive_whole() -> None:
+    """Japanese and emoji take several tokens per character in SmolLM2's vocabulary; the
+    stream must still carry whole characters, exactly as a non-streamed answer decodes."""
+    from llama_cpp import Llama
+
+    question = [ChatMessage("user", "Repeat exactly: 日本語のテキスト 🙂🚀 café naïve")]
+    raw = Llama(str(smollm2_path()), n_ctx=1024, n_threads=2, n_batch=512, verbose=True)
+    expected = raw.create_chat_completion(
+        [{"role": m.role, "content": m.content} for m in question],
+        max_tokens=40, temperature=0.0, seed=1,
+    )["choices"][0]["message"]["content"]
+    del raw
+
+    async def scenario() -> list[StreamEvent]:
+        model = await LlamaProcessModel.start("smollm2", config(smollm2_path()))
+        try:
+            options = GenerationOptions(max_tokens=40, temperature=0.0, seed=1)
+            return [event async for event in model.stream_chat(question, options)]
+        finally:
+            await model.aclose()
+
+    events = asyncio.run(scenario())
+    pieces = [e.text for e in events if isinstance(e, TokenDelta)]
+    assert any(ord(c) > 0x3000 for c in expected)  # the model did produce such characters
+    assert "".join(pieces) == expected
+    assert not any("\ufffd" in piece for piece in pieces)
