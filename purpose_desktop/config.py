@@ -130,16 +130,54 @@ def load_settings(paths: Paths) -> Settings:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise TypeError("settings must be a JSON object")
-        known = {f.name for f in dataclasses.fields(Settings)}
-        values = {key: value for key, value in raw.items() if key in known}
-        if "servers" in values:
-            values["servers"] = tuple(ServerSetting(**server) for server in values["servers"])
-        return Settings(**values)
+        return Settings(**_checked_values(raw))
     except (OSError, ValueError, TypeError) as exc:
         kept = path.with_name(path.name + ".bad")
         path.replace(kept)
         log.warning("Settings file %s could not be read (%s); kept it as %s", path, exc, kept)
         return Settings()
+
+
+_POSITIVE_INTS = ("n_threads", "context_size", "max_answer_tokens")
+_OPTIONAL_TEXTS = ("last_team_file", "ollama_host")
+
+
+def _valid(key: str, value: object) -> bool:
+    if key in _POSITIVE_INTS:
+        return type(value) is int and value > 0
+    if key == "model_memory_mib":
+        return value is None or (type(value) is int and value > 0)
+    if key in _OPTIONAL_TEXTS:
+        return value is None or isinstance(value, str)
+    return False
+
+
+def _servers(value: object) -> tuple[ServerSetting, ...]:
+    entries = value if isinstance(value, list) else []
+    if not isinstance(value, list):
+        log.warning("Settings: 'servers' should be a list; ignored")
+    servers = []
+    for entry in entries:
+        if (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("base_url"), str)):
+            servers.append(ServerSetting(entry["name"], entry["base_url"]))
+        else:
+            log.warning("Settings: a server needs a name and a base_url; ignored %r", entry)
+    return tuple(servers)
+
+
+def _checked_values(raw: dict[str, Any]) -> dict[str, Any]:
+    """The settings in ``raw`` that have the right type; each bad one is logged and left at
+    its default, so one mistake in a hand-edited file costs nothing else."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "servers":
+            values[key] = _servers(value)
+        elif _valid(key, value):
+            values[key] = value
+        elif key in {f.name for f in dataclasses.fields(Settings)}:
+            log.warning("Settings: %s = %r is not valid; the default is used", key, value)
+    return values
 
 
 def save_settings(paths: Paths, settings: Settings) -> None:

@@ -57,3 +57,21 @@ def test_unknown_settings_keys_are_ignored(home: Paths) -> None:
 def test_thread_setting_is_explicit(home: Paths, threads: int) -> None:
     save_settings(home, Settings(n_threads=threads))
     assert load_settings(home).n_threads == threads
+
+
+def test_a_bad_setting_falls_back_alone(home: Paths) -> None:
+    home.settings_file.write_text(json.dumps({
+        "context_size": 1024,
+        "model_memory_mib": "4096",
+        "n_threads": -1,
+        "servers": [
+            {"name": "lab", "base_url": "http://10.0.0.3:8000/v1", "api_key": "ignored"},
+            {"name": 5},
+        ],
+    }), encoding="utf-8")
+    settings = load_settings(home)
+    assert settings.context_size == 1024
+    assert settings.model_memory_mib is None
+    assert settings.n_threads == Settings().n_threads
+    assert settings.servers == (ServerSetting("lab", "http://10.0.0.3:8000/v1"),)
+    assert home.settings_file.exists()  # nothing set aside: the good values were kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +22,12 @@ from purpose_desktop.engine.events import (
     WarningRaised,
 )
 from purpose_desktop.errors import UserError
-from purpose_desktop.models.base import CountsTokens, ModelProvider, ModelStatus
-from purpose_desktop.models.compression import compress_to_budget
+from purpose_desktop.models.base import CountsTokens, HasContextSize, ModelProvider, ModelStatus
+from purpose_desktop.models.compression import (
+    ApproximateCounter,
+    TokenCounter,
+    compress_to_budget,
+)
 from purpose_desktop.models.messages import (
     ChatMessage,
     GenerationOptions,
@@ -117,27 +122,36 @@ class TeamRunner:
         options = GenerationOptions(max_tokens=self._max_answer_tokens)
         usage = Usage(0, 0, 0.0)
         async with self._models.use(agent.model, team.base_dir, report) as model:
-            if isinstance(model, CountsTokens):
-                messages = await self._fit(model, messages, events)
-            async for item in model.stream_chat(messages, options):
-                if isinstance(item, TokenDelta):
-                    answer.append(item.text)
-                    events.emit(TokenStreamed, agent=agent.name, text=item.text)
-                elif isinstance(item, StreamDone):
-                    usage = item.usage
+            if isinstance(model, HasContextSize):
+                # Remote models' tokenizers are out of reach: count conservatively.
+                counter = model if isinstance(model, CountsTokens) else ApproximateCounter()
+                messages = await self._fit(model.context_size, counter, messages, events)
+            # aclosing: if a subscriber raises, the model stops generating at once rather
+            # than when the abandoned stream is collected.
+            async with contextlib.aclosing(model.stream_chat(messages, options)) as stream:
+                async for item in stream:
+                    if isinstance(item, TokenDelta):
+                        answer.append(item.text)
+                        events.emit(TokenStreamed, agent=agent.name, text=item.text)
+                    elif isinstance(item, StreamDone):
+                        usage = item.usage
         return usage
 
     async def _fit(
-        self, model: CountsTokens, messages: list[ChatMessage], events: EventStream
+        self,
+        context_size: int,
+        counter: TokenCounter,
+        messages: list[ChatMessage],
+        events: EventStream,
     ) -> list[ChatMessage]:
         """``messages`` compressed, if need be, to leave room for the answer in the context."""
-        budget = model.context_size - self._max_answer_tokens
-        fitted = await compress_to_budget(messages, budget, model)
+        budget = context_size - self._max_answer_tokens
+        fitted = await compress_to_budget(messages, budget, counter)
         if fitted.stage != "unchanged":
             how = {"whitespace": "its whitespace squeezed", "rewritten": "rewritten shorter",
                    "truncated": "cut in the middle"}[fitted.stage]
             events.emit(WarningRaised, message=(
-                f"The prompt was too long for the model's context of {model.context_size} "
+                f"The prompt was too long for the model's context of {context_size} "
                 f"tokens and was {how} to fit ({fitted.tokens} tokens)."
             ))
         return list(fitted.messages)

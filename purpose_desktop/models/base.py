@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,17 +18,22 @@ class ChatModel(Protocol):
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Yield the answer as it is generated, ending with one ``StreamDone``."""
         ...
 
 
 @runtime_checkable
-class CountsTokens(Protocol):
-    """A model whose own tokenizer is at hand (a local one), so prompts can be fitted to its
-    context exactly."""
+class HasContextSize(Protocol):
+    """A model whose context size is known, so prompts can be fitted to it."""
 
-    context_size: int
+    @property
+    def context_size(self) -> int: ...
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A model whose own tokenizer is at hand (a local one), so prompts are fitted exactly."""
 
     async def count_tokens(self, text: str) -> int:
         """How many tokens the model makes of ``text``."""

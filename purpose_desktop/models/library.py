@@ -39,15 +39,20 @@ def add_model_file(
     if source.suffix.lower() != ".gguf":
         raise ModelError(f"{source.name} is not a .gguf file; only GGUF models can be added.")
     read_gguf_metadata(source)  # raises with the reason for an unusable file
-    models_dir.mkdir(parents=True, exist_ok=True)
     target = models_dir / source.name
-    if target.exists() or target.is_symlink():
-        if target.resolve() == source or filecmp.cmp(source, target, shallow=False):
-            return read_gguf_metadata(target)
-        raise ModelError(
-            f"The models folder already has a different {target.name}. Rename one of them "
-            "and add it again."
-        )
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() and not target.exists():
+            target.unlink()  # a link to a file that has since gone: replace it
+        if target.exists():
+            if target.resolve() == source or filecmp.cmp(source, target, shallow=False):
+                return read_gguf_metadata(target)
+            raise ModelError(
+                f"The models folder already has a different {target.name}. Rename one of "
+                "them and add it again."
+            )
+    except OSError as exc:
+        raise ModelError(f"Could not add {source.name} to {models_dir}: {exc}") from exc
     if link:
         try:
             target.symlink_to(source)

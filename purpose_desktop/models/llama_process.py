@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -281,7 +281,7 @@ class LlamaProcessModel:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer to ``messages`` as :class:`TokenDelta` and a final
         :class:`StreamDone`. Closing the iterator early cancels generation in the worker."""
         async with self._lock:

@@ -40,16 +40,19 @@ class _Requests:
         threading.Thread(target=self._read, name="requests", daemon=True).start()
 
     def _read(self) -> None:
-        for line in self._stream:
-            if not line.strip():
-                continue
-            request: Message = json.loads(line)
-            if request.get("op") == "cancel":
-                with self._lock:
-                    self._cancelled.add(int(request["id"]))
-            else:
-                self._pending.put(request)
-        self._pending.put(None)  # stdin closed: the parent is gone or wants us to stop
+        try:
+            for line in self._stream:
+                try:
+                    request: Message = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by a parent that died
+                    continue
+                if request.get("op") == "cancel":
+                    with self._lock:
+                        self._cancelled.add(int(request["id"]))
+                else:
+                    self._pending.put(request)
+        finally:
+            self._pending.put(None)  # stdin closed: the parent is gone or wants us to stop
 
     def next(self) -> Message | None:
         return self._pending.get()
@@ -57,6 +60,11 @@ class _Requests:
     def is_cancelled(self, request_id: int) -> bool:
         with self._lock:
             return request_id in self._cancelled
+
+    def forget(self, request_id: int) -> None:
+        """Drop a finished request's cancellation, so the set does not grow for ever."""
+        with self._lock:
+            self._cancelled.discard(request_id)
 
 
 def _sampling(request: Message) -> dict[str, Any]:
@@ -102,7 +110,7 @@ def _chat(
     request_id = request["id"]
     started = time.perf_counter()
     batcher = _Batcher(request_id, send)
-    generated = 0
+    pieces: list[str] = []
     finish_reason = "stop"
     chunks: Iterator[Message] = llm.create_chat_completion(
         messages=request["messages"],
@@ -117,20 +125,23 @@ def _chat(
         choice = chunk["choices"][0]
         text = choice["delta"].get("content")
         if text:
-            # llama-cpp-python streams one sampled token per chunk (holding back the bytes of
-            # a character split across tokens), so chunks count the tokens generated.
-            generated += 1
+            pieces.append(text)
             batcher.add(text)
         if choice.get("finish_reason"):
             finish_reason = choice["finish_reason"]
     batcher.flush()
+    # A stream reports no usage, and its chunks undercount (llama-cpp-python yields the tokens
+    # of a character split across them together). Re-tokenising the answer gives the tokens
+    # generated; what the context holds besides them is the prompt. A per-token logits
+    # processor would count exactly but costs a tenth of the speed.
+    answer = "".join(pieces).encode("utf-8")
+    completion = len(llm.tokenize(answer, add_bos=False, special=True)) if answer else 0
     send({
         "id": request_id,
         "type": "done",
         "finish_reason": finish_reason,
-        # The context holds the prompt and the answer; a stream reports no usage of its own.
-        "prompt_tokens": max(0, llm.n_tokens - generated),
-        "completion_tokens": generated,
+        "prompt_tokens": max(0, llm.n_tokens - completion),
+        "completion_tokens": completion,
         "seconds": time.perf_counter() - started,
     })
 
@@ -194,6 +205,8 @@ def main() -> int:
             _chat(llm, request, send, functools.partial(requests.is_cancelled, request_id))
         except Exception as exc:  # report and keep serving: one bad request is not fatal
             send({"id": request_id, "type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            requests.forget(request_id)
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -354,6 +354,11 @@ class OllamaChatModel:
         self.timeout = timeout
         self._client = _client(self.host, timeout)
 
+    @property
+    def context_size(self) -> int:
+        """The context Ollama is asked for on every call."""
+        return self.num_ctx
+
     def _options(self, options: GenerationOptions) -> dict[str, Any]:
         request: dict[str, Any] = {"num_ctx": self.num_ctx, "num_predict": options.max_tokens}
         # Unset sampling settings are left out, so the model's own defaults (its Modelfile)
@@ -378,7 +383,7 @@ class OllamaChatModel:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer to ``messages``: :class:`TokenDelta` and :class:`ThinkingDelta`
         pieces, then one :class:`StreamDone`.
 

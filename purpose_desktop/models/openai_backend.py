@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -542,7 +542,7 @@ class OpenAIChatModel:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer as :class:`TokenDelta` (reasoning as :class:`ThinkingDelta`)
         and one final :class:`StreamDone`; :class:`ModelError` on any failure."""
         server = self.server

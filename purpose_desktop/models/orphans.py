@@ -58,16 +58,23 @@ class WorkerRecord:
         self._workers: dict[int, _ProcessId] = {}
 
     def add(self, pid: int) -> None:
+        """Record worker ``pid``. A record that cannot be written only loses the clean-up
+        after a crash, so that is logged, not raised."""
         import psutil
 
-        with contextlib.suppress(psutil.Error):
+        try:
             self._owner = self._owner or _ProcessId.of(os.getpid())
             self._workers[pid] = _ProcessId.of(pid)
             self._save()
+        except (psutil.Error, OSError) as exc:
+            log.warning("Could not record model worker %s: %s", pid, exc)
 
     def remove(self, pid: int) -> None:
         if self._workers.pop(pid, None) is not None:
-            self._save()
+            try:
+                self._save()
+            except OSError as exc:
+                log.warning("Could not update the worker record: %s", exc)
 
     def _save(self) -> None:
         if not self._workers or self._owner is None:
@@ -86,10 +93,13 @@ class WorkerRecord:
 def end_orphaned_workers(folder: Path) -> list[int]:
     """End the workers of applications that are no longer running; returns their pids.
 
-    Files of applications still running (another window of the app) are left alone, as are
-    files that cannot be read, which are removed.
+    Records of applications still running (another window of the app) are left alone;
+    records that cannot be read are removed. Workers are asked to stop all at once and given
+    five seconds together before they are killed.
     """
-    ended: list[int] = []
+    import psutil
+
+    stopping: list[psutil.Process] = []
     # Usually there is no file at all: an application that ended cleanly removed its own.
     for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -102,34 +112,34 @@ def end_orphaned_workers(folder: Path) -> list[int]:
             continue
         if owner.running() is not None:
             continue
-        for worker in workers:
-            if _end_if_worker(worker):
-                ended.append(worker.pid)
+        stopping.extend(p for w in workers if (p := _terminate_if_worker(w)) is not None)
         file.unlink(missing_ok=True)
+    _, stubborn = psutil.wait_procs(stopping, timeout=5)
+    for process in stubborn:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(stubborn, timeout=5)
+    ended = [process.pid for process in stopping]
     if ended:
         log.warning("Ended %d model worker(s) left by a previous run: %s", len(ended), ended)
     return ended
 
 
-def _end_if_worker(worker: _ProcessId) -> bool:
+def _terminate_if_worker(worker: _ProcessId) -> psutil.Process | None:
+    """Ask ``worker`` to stop if it is still a model worker; the process, or ``None``."""
     import psutil
 
     process = worker.running()
     if process is None:
-        return False
+        return None
     try:
         command = " ".join(process.cmdline())
         if not any(marker in command for marker in _WORKER_MARKERS):
-            return False
+            return None
         process.terminate()
-        try:
-            process.wait(5)
-        except psutil.TimeoutExpired:
-            process.kill()
-            process.wait(5)
     except psutil.NoSuchProcess:
-        return False
+        return None
     except psutil.Error as exc:
         log.warning("Could not end model worker %s: %s", worker.pid, exc)
-        return False
-    return True
+        return None
+    return process

@@ -40,6 +40,7 @@ class _Slot:
     memory: int
     users: int = 0
     last_used: float = 0.0
+    ready_detail: str = ""
 
 
 class LocalModelPool:
@@ -66,7 +67,10 @@ class LocalModelPool:
         self._budget = memory_budget
         self._record = record
         self._slots: dict[Path, _Slot] = {}
-        self._loading = asyncio.Lock()  # one load at a time keeps the budget arithmetic true
+        self._starting: dict[Path, asyncio.Lock] = {}  # one start per model at a time
+        # Loads wait for each other so the budget arithmetic stays true; a model already
+        # loaded is handed out without waiting for anyone's load.
+        self._budget_lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def use(
@@ -101,39 +105,42 @@ class LocalModelPool:
         except ModelError as exc:
             on_status(ModelStatus(name, "unavailable", str(exc)))
             raise
-        async with self._loading:
+        slot = self._slots.get(path)
+        if slot is not None and slot.model.alive:
+            slot.last_used = time.monotonic()
+            return slot
+        async with self._starting.setdefault(path, asyncio.Lock()):
             slot = self._slots.get(path)
-            if slot is not None and slot.model.alive:
-                slot.last_used = time.monotonic()
+            if slot is not None and slot.model.alive:  # another caller just loaded it
                 return slot
             if slot is not None:  # a worker that died: release its pipes before restarting
                 await self._unload(path)
             try:
-                slot = await self._load(name, path, on_status)
+                async with self._budget_lock:
+                    slot = await self._load(name, path, on_status)
+                    self._slots[path] = slot
             except ModelError as exc:
                 on_status(ModelStatus(name, "unavailable", str(exc)))
                 raise
-            self._slots[path] = slot
-            return slot
+        on_status(ModelStatus(name, "ready", slot.ready_detail))
+        return slot
 
     async def _load(self, name: str, path: Path, on_status: StatusCallback) -> _Slot:
         # Imported on first load: the GUI starts without the worker machinery.
         from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 
         metadata = await asyncio.to_thread(read_gguf_metadata, path)
+        config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
+        config.validate(metadata)  # before anything is unloaded to make room for it
         memory = estimate_memory(metadata, self._n_ctx).total
         await self._make_room(name, memory, on_status)
         on_status(ModelStatus(name, "loading", str(path)))
-        config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
         model = await LlamaProcessModel.start(name, config, metadata=metadata)
         if self._record is not None:
-            self._record.add(model.pid)
+            await asyncio.to_thread(self._record.add, model.pid)
         kind = "" if model.instruction_tuned else "; a base model, not tuned to follow instructions"
-        on_status(ModelStatus(
-            name, "ready",
-            f"llama.cpp, {metadata.name}, loaded in {model.load_seconds:.1f} s{kind}",
-        ))
-        return _Slot(model, memory, last_used=time.monotonic())
+        detail = f"llama.cpp, {metadata.name}, loaded in {model.load_seconds:.1f} s{kind}"
+        return _Slot(model, memory, last_used=time.monotonic(), ready_detail=detail)
 
     async def _make_room(self, name: str, needed: int, on_status: StatusCallback) -> None:
         if self._budget is None:
@@ -145,23 +152,24 @@ class LocalModelPool:
                 f"{self._n_ctx} tokens, but {budget_text}. Choose a smaller model or context, "
                 "or raise the budget in the settings."
             )
+        # Dead workers go first (they hold nothing), then the least recently used idle ones.
         idle = sorted(
             (item for item in self._slots.items() if item[1].users == 0),
-            key=lambda item: item[1].last_used,
+            key=lambda item: (item[1].model.alive, item[1].last_used),
         )
+        if self._used() - sum(slot.memory for _, slot in idle) + needed > self._budget:
+            busy = ", ".join(slot.model.name for slot in self._slots.values() if slot.users)
+            raise ModelError(
+                f"The model '{name}' needs about {needed / MIB:.0f} MiB and does not fit: "
+                f"{budget_text} and the models in use ({busy}) hold "
+                f"{self._used() / MIB:.0f} MiB. Wait for them to finish or raise the budget."
+            )
         while self._used() + needed > self._budget and idle:
             path, slot = idle.pop(0)
             await self._unload(path)
             on_status(ModelStatus(
                 slot.model.name, "unloaded", f"to make room for {name} ({budget_text})"
             ))
-        if self._used() + needed > self._budget:
-            busy = ", ".join(slot.model.name for slot in self._slots.values())
-            raise ModelError(
-                f"The model '{name}' needs about {needed / MIB:.0f} MiB and does not fit: "
-                f"{budget_text} and the models in use ({busy}) hold "
-                f"{self._used() / MIB:.0f} MiB. Wait for them to finish or raise the budget."
-            )
 
     def _used(self) -> int:
         return sum(slot.memory for slot in self._slots.values())
@@ -170,9 +178,10 @@ class LocalModelPool:
         slot = self._slots.pop(path)
         await slot.model.aclose()
         if self._record is not None:
-            self._record.remove(slot.model.pid)
+            await asyncio.to_thread(self._record.remove, slot.model.pid)
         log.info("Unloaded model %s", slot.model.name)
 
     async def aclose(self) -> None:
-        """End every worker process."""
-        await asyncio.gather(*(self._unload(path) for path in list(self._slots)))
+        """End every worker process; a load under way finishes first and is ended too."""
+        async with self._budget_lock:
+            await asyncio.gather(*(self._unload(path) for path in list(self._slots)))

@@ -49,7 +49,10 @@ def _local_report(models_dir: Path) -> BackendReport:
 async def _ollama_report(host: str | None) -> BackendReport:
     from purpose_desktop.models.ollama_backend import OllamaServer
 
-    server = OllamaServer(host, timeout=PROBE_TIMEOUT)
+    try:
+        server = OllamaServer(host, timeout=PROBE_TIMEOUT)
+    except ModelError as exc:  # an address that cannot be used
+        return BackendReport("Ollama", host or "", False, (), str(exc))
     try:
         models = await server.list_models()
     except ModelError as exc:
@@ -97,10 +100,14 @@ def _offered_by(model: KnownModel, reference: str) -> bool:
         return reference.removeprefix(BUNDLED_SCHEME) == model.bundled
     if reference.startswith(OLLAMA_SCHEME):
         name = reference.removeprefix(OLLAMA_SCHEME)
-        # Ollama adds ":latest" to names given without a tag, and quantisation suffixes
-        # ("qwen3:0.6b-q8_0") to variants of the same model.
-        return name in (model.ollama_name, f"{model.ollama_name}:latest") or name.startswith(
-            f"{model.ollama_name}-"
+        # Ollama adds ":latest" to names given without a tag, and quantisation suffixes to
+        # the tags of variants ("qwen3:0.6b-q8_0"); another model's name never matches.
+        wanted_name, _, wanted_tag = model.ollama_name.partition(":")
+        name_part, _, tag = name.partition(":")
+        if name_part != wanted_name:
+            return False
+        return tag == wanted_tag or tag.startswith(f"{wanted_tag}-") if wanted_tag else (
+            tag in ("", "latest")
         )
     return matches_file(model, reference.rpartition("/")[2])
 
@@ -117,6 +124,11 @@ async def find_auto_model(
     if model is None:
         known = ", ".join(m.key for m in KNOWN_MODELS)
         raise ModelError(f"'auto:{key}' is not a model the app knows. Known models: {known}.")
+    # Local files first, without waiting for any server.
+    local = await asyncio.to_thread(_local_report, models_dir)
+    for reference in local.references:
+        if _offered_by(model, reference):
+            return reference
     reports = await probe_backends(models_dir, ollama_host, servers)
     for report in reports:
         for reference in report.references:

@@ -7,6 +7,7 @@ trained for; the family's default context is what the app asks for unless told o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from purpose_desktop.models.families import ModelFamily, family_named
@@ -64,5 +65,6 @@ def known_model(key: str) -> KnownModel | None:
 
 def matches_file(model: KnownModel, file_name: str) -> bool:
     """Whether a GGUF file's name looks like a copy of ``model``."""
-    lowered = file_name.lower()
-    return bool(model.file_markers) and all(marker in lowered for marker in model.file_markers)
+    # Whole parts of the name only: "phi-3-mini" is not Phi-4 mini, nor "11b" a 1B model.
+    parts = set(re.split(r"[-_ ]+|\.(?!\d)", file_name.lower()))
+    return bool(model.file_markers) and all(marker in parts for marker in model.file_markers)

@@ -53,6 +53,7 @@ class ModelRouter:
         self._remote: dict[str, ChatModel] = {}
         self._closers: list[Callable[[], Awaitable[None]]] = []  # the remote clients' aclose
         self._opening = asyncio.Lock()
+        self._auto: dict[str, str] = {}  # auto: keys already found, so probing happens once
 
     @contextlib.asynccontextmanager
     async def use(
@@ -61,20 +62,28 @@ class ModelRouter:
         """The model ``reference`` names; raises :class:`ModelError` (after reporting
         "unavailable") if it cannot be had."""
         if reference.startswith(AUTO_SCHEME):
-            key = reference.removeprefix(AUTO_SCHEME)
-            try:
-                reference = await find_auto_model(
-                    key, self._models_dir, self._ollama_host, tuple(self._servers.values())
-                )
-            except ModelError as exc:
-                on_status(ModelStatus(key, "unavailable", str(exc)))
-                raise
-            log.info("auto:%s is %s", key, reference)
+            reference = await self._find_auto(reference, on_status)
         if reference.startswith((OLLAMA_SCHEME, SERVER_SCHEME)):
             yield await self._remote_model(reference, on_status)
             return
         async with self.pool.use(reference, base_dir, on_status) as model:
             yield model
+
+    async def _find_auto(self, reference: str, on_status: StatusCallback) -> str:
+        found = self._auto.get(reference)
+        if found is not None:
+            return found
+        key = reference.removeprefix(AUTO_SCHEME)
+        try:
+            found = await find_auto_model(
+                key, self._models_dir, self._ollama_host, tuple(self._servers.values())
+            )
+        except ModelError as exc:
+            on_status(ModelStatus(reference, "unavailable", str(exc)))
+            raise
+        log.info("%s is %s", reference, found)
+        self._auto[reference] = found
+        return found
 
     async def _remote_model(self, reference: str, on_status: StatusCallback) -> ChatModel:
         async with self._opening:
@@ -120,13 +129,17 @@ class ModelRouter:
                 f"(server:SERVER/MODEL). Configured servers: {known}."
             )
         server = await OpenAIServer.with_saved_key(setting.name, setting.base_url)
+        try:
+            offered = {model.id for model in await server.list_models()}
+            if model_id not in offered:
+                raise ModelError(
+                    f"The server '{server_name}' has no model '{model_id}'. It offers: "
+                    f"{', '.join(sorted(offered)) or 'nothing'}."
+                )
+        except BaseException:
+            await server.aclose()
+            raise
         self._closers.append(server.aclose)
-        offered = {model.id for model in await server.list_models()}
-        if model_id not in offered:
-            raise ModelError(
-                f"The server '{server_name}' has no model '{model_id}'. It offers: "
-                f"{', '.join(sorted(offered)) or 'nothing'}."
-            )
         detail = f"server {server_name} at {setting.base_url}, {model_id}"
         return server.chat_model(model_id, name=f"{SERVER_SCHEME}{target}"), detail
 

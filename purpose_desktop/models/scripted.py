@@ -7,7 +7,7 @@ interface can drive exact control flows (bad JSON, a rejected action) without a 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from purpose_desktop.models.messages import (
@@ -33,7 +33,7 @@ class ScriptedModel:
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         self.calls.append((list(messages), options))
         if not self.replies:
             raise AssertionError("ScriptedModel has no reply left")

@@ -97,3 +97,17 @@ def test_only_gguf_files_are_accepted(tmp_path: Path, models_dir: Path) -> None:
 def test_a_file_that_vanished_is_reported(tmp_path: Path, models_dir: Path) -> None:
     with pytest.raises(ModelError, match="not found"):
         add_model_file(tmp_path / "gone.gguf", models_dir)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need a privilege on Windows")
+def test_a_link_to_a_file_that_vanished_is_replaced(
+    download: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = Path(shutil.copy(download, elsewhere / "smol.gguf"))
+    add_model_file(moved, models_dir, link=True)
+    moved.unlink()  # the linked file is gone
+    add_model_file(download, models_dir)
+    added = models_dir / "smol.gguf"
+    assert not added.is_symlink() and added.read_bytes() == download.read_bytes()

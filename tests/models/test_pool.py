@@ -167,3 +167,65 @@ def test_an_unreadable_record_is_removed(tmp_path: Path) -> None:
     (folder / "123.json").write_text("{not json")
     assert end_orphaned_workers(folder) == []
     assert list(folder.iterdir()) == []
+
+
+def test_a_loaded_model_is_handed_out_while_another_loads(three_models: Path) -> None:
+    async def scenario() -> list[str]:
+        pool = LocalModelPool(three_models, n_ctx=N_CTX, n_threads=2)
+        finished: list[str] = []
+
+        async def use(name: str) -> None:
+            async with pool.use(name, three_models, lambda s: None):
+                finished.append(name)
+
+        try:
+            await use("a.gguf")
+            loading_b = asyncio.create_task(use("b.gguf"))
+            await asyncio.sleep(0)  # b's load has begun
+            await use("a.gguf")
+            await loading_b
+            return finished
+        finally:
+            await pool.aclose()
+
+    assert asyncio.run(scenario()) == ["a.gguf", "a.gguf", "b.gguf"]
+
+
+def test_nothing_is_unloaded_for_a_model_that_cannot_fit_anyway(
+    three_models: Path, shared_models_dir: Path
+) -> None:
+    from purpose_desktop.models.bundled import gemma3_path
+
+    gemma = shutil.copy(gemma3_path(shared_models_dir), three_models / "gemma.gguf")
+    assert estimate_memory(read_gguf_metadata(Path(gemma)), N_CTX).total > 1.5 * one_model_bytes()
+    statuses: list[ModelStatus] = []
+
+    async def scenario() -> list[str]:
+        budget = int(2.5 * one_model_bytes())
+        pool = LocalModelPool(three_models, n_ctx=N_CTX, n_threads=2, memory_budget=budget)
+        try:
+            async with pool.use("b.gguf", three_models, statuses.append):
+                pass  # b stays loaded, idle
+            async with pool.use("a.gguf", three_models, statuses.append):
+                with pytest.raises(ModelError, match="does not fit"):
+                    async with pool.use("gemma.gguf", three_models, statuses.append):
+                        pass
+            return sorted(loaded.name for loaded in pool.loaded())
+        finally:
+            await pool.aclose()
+
+    assert asyncio.run(scenario()) == ["a.gguf", "b.gguf"]
+    assert "unloaded" not in [s.state for s in statuses]
+
+
+def test_a_worker_whose_parent_died_mid_line_exits(tmp_path: Path) -> None:
+    from purpose_desktop.models.worker_entry import worker_command
+
+    load = json.dumps({"model_path": str(smollm2_path()), "n_ctx": 512, "n_threads": 2,
+                       "n_batch": 512, "chat_format": None})
+    worker = subprocess.run(
+        worker_command(), input=load + '\n{"op": "chat", "id"', capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+    assert worker.returncode == 0
+    assert '"ready"' in worker.stdout

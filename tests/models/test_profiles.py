@@ -66,3 +66,9 @@ def test_registry_entries_recognise_their_gguf_files() -> None:
     assert matches_file(smollm2, smollm2_path().name)
     assert matches_file(qwen_small, "Qwen3-0.6B-Q8_0.gguf")
     assert not matches_file(qwen_large, "Qwen3-0.6B-Q8_0.gguf")
+    phi, llama = known_model("phi4-mini"), known_model("llama3.2-1b")
+    assert phi is not None and llama is not None
+    assert matches_file(phi, "Phi-4-mini-instruct-Q4_K_M.gguf")
+    assert not matches_file(phi, "Phi-3-mini-4k-instruct-q4.gguf")
+    assert matches_file(llama, "Llama-3.2-1B-Instruct-Q8_0.gguf")
+    assert not matches_file(llama, "Llama-3.2-11B-Vision-Instruct.gguf")

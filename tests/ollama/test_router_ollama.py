@@ -90,3 +90,36 @@ def test_models_probe_lists_what_ollama_offers(
     assert reports["Ollama"]["reachable"] is True
     assert reports["Ollama"]["references"] == [f"ollama:{QWEN}"]
     assert "bundled:smollm2-135m" in reports["llama.cpp"]["references"]
+
+
+def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
+    ollama_with_qwen: FakeOllama, tmp_path: Path
+) -> None:
+    from purpose_desktop.engine.events import Event, WarningRaised
+    from purpose_desktop.engine.run import RunOutcome, TeamRunner
+    from purpose_desktop.engine.team_file import load_team
+
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(
+        "name: Remote\nagents:\n  - name: reader\n    role: Answer briefly.\n"
+        f"    model: ollama:{QWEN}\n", encoding="utf-8",
+    )
+    log = " ".join(f"Line {i}: the pump pressure was {i % 9} bar." for i in range(400))
+    events: list[Event] = []
+
+    async def scenario() -> RunOutcome:
+        pool = LocalModelPool(tmp_path, n_ctx=512, n_threads=2)
+        router = ModelRouter(pool, tmp_path, n_ctx=512, ollama_host=ollama_with_qwen.url)
+        try:
+            runner = TeamRunner(router, max_answer_tokens=32)
+            return await runner.run(load_team(team_file), f"{log} Which is most common?",
+                                    [events.append])
+        finally:
+            await router.aclose()
+
+    outcome = asyncio.run(scenario())
+    assert outcome.status == "completed", outcome.error
+    assert any(isinstance(e, WarningRaised) and "512" in e.message for e in events)
+    sent = ollama_with_qwen.requests()[-1]
+    assert sent["body"]["options"]["num_ctx"] == 512
+    assert sent["done"]["prompt_eval_count"] <= 512 - 32  # the real model's own count
