@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "probe", help="what each backend offers now: local files, Ollama, configured servers"
     )
     probing.add_argument("--json", action="store_true", help="print JSON")
+    key = models_commands.add_parser(
+        "key", help="save or remove a server's API key in the system keyring"
+    )
+    key.add_argument("key_action", choices=("set", "remove"), metavar="set|remove")
+    key.add_argument("server", metavar="SERVER", help="the server's name in the settings")
     adding = models_commands.add_parser(
         "add", help="check a GGUF file and copy it into the models folder"
     )
@@ -96,17 +101,23 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args.team_file, args.task, as_json=args.json)
-    if args.command == "models" and args.models_command == "add":
-        return _models_add(args.path, link=args.link)
-    if args.command == "models" and args.models_command == "probe":
-        return _models_probe(as_json=args.json)
     if args.command == "models":
-        return _models_list(as_json=args.json)
+        return _models(args)
     if args.command == "bench":
         return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
     from purpose_desktop.app import run_gui
 
     return run_gui(quit_after_shown=args.quit_after_shown)
+
+
+def _models(args: argparse.Namespace) -> int:
+    if args.models_command == "add":
+        return _models_add(args.path, link=args.link)
+    if args.models_command == "key":
+        return _models_key(args.key_action, args.server)
+    if args.models_command == "probe":
+        return _models_probe(as_json=args.json)
+    return _models_list(as_json=args.json)
 
 
 def _run(team_file: Path, task: str, *, as_json: bool) -> int:
@@ -179,6 +190,29 @@ def _models_list(*, as_json: bool) -> int:
             f"{size_mb:>6.0f} MiB file, ~{memory_mb:.0f} MiB at ctx {context}  "
             f"{entry.title}{base}"
         )
+    return 0
+
+
+def _models_key(action: str, server: str) -> int:
+    """The key is read from the terminal without echo, or from stdin when piped: never from
+    the command line, where it would end up in the shell's history."""
+    from purpose_desktop.secrets import delete_api_key, save_api_key
+
+    if action == "remove":
+        removed = delete_api_key(server)
+        print(f"Removed the API key for {server}." if removed
+              else f"No key was saved for {server}.")
+        return 0
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass(f"API key for {server}: ")
+    else:
+        secret = sys.stdin.readline()
+    if not secret.strip():
+        raise UserError("No key given: nothing was saved.")
+    save_api_key(server, secret)
+    print(f"Saved the API key for {server} in the system keyring.")
     return 0
 
 

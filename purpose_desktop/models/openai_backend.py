@@ -49,7 +49,10 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 
 SchemaForm = Literal["json_schema", "json_object"]
 _SCHEMA_FORMS: tuple[SchemaForm, ...] = ("json_schema", "json_object")
-_KEY_HINT = "Set the key in this server's settings (it is kept in the system keyring)."
+_KEY_HINT = (
+    "Save the key with  purpose-desktop models key set SERVER  (it is kept in the system "
+    "keyring)."
+)
 _DETAIL_LIMIT = 300
 
 

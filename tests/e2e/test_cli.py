@@ -196,3 +196,68 @@ def test_models_add_checks_copies_and_lists_the_file(empty_home: Path, tmp_path:
     assert refused.returncode == 2
     assert "not a GGUF model file" in refused.stderr
     assert not (Paths(empty_home).models_dir / "broken.gguf").exists()
+
+
+TEST_KEYRING = '''
+import json, os
+from keyring.backend import KeyringBackend
+
+class FileKeyring(KeyringBackend):
+    """A keyring for one test, kept in a file of the test's own: the app never writes keys."""
+    priority = 1
+    path = os.environ["TEST_KEYRING_FILE"]
+
+    def _load(self):
+        return json.load(open(self.path)) if os.path.exists(self.path) else {}
+
+    def get_password(self, service, username):
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service, username, password):
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        json.dump(data, open(self.path, "w"))
+
+    def delete_password(self, service, username):
+        data = self._load()
+        data.pop(f"{service}/{username}")
+        json.dump(data, open(self.path, "w"))
+'''
+
+
+def test_models_key_saves_and_removes_a_key_in_the_keyring(
+    empty_home: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "test_keyring.py").write_text(TEST_KEYRING, encoding="utf-8")
+    store = tmp_path / "keyring.json"
+    env = {
+        "PYTHONPATH": str(tmp_path),
+        "PYTHON_KEYRING_BACKEND": "test_keyring.FileKeyring",
+        "TEST_KEYRING_FILE": str(store),
+    }
+    saved = subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", "models", "key", "set", "lab"],
+        input="sk-secret\n", capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={**os.environ, HOME_ENV: str(empty_home), **env},
+    )
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(store.read_text()) == {"purpose-desktop/lab": "sk-secret"}
+    assert "sk-secret" not in saved.stdout + saved.stderr
+    home_files = [p for p in empty_home.rglob("*") if p.is_file()]
+    assert not any("sk-secret" in p.read_text(errors="replace") for p in home_files)
+    removed = purpose_desktop("models", "key", "remove", "lab", home=empty_home, env=env)
+    assert removed.returncode == 0 and "Removed" in removed.stdout
+    assert json.loads(store.read_text()) == {}
+
+
+def test_models_key_without_a_keyring_says_so_and_saves_nothing(empty_home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", "models", "key", "set", "lab"],
+        input="sk-secret\n", capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={**os.environ, HOME_ENV: str(empty_home),
+             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+    )
+    assert result.returncode == 2
+    assert "No system keyring is available" in result.stderr
+    home_files = [p for p in empty_home.rglob("*") if p.is_file()]
+    assert not any("sk-secret" in p.read_text(errors="replace") for p in home_files)
