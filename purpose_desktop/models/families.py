@@ -1,5 +1,5 @@
-"""What differs between model families: chat format, sampling defaults, context size, and
-whether a model was tuned to follow instructions.
+"""What differs between model families: chat format and sampling defaults; and whether a
+model was tuned to follow instructions.
 
 GGUF files usually carry their chat template, and llama.cpp uses it. Some do not (the bundled
 Gemma 3 270M has none), and then the format is chosen by the file's architecture instead of
@@ -22,18 +22,16 @@ class ModelFamily:
     """llama-cpp-python chat format used when the file has no chat template."""
     temperature: float
     top_p: float
-    default_context: int
-    """A context size that suits agents' prompts without wasting a small machine's memory."""
 
 
-_DEFAULT = ModelFamily("generic", "chatml", temperature=0.3, top_p=0.9, default_context=2048)
+_DEFAULT = ModelFamily("generic", "chatml", temperature=0.3, top_p=0.9)
 
-_LLAMA = ModelFamily("llama", "llama-3", temperature=0.3, top_p=0.9, default_context=4096)
-_QWEN = ModelFamily("qwen", "chatml", temperature=0.6, top_p=0.95, default_context=4096)
-_GEMMA = ModelFamily("gemma", "gemma", temperature=0.3, top_p=0.95, default_context=4096)
-_PHI = ModelFamily("phi", "chatml", temperature=0.3, top_p=0.9, default_context=4096)
+_LLAMA = ModelFamily("llama", "llama-3", temperature=0.3, top_p=0.9)
+_QWEN = ModelFamily("qwen", "chatml", temperature=0.6, top_p=0.95)
+_GEMMA = ModelFamily("gemma", "gemma", temperature=0.3, top_p=0.95)
+_PHI = ModelFamily("phi", "chatml", temperature=0.3, top_p=0.9)
 # SmolLM2 reports the llama architecture but was trained on ChatML.
-_SMOLLM = ModelFamily("smollm2", "chatml", temperature=0.2, top_p=0.9, default_context=2048)
+_SMOLLM = ModelFamily("smollm2", "chatml", temperature=0.2, top_p=0.9)
 
 _BY_ARCHITECTURE: dict[str, ModelFamily] = {
     "llama": _LLAMA,
@@ -46,8 +44,6 @@ _BY_ARCHITECTURE: dict[str, ModelFamily] = {
 }
 
 _BY_NAME: dict[str, ModelFamily] = {"smollm": _SMOLLM}
-
-FAMILIES: tuple[ModelFamily, ...] = (_SMOLLM, _LLAMA, _QWEN, _GEMMA, _PHI, _DEFAULT)
 
 # Words in a model's name that mark a fine-tune for chat or instructions.
 _INSTRUCT_MARKERS = re.compile(r"instruct|\bchat\b|(?:^|[-_ .])it(?:$|[-_ .])", re.IGNORECASE)
@@ -62,16 +58,12 @@ def family_for(architecture: str, model_name: str) -> ModelFamily:
     return _BY_ARCHITECTURE.get(architecture, _DEFAULT)
 
 
-def family_named(name: str) -> ModelFamily:
-    """The family called ``name`` (as in :data:`FAMILIES`), or the generic one."""
-    return next((family for family in FAMILIES if family.name == name), _DEFAULT)
-
-
 def is_instruction_tuned(metadata: GGUFMetadata) -> bool:
     """Whether the model was tuned to follow instructions rather than only continue text.
 
-    A chat template in the file is the publisher saying so; otherwise the name, fine-tune and
-    file name are searched for markers such as "Instruct" or "-it". A base model (the bundled
+    A chat template in the file is taken as a sign of it (some base models ship one too, so
+    this errs towards "tuned"); otherwise the name, fine-tune and file name are searched for
+    markers such as "Instruct" or "-it". A base model (the bundled
     Gemma 3 270M is one) can still be loaded, but agents get poor answers from it.
     """
     if metadata.chat_template is not None:

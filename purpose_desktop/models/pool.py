@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus, StatusCallback
 from purpose_desktop.models.gguf_metadata import read_gguf_metadata
-from purpose_desktop.models.memory import MIB, estimate_memory, half_of_memory
+from purpose_desktop.models.memory import MIB, MemoryEstimate, estimate_memory, half_of_memory
 from purpose_desktop.models.references import resolve_model_file
 
 if TYPE_CHECKING:
@@ -132,8 +132,9 @@ class LocalModelPool:
         metadata = await asyncio.to_thread(read_gguf_metadata, path)
         config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
         config.validate(metadata)  # before anything is unloaded to make room for it
-        memory = estimate_memory(metadata, self._n_ctx).total
-        await self._make_room(name, memory, on_status)
+        estimate = estimate_memory(metadata, self._n_ctx)
+        memory = estimate.total
+        await self._make_room(name, estimate, on_status)
         on_status(ModelStatus(name, "loading", str(path)))
         model = await LlamaProcessModel.start(name, config, metadata=metadata)
         if self._record is not None:
@@ -142,13 +143,16 @@ class LocalModelPool:
         detail = f"llama.cpp, {metadata.name}, loaded in {model.load_seconds:.1f} s{kind}"
         return _Slot(model, memory, last_used=time.monotonic(), ready_detail=detail)
 
-    async def _make_room(self, name: str, needed: int, on_status: StatusCallback) -> None:
+    async def _make_room(
+        self, name: str, estimate: MemoryEstimate, on_status: StatusCallback
+    ) -> None:
+        needed = estimate.total
         if self._budget is None:
             self._budget = half_of_memory()
         budget_text = f"the memory budget for models is {self._budget / MIB:.0f} MiB"
         if needed > self._budget:
             raise ModelError(
-                f"The model '{name}' needs about {needed / MIB:.0f} MiB at a context of "
+                f"The model '{name}' needs {estimate.describe()} at a context of "
                 f"{self._n_ctx} tokens, but {budget_text}. Choose a smaller model or context, "
                 "or raise the budget in the settings."
             )

@@ -2,15 +2,13 @@
 
 The registry lets a team file name a model once (``auto:qwen3-0.6b``) and the app find it as a
 local GGUF file, in Ollama, or on a configured server. Context lengths are what each model was
-trained for; the family's default context is what the app asks for unless told otherwise.
+trained for.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from purpose_desktop.models.families import ModelFamily, family_named
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,6 @@ class KnownModel:
     """The bundled model key when a copy ships with the app."""
     file_markers: tuple[str, ...] = ()
     """Lower-case words that all appear in the name of a matching GGUF file."""
-
-    @property
-    def family(self) -> ModelFamily:
-        return family_named(self.family_name)
 
 
 KNOWN_MODELS: tuple[KnownModel, ...] = (

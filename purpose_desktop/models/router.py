@@ -109,6 +109,11 @@ class ModelRouter:
         server = OllamaServer(self._ollama_host)
         try:
             details = await server.show(name)  # a missing model is found out here, clearly
+            if details.capabilities and not details.supports("completion"):
+                raise ModelError(
+                    f"The Ollama model '{name}' cannot chat (it offers "
+                    f"{', '.join(details.capabilities)}); choose a chat model for this agent."
+                )
             num_ctx = min(self._n_ctx, details.context_length or self._n_ctx)
             detail = f"Ollama at {server.host}, {name}, context {num_ctx}"
             model = server.chat_model(name, num_ctx=num_ctx)

@@ -95,7 +95,7 @@ def test_a_model_larger_than_the_budget_is_refused_with_what_it_needs(tmp_path: 
 
     with pytest.raises(ModelError) as refused:
         asyncio.run(scenario())
-    assert f"needs about {one_model_bytes() / MIB:.0f} MiB" in str(refused.value)
+    assert f"needs about {one_model_bytes() / MIB:.0f} MiB (weights" in str(refused.value)
     assert "50 MiB" in str(refused.value)
     assert [s.state for s in statuses] == ["unavailable"]
 
