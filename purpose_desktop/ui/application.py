@@ -25,6 +25,7 @@ from purpose_desktop.ui.tasks import TaskKeeper
 
 Shutdown = Callable[[], Awaitable[None]]
 
+log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
 
 
@@ -120,6 +121,16 @@ def run_application(
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
             return runner_loop.run(_serve(window, reporter, shutdown))
+    except RuntimeError as exc:
+        # Qt ends its own loop when the display goes away (an X server that died, a remote
+        # session that dropped); qasync then reports the unfinished run this way. Model
+        # workers end by themselves when this process has gone.
+        if "Event loop stopped before Future completed" not in str(exc):
+            raise
+        log.error("Qt stopped the event loop; the display was probably lost")
+        print("purpose-desktop: the connection to the display was lost, so the app closed.",
+              file=sys.stderr)
+        return 1
     finally:
         sys.excepthook = previous_hook
         QtCore.qInstallMessageHandler(None)

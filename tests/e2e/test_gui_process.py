@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,3 +124,30 @@ def test_the_gui_process_never_loads_llama_cpp() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs an X server to take away")
+def test_losing_the_display_closes_the_app_with_a_message_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    display = ":97"
+    server = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**gui_env(tmp_path / "home"), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert app.stdout is not None
+        assert "shown_at" in app.stdout.readline()
+        server.terminate()  # the display goes away under the running app
+        server.wait(10)
+        _, stderr = app.communicate(timeout=60)
+    finally:
+        app.kill()
+        server.kill()
+        server.wait()
+    assert app.returncode == 1
+    assert "connection to the display was lost" in stderr
+    assert "Traceback" not in stderr
