@@ -145,7 +145,7 @@ def test_the_key_in_the_keyring_authenticates_and_a_wrong_or_missing_key_is_expl
     assert f"The server '{SERVER}' at {llama_server.base_url}" in message
     assert "did not accept the API key" in message
     assert "HTTP 401: Invalid API key" in message
-    assert "server's settings" in message
+    assert "models key set" in message
     assert "sk-wrong-key" not in message
 
     delete_api_key(SERVER)
