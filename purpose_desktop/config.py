@@ -169,13 +169,14 @@ def _servers(value: object) -> tuple[ServerSetting, ...]:
 def _checked_values(raw: dict[str, Any]) -> dict[str, Any]:
     """The settings in ``raw`` that have the right type; each bad one is logged and left at
     its default, so one mistake in a hand-edited file costs nothing else."""
+    known = {f.name for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "servers":
             values[key] = _servers(value)
         elif _valid(key, value):
             values[key] = value
-        elif key in {f.name for f in dataclasses.fields(Settings)}:
+        elif key in known:
             log.warning("Settings: %s = %r is not valid; the default is used", key, value)
     return values
 

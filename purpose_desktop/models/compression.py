@@ -93,6 +93,20 @@ def cut_middle(text: str, keep: int) -> str:
     return text[:head].rstrip() + OMISSION.format(count=omitted) + text[-tail:].lstrip()
 
 
+class _RememberingCounter:
+    """Counts each distinct text once: the stages count the same messages again and again,
+    and for a local model every count is a round trip to its worker."""
+
+    def __init__(self, counter: TokenCounter) -> None:
+        self._counter = counter
+        self._known: dict[str, int] = {}
+
+    async def count_tokens(self, text: str) -> int:
+        if text not in self._known:
+            self._known[text] = await self._counter.count_tokens(text)
+        return self._known[text]
+
+
 async def _count(messages: Sequence[ChatMessage], counter: TokenCounter) -> int:
     total = 0
     for message in messages:
@@ -108,6 +122,7 @@ async def compress_to_budget(
     Raises :class:`ModelError` when even the cut-down prompt does not fit (a budget smaller
     than the chat template's own tokens).
     """
+    counter = _RememberingCounter(counter)
     current = tuple(messages)
     tokens = await _count(current, counter)
     if tokens <= budget:

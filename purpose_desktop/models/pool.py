@@ -15,7 +15,7 @@ from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus, StatusCallback
 from purpose_desktop.models.gguf_metadata import read_gguf_metadata
 from purpose_desktop.models.memory import MIB, MemoryEstimate, estimate_memory, half_of_memory
-from purpose_desktop.models.references import resolve_model_file
+from purpose_desktop.models.references import BUNDLED_SCHEME, resolve_model_file
 
 if TYPE_CHECKING:
     from purpose_desktop.models.llama_process import LlamaProcessModel
@@ -97,7 +97,7 @@ class LocalModelPool:
         ]
 
     async def _slot(self, reference: str, base_dir: Path, on_status: StatusCallback) -> _Slot:
-        name = reference.removeprefix("bundled:")
+        name = reference.removeprefix(BUNDLED_SCHEME)
         try:
             path = await asyncio.to_thread(
                 resolve_model_file, reference, base_dir, self._models_dir

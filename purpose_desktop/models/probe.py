@@ -89,10 +89,16 @@ async def probe_backends(
     models_dir: Path, ollama_host: str | None, servers: Sequence[ServerSetting]
 ) -> list[BackendReport]:
     """Every backend and what it offers: local files first, then Ollama, then servers."""
-    remote = await asyncio.gather(
+    local = await asyncio.to_thread(_local_report, models_dir)
+    return [local, *await _remote_reports(ollama_host, servers)]
+
+
+async def _remote_reports(
+    ollama_host: str | None, servers: Sequence[ServerSetting]
+) -> list[BackendReport]:
+    return list(await asyncio.gather(
         _ollama_report(ollama_host), *(_server_report(server) for server in servers)
-    )
-    return [await asyncio.to_thread(_local_report, models_dir), *remote]
+    ))
 
 
 def _offered_by(model: KnownModel, reference: str) -> bool:
@@ -112,6 +118,13 @@ def _offered_by(model: KnownModel, reference: str) -> bool:
     return matches_file(model, reference.rpartition("/")[2])
 
 
+def _first_offering(model: KnownModel, reports: Sequence[BackendReport]) -> str | None:
+    return next(
+        (ref for report in reports for ref in report.references if _offered_by(model, ref)),
+        None,
+    )
+
+
 async def find_auto_model(
     key: str, models_dir: Path, ollama_host: str | None, servers: Sequence[ServerSetting]
 ) -> str:
@@ -125,15 +138,13 @@ async def find_auto_model(
         known = ", ".join(m.key for m in KNOWN_MODELS)
         raise ModelError(f"'auto:{key}' is not a model the app knows. Known models: {known}.")
     # Local files first, without waiting for any server.
-    local = await asyncio.to_thread(_local_report, models_dir)
-    for reference in local.references:
-        if _offered_by(model, reference):
-            return reference
-    reports = await probe_backends(models_dir, ollama_host, servers)
-    for report in reports:
-        for reference in report.references:
-            if _offered_by(model, reference):
-                return reference
+    reports = [await asyncio.to_thread(_local_report, models_dir)]
+    found = _first_offering(model, reports)
+    if found is None:
+        reports += await _remote_reports(ollama_host, servers)
+        found = _first_offering(model, reports)
+    if found is not None:
+        return found
     looked = "; ".join(
         f"{r.backend} at {r.where}: " + (r.detail if not r.reachable else "not there")
         for r in reports
