@@ -401,10 +401,13 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(float(faults.get("slow_seconds", 0)))
         try:
             with model.lock:
-                self.answer(body, faults, entry)
+                # Ollama lists a model in /api/ps from the moment it serves a request; the
+                # expiry is set before the answer so a client that asks right after the last
+                # line never sees the model missing.
                 model.expires_at = datetime.now(UTC) + (
                     timedelta(days=36500) if keep_alive < 0 else timedelta(seconds=keep_alive)
                 )
+                self.answer(body, faults, entry)
         except ClientGone:
             entry["outcome"] = "client disconnected"
             self.close_connection = True
