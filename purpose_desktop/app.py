@@ -13,15 +13,20 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from purpose_desktop.config import Paths, Settings, load_settings
+from purpose_desktop.engine.costs import load_prices
 from purpose_desktop.engine.run import TeamRunner
-from purpose_desktop.errors import NoDisplayError
+from purpose_desktop.errors import NoDisplayError, UserError
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
+
+if TYPE_CHECKING:
+    from purpose_desktop.store.memory_store import SqliteMemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,28 @@ def build_services(paths: Paths | None = None) -> Services:
         pool, paths.models_dir, n_ctx=settings.context_size,
         ollama_host=settings.ollama_host, servers=settings.servers,
     )
-    runner = TeamRunner(models, max_answer_tokens=settings.max_answer_tokens)
+    runner = TeamRunner(
+        models, open_memory(paths), workspaces_dir=paths.workspaces_dir,
+        prices=load_prices(paths.prices_file), max_answer_tokens=settings.max_answer_tokens,
+    )
     return Services(paths, settings, models, runner)
+
+
+def open_memory(paths: Paths) -> SqliteMemoryStore:
+    """The team memory in the database file, its tables made on first use."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from purpose_desktop.store.database import create_schema, open_database
+    from purpose_desktop.store.memory_store import SqliteMemoryStore
+
+    try:
+        engine = open_database(paths.database_file)
+        create_schema(engine)
+    except SQLAlchemyError as exc:
+        raise UserError(
+            f"The database {paths.database_file} cannot be opened: {exc.__cause__ or exc}"
+        ) from None
+    return SqliteMemoryStore(engine)
 
 
 def configure_logging(paths: Paths) -> None:

@@ -14,11 +14,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
 
 from purpose_desktop import __version__
-from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 
@@ -40,10 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--auto-approve",
         action="store_true",
-        help="approve every action an agent proposes without asking (runs are answer-only "
-        "for now, so nothing is asked yet)",
+        help="approve every action and keep every score without asking "
+        "(otherwise the terminal asks, as each agent's review policy says)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
+    run.add_argument("--events", type=Path, metavar="FILE.jsonl",
+                     help="also write every event to this file, one JSON object per line")
 
     models = commands.add_parser("models", help="the models the app can use")
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -100,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        return _run(args.team_file, args.task, as_json=args.json)
+        from purpose_desktop.cli_run import run_command
+
+        return run_command(args.team_file, args.task, as_json=args.json,
+                           auto_approve=args.auto_approve, events_file=args.events)
     if args.command == "models":
         return _models(args)
     if args.command == "bench":
@@ -118,51 +120,6 @@ def _models(args: argparse.Namespace) -> int:
     if args.models_command == "probe":
         return _models_probe(as_json=args.json)
     return _models_list(as_json=args.json)
-
-
-def _run(team_file: Path, task: str, *, as_json: bool) -> int:
-    from purpose_desktop.app import build_services
-    from purpose_desktop.engine.team_file import load_team
-
-    team = load_team(team_file)
-    services = build_services()
-    printer = _RunPrinter(sys.stdout, sys.stderr, quiet=as_json)
-
-    async def go() -> int:
-        try:
-            outcome = await services.runner.run(team, task, [printer])
-        finally:
-            await services.aclose()
-        if as_json:
-            print(json.dumps(dataclasses.asdict(outcome), indent=2))
-        return 0 if outcome.status == "completed" else 1
-
-    return asyncio.run(go())
-
-
-class _RunPrinter:
-    """Prints a run's events as they happen: tokens to stdout, progress to stderr."""
-
-    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
-        self._out = out
-        self._err = err
-        self._quiet = quiet
-
-    def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.ErrorRaised):
-            print(f"error: {event.message}", file=self._err, flush=True)
-            return
-        if self._quiet:
-            return
-        if isinstance(event, ev.TokenStreamed):
-            self._out.write(event.text)
-            self._out.flush()
-            return
-        if isinstance(event, ev.RunFinished) and event.answer:
-            print(f"\n\nAnswer:\n{event.answer.strip()}", file=self._out, flush=True)
-        line = describe_event(event)
-        if line is not None and not isinstance(event, ev.RunStarted):
-            print(f"[{line}]", file=self._err, flush=True)
 
 
 def _models_list(*, as_json: bool) -> int:

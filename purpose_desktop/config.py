@@ -52,6 +52,11 @@ class Paths:
         return self.home / "purpose-desktop.sqlite3"
 
     @property
+    def prices_file(self) -> Path:
+        """Money per million tokens for priced remote models, edited by the user."""
+        return self.home / "prices.json"
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 

@@ -2,34 +2,60 @@
 
 from __future__ import annotations
 
-from purpose_desktop.engine.events import (
-    AgentSelected,
-    ErrorRaised,
-    Event,
-    ModelStatusChanged,
-    RunFinished,
-    RunStarted,
-    WarningRaised,
-)
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from purpose_desktop.engine import events as ev
 
 
-def describe_event(event: Event) -> str | None:
+def _arguments(arguments: Mapping[str, Any]) -> str:
+    text = json.dumps(dict(arguments), ensure_ascii=False)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def describe_event(event: ev.Event) -> str | None:
     """A short line describing ``event``, or ``None`` for events shown otherwise (tokens)."""
+    return _describe_run(event) or _describe_step(event)
+
+
+def _describe_run(event: ev.Event) -> str | None:
     text: str | None = None
     match event:
-        case RunStarted(team=team, task=task):
+        case ev.RunStarted(team=team, task=task):
             text = f"Run started: {team} — {task}"
-        case AgentSelected(agent=agent, reason=reason, model=model):
+        case ev.AgentSelected(agent=agent, reason=reason, model=model):
             text = f"Agent {agent} selected ({reason}), model {model}"
-        case ModelStatusChanged(model=model, state="loading"):
+        case ev.ModelStatusChanged(model=model, state="loading"):
             text = f"Model {model} loading…"
-        case ModelStatusChanged(model=model, state=state, detail=detail):
+        case ev.ModelStatusChanged(model=model, state=state, detail=detail):
             text = f"Model {model} {state}: {detail}"
-        case ErrorRaised(message=message):
+        case ev.ErrorRaised(message=message):
             text = f"Error: {message}"
-        case WarningRaised(message=message):
+        case ev.WarningRaised(message=message):
             text = f"Warning: {message}"
-        case RunFinished(status=status, completion_tokens=tokens, seconds=seconds):
-            speed = tokens / seconds if seconds else 0.0
-            text = f"Run {status}: {tokens} tokens in {seconds:.1f} s ({speed:.0f} tokens/s)"
+        case ev.RunFinished(status=status, steps=steps, completion_tokens=tokens,
+                            seconds=seconds):
+            text = f"Run {status} after {steps} step(s): {tokens} tokens in {seconds:.1f} s"
+    return text
+
+
+def _describe_step(event: ev.Event) -> str | None:
+    text: str | None = None
+    match event:
+        case ev.ActionProposed(agent=agent, step=step, tool=tool, arguments=arguments):
+            text = f"Step {step}: {agent} proposes {tool} {_arguments(arguments)}"
+        case ev.ActionReviewed(verdict=verdict, by="person", reason=reason, tool=tool):
+            text = f"A person {verdict} {tool}" + (f": {reason}" if reason else "")
+        case ev.ToolFinished(tool=tool, ok=ok, output=output, seconds=seconds):
+            shown = " ".join(output.split())
+            shown = shown if len(shown) <= 200 else shown[:199] + "…"
+            text = f"{tool} {'→' if ok else 'failed:'} {shown} ({seconds:.1f} s)"
+        case ev.Scored(phi_before=before, phi=phi, evidence=evidence, flag=flag):
+            text = f"Φ {before:g} → {phi:g}: {evidence}" + (f" [{flag}]" if flag else "")
+        case ev.ScoreOverridden(critic_phi=critic, phi=phi, reason=reason):
+            text = f"A person set Φ to {phi:g} (critic said {critic:g})" + (
+                f": {reason}" if reason else "")
+        case ev.HeuristicLearned(tier=tier, strategy=strategy):
+            text = f"Learned ({tier}): {strategy}"
     return text

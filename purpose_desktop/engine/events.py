@@ -1,4 +1,4 @@
-"""The one vocabulary of things that happen in a run.
+"""The one vocabulary of things that happen in a run, and the stream that delivers it.
 
 Every consumer (the CLI printer, the GUI bridge, the store writer, benchmarks) subscribes to the
 same stream of these frozen events. Each carries its run id, a sequence number that orders the
@@ -7,10 +7,13 @@ run's events without gaps, and a wall-clock timestamp.
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import inspect
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,123 @@ class TokenStreamed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    agent: str
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryRetrieved(Event):
+    """The memories put in front of an agent for one step (what the GUI shows per step)."""
+
+    agent: str
+    step: int
+    heuristics: tuple[tuple[int, str, str], ...]  # (id, tier, strategy)
+    experiences: tuple[tuple[int, str, str], ...]  # (id, task, outcome)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionProposed(Event):
+    agent: str
+    step: int
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    thought: str = ""
+    parse_method: str = "json"
+    attempts: int = 1
+
+
+ReviewVerdict = Literal["approved", "edited", "rejected"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionReviewed(Event):
+    """The review gate's decision. ``by`` is "person" or "policy" (not asked)."""
+
+    agent: str
+    step: int
+    verdict: ReviewVerdict
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    by: Literal["person", "policy"] = "policy"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolStarted(Event):
+    agent: str
+    step: int
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolFinished(Event):
+    agent: str
+    step: int
+    tool: str
+    ok: bool
+    output: str
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scored(Event):
+    """The critic's score Φ of the state after a step. ``flag`` says why it was re-checked or
+    limited (an implausible jump, no evidence); ``calibrated_by`` counts human anchors used."""
+
+    agent: str
+    step: int
+    phi_before: float
+    phi: float
+    evidence: str
+    flag: str = ""
+    cached: bool = False
+    calibrated_by: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreOverridden(Event):
+    agent: str
+    step: int
+    critic_phi: float
+    phi: float
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeuristicLearned(Event):
+    heuristic_id: int
+    tier: str
+    pattern: str
+    strategy: str
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeuristicUpdated(Event):
+    heuristic_id: int
+    reward: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostRecorded(Event):
+    """One model call: what it was for, its tokens, time and (for priced models) money."""
+
+    agent: str
+    model: str
+    purpose: Literal["act", "score", "route"]
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cost: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class WarningRaised(Event):
     """Something the user should know that did not stop the run."""
 
@@ -71,30 +191,70 @@ class RunFinished(Event):
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    steps: int = 0
+    phi: float = 0.0
 
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[Event], None] | Callable[[Event], Awaitable[None]]
 E = TypeVar("E", bound=Event)
 
 
-class EventStream:
-    """Numbers the events of one run and hands each, in order, to every subscriber.
+class _Delivery:
+    """One subscriber's queue and the task that feeds it, so a slow one lags on its own."""
 
-    Subscribers are called on the loop and must return quickly (buffer, then render later). One
-    that raises is logged and skipped, so a broken view never stops the run.
+    def __init__(self, subscriber: Subscriber) -> None:
+        self.subscriber = subscriber
+        self.queue: collections.deque[Event] = collections.deque()
+        self.ready = asyncio.Event()
+        self.closing = False
+        self.task = asyncio.get_running_loop().create_task(self._deliver())
+
+    async def _deliver(self) -> None:
+        while True:
+            while self.queue:
+                event = self.queue.popleft()
+                try:
+                    result = self.subscriber(event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("Event subscriber %r failed on %s", self.subscriber, event)
+            if self.closing:
+                return
+            self.ready.clear()
+            await self.ready.wait()
+
+    def put(self, event: Event) -> None:
+        self.queue.append(event)
+        self.ready.set()
+
+
+class EventStream:
+    """Numbers the events of one run and delivers each, in order, to every subscriber.
+
+    :meth:`emit` never waits: each subscriber has its own queue, drained by its own task, so a
+    slow subscriber falls behind without stalling the run or the other subscribers. A subscriber
+    may be a plain function (it must not block) or a coroutine function. One that raises is
+    logged and skipped. Must be created on a running loop; :meth:`aclose` delivers what is
+    queued and ends the delivery tasks.
     """
 
     def __init__(self, run_id: str, subscribers: list[Subscriber] | None = None) -> None:
         self.run_id = run_id
-        self._subscribers = list(subscribers or [])
+        self._deliveries = [_Delivery(subscriber) for subscriber in subscribers or []]
         self._seq = 0
 
     def emit(self, event_type: type[E], **fields: Any) -> E:
         self._seq += 1
         event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)
-        for subscriber in self._subscribers:
-            try:
-                subscriber(event)
-            except Exception:
-                log.exception("Event subscriber %r failed on %s", subscriber, event)
+        for delivery in self._deliveries:
+            delivery.put(event)
         return event
+
+    async def aclose(self) -> None:
+        """Wait until every subscriber has received every event, then stop delivering."""
+        for delivery in self._deliveries:
+            delivery.closing = True
+            delivery.ready.set()
+        # shield: a run cancelled while closing still lets its subscribers see the end.
+        await asyncio.shield(asyncio.gather(*(d.task for d in self._deliveries)))

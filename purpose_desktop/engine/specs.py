@@ -34,13 +34,33 @@ class AgentSpec(_Spec):
     review: ReviewPolicy = ReviewPolicy.RISKY
 
 
+class RouterSpec(_Spec):
+    """How a team hands a task to one of its agents.
+
+    Expertise keywords decide first; when they tie, ``model`` (or the team's default model)
+    picks among the tied agents. ``by_complexity`` keeps short, simple tasks on the smallest
+    model and sends complex ones to the largest (or a remote one).
+    """
+
+    model: str | None = None
+    by_complexity: bool = True
+
+
 class TeamSpec(_Spec):
     """A named group of agents that share a memory and take tasks together."""
 
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
     default_model: str | None = None
+    router: RouterSpec = RouterSpec()
     agents: tuple[AgentSpec, ...] = Field(min_length=1)
+
+    def agent(self, name: str) -> AgentSpec:
+        """The agent called ``name``; ``KeyError`` if there is none."""
+        for agent in self.agents:
+            if agent.name == name:
+                return agent
+        raise KeyError(name)
 
     @field_validator("agents")
     @classmethod

@@ -61,3 +61,24 @@ class ModelProvider(Protocol):
         """The loaded model for ``reference``, kept loaded while the ``async with`` block
         runs; raises ``ModelError`` if it cannot be had."""
         ...
+
+
+@dataclass(frozen=True)
+class ModelTraits:
+    """What routing needs to know of a model without loading it.
+
+    ``size_bytes`` is ``None`` for remote models (their size is out of sight; they are taken
+    to be the larger choice). ``instruction_tuned`` is ``False`` for base models, which cannot
+    be relied on to call tools.
+    """
+
+    reference: str
+    remote: bool
+    size_bytes: int | None
+    instruction_tuned: bool
+
+
+class DescribesModels(Protocol):
+    async def traits(self, reference: str, base_dir: Path) -> ModelTraits:
+        """What ``reference`` is; raises ``ModelError`` if it cannot be found."""
+        ...

@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.config import ServerSetting
 from purpose_desktop.errors import ModelError
-from purpose_desktop.models.base import ChatModel, ModelStatus, StatusCallback
+from purpose_desktop.models.base import ChatModel, ModelStatus, ModelTraits, StatusCallback
+from purpose_desktop.models.families import is_instruction_tuned
+from purpose_desktop.models.gguf_metadata import read_gguf_metadata
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.probe import find_auto_model
-from purpose_desktop.models.references import AUTO_SCHEME, OLLAMA_SCHEME, SERVER_SCHEME
+from purpose_desktop.models.references import (
+    AUTO_SCHEME,
+    OLLAMA_SCHEME,
+    SERVER_SCHEME,
+    resolve_model_file,
+)
 
 if TYPE_CHECKING:
     from purpose_desktop.models.ollama_backend import OllamaChatModel
@@ -68,6 +75,12 @@ class ModelRouter:
             return
         async with self.pool.use(reference, base_dir, on_status) as model:
             yield model
+
+    async def traits(self, reference: str, base_dir: Path) -> ModelTraits:
+        """What ``reference`` is, read from the GGUF header for local models (no loading)."""
+        if reference.startswith((OLLAMA_SCHEME, SERVER_SCHEME, AUTO_SCHEME)):
+            return ModelTraits(reference, remote=True, size_bytes=None, instruction_tuned=True)
+        return await asyncio.to_thread(_local_traits, reference, base_dir, self._models_dir)
 
     async def _find_auto(self, reference: str, on_status: StatusCallback) -> str:
         found = self._auto.get(reference)
@@ -155,3 +168,11 @@ class ModelRouter:
             await close()
         await self.pool.aclose()
 
+
+
+def _local_traits(reference: str, base_dir: Path, models_dir: Path) -> ModelTraits:
+    metadata = read_gguf_metadata(resolve_model_file(reference, base_dir, models_dir))
+    return ModelTraits(
+        reference, remote=False, size_bytes=metadata.size_bytes,
+        instruction_tuned=is_instruction_tuned(metadata),
+    )

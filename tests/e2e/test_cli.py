@@ -16,11 +16,12 @@ TIMEOUT = 240
 
 
 def purpose_desktop(
-    *args: str, home: Path, env: dict[str, str] | None = None
+    *args: str, home: Path, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, HOME_ENV: str(home), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "purpose_desktop", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env=environment,
@@ -49,11 +50,13 @@ def test_run_streams_real_tokens_and_prints_the_answer(
     result = purpose_desktop("run", str(example_team), "--task", "Name a primary colour.",
                              home=empty_home)
     assert result.returncode == 0, result.stderr
-    streamed, _, answer = result.stdout.partition("\n\nAnswer:\n")
-    assert streamed.strip()
-    assert answer.strip() == streamed.strip()
+    streamed, _, answer = result.stdout.partition("\nAnswer:\n")
+    # The agent's action streams token by token; the answer it carries is printed after.
+    assert '"tool": "finish"' in streamed
+    assert answer.strip() and answer.strip() in streamed
     assert "smollm2-135m ready" in result.stderr
     assert "Run completed" in result.stderr
+    assert "Φ 0 → " in result.stderr  # the summary's score curve
     # Everything the app wrote is inside the home folder it was given.
     assert Paths(empty_home).log_file.is_file()
 
@@ -66,7 +69,32 @@ def test_run_json_summary(example_team: Path, empty_home: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["status"] == "completed"
     assert summary["answer"].strip()
-    assert summary["usage"]["completion_tokens"] > 0
+    assert summary["tokens"]["completion"] > 0
+    assert summary["phi_curve"][0] == 0.0
+    assert len(summary["phi_curve"]) == len(summary["steps"]) + 1
+    assert summary["steps"][-1]["tool"] == "finish"
+    assert summary["by_agent"]["helper"]["calls"] == summary["calls"]
+
+
+@pytest.mark.model
+def test_run_writes_events_and_asks_at_the_terminal(empty_home: Path, tmp_path: Path) -> None:
+    from purpose_desktop.config import example_team_file
+
+    team = tmp_path / "team.yaml"
+    team.write_text(example_team_file().with_name("arithmetic.yaml").read_text(
+        encoding="utf-8").replace("review: risky", "review: always"), encoding="utf-8")
+    events_file = tmp_path / "events.jsonl"
+    # Reject the first action with a reason, then approve everything and keep every score.
+    answers = "r\nuse the calculator\n" + "a\n\n" * 6
+    result = purpose_desktop("run", str(team), "--task", "What is 17 * 23?", "--events",
+                             str(events_file), home=empty_home, stdin=answers)
+    assert "proposes step 1" in result.stderr
+    assert "[a]pprove, [e]dit, [r]eject" in result.stderr
+    records = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()]
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    reviewed = [r for r in records if r["type"] == "ActionReviewed"]
+    assert (reviewed[0]["verdict"], reviewed[0]["reason"]) == ("rejected", "use the calculator")
+    assert records[-1]["type"] == "RunFinished"
 
 
 def test_missing_team_file(empty_home: Path, tmp_path: Path) -> None:

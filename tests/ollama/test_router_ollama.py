@@ -98,6 +98,7 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
     from purpose_desktop.engine.events import Event, WarningRaised
     from purpose_desktop.engine.run import RunOutcome, TeamRunner
     from purpose_desktop.engine.team_file import load_team
+    from tests.engine.scripted_team import memory_at
 
     team_file = tmp_path / "team.yaml"
     team_file.write_text(
@@ -111,7 +112,8 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
         pool = LocalModelPool(tmp_path, n_ctx=512, n_threads=2)
         router = ModelRouter(pool, tmp_path, n_ctx=512, ollama_host=ollama_with_qwen.url)
         try:
-            runner = TeamRunner(router, max_answer_tokens=32)
+            runner = TeamRunner(router, memory_at(tmp_path / "memory.sqlite3"),
+                                workspaces_dir=tmp_path / "workspaces", max_answer_tokens=32)
             return await runner.run(load_team(team_file), f"{log} Which is most common?",
                                     [events.append])
         finally:

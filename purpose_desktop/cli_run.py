@@ -1,0 +1,223 @@
+"""``purpose-desktop run``: a team's full loop at the terminal.
+
+Tokens stream to stdout, progress lines to stderr. Without ``--auto-approve`` the review gate
+asks at the terminal (reading input off the event loop, so models keep streaming meanwhile).
+``--events FILE.jsonl`` writes every event as one JSON line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.engine.review import (
+    ActionDecision,
+    ActionReviewRequest,
+    AutoApprove,
+    ReviewGate,
+    ScoreDecision,
+    ScoreReviewRequest,
+    checked_override,
+)
+from purpose_desktop.engine.run import RunOutcome
+from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.errors import UserError
+
+
+def run_command(
+    team_file: Path, task: str, *, as_json: bool, auto_approve: bool, events_file: Path | None
+) -> int:
+    from purpose_desktop.app import build_services
+    from purpose_desktop.engine.team_file import load_team
+
+    team = load_team(team_file)
+    writer = EventFileWriter.open(events_file) if events_file is not None else None
+    services = build_services()
+    subscribers: list[ev.Subscriber] = [RunPrinter(sys.stdout, sys.stderr, quiet=as_json)]
+    if writer is not None:
+        subscribers.append(writer)
+    review: ReviewGate = AutoApprove() if auto_approve else TerminalReview(sys.stdin, sys.stderr)
+
+    async def go() -> int:
+        try:
+            outcome = await services.runner.run(team, task, subscribers, review)
+        finally:
+            await services.aclose()
+            if writer is not None:
+                writer.close()
+        if as_json:
+            print(json.dumps(summary(outcome), indent=2, ensure_ascii=False))
+        else:
+            print_summary(outcome, sys.stderr)
+        return 0 if outcome.status == "completed" else 1
+
+    return asyncio.run(go())
+
+
+def event_record(event: ev.Event) -> dict[str, Any]:
+    """An event as a JSON-ready dict, its type under ``"type"``."""
+    return {"type": type(event).__name__, **dataclasses.asdict(event)}
+
+
+class EventFileWriter:
+    """Writes each event as a JSON line, flushed, so a killed run keeps what happened."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    @classmethod
+    def open(cls, path: Path) -> EventFileWriter:
+        try:
+            return cls(path.open("w", encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"Cannot write the events file {path}: {exc.strerror}") from None
+
+    def __call__(self, event: ev.Event) -> None:
+        self._stream.write(json.dumps(event_record(event), ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def summary(outcome: RunOutcome) -> dict[str, Any]:
+    costs = outcome.costs
+    return {
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "agent": outcome.agent,
+        "answer": outcome.answer,
+        "error": outcome.error,
+        "steps": [
+            {"index": s.index, "agent": s.agent, "tool": s.action.tool,
+             "arguments": dict(s.action.arguments), "observation": s.observation.text,
+             "phi_before": s.phi_before, "phi_after": s.phi_after, "reward": s.reward}
+            for s in outcome.steps
+        ],
+        "phi_curve": list(outcome.phi_curve),
+        "tokens": {"prompt": costs.total.prompt_tokens,
+                   "completion": costs.total.completion_tokens},
+        "seconds": costs.total.seconds,
+        "calls": costs.total.calls,
+        "cost": costs.total.cost,
+        "by_agent": {name: dataclasses.asdict(t) for name, t in costs.by_agent.items()},
+        "by_model": {name: dataclasses.asdict(t) for name, t in costs.by_model.items()},
+    }
+
+
+def print_summary(outcome: RunOutcome, out: TextIO) -> None:
+    total = outcome.costs.total
+    curve = " → ".join(f"{phi:g}" for phi in outcome.phi_curve)
+    print(
+        f"\nRun {outcome.status} after {len(outcome.steps)} step(s); Φ {curve}\n"
+        f"Tokens: {total.prompt_tokens} in, {total.completion_tokens} out in {total.calls} "
+        f"calls, {total.seconds:.1f} s of generation ({total.tokens_per_second:.0f} tokens/s)"
+        + (f", cost {total.cost:.4f}" if total.cost else ""),
+        file=out, flush=True,
+    )
+
+
+class RunPrinter:
+    """Prints a run's events as they happen: tokens to stdout, progress to stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
+        self._out = out
+        self._err = err
+        self._quiet = quiet
+        self._streaming = False
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ErrorRaised):
+            print(f"error: {event.message}", file=self._err, flush=True)
+            return
+        if self._quiet:
+            return
+        if isinstance(event, ev.TokenStreamed):
+            self._out.write(event.text)
+            self._out.flush()
+            self._streaming = True
+            return
+        if self._streaming:
+            self._out.write("\n")
+            self._streaming = False
+        if isinstance(event, ev.RunFinished) and event.answer:
+            print(f"\nAnswer:\n{event.answer.strip()}", file=self._out, flush=True)
+        line = describe_event(event)
+        if line is not None and not isinstance(event, ev.RunStarted):
+            print(f"[{line}]", file=self._err, flush=True)
+
+
+Ask = Callable[[str], str]
+
+
+class TerminalReview:
+    """Asks at the terminal. Input is read on a thread so the run's other work goes on."""
+
+    def __init__(self, stdin: TextIO, err: TextIO) -> None:
+        self._stdin = stdin
+        self._err = err
+        self._lock = asyncio.Lock()  # one question at a time
+
+    async def _ask(self, prompt: str) -> str:
+        async with self._lock:
+            print(prompt, end="", file=self._err, flush=True)
+            line = await asyncio.to_thread(self._stdin.readline)
+            if not line:
+                raise UserError("The terminal closed while a review was pending; run with "
+                                 "--auto-approve to run without asking.")
+            return line.strip()
+
+    async def review_action(self, request: ActionReviewRequest) -> ActionDecision:
+        action = request.action
+        print(f"\n{request.agent} proposes step {request.step}: {action.tool} "
+              f"{json.dumps(dict(action.arguments), ensure_ascii=False)}\n"
+              f"  thought: {action.thought}", file=self._err, flush=True)
+        while True:
+            answer = (await self._ask(
+                "[a]pprove, [e]dit, [r]eject, al[w]ays allow this tool? "
+            )).lower()
+            if answer in ("", "a", "approve", "y", "yes"):
+                return ActionDecision("approve")
+            if answer in ("w", "always"):
+                return ActionDecision("approve", always_allow=True)
+            if answer in ("r", "reject", "n", "no"):
+                reason = await self._ask("Reason: ")
+                return ActionDecision("reject", reason=reason)
+            if answer in ("e", "edit"):
+                edited = await self._edit(action)
+                if edited is not None:
+                    return ActionDecision("edit", action=edited)
+
+    async def _edit(self, action: Action) -> Action | None:
+        text = await self._ask("Arguments as JSON: ")
+        try:
+            arguments = json.loads(text)
+        except json.JSONDecodeError as exc:
+            print(f"Not JSON ({exc.msg}); try again.", file=self._err)
+            return None
+        if not isinstance(arguments, dict):
+            print("Give an object, like {\"expression\": \"2+2\"}.", file=self._err)
+            return None
+        return Action(action.tool, arguments, action.thought)
+
+    async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
+        print(f"\nThe critic scores step {request.step}: Φ {request.phi_before:g} → "
+              f"{request.phi:g} ({request.evidence})", file=self._err, flush=True)
+        while True:
+            answer = await self._ask("Enter to keep, or a score 0-10 to override: ")
+            if not answer:
+                return ScoreDecision()
+            try:
+                phi = checked_override(float(answer))
+            except ValueError as exc:
+                print(exc, file=self._err)
+                continue
+            reason = await self._ask("Reason (optional): ")
+            return ScoreDecision(phi, reason)

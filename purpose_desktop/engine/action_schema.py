@@ -1,0 +1,482 @@
+"""The actions an agent may take, as a JSON schema, as prompt text, and as a validator.
+
+One flat object per choice, united with ``anyOf``::
+
+    {"tool": "calculator", "expression": "17*23", "thought": "multiply"}
+
+Measured with SmolLM2-135M under a llama.cpp grammar: flat branches whose ``tool`` key comes
+first and ``thought`` last work well (with the thought first the model rambles, and a nested
+``arguments`` object goes badly). Every key is required and no other key is allowed, so the
+grammar leaves the model no room to wander, and every string has a ``maxLength`` so that an
+answer cannot run to the token limit inside a string.
+
+The same schema is written into the prompt by :func:`describe_actions`, because some backends
+drop schema features they cannot enforce. Whatever comes back, constrained or not, is checked
+by :func:`validate_action`, which also repairs what is obviously meant (a number where a string
+is wanted, an older ``{"tool": ..., "arguments": {...}}`` shape).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
+from purpose_desktop.models.structured import ModelOutputError
+
+TOOL_KEY = "tool"
+THOUGHT_KEY = "thought"
+THOUGHT_MAX_LENGTH = 100
+DEFAULT_STRING_MAX_LENGTH = 200
+"""Given to a tool's string parameter that sets no ``maxLength`` of its own. A tool whose
+parameter carries longer text (the content of a file) sets its own, e.g. 2000."""
+ANSWER_MAX_LENGTH = 500
+TASK_MAX_LENGTH = 300
+DESCRIPTION_MAX_CHARS = 120
+
+# Keys that older prompts and other agent frameworks use for the tool's name, and for its
+# arguments (an object, or a single value for a tool with one parameter).
+_TOOL_ALIASES = ("tool", "action", "tool_name", "function", "name")
+_ARGUMENT_CONTAINERS = ("arguments", "args", "parameters", "action_input", "tool_input", "input")
+_FINISH_ALIASES = frozenset({"finish", "final_answer", "answer", "final", "done"})
+_INTEGER = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+class ActionParseError(ModelOutputError):
+    """The model's answer is not a valid action; ``text`` holds the answer as it came.
+
+    A :class:`~purpose_desktop.models.structured.ModelOutputError`, so a
+    :class:`~purpose_desktop.errors.ModelError`: the message says what was expected and is
+    fit to show to the model on a retry, or to a person.
+    """
+
+
+# --- the schema -------------------------------------------------------------------------
+
+
+def action_schema(
+    tools: Sequence[Tool], *, can_finish: bool = True, teammates: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The JSON schema of one action: ``anyOf`` one flat object per tool, ``finish`` (when
+    ``can_finish``) and ``delegate`` (when there are ``teammates``).
+
+    Raises :class:`ValueError` for tools that cannot be offered: a duplicate or reserved name
+    (``finish``, ``delegate``), a parameter called ``tool`` or ``thought``, or a parameter
+    that is an object or array (actions are flat).
+    """
+    _check_tools(tools)
+    branches = [_branch(tool.name, _flat_properties(tool), _required_order(tool)) for tool in tools]
+    if can_finish:
+        branches.append(_branch(FINISH, _finish_properties(), ()))
+    if teammates:
+        branches.append(_branch(DELEGATE, _delegate_properties(teammates), ()))
+    if not branches:
+        raise ValueError("An action schema needs at least one tool, finish or a teammate.")
+    return {"anyOf": branches}
+
+
+def _check_tools(tools: Sequence[Tool]) -> None:
+    seen: set[str] = set()
+    for tool in tools:
+        if tool.name in (FINISH, DELEGATE):
+            raise ValueError(f'A tool cannot be called "{tool.name}": the name is reserved.')
+        if tool.name in seen:
+            raise ValueError(f'Two tools are called "{tool.name}".')
+        seen.add(tool.name)
+        for name, spec in _properties(tool.parameters).items():
+            if name in (TOOL_KEY, THOUGHT_KEY):
+                raise ValueError(
+                    f'The {tool.name} tool has a parameter called "{name}", which actions '
+                    "use for themselves."
+                )
+            if _types(spec) & {"object", "array"}:
+                raise ValueError(
+                    f'The {tool.name} tool\'s parameter "{name}" is an object or array; '
+                    "tool parameters must be flat (strings, numbers, booleans)."
+                )
+
+
+def _properties(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    properties = parameters.get("properties") or {}
+    return {str(name): spec for name, spec in properties.items()}
+
+
+def _types(spec: Any) -> set[str]:
+    if not isinstance(spec, Mapping):
+        return set()
+    declared = spec.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list):
+        return {str(t) for t in declared}
+    return set()
+
+
+def _with_max_length(spec: Mapping[str, Any]) -> dict[str, Any]:
+    copy = dict(spec)
+    if (
+        "string" in _types(copy)
+        and "maxLength" not in copy
+        and "enum" not in copy
+        and "const" not in copy
+    ):
+        copy["maxLength"] = DEFAULT_STRING_MAX_LENGTH
+    return copy
+
+
+def _flat_properties(tool: Tool) -> dict[str, Any]:
+    return {name: _with_max_length(spec) for name, spec in _properties(tool.parameters).items()}
+
+
+def _required_order(tool: Tool) -> tuple[str, ...]:
+    return tuple(str(name) for name in tool.parameters.get("required", ()))
+
+
+def _finish_properties() -> dict[str, Any]:
+    return {"answer": {"type": "string", "maxLength": ANSWER_MAX_LENGTH}}
+
+
+def _delegate_properties(teammates: Sequence[str]) -> dict[str, Any]:
+    return {
+        "agent": {"type": "string", "enum": list(teammates)},
+        "task": {"type": "string", "maxLength": TASK_MAX_LENGTH},
+    }
+
+
+def _branch(name: str, properties: Mapping[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    # The tool's own required parameters come first, in their order, then the optional ones:
+    # the grammar asks for every key, in this order.
+    ordered = [key for key in required if key in properties]
+    ordered += [key for key in properties if key not in ordered]
+    all_properties: dict[str, Any] = {TOOL_KEY: {"const": name}}
+    all_properties.update((key, properties[key]) for key in ordered)
+    all_properties[THOUGHT_KEY] = {"type": "string", "maxLength": THOUGHT_MAX_LENGTH}
+    return {
+        "type": "object",
+        "properties": all_properties,
+        "required": list(all_properties),
+        "additionalProperties": False,
+    }
+
+
+# --- the prompt text ----------------------------------------------------------------------
+
+
+def describe_actions(
+    tools: Sequence[Tool], *, can_finish: bool = True, teammates: Sequence[str] = ()
+) -> str:
+    """One line per choice, the JSON to write and what it does, e.g.::
+
+        {"tool": "calculator", "expression": string, "thought": string}  — evaluate arithmetic
+
+    The lines follow the order and keys of :func:`action_schema`.
+    """
+    lines = [
+        _describe(tool.name, _flat_properties(tool), _required_order(tool), tool.description)
+        for tool in tools
+    ]
+    if can_finish:
+        lines.append(
+            _describe(FINISH, _finish_properties(), (), "Give the final answer to the task.")
+        )
+    if teammates:
+        lines.append(
+            _describe(DELEGATE, _delegate_properties(teammates), (), "Hand a task to a teammate.")
+        )
+    return "\n".join(lines)
+
+
+def _describe(
+    name: str, properties: Mapping[str, Any], required: Sequence[str], description: str
+) -> str:
+    branch = _branch(name, properties, required)["properties"]
+    fields = [f'"{TOOL_KEY}": {json.dumps(name, ensure_ascii=False)}']
+    fields += [
+        f"{json.dumps(key, ensure_ascii=False)}: {type_text(spec)}"
+        for key, spec in branch.items()
+        if key != TOOL_KEY
+    ]
+    summary = _first_line(description)
+    return "{" + ", ".join(fields) + "}" + (f"  — {summary}" if summary else "")
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().split("\n", 1)[0].strip()
+    if len(line) > DESCRIPTION_MAX_CHARS:
+        line = line[: DESCRIPTION_MAX_CHARS - 1].rstrip() + "…"
+    return line
+
+
+def type_text(spec: Any) -> str:
+    """A parameter's type as prompt text: ``string``, ``integer``, ``"a"|"b"``."""
+    if isinstance(spec, Mapping):
+        if "const" in spec:
+            return json.dumps(spec["const"], ensure_ascii=False)
+        if isinstance(spec.get("enum"), list):
+            return "|".join(json.dumps(value, ensure_ascii=False) for value in spec["enum"])
+    types = sorted(_types(spec))
+    return "|".join(types) if types else "value"
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def validate_action(
+    value: Any,
+    tools: Sequence[Tool],
+    teammates: Sequence[str] = (),
+    *,
+    can_finish: bool = True,
+    text: str | None = None,
+) -> Action:
+    """The :class:`Action` ``value`` (a parsed JSON object) stands for.
+
+    Checked against the chosen tool's own ``parameters`` with jsonschema (the ``maxLength``
+    that :func:`action_schema` adds guards generation only, and is not enforced here). Before
+    checking, what is obviously meant is repaired:
+
+    * a tool named in another case or with spaces (``"Calculator"``), ``"Final Answer"`` for
+      finish, and a teammate's name in another case;
+    * the tool under ``action``/``name`` instead of ``tool``; its arguments nested under
+      ``arguments``/``args``/``action_input``/``input`` (an object, a JSON string of one, or a
+      single value for a tool with a single required parameter);
+    * scalar mismatches: a number or boolean where a string is wanted becomes its JSON text,
+      ``"3"`` where an integer is wanted becomes 3, ``"2.5"`` for a number 2.5, ``"true"`` for
+      a boolean True.
+
+    Keys the tool does not declare are dropped, unless its schema allows more, and so is a
+    ``null`` for a parameter that is not required. Raises
+    :class:`ActionParseError` naming the field at fault; ``text`` is the raw answer it
+    carries (by default ``value`` as JSON).
+    """
+    raw = text if text is not None else _as_json(value)
+    if not isinstance(value, Mapping):
+        raise ActionParseError(
+            f'Expected a JSON object with a "{TOOL_KEY}" key, got {_kind(value)}.', raw
+        )
+    fields = {str(key): item for key, item in value.items()}
+    by_name = {tool.name: tool for tool in tools}
+    choices = [*by_name, *([FINISH] if can_finish else []), *([DELEGATE] if teammates else [])]
+    name = _resolve_name(_pop_tool_name(fields, raw, choices), choices, raw)
+    thought = _as_text(fields.pop(THOUGHT_KEY, fields.pop("thoughts", "")))
+
+    parameters = _parameters_of(name, by_name, teammates)
+    properties = _properties(parameters)
+    _unpack_containers(name, fields, parameters, raw)
+    extra = parameters.get("additionalProperties", False) is not False
+    required = set(parameters.get("required", ()))
+    arguments = {
+        key: fields[key]
+        for key in properties
+        if key in fields and (fields[key] is not None or key in required)
+    }
+    if extra:
+        arguments.update((k, v) for k, v in fields.items() if k not in properties)
+    for key, spec in properties.items():
+        if key in arguments:
+            arguments[key] = _coerce(arguments[key], spec)
+
+    errors = sorted(
+        Draft202012Validator(parameters).iter_errors(arguments),
+        key=lambda e: (list(map(str, e.path)), str(e.validator)),
+    )
+    if errors:
+        raise ActionParseError(_explain(name, errors[0], properties), raw)
+    return Action(tool=name, arguments=arguments, thought=thought)
+
+
+def _as_json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _pop_tool_name(fields: dict[str, Any], raw: str, choices: Sequence[str]) -> Any:
+    for key in _TOOL_ALIASES:
+        if key in fields and isinstance(fields[key], str):
+            return fields.pop(key)
+    if TOOL_KEY in fields:
+        return fields.pop(TOOL_KEY)
+    raise ActionParseError(
+        f'The action has no "{TOOL_KEY}" key: write {{"{TOOL_KEY}": ...}} with one of '
+        f"{', '.join(choices)}.",
+        raw,
+    )
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().casefold())
+
+
+def _resolve_name(name: Any, choices: Sequence[str], raw: str) -> str:
+    listed = ", ".join(choices)
+    if not isinstance(name, str):
+        raise ActionParseError(
+            f'"{TOOL_KEY}" must be a string naming one of {listed}, got {_kind(name)}.', raw
+        )
+    if name in choices:
+        return name
+    normal = _normal(name)
+    for choice in choices:
+        if _normal(choice) == normal:
+            return choice
+    if FINISH in choices and normal in _FINISH_ALIASES:
+        return FINISH
+    raise ActionParseError(f'Unknown tool "{name}": choose one of {listed}.', raw)
+
+
+def _parameters_of(
+    name: str, by_name: Mapping[str, Tool], teammates: Sequence[str]
+) -> Mapping[str, Any]:
+    if name == FINISH:
+        return {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+            "required": ["answer"],
+        }
+    if name == DELEGATE:
+        return {
+            "type": "object",
+            "properties": _delegate_properties(teammates),
+            "required": ["agent", "task"],
+        }
+    return by_name[name].parameters
+
+
+def _single_parameter(parameters: Mapping[str, Any]) -> str | None:
+    """The parameter a lone value goes to: the only required one, or the only one."""
+    required = list(parameters.get("required", ()))
+    if len(required) == 1:
+        return str(required[0])
+    properties = _properties(parameters)
+    if not required and len(properties) == 1:
+        return next(iter(properties))
+    return None
+
+
+def _unpack_containers(
+    name: str, fields: dict[str, Any], parameters: Mapping[str, Any], raw: str
+) -> None:
+    """Move arguments nested under ``arguments``/``input``/... up into ``fields``."""
+    properties = _properties(parameters)
+    for key in _ARGUMENT_CONTAINERS:
+        if key not in fields or key in properties:
+            continue
+        content = fields.pop(key)
+        if content is None or (isinstance(content, str) and not content.strip()):
+            continue  # an empty input, as for a tool without parameters
+        if isinstance(content, str) and content.strip().startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                content = json.loads(content, strict=False)
+        if isinstance(content, Mapping):
+            for inner, item in content.items():
+                fields.setdefault(str(inner), item)
+            continue
+        target = _single_parameter(parameters)
+        if target is None:
+            wanted = ", ".join(f'"{p}"' for p in properties) or "no arguments"
+            raise ActionParseError(
+                f'The "{name}" action got a single "{key}" value but takes {wanted}: '
+                "write each as its own key.",
+                raw,
+            )
+        fields.setdefault(target, content)
+
+
+def _coerce(value: Any, spec: Any) -> Any:
+    """``value`` turned into the type ``spec`` wants, when that is obviously what was meant."""
+    if not isinstance(spec, Mapping):
+        return value
+    enum = spec.get("enum")
+    if isinstance(enum, list) and isinstance(value, str) and value not in enum:
+        matches = [e for e in enum if isinstance(e, str) and e.casefold() == value.casefold()]
+        if len(matches) == 1:
+            value = matches[0]
+    declared = spec.get("type")
+    coercion = _COERCIONS.get(declared) if isinstance(declared, str) else None
+    return value if coercion is None else coercion(value)
+
+
+def _to_string(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, bool | int | float) else value
+
+
+def _to_integer(value: Any) -> Any:
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _to_number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    if _INTEGER.fullmatch(stripped):
+        return int(stripped)
+    if not _NUMBER.fullmatch(stripped):
+        return value
+    number = float(stripped)
+    return number if math.isfinite(number) else value
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().casefold() in ("true", "false"):
+        return value.strip().casefold() == "true"
+    return value
+
+
+_COERCIONS: dict[str, Callable[[Any], Any]] = {
+    "string": _to_string,
+    "integer": _to_integer,
+    "number": _to_number,
+    "boolean": _to_boolean,
+}
+
+
+def _explain(name: str, error: ValidationError, properties: Mapping[str, Any]) -> str:
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        wanted = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [str(k) for k in wanted if k not in error.instance]
+        field = missing[0] if missing else "?"
+        return f'The "{name}" action needs "{field}" ({type_text(properties.get(field))}).'
+    if error.path:
+        field = str(error.path[0])
+        return (
+            f'The "{name}" action\'s "{field}" should be {type_text(properties.get(field))}: '
+            f"{error.message}."
+        )
+    return f'The "{name}" action is not valid: {error.message}.'
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return _as_json(value)

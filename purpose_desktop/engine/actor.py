@@ -1,0 +1,98 @@
+"""The actor: one ReAct step asks the agent's model for one action.
+
+The answer is constrained to the action schema where the backend can (a llama.cpp grammar, an
+Ollama ``format``, a server's ``response_format``) and always parsed with the fallback chain,
+so a backend that ignores the schema still works. An unreadable answer is retried once with a
+simpler prompt; a second failure fails the step with the model's text in the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from purpose_desktop.engine.action_schema import action_schema
+from purpose_desktop.engine.parsing import ActionParseError, parse_action
+from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.base import ChatModel
+from purpose_desktop.models.messages import (
+    ChatMessage,
+    GenerationOptions,
+    StreamDone,
+    TokenDelta,
+    Usage,
+)
+
+
+class StepFailed(ModelError):
+    """The agent's model gave no usable action, even with the simpler prompt."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    action: Action
+    method: str
+    attempts: int
+
+
+UsageCallback = Callable[[Usage], None]
+TokenCallback = Callable[[str], None]
+RetryCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Asks one model for actions among ``tools`` (and, for delegation, ``teammates``)."""
+
+    model: ChatModel
+    tools: Sequence[Tool]
+    teammates: Sequence[str]
+    options: GenerationOptions
+
+    async def propose(
+        self,
+        messages: Sequence[ChatMessage],
+        simpler: Sequence[ChatMessage],
+        on_token: TokenCallback,
+        on_usage: UsageCallback,
+        on_retry: RetryCallback,
+    ) -> Proposal:
+        """The action the model proposes; :class:`StepFailed` if none could be read."""
+        schema = action_schema(self.tools, teammates=self.teammates)
+        options = replace(self.options, json_schema=schema)
+        text = await self._generate(messages, options, on_token, on_usage)
+        try:
+            parsed = parse_action(text, self.tools, self.teammates)
+            return Proposal(parsed.action, parsed.method, 1)
+        except ActionParseError as exc:
+            on_retry(str(exc))
+        text = await self._generate(simpler, options, on_token, on_usage)
+        try:
+            parsed = parse_action(text, self.tools, self.teammates)
+        except ActionParseError as exc:
+            raise StepFailed(
+                f"The model {self.model.name} gave no usable action after a retry with a "
+                f"simpler prompt: {exc}"
+            ) from None
+        return Proposal(parsed.action, parsed.method, 2)
+
+    async def _generate(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        on_token: TokenCallback,
+        on_usage: UsageCallback,
+    ) -> str:
+        pieces: list[str] = []
+        # aclosing: a cancelled step stops generation at once, not when garbage is collected.
+        async with contextlib.aclosing(self.model.stream_chat(messages, options)) as stream:
+            async for item in stream:
+                if isinstance(item, TokenDelta):
+                    pieces.append(item.text)
+                    on_token(item.text)
+                elif isinstance(item, StreamDone):
+                    on_usage(item.usage)
+        return "".join(pieces)

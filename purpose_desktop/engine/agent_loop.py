@@ -1,0 +1,348 @@
+"""One agent's ReAct loop inside a run, step by step, with review, tools and the critic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from purpose_desktop.engine.actor import Actor, Proposal, StepFailed
+from purpose_desktop.engine.context import budget_for, counter_for, fit
+from purpose_desktop.engine.critic import Critic, Score
+from purpose_desktop.engine.events import (
+    ActionProposed,
+    ActionReviewed,
+    AgentSelected,
+    MemoryRetrieved,
+    RunStatus,
+    Scored,
+    ScoreOverridden,
+    StepStarted,
+    TokenStreamed,
+    ToolFinished,
+    ToolStarted,
+    WarningRaised,
+)
+from purpose_desktop.engine.history import compact_history
+from purpose_desktop.engine.learning import REJECTED_PREFIX
+from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
+from purpose_desktop.engine.prompts import head_messages, simpler_messages, system_prompt
+from purpose_desktop.engine.review import (
+    ActionReviewRequest,
+    ScoreReviewRequest,
+    asks_for_action,
+    asks_for_score,
+    checked_override,
+)
+from purpose_desktop.engine.tools.base import Tool, ToolError
+from purpose_desktop.engine.tools.builtin import tools_named
+from purpose_desktop.engine.tools.functions import call_tool
+from purpose_desktop.engine.tools.selection import select_tools
+from purpose_desktop.engine.trajectory import (
+    DELEGATE,
+    FINISH,
+    Action,
+    Exchange,
+    Observation,
+    State,
+    Step,
+)
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.base import ChatModel
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
+from purpose_desktop.models.structured import generate_json
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.run import ModelService, RunContext
+    from purpose_desktop.engine.specs import AgentSpec
+
+MAX_DELEGATION_DEPTH = 1
+MAX_FAILED_STEPS = 2
+OBSERVATION_CHARS = 600  # of a tool's output shown to the model; small contexts fill fast
+TOOLS_PER_STEP = 3
+FINISH_HINT = "If this answers the task, finish with it."
+HINT_TOKENS = 16
+
+
+@dataclass
+class _Turn:
+    """One agent working on one task in a run: what it has seen and done so far."""
+
+    run: RunContext
+    agent: AgentSpec
+    model: ChatModel
+    task: str
+    tools: tuple[Tool, ...]
+    teammates: tuple[str, ...]
+    depth: int
+    exchanges: list[Exchange] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+    phi: float = 0.0
+    failed_steps: int = 0
+
+    def emit(self, event_type: type[Any], **fields: Any) -> None:
+        self.run.events.emit(event_type, agent=self.agent.name, **fields)
+
+    def warn(self, message: str) -> None:
+        self.run.events.emit(WarningRaised, message=message)
+
+    def record(self, purpose: str, usage: Usage) -> None:
+        self.run.record_call(self.agent.name, self.agent.model, purpose, usage)
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What carrying out an action gave: the action as done, its observation, and the final
+    answer when it finished."""
+
+    action: Action
+    observation: Observation
+    answer: str | None = None
+
+
+class AgentLoop:
+    def __init__(
+        self, models: ModelService, memory: MemoryStore, critic: Critic, *,
+        max_answer_tokens: int,
+    ) -> None:
+        self._models = models
+        self._memory = memory
+        self._critic = critic
+        self._max_answer_tokens = max_answer_tokens
+
+    async def run(
+        self, run: RunContext, agent: AgentSpec, task: str, depth: int = 0
+    ) -> tuple[RunStatus, str, str | None]:
+        """Run ``agent`` on ``task`` until it finishes: (status, answer, error message)."""
+        teammates = () if depth >= MAX_DELEGATION_DEPTH else tuple(
+            a.name for a in run.team.spec.agents if a.name != agent.name
+        )
+        async with self._models.use(agent.model, run.team.base_dir, run.report_status) as model:
+            turn = _Turn(run, agent, model, task, tools_named(agent.tools), teammates, depth)
+            for _ in range(agent.max_steps):
+                step = run.next_step()
+                turn.emit(StepStarted, step=step)
+                try:
+                    action, heuristic_ids = await self._propose(turn, step)
+                except StepFailed as exc:
+                    turn.failed_steps += 1
+                    turn.warn(str(exc))
+                    if turn.failed_steps >= MAX_FAILED_STEPS:
+                        return "failed", "", f"{agent.name} could not produce an action: {exc}"
+                    continue
+                done = await self._act(turn, action, step)
+                await self._score(turn, done, step, heuristic_ids)
+                if done.answer is not None:
+                    return "completed", done.answer, None
+        return "failed", "", (
+            f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."
+        )
+
+    # --- one step -------------------------------------------------------------------------
+
+    async def _propose(self, turn: _Turn, step: int) -> tuple[Action, tuple[int, ...]]:
+        team = turn.run.team.spec.name
+        last = turn.observations[-1] if turn.observations else None
+        query = turn.task if last is None else f"{turn.task} {last}"
+        heuristics = await self._memory.find_heuristics(team, query, limit=3)
+        experiences = await self._memory.find_experiences(team, turn.task, limit=2)
+        turn.emit(
+            MemoryRetrieved, step=step,
+            heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),
+            experiences=tuple((e.id or 0, e.task, e.outcome) for e in experiences),
+        )
+        chosen = select_tools(query, turn.tools, limit=TOOLS_PER_STEP)
+        system = system_prompt(turn.agent, chosen, turn.teammates, heuristics, experiences)
+        messages = await self._fit(turn, head_messages(system, turn.task))
+        actor = Actor(turn.model, chosen, turn.teammates,
+                      GenerationOptions(max_tokens=self._max_answer_tokens, temperature=0.0))
+        proposal: Proposal = await actor.propose(
+            messages,
+            simpler_messages(chosen, turn.teammates, turn.task, last),
+            on_token=lambda text: turn.emit(TokenStreamed, text=text),
+            on_usage=lambda usage: turn.record("act", usage),
+            on_retry=lambda why: turn.warn(
+                f"{turn.agent.name}'s answer could not be read as an action ({why}); "
+                "asking again with a simpler prompt."
+            ),
+        )
+        action = proposal.action
+        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
+                  thought=action.thought, parse_method=proposal.method,
+                  attempts=proposal.attempts)
+        return action, tuple(h.id for h in heuristics if h.id is not None)
+
+    async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
+        fitted, warning = await fit(turn.model, head, self._max_answer_tokens)
+        if warning is not None:
+            turn.warn(warning)
+        budget = budget_for(turn.model, self._max_answer_tokens)
+        messages = await compact_history(fitted, turn.exchanges, budget - HINT_TOKENS,
+                                         counter_for(turn.model))
+        if turn.exchanges:
+            # Small models keep calling tools after the answer is in front of them; a nudge
+            # right after the latest observation gets most of them to finish.
+            last = messages[-1]
+            messages[-1] = ChatMessage(last.role, f"{last.content}\n{FINISH_HINT}")
+        return messages
+
+    async def _act(self, turn: _Turn, action: Action, step: int) -> _Done:
+        """Review and carry out ``action``."""
+        tool = next((t for t in turn.tools if t.name == action.tool), None)
+        reviewed = await self._review(turn, action, tool, step)
+        if reviewed is None or isinstance(reviewed, str):
+            reason = reviewed or "no reason given"
+            return _Done(action, Observation(f"{REJECTED_PREFIX}: {reason}", ok=False))
+        action = reviewed
+        repeated = self._repeated(turn, action)
+        if repeated is not None:
+            return _Done(action, repeated)
+        if action.tool == FINISH:
+            answer = str(action.arguments.get("answer", ""))
+            return _Done(action, Observation(f"Final answer: {answer}"), answer)
+        if action.tool == DELEGATE:
+            return _Done(action, await self._delegate(turn, action))
+        tool = next((t for t in turn.tools if t.name == action.tool), None)
+        if tool is None:  # the parser only accepts offered tools; an edit may name another
+            return _Done(action, Observation(f"There is no tool called '{action.tool}'.",
+                                             ok=False))
+        return _Done(action, await self._call(turn, tool, action.arguments, step))
+
+    @staticmethod
+    def _repeated(turn: _Turn, action: Action) -> Observation | None:
+        """Calling a tool exactly as in the step before cannot tell anything new: the call is
+        not made again and the agent is told what it already got."""
+        if not turn.exchanges or action.tool in (FINISH, DELEGATE):
+            return None
+        previous = turn.exchanges[-1]
+        same = (previous.action.tool, dict(previous.action.arguments)) == (
+            action.tool, dict(action.arguments))
+        if not same:
+            return None
+        return Observation(
+            f"Not run again: the same call just gave {previous.observation.text!r}. "
+            f"{FINISH_HINT}", ok=False,
+        )
+
+    async def _review(
+        self, turn: _Turn, action: Action, tool: Tool | None, step: int
+    ) -> Action | str | None:
+        """The action to carry out, or the reason (possibly ``None``) it was rejected."""
+        run = turn.run
+        if not asks_for_action(turn.agent.review, tool, run.always_allowed):
+            turn.emit(ActionReviewed, step=step, verdict="approved", tool=action.tool,
+                      arguments=dict(action.arguments), by="policy")
+            return action
+        decision = await run.review.review_action(
+            ActionReviewRequest(run.run_id, turn.agent.name, step, action, tool)
+        )
+        if decision.always_allow and tool is not None:
+            run.always_allowed.add(tool.name)
+        if decision.verdict == "reject":
+            turn.emit(ActionReviewed, step=step, verdict="rejected", tool=action.tool,
+                      arguments=dict(action.arguments), reason=decision.reason, by="person")
+            return decision.reason or None
+        final = decision.action if decision.verdict == "edit" and decision.action else action
+        turn.emit(ActionReviewed, step=step,
+                  verdict="edited" if final is not action else "approved", tool=final.tool,
+                  arguments=dict(final.arguments), reason=decision.reason, by="person")
+        return final
+
+    async def _call(
+        self, turn: _Turn, tool: Tool, arguments: Mapping[str, Any], step: int
+    ) -> Observation:
+        turn.emit(ToolStarted, step=step, tool=tool.name, arguments=dict(arguments))
+        started = time.monotonic()
+        try:
+            output, ok = await call_tool(tool, arguments, turn.run.tools), True
+        except ToolError as exc:
+            output, ok = str(exc), False
+        turn.emit(ToolFinished, step=step, tool=tool.name, ok=ok, output=output,
+                  seconds=time.monotonic() - started)
+        if len(output) > OBSERVATION_CHARS:
+            output = output[:OBSERVATION_CHARS] + f" … ({len(output)} characters in all)"
+        return Observation(output, ok=ok)
+
+    async def _delegate(self, turn: _Turn, action: Action) -> Observation:
+        name = str(action.arguments.get("agent", ""))
+        subtask = str(action.arguments.get("task", ""))
+        try:
+            teammate = turn.run.team.spec.agent(name)
+        except KeyError:
+            return Observation(f"There is no teammate called '{name}'.", ok=False)
+        turn.run.events.emit(AgentSelected, agent=teammate.name, model=teammate.model,
+                             reason=f"{turn.agent.name} handed it a subtask")
+        status, answer, error = await self.run(turn.run, teammate, subtask, turn.depth + 1)
+        if status != "completed":
+            return Observation(f"{teammate.name} could not do it: {error}", ok=False)
+        return Observation(f"{teammate.name} answered: {answer}")
+
+    async def _score(
+        self, turn: _Turn, done: _Done, step: int, heuristic_ids: tuple[int, ...]
+    ) -> None:
+        if done.answer is None:
+            turn.observations.append(done.observation.text)
+        scored = State(turn.task, tuple(turn.observations), done.answer)
+        score: Score = await self._critic.score(
+            turn.run.team.spec.name, scored, turn.phi, turn.model,
+            lambda usage: turn.record("score", usage),
+        )
+        turn.emit(Scored, step=step, phi_before=turn.phi, phi=score.phi,
+                  evidence=score.evidence, flag=score.flag, cached=score.cached,
+                  calibrated_by=score.calibrated_by)
+        phi = score.phi
+        if asks_for_score(turn.agent.review):
+            phi = await self._review_score(turn, scored, done, score, step)
+        turn.run.steps.append(Step(step, turn.agent.name, done.action, done.observation,
+                                   turn.phi, phi, score.evidence, heuristic_ids))
+        turn.exchanges.append(Exchange(done.action, done.observation, turn.agent.name))
+        turn.phi = phi
+
+    async def _review_score(
+        self, turn: _Turn, scored: State, done: _Done, score: Score, step: int
+    ) -> float:
+        run = turn.run
+        decision = await run.review.review_score(ScoreReviewRequest(
+            run.run_id, turn.agent.name, step, scored, done.action, done.observation,
+            turn.phi, score.phi, score.evidence,
+        ))
+        if decision.phi is None:
+            return score.phi
+        phi = checked_override(decision.phi)
+        turn.emit(ScoreOverridden, step=step, critic_phi=score.phi, phi=phi,
+                  reason=decision.reason)
+        await self._critic.record_override(
+            ScoreAnchor(run.team.spec.name, scored.task, scored.text(), score.phi, phi,
+                        decision.reason, run.run_id),
+            scored,
+        )
+        return phi
+
+
+async def pick_with_model(
+    models: ModelService, run: RunContext, reference: str, task: str,
+    candidates: Sequence[AgentSpec],
+) -> str | None:
+    """The router model's choice among ``candidates`` (a constrained enum), or ``None``."""
+    names = [agent.name for agent in candidates]
+    schema = {"type": "object", "properties": {"agent": {"type": "string", "enum": names}},
+              "required": ["agent"], "additionalProperties": False}
+    listing = "\n".join(
+        f"- {a.name}: {a.role} (expertise: {', '.join(a.expertise) or 'general'})"
+        for a in candidates
+    )
+    messages = [
+        ChatMessage("system", 'Answer with JSON {"agent": NAME}: the agent best suited to '
+                              f"the task.\nAgents:\n{listing}"),
+        ChatMessage("user", f"Task: {task}"),
+    ]
+    try:
+        async with models.use(reference, run.team.base_dir, run.report_status) as model:
+            output = await generate_json(model, messages, schema,
+                                         GenerationOptions(max_tokens=24, temperature=0.0))
+    except ModelError as exc:
+        run.events.emit(WarningRaised, message=f"The router model could not choose: {exc}")
+        return None
+    run.record_call("router", reference, "route", output.usage)
+    return str(output.value["agent"])

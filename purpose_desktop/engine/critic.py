@@ -1,0 +1,173 @@
+"""The critic: the purpose function Φ(state), a score from 0 to 10 with its evidence.
+
+A small model judges, but the rules that keep it honest are code, not prompt:
+
+- the same state always gets the same score (a cache by the state's hash);
+- only observations count: the critic never sees the actors' thoughts, and evidence that
+  cites nothing observed cannot raise the score;
+- a proposed final answer that no observation backs scores at most :data:`UNBACKED_ANSWER_CAP`;
+- a jump of more than ``jump_limit`` is flagged and scored again, keeping the cautious value;
+- a person's corrections of similar states (anchors) shift the score towards theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from purpose_desktop.engine.context import fit
+from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
+from purpose_desktop.engine.text import content_words, similarity
+from purpose_desktop.engine.trajectory import State
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.base import ChatModel
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
+from purpose_desktop.models.structured import generate_json
+
+log = logging.getLogger(__name__)
+
+UNBACKED_ANSWER_CAP = 5.0
+ANSWER_TOKENS = 60
+ANCHOR_SIMILARITY = 0.4  # below this a person's correction says little about the state
+
+SCORE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "integer", "enum": list(range(11))},
+        "evidence": {"type": "string", "maxLength": 120},
+    },
+    "required": ["score", "evidence"],
+    "additionalProperties": False,
+}
+
+INSTRUCTIONS = (
+    'Answer with JSON: {"score": integer 0-10, "evidence": string}.\n'
+    "Rate how far the observations get towards finishing the task: 0 = nothing useful "
+    "observed, 10 = the task is done and an observation shows it. Only observations count; "
+    "quote the observation you rely on as evidence."
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Φ of a state. ``flag`` says why the score was limited or re-checked; ``calibrated_by``
+    counts the human anchors that shifted it."""
+
+    phi: float
+    evidence: str
+    flag: str = ""
+    cached: bool = False
+    calibrated_by: int = 0
+
+
+UsageCallback = Callable[[Usage], None]
+
+
+def half_steps(value: float) -> float:
+    return round(min(10.0, max(0.0, value)) * 2) / 2
+
+
+class Critic:
+    """Scores states for every run of the runner that owns it; the cache lives as long."""
+
+    def __init__(self, memory: MemoryStore, *, jump_limit: float = 5.0) -> None:
+        self._memory = memory
+        self._jump_limit = jump_limit
+        self._cache: dict[tuple[str, str], Score] = {}
+
+    async def score(
+        self,
+        team: str,
+        state: State,
+        phi_before: float,
+        model: ChatModel,
+        on_usage: UsageCallback,
+    ) -> Score:
+        """Φ of ``state`` for ``team``, asking ``model`` when the state is new."""
+        key = (team, state.digest())
+        if key in self._cache:
+            return replace(self._cache[key], cached=True)
+        if not state.observations and state.answer is None:
+            return self._remember(key, Score(0.0, "nothing observed yet"))
+        anchors = await self._memory.find_anchors(team, state.text(), limit=3)
+        phi, evidence = await self._judge(state, anchors, model, on_usage)
+        flags: list[str] = []
+        observed = " ".join(state.observations)
+        if phi > phi_before + 1 and not set(content_words(evidence)) & set(
+            content_words(observed)
+        ):
+            phi, evidence = min(phi, phi_before + 1), f"(cites nothing observed) {evidence}"
+            flags.append("no evidence from observations")
+        if state.answer is not None and not _backed(state.answer, observed):
+            phi = min(phi, UNBACKED_ANSWER_CAP)
+            flags.append("the answer is not backed by any observation")
+        if abs(phi - phi_before) > self._jump_limit:
+            again, _ = await self._judge(state, anchors, model, on_usage, seed=7)
+            flags.append(f"implausible jump {phi_before:g} → {phi:g}, re-checked: {again:g}")
+            phi = min(phi, again, key=lambda value: abs(value - phi_before))
+        phi, used = _calibrate(phi, state, anchors)
+        return self._remember(key, Score(half_steps(phi), evidence, "; ".join(flags), False, used))
+
+    def forget(self, team: str) -> None:
+        """Drop the team's cached scores (a person's correction changes how it is scored)."""
+        for key in [key for key in self._cache if key[0] == team]:
+            del self._cache[key]
+
+    async def record_override(self, anchor: ScoreAnchor, state: State) -> None:
+        """Keep a person's score for ``state`` and let it shape how similar states score."""
+        await self._memory.add_anchor(anchor)
+        self.forget(anchor.team)
+        self._cache[(anchor.team, state.digest())] = Score(
+            anchor.human_score, f"set by a person: {anchor.reason}".rstrip(": ")
+        )
+
+    def _remember(self, key: tuple[str, str], score: Score) -> Score:
+        self._cache[key] = score
+        return score
+
+    async def _judge(
+        self,
+        state: State,
+        anchors: Sequence[ScoreAnchor],
+        model: ChatModel,
+        on_usage: UsageCallback,
+        seed: int | None = None,
+    ) -> tuple[float, str]:
+        examples = [
+            f"A person rated a similar state {a.human_score:g}/10"
+            + (f" ({a.reason})" if a.reason else "")
+            + f":\n{a.state}"
+            for a in anchors
+        ]
+        messages = [
+            ChatMessage("system", "\n\n".join([INSTRUCTIONS, *examples])),
+            ChatMessage("user", state.text()),
+        ]
+        options = GenerationOptions(max_tokens=ANSWER_TOKENS,
+                                    temperature=0.0 if seed is None else 0.7, seed=seed)
+        try:
+            messages, _ = await fit(model, messages, ANSWER_TOKENS)
+            output = await generate_json(model, messages, SCORE_SCHEMA, options)
+        except ModelError as exc:
+            log.info("The critic's answer was unusable: %s", exc)
+            return (5.0 if state.answer is not None else 1.0), "(the critic could not answer)"
+        on_usage(output.usage)
+        return float(output.value["score"]), str(output.value["evidence"]).strip()
+
+
+def _backed(answer: str, observed: str) -> bool:
+    words = set(content_words(answer))
+    return bool(words) and bool(words & set(content_words(observed)))
+
+
+def _calibrate(phi: float, state: State, anchors: Sequence[ScoreAnchor]) -> tuple[float, int]:
+    """Shift ``phi`` by the corrections people made on similar states, weighted by likeness."""
+    weighted = [(similarity(anchor.state, state.text()), anchor) for anchor in anchors]
+    weighted = [(weight, anchor) for weight, anchor in weighted if weight >= ANCHOR_SIMILARITY]
+    if not weighted:
+        return phi, 0
+    total = sum(weight for weight, _ in weighted)
+    correction = sum(w * (a.human_score - a.critic_score) for w, a in weighted) / total
+    strongest = max(weight for weight, _ in weighted)
+    return phi + correction * strongest, len(weighted)

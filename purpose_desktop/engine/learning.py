@@ -1,0 +1,105 @@
+"""What a team learns from a finished run: new heuristics, Q-value updates and an experience.
+
+Distillation is rule-based, not a model call: a 135M model cannot be trusted to summarise its
+own run, while the trajectory holds the facts (which calls raised Φ, which failed, what a
+person rejected). Each heuristic's pattern is the task, so retrieval by text finds it again
+for similar tasks; its strategy is short and concrete, often the very action that worked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from purpose_desktop.engine.events import RunStatus
+from purpose_desktop.engine.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
+
+REJECTED_PREFIX = "Rejected by a person"
+MAX_TEXT = 160
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run as learning sees it."""
+
+    team: str
+    run_id: str
+    task: str
+    status: RunStatus
+    answer: str
+    steps: tuple[Step, ...]
+
+    @property
+    def final_phi(self) -> float:
+        return self.steps[-1].phi_after if self.steps else 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "completed" and self.final_phi >= 5.0
+
+    @property
+    def reward(self) -> float:
+        """The run's reward for the heuristics it used, 0 to 1: its final Φ, halved if it
+        did not complete."""
+        scale = 10.0 if self.status == "completed" else 20.0
+        return min(1.0, self.final_phi / scale)
+
+
+def call_text(action: Action) -> str:
+    """``calculator(expression=17*23)``: an action in a short, readable form."""
+    arguments = ", ".join(f"{key}={value}" for key, value in action.arguments.items())
+    return _cut(f"{action.tool}({arguments})")
+
+
+def distil(result: RunResult) -> list[Heuristic]:
+    """The heuristics worth keeping from ``result``."""
+    learned: list[Heuristic] = []
+
+    def keep(tier: Tier, strategy: str, q_value: float = 0.5) -> None:
+        if any(h.tier == tier and h.strategy == _cut(strategy) for h in learned):
+            return  # the same lesson from two steps of one run is one lesson
+        learned.append(Heuristic(
+            team=result.team, tier=tier, pattern=_cut(result.task), strategy=_cut(strategy),
+            q_value=q_value, run_ids=(result.run_id,),
+        ))
+
+    for step in result.steps:
+        action = step.action
+        if action.tool in (FINISH, DELEGATE):
+            continue
+        if step.observation.text.startswith(REJECTED_PREFIX):
+            keep(Tier.TOOL, f"Do not call {call_text(action)}: {step.observation.text}", 0.6)
+        elif not step.observation.ok:
+            keep(Tier.TOOL, f"{call_text(action)} failed: {step.observation.text}", 0.4)
+        elif step.reward > 0:
+            keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
+                            f"{_cut(step.observation.text, 60)}")
+    calls = [call_text(step.action) for step in result.steps]
+    if result.succeeded and calls:
+        keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
+    if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
+        keep(Tier.STRATEGIC, "This kind of task ran out of steps before: finish as soon as "
+                             "an observation gives the answer.", 0.5)
+    return learned
+
+
+def experience(result: RunResult) -> Experience:
+    summary = " → ".join(
+        f"{call_text(step.action)} ⇒ {_cut(step.observation.text, 40)}" for step in result.steps
+    )
+    return Experience(
+        team=result.team, task=result.task, summary=summary or "(no steps)",
+        outcome=result.status, final_phi=result.final_phi, steps=len(result.steps),
+        run_id=result.run_id, q_value=result.reward,
+    )
+
+
+def used_heuristics(steps: Sequence[Step]) -> list[int]:
+    """The ids of the heuristics shown to the agents during the run, each once."""
+    return list(dict.fromkeys(i for step in steps for i in step.heuristic_ids))
+
+
+def _cut(text: str, limit: int = MAX_TEXT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,63 @@
+"""What a tool is: a name, a description, JSON-schema arguments, and an async function.
+
+Tools take flat arguments (strings, numbers, booleans): small models fill flat objects far more
+reliably than nested ones, and llama.cpp's grammar handles them fully.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from purpose_desktop.errors import UserError
+
+
+class ToolError(UserError):
+    """The tool could not do what was asked; the message becomes the agent's observation.
+
+    ``retryable`` marks a passing failure (a busy resource) worth trying again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class Notes:
+    """The run's scratchpad: what the notes tool wrote, shared by the run's agents."""
+
+    entries: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may touch during one run: its workspace folder and the run's notes."""
+
+    workspace: Path
+    notes: Notes = field(default_factory=Notes)
+
+
+ToolFunction = Callable[[Mapping[str, Any], ToolContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool an agent can call.
+
+    ``parameters`` is a JSON schema of a flat object. ``risky`` tools (they run code or change
+    files) ask for review under the "risky" policy. A call that runs longer than ``timeout``
+    seconds is stopped; timeouts and retryable :class:`ToolError` are tried ``retries`` more
+    times. ``keywords`` help choose the tool for a task (tool RAG) beyond its description.
+    """
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    function: ToolFunction
+    risky: bool = False
+    timeout: float = 30.0
+    retries: int = 0
+    keywords: tuple[str, ...] = ()

@@ -1,0 +1,58 @@
+"""The tools that come with the app, by name: what a team file's ``tools:`` list refers to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from purpose_desktop.engine.tools.base import Tool, ToolError
+from purpose_desktop.engine.tools.calculator import CALCULATOR
+from purpose_desktop.engine.tools.files import LIST_FILES, READ_FILE, WRITE_FILE
+from purpose_desktop.engine.tools.notes import NOTE, READ_NOTES
+from purpose_desktop.engine.tools.python_runner import PYTHON
+
+__all__ = ["BUILTIN_TOOLS", "builtin_tool", "tools_named"]
+
+BUILTIN_TOOLS: Final[tuple[Tool, ...]] = (
+    CALCULATOR, PYTHON, READ_FILE, WRITE_FILE, LIST_FILES, NOTE, READ_NOTES,
+)
+_BY_NAME: Final = {tool.name: tool for tool in BUILTIN_TOOLS}
+
+
+def _key(name: str) -> str:
+    # "Read-File" and "read file" in a hand-written team file mean read_file.
+    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def builtin_tool(name: str) -> Tool:
+    """The built-in tool called ``name`` (case, ``-`` and spaces forgiven: ``Read-File``).
+
+    Raises :class:`ToolError` (a :class:`~purpose_desktop.errors.UserError`) naming the known
+    tools when there is none by that name.
+    """
+    tool = _BY_NAME.get(_key(name))
+    if tool is None:
+        known = ", ".join(_BY_NAME)
+        raise ToolError(f"There is no tool called '{name}'. The built-in tools are: {known}.")
+    return tool
+
+
+def tools_named(names: Iterable[str]) -> tuple[Tool, ...]:
+    """The built-in tools called ``names``, in that order, each once.
+
+    Raises :class:`ToolError` naming every unknown name (and the known tools) at once.
+    """
+    found: list[Tool] = []
+    unknown: list[str] = []
+    for name in names:
+        tool = _BY_NAME.get(_key(name))
+        if tool is None:
+            unknown.append(name)
+        elif all(tool.name != kept.name for kept in found):
+            found.append(tool)
+    if unknown:
+        listed = ", ".join(f"'{n}'" for n in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise ToolError(f"Unknown tool{plural} {listed}. The built-in tools are: "
+                        f"{', '.join(_BY_NAME)}.")
+    return tuple(found)

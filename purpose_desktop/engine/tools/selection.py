@@ -1,0 +1,216 @@
+"""Choosing the few tools worth showing a small model for a task ("tool RAG").
+
+A small model chooses better among three tools than among ten, and every tool shown costs
+prompt tokens. Tools are scored by the words they share with the task, TF-IDF style with a
+binary term frequency:
+
+* the task's words are lower-cased, stop words dropped and endings trimmed (``files`` and
+  ``file``, ``calculate`` and ``calculator``, ``writing`` and ``write`` meet);
+* each distinct task word found in a tool counts :data:`NAME_WEIGHT` if it is in the tool's
+  name or keywords and :data:`DESCRIPTION_WEIGHT` if only in its description, multiplied by
+  its inverse document frequency among the candidate tools (``1 + ln(N / df)``: a word only
+  one tool has weighs more than one all tools share; with one candidate it is 1);
+* two signals stand in for words the task does not use: arithmetic (``17*23``, or "sum",
+  "times", "how many"... with a number) and a file name (``report.txt``). A signal counts
+  :data:`SIGNAL_FACTOR` times as much as the word ``arithmetic`` or ``file`` would, so
+  the calculator and the file tools get them through their keywords;
+* naming the tool (``use the calculator``, ``read_file``) adds :data:`NAMED_BONUS`.
+
+On this scale, :func:`relevance` of 1.0 or more means the task clearly points at the tool:
+one signal, the tool's name, or two of its words (``read the file``); one shared verb
+(``write a poem``) stays at 0.5.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from purpose_desktop.engine.text import STOP_WORDS, stem
+from purpose_desktop.engine.tools.base import Tool
+
+__all__ = [
+    "DESCRIPTION_WEIGHT",
+    "NAMED_BONUS",
+    "NAME_WEIGHT",
+    "SIGNAL_FACTOR",
+    "relevance",
+    "select_tools",
+]
+
+NAME_WEIGHT: Final = 0.5
+DESCRIPTION_WEIGHT: Final = 0.25
+SIGNAL_FACTOR: Final = 2.0
+NAMED_BONUS: Final = 1.0
+
+_WORD: Final = re.compile(r"[a-z]+")
+# Beyond the shared stop words: words every tool description and many tasks contain.
+_MORE_STOP_WORDS: Final = frozenset({
+    "not", "no", "all", "any", "some", "use", "using", "get", "give", "tell", "make", "need",
+    "want", "let", "about", "into", "out", "up", "if", "but", "e", "g", "eg", "such", "like",
+    "each", "every", "also", "just", "only", "very", "much", "many", "more", "most", "would",
+    "could", "should", "may", "might", "must", "one", "us", "our", "he", "she", "they", "his",
+    "her", "him", "been", "being", "were", "did", "done", "here", "where", "now",
+})
+_ENDINGS: Final = ("ation", "ator", "ate", "at", "er", "ly", "e")
+
+_EXPRESSION: Final = re.compile(
+    r"\d\s*(?:\*\*|[+*/^%\N{MULTIPLICATION SIGN}\N{DIVISION SIGN}])\s*[\d(.]"
+    r"|\d\s+[-x\N{MINUS SIGN}]\s+[\d(]"  # spaced: "10 - 3", "3 x 4" (not "pages 10-20")
+    r"|\d\s*%\s+of\b"
+    r"|\bsqrt\s*\(|\N{SQUARE ROOT}\s*\d"
+)
+_DATES_AND_TIMES: Final = re.compile(
+    r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}\b"
+)
+_ARITHMETIC_WORDS: Final = re.compile(
+    r"\b(?:sum|total|times|product|plus|minus|multipl\w*|divid\w*|percent\w*|per cent"
+    r"|average|mean|square root|squared|cubed|how many|how much|difference|remainder"
+    r"|quotient|calculat\w*|compute)\b"
+)
+_NUMBER: Final = re.compile(
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    r"|thirty|forty|fifty|hundred|thousand|million|dozen)\b"
+)
+_FILE_NAME: Final = re.compile(
+    r"\b[\w-]+\.(?:txt|md|csv|tsv|json|jsonl|py|yaml|yml|toml|ini|cfg|html|xml|log|rst|js|ts"
+    r"|sql|ipynb)\b",
+    re.IGNORECASE,
+)
+
+
+def _term(word: str) -> str:
+    """One word's comparable form: ``calculating``, ``calculator`` -> ``calcul``."""
+    word = stem(word)
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            word = word[: -len(ending)]
+            break
+    if len(word) > 3 and word.endswith("i"):  # multipli(ed), directori(es)
+        word = word[:-1] + "y"
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":  # runn(ing)
+        word = word[:-1]
+    return word
+
+
+def _terms(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {_term(w) for w in words if w not in STOP_WORDS and w not in _MORE_STOP_WORDS}
+
+
+_FILE_TERM: Final = _term("file")
+_ARITHMETIC_TERM: Final = _term("arithmetic")
+
+
+@dataclass(frozen=True)
+class _Document:
+    """A tool's words: those of its name and keywords, and those of its description."""
+
+    strong: frozenset[str]
+    weak: frozenset[str]
+    names: tuple[str, ...]  # how a task might name the tool: "read_file", "read file"
+
+    def weight(self, term: str) -> float:
+        if term in self.strong:
+            return NAME_WEIGHT
+        if term in self.weak:
+            return DESCRIPTION_WEIGHT
+        return 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _document(name: str, description: str, keywords: tuple[str, ...]) -> _Document:
+    spaced = re.sub(r"[_\-]+", " ", name.lower()).strip()
+    strong = frozenset(_terms(spaced) | _terms(" ".join(keywords)))
+    return _Document(
+        strong=strong,
+        weak=frozenset(_terms(description) - strong),
+        names=tuple(dict.fromkeys((name.lower(), spaced))),
+    )
+
+
+def _document_of(tool: Tool) -> _Document:
+    return _document(tool.name, tool.description, tuple(tool.keywords))
+
+
+@dataclass(frozen=True)
+class _Query:
+    text: str  # lower-cased
+    factors: dict[str, float]  # term -> 1.0, or SIGNAL_FACTOR for a signal
+
+
+def _query(task: str) -> _Query:
+    text = task.lower()
+    factors = dict.fromkeys(_terms(text), 1.0)
+    if _looks_like_arithmetic(text):
+        factors[_ARITHMETIC_TERM] = SIGNAL_FACTOR
+    if _FILE_NAME.search(task):
+        factors[_FILE_TERM] = SIGNAL_FACTOR
+    return _Query(text, factors)
+
+
+def _looks_like_arithmetic(text: str) -> bool:
+    text = _DATES_AND_TIMES.sub(" ", text)  # 2024-05-01 and 10:30 are not sums
+    if _EXPRESSION.search(text):
+        return True
+    return bool(_ARITHMETIC_WORDS.search(text) and _NUMBER.search(text))
+
+
+def _score(query: _Query, document: _Document, idf: dict[str, float]) -> float:
+    total = 0.0
+    for term, factor in query.factors.items():
+        weight = document.weight(term)
+        if weight:
+            total += factor * weight * idf.get(term, 1.0)
+    if any(re.search(rf"\b{re.escape(n)}\b", query.text) for n in document.names):
+        total += NAMED_BONUS
+    return total
+
+
+def _idf(query: _Query, documents: Sequence[_Document]) -> dict[str, float]:
+    count = len(documents)
+    idf: dict[str, float] = {}
+    for term in query.factors:
+        frequency = sum(1 for d in documents if term in d.strong or term in d.weak)
+        if frequency:
+            idf[term] = 1.0 + math.log(count / frequency)
+    return idf
+
+
+def relevance(task: str, tool: Tool, *, among: Sequence[Tool] | None = None) -> float:
+    """How strongly ``task`` points at ``tool``: 0.0 when nothing in it does.
+
+    Without ``among`` the tool is scored on its own (every word's IDF is 1), so scores are
+    comparable across calls: 1.0 or more means the task needs the tool (see the module's
+    notes). With ``among`` (the candidate tools, ``tool`` included), words the other tools
+    share count for less, as in :func:`select_tools`.
+    """
+    candidates = list(among) if among is not None else [tool]
+    if all(c is not tool for c in candidates):
+        candidates.append(tool)
+    query = _query(task)
+    documents = [_document_of(c) for c in candidates]
+    return _score(query, _document_of(tool), _idf(query, documents))
+
+
+def select_tools(task: str, tools: Sequence[Tool], *, limit: int = 3) -> tuple[Tool, ...]:
+    """The ``limit`` tools most relevant to ``task``, best first.
+
+    Always returns ``min(limit, len(tools))`` tools: when fewer match, the rest follow in
+    the order given, so an agent always has its tools to choose from. Equal scores keep the
+    given order (the team file's order is a deliberate preference).
+    """
+    if limit < 0:
+        raise ValueError(f"limit must be 0 or more, not {limit}")
+    if not tools or limit == 0:
+        return ()
+    query = _query(task)
+    documents = [_document_of(t) for t in tools]
+    idf = _idf(query, documents)
+    scores = [_score(query, d, idf) for d in documents]
+    order = sorted(range(len(tools)), key=lambda i: (-scores[i], i))
+    return tuple(tools[i] for i in order[:limit])

@@ -1,0 +1,91 @@
+"""The record of a run as the agents see it: actions, observations, steps and the state.
+
+The state is the task plus what the tools observed. The actors' thoughts and claims are not
+part of it, so the critic can only score what was actually seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FINISH = "finish"
+DELEGATE = "delegate"
+
+
+@dataclass(frozen=True)
+class Action:
+    """What an agent chose to do: call ``tool`` with ``arguments``, finish, or delegate.
+
+    ``finish`` takes ``{"answer": ...}``; ``delegate`` takes ``{"agent": ..., "task": ...}``.
+    """
+
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    thought: str = ""
+
+    def to_json(self, *, with_thought: bool = True) -> str:
+        """The action as the compact JSON an agent is asked to write."""
+        value: dict[str, Any] = {"tool": self.tool, **dict(self.arguments)}
+        if with_thought:
+            value["thought"] = self.thought
+        return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What came back from acting: a tool's output, a refusal, or a person's rejection."""
+
+    text: str
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One action and the observation it produced: never split when history is compacted."""
+
+    action: Action
+    observation: Observation
+    agent: str = ""
+
+
+@dataclass(frozen=True)
+class State:
+    """The task and the observations so far; what the critic scores."""
+
+    task: str
+    observations: tuple[str, ...] = ()
+    answer: str | None = None
+
+    def text(self) -> str:
+        lines = [f"Task: {self.task}"]
+        lines += [f"Observation {i}: {text}" for i, text in enumerate(self.observations, 1)]
+        if self.answer is not None:
+            lines.append(f"Proposed final answer: {self.answer}")
+        return "\n".join(lines)
+
+    def digest(self) -> str:
+        """A hash of the state's content: the same state always gets the same score."""
+        return hashlib.sha256(self.text().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One completed step of a run, with the score before and after it."""
+
+    index: int
+    agent: str
+    action: Action
+    observation: Observation
+    phi_before: float
+    phi_after: float
+    evidence: str = ""
+    heuristic_ids: tuple[int, ...] = ()
+
+    @property
+    def reward(self) -> float:
+        """The step's reward: how much it moved the score Φ."""
+        return self.phi_after - self.phi_before

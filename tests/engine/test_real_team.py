@@ -1,0 +1,106 @@
+"""Real teams on the bundled SmolLM2-135M: tools, routing and learning from a person."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from purpose_desktop.config import example_team_file
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
+from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.specs import LoadedTeam
+from purpose_desktop.engine.team_file import load_team, parse_team
+from purpose_desktop.models.pool import LocalModelPool
+from purpose_desktop.models.router import ModelRouter
+from purpose_desktop.store.memory_store import SqliteMemoryStore
+from tests.engine.scripted_team import memory_at
+
+pytestmark = pytest.mark.model
+
+ARITHMETIC = example_team_file().with_name("arithmetic.yaml")
+
+
+@pytest.fixture
+def router(shared_models_dir: Path) -> Iterator[ModelRouter]:
+    pool = LocalModelPool(shared_models_dir, n_ctx=2048, n_threads=2)
+    models = ModelRouter(pool, shared_models_dir, n_ctx=2048)
+    yield models
+    asyncio.run(models.aclose())
+
+
+def run_team(router: ModelRouter, memory: SqliteMemoryStore, team: LoadedTeam, task: str,
+             folder: Path, *, review: ScriptedReview | None = None,
+             ) -> tuple[RunOutcome, list[ev.Event]]:
+    events: list[ev.Event] = []
+
+    async def scenario() -> RunOutcome:
+        runner = TeamRunner(router, memory, workspaces_dir=folder / "workspaces",
+                            max_answer_tokens=96)
+        try:
+            return await runner.run(team, task, [events.append], review)
+        finally:
+            await router.aclose()
+
+    return asyncio.run(scenario()), events
+
+
+def test_the_team_works_out_a_product_with_the_calculator(
+    router: ModelRouter, tmp_path: Path
+) -> None:
+    outcome, events = run_team(router, memory_at(tmp_path / "m.sqlite3"),
+                               load_team(ARITHMETIC), "What is 17 * 23?", tmp_path)
+    assert outcome.status == "completed", outcome.error
+    assert outcome.agent == "counter"
+    calls = [e for e in events if isinstance(e, ev.ToolFinished)]
+    assert [(c.tool, c.ok, c.output) for c in calls][:1] == [("calculator", True, "391")]
+    assert "391" in outcome.answer
+    assert [e.parse_method for e in events if isinstance(e, ev.ActionProposed)] == [
+        "json"] * len(outcome.steps)  # the grammar held: every action parsed first time
+
+
+def test_routing_sends_each_task_to_the_agent_whose_expertise_fits(
+    router: ModelRouter, tmp_path: Path
+) -> None:
+    memory = memory_at(tmp_path / "m.sqlite3")
+    team = load_team(ARITHMETIC)
+    outcome, events = run_team(router, memory, team, "Name a primary colour.", tmp_path)
+    selected = next(e for e in events if isinstance(e, ev.AgentSelected))
+    assert selected.agent == "helper"
+    assert "colour" in selected.reason
+    assert outcome.steps and {s.agent for s in outcome.steps} == {"helper"}
+
+    outcome, events = run_team(router, memory, team, "Multiply 12 by 8.", tmp_path)
+    selected = next(e for e in events if isinstance(e, ev.AgentSelected))
+    assert selected.agent == "counter"
+    assert "multiply" in selected.reason
+    assert {s.agent for s in outcome.steps} == {"counter"}
+
+
+def test_a_human_override_changes_how_a_similar_state_is_scored(
+    router: ModelRouter, tmp_path: Path
+) -> None:
+    text = ARITHMETIC.read_text(encoding="utf-8").replace("review: risky", "review: always")
+    team = LoadedTeam(spec=parse_team(text, ARITHMETIC), source=ARITHMETIC)
+
+    def first_score(memory: SqliteMemoryStore, task: str) -> ev.Scored:
+        _, events = run_team(router, memory, team, task, tmp_path)
+        return next(e for e in events if isinstance(e, ev.Scored))
+
+    # What the critic says of the similar state when nobody corrected it.
+    control = first_score(memory_at(tmp_path / "control.sqlite3"), "What is 17 * 24?")
+
+    memory = memory_at(tmp_path / "m.sqlite3")
+    critic_said = first_score(memory_at(tmp_path / "probe.sqlite3"), "What is 17 * 23?").phi
+    corrected = 0.0 if critic_said >= 5 else 10.0
+    review = ScriptedReview(scores=[ScoreDecision(corrected, "checked by hand")])
+    _, events = run_team(router, memory, team, "What is 17 * 23?", tmp_path, review=review)
+    (override,) = [e for e in events if isinstance(e, ev.ScoreOverridden)]
+    assert override.phi == corrected
+
+    later = first_score(memory, "What is 17 * 24?")
+    assert later.calibrated_by >= 1
+    # The person's correction pulled the score of the similar state their way.
+    assert abs(later.phi - corrected) < abs(control.phi - corrected)

@@ -1,0 +1,102 @@
+"""Tool RAG: the tools shown to a model are the ones its task points at."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from purpose_desktop.engine.tools.base import Tool, ToolContext
+from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
+from purpose_desktop.engine.tools.selection import relevance, select_tools
+
+
+def names(tools: tuple[Tool, ...]) -> list[str]:
+    return [tool.name for tool in tools]
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "What is 17*23?",
+        "what is 1234 times 5678",
+        "How many legs do 7 spiders have?",
+        "Compute 15% of 80",
+        "Add 250 and 175, then divide by 5",
+        "sqrt(2) to five digits",
+    ],
+)
+def test_arithmetic_tasks_get_the_calculator_first(task: str) -> None:
+    assert names(select_tools(task, BUILTIN_TOOLS))[0] == "calculator"
+    assert relevance(task, _tool("calculator")) >= 1.0
+
+
+@pytest.mark.parametrize(
+    ("task", "best"),
+    [
+        ("Read the file notes.txt and summarise it", "read_file"),
+        ("Open data.csv and show me the first rows", "read_file"),
+        ("Save the summary to report.md", "write_file"),
+        ("Write the answer into a file called answer.txt", "write_file"),
+        ("List the files in the workspace", "list_files"),
+        ("Which files are in the folder?", "list_files"),
+    ],
+)
+def test_file_tasks_get_the_file_tools(task: str, best: str) -> None:
+    chosen = names(select_tools(task, BUILTIN_TOOLS))
+    assert chosen[0] == best
+    assert set(chosen) >= {best}
+    assert "calculator" not in chosen
+    assert relevance(task, _tool(best)) >= 1.0
+
+
+def test_other_tasks_get_the_other_tools() -> None:
+    assert names(select_tools("Run a python script that sorts these words",
+                              BUILTIN_TOOLS))[0] == "python"
+    assert names(select_tools("Remember this fact for later", BUILTIN_TOOLS))[0] == "note"
+    assert "read_notes" in names(select_tools("What did we note earlier?", BUILTIN_TOOLS))
+
+
+def test_relevance_is_low_when_the_task_does_not_need_the_tool() -> None:
+    assert relevance("Who wrote Hamlet?", _tool("calculator")) == 0.0
+    assert relevance("Write a poem about spring", _tool("write_file")) < 1.0
+    assert relevance("List three benefits of exercise", _tool("list_files")) < 1.0
+    assert relevance("What happened on 2024-05-01?", _tool("calculator")) < 1.0
+    assert relevance("Summarise pages 10-20", _tool("calculator")) < 1.0
+
+
+def test_naming_a_tool_points_at_it() -> None:
+    assert relevance("use the calculator", _tool("calculator")) >= 1.0
+    assert relevance("call read_file on it", _tool("read_file")) >= 1.0
+
+
+def test_always_returns_the_limit_in_a_stable_order() -> None:
+    first = select_tools("Tell me a story", BUILTIN_TOOLS)
+    assert first == BUILTIN_TOOLS[:3]  # nothing matches: the given order
+    assert select_tools("Tell me a story", BUILTIN_TOOLS[::-1], limit=2) == (
+        BUILTIN_TOOLS[-1], BUILTIN_TOOLS[-2]
+    )
+    assert len(select_tools("17*23", BUILTIN_TOOLS, limit=10)) == len(BUILTIN_TOOLS)
+    assert select_tools("17*23", BUILTIN_TOOLS, limit=0) == ()
+    assert select_tools("17*23", (), limit=3) == ()
+    with pytest.raises(ValueError, match="limit"):
+        select_tools("17*23", BUILTIN_TOOLS, limit=-1)
+
+
+def test_rare_words_weigh_more_among_candidates() -> None:
+    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
+        return ""
+
+    def tool(name: str, description: str) -> Tool:
+        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
+
+    weather = tool("weather", "Look up the weather forecast for a city.")
+    city = tool("city_facts", "Facts about a city: population, area, mayor.")
+    task = "What is the forecast for the city?"
+    assert names(select_tools(task, (city, weather), limit=1)) == ["weather"]
+    assert relevance(task, weather, among=(weather, city)) > relevance(
+        task, city, among=(weather, city))
+
+
+def _tool(name: str) -> Tool:
+    return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
