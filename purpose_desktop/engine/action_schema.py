@@ -25,12 +25,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
-from purpose_desktop.models.structured import ModelOutputError
+from purpose_desktop.models.structured import ModelOutputError, validator_for
 
 TOOL_KEY = "tool"
 THOUGHT_KEY = "thought"
@@ -286,7 +285,7 @@ def validate_action(
             arguments[key] = _coerce(arguments[key], spec)
 
     errors = sorted(
-        Draft202012Validator(parameters).iter_errors(arguments),
+        validator_for(parameters).iter_errors(arguments),
         key=lambda e: (list(map(str, e.path)), str(e.validator)),
     )
     if errors:

@@ -26,7 +26,7 @@ from purpose_desktop.engine.events import (
 )
 from purpose_desktop.engine.history import compact_history
 from purpose_desktop.engine.learning import REJECTED_PREFIX
-from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
+from purpose_desktop.engine.memory import Experience, MemoryStore, ScoreAnchor
 from purpose_desktop.engine.prompts import head_messages, simpler_messages, system_prompt
 from purpose_desktop.engine.review import (
     ActionReviewRequest,
@@ -80,6 +80,7 @@ class _Turn:
     observations: list[str] = field(default_factory=list)
     phi: float = 0.0
     failed_steps: int = 0
+    experiences: list[Experience] | None = None  # found once: they match the task alone
 
     def emit(self, event_type: type[Any], **fields: Any) -> None:
         self.run.events.emit(event_type, agent=self.agent.name, **fields)
@@ -146,7 +147,9 @@ class AgentLoop:
         last = turn.observations[-1] if turn.observations else None
         query = turn.task if last is None else f"{turn.task} {last}"
         heuristics = await self._memory.find_heuristics(team, query, limit=3)
-        experiences = await self._memory.find_experiences(team, turn.task, limit=2)
+        if turn.experiences is None:
+            turn.experiences = await self._memory.find_experiences(team, turn.task, limit=2)
+        experiences = turn.experiences
         turn.emit(
             MemoryRetrieved, step=step,
             heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),

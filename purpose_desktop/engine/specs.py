@@ -33,6 +33,18 @@ class AgentSpec(_Spec):
     max_steps: int = Field(default=8, ge=1, le=200)
     review: ReviewPolicy = ReviewPolicy.RISKY
 
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, tools: tuple[str, ...]) -> tuple[str, ...]:
+        from purpose_desktop.engine.tools.base import ToolError
+        from purpose_desktop.engine.tools.builtin import tools_named
+
+        try:
+            tools_named(tools)
+        except ToolError as exc:
+            raise ValueError(str(exc)) from None
+        return tools
+
 
 class RouterSpec(_Spec):
     """How a team hands a task to one of its agents.

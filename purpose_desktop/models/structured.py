@@ -7,6 +7,7 @@ they do not support, so the answer is always parsed and checked against the sche
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,17 @@ class StructuredOutput:
 
 
 def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A validator for ``schema``; :class:`ModelError` if the schema itself is invalid."""
+    """A validator for ``schema``; :class:`ModelError` if the schema itself is invalid.
+
+    Validators are kept by the schema's content: checking a schema costs milliseconds, and the
+    agent loop asks for the same few schemas on every step.
+    """
+    return _validator(json.dumps(schema, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str) -> Draft202012Validator:
+    schema = json.loads(schema_text)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

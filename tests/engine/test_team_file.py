@@ -108,3 +108,13 @@ def test_unknown_suffix(tmp_path: Path) -> None:
     path.write_text("{}", encoding="utf-8")
     with pytest.raises(TeamFileError, match=r"unknown team file type '\.json'"):
         load_team(path)
+
+
+def test_an_unknown_tool_is_named_with_its_line(tmp_path: Path) -> None:
+    text = ("name: T\nagents:\n  - name: a\n    role: r\n    model: m.gguf\n"
+            "    tools: [calculator, web_search]\n")
+    with pytest.raises(TeamFileError) as caught:
+        parse_team(text, tmp_path / "team.yaml")
+    message = str(caught.value)
+    assert "line 6" in message and "agents[0].tools" in message
+    assert "'web_search'" in message and "calculator" in message

@@ -34,6 +34,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.models.structured import validator_for
 
 __all__ = ["call_tool", "tool_from_function", "validate_arguments"]
 
@@ -290,7 +291,7 @@ def validate_arguments(tool: Tool, arguments: Any) -> None:
     if not isinstance(arguments, Mapping):
         raise ToolError(f"{tool.name}: the arguments must be a JSON object, "
                         f"not {_shown(arguments)}.")
-    validator = Draft202012Validator(tool.parameters)
+    validator = validator_for(tool.parameters)
     problems: list[str] = []
     for error in sorted(validator.iter_errors(dict(arguments)), key=_error_order):
         for problem in _describe_error(error, tool):
