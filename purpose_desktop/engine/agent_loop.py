@@ -177,11 +177,12 @@ class AgentLoop:
         return action, tuple(h.id for h in heuristics if h.id is not None)
 
     async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
-        fitted, warning = await fit(turn.model, head, self._max_answer_tokens)
+        reserved = self._max_answer_tokens + HINT_TOKENS
+        fitted, warning = await fit(turn.model, head, reserved)
         if warning is not None:
             turn.warn(warning)
-        budget = budget_for(turn.model, self._max_answer_tokens)
-        messages = await compact_history(fitted, turn.exchanges, budget - HINT_TOKENS,
+        messages = await compact_history(fitted, turn.exchanges,
+                                         budget_for(turn.model, reserved),
                                          counter_for(turn.model))
         if turn.exchanges:
             # Small models keep calling tools after the answer is in front of them; a nudge
