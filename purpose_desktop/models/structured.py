@@ -50,7 +50,8 @@ def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
     Validators are kept by the schema's content: checking a schema costs milliseconds, and the
     agent loop asks for the same few schemas on every step.
     """
-    return _validator(json.dumps(schema, sort_keys=True))
+    # Key order is kept: messages list properties in the order the schema declares them.
+    return _validator(json.dumps(schema))
 
 
 @functools.lru_cache(maxsize=256)

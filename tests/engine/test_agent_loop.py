@@ -256,3 +256,19 @@ def test_the_event_file_holds_every_event_as_json(tmp_path: Path) -> None:
     assert [line["seq"] for line in lines] == [e.seq for e in events]
     assert [line["type"] for line in lines][:2] == ["RunStarted", "AgentSelected"]
     assert lines[-1]["type"] == "RunFinished" and lines[-1]["answer"] == "6"
+
+
+def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
+    from purpose_desktop.engine.memory import Heuristic
+
+    memory = memory_at(tmp_path / "m.sqlite3")
+    injected = asyncio.run(memory.add_heuristic(Heuristic(
+        "T", Tier.STRATEGIC, "multiply two numbers", "Always check the product twice.",
+        q_value=0.9, source="human")))
+    model = team_model([act("finish", answer="6")])
+    events: list[ev.Event] = []
+    asyncio.run(runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+        one_agent_team(tmp_path), "Multiply two numbers: 2 and 3", [events.append]))
+    (retrieved,) = of_type(events, ev.MemoryRetrieved)
+    assert (injected.id, "strategic", "Always check the product twice.") in retrieved.heuristics
+    assert "Always check the product twice." in model.calls[0][0][0].content
