@@ -24,6 +24,7 @@ from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
+from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
     from purpose_desktop.store.memory_store import SqliteMemoryStore
@@ -64,7 +65,8 @@ def build_services(paths: Paths | None = None) -> Services:
         ollama_host=settings.ollama_host, servers=settings.servers,
     )
     runner = TeamRunner(
-        models, open_memory(paths), workspaces_dir=paths.workspaces_dir,
+        models, DeferredMemoryStore(lambda: open_memory(paths)),
+        workspaces_dir=paths.workspaces_dir,
         prices=load_prices(paths.prices_file), max_answer_tokens=settings.max_answer_tokens,
     )
     return Services(paths, settings, models, runner)

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from purpose_desktop.engine import learning
 from purpose_desktop.engine.costs import CallCost, CostSummary, PriceTable, summarise
-from purpose_desktop.engine.critic import Critic
 from purpose_desktop.engine.events import (
     AgentSelected,
     CostRecorded,
@@ -33,15 +31,17 @@ from purpose_desktop.engine.events import (
     Subscriber,
 )
 from purpose_desktop.engine.memory import MemoryStore
-from purpose_desktop.engine.review import AutoApprove, ReviewGate
-from purpose_desktop.engine.routing import Router
 from purpose_desktop.engine.tools.base import ToolContext
 from purpose_desktop.engine.trajectory import Step
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.base import DescribesModels, ModelProvider, ModelStatus
 from purpose_desktop.models.messages import Usage
 
-if TYPE_CHECKING:  # pydantic loads only when a team is, which keeps start-up fast
+if TYPE_CHECKING:
+    # The loop's machinery (pydantic specs, jsonschema, the tools) loads with the first run,
+    # not with the app: the window shows sooner.
+    from purpose_desktop.engine.critic import Critic
+    from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.specs import AgentSpec, LoadedTeam
 
 
@@ -126,8 +126,7 @@ class TeamRunner:
     ) -> None:
         self._models = models
         self.memory = memory
-        self.critic = Critic(memory)
-        self._router = Router(models)
+        self._critic: Critic | None = None
         self._workspaces_dir = workspaces_dir
         self.prices = prices or PriceTable({})
         self._max_answer_tokens = max_answer_tokens
@@ -150,6 +149,7 @@ class TeamRunner:
         the run as ``cancelled`` and re-raises the cancellation.
         """
         from purpose_desktop.engine.agent_loop import AgentLoop
+        from purpose_desktop.engine.review import AutoApprove
 
         run_id = os.urandom(16).hex()
         events = EventStream(run_id, list(subscribers))
@@ -191,8 +191,18 @@ class TeamRunner:
         return RunOutcome(run_id, status, answer, usage, error, agent_name, tuple(run.steps),
                           costs)
 
+    @property
+    def critic(self) -> Critic:
+        """The critic of every run of this runner; its cache of scores lives as long."""
+        if self._critic is None:
+            from purpose_desktop.engine.critic import Critic
+
+            self._critic = Critic(self.memory)
+        return self._critic
+
     async def _select_agent(self, run: RunContext) -> AgentSpec:
         from purpose_desktop.engine.agent_loop import pick_with_model
+        from purpose_desktop.engine.routing import Router
 
         team = run.team
 
@@ -200,12 +210,14 @@ class TeamRunner:
             reference = team.spec.router.model or team.spec.default_model or candidates[0].model
             return await pick_with_model(self._models, run, reference, task, candidates)
 
-        decision = await self._router.choose(team.spec, run.task, team.base_dir, pick)
+        decision = await Router(self._models).choose(team.spec, run.task, team.base_dir, pick)
         run.events.emit(AgentSelected, agent=decision.agent.name, model=decision.agent.model,
                         reason=f"{decision.reason} ({decision.complexity} task)")
         return decision.agent
 
     async def _learn(self, run: RunContext, status: RunStatus, answer: str) -> None:
+        from purpose_desktop.engine import learning
+
         result = learning.RunResult(run.team.spec.name, run.run_id, run.task, status, answer,
                                     tuple(run.steps))
         for heuristic in learning.distil(result):

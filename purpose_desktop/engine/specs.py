@@ -36,13 +36,11 @@ class AgentSpec(_Spec):
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, tools: tuple[str, ...]) -> tuple[str, ...]:
-        from purpose_desktop.engine.tools.base import ToolError
-        from purpose_desktop.engine.tools.builtin import tools_named
+        from purpose_desktop.engine.tools.names import unknown_tools_message
 
-        try:
-            tools_named(tools)
-        except ToolError as exc:
-            raise ValueError(str(exc)) from None
+        problem = unknown_tools_message(tools)
+        if problem is not None:
+            raise ValueError(problem)
         return tools
 
 

@@ -8,6 +8,7 @@ from typing import Final
 from purpose_desktop.engine.tools.base import Tool, ToolError
 from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.tools.files import LIST_FILES, READ_FILE, WRITE_FILE
+from purpose_desktop.engine.tools.names import tool_key, unknown_tools_message
 from purpose_desktop.engine.tools.notes import NOTE, READ_NOTES
 from purpose_desktop.engine.tools.python_runner import PYTHON
 
@@ -17,11 +18,7 @@ BUILTIN_TOOLS: Final[tuple[Tool, ...]] = (
     CALCULATOR, PYTHON, READ_FILE, WRITE_FILE, LIST_FILES, NOTE, READ_NOTES,
 )
 _BY_NAME: Final = {tool.name: tool for tool in BUILTIN_TOOLS}
-
-
-def _key(name: str) -> str:
-    # "Read-File" and "read file" in a hand-written team file mean read_file.
-    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+_key = tool_key
 
 
 def builtin_tool(name: str) -> Tool:
@@ -42,17 +39,13 @@ def tools_named(names: Iterable[str]) -> tuple[Tool, ...]:
 
     Raises :class:`ToolError` naming every unknown name (and the known tools) at once.
     """
+    wanted = list(names)
+    problem = unknown_tools_message(wanted)
+    if problem is not None:
+        raise ToolError(problem)
     found: list[Tool] = []
-    unknown: list[str] = []
-    for name in names:
-        tool = _BY_NAME.get(_key(name))
-        if tool is None:
-            unknown.append(name)
-        elif all(tool.name != kept.name for kept in found):
+    for name in wanted:
+        tool = _BY_NAME[_key(name)]
+        if all(tool.name != kept.name for kept in found):
             found.append(tool)
-    if unknown:
-        listed = ", ".join(f"'{n}'" for n in unknown)
-        plural = "s" if len(unknown) > 1 else ""
-        raise ToolError(f"Unknown tool{plural} {listed}. The built-in tools are: "
-                        f"{', '.join(_BY_NAME)}.")
     return tuple(found)

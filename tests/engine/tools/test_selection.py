@@ -100,3 +100,10 @@ def test_rare_words_weigh_more_among_candidates() -> None:
 
 def _tool(name: str) -> Tool:
     return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
+
+
+def test_the_light_name_list_matches_the_tools() -> None:
+    from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
+    from purpose_desktop.engine.tools.names import BUILTIN_TOOL_NAMES
+
+    assert tuple(tool.name for tool in BUILTIN_TOOLS) == BUILTIN_TOOL_NAMES

@@ -1,0 +1,30 @@
+"""The names of the built-in tools, without the tools themselves.
+
+Team files are checked against these names when they load; importing the tools (and
+jsonschema with them) waits for the first run, so opening a team stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+BUILTIN_TOOL_NAMES: Final = (
+    "calculator", "python", "read_file", "write_file", "list_files", "note", "read_notes",
+)
+
+
+def tool_key(name: str) -> str:
+    """The canonical form of a tool name: "Read-File" and "read file" mean read_file."""
+    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def unknown_tools_message(names: Iterable[str]) -> str | None:
+    """What is wrong with ``names`` (the unknown ones, and the known tools), or ``None``."""
+    unknown = [name for name in names if tool_key(name) not in BUILTIN_TOOL_NAMES]
+    if not unknown:
+        return None
+    listed = ", ".join(f"'{n}'" for n in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    known = ", ".join(BUILTIN_TOOL_NAMES)
+    return f"Unknown tool{plural} {listed}. The built-in tools are: {known}."
