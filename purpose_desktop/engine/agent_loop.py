@@ -85,6 +85,9 @@ class _Turn:
     def emit(self, event_type: type[Any], **fields: Any) -> None:
         self.run.events.emit(event_type, agent=self.agent.name, **fields)
 
+    def tool(self, name: str) -> Tool | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
+
     def warn(self, message: str) -> None:
         self.run.events.emit(WarningRaised, message=message)
 
@@ -193,8 +196,7 @@ class AgentLoop:
 
     async def _act(self, turn: _Turn, action: Action, step: int) -> _Done:
         """Review and carry out ``action``."""
-        tool = next((t for t in turn.tools if t.name == action.tool), None)
-        reviewed = await self._review(turn, action, tool, step)
+        reviewed = await self._review(turn, action, turn.tool(action.tool), step)
         if reviewed is None or isinstance(reviewed, str):
             reason = reviewed or "no reason given"
             return _Done(action, Observation(f"{REJECTED_PREFIX}: {reason}", ok=False))
@@ -207,8 +209,8 @@ class AgentLoop:
             return _Done(action, Observation(f"Final answer: {answer}"), answer)
         if action.tool == DELEGATE:
             return _Done(action, await self._delegate(turn, action))
-        tool = next((t for t in turn.tools if t.name == action.tool), None)
-        if tool is None:  # the parser only accepts offered tools; an edit may name another
+        tool = turn.tool(action.tool)  # a person's edit may have named another tool
+        if tool is None:
             return _Done(action, Observation(f"There is no tool called '{action.tool}'.",
                                              ok=False))
         return _Done(action, await self._call(turn, tool, action.arguments, step))

@@ -59,16 +59,6 @@ def load_prices(path: Path) -> PriceTable:
         ) from None
 
 
-def save_prices(table: PriceTable, path: Path) -> None:
-    data = {
-        model: {"input": price.input_per_million, "output": price.output_per_million}
-        for model, price in sorted(table.prices.items())
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 @dataclass(frozen=True)
 class CallCost:
     agent: str

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from purpose_desktop.engine.context import fit
 from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
+from purpose_desktop.engine.review import half_steps
 from purpose_desktop.engine.text import content_words, similarity
 from purpose_desktop.engine.trajectory import State
 from purpose_desktop.errors import ModelError
@@ -62,10 +63,6 @@ class Score:
 
 
 UsageCallback = Callable[[Usage], None]
-
-
-def half_steps(value: float) -> float:
-    return round(min(10.0, max(0.0, value)) * 2) / 2
 
 
 class Critic:

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.text import shorten
 
 
 def _arguments(arguments: Mapping[str, Any]) -> str:
-    text = json.dumps(dict(arguments), ensure_ascii=False)
-    return text if len(text) <= 120 else text[:119] + "…"
+    return shorten(json.dumps(dict(arguments), ensure_ascii=False), 120)
 
 
 def describe_event(event: ev.Event) -> str | None:
@@ -48,8 +48,7 @@ def _describe_step(event: ev.Event) -> str | None:
         case ev.ActionReviewed(verdict=verdict, by="person", reason=reason, tool=tool):
             text = f"A person {verdict} {tool}" + (f": {reason}" if reason else "")
         case ev.ToolFinished(tool=tool, ok=ok, output=output, seconds=seconds):
-            shown = " ".join(output.split())
-            shown = shown if len(shown) <= 200 else shown[:199] + "…"
+            shown = shorten(output, 200)
             text = f"{tool} {'→' if ok else 'failed:'} {shown} ({seconds:.1f} s)"
         case ev.Scored(phi_before=before, phi=phi, evidence=evidence, flag=flag):
             text = f"Φ {before:g} → {phi:g}: {evidence}" + (f" [{flag}]" if flag else "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from purpose_desktop.engine.text import shorten
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.compression import TEMPLATE_TOKENS_PER_MESSAGE, TokenCounter
@@ -46,21 +47,16 @@ def exchange_messages(exchange: Exchange) -> tuple[ChatMessage, ChatMessage]:
     )
 
 
-def _cut(text: str, chars: int) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= chars:
-        return flat
-    return flat[: max(chars - 1, 0)].rstrip() + "…"
-
-
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _call(action: Action, chars: int) -> str:
+def call_text(action: Action, chars: int) -> str:
+    """``calculator(expression=17*23)``: an action in short, each argument cut to about half
+    of ``chars``."""
     each = max(chars // 2, _MIN_ARGUMENT_CHARS)
     arguments = ", ".join(
-        f"{key}={_cut(value if isinstance(value, str) else _json(value), each)}"
+        f"{key}={shorten(value if isinstance(value, str) else _json(value), each)}"
         for key, value in action.arguments.items()
     )
     return f"{action.tool}({arguments})"
@@ -78,10 +74,10 @@ def summarise_exchanges(
     left_out = max(0, min(left_out, len(exchanges)))
     items = []
     for number, exchange in enumerate(exchanges[left_out:], left_out + 1):
-        outcome = _cut(exchange.observation.text, chars)
+        outcome = shorten(exchange.observation.text, chars)
         if not exchange.observation.ok:
             outcome = f"failed: {outcome}"
-        items.append(f"{number}. {_call(exchange.action, chars)} -> {outcome}")
+        items.append(f"{number}. {call_text(exchange.action, chars)} -> {outcome}")
     if left_out:
         dropped = "step 1" if left_out == 1 else f"steps 1-{left_out}"
         heading = f"{SUMMARY_PREFIX}; {dropped} left out)"

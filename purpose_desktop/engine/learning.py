@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from purpose_desktop.engine.events import RunStatus
+from purpose_desktop.engine.history import call_text
 from purpose_desktop.engine.memory import Experience, Heuristic, Tier
-from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
+from purpose_desktop.engine.text import shorten
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
 
 REJECTED_PREFIX = "Rejected by a person"
 MAX_TEXT = 160
@@ -46,21 +48,18 @@ class RunResult:
         return min(1.0, self.final_phi / scale)
 
 
-def call_text(action: Action) -> str:
-    """``calculator(expression=17*23)``: an action in a short, readable form."""
-    arguments = ", ".join(f"{key}={value}" for key, value in action.arguments.items())
-    return _cut(f"{action.tool}({arguments})")
-
-
 def distil(result: RunResult) -> list[Heuristic]:
     """The heuristics worth keeping from ``result``."""
     learned: list[Heuristic] = []
 
+    pattern = shorten(result.task, MAX_TEXT)
+
     def keep(tier: Tier, strategy: str, q_value: float = 0.5) -> None:
-        if any(h.tier == tier and h.strategy == _cut(strategy) for h in learned):
+        strategy = shorten(strategy, MAX_TEXT)
+        if any(h.tier == tier and h.strategy == strategy for h in learned):
             return  # the same lesson from two steps of one run is one lesson
         learned.append(Heuristic(
-            team=result.team, tier=tier, pattern=_cut(result.task), strategy=_cut(strategy),
+            team=result.team, tier=tier, pattern=pattern, strategy=strategy,
             q_value=q_value, run_ids=(result.run_id,),
         ))
 
@@ -68,14 +67,15 @@ def distil(result: RunResult) -> list[Heuristic]:
         action = step.action
         if action.tool in (FINISH, DELEGATE):
             continue
+        call = call_text(action, MAX_TEXT)
         if step.observation.text.startswith(REJECTED_PREFIX):
-            keep(Tier.TOOL, f"Do not call {call_text(action)}: {step.observation.text}", 0.6)
+            keep(Tier.TOOL, f"Do not call {call}: {step.observation.text}", 0.6)
         elif not step.observation.ok:
-            keep(Tier.TOOL, f"{call_text(action)} failed: {step.observation.text}", 0.4)
+            keep(Tier.TOOL, f"{call} failed: {step.observation.text}", 0.4)
         elif step.reward > 0:
             keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
-                            f"{_cut(step.observation.text, 60)}")
-    calls = [call_text(step.action) for step in result.steps]
+                            f"{shorten(step.observation.text, 60)}")
+    calls = [call_text(step.action, MAX_TEXT) for step in result.steps]
     if result.succeeded and calls:
         keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
@@ -86,7 +86,8 @@ def distil(result: RunResult) -> list[Heuristic]:
 
 def experience(result: RunResult) -> Experience:
     summary = " → ".join(
-        f"{call_text(step.action)} ⇒ {_cut(step.observation.text, 40)}" for step in result.steps
+        f"{call_text(step.action, MAX_TEXT)} ⇒ {shorten(step.observation.text, 40)}"
+        for step in result.steps
     )
     return Experience(
         team=result.team, task=result.task, summary=summary or "(no steps)",
@@ -99,7 +100,3 @@ def used_heuristics(steps: Sequence[Step]) -> list[int]:
     """The ids of the heuristics shown to the agents during the run, each once."""
     return list(dict.fromkeys(i for step in steps for i in step.heuristic_ids))
 
-
-def _cut(text: str, limit: int = MAX_TEXT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -96,11 +96,16 @@ def asks_for_score(policy: ReviewPolicy) -> bool:
     return policy is ReviewPolicy.ALWAYS
 
 
+def half_steps(phi: float) -> float:
+    """``phi`` kept within 0 to 10 and rounded to half steps, like the slider's."""
+    return round(min(10.0, max(0.0, phi)) * 2) / 2
+
+
 def checked_override(phi: float) -> float:
     """``phi`` as an override: within 0 to 10, in half steps like the slider."""
     if not 0.0 <= phi <= 10.0:
         raise ValueError(f"A score must be between 0 and 10, not {phi:g}.")
-    return round(phi * 2) / 2
+    return half_steps(phi)
 
 
 @dataclass

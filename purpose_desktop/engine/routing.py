@@ -71,14 +71,13 @@ class Router:
         level = complexity(task)
         if len(team.agents) == 1:
             return RoutingDecision(team.agents[0], "the team's only agent", level)
-        scored = [(expertise_score(agent, task), agent) for agent in team.agents]
-        best = max(score for (score, _), _ in scored)
-        candidates = [agent for (score, _), agent in scored if score == best]
+        matches = {agent.name: expertise_score(agent, task) for agent in team.agents}
+        best = max(score for score, _ in matches.values())
+        candidates = [agent for agent in team.agents if matches[agent.name][0] == best]
         if len(candidates) == 1:
-            (_, matched), agent = next(s for s in scored if s[1] is candidates[0])
-            return RoutingDecision(
-                agent, f"its expertise ({', '.join(matched)}) fits the task", level
-            )
+            matched = ", ".join(matches[candidates[0].name][1])
+            return RoutingDecision(candidates[0], f"its expertise ({matched}) fits the task",
+                                   level)
         why = "tied on expertise" if best else "no expertise matched"
         traits = {a.name: await self._traits(a, base_dir) for a in candidates}
         candidates, excluded = self._able_to_use_tools(candidates, traits, task)

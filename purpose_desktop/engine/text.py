@@ -29,6 +29,14 @@ def content_words(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to at most ``limit`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: max(limit - 1, 0)].rstrip() + "…"
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two texts are, 0 to 1: the overlap of their content words (Jaccard)."""
     left, right = set(content_words(a)), set(content_words(b))
