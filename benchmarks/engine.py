@@ -38,8 +38,9 @@ from purpose_desktop.models.messages import ChatMessage, GenerationOptions
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
-from purpose_desktop.store.database import create_schema, open_database
+from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.migrations import migrate
 
 REPO = Path(__file__).resolve().parent.parent
 OVERHEAD_TARGET_MS = 5.0
@@ -49,7 +50,7 @@ TASKS = ("What is 17 * 23?", "Multiply 12 by 8.", "What is 345 + 678?", "Add 19 
 
 def memory(folder: Path) -> SqliteMemoryStore:
     engine = open_database(folder / "memory.sqlite3")
-    create_schema(engine)
+    migrate(engine)
     return SqliteMemoryStore(engine)
 
 

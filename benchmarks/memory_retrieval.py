@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Literal
 
 from purpose_desktop.engine.memory import Experience, Heuristic, Tier
-from purpose_desktop.store.database import create_schema, open_database
+from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.migrations import migrate
 
 P95_TARGET_MS = 20.0
 TEAMS = ("research", "coding", "support", "writing", "data")
@@ -209,7 +210,7 @@ async def fill(store: SqliteMemoryStore, writer: Writer, start: int, stop: int) 
 
 async def run(sizes: list[int], queries: int, seed: int, folder: Path) -> list[dict[str, object]]:
     engine = open_database(folder / "memory.sqlite3")
-    create_schema(engine)
+    migrate(engine)
     store = SqliteMemoryStore(engine)
     writer = Writer(random.Random(seed))
     query_rng = random.Random(seed + 1)

@@ -6,6 +6,7 @@ needs. Importing this module stays cheap and Qt-free, so headless commands never
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine.costs import load_prices
 from purpose_desktop.engine.run import TeamRunner
-from purpose_desktop.errors import NoDisplayError, UserError
+from purpose_desktop.errors import NoDisplayError
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
@@ -27,7 +28,11 @@ from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.memory_store import SqliteMemoryStore
+    from purpose_desktop.store.opening import LazyStore
+    from purpose_desktop.store.run_journal import SqlRunJournal
+
+#: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
+STORE_URL_ENV = "PURPOSE_DESKTOP_STORE_URL"
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,15 @@ class Services:
     settings: Settings
     models: ModelRouter
     runner: TeamRunner
+    store: LazyStore
+    journal: SqlRunJournal
 
     async def aclose(self) -> None:
-        """End every model process. Safe to call more than once."""
+        """Commit what the journal holds, close the database and end every model process.
+        Safe to call more than once."""
         await self.models.aclose()
+        await asyncio.to_thread(self.journal.close)
+        self.store.close()
 
 
 def build_services(paths: Paths | None = None) -> Services:
@@ -64,29 +74,25 @@ def build_services(paths: Paths | None = None) -> Services:
         pool, paths.models_dir, n_ctx=settings.context_size,
         ollama_host=settings.ollama_host, servers=settings.servers,
     )
+    from purpose_desktop.store.opening import LazyStore
+
+    store = LazyStore(store_target(paths, settings))
+    journal = store.journal()
     runner = TeamRunner(
-        models, DeferredMemoryStore(lambda: open_memory(paths)),
+        models, DeferredMemoryStore(lambda: store.get().memory),
         workspaces_dir=paths.workspaces_dir,
         prices=load_prices(paths.prices_file), max_answer_tokens=settings.max_answer_tokens,
+        journal=journal,
     )
-    return Services(paths, settings, models, runner)
+    return Services(paths, settings, models, runner, store, journal)
 
 
-def open_memory(paths: Paths) -> SqliteMemoryStore:
-    """The team memory in the database file, its tables made on first use."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from purpose_desktop.store.database import create_schema, open_database
-    from purpose_desktop.store.memory_store import SqliteMemoryStore
-
-    try:
-        engine = open_database(paths.database_file)
-        create_schema(engine)
-    except SQLAlchemyError as exc:
-        raise UserError(
-            f"The database {paths.database_file} cannot be opened: {exc.__cause__ or exc}"
-        ) from None
-    return SqliteMemoryStore(engine)
+def store_target(paths: Paths, settings: Settings,
+                 environ: Mapping[str, str] | None = None) -> str | Path:
+    """Where runs and memory are kept: ``$PURPOSE_DESKTOP_STORE_URL``, else the settings'
+    store URL, else the SQLite file in the home folder."""
+    env = os.environ if environ is None else environ
+    return env.get(STORE_URL_ENV, "").strip() or settings.store_url or paths.database_file
 
 
 def configure_logging(paths: Paths) -> None:

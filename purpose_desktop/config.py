@@ -117,6 +117,10 @@ class Settings:
     ollama_host: str | None = None
     """Where Ollama listens; ``None``: ``$OLLAMA_HOST`` or http://127.0.0.1:11434."""
     servers: tuple[ServerSetting, ...] = ()
+    store_url: str | None = None
+    """Where runs and memory are stored: a SQLAlchemy URL (``postgresql://host/db`` to share
+    memory across machines); ``None``: the SQLite file in the home folder. Leave a password
+    out of it: PostgreSQL's client reads ``~/.pgpass`` or ``$PGPASSWORD``."""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -144,7 +148,7 @@ def load_settings(paths: Paths) -> Settings:
 
 
 _POSITIVE_INTS = ("n_threads", "context_size", "max_answer_tokens")
-_OPTIONAL_TEXTS = ("last_team_file", "ollama_host")
+_OPTIONAL_TEXTS = ("last_team_file", "ollama_host", "store_url")
 
 
 def _valid(key: str, value: object) -> bool:

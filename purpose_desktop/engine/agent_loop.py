@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.actor import Actor, Proposal, StepFailed
+from purpose_desktop.engine.checkpoint import Frame, PendingDelegation
 from purpose_desktop.engine.context import budget_for, counter_for, fit
 from purpose_desktop.engine.critic import Critic, Score
 from purpose_desktop.engine.events import (
@@ -80,7 +81,22 @@ class _Turn:
     observations: list[str] = field(default_factory=list)
     phi: float = 0.0
     failed_steps: int = 0
+    steps_taken: int = 0
+    delegating: PendingDelegation | None = None
     experiences: list[Experience] | None = None  # found once: they match the task alone
+
+    def frame(self) -> Frame:
+        return Frame(self.agent.name, self.task, self.depth, self.steps_taken,
+                     tuple(self.exchanges), tuple(self.observations), self.phi,
+                     self.failed_steps, self.delegating)
+
+    def restore(self, frame: Frame) -> None:
+        self.exchanges = list(frame.exchanges)
+        self.observations = list(frame.observations)
+        self.phi = frame.phi
+        self.failed_steps = frame.failed_steps
+        self.steps_taken = frame.steps_taken
+        self.delegating = frame.delegating
 
     def emit(self, event_type: type[Any], **fields: Any) -> None:
         self.run.events.emit(event_type, agent=self.agent.name, **fields)
@@ -116,29 +132,61 @@ class AgentLoop:
         self._max_answer_tokens = max_answer_tokens
 
     async def run(
-        self, run: RunContext, agent: AgentSpec, task: str, depth: int = 0
+        self, run: RunContext, agent: AgentSpec, task: str, depth: int = 0, *,
+        resume: Sequence[Frame] = (), first_action: Action | None = None,
     ) -> tuple[RunStatus, str, str | None]:
-        """Run ``agent`` on ``task`` until it finishes: (status, answer, error message)."""
+        """Run ``agent`` on ``task`` until it finishes: (status, answer, error message).
+
+        ``resume`` holds this turn's frame from a checkpoint (and the frames of the teammates
+        it waits for) to go on from; ``first_action`` stands in for the next proposal.
+        """
         teammates = () if depth >= MAX_DELEGATION_DEPTH else tuple(
             a.name for a in run.team.spec.agents if a.name != agent.name
         )
         async with self._models.use(agent.model, run.team.base_dir, run.report_status) as model:
             turn = _Turn(run, agent, model, task, tools_named(agent.tools), teammates, depth)
-            for _ in range(agent.max_steps):
-                step = run.next_step()
-                turn.emit(StepStarted, step=step)
-                try:
+            if resume:
+                turn.restore(resume[0])
+            run.turns.append(turn)
+            try:
+                if not resume:
+                    run.checkpoint()  # the start, after the agent was chosen
+                return await self._steps(turn, resume[1:], first_action)
+            finally:
+                run.turns.pop()
+
+    async def _steps(
+        self, turn: _Turn, waiting_for: Sequence[Frame], first_action: Action | None
+    ) -> tuple[RunStatus, str, str | None]:
+        run, agent = turn.run, turn.agent
+        if turn.delegating is not None:
+            # Resumed while a teammate worked on a subtask: it goes on, then this step ends.
+            pending = turn.delegating
+            observation = await self._delegate(turn, pending.action, waiting_for)
+            done = _Done(pending.action, observation)
+            await self._score(turn, done, pending.step, pending.heuristic_ids)
+        while turn.steps_taken < agent.max_steps:
+            turn.steps_taken += 1
+            step = run.next_step()
+            turn.emit(StepStarted, step=step)
+            heuristic_ids: tuple[int, ...] = ()
+            try:
+                if first_action is not None:
+                    action = self._given(turn, first_action, step)
+                    first_action = None
+                else:
                     action, heuristic_ids = await self._propose(turn, step)
-                except StepFailed as exc:
-                    turn.failed_steps += 1
-                    turn.warn(str(exc))
-                    if turn.failed_steps >= MAX_FAILED_STEPS:
-                        return "failed", "", f"{agent.name} could not produce an action: {exc}"
-                    continue
-                done = await self._act(turn, action, step)
-                await self._score(turn, done, step, heuristic_ids)
-                if done.answer is not None:
-                    return "completed", done.answer, None
+            except StepFailed as exc:
+                turn.failed_steps += 1
+                turn.warn(str(exc))
+                run.checkpoint()
+                if turn.failed_steps >= MAX_FAILED_STEPS:
+                    return "failed", "", f"{agent.name} could not produce an action: {exc}"
+                continue
+            done = await self._act(turn, action, step, heuristic_ids)
+            await self._score(turn, done, step, heuristic_ids)
+            if done.answer is not None:
+                return "completed", done.answer, None
         return "failed", "", (
             f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."
         )
@@ -179,6 +227,13 @@ class AgentLoop:
                   attempts=proposal.attempts)
         return action, tuple(h.id for h in heuristics if h.id is not None)
 
+    @staticmethod
+    def _given(turn: _Turn, action: Action, step: int) -> Action:
+        """A person's action in place of the agent's proposal (a fork with an edited action)."""
+        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
+                  thought=action.thought, parse_method="person", attempts=0)
+        return action
+
     async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
         reserved = self._max_answer_tokens + HINT_TOKENS
         fitted, warning = await fit(turn.model, head, reserved)
@@ -194,7 +249,9 @@ class AgentLoop:
             messages[-1] = ChatMessage(last.role, f"{last.content}\n{FINISH_HINT}")
         return messages
 
-    async def _act(self, turn: _Turn, action: Action, step: int) -> _Done:
+    async def _act(
+        self, turn: _Turn, action: Action, step: int, heuristic_ids: tuple[int, ...]
+    ) -> _Done:
         """Review and carry out ``action``."""
         reviewed = await self._review(turn, action, turn.tool(action.tool), step)
         if reviewed is None or isinstance(reviewed, str):
@@ -208,6 +265,7 @@ class AgentLoop:
             answer = str(action.arguments.get("answer", ""))
             return _Done(action, Observation(f"Final answer: {answer}"), answer)
         if action.tool == DELEGATE:
+            turn.delegating = PendingDelegation(step, action, heuristic_ids)
             return _Done(action, await self._delegate(turn, action))
         tool = turn.tool(action.tool)  # a person's edit may have named another tool
         if tool is None:
@@ -270,16 +328,22 @@ class AgentLoop:
             output = output[:OBSERVATION_CHARS] + f" … ({len(output)} characters in all)"
         return Observation(output, ok=ok)
 
-    async def _delegate(self, turn: _Turn, action: Action) -> Observation:
+    async def _delegate(
+        self, turn: _Turn, action: Action, resume: Sequence[Frame] = ()
+    ) -> Observation:
+        """Hand ``action``'s subtask to the teammate it names (going on with the teammate's
+        turn in ``resume``, if one is given) and tell what came of it."""
         name = str(action.arguments.get("agent", ""))
         subtask = str(action.arguments.get("task", ""))
         try:
             teammate = turn.run.team.spec.agent(name)
         except KeyError:
             return Observation(f"There is no teammate called '{name}'.", ok=False)
-        turn.run.events.emit(AgentSelected, agent=teammate.name, model=teammate.model,
-                             reason=f"{turn.agent.name} handed it a subtask")
-        status, answer, error = await self.run(turn.run, teammate, subtask, turn.depth + 1)
+        if not resume:
+            turn.run.events.emit(AgentSelected, agent=teammate.name, model=teammate.model,
+                                 reason=f"{turn.agent.name} handed it a subtask")
+        status, answer, error = await self.run(turn.run, teammate, subtask, turn.depth + 1,
+                                               resume=resume)
         if status != "completed":
             return Observation(f"{teammate.name} could not do it: {error}", ok=False)
         return Observation(f"{teammate.name} answered: {answer}")
@@ -304,6 +368,8 @@ class AgentLoop:
                                    turn.phi, phi, score.evidence, heuristic_ids))
         turn.exchanges.append(Exchange(done.action, done.observation, turn.agent.name))
         turn.phi = phi
+        turn.delegating = None
+        turn.run.checkpoint()
 
     async def _review_score(
         self, turn: _Turn, scored: State, done: _Done, score: Score, step: int

@@ -33,6 +33,23 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunResumed(Event):
+    """An interrupted run goes on from the checkpoint after ``from_step``."""
+
+    from_step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunForked(Event):
+    """This run is a copy of ``parent_run_id`` up to ``from_step``, going on from there;
+    ``edited`` says what the person changed ("action", "state", or "")."""
+
+    parent_run_id: str
+    from_step: int
+    edited: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentSelected(Event):
     agent: str
     model: str
@@ -235,18 +252,34 @@ class EventStream:
     :meth:`emit` never waits: each subscriber has its own queue, drained by its own task, so a
     slow subscriber falls behind without stalling the run or the other subscribers. A subscriber
     may be a plain function (it must not block) or a coroutine function. One that raises is
-    logged and skipped. Must be created on a running loop; :meth:`aclose` delivers what is
-    queued and ends the delivery tasks.
+    logged and skipped. ``sink`` (a run journal) gets each event at once, before any
+    subscriber, and must not block; numbering goes on after ``last_seq`` (a resumed run).
+    Must be created on a running loop; :meth:`aclose` delivers what is queued and ends the
+    delivery tasks.
     """
 
-    def __init__(self, run_id: str, subscribers: list[Subscriber] | None = None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        subscribers: list[Subscriber] | None = None,
+        *,
+        sink: Callable[[Event], None] | None = None,
+        last_seq: int = 0,
+    ) -> None:
         self.run_id = run_id
         self._deliveries = [_Delivery(subscriber) for subscriber in subscribers or []]
-        self._seq = 0
+        self._sink = sink
+        self._seq = last_seq
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
 
     def emit(self, event_type: type[E], **fields: Any) -> E:
         self._seq += 1
         event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)
+        if self._sink is not None:
+            self._sink(event)
         for delivery in self._deliveries:
             delivery.put(event)
         return event

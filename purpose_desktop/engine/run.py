@@ -9,13 +9,16 @@ memory learns from it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from purpose_desktop.engine.checkpoint import Checkpoint, Frame
 from purpose_desktop.engine.costs import CallCost, CostSummary, PriceTable, summarise
 from purpose_desktop.engine.events import (
     AgentSelected,
@@ -26,16 +29,22 @@ from purpose_desktop.engine.events import (
     HeuristicUpdated,
     ModelStatusChanged,
     RunFinished,
+    RunForked,
+    RunResumed,
     RunStarted,
     RunStatus,
     Subscriber,
+    WarningRaised,
 )
+from purpose_desktop.engine.journal import RunHeader, RunJournal
 from purpose_desktop.engine.memory import MemoryStore
-from purpose_desktop.engine.tools.base import ToolContext
-from purpose_desktop.engine.trajectory import Step
+from purpose_desktop.engine.tools.base import Notes, ToolContext
+from purpose_desktop.engine.trajectory import Action, State, Step
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.base import DescribesModels, ModelProvider, ModelStatus
 from purpose_desktop.models.messages import Usage
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     # The loop's machinery (pydantic specs, jsonschema, the tools) loads with the first run,
@@ -47,6 +56,12 @@ if TYPE_CHECKING:
 
 class ModelService(ModelProvider, DescribesModels, Protocol):
     """Loads models and tells what they are without loading them."""
+
+
+class HasFrame(Protocol):
+    """An agent's turn that can say how far it got (what a checkpoint keeps of it)."""
+
+    def frame(self) -> Frame: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,8 @@ class RunOutcome:
     agent: str = ""
     steps: tuple[Step, ...] = ()
     costs: CostSummary = field(default_factory=lambda: summarise(()))
+    record_error: str | None = None
+    """Why the run's record could not be saved in full, if it could not."""
 
     @property
     def phi_curve(self) -> tuple[float, ...]:
@@ -79,10 +96,17 @@ class RunContext:
     review: ReviewGate
     tools: ToolContext
     prices: PriceTable
+    journal: RunJournal | None = None
     steps: list[Step] = field(default_factory=list)
     calls: list[CallCost] = field(default_factory=list)
     always_allowed: set[str] = field(default_factory=set)
+    turns: list[HasFrame] = field(default_factory=list)
+    """The turns under way: the selected agent's first, a teammate's it waits for after."""
+    seconds_before: float = 0.0
+    """How long the run went on before it was resumed or forked."""
+    started: float = field(default_factory=time.monotonic)
     _last_step: int = 0
+    _warned_journal: bool = False
 
     def next_step(self) -> int:
         """The number of a new step, counted over the whole run (teammates included)."""
@@ -108,6 +132,34 @@ class RunContext:
     def phi(self) -> float:
         return self.steps[-1].phi_after if self.steps else 0.0
 
+    @property
+    def seconds(self) -> float:
+        return self.seconds_before + time.monotonic() - self.started
+
+    def checkpoint(self) -> None:
+        """Hand the journal everything needed to go on after the step just done."""
+        if self.journal is None:
+            return
+        self.journal.checkpoint(Checkpoint(
+            self.run_id, self._last_step, tuple(turn.frame() for turn in self.turns),
+            tuple(self.steps), tuple(self.calls), tuple(sorted(self.always_allowed)),
+            tuple(self.tools.notes.entries), self.seconds,
+        ))
+        problem = self.journal.problem
+        if problem is not None and not self._warned_journal:
+            self._warned_journal = True
+            self.events.emit(WarningRaised, message=f"The run cannot be saved right now "
+                             f"({problem}); it goes on and saving is tried again.")
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Take up the run-wide part of ``checkpoint`` (the turns restore themselves)."""
+        self.steps = list(checkpoint.steps)
+        self.calls = list(checkpoint.calls)
+        self.always_allowed = set(checkpoint.always_allowed)
+        self.tools.notes.entries[:] = checkpoint.notes
+        self.seconds_before = checkpoint.seconds
+        self._last_step = checkpoint.step
+
 
 class TeamRunner:
     """Runs teams on tasks with the models a provider loads and the memory a store keeps.
@@ -123,9 +175,11 @@ class TeamRunner:
         workspaces_dir: Path,
         prices: PriceTable | None = None,
         max_answer_tokens: int = 256,
+        journal: RunJournal | None = None,
     ) -> None:
         self._models = models
         self.memory = memory
+        self.journal = journal
         self._critic: Critic | None = None
         self._workspaces_dir = workspaces_dir
         self.prices = prices or PriceTable({})
@@ -146,33 +200,116 @@ class TeamRunner:
         everything). With ``learn`` the team's memory learns from the run when it ends.
         Failures the user can fix (a missing model, a worker that died) end the run as
         ``failed`` with a clear message rather than raising. Cancelling the calling task ends
-        the run as ``cancelled`` and re-raises the cancellation.
+        the run as ``cancelled`` and re-raises the cancellation. With a journal, the run is
+        recorded as it goes and checkpointed after every step.
         """
+        header = RunHeader(os.urandom(16).hex(), team.spec.name, team.spec.model_dump_json(),
+                           None if team.source is None else str(team.source), task)
+        return await self._execute(header, team, subscribers, review, learn=learn)
+
+    async def resume(
+        self,
+        run_id: str,
+        subscribers: Sequence[Subscriber] = (),
+        review: ReviewGate | None = None,
+        *,
+        learn: bool = True,
+    ) -> RunOutcome:
+        """Go on with an interrupted (or cancelled) run from its last checkpoint, as the same
+        run: its events continue where the stored ones end. Raises
+        :class:`~purpose_desktop.errors.UserError` for a run that ended otherwise."""
+        point = await self._journal().resume_point(run_id)
+        if point.status not in ("interrupted", "cancelled"):
+            raise UserError(f"Run {run_id} is {point.status}; only an interrupted or cancelled "
+                            "run can be resumed. Fork it to go on from one of its steps.")
+        header = replace(point.header, resumed=True)
+        return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
+                                   start=(point.checkpoint, point.last_seq))
+
+    async def fork(
+        self,
+        run_id: str,
+        after_step: int,
+        subscribers: Sequence[Subscriber] = (),
+        review: ReviewGate | None = None,
+        *,
+        action: Action | None = None,
+        state: State | None = None,
+        learn: bool = True,
+    ) -> RunOutcome:
+        """A new run that starts as ``run_id`` stood after ``after_step`` (0: before its first
+        step) and goes on from there: with ``state`` in place of the selected agent's task and
+        observations, and ``action`` instead of what its agent would propose next (still put
+        to review). The new run holds a copy of the earlier events up to that point."""
+        point = await self._journal().resume_point(run_id, after_step)
+        checkpoint = point.checkpoint
+        if state is not None:
+            top, *rest = checkpoint.frames
+            checkpoint = replace(checkpoint, frames=(top.with_state(state), *rest))
+        new_id = os.urandom(16).hex()
+        checkpoint = replace(checkpoint, run_id=new_id)
+        header = replace(point.header, run_id=new_id, parent_run_id=run_id,
+                         forked_from_step=after_step, resumed=False,
+                         task=checkpoint.frames[0].task)
+        edited = "action" if action is not None else "state" if state is not None else ""
+        return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
+                                   start=(checkpoint, point.checkpoint_seq),
+                                   first_action=action, edited=edited)
+
+    def _journal(self) -> RunJournal:
+        if self.journal is None:
+            raise UserError("Runs are not being recorded, so none can be resumed or forked.")
+        return self.journal
+
+    async def _execute(
+        self,
+        header: RunHeader,
+        team: LoadedTeam,
+        subscribers: Sequence[Subscriber],
+        review: ReviewGate | None,
+        *,
+        learn: bool,
+        start: tuple[Checkpoint, int] | None = None,
+        first_action: Action | None = None,
+        edited: str = "",
+    ) -> RunOutcome:
         from purpose_desktop.engine.agent_loop import AgentLoop
         from purpose_desktop.engine.review import AutoApprove
 
-        run_id = os.urandom(16).hex()
-        events = EventStream(run_id, list(subscribers))
-        workspace = self._workspaces_dir / run_id
-        run = RunContext(run_id, team, task, events, review or AutoApprove(),
-                         ToolContext(workspace), self.prices)
-        events.emit(RunStarted, team=team.spec.name, task=task)
+        checkpoint, last_seq = start if start is not None else (None, 0)
+        if self.journal is not None:
+            self.journal.begin(header)
+        events = EventStream(header.run_id, list(subscribers), last_seq=last_seq,
+                             sink=None if self.journal is None else self.journal.record)
+        workspace = self._workspace(header)
+        run = RunContext(header.run_id, team, header.task, events, review or AutoApprove(),
+                         ToolContext(workspace, Notes()), self.prices, self.journal)
         status: RunStatus = "failed"
         answer, error, agent_name = "", None, ""
-        started = time.monotonic()
         try:
+            self._announce(run, header, checkpoint, edited)
             workspace.mkdir(parents=True, exist_ok=True)
-            agent = await self._select_agent(run)
+            if checkpoint is None:
+                agent = await self._select_agent(run)
+                frames: tuple[Frame, ...] = ()
+            else:
+                run.restore(checkpoint)
+                agent = team.spec.agent(checkpoint.frames[0].agent)
+                frames = checkpoint.frames
             agent_name = agent.name
             loop = AgentLoop(self._models, self.memory, self.critic,
                              max_answer_tokens=self._max_answer_tokens)
-            status, answer, error = await loop.run(run, agent, task)
+            status, answer, error = await loop.run(run, agent, run.task, resume=frames,
+                                                   first_action=first_action)
             if error:
                 events.emit(ErrorRaised, message=error)
             if learn:
                 await self._learn(run, status, answer)
         except UserError as exc:
             status, error = "failed", str(exc)
+            events.emit(ErrorRaised, message=error)
+        except KeyError as exc:  # a checkpoint naming an agent the stored team lacks
+            status, error = "failed", f"The stored team has no agent {exc}."
             events.emit(ErrorRaised, message=error)
         except asyncio.CancelledError:
             status = "cancelled"
@@ -183,13 +320,46 @@ class TeamRunner:
                 RunFinished, status=status, answer=answer,
                 prompt_tokens=costs.total.prompt_tokens,
                 completion_tokens=costs.total.completion_tokens,
-                seconds=time.monotonic() - started, steps=len(run.steps), phi=run.phi,
+                seconds=run.seconds, steps=len(run.steps), phi=run.phi,
             )
             await events.aclose()
+            record_error = await self._flush_journal()
         usage = Usage(costs.total.prompt_tokens, costs.total.completion_tokens,
                       costs.total.seconds)
-        return RunOutcome(run_id, status, answer, usage, error, agent_name, tuple(run.steps),
-                          costs)
+        return RunOutcome(header.run_id, status, answer, usage, error, agent_name,
+                          tuple(run.steps), costs, record_error)
+
+    def _workspace(self, header: RunHeader) -> Path:
+        """The run's folder; a fork starts with a copy of its parent's files as they are."""
+        workspace = self._workspaces_dir / header.run_id
+        parent = header.parent_run_id
+        if parent is not None and not workspace.exists():
+            source = self._workspaces_dir / parent
+            if source.is_dir():
+                shutil.copytree(source, workspace, symlinks=True)
+        return workspace
+
+    @staticmethod
+    def _announce(
+        run: RunContext, header: RunHeader, checkpoint: Checkpoint | None, edited: str
+    ) -> None:
+        if header.parent_run_id is not None and checkpoint is not None:
+            run.events.emit(RunForked, parent_run_id=header.parent_run_id,
+                            from_step=checkpoint.step, edited=edited)
+        elif header.resumed and checkpoint is not None:
+            run.events.emit(RunResumed, from_step=checkpoint.step)
+        else:
+            run.events.emit(RunStarted, team=header.team, task=header.task)
+
+    async def _flush_journal(self) -> str | None:
+        if self.journal is None:
+            return None
+        try:
+            await asyncio.shield(self.journal.flush())
+        except UserError as exc:
+            log.error("The run's record could not be saved: %s", exc)
+            return str(exc)
+        return None
 
     @property
     def critic(self) -> Critic:
@@ -235,3 +405,10 @@ class TeamRunner:
                 run.events.emit(HeuristicUpdated, heuristic_id=heuristic_id,
                                 reward=result.reward)
         await self.memory.add_experience(learning.experience(result))
+
+
+def _team_of(header: RunHeader) -> LoadedTeam:
+    from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
+
+    source = None if header.team_source is None else Path(header.team_source)
+    return LoadedTeam(spec=TeamSpec.model_validate_json(header.team_spec), source=source)

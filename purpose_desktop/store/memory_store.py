@@ -35,7 +35,8 @@ from purpose_desktop.engine.memory import (
     ScoreAnchor,
     Tier,
 )
-from purpose_desktop.store.database import FullTextIndex, is_configured, reading, writing
+from purpose_desktop.store.database import is_configured, reading, writing
+from purpose_desktop.store.full_text import FullTextIndex
 from purpose_desktop.store.memory_tables import ANCHORS_FTS, EXPERIENCES_FTS, HEURISTICS_FTS
 
 Outcome = Literal["completed", "failed", "cancelled"]
@@ -102,7 +103,7 @@ def candidate_count(limit: int) -> int:
 class SqliteMemoryStore:
     """:class:`~purpose_desktop.engine.memory.MemoryStore` on a database opened with
     :func:`~purpose_desktop.store.database.open_database` and set up with
-    :func:`~purpose_desktop.store.database.create_schema`.
+    :func:`~purpose_desktop.store.migrations.migrate`.
 
     Safe to share between threads and event loops: it holds no state besides the engine.
     """

@@ -12,7 +12,7 @@ import time
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from purpose_desktop.store.database import FullTextIndex
+from purpose_desktop.store.full_text import FullTextIndex
 
 
 class HeuristicRow(SQLModel, table=True):

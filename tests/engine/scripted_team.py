@@ -12,8 +12,9 @@ from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import parse_team
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
-from purpose_desktop.store.database import create_schema, open_database
+from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.migrations import migrate
 
 Actor = Callable[[Sequence[ChatMessage]], str]
 
@@ -77,7 +78,7 @@ def one_agent_team(folder: Path, *, tools: str = "[calculator]", review: str = "
 
 def memory_at(path: Path) -> SqliteMemoryStore:
     engine = open_database(path)
-    create_schema(engine)
+    migrate(engine)
     return SqliteMemoryStore(engine)
 
 

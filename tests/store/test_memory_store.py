@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor, Tier
 from purpose_desktop.store import memory_store
-from purpose_desktop.store.database import create_schema, open_database, reading, writing
+from purpose_desktop.store.database import open_database, reading, writing
+from purpose_desktop.store.full_text import create_full_text_index
 from purpose_desktop.store.memory_store import SqliteMemoryStore, fts_query, query_terms
+from purpose_desktop.store.memory_tables import EXPERIENCES_FTS
+from purpose_desktop.store.migrations import migrate
 from sqlalchemy import Engine, create_engine, text
 
 
@@ -23,7 +26,7 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def engine(database: Path) -> Iterator[Engine]:
     engine = open_database(database)
-    create_schema(engine)
+    migrate(engine)
     yield engine
     engine.dispose()
 
@@ -466,14 +469,14 @@ def test_connections_use_wal_busy_timeout_and_foreign_keys(engine: Engine, datab
     assert database.with_name(database.name + "-wal").exists()
 
 
-def test_schema_creation_is_idempotent_and_fills_a_new_full_text_index(
+def test_migrating_is_idempotent_and_a_new_full_text_index_is_filled(
     engine: Engine, store: SqliteMemoryStore
 ) -> None:
     added = asyncio.run(store.add_experience(experience("catalogue the herbarium")))
-    create_schema(engine)
+    assert migrate(engine) == []
     with writing(engine) as connection:
         connection.exec_driver_sql("DROP TABLE experiences_fts")
-    create_schema(engine)
+        create_full_text_index(connection, EXPERIENCES_FTS)
     assert asyncio.run(store.find_experiences("lab", "herbarium")) == [added]
     # The index follows edits of the text, not only inserts and deletes.
     with writing(engine) as connection:
@@ -488,10 +491,10 @@ def test_schema_creation_is_idempotent_and_fills_a_new_full_text_index(
 def test_urls_and_paths_open_the_same_database(tmp_path: Path) -> None:
     odd = tmp_path / "sub folder" / "mem?#%.sqlite3"
     by_path = open_database(odd)
-    create_schema(by_path)
+    migrate(by_path)
     asyncio.run(SqliteMemoryStore(by_path).add_experience(experience("hello world")))
     by_url = open_database(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
-    create_schema(by_url)
+    migrate(by_url)
     by_str = open_database(str(odd))
     try:
         assert asyncio.run(SqliteMemoryStore(by_str).count_experiences("lab")) == 1
@@ -505,8 +508,8 @@ def test_what_is_refused(tmp_path: Path) -> None:
     for target in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:m?mode=memory&uri=true"):
         with pytest.raises(ValueError, match="in-memory"):
             open_database(target)
-    with pytest.raises(ValueError, match="only SQLite"):
-        open_database("postgresql://localhost/db")
+    with pytest.raises(ValueError, match="only SQLite and PostgreSQL"):
+        open_database("mysql://localhost/db")
     plain = create_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
     try:
         with pytest.raises(ValueError, match="open_database"):
@@ -516,7 +519,7 @@ def test_what_is_refused(tmp_path: Path) -> None:
     engine = open_database(tmp_path / "m.sqlite3")
     try:
         store = SqliteMemoryStore(engine)
-        create_schema(engine)
+        migrate(engine)
         with pytest.raises(ValueError, match="outcome"):
             asyncio.run(store.add_experience(experience("x", outcome="exploded")))
     finally:

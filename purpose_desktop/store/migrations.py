@@ -1,0 +1,130 @@
+"""The database schema's versions and the steps from each to the next, run at start-up.
+
+A small runner rather than Alembic: the schema has full-text parts that differ by database
+(FTS5 tables and triggers on SQLite, GIN indexes on PostgreSQL) and that Alembic's
+autogenerate does not see, so every step would be hand-written anyway; and the app must
+migrate by itself on a user's machine, with no ``alembic.ini`` or script folder to ship.
+
+``schema_migrations`` lists the steps applied. A database from before versioning (the memory
+tables alone) counts as version 1. All pending steps run in one transaction, so a failure
+leaves the database as it was, and two processes starting at once migrate it once.
+
+A step is frozen once released. Steps 1 and 2 create their tables from the table models as
+they stood then; a later change to one of those tables is a new step that alters it, and
+before it lands those two steps must spell out their tables instead of using the models.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+from purpose_desktop.errors import UserError
+from purpose_desktop.store.database import writing
+from purpose_desktop.store.full_text import create_full_text_index
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_tables(connection: Connection, names: tuple[str, ...]) -> None:
+    from sqlmodel import SQLModel
+
+    # Imported for their side effect: the table models register with SQLModel's metadata.
+    from purpose_desktop.store import memory_tables, run_tables  # noqa: F401
+
+    tables = [SQLModel.metadata.tables[name] for name in names]
+    SQLModel.metadata.create_all(connection, tables=tables, checkfirst=True)
+
+
+def _memory(connection: Connection) -> None:
+    from purpose_desktop.store import memory_tables
+
+    _create_tables(connection, memory_tables.TABLE_NAMES)
+    for fts in memory_tables.FULL_TEXT_INDEXES:
+        create_full_text_index(connection, fts)
+
+
+def _runs(connection: Connection) -> None:
+    from purpose_desktop.store import run_tables
+
+    _create_tables(connection, run_tables.TABLE_NAMES)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "team memory: heuristics, experiences, score anchors", _memory),
+    Migration(2, "teams, runs, events, steps, checkpoints, overrides, costs, models", _runs),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+class SchemaTooNewError(UserError):
+    """The database was written by a newer version of the app."""
+
+
+def schema_version(engine: Engine) -> int:
+    """The version of the database's schema: 0 when it is empty."""
+    with engine.connect() as connection:
+        return _version(connection)
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Bring the schema up to :data:`LATEST`; returns the versions applied (often none).
+
+    Raises :class:`SchemaTooNewError` for a database from a newer version of the app, which
+    is left untouched.
+    """
+    with writing(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            # One migrating process at a time; the lock ends with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        current = _version(connection)
+        if current > LATEST:
+            raise SchemaTooNewError(
+                f"The database is at schema version {current}, but this version of Purpose "
+                f"Desktop knows versions up to {LATEST}. Update the app, or choose another "
+                "database."
+            )
+        pending = [m for m in MIGRATIONS if m.version > current]
+        if not pending:
+            return []
+        _ensure_history(connection, current)
+        for migration in pending:
+            migration.apply(connection)
+            connection.execute(
+                text("INSERT INTO schema_migrations (version, description, applied_at) "
+                     "VALUES (:version, :description, :at)"),
+                {"version": migration.version, "description": migration.description,
+                 "at": time.time()},
+            )
+        return [m.version for m in pending]
+
+
+def _version(connection: Connection) -> int:
+    tables = set(inspect(connection).get_table_names())
+    if "schema_migrations" in tables:
+        found = connection.execute(text("SELECT max(version) FROM schema_migrations")).scalar()
+        return int(found or 0)
+    # Before versioning the database held the memory tables alone: that is version 1.
+    return 1 if "heuristics" in tables else 0
+
+
+def _ensure_history(connection: Connection, current: int) -> None:
+    connection.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "description TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+    )
+    recorded = connection.execute(text("SELECT count(*) FROM schema_migrations")).scalar_one()
+    if current and not recorded:
+        connection.execute(
+            text("INSERT INTO schema_migrations (version, description, applied_at) "
+                 "VALUES (:version, 'found unversioned', :at)"),
+            {"version": current, "at": time.time()},
+        )

@@ -1,0 +1,229 @@
+"""The queries the UI and the CLI page through: runs, a run's steps and events, cost totals.
+
+Every method runs its SQL on a worker thread in one short read transaction and returns plain
+frozen dataclasses (the synchronous ``*_now`` forms are for the CLI and for threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from sqlalchemy import Engine, Row, text
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.event_codec import decode_event
+from purpose_desktop.engine.journal import StoredStatus
+from purpose_desktop.engine.trajectory import Action, Observation, Step
+from purpose_desktop.errors import UserError
+from purpose_desktop.store.database import reading
+
+CostGrouping = Literal["agent", "model", "day", "run"]
+_GROUP_COLUMNS: dict[CostGrouping, str] = {
+    "agent": "agent", "model": "model", "day": "day", "run": "run_id",
+}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as a list shows it."""
+
+    id: str
+    team: str
+    task: str
+    status: StoredStatus
+    agent: str
+    answer: str
+    error: str | None
+    steps: int
+    phi: float
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cost: float
+    events: int
+    started_at: float
+    finished_at: float | None
+    parent_run_id: str | None
+    forked_from_step: int | None
+
+
+@dataclass(frozen=True)
+class ScoreOverrideRecord:
+    step: int
+    agent: str
+    critic_phi: float
+    phi: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """A run with its steps (as checkpointed) and the person's score overrides."""
+
+    summary: RunSummary
+    steps: tuple[Step, ...]
+    overrides: tuple[ScoreOverrideRecord, ...]
+
+
+@dataclass(frozen=True)
+class CostTotalRecord:
+    """Calls, tokens, generation time and money for one agent, model, day or run."""
+
+    key: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cost: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+class RunQueries:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def list_runs(self, *, offset: int = 0, limit: int = 50,
+                        status: StoredStatus | None = None) -> list[RunSummary]:
+        """A page of runs, the newest first; only those with ``status`` if given."""
+        return await asyncio.to_thread(self.list_runs_now, offset=offset, limit=limit,
+                                       status=status)
+
+    def list_runs_now(self, *, offset: int = 0, limit: int = 50,
+                      status: StoredStatus | None = None) -> list[RunSummary]:
+        where = "WHERE status = :status" if status is not None else ""
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                text(f"SELECT * FROM runs {where} ORDER BY started_at DESC, id "
+                     "LIMIT :limit OFFSET :offset"),
+                {"status": status, "limit": max(limit, 0), "offset": max(offset, 0)},
+            ).all()
+        return [_summary(row) for row in rows]
+
+    async def count_runs(self) -> int:
+        return await asyncio.to_thread(self._scalar, "SELECT count(*) FROM runs", {})
+
+    async def run(self, run_id: str) -> RunDetail:
+        return await asyncio.to_thread(self.run_now, run_id)
+
+    def run_now(self, run_id: str) -> RunDetail:
+        """The run ``run_id``; a unique prefix of an id will do. ``UserError`` if none."""
+        with reading(self._engine) as connection:
+            matches = connection.execute(
+                text("SELECT * FROM runs WHERE id LIKE :prefix ORDER BY id LIMIT 2"),
+                {"prefix": _prefix_pattern(run_id)},
+            ).all()
+            if not matches:
+                raise UserError(f"There is no run {run_id}.")
+            if len(matches) > 1:
+                raise UserError(f"More than one run starts with {run_id}; give more of its id.")
+            row = matches[0]
+            steps = connection.execute(
+                text("SELECT * FROM steps WHERE run_id = :id ORDER BY step"), {"id": row.id}
+            ).all()
+            overrides = connection.execute(
+                text("SELECT * FROM score_overrides WHERE run_id = :id ORDER BY id"),
+                {"id": row.id},
+            ).all()
+        return RunDetail(
+            _summary(row),
+            tuple(_step(s) for s in steps),
+            tuple(ScoreOverrideRecord(o.step, o.agent, float(o.critic_phi), float(o.phi),
+                                      o.reason) for o in overrides),
+        )
+
+    async def events(self, run_id: str, *, after_seq: int = 0,
+                     limit: int = 1000) -> list[ev.Event]:
+        """Up to ``limit`` of the run's events after ``after_seq``, in order."""
+        return await asyncio.to_thread(self.events_now, run_id, after_seq=after_seq,
+                                       limit=limit)
+
+    def events_now(self, run_id: str, *, after_seq: int = 0,
+                   limit: int = 1000) -> list[ev.Event]:
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                text("SELECT * FROM events WHERE run_id = :id AND seq > :after "
+                     "ORDER BY seq LIMIT :limit"),
+                {"id": run_id, "after": after_seq, "limit": max(limit, 0)},
+            ).all()
+        return [_event(row) for row in rows]
+
+    def all_events_now(self, run_id: str, page: int = 5000) -> Iterator[ev.Event]:
+        """Every event of the run in order, read a page at a time."""
+        after = 0
+        while True:
+            found = self.events_now(run_id, after_seq=after, limit=page)
+            yield from found
+            if len(found) < page:
+                return
+            after = found[-1].seq
+
+    async def cost_totals(self, by: CostGrouping, *, run_id: str | None = None,
+                          since_day: str | None = None) -> list[CostTotalRecord]:
+        """Totals of the recorded model calls grouped ``by`` agent, model, day (local
+        ``YYYY-MM-DD``) or run; of one run, or from ``since_day`` on, if given. The most
+        costly first (then the most tokens)."""
+        return await asyncio.to_thread(self.cost_totals_now, by, run_id=run_id,
+                                       since_day=since_day)
+
+    def cost_totals_now(self, by: CostGrouping, *, run_id: str | None = None,
+                        since_day: str | None = None) -> list[CostTotalRecord]:
+        column = _GROUP_COLUMNS[by]
+        conditions = ["1 = 1"]
+        if run_id is not None:
+            conditions.append("run_id = :run_id")
+        if since_day is not None:
+            conditions.append("day >= :since")
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                text(f"SELECT {column} AS key, count(*) AS calls, "
+                     "sum(prompt_tokens) AS prompt_tokens, "
+                     "sum(completion_tokens) AS completion_tokens, sum(seconds) AS seconds, "
+                     f"sum(cost) AS cost FROM costs WHERE {' AND '.join(conditions)} "
+                     f"GROUP BY {column} ORDER BY cost DESC, "
+                     "sum(prompt_tokens) + sum(completion_tokens) DESC, key"),
+                {"run_id": run_id, "since": since_day},
+            ).all()
+        return [CostTotalRecord(str(r.key), int(r.calls), int(r.prompt_tokens),
+                                int(r.completion_tokens), float(r.seconds), float(r.cost))
+                for r in rows]
+
+    def _scalar(self, sql: str, params: dict[str, Any]) -> int:
+        with reading(self._engine) as connection:
+            return int(connection.execute(text(sql), params).scalar_one())
+
+
+def _prefix_pattern(run_id: str) -> str:
+    # Ids are hex; anything else cannot match, and must not act as a LIKE wildcard.
+    cleaned = "".join(c for c in run_id.strip().lower() if c in "0123456789abcdef")
+    return f"{cleaned}%" if cleaned else "-"
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    return RunSummary(
+        row.id, row.team, row.task, cast(StoredStatus, row.status), row.agent, row.answer,
+        row.error, int(row.steps), float(row.phi), int(row.prompt_tokens),
+        int(row.completion_tokens), float(row.seconds), float(row.cost), int(row.last_seq),
+        float(row.started_at), None if row.finished_at is None else float(row.finished_at),
+        row.parent_run_id, row.forked_from_step,
+    )
+
+
+def _step(row: Row[Any]) -> Step:
+    return Step(
+        int(row.step), row.agent, Action(row.tool, json.loads(row.arguments), row.thought),
+        Observation(row.observation, bool(row.ok)), float(row.phi_before),
+        float(row.phi_after), row.evidence, tuple(json.loads(row.heuristic_ids)),
+    )
+
+
+def _event(row: Row[Any]) -> ev.Event:
+    record = json.loads(row.data)
+    record.update(type=row.type, run_id=row.run_id, seq=row.seq, timestamp=row.timestamp)
+    return decode_event(record)
