@@ -30,6 +30,7 @@ from purpose_desktop.store.deferred import DeferredMemoryStore
 if TYPE_CHECKING:
     from purpose_desktop.store.opening import LazyStore
     from purpose_desktop.store.run_journal import SqlRunJournal
+    from purpose_desktop.store.run_queries import RunSummary
 
 #: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
 STORE_URL_ENV = "PURPOSE_DESKTOP_STORE_URL"
@@ -47,6 +48,10 @@ class Services:
     runner: TeamRunner
     store: LazyStore
     journal: SqlRunJournal
+
+    def interrupted_runs(self) -> list[RunSummary]:
+        """The runs whose process died mid-run (opens the store; call it off the UI loop)."""
+        return self.store.get().runs.list_runs_now(status="interrupted")
 
     async def aclose(self) -> None:
         """Commit what the journal holds, close the database and end every model process.
@@ -218,4 +223,5 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         ),
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
+        find_interrupted=lambda: asyncio.to_thread(services.interrupted_runs),
     )

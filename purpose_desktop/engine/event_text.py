@@ -24,6 +24,11 @@ def _describe_run(event: ev.Event) -> str | None:
     match event:
         case ev.RunStarted(team=team, task=task):
             text = f"Run started: {team} — {task}"
+        case ev.RunResumed(from_step=step):
+            text = f"Run resumed after step {step}"
+        case ev.RunForked(parent_run_id=parent, from_step=step, edited=edited):
+            change = f", with an edited {edited}" if edited else ""
+            text = f"Run forked from run {parent[:8]} after step {step}{change}"
         case ev.AgentSelected(agent=agent, reason=reason, model=model):
             text = f"Agent {agent} selected ({reason}), model {model}"
         case ev.ModelStatusChanged(model=model, state="loading"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +26,11 @@ from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.specs import LoadedTeam
+    from purpose_desktop.store.run_queries import RunSummary
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 ListModels = Callable[[], Sequence[CatalogEntry]]
+FindInterrupted = Callable[[], Awaitable[Sequence["RunSummary"]]]
 
 
 def icon(name: str) -> QtGui.QIcon:
@@ -56,6 +58,7 @@ class MainWindow(QtWidgets.QMainWindow):
         controller: RunController,
         tasks: TaskKeeper,
         list_models: ListModels,
+        find_interrupted: FindInterrupted | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Purpose Desktop")
@@ -65,6 +68,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._settings = settings
         self._tasks = tasks
         self._list_models = list_models
+        self._find_interrupted = find_interrupted
         self.controller = controller
 
         self.team_pane = TeamPane()
@@ -169,9 +173,23 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- background work ------------------------------------------------------------
 
     def start_background_work(self) -> None:
-        """Open the initial team and describe the models, after the window is on screen."""
+        """Open the initial team, describe the models and look for interrupted runs, after
+        the window is on screen."""
         self._tasks.start(self.open_initial_team(), "open initial team")
         self.refresh_models()
+        if self._find_interrupted is not None:
+            self._tasks.start(self._offer_to_resume(self._find_interrupted),
+                              "find interrupted runs")
+
+    async def _offer_to_resume(self, find: FindInterrupted) -> None:
+        try:
+            runs = await find()
+        except UserError as exc:
+            self.statusBar().showMessage(f"Past runs cannot be read: {exc}", 15000)
+            return
+        if runs:
+            self.run_pane.interrupted_notice.show_runs(runs)
+            self.tabs.setCurrentWidget(self.run_pane)
 
     async def stop_background_work(self) -> None:
         """Cancel every task the window started (runs included) and wait for them to end."""

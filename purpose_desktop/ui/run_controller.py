@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.ui.event_bridge import EventBridge
@@ -51,20 +52,28 @@ class RunController(QtCore.QObject):
         """Start the current team on ``task``; ``False`` if that is not possible now."""
         if self.running or self._team is None or not task.strip():
             return False
-        self._current = self._tasks.start(self._run(self._team, task.strip()), "team run")
+        self._launch(self._runner.run(self._team, task.strip(), [self.bridge]), "team run")
+        return True
+
+    def resume(self, run_id: str) -> bool:
+        """Go on with an interrupted run from its last checkpoint; ``False`` while another
+        run is going."""
+        if self.running:
+            return False
+        self._launch(self._runner.resume(run_id, [self.bridge]), f"resume run {run_id[:8]}")
+        return True
+
+    def _launch(self, run: Coroutine[Any, Any, RunOutcome], name: str) -> None:
+        self._current = self._tasks.start(run, name)
         # Ended here rather than in the coroutine: a run cancelled before its first step
         # never executes the coroutine's body at all.
         self._current.add_done_callback(self._ended)
         self._busy = True
         self.busy_changed.emit(True)  # now, not when the task first runs: Cancel must work at once
-        return True
 
     def cancel(self) -> None:
         if self._current is not None:
             self._current.cancel()
-
-    async def _run(self, team: LoadedTeam, task: str) -> RunOutcome:
-        return await self._runner.run(team, task, [self.bridge])
 
     def _ended(self, task: asyncio.Task[RunOutcome]) -> None:
         self.bridge.flush()

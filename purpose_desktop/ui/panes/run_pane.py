@@ -7,6 +7,7 @@ import time
 
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.events import ErrorRaised, Event, ModelStatusChanged, RunFinished
+from purpose_desktop.ui.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.run_controller import RunController
 
@@ -50,7 +51,10 @@ class RunPane(QtWidgets.QWidget):
         self.timeline.setWordWrap(True)
         set_by_name(self.timeline, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
 
+        self.interrupted_notice = InterruptedRunsNotice()
+
         self._layout()
+        self.interrupted_notice.resume_requested.connect(self.resume_run)
         self.run_button.clicked.connect(self.start_run)
         self.task_edit.returnPressed.connect(self.start_run)
         self.cancel_button.clicked.connect(controller.cancel)
@@ -78,6 +82,7 @@ class RunPane(QtWidgets.QWidget):
         splitter.setStretchFactor(1, 2)
 
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.interrupted_notice)
         layout.addWidget(self.team_label)
         layout.addLayout(task_row)
         layout.addWidget(self.progress)
@@ -86,8 +91,16 @@ class RunPane(QtWidgets.QWidget):
 
     def start_run(self) -> None:
         task = self.task_edit.text()
-        if not self._controller.start(task):
-            return
+        if self._controller.start(task):
+            self._clear_views()
+
+    def resume_run(self, run_id: str) -> None:
+        """Go on with an interrupted run; its stream and timeline start afresh here."""
+        if self._controller.resume(run_id):
+            self.interrupted_notice.forget(run_id)
+            self._clear_views()
+
+    def _clear_views(self) -> None:
         self._current_agent = None
         self.stream_view.clear()
         self.timeline.clear()

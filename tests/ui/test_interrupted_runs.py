@@ -1,0 +1,103 @@
+"""On start, the window offers to resume runs that were interrupted, and resumes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from purpose_desktop.config import Paths, Settings
+from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.store.database import writing
+from purpose_desktop.store.opening import Store, open_store
+from purpose_desktop.store.run_journal import SqlRunJournal
+from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.main_window import MainWindow
+from pytestqt.qtbot import QtBot
+from sqlalchemy import text
+from tests.engine.scripted_team import act, one_agent_team, team_model
+from tests.engine.test_run_recording import StallAtStep, run_until_stalled
+
+RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+def interrupted_run(home: Paths) -> str:
+    """A run stopped in its second step, left as a process that died leaves it."""
+    store = open_store(home.database_file)
+    journal = SqlRunJournal(lambda: store.engine)
+    model = team_model([act("calculator", expression="17*23"),
+                        act("calculator", expression="1+1")], score=4)
+    runner = TeamRunner(ScriptedProvider({"m": model}), store.memory,
+                        workspaces_dir=home.workspaces_dir, journal=journal)
+    team = one_agent_team(home.teams_dir, review="always")
+    run_id = asyncio.run(run_until_stalled(runner, team, "What is 17 * 23?", StallAtStep(2),
+                                           []))
+    journal.close()
+    with writing(store.engine) as connection:
+        # As if the app had been killed: still "running", under a process that is gone.
+        connection.execute(text("UPDATE runs SET status = 'running', pid = 999999999, "
+                                "process_started = 0 WHERE id = :id"), {"id": run_id})
+    store.engine.dispose()
+    return run_id
+
+
+@pytest.fixture
+def reopened(home: Paths) -> Iterator[tuple[str, Store, SqlRunJournal]]:
+    run_id = interrupted_run(home)
+    store = open_store(home.database_file)
+    journal = SqlRunJournal(lambda: store.engine)
+    yield run_id, store, journal
+    journal.close()
+    store.engine.dispose()
+
+
+def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
+    home: Paths, reopened: tuple[str, Store, SqlRunJournal], qtbot: QtBot,
+    run_in_qt_loop: RunInLoop, screenshot: Callable[[Any, str], Path],
+) -> None:
+    run_id, store, journal = reopened
+    assert store.interrupted == (run_id,)
+    runner = TeamRunner(ScriptedProvider({"m": team_model([act("finish", answer="391")],
+                                                          score=9)}),
+                        store.memory, workspaces_dir=home.workspaces_dir, journal=journal)
+
+    async def find() -> list[Any]:
+        return await store.runs.list_runs(status="interrupted")
+
+    reporter = ErrorReporter(None, home.log_file)
+    window: MainWindow = build_main_window(
+        paths=home, settings=Settings(), runner=runner,
+        list_models=lambda: list_local_models(home.models_dir), reporter=reporter,
+        find_interrupted=find,
+    )
+    window.show()
+    notice = window.run_pane.interrupted_notice
+
+    async def scenario() -> None:
+        window.start_background_work()
+        while not notice.isVisible():
+            await asyncio.sleep(0.02)
+        assert window.tabs.currentWidget() is window.run_pane
+        screenshot(window, "interrupted-run-offered")
+        notice.resume_buttons[run_id].click()
+        while window.controller.running or not notice.isHidden():
+            await asyncio.sleep(0.02)
+        await journal.flush()
+
+    try:
+        run_in_qt_loop(asyncio.wait_for(scenario(), 60))
+        detail = store.runs.run_now(run_id)
+        assert (detail.summary.status, detail.summary.answer) == ("completed", "391")
+        assert [s.action.tool for s in detail.steps] == ["calculator", "finish"]
+        timeline = [window.run_pane.timeline.item(i).text()
+                    for i in range(window.run_pane.timeline.count())]
+        assert any("Run resumed after step 1" in line for line in timeline)
+    finally:
+        window.close()
+        run_in_qt_loop(window.stop_background_work())
+        window.deleteLater()
