@@ -280,9 +280,13 @@ class EventStream:
         event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)
         if self._sink is not None:
             self._sink(event)
+        self.publish(event)
+        return event
+
+    def publish(self, event: Event) -> None:
+        """Deliver an event made elsewhere (a stored one, replayed) to every subscriber."""
         for delivery in self._deliveries:
             delivery.put(event)
-        return event
 
     async def aclose(self) -> None:
         """Wait until every subscriber has received every event, then stop delivering."""

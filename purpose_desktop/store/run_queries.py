@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -153,6 +153,18 @@ class RunQueries:
                 {"id": run_id, "after": after_seq, "limit": max(limit, 0)},
             ).all()
         return [_event(row) for row in rows]
+
+    async def stream_events(self, run_id: str, page: int = 1000) -> AsyncIterator[ev.Event]:
+        """Every event of the run in order, read a page at a time off the event loop: what
+        :func:`~purpose_desktop.engine.replay.replay` takes."""
+        after = 0
+        while True:
+            found = await self.events(run_id, after_seq=after, limit=page)
+            for event in found:
+                yield event
+            if len(found) < page:
+                return
+            after = found[-1].seq
 
     def all_events_now(self, run_id: str, page: int = 5000) -> Iterator[ev.Event]:
         """Every event of the run in order, read a page at a time."""

@@ -15,6 +15,7 @@ from purpose_desktop.engine.review import (
     ScoreDecision,
     ScoreReviewRequest,
 )
+from purpose_desktop.engine.replay import MAX_PAUSE_S, replay
 from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.trajectory import Action, State
@@ -239,3 +240,34 @@ def test_a_run_stopped_while_a_teammate_works_resumes_inside_the_teammates_turn(
         (4, "lead", "finish")]
     assert outcome.steps[2].observation.text == "helper answered: 391"
     assert not [e for e in after if isinstance(e, ev.AgentSelected)]
+
+
+def test_a_finished_run_replays_event_by_event_as_recorded(
+    tmp_path: Path, store: Store, journal: SqlRunJournal
+) -> None:
+    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")])
+    runner = recording_runner(tmp_path, store, journal, {"m": model})
+    seen: list[ev.Event] = []
+    outcome = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?",
+                                     [seen.append]))
+    replayed: list[ev.Event] = []
+
+    async def slow(event: ev.Event) -> None:
+        await asyncio.sleep(0)
+        replayed.append(event)
+
+    count = asyncio.run(replay(store.runs.stream_events(outcome.run_id, page=7), [slow]))
+    assert count == len(seen)
+    assert replayed == seen
+
+    async def paced(speed: float) -> float:
+        started = asyncio.get_running_loop().time()
+        await replay(store.runs.stream_events(outcome.run_id), [], speed=speed)
+        return asyncio.get_running_loop().time() - started
+
+    recorded = seen[-1].timestamp - seen[0].timestamp
+    # A tenth of the speed takes about ten times as long as the run did.
+    assert asyncio.run(paced(0.1)) >= recorded * 10 * 0.9
+    assert asyncio.run(paced(0.1)) < min(recorded * 10, MAX_PAUSE_S * len(seen)) + 1.0
+    with pytest.raises(ValueError, match="speed"):
+        asyncio.run(replay(store.runs.stream_events(outcome.run_id), [], speed=0))
