@@ -1,0 +1,142 @@
+"""How fast the run journal records events, and what recording costs a run's stream.
+
+    python benchmarks/store_write.py [--events 200000] [--checkpoint-every 500] [--json]
+
+1. Sustained write rate: one run's worth of token events (with a checkpoint every
+   ``--checkpoint-every`` events, as a run writes one per step) handed to the journal as fast
+   as the engine can emit them; the rate is events over the time until the last is committed.
+   Target: at least 20 000 events/s.
+2. What recording costs the stream: the same events emitted through an ``EventStream`` to a
+   subscriber, with the journal as its sink and without; the ratio of the two times on the
+   event loop (recording is a queue put there; the writing happens on the journal's thread).
+
+Memory search latency at 100 000 experiences is ``benchmarks/memory_retrieval.py``'s; run with
+``--memory`` to print it here as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.checkpoint import Checkpoint, Frame
+from purpose_desktop.engine.journal import RunHeader
+from purpose_desktop.store.opening import open_store
+from purpose_desktop.store.run_journal import SqlRunJournal
+
+TARGET_EVENTS_PER_S = 20_000
+TEAM_SPEC = json.dumps({"name": "bench", "agents": [
+    {"name": "a", "role": "r", "model": "bundled:smollm2-135m"}]})
+
+
+def header(run_id: str) -> RunHeader:
+    return RunHeader(run_id, "bench", TEAM_SPEC, None, "stream many tokens")
+
+
+async def emit_tokens(stream: ev.EventStream, run_id: str, count: int,
+                      journal: SqlRunJournal | None, checkpoint_every: int) -> float:
+    """Emit ``count`` token events (and a checkpoint every so many); seconds on the loop."""
+    started = time.perf_counter()
+    for index in range(1, count + 1):
+        stream.emit(ev.TokenStreamed, agent="a", text=" token")
+        if journal is not None and index % checkpoint_every == 0:
+            step = index // checkpoint_every
+            journal.checkpoint(Checkpoint(run_id, step, (Frame("a", "stream", steps_taken=step),)))
+        if index % 1000 == 0:
+            await asyncio.sleep(0)  # let the subscriber's delivery task run, as a run would
+    return time.perf_counter() - started
+
+
+async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
+    store = open_store(folder / "rate.sqlite3")
+    journal = SqlRunJournal(lambda: store.engine)
+    try:
+        run_id = os.urandom(16).hex()
+        journal.begin(header(run_id))
+        stream = ev.EventStream(run_id, [], sink=journal.record)
+        started = time.perf_counter()
+        await emit_tokens(stream, run_id, count, journal, checkpoint_every)
+        await journal.flush()
+        seconds = time.perf_counter() - started
+        await stream.aclose()
+        stored = store.runs.run_now(run_id).summary.events
+    finally:
+        journal.close()
+        store.engine.dispose()
+    if stored != count:
+        raise RuntimeError(f"{stored} of {count} events were stored")
+    return {"events": count, "seconds": round(seconds, 3),
+            "events_per_s": round(count / seconds), "target_events_per_s": TARGET_EVENTS_PER_S}
+
+
+async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
+    store = open_store(folder / "stream.sqlite3")
+    journal = SqlRunJournal(lambda: store.engine)
+    received: list[int] = [0, 0]
+
+    def subscriber(slot: int) -> ev.Subscriber:
+        def take(event: ev.Event) -> None:
+            received[slot] += 1
+        return take
+
+    try:
+        bare = ev.EventStream("bare", [subscriber(0)])
+        bare_s = await emit_tokens(bare, "bare", count, None, checkpoint_every)
+        await bare.aclose()
+        journal.begin(header("recorded"))
+        recorded = ev.EventStream("recorded", [subscriber(1)], sink=journal.record)
+        recorded_s = await emit_tokens(recorded, "recorded", count, journal, checkpoint_every)
+        await recorded.aclose()
+        await journal.flush()
+    finally:
+        journal.close()
+        store.engine.dispose()
+    assert received == [count, count]
+    return {"events": count, "without_journal_s": round(bare_s, 3),
+            "with_journal_s": round(recorded_s, 3), "ratio": round(recorded_s / bare_s, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure memory search at 100 000 experiences")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results: dict[str, Any] = {
+            "sustained": asyncio.run(sustained_rate(folder, args.events, args.checkpoint_every)),
+            "stream": asyncio.run(stream_cost(folder, args.events, args.checkpoint_every)),
+        }
+        if args.memory:
+            from benchmarks import memory_retrieval
+
+            results["memory_search"] = asyncio.run(
+                memory_retrieval.run([100_000], 200, 7, folder))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        rate = results["sustained"]
+        print(f"Sustained write rate: {rate['events_per_s']:,} events/s "
+              f"({rate['events']:,} events in {rate['seconds']} s; target "
+              f"{TARGET_EVENTS_PER_S:,})")
+        stream = results["stream"]
+        print(f"Emitting on the event loop: {stream['with_journal_s']} s with the journal, "
+              f"{stream['without_journal_s']} s without ({stream['ratio']}x)")
+        if "memory_search" in results:
+            print(json.dumps(results["memory_search"], indent=2))
+    return 0 if results["sustained"]["events_per_s"] >= TARGET_EVENTS_PER_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
