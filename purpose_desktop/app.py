@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine.costs import load_prices
 from purpose_desktop.engine.run import TeamRunner
-from purpose_desktop.errors import NoDisplayError
-from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.errors import NoDisplayError, UserError
+from purpose_desktop.models.catalog import CatalogEntry, list_local_models
 from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
 from purpose_desktop.models.pool import LocalModelPool
@@ -48,6 +48,21 @@ class Services:
     runner: TeamRunner
     store: LazyStore
     journal: SqlRunJournal
+
+    def list_models(self) -> list[CatalogEntry]:
+        """The local models, described from their files; remembered in the store's catalog
+        (a store that cannot be written only costs the memory of them). Reads files: call it
+        off the UI loop."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from purpose_desktop.store.model_catalog import ModelCatalogStore
+
+        entries = list_local_models(self.paths.models_dir, self.settings.context_size)
+        try:
+            ModelCatalogStore(self.store.engine()).remember(entries)
+        except (UserError, SQLAlchemyError) as exc:
+            log.warning("The model catalog could not be saved: %s", exc)
+        return entries
 
     def interrupted_runs(self) -> list[RunSummary]:
         """The runs whose process died mid-run (opens the store; call it off the UI loop)."""
@@ -218,9 +233,7 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         paths=services.paths,
         settings=services.settings,
         runner=services.runner,
-        list_models=lambda: list_local_models(
-            services.paths.models_dir, services.settings.context_size
-        ),
+        list_models=services.list_models,
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
         find_interrupted=lambda: asyncio.to_thread(services.interrupted_runs),

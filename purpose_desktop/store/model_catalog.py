@@ -1,0 +1,66 @@
+"""The model catalog as last seen: every model the app listed, with what its file header said,
+so the models pane and the team editor can show a model's size and context without reading
+the file again, and a model whose file went missing is still known by name."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from purpose_desktop.models.catalog import CatalogEntry
+from purpose_desktop.store.database import reading, writing
+
+
+class ModelCatalogStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def remember(self, entries: Sequence[CatalogEntry]) -> None:
+        """Store ``entries`` as the catalog saw them now, replacing what was known of each."""
+        if not entries:
+            return
+        now = time.time()
+        rows = [
+            {"reference": e.reference, "title": e.title, "backend": e.backend, "path": e.path,
+             "size_bytes": e.size_bytes, "modified_at": _modified(e.path),
+             "details": json.dumps(dataclasses.asdict(e), ensure_ascii=False), "now": now}
+            for e in entries
+        ]
+        with writing(self._engine) as connection:
+            connection.execute(text(
+                "INSERT INTO model_catalog (reference, title, backend, path, size_bytes, "
+                "modified_at, details, added_at) VALUES (:reference, :title, :backend, :path, "
+                ":size_bytes, :modified_at, :details, :now) ON CONFLICT (reference) DO UPDATE "
+                "SET title = excluded.title, backend = excluded.backend, path = excluded.path, "
+                "size_bytes = excluded.size_bytes, modified_at = excluded.modified_at, "
+                "details = excluded.details"), rows)
+
+    def known(self) -> list[CatalogEntry]:
+        """Every model remembered, by title."""
+        with reading(self._engine) as connection:
+            details = connection.execute(
+                text("SELECT details FROM model_catalog ORDER BY title, reference")
+            ).scalars().all()
+        return [CatalogEntry(**json.loads(item)) for item in details]
+
+    def forget(self, reference: str) -> bool:
+        """Drop a model from the catalog; ``False`` if it was not known."""
+        with writing(self._engine) as connection:
+            result = connection.execute(
+                text("DELETE FROM model_catalog WHERE reference = :reference"),
+                {"reference": reference})
+        return bool(result.rowcount)
+
+
+def _modified(path: str | None) -> float | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None
