@@ -10,6 +10,10 @@
    subscriber, with the journal as its sink and without; the ratio of the two times on the
    event loop (recording is a queue put there; the writing happens on the journal's thread).
 
+3. How fast the queries the UI pages through answer at that size: a page of a run's events
+   from its middle, a page of the runs list among ``--runs`` runs, and cost totals by agent,
+   model and day over their calls (medians of 20).
+
 Memory search latency at 100 000 experiences is ``benchmarks/memory_retrieval.py``'s; run with
 ``--memory`` to print it here as well.
 """
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -77,6 +82,56 @@ async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dic
             "events_per_s": round(count / seconds), "target_events_per_s": TARGET_EVENTS_PER_S}
 
 
+async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[str, Any]:
+    """Fill a store with ``runs`` short runs (a few calls each) and one long one, then time
+    the UI's queries on it."""
+    store = open_store(folder / "queries.sqlite3")
+    journal = SqlRunJournal(lambda: store.engine)
+    try:
+        long_run = os.urandom(16).hex()
+        journal.begin(header(long_run))
+        stream = ev.EventStream(long_run, [], sink=journal.record)
+        await emit_tokens(stream, long_run, events_per_run, None, events_per_run)
+        await stream.aclose()
+        for index in range(runs):
+            run_id = os.urandom(16).hex()
+            journal.begin(header(run_id))
+            short = ev.EventStream(run_id, [], sink=journal.record)
+            for call in range(4):
+                short.emit(ev.CostRecorded, agent=f"agent{call % 3}", model=f"m{index % 5}",
+                           purpose="act", prompt_tokens=300, completion_tokens=40,
+                           seconds=0.5, cost=0.0)
+            short.emit(ev.RunFinished, status="completed", answer="a", steps=2, phi=5.0,
+                       prompt_tokens=1200, completion_tokens=160, seconds=2.0)
+            await short.aclose()
+        await journal.flush()
+        queries = store.runs
+        middle = events_per_run // 2
+        timings = {
+            "events_page_ms": _median_ms(lambda: queries.events_now(
+                long_run, after_seq=middle, limit=200)),
+            "runs_page_ms": _median_ms(lambda: queries.list_runs_now(offset=runs // 2,
+                                                                      limit=50)),
+            **{f"cost_totals_by_{by}_ms": _median_ms(
+                lambda by=by: queries.cost_totals_now(by))
+               for by in ("agent", "model", "day")},
+        }
+    finally:
+        journal.close()
+        store.engine.dispose()
+    return {"runs": runs + 1, "events_in_run": events_per_run, "cost_rows": runs * 4,
+            **timings}
+
+
+def _median_ms(query: Any, repeats: int = 20) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        query()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 2)
+
+
 async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
     store = open_store(folder / "stream.sqlite3")
     journal = SqlRunJournal(lambda: store.engine)
@@ -108,6 +163,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--memory", action="store_true",
                         help="also measure memory search at 100 000 experiences")
     parser.add_argument("--json", action="store_true")
@@ -117,6 +173,7 @@ def main() -> int:
         results: dict[str, Any] = {
             "sustained": asyncio.run(sustained_rate(folder, args.events, args.checkpoint_every)),
             "stream": asyncio.run(stream_cost(folder, args.events, args.checkpoint_every)),
+            "queries": asyncio.run(query_latency(folder, args.runs, args.events)),
         }
         if args.memory:
             from benchmarks import memory_retrieval
@@ -133,6 +190,11 @@ def main() -> int:
         stream = results["stream"]
         print(f"Emitting on the event loop: {stream['with_journal_s']} s with the journal, "
               f"{stream['without_journal_s']} s without ({stream['ratio']}x)")
+        queries = results["queries"]
+        print(f"Queries with {queries['runs']:,} runs, {queries['cost_rows']:,} calls and "
+              f"{queries['events_in_run']:,} events in one run (median ms): "
+              + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in queries.items()
+                          if k.endswith("_ms")))
         if "memory_search" in results:
             print(json.dumps(results["memory_search"], indent=2))
     return 0 if results["sustained"]["events_per_s"] >= TARGET_EVENTS_PER_S else 1
