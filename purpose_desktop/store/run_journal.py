@@ -333,10 +333,11 @@ class _Batch:
 
     def _checkpoint(self, checkpoint: Checkpoint) -> None:
         run_id = checkpoint.run_id
-        stored = self._connection.execute(
-            text("SELECT coalesce(max(step), 0) FROM steps WHERE run_id = :id"), {"id": run_id}
-        ).scalar_one()
-        new_steps = [s for s in checkpoint.steps if s.index > int(stored)]
+        # Not "after the highest stored": a step that delegated ends after its teammate's.
+        stored = set(self._connection.execute(
+            text("SELECT step FROM steps WHERE run_id = :id"), {"id": run_id}
+        ).scalars())
+        new_steps = [s for s in checkpoint.steps if s.index not in stored]
         if new_steps:
             self._connection.execute(_INSERT_STEP, [
                 {"run_id": run_id, "step": s.index, "agent": s.agent, "tool": s.action.tool,

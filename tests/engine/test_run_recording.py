@@ -240,6 +240,7 @@ def test_a_run_stopped_while_a_teammate_works_resumes_inside_the_teammates_turn(
         (4, "lead", "finish")]
     assert outcome.steps[2].observation.text == "helper answered: 391"
     assert not [e for e in after if isinstance(e, ev.AgentSelected)]
+    assert [s.index for s in store.runs.run_now(run_id).steps] == [1, 2, 3, 4]
 
 
 def test_a_finished_run_replays_event_by_event_as_recorded(
