@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.checkpoint import Checkpoint, Frame
 from purpose_desktop.engine.journal import RunHeader
-from purpose_desktop.store.opening import open_store
+from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 
 TARGET_EVENTS_PER_S = 20_000
@@ -60,22 +62,36 @@ async def emit_tokens(stream: ev.EventStream, run_id: str, count: int,
     return time.perf_counter() - started
 
 
-async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
-    store = open_store(folder / "rate.sqlite3")
+@contextlib.contextmanager
+def recording(path: Path) -> Iterator[tuple[Store, SqlRunJournal]]:
+    """A new store at ``path`` and a journal writing to it, both closed at the end."""
+    store = open_store(path)
     journal = SqlRunJournal(lambda: store.engine)
     try:
-        run_id = os.urandom(16).hex()
-        journal.begin(header(run_id))
-        stream = ev.EventStream(run_id, [], sink=journal.record)
+        yield store, journal
+    finally:
+        journal.close()
+        store.engine.dispose()
+
+
+def recorded_stream(journal: SqlRunJournal,
+                    subscribers: list[ev.Subscriber] | None = None) -> ev.EventStream:
+    """The stream of a new run that ``journal`` records."""
+    run_id = os.urandom(16).hex()
+    journal.begin(header(run_id))
+    return ev.EventStream(run_id, subscribers, sink=journal.record)
+
+
+async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
+    with recording(folder / "rate.sqlite3") as (store, journal):
+        stream = recorded_stream(journal)
+        run_id = stream.run_id
         started = time.perf_counter()
         await emit_tokens(stream, run_id, count, journal, checkpoint_every)
         await journal.flush()
         seconds = time.perf_counter() - started
         await stream.aclose()
         stored = store.runs.run_now(run_id).summary.events
-    finally:
-        journal.close()
-        store.engine.dispose()
     if stored != count:
         raise RuntimeError(f"{stored} of {count} events were stored")
     return {"events": count, "seconds": round(seconds, 3),
@@ -85,18 +101,13 @@ async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dic
 async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[str, Any]:
     """Fill a store with ``runs`` short runs (a few calls each) and one long one, then time
     the UI's queries on it."""
-    store = open_store(folder / "queries.sqlite3")
-    journal = SqlRunJournal(lambda: store.engine)
-    try:
-        long_run = os.urandom(16).hex()
-        journal.begin(header(long_run))
-        stream = ev.EventStream(long_run, [], sink=journal.record)
+    with recording(folder / "queries.sqlite3") as (store, journal):
+        stream = recorded_stream(journal)
+        long_run = stream.run_id
         await emit_tokens(stream, long_run, events_per_run, None, events_per_run)
         await stream.aclose()
         for index in range(runs):
-            run_id = os.urandom(16).hex()
-            journal.begin(header(run_id))
-            short = ev.EventStream(run_id, [], sink=journal.record)
+            short = recorded_stream(journal)
             for call in range(4):
                 short.emit(ev.CostRecorded, agent=f"agent{call % 3}", model=f"m{index % 5}",
                            purpose="act", prompt_tokens=300, completion_tokens=40,
@@ -116,9 +127,6 @@ async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[st
                 lambda by=by: queries.cost_totals_now(by))
                for by in ("agent", "model", "day")},
         }
-    finally:
-        journal.close()
-        store.engine.dispose()
     return {"runs": runs + 1, "events_in_run": events_per_run, "cost_rows": runs * 4,
             **timings}
 
@@ -133,8 +141,6 @@ def _median_ms(query: Any, repeats: int = 20) -> float:
 
 
 async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[str, Any]:
-    store = open_store(folder / "stream.sqlite3")
-    journal = SqlRunJournal(lambda: store.engine)
     received: list[int] = [0, 0]
 
     def subscriber(slot: int) -> ev.Subscriber:
@@ -142,18 +148,15 @@ async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[s
             received[slot] += 1
         return take
 
-    try:
-        bare = ev.EventStream("bare", [subscriber(0)])
-        bare_s = await emit_tokens(bare, "bare", count, None, checkpoint_every)
-        await bare.aclose()
-        journal.begin(header("recorded"))
-        recorded = ev.EventStream("recorded", [subscriber(1)], sink=journal.record)
-        recorded_s = await emit_tokens(recorded, "recorded", count, journal, checkpoint_every)
+    bare = ev.EventStream("bare", [subscriber(0)])
+    bare_s = await emit_tokens(bare, "bare", count, None, checkpoint_every)
+    await bare.aclose()
+    with recording(folder / "stream.sqlite3") as (_, journal):
+        recorded = recorded_stream(journal, [subscriber(1)])
+        recorded_s = await emit_tokens(recorded, recorded.run_id, count, journal,
+                                       checkpoint_every)
         await recorded.aclose()
         await journal.flush()
-    finally:
-        journal.close()
-        store.engine.dispose()
     assert received == [count, count]
     return {"events": count, "without_journal_s": round(bare_s, 3),
             "with_journal_s": round(recorded_s, 3), "ratio": round(recorded_s / bare_s, 2)}
