@@ -179,7 +179,7 @@ def main() -> int:
             "queries": asyncio.run(query_latency(folder, args.runs, args.events)),
         }
         if args.memory:
-            from benchmarks import memory_retrieval
+            import memory_retrieval  # this script's folder is on the path
 
             results["memory_search"] = asyncio.run(
                 memory_retrieval.run([100_000], 200, 7, folder))

@@ -22,6 +22,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from tests.engine.scripted_team import act, one_agent_team, team_model
 from tests.engine.test_run_recording import StallAtStep, run_until_stalled
+from tests.ui.test_main_window import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -80,13 +81,11 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
 
     async def scenario() -> None:
         window.start_background_work()
-        while not notice.isVisible():
-            await asyncio.sleep(0.02)
+        await wait_until(notice.isVisible)
         assert window.tabs.currentWidget() is window.run_pane
         screenshot(window, "interrupted-run-offered")
         notice.resume_buttons[run_id].click()
-        while window.controller.running or not notice.isHidden():
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: not window.controller.running and notice.isHidden())
         await journal.flush()
 
     try:
