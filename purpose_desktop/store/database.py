@@ -81,6 +81,16 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+def sqlite_error_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code (``sqlite3.SQLITE_BUSY``, ``sqlite3.SQLITE_FULL``, ...)
+    behind ``exc``, a SQLAlchemy or :mod:`sqlite3` error; ``None`` for any other error."""
+    error = getattr(exc, "orig", None) or exc
+    code = getattr(error, "sqlite_errorcode", None)
+    # An extended code (SQLITE_BUSY_RECOVERY, SQLITE_CORRUPT_INDEX, ...) keeps the primary
+    # code in its low byte.
+    return None if code is None else int(code) & 0xFF
+
+
 def _open_postgres(url: URL, *, echo: bool) -> Engine:
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not the default psycopg2
