@@ -28,9 +28,8 @@ from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.opening import LazyStore
+    from purpose_desktop.store.opening import LazyStore, StoreReport
     from purpose_desktop.store.run_journal import SqlRunJournal
-    from purpose_desktop.store.run_queries import RunSummary
 
 #: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
 STORE_URL_ENV = "PURPOSE_DESKTOP_STORE_URL"
@@ -64,9 +63,12 @@ class Services:
             log.warning("The model catalog could not be saved: %s", exc)
         return entries
 
-    def interrupted_runs(self) -> list[RunSummary]:
-        """The runs whose process died mid-run (opens the store; call it off the UI loop)."""
-        return self.store.get().runs.list_runs_now(status="interrupted")
+    def store_report(self) -> StoreReport:
+        """Runs interrupted when their process died, and whether the database had to be
+        replaced (opens the store: call it off the UI loop)."""
+        from purpose_desktop.store.opening import report_on
+
+        return report_on(self.store.get())
 
     async def aclose(self) -> None:
         """Commit what the journal holds, close the database and end every model process.
@@ -236,5 +238,5 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         list_models=services.list_models,
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
-        find_interrupted=lambda: asyncio.to_thread(services.interrupted_runs),
+        report_on_store=lambda: asyncio.to_thread(services.store_report),
     )

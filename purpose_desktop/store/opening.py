@@ -30,7 +30,7 @@ from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from purpose_desktop.store.migrations import migrate
 from purpose_desktop.store.run_journal import SqlRunJournal
-from purpose_desktop.store.run_queries import RunQueries
+from purpose_desktop.store.run_queries import RunQueries, RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,21 @@ class Store:
         return (f"The database {self.engine.url.database} was damaged, so a new empty one "
                 f"was started in its place. The damaged copy, with the earlier runs and team "
                 f"memory, is kept as {self.recovered_from}.")
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """What the person should hear about the store when the app starts: runs interrupted
+    when their process died, and the notice of a damaged database replaced by a new one."""
+
+    interrupted: tuple[RunSummary, ...] = ()
+    recovery_notice: str | None = None
+
+
+def report_on(store: Store) -> StoreReport:
+    """The report on ``store`` (reads the runs; call it off the UI loop)."""
+    interrupted = store.runs.list_runs_now(status="interrupted", limit=100)
+    return StoreReport(tuple(interrupted), store.recovery_notice)
 
 
 class StoreError(UserError):

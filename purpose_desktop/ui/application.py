@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.main_window import FindInterrupted, ListModels, MainWindow
+from purpose_desktop.ui.main_window import ListModels, MainWindow, ReportOnStore
 from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
 from purpose_desktop.ui.run_controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -79,7 +79,7 @@ def build_main_window(
     runner: TeamRunner,
     list_models: ListModels,
     reporter: ErrorReporter,
-    find_interrupted: FindInterrupted | None = None,
+    report_on_store: ReportOnStore | None = None,
 ) -> MainWindow:
     tasks = TaskKeeper(reporter)
     controller = RunController(runner, tasks)
@@ -89,7 +89,7 @@ def build_main_window(
         controller=controller,
         tasks=tasks,
         list_models=list_models,
-        find_interrupted=find_interrupted,
+        report_on_store=report_on_store,
     )
     reporter.set_parent(window)
     return window
@@ -103,7 +103,7 @@ def run_application(
     list_models: ListModels,
     shutdown: Shutdown,
     quit_after_shown: float | None = None,
-    find_interrupted: FindInterrupted | None = None,
+    report_on_store: ReportOnStore | None = None,
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""
     qt_messages = _QtMessages()
@@ -117,7 +117,7 @@ def run_application(
     # waiting for anything asynchronous; its background work starts with the loop.
     window = build_main_window(
         paths=paths, settings=settings, runner=runner, list_models=list_models,
-        reporter=reporter, find_interrupted=find_interrupted,
+        reporter=reporter, report_on_store=report_on_store,
     )
     window.show()
     QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))

@@ -26,11 +26,11 @@ from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.specs import LoadedTeam
-    from purpose_desktop.store.run_queries import RunSummary
+    from purpose_desktop.store.opening import StoreReport
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 ListModels = Callable[[], Sequence[CatalogEntry]]
-FindInterrupted = Callable[[], Awaitable[Sequence["RunSummary"]]]
+ReportOnStore = Callable[[], Awaitable["StoreReport"]]
 
 
 def icon(name: str) -> QtGui.QIcon:
@@ -58,7 +58,7 @@ class MainWindow(QtWidgets.QMainWindow):
         controller: RunController,
         tasks: TaskKeeper,
         list_models: ListModels,
-        find_interrupted: FindInterrupted | None = None,
+        report_on_store: ReportOnStore | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Purpose Desktop")
@@ -68,7 +68,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._settings = settings
         self._tasks = tasks
         self._list_models = list_models
-        self._find_interrupted = find_interrupted
+        self._report_on_store = report_on_store
         self.controller = controller
 
         self.team_pane = TeamPane()
@@ -177,19 +177,27 @@ class MainWindow(QtWidgets.QMainWindow):
         the window is on screen."""
         self._tasks.start(self.open_initial_team(), "open initial team")
         self.refresh_models()
-        if self._find_interrupted is not None:
-            self._tasks.start(self._offer_to_resume(self._find_interrupted),
-                              "find interrupted runs")
+        if self._report_on_store is not None:
+            self._tasks.start(self._look_at_store(self._report_on_store), "look at the store")
 
-    async def _offer_to_resume(self, find: FindInterrupted) -> None:
+    async def _look_at_store(self, report_on_store: ReportOnStore) -> None:
+        """Offer to resume interrupted runs; say so if the database had to be replaced."""
         try:
-            runs = await find()
+            report = await report_on_store()
         except UserError as exc:
-            self.statusBar().showMessage(f"Past runs cannot be read: {exc}", 15000)
+            self._warn("The database cannot be used", str(exc))
             return
-        if runs:
-            self.run_pane.interrupted_notice.show_runs(runs)
+        if report.recovery_notice is not None:
+            self._warn("The database was damaged", report.recovery_notice)
+        if report.interrupted:
+            self.run_pane.interrupted_notice.show_runs(report.interrupted)
             self.tabs.setCurrentWidget(self.run_pane)
+
+    def _warn(self, title: str, message: str) -> None:
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("storeWarning")
+        box.open()  # not exec(): the event loop, and any run, must go on
 
     async def stop_background_work(self) -> None:
         """Cancel every task the window started (runs included) and wait for them to end."""

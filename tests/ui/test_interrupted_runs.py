@@ -13,11 +13,12 @@ from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import writing
-from purpose_desktop.store.opening import Store, open_store
+from purpose_desktop.store.opening import Store, StoreReport, open_store, report_on
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
+from purpose_desktop.ui.qt import QtWidgets
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from tests.engine.scripted_team import act, one_agent_team, team_model
@@ -67,14 +68,14 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
                                                           score=9)}),
                         store.memory, workspaces_dir=home.workspaces_dir, journal=journal)
 
-    async def find() -> list[Any]:
-        return await store.runs.list_runs(status="interrupted")
+    async def report() -> StoreReport:
+        return await asyncio.to_thread(report_on, store)
 
     reporter = ErrorReporter(None, home.log_file)
     window: MainWindow = build_main_window(
         paths=home, settings=Settings(), runner=runner,
         list_models=lambda: list_local_models(home.models_dir), reporter=reporter,
-        find_interrupted=find,
+        report_on_store=report,
     )
     window.show()
     notice = window.run_pane.interrupted_notice
@@ -100,3 +101,46 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
         window.close()
         run_in_qt_loop(window.stop_background_work())
         window.deleteLater()
+
+
+def test_a_damaged_database_replaced_at_start_is_reported_in_the_window(
+    home: Paths, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    screenshot: Callable[[Any, str], Path],
+) -> None:
+    home.database_file.write_bytes(b"not a database at all" * 100)
+    store = open_store(home.database_file)
+    assert store.recovered_from is not None
+    runner = TeamRunner(ScriptedProvider({}), store.memory, workspaces_dir=home.workspaces_dir)
+
+    async def report() -> StoreReport:
+        return await asyncio.to_thread(report_on, store)
+
+    window = build_main_window(
+        paths=home, settings=Settings(), runner=runner,
+        list_models=lambda: list_local_models(home.models_dir),
+        reporter=ErrorReporter(None, home.log_file), report_on_store=report,
+    )
+    window.show()
+
+    def warning() -> QtWidgets.QMessageBox | None:
+        return window.findChild(QtWidgets.QMessageBox, "storeWarning")
+
+    async def scenario() -> None:
+        window.start_background_work()
+        await wait_until(lambda: (box := warning()) is not None and box.isVisible(), 30)
+
+    try:
+        run_in_qt_loop(scenario())
+        box = warning()
+        assert box is not None
+        screenshot(box, "damaged-database-notice")
+        assert str(store.recovered_from) in box.text()
+        assert "damaged" in box.text()
+        assert store.recovered_from.read_bytes().startswith(b"not a database")
+        assert not window.run_pane.interrupted_notice.isVisible()
+        box.close()
+    finally:
+        window.close()
+        run_in_qt_loop(window.stop_background_work())
+        window.deleteLater()
+        store.engine.dispose()
