@@ -13,11 +13,15 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from purpose_desktop import __version__
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
+
+#: What ``runs list --status`` accepts: how a stored run ended, or that it is going or stopped.
+RUN_STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +78,62 @@ def _parser() -> argparse.ArgumentParser:
     stream.add_argument("--tokens", type=int, default=256, help="tokens to generate per run")
     stream.add_argument("--runs", type=int, default=3, help="alternating rounds to take medians of")
     stream.add_argument("--json", action="store_true", help="print JSON")
+    _store_parsers(commands)
     return parser
+
+
+def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    runs = commands.add_parser("runs", help="the runs kept in the database")
+    runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    listing = runs_commands.add_parser("list", help="the latest runs, newest first")
+    listing.add_argument("--status", choices=RUN_STATUSES, help="only runs in this state")
+    listing.add_argument("--limit", type=int, default=20, help="at most this many (20)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    show = runs_commands.add_parser("show", help="a run's steps, score overrides and totals")
+    show.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
+    show.add_argument("--events", action="store_true", help="also print every event")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    resume = runs_commands.add_parser(
+        "resume", help="go on with an interrupted run from its last step, headless"
+    )
+    resume.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
+    resume.add_argument("--auto-approve", action="store_true",
+                        help="approve every action and keep every score without asking")
+    resume.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
+    resume.add_argument("--events", type=Path, metavar="FILE.jsonl",
+                        help="also write every new event to this file, one JSON object per line")
+    export = runs_commands.add_parser("export", help="write a run to a JSON lines file")
+    export.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
+    export.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to write")
+    imports = runs_commands.add_parser("import", help="add a run from a file 'runs export' wrote")
+    imports.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to read")
+
+    memory = commands.add_parser("memory", help="what the teams have learned")
+    memory_commands = memory.add_subparsers(dest="memory_command", metavar="ACTION",
+                                            required=True)
+    export = memory_commands.add_parser(
+        "export", help="write heuristics, experiences and score anchors to a JSON file"
+    )
+    export.add_argument("file", type=Path, metavar="FILE", help="the .json file to write")
+    export.add_argument("--team", help="only this team's memory (default: every team's)")
+    imports = memory_commands.add_parser(
+        "import", help="merge a file 'memory export' wrote into the memory"
+    )
+    imports.add_argument("file", type=Path, metavar="FILE", help="the .json file to read")
+
+    teams = commands.add_parser("teams", help="teams saved in the database")
+    teams_commands = teams.add_subparsers(dest="teams_command", metavar="ACTION", required=True)
+    save = teams_commands.add_parser("save", help="save a team file's team (replacing one "
+                                     "of the same name)")
+    save.add_argument("team_file", type=Path, metavar="TEAM_FILE", help="a .yaml or .toml team")
+    listing = teams_commands.add_parser("list", help="the saved teams, by name")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    export = teams_commands.add_parser("export", help="write a saved team as a team file")
+    export.add_argument("name", metavar="NAME", help="the team's name")
+    export.add_argument("file", type=Path, metavar="FILE", help="the .yaml or .toml file")
+    delete = teams_commands.add_parser("delete", help="forget a saved team")
+    delete.add_argument("name", metavar="NAME", help="the team's name")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +164,37 @@ def _dispatch(args: argparse.Namespace) -> int:
                            auto_approve=args.auto_approve, events_file=args.events)
     if args.command == "models":
         return _models(args)
+    if args.command in ("runs", "memory", "teams"):
+        return _store_command(args)
     if args.command == "bench":
         return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
     from purpose_desktop.app import run_gui
 
     return run_gui(quit_after_shown=args.quit_after_shown)
+
+
+def _store_command(args: argparse.Namespace) -> int:
+    from purpose_desktop import cli_store
+
+    actions: dict[tuple[str, str], Callable[[], int]] = {
+        ("runs", "list"): lambda: cli_store.runs_list(
+            as_json=args.json, status=args.status, limit=args.limit),
+        ("runs", "show"): lambda: cli_store.runs_show(
+            args.run_id, as_json=args.json, with_events=args.events),
+        ("runs", "resume"): lambda: cli_store.runs_resume(
+            args.run_id, as_json=args.json, auto_approve=args.auto_approve,
+            events_file=args.events),
+        ("runs", "export"): lambda: cli_store.runs_export(args.run_id, args.file),
+        ("runs", "import"): lambda: cli_store.runs_import(args.file),
+        ("memory", "export"): lambda: cli_store.memory_export(args.file, args.team),
+        ("memory", "import"): lambda: cli_store.memory_import(args.file),
+        ("teams", "save"): lambda: cli_store.teams_save(args.team_file),
+        ("teams", "list"): lambda: cli_store.teams_list(as_json=args.json, limit=args.limit),
+        ("teams", "export"): lambda: cli_store.teams_export(args.name, args.file),
+        ("teams", "delete"): lambda: cli_store.teams_delete(args.name),
+    }
+    action = getattr(args, f"{args.command}_command")
+    return actions[(args.command, action)]()
 
 
 def _models(args: argparse.Namespace) -> int:

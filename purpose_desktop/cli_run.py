@@ -11,9 +11,9 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
@@ -30,14 +30,36 @@ from purpose_desktop.engine.run import RunOutcome
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import UserError
 
+if TYPE_CHECKING:
+    from purpose_desktop.app import Services
+
+
+Start = Callable[["Services", list[ev.Subscriber], ReviewGate], Awaitable[RunOutcome]]
+
 
 def run_command(
     team_file: Path, task: str, *, as_json: bool, auto_approve: bool, events_file: Path | None
 ) -> int:
-    from purpose_desktop.app import build_services
     from purpose_desktop.engine.team_file import load_team
 
     team = load_team(team_file)
+
+    async def start(services: Services, subscribers: list[ev.Subscriber],
+                    review: ReviewGate) -> RunOutcome:
+        return await services.runner.run(team, task, subscribers, review)
+
+    return drive_run(start, as_json=as_json, auto_approve=auto_approve,
+                     events_file=events_file)
+
+
+def drive_run(start: Start, *, as_json: bool, auto_approve: bool,
+              events_file: Path | None = None) -> int:
+    """Build the services, run what ``start`` starts with them and show it at the terminal:
+    the stream, terminal review unless ``auto_approve``, the summary (as JSON with
+    ``as_json``), every event to ``events_file``. Exit code 0 when the run completed, 1
+    otherwise."""
+    from purpose_desktop.app import build_services
+
     writer = EventFileWriter.open(events_file) if events_file is not None else None
     services = build_services()
     subscribers: list[ev.Subscriber] = [RunPrinter(sys.stdout, sys.stderr, quiet=as_json)]
@@ -47,7 +69,7 @@ def run_command(
 
     async def go() -> int:
         try:
-            outcome = await services.runner.run(team, task, subscribers, review)
+            outcome = await start(services, subscribers, review)
         finally:
             await services.aclose()
             if writer is not None:
@@ -56,6 +78,8 @@ def run_command(
             print(json.dumps(summary(outcome), indent=2, ensure_ascii=False))
         else:
             print_summary(outcome, sys.stderr)
+        if outcome.record_error:
+            print(f"warning: {outcome.record_error}", file=sys.stderr)
         return 0 if outcome.status == "completed" else 1
 
     return asyncio.run(go())

@@ -1,8 +1,8 @@
 """What a team remembers: heuristics in three tiers, past experiences and human score anchors.
 
-The engine depends only on the :class:`MemoryStore` protocol; the SQLite implementation lives
-in :mod:`purpose_desktop.store`. Memory belongs to a team: every agent of the team reads and
-writes the same heuristics, so what one learns the others use.
+The engine depends only on the :class:`MemoryStore` protocol; the implementation (on SQLite or
+PostgreSQL) lives in :mod:`purpose_desktop.store`. Memory belongs to a team: every agent of the
+team reads and writes the same heuristics, so what one learns the others use.
 """
 
 from __future__ import annotations

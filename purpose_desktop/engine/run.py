@@ -304,7 +304,7 @@ class TeamRunner:
             if error:
                 events.emit(ErrorRaised, message=error)
             if learn:
-                await self._learn(run, status, answer)
+                await self._learn_or_warn(run, status, answer)
         except UserError as exc:
             status, error = "failed", str(exc)
             events.emit(ErrorRaised, message=error)
@@ -384,6 +384,15 @@ class TeamRunner:
         run.events.emit(AgentSelected, agent=decision.agent.name, model=decision.agent.model,
                         reason=f"{decision.reason} ({decision.complexity} task)")
         return decision.agent
+
+    async def _learn_or_warn(self, run: RunContext, status: RunStatus, answer: str) -> None:
+        """Learn from the run; a memory that cannot be written (a full disk) costs the lesson,
+        not the run's outcome."""
+        try:
+            await self._learn(run, status, answer)
+        except UserError as exc:
+            run.events.emit(WarningRaised, message=f"The team could not learn from this run: "
+                            f"{exc}")
 
     async def _learn(self, run: RunContext, status: RunStatus, answer: str) -> None:
         from purpose_desktop.engine import learning

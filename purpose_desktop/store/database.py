@@ -14,13 +14,17 @@ stale.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from purpose_desktop.errors import UserError
 
 BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 10
@@ -68,8 +72,13 @@ def is_configured(engine: Engine) -> bool:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """One short read transaction: a consistent snapshot that never waits for writers."""
-    with engine.connect() as connection, connection.begin():
-        yield connection
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # PostgreSQL reads committed rows statement by statement unless asked for one
+            # snapshot; SQLite's read transactions are one snapshot already.
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
 
 
 @contextmanager
@@ -79,6 +88,33 @@ def writing(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
             yield connection
+
+
+class StoreWriteError(UserError):
+    """The database could not take what was written to it: the disk is full, another program
+    held it locked too long, the server is gone. Nothing of the failed write was kept."""
+
+
+@contextmanager
+def saving(engine: Engine, what: str) -> Iterator[Connection]:
+    """:func:`writing`, with a failure the environment causes raised as
+    :class:`StoreWriteError` that says ``what`` could not be saved and why."""
+    try:
+        with writing(engine) as connection:
+            yield connection
+    except OperationalError as exc:
+        raise StoreWriteError(f"{what} could not be saved: {why_not_written(exc)}") from None
+
+
+def why_not_written(exc: BaseException) -> str:
+    """Why a write failed, in words a person can act on."""
+    code = sqlite_error_code(exc)
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if code == sqlite3.SQLITE_FULL:
+        return f"the disk is full ({message})"
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return f"the database is locked by another program ({message})"
+    return message
 
 
 def sqlite_error_code(exc: BaseException) -> int | None:
@@ -98,7 +134,29 @@ def _open_postgres(url: URL, *, echo: bool) -> Engine:
     engine = create_engine(url, echo=echo, pool_pre_ping=True,
                            connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
+
+
+def _without_nul(  # noqa: PLR0917 (SQLAlchemy's event signature)
+    connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    # PostgreSQL refuses the NUL character in text, which SQLite keeps; a model's output may
+    # hold one. It becomes U+FFFD, the replacement character, rather than failing the write.
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, [_clean(p) for p in parameters]
+    return statement, _clean(parameters)
+
+
+def _clean(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {key: _clean(value) for key, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_clean(value) for value in parameters)
+    if isinstance(parameters, str) and "\x00" in parameters:
+        return parameters.replace("\x00", "\ufffd")
+    return parameters
 
 
 def _url_for(target: str | os.PathLike[str] | URL) -> URL:

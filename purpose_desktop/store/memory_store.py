@@ -1,16 +1,22 @@
-"""A team's memory in SQLite: :class:`SqliteMemoryStore` implements
+"""A team's memory in SQLite or PostgreSQL: :class:`SqliteMemoryStore` implements
 :class:`~purpose_desktop.engine.memory.MemoryStore`.
 
-Searches are two-phase. FTS5 finds the candidates most similar to the query by BM25 (up to
-:func:`candidate_count` of them, within the team); Q-value then orders them, pinned heuristics
-first. Free text never reaches FTS5 as syntax: :func:`fts_query` keeps only the words, each
-quoted as a plain term, OR-ed together.
+Searches are two-phase. The full-text index finds the candidates most similar to the query (up
+to :func:`candidate_count` of them, within the team): by BM25 through the FTS5 table on SQLite,
+by ``ts_rank`` over the indexed ``tsvector`` on PostgreSQL. Q-value then orders them, pinned
+heuristics first. Free text never reaches either as query syntax: :func:`fts_query` and
+:func:`tsquery` keep only the words, each quoted as a plain term, OR-ed together.
 
-BM25 costs time in proportion to the number of rows that contain each query word, so words
+Ranking costs time in proportion to the number of rows that contain each query word, so words
 found in :data:`COMMON_DOCUMENTS` rows or more do not take part in it: the rarer words pick and
 rank the candidates, and only if they leave room do the newest rows with the common words
-follow (see :func:`_candidates`). Common words hardly move a BM25 score anyway, and this keeps
-a search at 100 000 memories within milliseconds (``benchmarks/memory_retrieval.py``).
+follow (see :func:`_candidates`). Common words hardly move a score anyway, and this keeps a
+search at 100 000 memories within milliseconds on SQLite (``benchmarks/memory_retrieval.py``).
+
+A memory browser pages through a team's memories with :meth:`SqliteMemoryStore.search_heuristics`
+and :meth:`~SqliteMemoryStore.search_experiences`: filtered, in a fixed order, and with a text
+matched through the same full-text index (any of its words), counted for a pager by
+:meth:`~SqliteMemoryStore.count_heuristics` and :meth:`~SqliteMemoryStore.count_experiences`.
 
 Every method runs its SQL in a worker thread (:func:`asyncio.to_thread`) in one short
 transaction, and returns plain frozen dataclasses.
@@ -19,14 +25,14 @@ transaction, and returns plain frozen dataclasses.
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, Protocol, cast, get_args
 
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import Connection, Engine, Row, TextClause, bindparam, text
 
 from purpose_desktop.engine.memory import (
     Experience,
@@ -35,12 +41,18 @@ from purpose_desktop.engine.memory import (
     ScoreAnchor,
     Tier,
 )
-from purpose_desktop.store.database import is_configured, reading, writing
-from purpose_desktop.store.full_text import FullTextIndex
+from purpose_desktop.store.database import is_configured, reading, saving
+from purpose_desktop.store.full_text import POSTGRES_CONFIG, FullTextIndex
 from purpose_desktop.store.memory_tables import ANCHORS_FTS, EXPERIENCES_FTS, HEURISTICS_FTS
 
 Outcome = Literal["completed", "failed", "cancelled"]
+#: How a memory browser orders heuristics: by Q-value or by uses (highest first), or newest first.
+HeuristicOrder = Literal["q_value", "uses", "newest"]
+#: How a memory browser orders experiences: by Q-value (highest first), or newest first.
+ExperienceOrder = Literal["q_value", "newest"]
 
+#: What a failed write says could not be saved.
+MEMORY = "The team's memory"
 #: At most this many words of a query are searched for; the rest are ignored.
 MAX_QUERY_TERMS = 24
 MIN_CANDIDATES = 20
@@ -48,6 +60,8 @@ MIN_CANDIDATES = 20
 COMMON_DOCUMENTS = 2000
 #: ... and the rarer words together may match at most this many (see _candidates).
 BM25_BUDGET = 6000
+#: Ids bound to one statement: far below SQLite's 32 766 parameters and PostgreSQL's 65 535.
+IDS_PER_STATEMENT = 1000
 
 # Words too common to tell one memory from another. Kept short: the porter stemmer and BM25's
 # inverse document frequency already weigh frequent words down.
@@ -71,6 +85,16 @@ STOP_WORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 _OUTCOMES = frozenset(get_args(Outcome))
 _SOURCES = frozenset(get_args(HeuristicSource))
+# The browser's orders; the id last, so that pages neither repeat nor skip a row.
+_HEURISTIC_ORDERS: dict[str, str] = {
+    "q_value": "t.q_value DESC, t.id",
+    "uses": "t.uses DESC, t.q_value DESC, t.id",
+    "newest": "t.id DESC",
+}
+_EXPERIENCE_ORDERS: dict[str, str] = {
+    "q_value": "t.q_value DESC, t.id DESC",
+    "newest": "t.id DESC",
+}
 
 
 def query_terms(text: str) -> list[str]:
@@ -95,15 +119,33 @@ def fts_query(text: str | Sequence[str]) -> str:
     return " OR ".join(f'"{term}"' for term in terms)
 
 
+def tsquery(text: str | Sequence[str]) -> str:
+    """A safe PostgreSQL ``to_tsquery`` input for free text (or for :func:`query_terms`): the
+    words, each quoted as a lexeme, OR-ed; ``""`` if there are none. It always parses."""
+    terms = query_terms(text) if isinstance(text, str) else text
+    return " | ".join(_quoted_lexeme(term) for term in terms)
+
+
+def _quoted_lexeme(term: str) -> str:
+    # Words hold neither quotes nor backslashes; escaped all the same, so that no term given
+    # here could ever be read as tsquery syntax.
+    escaped = term.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'"
+
+
 def candidate_count(limit: int) -> int:
     """How many of the most similar memories the Q-value ordering chooses ``limit`` from."""
     return max(4 * limit, MIN_CANDIDATES)
 
 
 class SqliteMemoryStore:
-    """:class:`~purpose_desktop.engine.memory.MemoryStore` on a database opened with
-    :func:`~purpose_desktop.store.database.open_database` and set up with
-    :func:`~purpose_desktop.store.migrations.migrate`.
+    """:class:`~purpose_desktop.engine.memory.MemoryStore` on a SQLite or PostgreSQL database
+    opened with :func:`~purpose_desktop.store.database.open_database` and set up with
+    :func:`~purpose_desktop.store.migrations.migrate` (the name is from when it was SQLite
+    only). Several processes, on several machines for PostgreSQL, may share one database.
+
+    Besides the protocol it lists, pins and deletes heuristics, and pages through a team's
+    memories for a browser (``search_*`` and ``count_*``).
 
     Safe to share between threads and event loops: it holds no state besides the engine.
     """
@@ -136,7 +178,9 @@ class SqliteMemoryStore:
             raise ValueError(f"alpha must be within 0..1, not {alpha}")
         if not 0.0 <= reward <= 1.0:
             raise ValueError(f"reward must be within 0..1, not {reward}")
-        unique = tuple(dict.fromkeys(ids))
+        # In ascending order: on PostgreSQL, writers that lock the same rows in the same order
+        # wait for each other instead of deadlocking.
+        unique = tuple(sorted(set(ids)))
         if unique:
             await asyncio.to_thread(
                 self._update_heuristics, unique, reward, success, alpha, run_id
@@ -156,6 +200,47 @@ class SqliteMemoryStore:
         """Pin or unpin a heuristic; ``False`` if it was not stored."""
         return await asyncio.to_thread(self._set_pinned, heuristic_id, pinned)
 
+    async def search_heuristics(
+        self,
+        team: str,
+        text: str = "",
+        *,
+        tiers: Sequence[Tier] = (),
+        min_q: float | None = None,
+        max_q: float | None = None,
+        source: HeuristicSource | None = None,
+        order: HeuristicOrder = "q_value",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Heuristic]:
+        """A page of the team's heuristics for a memory browser, in ``order``.
+
+        Only those whose pattern or strategy holds any word of ``text`` (stemmed: "tests"
+        finds "testing"; a text without searchable words filters nothing), of one of
+        ``tiers`` (any if empty), with a Q-value within ``min_q`` .. ``max_q`` and from
+        ``source``, where given. Raises :class:`ValueError` for an unknown tier, source or
+        order.
+        """
+        found = _heuristic_filter(team, text, tiers, min_q=min_q, max_q=max_q,
+                                  source=source)
+        order_by = _order_by(_HEURISTIC_ORDERS, order)
+        return await asyncio.to_thread(self._browse, found, order_by, offset, limit, _heuristics)
+
+    async def count_heuristics(
+        self,
+        team: str,
+        text: str = "",
+        *,
+        tiers: Sequence[Tier] = (),
+        min_q: float | None = None,
+        max_q: float | None = None,
+        source: HeuristicSource | None = None,
+    ) -> int:
+        """How many heuristics :meth:`search_heuristics` pages through with these filters."""
+        found = _heuristic_filter(team, text, tiers, min_q=min_q, max_q=max_q,
+                                  source=source)
+        return await asyncio.to_thread(self._count, found)
+
     # --- experiences ---------------------------------------------------------
 
     async def find_experiences(self, team: str, query: str, *, limit: int = 3) -> list[Experience]:
@@ -168,8 +253,40 @@ class SqliteMemoryStore:
         """Store many experiences in one transaction; returns how many."""
         return await asyncio.to_thread(self._add_experiences, list(experiences))
 
-    async def count_experiences(self, team: str) -> int:
-        return await asyncio.to_thread(self._count_experiences, team)
+    async def count_experiences(
+        self,
+        team: str,
+        text: str = "",
+        *,
+        outcome: Outcome | None = None,
+        min_q: float | None = None,
+    ) -> int:
+        """How many of the team's experiences there are; with filters, how many
+        :meth:`search_experiences` pages through."""
+        return await asyncio.to_thread(self._count, _experience_filter(team, text, outcome, min_q))
+
+    async def search_experiences(
+        self,
+        team: str,
+        text: str = "",
+        *,
+        outcome: Outcome | None = None,
+        min_q: float | None = None,
+        order: ExperienceOrder = "q_value",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Experience]:
+        """A page of the team's experiences for a memory browser, in ``order``.
+
+        Only those whose task or summary holds any word of ``text`` (stemmed; a text without
+        searchable words filters nothing), that ended with ``outcome`` and have a Q-value of
+        at least ``min_q``, where given. Raises :class:`ValueError` for an unknown outcome or
+        order.
+        """
+        found = _experience_filter(team, text, outcome, min_q)
+        order_by = _order_by(_EXPERIENCE_ORDERS, order)
+        return await asyncio.to_thread(self._browse, found, order_by, offset, limit,
+                                       _experiences)
 
     # --- score anchors -------------------------------------------------------
 
@@ -191,9 +308,9 @@ class SqliteMemoryStore:
         params: dict[str, Any] = {"team": team, "limit": limit}
         tier_filter = ""
         if tiers:
-            names = [f"tier{i}" for i in range(len(tiers))]
-            tier_filter = f"AND t.tier IN ({', '.join(':' + n for n in names)})"
-            params.update({n: Tier(t).value for n, t in zip(names, tiers, strict=True)})
+            condition, tier_params = _in_list("t.tier", "tier", [Tier(t).value for t in tiers])
+            tier_filter = f"AND {condition}"
+            params.update(tier_params)
         terms = query_terms(query)
         with reading(self._engine) as connection:
             if not terms:
@@ -240,22 +357,15 @@ class SqliteMemoryStore:
             "pattern": heuristic.pattern,
             "strategy": heuristic.strategy,
         }
-        with writing(self._engine) as connection:
-            existing = connection.execute(
-                text(
-                    "SELECT * FROM heuristics WHERE team = :team AND tier = :tier "
-                    "AND pattern = :pattern AND strategy = :strategy"
-                ),
-                key,
-            ).all()
-            if existing:
-                return _heuristics(connection, existing)[0]
+        with saving(self._engine, MEMORY) as connection:
+            # Insert-or-nothing rather than look-then-insert: on PostgreSQL a writer elsewhere
+            # may store the same heuristic between the look and the insert.
             new_id = connection.execute(
                 text(
                     "INSERT INTO heuristics (team, tier, pattern, strategy, q_value, uses, "
                     "successes, source, pinned, created_at) VALUES (:team, :tier, :pattern, "
                     ":strategy, :q_value, :uses, :successes, :source, :pinned, :created_at) "
-                    "RETURNING id"
+                    "ON CONFLICT (team, tier, pattern, strategy) DO NOTHING RETURNING id"
                 ),
                 {
                     **key,
@@ -266,7 +376,16 @@ class SqliteMemoryStore:
                     "pinned": heuristic.pinned,
                     "created_at": time.time(),
                 },
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if new_id is None:
+                existing = connection.execute(
+                    text(
+                        "SELECT * FROM heuristics WHERE team = :team AND tier = :tier "
+                        "AND pattern = :pattern AND strategy = :strategy"
+                    ),
+                    key,
+                ).all()
+                return _heuristics(connection, existing)[0]
             run_ids = tuple(dict.fromkeys(heuristic.run_ids))
             if run_ids:
                 connection.execute(
@@ -282,7 +401,7 @@ class SqliteMemoryStore:
             {"id": i, "alpha": alpha, "reward": reward, "success": int(success), "run": run_id}
             for i in ids
         ]
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             connection.execute(
                 text(
                     "UPDATE heuristics SET q_value = q_value + :alpha * (:reward - q_value), "
@@ -292,21 +411,21 @@ class SqliteMemoryStore:
             )
             connection.execute(
                 text(
-                    "INSERT OR IGNORE INTO heuristic_runs (heuristic_id, run_id) "
-                    "SELECT id, :run FROM heuristics WHERE id = :id"
+                    "INSERT INTO heuristic_runs (heuristic_id, run_id) "
+                    "SELECT id, :run FROM heuristics WHERE id = :id ON CONFLICT DO NOTHING"
                 ),
                 rows,
             )
 
     def _delete_heuristic(self, heuristic_id: int) -> bool:
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             result = connection.execute(
                 text("DELETE FROM heuristics WHERE id = :id"), {"id": heuristic_id}
             )
             return bool(result.rowcount)
 
     def _set_pinned(self, heuristic_id: int, pinned: bool) -> bool:
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             result = connection.execute(
                 text("UPDATE heuristics SET pinned = :pinned WHERE id = :id"),
                 {"id": heuristic_id, "pinned": pinned},
@@ -353,7 +472,7 @@ class SqliteMemoryStore:
         return sorted(rows, key=lambda row: order(row, rank[row.id]))[:limit]
 
     def _add_experience(self, experience: Experience) -> Experience:
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             new_id = connection.execute(
                 text(f"{_INSERT_EXPERIENCE} RETURNING id"), _experience_params(experience)
             ).scalar_one()
@@ -363,14 +482,32 @@ class SqliteMemoryStore:
         if not experiences:
             return 0
         params = [_experience_params(e) for e in experiences]
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             connection.execute(text(_INSERT_EXPERIENCE), params)
         return len(params)
 
-    def _count_experiences(self, team: str) -> int:
+    def _browse(
+        self,
+        found: _Filter,
+        order_by: str,
+        offset: int,
+        limit: int,
+        convert: Callable[[Connection, Sequence[Row[Any]]], list[Any]],
+    ) -> list[Any]:
         with reading(self._engine) as connection:
+            where, params = found.where(connection)
+            rows = connection.execute(
+                text(f"SELECT * FROM {found.fts.table} AS t WHERE {where} "
+                     f"ORDER BY {order_by} LIMIT :limit OFFSET :offset"),
+                {**params, "limit": max(limit, 0), "offset": max(offset, 0)},
+            ).all()
+            return convert(connection, rows)
+
+    def _count(self, found: _Filter) -> int:
+        with reading(self._engine) as connection:
+            where, params = found.where(connection)
             count = connection.execute(
-                text("SELECT count(*) FROM experiences WHERE team = :team"), {"team": team}
+                text(f"SELECT count(*) FROM {found.fts.table} AS t WHERE {where}"), params
             ).scalar_one()
         return int(count)
 
@@ -382,7 +519,7 @@ class SqliteMemoryStore:
         return [_anchor(row) for row in rows]
 
     def _add_anchor(self, anchor: ScoreAnchor) -> ScoreAnchor:
-        with writing(self._engine) as connection:
+        with saving(self._engine, MEMORY) as connection:
             new_id = connection.execute(
                 text(
                     "INSERT INTO score_anchors (team, task, state, critic_score, human_score, "
@@ -425,6 +562,99 @@ def _experience_params(experience: Experience) -> dict[str, Any]:
     }
 
 
+class _TextSearch(Protocol):
+    """How one database searches a :class:`FullTextIndex`. The SQL fragments name the indexed
+    table's rows ``t`` and bind the query (made by :meth:`query`) as ``:match``."""
+
+    def query(self, terms: Sequence[str]) -> str:
+        """The query for rows holding any of ``terms``."""
+        ...
+
+    def documents(self, fts: FullTextIndex, param: str) -> str:
+        """``FROM ... WHERE ...``: the matches of ``:param`` among every team's rows, in the
+        cheapest form (for counting them)."""
+        ...
+
+    def rows(self, fts: FullTextIndex) -> str:
+        """``FROM ... WHERE ...``: the rows ``t`` that match ``:match``."""
+        ...
+
+    def condition(self, fts: FullTextIndex) -> str:
+        """A condition that the row ``t`` matches ``:match``."""
+        ...
+
+    def best_first(self, fts: FullTextIndex) -> str:
+        """An ``ORDER BY`` for :meth:`rows`: the most similar first."""
+        ...
+
+    def newest_first(self, fts: FullTextIndex) -> str:
+        """An ``ORDER BY`` for :meth:`rows`: the newest first."""
+        ...
+
+
+class _Fts5Search:
+    """SQLite: the FTS5 table beside the indexed table (its rowid is the row's id), BM25."""
+
+    def query(self, terms: Sequence[str]) -> str:
+        return fts_query(terms)
+
+    def documents(self, fts: FullTextIndex, param: str) -> str:
+        return f"FROM {fts.name} WHERE {fts.name} MATCH :{param}"
+
+    def rows(self, fts: FullTextIndex) -> str:
+        return (f"FROM {fts.name} CROSS JOIN {fts.table} AS t ON t.id = {fts.name}.rowid "
+                f"WHERE {fts.name} MATCH :match")
+
+    def condition(self, fts: FullTextIndex) -> str:
+        return f"t.id IN (SELECT rowid {self.documents(fts, 'match')})"
+
+    def best_first(self, fts: FullTextIndex) -> str:
+        return f"bm25({fts.name})"
+
+    def newest_first(self, fts: FullTextIndex) -> str:
+        return f"{fts.name}.rowid DESC"
+
+
+class _PostgresSearch:
+    """PostgreSQL: the very ``tsvector`` expression the GIN index is built on (any other
+    would not use the index), ranked by ``ts_rank``."""
+
+    def query(self, terms: Sequence[str]) -> str:
+        return tsquery(terms)
+
+    def documents(self, fts: FullTextIndex, param: str) -> str:
+        return f"FROM {fts.table} AS t WHERE {self._matches(fts, param)}"
+
+    def rows(self, fts: FullTextIndex) -> str:
+        return self.documents(fts, "match")
+
+    def condition(self, fts: FullTextIndex) -> str:
+        return self._matches(fts, "match")
+
+    def best_first(self, fts: FullTextIndex) -> str:
+        # Normalisation 1 divides by the log of the text's length: as with BM25, a word
+        # counts for more in a short text. The newest first among equals.
+        return (f"ts_rank({fts.postgres_document('t')}, {self._tsquery('match')}, 1) DESC, "
+                "t.id DESC")
+
+    def newest_first(self, fts: FullTextIndex) -> str:
+        return "t.id DESC"
+
+    def _matches(self, fts: FullTextIndex, param: str) -> str:
+        return f"{fts.postgres_document('t')} @@ {self._tsquery(param)}"
+
+    @staticmethod
+    def _tsquery(param: str) -> str:
+        return f"to_tsquery('{POSTGRES_CONFIG}', :{param})"
+
+
+_SEARCHES: dict[str, _TextSearch] = {"sqlite": _Fts5Search(), "postgresql": _PostgresSearch()}
+
+
+def _text_search(connection: Connection) -> _TextSearch:
+    return _SEARCHES[connection.dialect.name]
+
+
 def _candidates(
     connection: Connection,
     fts: FullTextIndex,
@@ -437,13 +667,35 @@ def _candidates(
     """Ids of up to ``count`` of the team's rows that contain some of ``terms``, the most
     similar first (phase one of a search).
 
-    BM25 costs time in proportion to how many rows contain each word, and a word that most
-    rows contain hardly moves the score. So the rarer words are ranked by BM25 (the rarest
-    first, while they match at most :data:`BM25_BUDGET` rows); if they leave room, the newest
-    rows with the other, common words follow. ``where`` filters the rows, as ``t``, further.
+    Ranking costs time in proportion to how many rows contain each word, and a word that most
+    rows contain hardly moves the score. So the rarer words are ranked (the rarest first,
+    while they match at most :data:`BM25_BUDGET` rows); if they leave room, the newest rows
+    with the other, common words follow. ``where`` filters the rows, as ``t``, further.
     """
-    fts_table, table = fts.name, fts.table
-    frequencies = _document_frequencies(connection, fts_table, terms)
+    search = _text_search(connection)
+    rare, common = _by_rarity(terms, _document_frequencies(connection, search, fts, terms))
+    matching = f"{search.rows(fts)} AND t.team = :team {where}"
+    found: list[int] = []
+    if rare:
+        found = list(
+            connection.execute(
+                text(f"SELECT t.id {matching} ORDER BY {search.best_first(fts)} LIMIT :count"),
+                {**params, "match": search.query(rare), "count": count},
+            ).scalars()
+        )
+    if common and len(found) < count:
+        seen = set(found)
+        newest = connection.execute(
+            text(f"SELECT t.id {matching} ORDER BY {search.newest_first(fts)} LIMIT :count"),
+            {**params, "match": search.query(common), "count": count + len(found)},
+        ).scalars()
+        found += [row_id for row_id in newest if row_id not in seen][: count - len(found)]
+    return found
+
+
+def _by_rarity(terms: Sequence[str], frequencies: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The terms to rank by (the rarest first, within :data:`BM25_BUDGET`), and the common
+    ones; terms found nowhere are in neither."""
     rare: list[str] = []
     common: list[str] = []
     budget = BM25_BUDGET
@@ -456,50 +708,115 @@ def _candidates(
             budget -= documents
         else:
             common.append(term)
-    matching = (
-        f"FROM {fts_table} CROSS JOIN {table} AS t ON t.id = {fts_table}.rowid "
-        f"WHERE {fts_table} MATCH :match AND t.team = :team {where}"
-    )
-    found: list[int] = []
-    if rare:
-        found = list(
-            connection.execute(
-                text(f"SELECT t.id {matching} ORDER BY bm25({fts_table}) LIMIT :count"),
-                {**params, "match": fts_query(rare), "count": count},
-            ).scalars()
-        )
-    if common and len(found) < count:
-        seen = set(found)
-        newest = connection.execute(
-            text(f"SELECT t.id {matching} ORDER BY {fts_table}.rowid DESC LIMIT :count"),
-            {**params, "match": fts_query(common), "count": count + len(found)},
-        ).scalars()
-        found += [row_id for row_id in newest if row_id not in seen][: count - len(found)]
-    return found
+    return rare, common
 
 
 def _document_frequencies(
-    connection: Connection, fts_table: str, terms: Sequence[str]
+    connection: Connection, search: _TextSearch, fts: FullTextIndex, terms: Sequence[str]
 ) -> dict[str, int]:
     """In how many rows each term occurs, counted up to :data:`COMMON_DOCUMENTS` (cheap: a
     count stops there)."""
     counts = ", ".join(
-        f"(SELECT count(*) FROM (SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH :t{i} "
-        "LIMIT :cap))"
+        f"(SELECT count(*) FROM (SELECT 1 {search.documents(fts, f't{i}')} LIMIT :cap) "
+        "AS found)"
         for i in range(len(terms))
     )
-    params: dict[str, Any] = {f"t{i}": fts_query([term]) for i, term in enumerate(terms)}
+    params: dict[str, Any] = {f"t{i}": search.query([term]) for i, term in enumerate(terms)}
     row = connection.execute(text(f"SELECT {counts}"), {**params, "cap": COMMON_DOCUMENTS}).one()
     return {term: int(row[i]) for i, term in enumerate(terms)}
 
 
+class _Filter:
+    """Which of a team's memories in ``fts.table`` a browser shows: conditions on the rows
+    (as ``t``) with their parameters, and the words of which the text must hold one."""
+
+    def __init__(self, fts: FullTextIndex, team: str, words: str, min_q: float | None) -> None:
+        self.fts = fts
+        self.terms = query_terms(words)
+        self.conditions = ["t.team = :team"]
+        self.params: dict[str, Any] = {"team": team}
+        self.add("t.q_value >= :min_q", min_q=min_q)
+
+    def add(self, condition: str, **params: object) -> None:
+        """Require ``condition`` with ``params``; not if a parameter is ``None`` (no filter)."""
+        if all(value is not None for value in params.values()):
+            self.conditions.append(condition)
+            self.params.update(params)
+
+    def where(self, connection: Connection) -> tuple[str, dict[str, Any]]:
+        """The condition, in ``connection``'s SQL, and its parameters."""
+        if not self.terms:
+            return " AND ".join(self.conditions), self.params
+        search = _text_search(connection)
+        return (
+            " AND ".join([*self.conditions, search.condition(self.fts)]),
+            {**self.params, "match": search.query(self.terms)},
+        )
+
+
+def _heuristic_filter(
+    team: str,
+    words: str,
+    tiers: Sequence[Tier],
+    *,
+    min_q: float | None,
+    max_q: float | None,
+    source: str | None,
+) -> _Filter:
+    if source is not None and source not in _SOURCES:
+        raise ValueError(f"unknown heuristic source {source!r}")
+    found = _Filter(HEURISTICS_FTS, team, words, min_q)
+    found.add("t.q_value <= :max_q", max_q=max_q)
+    found.add("t.source = :source", source=source)
+    if tiers:
+        condition, params = _in_list("t.tier", "tier", [Tier(t).value for t in tiers])
+        found.add(condition, **params)
+    return found
+
+
+def _experience_filter(
+    team: str, words: str, outcome: str | None, min_q: float | None
+) -> _Filter:
+    if outcome is not None and outcome not in _OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    found = _Filter(EXPERIENCES_FTS, team, words, min_q)
+    found.add("t.outcome = :outcome", outcome=outcome)
+    return found
+
+
+def _in_list(column: str, name: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """``column IN (:name0, :name1, ...)`` and its parameters."""
+    names = [f"{name}{i}" for i in range(len(values))]
+    condition = f"{column} IN ({', '.join(':' + n for n in names)})"
+    return condition, dict(zip(names, values, strict=True))
+
+
+def _order_by(orders: dict[str, str], order: str) -> str:
+    try:
+        return orders[order]
+    except KeyError:
+        raise ValueError(f"unknown order {order!r}; one of {', '.join(orders)}") from None
+
+
+@functools.cache
+def _by_ids_statement(sql: str) -> TextClause:
+    # Built once: parsing the text for its parameters would cost searches time every call.
+    return text(sql).bindparams(bindparam("ids", expanding=True))
+
+
+def _select_by_ids(connection: Connection, sql: str, ids: Sequence[int]) -> list[Row[Any]]:
+    """The rows ``sql`` selects for ``ids``, bound to its ``IN :ids`` a slice at a time (an
+    expanding parameter: one placeholder per id, on every database)."""
+    statement = _by_ids_statement(sql)
+    rows: list[Row[Any]] = []
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = list(ids[start : start + IDS_PER_STATEMENT])
+        rows += connection.execute(statement, {"ids": chunk}).all()
+    return rows
+
+
 def _rows(connection: Connection, table: str, ids: Sequence[int]) -> Sequence[Row[Any]]:
-    if not ids:
-        return []
-    return connection.execute(
-        text(f"SELECT * FROM {table} WHERE id IN (SELECT value FROM json_each(:ids))"),
-        {"ids": json.dumps(list(ids))},
-    ).all()
+    return _select_by_ids(connection, f"SELECT * FROM {table} WHERE id IN :ids", ids)
 
 
 def _heuristics(connection: Connection, rows: Sequence[Row[Any]]) -> list[Heuristic]:
@@ -508,14 +825,12 @@ def _heuristics(connection: Connection, rows: Sequence[Row[Any]]) -> list[Heuris
         return []
     ids = [row.id for row in rows]
     runs: dict[int, list[str]] = {i: [] for i in ids}
-    for heuristic_id, run_id in connection.execute(
-        text(
-            "SELECT heuristic_id, run_id FROM heuristic_runs "
-            "WHERE heuristic_id IN (SELECT value FROM json_each(:ids)) ORDER BY id"
-        ),
-        {"ids": json.dumps(ids)},
+    for row in _select_by_ids(
+        connection,
+        "SELECT heuristic_id, run_id FROM heuristic_runs WHERE heuristic_id IN :ids ORDER BY id",
+        ids,
     ):
-        runs[heuristic_id].append(run_id)
+        runs[row.heuristic_id].append(row.run_id)
     return [
         Heuristic(
             team=row.team,
@@ -532,6 +847,10 @@ def _heuristics(connection: Connection, rows: Sequence[Row[Any]]) -> list[Heuris
         )
         for row in rows
     ]
+
+
+def _experiences(_connection: Connection, rows: Sequence[Row[Any]]) -> list[Experience]:
+    return [_experience(row) for row in rows]
 
 
 def _experience(row: Row[Any]) -> Experience:

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from purpose_desktop.models.catalog import CatalogEntry
-from purpose_desktop.store.database import reading, writing
+from purpose_desktop.store.database import reading, saving
 
 
 class ModelCatalogStore:
@@ -31,7 +31,7 @@ class ModelCatalogStore:
              "details": json.dumps(dataclasses.asdict(e), ensure_ascii=False), "now": now}
             for e in entries
         ]
-        with writing(self._engine) as connection:
+        with saving(self._engine, "The model catalog") as connection:
             connection.execute(text(
                 "INSERT INTO model_catalog (reference, title, backend, path, size_bytes, "
                 "modified_at, details, added_at) VALUES (:reference, :title, :backend, :path, "
@@ -50,7 +50,7 @@ class ModelCatalogStore:
 
     def forget(self, reference: str) -> bool:
         """Drop a model from the catalog; ``False`` if it was not known."""
-        with writing(self._engine) as connection:
+        with saving(self._engine, "The model catalog") as connection:
             result = connection.execute(
                 text("DELETE FROM model_catalog WHERE reference = :reference"),
                 {"reference": reference})

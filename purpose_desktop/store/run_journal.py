@@ -32,12 +32,8 @@ from purpose_desktop.engine.checkpoint import Checkpoint, decode_checkpoint, enc
 from purpose_desktop.engine.event_codec import ENVELOPE, encode_event
 from purpose_desktop.engine.journal import ResumePoint, RunHeader, StoredStatus
 from purpose_desktop.errors import UserError
-from purpose_desktop.store.database import reading, writing
+from purpose_desktop.store.database import StoreWriteError, reading, why_not_written, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
-
-
-class StoreWriteError(UserError):
-    """The database could not take what was written to it (full disk, locked, gone)."""
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +126,7 @@ class SqlRunJournal:
             try:
                 self._commit([item for item in pending if not isinstance(item, _Flush)])
             except (SQLAlchemyError, UserError) as exc:
-                self._problem = _describe(exc)
+                self._problem = why_not_written(exc)
                 log.warning("The run journal could not commit %d records: %s", len(pending),
                             self._problem)
                 self._answer_flushes(pending, StoreWriteError(f"The run could not be saved: "
@@ -175,9 +171,10 @@ class SqlRunJournal:
             return
         last_seq = dict(self._last_seq)
         with writing(self._engine_source()) as connection:
-            batch = _Batch(connection, self._mark, last_seq)
+            batch = JournalRows(connection, self._mark, last_seq)
             for item in items:
-                batch.add(item)
+                if not isinstance(item, _Flush):
+                    batch.add(item)
             batch.finish()
         self._last_seq = last_seq  # only once committed: a failed batch is tried again whole
 
@@ -216,17 +213,9 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
         done.set_exception(error)
 
 
-def _describe(exc: Exception) -> str:
-    message = str(getattr(exc, "orig", None) or exc).strip()
-    if "full" in message.lower():
-        return f"the disk is full ({message})"
-    if "locked" in message.lower():
-        return f"the database is locked by another program ({message})"
-    return message
-
-
-class _Batch:
-    """The rows one commit writes, in the order the items came."""
+class JournalRows:
+    """The rows recorded items make, written on ``connection`` in the order the items come:
+    one commit's worth for the journal, a whole run for an import."""
 
     def __init__(self, connection: Connection, mark: ProcessMark,
                  last_seq: dict[str, int]) -> None:
@@ -236,15 +225,18 @@ class _Batch:
         self._events: list[dict[str, Any]] = []
         self._touched: set[str] = set()
 
-    def add(self, item: _Item) -> None:
+    def add(self, item: RunHeader | ev.Event | Checkpoint, *, derive: bool = True) -> None:
+        """Write ``item``'s rows. Without ``derive`` an event is kept as it is, with none of
+        the rows that stand for what happened (costs, overrides, the run's totals): for events
+        copied from another run, where those rows belong to the other run."""
         if isinstance(item, RunHeader):
             self._flush_events()
             self._begin(item)
         elif isinstance(item, Checkpoint):
             self._flush_events()
             self._checkpoint(item)
-        elif isinstance(item, ev.Event):
-            self._event(item)
+        else:
+            self._event(item, derive)
 
     def finish(self) -> None:
         self._flush_events()
@@ -309,7 +301,7 @@ class _Batch:
                  "WHERE id = :child"), params)
         self._last_seq[child] = int(seq)
 
-    def _event(self, event: ev.Event) -> None:
+    def _event(self, event: ev.Event, derive: bool) -> None:
         record = encode_event(event)
         kind = record.pop("type")
         for name in ENVELOPE:
@@ -321,7 +313,7 @@ class _Batch:
         })
         self._last_seq[event.run_id] = event.seq
         self._touched.add(event.run_id)
-        derived = _DERIVED.get(type(event))
+        derived = _DERIVED.get(type(event)) if derive else None
         if derived is not None:
             self._flush_events()  # rows that refer to the run in the order they happened
             self._connection.execute(text(derived[0]), derived[1](event))

@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.memory import Experience
-from purpose_desktop.errors import UserError
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store import database, opening, run_journal
-from purpose_desktop.store.database import reading, writing
+from purpose_desktop.store.database import StoreWriteError, reading, writing
 from purpose_desktop.store.migrations import LATEST, schema_version
 from purpose_desktop.store.opening import (
     COMPANIONS,
@@ -35,9 +34,8 @@ from purpose_desktop.store.opening import (
     open_store,
     set_aside,
 )
-from purpose_desktop.store.run_journal import SqlRunJournal, StoreWriteError
+from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import Engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
 from tests.engine.scripted_team import act, one_agent_team, runner, team_model
 
 HOLD_LOCK = Path(__file__).with_name("hold_lock.py")
@@ -453,7 +451,8 @@ def test_a_memory_write_on_a_full_disk_raises_an_error_saying_so(tmp_path: Path)
     with opened(tmp_path / "store.sqlite3") as store:
         limit = PageLimit(store.engine)
         limit.fill()
-        with pytest.raises((SQLAlchemyError, UserError), match="full"):
+        with pytest.raises(StoreWriteError, match="The team's memory could not be saved: "
+                                                  "the disk is full"):
             asyncio.run(store.memory.add_experience(experience(1, "a long summary " * 2000)))
         assert count_experiences(store) == 0
 

@@ -1,11 +1,17 @@
-"""The SQLite memory store, on real database files."""
+"""The memory store on real SQLite database files.
+
+The fixtures are in ``conftest.py``. The tests that hold for any database run on PostgreSQL
+too: ``test_postgres.py`` imports them by name and gives them a database on its server.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor, Tier
@@ -16,24 +22,6 @@ from purpose_desktop.store.memory_store import SqliteMemoryStore, fts_query, que
 from purpose_desktop.store.memory_tables import EXPERIENCES_FTS
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import Engine, create_engine, text
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "memory.sqlite3"
-
-
-@pytest.fixture
-def engine(database: Path) -> Iterator[Engine]:
-    engine = open_database(database)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def store(engine: Engine) -> SqliteMemoryStore:
-    return SqliteMemoryStore(engine)
 
 
 def heuristic(pattern: str, strategy: str = "do the obvious thing", **kw: object) -> Heuristic:
@@ -529,48 +517,51 @@ def test_what_is_refused(tmp_path: Path) -> None:
 # --- sharing ----------------------------------------------------------------------
 
 
-def test_two_stores_on_one_file_see_each_others_writes(
-    store: SqliteMemoryStore, database: Path
+def test_two_stores_on_one_database_see_each_others_writes(
+    store: SqliteMemoryStore, other_engine: Engine
 ) -> None:
-    other_engine = open_database(database)
-    try:
-        other = SqliteMemoryStore(other_engine)
+    other = SqliteMemoryStore(other_engine)
 
-        async def scenario() -> None:
-            added = await store.add_heuristic(heuristic("share what you learn"))
-            [seen] = await other.find_heuristics("lab", "learn")
-            assert seen == added
-            await other.update_heuristics([seen.id or 0], reward=1.0, success=True, alpha=1.0,
-                                          run_id="r")
-            [updated] = await store.find_heuristics("lab", "learn")
-            assert (updated.q_value, updated.uses, updated.run_ids) == (1.0, 1, ("r",))
-            await other.add_experience(experience("from the other side"))
-            assert await store.count_experiences("lab") == 1
+    async def scenario() -> None:
+        added = await store.add_heuristic(heuristic("share what you learn"))
+        [seen] = await other.find_heuristics("lab", "learn")
+        assert seen == added
+        await other.update_heuristics([seen.id or 0], reward=1.0, success=True, alpha=1.0,
+                                      run_id="r")
+        [updated] = await store.find_heuristics("lab", "learn")
+        assert (updated.q_value, updated.uses, updated.run_ids) == (1.0, 1, ("r",))
+        await other.add_experience(experience("from the other side"))
+        assert await store.count_experiences("lab") == 1
 
-        asyncio.run(scenario())
-    finally:
-        other_engine.dispose()
+    asyncio.run(scenario())
 
 
 def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
-    store: SqliteMemoryStore, database: Path
+    store: SqliteMemoryStore, other_engine: Engine
 ) -> None:
-    second_engine = open_database(database)
-    stores = [store, SqliteMemoryStore(second_engine)]
-    shared = asyncio.run(store.add_heuristic(heuristic("shared by every thread", q_value=0.0)))
+    stores = [store, SqliteMemoryStore(other_engine)]
+    shared = [asyncio.run(store.add_heuristic(heuristic(f"shared by every thread {i}",
+                                                        q_value=0.0))) for i in range(2)]
+    shared_ids = [h.id or 0 for h in shared]
     threads_count, rounds = 8, 25
+    added_by_all: list[int] = []
     errors: list[BaseException] = []
     start = threading.Barrier(threads_count)
 
     def work(worker: int) -> None:
         mine = stores[worker % 2]
+        # Half the threads name the shared heuristics the other way round: on PostgreSQL,
+        # locking rows in the order given would deadlock.
+        ids = shared_ids if worker % 2 else shared_ids[::-1]
 
         async def writes() -> None:
+            added = await mine.add_heuristic(heuristic("added by every thread at once"))
+            added_by_all.append(added.id or 0)
             for i in range(rounds):
                 await mine.add_experience(experience(f"worker {worker} task {i}"))
                 await mine.add_heuristic(heuristic(f"worker {worker} pattern {i}"))
-                await mine.update_heuristics([shared.id or 0], reward=1.0, success=True,
-                                             alpha=0.01, run_id=f"w{worker}-{i}")
+                await mine.update_heuristics(ids, reward=1.0, success=True, alpha=0.01,
+                                             run_id=f"w{worker}-{i}")
                 await mine.find_experiences("lab", f"worker {worker} task")
 
         try:
@@ -580,20 +571,158 @@ def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
             errors.append(error)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(threads_count)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert errors == []
-        total = threads_count * rounds
-        assert asyncio.run(store.count_experiences("lab")) == total
-        assert len(asyncio.run(store.list_heuristics("lab", limit=10_000))) == total + 1
-        [updated] = [h for h in asyncio.run(store.list_heuristics("lab", limit=10_000))
-                     if h.id == shared.id]
-        # Every read-modify-write of the shared heuristic landed: none was lost to a race.
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(set(added_by_all)) == 1  # stored once
+    total = threads_count * rounds
+    assert asyncio.run(store.count_experiences("lab")) == total
+    listed = asyncio.run(store.list_heuristics("lab", limit=10_000))
+    assert len(listed) == total + 3
+    for updated in (h for h in listed if h.id in shared_ids):
+        # Every read-modify-write of the shared heuristics landed: none was lost to a race.
         assert updated.uses == updated.successes == total
         assert len(updated.run_ids) == total
         assert updated.q_value == pytest.approx(1 - 0.99**total)
-    finally:
-        second_engine.dispose()
+
+
+# --- the memory browser -------------------------------------------------------------
+
+BROWSED = 3000
+TOPICS = ("parsing the invoices", "deploying services", "writing weekly reports",
+          "cleaning datasets")
+_INSERT_HEURISTIC = text(
+    "INSERT INTO heuristics (team, tier, pattern, strategy, q_value, uses, successes, source, "
+    "pinned, created_at) VALUES (:team, :tier, :pattern, :strategy, :q_value, :uses, "
+    ":successes, :source, :pinned, :created_at)"
+)
+
+
+def fill_for_browsing(engine: Engine) -> tuple[list[Heuristic], list[Experience]]:
+    """:data:`BROWSED` heuristics and as many experiences of the team "lab" (and a few of
+    "ops"), written straight into the tables in one go; returned with their ids, as the store
+    should give them back. Q-values repeat, so the orders must break ties."""
+    tiers = list(Tier)
+    heuristics = [
+        Heuristic(team="lab" if i % 100 else "ops", tier=tiers[i % 3],
+                  pattern=f"{TOPICS[i % 4]} case {i}", strategy=f"step {i}",
+                  q_value=(i * 37 % 101) / 100, uses=i % 7, successes=i % 3,
+                  source="human" if i % 5 == 0 else "distilled", pinned=i % 250 == 1,
+                  run_ids=(f"run-{i}",) if i % 40 == 3 else ())
+        for i in range(BROWSED)
+    ]
+    experiences = [
+        experience(f"{TOPICS[i % 4]} task {i}", f"summary {i}", team="lab" if i % 100 else "ops",
+                   outcome=("completed", "failed", "cancelled")[i % 3],
+                   q_value=(i * 53 % 97) / 96)
+        for i in range(BROWSED)
+    ]
+    with writing(engine) as connection:
+        connection.execute(_INSERT_HEURISTIC, [
+            {**vars(h), "tier": h.tier.value, "created_at": float(i)}
+            for i, h in enumerate(heuristics)
+        ])
+        ids = connection.execute(text("SELECT id FROM heuristics ORDER BY id")).scalars().all()
+        heuristics = [replace(h, id=i) for h, i in zip(heuristics, ids, strict=True)]
+        connection.execute(
+            text("INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:id, :run)"),
+            [{"id": h.id, "run": run} for h in heuristics for run in h.run_ids],
+        )
+    asyncio.run(SqliteMemoryStore(engine).add_experiences(experiences))
+    with reading(engine) as connection:
+        ids = connection.execute(text("SELECT id FROM experiences ORDER BY id")).scalars().all()
+    return heuristics, [replace(e, id=i) for e, i in zip(experiences, ids, strict=True)]
+
+
+HEURISTIC_ORDERS: dict[str, Callable[[Heuristic], tuple[float, ...]]] = {
+    "q_value": lambda h: (-h.q_value, h.id or 0),
+    "uses": lambda h: (-h.uses, -h.q_value, h.id or 0),
+    "newest": lambda h: (-(h.id or 0),),
+}
+HEURISTIC_FILTERS: list[tuple[dict[str, Any], Callable[[Heuristic], bool]]] = [
+    ({}, lambda h: True),
+    ({"text": "?! the"}, lambda h: True),  # no searchable words: no filter
+    ({"text": "invoice"}, lambda h: "invoices" in h.pattern),  # stemmed
+    ({"text": "deployed reporting"},  # any word
+     lambda h: "deploying" in h.pattern or "reports" in h.pattern),
+    ({"tiers": [Tier.TOOL, Tier.STRATEGIC]}, lambda h: h.tier != Tier.PROCEDURAL),
+    ({"min_q": 0.25, "max_q": 0.5, "source": "human"},
+     lambda h: 0.25 <= h.q_value <= 0.5 and h.source == "human"),
+    ({"text": "datasets", "tiers": [Tier.PROCEDURAL], "min_q": 0.5},
+     lambda h: "datasets" in h.pattern and h.tier == Tier.PROCEDURAL and h.q_value >= 0.5),
+    ({"text": "zeppelin"}, lambda h: False),
+]
+EXPERIENCE_ORDERS: dict[str, Callable[[Experience], tuple[float, ...]]] = {
+    "q_value": lambda e: (-e.q_value, -(e.id or 0)),
+    "newest": lambda e: (-(e.id or 0),),
+}
+EXPERIENCE_FILTERS: list[tuple[dict[str, Any], Callable[[Experience], bool]]] = [
+    ({}, lambda e: True),
+    ({"text": "invoice cleaned"}, lambda e: "invoices" in e.task or "cleaning" in e.task),
+    ({"outcome": "failed"}, lambda e: e.outcome == "failed"),
+    ({"text": "reports", "outcome": "cancelled", "min_q": 0.5},
+     lambda e: "reports" in e.task and e.outcome == "cancelled" and e.q_value >= 0.5),
+]
+# (offset, limit) of the pages compared: the first, one further on, none, one past the end.
+PAGES = ((0, 50), (700, 30), (0, 0), (BROWSED, 10))
+# For each kind of memory: its count and search methods, filters and orders.
+BROWSERS: dict[str, tuple[str, str, list[Any], dict[str, Any]]] = {
+    "heuristics": ("count_heuristics", "search_heuristics", HEURISTIC_FILTERS,
+                   HEURISTIC_ORDERS),
+    "experiences": ("count_experiences", "search_experiences", EXPERIENCE_FILTERS,
+                    EXPERIENCE_ORDERS),
+}
+
+
+@pytest.mark.parametrize("kind", list(BROWSERS))
+def test_browsing_thousands_of_memories_page_by_page(
+    engine: Engine, store: SqliteMemoryStore, kind: str
+) -> None:
+    """Every filter and order pages through the memories as the same filter and order do in
+    Python, and counts them alike."""
+    heuristics, experiences = fill_for_browsing(engine)
+    count_name, search_name, filters, orders = BROWSERS[kind]
+    count, search = getattr(store, count_name), getattr(store, search_name)
+    lab = [m for m in (heuristics if kind == "heuristics" else experiences) if m.team == "lab"]
+
+    async def scenario() -> None:
+        for given, wanted in filters:
+            matching = [memory for memory in lab if wanted(memory)]
+            assert await count("lab", **given) == len(matching), given
+            for order, key in orders.items():
+                expected = sorted(matching, key=key)
+                for offset, limit in PAGES:
+                    page = await search("lab", **given, order=order, offset=offset, limit=limit)
+                    assert page == expected[offset : offset + limit], (given, order, offset)
+
+    asyncio.run(scenario())
+
+
+def test_the_browser_refuses_what_it_does_not_know(store: SqliteMemoryStore) -> None:
+    refused: list[tuple[Callable[..., Awaitable[object]], dict[str, Any], str]] = [
+        (store.search_heuristics, {"order": "size"}, "unknown order"),
+        (store.search_heuristics, {"source": "guessed"}, "unknown heuristic source"),
+        (store.count_heuristics, {"tiers": ["cosmic"]}, "not a valid Tier"),
+        (store.search_experiences, {"order": "uses"}, "unknown order"),
+        (store.count_experiences, {"outcome": "exploded"}, "unknown outcome"),
+    ]
+    for method, given, message in refused:
+        with pytest.raises(ValueError, match=message):
+            asyncio.run(method("lab", **given))
+
+
+def test_many_ids_are_bound_a_slice_at_a_time(
+    store: SqliteMemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_store, "IDS_PER_STATEMENT", 7)
+
+    async def scenario() -> None:
+        added = [await store.add_heuristic(heuristic(f"rule {i} for tables", run_ids=(f"r{i}",)))
+                 for i in range(30)]
+        found = await store.find_heuristics("lab", "tables", limit=30)
+        assert sorted(found, key=lambda h: h.id or 0) == added
+        assert await store.search_heuristics("lab", order="newest") == added[::-1]
+
+    asyncio.run(scenario())

@@ -1,0 +1,321 @@
+"""``purpose-desktop runs | memory | teams``: what the store keeps, at the terminal.
+
+``runs`` lists, shows, resumes, exports and imports runs; ``memory`` exports and imports the
+teams' memory; ``teams`` saves team files in the database, lists, exports and deletes them.
+Only ``runs resume`` starts the model machinery; the others open the database alone. What the
+person can fix (an unknown run, a bad file) is a :class:`~purpose_desktop.errors.UserError`:
+one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.event_codec import ENVELOPE, encode_event
+from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.engine.text import shorten
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from purpose_desktop.app import Services
+    from purpose_desktop.engine.journal import StoredStatus
+    from purpose_desktop.engine.review import ReviewGate
+    from purpose_desktop.engine.run import RunOutcome
+    from purpose_desktop.engine.trajectory import Step
+    from purpose_desktop.store.opening import Store
+    from purpose_desktop.store.run_queries import CostTotalRecord, RunDetail, RunSummary
+
+SHORT_ID = 8
+T = TypeVar("T")
+
+@contextmanager
+def opened_store() -> Iterator[Store]:
+    """The database the settings name, opened (and migrated), without any model machinery."""
+    from purpose_desktop.app import store_target
+    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.store.opening import open_store
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    store = open_store(store_target(paths, load_settings(paths)))
+    if store.recovery_notice is not None:
+        print(f"purpose-desktop: {store.recovery_notice}", file=sys.stderr)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
+def on_database(action: Callable[[Engine], T]) -> T:
+    """What ``action`` makes of the opened database, which is closed after."""
+    with opened_store() as store:
+        return action(store.engine)
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+def runs_list(*, as_json: bool, status: StoredStatus | None, limit: int) -> int:
+    with opened_store() as store:
+        runs = store.runs.list_runs_now(limit=limit, status=status)
+    if as_json:
+        _print_json([dataclasses.asdict(run) for run in runs])
+        return 0
+    if not runs:
+        which = f"{status} runs" if status else "runs"
+        print(f"No {which} yet. Start one with: purpose-desktop run TEAM_FILE --task TASK")
+        return 0
+    print(f"{'RUN':<{SHORT_ID}}  {'STATUS':<11}  {'TEAM':<16} {'STEPS':>5} {'Φ':>4} "
+          f"{'TOKENS':>7}  {'STARTED':<16}  TASK")
+    for run in runs:
+        # Upper case: an interrupted run waits for the person, unlike the others.
+        shown = "INTERRUPTED" if run.status == "interrupted" else run.status
+        print(f"{short(run.id):<{SHORT_ID}}  {shown:<11}  {shorten(run.team, 16):<16} "
+              f"{run.steps:>5} {run.phi:>4g} {run.prompt_tokens + run.completion_tokens:>7}  "
+              f"{_when(run.started_at)[:16]:<16}  {shorten(run.task, 60)}")
+    for run in runs:
+        if run.status == "interrupted":
+            print(f"Run {short(run.id)} was interrupted; go on with:  "
+                  f"purpose-desktop runs resume {short(run.id)}")
+    return 0
+
+
+def runs_show(run_id: str, *, as_json: bool, with_events: bool) -> int:
+    with opened_store() as store:
+        detail = store.runs.run_now(run_id)
+        full_id = detail.summary.id
+        costs = store.runs.cost_totals_now("model", run_id=full_id)
+        events = list(store.runs.all_events_now(full_id)) if with_events else []
+    if as_json:
+        record: dict[str, Any] = {
+            "run": dataclasses.asdict(detail.summary),
+            "steps": [_step_record(step) for step in detail.steps],
+            "overrides": [dataclasses.asdict(o) for o in detail.overrides],
+            "costs": [dataclasses.asdict(c) for c in costs],
+        }
+        if with_events:
+            record["events"] = [encode_event(event) for event in events]
+        _print_json(record)
+        return 0
+    print_run(detail, costs, sys.stdout)
+    if with_events:
+        print_events(events, sys.stdout)
+    return 0
+
+
+def runs_resume(run_id: str, *, as_json: bool, auto_approve: bool,
+                events_file: Path | None) -> int:
+    async def resume(services: Services, subscribers: list[ev.Subscriber],
+                     review: ReviewGate) -> RunOutcome:
+        # The journal finds runs by their whole id; a person may give the start of it.
+        run = (await services.store.get().runs.run(run_id)).summary
+        return await services.runner.resume(run.id, subscribers, review)
+
+    from purpose_desktop.cli_run import drive_run
+
+    return drive_run(resume, as_json=as_json, auto_approve=auto_approve,
+                     events_file=events_file)
+
+
+def runs_export(run_id: str, path: Path) -> int:
+    from purpose_desktop.store.run_files import export_run
+
+    exported = on_database(lambda engine: export_run(engine, run_id, path))
+    print(f"Exported run {exported.run_id} ({exported.events} events, "
+          f"{exported.checkpoints} checkpoints) to {path}.")
+    return 0
+
+
+def runs_import(path: Path) -> int:
+    from purpose_desktop.store.run_files import import_run
+
+    run = on_database(lambda engine: import_run(engine, path))
+    print(f"Imported run {run.id}: {run.status}, team {run.team}, {run.steps} step(s), "
+          f"{run.events} events.\nSee it with:  purpose-desktop runs show {short(run.id)}")
+    return 0
+
+
+def print_run(detail: RunDetail, costs: Sequence[CostTotalRecord], out: TextIO) -> None:
+    """A run as ``runs show`` prints it: what it was, its steps, overrides and totals."""
+    run = detail.summary
+    _print_header(run, out)
+    if detail.steps:
+        print("\nSteps:", file=out)
+    for step in detail.steps:
+        _print_step(step, out)
+    if detail.overrides:
+        print("\nScore overrides:", file=out)
+    for override in detail.overrides:
+        print(f"  step {override.step}, {override.agent}: Φ {override.phi:g} (the critic said "
+              f"{override.critic_phi:g})" + (f": {override.reason}" if override.reason else ""),
+              file=out)
+    print(f"\nTotals: {run.steps} step(s), Φ {run.phi:g}, {run.prompt_tokens} tokens in, "
+          f"{run.completion_tokens} out, {run.seconds:.1f} s"
+          + (f", cost {run.cost:.4f}" if run.cost else "") + f", {run.events} events", file=out)
+    for cost in costs:
+        print(f"  {cost.key}: {cost.calls} call(s), {cost.prompt_tokens} tokens in, "
+              f"{cost.completion_tokens} out, {cost.seconds:.1f} s of generation"
+              + (f", cost {cost.cost:.4f}" if cost.cost else ""), file=out)
+
+
+def _print_header(run: RunSummary, out: TextIO) -> None:
+    finished = "" if run.finished_at is None else f", finished {_when(run.finished_at)}"
+    lines = [
+        f"Run {run.id}: {run.status}",
+        f"  team {run.team}" + (f", agent {run.agent}" if run.agent else ""),
+        f"  task: {run.task}",
+        f"  started {_when(run.started_at)}{finished}",
+    ]
+    if run.parent_run_id is not None:
+        lines.append(f"  forked from run {short(run.parent_run_id)} after step "
+                     f"{run.forked_from_step}")
+    if run.status == "interrupted":
+        lines.append(f"  go on with:  purpose-desktop runs resume {short(run.id)}")
+    if run.answer:
+        lines.append(f"  answer: {run.answer.strip()}")
+    if run.error:
+        lines.append(f"  error: {run.error}")
+    print("\n".join(lines), file=out)
+
+
+def _print_step(step: Step, out: TextIO) -> None:
+    arguments = json.dumps(dict(step.action.arguments), ensure_ascii=False)
+    mark = "→" if step.observation.ok else "failed:"
+    print(f"  {step.index}. {step.agent}: {step.action.tool} {shorten(arguments, 300)}\n"
+          f"     {mark} {shorten(step.observation.text, 300)}\n"
+          f"     Φ {step.phi_before:g} → {step.phi_after:g}"
+          + (f": {shorten(step.evidence, 200)}" if step.evidence else ""), file=out)
+
+
+def print_events(events: Sequence[ev.Event], out: TextIO) -> None:
+    """Every event on a line of its own, numbered; a stretch of streamed tokens on one."""
+    print("\nEvents:", file=out)
+    for (streamed, agent), group in groupby(events, key=_stream_of):
+        batch = list(group)
+        if streamed:
+            seqs = f"{batch[0].seq}-{batch[-1].seq}"
+            written = "".join(getattr(event, "text", "") for event in batch)
+            print(f"{seqs:>9}  {agent} wrote: {shorten(written, 200)}", file=out)
+            continue
+        for event in batch:
+            print(f"{event.seq:>9}  {describe_event(event) or _fields(event)}", file=out)
+
+
+def _stream_of(event: ev.Event) -> tuple[bool, str]:
+    if isinstance(event, ev.TokenStreamed):
+        return True, event.agent
+    return False, ""
+
+
+def _fields(event: ev.Event) -> str:
+    record = encode_event(event)
+    kind = record.pop("type")
+    for name in ENVELOPE:
+        record.pop(name)
+    return f"{kind} {shorten(json.dumps(record, ensure_ascii=False), 160)}"
+
+
+def _step_record(step: Step) -> dict[str, Any]:
+    return {"index": step.index, "agent": step.agent, "tool": step.action.tool,
+            "arguments": dict(step.action.arguments), "thought": step.action.thought,
+            "observation": step.observation.text, "ok": step.observation.ok,
+            "phi_before": step.phi_before, "phi_after": step.phi_after,
+            "evidence": step.evidence, "reward": step.reward}
+
+
+# --- memory --------------------------------------------------------------------------
+
+
+def memory_export(path: Path, team: str | None) -> int:
+    from purpose_desktop.store.memory_files import export_memory
+
+    counts = on_database(lambda engine: export_memory(engine, path, team))
+    whose = f"team {team}" if team is not None else "every team"
+    print(f"Exported the memory of {whose} ({counts.heuristics} heuristics, "
+          f"{counts.experiences} experiences, {counts.score_anchors} score anchors) to {path}.")
+    return 0
+
+
+def memory_import(path: Path) -> int:
+    from purpose_desktop.store.memory_files import import_memory
+
+    done = on_database(lambda engine: import_memory(engine, path))
+    print(f"Imported {path}: heuristics {done.heuristics_added} added, "
+          f"{done.heuristics_merged} merged into stored ones; experiences "
+          f"{done.experiences_added} added, {done.experiences_skipped} already stored; score "
+          f"anchors {done.anchors_added} added, {done.anchors_skipped} already stored.")
+    return 0
+
+
+# --- teams ---------------------------------------------------------------------------
+
+
+def teams_save(team_file: Path) -> int:
+    from purpose_desktop.engine.team_file import load_team
+    from purpose_desktop.store.team_store import TeamStore
+
+    team = load_team(team_file)
+    saved = on_database(lambda engine: TeamStore(engine).save_now(team))
+    print(f"Saved team {saved.name} ({len(saved.agents)} agent(s)) from {team_file}.")
+    return 0
+
+
+def teams_list(*, as_json: bool, limit: int) -> int:
+    from purpose_desktop.store.team_store import TeamStore
+
+    teams = on_database(lambda engine: TeamStore(engine).list_now(limit=limit))
+    if as_json:
+        _print_json([dataclasses.asdict(team) for team in teams])
+        return 0
+    if not teams:
+        print("No teams are saved. Save one with: purpose-desktop teams save TEAM_FILE")
+    for team in teams:
+        agents = ", ".join(f"{agent.name} ({agent.model})" for agent in team.agents)
+        print(f"{team.name}: {agents}  saved {_when(team.updated_at)[:16]}"
+              + (f"\n  {shorten(team.description, 100)}" if team.description else ""))
+    return 0
+
+
+def teams_export(name: str, path: Path) -> int:
+    from purpose_desktop.store.team_store import TeamStore
+
+    on_database(lambda engine: TeamStore(engine).export_now(name, path))
+    print(f"Exported team {name} to {path}.")
+    return 0
+
+
+def teams_delete(name: str) -> int:
+    from purpose_desktop.errors import UserError
+    from purpose_desktop.store.team_store import TeamStore
+
+    deleted = on_database(lambda engine: TeamStore(engine).delete_now(name))
+    if not deleted:
+        raise UserError(f"No team called {name!r} is saved.")
+    print(f"Deleted team {name}.")
+    return 0
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def short(run_id: str) -> str:
+    """The first characters of a run's id: enough to name it in commands."""
+    return run_id[:SHORT_ID]
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))

@@ -1,0 +1,308 @@
+"""A team's memory as a file: export heuristics, experiences and score anchors as one JSON
+document, and import such a document into a database (another one, or the same one back).
+
+The document, one team's memory or every team's::
+
+    {"format": "purpose-desktop-memory", "version": 1, "team": "Calculators" (or null),
+     "exported_at": 1767225600.0,
+     "heuristics": [{"team", "tier", "pattern", "strategy", "q_value", "uses", "successes",
+                     "source", "pinned", "run_ids": [...], "created_at"}, ...],
+     "experiences": [{"team", "task", "summary", "outcome", "final_phi", "steps", "run_id",
+                      "q_value", "created_at"}, ...],
+     "score_anchors": [{"team", "task", "state", "critic_score", "human_score", "reason",
+                        "run_id", "created_at"}, ...]}
+
+Database ids are left out: they mean nothing in another database. Heuristics come best first
+(pinned, then by Q-value), the rest oldest first. An import checks every record before it
+writes anything (the error names the first bad one: ``heuristics[3].q_value: ...``), then
+writes them all in one transaction.
+
+What is stored already is merged, not doubled. A heuristic is the same as a stored one when
+its team, tier, pattern and strategy are (the key the store keeps them unique by); the stored
+one then gains the runs that used the imported one, stays or becomes pinned if either is, and
+counts as a person's (``"human"``) if either does. It takes the Q-value, uses and successes
+of whichever copy has the more uses (the stored one on a tie). Counts are not added up: two
+copies of one memory usually share their history (one was exported from the other), and
+adding them would count the same uses twice. An experience or an anchor equal to a stored
+one in all but its Q-value and time is skipped. So importing a file a second time changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Connection, Engine, Row, text
+
+from purpose_desktop.engine.memory import HeuristicSource, Tier
+from purpose_desktop.errors import UserError
+from purpose_desktop.store.database import reading
+from purpose_desktop.store.file_format import (
+    check_format,
+    first_problem,
+    in_one_transaction,
+    reading_errors,
+    replacing,
+)
+
+FORMAT: Final = "purpose-desktop-memory"
+VERSION: Final = 1
+
+QValue = Annotated[float, Field(ge=0.0, le=1.0)]
+Score = Annotated[float, Field(ge=0.0, le=10.0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class MemoryFileError(UserError):
+    """A memory file that cannot be read or imported; the message names the record at fault."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class HeuristicRecord(_Record):
+    team: Text
+    tier: Tier
+    pattern: str
+    strategy: Text
+    q_value: QValue = 0.5
+    uses: int = Field(default=0, ge=0)
+    successes: int = Field(default=0, ge=0)
+    source: HeuristicSource = "distilled"
+    pinned: bool = False
+    run_ids: tuple[str, ...] = ()
+    created_at: float = Field(default_factory=time.time)
+
+    @model_validator(mode="after")
+    def _successes_within_uses(self) -> HeuristicRecord:
+        if self.successes > self.uses:
+            raise ValueError(f"{self.successes} successes in {self.uses} uses")
+        return self
+
+
+class ExperienceRecord(_Record):
+    team: Text
+    task: str
+    summary: str
+    outcome: Literal["completed", "failed", "cancelled"]
+    final_phi: Score
+    steps: int = Field(ge=0)
+    run_id: str
+    q_value: QValue = 0.5
+    created_at: float = Field(default_factory=time.time)
+
+
+class AnchorRecord(_Record):
+    team: Text
+    task: str
+    state: str
+    critic_score: Score
+    human_score: Score
+    reason: str = ""
+    run_id: str
+    created_at: float = Field(default_factory=time.time)
+
+
+class MemoryDocument(_Record):
+    """A memory file's content: one team's memory (``team``) or every team's (``None``)."""
+
+    format: Literal["purpose-desktop-memory"] = FORMAT
+    version: Literal[1] = VERSION
+    team: str | None = None
+    exported_at: float = Field(default_factory=time.time)
+    heuristics: tuple[HeuristicRecord, ...] = ()
+    experiences: tuple[ExperienceRecord, ...] = ()
+    score_anchors: tuple[AnchorRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryCounts:
+    heuristics: int
+    experiences: int
+    score_anchors: int
+
+
+@dataclass(frozen=True)
+class MemoryImport:
+    """What an import did: records added, and records already stored (merged or skipped)."""
+
+    heuristics_added: int = 0
+    heuristics_merged: int = 0
+    experiences_added: int = 0
+    experiences_skipped: int = 0
+    anchors_added: int = 0
+    anchors_skipped: int = 0
+
+
+# --- export --------------------------------------------------------------------------
+
+
+def export_memory(engine: Engine, path: Path, team: str | None = None) -> MemoryCounts:
+    """Write ``team``'s memory (every team's when ``None``) to ``path`` as a memory file,
+    replacing the file only once it is complete. ``UserError`` if the team has no memory."""
+    document = read_memory(engine, team)
+    counts = MemoryCounts(len(document.heuristics), len(document.experiences),
+                          len(document.score_anchors))
+    if team is not None and counts == MemoryCounts(0, 0, 0):
+        raise UserError(f"No memory is stored for a team called {team!r}; nothing was "
+                        "exported.")
+    with replacing(path) as stream:
+        stream.write(json.dumps(document.model_dump(mode="json"), indent=2,
+                                ensure_ascii=False) + "\n")
+    return counts
+
+
+def read_memory(engine: Engine, team: str | None = None) -> MemoryDocument:
+    """``team``'s memory (every team's when ``None``) as a document, read in one snapshot."""
+    where, params = ("WHERE team = :team", {"team": team}) if team is not None else ("", {})
+    with reading(engine) as connection:
+        heuristics = connection.execute(text(
+            f"SELECT * FROM heuristics {where} ORDER BY team, pinned DESC, q_value DESC, id"
+        ), params).all()
+        runs = _heuristic_runs(connection, where, params)
+        experiences = connection.execute(
+            text(f"SELECT * FROM experiences {where} ORDER BY team, id"), params).all()
+        anchors = connection.execute(
+            text(f"SELECT * FROM score_anchors {where} ORDER BY team, id"), params).all()
+    return MemoryDocument(
+        team=team,
+        heuristics=tuple(_from_row(HeuristicRecord, row, run_ids=tuple(runs[row.id]))
+                         for row in heuristics),
+        experiences=tuple(_from_row(ExperienceRecord, row) for row in experiences),
+        score_anchors=tuple(_from_row(AnchorRecord, row) for row in anchors),
+    )
+
+
+def _heuristic_runs(connection: Connection, where: str,
+                    params: dict[str, Any]) -> dict[int, list[str]]:
+    """The runs that used each heuristic, in the order they were noted."""
+    runs: dict[int, list[str]] = defaultdict(list)
+    rows = connection.execute(text(
+        "SELECT r.heuristic_id, r.run_id FROM heuristic_runs AS r JOIN heuristics AS h "
+        f"ON h.id = r.heuristic_id {where} ORDER BY r.id"
+    ), params)
+    for heuristic_id, run_id in rows:
+        runs[heuristic_id].append(run_id)
+    return runs
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _from_row(model: type[R], row: Row[Any], **more: Any) -> R:
+    values = {name: value for name, value in row._mapping.items() if name in model.model_fields}
+    return model.model_validate({**values, **more})
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+def read_memory_file(path: Path) -> MemoryDocument:
+    """The memory file at ``path``, every record checked; :class:`MemoryFileError` names the
+    first bad one."""
+    with reading_errors(path, "memory file", MemoryFileError):
+        content = path.read_text(encoding="utf-8")
+    try:
+        return parse_memory(content)
+    except ValueError as exc:
+        raise MemoryFileError(f"{path}: {exc}") from None
+
+
+def parse_memory(content: str) -> MemoryDocument:
+    """The memory document ``content`` holds; ``ValueError`` naming the first problem."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    check_format(data, FORMAT, VERSION, "memory file")
+    try:
+        return MemoryDocument.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(first_problem(exc)) from None
+
+
+def import_memory(engine: Engine, path: Path) -> MemoryImport:
+    """Check the memory file at ``path`` in full, then merge it into the database in one
+    transaction (see the module's description of merging)."""
+    return store_memory(engine, read_memory_file(path))
+
+
+def store_memory(engine: Engine, document: MemoryDocument) -> MemoryImport:
+    """Merge ``document`` into the database in one transaction."""
+    with in_one_transaction(engine, "memory") as connection:
+        merged = [_merge_heuristic(connection, record) for record in document.heuristics]
+        experiences = [_add_unless_stored(connection, "experiences", _EXPERIENCE_KEY,
+                                          record.model_dump(mode="json"))
+                       for record in document.experiences]
+        anchors = [_add_unless_stored(connection, "score_anchors", _ANCHOR_KEY,
+                                      record.model_dump(mode="json"))
+                   for record in document.score_anchors]
+    return MemoryImport(
+        heuristics_added=merged.count(False), heuristics_merged=merged.count(True),
+        experiences_added=experiences.count(True),
+        experiences_skipped=experiences.count(False),
+        anchors_added=anchors.count(True), anchors_skipped=anchors.count(False),
+    )
+
+
+_HEURISTIC_KEY = ("team", "tier", "pattern", "strategy")
+_EXPERIENCE_KEY = ("team", "run_id", "task", "summary", "outcome", "final_phi", "steps")
+_ANCHOR_KEY = ("team", "run_id", "task", "state", "critic_score", "human_score", "reason")
+
+
+def _merge_heuristic(connection: Connection, record: HeuristicRecord) -> bool:
+    """Add ``record``, or merge it into the same heuristic stored; ``True`` if merged."""
+    values = record.model_dump(mode="json", exclude={"run_ids"})
+    stored = connection.execute(
+        text(f"SELECT * FROM heuristics WHERE {_matching(_HEURISTIC_KEY)}"), values
+    ).first()
+    if stored is None:
+        heuristic_id = connection.execute(
+            text(f"{_insert('heuristics', values)} RETURNING id"), values
+        ).scalar_one()
+    else:
+        heuristic_id = stored.id
+        evidence = values if record.uses > stored.uses else stored._mapping
+        connection.execute(text(
+            "UPDATE heuristics SET q_value = :q_value, uses = :uses, successes = :successes, "
+            "pinned = :pinned, source = :source WHERE id = :id"
+        ), {"q_value": evidence["q_value"], "uses": evidence["uses"],
+            "successes": evidence["successes"], "pinned": bool(stored.pinned) or record.pinned,
+            "source": "human" if "human" in (stored.source, record.source) else stored.source,
+            "id": heuristic_id})
+    if record.run_ids:
+        connection.execute(text(
+            "INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:heuristic_id, :run_id) "
+            "ON CONFLICT (heuristic_id, run_id) DO NOTHING"
+        ), [{"heuristic_id": heuristic_id, "run_id": run_id} for run_id in record.run_ids])
+    return stored is not None
+
+
+def _add_unless_stored(connection: Connection, table: str, key: Sequence[str],
+                       values: dict[str, Any]) -> bool:
+    """Insert ``values`` into ``table`` unless a row equal in ``key`` is there; ``True`` if
+    inserted."""
+    found = connection.execute(
+        text(f"SELECT 1 FROM {table} WHERE {_matching(key)} LIMIT 1"), values
+    ).first()
+    if found is not None:
+        return False
+    connection.execute(text(_insert(table, values)), values)
+    return True
+
+
+def _matching(columns: Sequence[str]) -> str:
+    return " AND ".join(f"{column} = :{column}" for column in columns)
+
+
+def _insert(table: str, values: dict[str, Any]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(values)}) "
+            f"VALUES ({', '.join(':' + column for column in values)})")
