@@ -16,6 +16,8 @@ from purpose_desktop.engine.events import (
     ActionReviewed,
     AgentSelected,
     MemoryRetrieved,
+    RunContinued,
+    RunPaused,
     RunStatus,
     Scored,
     ScoreOverridden,
@@ -166,6 +168,7 @@ class AgentLoop:
             done = _Done(pending.action, observation)
             await self._score(turn, done, pending.step, pending.heuristic_ids)
         while turn.steps_taken < agent.max_steps:
+            await self._pause_point(run)
             turn.steps_taken += 1
             step = run.next_step()
             turn.emit(StepStarted, step=step)
@@ -190,6 +193,16 @@ class AgentLoop:
         return "failed", "", (
             f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."
         )
+
+    @staticmethod
+    async def _pause_point(run: RunContext) -> None:
+        """Wait here, between steps, while the person has the run paused."""
+        if not run.control.paused:
+            return
+        upcoming = run.last_step + 1
+        run.events.emit(RunPaused, before_step=upcoming)
+        await run.control.wait()
+        run.events.emit(RunContinued, before_step=upcoming)
 
     # --- one step -------------------------------------------------------------------------
 

@@ -24,6 +24,10 @@ def _describe_run(event: ev.Event) -> str | None:
     match event:
         case ev.RunStarted(team=team, task=task):
             text = f"Run started: {team} — {task}"
+        case ev.RunPaused(before_step=step):
+            text = f"Paused before step {step}"
+        case ev.RunContinued(before_step=step):
+            text = f"Going on with step {step}"
         case ev.RunResumed(from_step=step):
             text = f"Run resumed after step {step}"
         case ev.RunForked(parent_run_id=parent, from_step=step, edited=edited):

@@ -50,6 +50,20 @@ class RunForked(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunPaused(Event):
+    """The run waits, at the person's request, before taking step ``before_step``."""
+
+    before_step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunContinued(Event):
+    """A paused run goes on with step ``before_step``."""
+
+    before_step: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentSelected(Event):
     agent: str
     model: str

@@ -58,6 +58,29 @@ class ModelService(ModelProvider, DescribesModels, Protocol):
     """Loads models and tells what they are without loading them."""
 
 
+class RunControl:
+    """Pauses a run between steps and lets it go on. A step under way finishes first (a model
+    call is not cut off); the run then waits before its next step."""
+
+    def __init__(self) -> None:
+        self._go_on = asyncio.Event()
+        self._go_on.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go_on.is_set()
+
+    def pause(self) -> None:
+        self._go_on.clear()
+
+    def go_on(self) -> None:
+        self._go_on.set()
+
+    async def wait(self) -> None:
+        """Return at once unless paused; else when :meth:`go_on` is called."""
+        await self._go_on.wait()
+
+
 class HasFrame(Protocol):
     """An agent's turn that can say how far it got (what a checkpoint keeps of it)."""
 
@@ -97,6 +120,7 @@ class RunContext:
     tools: ToolContext
     prices: PriceTable
     journal: RunJournal | None = None
+    control: RunControl = field(default_factory=RunControl)
     steps: list[Step] = field(default_factory=list)
     calls: list[CallCost] = field(default_factory=list)
     always_allowed: set[str] = field(default_factory=set)
@@ -107,6 +131,10 @@ class RunContext:
     started: float = field(default_factory=time.monotonic)
     _last_step: int = 0
     _warned_journal: bool = False
+
+    @property
+    def last_step(self) -> int:
+        return self._last_step
 
     def next_step(self) -> int:
         """The number of a new step, counted over the whole run (teammates included)."""
@@ -193,6 +221,7 @@ class TeamRunner:
         review: ReviewGate | None = None,
         *,
         learn: bool = True,
+        control: RunControl | None = None,
     ) -> RunOutcome:
         """Run ``team`` on ``task``, emitting every event to ``subscribers``.
 
@@ -201,11 +230,13 @@ class TeamRunner:
         Failures the user can fix (a missing model, a worker that died) end the run as
         ``failed`` with a clear message rather than raising. Cancelling the calling task ends
         the run as ``cancelled`` and re-raises the cancellation. With a journal, the run is
-        recorded as it goes and checkpointed after every step.
+        recorded as it goes and checkpointed after every step. ``control`` pauses the run
+        between steps.
         """
         header = RunHeader(os.urandom(16).hex(), team.spec.name, team.spec.model_dump_json(),
                            None if team.source is None else str(team.source), task)
-        return await self._execute(header, team, subscribers, review, learn=learn)
+        return await self._execute(header, team, subscribers, review, learn=learn,
+                                   control=control)
 
     async def resume(
         self,
@@ -214,6 +245,7 @@ class TeamRunner:
         review: ReviewGate | None = None,
         *,
         learn: bool = True,
+        control: RunControl | None = None,
     ) -> RunOutcome:
         """Go on with an interrupted (or cancelled) run from its last checkpoint, as the same
         run: its events continue where the stored ones end. Raises
@@ -224,7 +256,7 @@ class TeamRunner:
                             "run can be resumed. Fork it to go on from one of its steps.")
         header = replace(point.header, resumed=True)
         return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
-                                   start=(point.checkpoint, point.last_seq))
+                                   control=control, start=(point.checkpoint, point.last_seq))
 
     async def fork(
         self,
@@ -236,6 +268,7 @@ class TeamRunner:
         action: Action | None = None,
         state: State | None = None,
         learn: bool = True,
+        control: RunControl | None = None,
     ) -> RunOutcome:
         """A new run that starts as ``run_id`` stood after ``after_step`` (0: before its first
         step) and goes on from there: with ``state`` in place of the selected agent's task and
@@ -253,7 +286,7 @@ class TeamRunner:
                          task=checkpoint.frames[0].task)
         edited = "action" if action is not None else "state" if state is not None else ""
         return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
-                                   start=(checkpoint, point.checkpoint_seq),
+                                   control=control, start=(checkpoint, point.checkpoint_seq),
                                    first_action=action, edited=edited)
 
     def _journal(self) -> RunJournal:
@@ -269,6 +302,7 @@ class TeamRunner:
         review: ReviewGate | None,
         *,
         learn: bool,
+        control: RunControl | None = None,
         start: tuple[Checkpoint, int] | None = None,
         first_action: Action | None = None,
         edited: str = "",
@@ -283,7 +317,8 @@ class TeamRunner:
                              sink=None if self.journal is None else self.journal.record)
         workspace = self._workspace(header)
         run = RunContext(header.run_id, team, header.task, events, review or AutoApprove(),
-                         ToolContext(workspace, Notes()), self.prices, self.journal)
+                         ToolContext(workspace, Notes()), self.prices, self.journal,
+                         control or RunControl())
         status: RunStatus = "failed"
         answer, error, agent_name = "", None, ""
         try:

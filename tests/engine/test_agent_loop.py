@@ -272,3 +272,35 @@ def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
     (retrieved,) = of_type(events, ev.MemoryRetrieved)
     assert (injected.id, "strategic", "Always check the product twice.") in retrieved.heuristics
     assert "Always check the product twice." in model.calls[0][0][0].content
+
+
+def test_a_paused_run_waits_before_its_next_step_until_it_goes_on(tmp_path: Path) -> None:
+    from purpose_desktop.engine.run import RunControl
+
+    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")])
+    control = RunControl()
+    control.pause()  # before it starts: it waits before step 1
+    events: list[ev.Event] = []
+    paused = asyncio.Event()
+
+    def watch(event: ev.Event) -> None:
+        events.append(event)
+        if isinstance(event, ev.RunPaused):
+            paused.set()
+
+    async def scenario() -> None:
+        running = asyncio.ensure_future(runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "What is 17 * 23?", [watch], control=control))
+        await asyncio.wait_for(paused.wait(), 10)
+        await asyncio.sleep(0.1)
+        assert not of_type(events, ev.StepStarted)
+        assert not running.done()
+        control.go_on()
+        outcome = await asyncio.wait_for(running, 10)
+        assert outcome.answer == "391"
+
+    asyncio.run(scenario())
+    kinds = [type(e).__name__ for e in events]
+    at = kinds.index("RunPaused")
+    assert kinds[at + 1:at + 3] == ["RunContinued", "StepStarted"]
+    assert [e.before_step for e in of_type(events, ev.RunPaused)] == [1]
