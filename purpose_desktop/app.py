@@ -230,6 +230,7 @@ def run_gui(quit_after_shown: float | None = None) -> int:
     check_display()
     services = build_services()
     from purpose_desktop.ui.application import run_application
+    from purpose_desktop.ui.run_controller import DeferredHistory
 
     return run_application(
         paths=services.paths,
@@ -239,4 +240,5 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
         report_on_store=lambda: asyncio.to_thread(services.store_report),
+        run_history=DeferredHistory(lambda: services.store.get().runs),
     )

@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["QT_API"] = "pyside6"
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,9 @@ def run_in_qt_loop(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]
 
     with runner:
         yield run
+    # Each loop leaves Qt objects in reference cycles; collected later on another thread (a
+    # model's pipe reader), Qt would crash. Collect them here, on the thread that made them.
+    gc.collect()
 
 
 @pytest.fixture

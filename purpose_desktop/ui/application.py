@@ -19,8 +19,10 @@ from purpose_desktop.config import Paths, Settings
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import ListModels, MainWindow, ReportOnStore
+from purpose_desktop.ui.pending_reviews import PendingReviewsList
 from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
-from purpose_desktop.ui.run_controller import RunController
+from purpose_desktop.ui.review_gate import DialogReviewGate
+from purpose_desktop.ui.run_controller import RunController, RunHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 
 Shutdown = Callable[[], Awaitable[None]]
@@ -80,9 +82,12 @@ def build_main_window(
     list_models: ListModels,
     reporter: ErrorReporter,
     report_on_store: ReportOnStore | None = None,
+    run_history: RunHistory | None = None,
 ) -> MainWindow:
+    """The main window with its controller, the review dialogs and the runs list wired."""
     tasks = TaskKeeper(reporter)
-    controller = RunController(runner, tasks)
+    review = DialogReviewGate()
+    controller = RunController(runner, tasks, review=review, history=run_history)
     window = MainWindow(
         paths=paths,
         settings=settings,
@@ -91,6 +96,8 @@ def build_main_window(
         list_models=list_models,
         report_on_store=report_on_store,
     )
+    review.show_over(window)
+    window.run_pane.set_pending_reviews_widget(PendingReviewsList(review))
     reporter.set_parent(window)
     return window
 
@@ -104,6 +111,7 @@ def run_application(
     shutdown: Shutdown,
     quit_after_shown: float | None = None,
     report_on_store: ReportOnStore | None = None,
+    run_history: RunHistory | None = None,
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""
     qt_messages = _QtMessages()
@@ -117,7 +125,7 @@ def run_application(
     # waiting for anything asynchronous; its background work starts with the loop.
     window = build_main_window(
         paths=paths, settings=settings, runner=runner, list_models=list_models,
-        reporter=reporter, report_on_store=report_on_store,
+        reporter=reporter, report_on_store=report_on_store, run_history=run_history,
     )
     window.show()
     QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
@@ -156,7 +164,7 @@ def _close_on_termination_signals(window: MainWindow) -> None:
     """Ctrl+C in a terminal, or a polite kill, closes the window and shuts down cleanly."""
 
     def close(signum: int, frame: object) -> None:
-        QtCore.QTimer.singleShot(0, window.close)
+        QtCore.QTimer.singleShot(0, window.close_anyway)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, close)
@@ -171,5 +179,5 @@ def _after_shown(window: MainWindow, quit_after_shown: float | None) -> None:
     if quit_after_shown is not None:
         # Read by the start-up benchmark: when the window was on screen, by the wall clock.
         print(json.dumps({"shown_at": time.time()}), flush=True)
-        QtCore.QTimer.singleShot(int(quit_after_shown * 1000), window.close)
+        QtCore.QTimer.singleShot(int(quit_after_shown * 1000), window.close_anyway)
     window.start_background_work()

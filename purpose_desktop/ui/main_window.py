@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,9 @@ def icon(name: str) -> QtGui.QIcon:
 def _read_team(path: Path) -> LoadedTeam:
     # Imported here, on a worker thread: pydantic and yaml take a noticeable time to import.
     from purpose_desktop.engine.team_file import load_team
+    from purpose_desktop.ui.panes.team_pane import preload_editor
 
+    preload_editor()  # the team pane builds its editor when this team arrives
     return load_team(path)
 
 
@@ -61,7 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         report_on_store: ReportOnStore | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("Purpose Desktop")
+        self.setWindowTitle("Purpose Desktop[*]")  # [*]: unsaved changes to the team
         self.setWindowIcon(icon("purpose-desktop"))
         self.setObjectName("mainWindow")
         self._paths = paths
@@ -73,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.team_pane = TeamPane()
         self.run_pane = RunPane(controller)
+        self.run_pane.set_team_chooser(self.open_team_dialog)
         self.memory_pane = EmptyPane(
             "Memory",
             "Nothing learned yet. Heuristics and past experiences the team gathers from its "
@@ -100,61 +104,106 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._build_actions()
         self.team_pane.open_button.clicked.connect(self.open_team_dialog)
+        self.team_pane.set_teams_dir(paths.teams_dir)
+        self.team_pane.team_ready.connect(self._team_saved)
+        self.team_pane.dirty_changed.connect(self.setWindowModified)
+        self.team_pane.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.models_pane.refresh_button.clicked.connect(self.refresh_models)
         controller.team_changed.connect(self.team_pane.show_team)
         controller.busy_changed.connect(self._busy_changed)
         self._file_dialog: QtWidgets.QFileDialog | None = None
+        self._closing_anyway = False
         self.has_closed = False
         self._restore_layout()
 
     # --- actions ---------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.open_action = QtGui.QAction(icon("open"), "&Open team…", self)
-        set_by_name(self.open_action, "shortcut", "Ctrl+O")
-        self.open_action.triggered.connect(self.open_team_dialog)
-        self.run_action = QtGui.QAction(icon("run"), "&Run task", self)
-        set_by_name(self.run_action, "shortcut", "Ctrl+Return")
-        self.run_action.triggered.connect(self._run_task)
-        self.cancel_action = QtGui.QAction(icon("cancel"), "&Cancel run", self)
-        set_by_name(self.cancel_action, "shortcut", "Escape")
+        self.open_action = self._action("&Open team…", "Ctrl+O", self.open_team_dialog, "open")
+        self.run_action = self._action("&Run task", "Ctrl+Return", self._run_task, "run")
+        self.pause_action = self._action("&Pause run", "Ctrl+P", self._toggle_pause)
+        self.pause_action.setToolTip("Pause before the next step, or go on (Ctrl+P)")
+        self.pause_action.setEnabled(False)
+        self.controller.paused_changed.connect(
+            lambda paused: self.pause_action.setText("&Continue run" if paused else "&Pause run"))
+        self.cancel_action = self._action("&Cancel run", "Escape", self.controller.cancel,
+                                          "cancel")
         self.cancel_action.setEnabled(False)
-        self.cancel_action.triggered.connect(self.controller.cancel)
-        quit_action = QtGui.QAction("&Quit", self)
-        set_by_name(quit_action, "shortcut", "Ctrl+Q")
-        quit_action.triggered.connect(self.close)
+        self.new_team_action = self._team_action("&New team", "Ctrl+N", self.team_pane.new_team)
+        self.save_team_action = self._team_action("&Save team", "Ctrl+S", self.team_pane.save)
+        self.save_team_as_action = self._team_action("Save team &as…", "Ctrl+Shift+S",
+                                                      self.team_pane.save_as)
+        self.duplicate_team_action = self._team_action("&Duplicate team", "",
+                                                       self.team_pane.duplicate)
+        self.delete_team_action = self._team_action("De&lete team…", "", self.team_pane.delete)
+        self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
+        self._build_menus()
+        self._build_toolbar()
 
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object],
+                icon_name: str | None = None) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if icon_name is not None:
+            action.setIcon(icon(icon_name))
+        if shortcut:
+            set_by_name(action, "shortcut", shortcut)
+        action.triggered.connect(lambda _=False: slot())
+        return action
+
+    def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.open_action)
+        for action in (self.new_team_action, self.open_action, self.save_team_action,
+                       self.save_team_as_action, self.duplicate_team_action,
+                       self.delete_team_action):
+            file_menu.addAction(action)
         file_menu.addSeparator()
-        file_menu.addAction(quit_action)
+        file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addAction(self.run_action)
-        run_menu.addAction(self.cancel_action)
+        for action in (self.run_action, self.pause_action, self.cancel_action):
+            run_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
-            action = QtGui.QAction(self.tabs.tabText(index).replace("&", ""), self)
-            set_by_name(action, "shortcut", f"Ctrl+{index + 1}")
-            action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
-            view_menu.addAction(action)
+            view_menu.addAction(self._action(
+                self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
+                functools.partial(self.tabs.setCurrentIndex, index)))
         help_menu = self.menuBar().addMenu("&Help")
-        about = QtGui.QAction("&About Purpose Desktop", self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        help_menu.addAction(self._action("&About Purpose Desktop", "", self._about))
 
+    def _build_toolbar(self) -> None:
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         set_by_name(toolbar, "toolButtonStyle", "ToolButtonTextBesideIcon")
-        toolbar.addAction(self.open_action)
-        toolbar.addAction(self.run_action)
-        toolbar.addAction(self.cancel_action)
+        for action in (self.open_action, self.run_action, self.cancel_action):
+            toolbar.addAction(action)
+
+    def _team_action(self, text: str, shortcut: str, slot: Callable[[], None]) -> QtGui.QAction:
+        """A File menu action on the team pane, which it brings to the front."""
+
+        def trigger() -> None:
+            self.tabs.setCurrentWidget(self.team_pane)
+            slot()
+
+        return self._action(text, shortcut, trigger)
+
+    def _team_saved(self, team: LoadedTeam) -> None:
+        """The team pane saved a valid team: runs use it, and it reopens next time."""
+        self.controller.set_team(team)
+        if team.source is not None:
+            self._settings = self._settings.replace(last_team_file=str(team.source))
+            self._tasks.start(asyncio.to_thread(save_settings, self._paths, self._settings),
+                              "save settings")
 
     def _run_task(self) -> None:
         self.tabs.setCurrentWidget(self.run_pane)
         self.run_pane.start_run()
 
+    def _toggle_pause(self) -> None:
+        self.tabs.setCurrentWidget(self.run_pane)
+        self.run_pane.toggle_pause()
+
     def _busy_changed(self, busy: bool) -> None:
+        self.pause_action.setEnabled(self.controller.can_pause)
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
         self.status_label.setText("Running…" if busy else "")
@@ -206,7 +255,11 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- teams ------------------------------------------------------------------------
 
     def open_team_dialog(self) -> None:
-        """Ask for a team file without blocking the event loop (``open()``, not ``exec()``)."""
+        """Ask for a team file without blocking the event loop (``open()``, not ``exec()``),
+        once the team pane has asked about unsaved changes."""
+        self.team_pane.ask_before_leaving(self._choose_team_file)
+
+    def _choose_team_file(self) -> None:
         start = self._paths.teams_dir
         dialog = QtWidgets.QFileDialog(self, "Open team", str(start), TEAM_FILE_FILTER)
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
@@ -246,10 +299,18 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             entries = await asyncio.to_thread(self._list_models)
             self.models_pane.show_entries(entries)
+            self.team_pane.set_catalog(entries, await asyncio.to_thread(self._model_budget))
         except UserError as exc:
             self.models_pane.show_error(str(exc))
         finally:
             self.models_pane.refresh_button.setEnabled(True)
+
+    def _model_budget(self) -> int:
+        """Bytes loaded local models may use together (the pool's budget)."""
+        from purpose_desktop.models.memory import MIB, half_of_memory
+
+        mib = self._settings.model_memory_mib
+        return mib * MIB if mib is not None else half_of_memory()
 
     # --- layout -----------------------------------------------------------------------
 
@@ -270,7 +331,19 @@ class MainWindow(QtWidgets.QMainWindow):
         tab = str(store.value("tab", 0))
         self.tabs.setCurrentIndex(int(tab) if tab.isdigit() else 0)
 
+    def close_anyway(self) -> None:
+        """Close without asking about unsaved team changes: Ctrl+C in the terminal or a
+        termination signal, where nobody may be there to answer."""
+        self._closing_anyway = True
+        self.close()
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.team_pane.is_dirty and not self._closing_anyway:
+            # Asked without blocking; close() comes back here once saved or discarded.
+            event.ignore()
+            self.tabs.setCurrentWidget(self.team_pane)
+            self.team_pane.ask_before_leaving(self.close)
+            return
         store = self._layout_store()
         store.setValue("geometry", self.saveGeometry())
         store.setValue("state", self.saveState())

@@ -19,6 +19,8 @@ from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtWidgets
+from purpose_desktop.ui.review_dialogs import ActionReviewDialog, ScoreReviewDialog
+from purpose_desktop.ui.review_gate import DialogReviewGate
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from tests.engine.scripted_team import act, one_agent_team, team_model
@@ -26,6 +28,15 @@ from tests.engine.test_run_recording import StallAtStep, run_until_stalled
 from tests.ui.test_main_window import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+def answer(dialog: object) -> None:
+    """Approve an action or keep the critic's score, as a person clicking through."""
+    if isinstance(dialog, ActionReviewDialog):
+        dialog.approve()
+    else:
+        assert isinstance(dialog, ScoreReviewDialog)
+        dialog.keep()
 
 
 def interrupted_run(home: Paths) -> str:
@@ -86,7 +97,13 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
         assert window.tabs.currentWidget() is window.run_pane
         screenshot(window, "interrupted-run-offered")
         notice.resume_buttons[run_id].click()
-        await wait_until(lambda: not window.controller.running and notice.isHidden())
+        gate = window.controller.review
+        assert isinstance(gate, DialogReviewGate)
+        while window.controller.running:  # the team asks for review of every step
+            await wait_until(lambda: bool(gate.pending) or not window.controller.running)
+            if gate.pending:
+                answer(gate.dialog_at(0))
+        await wait_until(notice.isHidden)
         await journal.flush()
 
     try:

@@ -1,39 +1,66 @@
-"""The run pane: give the team a task, start or cancel it, and watch it stream."""
+"""The run pane: give the team a task; start, pause or cancel it; watch each agent stream, the
+timeline of what happened and Φ step by step; reopen recorded runs and fork them at a step."""
 
 from __future__ import annotations
 
 import html
-import time
+from collections.abc import Callable
 
+from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
-from purpose_desktop.engine.events import ErrorRaised, Event, ModelStatusChanged, RunFinished
+from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.ui.agent_streams import (
+    MAX_LINE_CHARS,
+    MAX_STREAM_BLOCKS,
+    MAX_STREAM_CHARS,
+    AgentStreams,
+)
 from purpose_desktop.ui.interrupted_runs import InterruptedRunsNotice
-from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
+from purpose_desktop.ui.phi_chart import PhiChart
+from purpose_desktop.ui.qt import QtWidgets, set_by_name
 from purpose_desktop.ui.run_controller import RunController
+from purpose_desktop.ui.runs_list import RunsList
+from purpose_desktop.ui.timeline import ForkEditor, Timeline
 
-# The stream view keeps a bounded history so a long run cannot grow memory without limit:
-# lines, and characters for output without line breaks.
-MAX_STREAM_BLOCKS = 5000
-MAX_STREAM_CHARS = 500_000
-# Qt lays out a whole paragraph again on every insert, so a model that never emits a line
-# break would make each token slower than the last; such output is broken into display lines.
-MAX_LINE_CHARS = 2000
+__all__ = ["MAX_LINE_CHARS", "MAX_STREAM_BLOCKS", "MAX_STREAM_CHARS", "RunPane"]
+
+# The events whose line also becomes the pane's status.
+_STATUS_EVENTS = (ev.ModelStatusChanged, ev.ErrorRaised, ev.RunFinished, ev.RunPaused,
+                  ev.RunContinued, ev.RunResumed, ev.RunForked)
 
 
 class RunPane(QtWidgets.QWidget):
+    """Everything about one run at a time: the live one, or a recorded one reopened.
+
+    The person starts, pauses, cancels and forks through the controller; what happens
+    arrives through its bridge and fills the agents' streams (:attr:`streams`, with
+    :attr:`stream_view` the interleaved one), :attr:`timeline` and :attr:`phi_chart`.
+    Recorded runs are listed in :attr:`runs_list`. Others add the pending reviews
+    (:meth:`set_pending_reviews_widget`) and a way to choose the team
+    (:meth:`set_team_chooser`).
+    """
+
     def __init__(
         self, controller: RunController, parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._controller = controller
-        self._current_agent: str | None = None
+        self._build_widgets()
+        self._layout()
+        self._connect()
+        self._set_busy(False)
 
+    def _build_widgets(self) -> None:
         self.team_label = QtWidgets.QLabel("No team open")
+        self.change_team_button = QtWidgets.QPushButton("Change team…")
+        self.change_team_button.hide()  # until set_team_chooser says how
         self.task_edit = QtWidgets.QLineEdit()
         self.task_edit.setPlaceholderText("Describe a task for the team, then press Ctrl+Enter")
         self.task_edit.setClearButtonEnabled(True)
         self.run_button = QtWidgets.QPushButton("Run")
         self.run_button.setToolTip("Start the team on this task (Ctrl+Enter)")
+        self.pause_button = QtWidgets.QPushButton("Pause")
+        self.pause_button.setToolTip("Let the step under way finish, then wait")
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running task (Esc)")
         self.progress = QtWidgets.QProgressBar()
@@ -42,52 +69,121 @@ class RunPane(QtWidgets.QWidget):
         self.progress.setTextVisible(False)
         self.status_label = QtWidgets.QLabel("Ready")
 
-        self.stream_view = QtWidgets.QPlainTextEdit()
-        self.stream_view.setReadOnly(True)
-        self.stream_view.setMaximumBlockCount(MAX_STREAM_BLOCKS)
-        self.stream_view.setPlaceholderText("The agents' tokens appear here as they are generated.")
-        self.timeline = QtWidgets.QListWidget()
-        self.timeline.setAlternatingRowColors(True)
-        self.timeline.setWordWrap(True)
-        set_by_name(self.timeline, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
-
+        self.streams = AgentStreams()
+        self.stream_view = self.streams.interleaved
+        self.phi_chart = PhiChart()
+        self.timeline = Timeline()
+        self.fork_button = QtWidgets.QPushButton("Fork from this step…")
+        self.fork_button.setToolTip("Take the selected step again in a new run, with an "
+                                    "action you can edit")
+        self.fork_editor = ForkEditor()
+        self.runs_list = RunsList()
         self.interrupted_notice = InterruptedRunsNotice()
-
-        self._layout()
-        self.interrupted_notice.resume_requested.connect(self.resume_run)
-        self.run_button.clicked.connect(self.start_run)
-        self.task_edit.returnPressed.connect(self.start_run)
-        self.cancel_button.clicked.connect(controller.cancel)
-        self.task_edit.textChanged.connect(self._update_buttons)
-        controller.team_changed.connect(self._show_team)
-        controller.busy_changed.connect(self._set_busy)
-        controller.bridge.tokens.connect(self._append_tokens)
-        controller.bridge.occurred.connect(self._add_event)
-        self._set_busy(False)
+        self._reviews_box = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(self._reviews_box).setContentsMargins(0, 0, 0, 0)
+        self._reviews_box.hide()  # until set_pending_reviews_widget gives it a widget
 
     def _layout(self) -> None:
+        team_row = QtWidgets.QHBoxLayout()
+        team_row.addWidget(self.team_label, 1)
+        team_row.addWidget(self.change_team_button)
         task_row = QtWidgets.QHBoxLayout()
         task_row.addWidget(self.task_edit, 1)
-        task_row.addWidget(self.run_button)
-        task_row.addWidget(self.cancel_button)
-
-        stream_box = QtWidgets.QGroupBox("Live stream")
-        QtWidgets.QVBoxLayout(stream_box).addWidget(self.stream_view)
-        timeline_box = QtWidgets.QGroupBox("Timeline")
-        QtWidgets.QVBoxLayout(timeline_box).addWidget(self.timeline)
-        splitter = QtWidgets.QSplitter()
-        splitter.addWidget(stream_box)
-        splitter.addWidget(timeline_box)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        for button in (self.run_button, self.pause_button, self.cancel_button):
+            task_row.addWidget(button)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.interrupted_notice)
-        layout.addWidget(self.team_label)
+        layout.addLayout(team_row)
         layout.addLayout(task_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self._split(self._watching(), self._details(), vertical=False), 1)
+
+    def _watching(self) -> QtWidgets.QWidget:
+        """The left side: the agents' streams above Φ."""
+        streams_box = QtWidgets.QGroupBox("Live stream")
+        QtWidgets.QVBoxLayout(streams_box).addWidget(self.streams)
+        chart_box = QtWidgets.QGroupBox("Φ over steps")
+        QtWidgets.QVBoxLayout(chart_box).addWidget(self.phi_chart)
+        watching = self._split(streams_box, chart_box, vertical=True)
+        watching.setStretchFactor(0, 3)
+        watching.setStretchFactor(1, 1)
+        return watching
+
+    def _details(self) -> QtWidgets.QWidget:
+        """The right side: pending reviews above the timeline and the runs list."""
+        timeline_page = QtWidgets.QWidget()
+        fork_row = QtWidgets.QHBoxLayout()
+        fork_row.addStretch(1)
+        fork_row.addWidget(self.fork_button)
+        timeline_layout = QtWidgets.QVBoxLayout(timeline_page)
+        timeline_layout.setContentsMargins(0, 0, 0, 0)
+        timeline_layout.addWidget(self.timeline, 1)
+        timeline_layout.addLayout(fork_row)
+        timeline_layout.addWidget(self.fork_editor)
+        self.details_tabs = QtWidgets.QTabWidget()
+        self.details_tabs.addTab(timeline_page, "Timeline")
+        self.details_tabs.addTab(self.runs_list, "Runs")
+        return self._split(self._reviews_box, self.details_tabs, vertical=True)
+
+    @staticmethod
+    def _split(first: QtWidgets.QWidget, second: QtWidgets.QWidget, *,
+               vertical: bool) -> QtWidgets.QSplitter:
+        splitter = QtWidgets.QSplitter()
+        set_by_name(splitter, "orientation", "Vertical" if vertical else "Horizontal")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(first)
+        splitter.addWidget(second)
+        splitter.setStretchFactor(0, 3 if not vertical else 1)
+        splitter.setStretchFactor(1, 2 if not vertical else 3)
+        return splitter
+
+    def _connect(self) -> None:
+        controller = self._controller
+        self.interrupted_notice.resume_requested.connect(self.resume_run)
+        self.run_button.clicked.connect(self.start_run)
+        self.task_edit.returnPressed.connect(self.start_run)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button.clicked.connect(controller.cancel)
+        self.task_edit.textChanged.connect(self._update_buttons)
+        self.timeline.itemSelectionChanged.connect(self._update_buttons)
+        self.fork_button.clicked.connect(self.fork_selected_step)
+        self.fork_editor.fork_requested.connect(self.fork_run)
+        self.runs_list.open_requested.connect(self.open_run)
+        self.runs_list.resume_requested.connect(self.resume_run)
+        self.runs_list.refresh_requested.connect(self.refresh_runs)
+        self.details_tabs.currentChanged.connect(self._tab_changed)
+        controller.team_changed.connect(self._show_team)
+        controller.busy_changed.connect(self._set_busy)
+        controller.paused_changed.connect(self._paused_changed)
+        controller.replay_finished.connect(self._replay_finished)
+        controller.finished.connect(self._run_finished)
+        controller.runs_listed.connect(self.runs_list.show_runs)
+        controller.runs_unavailable.connect(self.runs_list.show_error)
+        controller.bridge.tokens.connect(self.streams.append)
+        controller.bridge.occurred.connect(self._add_event)
+
+    # --- places for others ----------------------------------------------------------------
+
+    def set_pending_reviews_widget(self, widget: QtWidgets.QWidget) -> None:
+        """Show ``widget`` (the list of reviews waiting for the person) above the timeline,
+        in place of any given before."""
+        layout = self._reviews_box.layout()
+        assert layout is not None
+        while (old := layout.takeAt(0)) is not None:
+            if (shown := old.widget()) is not None:
+                shown.setParent(None)
+        layout.addWidget(widget)
+        widget.show()  # a widget added to a shown parent stays hidden until shown
+        self._reviews_box.show()
+
+    def set_team_chooser(self, choose: Callable[[], None]) -> None:
+        """Offer a "Change team…" button beside the team's name that calls ``choose``."""
+        self.change_team_button.clicked.connect(choose)
+        self.change_team_button.show()
+
+    # --- what the person does -------------------------------------------------------------
 
     def start_run(self) -> None:
         task = self.task_edit.text()
@@ -100,10 +196,58 @@ class RunPane(QtWidgets.QWidget):
             self.interrupted_notice.forget(run_id)
             self._clear_views()
 
+    def toggle_pause(self) -> None:
+        """Pause the run before its next step, or let a paused run go on."""
+        if self._controller.paused:
+            self._controller.go_on()
+        else:
+            self._controller.pause()
+
+    def open_run(self, run_id: str, speed: float | None = None) -> None:
+        """Show a recorded run again: at once, or at ``speed`` times the pace it ran."""
+        if self._controller.replay(run_id, speed):
+            self._clear_views()
+            self.details_tabs.setCurrentIndex(0)
+            self.status_label.setText(f"Replaying run {run_id[:8]}…")
+
+    def fork_selected_step(self) -> None:
+        """Open the fork editor on the step of the selected timeline line."""
+        event, step = self.timeline.selected_event(), self.timeline.selected_step()
+        if event is None or step is None:
+            return
+        proposal = self.timeline.proposal(step)
+        taker = self.timeline.first_agent()
+        # A fork's action is taken by the agent the task went to; a teammate's step is
+        # taken again as the teammate proposes it.
+        own = proposal is None or taker is None or proposal.agent == taker
+        self.fork_editor.edit(event.run_id, step, proposal, can_give_action=own)
+
+    def fork_run(self, run_id: str, after_step: int, action: Action | None) -> None:
+        """Start a new run from ``run_id`` after ``after_step``, taking ``action`` next."""
+        if self._controller.fork(run_id, after_step, action):
+            self._clear_views()
+
+    def refresh_runs(self) -> None:
+        self._controller.refresh_runs()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.details_tabs.widget(index) is self.runs_list:
+            self.refresh_runs()
+
+    def _run_finished(self, outcome: object) -> None:
+        # The list in sight takes in the run that ended; a hidden one is listed afresh when
+        # shown. Not after a cancelled run: that is also how every run ends when the app
+        # closes, and the list would then be read from a store being closed.
+        if outcome is not None and self.details_tabs.currentWidget() is self.runs_list:
+            self.refresh_runs()
+
     def _clear_views(self) -> None:
-        self._current_agent = None
-        self.stream_view.clear()
+        self.streams.clear()
         self.timeline.clear()
+        self.phi_chart.clear()
+        self.fork_editor.hide()
+
+    # --- what the controller says ---------------------------------------------------------
 
     def _show_team(self, team: object) -> None:
         from purpose_desktop.engine.specs import LoadedTeam
@@ -117,54 +261,58 @@ class RunPane(QtWidgets.QWidget):
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.task_edit.setReadOnly(busy)
+        self.runs_list.set_busy(busy)
         if busy:
             self.status_label.setText("Running…")
+        else:
+            self.streams.set_active(None)
         self._update_buttons()
 
-    def _update_buttons(self) -> None:
-        running = self._controller.running
-        can_start = self._controller.team is not None and bool(self.task_edit.text().strip())
-        self.run_button.setEnabled(can_start and not running)
-        self.cancel_button.setEnabled(running)
+    def _paused_changed(self, paused: bool) -> None:
+        if paused:
+            self.status_label.setText("Pausing: the step under way finishes first…")
+        self._update_buttons()
 
-    def _append_tokens(self, agent: str, text: str) -> None:
-        cursor = self.stream_view.textCursor()
-        cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
-        if agent != self._current_agent:
-            self._current_agent = agent
-            prefix = "\n\n" if not self.stream_view.document().isEmpty() else ""
-            cursor.insertText(f"{prefix}[{agent}]\n")
-        self._insert_broken(cursor, text)
-        excess = self.stream_view.document().characterCount() - MAX_STREAM_CHARS
-        if excess > 0:
-            cursor.setPosition(0)
-            cursor.setPosition(excess, QtGui.QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
-        self.stream_view.setTextCursor(cursor)
-        self.stream_view.ensureCursorVisible()
-
-    @staticmethod
-    def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
-        """Insert ``text`` at ``cursor`` with a line break wherever a line would pass
-        MAX_LINE_CHARS."""
-        for index, line in enumerate(text.split("\n")):
-            if index:
-                cursor.insertText("\n")
-            rest, room = line, MAX_LINE_CHARS - cursor.positionInBlock()
-            while len(rest) > room:
-                cursor.insertText(rest[:room] + "\n")
-                rest, room = rest[room:], MAX_LINE_CHARS
-            cursor.insertText(rest)
-
-    def _add_event(self, event: Event) -> None:
-        line = describe_event(event)
-        if line is None:
+    def _replay_finished(self, run_id: str) -> None:
+        if not self.timeline.count():
+            self.status_label.setText(f"Run {run_id[:8]} has no recorded events.")
             return
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.timestamp))
-        item = QtWidgets.QListWidgetItem(f"{stamp}  {line}")
-        item.setToolTip(getattr(event, "detail", "") or line)
-        self.timeline.addItem(item)
-        self.timeline.scrollToBottom()
-        if isinstance(event, ModelStatusChanged | ErrorRaised | RunFinished):
-            self.status_label.setText(line)
+        self.status_label.setText(f"Recorded run {run_id[:8]}: {self.status_label.text()}")
+
+    def _update_buttons(self) -> None:
+        controller = self._controller
+        busy = controller.running
+        can_start = controller.team is not None and bool(self.task_edit.text().strip())
+        self.run_button.setEnabled(can_start and not busy)
+        self.cancel_button.setEnabled(busy)
+        self.pause_button.setEnabled(controller.can_pause)
+        self.pause_button.setText("Continue" if controller.paused else "Pause")
+        step = self.timeline.selected_step()
+        self.fork_button.setEnabled(not busy and step is not None)
+        self.fork_button.setText("Fork from this step…" if step is None
+                                 else f"Fork from step {step}…")
+
+    def _add_event(self, event: ev.Event) -> None:
+        self._follow_agent(event)
+        if isinstance(event, ev.RunPaused | ev.RunContinued):
+            self.progress.setVisible(isinstance(event, ev.RunContinued))
+        self.phi_chart.add_event(event)
+        self.timeline.add(event)
+        if isinstance(event, _STATUS_EVENTS):
+            self.status_label.setText(describe_event(event) or "")
+
+    def _follow_agent(self, event: ev.Event) -> None:
+        """Show in the streams where the run is: where each step begins, and which agent is
+        at work (the one the latest event is about)."""
+        if isinstance(event, ev.StepStarted):
+            self.streams.start_step(event.agent, event.step)
+        elif isinstance(event, ev.ActionProposed) and event.parse_method == "person":
+            # A person's action (in a fork) was never generated: it shows where the agent's
+            # tokens would have.
+            action = Action(event.tool, event.arguments, event.thought)
+            self.streams.append(event.agent, f"A person's action: {action.to_json()}")
+        elif isinstance(event, ev.RunFinished):
+            self.streams.set_active(None)
+        elif isinstance(agent := getattr(event, "agent", None), str) and not isinstance(
+                event, ev.CostRecorded):  # a cost names the agent a call was made for
+            self.streams.set_active(agent)

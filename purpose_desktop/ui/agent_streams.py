@@ -1,0 +1,173 @@
+"""The live token stream: one view per agent, stacked, the one at work highlighted; and every
+agent interleaved in one view, in the order they spoke. Each view keeps a bounded history."""
+
+from __future__ import annotations
+
+import html
+
+from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
+
+# A view keeps a bounded history so a long run cannot grow memory without limit: lines, and
+# characters for output without line breaks.
+MAX_STREAM_BLOCKS = 5000
+MAX_STREAM_CHARS = 500_000
+# Qt lays out a whole paragraph again on every insert, so a model that never emits a line
+# break would make each token slower than the last; such output is broken into display lines.
+MAX_LINE_CHARS = 2000
+
+_STREAM_STYLE = (
+    "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
+    "#agentStream[active=\"true\"] { border: 2px solid palette(highlight); }"
+    "#agentStreamHeader { padding: 2px 4px; }"
+    "#agentStream[active=\"true\"] #agentStreamHeader { background: palette(highlight); "
+    "color: palette(highlighted-text); }"
+)
+
+
+class StreamView(QtWidgets.QPlainTextEdit):
+    """Read-only text that tokens are appended to; only the newest MAX_STREAM_BLOCKS lines and
+    MAX_STREAM_CHARS characters are kept."""
+
+    def __init__(self, placeholder: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(MAX_STREAM_BLOCKS)
+        self.setPlaceholderText(placeholder)
+
+    def append_text(self, text: str) -> None:
+        """Add ``text`` at the end and keep the end in sight."""
+        cursor = self.textCursor()
+        cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
+        _insert_broken(cursor, text)
+        excess = self.document().characterCount() - MAX_STREAM_CHARS
+        if excess > 0:
+            cursor.setPosition(0)
+            cursor.setPosition(excess, QtGui.QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def start_section(self, title: str) -> None:
+        """Begin a new section headed ``title``, set apart from what came before."""
+        prefix = "\n\n" if not self.document().isEmpty() else ""
+        self.append_text(f"{prefix}{title}\n")
+
+
+def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
+    """Insert ``text`` at ``cursor`` with a line break wherever a line would pass
+    MAX_LINE_CHARS."""
+    for index, line in enumerate(text.split("\n")):
+        if index:
+            cursor.insertText("\n")
+        rest, room = line, MAX_LINE_CHARS - cursor.positionInBlock()
+        while len(rest) > room:
+            cursor.insertText(rest[:room] + "\n")
+            rest, room = rest[room:], MAX_LINE_CHARS
+        cursor.insertText(rest)
+
+
+class AgentStream(QtWidgets.QFrame):
+    """One agent's stream under a header with its name; highlighted while the agent works."""
+
+    def __init__(self, agent: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.agent = agent
+        self.setObjectName("agentStream")
+        self.setStyleSheet(_STREAM_STYLE)
+        self.header = QtWidgets.QLabel()
+        self.header.setObjectName("agentStreamHeader")
+        self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
+        self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        self.active = False
+        self._show_header()
+
+    def set_active(self, active: bool) -> None:
+        if active == self.active:
+            return
+        self.active = active
+        self.setProperty("active", active)
+        self._show_header()
+        # Style sheets read dynamic properties when a widget is polished, not when they change.
+        for widget in (self, self.header):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def _show_header(self) -> None:
+        name = html.escape(self.agent)
+        self.header.setText(f"<b>● {name}</b> — at work" if self.active else f"<b>{name}</b>")
+
+
+class AgentStreams(QtWidgets.QWidget):
+    """Tokens by agent ("By agent": a view each, stacked in the order they first spoke) and all
+    together ("Interleaved": each agent's turn headed ``[name]``)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.streams: dict[str, AgentStream] = {}
+        self.active_agent: str | None = None
+        self._last_speaker: str | None = None
+        self._stack = QtWidgets.QSplitter()
+        set_by_name(self._stack, "orientation", "Vertical")
+        self._stack.setChildrenCollapsible(False)
+        self._placeholder = QtWidgets.QLabel(
+            "Each agent's tokens appear here, in a view of its own, as they are generated.")
+        self._placeholder.setWordWrap(True)
+        set_by_name(self._placeholder, "alignment", "AlignCenter")
+        self._stack.addWidget(self._placeholder)
+        self.interleaved = StreamView("The agents' tokens appear here as they are generated.")
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self._stack, "By agent")
+        self.tabs.addTab(self.interleaved, "Interleaved")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    def stream(self, agent: str) -> AgentStream:
+        """The view of ``agent``, made the first time it is asked for."""
+        found = self.streams.get(agent)
+        if found is None:
+            self._placeholder.hide()
+            found = self.streams[agent] = AgentStream(agent)
+            self._stack.addWidget(found)
+        return found
+
+    def append(self, agent: str, text: str) -> None:
+        """``agent`` produced ``text``: it shows in its view and, headed, in the interleaved one."""
+        self.set_active(agent)
+        self.stream(agent).view.append_text(text)
+        if agent != self._last_speaker:
+            self._last_speaker = agent
+            self.interleaved.start_section(f"[{agent}]")
+        self.interleaved.append_text(text)
+
+    def start_step(self, agent: str, step: int) -> None:
+        """Set ``agent``'s next tokens apart as those of ``step``."""
+        self.set_active(agent)
+        self.stream(agent).view.start_section(f"── step {step} ──")
+
+    def set_active(self, agent: str | None) -> None:
+        """Highlight ``agent``'s view as the one at work (``None``: nobody is)."""
+        if agent == self.active_agent:
+            return
+        if self.active_agent in self.streams:
+            self.streams[self.active_agent].set_active(False)
+        self.active_agent = agent
+        if agent is not None:
+            self.stream(agent).set_active(True)
+
+    def clear(self) -> None:
+        """Forget every agent's stream (a new run is shown)."""
+        for stream in self.streams.values():
+            stream.setParent(None)  # out of the stack now; deleted once Qt is done with it
+            stream.deleteLater()
+        self.streams.clear()
+        self.active_agent = self._last_speaker = None
+        self.interleaved.clear()
+        self._placeholder.show()

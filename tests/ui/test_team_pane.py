@@ -1,0 +1,357 @@
+"""The team pane driven through its widgets, offscreen, with the real model catalog."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from purpose_desktop.config import Paths, example_team_file, resources_dir
+from purpose_desktop.engine.specs import AgentSpec, LoadedTeam, ReviewPolicy, TeamSpec
+from purpose_desktop.engine.team_file import load_team
+from purpose_desktop.models.catalog import CatalogEntry, list_local_models
+from purpose_desktop.models.memory import half_of_memory
+from purpose_desktop.ui.agent_form import AgentForm
+from purpose_desktop.ui.model_choice import size_text
+from purpose_desktop.ui.panes.team_pane import TeamPane
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from pytestqt.qtbot import QtBot
+
+SMOLLM = "bundled:smollm2-135m"
+GEMMA = "bundled:gemma3-270m"
+Screenshot = Callable[[Any, str], Path]
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def catalog(home: Paths) -> list[CatalogEntry]:
+    return list_local_models(home.models_dir)
+
+
+@pytest.fixture
+def pane(qtbot: QtBot, home: Paths, catalog: list[CatalogEntry]) -> TeamPane:
+    team_pane = TeamPane()
+    qtbot.addWidget(team_pane)
+    team_pane.set_catalog(catalog, half_of_memory())
+    team_pane.set_teams_dir(home.teams_dir)
+    team_pane.resize(1100, 720)
+    team_pane.show()
+    return team_pane
+
+
+@pytest.fixture
+def team_file(home: Paths) -> Path:
+    """A user's copy of the two-agent sample team, in the teams folder."""
+    path = home.teams_dir / "arithmetic.yaml"
+    shutil.copy(resources_dir() / "teams" / "arithmetic.yaml", path)
+    return path
+
+
+# --- driving the widgets --------------------------------------------------------------
+
+
+def replace_text(qtbot: QtBot, field: QtWidgets.QWidget, text: str) -> None:
+    """Select what the field holds and type ``text`` over it, as a person would."""
+    field.setFocus()
+    qtbot.keyClick(field, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+    if text:
+        qtbot.keyClicks(field, text)
+    else:
+        qtbot.keyClick(field, QtCore.Qt.Key.Key_Backspace)
+
+
+def choose_model(form: AgentForm, reference: str) -> None:
+    combo = form.model_choice.combo
+    index = combo.findData(reference)
+    assert index >= 0, f"{reference} is not offered"
+    combo.setFocus()
+    combo.setCurrentIndex(index)
+
+
+def tick(qtbot: QtBot, buttons: dict[str, Any], names: Sequence[str]) -> None:
+    for name in names:
+        qtbot.mouseClick(buttons[name], LEFT)
+
+
+def fill_agent(qtbot: QtBot, pane: TeamPane, spec: AgentSpec) -> None:
+    """Type ``spec`` into the form of the agent chosen in the pane."""
+    form = pane.editor.form
+    replace_text(qtbot, form.name_edit, spec.name)
+    replace_text(qtbot, form.role_edit, spec.role)
+    replace_text(qtbot, form.expertise_edit, ", ".join(spec.expertise))
+    choose_model(form, spec.model)
+    tick(qtbot, form.tools.boxes, [n for n, box in form.tools.boxes.items()
+                                   if box.isChecked() != (n in spec.tools)])
+    tick(qtbot, form.review.buttons, [spec.review.value])
+    replace_text(qtbot, form.steps_spin, str(spec.max_steps))
+
+
+def save_through_dialog(pane: TeamPane, path: Path) -> None:
+    dialog = pane.asker.file_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.selectFile(str(path))
+    dialog.accept()
+
+
+def answer(pane: TeamPane, text: str) -> None:
+    """Click the button called ``text`` in the pane's open question."""
+    box = pane.asker.question
+    assert box is not None and box.isVisible()
+    button = next(b for b in box.buttons() if b.text().replace("&", "") == text)
+    button.click()
+
+
+def plain_text(label: QtWidgets.QLabel) -> str:
+    document = QtGui.QTextDocument()
+    document.setHtml(label.text())
+    return document.toPlainText()
+
+
+def problem(pane: TeamPane, field: QtWidgets.QWidget) -> str | None:
+    """What the field is marked with: its red border comes with the message under it."""
+    marks = [*pane.editor.marks.values(), *pane.editor.form.marks.values()]
+    mark = next(m for m in marks if m.field is field)
+    assert mark.marked == (mark.problem is not None)
+    assert mark.message.isVisible() == (mark.problem is not None)
+    return mark.problem
+
+
+# --- the tests ------------------------------------------------------------------------
+
+
+def test_a_team_built_through_the_widgets_is_saved_and_loads_back(
+    pane: TeamPane, qtbot: QtBot, home: Paths, screenshot: Screenshot
+) -> None:
+    ready: list[LoadedTeam] = []
+    pane.team_ready.connect(ready.append)
+    expected = TeamSpec(
+        name="Research desk",
+        description="Finds facts and writes them up.",
+        default_model=SMOLLM,
+        agents=(
+            AgentSpec(name="finder", role="Find the facts the task needs.", model=SMOLLM,
+                      expertise=("search", "facts"), tools=("calculator", "note"),
+                      max_steps=5, review=ReviewPolicy.ALWAYS),
+            AgentSpec(name="writer", role="Write the answer from the notes.", model=GEMMA,
+                      expertise=("write",), tools=("write_file", "read_notes"),
+                      max_steps=12, review=ReviewPolicy.RISKY),
+        ),
+    )
+    qtbot.mouseClick(pane.new_button, LEFT)
+    assert pane.is_dirty and "Not saved yet" in pane.source.text()
+    editor = pane.editor
+    replace_text(qtbot, editor.name_edit, expected.name)
+    replace_text(qtbot, editor.description_edit, expected.description)
+    fill_agent(qtbot, pane, expected.agents[0])
+    qtbot.mouseClick(editor.add_button, LEFT)
+    assert editor.selected_index() == 1
+    fill_agent(qtbot, pane, expected.agents[1])
+    assert [editor.agents.item(1, c).text() for c in range(3)] == ["writer", GEMMA, "risky"]
+    assert "•" in pane.title.text()
+    assert pane.save_button.isEnabled() and not pane.problems.isVisible()
+    screenshot(pane, "team-pane-valid")
+
+    qtbot.mouseClick(pane.save_button, LEFT)  # a new team has no file yet: Save asks for one
+    assert pane.asker.file_dialog is not None
+    assert Path(pane.asker.file_dialog.directory().absolutePath()) == home.teams_dir
+    assert pane.asker.file_dialog.selectedFiles()[0].endswith("research-desk.yaml")
+    save_through_dialog(pane, home.teams_dir / "research-desk.yaml")
+
+    saved = load_team(home.teams_dir / "research-desk.yaml")
+    assert saved.spec == expected
+    assert ready == [saved]
+    assert not pane.is_dirty and "•" not in pane.title.text()
+    pane.show_team(saved)  # the main window hands the saved team back: nothing changes
+    assert pane.asker.question is None and pane.editor.selected_index() == 1
+
+
+def test_invalid_input_is_marked_at_the_field_as_it_is_typed(
+    pane: TeamPane, qtbot: QtBot, team_file: Path, screenshot: Screenshot
+) -> None:
+    pane.show_team(load_team(team_file))
+    editor, form = pane.editor, pane.editor.form
+    assert pane.save_button.isEnabled()
+    assert problem(pane, editor.name_edit) is None
+
+    replace_text(qtbot, editor.name_edit, "")
+    assert problem(pane, editor.name_edit) == "Required."
+    assert not pane.save_button.isEnabled() and not pane.save_as_button.isEnabled()
+    assert pane.problems.text() == "Cannot save: Team name: Required."
+    with qtbot.waitSignal(pane.status) as said:  # Save by a shortcut says why it did nothing
+        pane.save()
+    assert said.args == ["Cannot save: Team name: Required."]
+    assert pane.asker.file_dialog is None
+
+    editor.agents.selectRow(1)
+    replace_text(qtbot, form.name_edit, "counter")
+    assert problem(pane, form.name_edit) == "Another agent is also called 'counter'."
+    assert "Two agents are called 'counter'" in editor.agents_error.text()
+    replace_text(qtbot, form.steps_spin, "0")
+    assert problem(pane, form.steps_spin) == "Must be at least 1."
+    choose_model(form, "")
+    assert problem(pane, form.model_choice.combo) == "Required."
+    replace_text(qtbot, form.role_edit, "")
+    assert problem(pane, form.role_edit) == "Required."
+    # The other agent's mistake shows in the list while this one is in the form.
+    assert "Another agent is also called" in editor.agents.item(0, 0).toolTip()
+    assert pane.problems.text() == (
+        "Cannot save: Team name: Required.  ·  Agents: Two agents are called 'counter'; names "
+        "must be unique.  ·  Agent 2 'counter' role: Required.  (and 2 more)"
+    )
+    screenshot(pane, "team-pane-invalid")
+
+    editor.agents.selectRow(0)
+    assert problem(pane, form.name_edit) == "Another agent is also called 'counter'."
+    assert problem(pane, form.steps_spin) is None
+    replace_text(qtbot, form.name_edit, "adder")
+    editor.agents.selectRow(1)
+    assert problem(pane, form.name_edit) is None
+    replace_text(qtbot, form.steps_spin, "201")
+    assert problem(pane, form.steps_spin) == "Must be at most 200."
+    replace_text(qtbot, form.steps_spin, "3")
+    choose_model(form, SMOLLM)
+    replace_text(qtbot, form.role_edit, "Answer briefly.")
+    replace_text(qtbot, editor.name_edit, "Sums")
+    assert pane.save_button.isEnabled() and not pane.problems.isVisible()
+    assert all(problem(pane, mark.field) is None for mark in form.marks.values())
+
+
+def test_an_agent_is_removed_and_a_team_needs_one(
+    pane: TeamPane, qtbot: QtBot, team_file: Path
+) -> None:
+    pane.show_team(load_team(team_file))
+    editor = pane.editor
+    editor.agents.selectRow(0)
+    qtbot.mouseClick(editor.remove_button, LEFT)
+    assert editor.agents.rowCount() == 1
+    assert editor.form.name_edit.text() == "helper"
+    qtbot.mouseClick(pane.save_button, LEFT)  # its own file: saved without asking
+    assert [agent.name for agent in load_team(team_file).spec.agents] == ["helper"]
+
+    pane.remove_agent()
+    assert editor.agents.rowCount() == 0 and not editor.agent_box.isEnabled()
+    assert editor.agents_error.text() == "A team needs at least one agent."
+    assert not pane.save_button.isEnabled()
+
+
+def test_unsaved_changes_are_never_dropped_without_asking(
+    pane: TeamPane, qtbot: QtBot, team_file: Path
+) -> None:
+    dirty: list[bool] = []
+    pane.dirty_changed.connect(dirty.append)
+    pane.show_team(load_team(team_file))
+    name = pane.editor.name_edit
+    replace_text(qtbot, name, "Sums")
+    assert dirty == [True] and pane.title.text() == "<h2>Sums •</h2>"
+    replace_text(qtbot, name, "Arithmetic")  # undone by hand: nothing left to save
+    assert dirty == [True, False] and pane.title.text() == "<h2>Arithmetic</h2>"
+
+    replace_text(qtbot, name, "Arithmetic 2")
+    sample = load_team(example_team_file())
+    pane.show_team(sample)
+    answer(pane, "Cancel")
+    assert name.text() == "Arithmetic 2" and pane.is_dirty
+
+    pane.show_team(sample)
+    answer(pane, "Discard")
+    assert name.text() == "Helper" and not pane.is_dirty
+    assert load_team(team_file).spec.name == "Arithmetic"
+
+    pane.show_team(load_team(team_file))
+    replace_text(qtbot, name, "Sums")
+    pane.new_team()
+    answer(pane, "Save")
+    assert load_team(team_file).spec.name == "Sums"
+    assert name.text() == "New team" and pane.source.text() == "Not saved yet"
+
+    replace_text(qtbot, pane.editor.form.steps_spin, "0")
+    pane.show_team(sample)
+    box = pane.asker.question
+    assert box is not None
+    assert not box.button(QtWidgets.QMessageBox.StandardButton.Save).isEnabled()
+    assert "step limit: Must be at least 1." in box.informativeText()
+    answer(pane, "Discard")
+    assert name.text() == "Helper"
+
+
+def test_the_sample_team_is_never_overwritten(
+    pane: TeamPane, qtbot: QtBot, home: Paths
+) -> None:
+    before = example_team_file().read_text(encoding="utf-8")
+    pane.show_team(load_team(example_team_file()))
+    assert "a sample team" in pane.source.text()
+    assert not pane.delete_button.isEnabled()
+    replace_text(qtbot, pane.editor.form.steps_spin, "6")
+    pane.save()
+    save_through_dialog(pane, home.teams_dir / "helper.yaml")
+    assert load_team(home.teams_dir / "helper.yaml").spec.agents[0].max_steps == 6
+    assert example_team_file().read_text(encoding="utf-8") == before
+    assert pane.source.text() == str((home.teams_dir / "helper.yaml").resolve())
+    assert pane.delete_button.isEnabled()
+
+    qtbot.mouseClick(pane.save_as_button, LEFT)
+    save_through_dialog(pane, home.teams_dir / "helper-2.yaml")
+    assert pane.source.text() == str((home.teams_dir / "helper-2.yaml").resolve())
+    assert load_team(home.teams_dir / "helper-2.yaml").spec.agents[0].max_steps == 6
+
+
+def test_duplicate_saves_a_copy_and_delete_removes_the_file(
+    pane: TeamPane, qtbot: QtBot, home: Paths, team_file: Path
+) -> None:
+    ready: list[LoadedTeam] = []
+    pane.team_ready.connect(ready.append)
+    original = load_team(team_file)
+    pane.show_team(original)
+
+    qtbot.mouseClick(pane.duplicate_button, LEFT)
+    copy_file = home.teams_dir / "arithmetic-copy.yaml"
+    copy = load_team(copy_file)
+    assert copy.spec == original.spec.model_copy(update={"name": "Arithmetic copy"})
+    assert ready == [copy] and pane.editor.name_edit.text() == "Arithmetic copy"
+    pane.show_team(original)
+    pane.duplicate()
+    assert pane.editor.name_edit.text() == "Arithmetic copy 2"
+
+    second = (home.teams_dir / "arithmetic-copy-2.yaml").resolve()
+    qtbot.mouseClick(pane.delete_button, LEFT)
+    assert pane.asker.question is not None and str(second) in pane.asker.question.informativeText()
+    answer(pane, "Cancel")
+    assert second.exists() and pane.editing
+    pane.delete()
+    answer(pane, "Delete")
+    assert not second.exists() and team_file.exists() and copy_file.exists()
+    assert not pane.editing and pane.title.text() == "<h2>No team open</h2>"
+    assert not pane.save_button.isEnabled() and not pane.duplicate_button.isEnabled()
+
+
+def test_each_model_shows_its_size_context_and_whether_it_fits(
+    pane: TeamPane, catalog: list[CatalogEntry], team_file: Path
+) -> None:
+    pane.show_team(load_team(team_file))
+    details = pane.editor.form.model_choice.details
+    assert plain_text(details) == (
+        f"{SMOLLM} · 94 MiB file · context 8,192 tokens · needs 217 MiB: fits in memory "
+        f"({size_text(half_of_memory())} for models)"
+    )
+    choose_model(pane.editor.form, GEMMA)
+    assert "context 32,768 tokens" in plain_text(details)
+    assert "a base model, not tuned to follow instructions" in plain_text(details)
+    pane.set_catalog(catalog, 100 * 2**20)  # a budget of 100 MiB
+    assert "needs 409 MiB: more than the 100 MiB for models" in plain_text(details)
+    combo = pane.editor.form.model_choice.combo
+    assert combo.currentData() == GEMMA
+    assert combo.itemText(combo.findData(SMOLLM)).endswith("(too large for memory)")
+
+
+def test_the_pane_is_light_until_a_team_is_shown() -> None:
+    code = (
+        "import sys; from purpose_desktop.ui.qt import QtWidgets;"
+        "app = QtWidgets.QApplication([]);"
+        "from purpose_desktop.ui.panes.team_pane import TeamPane; TeamPane();"
+        "sys.exit(1 if 'pydantic' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
