@@ -78,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
     stream.add_argument("--tokens", type=int, default=256, help="tokens to generate per run")
     stream.add_argument("--runs", type=int, default=3, help="alternating rounds to take medians of")
     stream.add_argument("--json", action="store_true", help="print JSON")
+    ui = bench_commands.add_parser(
+        "ui", help="event-loop lag and token-to-paint delay while agents stream into the window "
+        "(exit 1 when the targets are missed)"
+    )
+    ui.add_argument("--agents", type=int, default=3, help="agents streaming at once (3)")
+    ui.add_argument("--tokens", type=int, default=2000, help="tokens each agent streams (2000)")
+    ui.add_argument("--rate", type=float, default=300.0,
+                    help="tokens a second each scripted agent streams (300)")
+    ui.add_argument("--idle-seconds", type=float, default=3.0,
+                    help="how long to measure the idle window first (3)")
+    ui.add_argument("--model", help="a real model for every agent instead of the scripted ones, "
+                    "such as bundled:smollm2-135m")
+    ui.add_argument("--json", action="store_true", help="print JSON")
     _store_parsers(commands)
     return parser
 
@@ -166,6 +179,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _models(args)
     if args.command in ("runs", "memory", "teams"):
         return _store_command(args)
+    if args.command == "bench" and args.bench_command == "ui":
+        return _bench_ui(args)
     if args.command == "bench":
         return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
     from purpose_desktop.app import run_gui
@@ -325,6 +340,15 @@ def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
         print(f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
               f"ratio {result.constrained_ratio:.3f} of unconstrained")
     return 0
+
+
+def _bench_ui(args: argparse.Namespace) -> int:
+    from purpose_desktop.bench.ui import format_report, measure_ui
+
+    result = measure_ui(agents=args.agents, tokens=args.tokens, rate=args.rate,
+                        idle_seconds=args.idle_seconds, model=args.model)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
+    return 0 if result.meets_targets else 1
 
 
 def _utf8_output() -> None:

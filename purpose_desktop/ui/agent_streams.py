@@ -139,8 +139,11 @@ class AgentStreams(QtWidgets.QWidget):
         return found
 
     def append(self, agent: str, text: str) -> None:
-        """``agent`` produced ``text``: it shows in its view and, headed, in the interleaved one."""
-        self.set_active(agent)
+        """``agent`` produced ``text``: it shows in its view and, headed, in the interleaved one.
+
+        The highlight follows steps (:meth:`start_step`), not tokens: with several agents
+        streaming, moving it on every frame would lay out and repaint the whole window each
+        time (``purpose-desktop bench ui``)."""
         self.stream(agent).view.append_text(text)
         if agent != self._last_speaker:
             self._last_speaker = agent

@@ -24,6 +24,7 @@ from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
 from purpose_desktop.ui.review_gate import DialogReviewGate
 from purpose_desktop.ui.run_controller import RunController, RunHistory
 from purpose_desktop.ui.tasks import TaskKeeper
+from purpose_desktop.ui.theme import follow_system_theme
 
 Shutdown = Callable[[], Awaitable[None]]
 
@@ -118,6 +119,7 @@ def run_application(
     QtCore.qInstallMessageHandler(qt_messages)
     app = create_qapplication(paths)
     qt_messages.echo = False
+    follow_system_theme(app)  # before the window is built: it first shows in the right theme
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
     sys.excepthook = reporter.excepthook

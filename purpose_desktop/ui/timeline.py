@@ -14,7 +14,7 @@ from typing import Any
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.trajectory import Action
-from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal, set_by_name
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 
 #: The oldest lines are dropped beyond this many, so a long run cannot grow without limit.
 MAX_TIMELINE_ITEMS = 10_000
@@ -118,6 +118,7 @@ class Timeline(QtWidgets.QTreeWidget):
         set_by_name(self, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
         set_by_name(self, "textElideMode", "ElideRight")
         self.itemExpanded.connect(_fill)
+        self._scroll_due = False
 
     def add(self, event: ev.Event) -> TimelineItem | None:
         """A line for ``event``, or ``None`` for events it does not list (tokens)."""
@@ -130,9 +131,15 @@ class Timeline(QtWidgets.QTreeWidget):
         self.addTopLevelItem(item)
         if self.topLevelItemCount() > MAX_TIMELINE_ITEMS:
             self.takeTopLevelItem(0)
-        if following:
-            self.scrollToBottom()
+        if following and not self._scroll_due:
+            # Once per burst of events, after they are all in: scrolling costs a layout.
+            self._scroll_due = True
+            QtCore.QTimer.singleShot(0, self._scroll_to_newest)
         return item
+
+    def _scroll_to_newest(self) -> None:
+        self._scroll_due = False
+        self.scrollToBottom()
 
     def count(self) -> int:
         """How many lines there are."""
