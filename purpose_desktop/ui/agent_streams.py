@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from purpose_desktop.ui.qt import QtGui, QtWidgets, set_by_name
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
 
 # A view keeps a bounded history so a long run cannot grow memory without limit: lines, and
 # characters for output without line breaks.
@@ -14,6 +14,8 @@ MAX_STREAM_CHARS = 500_000
 # Qt lays out a whole paragraph again on every insert, so a model that never emits a line
 # break would make each token slower than the last; such output is broken into display lines.
 MAX_LINE_CHARS = 2000
+#: How often a hidden view catches up with the tokens it missed.
+HIDDEN_VIEW_MS = 400
 
 _STREAM_STYLE = (
     "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
@@ -77,6 +79,10 @@ class AgentStream(QtWidgets.QFrame):
         self.setStyleSheet(_STREAM_STYLE)
         self.header = QtWidgets.QLabel()
         self.header.setObjectName("agentStreamHeader")
+        # A header whose text changes must not change its size: that would lay out (and
+        # repaint) the whole window each time another agent takes over.
+        self.header.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                  QtWidgets.QSizePolicy.Policy.Fixed)
         self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         layout = QtWidgets.QVBoxLayout(self)
@@ -128,6 +134,12 @@ class AgentStreams(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+        self._unshown: list[tuple[str, bool]] = []  # (text, is a heading) for the interleaved
+        self._interleave_timer = QtCore.QTimer(self)
+        self._interleave_timer.setSingleShot(True)
+        self._interleave_timer.setInterval(HIDDEN_VIEW_MS)
+        self._interleave_timer.timeout.connect(self._show_interleaved)
+        self.tabs.currentChanged.connect(lambda _: self._show_interleaved())
 
     def stream(self, agent: str) -> AgentStream:
         """The view of ``agent``, made the first time it is asked for."""
@@ -147,8 +159,23 @@ class AgentStreams(QtWidgets.QWidget):
         self.stream(agent).view.append_text(text)
         if agent != self._last_speaker:
             self._last_speaker = agent
-            self.interleaved.start_section(f"[{agent}]")
-        self.interleaved.append_text(text)
+            self._unshown.append((f"[{agent}]", True))
+        self._unshown.append((text, False))
+        if self.tabs.currentWidget() is self.interleaved:
+            self._show_interleaved()
+        elif not self._interleave_timer.isActive():
+            self._interleave_timer.start()
+
+    def _show_interleaved(self) -> None:
+        """Write what waits into the interleaved view. While it is hidden, that happens a few
+        times a second rather than on every frame: inserting costs a layout of its text."""
+        self._interleave_timer.stop()
+        pieces, self._unshown = self._unshown, []
+        for text, heading in pieces:
+            if heading:
+                self.interleaved.start_section(text)
+            else:
+                self.interleaved.append_text(text)
 
     def start_step(self, agent: str, step: int) -> None:
         """Set ``agent``'s next tokens apart as those of ``step``."""
@@ -172,5 +199,7 @@ class AgentStreams(QtWidgets.QWidget):
             stream.deleteLater()
         self.streams.clear()
         self.active_agent = self._last_speaker = None
+        self._unshown.clear()
+        self._interleave_timer.stop()
         self.interleaved.clear()
         self._placeholder.show()

@@ -235,16 +235,22 @@ def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
     chunk = "x" * 50_000
     for _ in range(15):  # 750 000 characters with no line break
         tokens.emit("writer", chunk)
-    text = window.run_pane.stream_view.toPlainText()
+    view = window.run_pane.streams.stream("writer").view
+    text = view.toPlainText()
     assert len(text) <= MAX_STREAM_CHARS
     assert text.replace("\n", "").endswith(chunk)  # the newest output is what is kept
     assert max(len(line) for line in text.splitlines()) == MAX_LINE_CHARS
     for index in range(MAX_STREAM_BLOCKS + 500):
         tokens.emit("writer", f"line {index}\n")
-    assert window.run_pane.stream_view.blockCount() <= MAX_STREAM_BLOCKS
-    assert window.run_pane.stream_view.toPlainText().rstrip().endswith(
-        f"line {MAX_STREAM_BLOCKS + 499}"
-    )
+    assert view.blockCount() <= MAX_STREAM_BLOCKS
+    assert view.toPlainText().rstrip().endswith(f"line {MAX_STREAM_BLOCKS + 499}")
+    # The interleaved view, hidden meanwhile, catches up when it is shown, bounded too.
+    streams = window.run_pane.streams
+    streams.tabs.setCurrentWidget(streams.interleaved)
+    assert streams.interleaved.blockCount() <= MAX_STREAM_BLOCKS
+    assert len(streams.interleaved.toPlainText()) <= MAX_STREAM_CHARS
+    assert streams.interleaved.toPlainText().rstrip().endswith(
+        f"line {MAX_STREAM_BLOCKS + 499}")
 
 
 def test_a_run_cancelled_before_it_starts_frees_the_run_button(

@@ -188,6 +188,8 @@ def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
     assert '"delegate"' in lead and "── step 4 ──" in lead and '"finish"' in lead
     assert "── step 2 ──" in helper and '"calculator"' in helper and "17*23" in helper
     assert "delegate" not in helper
+    # Hidden, the interleaved view catches up a few times a second; shown, at once.
+    bench.pane.streams.tabs.setCurrentWidget(bench.pane.streams.interleaved)
     interleaved = bench.pane.stream_view.toPlainText()
     speakers = [line for line in interleaved.splitlines() if line in ("[lead]", "[helper]")]
     assert speakers == ["[lead]", "[helper]", "[lead]"]

@@ -313,6 +313,7 @@ class RunPane(QtWidgets.QWidget):
             self.streams.append(event.agent, f"A person's action: {action.to_json()}")
         elif isinstance(event, ev.RunFinished):
             self.streams.set_active(None)
-        elif isinstance(agent := getattr(event, "agent", None), str) and not isinstance(
-                event, ev.CostRecorded):  # a cost names the agent a call was made for
-            self.streams.set_active(agent)
+        elif isinstance(event, ev.AgentSelected):
+            # Steps and selections move the highlight, not every event naming an agent:
+            # each move lays the header out again.
+            self.streams.set_active(event.agent)
