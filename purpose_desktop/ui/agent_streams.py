@@ -19,10 +19,7 @@ HIDDEN_VIEW_MS = 400
 
 _STREAM_STYLE = (
     "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
-    "#agentStream[active=\"true\"] { border: 2px solid palette(highlight); }"
     "#agentStreamHeader { padding: 2px 4px; }"
-    "#agentStream[active=\"true\"] #agentStreamHeader { background: palette(highlight); "
-    "color: palette(highlighted-text); }"
 )
 
 
@@ -83,6 +80,9 @@ class AgentStream(QtWidgets.QFrame):
         # repaint) the whole window each time another agent takes over.
         self.header.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                   QtWidgets.QSizePolicy.Policy.Fixed)
+        # Highlighted through palette roles, not style-sheet properties: re-polishing a
+        # style sheet costs a repaint of far more than the header.
+        self.header.setAutoFillBackground(True)
         self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         layout = QtWidgets.QVBoxLayout(self)
@@ -97,16 +97,14 @@ class AgentStream(QtWidgets.QFrame):
         if active == self.active:
             return
         self.active = active
-        self.setProperty("active", active)
         self._show_header()
-        # Style sheets read dynamic properties when a widget is polished, not when they change.
-        for widget in (self, self.header):
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
 
     def _show_header(self) -> None:
         name = html.escape(self.agent)
         self.header.setText(f"<b>● {name}</b> — at work" if self.active else f"<b>{name}</b>")
+        roles = QtGui.QPalette.ColorRole
+        self.header.setBackgroundRole(roles.Highlight if self.active else roles.Window)
+        self.header.setForegroundRole(roles.HighlightedText if self.active else roles.WindowText)
 
 
 class AgentStreams(QtWidgets.QWidget):

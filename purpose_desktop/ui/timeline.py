@@ -18,6 +18,8 @@ from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 
 #: The oldest lines are dropped beyond this many, so a long run cannot grow without limit.
 MAX_TIMELINE_ITEMS = 10_000
+#: How often waiting lines are added: a few times a second is enough to follow a run.
+TIMELINE_FRAME_MS = 250
 
 _HIDDEN_FIELDS = frozenset({"run_id", "seq", "timestamp"})
 _LABELS = {
@@ -89,8 +91,16 @@ def _detail_item(label: str, value: Any) -> QtWidgets.QTreeWidgetItem:
         for inner in value:
             node.addChild(QtWidgets.QTreeWidgetItem([_value_text(inner)]))
         return node
-    item = QtWidgets.QTreeWidgetItem([f"{label}: {_value_text(value)}"])
-    item.setToolTip(0, _value_text(value))
+    text = _value_text(value)
+    if "\n" in text:
+        node = QtWidgets.QTreeWidgetItem([label])
+        node.setToolTip(0, text)
+        for line in text.splitlines():
+            node.addChild(QtWidgets.QTreeWidgetItem([line]))
+        node.setExpanded(True)
+        return node
+    item = QtWidgets.QTreeWidgetItem([f"{label}: {text}"])
+    item.setToolTip(0, text)
     return item
 
 
@@ -114,36 +124,55 @@ class Timeline(QtWidgets.QTreeWidget):
         self.setHeaderHidden(True)
         self.setColumnCount(1)
         self.setAlternatingRowColors(True)
-        self.setUniformRowHeights(False)
+        # One height for every row spares Qt measuring each of thousands of rows on every
+        # repaint (the timeline grows by dozens a second); text of several lines is shown
+        # as a line per row instead.
+        self.setUniformRowHeights(True)
         set_by_name(self, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
         set_by_name(self, "textElideMode", "ElideRight")
         self.itemExpanded.connect(_fill)
-        self._scroll_due = False
+        self._waiting: list[TimelineItem] = []
+        self._flush_timer = QtCore.QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(TIMELINE_FRAME_MS)
+        self._flush_timer.timeout.connect(self.flush)
 
-    def add(self, event: ev.Event) -> TimelineItem | None:
-        """A line for ``event``, or ``None`` for events it does not list (tokens)."""
+    def add(self, event: ev.Event) -> None:
+        """Add a line for ``event`` (none for events it does not list, such as tokens).
+
+        Lines are added a few times a second, together: each addition repaints the list, and
+        a run sends dozens of events a second. :meth:`flush` adds what waits at once."""
         line = describe_event(event)
         if line is None:
-            return None
+            return
+        self._waiting.append(TimelineItem(event, line))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Add the lines that wait, keeping the newest in sight if it was."""
+        self._flush_timer.stop()
+        if not self._waiting:
+            return
+        items, self._waiting = self._waiting, []
         bar = self.verticalScrollBar()
         following = bar.value() >= bar.maximum()  # only then keep the newest line in sight
-        item = TimelineItem(event, line)
-        self.addTopLevelItem(item)
-        if self.topLevelItemCount() > MAX_TIMELINE_ITEMS:
+        self.addTopLevelItems(items)
+        excess = self.topLevelItemCount() - MAX_TIMELINE_ITEMS
+        for _ in range(max(excess, 0)):
             self.takeTopLevelItem(0)
-        if following and not self._scroll_due:
-            # Once per burst of events, after they are all in: scrolling costs a layout.
-            self._scroll_due = True
-            QtCore.QTimer.singleShot(0, self._scroll_to_newest)
-        return item
-
-    def _scroll_to_newest(self) -> None:
-        self._scroll_due = False
-        self.scrollToBottom()
+        if following:
+            self.scrollToBottom()
 
     def count(self) -> int:
-        """How many lines there are."""
+        """How many lines there are, those waiting to be added included."""
+        self.flush()
         return self.topLevelItemCount()
+
+    def clear(self) -> None:
+        self._flush_timer.stop()
+        self._waiting.clear()
+        super().clear()
 
     def item(self, row: int) -> TimelineItem:
         """The line at ``row``, from the top."""

@@ -260,6 +260,7 @@ class RunPane(QtWidgets.QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
+        self.progress.setRange(0, 0)  # busy until the agent's first step says how far to go
         self.task_edit.setReadOnly(busy)
         self.runs_list.set_busy(busy)
         if busy:
@@ -292,8 +293,22 @@ class RunPane(QtWidgets.QWidget):
         self.fork_button.setText("Fork from this step…" if step is None
                                  else f"Fork from step {step}…")
 
+    def _show_progress(self, event: ev.Event) -> None:
+        """Steps taken of the selected agent's limit: a bar that moves once a step rather
+        than a busy animation, which repaints itself sixty times a second."""
+        team = self._controller.team
+        if not isinstance(event, ev.StepStarted) or team is None:
+            return
+        if self.progress.maximum() == 0:  # the first step names the agent at the top
+            try:
+                self.progress.setRange(0, team.spec.agent(event.agent).max_steps)
+            except KeyError:
+                return  # a recorded run of another team: stays busy
+        self.progress.setValue(min(event.step, self.progress.maximum()))
+
     def _add_event(self, event: ev.Event) -> None:
         self._follow_agent(event)
+        self._show_progress(event)
         if isinstance(event, ev.RunPaused | ev.RunContinued):
             self.progress.setVisible(isinstance(event, ev.RunContinued))
         self.phi_chart.add_event(event)
