@@ -32,6 +32,11 @@ class StreamView(QtWidgets.QPlainTextEdit):
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_STREAM_BLOCKS)
         self.setPlaceholderText(placeholder)
+        # The scroll bar changes with every frame of tokens. Drawn opaque (it paints all of
+        # its area), it repaints alone rather than with the panes behind it.
+        bar = self.verticalScrollBar()
+        bar.setAutoFillBackground(True)
+        bar.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def append_text(self, text: str) -> None:
         """Add ``text`` at the end and keep the end in sight."""

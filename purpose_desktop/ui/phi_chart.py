@@ -15,6 +15,8 @@ from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 PHI_MAX = 10.0
 _MARGINS = (30, 10, 12, 22)  # left, top, right, bottom: room for the axis labels
 _RADIUS = 4
+#: How often new points are drawn at most: scores come a few a second at the very fastest.
+REPAINT_MS = 250
 _OVERRIDE_COLOUR = "#d9822b"
 
 
@@ -80,13 +82,21 @@ class PhiChart(QtWidgets.QWidget):
         self.series = PhiSeries()
         self.setMinimumHeight(110)
         self.setMouseTracking(True)
+        # Painted whole and opaque, so a new point repaints the chart alone, not the panes
+        # behind it; and at most a few times a second, however fast scores come.
+        self.setAutoFillBackground(True)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._repaint = QtCore.QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self.update)
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(360, 140)
 
     def add_event(self, event: Event) -> None:
-        if self.series.add(event):
-            self.update()
+        if self.series.add(event) and not self._repaint.isActive():
+            self._repaint.start()
 
     def clear(self) -> None:
         self.series.clear()
@@ -122,6 +132,8 @@ class PhiChart(QtWidgets.QWidget):
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
         try:
+            # Opaque (see __init__): the background is this widget's to paint.
+            painter.fillRect(self.rect(), self.palette().color(QtGui.QPalette.ColorRole.Window))
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
             area = self._plot_area()
             self._paint_axis(painter, area)
