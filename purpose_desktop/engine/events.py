@@ -285,10 +285,6 @@ class EventStream:
         self._sink = sink
         self._seq = last_seq
 
-    @property
-    def last_seq(self) -> int:
-        return self._seq
-
     def emit(self, event_type: type[E], **fields: Any) -> E:
         self._seq += 1
         event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)

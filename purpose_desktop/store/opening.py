@@ -237,10 +237,6 @@ class LazyStore:
     def engine(self) -> Engine:
         return self.get().engine
 
-    @property
-    def opened(self) -> Store | None:
-        return self._store
-
     def journal(self) -> SqlRunJournal:
         """A journal that opens the store when it first writes."""
         return SqlRunJournal(self.engine)

@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Engine, Row, text
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.costs import CostTotal
 from purpose_desktop.engine.event_codec import decode_event
 from purpose_desktop.engine.journal import StoredStatus
 from purpose_desktop.engine.trajectory import Action, Observation, Step
@@ -69,20 +70,11 @@ class RunDetail:
     overrides: tuple[ScoreOverrideRecord, ...]
 
 
-@dataclass(frozen=True)
-class CostTotalRecord:
-    """Calls, tokens, generation time and money for one agent, model, day or run."""
+@dataclass(frozen=True, kw_only=True)
+class CostTotalRecord(CostTotal):
+    """The totals of one agent, model, day or run (``key``)."""
 
     key: str
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    cost: float
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
 
 
 class RunQueries:
@@ -202,8 +194,10 @@ class RunQueries:
                      "sum(prompt_tokens) + sum(completion_tokens) DESC, key"),
                 {"run_id": run_id, "since": since_day},
             ).all()
-        return [CostTotalRecord(str(r.key), int(r.calls), int(r.prompt_tokens),
-                                int(r.completion_tokens), float(r.seconds), float(r.cost))
+        return [CostTotalRecord(key=str(r.key), calls=int(r.calls),
+                                prompt_tokens=int(r.prompt_tokens),
+                                completion_tokens=int(r.completion_tokens),
+                                seconds=float(r.seconds), cost=float(r.cost))
                 for r in rows]
 
     def _scalar(self, sql: str, params: dict[str, Any]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from jsonschema.exceptions import ValidationError
 
@@ -105,17 +105,15 @@ def shown(value: Any) -> str:
 # --- editors: show one value and read it back ---------------------------------------------
 
 
-class _Editor:
+class _Editor(Protocol):
     """One field's editor. :meth:`read` gives the value, :data:`MISSING` when left empty, or
     raises :class:`_Unreadable`."""
 
     widget: QtWidgets.QWidget
 
-    def read(self) -> Any:
-        raise NotImplementedError
+    def read(self) -> Any: ...
 
-    def on_change(self, callback: Callable[[], None]) -> None:
-        raise NotImplementedError
+    def on_change(self, callback: Callable[[], None]) -> None: ...
 
 
 class _LineEditor(_Editor):

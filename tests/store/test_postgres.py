@@ -142,9 +142,11 @@ def _totals(seen: list[ev.Event], by: CostGrouping) -> list[CostTotalRecord]:
             key = {"agent": event.agent, "model": event.model,
                    "day": date.fromtimestamp(event.timestamp).isoformat()}[by]
             groups[key].append(event)
-    return [CostTotalRecord(key, len(calls), sum(c.prompt_tokens for c in calls),
-                            sum(c.completion_tokens for c in calls),
-                            sum(c.seconds for c in calls), sum(c.cost for c in calls))
+    return [CostTotalRecord(key=key, calls=len(calls),
+                            prompt_tokens=sum(c.prompt_tokens for c in calls),
+                            completion_tokens=sum(c.completion_tokens for c in calls),
+                            seconds=sum(c.seconds for c in calls),
+                            cost=sum(c.cost for c in calls))
             for key, calls in groups.items()]
 
 
