@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,8 @@ from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.opening import LazyStore, StoreReport
+    from purpose_desktop.store.lazy_store import LazyStore
+    from purpose_desktop.store.opening import StoreReport
     from purpose_desktop.store.run_journal import SqlRunJournal
 
 #: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
@@ -96,7 +97,7 @@ def build_services(paths: Paths | None = None) -> Services:
         pool, paths.models_dir, n_ctx=settings.context_size,
         ollama_host=settings.ollama_host, servers=settings.servers,
     )
-    from purpose_desktop.store.opening import LazyStore
+    from purpose_desktop.store.lazy_store import LazyStore
 
     store = LazyStore(store_target(paths, settings))
     journal = store.journal()
@@ -225,8 +226,9 @@ def _check_x11_libraries() -> None:
         ) from None
 
 
-def run_gui(quit_after_shown: float | None = None) -> int:
-    """Start the desktop application and return its exit code when the window closes."""
+def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = ()) -> int:
+    """Start the desktop application and return its exit code when the window closes;
+    ``add_models`` are GGUF files to add once the window is up (the app opened with them)."""
     check_display()
     services = build_services()
     from purpose_desktop.ui.application import run_application
@@ -241,4 +243,7 @@ def run_gui(quit_after_shown: float | None = None) -> int:
         quit_after_shown=quit_after_shown,
         report_on_store=lambda: asyncio.to_thread(services.store_report),
         run_history=DeferredHistory(lambda: services.store.get().runs),
+        open_store=services.store.get,
+        models=services.models,
+        add_models=add_models,
     )

@@ -1,4 +1,5 @@
-"""The ``purpose-desktop`` command: the GUI with no arguments, headless subcommands otherwise.
+"""The ``purpose-desktop`` command: the GUI with no arguments (or with GGUF files, which it
+adds), headless subcommands otherwise.
 
 Exit codes: 0 success; 1 a run that started and failed (a model that cannot be loaded is found
 out here); 2 bad input or environment caught before anything ran, such as a missing or
@@ -13,7 +14,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from purpose_desktop import __version__
@@ -28,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="purpose-desktop",
         description="Run teams of AI agents on small local models. "
-        "With no command, opens the desktop application.",
+        "With no command, opens the desktop application; GGUF files given "
+        "(purpose-desktop FILE.gguf) are added to its models.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # Used by the start-up benchmark and tests: quit this many seconds after the window shows.
@@ -92,7 +94,18 @@ def _parser() -> argparse.ArgumentParser:
                     "such as bundled:smollm2-135m")
     ui.add_argument("--json", action="store_true", help="print JSON")
     _store_parsers(commands)
+    parser.set_defaults(known_commands=frozenset(commands.choices))
     return parser
+
+
+def _files_to_open(argv: list[str], commands: Collection[str]) -> tuple[list[str], list[Path]]:
+    """Split off GGUF files given without a command: a file manager opening them with the app
+    runs ``purpose-desktop FILE.gguf ...``, which opens the window and adds them. Returns the
+    other arguments and the files."""
+    if any(arg in commands for arg in argv):
+        return argv, []
+    files = [arg for arg in argv if arg.lower().endswith(".gguf") and not arg.startswith("-")]
+    return [arg for arg in argv if arg not in files], [Path(name) for name in files]
 
 
 def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -158,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         return serve_model()
     _attach_windows_console()
     _utf8_output()
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv, files = _files_to_open(argv, parser.get_default("known_commands"))
+    args = parser.parse_args(argv)
     try:
-        return _dispatch(args)
+        return _dispatch(args, files)
     except UserError as exc:
         print(f"purpose-desktop: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -169,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
     if args.command == "run":
         from purpose_desktop.cli_run import run_command
 
@@ -185,7 +200,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
     from purpose_desktop.app import run_gui
 
-    return run_gui(quit_after_shown=args.quit_after_shown)
+    return run_gui(quit_after_shown=args.quit_after_shown, add_models=files)
 
 
 def _store_command(args: argparse.Namespace) -> int:
@@ -291,6 +306,8 @@ def _models_probe(*, as_json: bool) -> int:
         print(f"{report.backend} at {report.where}: {state} ({report.detail})")
         for reference in report.references:
             print(f"    {reference}")
+        for problem in report.unusable:
+            print(f"    unusable: {problem}")
     return 0
 
 

@@ -7,6 +7,7 @@ variable at a folder of their own and nothing is written anywhere else.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from purpose_desktop.errors import UserError
 
 HOME_ENV = "PURPOSE_DESKTOP_HOME"
 APP_NAME = "purpose-desktop"
@@ -67,6 +70,11 @@ class Paths:
     @property
     def teams_dir(self) -> Path:
         return self.home / "teams"
+
+    @property
+    def benchmarks_dir(self) -> Path:
+        """Benchmark results (JSON) that the Benchmarks pane lists."""
+        return self.home / "benchmarks"
 
     @property
     def workers_dir(self) -> Path:
@@ -196,6 +204,21 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     tmp = paths.settings_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2), encoding="utf-8")
     tmp.replace(paths.settings_file)
+
+
+def write_file_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, line endings as given) so that a crash midway
+    leaves the old file or the new one, never half of one: the text goes to a file beside it,
+    which is then renamed over it. :class:`UserError` saying why if it cannot be written;
+    nothing is left behind then."""
+    temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+    try:
+        temporary.write_bytes(text.encode("utf-8"))
+        temporary.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # a folder that refused the file refuses this too
+            temporary.unlink(missing_ok=True)
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}") from None
 
 
 def resources_dir() -> Path:

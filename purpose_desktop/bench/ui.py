@@ -68,7 +68,7 @@ from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.deferred import DeferredMemoryStore
-from purpose_desktop.store.opening import LazyStore
+from purpose_desktop.store.lazy_store import LazyStore
 from purpose_desktop.ui.application import build_main_window, create_qapplication
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow

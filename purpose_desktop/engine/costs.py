@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from purpose_desktop.config import write_file_atomically
 from purpose_desktop.errors import UserError
 
 
 @dataclass(frozen=True)
 class Price:
-    """Money per million tokens, in the user's currency."""
+    """Money per million tokens, in the user's currency. ``ValueError`` for a negative or
+    non-finite amount: a price table must never turn a call into income, or into NaN."""
 
     input_per_million: float
     output_per_million: float
+
+    def __post_init__(self) -> None:
+        for amount in (self.input_per_million, self.output_per_million):
+            if not math.isfinite(amount) or amount < 0:
+                raise ValueError(f"a price must be a number of at least 0, not {amount!r}")
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (
@@ -41,6 +49,18 @@ class PriceTable:
         return price.cost(prompt_tokens, completion_tokens) if price else 0.0
 
 
+def price_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as an amount per million tokens, or ``None``: how a form
+    checks a field with the same rule as :class:`Price`."""
+    try:
+        amount = float(text.strip())
+    except ValueError:
+        return "Not a number." if text.strip() else "Enter a price (0 for free)."
+    if not math.isfinite(amount):
+        return "Not a number."
+    return "A price cannot be negative." if amount < 0 else None
+
+
 def load_prices(path: Path) -> PriceTable:
     """The price table in ``path`` (JSON: ``{"model": {"input": 0.15, "output": 0.6}}``, per
     million tokens); an empty table when the file does not exist."""
@@ -57,6 +77,14 @@ def load_prices(path: Path) -> PriceTable:
             f"The price table {path} cannot be read ({exc!r}). Each entry should look like "
             '"server:name/model": {"input": 0.15, "output": 0.6} (money per million tokens).'
         ) from None
+
+
+def save_prices(prices: PriceTable, path: Path) -> None:
+    """Write ``prices`` to ``path`` as :func:`load_prices` reads them, atomically: a crash
+    midway leaves the old table. ``UserError`` if the file cannot be written."""
+    data = {model: {"input": price.input_per_million, "output": price.output_per_million}
+            for model, price in sorted(prices.prices.items())}
+    write_file_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
 @dataclass(frozen=True)
@@ -83,14 +111,18 @@ class CostTotal:
     def tokens_per_second(self) -> float:
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
 
-    def plus(self, call: CallCost) -> CostTotal:
+    def __add__(self, other: CostTotal) -> CostTotal:
         return CostTotal(
-            self.calls + 1,
-            self.prompt_tokens + call.prompt_tokens,
-            self.completion_tokens + call.completion_tokens,
-            self.seconds + call.seconds,
-            self.cost + call.cost,
+            self.calls + other.calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.seconds + other.seconds,
+            self.cost + other.cost,
         )
+
+    def plus(self, call: CallCost) -> CostTotal:
+        return self + CostTotal(1, call.prompt_tokens, call.completion_tokens, call.seconds,
+                                call.cost)
 
 
 @dataclass(frozen=True)

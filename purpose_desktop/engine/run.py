@@ -213,6 +213,11 @@ class TeamRunner:
         self.prices = prices or PriceTable({})
         self._max_answer_tokens = max_answer_tokens
 
+    def use_prices(self, prices: PriceTable) -> None:
+        """Charge the runs started from now on at ``prices`` (edited in the app). A run under
+        way keeps the table it started with, so no run is charged at two rates."""
+        self.prices = prices
+
     async def run(
         self,
         team: LoadedTeam,

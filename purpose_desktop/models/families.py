@@ -1,5 +1,5 @@
-"""What differs between model families: chat format and sampling defaults; and whether a
-model was tuned to follow instructions.
+"""What differs between model families: chat format, sampling defaults and the context they
+are trained for; and whether a model was tuned to follow instructions.
 
 GGUF files usually carry their chat template, and llama.cpp uses it. Some do not (the bundled
 Gemma 3 270M has none), and then the format is chosen by the file's architecture instead of
@@ -22,16 +22,20 @@ class ModelFamily:
     """llama-cpp-python chat format used when the file has no chat template."""
     temperature: float
     top_p: float
+    context_length: int
+    """Tokens of context assumed trained for when a GGUF file does not say: the shortest its
+    family's models have, so a context that is too long is refused rather than degrading the
+    answers."""
 
 
-_DEFAULT = ModelFamily("generic", "chatml", temperature=0.3, top_p=0.9)
+_DEFAULT = ModelFamily("generic", "chatml", temperature=0.3, top_p=0.9, context_length=2048)
 
-_LLAMA = ModelFamily("llama", "llama-3", temperature=0.3, top_p=0.9)
-_QWEN = ModelFamily("qwen", "chatml", temperature=0.6, top_p=0.95)
-_GEMMA = ModelFamily("gemma", "gemma", temperature=0.3, top_p=0.95)
-_PHI = ModelFamily("phi", "chatml", temperature=0.3, top_p=0.9)
+_LLAMA = ModelFamily("llama", "llama-3", temperature=0.3, top_p=0.9, context_length=8192)
+_QWEN = ModelFamily("qwen", "chatml", temperature=0.6, top_p=0.95, context_length=32768)
+_GEMMA = ModelFamily("gemma", "gemma", temperature=0.3, top_p=0.95, context_length=8192)
+_PHI = ModelFamily("phi", "chatml", temperature=0.3, top_p=0.9, context_length=4096)
 # SmolLM2 reports the llama architecture but was trained on ChatML.
-_SMOLLM = ModelFamily("smollm2", "chatml", temperature=0.2, top_p=0.9)
+_SMOLLM = ModelFamily("smollm2", "chatml", temperature=0.2, top_p=0.9, context_length=8192)
 
 _BY_ARCHITECTURE: dict[str, ModelFamily] = {
     "llama": _LLAMA,
@@ -56,6 +60,13 @@ def family_for(architecture: str, model_name: str) -> ModelFamily:
         if marker in lowered:
             return family
     return _BY_ARCHITECTURE.get(architecture, _DEFAULT)
+
+
+def trained_context(metadata: GGUFMetadata) -> int:
+    """The context ``metadata``'s model was trained for: what its file says, else its
+    family's default."""
+    family = family_for(metadata.architecture, metadata.name)
+    return metadata.context_length or family.context_length
 
 
 def is_instruction_tuned(metadata: GGUFMetadata) -> bool:

@@ -2,11 +2,13 @@
 
 Only the header is parsed: the key-value metadata and the tensor table. That is enough to
 validate a file before handing it to llama.cpp (which aborts the whole process on some bad
-files), to pick a chat format, and to show size and context length in the catalog.
+files), including that its tensor data is all there, to pick a chat format, and to show size
+and context length in the catalog.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,50 @@ FILE_TYPES: dict[int, str] = {
     11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
     17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 24: "IQ1_S", 25: "IQ4_NL",
     26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+}
+
+
+# How GGML stores each tensor type, keyed by the type's number in a GGUF tensor table: (values
+# per block, bytes per block), as ggml_blck_size and ggml_type_size of the llama.cpp that
+# llama-cpp-python ships give them. With these the header alone says where each tensor's data
+# ends, so a file cut short by even one byte is caught without reading the data. Types
+# llama.cpp has dropped (4, 5, 31-33, 36-38) are left out, as are any newer than this table.
+TENSOR_TYPES: dict[int, tuple[int, int]] = {
+    0: (1, 4),  # F32
+    1: (1, 2),  # F16
+    2: (32, 18),  # Q4_0
+    3: (32, 20),  # Q4_1
+    6: (32, 22),  # Q5_0
+    7: (32, 24),  # Q5_1
+    8: (32, 34),  # Q8_0
+    9: (32, 36),  # Q8_1
+    10: (256, 84),  # Q2_K
+    11: (256, 110),  # Q3_K
+    12: (256, 144),  # Q4_K
+    13: (256, 176),  # Q5_K
+    14: (256, 210),  # Q6_K
+    15: (256, 292),  # Q8_K
+    16: (256, 66),  # IQ2_XXS
+    17: (256, 74),  # IQ2_XS
+    18: (256, 98),  # IQ3_XXS
+    19: (256, 50),  # IQ1_S
+    20: (32, 18),  # IQ4_NL
+    21: (256, 110),  # IQ3_S
+    22: (256, 82),  # IQ2_S
+    23: (256, 136),  # IQ4_XS
+    24: (1, 1),  # I8
+    25: (1, 2),  # I16
+    26: (1, 4),  # I32
+    27: (1, 8),  # I64
+    28: (1, 8),  # F64
+    29: (256, 56),  # IQ1_M
+    30: (1, 2),  # BF16
+    34: (256, 54),  # TQ1_0
+    35: (256, 66),  # TQ2_0
+    39: (32, 17),  # MXFP4
+    40: (64, 36),  # NVFP4
+    41: (128, 18),  # Q1_0
+    42: (64, 18),  # Q2_0
 }
 
 
@@ -94,6 +140,11 @@ def read_gguf_metadata(path: Path) -> GGUFMetadata:
         with path.open("rb") as handle:
             return _parse(path, size, handle)
     except FileNotFoundError:
+        if path.is_symlink():  # added with --link, and the file it points to has gone
+            raise GGUFFormatError(
+                f"Model file not found: {path} links to {path.readlink()}, which no longer "
+                "exists. Add the file again."
+            ) from None
         raise GGUFFormatError(f"Model file not found: {path}") from None
     except PermissionError:
         raise GGUFFormatError(f"Model file {path} cannot be read: permission denied.") from None
@@ -185,24 +236,41 @@ def _parse(path: Path, size: int, handle: BinaryIO) -> GGUFMetadata:
     for _ in range(kv_count):
         key = reader.string()
         values[key] = reader.value(int(reader.unpack("<I")))
-    parameters, last_offset = 0, 0
+    parameters, data_end = 0, 0
     for _ in range(tensor_count):
-        reader.skip_string()
+        name = reader.string()
         dims = [int(reader.unpack("<Q")) for _ in range(int(reader.unpack("<I")))]
-        reader.unpack("<I")  # tensor type
+        tensor_type = int(reader.unpack("<I"))
         offset = int(reader.unpack("<Q"))
-        last_offset = max(last_offset, offset)
-        count = 1
-        for dim in dims:
-            count *= dim
-        parameters += count
+        parameters += math.prod(dims)
+        data_end = max(data_end, offset + _tensor_bytes(path, name, dims, tensor_type))
     alignment = values.get("general.alignment", DEFAULT_ALIGNMENT)
     align = alignment if isinstance(alignment, int) and alignment > 0 else DEFAULT_ALIGNMENT
     data_start = -(-reader.position() // align) * align
-    if tensor_count and data_start + last_offset >= size:
+    if tensor_count and data_start + data_end > size:
         raise GGUFFormatError(
-            f"{path} is truncated: its tensor data should reach past byte "
-            f"{data_start + last_offset}, but the file has {size} bytes. "
-            "It may be an incomplete download."
+            f"{path} is truncated: its tensor data should reach byte {data_start + data_end}, "
+            f"but the file has {size} bytes. It may be an incomplete download."
         )
     return GGUFMetadata(path, version, size, tensor_count, parameters, values)
+
+
+def _tensor_bytes(path: Path, name: str, dims: list[int], tensor_type: int) -> int:
+    """The bytes of a tensor's data, from its shape and type.
+
+    A type missing from :data:`TENSOR_TYPES` (one newer than the table) counts as one byte, so
+    only the tensor's start is checked against the file's end: a file llama.cpp can load is
+    never refused for want of an entry here, and llama.cpp itself rejects a type it does not
+    know.
+    """
+    sizing = TENSOR_TYPES.get(tensor_type)
+    if sizing is None:
+        return 1
+    block_values, block_bytes = sizing
+    row = dims[0] if dims else 1
+    if row % block_values:
+        raise GGUFFormatError(
+            f"{path} is corrupt: tensor '{name}' has rows of {row} values, which its type "
+            f"({tensor_type}) stores in blocks of {block_values}."
+        )
+    return row // block_values * block_bytes * math.prod(dims[1:])

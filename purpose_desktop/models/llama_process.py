@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from purpose_desktop.errors import ModelError
-from purpose_desktop.models.families import ModelFamily, family_for, is_instruction_tuned
+from purpose_desktop.models.families import (
+    ModelFamily,
+    family_for,
+    is_instruction_tuned,
+    trained_context,
+)
 from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
 from purpose_desktop.models.messages import (
     ChatMessage,
@@ -52,20 +57,30 @@ class LocalModelConfig:
     n_ctx: int
     n_threads: int
     n_batch: int = 512
+    vocab_only: bool = False
+    """Read only the architecture and vocabulary, not the weights: a quick check that llama.cpp
+    can use the file."""
 
     def validate(self, metadata: GGUFMetadata) -> None:
         """Raise :class:`ModelError` if these settings cannot work for this model."""
-        trained = metadata.context_length
+        trained = trained_context(metadata)
         if self.n_ctx <= 0:
             raise ModelError(f"Context size must be a positive number of tokens, not {self.n_ctx}.")
-        if trained is not None and self.n_ctx > trained:
+        if self.n_ctx > trained:
+            assumed = "" if metadata.context_length else ", its family's; the file does not say"
             raise ModelError(
-                f"Context size {self.n_ctx} is larger than {metadata.name} allows ({trained})."
+                f"Context size {self.n_ctx} is larger than {metadata.name} allows "
+                f"({trained}{assumed})."
             )
         if self.n_threads <= 0:
             raise ModelError(f"Thread count must be at least 1, not {self.n_threads}.")
         if self.n_batch <= 0:
             raise ModelError(f"Batch size must be at least 1, not {self.n_batch}.")
+
+
+def _end_at_once(process: subprocess.Popen[str]) -> None:
+    with process:  # waits for it and closes its pipes
+        process.kill()
 
 
 def _describe_exit(returncode: int) -> str:
@@ -171,7 +186,7 @@ class LlamaProcessModel:
         config.validate(metadata)
         family = family_for(metadata.architecture, metadata.name)
         started = time.perf_counter()
-        process = await asyncio.to_thread(
+        starting = asyncio.ensure_future(asyncio.to_thread(
             subprocess.Popen,
             worker_command(),
             stdin=subprocess.PIPE,
@@ -181,7 +196,13 @@ class LlamaProcessModel:
             encoding="utf-8",
             errors="replace",
             bufsize=1,
-        )
+        ))
+        try:
+            process = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # The thread starts the worker all the same: end it rather than leave it running.
+            await asyncio.to_thread(_end_at_once, await starting)
+            raise
         pipes = _WorkerPipes(process, asyncio.get_running_loop())
         model = cls(
             name, metadata=metadata, family=family, process=process, pipes=pipes, load_seconds=0.0
@@ -192,6 +213,7 @@ class LlamaProcessModel:
             "n_threads": config.n_threads,
             "n_batch": config.n_batch,
             "chat_format": model.chat_format,
+            "vocab_only": config.vocab_only,
         }
         try:
             model._send(load)

@@ -159,6 +159,7 @@ def _load(config: Message) -> Any:
         n_threads_batch=int(config["n_threads"]),
         n_batch=int(config["n_batch"]),
         chat_format=config.get("chat_format"),
+        vocab_only=bool(config.get("vocab_only", False)),
         verbose=True,
     )
     llm.verbose = False

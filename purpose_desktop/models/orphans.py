@@ -97,11 +97,15 @@ def end_orphaned_workers(folder: Path) -> list[int]:
     records that cannot be read are removed. Workers are asked to stop all at once and given
     five seconds together before they are killed.
     """
+    # Usually there is no file at all: an application that ended cleanly removed its own.
+    # Then psutil, slow to import, is not needed (this runs before the window appears).
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        return []
     import psutil
 
     stopping: list[psutil.Process] = []
-    # Usually there is no file at all: an application that ended cleanly removed its own.
-    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for file in files:
         try:
             record = json.loads(file.read_text(encoding="utf-8"))
             owner = _ProcessId(int(record["owner"][0]), float(record["owner"][1]))

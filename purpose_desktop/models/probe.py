@@ -2,7 +2,8 @@
 
 Probing asks Ollama and every configured server with a short timeout, in parallel, so a server
 that is down costs seconds, not minutes. Nothing here raises for a server that cannot be
-reached: the answer says so, and why.
+reached: the answer says so, and why. GGUF files in the models folder are offered only when
+their header reads as a whole model; the others are reported with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from purpose_desktop.config import ServerSetting
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.bundled import BUNDLED_MODELS
+from purpose_desktop.models.gguf_metadata import read_gguf_metadata
 from purpose_desktop.models.references import (
     BUNDLED_SCHEME,
     OLLAMA_SCHEME,
@@ -35,14 +37,29 @@ class BackendReport:
     references: tuple[str, ...]
     """Model references a team file can use, such as ``ollama:qwen3:0.6b``."""
     detail: str = ""
+    unusable: tuple[str, ...] = ()
+    """Files found that cannot be used, each as "NAME: why"."""
 
 
 def _local_report(models_dir: Path) -> BackendReport:
-    files = sorted(path.name for path in models_dir.glob("*.gguf")) if models_dir.is_dir() else []
+    """The bundled models and the usable GGUF files of ``models_dir``. Reads each file's
+    header (not its data): call it off the event loop."""
+    paths = sorted(models_dir.glob("*.gguf")) if models_dir.is_dir() else []
+    files: list[str] = []
+    unusable: list[str] = []
+    for path in paths:
+        try:
+            read_gguf_metadata(path)
+        except ModelError as exc:
+            unusable.append(f"{path.name}: {exc}")
+        else:
+            files.append(path.name)
     bundled = [BUNDLED_SCHEME + key for key in BUNDLED_MODELS]
+    detail = f"{len(bundled)} bundled, {len(files)} in the models folder"
+    if unusable:
+        detail += f", {len(unusable)} unusable"
     return BackendReport(
-        "llama.cpp", str(models_dir), True, (*bundled, *files),
-        f"{len(bundled)} bundled, {len(files)} in the models folder",
+        "llama.cpp", str(models_dir), True, (*bundled, *files), detail, tuple(unusable)
     )
 
 
@@ -145,11 +162,15 @@ async def find_auto_model(
         found = _first_offering(model, reports)
     if found is not None:
         return found
-    looked = "; ".join(
-        f"{r.backend} at {r.where}: " + (r.detail if not r.reachable else "not there")
-        for r in reports
-    )
+    looked = "; ".join(_looked_in(report) for report in reports)
     raise ModelError(
         f"No backend has {model.title} (auto:{model.key}). Looked in {looked}. Add a GGUF file, "
         f"or run  ollama pull {model.ollama_name}"
     )
+
+
+def _looked_in(report: BackendReport) -> str:
+    found = report.detail if not report.reachable else "not there"
+    # A file named as the model but cut short is the likely reason it was not found.
+    unusable = "".join(f" ({problem})" for problem in report.unusable)
+    return f"{report.backend} at {report.where}: {found}{unusable}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +63,16 @@ class ModelRouter:
         self._opening = asyncio.Lock()
         self._auto: dict[str, str] = {}  # auto: keys already found, so probing happens once
 
+    def configure_remote(
+        self, ollama_host: str | None, servers: Sequence[ServerSetting]
+    ) -> None:
+        """Use this Ollama host and these servers for models opened from now on (the
+        settings changed); a model already handed out keeps the server it was opened on."""
+        self._ollama_host = ollama_host
+        self._servers = {server.name: server for server in servers}
+        self._remote.clear()  # their clients are still closed by aclose
+        self._auto.clear()
+
     @contextlib.asynccontextmanager
     async def use(
         self, reference: str, base_dir: Path, on_status: StatusCallback
@@ -104,6 +115,7 @@ class ModelRouter:
             if model is not None:
                 return model
             on_status(ModelStatus(reference, "loading", "asking the server"))
+            started = time.perf_counter()
             try:
                 if reference.startswith(OLLAMA_SCHEME):
                     model, detail = await self._open_ollama(reference.removeprefix(OLLAMA_SCHEME))
@@ -113,7 +125,10 @@ class ModelRouter:
                 on_status(ModelStatus(reference, "unavailable", str(exc)))
                 raise
             self._remote[reference] = model
-            on_status(ModelStatus(reference, "ready", detail))
+            # How long the server took to answer: the remote counterpart of a local model's
+            # load time, and the first sign of a slow link.
+            connected = f"connected in {time.perf_counter() - started:.1f} s"
+            on_status(ModelStatus(reference, "ready", f"{detail}, {connected}"))
             return model
 
     async def _open_ollama(self, name: str) -> tuple[OllamaChatModel, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ from purpose_desktop.store.database import open_database, sqlite_error_code, wri
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from purpose_desktop.store.migrations import migrate
-from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.store.run_queries import RunQueries, RunSummary
 
 log = logging.getLogger(__name__)
@@ -217,35 +215,6 @@ def _store_error(where: str, exc: SQLAlchemyError | sqlite3.Error) -> StoreError
         return StoreError(f"The database {where} cannot be written: the disk is full. Free "
                           "some space and try again.")
     return StoreError(f"The database {where} cannot be opened: {exc.__cause__ or exc}")
-
-
-class LazyStore:
-    """Opens the store once, on first use, from whichever thread needs it first; the others
-    wait for it. A failed opening is raised to each caller, and the next call tries again."""
-
-    def __init__(self, target: str | os.PathLike[str] | URL) -> None:
-        self._target = target
-        self._store: Store | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Store:
-        with self._lock:
-            if self._store is None:
-                self._store = open_store(self._target)
-            return self._store
-
-    def engine(self) -> Engine:
-        return self.get().engine
-
-    def journal(self) -> SqlRunJournal:
-        """A journal that opens the store when it first writes."""
-        return SqlRunJournal(self.engine)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._store is not None:
-                self._store.engine.dispose()
-                self._store = None
 
 
 def _display(target: str | os.PathLike[str] | URL) -> str:

@@ -57,8 +57,8 @@ from purpose_desktop.store.file_format import (
     reading_errors,
     replacing,
 )
+from purpose_desktop.store.journal_rows import JournalRows
 from purpose_desktop.store.liveness import ProcessMark
-from purpose_desktop.store.run_journal import JournalRows
 from purpose_desktop.store.run_queries import RunQueries, RunSummary
 
 FORMAT = "purpose-desktop-run"

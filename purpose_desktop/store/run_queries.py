@@ -146,6 +146,19 @@ class RunQueries:
             ).all()
         return [_event(row) for row in rows]
 
+    async def memory_retrievals(self, run_id: str) -> list[ev.MemoryRetrieved]:
+        """What memory was put in front of an agent at each step of the run, in order (a
+        step taken again after a resume is listed again)."""
+        return await asyncio.to_thread(self.memory_retrievals_now, run_id)
+
+    def memory_retrievals_now(self, run_id: str) -> list[ev.MemoryRetrieved]:
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                text("SELECT * FROM events WHERE run_id = :id AND type = :type ORDER BY seq"),
+                {"id": run_id, "type": ev.MemoryRetrieved.__name__},
+            ).all()
+        return [cast(ev.MemoryRetrieved, _event(row)) for row in rows]
+
     async def stream_events(self, run_id: str, page: int = 1000) -> AsyncIterator[ev.Event]:
         """Every event of the run in order, read a page at a time off the event loop: what
         :func:`~purpose_desktop.engine.replay.replay` takes."""

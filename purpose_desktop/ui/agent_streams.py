@@ -16,6 +16,8 @@ MAX_STREAM_CHARS = 500_000
 MAX_LINE_CHARS = 2000
 #: How often a hidden view catches up with the tokens it missed.
 HIDDEN_VIEW_MS = 400
+#: How often a streaming view's scroll bar is redrawn.
+SCROLL_BAR_MS = 250
 
 _STREAM_STYLE = (
     "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
@@ -37,9 +39,19 @@ class StreamView(QtWidgets.QPlainTextEdit):
         bar = self.verticalScrollBar()
         bar.setAutoFillBackground(True)
         bar.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        # Even so, drawing it costs more than drawing the new text: while tokens stream, it
+        # is redrawn a few times a second instead of on every frame.
+        self._bar_redraw = QtCore.QTimer(self)
+        self._bar_redraw.setSingleShot(True)
+        self._bar_redraw.setInterval(SCROLL_BAR_MS)
+        self._bar_redraw.timeout.connect(lambda: bar.setUpdatesEnabled(True))
 
     def append_text(self, text: str) -> None:
         """Add ``text`` at the end and keep the end in sight."""
+        bar = self.verticalScrollBar()
+        if bar.updatesEnabled():
+            bar.setUpdatesEnabled(False)  # until the timer: enabling it again redraws it
+            self._bar_redraw.start()
         cursor = self.textCursor()
         cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
         _insert_broken(cursor, text)

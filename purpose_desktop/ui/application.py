@@ -13,18 +13,23 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.main_window import ListModels, MainWindow, ReportOnStore
+from purpose_desktop.ui.main_window import ListModels, MainWindow, OpenStore, ReportOnStore
 from purpose_desktop.ui.pending_reviews import PendingReviewsList
 from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
 from purpose_desktop.ui.review_gate import DialogReviewGate
 from purpose_desktop.ui.run_controller import RunController, RunHistory
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.theme import follow_system_theme
+from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
+
+if TYPE_CHECKING:
+    from purpose_desktop.models.router import ModelRouter
 
 Shutdown = Callable[[], Awaitable[None]]
 
@@ -84,8 +89,11 @@ def build_main_window(
     reporter: ErrorReporter,
     report_on_store: ReportOnStore | None = None,
     run_history: RunHistory | None = None,
+    open_store: OpenStore | None = None,
+    models: ModelRouter | None = None,
 ) -> MainWindow:
-    """The main window with its controller, the review dialogs and the runs list wired."""
+    """The main window with its controller, the review dialogs and the runs list wired, and
+    the prices saved in the Costs pane charged from the next run on."""
     tasks = TaskKeeper(reporter)
     review = DialogReviewGate()
     controller = RunController(runner, tasks, review=review, history=run_history)
@@ -96,9 +104,12 @@ def build_main_window(
         tasks=tasks,
         list_models=list_models,
         report_on_store=report_on_store,
+        open_store=open_store,
+        models=models,
     )
     review.show_over(window)
     window.run_pane.set_pending_reviews_widget(PendingReviewsList(review))
+    window.prices_saved.connect(runner.use_prices)
     reporter.set_parent(window)
     return window
 
@@ -113,13 +124,16 @@ def run_application(
     quit_after_shown: float | None = None,
     report_on_store: ReportOnStore | None = None,
     run_history: RunHistory | None = None,
+    open_store: OpenStore | None = None,
+    models: ModelRouter | None = None,
+    add_models: Sequence[Path] = (),
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""
     qt_messages = _QtMessages()
     QtCore.qInstallMessageHandler(qt_messages)
     app = create_qapplication(paths)
     qt_messages.echo = False
-    follow_system_theme(app)  # before the window is built: it first shows in the right theme
+    show_first_theme(app)  # before the window is built: it first shows in the right theme
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
     sys.excepthook = reporter.excepthook
@@ -128,9 +142,12 @@ def run_application(
     window = build_main_window(
         paths=paths, settings=settings, runner=runner, list_models=list_models,
         reporter=reporter, report_on_store=report_on_store, run_history=run_history,
+        open_store=open_store, models=models,
     )
     window.show()
-    QtCore.QTimer.singleShot(0, lambda: _after_shown(window, quit_after_shown))
+    QtCore.QTimer.singleShot(0, lambda: _after_shown(app, window, quit_after_shown))
+    if add_models:  # after the background work has begun, on the loop
+        QtCore.QTimer.singleShot(0, lambda: window.models_controller.add_files(add_models))
     _close_on_termination_signals(window)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
@@ -177,9 +194,11 @@ def _close_on_termination_signals(window: MainWindow) -> None:
     tick.start(250)
 
 
-def _after_shown(window: MainWindow, quit_after_shown: float | None) -> None:
+def _after_shown(app: QtWidgets.QApplication, window: MainWindow,
+                 quit_after_shown: float | None) -> None:
     if quit_after_shown is not None:
         # Read by the start-up benchmark: when the window was on screen, by the wall clock.
         print(json.dumps({"shown_at": time.time()}), flush=True)
         QtCore.QTimer.singleShot(int(quit_after_shown * 1000), window.close_anyway)
+    follow_system_theme(app)
     window.start_background_work()

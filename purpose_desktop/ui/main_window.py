@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from purpose_desktop.config import (
     Paths,
@@ -17,7 +18,9 @@ from purpose_desktop.config import (
 )
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.catalog import CatalogEntry
-from purpose_desktop.ui.panes.empty_pane import EmptyPane
+from purpose_desktop.ui.lazy_pane import LazyPane
+from purpose_desktop.ui.model_controller import ModelsController
+from purpose_desktop.ui.panes.memory_pane import MemoryPane
 from purpose_desktop.ui.panes.models_pane import ModelsPane
 from purpose_desktop.ui.panes.run_pane import RunPane
 from purpose_desktop.ui.panes.team_pane import TeamPane
@@ -26,12 +29,18 @@ from purpose_desktop.ui.run_controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
+    from purpose_desktop.engine.costs import PriceTable
     from purpose_desktop.engine.specs import LoadedTeam
-    from purpose_desktop.store.opening import StoreReport
+    from purpose_desktop.models.router import ModelRouter
+    from purpose_desktop.store.opening import Store, StoreReport
+    from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+    from purpose_desktop.ui.panes.costs_pane import CostsPane
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 ListModels = Callable[[], Sequence[CatalogEntry]]
 ReportOnStore = Callable[[], Awaitable["StoreReport"]]
+OpenStore = Callable[[], "Store"]
+"""Opens the store (once; later calls return it). It blocks: call it on a worker thread."""
 
 
 def icon(name: str) -> QtGui.QIcon:
@@ -52,6 +61,8 @@ def _read_team(path: Path) -> LoadedTeam:
 class MainWindow(QtWidgets.QMainWindow):
     closed = Signal()
     """Emitted once the window has closed, so the application can shut down."""
+    prices_saved = Signal(object)
+    """The :class:`PriceTable` saved in the Costs pane, which runs charge from now on."""
 
     def __init__(
         self,
@@ -62,6 +73,8 @@ class MainWindow(QtWidgets.QMainWindow):
         tasks: TaskKeeper,
         list_models: ListModels,
         report_on_store: ReportOnStore | None = None,
+        open_store: OpenStore | None = None,
+        models: ModelRouter | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Purpose Desktop[*]")  # [*]: unsaved changes to the team
@@ -72,21 +85,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._tasks = tasks
         self._list_models = list_models
         self._report_on_store = report_on_store
+        self._open_store = open_store
+        self._models = models
         self.controller = controller
 
         self.team_pane = TeamPane()
         self.run_pane = RunPane(controller)
         self.run_pane.set_team_chooser(self.open_team_dialog)
-        self.memory_pane = EmptyPane(
-            "Memory",
-            "Nothing learned yet. Heuristics and past experiences the team gathers from its "
-            "runs will be listed here.",
-        )
-        self.costs_pane = EmptyPane(
-            "Costs",
-            "No model calls yet. Tokens, speed and money per agent and model will be "
-            "summed up here.",
-        )
+        self.memory_pane = MemoryPane(tasks, open_store)
+        self.costs_tab = LazyPane(self._make_costs_pane)
+        self.benchmark_tab = LazyPane(self._make_benchmark_pane)
         self.models_pane = ModelsPane()
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -94,7 +102,8 @@ class MainWindow(QtWidgets.QMainWindow):
             (self.team_pane, "&Team"),
             (self.run_pane, "&Run"),
             (self.memory_pane, "&Memory"),
-            (self.costs_pane, "&Costs"),
+            (self.costs_tab, "&Costs"),
+            (self.benchmark_tab, "&Benchmarks"),
             (self.models_pane, "M&odels"),
         ):
             self.tabs.addTab(pane, title)
@@ -109,12 +118,51 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.dirty_changed.connect(self.setWindowModified)
         self.team_pane.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.models_pane.refresh_button.clicked.connect(self.refresh_models)
+        # GGUF files dropped anywhere on the window are added through the models pane.
+        self.models_controller = ModelsController(
+            self.models_pane, window=self, models_dir=paths.models_dir,
+            settings=lambda: self._settings, change_settings=self.change_settings,
+            refresh=self.refresh_models, tasks=tasks, models=models,
+        )
+        self.models_controller.wants_attention.connect(
+            lambda: self.tabs.setCurrentWidget(self.models_pane))
         controller.team_changed.connect(self.team_pane.show_team)
+        controller.team_changed.connect(lambda team: self.memory_pane.set_team(team.spec.name))
         controller.busy_changed.connect(self._busy_changed)
+        controller.finished.connect(self._costs_changed)
         self._file_dialog: QtWidgets.QFileDialog | None = None
         self._closing_anyway = False
         self.has_closed = False
         self._restore_layout()
+
+    # --- panes made when first shown ---------------------------------------------------
+
+    @property
+    def costs_pane(self) -> CostsPane:
+        return cast("CostsPane", self.costs_tab.pane())
+
+    @property
+    def benchmark_pane(self) -> BenchmarkPane:
+        return cast("BenchmarkPane", self.benchmark_tab.pane())
+
+    def _make_costs_pane(self) -> CostsPane:
+        from purpose_desktop.ui.panes.costs_pane import CostsPane
+
+        pane = CostsPane(self._tasks, self._open_store, self._paths.prices_file)
+        pane.prices_saved.connect(self._prices_saved)
+        return pane
+
+    def _prices_saved(self, prices: PriceTable) -> None:
+        self.prices_saved.emit(prices)
+
+    def _make_benchmark_pane(self) -> BenchmarkPane:
+        from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+
+        return BenchmarkPane(self._tasks, self._paths.benchmarks_dir)
+
+    def _costs_changed(self, _outcome: object) -> None:
+        if self.costs_tab.is_made:  # otherwise it reads them when it is first shown
+            self.costs_pane.costs_changed()
 
     # --- actions ---------------------------------------------------------------------
 
@@ -224,8 +272,17 @@ class MainWindow(QtWidgets.QMainWindow):
     def start_background_work(self) -> None:
         """Open the initial team, describe the models and look for interrupted runs, after
         the window is on screen."""
+        self._tasks.start(self._start_background_work(), "start-up work")
+
+    async def _start_background_work(self) -> None:
+        # pydantic is imported once, on one thread, before the work below needs it on several
+        # (reading the team file, opening the database): CPython can hand one of two threads
+        # importing the same package at once a partly initialised module ("partially
+        # initialized module 'pydantic._internal._validators'").
+        await asyncio.to_thread(importlib.import_module, "pydantic.main")
         self._tasks.start(self.open_initial_team(), "open initial team")
         self.refresh_models()
+        self.models_controller.start()
         if self._report_on_store is not None:
             self._tasks.start(self._look_at_store(self._report_on_store), "look at the store")
 
@@ -304,6 +361,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.models_pane.show_error(str(exc))
         finally:
             self.models_pane.refresh_button.setEnabled(True)
+
+    def change_settings(self, **changes: Any) -> None:
+        """Change some settings and save them in the background."""
+        self._settings = self._settings.replace(**changes)
+        self._tasks.start(asyncio.to_thread(save_settings, self._paths, self._settings),
+                          "save settings")
 
     def _model_budget(self) -> int:
         """Bytes loaded local models may use together (the pool's budget)."""

@@ -108,7 +108,9 @@ def system_scheme(app: QtGui.QGuiApplication) -> Scheme:
 
 
 def _scheme_of(scheme: QtCore.Qt.ColorScheme) -> Scheme:
-    return "dark" if scheme == QtCore.Qt.ColorScheme.Dark else "light"
+    # By name: comparing with ``QtCore.Qt.ColorScheme.Dark`` would make PySide6 build every
+    # ``QtCore.Qt`` enum, a noticeable part of start-up.
+    return "dark" if scheme.name == "Dark" else "light"
 
 
 def apply_theme(app: QtWidgets.QApplication, scheme: Scheme | None = None) -> Scheme:
@@ -127,22 +129,32 @@ def _restyle(app: QtWidgets.QApplication) -> None:
     styled with them would keep the old theme's colours; setting its sheet again repolishes
     it (Qt skips that for an unchanged application-wide sheet, hence each widget's own).
     Widgets not polished yet (at start-up, all of them) take the new palette when they are."""
-    polished = QtCore.Qt.WidgetAttribute.WA_WState_Polished
     for widget in app.allWidgets():
         sheet = widget.styleSheet()
-        if sheet and widget.testAttribute(polished):
+        # The attribute is looked up only for a styled widget: the first use of ``QtCore.Qt``
+        # costs PySide6 about 40 ms, which start-up (no widgets yet) should not pay.
+        if sheet and widget.testAttribute(QtCore.Qt.WidgetAttribute.WA_WState_Polished):
             widget.setStyleSheet(sheet)
 
 
-def follow_system_theme(app: QtWidgets.QApplication) -> Callable[[], None]:
-    """Apply the system's theme now and again whenever the system's scheme changes; returns
-    a function that stops following it.
+def show_first_theme(app: QtWidgets.QApplication) -> Scheme:
+    """Apply the theme matching the platform's own palette, which Qt has already read; call
+    it before the main window is built, so the window first appears in the right theme, then
+    :func:`follow_system_theme` once the window is on screen.
 
-    Call it before the main window is built, so the window first appears in the right theme.
-    It costs about 30 ms then, most of it PySide6 building the ``QtCore.Qt`` enums on their
-    first use (reading the scheme needs one).
+    Asking for the system's colour scheme itself costs about 40 ms the first time (PySide6
+    builds every ``QtCore.Qt`` enum to return it), which the window need not wait for: the
+    platform's palette agrees with the scheme on the common desktops.
     """
-    apply_theme(app)
+    return apply_theme(app, scheme_of(app.palette()))
+
+
+def follow_system_theme(app: QtWidgets.QApplication) -> Callable[[], None]:
+    """Apply the system's theme now (unless it is the one shown) and again whenever the
+    system's scheme changes; returns a function that stops following it."""
+    wanted = system_scheme(app)
+    if wanted != scheme_of(app.palette()):
+        apply_theme(app, wanted)
     hints = app.styleHints()
     connection = hints.colorSchemeChanged.connect(
         lambda scheme: apply_theme(app, _scheme_of(scheme)))

@@ -151,3 +151,49 @@ def test_losing_the_display_closes_the_app_with_a_message_not_a_traceback(
     assert app.returncode == 1
     assert "connection to the display was lost" in stderr
     assert "Traceback" not in stderr
+
+
+BREAK_A_SLOT_AFTER_START = """
+import json, sys
+from purpose_desktop import cli
+from purpose_desktop.ui import application
+from purpose_desktop.ui.qt import QtCore, QtWidgets
+
+started = application._after_shown
+
+
+def broken_slot():
+    raise ValueError("a slot broke after start-up")
+
+
+def report_dialogs():
+    texts = [widget.text() for widget in QtWidgets.QApplication.topLevelWidgets()
+             if widget.objectName() == "errorDialog" and widget.isVisible()]
+    print(json.dumps({"error_dialogs": texts}), flush=True)
+
+
+def after_shown(app, window, quit_after_shown):
+    started(app, window, quit_after_shown)
+    QtCore.QTimer.singleShot(100, broken_slot)
+    QtCore.QTimer.singleShot(600, report_dialogs)
+
+
+application._after_shown = after_shown
+sys.exit(cli.main(["--quit-after-shown", "1.5"]))
+"""
+
+
+def test_an_error_in_a_slot_of_the_running_app_is_shown_and_logged(tmp_path: Path) -> None:
+    # Through the app's own start-up: it is the application that installs the hook.
+    home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-c", BREAK_A_SLOT_AFTER_START],
+        capture_output=True, text=True, env=gui_env(home), timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines() if "error_dialogs" in line]
+    assert reports, result.stdout
+    assert any("a slot broke after start-up" in text for text in reports[0]["error_dialogs"])
+    log = Paths(home).log_file.read_text(encoding="utf-8")
+    assert "ValueError: a slot broke after start-up" in log
+    assert "Traceback" in log

@@ -80,7 +80,8 @@ def test_an_unknown_auto_model_lists_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_probe_reports_down_backends_quickly_and_the_local_models(tmp_path: Path) -> None:
-    (tmp_path / "extra.gguf").write_bytes(b"GGUF")
+    (tmp_path / "extra.gguf").write_bytes(b"GGUF")  # the magic and nothing else
+    shutil.copy(smollm2_path(), tmp_path / "whole.gguf")
     servers = (ServerSetting("lab", closed_port_url() + "/v1"),)
 
     async def scenario() -> tuple[list[object], float]:
@@ -93,9 +94,24 @@ def test_probe_reports_down_backends_quickly_and_the_local_models(tmp_path: Path
     local, ollama, lab = reports
     assert seconds < 10
     assert local.reachable and "bundled:smollm2-135m" in local.references  # type: ignore[attr-defined]
-    assert "extra.gguf" in local.references  # type: ignore[attr-defined]
+    assert "whole.gguf" in local.references  # type: ignore[attr-defined]
+    # A file that only starts like GGUF is not offered, and the report says why.
+    assert "extra.gguf" not in local.references  # type: ignore[attr-defined]
+    (problem,) = local.unusable  # type: ignore[attr-defined]
+    assert problem.startswith("extra.gguf: ") and "is truncated" in problem
+    assert local.detail.endswith("1 in the models folder, 1 unusable")  # type: ignore[attr-defined]
     assert not ollama.reachable and "Ollama is not running" in ollama.detail  # type: ignore[attr-defined]
     assert not lab.reachable and "lab" in lab.detail  # type: ignore[attr-defined]
+
+
+def test_auto_passes_over_an_unusable_file_and_says_why(tmp_path: Path) -> None:
+    (tmp_path / "Qwen3-0.6B-Q8_0.gguf").write_bytes(b"GGUF")
+    with pytest.raises(ModelError) as missing:
+        asyncio.run(find_auto_model("qwen3-0.6b", tmp_path, closed_port_url(), ()))
+    message = str(missing.value)
+    assert message.startswith("No backend has Qwen3 0.6B (auto:qwen3-0.6b).")
+    assert f"llama.cpp at {tmp_path}: not there (Qwen3-0.6B-Q8_0.gguf: " in message
+    assert "is truncated" in message
 
 
 def test_a_server_reference_must_name_a_configured_server(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ class FakeOllama:
 
     def requests(self) -> list[dict[str, Any]]:
         """Every /api/chat received so far: body, faults, outcome, tokens_sent, pieces (the
-        generated text sent, before any reasoning markup) and done (the final counters)."""
+        generated text sent, before any reasoning markup), split_lines (lines sent cut inside
+        a character) and done (the final counters)."""
         requests: list[dict[str, Any]] = self._call("/_requests")["requests"]
         return requests
 

@@ -16,6 +16,8 @@ For the tests there are two more endpoints:
   ``{"error_after": n, "error": "..."}`` sends an ``{"error": ...}`` line after n tokens;
   ``{"hang_up_after": n}`` drops the connection after n tokens; ``{"ignore_format": true}``
   generates without the schema; ``{"token_delay": s}`` waits between tokens;
+  ``{"split_utf8": true}`` sends each streamed line in two HTTP chunks, a moment apart, cut
+  inside its first multi-byte character;
   ``{"think_tokens": n, "think_style": "field" | "tags"}`` presents the first n tokens as
   reasoning (in ``message.thinking``, or between ``<think>`` tags in the content).
 - ``GET /_requests`` returns every chat request received (its body, how it ended, the
@@ -48,6 +50,7 @@ N_THREADS = 2
 START_CONTEXT = 1024
 DEFAULT_CONTEXT = 2048  # what Ollama uses when a request names no num_ctx
 DEFAULT_KEEP_ALIVE = 300.0
+SPLIT_PAUSE = 0.02  # between the halves of a split line: long enough to arrive apart
 FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
               10: "Q2_K", 12: "Q3_K_M", 14: "Q4_K_S", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K"}
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -281,13 +284,23 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise ClientGone from exc
 
-    def write_line(self, body: Json) -> None:
+    def write_line(self, body: Json, *, split_utf8: bool = False) -> bool:
+        """Send ``body`` as one NDJSON line. With ``split_utf8`` a line holding a multi-byte
+        character goes out as two chunks cut after that character's first byte; returns
+        whether it was cut."""
         data = (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
+        # A byte of 0xC0 or more starts a character of two to four bytes.
+        cut = next((i + 1 for i, byte in enumerate(data) if byte >= 0xC0), None)
+        parts = [data[:cut], data[cut:]] if split_utf8 and cut is not None else [data]
         try:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
+            for index, part in enumerate(parts):
+                if index:
+                    time.sleep(SPLIT_PAUSE)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise ClientGone from exc
+        return len(parts) > 1
 
     def end_stream(self) -> None:
         try:
@@ -382,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         model = state.model
         faults = state.take_faults()
         entry = state.record({"body": body, "faults": faults, "outcome": "started",
-                              "tokens_sent": 0, "pieces": []})
+                              "tokens_sent": 0, "pieces": [], "split_lines": 0})
         name = str(body.get("model") or "")
         if not model.matches(name):
             entry["outcome"] = "model not found"
@@ -453,9 +466,11 @@ class Handler(BaseHTTPRequestHandler):
                 (thinking if "thinking" in message else pieces).append(
                     str(message.get("thinking") or message["content"])
                 )
-                if streaming:
-                    self.write_line({**base, "created_at": timestamp(), "message": message,
-                                     "done": False})
+                if streaming and self.write_line(
+                    {**base, "created_at": timestamp(), "message": message, "done": False},
+                    split_utf8=bool(faults.get("split_utf8")),
+                ):
+                    entry["split_lines"] += 1
                 entry["tokens_sent"] = sent + 1
                 entry["pieces"].append(event["text"])
                 time.sleep(float(faults.get("token_delay", 0)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,7 +63,11 @@ def test_an_ollama_reference_streams_from_ollama(
     assert text.strip()
     assert ollama_with_qwen.requests()[-1]["pieces"]  # generated there, by the real model
     assert [s.state for s in statuses] == ["loading", "ready"]
-    assert ollama_with_qwen.url in statuses[-1].detail
+    assert re.fullmatch(
+        rf"Ollama at {re.escape(ollama_with_qwen.url)}, {re.escape(QWEN)}, context 1024, "
+        r"connected in \d+\.\d s",
+        statuses[-1].detail,
+    ), statuses[-1].detail
     sent = [r["body"] for r in ollama_with_qwen.requests()][-2:]
     assert [r["model"] for r in sent] == [QWEN, QWEN]
     assert sent[0]["options"]["num_ctx"] == sent[1]["options"]["num_ctx"] == 1024

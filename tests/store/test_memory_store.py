@@ -18,7 +18,13 @@ from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, Sc
 from purpose_desktop.store import memory_store
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.full_text import create_full_text_index
-from purpose_desktop.store.memory_store import SqliteMemoryStore, fts_query, query_terms
+from purpose_desktop.store.memory_store import (
+    ExperienceQuery,
+    HeuristicQuery,
+    SqliteMemoryStore,
+    fts_query,
+    query_terms,
+)
 from purpose_desktop.store.memory_tables import EXPERIENCES_FTS
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import Engine, create_engine, text
@@ -667,12 +673,12 @@ EXPERIENCE_FILTERS: list[tuple[dict[str, Any], Callable[[Experience], bool]]] = 
 ]
 # (offset, limit) of the pages compared: the first, one further on, none, one past the end.
 PAGES = ((0, 50), (700, 30), (0, 0), (BROWSED, 10))
-# For each kind of memory: its count and search methods, filters and orders.
-BROWSERS: dict[str, tuple[str, str, list[Any], dict[str, Any]]] = {
-    "heuristics": ("count_heuristics", "search_heuristics", HEURISTIC_FILTERS,
+# For each kind of memory: its query, count and search methods, filters and orders.
+BROWSERS: dict[str, tuple[type, str, str, list[Any], dict[str, Any]]] = {
+    "heuristics": (HeuristicQuery, "count_heuristics", "search_heuristics", HEURISTIC_FILTERS,
                    HEURISTIC_ORDERS),
-    "experiences": ("count_experiences", "search_experiences", EXPERIENCE_FILTERS,
-                    EXPERIENCE_ORDERS),
+    "experiences": (ExperienceQuery, "count_experiences", "search_experiences",
+                    EXPERIENCE_FILTERS, EXPERIENCE_ORDERS),
 }
 
 
@@ -683,18 +689,19 @@ def test_browsing_thousands_of_memories_page_by_page(
     """Every filter and order pages through the memories as the same filter and order do in
     Python, and counts them alike."""
     heuristics, experiences = fill_for_browsing(engine)
-    count_name, search_name, filters, orders = BROWSERS[kind]
+    query_type, count_name, search_name, filters, orders = BROWSERS[kind]
     count, search = getattr(store, count_name), getattr(store, search_name)
     lab = [m for m in (heuristics if kind == "heuristics" else experiences) if m.team == "lab"]
 
     async def scenario() -> None:
         for given, wanted in filters:
             matching = [memory for memory in lab if wanted(memory)]
-            assert await count("lab", **given) == len(matching), given
+            query = query_type("lab", **given)
+            assert await count(query) == len(matching), given
             for order, key in orders.items():
                 expected = sorted(matching, key=key)
                 for offset, limit in PAGES:
-                    page = await search("lab", **given, order=order, offset=offset, limit=limit)
+                    page = await search(query, order=order, offset=offset, limit=limit)
                     assert page == expected[offset : offset + limit], (given, order, offset)
 
     asyncio.run(scenario())
@@ -703,14 +710,17 @@ def test_browsing_thousands_of_memories_page_by_page(
 def test_the_browser_refuses_what_it_does_not_know(store: SqliteMemoryStore) -> None:
     refused: list[tuple[Callable[..., Awaitable[object]], dict[str, Any], str]] = [
         (store.search_heuristics, {"order": "size"}, "unknown order"),
-        (store.search_heuristics, {"source": "guessed"}, "unknown heuristic source"),
-        (store.count_heuristics, {"tiers": ["cosmic"]}, "not a valid Tier"),
         (store.search_experiences, {"order": "uses"}, "unknown order"),
-        (store.count_experiences, {"outcome": "exploded"}, "unknown outcome"),
     ]
     for method, given, message in refused:
         with pytest.raises(ValueError, match=message):
             asyncio.run(method("lab", **given))
+    with pytest.raises(ValueError, match="unknown heuristic source"):
+        HeuristicQuery("lab", source="guessed")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a valid Tier"):
+        HeuristicQuery("lab", tiers=["cosmic"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="unknown outcome"):
+        ExperienceQuery("lab", outcome="exploded")  # type: ignore[arg-type]
 
 
 def test_many_ids_are_bound_a_slice_at_a_time(

@@ -18,13 +18,25 @@ from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import open_database, reading
-from purpose_desktop.store.memory_store import SqliteMemoryStore, tsquery
+from purpose_desktop.store.memory_store import (
+    ExperienceQuery,
+    HeuristicQuery,
+    SqliteMemoryStore,
+    tsquery,
+)
 from purpose_desktop.store.migrations import LATEST, migrate, schema_version
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.store.run_queries import CostGrouping, CostTotalRecord
 from sqlalchemy import URL, Engine, text
 from tests.engine.scripted_team import act, one_agent_team, team_model
+from tests.store.test_memory_edits import (  # noqa: F401
+    test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned,
+    test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing,
+    test_many_memories_are_deleted_at_once,
+    test_memories_by_id_come_in_the_order_asked_without_those_deleted,
+    test_the_teams_that_have_memory,
+)
 
 # Besides helpers, the memory store's tests that hold for any database: pytest collects them
 # here too, where ``database`` below makes them (and conftest.py's fixtures) use PostgreSQL.
@@ -109,9 +121,9 @@ def test_searching_for_punctuation_and_operators_never_raises(
             store.find_heuristics("lab", query, tiers=[Tier.TOOL]),
             store.find_experiences("lab", query),
             store.find_anchors("lab", query),
-            store.search_heuristics("lab", query),
-            store.search_experiences("lab", query, outcome="failed"),
-            store.count_heuristics("lab", query),
+            store.search_heuristics(HeuristicQuery("lab", query)),
+            store.search_experiences(ExperienceQuery("lab", query, outcome="failed")),
+            store.count_heuristics(HeuristicQuery("lab", query)),
         )
 
     asyncio.run(scenario())

@@ -79,7 +79,7 @@ def timeline_text(window: MainWindow) -> str:
 
 def test_window_has_a_place_for_every_pane(window: MainWindow) -> None:
     titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
-    assert titles == ["Team", "Run", "Memory", "Costs", "Models"]
+    assert titles == ["Team", "Run", "Memory", "Costs", "Benchmarks", "Models"]
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert menus == ["File", "Run", "View", "Help"]
     assert window.run_action.shortcut().toString() == "Ctrl+Return"
@@ -104,7 +104,7 @@ def test_first_launch_opens_the_sample_team_and_lists_models(
     screenshot(window, "models-pane")
     window.tabs.setCurrentWidget(window.memory_pane)
     screenshot(window, "memory-pane")
-    window.tabs.setCurrentWidget(window.costs_pane)
+    window.tabs.setCurrentWidget(window.costs_tab)
     screenshot(window, "costs-pane")
 
 

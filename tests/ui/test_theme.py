@@ -23,6 +23,8 @@ from purpose_desktop.ui.theme import (
     follow_system_theme,
     meaning_colour,
     palette,
+    scheme_of,
+    show_first_theme,
 )
 from purpose_desktop.ui.widgets import read_only_table
 from pytestqt.qtbot import QtBot
@@ -123,6 +125,23 @@ def test_without_a_scheme_the_systems_is_applied(app: QtWidgets.QApplication) ->
     if app.platformName() == "offscreen":
         # The offscreen platform knows no scheme (Unknown), which means light.
         assert app.palette().color(Role.Window).lightness() > 200
+
+
+@pytest.mark.parametrize("platform_scheme", ["light", "dark"])
+def test_the_first_theme_is_the_platform_palettes_until_the_system_says_otherwise(
+    app: QtWidgets.QApplication, platform_scheme: Scheme
+) -> None:
+    # The platform's palette stands in for the system's scheme until the window is shown.
+    app.setPalette(palette(THEMES[platform_scheme]))
+    assert show_first_theme(app) == platform_scheme
+    assert scheme_of(app.palette()) == platform_scheme
+    stop = follow_system_theme(app)
+    try:
+        system = "dark" if app.styleHints().colorScheme() == QtCore.Qt.ColorScheme.Dark else (
+            "light")
+        assert scheme_of(app.palette()) == system
+    finally:
+        stop()
 
 
 def test_the_theme_follows_a_change_of_the_system_scheme(app: QtWidgets.QApplication) -> None:

@@ -1,0 +1,160 @@
+"""Curves of a measure over iterations, one per series, with a legend and labelled axes: how
+a team improves from one pass of a benchmark suite to the next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from purpose_desktop.ui.chart_parts import (
+    MARKERS,
+    Chart,
+    LegendEntry,
+    compact,
+    nice_ticks,
+    paint_legend,
+    paint_marker,
+    series_colour,
+)
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
+
+_LEFT, _TOP, _RIGHT, _BOTTOM = 64.0, 30.0, 16.0, 42.0  # room for legend, ticks and titles
+_HIT = 7.0  # how near a point the pointer must be for its tooltip
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A series: its name and (iteration, value) points in order."""
+
+    name: str
+    points: tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class PlacedPoint:
+    curve: str
+    iteration: int
+    value: float
+    at: QtCore.QPointF
+
+
+class CurveChart(Chart):
+    """Draws :class:`Curve` s: iterations along the bottom, the measure upwards."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("No results to draw.", parent)
+        self.curves: tuple[Curve, ...] = ()
+        self.y_title = ""
+        self._bounds: tuple[float, float] | None = None
+        self._value_text: Callable[[float], str] = compact
+        self.setMinimumSize(320, 200)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(560, 320)
+
+    def show_curves(self, curves: Sequence[Curve], *, y_title: str,
+                    bounds: tuple[float, float] | None = None,
+                    value_text: Callable[[float], str] = compact) -> None:
+        """Draw ``curves`` against ``y_title``; the axis spans ``bounds`` when given (a
+        measure with a fixed range), else the values (from 0 when none is negative).
+        ``value_text`` writes a value for the axis and the tooltips."""
+        self.curves, self.y_title, self._bounds = tuple(curves), y_title, bounds
+        self._value_text = value_text
+        self.update()
+
+    def has_data(self) -> bool:
+        return any(curve.points for curve in self.curves)
+
+    # --- geometry -------------------------------------------------------------------------
+
+    def plot_area(self) -> QtCore.QRectF:
+        return QtCore.QRectF(self.rect()).adjusted(_LEFT, _TOP, -_RIGHT, -_BOTTOM)
+
+    def _iterations(self) -> tuple[int, int]:
+        numbers = [iteration for curve in self.curves for iteration, _ in curve.points]
+        return min(numbers), max(numbers)
+
+    def y_ticks(self) -> list[float]:
+        if self._bounds is not None:
+            return nice_ticks(*self._bounds)
+        values = [value for curve in self.curves for _, value in curve.points]
+        return nice_ticks(min(0.0, *values), max(values))
+
+    def positions(self) -> list[PlacedPoint]:
+        """Where every point of every curve is drawn."""
+        area, ticks = self.plot_area(), self.y_ticks()
+        return [PlacedPoint(curve.name, iteration, value,
+                            QtCore.QPointF(self._x(area, iteration), _y(area, ticks, value)))
+                for curve in self.curves for iteration, value in curve.points]
+
+    def _x(self, area: QtCore.QRectF, iteration: int) -> float:
+        first, last = self._iterations()
+        if first == last:
+            return area.center().x()
+        return area.left() + area.width() * (iteration - first) / (last - first)
+
+    def tooltip_at(self, where: QtCore.QPointF) -> str:
+        near = [point for point in self.positions()
+                if abs(point.at.x() - where.x()) <= _HIT and abs(point.at.y() - where.y()) <= _HIT]
+        return "\n".join(f"{point.curve}, iteration {point.iteration}: "
+                         f"{self._value_text(point.value)}" for point in near)
+
+    # --- painting -------------------------------------------------------------------------
+
+    def paint_chart(self, painter: QtGui.QPainter) -> None:
+        area, text = self.plot_area(), self.colour("Text")
+        placed = self.positions()
+        self._paint_y_axis(painter, area)
+        self._paint_x_axis(painter, area)
+        entries = []
+        for index, curve in enumerate(self.curves):
+            colour, marker = series_colour(index, self.palette()), MARKERS[index % len(MARKERS)]
+            points = [point.at for point in placed if point.curve == curve.name]
+            painter.setPen(QtGui.QPen(colour, 2))
+            painter.drawPolyline(QtGui.QPolygonF(points))
+            for at in points:
+                paint_marker(painter, marker, at, colour)
+            entries.append(LegendEntry(curve.name, colour, marker, line=True))
+        paint_legend(painter, entries, QtCore.QRectF(_LEFT, 6, area.width(), _TOP - 8), text)
+
+    def _paint_y_axis(self, painter: QtGui.QPainter, area: QtCore.QRectF) -> None:
+        ticks, grid, text = self.y_ticks(), self.colour("Mid"), self.colour("Text")
+        for tick in ticks:
+            y = _y(area, ticks, tick)
+            painter.setPen(QtGui.QPen(grid, 1, QtCore.Qt.PenStyle.SolidLine if tick == ticks[0]
+                                      else QtCore.Qt.PenStyle.DotLine))
+            painter.drawLine(QtCore.QPointF(area.left(), y), QtCore.QPointF(area.right(), y))
+            painter.setPen(text)
+            painter.drawText(QtCore.QRectF(0, y - 8, _LEFT - 6, 16),
+                             QtCore.Qt.AlignmentFlag.AlignRight
+                             | QtCore.Qt.AlignmentFlag.AlignVCenter, self._value_text(tick))
+        # The axis title, turned to read upwards along the axis.
+        painter.save()
+        painter.translate(12, area.center().y())
+        painter.rotate(-90)
+        painter.drawText(QtCore.QRectF(-area.height() / 2, -10, area.height(), 20),
+                         QtCore.Qt.AlignmentFlag.AlignCenter, self.y_title)
+        painter.restore()
+
+    def _paint_x_axis(self, painter: QtGui.QPainter, area: QtCore.QRectF) -> None:
+        first, last = self._iterations()
+        painter.setPen(self.colour("Text"))
+        metrics = painter.fontMetrics()
+        width = metrics.horizontalAdvance(str(last)) + 10
+        span = max(last - first, 1)
+        # Every iteration if the labels fit, otherwise every second, fifth, tenth...
+        every = next(step for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, span)
+                     if area.width() * step / span >= width)
+        for iteration in range(first, last + 1):
+            if (iteration - first) % every:
+                continue
+            x = self._x(area, iteration)
+            painter.drawText(QtCore.QRectF(x - width / 2, area.bottom() + 4, width, 16),
+                             QtCore.Qt.AlignmentFlag.AlignCenter, str(iteration))
+        painter.drawText(QtCore.QRectF(area.left(), area.bottom() + 22, area.width(), 16),
+                         QtCore.Qt.AlignmentFlag.AlignCenter, "Iteration")
+
+
+def _y(area: QtCore.QRectF, ticks: list[float], value: float) -> float:
+    """Where ``value`` is drawn on an axis from the first of ``ticks`` to the last."""
+    return area.bottom() - area.height() * (value - ticks[0]) / (ticks[-1] - ticks[0])

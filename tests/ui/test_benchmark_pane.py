@@ -1,0 +1,247 @@
+"""The Benchmarks pane driven through its widgets, offscreen, over real result files: the
+empty state, the curves of each measure for every series, files that cannot be read, and
+Open…."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import os
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from purpose_desktop.engine.improvement import (
+    ImprovementResult,
+    ImprovementSeries,
+    IterationMetrics,
+    save_improvement,
+)
+from purpose_desktop.ui.curve_chart import CurveChart
+from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+from purpose_desktop.ui.qt import QtCore, QtWidgets
+from purpose_desktop.ui.tasks import TaskKeeper
+from purpose_desktop.ui.theme import Scheme, meaning_colour
+from pytestqt.qtbot import QtBot
+from tests.ui.test_costs_pane import theme_applied
+from tests.ui.test_main_window import wait_until
+
+RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
+Screenshot = Callable[[Any, str], Path]
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    """Qt objects a qasync loop leaves in cycles are collected here, on the main thread."""
+    yield
+    gc.collect()
+
+
+def learning_result(iterations: int = 6) -> ImprovementResult:
+    """Three series that part ways: learning helps, overrides help more."""
+
+    def series(name: str, gain: float) -> ImprovementSeries:
+        return ImprovementSeries(name, tuple(
+            IterationMetrics(
+                iteration=i, success_rate=min(1.0, 0.3 + gain * (i - 1)),
+                average_phi=min(10.0, 4.0 + 8 * gain * (i - 1)),
+                average_steps=max(1.0, 5.0 - 4 * gain * (i - 1)),
+                average_reward=round(-0.5 + 6 * gain * (i - 1), 2),
+                tokens=4000 - int(i * gain * 900), seconds=60.0 - i * gain * 20)
+            for i in range(1, iterations + 1)))
+
+    return ImprovementResult(
+        suite="arithmetic", team="Calculators", model="bundled:smollm2-135m",
+        created=datetime(2025, 6, 1, 12, 30, tzinfo=UTC),
+        series=(series("learning on", 0.1), series("learning off", 0.0),
+                series("with overrides", 0.14)))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return tmp_path / "benchmarks"
+
+
+@pytest.fixture
+def make_pane(folder: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop
+              ) -> Iterator[Callable[[], BenchmarkPane]]:
+    errors: list[BaseException] = []
+    tasks = TaskKeeper(errors.append)
+
+    def make() -> BenchmarkPane:
+        pane = BenchmarkPane(tasks, folder)
+        qtbot.addWidget(pane)
+        pane.resize(1100, 680)
+        return pane
+
+    yield make
+    run_in_qt_loop(tasks.cancel_all())
+    assert errors == []
+
+
+async def shown(pane: BenchmarkPane) -> None:
+    """Show the pane and wait for its first listing of the folder."""
+    pane.show()
+    await wait_until(lambda: pane.listing is not None, 10)
+    assert pane.listing is not None
+    await pane.listing
+
+
+def test_without_results_the_pane_says_how_to_make_them(
+    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    pane = make_pane()
+    run_in_qt_loop(shown(pane))
+    assert pane.results.count() == 0 and pane.shown is None
+    assert pane.pages.currentWidget() is pane.empty
+    text = pane.empty.text()
+    assert text.startswith("No benchmark results yet.")
+    assert f"purpose-desktop bench improve … --json {folder / 'NAME.json'}" in text
+    screenshot(pane, "benchmarks-empty")
+
+
+def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
+    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    folder.mkdir()
+    result = learning_result()
+    save_improvement(result, folder / "arithmetic.json")
+    older = learning_result(3)
+    save_improvement(ImprovementResult("spelling", "Writers", "bundled:gemma3-270m",
+                                       older.created, older.series[:1]),
+                     folder / "spelling.json")
+    os.utime(folder / "spelling.json", (1_700_000_000, 1_700_000_000))
+    pane = make_pane()
+    run_in_qt_loop(shown(pane))
+    assert [pane.results.item(i).text() for i in range(pane.results.count())] == [
+        f"arithmetic · Calculators · {local(result.created)}",
+        f"spelling · Writers · {local(older.created)}"]
+    assert pane.shown == result  # the newest is shown at once
+    assert "<b>arithmetic</b> · team Calculators · bundled:smollm2-135m" in pane.heading.text()
+    chart = pane.chart
+    assert [curve.name for curve in chart.curves] == ["learning on", "learning off",
+                                                     "with overrides"]
+    assert chart.curves[0].points == tuple(
+        (m.iteration, m.success_rate) for m in result.series[0].iterations)
+    # The whole range, however far the curves reach.
+    assert chart.y_title == "Success rate" and chart.y_ticks() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert cells(pane.table, 0) == ["Iteration", "learning on", "learning off",
+                                    "with overrides"]
+    assert cells(pane.table, 6) == ["6", "80%", "30%", "100%"]
+    higher_first(chart, "learning on")
+    screenshot(pane, "benchmarks-success-rate")
+
+    pane.measure.setCurrentText("Average reward")
+    assert chart.curves[1].points == tuple((i, -0.5) for i in range(1, 7))
+    assert chart.y_ticks()[0] < -0.5  # a negative reward is inside the axis
+    assert cells(pane.table, 2)[1:] == ["+0.10", "-0.50", "+0.34"]
+    pane.measure.setCurrentText("Tokens")
+    assert chart.y_title == "Tokens" and chart.y_ticks()[0] == 0.0
+    assert cells(pane.table, 6)[1:] == ["3,460", "4,000", "3,244"]
+    assert chart.tooltip_at(chart.positions()[5].at) == "learning on, iteration 6: 3.46k"
+    screenshot(pane, "benchmarks-tokens")
+
+    pane.results.setCurrentRow(1)
+    assert pane.shown is not None and pane.shown.suite == "spelling"
+    assert [curve.name for curve in chart.curves] == ["learning on"]
+    assert pane.table.rowCount() == 3
+
+
+def test_a_file_that_cannot_be_read_says_why_and_where(
+    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    folder.mkdir()
+    data = json.loads(learning_result().to_json())
+    data["series"][2]["iterations"][4]["success_rate"] = 1.4
+    (folder / "broken.json").write_text(json.dumps(data), encoding="utf-8")
+    pane = make_pane()
+    run_in_qt_loop(shown(pane))
+    item = pane.results.item(0)
+    assert item.text() == "broken.json (cannot be read)"
+    assert item.foreground().color() == meaning_colour("error", pane.palette())
+    problem = (f"{folder / 'broken.json'}: series[2].iterations[4].success_rate: should be "
+               "from 0 to 1, not 1.4")
+    assert pane.notice.text() == problem and pane.notice.isVisible()
+    assert item.toolTip() == problem
+    assert pane.shown is None and pane.pages.currentWidget() is pane.unreadable
+    screenshot(pane, "benchmarks-unreadable")
+
+
+def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
+    make_pane: Callable[[], BenchmarkPane], tmp_path: Path, run_in_qt_loop: RunInLoop,
+) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    save_improvement(learning_result(4), elsewhere)
+    not_a_result = tmp_path / "team.json"
+    not_a_result.write_text('{"name": "a team"}', encoding="utf-8")
+    pane = make_pane()
+
+    async def scenario() -> None:
+        await shown(pane)
+        pane.open_button.click()
+        dialog = pane.file_dialog
+        assert dialog is not None and dialog.isVisible()  # open(), not a blocking exec()
+        dialog.selectFile(str(elsewhere))
+        dialog.accept()
+        await wait_until(lambda: pane.shown is not None, 10)
+        await pane.open_file(not_a_result)
+        assert pane.notice.text() == (f"{not_a_result} is not a benchmark result: it must "
+                                      'have "format": "purpose-desktop-improvement"')
+        assert pane.shown is not None  # what was shown stays
+        await pane.refresh()  # the opened file stays listed after the folder is read again
+
+    run_in_qt_loop(scenario())
+    assert pane.shown is not None and pane.table.rowCount() == 4
+    assert [entry.path for entry in pane.files] == [elsewhere]
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iterator[Scheme]:
+    with theme_applied(qapp, request.param) as applied:
+        yield applied
+
+
+def test_curves_in_each_theme(
+    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    scheme: str, screenshot: Screenshot,
+) -> None:
+    folder.mkdir()
+    save_improvement(learning_result(12), folder / "arithmetic.json")
+    pane = make_pane()
+    run_in_qt_loop(shown(pane))
+    pane.measure.setCurrentText("Average Φ")
+    screenshot(pane, f"benchmarks-phi-{scheme}")
+    picture = pane.chart.grab().toImage()
+    colours = {picture.pixelColor(point.at.toPoint()).name()
+               for point in pane.chart.positions() if point.iteration == 4}
+    assert len(colours) == 3  # each series in a colour of its own
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cells(table: QtWidgets.QTableWidget, row: int) -> list[str]:
+    """Row ``row`` of ``table``, counting the header as row 0."""
+    if row == 0:
+        return [table.horizontalHeaderItem(c).text()  # type: ignore[union-attr]
+                for c in range(table.columnCount())]
+    return [table.item(row - 1, c).text()  # type: ignore[union-attr]
+            for c in range(table.columnCount())]
+
+
+def higher_first(chart: CurveChart, name: str) -> None:
+    """A larger value is drawn higher up, a later iteration further right."""
+    placed = [point for point in chart.positions() if point.curve == name]
+    for before, after in itertools.pairwise(placed):
+        assert after.at.x() > before.at.x()
+        assert (after.at.y() < before.at.y()) == (after.value > before.value)
+    assert chart.tooltip_at(placed[0].at) == f"{name}, iteration 1: 30%\n" \
+        "learning off, iteration 1: 30%\nwith overrides, iteration 1: 30%"
+    assert chart.rect().contains(QtCore.QRect(placed[-1].at.toPoint(), QtCore.QSize(1, 1)))
