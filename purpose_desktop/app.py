@@ -7,6 +7,7 @@ needs. Importing this module stays cheap and Qt-free, so headless commands never
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -17,17 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.config import Paths, Settings, load_settings
-from purpose_desktop.engine.costs import load_prices
-from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.errors import NoDisplayError, UserError
-from purpose_desktop.models.catalog import CatalogEntry, list_local_models
-from purpose_desktop.models.memory import MIB
-from purpose_desktop.models.orphans import WorkerRecord, end_orphaned_workers
-from purpose_desktop.models.pool import LocalModelPool
-from purpose_desktop.models.router import ModelRouter
+from purpose_desktop.models.orphans import end_orphaned_workers
 from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
+    from purpose_desktop.engine.run import TeamRunner
+    from purpose_desktop.models.catalog import CatalogEntry
+    from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.store.lazy_store import LazyStore
     from purpose_desktop.store.opening import StoreReport
     from purpose_desktop.store.run_journal import SqlRunJournal
@@ -44,10 +42,44 @@ class Services:
 
     paths: Paths
     settings: Settings
-    models: ModelRouter
-    runner: TeamRunner
     store: LazyStore
     journal: SqlRunJournal
+
+    @functools.cached_property
+    def models(self) -> ModelRouter:
+        """The model manager, made the first time it is asked for (the window does not wait
+        for the model layer to load)."""
+        from purpose_desktop.models.memory import MIB
+        from purpose_desktop.models.orphans import WorkerRecord
+        from purpose_desktop.models.pool import LocalModelPool
+        from purpose_desktop.models.router import ModelRouter
+
+        settings, paths = self.settings, self.paths
+        pool = LocalModelPool(
+            paths.models_dir,
+            n_ctx=settings.context_size,
+            n_threads=settings.n_threads,
+            memory_budget=None if settings.model_memory_mib is None
+            else settings.model_memory_mib * MIB,
+            record=WorkerRecord(paths.workers_dir),
+        )
+        return ModelRouter(
+            pool, paths.models_dir, n_ctx=settings.context_size,
+            ollama_host=settings.ollama_host, servers=settings.servers,
+        )
+
+    @functools.cached_property
+    def runner(self) -> TeamRunner:
+        """The engine's runner, made the first time it is asked for: that loads the engine,
+        which the window does not wait for."""
+        from purpose_desktop.engine.costs import load_prices
+        from purpose_desktop.engine.run import TeamRunner
+
+        return TeamRunner(
+            self.models, DeferredMemoryStore(lambda: self.store.get().memory),
+            workspaces_dir=self.paths.workspaces_dir, prices=load_prices(self.paths.prices_file),
+            max_answer_tokens=self.settings.max_answer_tokens, journal=self.journal,
+        )
 
     def list_models(self) -> list[CatalogEntry]:
         """The local models, described from their files; remembered in the store's catalog
@@ -55,6 +87,7 @@ class Services:
         off the UI loop."""
         from sqlalchemy.exc import SQLAlchemyError
 
+        from purpose_desktop.models.catalog import list_local_models
         from purpose_desktop.store.model_catalog import ModelCatalogStore
 
         entries = list_local_models(self.paths.models_dir, self.settings.context_size)
@@ -74,7 +107,8 @@ class Services:
     async def aclose(self) -> None:
         """Commit what the journal holds, close the database and end every model process.
         Safe to call more than once."""
-        await self.models.aclose()
+        if "models" in self.__dict__:  # made: it may hold model processes
+            await self.models.aclose()
         await asyncio.to_thread(self.journal.close)
         self.store.close()
 
@@ -85,29 +119,10 @@ def build_services(paths: Paths | None = None) -> Services:
     configure_logging(paths)
     settings = load_settings(paths)
     end_orphaned_workers(paths.workers_dir)
-    pool = LocalModelPool(
-        paths.models_dir,
-        n_ctx=settings.context_size,
-        n_threads=settings.n_threads,
-        memory_budget=None if settings.model_memory_mib is None
-        else settings.model_memory_mib * MIB,
-        record=WorkerRecord(paths.workers_dir),
-    )
-    models = ModelRouter(
-        pool, paths.models_dir, n_ctx=settings.context_size,
-        ollama_host=settings.ollama_host, servers=settings.servers,
-    )
     from purpose_desktop.store.lazy_store import LazyStore
 
     store = LazyStore(store_target(paths, settings))
-    journal = store.journal()
-    runner = TeamRunner(
-        models, DeferredMemoryStore(lambda: store.get().memory),
-        workspaces_dir=paths.workspaces_dir,
-        prices=load_prices(paths.prices_file), max_answer_tokens=settings.max_answer_tokens,
-        journal=journal,
-    )
-    return Services(paths, settings, models, runner, store, journal)
+    return Services(paths, settings, store, store.journal())
 
 
 def store_target(paths: Paths, settings: Settings,
@@ -237,13 +252,13 @@ def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = 
     return run_application(
         paths=services.paths,
         settings=services.settings,
-        runner=services.runner,
+        runner=lambda: services.runner,  # made with the first run
         list_models=services.list_models,
         shutdown=services.aclose,
         quit_after_shown=quit_after_shown,
         report_on_store=lambda: asyncio.to_thread(services.store_report),
         run_history=DeferredHistory(lambda: services.store.get().runs),
         open_store=services.store.get,
-        models=services.models,
+        models=lambda: services.models,  # made when the window's background work starts
         add_models=add_models,
     )

@@ -23,6 +23,8 @@ from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 
 #: What ``runs list --status`` accepts: how a stored run ended, or that it is going or stopped.
 RUN_STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
+#: The commands; without one, the window opens.
+COMMANDS = ("run", "models", "runs", "memory", "teams", "bench")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,9 +95,43 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--model", help="a real model for every agent instead of the scripted ones, "
                     "such as bundled:smollm2-135m")
     ui.add_argument("--json", action="store_true", help="print JSON")
+    _improve_parser(bench_commands)
     _store_parsers(commands)
-    parser.set_defaults(known_commands=frozenset(commands.choices))
     return parser
+
+
+def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from purpose_desktop.engine.evaluation.runner import Arm
+
+    improve = bench_commands.add_parser(
+        "improve", help="run a team on a suite for several iterations, learning on and off "
+        "and with simulated score corrections, and save the improvement curves")
+    improve.add_argument("--suite", required=True,
+                         help="a suite's name (built-in or in the home folder's suites "
+                         "folder) or a suite file")
+    improve.add_argument("--iterations", type=int, default=3,
+                         help="how often every task is run in each arm (3)")
+    improve.add_argument("--team", type=Path, required=True, metavar="TEAM_FILE",
+                         help="a .yaml or .toml team")
+    improve.add_argument("--arm", action="append", choices=[arm.value for arm in Arm],
+                         help="run only this arm (repeat for several; all by default)")
+    improve.add_argument("--json", action="store_true", help="print the result as JSON")
+    improve.add_argument("--out", type=Path, metavar="FILE.json",
+                         help="save the result here instead of the benchmarks folder")
+
+
+def _window_options(argv: list[str]) -> argparse.Namespace | None:
+    """The options of a plain start of the window, or ``None`` when ``argv`` names a command
+    or asks for anything else (help, the version). Only then is the whole parser built: its
+    every command and option take a noticeable part of the window's start-up."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--quit-after-shown", type=float)
+    parser.set_defaults(command=None)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None  # the whole parser says what is wrong, in its words
+    return None if rest else args
 
 
 def _files_to_open(argv: list[str], commands: Collection[str]) -> tuple[list[str], list[Path]]:
@@ -171,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_model()
     _attach_windows_console()
     _utf8_output()
-    parser = _parser()
-    argv, files = _files_to_open(argv, parser.get_default("known_commands"))
-    args = parser.parse_args(argv)
+    argv, files = _files_to_open(argv, COMMANDS)
+    args = _window_options(argv) or _parser().parse_args(argv)
     try:
         return _dispatch(args, files)
     except UserError as exc:
@@ -194,13 +229,19 @@ def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
         return _models(args)
     if args.command in ("runs", "memory", "teams"):
         return _store_command(args)
-    if args.command == "bench" and args.bench_command == "ui":
-        return _bench_ui(args)
     if args.command == "bench":
-        return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
+        return _bench(args)
     from purpose_desktop.app import run_gui
 
     return run_gui(quit_after_shown=args.quit_after_shown, add_models=files)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.bench_command == "ui":
+        return _bench_ui(args)
+    if args.bench_command == "improve":
+        return _bench_improve(args)
+    return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
 
 
 def _store_command(args: argparse.Namespace) -> int:
@@ -366,6 +407,40 @@ def _bench_ui(args: argparse.Namespace) -> int:
                         idle_seconds=args.idle_seconds, model=args.model)
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
     return 0 if result.meets_targets else 1
+
+
+def _bench_improve(args: argparse.Namespace) -> int:
+    from purpose_desktop.app import build_services
+    from purpose_desktop.bench import improve
+    from purpose_desktop.config import resources_dir
+    from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
+    from purpose_desktop.engine.evaluation.suites import find_suite
+    from purpose_desktop.engine.improvement import ImprovementResult
+    from purpose_desktop.engine.team_file import load_team
+
+    if args.iterations < 1:
+        raise UserError("--iterations must be at least 1.")
+    team = load_team(args.team)
+    services = build_services()
+    suite = find_suite(args.suite, resources_dir() / "suites", services.paths.suites_dir)
+    arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
+
+    async def go() -> ImprovementResult:
+        try:
+            return await improve.measure_improvement(
+                team, suite, args.iterations, services.models, arms=arms,
+                max_answer_tokens=services.settings.max_answer_tokens,
+                on_progress=improve.print_progress)
+        finally:
+            await services.aclose()
+
+    result = asyncio.run(go())
+    path = args.out or improve.result_file(services.paths, result)
+    improve.save_result(result, path)
+    print(result.to_json() if args.json else improve.format_table(result), end=(
+        "" if args.json else "\n"))
+    print(f"Saved to {path}", file=sys.stderr)
+    return 0
 
 
 def _utf8_output() -> None:

@@ -72,6 +72,11 @@ class Paths:
         return self.home / "teams"
 
     @property
+    def suites_dir(self) -> Path:
+        """Benchmark suites the user added (YAML files), listed beside the built-in ones."""
+        return self.home / "suites"
+
+    @property
     def benchmarks_dir(self) -> Path:
         """Benchmark results (JSON) that the Benchmarks pane lists."""
         return self.home / "benchmarks"

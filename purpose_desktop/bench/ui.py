@@ -585,7 +585,7 @@ async def _measure(window: MainWindow, *, runner: TeamRunner, ledger: TokenLedge
     team = bench_team(setup.agents, model_of, steps)
     controller.set_team(team)
     window.show()
-    window.tabs.setCurrentWidget(window.run_pane)
+    window.tabs.setCurrentWidget(window.run_tab)
     probe = LagProbe()
     await asyncio.sleep(SETTLE_SECONDS)
     _, idle = await probe.during(asyncio.sleep(setup.idle_seconds))

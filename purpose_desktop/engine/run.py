@@ -227,6 +227,7 @@ class TeamRunner:
         *,
         learn: bool = True,
         control: RunControl | None = None,
+        run_id: str | None = None,
     ) -> RunOutcome:
         """Run ``team`` on ``task``, emitting every event to ``subscribers``.
 
@@ -236,9 +237,11 @@ class TeamRunner:
         ``failed`` with a clear message rather than raising. Cancelling the calling task ends
         the run as ``cancelled`` and re-raises the cancellation. With a journal, the run is
         recorded as it goes and checkpointed after every step. ``control`` pauses the run
-        between steps.
+        between steps. A caller that gives the new ``run_id`` knows its workspace
+        (:meth:`workspace_of`) before it starts, to put files there.
         """
-        header = RunHeader(os.urandom(16).hex(), team.spec.name, team.spec.model_dump_json(),
+        header = RunHeader(run_id or os.urandom(16).hex(), team.spec.name,
+                           team.spec.model_dump_json(),
                            None if team.source is None else str(team.source), task)
         return await self._execute(header, team, subscribers, review, learn=learn,
                                    control=control)
@@ -369,9 +372,13 @@ class TeamRunner:
         return RunOutcome(header.run_id, status, answer, usage, error, agent_name,
                           tuple(run.steps), costs, record_error)
 
+    def workspace_of(self, run_id: str) -> Path:
+        """The folder run ``run_id`` works in (made when the run starts)."""
+        return self._workspaces_dir / run_id
+
     def _workspace(self, header: RunHeader) -> Path:
         """The run's folder; a fork starts with a copy of its parent's files as they are."""
-        workspace = self._workspaces_dir / header.run_id
+        workspace = self.workspace_of(header.run_id)
         parent = header.parent_run_id
         if parent is not None and not workspace.exists():
             source = self._workspaces_dir / parent

@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.checkpoint import Checkpoint
-from purpose_desktop.engine.journal import ResumePoint, RunHeader
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from purpose_desktop.engine import events as ev
+    from purpose_desktop.engine.checkpoint import Checkpoint
+    from purpose_desktop.engine.journal import ResumePoint, RunHeader
     from purpose_desktop.store.liveness import ProcessMark
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,8 @@ class _Flush:
     loop: asyncio.AbstractEventLoop
 
 
-_Item = RunHeader | ev.Event | Checkpoint | _Flush
+if TYPE_CHECKING:
+    _Item = RunHeader | ev.Event | Checkpoint | _Flush
 
 
 class SqlRunJournal:

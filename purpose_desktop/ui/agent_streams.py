@@ -19,10 +19,9 @@ HIDDEN_VIEW_MS = 400
 #: How often a streaming view's scroll bar is redrawn.
 SCROLL_BAR_MS = 250
 
-_STREAM_STYLE = (
-    "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
-    "#agentStreamHeader { padding: 2px 4px; }"
-)
+_STREAM_STYLE = "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
+#: What the header of the agent at work says.
+AT_WORK = "● at work"
 
 
 class StreamView(QtWidgets.QPlainTextEdit):
@@ -34,24 +33,31 @@ class StreamView(QtWidgets.QPlainTextEdit):
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_STREAM_BLOCKS)
         self.setPlaceholderText(placeholder)
-        # The scroll bar changes with every frame of tokens. Drawn opaque (it paints all of
-        # its area), it repaints alone rather than with the panes behind it.
         bar = self.verticalScrollBar()
-        bar.setAutoFillBackground(True)
-        bar.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        # Even so, drawing it costs more than drawing the new text: while tokens stream, it
-        # is redrawn a few times a second instead of on every frame.
+        # The scroll bar changes with every frame of tokens, and drawing it costs more than
+        # drawing the new text: while tokens stream, it is redrawn a few times a second.
         self._bar_redraw = QtCore.QTimer(self)
         self._bar_redraw.setSingleShot(True)
         self._bar_redraw.setInterval(SCROLL_BAR_MS)
         self._bar_redraw.timeout.connect(lambda: bar.setUpdatesEnabled(True))
+        self._bar_opaque = False
 
-    def append_text(self, text: str) -> None:
-        """Add ``text`` at the end and keep the end in sight."""
+    def _pace_scroll_bar(self) -> None:
         bar = self.verticalScrollBar()
+        if not self._bar_opaque:
+            # Drawn opaque (it paints all of its area), it repaints alone rather than with the
+            # panes behind it. Set on first use: the first touch of ``QtCore.Qt`` costs about
+            # 40 ms, which the window's start-up should not pay.
+            bar.setAutoFillBackground(True)
+            bar.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+            self._bar_opaque = True
         if bar.updatesEnabled():
             bar.setUpdatesEnabled(False)  # until the timer: enabling it again redraws it
             self._bar_redraw.start()
+
+    def append_text(self, text: str) -> None:
+        """Add ``text`` at the end and keep the end in sight."""
+        self._pace_scroll_bar()
         cursor = self.textCursor()
         cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
         _insert_broken(cursor, text)
@@ -66,14 +72,23 @@ class StreamView(QtWidgets.QPlainTextEdit):
 
     def start_section(self, title: str) -> None:
         """Begin a new section headed ``title``, set apart from what came before."""
-        prefix = "\n\n" if not self.document().isEmpty() else ""
-        self.append_text(f"{prefix}{title}\n")
+        self.append_text(_section_heading(title, not self.document().isEmpty()))
+
+
+def _section_heading(title: str, after_text: bool) -> str:
+    """The text that starts a section headed ``title``, set apart from any text before."""
+    return f"\n\n{title}\n" if after_text else f"{title}\n"
 
 
 def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
     """Insert ``text`` at ``cursor`` with a line break wherever a line would pass
     MAX_LINE_CHARS."""
-    for index, line in enumerate(text.split("\n")):
+    lines = text.split("\n")
+    if (cursor.positionInBlock() + len(lines[0]) <= MAX_LINE_CHARS
+            and all(len(line) <= MAX_LINE_CHARS for line in lines[1:])):
+        cursor.insertText(text)  # at once: Qt makes each line a block of its own
+        return
+    for index, line in enumerate(lines):
         if index:
             cursor.insertText("\n")
         rest, room = line, MAX_LINE_CHARS - cursor.positionInBlock()
@@ -91,37 +106,46 @@ class AgentStream(QtWidgets.QFrame):
         self.agent = agent
         self.setObjectName("agentStream")
         self.setStyleSheet(_STREAM_STYLE)
-        self.header = QtWidgets.QLabel()
+        # The header's text never changes, and the "at work" mark keeps one fixed size:
+        # a label whose size may change asks every layout up to the window to be done
+        # again, and the window then repaints whole, each time another agent takes over.
+        self.header = QtWidgets.QLabel(f"<b>{html.escape(agent)}</b>")
         self.header.setObjectName("agentStreamHeader")
-        # A header whose text changes must not change its size: that would lay out (and
-        # repaint) the whole window each time another agent takes over.
-        self.header.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
-                                  QtWidgets.QSizePolicy.Policy.Fixed)
-        # Highlighted through palette roles, not style-sheet properties: re-polishing a
-        # style sheet costs a repaint of far more than the header.
-        self.header.setAutoFillBackground(True)
+        self.at_work = QtWidgets.QLabel()
+        self.at_work.setFixedSize(
+            self.at_work.fontMetrics().horizontalAdvance(AT_WORK) + 12,
+            self.header.sizeHint().height())
         self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        # Highlighted through palette roles, not style-sheet properties: re-polishing a
+        # style sheet costs a repaint of far more than the header.
+        bar = QtWidgets.QWidget()
+        bar.setAutoFillBackground(True)
+        bar_layout = QtWidgets.QHBoxLayout(bar)
+        bar_layout.setContentsMargins(4, 2, 4, 2)
+        bar_layout.addWidget(self.header, 1)
+        bar_layout.addWidget(self.at_work)
+        self._bar = bar
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.header)
+        layout.addWidget(bar)
         layout.addWidget(self.view, 1)
         self.active = False
-        self._show_header()
+        self._show_state()
 
     def set_active(self, active: bool) -> None:
         if active == self.active:
             return
         self.active = active
-        self._show_header()
+        self._show_state()
 
-    def _show_header(self) -> None:
-        name = html.escape(self.agent)
-        self.header.setText(f"<b>● {name}</b> — at work" if self.active else f"<b>{name}</b>")
+    def _show_state(self) -> None:
+        self.at_work.setText(AT_WORK if self.active else "")
         roles = QtGui.QPalette.ColorRole
-        self.header.setBackgroundRole(roles.Highlight if self.active else roles.Window)
-        self.header.setForegroundRole(roles.HighlightedText if self.active else roles.WindowText)
+        self._bar.setBackgroundRole(roles.Highlight if self.active else roles.Window)
+        for label in (self.header, self.at_work):
+            label.setForegroundRole(roles.HighlightedText if self.active else roles.WindowText)
 
 
 class AgentStreams(QtWidgets.QWidget):
@@ -186,11 +210,13 @@ class AgentStreams(QtWidgets.QWidget):
         times a second rather than on every frame: inserting costs a layout of its text."""
         self._interleave_timer.stop()
         pieces, self._unshown = self._unshown, []
+        # Inserted at once: each insert costs about as much as a long one.
+        written = not self.interleaved.document().isEmpty()
+        parts: list[str] = []
         for text, heading in pieces:
-            if heading:
-                self.interleaved.start_section(text)
-            else:
-                self.interleaved.append_text(text)
+            parts.append(_section_heading(text, written or bool(parts)) if heading else text)
+        if parts:
+            self.interleaved.append_text("".join(parts))
 
     def start_step(self, agent: str, step: int) -> None:
         """Set ``agent``'s next tokens apart as those of ``step``."""

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.config import Paths, Settings
-from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import ListModels, MainWindow, OpenStore, ReportOnStore
 from purpose_desktop.ui.pending_reviews import PendingReviewsList
@@ -29,7 +28,9 @@ from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
 
 if TYPE_CHECKING:
+    from purpose_desktop.engine.costs import PriceTable
     from purpose_desktop.models.router import ModelRouter
+    from purpose_desktop.ui.run_controller import Runner
 
 Shutdown = Callable[[], Awaitable[None]]
 
@@ -84,13 +85,13 @@ def build_main_window(
     *,
     paths: Paths,
     settings: Settings,
-    runner: TeamRunner,
+    runner: Runner,
     list_models: ListModels,
     reporter: ErrorReporter,
     report_on_store: ReportOnStore | None = None,
     run_history: RunHistory | None = None,
     open_store: OpenStore | None = None,
-    models: ModelRouter | None = None,
+    models: Callable[[], ModelRouter] | None = None,
 ) -> MainWindow:
     """The main window with its controller, the review dialogs and the runs list wired, and
     the prices saved in the Costs pane charged from the next run on."""
@@ -106,10 +107,14 @@ def build_main_window(
         report_on_store=report_on_store,
         open_store=open_store,
         models=models,
+        make_pending_reviews=lambda: PendingReviewsList(review),
     )
     review.show_over(window)
-    window.run_pane.set_pending_reviews_widget(PendingReviewsList(review))
-    window.prices_saved.connect(runner.use_prices)
+
+    def use_prices(prices: PriceTable) -> None:
+        controller.runner.use_prices(prices)  # not before: that would make the runner now
+
+    window.prices_saved.connect(use_prices)
     reporter.set_parent(window)
     return window
 
@@ -118,14 +123,14 @@ def run_application(
     *,
     paths: Paths,
     settings: Settings,
-    runner: TeamRunner,
+    runner: Runner,
     list_models: ListModels,
     shutdown: Shutdown,
     quit_after_shown: float | None = None,
     report_on_store: ReportOnStore | None = None,
     run_history: RunHistory | None = None,
     open_store: OpenStore | None = None,
-    models: ModelRouter | None = None,
+    models: Callable[[], ModelRouter] | None = None,
     add_models: Sequence[Path] = (),
 ) -> int:
     """Show the main window and run until it is closed; returns the exit code."""

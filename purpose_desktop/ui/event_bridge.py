@@ -1,4 +1,4 @@
-"""Engine events into Qt signals, with tokens coalesced to about 30 frames a second.
+"""Engine events into Qt signals, with tokens coalesced to about 40 frames a second.
 
 A fast model emits hundreds of tokens a second; repainting for each would freeze the window.
 Tokens are buffered per agent and released on a frame timer; any other event first flushes the
@@ -7,10 +7,14 @@ buffer, so views always see events in the order the engine emitted them.
 
 from __future__ import annotations
 
-from purpose_desktop.engine.events import Event, TokenStreamed
+from typing import TYPE_CHECKING
+
 from purpose_desktop.ui.qt import QtCore, Signal
 
-FRAME_MS = 33
+if TYPE_CHECKING:
+    from purpose_desktop.engine.events import Event
+
+FRAME_MS = 25
 
 
 class EventBridge(QtCore.QObject):
@@ -30,6 +34,9 @@ class EventBridge(QtCore.QObject):
         self._timer.timeout.connect(self.flush)
 
     def __call__(self, event: Event) -> None:
+        # Imported here: the window is made before the engine is loaded.
+        from purpose_desktop.engine.events import TokenStreamed
+
         if isinstance(event, TokenStreamed):
             self._pending.setdefault(event.agent, []).append(event.text)
             if not self._timer.isActive():

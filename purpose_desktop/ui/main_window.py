@@ -17,12 +17,9 @@ from purpose_desktop.config import (
     save_settings,
 )
 from purpose_desktop.errors import UserError
-from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.lazy_pane import LazyPane
 from purpose_desktop.ui.model_controller import ModelsController
 from purpose_desktop.ui.panes.memory_pane import MemoryPane
-from purpose_desktop.ui.panes.models_pane import ModelsPane
-from purpose_desktop.ui.panes.run_pane import RunPane
 from purpose_desktop.ui.panes.team_pane import TeamPane
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run_controller import RunController
@@ -31,13 +28,16 @@ from purpose_desktop.ui.tasks import TaskKeeper
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
     from purpose_desktop.engine.specs import LoadedTeam
+    from purpose_desktop.models.catalog import CatalogEntry
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.store.opening import Store, StoreReport
     from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
     from purpose_desktop.ui.panes.costs_pane import CostsPane
+    from purpose_desktop.ui.panes.models_pane import ModelsPane
+    from purpose_desktop.ui.panes.run_pane import RunPane
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
-ListModels = Callable[[], Sequence[CatalogEntry]]
+ListModels = Callable[[], Sequence["CatalogEntry"]]
 ReportOnStore = Callable[[], Awaitable["StoreReport"]]
 OpenStore = Callable[[], "Store"]
 """Opens the store (once; later calls return it). It blocks: call it on a worker thread."""
@@ -74,7 +74,8 @@ class MainWindow(QtWidgets.QMainWindow):
         list_models: ListModels,
         report_on_store: ReportOnStore | None = None,
         open_store: OpenStore | None = None,
-        models: ModelRouter | None = None,
+        models: Callable[[], ModelRouter] | None = None,
+        make_pending_reviews: Callable[[], QtWidgets.QWidget] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Purpose Desktop[*]")  # [*]: unsaved changes to the team
@@ -88,23 +89,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self._open_store = open_store
         self._models = models
         self.controller = controller
+        self._make_pending_reviews = make_pending_reviews
 
         self.team_pane = TeamPane()
-        self.run_pane = RunPane(controller)
-        self.run_pane.set_team_chooser(self.open_team_dialog)
+        self.run_tab = LazyPane(self._make_run_pane)
         self.memory_pane = MemoryPane(tasks, open_store)
         self.costs_tab = LazyPane(self._make_costs_pane)
         self.benchmark_tab = LazyPane(self._make_benchmark_pane)
-        self.models_pane = ModelsPane()
+        self.models_tab = LazyPane(self._make_models_pane)
+        self._catalog: Sequence[CatalogEntry] | str = ()  # the models, or why they are unknown
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
         for pane, title in (
             (self.team_pane, "&Team"),
-            (self.run_pane, "&Run"),
+            (self.run_tab, "&Run"),
             (self.memory_pane, "&Memory"),
             (self.costs_tab, "&Costs"),
             (self.benchmark_tab, "&Benchmarks"),
-            (self.models_pane, "M&odels"),
+            (self.models_tab, "M&odels"),
         ):
             self.tabs.addTab(pane, title)
         self.setCentralWidget(self.tabs)
@@ -117,18 +119,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.team_ready.connect(self._team_saved)
         self.team_pane.dirty_changed.connect(self.setWindowModified)
         self.team_pane.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self.models_pane.refresh_button.clicked.connect(self.refresh_models)
         # GGUF files dropped anywhere on the window are added through the models pane.
         self.models_controller = ModelsController(
-            self.models_pane, window=self, models_dir=paths.models_dir,
+            lambda: self.models_pane, window=self, models_dir=paths.models_dir,
             settings=lambda: self._settings, change_settings=self.change_settings,
             refresh=self.refresh_models, tasks=tasks, models=models,
         )
         self.models_controller.wants_attention.connect(
-            lambda: self.tabs.setCurrentWidget(self.models_pane))
+            lambda: self.tabs.setCurrentWidget(self.models_tab))
         controller.team_changed.connect(self.team_pane.show_team)
         controller.team_changed.connect(lambda team: self.memory_pane.set_team(team.spec.name))
         controller.busy_changed.connect(self._busy_changed)
+        # However a run is started, its events find the run pane made.
+        controller.busy_changed.connect(lambda busy: busy and self.run_tab.pane())
         controller.finished.connect(self._costs_changed)
         self._file_dialog: QtWidgets.QFileDialog | None = None
         self._closing_anyway = False
@@ -136,6 +139,38 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
 
     # --- panes made when first shown ---------------------------------------------------
+
+    @property
+    def run_pane(self) -> RunPane:
+        return cast("RunPane", self.run_tab.pane())
+
+    def _make_run_pane(self) -> RunPane:
+        from purpose_desktop.ui.panes.run_pane import RunPane
+
+        pane = RunPane(self.controller)
+        pane.set_team_chooser(self.open_team_dialog)
+        if self._make_pending_reviews is not None:
+            pane.set_pending_reviews_widget(self._make_pending_reviews())
+        return pane
+
+    @property
+    def models_pane(self) -> ModelsPane:
+        return cast("ModelsPane", self.models_tab.pane())
+
+    def _make_models_pane(self) -> ModelsPane:
+        from purpose_desktop.ui.panes.models_pane import ModelsPane
+
+        pane = ModelsPane()
+        pane.refresh_button.clicked.connect(self.refresh_models)
+        self.models_controller.attach(pane)
+        self._show_catalog(pane)
+        return pane
+
+    def _show_catalog(self, pane: ModelsPane) -> None:
+        if isinstance(self._catalog, str):
+            pane.show_error(self._catalog)
+        elif self._catalog:
+            pane.show_entries(self._catalog)
 
     @property
     def costs_pane(self) -> CostsPane:
@@ -243,11 +278,11 @@ class MainWindow(QtWidgets.QMainWindow):
                               "save settings")
 
     def _run_task(self) -> None:
-        self.tabs.setCurrentWidget(self.run_pane)
+        self.tabs.setCurrentWidget(self.run_tab)
         self.run_pane.start_run()
 
     def _toggle_pause(self) -> None:
-        self.tabs.setCurrentWidget(self.run_pane)
+        self.tabs.setCurrentWidget(self.run_tab)
         self.run_pane.toggle_pause()
 
     def _busy_changed(self, busy: bool) -> None:
@@ -297,7 +332,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._warn("The database was damaged", report.recovery_notice)
         if report.interrupted:
             self.run_pane.interrupted_notice.show_runs(report.interrupted)
-            self.tabs.setCurrentWidget(self.run_pane)
+            self.tabs.setCurrentWidget(self.run_tab)
 
     def _warn(self, title: str, message: str) -> None:
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
@@ -352,15 +387,19 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._tasks.start(self._refresh_models(), "list models")
 
     async def _refresh_models(self) -> None:
-        self.models_pane.refresh_button.setEnabled(False)
+        made = self.models_tab.is_made  # otherwise it shows the models when it is made
+        if made:
+            self.models_pane.refresh_button.setEnabled(False)
         try:
             entries = await asyncio.to_thread(self._list_models)
-            self.models_pane.show_entries(entries)
+            self._catalog = entries
             self.team_pane.set_catalog(entries, await asyncio.to_thread(self._model_budget))
         except UserError as exc:
-            self.models_pane.show_error(str(exc))
+            self._catalog = str(exc)
         finally:
-            self.models_pane.refresh_button.setEnabled(True)
+            if self.models_tab.is_made:
+                self._show_catalog(self.models_pane)
+                self.models_pane.refresh_button.setEnabled(True)
 
     def change_settings(self, **changes: Any) -> None:
         """Change some settings and save them in the background."""

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.config import ServerSetting, Settings
 from purpose_desktop.errors import ModelError
-from purpose_desktop.ui.model_server_dialog import ServerDialog
-from purpose_desktop.ui.panes.models_pane import MIB, ModelsPane, Note
+from purpose_desktop.ui.model_notes import Note
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 
@@ -27,6 +26,10 @@ if TYPE_CHECKING:
     from purpose_desktop.models.base import ModelStatus
     from purpose_desktop.models.pool import LocalModelPool
     from purpose_desktop.models.router import ModelRouter
+    from purpose_desktop.ui.model_server_dialog import ServerDialog
+    from purpose_desktop.ui.panes.models_pane import ModelsPane
+
+MIB = 2**20
 
 ChangeSettings = Callable[..., object]
 """Replaces some settings (as keyword arguments) and saves them."""
@@ -51,7 +54,7 @@ class ModelsController(QtCore.QObject):
 
     def __init__(
         self,
-        pane: ModelsPane,
+        pane: Callable[[], ModelsPane],
         *,
         window: QtWidgets.QWidget,
         models_dir: Path,
@@ -59,17 +62,19 @@ class ModelsController(QtCore.QObject):
         change_settings: ChangeSettings,
         refresh: Callable[[], object],
         tasks: TaskKeeper,
-        models: ModelRouter | None,
+        models: Callable[[], ModelRouter] | None,
     ) -> None:
-        super().__init__(pane)
-        self.pane = pane
+        """``pane`` gives the pane, made when first asked for (and handed to :meth:`attach`);
+        ``models`` gives the model manager, made when first asked for."""
+        super().__init__(window)
+        self._make_pane = pane
+        self._pane: ModelsPane | None = None
         self._models_dir = models_dir
         self._settings = settings
         self._change_settings = change_settings
         self._refresh = refresh
         self._tasks = tasks
-        self._router = models
-        self._pool: LocalModelPool | None = None if models is None else models.pool
+        self._models = models
         self._pending: list[Path] = []
         self._job: asyncio.Task[None] | None = None
         self._stop_copy = threading.Event()
@@ -79,6 +84,15 @@ class ModelsController(QtCore.QObject):
         self._pane_seen = False
         window.setAcceptDrops(True)
         window.installEventFilter(self)
+
+    @property
+    def pane(self) -> ModelsPane:
+        """The pane, made now if it was not yet."""
+        return self._pane if self._pane is not None else self._make_pane()
+
+    def attach(self, pane: ModelsPane) -> None:
+        """Take ``pane``'s requests, and show it what is known already."""
+        self._pane = pane
         pane.files_chosen.connect(self.add_files)
         pane.load_requested.connect(self.load)
         pane.unload_requested.connect(self.unload)
@@ -88,12 +102,23 @@ class ModelsController(QtCore.QObject):
         pane.servers.ollama_host_requested.connect(self.set_ollama_host)
         pane.servers.add_server_requested.connect(self.open_server_dialog)
         pane.servers.probe_requested.connect(self.probe)
+        pane.servers.set_ollama_host(self._settings().ollama_host)
+        if self._started:
+            self._show_pool()
+
+    @property
+    def _router(self) -> ModelRouter | None:
+        return None if self._models is None else self._models()
+
+    @property
+    def _pool(self) -> LocalModelPool | None:
+        router = self._router
+        return None if router is None else router.pool
 
     def start(self) -> None:
         """Show the memory budget and follow the pool (the window's background work); probe
         the servers if the pane is on screen already."""
         self._started = True
-        self.pane.servers.set_ollama_host(self._settings().ollama_host)
         if self._pool is not None:
             self._pool.watch(self._pool_changed)
         self._tasks.start(self._show_budget(), "read the memory budget")
@@ -258,6 +283,8 @@ class ModelsController(QtCore.QObject):
 
     def open_server_dialog(self) -> None:
         taken = [server.name for server in self._settings().servers]
+        from purpose_desktop.ui.model_server_dialog import ServerDialog
+
         dialog = ServerDialog(taken, self.pane)
         dialog.server_entered.connect(
             lambda name, url, key: self._tasks.start(
@@ -312,11 +339,12 @@ class ModelsController(QtCore.QObject):
         self._show_pool()
 
     def _pool_changed(self, status: ModelStatus) -> None:
-        self.pane.model_changed(status)
-        self._show_pool()
+        if self._pane is not None:  # otherwise the pane shows the pool when it is made
+            self._pane.model_changed(status)
+            self._show_pool()
 
     def _show_pool(self) -> None:
-        if self._pool is not None:
+        if self._pool is not None and self._pane is not None:
             self.pane.show_pool(self._pool.loaded(), self._pool.memory_in_use,
                                 self._pool.memory_budget)
 

@@ -7,18 +7,22 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-from purpose_desktop.engine.events import Event
-from purpose_desktop.engine.run import RunControl, RunOutcome, TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.ui.event_bridge import EventBridge
 from purpose_desktop.ui.qt import QtCore, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
+    from purpose_desktop.engine.events import Event
     from purpose_desktop.engine.review import ReviewGate
+    from purpose_desktop.engine.run import RunControl, RunOutcome, TeamRunner
     from purpose_desktop.engine.specs import LoadedTeam
     from purpose_desktop.engine.trajectory import Action
     from purpose_desktop.store.run_queries import RunSummary
+
+    # The runner, or a function that makes it when the first run starts (making it loads
+    # the engine, which the window need not wait for).
+    Runner = TeamRunner | Callable[[], TeamRunner]
 
 #: How many of the newest runs the runs list shows.
 RUNS_LISTED = 200
@@ -55,7 +59,7 @@ class DeferredHistory:
             yield event
 
 
-StartRun = Callable[[RunControl], Coroutine[Any, Any, RunOutcome]]
+StartRun = Callable[["RunControl"], Coroutine[Any, Any, "RunOutcome"]]
 
 
 class RunController(QtCore.QObject):
@@ -84,7 +88,7 @@ class RunController(QtCore.QObject):
 
     def __init__(
         self,
-        runner: TeamRunner,
+        runner: Runner,
         tasks: TaskKeeper,
         parent: QtCore.QObject | None = None,
         *,
@@ -93,7 +97,7 @@ class RunController(QtCore.QObject):
     ) -> None:
         super().__init__(parent)
         self.bridge = EventBridge(self)
-        self._runner = runner
+        self._runner_or_maker = runner
         self._tasks = tasks
         self._review = review
         self._history = history
@@ -103,6 +107,15 @@ class RunController(QtCore.QObject):
         # Not derived from the task: views ask while the task is still finishing.
         self._busy = False
         self._replaying = False
+
+    @property
+    def runner(self) -> TeamRunner:
+        """The runner, made now if it was given as a function."""
+        from purpose_desktop.engine.run import TeamRunner
+
+        if not isinstance(self._runner_or_maker, TeamRunner):
+            self._runner_or_maker = self._runner_or_maker()
+        return self._runner_or_maker
 
     @property
     def review(self) -> ReviewGate | None:
@@ -146,7 +159,7 @@ class RunController(QtCore.QObject):
         team, text = self._team, task.strip()
         if self.running or team is None or not text:
             return False
-        self._launch_run(lambda control: self._runner.run(
+        self._launch_run(lambda control: self.runner.run(
             team, text, [self.bridge], self._review, control=control), "team run")
         return True
 
@@ -155,7 +168,7 @@ class RunController(QtCore.QObject):
         run is going."""
         if self.running:
             return False
-        self._launch_run(lambda control: self._runner.resume(
+        self._launch_run(lambda control: self.runner.resume(
             run_id, [self.bridge], self._review, control=control), f"resume run {run_id[:8]}")
         return True
 
@@ -164,7 +177,7 @@ class RunController(QtCore.QObject):
         first step), taking ``action`` next if given; ``False`` while another run is going."""
         if self.running:
             return False
-        self._launch_run(lambda control: self._runner.fork(
+        self._launch_run(lambda control: self.runner.fork(
             run_id, after_step, [self.bridge], self._review, action=action, control=control),
             f"fork run {run_id[:8]} after step {after_step}")
         return True
@@ -187,6 +200,8 @@ class RunController(QtCore.QObject):
             self._current.cancel()
 
     def _launch_run(self, start: StartRun, name: str) -> None:
+        from purpose_desktop.engine.run import RunControl
+
         self._control = RunControl()
         self._launch(start(self._control), name, self._run_ended)
 

@@ -94,7 +94,7 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
     async def scenario() -> None:
         window.start_background_work()
         await wait_until(notice.isVisible)
-        assert window.tabs.currentWidget() is window.run_pane
+        assert window.tabs.currentWidget() is window.run_tab
         screenshot(window, "interrupted-run-offered")
         notice.resume_buttons[run_id].click()
         gate = window.controller.review

@@ -100,7 +100,7 @@ def test_first_launch_opens_the_sample_team_and_lists_models(
     assert window.models_pane.summary.text() == "2 of 2 models available"
     window.tabs.setCurrentWidget(window.team_pane)
     screenshot(window, "team-pane")
-    window.tabs.setCurrentWidget(window.models_pane)
+    window.tabs.setCurrentWidget(window.models_tab)
     screenshot(window, "models-pane")
     window.tabs.setCurrentWidget(window.memory_pane)
     screenshot(window, "memory-pane")
@@ -118,7 +118,7 @@ def test_a_task_typed_in_the_run_pane_streams_tokens_into_the_view(
 ) -> None:
     async def scenario() -> None:
         await open_sample_team(window)
-        window.tabs.setCurrentWidget(window.run_pane)
+        window.tabs.setCurrentWidget(window.run_tab)
         qtbot.keyClicks(window.run_pane.task_edit, "Name three primary colours.")
         assert window.run_pane.run_button.isEnabled()
         qtbot.mouseClick(window.run_pane.run_button, QtCore.Qt.MouseButton.LeftButton)
@@ -231,11 +231,12 @@ def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
         MAX_STREAM_CHARS,
     )
 
+    streams = window.run_pane.streams  # made before the tokens come, as a run makes it
     tokens = window.controller.bridge.tokens
     chunk = "x" * 50_000
     for _ in range(15):  # 750 000 characters with no line break
         tokens.emit("writer", chunk)
-    view = window.run_pane.streams.stream("writer").view
+    view = streams.stream("writer").view
     text = view.toPlainText()
     assert len(text) <= MAX_STREAM_CHARS
     assert text.replace("\n", "").endswith(chunk)  # the newest output is what is kept
@@ -245,7 +246,6 @@ def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
     assert view.blockCount() <= MAX_STREAM_BLOCKS
     assert view.toPlainText().rstrip().endswith(f"line {MAX_STREAM_BLOCKS + 499}")
     # The interleaved view, hidden meanwhile, catches up when it is shown, bounded too.
-    streams = window.run_pane.streams
     streams.tabs.setCurrentWidget(streams.interleaved)
     assert streams.interleaved.blockCount() <= MAX_STREAM_BLOCKS
     assert len(streams.interleaved.toPlainText()) <= MAX_STREAM_CHARS

@@ -50,7 +50,7 @@ def window(services: Services, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow
         paths=services.paths, settings=services.settings, runner=services.runner,
         list_models=lambda: list_local_models(services.paths.models_dir,
                                               services.settings.context_size),
-        reporter=reporter, models=services.models,
+        reporter=reporter, models=lambda: services.models,
     )
     main.resize(1200, 760)
     main.show()
@@ -142,7 +142,7 @@ def test_a_drop_adds_the_good_gguf_and_says_why_each_bad_file_was_not_added(
         await until(lambda: pane.status_of("smol.gguf") != "")  # the catalog read it again
 
     run_in_qt_loop(scenario())
-    assert window.tabs.currentWidget() is pane  # the drop brought the pane forward
+    assert window.tabs.currentWidget() is window.models_tab  # the drop brought the pane forward
     assert sorted(path.name for path in home.models_dir.glob("*.gguf*")) == ["smol.gguf"]
     assert (home.models_dir / "smol.gguf").read_bytes() == good.read_bytes()
     assert pane.status_of("smol.gguf") == "available"
@@ -177,7 +177,7 @@ def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
 ) -> None:
     pane = window.models_pane
     pool = services.models.pool
-    window.tabs.setCurrentWidget(pane)
+    window.tabs.setCurrentWidget(window.models_tab)
     seen_loading: list[bool] = []
 
     async def scenario() -> None:
@@ -223,7 +223,7 @@ def test_a_lower_budget_is_saved_and_a_model_over_it_is_refused_with_what_it_nee
     window: MainWindow, services: Services, home: Paths, run_in_qt_loop: RunInLoop,
 ) -> None:
     pane = window.models_pane
-    window.tabs.setCurrentWidget(pane)
+    window.tabs.setCurrentWidget(window.models_tab)
 
     async def scenario() -> None:
         await started(window)
@@ -250,7 +250,7 @@ def test_a_copy_and_a_load_under_way_can_be_cancelled(
     window: MainWindow, services: Services, home: Paths, run_in_qt_loop: RunInLoop
 ) -> None:
     pane = window.models_pane
-    window.tabs.setCurrentWidget(pane)
+    window.tabs.setCurrentWidget(window.models_tab)
     # A model file followed by 400 MiB of padding: long enough to copy that Cancel lands
     # while the copy is under way (the padding is sparse, so making it costs nothing).
     big = Path(shutil.copy(smollm2_path(), home.home.parent / "big.gguf"))
@@ -310,7 +310,7 @@ def test_a_server_is_added_without_a_keyring_and_a_server_down_is_reported(
 ) -> None:
     pane = window.models_pane
     servers = pane.servers
-    window.tabs.setCurrentWidget(pane)
+    window.tabs.setCurrentWidget(window.models_tab)
     down = closed_port()
     secret = "sk-secret-not-for-files-4711"
     said: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from purpose_desktop.ui.qt import QtCore, QtWidgets
+from purpose_desktop.ui.qt import QtWidgets, set_by_name
 
 
 def push_button(
@@ -23,7 +23,9 @@ def message_label(name: str, text: str = "") -> QtWidgets.QLabel:
     label = QtWidgets.QLabel(text)
     label.setObjectName(name)
     label.setWordWrap(True)
-    label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-    label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+    # By name, not as ``QtCore.Qt`` members: made before the window first appears (see
+    # ``set_by_name``).
+    set_by_name(label, "textFormat", "RichText")
+    set_by_name(label, "textInteractionFlags", "TextSelectableByMouse")
+    set_by_name(label, "alignment", "AlignTop")
     return label

@@ -48,7 +48,9 @@ class RunPane(QtWidgets.QWidget):
         self._build_widgets()
         self._layout()
         self._connect()
-        self._set_busy(False)
+        self._set_busy(controller.running)  # made as a run starts, or before any
+        if controller.team is not None:  # made after the team was chosen
+            self._show_team(controller.team)
 
     def _build_widgets(self) -> None:
         self.team_label = QtWidgets.QLabel("No team open")

@@ -1,0 +1,205 @@
+"""Run a team on a suite for several iterations and measure how it improves.
+
+Each arm of the benchmark is the same team under one condition:
+
+- **learning on**: the team learns from every run, as it does in use;
+- **learning off**: it never learns, the baseline;
+- **with overrides**: it learns, and on the first iteration a simulated person who knows each
+  task's outcome corrects Φ through the review gate, as a person in the app would.
+
+Every arm gets its own runner from the caller, with its own memory: arms must not learn from
+each other's runs. Each task runs in a fresh workspace, with the suite's setup files written
+there first, and its outcome is decided by the task's check, never by the critic.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from statistics import fmean
+
+from purpose_desktop.engine import learning
+from purpose_desktop.engine.evaluation.checks import check_outcome
+from purpose_desktop.engine.evaluation.suites import Check, Suite, SuiteTask
+from purpose_desktop.engine.improvement import (
+    ImprovementResult,
+    ImprovementSeries,
+    IterationMetrics,
+)
+from purpose_desktop.engine.review import (
+    ActionDecision,
+    ActionReviewRequest,
+    AutoApprove,
+    ReviewGate,
+    ScoreDecision,
+    ScoreReviewRequest,
+)
+from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.specs import LoadedTeam, ReviewPolicy
+
+#: The best and worst Φ: what a person who knows the outcome gives a state that settles it.
+_RIGHT, _WRONG = 10.0, 0.0
+
+
+class Arm(StrEnum):
+    """A condition the team runs the suite under; its value names its series."""
+
+    LEARNING_ON = "learning on"
+    LEARNING_OFF = "learning off"
+    WITH_OVERRIDES = "with overrides"
+
+
+ALL_ARMS: tuple[Arm, ...] = tuple(Arm)
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """How one task went in one iteration of one arm."""
+
+    arm: Arm
+    iteration: int
+    task_id: str
+    passed: bool
+    detail: str
+    reward: float
+    """The reward learning gives the run (0 to 1: its final Φ, halved if it did not
+    complete)."""
+    outcome: RunOutcome
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every task: ``done`` of ``total`` task runs are over, ``last`` the
+    latest."""
+
+    done: int
+    total: int
+    last: TaskRun
+
+
+RunnerFor = Callable[[Arm], TeamRunner]
+"""The runner of an arm: the same models, a memory of the arm's own."""
+
+
+class OutcomeReview:
+    """A person who knows how ``check`` decides the task: approves every action, and scores a
+    state that settles the outcome as they know it (10 when the check passes, 0 for a final
+    answer when it does not), keeping the critic's score otherwise."""
+
+    def __init__(self, check: Check, workspace: Path) -> None:
+        self._check = check
+        self._workspace = workspace
+
+    async def review_action(self, request: ActionReviewRequest) -> ActionDecision:
+        return ActionDecision("approve")
+
+    async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
+        answer = request.state.answer
+        result = check_outcome(self._check, answer, self._workspace)
+        if result.passed:
+            phi = _RIGHT
+        elif answer is not None:
+            phi = _WRONG
+        else:
+            return ScoreDecision()  # not settled yet: the critic's judgement stands
+        if phi == request.phi:
+            return ScoreDecision()
+        return ScoreDecision(phi, f"The task's known outcome: {result.detail}")
+
+
+async def run_improvement(
+    team: LoadedTeam,
+    suite: Suite,
+    iterations: int,
+    runner_for: RunnerFor,
+    *,
+    arms: Sequence[Arm] = ALL_ARMS,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> ImprovementResult:
+    """Run every task of ``suite`` ``iterations`` times under each of ``arms`` and measure
+    each iteration. Iterations go in turn across the arms, so a run stopped early has
+    comparable progress in each. Cancelling the calling task stops it after ending the run
+    under way as cancelled (and raises the cancellation)."""
+    if iterations < 1:
+        raise ValueError("iterations must be at least 1")
+    if not arms:
+        raise ValueError("at least one arm is needed")
+    runners = {arm: runner_for(arm) for arm in arms}
+    reviewed = _reviewed_always(team)
+    total = iterations * len(arms) * len(suite.tasks)
+    done = 0
+    series: dict[Arm, list[IterationMetrics]] = {arm: [] for arm in arms}
+    for iteration in range(1, iterations + 1):
+        for arm in arms:
+            started = time.monotonic()
+            runs: list[TaskRun] = []
+            for task in suite.tasks:
+                overriding = arm is Arm.WITH_OVERRIDES and iteration == 1
+                run = await _run_task(runners[arm], reviewed if overriding else team, task,
+                                      arm, iteration, overriding=overriding)
+                runs.append(run)
+                done += 1
+                if on_progress is not None:
+                    on_progress(Progress(done, total, run))
+            series[arm].append(_measure(iteration, runs, time.monotonic() - started))
+    return ImprovementResult(
+        suite=suite.name, team=team.spec.name, model=_model_of(team),
+        created=datetime.now(UTC),
+        series=tuple(ImprovementSeries(arm.value, tuple(series[arm])) for arm in arms),
+    )
+
+
+async def _run_task(
+    runner: TeamRunner, team: LoadedTeam, task: SuiteTask, arm: Arm, iteration: int, *,
+    overriding: bool,
+) -> TaskRun:
+    run_id = os.urandom(16).hex()
+    workspace = runner.workspace_of(run_id)
+    _write_setup_files(workspace, task.setup_files)
+    review: ReviewGate = OutcomeReview(task.check, workspace) if overriding else AutoApprove()
+    outcome = await runner.run(team, task.task, (), review, learn=arm is not Arm.LEARNING_OFF,
+                               run_id=run_id)
+    # Only a completed run has given an answer; a failed one may still have written files.
+    answer = outcome.answer if outcome.status == "completed" else None
+    result = check_outcome(task.check, answer, workspace)
+    reward = learning.RunResult(team.spec.name, run_id, task.task, outcome.status,
+                                outcome.answer, outcome.steps).reward
+    return TaskRun(arm, iteration, task.id, result.passed, result.detail, reward, outcome)
+
+
+def _write_setup_files(workspace: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        target = workspace / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def _measure(iteration: int, runs: Sequence[TaskRun], seconds: float) -> IterationMetrics:
+    outcomes = [run.outcome for run in runs]
+    return IterationMetrics(
+        iteration=iteration,
+        success_rate=sum(run.passed for run in runs) / len(runs),
+        average_phi=fmean(outcome.phi_curve[-1] for outcome in outcomes),
+        average_steps=fmean(len(outcome.steps) for outcome in outcomes),
+        average_reward=fmean(run.reward for run in runs),
+        tokens=sum(o.usage.prompt_tokens + o.usage.completion_tokens for o in outcomes),
+        seconds=seconds,
+    )
+
+
+def _reviewed_always(team: LoadedTeam) -> LoadedTeam:
+    """``team`` with every agent's scores put to review: the only way a person's score
+    override reaches the engine, so the simulated person takes the path a real one does."""
+    agents = tuple(agent.model_copy(update={"review": ReviewPolicy.ALWAYS})
+                   for agent in team.spec.agents)
+    return team.model_copy(update={"spec": team.spec.model_copy(update={"agents": agents})})
+
+
+def _model_of(team: LoadedTeam) -> str:
+    models = sorted({agent.model for agent in team.spec.agents})
+    return team.spec.default_model or ", ".join(models)

@@ -1,0 +1,74 @@
+"""``purpose-desktop bench improve`` as a user runs it, in an empty home folder: the whole
+command in-process with a scripted model in place of the model layer (a real model's answers
+vary, and on a busy machine take minutes; tests/engine/test_evaluation_real.py runs the
+benchmark on the bundled SmolLM2), and a bad suite name in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from purpose_desktop import app
+from purpose_desktop.cli import main
+from purpose_desktop.config import Paths, example_team_file
+from purpose_desktop.engine.improvement import list_results
+from purpose_desktop.models.scripted import ScriptedProvider
+from tests.e2e.test_cli import purpose_desktop
+from tests.engine.scripted_team import act, team_model
+
+SUITE = """\
+name: tiny
+tasks:
+  - id: sum
+    task: What is 17 + 25?
+    check: {answer_contains: "42"}
+  - id: product
+    task: What is 12 * 8?
+    check: {answer_contains: "96"}
+"""
+
+
+def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
+    home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Answers 42 to everything: the sum checks out, the product does not.
+    model = team_model(lambda messages: act("finish", answer="42"), score=6)
+    monkeypatch.setattr(app.Services, "models", property(
+        lambda self: ScriptedProvider({"bundled:smollm2-135m": model})))
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    team = example_team_file().with_name("arithmetic.yaml")
+    code = main(["bench", "improve", "--suite", str(suite), "--iterations", "2",
+                 "--team", str(team), "--arm", "learning off", "--arm", "with overrides",
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["suite"] == "tiny" and printed["team"] == "Arithmetic"
+    assert [series["name"] for series in printed["series"]] == [
+        "learning off", "with overrides"]
+    for series in printed["series"]:
+        assert [it["success_rate"] for it in series["iterations"]] == [0.5, 0.5]
+    assert "[8/8] with overrides, iteration 2, product: failed" in err
+    (listed,) = list_results(home.benchmarks_dir)
+    assert listed.problem is None and listed.result is not None
+    assert json.loads(listed.result.to_json()) == printed
+    assert f"Saved to {listed.path}" in err
+
+    code = main(["bench", "improve", "--suite", str(suite), "--iterations", "1",
+                 "--team", str(team), "--out", str(tmp_path / "out.json")])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines()[2].split()[:5] == ["learning", "on", "1", "50%", "1.00"]
+    assert (tmp_path / "out.json").is_file()
+    assert len(list_results(home.benchmarks_dir)) == 1
+
+
+def test_an_unknown_suite_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    team = example_team_file().with_name("arithmetic.yaml")
+    result = purpose_desktop("bench", "improve", "--suite", "nope", "--iterations", "1",
+                             "--team", str(team), home=tmp_path / "home")
+    assert result.returncode == 2
+    assert "No suite called 'nope'. The suites are: arithmetic, files, multistep, text." in (
+        result.stderr)

@@ -1,0 +1,172 @@
+"""The improvement runner on a scripted model: exact curves, the overrides arm taking the
+review gate's path, arms kept apart, and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from purpose_desktop.bench.improve import format_table
+from purpose_desktop.engine.evaluation.runner import Arm, Progress, run_improvement
+from purpose_desktop.engine.evaluation.suites import parse_suite
+from purpose_desktop.engine.improvement import ImprovementResult, parse_improvement
+from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.models.messages import ChatMessage
+from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.store.memory_store import SqliteMemoryStore
+from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
+
+SUITE = parse_suite("""\
+name: two
+tasks:
+  - id: right
+    task: What is 2 + 3?
+    check: {answer_contains: "5"}
+  - id: wrong
+    task: What is 7 * 6?
+    check: {answer_contains: "42"}
+  - id: file
+    task: Write the word done to out.txt.
+    setup_files: {in.txt: "x"}
+    check: {file_equals: {path: out.txt, text: "done"}}
+""", "two.yaml")
+
+
+def actor(messages: Sequence[ChatMessage]) -> str:
+    """Solves "2 + 3" with the calculator, answers 41 to "7 * 6" at once, writes the file."""
+    text = next(message.content for message in messages if message.role == "user")
+    acted = any(message.role == "assistant" for message in messages)
+    if "7 * 6" in text:
+        return act("finish", answer="41")
+    if "out.txt" in text:
+        return act("finish", answer="written") if acted else act(
+            "write_file", path="out.txt", content="done")
+    return act("finish", answer="5") if acted else act("calculator", expression="2 + 3")
+
+
+class Arms:
+    """A runner per arm, each with its own memory file, as the CLI makes them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.provider = ScriptedProvider({"m": team_model(actor, score=4)})
+        self.memories: dict[Arm, SqliteMemoryStore] = {}
+
+    def __call__(self, arm: Arm) -> TeamRunner:
+        folder = self.folder / arm.name
+        folder.mkdir()
+        self.memories[arm] = memory_at(folder / "memory.sqlite3")
+        return runner(folder, self.provider, self.memories[arm])
+
+
+def run(folder: Path, iterations: int, progress: list[Progress]) -> ImprovementResult:
+    team = one_agent_team(folder, tools="[calculator, write_file]")
+    return asyncio.run(run_improvement(team, SUITE, iterations, Arms(folder),
+                                       on_progress=progress.append))
+
+
+def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path: Path) -> None:
+    progress: list[Progress] = []
+    result = run(tmp_path, 2, progress)
+
+    assert [series.name for series in result.series] == [
+        "learning on", "learning off", "with overrides"]
+    assert (result.suite, result.team, result.model) == ("two", "T", "m")
+    by_name = {series.name: series for series in result.series}
+    for name in ("learning on", "learning off"):
+        for metrics in by_name[name].iterations:
+            # Two of three outcomes check out. The critic's model says 4 for every state, but
+            # the answer that nothing observed backs may rise 1 at most: Φ 4, 1, 4.
+            assert metrics.success_rate == pytest.approx(2 / 3)
+            assert metrics.average_phi == pytest.approx(3.0)
+            assert metrics.average_steps == pytest.approx(5 / 3)
+            assert metrics.average_reward == pytest.approx(0.3)
+            assert metrics.tokens > 0 and metrics.seconds > 0
+    first, second = by_name["with overrides"].iterations
+    # The person scores what checks out 10 and the wrong answer 0: the file task's written
+    # file settles it at its first step, and its finishing step stays at 10.
+    assert first.success_rate == pytest.approx(2 / 3)
+    assert first.average_phi == pytest.approx(20 / 3)
+    assert first.average_reward == pytest.approx(2 / 3)
+    # The states the person scored now score the person's value without them.
+    assert second.average_phi == pytest.approx(20 / 3)
+    assert second.average_reward == pytest.approx(2 / 3)
+
+    assert [(p.done, p.total) for p in progress] == [(n, 18) for n in range(1, 19)]
+    assert [p.last.arm for p in progress[:9:3]] == list(Arm)
+    overridden = [p.last for p in progress if p.last.arm is Arm.WITH_OVERRIDES]
+    assert [run.passed for run in overridden] == [True, False, True] * 2
+    assert "should contain '42'" in overridden[1].detail
+    assert [run.outcome.phi_curve for run in overridden[:3]] == [
+        (0.0, 4.0, 10.0), (0.0, 0.0), (0.0, 10.0, 10.0)]
+    # A state like one the person scored 10 now scores higher than the critic's 4.
+    assert overridden[3].outcome.phi_curve[1] > 4.0
+    assert parse_improvement(result.to_json(), "result") == result
+    assert json.loads(result.to_json())["series"][2]["iterations"][1]["iteration"] == 2
+    table = format_table(result).splitlines()
+    assert len(table) == 2 + 6
+    assert table[-1].split()[:6] == ["with", "overrides", "2", "67%", "6.67", "1.67"]
+
+
+def test_each_arm_learns_in_its_own_memory_only(tmp_path: Path) -> None:
+    arms = Arms(tmp_path)
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    asyncio.run(run_improvement(team, SUITE, 1, arms))
+
+    async def counts(memory: SqliteMemoryStore) -> tuple[int, int]:
+        experiences = await memory.find_experiences("T", "What is 2 + 3?", limit=50)
+        anchors = await memory.find_anchors("T", "What is 7 * 6?", limit=50)
+        return len(experiences), len(anchors)
+
+    learned = {arm: asyncio.run(counts(memory)) for arm, memory in arms.memories.items()}
+    assert learned[Arm.LEARNING_OFF] == (0, 0)
+    assert learned[Arm.LEARNING_ON][0] > 0 and learned[Arm.LEARNING_ON][1] == 0
+    assert learned[Arm.WITH_OVERRIDES][0] > 0 and learned[Arm.WITH_OVERRIDES][1] > 0
+
+
+def test_setup_files_are_in_the_workspace_before_the_run(tmp_path: Path) -> None:
+    progress: list[Progress] = []
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    arms = Arms(tmp_path)
+    asyncio.run(run_improvement(team, SUITE, 1, arms, arms=[Arm.LEARNING_OFF],
+                                on_progress=progress.append))
+    workspaces = tmp_path / "LEARNING_OFF" / "workspaces"
+    written = workspaces / progress[2].last.outcome.run_id
+    assert (written / "in.txt").read_text("utf-8") == "x"
+    assert (written / "out.txt").read_text("utf-8") == "done"
+
+
+def test_cancelling_midway_stops_the_runs(tmp_path: Path) -> None:
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    arms = Arms(tmp_path)
+    seen: list[Progress] = []
+
+    async def scenario() -> None:
+        stopped = asyncio.Event()
+
+        def on_progress(progress: Progress) -> None:
+            seen.append(progress)
+            if progress.done == 4:
+                stopped.set()
+
+        task = asyncio.create_task(run_improvement(team, SUITE, 3, arms,
+                                                   on_progress=on_progress))
+        await stopped.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    # The fifth run was under way when the cancellation came: it ended, and none came after.
+    assert [progress.done for progress in seen] == [1, 2, 3, 4]
+
+
+def test_nothing_to_run_is_refused(tmp_path: Path) -> None:
+    team = one_agent_team(tmp_path)
+    with pytest.raises(ValueError, match="iterations"):
+        asyncio.run(run_improvement(team, SUITE, 0, Arms(tmp_path)))
+    with pytest.raises(ValueError, match="arm"):
+        asyncio.run(run_improvement(team, SUITE, 1, Arms(tmp_path), arms=()))
