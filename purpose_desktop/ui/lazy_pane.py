@@ -30,6 +30,11 @@ class LazyPane(QtWidgets.QWidget):
         if self._pane is None:
             self._pane = self._make()
             self._layout.addWidget(self._pane)
+            # Shown and laid out now, not when the event loop gets to it (a layout shows and
+            # sizes a widget added to a visible parent later): the pane is drawn whole in the
+            # frame that first shows it.
+            self._pane.show()
+            self._layout.activate()
         return self._pane
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
