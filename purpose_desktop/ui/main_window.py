@@ -130,8 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
         controller.team_changed.connect(self.team_pane.show_team)
         controller.team_changed.connect(lambda team: self.memory_pane.set_team(team.spec.name))
         controller.busy_changed.connect(self._busy_changed)
-        # However a run is started, its events find the run pane made.
-        controller.busy_changed.connect(lambda busy: busy and self.run_tab.pane())
+        controller.busy_changed.connect(self._run_pane_for_run)
         controller.finished.connect(self._costs_changed)
         self._file_dialog: QtWidgets.QFileDialog | None = None
         self._closing_anyway = False
@@ -143,6 +142,11 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def run_pane(self) -> RunPane:
         return cast("RunPane", self.run_tab.pane())
+
+    def _run_pane_for_run(self, busy: bool) -> None:
+        """However a run is started, its events find the run pane made."""
+        if busy:
+            self.run_tab.pane()
 
     def _make_run_pane(self) -> RunPane:
         from purpose_desktop.ui.panes.run_pane import RunPane
