@@ -3,12 +3,16 @@
 ;   .venv\Scripts\pyinstaller packaging\purpose-desktop.spec --noconfirm
 ;   iscc installer.iss
 ;
-; Installs for the current user only (no administrator rights), adds a Start-menu entry and,
-; if chosen, a desktop shortcut. Uninstalling keeps the user's teams, memory and models unless
+; packaging\build.py runs both steps. Installs for the current user only (no administrator
+; rights), adds a Start-menu entry, optionally a desktop shortcut, and (unless unticked) opens
+; .gguf model files with the app. Uninstalling keeps the user's teams, memory and models unless
 ; they ask for them to be removed.
 
 #define AppName "Purpose Desktop"
-#define AppVersion "0.1.0"
+; packaging\build.py passes the package's version (iscc /DAppVersion=...).
+#ifndef AppVersion
+  #define AppVersion "0.1.0"
+#endif
 #define AppExe "purpose-desktop.exe"
 ; Where the app keeps its data on Windows (platformdirs' user data directory).
 #define DataDir "{localappdata}\purpose-desktop"
@@ -32,9 +36,21 @@ UninstallDisplayIcon={app}\{#AppExe}
 Compression=lzma2
 SolidCompression=yes
 WizardStyle=modern
+; Tell Explorer about the .gguf association when it is added or removed.
+ChangesAssociations=yes
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
+Name: "ggufassoc"; Description: "Open .gguf model files with {#AppName}"; GroupDescription: "File associations:"
+
+[Registry]
+; HKA is the current user's classes in a per-user install (no administrator rights needed).
+; A second start with a file hands it to the window already open.
+Root: HKA; Subkey: "Software\Classes\.gguf\OpenWithProgids"; ValueType: string; ValueName: "PurposeDesktop.gguf"; ValueData: ""; Flags: uninsdeletevalue; Tasks: ggufassoc
+Root: HKA; Subkey: "Software\Classes\PurposeDesktop.gguf"; ValueType: string; ValueName: ""; ValueData: "GGUF language model"; Flags: uninsdeletekey; Tasks: ggufassoc
+Root: HKA; Subkey: "Software\Classes\PurposeDesktop.gguf\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#AppExe},0"; Tasks: ggufassoc
+Root: HKA; Subkey: "Software\Classes\PurposeDesktop.gguf\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""; Tasks: ggufassoc
+Root: HKA; Subkey: "Software\Classes\Applications\{#AppExe}\SupportedTypes"; ValueType: string; ValueName: ".gguf"; ValueData: ""; Flags: uninsdeletekey
 
 [Files]
 Source: "dist\purpose-desktop\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs

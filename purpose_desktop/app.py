@@ -243,22 +243,29 @@ def _check_x11_libraries() -> None:
 
 def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = ()) -> int:
     """Start the desktop application and return its exit code when the window closes;
-    ``add_models`` are GGUF files to add once the window is up (the app opened with them)."""
+    ``add_models`` are GGUF files to add once the window is up (the app opened with them).
+    A start that fails is shown in a dialog and logged: started from a desktop menu or a file
+    manager, the app has no terminal to print to."""
     check_display()
     services = build_services()
     from purpose_desktop.ui.application import run_application
+    from purpose_desktop.ui.error_dialog import report_start_failure
     from purpose_desktop.ui.run_controller import DeferredHistory
 
-    return run_application(
-        paths=services.paths,
-        settings=services.settings,
-        runner=lambda: services.runner,  # made with the first run
-        list_models=services.list_models,
-        shutdown=services.aclose,
-        quit_after_shown=quit_after_shown,
-        report_on_store=lambda: asyncio.to_thread(services.store_report),
-        run_history=DeferredHistory(lambda: services.store.get().runs),
-        open_store=services.store.get,
-        models=lambda: services.models,  # made when the window's background work starts
-        add_models=add_models,
-    )
+    try:
+        return run_application(
+            paths=services.paths,
+            settings=services.settings,
+            runner=lambda: services.runner,  # made with the first run
+            list_models=services.list_models,
+            shutdown=services.aclose,
+            quit_after_shown=quit_after_shown,
+            report_on_store=lambda: asyncio.to_thread(services.store_report),
+            run_history=DeferredHistory(lambda: services.store.get().runs),
+            open_store=services.store.get,
+            models=lambda: services.models,  # made when the window's background work starts
+            add_models=add_models,
+        )
+    except Exception as exc:
+        report_start_failure(exc, services.paths.log_file)
+        return exc.exit_code if isinstance(exc, UserError) else 1

@@ -24,7 +24,7 @@ from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 #: What ``runs list --status`` accepts: how a stored run ended, or that it is going or stopped.
 RUN_STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 #: The commands; without one, the window opens.
-COMMANDS = ("run", "models", "runs", "memory", "teams", "bench")
+COMMANDS = ("run", "models", "runs", "memory", "teams", "bench", "self-test")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--json", action="store_true", help="print JSON")
     _improve_parser(bench_commands)
     _store_parsers(commands)
+    from purpose_desktop.self_test import DEFAULT_MODEL
+
+    self_test = commands.add_parser(
+        "self-test", help="check that this installation works: resources, database, a model "
+        "generating a few tokens, the window (offscreen), in a throwaway home folder")
+    self_test.add_argument("--model", default=DEFAULT_MODEL,
+                           help=f"the model to load ({DEFAULT_MODEL})")
     return parser
 
 
@@ -231,6 +238,10 @@ def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
         return _store_command(args)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "self-test":
+        from purpose_desktop.self_test import main as self_test
+
+        return self_test(args.model)
     from purpose_desktop.app import run_gui
 
     return run_gui(quit_after_shown=args.quit_after_shown, add_models=files)

@@ -54,8 +54,12 @@ def ensure_environment(extras: str = "") -> Path:
         )
     python = venv_python()
     stamp = VENV / ".purpose-desktop-installed"
-    if extras in _installed(stamp):
+    installed = _installed(stamp)
+    if extras in installed:
         return python
+    # Keep the extras installed before (the tests' and the build's): switching between the
+    # two must not reinstall each time.
+    wanted = ",".join(sorted((installed | {extras}) - {""}))
     if not python.exists() or not _has_pip(python):
         _say(f"Creating the virtual environment in {VENV}")
         created = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=False)
@@ -72,7 +76,7 @@ def ensure_environment(extras: str = "") -> Path:
     env.setdefault("CMAKE_ARGS", "-DLLAVA_BUILD=OFF")
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True, env=env)
-    target = f".[{extras}]" if extras else "."
+    target = f".[{wanted}]" if wanted else "."
     subprocess.run([*pip, "install", "--editable", target], check=True, env=env, cwd=ROOT)
-    stamp.write_text(f"{_fingerprint()} {extras}", encoding="utf-8")
+    stamp.write_text(f"{_fingerprint()} {wanted}", encoding="utf-8")
     return python

@@ -21,9 +21,10 @@ from purpose_desktop.config import Paths, Settings
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import ListModels, MainWindow, OpenStore, ReportOnStore
 from purpose_desktop.ui.pending_reviews import PendingReviewsList
-from purpose_desktop.ui.qt import QtCore, QtWidgets, qasync
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, qasync
 from purpose_desktop.ui.review_gate import DialogReviewGate
 from purpose_desktop.ui.run_controller import RunController, RunHistory
+from purpose_desktop.ui.single_instance import InstanceServer, hand_over, server_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
 
@@ -138,6 +139,11 @@ def run_application(
     QtCore.qInstallMessageHandler(qt_messages)
     app = create_qapplication(paths)
     qt_messages.echo = False
+    instance_name = server_name(paths.home)
+    if hand_over(instance_name, add_models):
+        print("Purpose Desktop is already open: "
+              + ("the files went to its window." if add_models else "its window is in front."))
+        return 0
     show_first_theme(app)  # before the window is built: it first shows in the right theme
     reporter = ErrorReporter(None, paths.log_file)
     previous_hook = sys.excepthook
@@ -150,6 +156,7 @@ def run_application(
         open_store=open_store, models=models,
     )
     window.show()
+    _serve_later_starts(window, instance_name)
     QtCore.QTimer.singleShot(0, lambda: _after_shown(app, window, quit_after_shown))
     if add_models:  # after the background work has begun, on the loop
         QtCore.QTimer.singleShot(0, lambda: window.models_controller.add_files(add_models))
@@ -182,6 +189,36 @@ async def _serve(window: MainWindow, reporter: ErrorReporter, shutdown: Shutdown
     await window.stop_background_work()
     await shutdown()
     return 0
+
+
+def _serve_later_starts(window: MainWindow, name: str) -> None:
+    """Later starts of the app hand their files to this window, which comes to the front."""
+    server = InstanceServer(name, window)
+    if not server.listen():
+        return  # the app still works; a second start then opens a second window
+
+    def take(files: list[Path]) -> None:
+        window.bring_to_front()
+        if files:
+            window.models_controller.add_files(files)
+
+    server.files_received.connect(take)
+    window.closed.connect(server.close)
+    if sys.platform == "darwin":
+        # Finder hands files to a running app as file-open events, not as arguments.
+        opener = _FileOpenEvents(window)
+        opener.files_received.connect(take)
+        QtWidgets.QApplication.instance().installEventFilter(opener)
+
+
+class _FileOpenEvents(QtCore.QObject):
+    files_received = Signal(list)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.FileOpen and isinstance(event, QtGui.QFileOpenEvent):
+            self.files_received.emit([Path(event.file())])
+            return True
+        return super().eventFilter(watched, event)
 
 
 def _close_on_termination_signals(window: MainWindow) -> None:

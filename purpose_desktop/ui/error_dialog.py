@@ -33,23 +33,7 @@ class ErrorReporter:
         self._parent = parent
 
     def __call__(self, error: BaseException) -> None:
-        box = QtWidgets.QMessageBox(self._parent)
-        if isinstance(error, UserError):
-            log.warning("%s", error)
-            box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
-            box.setWindowTitle("Purpose Desktop")
-            box.setText(str(error))
-        else:
-            details = "".join(traceback.format_exception(error))
-            log.error("Unexpected error\n%s", details)
-            box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
-            box.setWindowTitle("Unexpected error")
-            box.setText(f"Something went wrong inside Purpose Desktop: {error}")
-            box.setInformativeText(
-                f"Your work is safe. The details are in the log file:\n{self._log_file}"
-            )
-            box.setDetailedText(details)
-        box.setObjectName("errorDialog")
+        box = error_box(self._parent, error, self._log_file)
         box.finished.connect(lambda _result, b=box: self._closed(b))
         self._dialogs.append(box)
         box.open()
@@ -84,3 +68,36 @@ class ErrorReporter:
             self(error)
         else:
             log.error("Event loop: %s", context.get("message"))
+
+
+def error_box(parent: QtWidgets.QWidget | None, error: BaseException,
+              log_file: Path) -> QtWidgets.QMessageBox:
+    """A message box for ``error``, logged: its message for a :class:`UserError`; for a bug,
+    the log file's path with the traceback under "Show Details"."""
+    box = QtWidgets.QMessageBox(parent)
+    if isinstance(error, UserError):
+        log.warning("%s", error)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+        box.setWindowTitle("Purpose Desktop")
+        box.setText(str(error))
+    else:
+        details = "".join(traceback.format_exception(error))
+        log.error("Unexpected error\n%s", details)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
+        box.setWindowTitle("Unexpected error")
+        box.setText(f"Something went wrong inside Purpose Desktop: {error}")
+        box.setInformativeText(
+            f"Your work is safe. The details are in the log file:\n{log_file}"
+        )
+        box.setDetailedText(details)
+    box.setObjectName("errorDialog")
+    return box
+
+
+def report_start_failure(error: BaseException, log_file: Path) -> None:
+    """Show why the app could not start and wait until the dialog is closed. Started from
+    a desktop menu or a file manager, the app has no terminal to print to, so without this
+    a failed start would vanish without a word. Only for use outside the event loop."""
+    if QtWidgets.QApplication.instance() is None:
+        QtWidgets.QApplication([])
+    error_box(None, error, log_file).exec()

@@ -437,6 +437,14 @@ class MainWindow(QtWidgets.QMainWindow):
         tab = str(store.value("tab", 0))
         self.tabs.setCurrentIndex(int(tab) if tab.isdigit() else 0)
 
+    def bring_to_front(self) -> None:
+        """Show the window over the others, restored if it was minimised (another start of
+        the app handed something to it). The window manager may only flash it instead."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     def close_anyway(self) -> None:
         """Close without asking about unsaved team changes: Ctrl+C in the terminal or a
         termination signal, where nobody may be there to answer."""

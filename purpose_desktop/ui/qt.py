@@ -10,7 +10,7 @@ os.environ["QT_API"] = "pyside6"
 
 # Must come after QT_API is set: qasync picks its binding when it is imported.
 import qasync
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtNetwork, QtWidgets
 
 Signal = QtCore.Signal
 
@@ -28,4 +28,4 @@ def set_by_name(target: QtCore.QObject, name: str, value: str) -> None:
         raise ValueError(f"{type(target).__name__} has no property {name!r} accepting {value!r}")
 
 
-__all__ = ["QtCore", "QtGui", "QtWidgets", "Signal", "qasync", "set_by_name"]
+__all__ = ["QtCore", "QtGui", "QtNetwork", "QtWidgets", "Signal", "qasync", "set_by_name"]

@@ -20,6 +20,20 @@ def gui_env(home: Path, **extra: str) -> dict[str, str]:
             "PYTHONWARNINGS": "error", "PYTHONDEVMODE": "1", **extra}
 
 
+def start_app(env: dict[str, str]) -> subprocess.Popen[str]:
+    """The app in a process of its own, open for up to five minutes once shown."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def run_script(script: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """``script`` run by Python with the app's environment for ``home``."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=gui_env(home), timeout=120, check=False)
+
+
 def test_window_closed_at_once_shuts_down_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
     started = time.time()
@@ -38,10 +52,7 @@ def test_window_closed_at_once_shuts_down_cleanly(tmp_path: Path) -> None:
 def test_first_launch_opens_the_sample_team_and_a_signal_closes_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
     paths = Paths(home)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=gui_env(home),
-    )
+    process = start_app(gui_env(home))
     try:
         assert process.stdout is not None
         assert "shown_at" in process.stdout.readline()
@@ -134,10 +145,7 @@ def test_losing_the_display_closes_the_app_with_a_message_not_a_traceback(
     server = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**gui_env(tmp_path / "home"), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    app = start_app(env)
     try:
         assert app.stdout is not None
         assert "shown_at" in app.stdout.readline()
@@ -186,10 +194,7 @@ sys.exit(cli.main(["--quit-after-shown", "1.5"]))
 def test_an_error_in_a_slot_of_the_running_app_is_shown_and_logged(tmp_path: Path) -> None:
     # Through the app's own start-up: it is the application that installs the hook.
     home = tmp_path / "home"
-    result = subprocess.run(
-        [sys.executable, "-c", BREAK_A_SLOT_AFTER_START],
-        capture_output=True, text=True, env=gui_env(home), timeout=120, check=False,
-    )
+    result = run_script(BREAK_A_SLOT_AFTER_START, home)
     assert result.returncode == 0, result.stderr
     reports = [json.loads(line) for line in result.stdout.splitlines() if "error_dialogs" in line]
     assert reports, result.stdout
@@ -228,11 +233,48 @@ def test_the_window_shows_before_the_engine_the_models_and_the_database_are_load
     tmp_path: Path,
 ) -> None:
     # What the window does not show waits until it is on screen (docs/benchmarks.md).
-    result = subprocess.run(
-        [sys.executable, "-c", REPORT_WHAT_WAS_LOADED_WHEN_SHOWN],
-        capture_output=True, text=True, env=gui_env(tmp_path / "home"), timeout=120,
-        check=False,
-    )
+    result = run_script(REPORT_WHAT_WAS_LOADED_WHEN_SHOWN, tmp_path / "home")
     assert result.returncode == 0, result.stderr
     report = json.loads(next(line for line in result.stdout.splitlines() if "loaded" in line))
     assert report == {"loaded": [], "qt_enums_built": False}
+
+
+BREAK_THE_START = """
+import json, sys
+from purpose_desktop import cli
+from purpose_desktop.ui import application
+from purpose_desktop.ui.qt import QtCore, QtWidgets
+
+
+def broken_window(**kwargs):
+    QtCore.QTimer.singleShot(500, report_and_close)  # runs inside the dialog's own loop
+    raise RuntimeError("the window could not be built")
+
+
+def report_and_close():
+    boxes = [widget for widget in QtWidgets.QApplication.topLevelWidgets()
+             if widget.objectName() == "errorDialog" and widget.isVisible()]
+    print(json.dumps({"error_dialogs": [[box.text(), box.informativeText(), box.detailedText()]
+                                        for box in boxes]}), flush=True)
+    for box in boxes:
+        box.close()
+
+
+application.build_main_window = broken_window
+sys.exit(cli.main([]))
+"""
+
+
+def test_a_start_that_fails_is_shown_with_the_log_file_and_logged(tmp_path: Path) -> None:
+    # Started from a menu there is no terminal: the dialog is all the person sees.
+    home = tmp_path / "home"
+    result = run_script(BREAK_THE_START, home)
+    assert result.returncode == 1, result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines() if "error_dialogs" in line]
+    assert reports, result.stdout + result.stderr
+    ((text, informative, details),) = reports[0]["error_dialogs"]
+    assert "the window could not be built" in text
+    assert str(Paths(home).log_file) in informative
+    assert "RuntimeError: the window could not be built" in details
+    log = Paths(home).log_file.read_text(encoding="utf-8")
+    assert "RuntimeError: the window could not be built" in log and "Traceback" in log
