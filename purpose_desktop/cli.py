@@ -121,7 +121,8 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
     improve.add_argument("--team", type=Path, required=True, metavar="TEAM_FILE",
                          help="a .yaml or .toml team")
     improve.add_argument("--arm", action="append", choices=[arm.value for arm in Arm],
-                         help="run only this arm (repeat for several; all by default)")
+                         help="run this arm (repeat for several). By default the first three: "
+                         "learning on, learning off, with overrides; the others are ablations")
     improve.add_argument("--json", action="store_true", help="print the result as JSON")
     improve.add_argument("--out", type=Path, metavar="FILE.json",
                          help="save the result here instead of the benchmarks folder")
@@ -426,8 +427,10 @@ def _bench_improve(args: argparse.Namespace) -> int:
     from purpose_desktop.config import resources_dir
     from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
     from purpose_desktop.engine.evaluation.suites import find_suite
-    from purpose_desktop.engine.improvement import ImprovementResult
+    from purpose_desktop.engine.improvement import ImprovementResult, result_file
     from purpose_desktop.engine.team_file import load_team
+    from purpose_desktop.store.improvement_arms import measure_improvement
+    from purpose_desktop.store.improvement_store import KeptResult, keep_result
 
     if args.iterations < 1:
         raise UserError("--iterations must be at least 1.")
@@ -436,21 +439,25 @@ def _bench_improve(args: argparse.Namespace) -> int:
     suite = find_suite(args.suite, resources_dir() / "suites", services.paths.suites_dir)
     arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
 
-    async def go() -> ImprovementResult:
+    async def go() -> tuple[ImprovementResult, KeptResult]:
         try:
-            return await improve.measure_improvement(
+            result = await measure_improvement(
                 team, suite, args.iterations, services.models, arms=arms,
                 max_answer_tokens=services.settings.max_answer_tokens,
                 on_progress=improve.print_progress)
+            # Into the database the app lists, as well as the file: before the store closes.
+            path = args.out or result_file(services.paths.benchmarks_dir, result)
+            return result, keep_result(result, path, services.store.engine)
         finally:
             await services.aclose()
 
-    result = asyncio.run(go())
-    path = args.out or improve.result_file(services.paths, result)
-    improve.save_result(result, path)
+    result, kept = asyncio.run(go())
     print(result.to_json() if args.json else improve.format_table(result), end=(
         "" if args.json else "\n"))
-    print(f"Saved to {path}", file=sys.stderr)
+    in_database = "" if kept.saved is None else f" and in the database (result {kept.saved.id})"
+    print(f"Saved to {kept.file}{in_database}", file=sys.stderr)
+    if kept.problem is not None:
+        print(f"warning: {kept.problem}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -141,8 +142,22 @@ def load_improvement(path: Path) -> ImprovementResult:
 
 
 def save_improvement(result: ImprovementResult, path: Path) -> None:
-    """Write ``result`` to ``path`` atomically; ``UserError`` saying why if it cannot."""
+    """Write ``result`` to ``path`` atomically, making its folder if need be; ``UserError``
+    saying why if it cannot."""
+    try:
+        if not path.parent.exists():  # a file in its place: writing says so
+            path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}") from None
     write_file_atomically(path, result.to_json())
+
+
+def result_file(folder: Path, result: ImprovementResult) -> Path:
+    """The file ``result`` is saved as in a results folder, named by its suite and time."""
+    stamp = result.created.strftime("%Y%m%d-%H%M%S")
+    # A suite's name is free text: a slash or a colon in it must not make a path of it.
+    suite = re.sub(r"[^\w.-]+", "-", result.suite).strip("-.") or "suite"
+    return folder / f"improve-{suite}-{stamp}.json"
 
 
 @dataclass(frozen=True)

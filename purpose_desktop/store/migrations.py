@@ -9,9 +9,9 @@ migrate by itself on a user's machine, with no ``alembic.ini`` or script folder 
 tables alone) counts as version 1. All pending steps run in one transaction, so a failure
 leaves the database as it was, and two processes starting at once migrate it once.
 
-A step is frozen once released. Steps 1 and 2 create their tables from the table models as
+A step is frozen once released. Steps 1 to 3 create their tables from the table models as
 they stood then; a later change to one of those tables is a new step that alters it, and
-before it lands those two steps must spell out their tables instead of using the models.
+before it lands those steps must spell out their tables instead of using the models.
 """
 
 from __future__ import annotations
@@ -38,7 +38,11 @@ def _create_tables(connection: Connection, names: tuple[str, ...]) -> None:
     from sqlmodel import SQLModel
 
     # Imported for their side effect: the table models register with SQLModel's metadata.
-    from purpose_desktop.store import memory_tables, run_tables  # noqa: F401
+    from purpose_desktop.store import (  # noqa: F401
+        improvement_tables,
+        memory_tables,
+        run_tables,
+    )
 
     tables = [SQLModel.metadata.tables[name] for name in names]
     SQLModel.metadata.create_all(connection, tables=tables, checkfirst=True)
@@ -58,9 +62,16 @@ def _runs(connection: Connection) -> None:
     _create_tables(connection, run_tables.TABLE_NAMES)
 
 
+def _improvements(connection: Connection) -> None:
+    from purpose_desktop.store import improvement_tables
+
+    _create_tables(connection, improvement_tables.TABLE_NAMES)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "team memory: heuristics, experiences, score anchors", _memory),
     Migration(2, "teams, runs, events, steps, checkpoints, overrides, costs, models", _runs),
+    Migration(3, "improvement benchmark results", _improvements),
 )
 LATEST = MIGRATIONS[-1].version
 

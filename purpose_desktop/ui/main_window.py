@@ -195,9 +195,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.prices_saved.emit(prices)
 
     def _make_benchmark_pane(self) -> BenchmarkPane:
+        from purpose_desktop.ui.benchmark_job import BenchmarkSetup
         from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
 
-        return BenchmarkPane(self._tasks, self._paths.benchmarks_dir)
+        paths = self._paths
+        # Without the model manager there is nothing to run a benchmark on: results only.
+        setup = None if self._models is None else BenchmarkSetup(
+            models=self._models, builtin_suites=resources_dir() / "suites",
+            user_suites=paths.suites_dir, sample_teams=resources_dir() / "teams",
+            user_teams=paths.teams_dir, max_answer_tokens=self._settings.max_answer_tokens)
+        return BenchmarkPane(self._tasks, paths.benchmarks_dir, open_store=self._open_store,
+                             setup=setup)
 
     def _costs_changed(self, _outcome: object) -> None:
         if self.costs_tab.is_made:  # otherwise it reads them when it is first shown

@@ -1,7 +1,8 @@
 """``purpose-desktop bench improve`` as a user runs it, in an empty home folder: the whole
-command in-process with a scripted model in place of the model layer (a real model's answers
-vary, and on a busy machine take minutes; tests/engine/test_evaluation_real.py runs the
-benchmark on the bundled SmolLM2), and a bad suite name in a real subprocess."""
+command in-process, saving into the home folder's benchmarks folder and database, with a
+scripted model in place of the model layer (a real model's answers vary, and on a busy machine
+take minutes; tests/engine/test_evaluation_real.py runs the benchmark on the bundled SmolLM2),
+and a bad suite name in a real subprocess."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from purpose_desktop.cli import main
 from purpose_desktop.config import Paths, example_team_file
 from purpose_desktop.engine.improvement import list_results
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.store.improvement_store import ImprovementStore
+from purpose_desktop.store.opening import open_store
 from tests.e2e.test_cli import purpose_desktop
 from tests.engine.scripted_team import act, team_model
 
@@ -54,7 +57,16 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
     (listed,) = list_results(home.benchmarks_dir)
     assert listed.problem is None and listed.result is not None
     assert json.loads(listed.result.to_json()) == printed
-    assert f"Saved to {listed.path}" in err
+    # In the database the app uses, too, naming the file it was saved to.
+    store = open_store(home.database_file)
+    try:
+        results = ImprovementStore(store.engine)
+        (saved,) = results.list_saved()
+        assert (saved.suite, saved.team, saved.file) == ("tiny", "Arithmetic", listed.path)
+        assert results.load(saved.id) == listed.result
+    finally:
+        store.engine.dispose()
+    assert f"Saved to {listed.path} and in the database (result {saved.id})" in err
 
     code = main(["bench", "improve", "--suite", str(suite), "--iterations", "1",
                  "--team", str(team), "--out", str(tmp_path / "out.json")])
@@ -72,3 +84,31 @@ def test_an_unknown_suite_is_named_with_the_known_ones(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "No suite called 'nope'. The suites are: arithmetic, files, multistep, text." in (
         result.stderr)
+
+
+@pytest.mark.model
+def test_improve_runs_the_bundled_model_in_a_real_process(tmp_path: Path) -> None:
+    """The command as a user runs it on SmolLM2: one arithmetic task, learning on and off. A
+    135M model's answers vary, so what is checked is the measurement, not the success."""
+    suite = tmp_path / "one.yaml"
+    suite.write_text(
+        "name: one\ntasks:\n  - id: apple-crates\n"
+        "    task: A crate holds 24 apples. How many apples are in 17 crates?\n"
+        "    check: {answer_contains: \"408\"}\n", encoding="utf-8")
+    home = tmp_path / "home"
+    team = example_team_file().with_name("arithmetic.yaml")
+    result = purpose_desktop("bench", "improve", "--suite", str(suite), "--iterations", "1",
+                             "--team", str(team), "--arm", "learning on", "--arm",
+                             "learning off", "--json", home=home)
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = json.loads(result.stdout)
+    assert (printed["suite"], printed["model"]) == ("one", "bundled:smollm2-135m")
+    for series in printed["series"]:
+        (metrics,) = series["iterations"]
+        assert metrics["success_rate"] in (0.0, 1.0)
+        assert metrics["tokens"] > 0 and metrics["average_steps"] >= 1
+    for arm in ("learning on", "learning off"):
+        assert f"] {arm}, iteration 1, apple-crates: " in result.stderr
+    (listed,) = list_results(Paths(home).benchmarks_dir)
+    assert listed.result is not None and json.loads(listed.result.to_json()) == printed
+    assert "and in the database (result 1)" in result.stderr

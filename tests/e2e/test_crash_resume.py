@@ -99,7 +99,8 @@ def wait_for_checkpoint(database: Path, step: int) -> None:
 def test_a_run_killed_mid_run_keeps_what_it_committed_and_resumes(tmp_path: Path) -> None:
     home = tmp_path / "home"
     team = tmp_path / "team.yaml"
-    team.write_text(example_team_file().with_name("arithmetic.yaml").read_text(
+    # One agent, every step reviewed: the run waits at the terminal in each of its steps.
+    team.write_text(example_team_file().with_name("calculator.yaml").read_text(
         encoding="utf-8").replace("review: risky", "review: always"), encoding="utf-8")
     database = Paths(home).database_file
     terminal = Terminal(["run", str(team), "--task", "What is 17 * 23?"], home)

@@ -7,13 +7,17 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from purpose_desktop.bench.improve import arm_runners, save_result
 from purpose_desktop.config import example_team_file, resources_dir
 from purpose_desktop.engine.evaluation.runner import Arm, run_improvement
 from purpose_desktop.engine.evaluation.suites import load_suite
-from purpose_desktop.engine.improvement import ImprovementResult, load_improvement
+from purpose_desktop.engine.improvement import (
+    ImprovementResult,
+    load_improvement,
+    save_improvement,
+)
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.router import ModelRouter
+from purpose_desktop.store.improvement_arms import arm_runners
 from tests.engine import test_real_team
 
 pytestmark = pytest.mark.model
@@ -28,12 +32,12 @@ def test_two_arithmetic_tasks_under_two_arms(router: ModelRouter, tmp_path: Path
     arms = (Arm.LEARNING_ON, Arm.WITH_OVERRIDES)
 
     async def scenario() -> ImprovementResult:
-        with arm_runners(router, 96) as runner_for:
+        async with arm_runners(router, 96, arms) as runner_for:
             return await run_improvement(team, suite, 1, runner_for, arms=arms)
 
     result = asyncio.run(scenario())
     path = tmp_path / "result.json"
-    save_result(result, path)
+    save_improvement(result, path)
     loaded = load_improvement(path)
     assert loaded == result
     assert [series.name for series in loaded.series] == ["learning on", "with overrides"]

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.bench.improve import format_table
-from purpose_desktop.engine.evaluation.runner import Arm, Progress, run_improvement
+from purpose_desktop.engine.evaluation.runner import (
+    ABLATION_ARMS,
+    ALL_ARMS,
+    Arm,
+    Progress,
+    run_improvement,
+)
 from purpose_desktop.engine.evaluation.suites import parse_suite
 from purpose_desktop.engine.improvement import ImprovementResult, parse_improvement
 from purpose_desktop.engine.run import TeamRunner
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.store.improvement_arms import measure_improvement
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
@@ -96,7 +103,7 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     assert second.average_reward == pytest.approx(2 / 3)
 
     assert [(p.done, p.total) for p in progress] == [(n, 18) for n in range(1, 19)]
-    assert [p.last.arm for p in progress[:9:3]] == list(Arm)
+    assert [p.last.arm for p in progress[:9:3]] == list(ALL_ARMS)
     overridden = [p.last for p in progress if p.last.arm is Arm.WITH_OVERRIDES]
     assert [run.passed for run in overridden] == [True, False, True] * 2
     assert "should contain '42'" in overridden[1].detail
@@ -170,3 +177,36 @@ def test_nothing_to_run_is_refused(tmp_path: Path) -> None:
         asyncio.run(run_improvement(team, SUITE, 0, Arms(tmp_path)))
     with pytest.raises(ValueError, match="arm"):
         asyncio.run(run_improvement(team, SUITE, 1, Arms(tmp_path), arms=()))
+
+
+def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) -> None:
+    """What the agents and the critic were shown in the second iteration, arm by arm, through
+    the same runners the CLI and the pane use."""
+    arms = [Arm.LEARNING_ON, Arm.WITH_OVERRIDES, *ABLATION_ARMS]
+    shown: dict[Arm, list[str]] = {}
+    runs: list[Progress] = []
+
+    def watching_actor(messages: Sequence[ChatMessage]) -> str:
+        # Runs go through the arms in turn: the one under way follows the last reported.
+        shown.setdefault(arms[len(runs) % len(arms)], []).append(messages[0].content)
+        return actor(messages)
+
+    provider = ScriptedProvider({"m": team_model(watching_actor, score=4)})
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    suite = SUITE.model_copy(update={"tasks": SUITE.tasks[:1]})
+    result = asyncio.run(measure_improvement(team, suite, 2, provider, arms=arms,
+                                             max_answer_tokens=64, on_progress=runs.append))
+
+    assert [series.name for series in result.series] == [arm.value for arm in arms]
+    second = {arm: prompts[-1] for arm, prompts in shown.items()}  # iteration 2's last call
+    learned, past = "Learned from earlier tasks", "Past runs"
+    assert learned in second[Arm.LEARNING_ON] and past in second[Arm.LEARNING_ON]
+    assert learned not in second[Arm.WITHOUT_HEURISTICS] and past in second[
+        Arm.WITHOUT_HEURISTICS]
+    assert learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[
+        Arm.WITHOUT_EXPERIENCES]
+    # The person scored the calculator's result 10 in iteration 1. With the anchors, the critic
+    # now scores that state above its own 4; without them it is back to the critic's 4.
+    curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms):]}
+    assert curves[Arm.WITH_OVERRIDES][1] > 4.0
+    assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 4.0

@@ -11,6 +11,7 @@ from purpose_desktop.engine.evaluation.suites import (
     find_suite,
     list_suites,
     load_suite,
+    read_suites,
 )
 
 BUILTIN = resources_dir() / "suites"
@@ -99,3 +100,15 @@ def test_files_that_are_no_suite_at_all(tmp_path: Path) -> None:
     write(tmp_path, "name: broken\n")
     with pytest.raises(SuiteFileError, match=r"mine.yaml: tasks: this field is required"):
         list_suites(BUILTIN, tmp_path)
+
+
+def test_reading_the_folders_keeps_the_good_suites_beside_the_problems(tmp_path: Path) -> None:
+    write(tmp_path, GOOD, "a-mine.yaml")
+    write(tmp_path, "name: broken\n", "b-broken.yaml")
+    write(tmp_path, GOOD.replace("name: mine", "name: arithmetic"), "c-arithmetic.yaml")
+    listing = read_suites(BUILTIN, tmp_path)
+    assert [(e.suite.name, e.builtin) for e in listing.entries] == [
+        ("arithmetic", False), ("files", True), ("multistep", True), ("text", True),
+        ("mine", False)]  # a user's suite takes the place of the built-in one of its name
+    (problem,) = listing.problems
+    assert problem.startswith(f"{tmp_path / 'b-broken.yaml'}: tasks: this field is required")

@@ -20,6 +20,7 @@ from purpose_desktop.engine.improvement import (
     list_results,
     load_improvement,
     parse_improvement,
+    result_file,
     save_improvement,
 )
 from purpose_desktop.errors import UserError
@@ -164,6 +165,19 @@ def test_files_that_cannot_be_read_or_written_say_why(tmp_path: Path) -> None:
         load_improvement(binary)
     with pytest.raises(UserError, match=r"^Cannot write .*result.json: Not a directory"):
         save_improvement(sample_result(), binary / "result.json")
+
+
+def test_a_result_is_saved_under_its_suite_and_time_in_a_folder_made_for_it(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "home" / "benchmarks"
+    path = result_file(folder, sample_result())
+    assert path == folder / "improve-arithmetic-20250601-123000.json"
+    save_improvement(sample_result(), path)
+    assert load_improvement(path) == sample_result()
+    # A suite's name is free text; the file stays in the folder.
+    assert result_file(folder, sample_result("../my suite: v2")).name == (
+        "improve-my-suite-v2-20250601-123000.json")
 
 
 def test_a_folder_of_results_is_listed_newest_first_with_the_unreadable_ones(

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine.specs import ReviewPolicy
 from purpose_desktop.engine.team_file import load_team, parse_team, save_team
+from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.errors import TeamFileError
 
 TWO_AGENTS = """\
@@ -29,6 +30,20 @@ def test_example_team_loads(example_team: Path) -> None:
     assert [a.name for a in team.spec.agents] == ["helper"]
     assert team.spec.agents[0].model == "bundled:smollm2-135m"
     assert team.base_dir == example_team.parent.resolve()
+
+
+def test_the_files_sample_team_has_the_tools_of_the_files_and_multistep_suites(
+    example_team: Path,
+) -> None:
+    team = load_team(example_team.with_name("files.yaml"))
+    assert team.spec.name == "Files"
+    assert {agent.model for agent in team.spec.agents} == {"bundled:smollm2-135m"}
+    tools = {agent.name: [tool.name for tool in tools_named(agent.tools)]
+             for agent in team.spec.agents}
+    assert tools == {"clerk": ["list_files", "read_file", "write_file"],
+                     "counter": ["calculator", "read_file", "write_file"]}
+    # Writing a file is risky: in the app a person approves it.
+    assert {agent.review for agent in team.spec.agents} == {ReviewPolicy.RISKY}
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".toml"])

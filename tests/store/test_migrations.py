@@ -1,4 +1,4 @@
-"""Schema versions: a new database, one from the previous version, and one from a newer app."""
+"""Schema versions: a new database, real files of earlier versions, and one from a newer app."""
 
 from __future__ import annotations
 
@@ -9,26 +9,41 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine.memory import Tier
-from purpose_desktop.store import memory_tables, run_tables
+from purpose_desktop.store import improvement_tables, memory_tables, run_tables
 from purpose_desktop.store.database import open_database, reading, writing
+from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from purpose_desktop.store.migrations import LATEST, SchemaTooNewError, migrate, schema_version
+from purpose_desktop.store.team_store import TeamStore
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
+from tests.engine.test_improvement import sample_result
 
 DATA = Path(__file__).parent / "data"
-ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES)
+ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES,
+              *improvement_tables.TABLE_NAMES)
+
+
+def copy_of(name: str, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / name
+    shutil.copy(DATA / name, path)
+    engine = open_database(path)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
 def previous_version(tmp_path: Path) -> Iterator[Engine]:
     """A copy of a database written by the release before versioned schemas: the memory
     tables alone, with a few memories in them."""
-    path = tmp_path / "old.sqlite3"
-    shutil.copy(DATA / "memory-v1.sqlite3", path)
-    engine = open_database(path)
-    yield engine
-    engine.dispose()
+    yield from copy_of("memory-v1.sqlite3", tmp_path)
+
+
+@pytest.fixture
+def version_2(tmp_path: Path) -> Iterator[Engine]:
+    """A copy of a database written by the release whose schema was version 2: the sample
+    arithmetic team saved in it, and no benchmark results."""
+    yield from copy_of("store-v2.sqlite3", tmp_path)
 
 
 def columns(engine: Engine) -> dict[str, set[str]]:
@@ -56,7 +71,7 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
     previous_version: Engine,
 ) -> None:
     assert schema_version(previous_version) == 1
-    assert migrate(previous_version) == [2]
+    assert migrate(previous_version) == [2, 3]
     assert schema_version(previous_version) == LATEST
     assert columns(previous_version) == expected_columns()
     memory = SqliteMemoryStore(previous_version)
@@ -71,8 +86,23 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
         history = connection.execute(
             text("SELECT version, description FROM schema_migrations ORDER BY version")
         ).all()
-    assert [v for v, _ in history] == [1, 2]
+    assert [v for v, _ in history] == [1, 2, 3]
     assert history[0][1] == "found unversioned"
+
+
+def test_version_2_gets_the_benchmark_results_and_keeps_its_teams(version_2: Engine) -> None:
+    assert schema_version(version_2) == 2
+    assert "improvement_results" not in inspect(version_2).get_table_names()
+    assert migrate(version_2) == [3]
+    assert schema_version(version_2) == LATEST
+    assert columns(version_2) == expected_columns()
+    (team,) = TeamStore(version_2).list_now()
+    assert (team.name, [agent.name for agent in team.agents]) == (
+        "Arithmetic", ["counter", "helper"])
+    results = ImprovementStore(version_2)
+    assert results.list_saved() == []
+    saved = results.save(sample_result())
+    assert results.load(saved.id) == sample_result()
 
 
 def test_a_database_from_a_newer_app_is_refused_and_left_alone(tmp_path: Path) -> None:

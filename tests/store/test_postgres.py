@@ -30,6 +30,11 @@ from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.store.run_queries import CostGrouping, CostTotalRecord
 from sqlalchemy import URL, Engine, text
 from tests.engine.scripted_team import act, one_agent_team, team_model
+from tests.store.test_improvement_store import (  # noqa: F401
+    test_a_deleted_result_is_gone_and_the_others_stay,
+    test_a_result_comes_back_whole_and_the_list_is_newest_first,
+    test_a_result_keeps_its_time_zone_and_lists_its_moment,
+)
 from tests.store.test_memory_edits import (  # noqa: F401
     test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned,
     test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing,
@@ -85,7 +90,7 @@ def test_migrating_creates_the_schema_once(postgres_url: URL) -> None:
         assert engine.dialect.name == "postgresql"
         assert engine.url.drivername == "postgresql+psycopg"
         assert schema_version(engine) == 0
-        assert migrate(engine) == [1, 2]
+        assert migrate(engine) == [1, 2, 3]
         assert migrate(engine) == []
         assert schema_version(engine) == LATEST
         with reading(engine) as connection:

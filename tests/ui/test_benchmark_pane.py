@@ -1,6 +1,7 @@
-"""The Benchmarks pane driven through its widgets, offscreen, over real result files: the
-empty state, the curves of each measure for every series, files that cannot be read, and
-Open…."""
+"""The Benchmarks pane driven through its widgets, offscreen, over real result files and a real
+database: the empty state, the curves of each measure for every series, files that cannot be
+read, Open…, the database's results listed with the files it does not hold, and Delete…
+(tests/ui/test_benchmark_runs.py runs benchmarks from the pane)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,11 @@ from purpose_desktop.engine.improvement import (
     ImprovementResult,
     ImprovementSeries,
     IterationMetrics,
+    result_file,
     save_improvement,
 )
+from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
+from purpose_desktop.store.opening import Store, StoreError, open_store
 from purpose_desktop.ui.curve_chart import CurveChart
 from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
@@ -66,13 +71,21 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real database, as the app opens it."""
+    opened = open_store(tmp_path / "purpose-desktop.sqlite3")
+    yield opened
+    opened.engine.dispose()
+
+
+@pytest.fixture
 def make_pane(folder: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop
-              ) -> Iterator[Callable[[], BenchmarkPane]]:
+              ) -> Iterator[Callable[..., BenchmarkPane]]:
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
 
-    def make() -> BenchmarkPane:
-        pane = BenchmarkPane(tasks, folder)
+    def make(**options: Any) -> BenchmarkPane:
+        pane = BenchmarkPane(tasks, folder, **options)
         qtbot.addWidget(pane)
         pane.resize(1100, 680)
         return pane
@@ -91,7 +104,7 @@ async def shown(pane: BenchmarkPane) -> None:
 
 
 def test_without_results_the_pane_says_how_to_make_them(
-    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     pane = make_pane()
@@ -100,12 +113,13 @@ def test_without_results_the_pane_says_how_to_make_them(
     assert pane.pages.currentWidget() is pane.empty
     text = pane.empty.text()
     assert text.startswith("No benchmark results yet.")
-    assert f"purpose-desktop bench improve … --json {folder / 'NAME.json'}" in text
+    assert "purpose-desktop bench improve --suite NAME --team TEAM_FILE" in text
+    assert str(folder) in text
     screenshot(pane, "benchmarks-empty")
 
 
 def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
-    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     folder.mkdir()
@@ -153,7 +167,7 @@ def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
 
 
 def test_a_file_that_cannot_be_read_says_why_and_where(
-    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     folder.mkdir()
@@ -174,7 +188,7 @@ def test_a_file_that_cannot_be_read_says_why_and_where(
 
 
 def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
-    make_pane: Callable[[], BenchmarkPane], tmp_path: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane], tmp_path: Path, run_in_qt_loop: RunInLoop,
 ) -> None:
     elsewhere = tmp_path / "elsewhere.json"
     save_improvement(learning_result(4), elsewhere)
@@ -198,7 +212,98 @@ def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
 
     run_in_qt_loop(scenario())
     assert pane.shown is not None and pane.table.rowCount() == 4
-    assert [entry.path for entry in pane.files] == [elsewhere]
+    assert [entry.path for entry in pane.entries] == [elsewhere]
+
+
+def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
+    make_pane: Callable[..., BenchmarkPane], folder: Path, store: Store,
+    run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+) -> None:
+    results = ImprovementStore(store.engine)
+    base = learning_result(4)
+    # Saved in the database and as a file in the folder, as bench improve saves it.
+    both = replace(base, suite="files", created=base.created + timedelta(days=2))
+    kept = keep_result(both, result_file(folder, both), lambda: store.engine)
+    assert kept.saved is not None
+    # In the database alone (its file was written elsewhere).
+    only_saved = results.save(replace(base, suite="text", created=base.created
+                                      + timedelta(days=1)), Path("/elsewhere/text.json"))
+    # A file alone, written an hour before the oldest; and one that cannot be read.
+    save_improvement(base, folder / "copied.json")
+    os.utime(folder / "copied.json", (base.created.timestamp() - 3600,) * 2)
+    (folder / "broken.json").write_text("{", encoding="utf-8")
+    os.utime(folder / "broken.json", (1_600_000_000, 1_600_000_000))
+    pane = make_pane(open_store=lambda: store)
+
+    async def scenario() -> None:
+        await shown(pane)
+        assert [pane.results.item(i).text() for i in range(pane.results.count())] == [
+            f"files · Calculators · {local(both.created)}",
+            f"text · Calculators · {local(base.created + timedelta(days=1))}",
+            f"arithmetic · Calculators · {local(base.created)}",
+            "broken.json (cannot be read)"]
+        assert [entry.saved for entry in pane.entries[:2]] == [kept.saved, only_saved]
+        assert pane.entries[2].path == folder / "copied.json"
+        # A database's result is read when it is shown.
+        assert pane.reading is not None
+        await pane.reading
+        assert pane.shown == both and pane.delete_button.isEnabled()
+        pane.results.setCurrentRow(1)
+        assert pane.reading is not None
+        await pane.reading
+        assert pane.shown is not None and pane.shown.suite == "text"
+        pane.results.setCurrentRow(2)
+        assert pane.shown == base and not pane.delete_button.isEnabled()  # only a file
+
+    run_in_qt_loop(scenario())
+    screenshot(pane, "bench_pane_database")
+
+
+def test_a_result_deleted_from_the_database_goes_with_its_file(
+    make_pane: Callable[..., BenchmarkPane], folder: Path, store: Store,
+    run_in_qt_loop: RunInLoop,
+) -> None:
+    older, newer = learning_result(3), learning_result(5)
+    newer = replace(newer, created=newer.created + timedelta(hours=1))
+    for result in (older, newer):
+        keep_result(result, result_file(folder, result), lambda: store.engine)
+    pane = make_pane(open_store=lambda: store)
+
+    async def scenario() -> None:
+        await shown(pane)
+        assert len(pane.entries) == 2
+        doomed = pane.entries[0].saved
+        assert doomed is not None and doomed.file is not None
+        pane.delete_button.click()
+        box = pane.confirmation
+        assert box is not None and box.isVisible()  # open(), not a blocking exec()
+        assert box.text() == (f"Delete the result of arithmetic by Calculators, "
+                              f"{local(newer.created)}?")
+        (delete,) = [b for b in box.buttons() if b.text() == "Delete"]
+        delete.click()
+        await wait_until(lambda: pane.notice.text().startswith("Deleted"), 10)
+        assert not doomed.file.exists()
+        assert [entry.saved.id for entry in pane.entries if entry.saved] == [
+            saved.id for saved in ImprovementStore(store.engine).list_saved()]
+        assert len(pane.entries) == 1 and pane.entries[0].saved != doomed
+
+    run_in_qt_loop(scenario())
+
+
+def test_a_database_that_cannot_be_read_leaves_the_files_listed(
+    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+) -> None:
+    save_improvement(learning_result(), folder / "arithmetic.json")
+
+    def no_store() -> Store:
+        raise StoreError("The database x.sqlite3 is in use by another program.")
+
+    pane = make_pane(open_store=no_store)
+    run_in_qt_loop(shown(pane))
+    assert pane.listing_notice.text() == (
+        "The results saved in the database cannot be read: The database x.sqlite3 is in use "
+        "by another program.")
+    assert pane.shown == learning_result()
 
 
 @pytest.fixture(params=["light", "dark"])
@@ -208,7 +313,7 @@ def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iter
 
 
 def test_curves_in_each_theme(
-    make_pane: Callable[[], BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
     scheme: str, screenshot: Screenshot,
 ) -> None:
     folder.mkdir()

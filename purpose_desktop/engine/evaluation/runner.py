@@ -7,7 +7,13 @@ Each arm of the benchmark is the same team under one condition:
 - **with overrides**: it learns, and on the first iteration a simulated person who knows each
   task's outcome corrects Φ through the review gate, as a person in the app would.
 
-Every arm gets its own runner from the caller, with its own memory: arms must not learn from
+Ablation arms tell which part of learning carries a gain: **without heuristics** and
+**without experiences** learn as "learning on" does but never recall that kind; **overrides,
+no anchors** is "with overrides" with the person's score corrections never shown to the critic
+again (see :mod:`.ablation`).
+
+Every arm gets its own runner from the caller, with its own memory (wrapped in
+:class:`.ablation.PartialRecall` for the arm's :attr:`Arm.hidden`): arms must not learn from
 each other's runs. Each task runs in a fresh workspace, with the suite's setup files written
 there first, and its outcome is decided by the task's check, never by the critic.
 """
@@ -24,6 +30,7 @@ from pathlib import Path
 from statistics import fmean
 
 from purpose_desktop.engine import learning
+from purpose_desktop.engine.evaluation.ablation import Recall
 from purpose_desktop.engine.evaluation.checks import check_outcome
 from purpose_desktop.engine.evaluation.suites import Check, Suite, SuiteTask
 from purpose_desktop.engine.improvement import (
@@ -52,9 +59,35 @@ class Arm(StrEnum):
     LEARNING_ON = "learning on"
     LEARNING_OFF = "learning off"
     WITH_OVERRIDES = "with overrides"
+    # Ablations: learning on (with overrides for the last), recalling only part of what is
+    # learned, to tell which part carries an improvement.
+    WITHOUT_HEURISTICS = "without heuristics"
+    WITHOUT_EXPERIENCES = "without experiences"
+    OVERRIDES_WITHOUT_ANCHORS = "overrides, no anchors"
+
+    @property
+    def learns(self) -> bool:
+        return self is not Arm.LEARNING_OFF
+
+    @property
+    def overrides(self) -> bool:
+        """Whether a simulated person corrects Φ on the first iteration."""
+        return self in (Arm.WITH_OVERRIDES, Arm.OVERRIDES_WITHOUT_ANCHORS)
+
+    @property
+    def hidden(self) -> frozenset[Recall]:
+        """What the team's memory never hands back under this arm."""
+        return {
+            Arm.WITHOUT_HEURISTICS: frozenset({Recall.HEURISTICS}),
+            Arm.WITHOUT_EXPERIENCES: frozenset({Recall.EXPERIENCES}),
+            Arm.OVERRIDES_WITHOUT_ANCHORS: frozenset({Recall.ANCHORS}),
+        }.get(self, frozenset())
 
 
-ALL_ARMS: tuple[Arm, ...] = tuple(Arm)
+#: The arms a benchmark runs unless told otherwise.
+ALL_ARMS: tuple[Arm, ...] = (Arm.LEARNING_ON, Arm.LEARNING_OFF, Arm.WITH_OVERRIDES)
+ABLATION_ARMS: tuple[Arm, ...] = (
+    Arm.WITHOUT_HEURISTICS, Arm.WITHOUT_EXPERIENCES, Arm.OVERRIDES_WITHOUT_ANCHORS)
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,12 @@ class TaskRun:
     """The reward learning gives the run (0 to 1: its final Φ, halved if it did not
     complete)."""
     outcome: RunOutcome
+
+    @property
+    def line(self) -> str:
+        """The run in one line: ``learning on, iteration 2, sum: passed``."""
+        mark = "passed" if self.passed else f"failed ({self.detail})"
+        return f"{self.arm.value}, iteration {self.iteration}, {self.task_id}: {mark}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +178,7 @@ async def run_improvement(
             started = time.monotonic()
             runs: list[TaskRun] = []
             for task in suite.tasks:
-                overriding = arm is Arm.WITH_OVERRIDES and iteration == 1
+                overriding = arm.overrides and iteration == 1
                 run = await _run_task(runners[arm], reviewed if overriding else team, task,
                                       arm, iteration, overriding=overriding)
                 runs.append(run)
@@ -162,8 +201,7 @@ async def _run_task(
     workspace = runner.workspace_of(run_id)
     _write_setup_files(workspace, task.setup_files)
     review: ReviewGate = OutcomeReview(task.check, workspace) if overriding else AutoApprove()
-    outcome = await runner.run(team, task.task, (), review, learn=arm is not Arm.LEARNING_OFF,
-                               run_id=run_id)
+    outcome = await runner.run(team, task.task, (), review, learn=arm.learns, run_id=run_id)
     # Only a completed run has given an answer; a failed one may still have written files.
     answer = outcome.answer if outcome.status == "completed" else None
     result = check_outcome(task.check, answer, workspace)

@@ -154,18 +154,41 @@ def parse_suite(text: str, where: str) -> Suite:
         raise SuiteFileError(f"{where}: {_describe(exc, data)}") from None
 
 
-def list_suites(builtin_dir: Path, user_dir: Path) -> list[SuiteEntry]:
-    """The built-in suites, then the user's, each sorted by file name. A user's suite with the
-    name of a built-in one takes its place; a file that is not a valid suite raises
-    :class:`SuiteFileError`, so a person learns why their suite is missing."""
+@dataclass(frozen=True)
+class SuiteListing:
+    """The suites found in the folders, and why each file that is not a valid suite is not
+    among them."""
+
+    entries: tuple[SuiteEntry, ...]
+    problems: tuple[str, ...]
+
+
+def read_suites(builtin_dir: Path, user_dir: Path) -> SuiteListing:
+    """The built-in suites, then the user's, each sorted by file name; a user's suite with the
+    name of a built-in one takes its place. Files that are not valid suites are left out, each
+    with its problem."""
     found: dict[str, SuiteEntry] = {}
+    problems: list[str] = []
     for folder, builtin in ((builtin_dir, True), (user_dir, False)):
         if not folder.is_dir():
             continue
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUITE_SUFFIXES):
-            suite = load_suite(path)
+            try:
+                suite = load_suite(path)
+            except SuiteFileError as exc:
+                problems.append(str(exc))
+                continue
             found[suite.name] = SuiteEntry(suite, path, builtin)
-    return list(found.values())
+    return SuiteListing(tuple(found.values()), tuple(problems))
+
+
+def list_suites(builtin_dir: Path, user_dir: Path) -> list[SuiteEntry]:
+    """The suites of :func:`read_suites`; a file that is not a valid suite raises
+    :class:`SuiteFileError`, so a person learns why their suite is missing."""
+    listing = read_suites(builtin_dir, user_dir)
+    if listing.problems:
+        raise SuiteFileError(listing.problems[0])
+    return list(listing.entries)
 
 
 def find_suite(name_or_path: str, builtin_dir: Path, user_dir: Path) -> Suite:

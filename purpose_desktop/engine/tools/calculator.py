@@ -249,7 +249,33 @@ def calculate(expression: Annotated[str, {"maxLength": MAX_EXPRESSION_CHARS}]) -
     Args:
         expression: the arithmetic to work out, such as 1234*5678 or round(10/3, 2)
     """
-    return format_number(evaluate(expression))
+    worked, claimed = _split_claim(expression)
+    value = format_number(evaluate(worked))
+    if claimed is None or _same_number(claimed, value):
+        return value
+    # Small models write the sum with a guessed result ("17*24 = 420"). Working out the left
+    # side and saying the guess was wrong serves them better than a refusal they repeat.
+    return f"{value} ({worked.strip()} is {value}, not {claimed})"
+
+
+_CLAIMED = re.compile(r"^\s*(-?[\d,]*\.?\d+)")
+
+
+def _split_claim(expression: str) -> tuple[str, str | None]:
+    """``expression`` without a result written after one ``=`` (``17*24 = 420``), and that
+    result's number, if it has one."""
+    worked, equals, rest = expression.partition("=")
+    if not equals or not worked.strip() or "=" in rest or worked.rstrip()[-1] in "<>!":
+        return expression, None
+    match = _CLAIMED.match(rest)
+    return worked, match.group(1).replace(",", "") if match else None
+
+
+def _same_number(claimed: str, value: str) -> bool:
+    try:
+        return float(claimed) == float(value)
+    except ValueError:
+        return False
 
 
 def format_number(value: int | float) -> str:

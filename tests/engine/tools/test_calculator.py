@@ -91,7 +91,8 @@ def test_whole_number_arithmetic_stays_an_int() -> None:
         ("(1).__class__", "does not support attribute access"),
         ("'a' * 3", "works with numbers, not text"),
         ("2 > 1", "does not support comparisons"),
-        ("17*23 = 391", "without '=' inside it"),
+        ("17*23 == 391", "without '=' inside it"),
+        ("x = 3", "unknown name 'x'"),
         ("2 +", "cannot read '2 +' as arithmetic"),
         ("1,5", "cannot read the commas"),
         ("(1, 2)", "cannot read the commas"),
@@ -114,6 +115,21 @@ def test_refusals_say_what_is_wrong(expression: str, message: str) -> None:
     with pytest.raises(ToolError, match=None) as caught:
         calculate(expression)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "answer"),
+    [
+        ("17*24 = 420", "408 (17*24 is 408, not 420)"),
+        ("17 * 24 = 351.5 apples", "408 (17 * 24 is 408, not 351.5)"),
+        ("17*24 = 408", "408"),
+        ("1000*3 = 3,000", "3000"),
+        ("17*24 =", "408"),
+        ("17*24 = many", "408"),
+    ],
+)
+def test_a_guessed_result_after_equals_is_checked(expression: str, answer: str) -> None:
+    assert calculate(expression) == answer
 
 
 def test_huge_work_is_refused_quickly() -> None:

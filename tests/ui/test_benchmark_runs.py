@@ -1,0 +1,331 @@
+"""A benchmark run from the Benchmarks pane, offscreen, on a real database and folders: the form
+(suites built in and the person's, sample teams and Browse…), the progress of every task run,
+Cancel mid-run, a team file that cannot be used, and the saved result listed and shown.
+
+The model is scripted (the same answer to every task, so the curves are exact) and held
+between two calls by a gate, so the test sees the run mid-way; tests/engine/
+test_evaluation_real.py runs the benchmark on the bundled SmolLM2."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+import shutil
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from purpose_desktop.app import build_services
+from purpose_desktop.config import Paths, resources_dir
+from purpose_desktop.engine.improvement import list_results
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamEvent
+from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
+from purpose_desktop.store.improvement_store import ImprovementStore
+from purpose_desktop.store.opening import Store, open_store
+from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.benchmark_form import BenchmarkForm
+from purpose_desktop.ui.benchmark_job import BenchmarkSetup
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+from purpose_desktop.ui.qt import QtCore
+from purpose_desktop.ui.tasks import TaskKeeper
+from pytestqt.qtbot import QtBot
+from tests.e2e.test_bench_improve import SUITE
+from tests.engine.scripted_team import act, team_model
+from tests.ui.test_main_window import wait_until
+
+RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
+Screenshot = Callable[[Any, str], Path]
+
+
+class GatedModel:
+    """Answers as ``inner`` does, but holds calls once the number :meth:`hold_after` allows
+    have gone through: the benchmark then waits between two model calls."""
+
+    def __init__(self, inner: FunctionModel) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.holding = False
+        """Whether a call is being held."""
+        self._allowed: int | None = None
+        self._changed = asyncio.Event()
+
+    def hold_after(self, calls: int | None) -> None:
+        """Let ``calls`` more calls through, then hold the rest; ``None``: hold none."""
+        self._allowed = calls
+        self._changed.set()
+
+    async def stream_chat(self, messages: Sequence[ChatMessage], options: GenerationOptions
+                          ) -> AsyncGenerator[StreamEvent, None]:
+        while self._allowed == 0:
+            self.holding = True
+            self._changed.clear()
+            await self._changed.wait()
+        self.holding = False
+        if self._allowed is not None:
+            self._allowed -= 1
+        async for event in self.inner.stream_chat(messages, options):
+            yield event
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def model() -> GatedModel:
+    # Answers 42 to everything: the sum checks out, the product does not.
+    return GatedModel(team_model(lambda messages: act("finish", answer="42"), score=6))
+
+
+@dataclass(frozen=True)
+class Bench:
+    """The pane as the window makes it, on a real database, a benchmarks folder, the
+    person's suites folder holding ``tiny``, and the gated model."""
+
+    pane: BenchmarkPane
+    folder: Path
+    store: Store
+    model: GatedModel
+
+
+@pytest.fixture
+def bench(tmp_path: Path, model: GatedModel, qtbot: QtBot,
+          run_in_qt_loop: RunInLoop) -> Iterator[Bench]:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "tiny.yaml").write_text(SUITE, encoding="utf-8")
+    setup = BenchmarkSetup(
+        models=lambda: ScriptedProvider({"bundled:smollm2-135m": model}),
+        builtin_suites=resources_dir() / "suites", user_suites=suites,
+        sample_teams=resources_dir() / "teams", user_teams=tmp_path / "teams",
+        max_answer_tokens=64)
+    store = open_store(tmp_path / "purpose-desktop.sqlite3")
+    errors: list[BaseException] = []
+    tasks = TaskKeeper(errors.append)
+    folder = tmp_path / "benchmarks"
+    pane = BenchmarkPane(tasks, folder, open_store=lambda: store, setup=setup)
+    qtbot.addWidget(pane)
+    pane.resize(1100, 680)
+    yield Bench(pane, folder, store, model)
+    run_in_qt_loop(tasks.cancel_all())
+    store.engine.dispose()
+    assert errors == []
+
+
+async def filled_form(pane: BenchmarkPane, qtbot: QtBot) -> BenchmarkForm:
+    """Ctrl+B, as a person opens the form, once its lists are read."""
+    pane.show()
+    pane.activateWindow()
+    await wait_until(pane.isActiveWindow, 5)  # shortcuts go to the active window
+    qtbot.keyClick(pane.results, QtCore.Qt.Key.Key_B, QtCore.Qt.KeyboardModifier.ControlModifier)
+    await wait_until(lambda: pane.form is not None, 5)  # a button's shortcut clicks it soon
+    form = pane.form
+    # open(), not a blocking exec(): this test goes on while the form is up.
+    assert form is not None and form.isVisible()
+    await wait_until(lambda: form.suite_box.count() > 0, 10)
+    return form
+
+
+MAIN_ARMS = ("Learning on", "Learning off", "With overrides")
+
+
+def choose(form: BenchmarkForm, suite: str, team: str, iterations: int,
+           arms: Sequence[str] = MAIN_ARMS) -> None:
+    form.suite_box.setCurrentIndex(form.suite_box.findText(suite))
+    form.team_box.setCurrentIndex(form.team_box.findText(team))
+    form.iterations.setValue(iterations)
+    for box in form.arm_boxes:
+        box.setChecked(box.text() in arms)
+
+
+def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
+    bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot, qtbot: QtBot,
+) -> None:
+    pane, model = bench.pane, bench.model
+    values: list[int] = []
+    pane.progress.bar.valueChanged.connect(values.append)
+
+    async def scenario() -> None:
+        await pane.refresh()
+        form = await filled_form(pane, qtbot)
+        suites = [form.suite_box.itemText(i) for i in range(form.suite_box.count())]
+        assert suites == ["arithmetic · 11 tasks", "files · 8 tasks", "multistep · 7 tasks",
+                          "text · 9 tasks", "tiny (yours) · 2 tasks"]
+        teams = [form.team_box.itemText(i) for i in range(form.team_box.count())]
+        assert teams == ["arithmetic.yaml (sample)", "calculator.yaml (sample)",
+                         "example.yaml (sample)", "files.yaml (sample)"]
+        assert form.iterations.value() == 3
+        # The main arms are ticked; the ablations are there to tick.
+        assert [box.text() for box in form.arm_boxes if box.isChecked()] == list(MAIN_ARMS)
+        assert [box.text() for box in form.arm_boxes if not box.isChecked()] == [
+            "Without heuristics", "Without experiences", "Overrides, no anchors"]
+        choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 2,
+               arms=["Learning on", "With overrides"])
+        assert form.summary.text().startswith("8 task runs (2 tasks, 2 iterations, 2 arms)")
+        screenshot(form, "bench_pane_form")
+        model.hold_after(0)  # held at its first model call
+        form.run_button.click()
+        assert pane.form is None  # the form closed as the run began
+        assert pane.progress.isVisible() and not pane.run_button.isEnabled()
+        assert pane.progress.heading.text() == "Running tiny with arithmetic.yaml"
+        await wait_until(lambda: model.holding, 20)
+        assert pane.progress.bar.text() == "0 of 8 task runs"
+        assert pane.progress.line.text() == "Starting: loading the team and its models…"
+        model.hold_after(8)  # a few task runs, then held mid-way
+        await wait_until(lambda: pane.progress.done > 0 and model.holding, 20)
+        done = pane.progress.done
+        assert 0 < done < 8
+        assert pane.progress.bar.text() == f"{done} of 8 task runs"
+        assert re.fullmatch(r"Latest: (learning on|with overrides), iteration 1, (sum: passed|"
+                            r"product: failed \(answer '42' should contain '96'\))",
+                            pane.progress.line.text())
+        screenshot(pane, "bench_pane_running")
+        model.hold_after(None)
+        running = pane.running
+        assert running is not None
+        await running
+
+    run_in_qt_loop(scenario())
+    assert values == list(range(9))  # every task run, in turn
+    assert not pane.progress.isVisible() and pane.run_button.isEnabled()
+    (saved,) = ImprovementStore(bench.store.engine).list_saved()
+    (listed,) = list_results(bench.folder)
+    assert saved.file == listed.path and (saved.suite, saved.team) == ("tiny", "Arithmetic")
+    assert pane.notice.text() == (f"The benchmark finished. Its result is saved in the "
+                                  f"database and as {listed.path.name} in the benchmarks "
+                                  "folder.")
+    assert [entry.saved for entry in pane.entries] == [saved]  # listed once, and chosen
+    assert pane.results.currentRow() == 0
+    shown = pane.shown
+    assert shown is not None and shown == listed.result
+    assert [series.name for series in shown.series] == ["learning on", "with overrides"]
+    assert [[m.success_rate for m in series.iterations] for series in shown.series] == [
+        [0.5, 0.5], [0.5, 0.5]]
+    assert [c.name for c in pane.chart.curves] == ["learning on", "with overrides"]
+    screenshot(pane, "bench_pane_finished")
+
+
+def test_cancel_stops_the_run_mid_way_and_saves_nothing(
+    bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot, qtbot: QtBot,
+) -> None:
+    pane, model = bench.pane, bench.model
+
+    async def scenario() -> None:
+        await pane.refresh()
+        form = await filled_form(pane, qtbot)
+        choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 3)
+        model.hold_after(8)
+        form.run_button.click()
+        await wait_until(lambda: pane.progress.done > 0 and model.holding, 20)
+        done = pane.progress.done
+        running = pane.running
+        assert running is not None
+        pane.progress.cancel_button.click()
+        assert not pane.progress.cancel_button.isEnabled()
+        assert pane.progress.line.text() == "Cancelling: ending the task run under way…"
+        await asyncio.wait([running], timeout=20)
+        assert running.cancelled()
+        assert pane.notice.text() == (f"The benchmark was cancelled after {done} of 18 task "
+                                      "runs; nothing was saved.")
+        # The window goes on: another benchmark can start.
+        assert pane.run_button.isEnabled() and pane.open_form() is not None
+
+    run_in_qt_loop(scenario())
+    assert not pane.progress.isVisible()
+    assert ImprovementStore(bench.store.engine).list_saved() == []
+    assert list_results(bench.folder) == []
+    assert pane.pages.currentWidget() is pane.empty
+    screenshot(pane, "bench_pane_cancelled")
+
+
+def test_a_team_file_that_cannot_be_used_is_named_and_nothing_runs(
+    bench: Bench, tmp_path: Path, run_in_qt_loop: RunInLoop, qtbot: QtBot,
+) -> None:
+    pane = bench.pane
+    bad = tmp_path / "elsewhere" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text("name: Bad\nagents:\n  - name: a\n    role: r\n    model: m\n"
+                   "    tools: [teleport]\n", encoding="utf-8")
+
+    async def scenario() -> None:
+        form = await filled_form(pane, qtbot)
+        dialog = form.choose_team_file()
+        assert dialog.isVisible()  # open(), not a blocking exec()
+        dialog.selectFile(str(bad))
+        dialog.accept()
+        assert form.team_box.currentText() == "bad.yaml" and form.team_file() == bad
+        choose(form, "tiny (yours) · 2 tasks", "bad.yaml", 1)
+        form.run_button.click()
+        running = pane.running
+        assert running is not None
+        await running
+
+    run_in_qt_loop(scenario())
+    assert pane.notice.text().startswith(f"The benchmark could not run: {bad}")
+    assert "Unknown tool 'teleport'" in pane.notice.text()
+    assert not pane.progress.isVisible() and pane.run_button.isEnabled()
+    assert ImprovementStore(bench.store.engine).list_saved() == []
+
+
+def test_without_arms_the_form_will_not_run(bench: Bench, run_in_qt_loop: RunInLoop,
+                                            qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        form = await filled_form(bench.pane, qtbot)
+        choose(form, "arithmetic · 11 tasks", "files.yaml (sample)", 2,
+               arms=[])
+        assert not form.run_button.isEnabled()
+        assert form.summary.text() == "Choose at least one arm."
+        form.arm_boxes[1].setChecked(True)
+        assert form.run_button.isEnabled()
+        assert form.summary.text().startswith("22 task runs (11 tasks, 2 iterations, 1 arm)")
+
+    run_in_qt_loop(scenario())
+
+
+def test_a_pane_without_models_offers_no_run(tmp_path: Path, qtbot: QtBot) -> None:
+    pane = BenchmarkPane(TaskKeeper(lambda error: None), tmp_path)
+    qtbot.addWidget(pane)
+    assert pane.run_button.isHidden() and not pane.open_button.isHidden()
+    assert pane.open_form() is None and pane.form is None
+    assert pane.progress.isHidden()
+
+
+def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
+    home: Paths, run_in_qt_loop: RunInLoop, qtbot: QtBot,
+) -> None:
+    for folder in (home.suites_dir, home.teams_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    (home.suites_dir / "tiny.yaml").write_text(SUITE, encoding="utf-8")
+    shutil.copy(resources_dir() / "teams" / "files.yaml", home.teams_dir / "mine.yaml")
+    services = build_services(home)
+    window = build_main_window(
+        paths=home, settings=services.settings, runner=services.runner,
+        list_models=lambda: [], reporter=ErrorReporter(None, home.log_file),
+        open_store=services.store.get, models=lambda: services.models)
+    window.show()
+
+    async def scenario() -> None:
+        window.tabs.setCurrentWidget(window.benchmark_tab)
+        pane = window.benchmark_pane
+        await wait_until(lambda: pane.listing is not None, 10)
+        assert pane.listing is not None
+        await pane.listing
+        form = await filled_form(pane, qtbot)
+        assert form.suite_box.itemText(4) == "tiny (yours) · 2 tasks"
+        assert form.team_box.itemText(0) == "mine.yaml"
+        assert form.team_file() == home.teams_dir / "mine.yaml"
+        form.close()
+        await window.stop_background_work()
+        await services.aclose()
+
+    try:
+        run_in_qt_loop(scenario())
+    finally:
+        window.close()
+        window.deleteLater()
