@@ -81,7 +81,20 @@ def distil(result: RunResult) -> list[Heuristic]:
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
         keep(Tier.STRATEGIC, "This kind of task ran out of steps before: finish as soon as "
                              "an observation gives the answer.", 0.5)
+    if result.status == "completed" and not result.succeeded:
+        keep(Tier.STRATEGIC, _low_scored_answer(result), 0.5)
     return learned
+
+
+def _low_scored_answer(result: RunResult) -> str:
+    """The lesson of an answer that scored low (by the critic or a person): a small model
+    otherwise gives the same answer again, all the more as its past run shows it that one."""
+    answer = shorten(result.answer.strip() or "(empty)", 40)
+    scored = f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
+    used_tools = any(step.action.tool not in (FINISH, DELEGATE) for step in result.steps)
+    if used_tools:
+        return f"{scored}: finish with what the tools gave, not with another number."
+    return f"{scored}: work the answer out with a tool first, then finish with its result."
 
 
 def experience(result: RunResult) -> Experience:

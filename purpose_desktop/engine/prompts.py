@@ -33,7 +33,8 @@ def system_prompt(
         ))
     if experiences:
         parts.append("Past runs:\n" + "\n".join(
-            f"- \"{e.task}\" ({e.outcome}): {e.summary}" for e in experiences
+            f"- \"{e.task}\" ({e.outcome}, Φ {e.final_phi:.0f} of 10): {e.summary}"
+            for e in experiences
         ))
     return "\n\n".join(parts)
 

@@ -1,0 +1,55 @@
+"""What a team distils from a finished run (no model involved: the rules are plain code)."""
+
+from __future__ import annotations
+
+from purpose_desktop.engine import learning
+from purpose_desktop.engine.memory import Tier
+from purpose_desktop.engine.trajectory import Action, Observation, Step
+
+
+def result(status: str, *steps: Step, answer: str = "") -> learning.RunResult:
+    return learning.RunResult("T", "run-1", "A crate holds 24 apples. How many in 17 crates?",
+                              status, answer, steps)  # type: ignore[arg-type]
+
+
+def step(index: int, tool: str, phi_after: float, output: str = "", **arguments: str) -> Step:
+    return Step(index, "counter", Action(tool, arguments), Observation(output), 0.0, phi_after)
+
+
+def strategies(run: learning.RunResult, tier: Tier) -> list[str]:
+    return [h.strategy for h in learning.distil(run) if h.tier is tier]
+
+
+def test_an_answer_given_at_once_that_scored_low_teaches_to_work_it_out_first() -> None:
+    run = result("completed", step(1, "finish", 1.0, answer="17"), answer="17")
+    assert strategies(run, Tier.STRATEGIC) == [
+        "The answer '17' scored Φ 1 of 10: work the answer out with a tool first, then "
+        "finish with its result."]
+
+
+def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() -> None:
+    run = result("completed", step(1, "calculator", 2.0, "408", expression="17*24"),
+                 step(2, "finish", 0.0, answer="17"), answer="17")
+    assert strategies(run, Tier.STRATEGIC) == [
+        "The answer '17' scored Φ 0 of 10: finish with what the tools gave, not with another "
+        "number."]
+    assert any("worked: it gave 408" in s for s in strategies(run, Tier.TOOL))
+
+
+def test_a_well_scored_answer_teaches_its_steps_and_no_warning() -> None:
+    run = result("completed", step(1, "calculator", 6.0, "408", expression="17*24"),
+                 step(2, "finish", 9.0, answer="408"), answer="408")
+    assert strategies(run, Tier.STRATEGIC) == []
+    (procedure,) = strategies(run, Tier.PROCEDURAL)
+    assert procedure.startswith("Steps that worked: calculator(expression=17*24)")
+
+
+def test_the_experience_keeps_the_final_score_the_prompt_shows() -> None:
+    from purpose_desktop.engine.prompts import system_prompt
+    from purpose_desktop.engine.specs import AgentSpec
+
+    run = result("completed", step(1, "finish", 1.0, answer="17"), answer="17")
+    experience = learning.experience(run)
+    agent = AgentSpec(name="counter", role="Count.", model="m")
+    prompt = system_prompt(agent, [], [], [], [experience])
+    assert f'- "{run.task}" (completed, Φ 1 of 10): finish(answer=17)' in prompt
