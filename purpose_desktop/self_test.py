@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from purpose_desktop.config import HOME_ENV, Paths, example_team_file
+from purpose_desktop.config import HOME_ENV, Paths, example_team_file, resources_dir
 from purpose_desktop.errors import UserError
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _check_resources(paths: Paths) -> str:
     from purpose_desktop.engine.team_file import load_team
 
     team = load_team(example_team_file())
-    suite = load_suite(example_team_file().parent.parent / "suites" / "arithmetic.yaml")
+    suite = load_suite(resources_dir() / "suites" / "arithmetic.yaml")
     return f"sample team '{team.spec.name}' and suite '{suite.name}' load"
 
 

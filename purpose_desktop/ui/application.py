@@ -192,23 +192,24 @@ async def _serve(window: MainWindow, reporter: ErrorReporter, shutdown: Shutdown
 
 
 def _serve_later_starts(window: MainWindow, name: str) -> None:
-    """Later starts of the app hand their files to this window, which comes to the front."""
-    server = InstanceServer(name, window)
-    if not server.listen():
-        return  # the app still works; a second start then opens a second window
+    """Later starts of the app, and Finder on macOS, hand their files to this window, which
+    comes to the front."""
 
     def take(files: list[Path]) -> None:
         window.bring_to_front()
         if files:
             window.models_controller.add_files(files)
 
-    server.files_received.connect(take)
-    window.closed.connect(server.close)
     if sys.platform == "darwin":
         # Finder hands files to a running app as file-open events, not as arguments.
         opener = _FileOpenEvents(window)
         opener.files_received.connect(take)
         QtWidgets.QApplication.instance().installEventFilter(opener)
+    server = InstanceServer(name, window)
+    if not server.listen():
+        return  # the app still works; a second start then opens a second window
+    server.files_received.connect(take)
+    window.closed.connect(server.close)
 
 
 class _FileOpenEvents(QtCore.QObject):

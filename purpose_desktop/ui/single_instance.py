@@ -44,7 +44,7 @@ def hand_over(name: str, files: Sequence[Path]) -> bool:
     message = json.dumps({"files": [str(path.resolve()) for path in files]}) + "\n"
     socket.write(message.encode("utf-8"))
     socket.waitForBytesWritten(_ANSWER_MS)
-    answer = bytes(socket.readLine().data())
+    answer = b""
     while not answer.endswith(b"\n") and socket.waitForReadyRead(_ANSWER_MS):
         answer += bytes(socket.readLine().data())
     socket.disconnectFromServer()

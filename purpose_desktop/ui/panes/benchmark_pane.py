@@ -46,9 +46,8 @@ from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets import read_only_table
 
 if TYPE_CHECKING:
-    # The engine's runner, the form and the database layer are imported when first needed:
+    # The form and the database layer are imported when first needed:
     # the pane may be made as the window starts, which does not wait for them.
-    from purpose_desktop.engine.evaluation.runner import Progress
     from purpose_desktop.store.improvement_store import SavedImprovement
     from purpose_desktop.ui.benchmark_form import BenchmarkForm
     from purpose_desktop.ui.benchmark_job import BenchmarkDone, BenchmarkRequest, BenchmarkSetup
@@ -417,11 +416,9 @@ class BenchmarkPane(QtWidgets.QWidget):
             self.running.cancel()
 
     async def _run(self, request: BenchmarkRequest, setup: BenchmarkSetup) -> None:
-        def advance(progress: Progress) -> None:
-            self.progress.advance(progress)
-
         try:
-            done = await run_benchmark(request, setup, self.folder, self._open_store, advance)
+            done = await run_benchmark(request, setup, self.folder, self._open_store,
+                                       self.progress.advance)
         except asyncio.CancelledError:
             say(self.notice, f"The benchmark was cancelled after {self.progress.done} of "
                 f"{self.progress.bar.maximum()} task runs; nothing was saved.", "warning")
