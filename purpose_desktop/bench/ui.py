@@ -128,7 +128,7 @@ class PacedModel:
     ) -> AsyncGenerator[StreamEvent, None]:
         schema = options.json_schema or {}
         if "score" in schema.get("properties", {}):
-            yield TokenDelta('{"score": 6, "evidence": "noted"}')
+            yield TokenDelta('{"score": 6, "observation": 1}')
             yield StreamDone("stop", Usage(1, 1, 0.0))
             return
         pieces = _pieces(self._next_action())

@@ -51,6 +51,7 @@ class Actor:
     tools: Sequence[Tool]
     teammates: Sequence[str]
     options: GenerationOptions
+    can_finish: bool = True
 
     async def propose(
         self,
@@ -61,17 +62,17 @@ class Actor:
         on_retry: RetryCallback,
     ) -> Proposal:
         """The action the model proposes; :class:`StepFailed` if none could be read."""
-        schema = action_schema(self.tools, teammates=self.teammates)
+        schema = action_schema(self.tools, can_finish=self.can_finish, teammates=self.teammates)
         options = replace(self.options, json_schema=schema)
         text = await self._generate(messages, options, on_token, on_usage)
         try:
-            parsed = parse_action(text, self.tools, self.teammates)
+            parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)
             return Proposal(parsed.action, parsed.method, 1)
         except ActionParseError as exc:
             on_retry(str(exc))
         text = await self._generate(simpler, options, on_token, on_usage)
         try:
-            parsed = parse_action(text, self.tools, self.teammates)
+            parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)
         except ActionParseError as exc:
             raise StepFailed(
                 f"The model {self.model.name} gave no usable action after a retry with a "

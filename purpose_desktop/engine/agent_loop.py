@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine.actor import Actor, Proposal, StepFailed
 from purpose_desktop.engine.checkpoint import Frame, PendingDelegation
 from purpose_desktop.engine.context import budget_for, counter_for, fit
 from purpose_desktop.engine.critic import Critic, Score
+from purpose_desktop.engine.dead_ends import DeadEnds
 from purpose_desktop.engine.events import (
     ActionProposed,
     ActionReviewed,
@@ -29,7 +31,7 @@ from purpose_desktop.engine.events import (
 )
 from purpose_desktop.engine.history import compact_history
 from purpose_desktop.engine.learning import REJECTED_PREFIX
-from purpose_desktop.engine.memory import Experience, MemoryStore, ScoreAnchor
+from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
 from purpose_desktop.engine.prompts import head_messages, simpler_messages, system_prompt
 from purpose_desktop.engine.review import (
     ActionReviewRequest,
@@ -66,6 +68,8 @@ OBSERVATION_CHARS = 600  # of a tool's output shown to the model; small contexts
 TOOLS_PER_STEP = 3
 FINISH_HINT = "If this answers the task, finish with it."
 HINT_TOKENS = 16
+HEURISTICS_SHOWN = 3
+HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
 
 
 @dataclass
@@ -86,6 +90,7 @@ class _Turn:
     steps_taken: int = 0
     delegating: PendingDelegation | None = None
     experiences: list[Experience] | None = None  # found once: they match the task alone
+    dead_ends: DeadEnds | None = None  # likewise
 
     def frame(self) -> Frame:
         return Frame(self.agent.name, self.task, self.depth, self.steps_taken,
@@ -207,26 +212,62 @@ class AgentLoop:
     # --- one step -------------------------------------------------------------------------
 
     async def _propose(self, turn: _Turn, step: int) -> tuple[Action, tuple[int, ...]]:
+        """The agent's next action, and the ids of the heuristics that went into it."""
         team = turn.run.team.spec.name
         last = turn.observations[-1] if turn.observations else None
         query = turn.task if last is None else f"{turn.task} {last}"
-        heuristics = await self._memory.find_heuristics(team, query, limit=3)
+        # Dead ends are kept to by the loop itself; the prompt's few lines go to advice.
+        heuristics = [h for h in await self._memory.find_heuristics(
+            team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE) if not dead_ends.is_lesson(h)
+        ][:HEURISTICS_SHOWN]
         if turn.experiences is None:
             turn.experiences = await self._memory.find_experiences(team, turn.task, limit=2)
-        experiences = turn.experiences
+        if turn.dead_ends is None:
+            turn.dead_ends = DeadEnds.for_task(await self._memory.find_heuristics(
+                team, turn.task, tiers=(dead_ends.TIER,), limit=dead_ends.LOOKUP), turn.task)
         turn.emit(
             MemoryRetrieved, step=step,
             heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),
-            experiences=tuple((e.id or 0, e.task, e.outcome) for e in experiences),
+            experiences=tuple((e.id or 0, e.task, e.outcome) for e in turn.experiences),
         )
-        chosen = select_tools(query, turn.tools, limit=TOOLS_PER_STEP)
-        system = system_prompt(turn.agent, chosen, turn.teammates, heuristics, experiences)
+        used = [h.id for h in heuristics if h.id is not None]
+        tools: Sequence[Tool] = select_tools(query, turn.tools, limit=TOOLS_PER_STEP)
+        can_finish = True
+        while True:
+            proposal = await self._ask(turn, heuristics, tools, can_finish, last)
+            action = proposal.action
+            ruled_out = turn.dead_ends.lesson_for(action)
+            narrowed = None if ruled_out is None else _without(action, tools, can_finish,
+                                                               turn.teammates)
+            if ruled_out is None or narrowed is None:
+                break
+            # A dead end learned on this very task: the model would walk into it again, so
+            # the choice is taken away rather than argued against in the prompt.
+            turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
+                      f"{ruled_out.strategy} (learned on this task before)")
+            if ruled_out.id is not None and ruled_out.id not in used:
+                used.append(ruled_out.id)
+            tools, can_finish = narrowed
+        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
+                  thought=action.thought, parse_method=proposal.method,
+                  attempts=proposal.attempts)
+        return action, tuple(used)
+
+    async def _ask(
+        self, turn: _Turn, heuristics: Sequence[Heuristic], tools: Sequence[Tool],
+        can_finish: bool, last: str | None,
+    ) -> Proposal:
+        """One proposal of the agent's model, choosing among ``tools`` (and finish when
+        ``can_finish``)."""
+        system = system_prompt(turn.agent, tools, turn.teammates, heuristics,
+                               turn.experiences or (), can_finish=can_finish)
         messages = await self._fit(turn, head_messages(system, turn.task))
-        actor = Actor(turn.model, chosen, turn.teammates,
-                      GenerationOptions(max_tokens=self._max_answer_tokens, temperature=0.0))
-        proposal: Proposal = await actor.propose(
+        actor = Actor(turn.model, tools, turn.teammates,
+                      GenerationOptions(max_tokens=self._max_answer_tokens, temperature=0.0),
+                      can_finish=can_finish)
+        return await actor.propose(
             messages,
-            simpler_messages(chosen, turn.teammates, turn.task, last),
+            simpler_messages(tools, turn.teammates, turn.task, last, can_finish=can_finish),
             on_token=lambda text: turn.emit(TokenStreamed, text=text),
             on_usage=lambda usage: turn.record("act", usage),
             on_retry=lambda why: turn.warn(
@@ -234,11 +275,6 @@ class AgentLoop:
                 "asking again with a simpler prompt."
             ),
         )
-        action = proposal.action
-        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
-                  thought=action.thought, parse_method=proposal.method,
-                  attempts=proposal.attempts)
-        return action, tuple(h.id for h in heuristics if h.id is not None)
 
     @staticmethod
     def _given(turn: _Turn, action: Action, step: int) -> Action:
@@ -403,6 +439,20 @@ class AgentLoop:
             scored,
         )
         return phi
+
+
+def _without(
+    action: Action, tools: Sequence[Tool], can_finish: bool, teammates: Sequence[str]
+) -> tuple[list[Tool], bool] | None:
+    """The choices (tools, whether finishing is one) left once ``action``'s tool or finishing
+    is taken out; ``None`` when nothing would be left, or nothing can be taken out."""
+    if action.tool == DELEGATE:
+        return None
+    narrower = [tool for tool in tools if tool.name != action.tool]
+    finish_left = can_finish and action.tool != FINISH
+    if not (narrower or finish_left or teammates):
+        return None
+    return narrower, finish_left
 
 
 async def pick_with_model(

@@ -3,8 +3,9 @@
 A small model judges, but the rules that keep it honest are code, not prompt:
 
 - the same state always gets the same score (a cache by the state's hash);
-- only observations count: the critic never sees the actors' thoughts, and evidence that
-  cites nothing observed cannot raise the score;
+- only observations count: the critic never sees the actors' thoughts, and its evidence is
+  the number of an observation, so it can cite nothing else; a score that cites none cannot
+  rise by more than 1;
 - a proposed final answer that no observation backs scores at most :data:`UNBACKED_ANSWER_CAP`;
 - a jump of more than ``jump_limit`` is flagged and scored again, keeping the cautious value;
 - a person's corrections of similar states (anchors) shift the score towards theirs.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from purpose_desktop.engine.context import fit
 from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
 from purpose_desktop.engine.review import half_steps
-from purpose_desktop.engine.text import content_words, similarity
+from purpose_desktop.engine.text import content_words, shorten, similarity
 from purpose_desktop.engine.trajectory import State
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ChatModel
@@ -29,25 +30,32 @@ from purpose_desktop.models.structured import generate_json
 log = logging.getLogger(__name__)
 
 UNBACKED_ANSWER_CAP = 5.0
-ANSWER_TOKENS = 60
+ANSWER_TOKENS = 24  # {"score": 10, "observation": 12}: a short answer cannot be cut off
 ANCHOR_SIMILARITY = 0.4  # below this a person's correction says little about the state
-
-SCORE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "score": {"type": "integer", "enum": list(range(11))},
-        "evidence": {"type": "string", "maxLength": 120},
-    },
-    "required": ["score", "evidence"],
-    "additionalProperties": False,
-}
+EVIDENCE_CHARS = 120
+OBSERVATION_KEY = "observation"
 
 INSTRUCTIONS = (
-    'Answer with JSON: {"score": integer 0-10, "evidence": string}.\n'
+    'Answer with JSON: {"score": integer 0-10, "observation": integer}.\n'
     "Rate how far the observations get towards finishing the task: 0 = nothing useful "
-    "observed, 10 = the task is done and an observation shows it. Only observations count; "
-    "quote the observation you rely on as evidence."
+    "observed, 10 = the task is done and an observation shows it. Only observations count: "
+    '"observation" is the number of the observation your score rests on, 0 if none.'
 )
+
+
+def score_schema(observations: int) -> dict[str, object]:
+    """The critic's answer for a state with ``observations`` observations. The evidence is
+    the number of one of them: a small model asked to quote one rambles past its token
+    limit, and a number cannot cite what was never observed."""
+    return {
+        "type": "object",
+        "properties": {
+            "score": {"type": "integer", "enum": list(range(11))},
+            OBSERVATION_KEY: {"type": "integer", "enum": list(range(observations + 1))},
+        },
+        "required": ["score", OBSERVATION_KEY],
+        "additionalProperties": False,
+    }
 
 
 @dataclass(frozen=True)
@@ -88,19 +96,17 @@ class Critic:
         if not state.observations and state.answer is None:
             return self._remember(key, Score(0.0, "nothing observed yet"))
         anchors = await self._memory.find_anchors(team, state.text(), limit=3)
-        phi, evidence = await self._judge(state, anchors, model, on_usage)
+        phi, evidence, cites = await self._judge(state, anchors, model, on_usage)
         flags: list[str] = []
         observed = " ".join(state.observations)
-        if phi > phi_before + 1 and not set(content_words(evidence)) & set(
-            content_words(observed)
-        ):
-            phi, evidence = min(phi, phi_before + 1), f"(cites nothing observed) {evidence}"
+        if phi > phi_before + 1 and not cites:
+            phi = min(phi, phi_before + 1)
             flags.append("no evidence from observations")
         if state.answer is not None and not _backed(state.answer, observed):
             phi = min(phi, UNBACKED_ANSWER_CAP)
             flags.append("the answer is not backed by any observation")
         if abs(phi - phi_before) > self._jump_limit:
-            again, _ = await self._judge(state, anchors, model, on_usage, seed=7)
+            again, _, _ = await self._judge(state, anchors, model, on_usage, seed=7)
             flags.append(f"implausible jump {phi_before:g} → {phi:g}, re-checked: {again:g}")
             phi = min(phi, again, key=lambda value: abs(value - phi_before))
         phi, used = _calibrate(phi, state, anchors)
@@ -130,7 +136,9 @@ class Critic:
         model: ChatModel,
         on_usage: UsageCallback,
         seed: int | None = None,
-    ) -> tuple[float, str]:
+    ) -> tuple[float, str, bool]:
+        """The model's score, its evidence as a person reads it, and whether it cites an
+        observation."""
         examples = [
             f"A person rated a similar state {a.human_score:g}/10"
             + (f" ({a.reason})" if a.reason else "")
@@ -145,12 +153,22 @@ class Critic:
                                     temperature=0.0 if seed is None else 0.7, seed=seed)
         try:
             messages, _ = await fit(model, messages, ANSWER_TOKENS)
-            output = await generate_json(model, messages, SCORE_SCHEMA, options)
+            output = await generate_json(model, messages,
+                                         score_schema(len(state.observations)), options)
         except ModelError as exc:
             log.info("The critic's answer was unusable: %s", exc)
-            return (5.0 if state.answer is not None else 1.0), "(the critic could not answer)"
+            return (5.0 if state.answer is not None else 1.0), "(the critic could not answer)", \
+                False
         on_usage(output.usage)
-        return float(output.value["score"]), str(output.value["evidence"]).strip()
+        cited = int(output.value[OBSERVATION_KEY])
+        return float(output.value["score"]), _evidence(state, cited), cited > 0
+
+
+def _evidence(state: State, cited: int) -> str:
+    """The observation numbered ``cited`` (0: none), quoted."""
+    if not cited:
+        return "(no observation cited)"
+    return f"Observation {cited}: {shorten(state.observations[cited - 1], EVIDENCE_CHARS)}"
 
 
 def _backed(answer: str, observed: str) -> bool:

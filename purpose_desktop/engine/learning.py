@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine.events import RunStatus
 from purpose_desktop.engine.history import call_text
 from purpose_desktop.engine.memory import Experience, Heuristic, Tier
@@ -67,11 +68,11 @@ def distil(result: RunResult) -> list[Heuristic]:
         action = step.action
         if action.tool in (FINISH, DELEGATE):
             continue
-        call = call_text(action, MAX_TEXT)
         if step.observation.text.startswith(REJECTED_PREFIX):
-            keep(Tier.TOOL, f"Do not call {call}: {step.observation.text}", 0.6)
+            keep(dead_ends.TIER, dead_ends.lesson(action, step.observation.text), 0.6)
         elif not step.observation.ok:
-            keep(Tier.TOOL, f"{call} failed: {step.observation.text}", 0.4)
+            keep(dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"),
+                 0.4)
         elif step.reward > 0:
             keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
                             f"{shorten(step.observation.text, 60)}")
@@ -83,6 +84,13 @@ def distil(result: RunResult) -> list[Heuristic]:
                              "an observation gives the answer.", 0.5)
     if result.status == "completed" and not result.succeeded:
         keep(Tier.STRATEGIC, _low_scored_answer(result), 0.5)
+        # An answer given at once has nothing observed to be judged by: its low score says
+        # little, and a task that needs no tool must not lose its answer to it.
+        last = result.steps[-1].action if len(result.steps) > 1 else None
+        if last is not None and last.tool == FINISH and \
+                result.final_phi <= dead_ends.WRONG_ANSWER_PHI:
+            keep(dead_ends.TIER, dead_ends.lesson(
+                last, f"the answer scored Φ {result.final_phi:.0f} of 10"), 0.4)
     return learned
 
 

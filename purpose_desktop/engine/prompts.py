@@ -23,8 +23,10 @@ def system_prompt(
     teammates: Sequence[str],
     heuristics: Sequence[Heuristic],
     experiences: Sequence[Experience],
+    *,
+    can_finish: bool = True,
 ) -> str:
-    parts = [FORMAT_LINE, describe_actions(tools, teammates=teammates),
+    parts = [FORMAT_LINE, describe_actions(tools, can_finish=can_finish, teammates=teammates),
              "Use a tool when it helps; finish as soon as an observation gives the answer.",
              f"You are {agent.name}. {agent.role}"]
     if heuristics:
@@ -44,14 +46,16 @@ def head_messages(system: str, task: str) -> list[ChatMessage]:
 
 
 def simpler_messages(
-    tools: Sequence[Tool], teammates: Sequence[str], task: str, last_observation: str | None
+    tools: Sequence[Tool], teammates: Sequence[str], task: str, last_observation: str | None,
+    *, can_finish: bool = True,
 ) -> list[ChatMessage]:
     """The retry prompt after an unreadable answer: only the format, the task and the latest
     observation."""
     user = f"Task: {task}"
     if last_observation is not None:
         user += f"\nLatest observation: {last_observation}"
+    actions = describe_actions(tools, can_finish=can_finish, teammates=teammates)
     return [
-        ChatMessage("system", f"{FORMAT_LINE}\n{describe_actions(tools, teammates=teammates)}"),
+        ChatMessage("system", f"{FORMAT_LINE}\n{actions}"),
         ChatMessage("user", user),
     ]

@@ -44,8 +44,9 @@ def team_model(
         role = role_of(options)
         if role == "score":
             value = score(messages) if callable(score) else score
-            observed = messages[-1].content.splitlines()[-1]
-            return json.dumps({"score": value, "evidence": observed})
+            # Cites the latest observation, as a critic that reads the state would.
+            observed = messages[-1].content.count("\nObservation ")
+            return json.dumps({"score": value, "observation": observed})
         if role == "route":
             return json.dumps({"agent": route})
         if callable(actions):

@@ -15,12 +15,13 @@ from purpose_desktop.models.scripted import FunctionModel
 from tests.engine.scripted_team import memory_at
 
 
-def critic_model(*answers: tuple[int, str]) -> FunctionModel:
+def critic_model(*answers: tuple[int, int]) -> FunctionModel:
+    """Answers each score with the next (score, number of the observation cited)."""
     queue = list(answers)
 
     def reply(messages: Sequence[ChatMessage], options: GenerationOptions) -> str:
-        score, evidence = queue.pop(0) if len(queue) > 1 else queue[0]
-        return json.dumps({"score": score, "evidence": evidence})
+        score, cited = queue.pop(0) if len(queue) > 1 else queue[0]
+        return json.dumps({"score": score, "observation": cited})
 
     return FunctionModel(reply)
 
@@ -36,35 +37,51 @@ STATE = State("What is 17 * 23?", ("391",))
 
 def test_the_same_state_gets_the_same_score_without_asking_again(tmp_path: Path) -> None:
     critic = Critic(memory_at(tmp_path / "m.sqlite3"))
-    model = critic_model((5, "391"), (2, "391"))
+    model = critic_model((5, 1), (2, 1))
     assert score(critic, STATE, 0.0, model)[0] == 5.0
     assert score(critic, State("What is 17 * 23?", ("391",)), 0.0, model)[0] == 5.0
     assert len(model.calls) == 1
 
 
 def test_nothing_observed_scores_zero_without_a_model_call(tmp_path: Path) -> None:
-    model = critic_model((9, "great"))
+    model = critic_model((9, 1))
     assert score(Critic(memory_at(tmp_path / "m.sqlite3")), State("t"), 0.0, model)[0] == 0.0
     assert model.calls == []
 
 
 def test_the_critic_sees_observations_only(tmp_path: Path) -> None:
-    model = critic_model((5, "391"))
+    model = critic_model((5, 1))
     score(Critic(memory_at(tmp_path / "m.sqlite3")), STATE, 0.0, model)
     prompt = "\n".join(m.content for m in model.calls[0][0])
     assert "Observation 1: 391" in prompt
     assert "thought" not in prompt.lower()
 
 
-def test_evidence_that_cites_nothing_observed_cannot_raise_the_score(tmp_path: Path) -> None:
-    model = critic_model((4, "I solved it perfectly"))
+def test_a_score_that_cites_no_observation_cannot_rise_much(tmp_path: Path) -> None:
+    model = critic_model((4, 0))
     phi, flag = score(Critic(memory_at(tmp_path / "m.sqlite3")), STATE, 2.0, model)
     assert phi == 3.0
     assert "no evidence" in flag
 
 
+def test_the_evidence_is_the_cited_observation_and_nothing_else_can_be_cited(
+    tmp_path: Path,
+) -> None:
+    model = critic_model((6, 2))
+    state = State("What is 17 * 23 + 1?", ("391", "392"))
+    result = asyncio.run(Critic(memory_at(tmp_path / "m.sqlite3")).score(
+        "team", state, 2.0, model, lambda usage: None))
+    assert (result.phi, result.evidence, result.flag) == (6.0, "Observation 2: 392", "")
+    schema = model.calls[0][1].json_schema
+    assert schema is not None and schema["properties"]["observation"]["enum"] == [0, 1, 2]
+    # An observation that is not there is no answer: the critic could not answer.
+    wrong = asyncio.run(Critic(memory_at(tmp_path / "n.sqlite3")).score(
+        "team", state, 0.0, critic_model((9, 3)), lambda usage: None))
+    assert wrong.evidence == "(the critic could not answer)" and wrong.phi == 1.0
+
+
 def test_an_answer_no_observation_backs_is_capped(tmp_path: Path) -> None:
-    model = critic_model((10, "391"))
+    model = critic_model((10, 1))
     state = State("What is 17 * 23?", ("391",), answer="about 400")
     phi, flag = score(Critic(memory_at(tmp_path / "m.sqlite3")), state, 5.0, model)
     assert phi == UNBACKED_ANSWER_CAP
@@ -76,7 +93,7 @@ def test_an_answer_no_observation_backs_is_capped(tmp_path: Path) -> None:
 def test_an_implausible_jump_is_checked_again_and_the_cautious_score_kept(
     tmp_path: Path,
 ) -> None:
-    model = critic_model((10, "391"), (4, "391"))
+    model = critic_model((10, 1), (4, 1))
     phi, flag = score(Critic(memory_at(tmp_path / "m.sqlite3")), STATE, 1.0, model)
     assert len(model.calls) == 2
     assert phi == 4.0
@@ -86,7 +103,7 @@ def test_an_implausible_jump_is_checked_again_and_the_cautious_score_kept(
 def test_an_override_sets_the_state_and_shifts_similar_ones(tmp_path: Path) -> None:
     memory = memory_at(tmp_path / "m.sqlite3")
     critic = Critic(memory)
-    model = critic_model((3, "391"))
+    model = critic_model((3, 1))
     assert score(critic, STATE, 0.0, model)[0] == 3.0
     anchor = ScoreAnchor("team", STATE.task, STATE.text(), 3.0, 8.0, "correct", "run-1")
     asyncio.run(critic.record_override(anchor, STATE))
@@ -94,4 +111,4 @@ def test_an_override_sets_the_state_and_shifts_similar_ones(tmp_path: Path) -> N
     similar = State("What is 17 * 23 please tell me", ("391",))
     assert score(critic, similar, 0.0, model)[0] > 5.0
     unrelated = State("Write a poem about the sea", ("waves",))
-    assert score(critic, unrelated, 0.0, critic_model((3, "waves")))[0] == 3.0
+    assert score(critic, unrelated, 0.0, critic_model((3, 1)))[0] == 3.0

@@ -43,15 +43,25 @@ tasks:
 
 
 def actor(messages: Sequence[ChatMessage]) -> str:
-    """Solves "2 + 3" with the calculator, answers 41 to "7 * 6" at once, writes the file."""
+    """Solves "2 + 3" with the calculator; adds for "7 * 6" and answers 41 (and multiplies
+    when finishing is not on offer); writes the file."""
     text = next(message.content for message in messages if message.role == "user")
     acted = any(message.role == "assistant" for message in messages)
     if "7 * 6" in text:
-        return act("finish", answer="41")
+        if '"tool": "finish"' not in messages[0].content:
+            return act("calculator", expression="7 * 6")
+        if not acted:
+            return act("calculator", expression="7 + 6")
+        return act("finish", answer="42" if "Observation: 42" in messages[-1].content else "41")
     if "out.txt" in text:
         return act("finish", answer="written") if acted else act(
             "write_file", path="out.txt", content="done")
     return act("finish", answer="5") if acted else act("calculator", expression="2 + 3")
+
+
+def critic(messages: Sequence[ChatMessage]) -> int:
+    """Scores the answer 41 1 and every other state 4."""
+    return 1 if messages[-1].content.endswith("Proposed final answer: 41") else 4
 
 
 class Arms:
@@ -59,7 +69,7 @@ class Arms:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.provider = ScriptedProvider({"m": team_model(actor, score=4)})
+        self.provider = ScriptedProvider({"m": team_model(actor, score=critic)})
         self.memories: dict[Arm, SqliteMemoryStore] = {}
 
     def __call__(self, arm: Arm) -> TeamRunner:
@@ -83,39 +93,44 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
         "learning on", "learning off", "with overrides"]
     assert (result.suite, result.team, result.model) == ("two", "T", "m")
     by_name = {series.name: series for series in result.series}
-    for name in ("learning on", "learning off"):
-        for metrics in by_name[name].iterations:
-            # Two of three outcomes check out. The critic's model says 4 for every state, but
-            # the answer that nothing observed backs may rise 1 at most: Φ 4, 1, 4.
-            assert metrics.success_rate == pytest.approx(2 / 3)
-            assert metrics.average_phi == pytest.approx(3.0)
-            assert metrics.average_steps == pytest.approx(5 / 3)
-            assert metrics.average_reward == pytest.approx(0.3)
-            assert metrics.tokens > 0 and metrics.seconds > 0
+    # Two of three outcomes check out. The critic says 4 for every state but the answer 41:
+    # Φ 4, 1, 4.
+    as_first = (2 / 3, 3.0, 2.0, 0.3)
+    # Learning on, the wrong answer (Φ 1) is a dead end: asked again without finishing, the
+    # model works 7 * 6 out in a third step, and that answer scores 4.
+    learned = (1.0, 4.0, 7 / 3, 0.4)
+    curves = {name: [(m.success_rate, m.average_phi, m.average_steps, m.average_reward)
+                     for m in by_name[name].iterations]
+              for name in ("learning on", "learning off")}
+    assert curves["learning off"] == [pytest.approx(as_first)] * 2
+    assert curves["learning on"] == [pytest.approx(as_first), pytest.approx(learned)]
+    assert all(m.tokens > 0 and m.seconds > 0 for s in result.series for m in s.iterations)
     first, second = by_name["with overrides"].iterations
     # The person scores what checks out 10 and the wrong answer 0: the file task's written
     # file settles it at its first step, and its finishing step stays at 10.
     assert first.success_rate == pytest.approx(2 / 3)
     assert first.average_phi == pytest.approx(20 / 3)
     assert first.average_reward == pytest.approx(2 / 3)
-    # The states the person scored now score the person's value without them.
-    assert second.average_phi == pytest.approx(20 / 3)
-    assert second.average_reward == pytest.approx(2 / 3)
+    # The person's 0 made the wrong answer a dead end: the task is worked out now, its answer
+    # scored 4. The file task's states, scored 10 by the person, score 10 again.
+    assert second.success_rate == 1.0
+    assert second.average_phi == pytest.approx(7.0)
+    assert second.average_reward == pytest.approx(0.7)
 
     assert [(p.done, p.total) for p in progress] == [(n, 18) for n in range(1, 19)]
     assert [p.last.arm for p in progress[:9:3]] == list(ALL_ARMS)
     overridden = [p.last for p in progress if p.last.arm is Arm.WITH_OVERRIDES]
-    assert [run.passed for run in overridden] == [True, False, True] * 2
+    assert [run.passed for run in overridden] == [True, False, True] + [True] * 3
     assert "should contain '42'" in overridden[1].detail
     assert [run.outcome.phi_curve for run in overridden[:3]] == [
-        (0.0, 4.0, 10.0), (0.0, 0.0), (0.0, 10.0, 10.0)]
+        (0.0, 4.0, 10.0), (0.0, 4.0, 0.0), (0.0, 10.0, 10.0)]
     # A state like one the person scored 10 now scores higher than the critic's 4.
     assert overridden[3].outcome.phi_curve[1] > 4.0
     assert parse_improvement(result.to_json(), "result") == result
     assert json.loads(result.to_json())["series"][2]["iterations"][1]["iteration"] == 2
     table = format_table(result).splitlines()
     assert len(table) == 2 + 6
-    assert table[-1].split()[:6] == ["with", "overrides", "2", "67%", "6.67", "1.67"]
+    assert table[-1].split()[:6] == ["with", "overrides", "2", "100%", "7.00", "2.33"]
 
 
 def test_each_arm_learns_in_its_own_memory_only(tmp_path: Path) -> None:

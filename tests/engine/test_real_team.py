@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.config import example_team_file
+from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.memory import Heuristic
 from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
 from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
@@ -35,7 +37,7 @@ def router(shared_models_dir: Path) -> Iterator[ModelRouter]:
 
 
 def run_team(router: ModelRouter, memory: SqliteMemoryStore, team: LoadedTeam, task: str,
-             folder: Path, *, review: ScriptedReview | None = None,
+             folder: Path, *, review: ScriptedReview | None = None, learn: bool = True,
              ) -> tuple[RunOutcome, list[ev.Event]]:
     events: list[ev.Event] = []
 
@@ -43,7 +45,7 @@ def run_team(router: ModelRouter, memory: SqliteMemoryStore, team: LoadedTeam, t
         runner = TeamRunner(router, memory, workspaces_dir=folder / "workspaces",
                             max_answer_tokens=96)
         try:
-            return await runner.run(team, task, [events.append], review)
+            return await runner.run(team, task, [events.append], review, learn=learn)
         finally:
             await router.aclose()
 
@@ -107,3 +109,24 @@ def test_a_human_override_changes_how_a_similar_state_is_scored(
     assert later.calibrated_by >= 1
     # The person's correction pulled the score of the similar state their way.
     assert abs(later.phi - corrected) < abs(control.phi - corrected)
+
+
+def test_the_model_is_asked_again_without_a_dead_end_of_the_task(
+    router: ModelRouter, tmp_path: Path
+) -> None:
+    memory = memory_at(tmp_path / "m.sqlite3")
+    team = load_team(CALCULATOR)
+    task = "A crate holds 24 apples. How many apples are in 17 crates?"
+    first, _ = run_team(router, memory, team, task, tmp_path, learn=False)
+    ruled_out = dead_ends.call_key(first.steps[0].action)
+    # What a person's rejection of that first action would have taught. Dead ends stay out
+    # of the prompt, so without the loop's check the model would propose it again.
+    asyncio.run(memory.add_heuristic(Heuristic(
+        team=team.spec.name, tier=dead_ends.TIER, pattern=task,
+        strategy=dead_ends.lesson(first.steps[0].action, "Rejected by a person: not this"))))
+
+    second, events = run_team(router, memory, team, task, tmp_path, learn=False)
+    warnings = [e.message for e in events if isinstance(e, ev.WarningRaised)]
+    assert any(f"asked again without {first.steps[0].action.tool}" in w for w in warnings)
+    assert second.steps, second.error
+    assert ruled_out not in [dead_ends.call_key(step.action) for step in second.steps]
