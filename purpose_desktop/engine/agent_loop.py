@@ -40,6 +40,7 @@ from purpose_desktop.engine.review import (
     asks_for_score,
     checked_override,
 )
+from purpose_desktop.engine.text import similarity
 from purpose_desktop.engine.tools.base import Tool, ToolError
 from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.engine.tools.functions import call_tool
@@ -69,6 +70,10 @@ TOOLS_PER_STEP = 3
 FINISH_HINT = "If this answers the task, finish with it."
 HINT_TOKENS = 16
 HEURISTICS_SHOWN = 3
+RELEVANT = 0.3
+"""How alike (content words) a learned lesson's task and the task at hand must be for the
+lesson to be shown. A small model copies what its prompt shows: a lesson from an unrelated task
+("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
 
 
@@ -218,10 +223,11 @@ class AgentLoop:
         query = turn.task if last is None else f"{turn.task} {last}"
         # Dead ends are kept to by the loop itself; the prompt's few lines go to advice.
         heuristics = [h for h in await self._memory.find_heuristics(
-            team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE) if not dead_ends.is_lesson(h)
-        ][:HEURISTICS_SHOWN]
+            team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE)
+            if not dead_ends.is_lesson(h) and _relevant(h, turn.task)][:HEURISTICS_SHOWN]
         if turn.experiences is None:
-            turn.experiences = await self._memory.find_experiences(team, turn.task, limit=2)
+            turn.experiences = [e for e in await self._memory.find_experiences(
+                team, turn.task, limit=2) if similarity(e.task, turn.task) >= RELEVANT]
         if turn.dead_ends is None:
             turn.dead_ends = DeadEnds.for_task(await self._memory.find_heuristics(
                 team, turn.task, tiers=(dead_ends.TIER,), limit=dead_ends.LOOKUP), turn.task)
@@ -439,6 +445,13 @@ class AgentLoop:
             scored,
         )
         return phi
+
+
+def _relevant(heuristic: Heuristic, task: str) -> bool:
+    """Whether ``heuristic`` is worth showing on ``task``: a person's own and pinned ones
+    always are, distilled ones when they were learned on a task like it."""
+    return (heuristic.source == "human" or heuristic.pinned
+            or similarity(heuristic.pattern, task) >= RELEVANT)
 
 
 def _without(

@@ -20,6 +20,9 @@ from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
 
 REJECTED_PREFIX = "Rejected by a person"
 MAX_TEXT = 160
+PROGRESS_PHI = 5.0
+"""Φ from which a state counts as real progress: a run ending there succeeded, and a call
+that raised Φ to it worked. A rise from 0 to 1 taught small models to repeat useless calls."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "completed" and self.final_phi >= 5.0
+        return self.status == "completed" and self.final_phi >= PROGRESS_PHI
 
     @property
     def reward(self) -> float:
@@ -73,7 +76,7 @@ def distil(result: RunResult) -> list[Heuristic]:
         elif not step.observation.ok:
             keep(dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"),
                  0.4)
-        elif step.reward > 0:
+        elif step.reward > 0 and step.phi_after >= PROGRESS_PHI:
             keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
                             f"{shorten(step.observation.text, 60)}")
     calls = [call_text(step.action, MAX_TEXT) for step in result.steps]

@@ -143,9 +143,10 @@ def test_what_memory_each_step_of_a_run_was_given(tmp_path: Path) -> None:
     seen: list[ev.Event] = []
 
     async def scenario() -> None:
+        # Learned on a task like this one: lessons of unrelated tasks are not shown.
         rule = await store.memory.add_heuristic(heuristic(
-            "multiply numbers", "use the calculator", team="T", tier=Tier.TOOL))
-        past = await store.memory.add_experience(experience("multiply 3 by 4", team="T"))
+            "multiply 17 by 24", "use the calculator", team="T", tier=Tier.TOOL))
+        past = await store.memory.add_experience(experience("multiply 17 by 24", team="T"))
         outcome = await runner.run(one_agent_team(tmp_path), "multiply 17 by 23",
                                    [seen.append])
         assert outcome.status == "completed"
@@ -154,7 +155,7 @@ def test_what_memory_each_step_of_a_run_was_given(tmp_path: Path) -> None:
         assert given == [e for e in seen if isinstance(e, ev.MemoryRetrieved)]
         assert [(e.agent, e.step) for e in given] == [("solver", 1), ("solver", 2)]
         assert given[0].heuristics == ((rule.id, "tool", "use the calculator"),)
-        assert given[0].experiences == ((past.id, "multiply 3 by 4", "completed"),)
+        assert given[0].experiences == ((past.id, "multiply 17 by 24", "completed"),)
         assert await store.runs.memory_retrievals("f" * 32) == []
 
     try:

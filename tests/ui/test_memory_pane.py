@@ -432,8 +432,9 @@ def test_delete_asks_first_then_removes_the_selection_from_the_database(
 
 
 def recorded_run(store: Store, folder: Path) -> RunOutcome:
-    """A run of the team "T" on a task its memory knows something about; the team learns
-    from it (an experience, heuristics)."""
+    """A run of the team "T" on a task its memory knows something about (heuristics a
+    person wrote, a run of a task like it); the team learns from it (an experience,
+    heuristics)."""
     journal = SqlRunJournal(lambda: store.engine)
     model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
                        score=6)
@@ -443,9 +444,10 @@ def recorded_run(store: Store, folder: Path) -> RunOutcome:
     async def run() -> RunOutcome:
         for strategy in ("use the calculator", "write the product out", "check by dividing"):
             await store.memory.add_heuristic(Heuristic(
-                team="T", tier=Tier.TOOL, pattern="multiply two numbers", strategy=strategy))
+                team="T", tier=Tier.TOOL, pattern="multiply two numbers", strategy=strategy,
+                source="human"))
         await store.memory.add_experience(Experience(
-            team="T", task="multiply 12 by 13", summary="calculator, then finish",
+            team="T", task="multiply 17 by 24", summary="calculator, then finish",
             outcome="completed", final_phi=8, steps=2, run_id="gone"))
         return await runner.run(one_agent_team(folder), "multiply 17 by 23")
 
@@ -509,7 +511,7 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
         assert rows[1][3] == DELETED and rows[1][2] == first.heuristics[1][2]
         assert [row[3] for row in rows if row[0] != str(deleted_id)] == [
             "multiply two numbers"] * 2
-        assert view.experiences.item(0, 1).text() == "multiply 12 by 13"
+        assert view.experiences.item(0, 1).text() == "multiply 17 by 24"
         assert view.note.text().endswith("1 of them deleted since.")
         screenshot(bench.pane, "memory-retrieved-for-step")
 
