@@ -28,6 +28,8 @@ ARM_TIPS = {
                       "knows each task's outcome corrects its scores.",
     "without heuristics": "Ablation: learning on, but the heuristics learned are never shown "
                           "to the agents.",
+    "without dead ends": "Ablation: learning on, but calls learned as dead ends are never "
+                         "taken away from the agents; other advice is still shown.",
     "without experiences": "Ablation: learning on, but past experiences are never shown to "
                            "the agents.",
     "overrides, no anchors": "Ablation: with overrides, but the corrected scores are never "

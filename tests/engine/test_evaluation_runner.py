@@ -220,8 +220,26 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
         Arm.WITHOUT_HEURISTICS]
     assert learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[
         Arm.WITHOUT_EXPERIENCES]
+    assert learned in second[Arm.WITHOUT_DEAD_ENDS] and past in second[Arm.WITHOUT_DEAD_ENDS]
     # The person scored the calculator's result 10 in iteration 1. With the anchors, the critic
     # now scores that state above its own 4; without them it is back to the critic's 4.
     curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms):]}
     assert curves[Arm.WITH_OVERRIDES][1] > 4.0
     assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 4.0
+
+
+def test_without_dead_ends_a_wrong_answer_is_not_taken_away(tmp_path: Path) -> None:
+    """Both arms learn the answer 41 (Φ 1) as a dead end. Learning on, the second iteration is
+    asked again without finishing and works 7 * 6 out; without dead ends it answers 41 again."""
+    provider = ScriptedProvider({"m": team_model(actor, score=critic)})
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    suite = SUITE.model_copy(update={"tasks": [SUITE.tasks[1]]})
+    runs: list[Progress] = []
+    arms = [Arm.LEARNING_ON, Arm.WITHOUT_DEAD_ENDS]
+    asyncio.run(measure_improvement(team, suite, 2, provider, arms=arms,
+                                    max_answer_tokens=64, on_progress=runs.append))
+
+    passed = {(run.last.arm, run.last.iteration): run.last.passed for run in runs}
+    assert passed == {(Arm.LEARNING_ON, 1): False, (Arm.WITHOUT_DEAD_ENDS, 1): False,
+                      (Arm.LEARNING_ON, 2): True, (Arm.WITHOUT_DEAD_ENDS, 2): False}
+    assert "should contain '42'" in runs[-1].last.detail

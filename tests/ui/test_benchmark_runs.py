@@ -164,7 +164,8 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         # The main arms are ticked; the ablations are there to tick.
         assert [box.text() for box in form.arm_boxes if box.isChecked()] == list(MAIN_ARMS)
         assert [box.text() for box in form.arm_boxes if not box.isChecked()] == [
-            "Without heuristics", "Without experiences", "Overrides, no anchors"]
+            "Without heuristics", "Without dead ends", "Without experiences",
+            "Overrides, no anchors"]
         choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 2,
                arms=["Learning on", "With overrides"])
         assert form.summary.text().startswith("8 task runs (2 tasks, 2 iterations, 2 arms)")

@@ -2,10 +2,11 @@
 carries an improvement.
 
 A team recalls three kinds of things from its memory: heuristics (shown to the agents before
-they act), past experiences of similar tasks (shown likewise) and score anchors (a person's
-corrections of Φ, shown to the critic). An ablation arm of the benchmark runs the team on a
-memory that stores all three as usual but never hands back the kinds it hides: the difference
-to the full arm is what those kinds contributed.
+they act, and among them the dead ends the agent loop keeps them from), past experiences of
+similar tasks (shown likewise) and score anchors (a person's corrections of Φ, shown to the
+critic). An ablation arm of the benchmark runs the team on a memory that stores all of them as
+usual but never hands back the kinds it hides: the difference to the full arm is what those
+kinds contributed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine.memory import (
     Experience,
     Heuristic,
@@ -26,6 +28,9 @@ class Recall(StrEnum):
     """A kind of thing a team recalls from its memory."""
 
     HEURISTICS = "heuristics"
+    """All heuristics, the dead ends with them."""
+    DEAD_ENDS = "dead ends"
+    """Only the dead ends (:mod:`purpose_desktop.engine.dead_ends`)."""
     EXPERIENCES = "experiences"
     ANCHORS = "score anchors"
 
@@ -42,7 +47,10 @@ class PartialRecall:
     ) -> list[Heuristic]:
         if Recall.HEURISTICS in self.hidden:
             return []
-        return await self._memory.find_heuristics(team, query, tiers=tiers, limit=limit)
+        found = await self._memory.find_heuristics(team, query, tiers=tiers, limit=limit)
+        if Recall.DEAD_ENDS in self.hidden:
+            return [heuristic for heuristic in found if not dead_ends.is_lesson(heuristic)]
+        return found
 
     async def add_heuristic(self, heuristic: Heuristic) -> Heuristic:
         return await self._memory.add_heuristic(heuristic)

@@ -7,10 +7,11 @@ Each arm of the benchmark is the same team under one condition:
 - **with overrides**: it learns, and on the first iteration a simulated person who knows each
   task's outcome corrects Φ through the review gate, as a person in the app would.
 
-Ablation arms tell which part of learning carries a gain: **without heuristics** and
-**without experiences** learn as "learning on" does but never recall that kind; **overrides,
-no anchors** is "with overrides" with the person's score corrections never shown to the critic
-again (see :mod:`.ablation`).
+Ablation arms tell which part of learning carries a gain: **without heuristics**, **without
+dead ends** and **without experiences** learn as "learning on" does but never recall that kind
+(all heuristics; only the dead ends, which the agent loop would keep the model from; past
+runs); **overrides, no anchors** is "with overrides" with the person's score corrections never
+shown to the critic again (see :mod:`.ablation`).
 
 Every arm gets its own runner from the caller, with its own memory (wrapped in
 :class:`.ablation.PartialRecall` for the arm's :attr:`Arm.hidden`): arms must not learn from
@@ -62,6 +63,7 @@ class Arm(StrEnum):
     # Ablations: learning on (with overrides for the last), recalling only part of what is
     # learned, to tell which part carries an improvement.
     WITHOUT_HEURISTICS = "without heuristics"
+    WITHOUT_DEAD_ENDS = "without dead ends"
     WITHOUT_EXPERIENCES = "without experiences"
     OVERRIDES_WITHOUT_ANCHORS = "overrides, no anchors"
 
@@ -79,6 +81,7 @@ class Arm(StrEnum):
         """What the team's memory never hands back under this arm."""
         return {
             Arm.WITHOUT_HEURISTICS: frozenset({Recall.HEURISTICS}),
+            Arm.WITHOUT_DEAD_ENDS: frozenset({Recall.DEAD_ENDS}),
             Arm.WITHOUT_EXPERIENCES: frozenset({Recall.EXPERIENCES}),
             Arm.OVERRIDES_WITHOUT_ANCHORS: frozenset({Recall.ANCHORS}),
         }.get(self, frozenset())
@@ -87,7 +90,8 @@ class Arm(StrEnum):
 #: The arms a benchmark runs unless told otherwise.
 ALL_ARMS: tuple[Arm, ...] = (Arm.LEARNING_ON, Arm.LEARNING_OFF, Arm.WITH_OVERRIDES)
 ABLATION_ARMS: tuple[Arm, ...] = (
-    Arm.WITHOUT_HEURISTICS, Arm.WITHOUT_EXPERIENCES, Arm.OVERRIDES_WITHOUT_ANCHORS)
+    Arm.WITHOUT_HEURISTICS, Arm.WITHOUT_DEAD_ENDS, Arm.WITHOUT_EXPERIENCES,
+    Arm.OVERRIDES_WITHOUT_ANCHORS)
 
 
 @dataclass(frozen=True)
