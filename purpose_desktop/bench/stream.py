@@ -57,9 +57,13 @@ class StreamBenchmark:
         return asdict(self)
 
 
+# The raw side keeps weights out of AMX buffers as the app's worker does: on a CPU with AMX,
+# llama.cpp would otherwise crash (see models/llama_cpu.py), and elsewhere this changes nothing.
 RAW_SCRIPT = """
 import json, sys, time
 from llama_cpp import Llama
+from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+avoid_amx_repacking()
 path, n_ctx, n_threads, tokens, messages = json.loads(sys.stdin.read())
 llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
             verbose=True)

@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+
 Message = dict[str, Any]
 
 
@@ -149,6 +151,7 @@ def _chat(
 def _load(config: Message) -> Any:
     import llama_cpp
 
+    avoid_amx_repacking()
     # verbose=False would redirect the process's file descriptors while loading and hide why a
     # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
     # quieten it to warnings once the model is up.

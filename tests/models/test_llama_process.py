@@ -6,12 +6,14 @@ import asyncio
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus
 from purpose_desktop.models.bundled import gemma3_path, smollm2_path
+from purpose_desktop.models.llama_cpu import avoid_amx_repacking
 from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 from purpose_desktop.models.messages import (
     ChatMessage,
@@ -68,11 +70,17 @@ def test_smollm2_streams_tokens_from_its_own_process() -> None:
     asyncio.run(scenario())
 
 
-def test_stream_is_token_for_token_what_raw_llama_cpp_generates() -> None:
+def raw_smollm2() -> Any:
+    """SmolLM2 in raw llama-cpp-python, in this process, set up as the worker sets it up."""
     from llama_cpp import Llama
 
+    avoid_amx_repacking()
     # verbose=True: verbose=False swaps file descriptors and leaks them in this version.
-    raw = Llama(str(smollm2_path()), n_ctx=1024, n_threads=2, n_batch=512, verbose=True)
+    return Llama(str(smollm2_path()), n_ctx=1024, n_threads=2, n_batch=512, verbose=True)
+
+
+def test_stream_is_token_for_token_what_raw_llama_cpp_generates() -> None:
+    raw = raw_smollm2()
     expected = raw.create_chat_completion(
         [{"role": m.role, "content": m.content} for m in QUESTION],
         max_tokens=GREEDY.max_tokens,
@@ -209,9 +217,7 @@ def test_a_file_removed_after_it_was_named_is_reported(tmp_path: Path) -> None:
 def test_multibyte_characters_arrive_whole() -> None:
     """Japanese and emoji take several tokens per character in SmolLM2's vocabulary; the
     stream must still carry whole characters, exactly as a non-streamed answer decodes."""
-    from llama_cpp import Llama
-
-    raw = Llama(str(smollm2_path()), n_ctx=1024, n_threads=2, n_batch=512, verbose=True)
+    raw = raw_smollm2()
     for text in MULTIBYTE_QUESTIONS:
         question = [ChatMessage("user", text)]
         expected = raw.create_chat_completion(

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_cpp import Llama
+from purpose_desktop.models.llama_cpu import avoid_amx_repacking
 
 N_THREADS = 2
 START_CONTEXT = 1024
@@ -102,6 +103,7 @@ class Model:
 
     def load(self, n_ctx: int) -> None:
         self.llm = None
+        avoid_amx_repacking()  # the worker's setting, so both run the model the same way
         # verbose=True keeps llama.cpp's log on stderr (the log file the tests keep).
         self.llm = Llama(
             model_path=str(self.path), n_ctx=n_ctx, n_threads=N_THREADS,
