@@ -90,7 +90,7 @@ def cut_middle(text: str, keep: int) -> str:
     head = keep * 2 // 5
     tail = keep - head
     omitted = len(text) - head - tail
-    return text[:head].rstrip() + OMISSION.format(count=omitted) + text[-tail:].lstrip()
+    return text[:head].rstrip() + OMISSION.format(count=omitted) + text[head + omitted:].lstrip()
 
 
 class _RememberingCounter:
@@ -120,7 +120,7 @@ async def compress_to_budget(
     """``messages`` made to fit ``budget`` tokens (the context left after room for the answer).
 
     Raises :class:`ModelError` when even the cut-down prompt does not fit (a budget smaller
-    than the chat template's own tokens).
+    than the chat template's own tokens and the marks where text was left out).
     """
     counter = _RememberingCounter(counter)
     current = tuple(messages)
@@ -145,18 +145,21 @@ async def _truncate(
         # Cut the longest message: it has the most to give, and short ones (the system
         # prompt, a one-line question) keep their sense.
         index = max(range(len(current)), key=lambda i: keep[i])
-        if keep[index] <= _MIN_KEPT_CHARS:
+        if keep[index] == 0:
             raise ModelError(
                 f"The prompt cannot be made to fit {budget} tokens: its messages alone "
                 f"take {tokens}. Use a larger context size."
             )
+        # No message goes below a few words while another is longer; below that only when
+        # all are that short and still too long (characters of several bytes each, say).
+        floor = _MIN_KEPT_CHARS if keep[index] > _MIN_KEPT_CHARS else 0
         content = current[index].content
         own = await counter.count_tokens(content)
         # Keep the share of this message's characters that its share of tokens allows, aiming
         # a little under so that one or two passes are enough.
         wanted = max(0, own - (tokens - budget) - 8)
         keep[index] = max(
-            _MIN_KEPT_CHARS, min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95))
+            floor, min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95))
         )
         original = messages[index].content
         current[index] = replace(current[index], content=cut_middle(original, keep[index]))

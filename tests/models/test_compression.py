@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.bundled import smollm2_path
@@ -42,6 +42,7 @@ def test_cut_middle_keeps_start_and_end() -> None:
     cut = cut_middle(text, 100)
     assert cut.startswith(text[:40]) and cut.endswith(text[-60:])
     assert "900 characters left out" in cut
+    assert cut_middle(text, 0).strip() == "[… 1000 characters left out …]"
 
 
 def run_with_smollm2(use: Callable[[LlamaProcessModel], Awaitable[T]]) -> T:
@@ -107,6 +108,10 @@ def test_a_budget_smaller_than_the_template_is_a_clear_error() -> None:
     words=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=300),
     budget=st.integers(min_value=40, max_value=400),
 )
+# Characters of four bytes: a few of them take as many tokens as a sentence.
+@example(words=["0\x80\x80\u0800\U00010000\U00010000", "\x80\x80" + "\U00010000" * 4,
+                "\x80\x80" + "\U00010000" * 4, "0\x80\x80\x80\x80\U00010000\U00010000"],
+         budget=40)
 def test_any_prompt_fits_any_workable_budget(words: list[str], budget: int) -> None:
     text = " ".join(words)
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", text)]
