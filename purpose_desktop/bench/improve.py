@@ -20,13 +20,14 @@ def print_progress(progress: Progress) -> None:
 
 
 def format_table(result: ImprovementResult) -> str:
-    """The curves as a table: one row per arm and iteration."""
+    """The curves as a table: one row per arm and iteration, the columns lined up."""
+    width = max([len("arm"), *(len(series.name) for series in result.series)]) + 2
     lines = [f"{result.suite} by {result.team} on {result.model}",
-             f"{'arm':<16}{'iter':>5}{'success':>9}{'avg Φ':>7}{'steps':>7}{'reward':>8}"
+             f"{'arm':<{width}}{'iter':>4}{'success':>9}{'avg Φ':>7}{'steps':>7}{'reward':>8}"
              f"{'tokens':>9}{'seconds':>9}"]
     for series in result.series:
         for m in series.iterations:
-            lines.append(f"{series.name:<16}{m.iteration:>5}{m.success_rate:>9.0%}"
+            lines.append(f"{series.name:<{width}}{m.iteration:>4}{m.success_rate:>9.0%}"
                          f"{m.average_phi:>7.2f}{m.average_steps:>7.2f}{m.average_reward:>8.2f}"
                          f"{m.tokens:>9}{m.seconds:>9.1f}")
     return "\n".join(lines)

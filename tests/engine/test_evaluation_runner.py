@@ -226,6 +226,10 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
     curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms):]}
     assert curves[Arm.WITH_OVERRIDES][1] > 4.0
     assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 4.0
+    # The printed table lines its columns up whatever the length of the arms' names.
+    header, *rows = format_table(result).splitlines()[1:]
+    success_end = header.index("success") + len("success")
+    assert {row.index("%") + 1 for row in rows} == {success_end}
 
 
 def test_without_dead_ends_a_wrong_answer_is_not_taken_away(tmp_path: Path) -> None:
