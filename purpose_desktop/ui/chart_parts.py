@@ -48,6 +48,14 @@ def series_colour(index: int, colors: QtGui.QPalette) -> QtGui.QColor:
     return meaning_colour(_SERIES_MEANINGS[index % len(_SERIES_MEANINGS)], colors)
 
 
+def series_line(index: int) -> QtCore.Qt.PenStyle:
+    """The line of the ``index``-th series: solid while the colours last, then dashed, then
+    dotted, so a series is never drawn like one before it whose colour it shares."""
+    styles = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine,
+              QtCore.Qt.PenStyle.DotLine)
+    return styles[index // len(_SERIES_MEANINGS) % len(styles)]
+
+
 def paint_marker(painter: QtGui.QPainter, shape: str, at: QtCore.QPointF,
                  colour: QtGui.QColor, size: float = _MARKER_SIZE) -> None:
     """A filled marker of ``shape`` (one of :data:`MARKERS`) centred on ``at``."""
@@ -70,32 +78,51 @@ class LegendEntry:
     name: str
     colour: QtGui.QColor
     marker: str = "square"
-    line: bool = False
-    """Whether the series is drawn as a line (its entry shows a stroke through the marker)."""
+    line: QtCore.Qt.PenStyle | None = None
+    """How the series' line is drawn, if it is drawn as one (the entry shows a stroke)."""
+
+
+_SWATCH, _ENTRY_GAP = 18.0, 12.0
+
+
+def legend_rows(entries: Sequence[LegendEntry], width: float,
+                metrics: QtGui.QFontMetrics) -> list[list[tuple[LegendEntry, float]]]:
+    """``entries`` in the order given, as many to a row of ``width`` as fit, each with the
+    width it takes; an entry wider than a whole row has a row of its own."""
+    rows: list[list[tuple[LegendEntry, float]]] = [[]]
+    used = 0.0
+    for entry in entries:
+        wide = _SWATCH + 4 + metrics.horizontalAdvance(entry.name)
+        if rows[-1] and used + _ENTRY_GAP + wide > width:
+            rows.append([])
+        used = (used + _ENTRY_GAP if rows[-1] else 0.0) + wide
+        rows[-1].append((entry, wide))
+    return rows
 
 
 def paint_legend(painter: QtGui.QPainter, entries: Sequence[LegendEntry],
                  area: QtCore.QRectF, text: QtGui.QColor) -> None:
-    """The entries in a row along the top of ``area``, right-aligned, each a swatch and its
-    name; entries that do not fit are left out rather than drawn over each other."""
+    """The entries in rows from the top of ``area``, each row right-aligned, each entry a
+    swatch and its name; rows that do not fit the height are left out."""
     metrics = painter.fontMetrics()
-    swatch, gap = 18.0, 12.0
-    widths = [swatch + 4 + metrics.horizontalAdvance(entry.name) for entry in entries]
-    while widths and sum(widths) + gap * (len(widths) - 1) > area.width():
-        widths.pop()
-    x = area.right() - (sum(widths) + gap * max(len(widths) - 1, 0))
-    middle = area.top() + metrics.height() / 2
-    for entry, width in zip(entries, widths, strict=False):
-        centre = QtCore.QPointF(x + swatch / 2, middle)
-        if entry.line:
-            painter.setPen(QtGui.QPen(entry.colour, 2))
-            painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + swatch, middle))
-        paint_marker(painter, entry.marker, centre, entry.colour)
-        painter.setPen(text)
-        painter.drawText(QtCore.QRectF(x + swatch + 4, area.top(), width, metrics.height()),
-                         QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
-                         entry.name)
-        x += width + gap
+    top = area.top()
+    for row in legend_rows(entries, area.width(), metrics):
+        if top + metrics.height() > area.bottom() + 0.5 and top > area.top():
+            break
+        x = area.right() - (sum(wide for _, wide in row) + _ENTRY_GAP * (len(row) - 1))
+        middle = top + metrics.height() / 2
+        for entry, wide in row:
+            if entry.line is not None:
+                painter.setPen(QtGui.QPen(entry.colour, 2, entry.line))
+                painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + _SWATCH, middle))
+            paint_marker(painter, entry.marker, QtCore.QPointF(x + _SWATCH / 2, middle),
+                         entry.colour)
+            painter.setPen(text)
+            painter.drawText(QtCore.QRectF(x + _SWATCH + 4, top, wide, metrics.height()),
+                             QtCore.Qt.AlignmentFlag.AlignLeft
+                             | QtCore.Qt.AlignmentFlag.AlignVCenter, entry.name)
+            x += wide + _ENTRY_GAP
+        top += metrics.height() + 2
 
 
 class Chart(QtWidgets.QWidget):

@@ -11,14 +11,17 @@ from purpose_desktop.ui.chart_parts import (
     Chart,
     LegendEntry,
     compact,
+    legend_rows,
     nice_ticks,
     paint_legend,
     paint_marker,
     series_colour,
+    series_line,
 )
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 
-_LEFT, _TOP, _RIGHT, _BOTTOM = 64.0, 30.0, 16.0, 42.0  # room for legend, ticks and titles
+_LEFT, _RIGHT, _BOTTOM = 64.0, 16.0, 42.0  # room for ticks and titles
+_LEGEND_TOP, _BELOW_LEGEND = 6.0, 8.0
 _HIT = 7.0  # how near a point the pointer must be for its tooltip
 
 
@@ -68,7 +71,21 @@ class CurveChart(Chart):
     # --- geometry -------------------------------------------------------------------------
 
     def plot_area(self) -> QtCore.QRectF:
-        return QtCore.QRectF(self.rect()).adjusted(_LEFT, _TOP, -_RIGHT, -_BOTTOM)
+        return QtCore.QRectF(self.rect()).adjusted(
+            _LEFT, self._legend_area().bottom() + _BELOW_LEGEND, -_RIGHT, -_BOTTOM)
+
+    def legend_entries(self) -> list[LegendEntry]:
+        """One per curve, drawn as its curve is: colour, marker and line."""
+        return [LegendEntry(curve.name, series_colour(index, self.palette()),
+                            MARKERS[index % len(MARKERS)], series_line(index))
+                for index, curve in enumerate(self.curves)]
+
+    def _legend_area(self) -> QtCore.QRectF:
+        # As many rows as the names need: a legend is never cut short, the plot gives way.
+        width = self.width() - _LEFT - _RIGHT
+        metrics = self.fontMetrics()
+        rows = len(legend_rows(self.legend_entries(), width, metrics))
+        return QtCore.QRectF(_LEFT, _LEGEND_TOP, width, rows * (metrics.height() + 2))
 
     def _iterations(self) -> tuple[int, int]:
         numbers = [iteration for curve in self.curves for iteration, _ in curve.points]
@@ -106,16 +123,14 @@ class CurveChart(Chart):
         placed = self.positions()
         self._paint_y_axis(painter, area)
         self._paint_x_axis(painter, area)
-        entries = []
-        for index, curve in enumerate(self.curves):
-            colour, marker = series_colour(index, self.palette()), MARKERS[index % len(MARKERS)]
+        entries = self.legend_entries()
+        for curve, entry in zip(self.curves, entries, strict=True):
             points = [point.at for point in placed if point.curve == curve.name]
-            painter.setPen(QtGui.QPen(colour, 2))
+            painter.setPen(QtGui.QPen(entry.colour, 2, entry.line or QtCore.Qt.PenStyle.SolidLine))
             painter.drawPolyline(QtGui.QPolygonF(points))
             for at in points:
-                paint_marker(painter, marker, at, colour)
-            entries.append(LegendEntry(curve.name, colour, marker, line=True))
-        paint_legend(painter, entries, QtCore.QRectF(_LEFT, 6, area.width(), _TOP - 8), text)
+                paint_marker(painter, entry.marker, at, entry.colour)
+        paint_legend(painter, entries, self._legend_area(), text)
 
     def _paint_y_axis(self, painter: QtGui.QPainter, area: QtCore.QRectF) -> None:
         ticks, grid, text = self.y_ticks(), self.colour("Mid"), self.colour("Text")

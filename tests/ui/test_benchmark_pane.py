@@ -25,7 +25,8 @@ from purpose_desktop.engine.improvement import (
 )
 from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from purpose_desktop.store.opening import Store, StoreError, open_store
-from purpose_desktop.ui.curve_chart import CurveChart
+from purpose_desktop.ui.chart_parts import legend_rows
+from purpose_desktop.ui.curve_chart import Curve, CurveChart
 from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -350,3 +351,34 @@ def higher_first(chart: CurveChart, name: str) -> None:
     assert chart.tooltip_at(placed[0].at) == f"{name}, iteration 1: 30%\n" \
         "learning off, iteration 1: 30%\nwith overrides, iteration 1: 30%"
     assert chart.rect().contains(QtCore.QRect(placed[-1].at.toPoint(), QtCore.QSize(1, 1)))
+
+
+def test_seven_arms_are_all_named_and_told_apart(qtbot: QtBot) -> None:
+    """The three arms and the four ablations: more names than one legend row holds and more
+    series than there are colours."""
+    names = ["learning on", "learning off", "with overrides", "without heuristics",
+             "without dead ends", "without experiences", "overrides, no anchors"]
+    curves = [Curve(name, ((1, 0.0), (2, 0.1 * index))) for index, name in enumerate(names)]
+    chart = CurveChart()
+    qtbot.addWidget(chart)
+    chart.resize(780, 400)
+    chart.show_curves(curves[:3], y_title="Success rate")
+    top_with_three = chart.plot_area().top()
+    chart.show_curves(curves, y_title="Success rate")
+
+    entries = chart.legend_entries()
+    assert [entry.name for entry in entries] == names
+    rows = legend_rows(entries, chart.width() - 80, chart.fontMetrics())
+    assert len(rows) > 1 and sum(len(row) for row in rows) == len(names)
+    # The plot starts below the legend's rows, and each row's names are painted there.
+    assert chart.plot_area().top() > top_with_three
+    picture = chart.grab().toImage()
+    legend_band = [picture.pixelColor(x, y).name() for y in range(int(top_with_three),
+                   int(chart.plot_area().top()) - 8) for x in range(chart.width())]
+    assert len(set(legend_band)) > 2  # the second row is drawn, not blank
+    # The seventh shares the first one's colour but not its line or its marker.
+    first, seventh = entries[0], entries[6]
+    assert first.colour == seventh.colour
+    assert (first.line, first.marker) != (seventh.line, seventh.marker)
+    assert seventh.line == QtCore.Qt.PenStyle.DashLine
+    assert len({(e.colour.name(), e.marker, e.line) for e in entries}) == len(names)
