@@ -145,23 +145,45 @@ async def _truncate(
         # Cut the longest message: it has the most to give, and short ones (the system
         # prompt, a one-line question) keep their sense.
         index = max(range(len(current)), key=lambda i: keep[i])
-        if keep[index] == 0:
-            raise ModelError(
-                f"The prompt cannot be made to fit {budget} tokens: its messages alone "
-                f"take {tokens}. Use a larger context size."
-            )
-        # No message goes below a few words while another is longer; below that only when
-        # all are that short and still too long (characters of several bytes each, say).
-        floor = _MIN_KEPT_CHARS if keep[index] > _MIN_KEPT_CHARS else 0
+        if keep[index] <= _MIN_KEPT_CHARS:
+            # All are down to a few words and still too long (characters of several bytes
+            # each, say): leave out whichever message's mark saves the most tokens.
+            dropped = await _drop_most_costly(messages, current, keep, counter)
+            if dropped is None:
+                raise ModelError(
+                    f"The prompt cannot be made to fit {budget} tokens: its messages alone "
+                    f"take {tokens}. Use a larger context size."
+                )
+            tokens = await _count(current, counter)
+            continue
         content = current[index].content
         own = await counter.count_tokens(content)
         # Keep the share of this message's characters that its share of tokens allows, aiming
         # a little under so that one or two passes are enough.
         wanted = max(0, own - (tokens - budget) - 8)
-        keep[index] = max(
-            floor, min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95))
-        )
+        keep[index] = max(_MIN_KEPT_CHARS,
+                          min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95)))
         original = messages[index].content
         current[index] = replace(current[index], content=cut_middle(original, keep[index]))
         tokens = await _count(current, counter)
     return CompressedPrompt(tuple(current), tokens, "truncated")
+
+
+async def _drop_most_costly(
+    messages: tuple[ChatMessage, ...], current: list[ChatMessage], keep: list[int],
+    counter: TokenCounter,
+) -> int | None:
+    """Replace by its mark the message of ``current`` whose mark saves the most tokens, and
+    return its index; ``None`` if no mark would be shorter than what it replaces."""
+    best, saving = None, 0
+    for index, message in enumerate(current):
+        if keep[index] == 0:
+            continue
+        mark = cut_middle(messages[index].content, 0)
+        saved = await counter.count_tokens(message.content) - await counter.count_tokens(mark)
+        if saved > saving:
+            best, saving = index, saved
+    if best is not None:
+        keep[best] = 0
+        current[best] = replace(current[best], content=cut_middle(messages[best].content, 0))
+    return best

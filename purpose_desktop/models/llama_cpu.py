@@ -10,11 +10,8 @@ no argument for this, so the defaults it starts from are changed for the whole p
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 
 def build_has_amx() -> bool:
@@ -29,7 +26,10 @@ def avoid_amx_repacking() -> bool:
     """Make every model this process loads from now on keep its weights out of AMX buffers.
 
     Does nothing where llama.cpp has no AMX code, so other CPUs keep their repacking. Returns
-    whether it changed anything. Call it before the first ``Llama``; later calls do nothing.
+    whether models are kept out of AMX buffers (the build has AMX code). Call it before the
+    first ``Llama``; calling it again changes nothing more. It turns off all of llama.cpp's
+    extra buffer types, so on those CPUs the plain repacking of Q4_0 and Q4_K weights for AVX2
+    is given up too.
     """
     if not build_has_amx():
         return False
@@ -39,7 +39,6 @@ def avoid_amx_repacking() -> bool:
     if defaults is not _without_extra_buffers:
         _llama_defaults.append(defaults)
         low_level.llama_model_default_params = _without_extra_buffers
-        log.info("llama.cpp has AMX code, which can crash; weights stay in plain CPU buffers")
     return True
 
 

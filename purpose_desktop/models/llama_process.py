@@ -235,6 +235,9 @@ class LlamaProcessModel:
         model.n_threads = int(reply["n_threads"])
         model.context_size = int(reply["n_ctx"])
         log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
+        if reply.get("amx_avoided"):
+            log.info("Model %s keeps its weights out of AMX buffers: this llama.cpp has AMX "
+                     "code, which can crash (see docs/models.md)", name)
         return model
 
     @property

@@ -151,7 +151,6 @@ def _chat(
 def _load(config: Message) -> Any:
     import llama_cpp
 
-    avoid_amx_repacking()
     # verbose=False would redirect the process's file descriptors while loading and hide why a
     # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
     # quieten it to warnings once the model is up.
@@ -187,12 +186,14 @@ def main() -> int:
     config: Message = json.loads(sys.stdin.readline())
     started = time.perf_counter()
     try:
+        amx_avoided = avoid_amx_repacking()
         llm = _load(config)
     except Exception as exc:  # llama-cpp-python raises ValueError and others for bad files
         send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
         return 1
     send({
         "type": "ready",
+        "amx_avoided": amx_avoided,
         "load_seconds": time.perf_counter() - started,
         "n_ctx": llm.n_ctx(),
         "n_threads": llm.n_threads,

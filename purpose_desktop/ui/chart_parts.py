@@ -50,7 +50,7 @@ def series_colour(index: int, colors: QtGui.QPalette) -> QtGui.QColor:
 
 def series_line(index: int) -> QtCore.Qt.PenStyle:
     """The line of the ``index``-th series: solid while the colours last, then dashed, then
-    dotted, so a series is never drawn like one before it whose colour it shares."""
+    dotted. With the markers, the first 36 series are each drawn unlike any other."""
     styles = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine,
               QtCore.Qt.PenStyle.DotLine)
     return styles[index // len(_SERIES_MEANINGS) % len(styles)]
@@ -88,14 +88,15 @@ _SWATCH, _ENTRY_GAP = 18.0, 12.0
 def legend_rows(entries: Sequence[LegendEntry], width: float,
                 metrics: QtGui.QFontMetrics) -> list[list[tuple[LegendEntry, float]]]:
     """``entries`` in the order given, as many to a row of ``width`` as fit, each with the
-    width it takes; an entry wider than a whole row has a row of its own."""
-    rows: list[list[tuple[LegendEntry, float]]] = [[]]
+    width it takes; a name too long for a whole row is shortened to fit one."""
+    rows: list[list[tuple[LegendEntry, float]]] = []
     used = 0.0
     for entry in entries:
-        wide = _SWATCH + 4 + metrics.horizontalAdvance(entry.name)
-        if rows[-1] and used + _ENTRY_GAP + wide > width:
+        wide = min(_SWATCH + 4 + metrics.horizontalAdvance(entry.name), max(width, _SWATCH))
+        if not rows or used + _ENTRY_GAP + wide > width:
             rows.append([])
-        used = (used + _ENTRY_GAP if rows[-1] else 0.0) + wide
+            used = 0.0
+        used += (_ENTRY_GAP if rows[-1] else 0.0) + wide
         rows[-1].append((entry, wide))
     return rows
 
@@ -109,7 +110,8 @@ def paint_legend(painter: QtGui.QPainter, entries: Sequence[LegendEntry],
     for row in legend_rows(entries, area.width(), metrics):
         if top + metrics.height() > area.bottom() + 0.5 and top > area.top():
             break
-        x = area.right() - (sum(wide for _, wide in row) + _ENTRY_GAP * (len(row) - 1))
+        used = sum(wide for _, wide in row) + _ENTRY_GAP * (len(row) - 1)
+        x = max(area.left(), area.right() - used)
         middle = top + metrics.height() / 2
         for entry, wide in row:
             if entry.line is not None:
@@ -118,9 +120,14 @@ def paint_legend(painter: QtGui.QPainter, entries: Sequence[LegendEntry],
             paint_marker(painter, entry.marker, QtCore.QPointF(x + _SWATCH / 2, middle),
                          entry.colour)
             painter.setPen(text)
-            painter.drawText(QtCore.QRectF(x + _SWATCH + 4, top, wide, metrics.height()),
+            name_width = wide - _SWATCH - 4
+            name = entry.name
+            if metrics.horizontalAdvance(name) > name_width:  # elidedText cuts short ones too
+                name = metrics.elidedText(name, QtCore.Qt.TextElideMode.ElideRight,
+                                          int(name_width))
+            painter.drawText(QtCore.QRectF(x + _SWATCH + 4, top, name_width, metrics.height()),
                              QtCore.Qt.AlignmentFlag.AlignLeft
-                             | QtCore.Qt.AlignmentFlag.AlignVCenter, entry.name)
+                             | QtCore.Qt.AlignmentFlag.AlignVCenter, name)
             x += wide + _ENTRY_GAP
         top += metrics.height() + 2
 

@@ -81,11 +81,14 @@ class CurveChart(Chart):
                 for index, curve in enumerate(self.curves)]
 
     def _legend_area(self) -> QtCore.QRectF:
-        # As many rows as the names need: a legend is never cut short, the plot gives way.
+        # As many rows as the names need, up to a third of the chart's height: past that the
+        # plot would be too flat to read, and the rows left out are named in the tooltips.
         width = self.width() - _LEFT - _RIGHT
         metrics = self.fontMetrics()
-        rows = len(legend_rows(self.legend_entries(), width, metrics))
-        return QtCore.QRectF(_LEFT, _LEGEND_TOP, width, rows * (metrics.height() + 2))
+        row = metrics.height() + 2
+        rows = min(len(legend_rows(self.legend_entries(), width, metrics)),
+                   max(1, int(self.height() / 3 // row)))
+        return QtCore.QRectF(_LEFT, _LEGEND_TOP, width, rows * row)
 
     def _iterations(self) -> tuple[int, int]:
         numbers = [iteration for curve in self.curves for iteration, _ in curve.points]
@@ -124,9 +127,9 @@ class CurveChart(Chart):
         self._paint_y_axis(painter, area)
         self._paint_x_axis(painter, area)
         entries = self.legend_entries()
-        for curve, entry in zip(self.curves, entries, strict=True):
+        for index, (curve, entry) in enumerate(zip(self.curves, entries, strict=True)):
             points = [point.at for point in placed if point.curve == curve.name]
-            painter.setPen(QtGui.QPen(entry.colour, 2, entry.line or QtCore.Qt.PenStyle.SolidLine))
+            painter.setPen(QtGui.QPen(entry.colour, 2, series_line(index)))
             painter.drawPolyline(QtGui.QPolygonF(points))
             for at in points:
                 paint_marker(painter, entry.marker, at, entry.colour)

@@ -103,6 +103,18 @@ def test_a_budget_smaller_than_the_template_is_a_clear_error() -> None:
         asyncio.run(compress_to_budget([SYSTEM, QUESTION], 5, ApproximateCounter()))
 
 
+def test_below_a_few_words_the_message_whose_mark_saves_most_is_left_out() -> None:
+    """Characters of three and four bytes: cut to a few words, the question still takes more
+    than the budget. The short system prompt costs less than a mark would and stays."""
+    brief = ChatMessage("system", "Be brief.")
+    for question, budget in (("\U00010000" * 16, 35), ("\u0800" * 5000, 34)):
+        result = asyncio.run(compress_to_budget([brief, ChatMessage("user", question)], budget,
+                                                ApproximateCounter()))
+        assert result.tokens <= budget
+        assert result.messages[0] == brief
+        assert "characters left out" in result.messages[1].content
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     words=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=300),

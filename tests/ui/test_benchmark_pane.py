@@ -382,3 +382,19 @@ def test_seven_arms_are_all_named_and_told_apart(qtbot: QtBot) -> None:
     assert (first.line, first.marker) != (seventh.line, seventh.marker)
     assert seventh.line == QtCore.Qt.PenStyle.DashLine
     assert len({(e.colour.name(), e.marker, e.line) for e in entries}) == len(names)
+
+
+def test_many_long_names_leave_the_plot_room_on_a_small_chart(qtbot: QtBot) -> None:
+    curves = [Curve(f"an arm with a long name, number {index}", ((1, 0.0), (2, 0.5)))
+              for index in range(12)]
+    chart = CurveChart()
+    qtbot.addWidget(chart)
+    chart.resize(chart.minimumSize())
+    chart.show_curves(curves, y_title="Success rate")
+    area = chart.plot_area()
+    assert area.height() >= chart.height() / 3
+    assert all(area.contains(point.at) for point in chart.positions())
+    # A name wider than the legend is shortened to its width rather than drawn past it.
+    rows = legend_rows(chart.legend_entries(), 100, chart.fontMetrics())
+    assert all(len(row) == 1 and row[0][1] <= 100 for row in rows)
+    assert legend_rows([], 100, chart.fontMetrics()) == []
