@@ -175,15 +175,15 @@ async def _drop_most_costly(
 ) -> int | None:
     """Replace by its mark the message of ``current`` whose mark saves the most tokens, and
     return its index; ``None`` if no mark would be shorter than what it replaces."""
-    best, saving = None, 0
+    best, best_mark, saving = None, "", 0
     for index, message in enumerate(current):
         if keep[index] == 0:
             continue
         mark = cut_middle(messages[index].content, 0)
         saved = await counter.count_tokens(message.content) - await counter.count_tokens(mark)
         if saved > saving:
-            best, saving = index, saved
+            best, best_mark, saving = index, mark, saved
     if best is not None:
         keep[best] = 0
-        current[best] = replace(current[best], content=cut_middle(messages[best].content, 0))
+        current[best] = replace(current[best], content=best_mark)
     return best
