@@ -27,6 +27,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from purpose_desktop.engine.text import one_line
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
 from purpose_desktop.models.structured import ModelOutputError, validator_for
@@ -38,8 +39,12 @@ DEFAULT_STRING_MAX_LENGTH = 200
 """Given to a tool's string parameter that sets no ``maxLength`` of its own. A tool whose
 parameter carries longer text (the content of a file) sets its own, e.g. 2000."""
 ANSWER_MAX_LENGTH = 500
-TASK_MAX_LENGTH = 300
+TASK_MAX_LENGTH = 160
 DESCRIPTION_MAX_CHARS = 120
+ONE_LINE_PATTERN = r'^[^"\\{{}}\x00-\x1f]{{0,{max_length}}}$'
+"""A string on one line, with no quote, backslash or brace: what a hand-over's task and a
+thought are. Raw, so that a grammar can hold it without escapes; without braces, so that a
+model that means to close its JSON closes the string first."""
 
 # Keys that older prompts and other agent frameworks use for the tool's name, and for its
 # arguments (an object, or a single value for a tool with one parameter).
@@ -144,10 +149,17 @@ def _finish_properties() -> dict[str, Any]:
     return {"answer": {"type": "string", "maxLength": ANSWER_MAX_LENGTH}}
 
 
+def _one_line(max_length: int) -> dict[str, Any]:
+    # A pattern as well as a length: under a grammar, a small model that may not start a new
+    # line closes the string instead of rambling on below it.
+    return {"type": "string", "maxLength": max_length,
+            "pattern": ONE_LINE_PATTERN.format(max_length=max_length)}
+
+
 def _delegate_properties(teammates: Sequence[str]) -> dict[str, Any]:
     return {
         "agent": {"type": "string", "enum": list(teammates)},
-        "task": {"type": "string", "maxLength": TASK_MAX_LENGTH},
+        "task": _one_line(TASK_MAX_LENGTH),
     }
 
 
@@ -158,7 +170,7 @@ def _branch(name: str, properties: Mapping[str, Any], required: Sequence[str]) -
     ordered += [key for key in properties if key not in ordered]
     all_properties: dict[str, Any] = {TOOL_KEY: {"const": name}}
     all_properties.update((key, properties[key]) for key in ordered)
-    all_properties[THOUGHT_KEY] = {"type": "string", "maxLength": THOUGHT_MAX_LENGTH}
+    all_properties[THOUGHT_KEY] = _one_line(THOUGHT_MAX_LENGTH)
     return {
         "type": "object",
         "properties": all_properties,
@@ -290,7 +302,18 @@ def validate_action(
     )
     if errors:
         raise ActionParseError(_explain(name, errors[0], properties), raw)
+    if name == DELEGATE:
+        arguments["task"] = _subtask(arguments["task"], raw)
     return Action(tool=name, arguments=arguments, thought=thought)
+
+
+def _subtask(task: str, raw: str) -> str:
+    """A hand-over's task as one clean line: a teammate given a model's rambling as its task
+    rambles on."""
+    line = one_line(task)
+    if not line:
+        raise ActionParseError('The "delegate" action\'s "task" is empty: say what to do.', raw)
+    return line
 
 
 def _as_json(value: Any) -> str:
@@ -358,9 +381,11 @@ def _parameters_of(
             "required": ["answer"],
         }
     if name == DELEGATE:
+        # The task's length and pattern guard generation; a longer or rambling task is cut to
+        # its first line after validation.
         return {
             "type": "object",
-            "properties": _delegate_properties(teammates),
+            "properties": {**_delegate_properties(teammates), "task": {"type": "string"}},
             "required": ["agent", "task"],
         }
     return by_name[name].parameters

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from purpose_desktop.engine.action_schema import action_schema
 from purpose_desktop.engine.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.tools.base import Tool
-from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.engine.trajectory import FINISH, Action
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import (
@@ -79,6 +79,25 @@ class Actor:
                 f"simpler prompt: {exc}"
             ) from None
         return Proposal(parsed.action, parsed.method, 2)
+
+    async def answer(
+        self,
+        messages: Sequence[ChatMessage],
+        on_token: TokenCallback,
+        on_usage: UsageCallback,
+    ) -> Proposal:
+        """The final answer, asked for in the model's own words: for an agent whose only
+        choice is to finish. An answer written as a finish action anyway is read as one.
+        :class:`StepFailed` if the model says nothing."""
+        options = replace(self.options, json_schema=None)
+        text = await self._generate(messages, options, on_token, on_usage)
+        with contextlib.suppress(ActionParseError):
+            parsed = parse_action(text, (), (), can_finish=True)
+            return Proposal(parsed.action, parsed.method, 1)
+        answer = text.strip()
+        if not answer:
+            raise StepFailed(f"The model {self.model.name} gave an empty answer.")
+        return Proposal(Action(FINISH, {"answer": answer}), "text", 1)
 
     async def _generate(
         self,

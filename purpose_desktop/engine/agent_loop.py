@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, Any
 from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine.actor import Actor, Proposal, StepFailed
 from purpose_desktop.engine.checkpoint import Frame, PendingDelegation
+from purpose_desktop.engine.choices import (
+    Choices,
+    Refusal,
+    failed_before,
+    misfit_handover,
+    same_call,
+)
 from purpose_desktop.engine.context import budget_for, counter_for, fit
 from purpose_desktop.engine.critic import Critic, Score
 from purpose_desktop.engine.dead_ends import DeadEnds
@@ -32,7 +39,12 @@ from purpose_desktop.engine.events import (
 from purpose_desktop.engine.history import compact_history
 from purpose_desktop.engine.learning import REJECTED_PREFIX
 from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
-from purpose_desktop.engine.prompts import head_messages, simpler_messages, system_prompt
+from purpose_desktop.engine.prompts import (
+    answer_prompt,
+    head_messages,
+    simpler_messages,
+    system_prompt,
+)
 from purpose_desktop.engine.review import (
     ActionReviewRequest,
     ScoreReviewRequest,
@@ -75,6 +87,10 @@ RELEVANT = 0.3
 lesson to be shown. A small model copies what its prompt shows: a lesson from an unrelated task
 ("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
+RESAMPLES = 2
+"""How often an agent that has nothing left to choose from is asked for another sample when
+a rule refuses its proposal, before the step fails."""
+RESAMPLE_TEMPERATURE = 0.8
 
 
 @dataclass
@@ -237,45 +253,82 @@ class AgentLoop:
             experiences=tuple((e.id or 0, e.task, e.outcome) for e in turn.experiences),
         )
         used = [h.id for h in heuristics if h.id is not None]
-        tools: Sequence[Tool] = select_tools(query, turn.tools, limit=TOOLS_PER_STEP)
-        can_finish = True
+        choices = Choices(select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True,
+                          turn.teammates)
+        resamples = 0
         while True:
-            proposal = await self._ask(turn, heuristics, tools, can_finish, last)
+            proposal = await self._ask(turn, heuristics, choices, last, resamples)
             action = proposal.action
-            ruled_out = turn.dead_ends.lesson_for(action)
-            narrowed = None if ruled_out is None else _without(action, tools, can_finish,
-                                                               turn.teammates)
-            if ruled_out is None or narrowed is None:
+            refusal = self._refusal(turn, action, used)
+            if refusal is None:
                 break
-            # A dead end learned on this very task: the model would walk into it again, so
-            # the choice is taken away rather than argued against in the prompt.
-            turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
-                      f"{ruled_out.strategy} (learned on this task before)")
-            if ruled_out.id is not None and ruled_out.id not in used:
-                used.append(ruled_out.id)
-            tools, can_finish = narrowed
+            narrowed = choices.without(action)
+            if narrowed is not None:
+                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
+                          f"{refusal.why}")
+                choices = narrowed
+                continue
+            if resamples >= RESAMPLES:
+                if refusal.learned:
+                    break  # a lesson may be wrong: with nothing else to do, it is overruled
+                raise StepFailed(f"{turn.agent.name} has nothing to propose but "
+                                 f"{refusal.why}.")
+            # Nothing left to take out: sampling differently is the one way to another answer.
+            resamples += 1
+            turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
         turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
                   thought=action.thought, parse_method=proposal.method,
                   attempts=proposal.attempts)
         return action, tuple(used)
 
+    @staticmethod
+    def _refusal(turn: _Turn, action: Action, used: list[int]) -> Refusal | None:
+        """Why ``action`` is refused by rule (see :mod:`~purpose_desktop.engine.choices`), or
+        ``None``. A learned dead end that refuses it joins the heuristics ``used``."""
+        assert turn.dead_ends is not None  # found before the first ask
+        lesson = turn.dead_ends.lesson_for(action)
+        if lesson is not None:
+            if lesson.id is not None and lesson.id not in used:
+                used.append(lesson.id)
+            return Refusal(f"{lesson.strategy} (learned on this task before)", learned=True)
+        refusal = failed_before(action, turn.run.steps)
+        if refusal is None and action.tool == DELEGATE:
+            refusal = _misfit(turn, action)
+        return refusal
+
     async def _ask(
-        self, turn: _Turn, heuristics: Sequence[Heuristic], tools: Sequence[Tool],
-        can_finish: bool, last: str | None,
+        self, turn: _Turn, heuristics: Sequence[Heuristic], choices: Choices,
+        last: str | None, resample: int = 0,
     ) -> Proposal:
-        """One proposal of the agent's model, choosing among ``tools`` (and finish when
-        ``can_finish``)."""
-        system = system_prompt(turn.agent, tools, turn.teammates, heuristics,
-                               turn.experiences or (), can_finish=can_finish)
+        """One proposal of the agent's model among ``choices``; ``resample`` (from 1) asks
+        for a sample other than the most likely answer."""
+        options = GenerationOptions(
+            max_tokens=self._max_answer_tokens,
+            temperature=RESAMPLE_TEMPERATURE if resample else 0.0,
+            seed=resample or None,
+        )
+        actor = Actor(turn.model, choices.tools, choices.teammates, options,
+                      can_finish=choices.can_finish)
+
+        def on_token(text: str) -> None:
+            turn.emit(TokenStreamed, text=text)
+
+        def on_usage(usage: Usage) -> None:
+            turn.record("act", usage)
+
+        if choices.answer_only:
+            system = answer_prompt(turn.agent, heuristics, turn.experiences or ())
+            messages = await self._fit(turn, head_messages(system, turn.task))
+            return await actor.answer(messages, on_token, on_usage)
+        system = system_prompt(turn.agent, choices.tools, choices.teammates, heuristics,
+                               turn.experiences or (), can_finish=choices.can_finish)
         messages = await self._fit(turn, head_messages(system, turn.task))
-        actor = Actor(turn.model, tools, turn.teammates,
-                      GenerationOptions(max_tokens=self._max_answer_tokens, temperature=0.0),
-                      can_finish=can_finish)
         return await actor.propose(
             messages,
-            simpler_messages(tools, turn.teammates, turn.task, last, can_finish=can_finish),
-            on_token=lambda text: turn.emit(TokenStreamed, text=text),
-            on_usage=lambda usage: turn.record("act", usage),
+            simpler_messages(choices.tools, choices.teammates, turn.task, last,
+                             can_finish=choices.can_finish),
+            on_token=on_token,
+            on_usage=on_usage,
             on_retry=lambda why: turn.warn(
                 f"{turn.agent.name}'s answer could not be read as an action ({why}); "
                 "asking again with a simpler prompt."
@@ -330,18 +383,19 @@ class AgentLoop:
 
     @staticmethod
     def _repeated(turn: _Turn, action: Action) -> Observation | None:
-        """Calling a tool exactly as in the step before cannot tell anything new: the call is
-        not made again and the agent is told what it already got."""
-        if not turn.exchanges or action.tool in (FINISH, DELEGATE):
+        """Calling a tool exactly as in the step before, or handing over a subtask exactly as
+        before in this turn, cannot tell anything new: it is not done again and the agent is
+        told what it already got."""
+        if action.tool == FINISH or not turn.exchanges:
             return None
-        previous = turn.exchanges[-1]
-        same = (previous.action.tool, dict(previous.action.arguments)) == (
-            action.tool, dict(action.arguments))
-        if not same:
+        earlier = turn.exchanges if action.tool == DELEGATE else turn.exchanges[-1:]
+        previous = next((e for e in reversed(earlier) if same_call(e.action, action)), None)
+        if previous is None:
             return None
         return Observation(
-            f"Not run again: the same call just gave {previous.observation.text!r}. "
-            f"{FINISH_HINT}", ok=False,
+            f"Not {'handed over' if action.tool == DELEGATE else 'run'} again: the same "
+            f"{'hand-over' if action.tool == DELEGATE else 'call'} gave "
+            f"{previous.observation.text!r}. {FINISH_HINT}", ok=False,
         )
 
     async def _review(
@@ -411,7 +465,7 @@ class AgentLoop:
         scored = State(turn.task, tuple(turn.observations), done.answer)
         score: Score = await self._critic.score(
             turn.run.team.spec.name, scored, turn.phi, turn.model,
-            lambda usage: turn.record("score", usage),
+            lambda usage: turn.record("score", usage), failed=not done.observation.ok,
         )
         turn.emit(Scored, step=step, phi_before=turn.phi, phi=score.phi,
                   evidence=score.evidence, flag=score.flag, cached=score.cached,
@@ -454,18 +508,12 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
             or similarity(heuristic.pattern, task) >= RELEVANT)
 
 
-def _without(
-    action: Action, tools: Sequence[Tool], can_finish: bool, teammates: Sequence[str]
-) -> tuple[list[Tool], bool] | None:
-    """The choices (tools, whether finishing is one) left once ``action``'s tool or finishing
-    is taken out; ``None`` when nothing would be left, or nothing can be taken out."""
-    if action.tool == DELEGATE:
-        return None
-    narrower = [tool for tool in tools if tool.name != action.tool]
-    finish_left = can_finish and action.tool != FINISH
-    if not (narrower or finish_left or teammates):
-        return None
-    return narrower, finish_left
+def _misfit(turn: _Turn, action: Action) -> Refusal | None:
+    try:
+        teammate = turn.run.team.spec.agent(str(action.arguments.get("agent", "")))
+    except KeyError:
+        return None  # carried out, it tells the agent there is no such teammate
+    return misfit_handover(turn.agent, teammate, str(action.arguments.get("task", "")))
 
 
 async def pick_with_model(

@@ -8,6 +8,8 @@ A small model judges, but the rules that keep it honest are code, not prompt:
   rise by more than 1;
 - a proposed final answer that no observation backs scores at most :data:`UNBACKED_ANSWER_CAP`;
 - a jump of more than ``jump_limit`` is flagged and scored again, keeping the cautious value;
+- a step whose observation failed (a person rejected it, the tool failed or does not exist)
+  never raises Φ, whatever the model makes of it;
 - a person's corrections of similar states (anchors) shift the score towards theirs.
 """
 
@@ -30,6 +32,7 @@ from purpose_desktop.models.structured import generate_json
 log = logging.getLogger(__name__)
 
 UNBACKED_ANSWER_CAP = 5.0
+FAILED_STEP_FLAG = "a failed step cannot raise Φ"
 ANSWER_TOKENS = 24  # {"score": 10, "observation": 12}: a short answer cannot be cut off
 ANCHOR_SIMILARITY = 0.4  # below this a person's correction says little about the state
 EVIDENCE_CHARS = 120
@@ -88,8 +91,28 @@ class Critic:
         phi_before: float,
         model: ChatModel,
         on_usage: UsageCallback,
+        *,
+        failed: bool = False,
     ) -> Score:
-        """Φ of ``state`` for ``team``, asking ``model`` when the state is new."""
+        """Φ of ``state`` for ``team``, asking ``model`` when the state is new.
+
+        ``failed`` says the step that led to ``state`` failed (its observation is an error or
+        a person's rejection): then the score is at most ``phi_before``.
+        """
+        score = await self._score(team, state, phi_before, model, on_usage)
+        if failed and score.phi > phi_before:
+            flag = "; ".join(filter(None, (score.flag, FAILED_STEP_FLAG)))
+            return replace(score, phi=phi_before, flag=flag)
+        return score
+
+    async def _score(
+        self,
+        team: str,
+        state: State,
+        phi_before: float,
+        model: ChatModel,
+        on_usage: UsageCallback,
+    ) -> Score:
         key = (team, state.digest())
         if key in self._cache:
             return replace(self._cache[key], cached=True)

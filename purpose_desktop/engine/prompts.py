@@ -28,7 +28,21 @@ def system_prompt(
 ) -> str:
     parts = [FORMAT_LINE, describe_actions(tools, can_finish=can_finish, teammates=teammates),
              "Use a tool when it helps; finish as soon as an observation gives the answer.",
-             f"You are {agent.name}. {agent.role}"]
+             f"You are {agent.name}. {agent.role}", *_learned(heuristics, experiences)]
+    return "\n\n".join(parts)
+
+
+def answer_prompt(
+    agent: AgentSpec, heuristics: Sequence[Heuristic], experiences: Sequence[Experience]
+) -> str:
+    """The prompt of an agent whose only choice is to answer: its role and what it learned,
+    no format. A small chat model answers a question better in its own words than inside a
+    JSON string."""
+    return "\n\n".join([f"You are {agent.name}. {agent.role}", *_learned(heuristics, experiences)])
+
+
+def _learned(heuristics: Sequence[Heuristic], experiences: Sequence[Experience]) -> list[str]:
+    parts = []
     if heuristics:
         parts.append("Learned from earlier tasks:\n" + "\n".join(
             f"- When the task is like \"{h.pattern}\": {h.strategy}" for h in heuristics
@@ -38,7 +52,7 @@ def system_prompt(
             f"- \"{e.task}\" ({e.outcome}, Φ {e.final_phi:.0f} of 10): {e.summary}"
             for e in experiences
         ))
-    return "\n\n".join(parts)
+    return parts
 
 
 def head_messages(system: str, task: str) -> list[ChatMessage]:

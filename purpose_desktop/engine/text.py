@@ -37,6 +37,17 @@ def shorten(text: str, limit: int) -> str:
     return flat[: max(limit - 1, 0)].rstrip() + "…"
 
 
+def one_line(text: str) -> str:
+    """The first line of ``text`` that says anything, up to a closing brace and without the
+    JSON punctuation (brackets, commas, quotes) a model leaves at its end: ``17 * 23 } more``
+    gives ``17 * 23``."""
+    for line in text.splitlines():
+        kept = line.split("}", 1)[0].strip().rstrip('{[],"').strip()
+        if kept:
+            return kept
+    return ""
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two texts are, 0 to 1: the overlap of their content words (Jaccard)."""
     left, right = set(content_words(a)), set(content_words(b))

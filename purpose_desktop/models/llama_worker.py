@@ -24,9 +24,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+
+if TYPE_CHECKING:  # imports llama_cpp, which the worker loads only inside its error handling
+    from purpose_desktop.models.llama_grammar import Grammars
 
 Message = dict[str, Any]
 
@@ -69,12 +72,19 @@ class _Requests:
             self._cancelled.discard(request_id)
 
 
-def _sampling(request: Message) -> dict[str, Any]:
+def _sampling(request: Message, grammars: Grammars) -> dict[str, Any]:
     keys = ("temperature", "top_p", "seed")
     settings = {key: request[key] for key in keys if request.get(key) is not None}
-    if request.get("json_schema") is not None:
-        # llama-cpp-python turns the schema into a grammar that constrains every token.
-        settings["response_format"] = {"type": "json_object", "schema": request["json_schema"]}
+    schema = request.get("json_schema")
+    if schema is not None:
+        from purpose_desktop.models.llama_grammar import GrammarRefused
+
+        try:
+            settings["grammar"] = grammars.for_schema(schema)
+        except GrammarRefused as exc:
+            # The answer is validated against the schema in any case; unconstrained, a small
+            # model misses more often, but the worker lives on.
+            print(f"{exc} Generating without a grammar.", file=sys.stderr, flush=True)
     return settings
 
 
@@ -107,7 +117,11 @@ class _Batcher:
 
 
 def _chat(
-    llm: Any, request: Message, send: Callable[[Message], None], cancelled: Callable[[], bool]
+    llm: Any,
+    grammars: Grammars,
+    request: Message,
+    send: Callable[[Message], None],
+    cancelled: Callable[[], bool],
 ) -> None:
     request_id = request["id"]
     started = time.perf_counter()
@@ -118,7 +132,7 @@ def _chat(
         messages=request["messages"],
         max_tokens=int(request["max_tokens"]),
         stream=True,
-        **_sampling(request),
+        **_sampling(request, grammars),
     )
     for chunk in chunks:
         if cancelled():
@@ -199,6 +213,9 @@ def main() -> int:
         "n_threads": llm.n_threads,
     })
     requests = _Requests(sys.stdin)
+    from purpose_desktop.models.llama_grammar import Grammars
+
+    grammars = Grammars(llm._model.vocab)
     while (request := requests.next()) is not None:
         request_id = int(request["id"])
         try:
@@ -207,7 +224,8 @@ def main() -> int:
                 count = len(llm.tokenize(text, add_bos=False, special=True)) if text else 0
                 send({"id": request_id, "type": "tokens", "count": count})
                 continue
-            _chat(llm, request, send, functools.partial(requests.is_cancelled, request_id))
+            cancelled = functools.partial(requests.is_cancelled, request_id)
+            _chat(llm, grammars, request, send, cancelled)
         except Exception as exc:  # report and keep serving: one bad request is not fatal
             send({"id": request_id, "type": "error", "message": f"{type(exc).__name__}: {exc}"})
         finally:

@@ -88,7 +88,10 @@ def test_each_tool_is_a_flat_branch_with_the_tool_first_and_the_thought_last() -
         assert keys[0] == "tool" and keys[-1] == "thought"
         assert each["required"] == keys
         assert each["additionalProperties"] is False
-        assert each["properties"]["thought"] == {"type": "string", "maxLength": THOUGHT_MAX_LENGTH}
+        thought = each["properties"]["thought"]
+        assert thought["maxLength"] == THOUGHT_MAX_LENGTH
+        assert re.fullmatch(thought["pattern"], "multiply them")
+        assert not re.search(thought["pattern"], "one\ntwo")
         for spec in each["properties"].values():  # flat: no nested objects or arrays
             assert spec.get("type") not in ("object", "array")
     # The tool's required parameters first, in their order, then the optional ones.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from pathlib import Path
 
@@ -158,7 +159,8 @@ def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
 
 
 def test_a_loop_that_never_finishes_stops_at_the_step_limit(tmp_path: Path) -> None:
-    model = team_model(lambda messages: act("calculator", expression="1+1"))
+    sums = itertools.count(1)
+    model = team_model(lambda messages: act("calculator", expression=f"1+{next(sums)}"))
     outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
         one_agent_team(tmp_path, max_steps=3), "count forever"))
     assert outcome.status == "failed"

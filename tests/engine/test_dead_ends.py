@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from purpose_desktop.engine import dead_ends, learning
+from purpose_desktop.engine import agent_loop, dead_ends, learning
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.dead_ends import DeadEnds
 from purpose_desktop.engine.memory import Heuristic, Tier
@@ -105,13 +105,20 @@ def test_the_next_run_of_the_task_is_asked_again_without_the_dead_end(tmp_path: 
     assert used.uses == 1 and used.id in second.steps[1].heuristic_ids
 
 
-def test_with_nothing_else_to_choose_the_dead_end_is_taken(tmp_path: Path) -> None:
+def test_with_nothing_else_to_choose_the_dead_end_is_taken_after_other_samples(
+    tmp_path: Path,
+) -> None:
     memory = memory_at(tmp_path / "m.sqlite3")
     finish_17 = Action("finish", {"answer": "17"})
     asyncio.run(memory.add_heuristic(Heuristic(
         team="T", tier=dead_ends.TIER, pattern=TASK,
         strategy=dead_ends.lesson(finish_17, "the answer scored Φ 1 of 10"))))
-    model = team_model([act("finish", answer="17")])
+    model = team_model(lambda messages: act("finish", answer="17"))
+    events: list[ev.Event] = []
     outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
-        one_agent_team(tmp_path, tools="[]"), TASK, ()))
+        one_agent_team(tmp_path, tools="[]"), TASK, [events.append]))
     assert (outcome.status, outcome.answer) == ("completed", "17")
+    # Finishing is the only choice, so nothing can be taken out: other samples are asked for.
+    asked = [e.message for e in events if isinstance(e, ev.WarningRaised)]
+    assert len(asked) == agent_loop.RESAMPLES
+    assert all("asked for another answer: Do not call finish(answer=17)" in m for m in asked)

@@ -207,6 +207,8 @@ def python_tool(
             code, context.workspace, timeout=timeout, memory_limit=memory_limit,
             file_size_limit=file_size_limit, output_limit=output_limit,
         )
+        if not result.ok:  # the agent sees the same text; the step counts as failed
+            raise ToolError(result.describe())
         return result.describe()
 
     return tool_from_function(

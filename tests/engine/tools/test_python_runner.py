@@ -244,9 +244,11 @@ def test_the_tool_runs_in_the_context_workspace(workspace: Path) -> None:
     assert output == "exit status 0\n4\n"
     quick = python_tool(timeout=0.5)
     assert quick.timeout > 0.5  # the runner's own limit fires first, with a clearer message
-    output = asyncio.run(call_tool(quick, {"code": "while True: pass"},
-                                   ToolContext(workspace)))
-    assert output.startswith("stopped: the code ran longer than 0.5 s")
+    # Code that does not run to its end is a failed call, with the same text for the agent.
+    with pytest.raises(ToolError, match=r"^stopped: the code ran longer than 0\.5 s"):
+        asyncio.run(call_tool(quick, {"code": "while True: pass"}, ToolContext(workspace)))
+    with pytest.raises(ToolError, match=r"^exit status 1: ZeroDivisionError"):
+        asyncio.run(call_tool(PYTHON, {"code": "1/0"}, ToolContext(workspace)))
 
 
 def test_runs_on_the_apps_qt_event_loop(

@@ -1,0 +1,157 @@
+"""Rules the agent loop keeps in code: what a person rejected or what failed is not proposed
+again and never raises Φ, hand-overs go only where they fit, and an agent that can only
+answer answers in its own words."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.critic import FAILED_STEP_FLAG
+from purpose_desktop.engine.review import ActionDecision, ScriptedReview
+from purpose_desktop.engine.specs import LoadedTeam
+from purpose_desktop.models.messages import ChatMessage
+from purpose_desktop.models.scripted import ScriptedProvider
+from tests.engine.scripted_team import act, make_team, one_agent_team, runner, team_model
+
+
+def of_type(events: list[ev.Event], kind: type[ev.E]) -> list[ev.E]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def offers(messages: Sequence[ChatMessage], tool: str) -> bool:
+    """Whether the prompt offers ``tool`` among the actions."""
+    return f'"tool": "{tool}"' in messages[0].content
+
+
+def test_a_rejected_call_is_not_proposed_again_and_does_not_raise_phi(tmp_path: Path) -> None:
+    prompts: list[str] = []
+
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        prompts.append("\n".join(m.content for m in messages))
+        if offers(messages, "calculator"):
+            return act("calculator", expression="2**99999")
+        return act("finish", answer="4")
+
+    # A critic that takes the person's rejection as progress, as a small model did.
+    model = team_model(agent, score=10)
+    review = ScriptedReview(actions=[ActionDecision("reject", reason="too big, use 2+2")])
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
+        one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review))
+
+    proposed = [(e.tool, dict(e.arguments)) for e in of_type(events, ev.ActionProposed)]
+    assert proposed == [("calculator", {"expression": "2**99999"}), ("finish", {"answer": "4"})]
+    (warning,) = [e.message for e in of_type(events, ev.WarningRaised)]
+    assert warning.startswith("solver is asked again without calculator: "
+                              "calculator(expression=2**99999) gave before: Rejected by a person")
+    # The person's reason is in front of the agent when it is asked again.
+    assert "too big, use 2+2" in prompts[1]
+    rejected = of_type(events, ev.Scored)[0]
+    assert (rejected.phi_before, rejected.phi) == (0.0, 0.0)
+    assert FAILED_STEP_FLAG in rejected.flag
+    assert outcome.status == "completed" and outcome.answer == "4"
+
+
+def test_a_step_whose_tool_failed_does_not_raise_phi(tmp_path: Path) -> None:
+    model = team_model([act("read_file", path="missing.txt"),
+                        act("finish", answer="missing.txt does not exist")], score=9)
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
+        one_agent_team(tmp_path, tools="[read_file]"), "read missing.txt", [events.append]))
+    failed, answered = of_type(events, ev.Scored)
+    assert (failed.phi_before, failed.phi) == (0.0, 0.0)
+    assert answered.phi == 9.0
+    assert outcome.phi_curve == (0.0, 0.0, 9.0)
+
+
+def test_an_agent_left_only_with_a_rejected_answer_fails_its_step(tmp_path: Path) -> None:
+    model = team_model(lambda messages: act("finish", answer="red"))
+    review = ScriptedReview(actions=[ActionDecision("reject", reason="name three")])
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
+        one_agent_team(tmp_path, tools="[]", review="always", max_steps=3),
+        "Name three primary colours.", [events.append], review))
+    # Rejected once, then never proposed again: other samples are asked for, then the step
+    # fails rather than repeat it.
+    assert [e.arguments for e in of_type(events, ev.ActionProposed)] == [{"answer": "red"}]
+    assert outcome.status == "failed"
+    assert "has nothing to propose but finish(answer=red) gave before" in (outcome.error or "")
+
+
+def two_agent_team(folder: Path, *, helper_expertise: str = "[colour]") -> LoadedTeam:
+    return make_team(
+        "name: T\nagents:\n"
+        "  - name: counter\n    role: Count.\n    model: m\n    tools: [calculator]\n"
+        "    expertise: [arithmetic]\n    max_steps: 3\n"
+        f"  - name: helper\n    role: Help.\n    model: m\n    tools: []\n"
+        f"    expertise: {helper_expertise}\n    max_steps: 2\n",
+        folder,
+    )
+
+
+def test_work_the_agents_own_tools_fit_is_not_handed_over(tmp_path: Path) -> None:
+    def counter(messages: Sequence[ChatMessage]) -> str:
+        if offers(messages, "delegate"):
+            return act("delegate", agent="helper", task="17 * 23 }\n\nThe answer is 443.")
+        if "Observation" in messages[-1].content or "391" in messages[-1].content:
+            return act("finish", answer="391")
+        return act("calculator", expression="17*23")
+
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(counter)})).run(
+        two_agent_team(tmp_path), "Multiply 17 by 23 with arithmetic", [events.append]))
+    # At each step the hand-over is refused, its task read as one clean line before the rule
+    # looked at it.
+    warnings = {e.message for e in of_type(events, ev.WarningRaised)}
+    assert warnings == {"counter is asked again without delegate: handing '17 * 23' to helper "
+                       "is not done: counter's own tools fit it, helper's do not"}
+    assert [e.agent for e in of_type(events, ev.AgentSelected)] == ["counter"]
+    assert [e.tool for e in of_type(events, ev.ActionProposed)] == ["calculator", "finish"]
+    assert (outcome.status, outcome.answer) == ("completed", "391")
+
+
+def test_the_same_hand_over_twice_is_caught_like_a_repeated_call(tmp_path: Path) -> None:
+    def agents(messages: Sequence[ChatMessage]) -> str:
+        if "You are helper" in messages[0].content:
+            return act("finish", answer="red")
+        if offers(messages, "delegate"):
+            return act("delegate", agent="helper", task="name a colour")
+        return act("finish", answer="red")
+
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agents)})).run(
+        two_agent_team(tmp_path), "name a colour for the arithmetic", [events.append]))
+    handed = [e for e in of_type(events, ev.ActionProposed) if e.tool == "delegate"]
+    assert len(handed) == 2
+    # The helper worked once; the second identical hand-over was not carried out.
+    assert [e.agent for e in of_type(events, ev.AgentSelected)] == ["counter", "helper"]
+    second = [s for s in outcome.steps if s.action.tool == "delegate"][1]
+    assert not second.observation.ok
+    assert second.observation.text.startswith(
+        "Not handed over again: the same hand-over gave 'helper answered: red'")
+
+
+def test_an_agent_that_can_only_answer_answers_in_its_own_words(tmp_path: Path) -> None:
+    asked: list[bool] = []
+
+    def helper(messages: Sequence[ChatMessage]) -> str:
+        asked.append("JSON" in messages[0].content)
+        return "The primary colours are red, yellow and blue."
+
+    events: list[ev.Event] = []
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(helper)})).run(
+        one_agent_team(tmp_path, tools="[]"), "Name three primary colours.", [events.append]))
+    assert asked == [False]  # no action format in its prompt
+    (proposed,) = of_type(events, ev.ActionProposed)
+    assert (proposed.tool, proposed.parse_method) == ("finish", "text")
+    assert outcome.answer == "The primary colours are red, yellow and blue."
+
+
+def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Path) -> None:
+    model = team_model([act("finish", answer="Paris")])
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
+        one_agent_team(tmp_path, tools="[]"), "What is the capital of France?"))
+    assert outcome.answer == "Paris"
