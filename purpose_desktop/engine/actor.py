@@ -60,8 +60,11 @@ class Actor:
         on_token: TokenCallback,
         on_usage: UsageCallback,
         on_retry: RetryCallback,
+        *,
+        fallback: Action | None = None,
     ) -> Proposal:
-        """The action the model proposes; :class:`StepFailed` if none could be read."""
+        """The action the model proposes, or ``fallback`` (a rule's) when even the simpler
+        prompt gives none; :class:`StepFailed` if there is neither."""
         schema = action_schema(self.tools, can_finish=self.can_finish, teammates=self.teammates)
         options = replace(self.options, json_schema=schema)
         text = await self._generate(messages, options, on_token, on_usage)
@@ -74,6 +77,8 @@ class Actor:
         try:
             parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)
         except ActionParseError as exc:
+            if fallback is not None:
+                return Proposal(fallback, "rule", 2)
             raise StepFailed(
                 f"The model {self.model.name} gave no usable action after a retry with a "
                 f"simpler prompt: {exc}"

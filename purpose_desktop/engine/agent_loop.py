@@ -36,6 +36,7 @@ from purpose_desktop.engine.events import (
     ToolStarted,
     WarningRaised,
 )
+from purpose_desktop.engine.fallback import rule_action
 from purpose_desktop.engine.history import compact_history
 from purpose_desktop.engine.learning import REJECTED_PREFIX
 from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
@@ -333,6 +334,8 @@ class AgentLoop:
                 f"{turn.agent.name}'s answer could not be read as an action ({why}); "
                 "asking again with a simpler prompt."
             ),
+            fallback=rule_action(turn.task, turn.exchanges[-1].observation if turn.exchanges
+                                 else None, choices.tools, can_finish=choices.can_finish),
         )
 
     @staticmethod

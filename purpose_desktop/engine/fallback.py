@@ -1,0 +1,50 @@
+"""The last link of the chain that reads an action: a rule, when the model gave none.
+
+After a constrained answer and a retry with a simpler prompt both fail to give a usable
+action, a step would fail. Two rules still make progress where what to do is plain:
+
+- at the start, a task that holds an arithmetic expression goes to the calculator, if the
+  agent has it;
+- after a tool's successful observation, the agent finishes with it (the loop's own hint
+  says as much, and a small model that cannot write an action usually could not improve it).
+
+Anything else is left to fail: a guess would be worse than a clear error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from purpose_desktop.engine.text import one_line
+from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.tools.calculator import CALCULATOR
+from purpose_desktop.engine.trajectory import FINISH, Action, Observation
+
+RULE_THOUGHT = "chosen by rule: the model gave no usable action"
+_NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
+_OPERATOR = r"(?:[-+*/\u00d7\u00f7^]|\*\*|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
+_EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
+_WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
+
+
+def rule_action(
+    task: str, last: Observation | None, tools: Sequence[Tool], *, can_finish: bool
+) -> Action | None:
+    """The action the rules give for ``task`` with ``last`` the latest observation (``None``
+    before the first step), among ``tools``; ``None`` when no rule applies."""
+    if last is None:
+        found = _EXPRESSION.search(task)
+        if found is not None and any(tool.name == CALCULATOR.name for tool in tools):
+            return Action(CALCULATOR.name, {"expression": _symbols(found.group())},
+                          RULE_THOUGHT)
+        return None
+    if last.ok and can_finish and one_line(last.text):
+        return Action(FINISH, {"answer": one_line(last.text)}, RULE_THOUGHT)
+    return None
+
+
+def _symbols(expression: str) -> str:
+    return re.sub(r"\b(?:times|plus|minus|x)\b", lambda word: _WORDS[word.group().lower()],
+                  expression.strip(), flags=re.IGNORECASE)
