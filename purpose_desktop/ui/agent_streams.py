@@ -3,9 +3,15 @@ agent interleaved in one view, in the order they spoke. Each view keeps a bounde
 
 from __future__ import annotations
 
+import collections
+import functools
 import html
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
+from purpose_desktop.ui.theme import meaning_colour
 
 # A view keeps a bounded history so a long run cannot grow memory without limit: lines, and
 # characters for output without line breaks.
@@ -22,11 +28,29 @@ SCROLL_BAR_MS = 250
 _STREAM_STYLE = "#agentStream { border: 1px solid palette(mid); border-radius: 3px; }"
 #: What the header of the agent at work says.
 AT_WORK = "● at work"
+# How a QTextDocument stores a line break.
+_PARAGRAPH_SEPARATOR = "\u2029"
+
+
+@dataclass
+class _Section:
+    """A part of a view: the tokens of one step (``key`` names its agent and step) or of a turn
+    with no step, and once the step's action is known, that action as a person reads it."""
+
+    key: tuple[str, int] | None
+    heading: str
+    raw: list[str] = field(default_factory=list)
+    chars: int = 0
+    action: tuple[str, str] | None = None  # (the readable line, the thought)
 
 
 class StreamView(QtWidgets.QPlainTextEdit):
-    """Read-only text that tokens are appended to; only the newest MAX_STREAM_BLOCKS lines and
-    MAX_STREAM_CHARS characters are kept."""
+    """Read-only text that tokens are appended to, in sections (:meth:`start_section`); only
+    the newest MAX_STREAM_BLOCKS lines and MAX_STREAM_CHARS characters are kept.
+
+    Once a section's action is known (:meth:`show_action`), the section shows it as one
+    readable line with the thought under it, in place of the tokens; :meth:`set_show_raw`
+    shows every section's tokens again, as they came."""
 
     def __init__(self, placeholder: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +65,14 @@ class StreamView(QtWidgets.QPlainTextEdit):
         self._bar_redraw.setInterval(SCROLL_BAR_MS)
         self._bar_redraw.timeout.connect(lambda: bar.setUpdatesEnabled(True))
         self._bar_opaque = False
+        self.show_raw = False
+        self._plain = QtGui.QTextCharFormat()
+        # What was shown, so it can be shown again the other way; bounded like the text.
+        self._sections: collections.deque[_Section] = collections.deque()
+        self._kept_chars = 0
+        # Where the newest section's tokens begin in the text. It stays put as text is added
+        # after it, and moves with the text when the oldest lines are dropped.
+        self._body: QtGui.QTextCursor | None = None
 
     def _pace_scroll_bar(self) -> None:
         bar = self.verticalScrollBar()
@@ -56,11 +88,109 @@ class StreamView(QtWidgets.QPlainTextEdit):
             self._bar_redraw.start()
 
     def append_text(self, text: str) -> None:
-        """Add ``text`` at the end and keep the end in sight."""
+        """Add ``text`` (tokens) to the newest section and keep the end in sight."""
+        if not self._sections:
+            self._open(_Section(None, ""))
+        section = self._sections[-1]
+        section.raw.append(text)
+        section.chars += len(text)
+        self._kept_chars += len(text)
+        if self._kept_chars > 2 * MAX_STREAM_CHARS:  # now and then: each time costs a join
+            self._forget_oldest()
+        self._write([(text, False)])
+
+    def start_section(self, title: str, key: tuple[str, int] | None = None) -> None:
+        """Begin a new section headed ``title`` (none when empty: it only starts on a line of
+        its own), set apart from what came before; ``key`` (agent, step) names the step whose
+        action :meth:`show_action` may later show."""
+        self._open(_Section(key, title))
+        self._write([(_opening(title, self._last_char()), False)])
+        self._mark_body()
+
+    def show_action(self, key: tuple[str, int], line: str, thought: str) -> None:
+        """The action of step ``key`` is known: unless raw tokens are shown, the newest section,
+        if it is that step's, shows ``line`` with ``thought`` under it instead of its tokens."""
+        if not self._sections or self._sections[-1].key != key:
+            return
+        self._sections[-1].action = (line, thought)
+        if self.show_raw or self._body is None:
+            return
+        cursor = QtGui.QTextCursor(self.document())
+        cursor.setPosition(self._body.position())
+        cursor.movePosition(QtGui.QTextCursor.MoveOperation.End,
+                            QtGui.QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._write(_action_runs(line, thought))
+
+    def set_show_raw(self, raw: bool) -> None:
+        """Show every section's tokens as they came (``True``), or each step whose action is
+        known as that action (``False``); the text is written again from what was kept."""
+        if raw == self.show_raw:
+            return
+        self.show_raw = raw
+        super().clear()
+        self._body = None
+        runs: list[tuple[str, bool]] = []
+        newest: list[tuple[str, bool]] | None = None  # the tokens whose action may still come
+        for section in self._sections:
+            runs.append((_opening(section.heading, _last_char(runs)), False))
+            if section.action is not None and not raw:
+                runs += _action_runs(*section.action)
+            elif section is self._sections[-1]:
+                newest = [("".join(section.raw), False)]
+            else:
+                runs.append(("".join(section.raw), False))
+        self._write(runs)
+        if newest is not None:
+            self._mark_body()
+            self._write(newest)
+
+    def clear(self) -> None:
+        """Forget the text and the sections it was made of."""
+        super().clear()
+        self._sections.clear()
+        self._kept_chars = 0
+        self._body = None
+
+    def _open(self, section: _Section) -> None:
+        self._sections.append(section)
+        if len(self._sections) > MAX_STREAM_BLOCKS:
+            self._kept_chars -= self._sections.popleft().chars
+
+    def _last_char(self) -> str:
+        """The last character of the text (a line break as ``\\n``), or "" if there is none."""
+        document = self.document()
+        if document.isEmpty():
+            return ""
+        last = document.characterAt(document.characterCount() - 2)
+        return "\n" if last == _PARAGRAPH_SEPARATOR else last
+
+    def _mark_body(self) -> None:
+        self._body = QtGui.QTextCursor(self.document())
+        self._body.movePosition(QtGui.QTextCursor.MoveOperation.End)
+        self._body.setKeepPositionOnInsert(True)
+
+    def _forget_oldest(self) -> None:
+        """Keep about MAX_STREAM_CHARS characters of tokens: drop the oldest sections, and the
+        start of the newest if it alone holds more."""
+        while self._kept_chars > MAX_STREAM_CHARS and len(self._sections) > 1:
+            self._kept_chars -= self._sections.popleft().chars
+        newest = self._sections[-1]
+        if newest.chars > MAX_STREAM_CHARS:
+            kept = "".join(newest.raw)[-MAX_STREAM_CHARS:]
+            newest.raw, newest.chars = [kept], len(kept)
+            self._kept_chars = len(kept)
+
+    def _write(self, runs: list[tuple[str, bool]]) -> None:
+        """Add each (text, quiet) run at the end, quiet ones in the hint colour and italic, and
+        keep the end in sight."""
         self._pace_scroll_bar()
         cursor = self.textCursor()
         cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
-        _insert_broken(cursor, text)
+        for quiet, same in itertools.groupby(runs, key=lambda run: run[1]):
+            # Set each time: text added after the quiet thought would take on its look.
+            cursor.setCharFormat(self._quiet_format() if quiet else self._plain)
+            _insert_broken(cursor, "".join(text for text, _ in same))
         excess = self.document().characterCount() - MAX_STREAM_CHARS
         if excess > 0:
             cursor.setPosition(0)
@@ -70,9 +200,30 @@ class StreamView(QtWidgets.QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
-    def start_section(self, title: str) -> None:
-        """Begin a new section headed ``title``, set apart from what came before."""
-        self.append_text(_section_heading(title, not self.document().isEmpty()))
+    def _quiet_format(self) -> QtGui.QTextCharFormat:
+        quiet = QtGui.QTextCharFormat()
+        quiet.setForeground(meaning_colour("hint", self.palette()))
+        quiet.setFontItalic(True)
+        return quiet
+
+
+def _opening(title: str, after: str) -> str:
+    """What starts a section headed ``title`` after the text ``after`` (only whether there is
+    any, and how it ends, matter): the heading, or only a line break when it has none."""
+    if title:
+        return _section_heading(title, bool(after))
+    return "\n" if after and not after.endswith("\n") else ""
+
+
+def _last_char(runs: list[tuple[str, bool]]) -> str:
+    """The last character of the text in ``runs``, or "" if there is none."""
+    return next((text[-1] for text, _ in reversed(runs) if text), "")
+
+
+def _action_runs(line: str, thought: str) -> list[tuple[str, bool]]:
+    """A step's action as (text, quiet) runs: the line, then the thought, quieter, under it
+    (named, so it cannot be read as more of the action)."""
+    return [(line, False)] + ([(f"\nthought: {thought}", True)] if thought.strip() else [])
 
 
 def _section_heading(title: str, after_text: bool) -> str:
@@ -150,7 +301,11 @@ class AgentStream(QtWidgets.QFrame):
 
 class AgentStreams(QtWidgets.QWidget):
     """Tokens by agent ("By agent": a view each, stacked in the order they first spoke) and all
-    together ("Interleaved": each agent's turn headed ``[name]``)."""
+    together ("Interleaved": each agent's turn headed ``[name]``).
+
+    Each step shows the tokens its model writes; once the step's action is known
+    (:meth:`show_action`), it reads as that action in one line, unless "Show raw tokens"
+    (:attr:`raw_tokens`) is ticked."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,14 +321,21 @@ class AgentStreams(QtWidgets.QWidget):
         set_by_name(self._placeholder, "alignment", "AlignCenter")
         self._stack.addWidget(self._placeholder)
         self.interleaved = StreamView("The agents' tokens appear here as they are generated.")
+        self.raw_tokens = QtWidgets.QCheckBox("Show raw tokens")
+        self.raw_tokens.setToolTip("Show each step as its model wrote it, token by token, "
+                                   "rather than as the action read from it")
+        self.raw_tokens.toggled.connect(self.set_show_raw)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._stack, "By agent")
         self.tabs.addTab(self.interleaved, "Interleaved")
+        self.tabs.setCornerWidget(self.raw_tokens)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
-        self._unshown: list[tuple[str, bool]] = []  # (text, is a heading) for the interleaved
+        # What waits to be written into the interleaved view: tokens, and the other changes
+        # (a section begins, an action is known) as calls to make in order.
+        self._unshown: list[str | Callable[[], None]] = []
         self._interleave_timer = QtCore.QTimer(self)
         self._interleave_timer.setSingleShot(True)
         self._interleave_timer.setInterval(HIDDEN_VIEW_MS)
@@ -186,6 +348,7 @@ class AgentStreams(QtWidgets.QWidget):
         if found is None:
             self._placeholder.hide()
             found = self.streams[agent] = AgentStream(agent)
+            found.view.set_show_raw(self.raw_tokens.isChecked())
             self._stack.addWidget(found)
         return found
 
@@ -198,8 +361,39 @@ class AgentStreams(QtWidgets.QWidget):
         self.stream(agent).view.append_text(text)
         if agent != self._last_speaker:
             self._last_speaker = agent
-            self._unshown.append((f"[{agent}]", True))
-        self._unshown.append((text, False))
+            self._unshown.append(functools.partial(self.interleaved.start_section, f"[{agent}]"))
+        self._unshown.append(text)
+        self._interleave()
+
+    def start_step(self, agent: str, step: int) -> None:
+        """Set ``agent``'s next tokens apart as those of ``step``."""
+        self.set_active(agent)
+        self.stream(agent).view.start_section(f"── step {step} ──", (agent, step))
+        # Interleaved, a step of the agent that spoke last goes on under the same heading.
+        heading = "" if agent == self._last_speaker else f"[{agent}]"
+        self._last_speaker = agent
+        self._unshown.append(
+            functools.partial(self.interleaved.start_section, heading, (agent, step)))
+        self._interleave()
+
+    def show_action(self, agent: str, step: int, line: str, thought: str = "") -> None:
+        """``agent``'s ``step`` chose the action that reads ``line`` (with its ``thought``):
+        the step shows it in place of its tokens, unless raw tokens are shown. Only the step
+        whose tokens came last can be given its action."""
+        self.stream(agent).view.show_action((agent, step), line, thought)
+        self._unshown.append(
+            functools.partial(self.interleaved.show_action, (agent, step), line, thought))
+        self._interleave()
+
+    def set_show_raw(self, raw: bool) -> None:
+        """Show the tokens as they came (``True``) or each step as its action (``False``), in
+        every view; the "Show raw tokens" box follows."""
+        self.raw_tokens.setChecked(raw)
+        for stream in self.streams.values():
+            stream.view.set_show_raw(raw)
+        self.interleaved.set_show_raw(raw)
+
+    def _interleave(self) -> None:
         if self.tabs.currentWidget() is self.interleaved:
             self._show_interleaved()
         elif not self._interleave_timer.isActive():
@@ -209,19 +403,18 @@ class AgentStreams(QtWidgets.QWidget):
         """Write what waits into the interleaved view. While it is hidden, that happens a few
         times a second rather than on every frame: inserting costs a layout of its text."""
         self._interleave_timer.stop()
-        pieces, self._unshown = self._unshown, []
-        # Inserted at once: each insert costs about as much as a long one.
-        written = not self.interleaved.document().isEmpty()
-        parts: list[str] = []
-        for text, heading in pieces:
-            parts.append(_section_heading(text, written or bool(parts)) if heading else text)
-        if parts:
-            self.interleaved.append_text("".join(parts))
-
-    def start_step(self, agent: str, step: int) -> None:
-        """Set ``agent``'s next tokens apart as those of ``step``."""
-        self.set_active(agent)
-        self.stream(agent).view.start_section(f"── step {step} ──")
+        waiting, self._unshown = self._unshown, []
+        tokens: list[str] = []
+        for item in waiting:
+            if isinstance(item, str):
+                tokens.append(item)
+                continue
+            if tokens:  # inserted at once: each insert costs about as much as a long one
+                self.interleaved.append_text("".join(tokens))
+                tokens.clear()
+            item()
+        if tokens:
+            self.interleaved.append_text("".join(tokens))
 
     def set_active(self, agent: str | None) -> None:
         """Highlight ``agent``'s view as the one at work (``None``: nobody is)."""

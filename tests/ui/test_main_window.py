@@ -131,9 +131,10 @@ def test_a_task_typed_in_the_run_pane_streams_tokens_into_the_view(
     assert outcome.status == "completed"
     streamed = window.run_pane.stream_view.toPlainText()
     assert streamed.startswith("[helper]\n")
-    # The agent's action streams in; the answer it finished with is part of it.
+    # The agent's step reads as its action, and the answer is shown where a person looks.
     action = streamed.removeprefix("[helper]\n")
-    assert '"finish"' in action and outcome.answer in action
+    assert action.startswith("Final answer: ") and outcome.answer[:40] in action
+    assert window.run_pane.outcome.answer_text() == outcome.answer
     assert "Run completed" in timeline_text(window)
     assert not window.run_pane.cancel_button.isEnabled()
     screenshot(window, "run-pane")

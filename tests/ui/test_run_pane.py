@@ -26,7 +26,7 @@ from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.panes.run_pane import RunPane
 from purpose_desktop.ui.phi_chart import PhiChart
-from purpose_desktop.ui.qt import QtGui, QtWidgets
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.run_controller import DeferredHistory, RunController, RunHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.timeline import TimelineItem, parse_action
@@ -183,17 +183,31 @@ def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
     assert outcome is not None and (outcome.status, outcome.answer) == ("completed", "391")
     streams = bench.pane.streams
     assert list(streams.streams) == ["lead", "helper"]
-    lead, helper = bench.agent_text("lead"), bench.agent_text("helper")
-    assert lead.startswith("── step 1 ──\n{")
-    assert '"delegate"' in lead and "── step 4 ──" in lead and '"finish"' in lead
-    assert "── step 2 ──" in helper and '"calculator"' in helper and "17*23" in helper
-    assert "delegate" not in helper
+    # Each step reads as the action its tokens gave, with the thought under it.
+    assert bench.agent_text("lead") == (
+        '── step 1 ──\nHand over to helper: "multiply 17 by 23"\nthought: use delegate\n\n'
+        "── step 4 ──\nFinal answer: 391\nthought: use finish")
+    assert bench.agent_text("helper") == (
+        '── step 2 ──\ncalculator(expression="17*23")\nthought: use calculator\n\n'
+        "── step 3 ──\nFinal answer: 391\nthought: use finish")
     # Hidden, the interleaved view catches up a few times a second; shown, at once.
     bench.pane.streams.tabs.setCurrentWidget(bench.pane.streams.interleaved)
     interleaved = bench.pane.stream_view.toPlainText()
     speakers = [line for line in interleaved.splitlines() if line in ("[lead]", "[helper]")]
     assert speakers == ["[lead]", "[helper]", "[lead]"]
+    assert ('calculator(expression="17*23")\nthought: use calculator\nFinal answer: 391'
+            in interleaved)
     assert streams.active_agent is None  # nobody is at work once the run ended
+    # The raw tokens are one tick away, in every view, as the models wrote them.
+    streams.raw_tokens.setChecked(True)
+    assert bench.agent_text("lead") == (
+        f"── step 1 ──\n{act('delegate', agent='helper', task='multiply 17 by 23')}\n\n"
+        f"── step 4 ──\n{act('finish', answer='391')}")
+    assert act("calculator", expression="17*23") in bench.pane.stream_view.toPlainText()
+    screenshot(bench.pane.streams, "run-pane-raw-tokens")
+    streams.raw_tokens.setChecked(False)
+    assert bench.agent_text("helper").endswith("Final answer: 391\nthought: use finish")
+    assert bench.pane.outcome.answer_text() == "391"
 
     # One line per event; a line expands to the event's full detail.
     lines = bench.lines()
@@ -311,6 +325,9 @@ def test_cancel_ends_the_run_and_the_runs_list_resumes_it(
     assert bench.outcomes == [None]
     assert bench.lines()[-1].split("  ", 1)[1].startswith("Run cancelled after 0 step(s)")
     pane = bench.pane
+    assert (pane.outcome.status_text(), pane.outcome.answer_text()) == ("Cancelled", "")
+    assert "Resume it from the Runs list" in pane.outcome.advice_text()
+    assert not pane.outcome.copy_button.isEnabled()
     assert pane.run_button.isEnabled() and not pane.cancel_button.isEnabled()
     assert not pane.pause_button.isEnabled()
     screenshot(pane, "run-pane-cancelled")
@@ -367,16 +384,21 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
     assert replayed == live
     assert pane.status_label.text().startswith(f"Recorded run {outcome.run_id[:8]}: Run "
                                                "completed")
+    assert (pane.outcome.status_text(), pane.outcome.answer_text()) == ("Completed", "391")
     assert len(bench.outcomes) == 1  # a replay is not a run
     screenshot(pane, "run-pane-replayed")
+
+    pane.outcome.clear()
 
     async def replay_at_its_pace() -> None:
         pane.runs_list.replay_button.click()
         assert bench.controller.replaying
+        assert not pane.outcome.isVisible()  # until the replay reaches the end
         await wait_until(lambda: not bench.controller.running, 10)
 
     run_in_qt_loop(replay_at_its_pace())
     assert (bench.lines(), pane.phi_chart.series.points()) == (live[0], live[3])
+    assert pane.outcome.isVisible() and pane.outcome.answer_text() == "391"
 
 
 def test_a_step_forks_into_a_new_run_with_an_edited_action(
@@ -423,8 +445,12 @@ def test_a_step_forks_into_a_new_run_with_an_edited_action(
                         "edited action")
     proposed = [line for line in lines if line.startswith("Step ")]
     assert proposed == ['Step 2: solver proposes finish {"answer": "four hundred"}']
+    assert bench.agent_text("solver") == (
+        "── step 2 ──\nA person's action: Final answer: four hundred\nthought: sure")
+    pane.streams.set_show_raw(True)
     assert bench.agent_text("solver").endswith(
         'A person\'s action: {"tool": "finish", "answer": "four hundred", "thought": "sure"}')
+    assert pane.outcome.answer_text() == "four hundred"
     assert [p.step for p in pane.phi_chart.series.points()] == [2]
     statuses = [cell(pane.runs_list.table, row, 1) for row in range(2)]
     assert statuses == ["completed (fork)", "completed"]
@@ -458,6 +484,83 @@ def test_the_pending_reviews_have_a_place_above_the_timeline(
     assert pane.change_team_button.isVisible() and chosen == [True]
 
 
+def test_a_finished_run_shows_its_answer_to_copy_and_a_new_run_clears_it(
+    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    gate = HoldAction(step=1)
+    bench = make_bench({"m": team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391"),
+         act("calculator", expression="2+2"), act("finish", answer="4")], score=7)},
+        review=gate)
+    pane, outcome = bench.pane, bench.pane.outcome
+    assert not outcome.isVisible() and outcome.status_text() == "No answer yet"
+    clipboard = QtWidgets.QApplication.clipboard()
+
+    async def scenario() -> None:
+        gate.release.set()
+        start(bench, qtbot, one_agent_team(tmp_path, review="always"), "What is 17 * 23?")
+        await wait_until(lambda: bool(bench.outcomes), 30)
+        assert outcome.isVisible()
+        assert (outcome.status_text(), outcome.answer_text()) == ("Completed", "391")
+        assert outcome.answer_view.toPlainText() == "391" and outcome.answer_view.isReadOnly()
+        assert outcome.details_label.text().startswith("2 steps · Φ 7 · ")
+        assert not outcome.reason_label.isVisible() and not outcome.advice_label.isVisible()
+        pane.timeline.flush()
+        screenshot(pane, "run_outcome_completed")
+        clipboard.setText("something else")
+        outcome.copy_button.click()
+        assert clipboard.text() == "391" and outcome.copy_button.text() == "Copied"
+        # Ctrl+Shift+C copies it too, wherever the focus is in the pane.
+        clipboard.setText("something else")
+        pane.activateWindow()
+        await wait_until(pane.isActiveWindow)
+        pane.task_edit.setFocus()
+        qtbot.keyClick(pane.task_edit, QtCore.Qt.Key.Key_C,
+                       QtCore.Qt.KeyboardModifier.ControlModifier
+                       | QtCore.Qt.KeyboardModifier.ShiftModifier)
+        assert clipboard.text() == "391"
+        # The next run starts without the last one's answer.
+        gate.release.clear()
+        pane.task_edit.setText("What is 2 + 2?")
+        pane.run_button.click()
+        await asyncio.wait_for(gate.reached.wait(), 30)
+        assert not outcome.isVisible() and outcome.answer_text() == ""
+        assert outcome.status_text() == "No answer yet"
+        clipboard.setText("something else")
+        qtbot.keyClick(pane.task_edit, QtCore.Qt.Key.Key_C,
+                       QtCore.Qt.KeyboardModifier.ControlModifier
+                       | QtCore.Qt.KeyboardModifier.ShiftModifier)
+        assert clipboard.text() == "something else"  # nothing to copy yet
+        gate.release.set()
+        await wait_until(lambda: len(bench.outcomes) == 2, 30)
+
+    run_in_qt_loop(scenario())
+    assert (outcome.status_text(), outcome.answer_text()) == ("Completed", "4")
+
+
+def test_a_failed_run_says_why_and_what_to_do_next(
+    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    bench = make_bench({"m": team_model(lambda messages: act("calculator", expression="1+1"),
+                                        score=3)})
+    outcome = bench.pane.outcome
+
+    async def scenario() -> None:
+        start(bench, qtbot, one_agent_team(tmp_path, max_steps=2), "Count forever.")
+        await wait_until(lambda: bool(bench.outcomes), 30)
+
+    run_in_qt_loop(scenario())
+    assert (outcome.status_text(), outcome.answer_text()) == ("Failed", "")
+    assert outcome.reason_label.isVisible() and outcome.advice_label.isVisible()
+    assert outcome.reason_text() == "solver reached its limit of 2 steps without finishing."
+    assert "Raise solver's step limit (max steps)" in outcome.advice_label.text()
+    assert not outcome.copy_button.isEnabled() and not outcome.answer_view.isVisible()
+    bench.pane.timeline.flush()
+    screenshot(bench.pane, "run_outcome_failed")
+
+
 @pytest.mark.model
 def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
     home: Paths, qtbot: QtBot, run_in_qt_loop: RunInLoop, screenshot: Screenshot
@@ -487,8 +590,9 @@ def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
         controller.set_team(load_team(example_team_file()))
         pane.task_edit.setText("Name three primary colours.")
         pane.run_button.click()
-        await wait_until(lambda: "helper" in pane.streams.streams
-                         and "{" in pane.streams.streams["helper"].view.toPlainText(), 120)
+        # Tokens after the step's heading: the model is writing.
+        await wait_until(lambda: "helper" in pane.streams.streams and bool(
+            pane.streams.streams["helper"].view.toPlainText().partition("──\n")[2]), 120)
         assert pane.streams.active_agent == "helper"
         assert pane.streams.streams["helper"].active
         screenshot(pane, "run-pane-model-streaming")
@@ -504,7 +608,14 @@ def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
     assert errors == []
     outcome = outcomes[0]
     assert outcome is not None and outcome.status == "completed"
+    # The step reads as its action; the answer is also where a person looks first.
+    readable = pane.streams.streams["helper"].view.toPlainText()
+    assert f"Final answer: {' '.join(outcome.answer.split())}" in readable
+    assert (pane.outcome.status_text(), pane.outcome.answer_text()) == (
+        "Completed", outcome.answer)
+    pane.streams.set_show_raw(True)
     streamed = pane.streams.streams["helper"].view.toPlainText()
-    assert '"finish"' in streamed and outcome.answer in streamed
+    assert outcome.answer in streamed and streamed != readable  # as the model wrote it
+    pane.streams.set_show_raw(False)
     assert [run.id for run in listed[-1]] == [outcome.run_id]
     screenshot(pane, "run-pane-model")

@@ -1,5 +1,6 @@
 """The run pane: give the team a task; start, pause or cancel it; watch each agent stream, the
-timeline of what happened and Φ step by step; reopen recorded runs and fork them at a step."""
+timeline of what happened and Φ step by step; read and copy the outcome; reopen recorded runs
+and fork them at a step."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import html
 from collections.abc import Callable
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.action_text import describe_action
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.ui.agent_streams import (
@@ -19,6 +21,7 @@ from purpose_desktop.ui.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.phi_chart import PhiChart
 from purpose_desktop.ui.qt import QtWidgets, set_by_name
 from purpose_desktop.ui.run_controller import RunController
+from purpose_desktop.ui.run_outcome import RunOutcome
 from purpose_desktop.ui.runs_list import RunsList
 from purpose_desktop.ui.timeline import ForkEditor, Timeline
 
@@ -34,7 +37,8 @@ class RunPane(QtWidgets.QWidget):
 
     The person starts, pauses, cancels and forks through the controller; what happens
     arrives through its bridge and fills the agents' streams (:attr:`streams`, with
-    :attr:`stream_view` the interleaved one), :attr:`timeline` and :attr:`phi_chart`.
+    :attr:`stream_view` the interleaved one), :attr:`timeline` and :attr:`phi_chart`; once
+    the run ends, :attr:`outcome` shows how, with its answer.
     Recorded runs are listed in :attr:`runs_list`. Others add the pending reviews
     (:meth:`set_pending_reviews_widget`) and a way to choose the team
     (:meth:`set_team_chooser`).
@@ -70,6 +74,7 @@ class RunPane(QtWidgets.QWidget):
         self.progress.setMaximumHeight(6)
         self.progress.setTextVisible(False)
         self.status_label = QtWidgets.QLabel("Ready")
+        self.outcome = RunOutcome()
 
         self.streams = AgentStreams()
         self.stream_view = self.streams.interleaved
@@ -100,6 +105,7 @@ class RunPane(QtWidgets.QWidget):
         layout.addLayout(task_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.outcome)
         layout.addWidget(self._split(self._watching(), self._details(), vertical=False), 1)
 
     def _watching(self) -> QtWidgets.QWidget:
@@ -244,6 +250,7 @@ class RunPane(QtWidgets.QWidget):
             self.refresh_runs()
 
     def _clear_views(self) -> None:
+        self.outcome.clear()
         self.streams.clear()
         self.timeline.clear()
         self.phi_chart.clear()
@@ -315,6 +322,7 @@ class RunPane(QtWidgets.QWidget):
             self.progress.setVisible(isinstance(event, ev.RunContinued))
         self.phi_chart.add_event(event)
         self.timeline.add(event)
+        self.outcome.add_event(event)
         if isinstance(event, _STATUS_EVENTS):
             self.status_label.setText(describe_event(event) or "")
 
@@ -323,14 +331,22 @@ class RunPane(QtWidgets.QWidget):
         at work (the one the latest event is about)."""
         if isinstance(event, ev.StepStarted):
             self.streams.start_step(event.agent, event.step)
-        elif isinstance(event, ev.ActionProposed) and event.parse_method == "person":
-            # A person's action (in a fork) was never generated: it shows where the agent's
-            # tokens would have.
-            action = Action(event.tool, event.arguments, event.thought)
-            self.streams.append(event.agent, f"A person's action: {action.to_json()}")
+        elif isinstance(event, ev.ActionProposed):
+            self._show_action(event)
         elif isinstance(event, ev.RunFinished):
             self.streams.set_active(None)
         elif isinstance(event, ev.AgentSelected):
             # Steps and selections move the highlight, not every event naming an agent:
             # each move lays the header out again.
             self.streams.set_active(event.agent)
+
+    def _show_action(self, event: ev.ActionProposed) -> None:
+        """The step's tokens read as the action they gave, in one line."""
+        action = Action(event.tool, event.arguments, event.thought)
+        line = describe_action(action)
+        if event.parse_method == "person":
+            # A person's action (in a fork) was never generated: it shows where the agent's
+            # tokens would have.
+            self.streams.append(event.agent, f"A person's action: {action.to_json()}")
+            line = f"A person's action: {line}"
+        self.streams.show_action(event.agent, event.step, line, event.thought)

@@ -1,0 +1,113 @@
+"""How a run ended, in words for the person who ran it: its status, its answer and, when it
+did not finish well, why and what to do next.
+
+:class:`OutcomeReader` follows a run's events (live or replayed) and writes the report when
+the run finishes, from what :class:`~purpose_desktop.engine.events.RunFinished` and the events
+before it carry: the last error, and any model that could not be had.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from purpose_desktop.engine import events as ev
+
+# The agent loop's words for its two common failures (see ``AgentLoop._steps`` and
+# ``Actor.propose``); tests run the real loop into each, so a change there is noticed here.
+_STEP_LIMIT = re.compile(r"^(?P<agent>.+?) reached its limit of (?P<limit>\d+) steps")
+_NO_ACTION = re.compile(r"^(?P<agent>.+?) could not produce an action: (?P<why>.*)$", re.DOTALL)
+_INVALID = re.compile(r"^The model (?P<model>.+?) gave no usable action.*?prompt: (?P<why>.*)$",
+                      re.DOTALL)
+_MODEL = re.compile(r"^The model (?P<model>.+?) gave ")
+
+_RESUME_ADVICE = "Resume it from the Runs list to go on after its last finished step."
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    """What a run came to. ``reason`` says why it did not complete and ``advice`` what to try
+    next; both are empty for a run that completed."""
+
+    status: ev.RunStatus
+    answer: str
+    details: str
+    """Steps, final Φ, tokens and time, as one line ("4 steps · Φ 7 · 152 tokens in 3.2 s")."""
+    reason: str = ""
+    advice: str = ""
+
+    @property
+    def headline(self) -> str:
+        """The status as a person reads it: "Completed", "Failed", …"""
+        return self.status.capitalize()
+
+
+class OutcomeReader:
+    """Follows one run's events in order; :meth:`read` returns the report at its end.
+
+    A run resumed or forked starts a new part of the record: what was read before it is
+    forgotten, so a replay of a run that was cancelled and then resumed reports how it
+    finally ended.
+    """
+
+    def __init__(self) -> None:
+        self._error = ""
+        self._unavailable: tuple[str, str] | None = None  # (model, why)
+
+    def read(self, event: ev.Event) -> OutcomeReport | None:
+        """Take in ``event``; the run's report if it is the one that ends the run."""
+        match event:
+            case ev.RunStarted() | ev.RunResumed() | ev.RunForked():
+                self._error, self._unavailable = "", None
+            case ev.ErrorRaised(message=message):
+                self._error = message
+            case ev.ModelStatusChanged(state="unavailable", model=model, detail=detail):
+                self._unavailable = (model, detail)
+            case ev.RunFinished() as finished:
+                return self._report(finished)
+        return None
+
+    def _report(self, finished: ev.RunFinished) -> OutcomeReport:
+        details = _details(finished)
+        if finished.status == "completed":
+            return OutcomeReport("completed", finished.answer, details)
+        if finished.status == "cancelled":
+            return OutcomeReport("cancelled", finished.answer, details,
+                                 "It was cancelled before it finished.", _RESUME_ADVICE)
+        reason, advice = explain_failure(self._error, self._unavailable)
+        return OutcomeReport("failed", finished.answer, details, reason, advice)
+
+
+def explain_failure(error: str, unavailable: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Why a run failed and what to do next, from its error message and the model that could
+    not be had (name and why), if one could not."""
+    if (match := _STEP_LIMIT.match(error)) is not None:
+        agent = match["agent"]
+        return error, (f"Raise {agent}'s step limit (max steps) in the Team pane, or break "
+                       "the task into smaller ones.")
+    if (match := _NO_ACTION.match(error)) is not None:
+        why, agent = match["why"].strip(), match["agent"]
+        invalid, named = _INVALID.match(why), _MODEL.match(why)
+        than = f" than {named['model']}" if named is not None else ""
+        return ((f"The model's answer was not a valid action: {invalid['why'].strip()}"
+                 if invalid is not None else why),
+                f"Try another model for {agent}{than}: a larger one keeps to the action "
+                "format better. Or word the task more simply.")
+    if unavailable is not None:
+        model, why = unavailable
+        return (error or f"The model {model} could not be used: {why}",
+                f"Check {model} in the Models pane, or choose another model for the agent "
+                "in the Team pane.")
+    if error:
+        return error, "The timeline shows what happened before it stopped."
+    return ("The run stopped without saying why.",
+            "The timeline shows the last thing that happened before it stopped.")
+
+
+def _details(finished: ev.RunFinished) -> str:
+    steps = f"{finished.steps} step" + ("" if finished.steps == 1 else "s")
+    parts = [steps]
+    if finished.steps:
+        parts.append(f"Φ {finished.phi:g}")
+    parts.append(f"{finished.completion_tokens} tokens in {finished.seconds:.1f} s")
+    return " · ".join(parts)
