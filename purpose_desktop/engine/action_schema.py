@@ -41,10 +41,11 @@ parameter carries longer text (the content of a file) sets its own, e.g. 2000.""
 ANSWER_MAX_LENGTH = 500
 TASK_MAX_LENGTH = 160
 DESCRIPTION_MAX_CHARS = 120
-ONE_LINE_PATTERN = r'^[^"\\{{}}\x00-\x1f]{{0,{max_length}}}$'
-"""A string on one line, with no quote, backslash or brace: what a hand-over's task and a
-thought are. Raw, so that a grammar can hold it without escapes; without braces, so that a
-model that means to close its JSON closes the string first."""
+ONE_LINE_TEMPLATE = r'^[^"\\{{}}\x00-\x1f]{{0,{max_length}}}$'
+"""The pattern (a template for its length) of a string on one line, with no quote,
+backslash or brace: what a hand-over's task and a thought are. Raw, so that a grammar can
+hold it without escapes; without braces, so that a model that means to close its JSON closes
+the string first."""
 
 # Keys that older prompts and other agent frameworks use for the tool's name, and for its
 # arguments (an object, or a single value for a tool with one parameter).
@@ -153,7 +154,7 @@ def _one_line(max_length: int) -> dict[str, Any]:
     # A pattern as well as a length: under a grammar, a small model that may not start a new
     # line closes the string instead of rambling on below it.
     return {"type": "string", "maxLength": max_length,
-            "pattern": ONE_LINE_PATTERN.format(max_length=max_length)}
+            "pattern": ONE_LINE_TEMPLATE.format(max_length=max_length)}
 
 
 def _delegate_properties(teammates: Sequence[str]) -> dict[str, Any]:
@@ -381,7 +382,7 @@ def _parameters_of(
             "required": ["answer"],
         }
     if name == DELEGATE:
-        # The task's length and pattern guard generation; a longer or rambling task is cut to
+        # The task's length and pattern guard generation; a task of several lines is cut to
         # its first line after validation.
         return {
             "type": "object",

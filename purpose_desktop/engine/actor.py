@@ -3,16 +3,19 @@
 The answer is constrained to the action schema where the backend can (a llama.cpp grammar, an
 Ollama ``format``, a server's ``response_format``) and always parsed with the fallback chain,
 so a backend that ignores the schema still works. An unreadable answer is retried once with a
-simpler prompt; a second failure fails the step with the model's text in the message.
+simpler prompt; after a second failure a rule's action stands in where the agent loop has one
+(see :mod:`~purpose_desktop.engine.fallback`), and otherwise the step fails with the model's
+text in the message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from purpose_desktop.engine.action_schema import action_schema
+from purpose_desktop.engine.action_schema import TOOL_KEY, action_schema
 from purpose_desktop.engine.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import FINISH, Action
@@ -25,6 +28,14 @@ from purpose_desktop.models.messages import (
     TokenDelta,
     Usage,
 )
+
+
+def _names_a_tool(text: str) -> bool:
+    """Whether ``text`` is a JSON action naming a tool (finish aside)."""
+    with contextlib.suppress(json.JSONDecodeError):
+        value = json.loads(text.strip(), strict=False)
+        return isinstance(value, dict) and str(value.get(TOOL_KEY, FINISH)) != FINISH
+    return False
 
 
 class StepFailed(ModelError):
@@ -93,11 +104,17 @@ class Actor:
     ) -> Proposal:
         """The final answer, asked for in the model's own words: for an agent whose only
         choice is to finish. An answer written as a finish action anyway is read as one.
-        :class:`StepFailed` if the model says nothing."""
+        :class:`StepFailed` if the model says nothing, or writes a call to a tool it does not
+        have."""
         options = replace(self.options, json_schema=None)
         text = await self._generate(messages, options, on_token, on_usage)
-        with contextlib.suppress(ActionParseError):
+        try:
             parsed = parse_action(text, (), (), can_finish=True)
+        except ActionParseError as exc:
+            if _names_a_tool(text):
+                raise StepFailed(f"The model {self.model.name} wrote a call it cannot make "
+                                 f"instead of an answer: {exc}") from None
+        else:
             return Proposal(parsed.action, parsed.method, 1)
         answer = text.strip()
         if not answer:

@@ -89,8 +89,9 @@ lesson to be shown. A small model copies what its prompt shows: a lesson from an
 ("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
 RESAMPLES = 2
-"""How often an agent that has nothing left to choose from is asked for another sample when
-a rule refuses its proposal, before the step fails."""
+"""How often an agent whose proposal a rule refuses is asked for another sample (at
+``RESAMPLE_TEMPERATURE``), when nothing can be taken out of its choices, before the step fails;
+the first of them also comes before anything is taken out."""
 RESAMPLE_TEMPERATURE = 0.8
 
 
@@ -264,7 +265,9 @@ class AgentLoop:
             if refusal is None:
                 break
             narrowed = choices.without(action)
-            if narrowed is not None:
+            # A call that failed or was rejected may need only other arguments: one other
+            # sample first, with the same choices; the same proposal again takes it away.
+            if narrowed is not None and (not refusal.other_arguments or resamples):
                 turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
                           f"{refusal.why}")
                 choices = narrowed
@@ -274,7 +277,6 @@ class AgentLoop:
                     break  # a lesson may be wrong: with nothing else to do, it is overruled
                 raise StepFailed(f"{turn.agent.name} has nothing to propose but "
                                  f"{refusal.why}.")
-            # Nothing left to take out: sampling differently is the one way to another answer.
             resamples += 1
             turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
         turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
@@ -317,7 +319,10 @@ class AgentLoop:
         def on_usage(usage: Usage) -> None:
             turn.record("act", usage)
 
-        if choices.answer_only:
+        if choices.answer_only and not turn.tools and not turn.teammates:
+            # Only an agent that never has anything else to do: one whose choices were
+            # narrowed to finishing has its earlier JSON actions in front of it, and is asked
+            # in the same format.
             system = answer_prompt(turn.agent, heuristics, turn.experiences or ())
             messages = await self._fit(turn, head_messages(system, turn.task))
             return await actor.answer(messages, on_token, on_usage)
@@ -334,8 +339,8 @@ class AgentLoop:
                 f"{turn.agent.name}'s answer could not be read as an action ({why}); "
                 "asking again with a simpler prompt."
             ),
-            fallback=rule_action(turn.task, turn.exchanges[-1].observation if turn.exchanges
-                                 else None, choices.tools, can_finish=choices.can_finish),
+            fallback=rule_action(turn.task, turn.exchanges[-1] if turn.exchanges else None,
+                                 choices.tools, can_finish=choices.can_finish),
         )
 
     @staticmethod

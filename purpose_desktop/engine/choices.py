@@ -63,11 +63,15 @@ class Choices:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a rule refuses a proposal, as a sentence that names the call; ``learned`` when the
-    rule is a lesson from an earlier run rather than what happened in this one."""
+    """Why a rule refuses a proposal, as a sentence that names the call. ``learned`` when the
+    rule is a lesson from an earlier run rather than what happened in this one;
+    ``other_arguments`` when the same choice with other arguments may do (a person's reason
+    often says which), so the agent is asked for another sample before the choice is taken
+    away."""
 
     why: str
     learned: bool = False
+    other_arguments: bool = False
 
 
 def same_call(first: Action, second: Action) -> bool:
@@ -91,18 +95,22 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
     for step in reversed(steps):
         if not step.observation.ok and same_call(step.action, action):
             return Refusal(f"{call_text(action, CALL_CHARS)} gave before: "
-                           f"{shorten(step.observation.text, REASON_CHARS)}")
+                           f"{shorten(step.observation.text, REASON_CHARS)}",
+                           other_arguments=True)
     return None
 
 
 def misfit_handover(agent: AgentSpec, teammate: AgentSpec, subtask: str) -> Refusal | None:
     """Why ``agent`` should do ``subtask`` itself rather than hand it to ``teammate``: its
-    tools fit the subtask and the teammate's do not, or its expertise fits it better.
-    ``None`` when the hand-over is sound."""
+    tools fit the subtask and the teammate's do not, or, when the teammate's tools fit it no
+    better, its expertise fits it better. ``None`` when the hand-over is sound."""
     handing = f"handing {shorten(subtask, SUBTASK_CHARS)!r} to {teammate.name}"
-    if needs_tools(subtask, agent) and not needs_tools(subtask, teammate):
+    mine_fit, theirs_fit = needs_tools(subtask, agent), needs_tools(subtask, teammate)
+    if mine_fit and not theirs_fit:
         return Refusal(f"{handing} is not done: {agent.name}'s own tools fit it, "
                        f"{teammate.name}'s do not")
+    if theirs_fit and not mine_fit:
+        return None  # the teammate has the tools for it: the very reason to hand it over
     mine, _ = expertise_score(agent, subtask)
     theirs, _ = expertise_score(teammate, subtask)
     if mine > theirs:

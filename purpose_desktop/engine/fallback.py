@@ -5,8 +5,9 @@ action, a step would fail. Two rules still make progress where what to do is pla
 
 - at the start, a task that holds an arithmetic expression goes to the calculator, if the
   agent has it;
-- after a tool's successful observation, the agent finishes with it (the loop's own hint
-  says as much, and a small model that cannot write an action usually could not improve it).
+- after the calculator or a teammate gave a result, the agent finishes with it (the loop's
+  own hint says as much, and a small model that cannot write an action usually could not
+  improve it). Other tools' output is not an answer as it stands.
 
 Anything else is left to fail: a guess would be worse than a clear error.
 """
@@ -20,19 +21,22 @@ from typing import Final
 from purpose_desktop.engine.text import one_line
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.tools.calculator import CALCULATOR
-from purpose_desktop.engine.trajectory import FINISH, Action, Observation
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
-_OPERATOR = r"(?:[-+*/\u00d7\u00f7^]|\*\*|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
+# A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
+_OPERATOR = (r"(?:\*\*|[+*/\u00d7\u00f7^]|(?<=\s)-(?=\s)"
+             r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)")
+_ANSWERED: Final = re.compile(r"^[\w.-]+ answered: ")
 _EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
 _WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
 
 
 def rule_action(
-    task: str, last: Observation | None, tools: Sequence[Tool], *, can_finish: bool
+    task: str, last: Exchange | None, tools: Sequence[Tool], *, can_finish: bool
 ) -> Action | None:
-    """The action the rules give for ``task`` with ``last`` the latest observation (``None``
+    """The action the rules give for ``task`` with ``last`` the latest exchange (``None``
     before the first step), among ``tools``; ``None`` when no rule applies."""
     if last is None:
         found = _EXPRESSION.search(task)
@@ -40,9 +44,12 @@ def rule_action(
             return Action(CALCULATOR.name, {"expression": _symbols(found.group())},
                           RULE_THOUGHT)
         return None
-    if last.ok and can_finish and one_line(last.text):
-        return Action(FINISH, {"answer": one_line(last.text)}, RULE_THOUGHT)
-    return None
+    if not (can_finish and last.observation.ok):
+        return None
+    if last.action.tool not in (CALCULATOR.name, DELEGATE):
+        return None
+    answer = one_line(_ANSWERED.sub("", last.observation.text))
+    return Action(FINISH, {"answer": answer}, RULE_THOUGHT) if answer else None
 
 
 def _symbols(expression: str) -> str:

@@ -38,11 +38,11 @@ def shorten(text: str, limit: int) -> str:
 
 
 def one_line(text: str) -> str:
-    """The first line of ``text`` that says anything, up to a closing brace and without the
-    JSON punctuation (brackets, commas, quotes) a model leaves at its end: ``17 * 23 } more``
-    gives ``17 * 23``."""
+    """The first line of ``text`` that says anything, up to a closing brace (a model closing
+    its JSON inside a string) and without a trailing comma: ``17 * 23 } more`` gives
+    ``17 * 23``."""
     for line in text.splitlines():
-        kept = line.split("}", 1)[0].strip().rstrip('{[],"').strip()
+        kept = line.split("}", 1)[0].strip().rstrip(",").strip()
         if kept:
             return kept
     return ""

@@ -77,14 +77,13 @@ def _sampling(request: Message, grammars: Grammars) -> dict[str, Any]:
     settings = {key: request[key] for key in keys if request.get(key) is not None}
     schema = request.get("json_schema")
     if schema is not None:
-        from purpose_desktop.models.llama_grammar import GrammarRefused
-
         try:
             settings["grammar"] = grammars.for_schema(schema)
-        except GrammarRefused as exc:
+        except Exception as exc:  # refused by llama.cpp, or a schema the converter trips on
             # The answer is validated against the schema in any case; unconstrained, a small
             # model misses more often, but the worker lives on.
-            print(f"{exc} Generating without a grammar.", file=sys.stderr, flush=True)
+            print(f"No grammar for this schema ({type(exc).__name__}: {exc}); generating "
+                  "without one.", file=sys.stderr, flush=True)
     return settings
 
 

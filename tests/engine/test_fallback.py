@@ -9,7 +9,7 @@ import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.fallback import RULE_THOUGHT, rule_action
 from purpose_desktop.engine.tools.builtin import tools_named
-from purpose_desktop.engine.trajectory import Action, Observation
+from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.scripted import ScriptedProvider
 from tests.engine.scripted_team import one_agent_team, runner, team_model
 
@@ -27,18 +27,35 @@ def test_arithmetic_in_the_task_goes_to_the_calculator(task: str, expression: st
         "calculator", {"expression": expression}, RULE_THOUGHT)
 
 
-def test_no_rule_applies_without_the_tool_or_the_arithmetic() -> None:
-    assert rule_action("What is 17 * 23?", None, (), can_finish=True) is None
-    assert rule_action("How many apples in 17 crates?", None, CALCULATOR,
-                       can_finish=True) is None
+@pytest.mark.parametrize("task", [
+    "What is 17 * 23?",  # without the calculator
+    "How many apples in 17 crates?",
+    "What happened on 2024-01-15?",
+    "Call 555-1234 about pages 10-12",
+])
+def test_no_rule_applies_without_the_tool_or_the_arithmetic(task: str) -> None:
+    tools = () if "*" in task else CALCULATOR
+    assert rule_action(task, None, tools, can_finish=True) is None
 
 
-def test_after_a_successful_observation_the_agent_finishes_with_it() -> None:
-    assert rule_action("x", Observation("391\nmore"), CALCULATOR, can_finish=True) == Action(
-        "finish", {"answer": "391"}, RULE_THOUGHT)
-    assert rule_action("x", Observation("no such file", ok=False), CALCULATOR,
+def exchange(tool: str, text: str, *, ok: bool = True) -> Exchange:
+    return Exchange(Action(tool, {}), Observation(text, ok=ok))
+
+
+def test_after_the_calculator_or_a_teammate_the_agent_finishes_with_their_result() -> None:
+    finish_with = {"answer": "391"}
+    assert rule_action("x", exchange("calculator", "391\nmore"), CALCULATOR,
+                       can_finish=True) == Action("finish", finish_with, RULE_THOUGHT)
+    assert rule_action("x", exchange("delegate", "helper answered: 391"), CALCULATOR,
+                       can_finish=True) == Action("finish", finish_with, RULE_THOUGHT)
+
+
+def test_no_finish_on_a_failure_or_on_another_tools_output() -> None:
+    assert rule_action("x", exchange("calculator", "bad", ok=False), CALCULATOR,
                        can_finish=True) is None
-    assert rule_action("x", Observation("391"), CALCULATOR, can_finish=False) is None
+    assert rule_action("x", exchange("calculator", "391"), CALCULATOR, can_finish=False) is None
+    assert rule_action("x", exchange("python", "exit status 0\n391"), CALCULATOR,
+                       can_finish=True) is None
 
 
 def test_a_model_that_never_writes_an_action_still_gets_the_sum_done(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.choices import misfit_handover
 from purpose_desktop.engine.critic import FAILED_STEP_FLAG
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
@@ -28,9 +29,11 @@ def offers(messages: Sequence[ChatMessage], tool: str) -> bool:
 
 def test_a_rejected_call_is_not_proposed_again_and_does_not_raise_phi(tmp_path: Path) -> None:
     prompts: list[str] = []
+    offered: list[bool] = []
 
     def agent(messages: Sequence[ChatMessage]) -> str:
         prompts.append("\n".join(m.content for m in messages))
+        offered.append(offers(messages, "calculator"))
         if offers(messages, "calculator"):
             return act("calculator", expression="2**99999")
         return act("finish", answer="4")
@@ -44,11 +47,15 @@ def test_a_rejected_call_is_not_proposed_again_and_does_not_raise_phi(tmp_path: 
 
     proposed = [(e.tool, dict(e.arguments)) for e in of_type(events, ev.ActionProposed)]
     assert proposed == [("calculator", {"expression": "2**99999"}), ("finish", {"answer": "4"})]
-    (warning,) = [e.message for e in of_type(events, ev.WarningRaised)]
-    assert warning.startswith("solver is asked again without calculator: "
+    # Asked for another sample with the calculator still there (other arguments might do),
+    # then, as the same call came back, without it.
+    another, without = [e.message for e in of_type(events, ev.WarningRaised)]
+    assert another.startswith("solver is asked for another answer: "
                               "calculator(expression=2**99999) gave before: Rejected by a person")
+    assert without.startswith("solver is asked again without calculator: ")
     # The person's reason is in front of the agent when it is asked again.
     assert "too big, use 2+2" in prompts[1]
+    assert offered == [True, True, True, False]
     rejected = of_type(events, ev.Scored)[0]
     assert (rejected.phi_before, rejected.phi) == (0.0, 0.0)
     assert FAILED_STEP_FLAG in rejected.flag
@@ -113,6 +120,38 @@ def test_work_the_agents_own_tools_fit_is_not_handed_over(tmp_path: Path) -> Non
     assert (outcome.status, outcome.answer) == ("completed", "391")
 
 
+def test_a_rejected_call_may_come_back_with_other_arguments(tmp_path: Path) -> None:
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        history = "\n".join(m.content for m in messages[1:])
+        if "Rejected by a person" not in history:
+            return act("calculator", expression="2**99999")
+        if "calculator" not in history.split("Rejected by a person", 1)[1]:
+            return act("calculator", expression="2+2")
+        return act("finish", answer="4")
+
+    review = ScriptedReview(actions=[ActionDecision("reject", reason="use 2+2")])
+    events: list[ev.Event] = []
+    asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
+        one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review))
+    assert [dict(e.arguments) for e in of_type(events, ev.ToolStarted)] == [
+        {"expression": "2+2"}]
+
+
+def test_handing_over_work_that_needs_the_teammates_tools_is_sound(tmp_path: Path) -> None:
+    team = make_team(
+        "name: T\nagents:\n"
+        "  - name: writer\n    role: Write.\n    model: m\n    tools: []\n"
+        "    expertise: [report, arithmetic]\n    max_steps: 2\n"
+        "  - name: counter\n    role: Count.\n    model: m\n    tools: [calculator]\n"
+        "    expertise: [sums]\n    max_steps: 2\n",
+        tmp_path,
+    )
+    writer, counter = team.spec.agents
+    assert misfit_handover(writer, counter, "compute 17*23 arithmetic for the report") is None
+    refused = misfit_handover(writer, counter, "write the arithmetic report")
+    assert refused is not None and "writer's expertise fits it better" in refused.why
+
+
 def test_the_same_hand_over_twice_is_caught_like_a_repeated_call(tmp_path: Path) -> None:
     def agents(messages: Sequence[ChatMessage]) -> str:
         if "You are helper" in messages[0].content:
@@ -148,6 +187,30 @@ def test_an_agent_that_can_only_answer_answers_in_its_own_words(tmp_path: Path) 
     (proposed,) = of_type(events, ev.ActionProposed)
     assert (proposed.tool, proposed.parse_method) == ("finish", "text")
     assert outcome.answer == "The primary colours are red, yellow and blue."
+
+
+def test_a_call_written_instead_of_an_answer_fails_the_step(tmp_path: Path) -> None:
+    model = team_model(lambda messages: act("calculator", expression="1+1"))
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
+        one_agent_team(tmp_path, tools="[]", max_steps=2), "Name a colour."))
+    assert outcome.status == "failed"
+    assert "wrote a call it cannot make instead of an answer" in (outcome.error or "")
+
+
+def test_an_agent_narrowed_to_finishing_is_still_asked_in_its_action_format(
+    tmp_path: Path,
+) -> None:
+    formats: list[bool] = []
+
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        formats.append(messages[0].content.startswith("Reply with exactly one JSON object"))
+        return act("calculator", expression="1/0") if offers(messages, "calculator") else act(
+            "finish", answer="undefined")
+
+    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
+        one_agent_team(tmp_path), "What is 1/0?"))
+    assert outcome.answer == "undefined"
+    assert all(formats)
 
 
 def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Path) -> None:
