@@ -131,7 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         controller.team_changed.connect(lambda team: self.memory_pane.set_team(team.spec.name))
         controller.busy_changed.connect(self._busy_changed)
         controller.busy_changed.connect(self._run_pane_for_run)
-        controller.finished.connect(self._costs_changed)
+        controller.finished.connect(self._run_recorded)
         self._file_dialog: QtWidgets.QFileDialog | None = None
         self._closing_anyway = False
         self.has_closed = False
@@ -207,7 +207,10 @@ class MainWindow(QtWidgets.QMainWindow):
         return BenchmarkPane(self._tasks, paths.benchmarks_dir, open_store=self._open_store,
                              setup=setup)
 
-    def _costs_changed(self, _outcome: object) -> None:
+    def _run_recorded(self, _outcome: object) -> None:
+        """A run ended, recorded with its costs and what it learned: the panes that show
+        them read them again (each when it is next shown, if it is not in view)."""
+        self.memory_pane.memory_changed()
         if self.costs_tab.is_made:  # otherwise it reads them when it is first shown
             self.costs_pane.costs_changed()
 

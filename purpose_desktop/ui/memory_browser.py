@@ -63,8 +63,8 @@ NOTHING_LEARNED = ("Nothing learned yet. Heuristics and past experiences the tea
 
 
 class MemoryBrowser(QtWidgets.QWidget):
-    """Call :meth:`start` once it is first shown (it opens the store then), :meth:`refresh`
-    when it is shown again, and :meth:`set_team` with the app's current team."""
+    """Call :meth:`refresh` whenever it is shown (the first call opens the store) and when
+    the memory may have changed, and :meth:`set_team` with the app's current team."""
 
     def __init__(self, tasks: TaskKeeper, open_store: OpenStore | None,
                  parent: QtWidgets.QWidget | None = None) -> None:
@@ -72,6 +72,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self._tasks = tasks
         self._open_store = open_store
         self._store: Store | None = None
+        self._opening = False
         self._app_team: str | None = None
         self._latest: dict[str, asyncio.Task[Any]] = {}
         self._trajectory_of: int | None = None  # the experience whose detail is shown
@@ -110,12 +111,15 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.status_line = QtWidgets.QLabel("")
         self.status_line.setObjectName("memoryStatus")
         self.status_line.setWordWrap(True)
+        self.refresh_button = _button("Re&fresh", "Read the memory again: runs, and other "
+                                      "programs sharing the database, change it")
         team_label = QtWidgets.QLabel("Te&am")
         team_label.setBuddy(self.team_box)
         self.top = QtWidgets.QHBoxLayout()
         self.top.addWidget(team_label)
         self.top.addWidget(self.team_box)
         self.top.addWidget(self.search_box, 1)
+        self.top.addWidget(self.refresh_button)
 
     def _build_heuristics(self) -> None:
         self.tier_box = _choices([("All tiers", None)]
@@ -169,6 +173,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.search_box.textChanged.connect(lambda _text: self.search_timer.start())
         self.search_box.returnPressed.connect(self._search)
         self.search_timer.timeout.connect(self._search)
+        self.refresh_button.clicked.connect(self.refresh)
         self.team_box.currentIndexChanged.connect(lambda _i: self._search())
         for box in (self.tier_box, self.source_box, self.heuristic_order):
             box.currentIndexChanged.connect(lambda _i: self._show_heuristics())
@@ -204,18 +209,17 @@ class MemoryBrowser(QtWidgets.QWidget):
 
     # --- opening and showing -----------------------------------------------------------
 
-    def start(self) -> None:
-        """Open the store and show the first pages (on first showing)."""
-        if self._open_store is None:
-            self._say("No database is open, so there is no memory to show.", "hint")
-            return
-        self._say("Opening the database…", "hint")
-        self._start_latest("refresh", self._open(self._open_store))
-
     def refresh(self) -> None:
-        """Read the teams and the pages shown again: runs may have changed the memory."""
+        """Read the teams and the pages shown again, since runs change the memory; the first
+        call opens the store (so does the next one, after an opening that failed)."""
         if self._store is not None:
             self._start_latest("refresh", self._refresh(self._store.memory))
+        elif self._open_store is None:
+            self._say("No database is open, so there is no memory to show.", "hint")
+        elif not self._opening:  # an opening under way shows what it finds
+            self._opening = True
+            self._say("Opening the database…", "hint")
+            self._start_latest("refresh", self._open(self._open_store))
 
     def set_team(self, team: str) -> None:
         """The app's current team: shown now, and whenever it changes."""
@@ -238,6 +242,8 @@ class MemoryBrowser(QtWidgets.QWidget):
         except UserError as exc:
             self._say(f"The memory cannot be read: {exc}", "error")
             return
+        finally:
+            self._opening = False
         self._store = store
         memory = store.memory
         self.heuristics.set_source(memory.count_heuristics, _heuristic_pages(memory))

@@ -151,12 +151,31 @@ def xvfb() -> str:
     return found
 
 
+def start_xvfb(log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """An X server on a display number it chose itself among those free on this machine (a
+    fixed one may be taken), and that display's name. What it says goes to ``log``."""
+    read, write = os.pipe()
+    try:
+        with log.open("wb") as messages:
+            # -displayfd: Xvfb picks the display and writes its number there once it listens.
+            server = subprocess.Popen([xvfb(), "-displayfd", str(write), "-nolisten", "tcp"],
+                                      pass_fds=(write,), stdout=subprocess.DEVNULL,
+                                      stderr=messages)
+    finally:
+        os.close(write)
+    with os.fdopen(read, encoding="ascii") as numbers:
+        number = numbers.readline().strip()  # at its end, should Xvfb stop without a display
+    if not number.isdigit():
+        server.kill()
+        server.wait()
+        pytest.fail(f"Xvfb did not start: {log.read_text(errors='replace')}", pytrace=False)
+    return server, f":{number}"
+
+
 def test_losing_the_display_closes_the_app_with_a_message_not_a_traceback(
     tmp_path: Path,
 ) -> None:
-    display = ":97"
-    server = subprocess.Popen([xvfb(), display, "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, display = start_xvfb(tmp_path / "xvfb.log")
     env = {**gui_env(tmp_path / "home"), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
     app = start_app(env)
     try:

@@ -190,10 +190,18 @@ async def type_into(qtbot: QtBot, table: QtWidgets.QTableWidget, row: int, colum
     return table.item(row, column).text()  # type: ignore[union-attr]
 
 
+def scripted_runner(store: Store, journal: SqlRunJournal, folder: Path) -> TeamRunner:
+    """A runner recording into ``store`` the runs of models that finish at once."""
+    actions = team_model(lambda _messages: act("finish", answer="done"), score=7)
+    return TeamRunner(ScriptedProvider({"server:lab/small": actions, "local-model": actions}),
+                      store.memory, workspaces_dir=folder / "workspaces", journal=journal)
+
+
 class Bench:
     """A costs pane over a real store, and a runner recording scripted runs into it."""
 
     def __init__(self, folder: Path, qtbot: QtBot) -> None:
+        self.folder = folder
         self.store = open_store(folder / "store.sqlite3")
         self.journal = SqlRunJournal(lambda: self.store.engine)
         self.errors: list[BaseException] = []
@@ -203,11 +211,7 @@ class Bench:
         self.pane = CostsPane(self.tasks, self.open, self.prices_file)
         qtbot.addWidget(self.pane)
         self.pane.resize(1000, 680)
-        actions = team_model(lambda _messages: act("finish", answer="done"), score=7)
-        self.runner = TeamRunner(ScriptedProvider({"server:lab/small": actions,
-                                                   "local-model": actions}),
-                                 self.store.memory, workspaces_dir=folder / "workspaces",
-                                 journal=self.journal)
+        self.runner = scripted_runner(self.store, self.journal, folder)
         self.pane.prices_saved.connect(self.runner.use_prices)
         self.team = make_team(PAIR, folder)
 
@@ -218,6 +222,18 @@ class Bench:
     async def run(self, task: str) -> None:
         outcome = await self.runner.run(self.team, task)
         assert outcome.status == "completed"
+
+    async def run_elsewhere(self, task: str) -> None:
+        """Run ``task`` as another program sharing the database would (a headless run at a
+        terminal): through a store and a journal of its own."""
+        store = open_store(self.folder / "store.sqlite3")
+        journal = SqlRunJournal(lambda: store.engine)
+        try:
+            outcome = await scripted_runner(store, journal, self.folder).run(self.team, task)
+            assert outcome.status == "completed"
+        finally:
+            journal.close()
+            store.engine.dispose()
 
     def close(self) -> None:
         self.journal.close()
@@ -245,6 +261,29 @@ def test_the_pane_reads_nothing_until_it_is_shown(bench: Bench, run_in_qt_loop: 
         assert bench.pane.table.rowCount() == 1
 
     run_in_qt_loop(scenario())
+
+
+def test_every_showing_and_every_refresh_reads_the_calls_recorded_meanwhile(
+    bench: Bench, run_in_qt_loop: RunInLoop,
+) -> None:
+    pane = bench.pane
+
+    async def scenario() -> None:
+        await bench.run("sum 2 and 2")
+        pane.show()
+        await wait_until(lambda: pane.table.rowCount() == 1, 20)
+        pane.hide()
+        await bench.run_elsewhere("write a poem")  # no run of this window ended meanwhile
+        pane.show()
+        await wait_until(lambda: pane.table.rowCount() == 2, 20)
+        calls = pane.report.total.calls  # type: ignore[union-attr]
+        await bench.run_elsewhere("write another poem")
+        pane.refresh_button.click()
+        await wait_until(lambda: pane.report.total.calls > calls, 20)  # type: ignore[union-attr]
+        assert shown_totals(pane) == stored_totals(bench.store, "agent")
+
+    run_in_qt_loop(scenario())
+    assert bench.opened == 3  # once for each reading
 
 
 def test_prices_edited_in_the_pane_are_saved_and_charged_from_the_next_run(

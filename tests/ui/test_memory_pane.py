@@ -14,18 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from purpose_desktop.app import build_services
+from purpose_desktop.config import Paths
 from purpose_desktop.engine.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading, writing
+from purpose_desktop.store.deferred import DeferredMemoryStore
 from purpose_desktop.store.memory_store import ExperienceQuery, HeuristicQuery
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
-from purpose_desktop.ui.memory_browser import MemoryBrowser
+from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.main_window import MainWindow
+from purpose_desktop.ui.memory_browser import NOTHING_LEARNED, MemoryBrowser
 from purpose_desktop.ui.memory_retrieved import DELETED
 from purpose_desktop.ui.memory_table import PAGE_SIZE, PageModel
 from purpose_desktop.ui.panes.memory_pane import MemoryPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
+from purpose_desktop.ui.run_controller import DeferredHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -518,5 +526,147 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
         view.step_list.setCurrentRow(1)
         await bench.settled()
         assert view.note.text().startswith("Step 2 of solver was given")
+
+    run_in_qt_loop(scenario())
+
+
+# --- what runs learn, shown without a restart ------------------------------------------------
+
+
+def test_refresh_reads_what_another_program_learned_meanwhile(
+    bench: Bench, filled_database: Path, tmp_path: Path, run_in_qt_loop: RunInLoop,
+) -> None:
+    async def scenario() -> None:
+        browser = await bench.show("ops")
+        before = browser.heuristics.total
+        # Another program sharing the database (a headless run, a memory import) learns.
+        other = open_store(tmp_path / "store.sqlite3")
+        try:
+            await other.memory.add_heuristic(Heuristic(
+                team="ops", tier=Tier.STRATEGIC, pattern="rotate the logs",
+                strategy="compress the old ones first", source="human"))
+        finally:
+            other.engine.dispose()
+        browser.refresh_button.click()
+        await wait_until(lambda: browser.heuristics.total == before + 1, 30)
+        assert "compress the old ones first" in texts(browser.heuristic_model, "Strategy")
+
+    run_in_qt_loop(scenario())
+
+
+class App:
+    """The application over a real store in a fresh home, its runs those of a scripted model
+    that sums with the calculator and finishes (so each run learns); :meth:`open` makes its
+    window, which restores the layout the last session left, as the application's does."""
+
+    def __init__(self, home: Paths) -> None:
+        self.services = build_services(home)
+        self.reporter = ErrorReporter(None, home.log_file)
+        self.outcomes: list[Any] = []
+        model = team_model([act("calculator", expression="2+2"),
+                            act("finish", answer="4")] * 4, score=7)
+        self.runner = TeamRunner(ScriptedProvider({"m": model}),
+                                 DeferredMemoryStore(lambda: self.services.store.get().memory),
+                                 workspaces_dir=home.workspaces_dir,
+                                 journal=self.services.journal)
+        self.window: MainWindow | None = None
+
+    def open(self) -> MainWindow:
+        services = self.services
+        window = build_main_window(
+            paths=services.paths, settings=services.settings, runner=self.runner,
+            list_models=lambda: list_local_models(services.paths.models_dir),
+            reporter=self.reporter,
+            run_history=DeferredHistory(lambda: services.store.get().runs),
+            open_store=services.store.get,
+        )
+        window.resize(1200, 760)
+        window.controller.finished.connect(self.outcomes.append)
+        self.window = window
+        return window
+
+    async def run(self, task: str) -> None:
+        """Run ``task`` on a one-agent team, as the Run pane would, and wait for its end."""
+        assert self.window is not None
+        self.window.controller.set_team(one_agent_team(self.services.paths.home))
+        ended = len(self.outcomes)
+        assert self.window.controller.start(task)
+        await wait_until(lambda: len(self.outcomes) > ended, 30)
+        assert self.outcomes[-1] is not None and self.outcomes[-1].status == "completed"
+
+    @property
+    def memory(self) -> MemoryBrowser:
+        assert self.window is not None and self.window.memory_pane.browser is not None
+        return self.window.memory_pane.browser
+
+
+def learned(browser: MemoryBrowser) -> list[str]:
+    return texts(browser.heuristic_model, "Strategy")
+
+
+def patterns(browser: MemoryBrowser) -> set[str]:
+    """The tasks the heuristics shown were learned on."""
+    return set(texts(browser.heuristic_model, "Pattern"))
+
+
+@pytest.fixture
+def app(home: Paths, run_in_qt_loop: RunInLoop) -> Iterator[App]:
+    made = App(home)
+    yield made
+    window = made.window
+    if window is not None:
+        window.close_anyway()
+
+    async def shut_down() -> None:
+        if window is not None:
+            await window.stop_background_work()
+        await made.services.aclose()
+
+    run_in_qt_loop(shut_down())
+    if window is not None:
+        window.deleteLater()
+    assert made.reporter.open_dialogs == []  # no task failed
+
+
+def test_the_memory_tab_restored_at_start_shows_what_each_run_learns(
+    app: App, home: Paths, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+) -> None:
+    # The last session closed on the Memory tab (the third): the window opens on it, and is
+    # shown before the event loop runs, as the application does.
+    layout = QtCore.QSettings(str(home.window_state_file), QtCore.QSettings.Format.IniFormat)
+    layout.setValue("tab", 2)
+    layout.sync()
+    window = app.open()
+    assert window.tabs.currentWidget() is window.memory_pane
+    window.show()
+
+    async def scenario() -> None:
+        await wait_until(lambda: window.memory_pane.browser is not None
+                         and app.memory.status_line.text() == NOTHING_LEARNED, 30)
+        await app.run("sum 2 and 2")
+        # Still in view: what the run learned is shown without showing the pane again.
+        await wait_until(lambda: any(s.startswith("Steps that worked")
+                                     for s in learned(app.memory)), 30)
+        assert app.memory.team == "T"
+        assert app.memory.status_line.text() == ""
+        screenshot(window, "memory-after-a-run")
+
+    run_in_qt_loop(scenario())
+
+
+def test_a_run_that_ends_while_the_pane_is_in_view_shows_what_it_learned(
+    app: App, run_in_qt_loop: RunInLoop,
+) -> None:
+    window = app.open()
+    window.show()
+
+    async def scenario() -> None:
+        await app.run("sum 2 and 2")
+        window.tabs.setCurrentWidget(window.memory_pane)
+        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2"}, 30)
+        await app.run("add 2 and 2 again")  # the pane stays in view as the run ends
+        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2", "add 2 and 2 again"},
+                         30)
+        assert app.memory.heuristic_pager.label.text().endswith("· 4 heuristics")
 
     run_in_qt_loop(scenario())

@@ -39,6 +39,7 @@ from purpose_desktop.ui.chart_parts import compact
 from purpose_desktop.ui.cost_report import seconds_text
 from purpose_desktop.ui.curve_chart import Curve, CurveChart
 from purpose_desktop.ui.notice import notice_label, say
+from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team_questions import message_box
@@ -211,8 +212,7 @@ class BenchmarkPane(QtWidgets.QWidget):
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if self.listing is None:
-            # From the event loop, later: the pane may be shown before the loop runs.
-            QtCore.QTimer.singleShot(0, self.refresh)
+            call_on_loop(self, self.refresh)  # shown with the window, before the loop runs
 
     def refresh(self) -> asyncio.Task[None]:
         """Read the database's results and the results folder again."""

@@ -3,8 +3,10 @@ calls, by agent, model, run or day, as a table and a bar chart; the prices of re
 and the shown totals as CSV.
 
 Nothing is read until the pane is first shown (window start-up pays nothing for it); then
-again when a run finishes, on Refresh, and when the grouping or the period changes. Queries
-and files run on worker threads; the pane shows the plain data that comes back.
+again at every showing (runs, here or in another program sharing the database, add calls
+while it is hidden), when a run ends while it is in view, on Refresh, and when the grouping
+or the period changes. Queries and files run on worker threads; the pane shows the plain
+data that comes back.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from purpose_desktop.ui.cost_report import (
     tokens_text,
 )
 from purpose_desktop.ui.notice import notice_label, say
+from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.widgets import read_only_table
@@ -106,7 +109,6 @@ class CostsPane(QtWidgets.QWidget):
         self._prices_file = prices_file
         self.report: CostReport | None = None
         """What the table shows, once read."""
-        self._stale = True
         self._read_failed = False
         self._generation = 0  # a refresh's answer counts only if no later one was asked for
         self.price_editor: PriceEditor | None = None
@@ -184,19 +186,13 @@ class CostsPane(QtWidgets.QWidget):
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            # Later, from the event loop: a pane shown with the window is shown before the
-            # asyncio loop runs, and its query must not hold up the window's first paint.
-            QtCore.QTimer.singleShot(0, self.refresh)
+        call_on_loop(self, self.refresh)  # shown with the window, before the loop runs
 
     def costs_changed(self) -> None:
-        """New calls were recorded (a run ended): read them now if the pane is in view,
-        otherwise when it is next shown."""
+        """New calls were recorded (a run ended): read them now if the pane is in view (a
+        hidden pane reads them when it is next shown)."""
         if self.isVisible():
             self.refresh()
-        else:
-            self._stale = True
 
     @property
     def grouping_key(self) -> Grouping:
@@ -208,7 +204,10 @@ class CostsPane(QtWidgets.QWidget):
             self._show_empty(NOT_RECORDED)
             return None
         self._generation += 1
-        self.summary.setText("Reading the costs…")
+        if self.report is None:
+            # Once totals are shown they stay until the new ones replace them: the pane is
+            # read again at every showing, which should not flicker.
+            self.summary.setText("Reading the costs…")
         since = PERIODS[self.period.currentIndex()].since_day(date.today())
         return self._tasks.start(
             self._refresh(self._open_store, self._generation, self.grouping_key, since),
