@@ -8,7 +8,6 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus
@@ -24,6 +23,7 @@ from purpose_desktop.models.messages import (
 )
 from purpose_desktop.models.pool import LocalModelPool
 from tests.multibyte import MULTIBYTE_QUESTIONS, has_multibyte
+from tests.processes import is_gone
 
 pytestmark = pytest.mark.model
 
@@ -175,7 +175,7 @@ def test_no_worker_outlives_the_pool(tmp_path: Path) -> None:
         return pid
 
     pid = asyncio.run(scenario())
-    assert not psutil.pid_exists(pid)
+    assert is_gone(pid)
 
 
 def test_unsupported_architecture_is_reported_with_llama_cpp_reason(tmp_path: Path) -> None:

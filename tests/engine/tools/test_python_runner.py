@@ -9,7 +9,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from purpose_desktop.engine.tools.base import ToolContext, ToolError
 from purpose_desktop.engine.tools.calculator import CALCULATOR
@@ -20,6 +19,7 @@ from purpose_desktop.engine.tools.python_runner import (
     python_tool,
     run_python,
 )
+from tests.processes import is_gone
 
 
 def run(code: str, workspace: Path, **options: float) -> PythonResult:
@@ -64,7 +64,7 @@ def test_the_time_limit_kills_the_process(workspace: Path) -> None:
     assert result.summary() == "stopped: the code ran longer than 1 s"
     pid = int(result.output.split()[0])  # the output so far is kept
     assert pid == result.pid
-    assert not psutil.pid_exists(pid)
+    assert is_gone(pid)
 
 
 def test_cancelling_the_caller_kills_the_process(workspace: Path) -> None:
@@ -79,14 +79,14 @@ def test_cancelling_the_caller_kills_the_process(workspace: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         pid = int(pid_file.read_text())
-        assert psutil.pid_exists(pid)
+        assert not is_gone(pid)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         return pid
 
     pid = asyncio.run(scenario())
-    assert not psutil.pid_exists(pid)
+    assert is_gone(pid)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -226,7 +226,7 @@ def test_endless_output_stops_the_program(workspace: Path) -> None:
     assert result.output_overflow
     assert not result.timed_out
     assert result.summary().startswith("stopped: the code printed more than")
-    assert not psutil.pid_exists(result.pid)
+    assert is_gone(result.pid)
 
 
 def test_empty_or_huge_code_is_refused(workspace: Path) -> None:
