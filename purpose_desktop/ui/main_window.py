@@ -153,6 +153,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         pane = RunPane(self.controller)
         pane.set_team_chooser(self.open_team_dialog)
+        # A run takes the team as saved: changes still being made in the Team pane are saved
+        # (or discarded) first, so what runs is what the person sees there.
+        pane.set_before_start(self.team_pane.ask_before_leaving)
         if self._make_pending_reviews is not None:
             pane.set_pending_reviews_widget(self._make_pending_reviews())
         return pane

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from purpose_desktop.app import Services, build_services
-from purpose_desktop.config import Paths
+from purpose_desktop.config import Paths, example_team_file
 from purpose_desktop.errors import TeamFileError
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.application import build_main_window
@@ -288,3 +288,41 @@ def test_an_error_raised_in_a_qt_slot_is_shown_and_logged(
     assert "a slot broke" in dialog.text()
     assert "ValueError" in dialog.detailedText()
     assert "a slot broke" in services.paths.log_file.read_text(encoding="utf-8")
+
+
+def answer_unsaved_changes(window: MainWindow, text: str) -> None:
+    """Click ``text`` in the Team pane's question about unsaved changes."""
+    box = window.team_pane.asker.question
+    assert box is not None and box.isVisible() and box.windowTitle() == "Unsaved changes"
+    next(b for b in box.buttons() if b.text().replace("&", "") == text).click()
+
+
+@pytest.mark.model
+def test_a_run_started_with_unsaved_team_changes_asks_to_save_them_first(
+    window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop, tmp_path: Path,
+) -> None:
+    team_file = tmp_path / "helper.yaml"
+    team_file.write_text(example_team_file().read_text(encoding="utf-8"), encoding="utf-8")
+    role = "You answer in one short sentence."
+
+    async def scenario() -> None:
+        await open_sample_team(window)
+        await window.load_team(team_file)
+        await wait_until(lambda: str(team_file) in window.team_pane.source.text())
+        window.team_pane.editor.form.role_edit.setPlainText(role)
+        assert window.team_pane.is_dirty
+        window.run_pane.task_edit.setText("Name a primary colour.")
+
+        window.run_pane.run_button.click()
+        answer_unsaved_changes(window, "Cancel")
+        assert not window.controller.running and window.team_pane.is_dirty
+
+        window.run_pane.run_button.click()
+        answer_unsaved_changes(window, "Save")
+        await wait_until(lambda: bool(outcomes))
+
+    run_in_qt_loop(scenario())
+    assert role in team_file.read_text(encoding="utf-8")
+    assert window.controller.team is not None
+    assert window.controller.team.spec.agents[0].role == role
+    assert outcomes[0].status == "completed"

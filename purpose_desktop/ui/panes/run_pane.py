@@ -49,6 +49,7 @@ class RunPane(QtWidgets.QWidget):
     ) -> None:
         super().__init__(parent)
         self._controller = controller
+        self._before_start: Callable[[Callable[[], None]], None] = lambda start: start()
         self._build_widgets()
         self._layout()
         self._connect()
@@ -193,9 +194,17 @@ class RunPane(QtWidgets.QWidget):
 
     # --- what the person does -------------------------------------------------------------
 
+    def set_before_start(self, before: Callable[[Callable[[], None]], None]) -> None:
+        """Have ``before`` called with the start of each run, to call it when the run may
+        start, or never (the main window asks about unsaved changes to the team first)."""
+        self._before_start = before
+
     def start_run(self) -> None:
-        task = self.task_edit.text()
-        if self._controller.start(task):
+        """Start the team on the task typed in, once whatever comes first allows it."""
+        self._before_start(self._start_run)
+
+    def _start_run(self) -> None:
+        if self._controller.start(self.task_edit.text()):
             self._clear_views()
 
     def resume_run(self, run_id: str) -> None:
