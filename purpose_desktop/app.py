@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from purpose_desktop.config import Paths, Settings, load_settings
+from purpose_desktop.config import Paths, Settings, check_store_url, load_settings
 from purpose_desktop.errors import NoDisplayError, UserError
 from purpose_desktop.models.orphans import end_orphaned_workers
 from purpose_desktop.store.deferred import DeferredMemoryStore
@@ -44,6 +44,8 @@ class Services:
     settings: Settings
     store: LazyStore
     journal: SqlRunJournal
+    settings_problems: tuple[str, ...] = ()
+    """What was wrong in the settings file (each value left at its default), one line each."""
 
     @functools.cached_property
     def models(self) -> ModelRouter:
@@ -85,14 +87,23 @@ class Services:
         """The local models, described from their files; remembered in the store's catalog
         (a store that cannot be written only costs the memory of them). Reads files: call it
         off the UI loop."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         from purpose_desktop.models.catalog import list_local_models
-        from purpose_desktop.store.model_catalog import ModelCatalogStore
 
         entries = list_local_models(self.paths.models_dir, self.settings.context_size)
         try:
-            ModelCatalogStore(self.store.engine()).remember(entries)
+            # First: opening the store imports SQLAlchemy under the store's lock, one thread
+            # at a time. Two threads importing it at once (this one and the window's look at
+            # the store, at start-up) can deadlock in its circular imports (_DeadlockError).
+            engine = self.store.engine()
+        except UserError as exc:
+            log.warning("The model catalog could not be saved: %s", exc)
+            return entries
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from purpose_desktop.store.model_catalog import ModelCatalogStore
+
+        try:
+            ModelCatalogStore(engine).remember(entries)
         except (UserError, SQLAlchemyError) as exc:
             log.warning("The model catalog could not be saved: %s", exc)
         return entries
@@ -117,20 +128,30 @@ def build_services(paths: Paths | None = None) -> Services:
     paths = paths or Paths.from_environment()
     paths.ensure()
     configure_logging(paths)
-    settings = load_settings(paths)
+    problems: list[str] = []
+    settings = load_settings(paths, problems)
+    for problem in problems:
+        log.warning("%s", problem)
     end_orphaned_workers(paths.workers_dir)
     from purpose_desktop.store.lazy_store import LazyStore
 
     store = LazyStore(store_target(paths, settings))
-    return Services(paths, settings, store, store.journal())
+    return Services(paths, settings, store, store.journal(), tuple(problems))
 
 
 def store_target(paths: Paths, settings: Settings,
                  environ: Mapping[str, str] | None = None) -> str | Path:
     """Where runs and memory are kept: ``$PURPOSE_DESKTOP_STORE_URL``, else the settings'
-    store URL, else the SQLite file in the home folder."""
+    store URL, else the SQLite file in the home folder. A URL the store cannot use raises
+    :class:`UserError` naming where it was set: never a fallback to another database, where
+    runs would seem to vanish."""
     env = os.environ if environ is None else environ
-    return env.get(STORE_URL_ENV, "").strip() or settings.store_url or paths.database_file
+    from_env = env.get(STORE_URL_ENV, "").strip()
+    if from_env:
+        return check_store_url(from_env, STORE_URL_ENV)
+    if settings.store_url is not None:
+        return check_store_url(settings.store_url, f"{paths.settings_file}: store_url")
+    return paths.database_file
 
 
 def configure_logging(paths: Paths) -> None:
@@ -247,12 +268,13 @@ def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = 
     A start that fails is shown in a dialog and logged: started from a desktop menu or a file
     manager, the app has no terminal to print to."""
     check_display()
-    services = build_services()
+    paths = Paths.from_environment()
     from purpose_desktop.ui.application import run_application
     from purpose_desktop.ui.error_dialog import report_start_failure
     from purpose_desktop.ui.run_controller import DeferredHistory
 
     try:
+        services = build_services(paths)  # a store URL it cannot use is said in the dialog
         return run_application(
             paths=services.paths,
             settings=services.settings,
@@ -267,5 +289,5 @@ def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = 
             add_models=add_models,
         )
     except Exception as exc:
-        report_start_failure(exc, services.paths.log_file)
+        report_start_failure(exc, paths.log_file)
         return exc.exit_code if isinstance(exc, UserError) else 1

@@ -2,8 +2,9 @@
 adds), headless subcommands otherwise.
 
 Exit codes: 0 success; 1 a run that started and failed (a model that cannot be loaded is found
-out here); 2 bad input or environment caught before anything ran, such as a missing or
-malformed team file (the message says what to fix); 130 interrupted.
+out here), or whose record could not be saved; 2 bad input or environment caught before
+anything ran, such as a missing or malformed team file or a number out of range (the message
+says what to fix); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,37 @@ from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 RUN_STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 #: The commands; without one, the window opens.
 COMMANDS = ("run", "models", "runs", "memory", "teams", "bench", "self-test")
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, else argparse's error
+    naming the option and the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {text}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+    return value
+
+
+#: At most this many runs or teams are listed at once.
+MAX_LISTED = 10_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,18 +111,22 @@ def _parser() -> argparse.ArgumentParser:
         "stream", help="streaming tokens/s through the app's model layer vs raw llama-cpp-python"
     )
     stream.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
-    stream.add_argument("--tokens", type=int, default=256, help="tokens to generate per run")
-    stream.add_argument("--runs", type=int, default=3, help="alternating rounds to take medians of")
+    stream.add_argument("--tokens", type=_whole(1, 100_000), default=256,
+                        help="tokens to generate per run (1 to 100,000)")
+    stream.add_argument("--runs", type=_whole(1, 100), default=3,
+                        help="alternating rounds to take medians of (1 to 100)")
     stream.add_argument("--json", action="store_true", help="print JSON")
     ui = bench_commands.add_parser(
         "ui", help="event-loop lag and token-to-paint delay while agents stream into the window "
         "(exit 1 when the targets are missed)"
     )
-    ui.add_argument("--agents", type=int, default=3, help="agents streaming at once (3)")
-    ui.add_argument("--tokens", type=int, default=2000, help="tokens each agent streams (2000)")
-    ui.add_argument("--rate", type=float, default=300.0,
+    ui.add_argument("--agents", type=_whole(1, 64), default=3,
+                    help="agents streaming at once (3; at most 64)")
+    ui.add_argument("--tokens", type=_whole(1, 1_000_000), default=2000,
+                    help="tokens each agent streams (2000)")
+    ui.add_argument("--rate", type=_positive, default=300.0,
                     help="tokens a second each scripted agent streams (300)")
-    ui.add_argument("--idle-seconds", type=float, default=3.0,
+    ui.add_argument("--idle-seconds", type=_positive, default=3.0,
                     help="how long to measure the idle window first (3)")
     ui.add_argument("--model", help="a real model for every agent instead of the scripted ones, "
                     "such as bundled:smollm2-135m")
@@ -116,7 +152,7 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
     improve.add_argument("--suite", required=True,
                          help="a suite's name (built-in or in the home folder's suites "
                          "folder) or a suite file")
-    improve.add_argument("--iterations", type=int, default=3,
+    improve.add_argument("--iterations", type=_whole(1, 1000), default=3,
                          help="how often every task is run in each arm (3)")
     improve.add_argument("--team", type=Path, required=True, metavar="TEAM_FILE",
                          help="a .yaml or .toml team")
@@ -157,7 +193,8 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     listing = runs_commands.add_parser("list", help="the latest runs, newest first")
     listing.add_argument("--status", choices=RUN_STATUSES, help="only runs in this state")
-    listing.add_argument("--limit", type=int, default=20, help="at most this many (20)")
+    listing.add_argument("--limit", type=_whole(1, MAX_LISTED), default=20,
+                         help="at most this many (20)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     show = runs_commands.add_parser("show", help="a run's steps, score overrides and totals")
     show.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
@@ -197,7 +234,8 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
                                      "of the same name)")
     save.add_argument("team_file", type=Path, metavar="TEAM_FILE", help="a .yaml or .toml team")
     listing = teams_commands.add_parser("list", help="the saved teams, by name")
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    listing.add_argument("--limit", type=_whole(1, MAX_LISTED), default=100,
+                         help="at most this many (100)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     export = teams_commands.add_parser("export", help="write a saved team as a team file")
     export.add_argument("name", metavar="NAME", help="the team's name")
@@ -291,12 +329,13 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _models_list(*, as_json: bool) -> int:
-    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.cli_run import terminal_settings
+    from purpose_desktop.config import Paths
     from purpose_desktop.models.catalog import list_local_models
 
     paths = Paths.from_environment()
     paths.ensure()
-    context = load_settings(paths).context_size
+    context = terminal_settings(paths).context_size
     entries = list_local_models(paths.models_dir, context)
     if as_json:
         print(json.dumps([dataclasses.asdict(e) for e in entries], indent=2))
@@ -342,12 +381,13 @@ def _models_key(action: str, server: str) -> int:
 
 
 def _models_probe(*, as_json: bool) -> int:
-    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.cli_run import terminal_settings
+    from purpose_desktop.config import Paths
     from purpose_desktop.models.probe import probe_backends
 
     paths = Paths.from_environment()
     paths.ensure()
-    settings = load_settings(paths)
+    settings = terminal_settings(paths)
     reports = asyncio.run(
         probe_backends(paths.models_dir, settings.ollama_host, settings.servers)
     )
@@ -391,14 +431,15 @@ def _models_add(path: Path, *, link: bool) -> int:
 
 def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
     from purpose_desktop.bench.stream import measure_stream
-    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.cli_run import terminal_settings
+    from purpose_desktop.config import Paths
     from purpose_desktop.models.references import BUNDLED_SCHEME, resolve_model_file
 
     paths = Paths.from_environment()
     paths.ensure()
     reference = model if model.endswith(".gguf") else BUNDLED_SCHEME + model
     path = resolve_model_file(reference, Path.cwd(), paths.models_dir)
-    threads = load_settings(paths).n_threads
+    threads = terminal_settings(paths).n_threads
     result = asyncio.run(measure_stream(model, path, tokens=tokens, runs=runs, n_threads=threads))
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -424,6 +465,7 @@ def _bench_ui(args: argparse.Namespace) -> int:
 def _bench_improve(args: argparse.Namespace) -> int:
     from purpose_desktop.app import build_services
     from purpose_desktop.bench import improve
+    from purpose_desktop.cli_run import print_problems
     from purpose_desktop.config import resources_dir
     from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
     from purpose_desktop.engine.evaluation.suites import find_suite
@@ -432,10 +474,9 @@ def _bench_improve(args: argparse.Namespace) -> int:
     from purpose_desktop.store.improvement_arms import measure_improvement
     from purpose_desktop.store.improvement_store import KeptResult, keep_result
 
-    if args.iterations < 1:
-        raise UserError("--iterations must be at least 1.")
     team = load_team(args.team)
     services = build_services()
+    print_problems(services.settings_problems)
     suite = find_suite(args.suite, resources_dir() / "suites", services.paths.suites_dir)
     arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
 

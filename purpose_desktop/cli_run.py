@@ -11,10 +11,11 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.review import (
@@ -29,6 +30,8 @@ from purpose_desktop.engine.review import (
 from purpose_desktop.engine.run import RunOutcome
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import UserError
+from purpose_desktop.limits import LimitError, check_task
+from purpose_desktop.safe_load import load_json
 
 if TYPE_CHECKING:
     from purpose_desktop.app import Services
@@ -42,6 +45,7 @@ def run_command(
 ) -> int:
     from purpose_desktop.engine.team_file import load_team
 
+    check_task(task)  # before anything is opened or started
     team = load_team(team_file)
 
     async def start(services: Services, subscribers: list[ev.Subscriber],
@@ -56,13 +60,15 @@ def drive_run(start: Start, *, as_json: bool, auto_approve: bool,
               events_file: Path | None = None) -> int:
     """Build the services, run what ``start`` starts with them and show it at the terminal:
     the stream, terminal review unless ``auto_approve``, the summary (as JSON with
-    ``as_json``), every event to ``events_file``. Exit code 0 when the run completed, 1
-    otherwise."""
+    ``as_json``), every event to ``events_file``. Exit code 0 when the run completed and was
+    saved, 1 otherwise."""
     from purpose_desktop.app import build_services
 
     writer = EventFileWriter.open(events_file) if events_file is not None else None
     services = build_services()
-    subscribers: list[ev.Subscriber] = [RunPrinter(sys.stdout, sys.stderr, quiet=as_json)]
+    print_problems(services.settings_problems)
+    printer = RunPrinter(sys.stdout, sys.stderr, quiet=as_json)
+    subscribers: list[ev.Subscriber] = [printer]
     if writer is not None:
         subscribers.append(writer)
     review: ReviewGate = AutoApprove() if auto_approve else TerminalReview(sys.stdin, sys.stderr)
@@ -78,11 +84,26 @@ def drive_run(start: Start, *, as_json: bool, auto_approve: bool,
             print(json.dumps(summary(outcome), indent=2, ensure_ascii=False))
         else:
             print_summary(outcome, sys.stderr)
-        if outcome.record_error:
-            print(f"warning: {outcome.record_error}", file=sys.stderr)
-        return 0 if outcome.status == "completed" else 1
+        if outcome.record_error is not None and outcome.record_error not in printer.reported:
+            print(f"error: {outcome.record_error}", file=sys.stderr)
+        # A run that is not saved is not done: a script must not go on as if it were kept.
+        return 0 if outcome.status == "completed" and outcome.record_error is None else 1
 
     return asyncio.run(go())
+
+
+def print_problems(problems: Iterable[str]) -> None:
+    """Say at the terminal what was wrong in the settings, one warning a line."""
+    for problem in problems:
+        print(f"purpose-desktop: warning: {problem}", file=sys.stderr)
+
+
+def terminal_settings(paths: Paths) -> Settings:
+    """The settings, with what was wrong in them said at the terminal."""
+    problems: list[str] = []
+    settings = load_settings(paths, problems)
+    print_problems(problems)
+    return settings
 
 
 def event_record(event: ev.Event) -> dict[str, Any]:
@@ -156,10 +177,13 @@ class RunPrinter:
         self._err = err
         self._quiet = quiet
         self._streaming = False
+        self.reported: set[str] = set()
+        """The error messages printed so far."""
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.ErrorRaised):
             print(f"error: {event.message}", file=self._err, flush=True)
+            self.reported.add(event.message)
             return
         if self._quiet:
             return
@@ -222,9 +246,12 @@ class TerminalReview:
     async def _edit(self, action: Action) -> Action | None:
         text = await self._ask("Arguments as JSON: ")
         try:
-            arguments = json.loads(text)
+            arguments = load_json(text)
         except json.JSONDecodeError as exc:
             print(f"Not JSON ({exc.msg}); try again.", file=self._err)
+            return None
+        except LimitError as exc:
+            print(f"Not taken: {exc}; try again.", file=self._err)
             return None
         if not isinstance(arguments, dict):
             print("Give an object, like {\"expression\": \"2+2\"}.", file=self._err)

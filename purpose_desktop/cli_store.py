@@ -42,12 +42,13 @@ T = TypeVar("T")
 def opened_store() -> Iterator[Store]:
     """The database the settings name, opened (and migrated), without any model machinery."""
     from purpose_desktop.app import store_target
-    from purpose_desktop.config import Paths, load_settings
+    from purpose_desktop.cli_run import terminal_settings
+    from purpose_desktop.config import Paths
     from purpose_desktop.store.opening import open_store
 
     paths = Paths.from_environment()
     paths.ensure()
-    store = open_store(store_target(paths, load_settings(paths)))
+    store = open_store(store_target(paths, terminal_settings(paths)))
     if store.recovery_notice is not None:
         print(f"purpose-desktop: {store.recovery_notice}", file=sys.stderr)
     try:

@@ -15,10 +15,12 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from purpose_desktop.errors import UserError
+from purpose_desktop.limits import LimitError, check_int, check_name, check_text
 
 HOME_ENV = "PURPOSE_DESKTOP_HOME"
 APP_NAME = "purpose-desktop"
@@ -139,68 +141,160 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def load_settings(paths: Paths) -> Settings:
-    """Read the settings file; a missing file gives defaults.
-
-    A file that cannot be read as settings is kept aside (``settings.json.bad``) rather than
-    overwritten, so nothing the user set is lost, and the defaults are used.
-    """
-    path = paths.settings_file
-    if not path.exists():
-        return Settings()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise TypeError("settings must be a JSON object")
-        return Settings(**_checked_values(raw))
-    except (OSError, ValueError, TypeError) as exc:
-        kept = path.with_name(path.name + ".bad")
-        path.replace(kept)
-        log.warning("Settings file %s could not be read (%s); kept it as %s", path, exc, kept)
-        return Settings()
-
-
-_POSITIVE_INTS = ("n_threads", "context_size", "max_answer_tokens")
+#: What each number in the settings may be, from and to.
+SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "n_threads": (1, 256),
+    "context_size": (128, 1_048_576),
+    "max_answer_tokens": (1, 32_768),
+    "model_memory_mib": (64, 16_777_216),
+}
+#: How many set-aside copies of unreadable settings files are kept (the newest ones).
+KEPT_BAD_SETTINGS = 5
 _OPTIONAL_TEXTS = ("last_team_file", "ollama_host", "store_url")
 
 
-def _valid(key: str, value: object) -> bool:
-    if key in _POSITIVE_INTS:
-        return type(value) is int and value > 0
-    if key == "model_memory_mib":
-        return value is None or (type(value) is int and value > 0)
-    if key in _OPTIONAL_TEXTS:
-        return value is None or isinstance(value, str)
-    return False
+def load_settings(paths: Paths, problems: list[str] | None = None) -> Settings:
+    """Read the settings file; a missing file gives defaults.
 
-
-def _servers(value: object) -> tuple[ServerSetting, ...]:
-    entries = value if isinstance(value, list) else []
-    if not isinstance(value, list):
-        log.warning("Settings: 'servers' should be a list; ignored")
-    servers = []
-    for entry in entries:
-        if (isinstance(entry, dict) and isinstance(entry.get("name"), str)
-                and isinstance(entry.get("base_url"), str)):
-            servers.append(ServerSetting(entry["name"], entry["base_url"]))
+    A value that is not valid is left at its default and the rest are kept. A file that
+    cannot be read as settings at all is kept aside (``settings.json.bad-YYYYmmdd-HHMMSS``,
+    the newest :data:`KEPT_BAD_SETTINGS` of them) rather than overwritten, so nothing the user
+    set is lost, and the defaults are used. Each problem is one line for the person: added to
+    ``problems`` when given (for the caller to show), else logged as a warning.
+    """
+    found: list[str] = []
+    try:
+        return _read_settings(paths.settings_file, found)
+    finally:
+        if problems is None:
+            for problem in found:
+                log.warning("%s", problem)
         else:
-            log.warning("Settings: a server needs a name and a base_url; ignored %r", entry)
+            problems.extend(found)
+
+
+def _read_settings(path: Path, problems: list[str]) -> Settings:
+    if not path.exists():
+        return Settings()
+    from purpose_desktop.safe_load import load_json
+
+    try:
+        raw = load_json(path.read_bytes(), check_values=False)  # each is checked by name
+        if not isinstance(raw, dict):
+            raise TypeError("settings must be a JSON object")
+        return Settings(**_checked_values(raw, problems))
+    except (OSError, ValueError, TypeError) as exc:
+        try:
+            kept = f"it was kept as {_keep_aside(path).name}"
+        except OSError as moving:
+            kept = f"it could not be kept aside ({moving.strerror or moving})"
+        problems.append(f"{path} could not be read ({exc}); {kept} and the default settings "
+                        "are used")
+        return Settings()
+
+
+def _keep_aside(path: Path) -> Path:
+    """Rename the unreadable settings file to a name of its own and forget all but the newest
+    :data:`KEPT_BAD_SETTINGS` such copies; where it went."""
+    stem = f"{path.name}.bad-{datetime.now():%Y%m%d-%H%M%S}"
+    kept, number = path.with_name(stem), 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{stem}-{number}")
+    path.replace(kept)
+    copies = sorted(path.parent.glob(f"{path.name}.bad-*"), key=lambda p: p.stat().st_mtime_ns)
+    for old in copies[:-KEPT_BAD_SETTINGS]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return kept
+
+
+def _problem(key: str, value: object) -> str | None:
+    """Why ``value`` cannot be the setting ``key``, or ``None`` when it can."""
+    if value is None:
+        return None if key in _OPTIONAL_TEXTS or key == "model_memory_mib" else (
+            "it must be given")
+    if key in SETTING_RANGES:
+        low, high = SETTING_RANGES[key]
+        try:
+            check_int(value, "it", low, high)
+        except LimitError as exc:
+            return str(exc).removesuffix(".")
+        return None
+    if not isinstance(value, str):
+        return "it must be text"
+    try:
+        check_text(value, "it")
+    except LimitError as exc:
+        return str(exc)
+    return None
+
+
+def _servers(value: object, problems: list[str]) -> tuple[ServerSetting, ...]:
+    if not isinstance(value, list):
+        _refuse(problems, "servers", value, "it must be a list")
+        return ()
+    servers = []
+    for entry in value:
+        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("base_url"), str)):
+            _refuse(problems, "servers", entry, "a server needs a name and a base_url")
+            continue
+        try:
+            servers.append(ServerSetting(check_name(entry["name"], "its name"),
+                                         check_text(entry["base_url"], "its base_url")))
+        except LimitError as exc:
+            _refuse(problems, "servers", entry, str(exc).removesuffix("."))
     return tuple(servers)
 
 
-def _checked_values(raw: dict[str, Any]) -> dict[str, Any]:
-    """The settings in ``raw`` that have the right type; each bad one is logged and left at
-    its default, so one mistake in a hand-edited file costs nothing else."""
+def _refuse(problems: list[str], key: str, value: object, why: str) -> None:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    problems.append(f"Settings: {key} = {shown} is not used: {why}")
+
+
+def _checked_values(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The settings in ``raw`` that are valid; each bad one is reported and left at its
+    default, so one mistake in a hand-edited file costs nothing else. Unknown keys (from a
+    newer version of the app, say) are passed over."""
     known = {f.name for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "servers":
-            values[key] = _servers(value)
-        elif _valid(key, value):
-            values[key] = value
+            values[key] = _servers(value, problems)
         elif key in known:
-            log.warning("Settings: %s = %r is not valid; the default is used", key, value)
+            why = _problem(key, value)
+            if why is None:
+                values[key] = value
+            else:
+                _refuse(problems, key, value, f"{why}; the default is used")
     return values
+
+
+def check_store_url(url: str, where: str) -> str:
+    """``url`` if it names a database the store can use in a place that stays put: a SQLite
+    file by its absolute path in a folder that exists (``sqlite:////home/me/runs.sqlite3``),
+    or a PostgreSQL database (``postgresql://host/name``). :class:`UserError` naming
+    ``where`` it was set otherwise; nothing is created."""
+    scheme, separator, rest = url.partition("://")
+    backend = scheme.split("+", 1)[0].lower()
+    if not separator or backend not in ("sqlite", "postgresql"):
+        raise UserError(f"{where}: {url!r} is not a database URL the app can use. Give "
+                        "sqlite:////ABSOLUTE/PATH/FILE.sqlite3 or postgresql://HOST/DATABASE.")
+    if backend == "postgresql":
+        if not rest.strip("/"):
+            raise UserError(f"{where}: {url!r} names no PostgreSQL server or database.")
+        return url
+    path = rest[1:].partition("?")[0] if rest.startswith("/") else ""
+    if not path or path == ":memory:" or not Path(path).is_absolute():
+        raise UserError(f"{where}: {url!r} must name a SQLite file by its absolute path, "
+                        "such as sqlite:////home/me/purpose.sqlite3 (four slashes), so that "
+                        "it is the same file wherever the app starts.")
+    if not Path(path).parent.is_dir():
+        raise UserError(f"{where}: the folder of {path} does not exist; create it, or choose "
+                        "another place for the database.")
+    return url
 
 
 def save_settings(paths: Paths, settings: Settings) -> None:

@@ -14,9 +14,20 @@ from typing import Literal, Protocol
 
 from purpose_desktop.engine.checkpoint import Checkpoint
 from purpose_desktop.engine.events import Event, RunStatus
+from purpose_desktop.errors import UserError
 
 #: A stored run's status: how it ended, or that it is still going, or that its process died.
 StoredStatus = RunStatus | Literal["running", "interrupted"]
+
+
+class RecordingStopped(UserError):
+    """The journal can record nothing more (its writer died): a run under way must end, as
+    its record could never be completed."""
+
+    @classmethod
+    def because(cls, reason: str) -> RecordingStopped:
+        """The error for a journal stopped for ``reason``, worded the same wherever raised."""
+        return cls(f"The run could not be recorded: {reason}")
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,16 @@ class RunJournal(Protocol):
         """Why recording fails at the moment (a full disk, say), or ``None``. What could not
         be committed is kept and tried again."""
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the journal has stopped recording for good (its writer died), or ``None``.
+        Once stopped, what is recorded is dropped and :meth:`flush` raises
+        :class:`RecordingStopped` at once."""
+
     async def flush(self) -> None:
         """Wait until everything recorded so far is committed; raises what kept it from
-        being committed."""
+        being committed (a :class:`~purpose_desktop.errors.UserError`). Never waits for a
+        writer that has stopped."""
 
     async def resume_point(self, run_id: str, step: int | None = None) -> ResumePoint:
         """The run's checkpoint after ``step`` (the latest when ``None``). Raises

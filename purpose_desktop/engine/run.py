@@ -36,11 +36,12 @@ from purpose_desktop.engine.events import (
     Subscriber,
     WarningRaised,
 )
-from purpose_desktop.engine.journal import RunHeader, RunJournal
+from purpose_desktop.engine.journal import RecordingStopped, RunHeader, RunJournal
 from purpose_desktop.engine.memory import MemoryStore
 from purpose_desktop.engine.tools.base import Notes, ToolContext
 from purpose_desktop.engine.trajectory import Action, State, Step
 from purpose_desktop.errors import UserError
+from purpose_desktop.limits import check_task
 from purpose_desktop.models.base import DescribesModels, ModelProvider, ModelStatus
 from purpose_desktop.models.messages import Usage
 
@@ -165,9 +166,12 @@ class RunContext:
         return self.seconds_before + time.monotonic() - self.started
 
     def checkpoint(self) -> None:
-        """Hand the journal everything needed to go on after the step just done."""
+        """Hand the journal everything needed to go on after the step just done. Raises
+        :class:`RecordingStopped` when the journal can record nothing more: the run ends."""
         if self.journal is None:
             return
+        if self.journal.stopped is not None:
+            raise RecordingStopped.because(self.journal.stopped)
         self.journal.checkpoint(Checkpoint(
             self.run_id, self._last_step, tuple(turn.frame() for turn in self.turns),
             tuple(self.steps), tuple(self.calls), tuple(sorted(self.always_allowed)),
@@ -238,8 +242,11 @@ class TeamRunner:
         the run as ``cancelled`` and re-raises the cancellation. With a journal, the run is
         recorded as it goes and checkpointed after every step. ``control`` pauses the run
         between steps. A caller that gives the new ``run_id`` knows its workspace
-        (:meth:`workspace_of`) before it starts, to put files there.
+        (:meth:`workspace_of`) before it starts, to put files there. A blank task, or one that
+        is not text, is refused (:class:`~purpose_desktop.limits.LimitError`) before anything
+        starts.
         """
+        check_task(task)
         header = RunHeader(run_id or os.urandom(16).hex(), team.spec.name,
                            team.spec.model_dump_json(),
                            None if team.source is None else str(team.source), task)
@@ -367,6 +374,9 @@ class TeamRunner:
             )
             await events.aclose()
             record_error = await self._flush_journal()
+            if self._recording_stopped() and status != "cancelled":
+                # Its record can never be completed: whatever its agent did, the run failed.
+                status, error = "failed", error or record_error
         usage = Usage(costs.total.prompt_tokens, costs.total.completion_tokens,
                       costs.total.seconds)
         return RunOutcome(header.run_id, status, answer, usage, error, agent_name,
@@ -397,6 +407,9 @@ class TeamRunner:
             run.events.emit(RunResumed, from_step=checkpoint.step)
         else:
             run.events.emit(RunStarted, team=header.team, task=header.task)
+
+    def _recording_stopped(self) -> bool:
+        return self.journal is not None and self.journal.stopped is not None
 
     async def _flush_journal(self) -> str | None:
         if self.journal is None:

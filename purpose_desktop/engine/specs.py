@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from purpose_desktop.limits import MAX_AGENTS, MAX_NAME_CHARS, check_name
 
 
 class ReviewPolicy(StrEnum):
@@ -23,15 +25,20 @@ class _Spec(BaseModel):
 class AgentSpec(_Spec):
     """One agent: who it is, what it may do, and which model it thinks with."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     role: str = Field(min_length=1, description="The agent's instructions (its system prompt).")
     model: str = Field(
         min_length=1, description="bundled:NAME, or a GGUF file path (relative to the team file)."
     )
     expertise: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
-    max_steps: int = Field(default=8, ge=1, le=200)
+    max_steps: StrictInt = Field(default=8, ge=1, le=200)  # ``true`` is not a number
     review: ReviewPolicy = ReviewPolicy.RISKY
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        return check_name(name, "the agent's name")
 
     @field_validator("tools")
     @classmethod
@@ -59,11 +66,16 @@ class RouterSpec(_Spec):
 class TeamSpec(_Spec):
     """A named group of agents that share a memory and take tasks together."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     description: str = ""
     default_model: str | None = None
     router: RouterSpec = RouterSpec()
     agents: tuple[AgentSpec, ...] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        return check_name(name, "the team's name")
 
     def agent(self, name: str) -> AgentSpec:
         """The agent called ``name``; ``KeyError`` if there is none."""
@@ -71,6 +83,14 @@ class TeamSpec(_Spec):
             if agent.name == name:
                 return agent
         raise KeyError(name)
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _not_too_many(cls, agents: object) -> object:
+        # Counted before each agent is validated: a file of ten thousand is refused at once.
+        if isinstance(agents, list | tuple) and len(agents) > MAX_AGENTS:
+            raise ValueError(f"a team has at most {MAX_AGENTS} agents, not {len(agents):,}")
+        return agents
 
     @field_validator("agents")
     @classmethod

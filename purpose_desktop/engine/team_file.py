@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
 from purpose_desktop.errors import TeamFileError
+from purpose_desktop.limits import LimitError
+from purpose_desktop.safe_load import compose_yaml, construct_yaml, load_toml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 TOML_SUFFIXES = (".toml",)
@@ -72,24 +74,29 @@ def save_team(team: TeamSpec, path: Path) -> None:
 
 def _parse_toml(text: str, path: Path) -> Any:
     try:
-        return tomllib.loads(text)
+        return load_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise TeamFileError(f"{path}: not valid TOML: {exc}") from None
+    except LimitError as exc:
+        raise TeamFileError(f"{path}: refused: {exc}") from None
 
 
 def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[Location, int]]:
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = None if node is None else loader.construct_document(node)
+        node = compose_yaml(text)
+        data = None if node is None else construct_yaml(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise TeamFileError(f"{path}, {where}: not valid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        raise TeamFileError(f"{path}, character {exc.position + 1}: not valid YAML: the "
+                            f"control character U+{exc.character:04X} is not allowed"
+                            ) from None
     except yaml.YAMLError as exc:
         raise TeamFileError(f"{path}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    except LimitError as exc:
+        raise TeamFileError(f"{path}: refused: {exc}") from None
     lines: dict[Location, int] = {}
     if node is not None:
         _index_lines(node, (), lines)

@@ -35,7 +35,11 @@ def add_model_file(
     :class:`CopyCancelled` when ``progress`` returns False. Adding the same file twice is
     harmless. Slow for big files: call it off the UI loop.
     """
-    source = source.expanduser().resolve()
+    try:
+        source = source.expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        raise ModelError(f"{source} cannot be added: it is a symbolic link that leads back to "
+                         "itself, not to a file.") from None
     if source.suffix.lower() != ".gguf":
         raise ModelError(f"{source.name} is not a .gguf file; only GGUF models can be added.")
     read_gguf_metadata(source)  # raises with the reason for an unusable file

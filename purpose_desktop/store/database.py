@@ -36,12 +36,14 @@ def open_database(target: str | os.PathLike[str] | URL, *, echo: bool = False) -
     """An engine for a database: a SQLAlchemy URL (``sqlite:///...``, ``postgresql://...``)
     or a SQLite file path.
 
-    A missing parent folder of a file is created. The engine may be shared by any number of
-    threads; each checks out its own connection from the pool. In-memory databases are
-    refused: every pooled connection would see a different database, or all threads would
-    share one connection and its transaction. Nothing is connected to until first use.
+    A missing parent folder of a file given by its path is created; one given by URL must
+    exist. The engine may be shared by any number of threads; each checks out its own
+    connection from the pool. In-memory databases are refused: every pooled connection would
+    see a different database, or all threads would share one connection and its transaction.
+    Nothing is connected to until first use.
     """
     url = _url_for(target)
+    by_path = not isinstance(target, URL) and not (isinstance(target, str) and "://" in target)
     backend = url.get_backend_name()
     if backend == "postgresql":
         return _open_postgres(url, echo=echo)
@@ -51,7 +53,9 @@ def open_database(target: str | os.PathLike[str] | URL, *, echo: bool = False) -
     in_memory = "mode=memory" in database or url.query.get("mode") == "memory"
     if database in ("", ":memory:") or in_memory:
         raise ValueError("in-memory databases are not supported; use a file")
-    if not url.query.get("uri") and not database.startswith("file:"):
+    if by_path:
+        # The app's own file; a URL's folder is the user's to make, and a typo in it must
+        # fail rather than put the database somewhere nobody looks.
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

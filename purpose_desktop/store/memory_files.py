@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Engine, Row, text
 
 from purpose_desktop.engine.memory import HeuristicSource, Tier
 from purpose_desktop.errors import UserError
+from purpose_desktop.safe_load import load_json
 from purpose_desktop.store.database import reading
 from purpose_desktop.store.file_format import (
     check_format,
@@ -219,7 +220,7 @@ def read_memory_file(path: Path) -> MemoryDocument:
 def parse_memory(content: str) -> MemoryDocument:
     """The memory document ``content`` holds; ``ValueError`` naming the first problem."""
     try:
-        data = json.loads(content)
+        data = load_json(content)
     except json.JSONDecodeError as exc:
         raise ValueError(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
     check_format(data, FORMAT, VERSION, "memory file")

@@ -49,6 +49,7 @@ from purpose_desktop.engine.event_codec import decode_event, encode_event
 from purpose_desktop.engine.journal import RunHeader, StoredStatus
 from purpose_desktop.engine.specs import TeamSpec
 from purpose_desktop.errors import UserError
+from purpose_desktop.safe_load import load_json
 from purpose_desktop.store.database import reading
 from purpose_desktop.store.file_format import (
     check_format,
@@ -64,6 +65,8 @@ from purpose_desktop.store.run_queries import RunQueries, RunSummary
 FORMAT = "purpose-desktop-run"
 VERSION = 1
 CHECKPOINT = "Checkpoint"
+#: The statuses an imported run can be resumed from (``running`` is imported as interrupted).
+RESUMABLE: tuple[StoredStatus, ...] = ("running", "interrupted", "cancelled")
 
 # An imported run belongs to no process: liveness checks never take it for a live one.
 _NO_PROCESS = ProcessMark("", 0, 0.0)
@@ -205,7 +208,7 @@ def parse_run_lines(lines: Iterable[str], name: str = "the run file") -> RunFile
         if not line.strip():
             continue
         try:
-            reader.add(json.loads(line.rstrip("\r\n")), number)
+            reader.add(load_json(line.rstrip("\r\n")), number)
         except json.JSONDecodeError as exc:
             raise RunFileError(f"{name}, line {number}: not valid JSON: {exc.msg} "
                                f"(column {exc.colno})") from None
@@ -265,6 +268,11 @@ class _RunFileReader:
             if counted != found:
                 raise ValueError(f"the header (line 1) counts {counted} {what} but the file "
                                  f"holds {found}; it may have been cut short or edited")
+        if not self._events:
+            raise ValueError("the file holds no events; a recorded run has at least its start")
+        if header.status in RESUMABLE and not self._checkpoints:
+            raise ValueError(f"the run is {header.status} but the file holds no checkpoint, so "
+                             "it could never be resumed")
         steps = self._checkpoint_steps()
         forked = header.forked_from_step
         if header.parent_run_id is not None and forked is not None and forked not in steps:

@@ -20,6 +20,7 @@ from purpose_desktop.engine.event_codec import decode_event
 from purpose_desktop.engine.journal import StoredStatus
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.errors import UserError
+from purpose_desktop.limits import shown
 from purpose_desktop.store.database import reading
 
 CostGrouping = Literal["agent", "model", "day", "run"]
@@ -112,9 +113,10 @@ class RunQueries:
                 {"prefix": _prefix_pattern(run_id)},
             ).all()
             if not matches:
-                raise UserError(f"There is no run {run_id}.")
+                raise UserError(f"There is no run {shown(run_id)}.")
             if len(matches) > 1:
-                raise UserError(f"More than one run starts with {run_id}; give more of its id.")
+                raise UserError(f"More than one run starts with {shown(run_id)}; give more of "
+                                "its id.")
             row = matches[0]
             steps = connection.execute(
                 text("SELECT * FROM steps WHERE run_id = :id ORDER BY step"), {"id": row.id}
@@ -219,9 +221,13 @@ class RunQueries:
 
 
 def _prefix_pattern(run_id: str) -> str:
-    # Ids are hex; anything else cannot match, and must not act as a LIKE wildcard.
-    cleaned = "".join(c for c in run_id.strip().lower() if c in "0123456789abcdef")
-    return f"{cleaned}%" if cleaned else "-"
+    # Ids are lower-case hex (made so, and imports are held to it): anything else names no
+    # run, whatever hex it holds besides, and must not act as a LIKE wildcard either.
+    wanted = run_id.strip().lower()
+    return f"{wanted}%" if wanted and not wanted.strip(_HEX) else "-"
+
+
+_HEX = "0123456789abcdef"
 
 
 def _summary(row: Row[Any]) -> RunSummary:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from purpose_desktop.app import STORE_URL_ENV
 from purpose_desktop.config import HOME_ENV, Paths, example_team_file
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.store.database import writing
@@ -150,6 +151,43 @@ def test_unknown_runs_are_one_line_errors(recorded: Recorded) -> None:
                    home=recorded.home) == "purpose-desktop: There is no run fff."
     assert "only an interrupted or cancelled run can be resumed" in refused(
         "runs", "resume", recorded.run[:8], "--auto-approve", home=recorded.home)
+
+
+def test_an_id_with_characters_no_id_holds_names_no_run(recorded: Recorded) -> None:
+    typo = f"{recorded.run[0]}-typo-{recorded.run[1]}-{recorded.run[2]}xyz"
+    assert refused("runs", "show", typo, home=recorded.home) == (
+        f"purpose-desktop: There is no run {typo}.")
+
+
+# --- where the store is --------------------------------------------------------------------
+
+
+def test_a_store_url_that_is_not_a_url_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    command = [EXECUTABLE] if EXECUTABLE else [sys.executable, "-m", "purpose_desktop"]
+    result = subprocess.run(
+        [*command, "runs", "list"], capture_output=True, text=True, timeout=TIMEOUT,
+        check=False, cwd=folder, stdin=subprocess.DEVNULL,
+        env={**os.environ, HOME_ENV: str(tmp_path / "home"), STORE_URL_ENV: "runs-here"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "purpose-desktop: PURPOSE_DESKTOP_STORE_URL: 'runs-here' is not a database URL the app "
+        "can use. Give sqlite:////ABSOLUTE/PATH/FILE.sqlite3 or postgresql://HOST/DATABASE."]
+    assert list(folder.iterdir()) == []
+
+
+def test_a_store_url_in_a_folder_that_does_not_exist_creates_no_folder(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    missing = tmp_path / "nonexistent" / "dir"
+    (home / "settings.json").write_text(json.dumps({"store_url": f"sqlite:///{missing}/x.db"}),
+                                        encoding="utf-8")
+    assert refused("runs", "list", home=home) == (
+        f"purpose-desktop: {home / 'settings.json'}: store_url: the folder of {missing}/x.db "
+        "does not exist; create it, or choose another place for the database.")
+    assert not (tmp_path / "nonexistent").exists()
 
 
 # --- runs export and import --------------------------------------------------------------

@@ -133,3 +133,59 @@ def test_an_unknown_tool_is_named_with_its_line(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "line 6" in message and "agents[0].tools" in message
     assert "'web_search'" in message and "calculator" in message
+
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ['l0: &l0 ["lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + (f"\nname: T\nagents:\n  - name: a\n    role: r\n    model: m\n"
+                               f"    expertise: *l{levels}\n")
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("nul.yaml", "name: T\x00\nagents: []\n",
+     "nul.yaml, character 8: not valid YAML: the control character U+0000 is not allowed"),
+    ("esc.yaml", "name: T\x1b[31m\nagents: []\n", "the control character U+001B"),
+    ("bel.yaml", 'name: "T\\a"\nagents:\n  - {name: a, role: r, model: m}\n',
+     "line 1: name: the team's name holds the control character U+0007"),
+    ("deep.yaml", "name: " + "[" * 5000 + "]" * 5000 + "\n",
+     "deep.yaml: refused: it is nested more than 50 levels deep"),
+    ("deep.toml", "name = " + "[" * 5000 + "]" * 5000 + "\n",
+     "deep.toml: refused: it is nested more than 50 levels deep"),
+    ("bomb.yaml", billion_laughs(), "bomb.yaml: refused: it holds more than 100,000 values"),
+    ("self.yaml", "name: T\nagents: &a [*a]\n", "refused: it contains itself"),
+    ("true.yaml", "name: T\nagents:\n  - {name: a, role: r, model: m, max_steps: true}\n",
+     "line 3: agents[0].max_steps: Input should be a valid integer"),
+    ("dots.yaml", "name: ../../etc\nagents:\n  - {name: a, role: r, model: m}\n",
+     "line 1: name: the team's name '../../etc' must not contain '/'"),
+    ("slash.yaml", "name: T\nagents:\n  - {name: a/b, role: r, model: m}\n",
+     "line 3: agents[0].name: the agent's name 'a/b' must not contain '/'"),
+    ("surrogate.toml", 'name = "T"\n[[agents]]\nname = "a"\nrole = "r"\nmodel = "m"\n'
+     'expertise = ["\\udcff"]\n', "surrogate.toml: not valid TOML"),
+])
+def test_bad_team_files_are_refused_with_one_line(tmp_path: Path, name: str, text: str,
+                                                  message: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TeamFileError) as caught:
+        load_team(path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_team_of_too_many_agents_is_refused_before_any_agent_is_read() -> None:
+    agents = "".join(f"  - {{name: a{n}, role: r, model: m.gguf}}\n" for n in range(10_000))
+    with pytest.raises(TeamFileError, match="agents: a team has at most 100 agents, not 10,000"):
+        parse_team(f"name: T\nagents:\n{agents}", Path("many.yaml"))
+
+
+def test_a_lone_surrogate_in_a_team_read_from_json_is_refused() -> None:
+    import json
+
+    from purpose_desktop.engine.specs import TeamSpec
+    from pydantic import ValidationError
+
+    stored = json.loads('{"name": "T", "agents": [{"name": "a", "role": "\\ud800", '
+                        '"model": "m"}]}')
+    with pytest.raises(ValidationError, match=r"agents\.0\.role\n  Input should be a valid string"):
+        TeamSpec.model_validate(stored)

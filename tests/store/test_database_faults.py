@@ -459,3 +459,54 @@ def test_a_memory_write_on_a_full_disk_raises_an_error_saying_so(tmp_path: Path)
         limit.lift()
         asyncio.run(store.memory.add_experience(experience(1, "a long summary " * 2000)))
         assert count_experiences(store) == 1
+
+
+def test_a_run_whose_journal_writer_dies_ends_as_failed_and_keeps_what_was_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from purpose_desktop.engine.checkpoint import Checkpoint
+    from purpose_desktop.engine.journal import RecordingStopped
+    from purpose_desktop.store import journal_rows
+
+    real_commit = journal_rows.commit_items
+    broken: list[bool] = []
+
+    def commit_items(engine: Engine, mark: Any, items: list[Any],
+                     last_seq: dict[str, int]) -> None:
+        if broken:  # a bug in the writer, not the database's refusal
+            raise RuntimeError("the writer broke")
+        real_commit(engine, mark, items, last_seq)
+        if any(isinstance(item, Checkpoint) for item in items):
+            broken.append(True)
+
+    monkeypatch.setattr(journal_rows, "commit_items", commit_items)
+    with opened(tmp_path / "store.sqlite3") as store:
+        journal = SqlRunJournal(lambda: store.engine)
+        actions = [act("calculator", expression="17*23"), act("finish", answer="391")]
+
+        def actor(_messages: Sequence[ChatMessage]) -> str:
+            wait_until(lambda: bool(broken))  # step 1 starts once the start is committed
+            return actions.pop(0)
+
+        team_runner = runner(tmp_path, ScriptedProvider({"m": team_model(actor)}),
+                             store.memory, journal=journal)
+
+        async def run_and_flush() -> Any:
+            outcome = await team_runner.run(one_agent_team(tmp_path), "What is 17 * 23?",
+                                            learn=False)
+            with pytest.raises(RecordingStopped, match="the writer broke"):
+                await journal.flush()  # answered at once, never waiting for the dead writer
+            return outcome
+
+        try:
+            outcome = asyncio.run(run_and_flush())
+        finally:
+            journal.close()
+        assert outcome.status == "failed"
+        assert outcome.error == ("The run could not be recorded: the journal's writer failed "
+                                 "(RuntimeError: the writer broke); the log has the details")
+        assert outcome.record_error == outcome.error
+        assert journal.stopped is not None
+        stored = store.runs.events_now(outcome.run_id)
+        assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+        assert scalar(store.engine, "SELECT count(*) FROM checkpoints") == 1

@@ -172,6 +172,12 @@ def _bad_json(path: Path) -> Path:
     return path
 
 
+def _nested_beyond_python(path: Path) -> Path:
+    path.write_text('{"format": "purpose-desktop-memory", "version": 1, "extra": '
+                    + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    return path
+
+
 def _extra_heuristic(data: dict[str, Any]) -> None:
     data["heuristics"].append(dict(data["heuristics"][0], pattern="new", q_value=1.5))
 
@@ -196,6 +202,13 @@ def _extra_heuristic(data: dict[str, Any]) -> None:
      'not a memory file: it must begin with "format": "purpose-desktop-memory"'),
     (_spoil(lambda d: d.update(version=3)),
      "memory file version 3 cannot be read, only version 1; a newer purpose-desktop"),
+    (_spoil(lambda d: d["heuristics"][0].update(uses=10**30)),
+     "the number 100000000000... (31 digits) is too large"),
+    (_spoil(lambda d: d["experiences"][0].update(summary="half \ud800")),
+     "The text 'half \\ud800' is not valid text: character 6 (U+D800)"),
+    (_spoil(lambda d: d.update(extra=json.loads("[" * 60 + "]" * 60))),
+     "it is nested more than 50 levels deep"),
+    (_nested_beyond_python, "it is nested more than 50 levels deep"),
 ])
 def test_a_bad_record_is_named_and_changes_nothing(
     spoil: Callable[[Path], Path], message: str, target: Store, memory_file: Path,

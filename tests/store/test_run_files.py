@@ -311,9 +311,50 @@ def _checkpoint_ahead(path: Path) -> tuple[Path, str]:
         f"line {line}: the checkpoint follows event 999, which the file lacks")
 
 
+def _lone_surrogate(path: Path) -> tuple[Path, str]:
+    records = lines_of(path)
+    records[0]["task"] = "What is \udcff?"
+    text = "\n".join(json.dumps(record) for record in records)  # ASCII, with \\udcff escaped
+    path.write_text(text, encoding="utf-8")
+    return path, "line 1: The text 'What is \\udcff?' is not valid text: character 9"
+
+
+def _huge_number(path: Path) -> tuple[Path, str]:
+    records = lines_of(path)
+    records[0]["prompt_tokens"] = 2**63
+    return write_lines(path, records), "line 1: the number 922337203685... (19 digits) is too"
+
+
+def _deep(path: Path) -> tuple[Path, str]:
+    records = lines_of(path)
+    line = _set(records, "Scored", evidence=json.loads("[" * 60 + "]" * 60))
+    return write_lines(path, records), f"line {line}: it is nested more than 50 levels deep"
+
+
+def _deeper_than_python(path: Path) -> tuple[Path, str]:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "[" * 100_000 + "\n", encoding="utf-8")
+    return path, f"line {text.count(chr(10)) + 1}: it is nested more than 50 levels deep"
+
+
+def _header_alone(path: Path) -> tuple[Path, str]:
+    records = lines_of(path)
+    records[0].update(events=0, checkpoints=0)
+    return write_lines(path, records[:1]), "the file holds no events; a recorded run has at least"
+
+
+def _no_checkpoint_to_resume(path: Path) -> tuple[Path, str]:
+    records = lines_of(path)
+    records = [record for record in records if record.get("type") != "Checkpoint"]
+    records[0].update(status="interrupted", checkpoints=0)
+    return write_lines(path, records), (
+        "the run is interrupted but the file holds no checkpoint, so it could never be resumed")
+
+
 @pytest.mark.parametrize("spoil", [
     _bad_json, _unknown_type, _gap, _wrong_type, _another_run, _no_header, _newer_version,
-    _bad_team, _cut_short, _bad_checkpoint, _checkpoint_ahead,
+    _bad_team, _cut_short, _bad_checkpoint, _checkpoint_ahead, _lone_surrogate, _huge_number,
+    _deep, _deeper_than_python, _header_alone, _no_checkpoint_to_resume,
 ])
 def test_a_bad_file_is_refused_naming_its_line_and_changes_nothing(
     spoil: Callable[[Path], tuple[Path, str]], source: Store, target: Store, run_file: Path,
