@@ -158,8 +158,7 @@ def run_application(
     window.show()
     _serve_later_starts(window, instance_name)
     QtCore.QTimer.singleShot(0, lambda: _after_shown(app, window, quit_after_shown))
-    if add_models:  # after the background work has begun, on the loop
-        QtCore.QTimer.singleShot(0, lambda: window.models_controller.add_files(add_models))
+    window.add_files_when_started(add_models)
     _close_on_termination_signals(window)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:

@@ -67,16 +67,25 @@ def read_results(folder: Path, open_store: OpenStore | None) -> ResultListing:
     files = list_results(folder)
     if open_store is None:
         return ResultListing(merged((), files))
+    try:
+        # The store first: it imports the SQL side under its lock, one thread at a time.
+        engine = open_store().engine
+    except UserError as exc:
+        return _files_only(files, exc)
     from sqlalchemy.exc import SQLAlchemyError
 
     from purpose_desktop.store.improvement_store import ImprovementStore
 
     try:
-        saved = ImprovementStore(open_store().engine).list_saved()
-    except (UserError, SQLAlchemyError) as exc:
-        return ResultListing(merged((), files),
-                             f"The results saved in the database cannot be read: {exc}")
+        saved = ImprovementStore(engine).list_saved()
+    except SQLAlchemyError as exc:
+        return _files_only(files, exc)
     return ResultListing(merged(saved, files))
+
+
+def _files_only(files: Sequence[ResultFile], problem: Exception) -> ResultListing:
+    return ResultListing(merged((), files),
+                         f"The results saved in the database cannot be read: {problem}")
 
 
 def merged(saved: Sequence[SavedImprovement], files: Sequence[ResultFile]

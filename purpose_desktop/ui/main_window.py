@@ -49,6 +49,15 @@ def icon(name: str) -> QtGui.QIcon:
     return QtGui.QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
 
 
+def _import_shared_modules() -> None:
+    for name in _SHARED_MODULES:
+        importlib.import_module(name)
+
+
+_SHARED_MODULES = ("pydantic.main", "sqlalchemy", "purpose_desktop.store.opening",
+                   "purpose_desktop.models.router")
+
+
 def _read_team(path: Path) -> LoadedTeam:
     # Imported here, on a worker thread: pydantic and yaml take a noticeable time to import.
     from purpose_desktop.engine.team_file import load_team
@@ -133,6 +142,8 @@ class MainWindow(QtWidgets.QMainWindow):
         controller.busy_changed.connect(self._run_pane_for_run)
         controller.finished.connect(self._run_recorded)
         self._file_dialog: QtWidgets.QFileDialog | None = None
+        self._started = False  # the start-up work has imported what it shares
+        self._files_to_add: list[Path] = []
         self._closing_anyway = False
         self.has_closed = False
         self._restore_layout()
@@ -322,17 +333,30 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- background work ------------------------------------------------------------
 
+    def add_files_when_started(self, files: Sequence[Path]) -> None:
+        """Add the model ``files`` (the app was opened with them) once the start-up work has
+        begun, or now if it has."""
+        if self._started:
+            self.models_controller.add_files(files)
+        else:
+            self._files_to_add.extend(files)
+
     def start_background_work(self) -> None:
         """Open the initial team, describe the models and look for interrupted runs, after
         the window is on screen."""
         self._tasks.start(self._start_background_work(), "start-up work")
 
     async def _start_background_work(self) -> None:
-        # pydantic is imported once, on one thread, before the work below needs it on several
-        # (reading the team file, opening the database): CPython can hand one of two threads
-        # importing the same package at once a partly initialised module ("partially
-        # initialized module 'pydantic._internal._validators'").
-        await asyncio.to_thread(importlib.import_module, "pydantic.main")
+        # What the work below needs on several threads at once (reading the team file,
+        # opening the database, listing and adding models) is imported first, on one thread:
+        # CPython can hand one of two threads importing the same package at once a partly
+        # initialised module ("partially initialized module 'pydantic._internal._validators'",
+        # a _DeadlockError in sqlalchemy.exc).
+        await asyncio.to_thread(_import_shared_modules)
+        self._started = True
+        if self._files_to_add:
+            self.models_controller.add_files(self._files_to_add)
+            self._files_to_add = []
         self._tasks.start(self.open_initial_team(), "open initial team")
         self.refresh_models()
         self.models_controller.start()

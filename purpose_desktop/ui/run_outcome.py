@@ -4,6 +4,7 @@ run that did not complete, why and what to do next."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.outcome_text import OutcomeReader, OutcomeReport
@@ -20,6 +21,10 @@ COPIED_MS = 1500
 _MEANINGS = {"completed": "success", "failed": "error", "cancelled": "warning"}
 _STYLE = ("#runOutcome { background: palette(alternate-base); border: 1px solid palette(mid);"
           " border-radius: 4px; }")
+
+
+NOT_SAVED_ADVICE = ("Copy the answer to keep it. Check the disk and the database (Help ▸ About "
+                    "names the data folder), then start the app again.")
 
 
 class RunOutcome(QtWidgets.QFrame):
@@ -139,6 +144,17 @@ class RunOutcome(QtWidgets.QFrame):
             label.setVisible(bool(text))
         self.show()
         self._fit_answer()
+
+    def note_not_saved(self, problem: str) -> None:
+        """Add to the outcome shown that the run's record could not be saved, and why."""
+        if self.report is None:
+            return
+        self.show_report(replace(
+            self.report,
+            reason=" ".join(filter(None, (self.report.reason,
+                                          f"The run was not saved: {problem}"))),
+            advice=self.report.advice or NOT_SAVED_ADVICE,
+        ))
 
     def _hide(self) -> None:
         self.report = None

@@ -10,7 +10,7 @@ import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.run import RunStatus
 from purpose_desktop.ui.qt import QtWidgets
-from purpose_desktop.ui.run_outcome import ANSWER_LINES, RunOutcome
+from purpose_desktop.ui.run_outcome import ANSWER_LINES, NOT_SAVED_ADVICE, RunOutcome
 from pytestqt.qtbot import QtBot
 
 Screenshot = Callable[[Any, str], Path]
@@ -99,3 +99,15 @@ def test_a_replayed_record_that_was_resumed_reports_how_it_finally_ended(
                                      seconds=1.0, steps=2, phi=8.0))
     assert (outcome.status_text(), outcome.answer_text()) == ("Completed", "391")
     assert outcome.isVisible() and not outcome.advice_label.isVisible()
+
+
+def test_a_run_that_was_not_saved_says_so_and_keeps_its_answer(
+    outcome: RunOutcome, screenshot: Screenshot
+) -> None:
+    run_ends(outcome, "completed", "391")
+    outcome.note_not_saved("database or disk is full")
+    assert outcome.status_text() == "Completed" and outcome.answer_text() == "391"
+    assert outcome.reason_text() == "The run was not saved: database or disk is full"
+    assert outcome.advice_text() == NOT_SAVED_ADVICE
+    assert outcome.reason_label.isVisible() and outcome.copy_button.isEnabled()
+    screenshot(outcome.window(), "run-outcome-not-saved")

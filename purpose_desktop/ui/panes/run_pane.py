@@ -10,6 +10,7 @@ from collections.abc import Callable
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.action_text import describe_action
 from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.engine.run import RunOutcome as FinishedRun
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.ui.agent_streams import (
     MAX_LINE_CHARS,
@@ -252,6 +253,8 @@ class RunPane(QtWidgets.QWidget):
             self.refresh_runs()
 
     def _run_finished(self, outcome: object) -> None:
+        if isinstance(outcome, FinishedRun) and outcome.record_error is not None:
+            self.outcome.note_not_saved(outcome.record_error)
         # The list in sight takes in the run that ended; a hidden one is listed afresh when
         # shown. Not after a cancelled run: that is also how every run ends when the app
         # closes, and the list would then be read from a store being closed.
