@@ -24,10 +24,12 @@ class RecordingStopped(UserError):
     """The journal can record nothing more (its writer died): a run under way must end, as
     its record could never be completed."""
 
+    PREFIX = "The run could not be recorded: "
+
     @classmethod
     def because(cls, reason: str) -> RecordingStopped:
         """The error for a journal stopped for ``reason``, worded the same wherever raised."""
-        return cls(f"The run could not be recorded: {reason}")
+        return cls(f"{cls.PREFIX}{reason}")
 
 
 @dataclass(frozen=True)

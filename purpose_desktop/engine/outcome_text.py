@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.journal import RecordingStopped
 
 # The agent loop's words for its two common failures (see ``AgentLoop._steps`` and
 # ``Actor.propose``); tests run the real loop into each, so a change there is noticed here.
@@ -93,6 +94,10 @@ def explain_failure(error: str, unavailable: tuple[str, str] | None = None) -> t
                  if invalid is not None else why),
                 f"Try another model for {agent}{than}: a larger one keeps to the action "
                 "format better. Or word the task more simply.")
+    if error.startswith(RecordingStopped.PREFIX):
+        return error, ("Nothing more can be recorded until the app starts again: check the disk "
+                       "and the database, then start the app again and resume the run from "
+                       "its last saved step (Runs list).")
     if unavailable is not None:
         model, why = unavailable
         return (error or f"The model {model} could not be used: {why}",

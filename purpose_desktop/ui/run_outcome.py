@@ -146,8 +146,9 @@ class RunOutcome(QtWidgets.QFrame):
         self._fit_answer()
 
     def note_not_saved(self, problem: str) -> None:
-        """Add to the outcome shown that the run's record could not be saved, and why."""
-        if self.report is None:
+        """Add to the outcome shown that the run's record could not be saved, and why (unless
+        its reason says so already: a run ends as failed when its recording stops)."""
+        if self.report is None or problem in self.report.reason:
             return
         self.show_report(replace(
             self.report,

@@ -326,3 +326,39 @@ def test_a_run_started_with_unsaved_team_changes_asks_to_save_them_first(
     assert window.controller.team is not None
     assert window.controller.team.spec.agents[0].role == role
     assert outcomes[0].status == "completed"
+
+
+@pytest.mark.model
+def test_a_run_whose_recording_breaks_ends_and_the_window_says_so(
+    window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop,
+    monkeypatch: pytest.MonkeyPatch, screenshot: Callable[[Any, str], Path],
+) -> None:
+    from purpose_desktop.engine.checkpoint import Checkpoint
+    from purpose_desktop.store import journal_rows
+
+    real_commit = journal_rows.commit_items
+
+    def commit_then_break(engine: Any, mark: Any, items: list[Any],
+                          last_seq: dict[str, int]) -> None:
+        real_commit(engine, mark, items, last_seq)
+        if any(isinstance(item, Checkpoint) for item in items):
+            raise RuntimeError("the writer broke")  # not the database's fault: a bug
+
+    monkeypatch.setattr(journal_rows, "commit_items", commit_then_break)
+
+    async def scenario() -> None:
+        await open_sample_team(window)
+        window.run_pane.task_edit.setText("Name three primary colours.")
+        window.run_pane.run_button.click()
+        await wait_until(lambda: bool(outcomes))
+
+    run_in_qt_loop(scenario())
+    assert outcomes[0].status == "failed"
+    panel = window.run_pane.outcome
+    assert panel.status_text() == "Failed"
+    assert panel.reason_text().startswith("The run could not be recorded: ")
+    assert panel.reason_text().count("could not be recorded") == 1
+    assert "start the app again" in panel.advice_text()
+    assert not window.run_pane.cancel_button.isEnabled()  # the run is over
+    window.tabs.setCurrentWidget(window.run_tab)
+    screenshot(window, "run-not-recorded")
