@@ -116,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     stream.add_argument("--runs", type=_whole(1, 100), default=3,
                         help="alternating rounds to take medians of (1 to 100)")
     stream.add_argument("--json", action="store_true", help="print JSON")
+    step = bench_commands.add_parser(
+        "step", help="where an agent step's time goes: prompt evaluation, first token, "
+        "generation, critic and engine, against raw llama-cpp-python"
+    )
+    step.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
+    step.add_argument("--steps", type=_whole(1, 20), default=4,
+                      help="steps each task may take (1 to 20)")
+    step.add_argument("--repeats", type=_whole(1, 20), default=3,
+                      help="times to run the tasks, for medians and spread (1 to 20)")
+    step.add_argument("--json", action="store_true", help="print JSON")
     ui = bench_commands.add_parser(
         "ui", help="event-loop lag and token-to-paint delay while agents stream into the window "
         "(exit 1 when the targets are missed)"
@@ -291,6 +301,8 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_ui(args)
     if args.bench_command == "improve":
         return _bench_improve(args)
+    if args.bench_command == "step":
+        return _bench_step(args)
     return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
 
 
@@ -429,8 +441,8 @@ def _models_add(path: Path, *, link: bool) -> int:
     return 0
 
 
-def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
-    from purpose_desktop.bench.stream import measure_stream
+def _bench_model(model: str) -> tuple[Path, Path, int]:
+    """The GGUF file of a benchmark's ``--model``, the models folder and the thread count."""
     from purpose_desktop.cli_run import terminal_settings
     from purpose_desktop.config import Paths
     from purpose_desktop.models.references import BUNDLED_SCHEME, resolve_model_file
@@ -439,7 +451,13 @@ def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
     paths.ensure()
     reference = model if model.endswith(".gguf") else BUNDLED_SCHEME + model
     path = resolve_model_file(reference, Path.cwd(), paths.models_dir)
-    threads = terminal_settings(paths).n_threads
+    return path, paths.models_dir, terminal_settings(paths).n_threads
+
+
+def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
+    from purpose_desktop.bench.stream import measure_stream
+
+    path, _, threads = _bench_model(model)
     result = asyncio.run(measure_stream(model, path, tokens=tokens, runs=runs, n_threads=threads))
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -450,6 +468,16 @@ def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
               f"ratio {result.ratio:.3f} (target >= 0.95)")
         print(f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
               f"ratio {result.constrained_ratio:.3f} of unconstrained")
+    return 0
+
+
+def _bench_step(args: argparse.Namespace) -> int:
+    from purpose_desktop.bench.step import format_report, measure_step
+
+    path, models_dir, threads = _bench_model(args.model)
+    result = asyncio.run(measure_step(path, repeats=args.repeats, max_steps=args.steps,
+                                      n_threads=threads, models_dir=models_dir))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
     return 0
 
 

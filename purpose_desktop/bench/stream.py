@@ -17,10 +17,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 from purpose_desktop.models.messages import (
     ChatMessage,
@@ -90,13 +92,16 @@ def _raw_rate(path: Path, n_ctx: int, n_threads: int, tokens: int) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-async def _app_rate(model: LlamaProcessModel, options: GenerationOptions) -> float:
+async def answer_rate(
+    model: ChatModel, options: GenerationOptions, messages: Sequence[ChatMessage] = PROMPT
+) -> float:
+    """Tokens/s of ``model`` answering ``messages``, from its first token to its last."""
     # The worker sends its first token alone and batches the rest, so the tokens after the
     # first come from the count it reports at the end, like the raw side's chunk count.
     first: float | None = None
     last = 0.0
     tokens = 0
-    async for item in model.stream_chat(PROMPT, options):
+    async for item in model.stream_chat(messages, options):
         if isinstance(item, TokenDelta):
             last = time.perf_counter()
             first = first or last
@@ -119,8 +124,8 @@ async def measure_stream(
     try:
         for _ in range(runs):
             raw_rates.append(await asyncio.to_thread(_raw_rate, path, n_ctx, n_threads, tokens))
-            app_rates.append(await _app_rate(model, plain))
-            constrained_rates.append(await _app_rate(model, constrained))
+            app_rates.append(await answer_rate(model, plain))
+            constrained_rates.append(await answer_rate(model, constrained))
     finally:
         await model.aclose()
     raw_rate = statistics.median(raw_rates)

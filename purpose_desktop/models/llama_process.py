@@ -32,6 +32,7 @@ from purpose_desktop.models.families import (
     trained_context,
 )
 from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
+from purpose_desktop.models.memory import PROMPT_CACHE_BYTES
 from purpose_desktop.models.messages import (
     ChatMessage,
     GenerationOptions,
@@ -60,6 +61,9 @@ class LocalModelConfig:
     vocab_only: bool = False
     """Read only the architecture and vocabulary, not the weights: a quick check that llama.cpp
     can use the file."""
+    prompt_cache_bytes: int = PROMPT_CACHE_BYTES
+    """Memory the worker may keep evaluated prompts in, so a prompt that starts as an earlier
+    one did is evaluated only from where they differ; 0 keeps none."""
 
     def validate(self, metadata: GGUFMetadata) -> None:
         """Raise :class:`ModelError` if these settings cannot work for this model."""
@@ -76,6 +80,8 @@ class LocalModelConfig:
             raise ModelError(f"Thread count must be at least 1, not {self.n_threads}.")
         if self.n_batch <= 0:
             raise ModelError(f"Batch size must be at least 1, not {self.n_batch}.")
+        if self.prompt_cache_bytes < 0:
+            raise ModelError(f"The prompt cache cannot hold {self.prompt_cache_bytes} bytes.")
 
 
 def _end_at_once(process: subprocess.Popen[str]) -> None:
@@ -214,6 +220,7 @@ class LlamaProcessModel:
             "n_batch": config.n_batch,
             "chat_format": model.chat_format,
             "vocab_only": config.vocab_only,
+            "prompt_cache_bytes": config.prompt_cache_bytes,
         }
         try:
             model._send(load)
@@ -346,6 +353,7 @@ class LlamaProcessModel:
                                 int(message["prompt_tokens"]),
                                 int(message["completion_tokens"]),
                                 float(message["seconds"]),
+                                int(message["prompt_evaluated"]),
                             ),
                         )
                         return

@@ -8,9 +8,13 @@ Protocol: JSON, one object per line. The first line on stdin is the load configu
 worker answers ``{"type": "ready", ...}`` or ``{"type": "error", "message": ...}``. Then each
 ``{"op": "tokenize", "id": N, "text": ...}`` is answered by ``{"type": "tokens", "count": ...}``;
 ``{"op": "chat", "id": N, ...}`` by ``token`` messages (each carrying the text of
-one or more tokens) and a final ``done`` or
-``error`` carrying the same id; ``{"op": "cancel", "id": N}`` stops request N early. Anything
-llama.cpp prints goes to stderr; the parent keeps its last lines to explain a failure.
+one or more tokens) and a final ``done`` or ``error`` carrying the same id. ``done`` gives the
+prompt's tokens (``prompt_tokens``), those llama.cpp evaluated for it (``prompt_evaluated``;
+the rest came from the context it held or from the prompt cache), and the bytes the prompt
+cache holds (``prompt_cache_bytes``, at most the load configuration's ``prompt_cache_bytes``;
+no cache when the configuration gives none).
+``{"op": "cancel", "id": N}`` stops request N early. Anything llama.cpp prints goes to stderr;
+the parent keeps its last lines to explain a failure.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from purpose_desktop.models.llama_cpu import avoid_amx_repacking
 
-if TYPE_CHECKING:  # imports llama_cpp, which the worker loads only inside its error handling
+if TYPE_CHECKING:  # these import llama_cpp, which the worker loads only inside its error handling
     from purpose_desktop.models.llama_grammar import Grammars
+    from purpose_desktop.models.prompt_cache import PrefixCachingLlama
 
 Message = dict[str, Any]
 
@@ -116,7 +121,7 @@ class _Batcher:
 
 
 def _chat(
-    llm: Any,
+    llm: PrefixCachingLlama,
     grammars: Grammars,
     request: Message,
     send: Callable[[Message], None],
@@ -127,12 +132,13 @@ def _chat(
     batcher = _Batcher(request_id, send)
     pieces: list[str] = []
     finish_reason = "stop"
-    chunks: Iterator[Message] = llm.create_chat_completion(
+    # With stream=True the answer is an iterator of chunks; the stubs cannot say so.
+    chunks = cast(Iterator[Message], llm.create_chat_completion(
         messages=request["messages"],
         max_tokens=int(request["max_tokens"]),
         stream=True,
         **_sampling(request, grammars),
-    )
+    ))
     for chunk in chunks:
         if cancelled():
             finish_reason = "cancelled"
@@ -145,29 +151,33 @@ def _chat(
         if choice.get("finish_reason"):
             finish_reason = choice["finish_reason"]
     batcher.flush()
+    llm.keep_context()
     # A stream reports no usage, and its chunks undercount (llama-cpp-python yields the tokens
     # of a character split across them together). Re-tokenising the answer gives the tokens
-    # generated; what the context holds besides them is the prompt. A per-token logits
-    # processor would count exactly but costs a tenth of the speed.
+    # generated. A per-token logits processor would count exactly but costs a tenth of the
+    # speed.
     answer = "".join(pieces).encode("utf-8")
     completion = len(llm.tokenize(answer, add_bos=False, special=True)) if answer else 0
     send({
         "id": request_id,
         "type": "done",
         "finish_reason": finish_reason,
-        "prompt_tokens": max(0, llm.n_tokens - completion),
+        "prompt_tokens": llm.prompt_tokens,
+        "prompt_evaluated": llm.prompt_evaluated,
+        "prompt_cache_bytes": llm.prompt_cache.size_bytes,
         "completion_tokens": completion,
         "seconds": time.perf_counter() - started,
     })
 
 
-def _load(config: Message) -> Any:
-    import llama_cpp
+def _load(config: Message) -> PrefixCachingLlama:
+    from purpose_desktop.models.prompt_cache import PrefixCachingLlama
 
     # verbose=False would redirect the process's file descriptors while loading and hide why a
     # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
     # quieten it to warnings once the model is up.
-    llm = llama_cpp.Llama(
+    llm = PrefixCachingLlama(
+        prompt_cache_bytes=int(config.get("prompt_cache_bytes", 0)),
         model_path=config["model_path"],
         n_ctx=int(config["n_ctx"]),
         n_threads=int(config["n_threads"]),

@@ -3,7 +3,8 @@
 The weights are memory-mapped and count at their file size. The KV cache holds a key and a value
 vector per layer for every token of context, in 16-bit floats. llama.cpp also keeps compute
 buffers that grow with the batch and the vocabulary; a margin covers them and the worker
-process itself. The estimate errs on the high side so that what the app admits does fit.
+process itself. The worker's prompt cache (:mod:`prompt_cache`) counts at its capacity, which it
+fills as prompts recur. The estimate errs on the high side so that what the app admits does fit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from purpose_desktop.models.gguf_metadata import GGUFMetadata
 MIB = 1024 * 1024
 _KV_BYTES_PER_VALUE = 2  # llama.cpp's default KV cache type is f16
 _PROCESS_OVERHEAD = 48 * MIB  # a Python worker with llama-cpp-python imported
+PROMPT_CACHE_BYTES = 64 * MIB
+"""The prompt cache a worker gets by default: with the bundled models (about 20 KiB of KV
+cache a token), the contexts of an agent and its critic several times over."""
 
 
 @dataclass(frozen=True)
@@ -23,14 +27,17 @@ class MemoryEstimate:
     weights: int
     kv_cache: int
     compute: int
+    prompt_cache: int
 
     @property
     def total(self) -> int:
-        return self.weights + self.kv_cache + self.compute + _PROCESS_OVERHEAD
+        return (self.weights + self.kv_cache + self.compute + self.prompt_cache
+                + _PROCESS_OVERHEAD)
 
     def describe(self) -> str:
         return (f"about {self.total / MIB:.0f} MiB (weights {self.weights / MIB:.0f}, "
-                f"context cache {self.kv_cache / MIB:.0f}, buffers "
+                f"context cache {self.kv_cache / MIB:.0f}, prompt cache "
+                f"{self.prompt_cache / MIB:.0f}, buffers "
                 f"{(self.compute + _PROCESS_OVERHEAD) / MIB:.0f})")
 
 
@@ -61,8 +68,14 @@ def _token_count(metadata: GGUFMetadata) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def estimate_memory(metadata: GGUFMetadata, n_ctx: int, n_batch: int = 512) -> MemoryEstimate:
-    """The memory ``metadata``'s model needs when loaded with a context of ``n_ctx`` tokens."""
+def estimate_memory(
+    metadata: GGUFMetadata,
+    n_ctx: int,
+    n_batch: int = 512,
+    prompt_cache: int = PROMPT_CACHE_BYTES,
+) -> MemoryEstimate:
+    """The memory ``metadata``'s model needs when loaded with a context of ``n_ctx`` tokens
+    and a prompt cache of ``prompt_cache`` bytes."""
     vocab_size = _int(metadata, "vocab_size") or _token_count(metadata) or 32000
     embedding = _int(metadata, "embedding_length") or 0
     # Compute buffers, fitted to what llama.cpp allocates for SmolLM2 and Gemma 3 (measured
@@ -73,6 +86,7 @@ def estimate_memory(metadata: GGUFMetadata, n_ctx: int, n_batch: int = 512) -> M
         weights=metadata.size_bytes,
         kv_cache=_kv_bytes_per_token(metadata) * n_ctx,
         compute=compute,
+        prompt_cache=prompt_cache,
     )
 
 

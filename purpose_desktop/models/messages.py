@@ -38,6 +38,9 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    prompt_evaluated: int | None = None
+    """Prompt tokens the model evaluated; the others came from a cache of earlier prompts.
+    ``None`` when the backend does not say."""
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,8 @@ class LocalModelPool:
         metadata = await asyncio.to_thread(read_gguf_metadata, path)
         config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
         config.validate(metadata)  # before anything is unloaded to make room for it
-        estimate = estimate_memory(metadata, self._n_ctx)
+        estimate = estimate_memory(metadata, self._n_ctx, config.n_batch,
+                                   config.prompt_cache_bytes)
         memory = estimate.total
         await self._make_room(name, estimate, on_status)
         on_status(ModelStatus(name, "loading", str(path)))

@@ -37,9 +37,11 @@ def test_estimate_covers_what_the_worker_uses_without_wasting_much(
     n_ctx: int, shared_models_dir: Path
 ) -> None:
     for path in (smollm2_path(), gemma3_path(shared_models_dir)):
-        estimate = estimate_memory(read_gguf_metadata(path), n_ctx).total
+        estimate = estimate_memory(read_gguf_metadata(path), n_ctx)
         used = resident_bytes(path, n_ctx)
-        assert used <= estimate <= used * 1.35, (path.name, n_ctx, used, estimate)
+        # The prompt cache fills as prompts recur; a single short request leaves it empty.
+        loaded = estimate.total - estimate.prompt_cache
+        assert used <= loaded <= used * 1.35, (path.name, n_ctx, used, loaded)
 
 
 def test_a_larger_context_needs_more_memory() -> None:
