@@ -14,7 +14,7 @@ from purpose_desktop.config import Paths, example_team_file, resources_dir
 from purpose_desktop.engine.specs import AgentSpec, LoadedTeam, ReviewPolicy, TeamSpec
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.catalog import CatalogEntry, list_local_models
-from purpose_desktop.models.memory import half_of_memory
+from purpose_desktop.models.memory import PROMPT_CACHE_BYTES, half_of_memory
 from purpose_desktop.ui.agent_form import AgentForm
 from purpose_desktop.ui.model_choice import size_text
 from purpose_desktop.ui.panes.team_pane import TeamPane
@@ -328,20 +328,25 @@ def test_duplicate_saves_a_copy_and_delete_removes_the_file(
     assert not pane.save_button.isEnabled() and not pane.duplicate_button.isEnabled()
 
 
+CACHE_MIB = PROMPT_CACHE_BYTES // 2**20
+"""The worker's prompt cache, counted at its capacity beside weights, KV cache and buffers."""
+
+
 def test_each_model_shows_its_size_context_and_whether_it_fits(
     pane: TeamPane, catalog: list[CatalogEntry], team_file: Path
 ) -> None:
     pane.show_team(load_team(team_file))
     details = pane.editor.form.model_choice.details
     assert plain_text(details) == (
-        f"{SMOLLM} · 94 MiB file · context 8,192 tokens · needs 217 MiB: fits in memory "
+        f"{SMOLLM} · 94 MiB file · context 8,192 tokens · needs {217 + CACHE_MIB} MiB: fits in "
+        "memory "
         f"({size_text(half_of_memory())} for models)"
     )
     choose_model(pane.editor.form, GEMMA)
     assert "context 32,768 tokens" in plain_text(details)
     assert "a base model, not tuned to follow instructions" in plain_text(details)
     pane.set_catalog(catalog, 100 * 2**20)  # a budget of 100 MiB
-    assert "needs 409 MiB: more than the 100 MiB for models" in plain_text(details)
+    assert f"needs {409 + CACHE_MIB} MiB: more than the 100 MiB for models" in plain_text(details)
     combo = pane.editor.form.model_choice.combo
     assert combo.currentData() == GEMMA
     assert combo.itemText(combo.findData(SMOLLM)).endswith("(too large for memory)")
