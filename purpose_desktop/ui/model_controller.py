@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from purpose_desktop.config import ServerSetting, Settings
 from purpose_desktop.errors import ModelError
 from purpose_desktop.ui.model_notes import Note
+from purpose_desktop.ui.on_loop import loop_running
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 
@@ -130,7 +131,7 @@ class ModelsController(QtCore.QObject):
         # from within the event loop: the pane can be shown (a restored tab) before the loop
         # runs, and a task started then would belong to no loop.
         self._pane_seen = True
-        if self._started and _loop_running():
+        if self._started and loop_running():
             self.probe()
 
     # --- files -------------------------------------------------------------------------
@@ -389,14 +390,6 @@ class ModelsController(QtCore.QObject):
                 self.add_files(files)
                 return True
         return super().eventFilter(watched, event)
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _import_clients() -> None:
