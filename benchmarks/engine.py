@@ -30,8 +30,8 @@ from typing import Any
 
 from purpose_desktop.config import example_team_file
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.memory import Experience, Heuristic, Tier
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions

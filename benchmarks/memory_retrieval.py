@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from purpose_desktop.engine.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from purpose_desktop.store.migrations import migrate

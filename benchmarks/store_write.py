@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.checkpoint import Checkpoint, Frame
-from purpose_desktop.engine.journal import RunHeader
+from purpose_desktop.engine.recording.checkpoint import Checkpoint, Frame
+from purpose_desktop.engine.recording.journal import RunHeader
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 

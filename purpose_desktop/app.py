@@ -23,7 +23,7 @@ from purpose_desktop.models.orphans import end_orphaned_workers
 from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.run import TeamRunner
+    from purpose_desktop.engine.loop.run import TeamRunner
     from purpose_desktop.models.catalog import CatalogEntry
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.store.lazy_store import LazyStore
@@ -75,7 +75,7 @@ class Services:
         """The engine's runner, made the first time it is asked for: that loads the engine,
         which the window does not wait for."""
         from purpose_desktop.engine.costs import load_prices
-        from purpose_desktop.engine.run import TeamRunner
+        from purpose_desktop.engine.loop.run import TeamRunner
 
         return TeamRunner(
             self.models, DeferredMemoryStore(lambda: self.store.get().memory),
@@ -271,7 +271,7 @@ def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = 
     paths = Paths.from_environment()
     from purpose_desktop.ui.application import run_application
     from purpose_desktop.ui.error_dialog import report_start_failure
-    from purpose_desktop.ui.run_controller import DeferredHistory
+    from purpose_desktop.ui.run.controller import DeferredHistory
 
     try:
         services = build_services(paths)  # a store URL it cannot use is said in the dialog

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.review import (
     ActionDecision,
     ActionReviewRequest,
@@ -27,7 +28,6 @@ from purpose_desktop.engine.review import (
     ScoreReviewRequest,
     checked_override,
 )
-from purpose_desktop.engine.run import RunOutcome
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import UserError
 from purpose_desktop.limits import LimitError, check_task

@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.event_codec import ENVELOPE, encode_event
 from purpose_desktop.engine.event_text import describe_event
+from purpose_desktop.engine.recording.event_codec import ENVELOPE, encode_event
 from purpose_desktop.engine.text import shorten
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from purpose_desktop.app import Services
-    from purpose_desktop.engine.journal import StoredStatus
+    from purpose_desktop.engine.loop.run import RunOutcome
+    from purpose_desktop.engine.recording.journal import StoredStatus
     from purpose_desktop.engine.review import ReviewGate
-    from purpose_desktop.engine.run import RunOutcome
     from purpose_desktop.engine.trajectory import Step
     from purpose_desktop.store.opening import Store
     from purpose_desktop.store.run_queries import CostTotalRecord, RunDetail, RunSummary

@@ -103,7 +103,7 @@ def _check_resources(paths: Paths) -> str:
 
 
 def _check_database(paths: Paths) -> str:
-    from purpose_desktop.engine.memory import Heuristic, Tier
+    from purpose_desktop.engine.learning.memory import Heuristic, Tier
     from purpose_desktop.store.opening import open_store
 
     store = open_store(paths.database_file)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from purpose_desktop.engine.evaluation.runner import Progress
-from purpose_desktop.engine.improvement import ImprovementResult
+from purpose_desktop.engine.learning.improvement import ImprovementResult
 
 
 def print_progress(progress: Progress) -> None:

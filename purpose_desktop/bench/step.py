@@ -37,10 +37,11 @@ from typing import Any
 
 from purpose_desktop.bench.stream import answer_rate
 from purpose_desktop.config import example_team_file
-from purpose_desktop.engine.action_schema import action_schema
 from purpose_desktop.engine.critic import INSTRUCTIONS
-from purpose_desktop.engine.prompts import head_messages, system_prompt
-from purpose_desktop.engine.run import ModelService, TeamRunner
+from purpose_desktop.engine.loop.action_schema import action_schema
+from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
+from purpose_desktop.engine.loop.run import TeamRunner
+from purpose_desktop.engine.loop.run_context import ModelService
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS

@@ -52,8 +52,9 @@ from typing import Any, TypeVar
 
 from purpose_desktop.config import Paths, load_settings
 from purpose_desktop.engine.events import Event, Subscriber, TokenStreamed
-from purpose_desktop.engine.memory import MemoryStore
-from purpose_desktop.engine.run import ModelService, RunOutcome, TeamRunner
+from purpose_desktop.engine.learning.memory import MemoryStore
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.loop.run_context import ModelService
 from purpose_desktop.engine.specs import AgentSpec, LoadedTeam, ReviewPolicy, TeamSpec
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.messages import (

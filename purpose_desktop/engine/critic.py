@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from purpose_desktop.engine.context import fit
-from purpose_desktop.engine.memory import MemoryStore, ScoreAnchor
+from purpose_desktop.engine.learning.memory import MemoryStore, ScoreAnchor
 from purpose_desktop.engine.review import half_steps
 from purpose_desktop.engine.text import content_words, shorten, similarity
 from purpose_desktop.engine.trajectory import State

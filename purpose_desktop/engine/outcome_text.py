@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.journal import RecordingStopped
+from purpose_desktop.engine.recording.journal import RecordingStopped
 
 # The agent loop's words for its two common failures (see ``AgentLoop._steps`` and
 # ``Actor.propose``); tests run the real loop into each, so a change there is noticed here.

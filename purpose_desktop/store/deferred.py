@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.memory import (
+    from purpose_desktop.engine.learning.memory import (
         Experience,
         Heuristic,
         MemoryStore,
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 class DeferredMemoryStore:
-    """Implements :class:`~purpose_desktop.engine.memory.MemoryStore` by opening the real store
+    """Implements :class:`~purpose_desktop.engine.learning.memory.MemoryStore` by opening the real
+    store
     (with ``open_store``, called once on a thread) when it is first needed. An error opening
     it is raised to each caller, and the next call tries again."""
 

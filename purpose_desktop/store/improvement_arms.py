@@ -22,8 +22,9 @@ from sqlalchemy import Engine
 from purpose_desktop.engine.evaluation.ablation import PartialRecall
 from purpose_desktop.engine.evaluation.runner import Arm, Progress, RunnerFor, run_improvement
 from purpose_desktop.engine.evaluation.suites import Suite
-from purpose_desktop.engine.improvement import ImprovementResult
-from purpose_desktop.engine.run import ModelService, TeamRunner
+from purpose_desktop.engine.learning.improvement import ImprovementResult
+from purpose_desktop.engine.loop.run import TeamRunner
+from purpose_desktop.engine.loop.run_context import ModelService
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import SqliteMemoryStore

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from purpose_desktop.engine.improvement import (
+from purpose_desktop.engine.learning.improvement import (
     ImprovementResult,
     parse_improvement,
     save_improvement,
@@ -82,7 +82,8 @@ class ImprovementStore:
 
     def load(self, result_id: int) -> ImprovementResult:
         """The result saved as ``result_id``: ``UserError`` if there is none,
-        :class:`~purpose_desktop.engine.improvement.ImprovementFileError` naming the problem if
+        :class:`~purpose_desktop.engine.learning.improvement.ImprovementFileError` naming the
+        problem if
         its JSON cannot be read (a newer version of the app wrote it)."""
         with reading(self._engine) as connection:
             stored = connection.execute(

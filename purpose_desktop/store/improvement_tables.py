@@ -1,4 +1,5 @@
-"""The table of improvement benchmark results (see :mod:`purpose_desktop.engine.improvement`).
+"""The table of improvement benchmark results (see
+:mod:`purpose_desktop.engine.learning.improvement`).
 
 Rows never leave :mod:`purpose_desktop.store`; :mod:`~purpose_desktop.store.improvement_store`
 returns plain frozen dataclasses.

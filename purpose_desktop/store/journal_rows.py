@@ -14,9 +14,13 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.checkpoint import Checkpoint, decode_checkpoint, encode_checkpoint
-from purpose_desktop.engine.event_codec import ENVELOPE, encode_event
-from purpose_desktop.engine.journal import ResumePoint, RunHeader, StoredStatus
+from purpose_desktop.engine.recording.checkpoint import (
+    Checkpoint,
+    decode_checkpoint,
+    encode_checkpoint,
+)
+from purpose_desktop.engine.recording.event_codec import ENVELOPE, encode_event
+from purpose_desktop.engine.recording.journal import ResumePoint, RunHeader, StoredStatus
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, why_not_written, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs

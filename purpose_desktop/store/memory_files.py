@@ -41,7 +41,7 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection, Engine, Row, text
 
-from purpose_desktop.engine.memory import HeuristicSource, Tier
+from purpose_desktop.engine.learning.memory import HeuristicSource, Tier
 from purpose_desktop.errors import UserError
 from purpose_desktop.safe_load import load_json
 from purpose_desktop.store.database import reading

@@ -1,5 +1,5 @@
 """A team's memory in SQLite or PostgreSQL: :class:`SqliteMemoryStore` implements
-:class:`~purpose_desktop.engine.memory.MemoryStore`.
+:class:`~purpose_desktop.engine.learning.memory.MemoryStore`.
 
 Searches are two-phase. The full-text index finds the candidates most similar to the query (up
 to :func:`candidate_count` of them, within the team): by BM25 through the FTS5 table on SQLite,
@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol, cast, get_args
 from sqlalchemy import Connection, Engine, Row, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
-from purpose_desktop.engine.memory import (
+from purpose_desktop.engine.learning.memory import (
     Experience,
     Heuristic,
     HeuristicSource,
@@ -191,7 +191,8 @@ def candidate_count(limit: int) -> int:
 
 
 class SqliteMemoryStore:
-    """:class:`~purpose_desktop.engine.memory.MemoryStore` on a SQLite or PostgreSQL database
+    """:class:`~purpose_desktop.engine.learning.memory.MemoryStore` on a SQLite or PostgreSQL
+    database
     opened with :func:`~purpose_desktop.store.database.open_database` and set up with
     :func:`~purpose_desktop.store.migrations.migrate` (the name is from when it was SQLite
     only). Several processes, on several machines for PostgreSQL, may share one database.

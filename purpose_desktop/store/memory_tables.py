@@ -2,7 +2,7 @@
 score anchors, each with a full-text index over its text.
 
 Rows never leave :mod:`purpose_desktop.store`; the store turns them into the frozen dataclasses
-of :mod:`purpose_desktop.engine.memory`.
+of :mod:`purpose_desktop.engine.learning.memory`.
 """
 
 from __future__ import annotations

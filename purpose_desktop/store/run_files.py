@@ -6,7 +6,7 @@ A run file holds one JSON object a line:
    run's id, team name and team (the team file's content, as an object), the team file's path,
    task, status, first agent, answer, error, totals, the run and step it was forked from, its
    start and end times, and how many events and checkpoints follow;
-2. every event, as :func:`~purpose_desktop.engine.event_codec.encode_event` writes it, in
+2. every event, as :func:`~purpose_desktop.engine.recording.event_codec.encode_event` writes it, in
    order: ``seq`` 1, 2, 3, ...;
 3. every checkpoint, as ``{"type": "Checkpoint", "last_seq": N, "checkpoint": {...}}``, where
    ``N`` is the last event before it.
@@ -44,9 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, Row, text
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.checkpoint import Checkpoint
-from purpose_desktop.engine.event_codec import decode_event, encode_event
-from purpose_desktop.engine.journal import RunHeader, StoredStatus
+from purpose_desktop.engine.recording.checkpoint import Checkpoint
+from purpose_desktop.engine.recording.event_codec import decode_event, encode_event
+from purpose_desktop.engine.recording.journal import RunHeader, StoredStatus
 from purpose_desktop.engine.specs import TeamSpec
 from purpose_desktop.errors import UserError
 from purpose_desktop.safe_load import load_json

@@ -1,6 +1,6 @@
 """The run journal: every event and checkpoint of a run, committed in batches by one writer.
 
-:class:`SqlRunJournal` implements :class:`~purpose_desktop.engine.journal.RunJournal`. The
+:class:`SqlRunJournal` implements :class:`~purpose_desktop.engine.recording.journal.RunJournal`. The
 engine's calls only put an item on a queue; one writer thread takes what has gathered (for up
 to :data:`BATCH_SECONDS`, or :data:`MAX_BATCH` items) and commits it in one short transaction,
 in order. Besides the events themselves it keeps the tables that queries need: the run's row,
@@ -12,7 +12,8 @@ new items joining the batch meanwhile: nothing is dropped while the process live
 
 When the writer itself dies (an error that is not the database's, a bug), the journal stops
 for good: :attr:`SqlRunJournal.stopped` says why, every flush waiting or to come fails at once
-with :class:`~purpose_desktop.engine.journal.RecordingStopped`, and what was committed stays.
+with :class:`~purpose_desktop.engine.recording.journal.RecordingStopped`, and what was committed
+stays.
 A run under way then ends as failed instead of waiting for a writer that is gone.
 """
 
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from purpose_desktop.engine import events as ev
-    from purpose_desktop.engine.checkpoint import Checkpoint
-    from purpose_desktop.engine.journal import RecordingStopped, ResumePoint, RunHeader
+    from purpose_desktop.engine.recording.checkpoint import Checkpoint
+    from purpose_desktop.engine.recording.journal import RecordingStopped, ResumePoint, RunHeader
     from purpose_desktop.store.liveness import ProcessMark
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class SqlRunJournal:
 
     def _stopped_error(self) -> RecordingStopped:
         # Imported here: the window makes its journal before the engine is loaded.
-        from purpose_desktop.engine.journal import RecordingStopped
+        from purpose_desktop.engine.recording.journal import RecordingStopped
 
         return RecordingStopped.because(self._stopped or "")
 

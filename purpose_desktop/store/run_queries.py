@@ -16,8 +16,8 @@ from sqlalchemy import Engine, Row, text
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.costs import CostTotal
-from purpose_desktop.engine.event_codec import decode_event
-from purpose_desktop.engine.journal import StoredStatus
+from purpose_desktop.engine.recording.event_codec import decode_event
+from purpose_desktop.engine.recording.journal import StoredStatus
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.errors import UserError
 from purpose_desktop.limits import shown
@@ -163,7 +163,7 @@ class RunQueries:
 
     async def stream_events(self, run_id: str, page: int = 1000) -> AsyncIterator[ev.Event]:
         """Every event of the run in order, read a page at a time off the event loop: what
-        :func:`~purpose_desktop.engine.replay.replay` takes."""
+        :func:`~purpose_desktop.engine.recording.replay.replay` takes."""
         after = 0
         while True:
             found = await self.events(run_id, after_seq=after, limit=page)

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import ListModels, MainWindow, OpenStore, ReportOnStore
-from purpose_desktop.ui.pending_reviews import PendingReviewsList
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, qasync
-from purpose_desktop.ui.review_gate import DialogReviewGate
-from purpose_desktop.ui.run_controller import RunController, RunHistory
+from purpose_desktop.ui.review.gate import DialogReviewGate
+from purpose_desktop.ui.review.pending import PendingReviewsList
+from purpose_desktop.ui.run.controller import RunController, RunHistory
 from purpose_desktop.ui.single_instance import InstanceServer, hand_over, server_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
@@ -31,7 +31,7 @@ from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
     from purpose_desktop.models.router import ModelRouter
-    from purpose_desktop.ui.run_controller import Runner
+    from purpose_desktop.ui.run.controller import Runner
 
 Shutdown = Callable[[], Awaitable[None]]
 

@@ -18,12 +18,12 @@ from purpose_desktop.config import (
 )
 from purpose_desktop.errors import UserError
 from purpose_desktop.ui.lazy_pane import LazyPane
-from purpose_desktop.ui.model_controller import ModelsController
-from purpose_desktop.ui.panes.memory_pane import MemoryPane
-from purpose_desktop.ui.panes.team_pane import TeamPane
+from purpose_desktop.ui.memory.pane import MemoryPane
+from purpose_desktop.ui.models.controller import ModelsController
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
-from purpose_desktop.ui.run_controller import RunController
+from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
+from purpose_desktop.ui.team.pane import TeamPane
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from purpose_desktop.models.catalog import CatalogEntry
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.store.opening import Store, StoreReport
-    from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
-    from purpose_desktop.ui.panes.costs_pane import CostsPane
-    from purpose_desktop.ui.panes.models_pane import ModelsPane
-    from purpose_desktop.ui.panes.run_pane import RunPane
+    from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
+    from purpose_desktop.ui.costs.pane import CostsPane
+    from purpose_desktop.ui.models.pane import ModelsPane
+    from purpose_desktop.ui.run.pane import RunPane
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 ListModels = Callable[[], Sequence["CatalogEntry"]]
@@ -61,7 +61,7 @@ _SHARED_MODULES = ("pydantic.main", "sqlalchemy", "purpose_desktop.store.opening
 def _read_team(path: Path) -> LoadedTeam:
     # Imported here, on a worker thread: pydantic and yaml take a noticeable time to import.
     from purpose_desktop.engine.team_file import load_team
-    from purpose_desktop.ui.panes.team_pane import preload_editor
+    from purpose_desktop.ui.team.pane import preload_editor
 
     preload_editor()  # the team pane builds its editor when this team arrives
     return load_team(path)
@@ -160,7 +160,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.run_tab.pane()
 
     def _make_run_pane(self) -> RunPane:
-        from purpose_desktop.ui.panes.run_pane import RunPane
+        from purpose_desktop.ui.run.pane import RunPane
 
         pane = RunPane(self.controller)
         pane.set_team_chooser(self.open_team_dialog)
@@ -176,7 +176,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return cast("ModelsPane", self.models_tab.pane())
 
     def _make_models_pane(self) -> ModelsPane:
-        from purpose_desktop.ui.panes.models_pane import ModelsPane
+        from purpose_desktop.ui.models.pane import ModelsPane
 
         pane = ModelsPane()
         pane.refresh_button.clicked.connect(self.refresh_models)
@@ -199,7 +199,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return cast("BenchmarkPane", self.benchmark_tab.pane())
 
     def _make_costs_pane(self) -> CostsPane:
-        from purpose_desktop.ui.panes.costs_pane import CostsPane
+        from purpose_desktop.ui.costs.pane import CostsPane
 
         pane = CostsPane(self._tasks, self._open_store, self._paths.prices_file)
         pane.prices_saved.connect(self._prices_saved)
@@ -209,8 +209,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.prices_saved.emit(prices)
 
     def _make_benchmark_pane(self) -> BenchmarkPane:
-        from purpose_desktop.ui.benchmark_job import BenchmarkSetup
-        from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+        from purpose_desktop.ui.benchmarks.job import BenchmarkSetup
+        from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 
         paths = self._paths
         # Without the model manager there is nothing to run a benchmark on: results only.

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from purpose_desktop import cli
-from purpose_desktop.engine.checkpoint import Checkpoint
+from purpose_desktop.engine.recording.checkpoint import Checkpoint
 from purpose_desktop.store import journal_rows
 from purpose_desktop.store.database import open_database
 from sqlalchemy import Engine

@@ -13,7 +13,7 @@ import pytest
 from purpose_desktop import app
 from purpose_desktop.cli import main
 from purpose_desktop.config import Paths, example_team_file
-from purpose_desktop.engine.improvement import list_results
+from purpose_desktop.engine.learning.improvement import list_results
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.opening import open_store

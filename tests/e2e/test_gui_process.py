@@ -120,7 +120,7 @@ def test_nothing_is_written_outside_the_home_folder(tmp_path: Path) -> None:
 
 def test_headless_commands_never_load_qt_or_llama_cpp() -> None:
     code = (
-        "import sys, purpose_desktop.cli, purpose_desktop.app, purpose_desktop.engine.run;"
+        "import sys, purpose_desktop.cli, purpose_desktop.app, purpose_desktop.engine.loop.run;"
         "bad = [m for m in ('PySide6', 'qasync', 'llama_cpp') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -248,9 +248,9 @@ started = application._after_shown
 
 
 def after_shown(app, window, quit_after_shown):
-    loaded = [name for name in ("purpose_desktop.engine.run", "purpose_desktop.engine.events",
+    loaded = [name for name in ("purpose_desktop.engine.loop.run", "purpose_desktop.engine.events",
                                 "purpose_desktop.models.router", "sqlalchemy", "pydantic",
-                                "purpose_desktop.ui.panes.run_pane")
+                                "purpose_desktop.ui.run.pane")
               if name in sys.modules]
     # PySide6 builds every QtCore.Qt enum on the first touch of QtCore.Qt; until then the
     # module has no such attribute.

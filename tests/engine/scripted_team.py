@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import parse_team
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions

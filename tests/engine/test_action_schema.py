@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from purpose_desktop.engine.action_schema import (
+from purpose_desktop.engine.loop.action_schema import (
     DEFAULT_STRING_MAX_LENGTH,
     THOUGHT_MAX_LENGTH,
     ActionParseError,
@@ -20,7 +20,7 @@ from purpose_desktop.engine.action_schema import (
     describe_actions,
     validate_action,
 )
-from purpose_desktop.engine.parsing import parse_action
+from purpose_desktop.engine.loop.parsing import parse_action
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import ModelError

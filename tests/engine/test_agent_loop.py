@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.memory import Tier
+from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.engine.review import ActionDecision, ScoreDecision, ScriptedReview
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.models.scripted import ScriptedProvider
@@ -261,7 +261,7 @@ def test_the_event_file_holds_every_event_as_json(tmp_path: Path) -> None:
 
 
 def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
-    from purpose_desktop.engine.memory import Heuristic
+    from purpose_desktop.engine.learning.memory import Heuristic
 
     memory = memory_at(tmp_path / "m.sqlite3")
     injected = asyncio.run(memory.add_heuristic(Heuristic(
@@ -277,7 +277,7 @@ def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
 
 
 def test_a_paused_run_waits_before_its_next_step_until_it_goes_on(tmp_path: Path) -> None:
-    from purpose_desktop.engine.run import RunControl
+    from purpose_desktop.engine.loop.run_context import RunControl
 
     model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")])
     control = RunControl()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from purpose_desktop.engine.critic import UNBACKED_ANSWER_CAP, Critic
-from purpose_desktop.engine.memory import ScoreAnchor
+from purpose_desktop.engine.learning.memory import ScoreAnchor
 from purpose_desktop.engine.trajectory import State
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
 from purpose_desktop.models.scripted import FunctionModel

@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from purpose_desktop.engine import agent_loop, dead_ends, learning
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.dead_ends import DeadEnds
-from purpose_desktop.engine.memory import Heuristic, Tier
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning import lessons as learning
+from purpose_desktop.engine.learning.dead_ends import DeadEnds
+from purpose_desktop.engine.learning.memory import Heuristic, Tier
+from purpose_desktop.engine.loop import agent_loop
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider

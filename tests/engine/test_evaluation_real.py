@@ -10,7 +10,7 @@ import pytest
 from purpose_desktop.config import example_team_file, resources_dir
 from purpose_desktop.engine.evaluation.runner import Arm, run_improvement
 from purpose_desktop.engine.evaluation.suites import load_suite
-from purpose_desktop.engine.improvement import (
+from purpose_desktop.engine.learning.improvement import (
     ImprovementResult,
     load_improvement,
     save_improvement,

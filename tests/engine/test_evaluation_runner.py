@@ -18,8 +18,8 @@ from purpose_desktop.engine.evaluation.runner import (
     run_improvement,
 )
 from purpose_desktop.engine.evaluation.suites import parse_suite
-from purpose_desktop.engine.improvement import ImprovementResult, parse_improvement
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.learning.improvement import ImprovementResult, parse_improvement
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.improvement_arms import measure_improvement

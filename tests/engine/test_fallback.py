@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.fallback import RULE_THOUGHT, rule_action
+from purpose_desktop.engine.loop.fallback import RULE_THOUGHT, rule_action
 from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.scripted import ScriptedProvider

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.improvement import (
+from purpose_desktop.engine.learning.improvement import (
     FORMAT,
     METRICS,
     ImprovementFileError,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from purpose_desktop.engine import learning
-from purpose_desktop.engine.memory import Tier
+from purpose_desktop.engine.learning import lessons
+from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 
 
-def result(status: str, *steps: Step, answer: str = "") -> learning.RunResult:
-    return learning.RunResult("T", "run-1", "A crate holds 24 apples. How many in 17 crates?",
+def result(status: str, *steps: Step, answer: str = "") -> lessons.RunResult:
+    return lessons.RunResult("T", "run-1", "A crate holds 24 apples. How many in 17 crates?",
                               status, answer, steps)  # type: ignore[arg-type]
 
 
@@ -16,8 +16,8 @@ def step(index: int, tool: str, phi_after: float, output: str = "", **arguments:
     return Step(index, "counter", Action(tool, arguments), Observation(output), 0.0, phi_after)
 
 
-def strategies(run: learning.RunResult, tier: Tier) -> list[str]:
-    return [h.strategy for h in learning.distil(run) if h.tier is tier]
+def strategies(run: lessons.RunResult, tier: Tier) -> list[str]:
+    return [h.strategy for h in lessons.distil(run) if h.tier is tier]
 
 
 def test_an_answer_given_at_once_that_scored_low_teaches_to_work_it_out_first() -> None:
@@ -51,11 +51,11 @@ def test_a_well_scored_answer_teaches_its_steps_and_no_warning() -> None:
 
 
 def test_the_experience_keeps_the_final_score_the_prompt_shows() -> None:
-    from purpose_desktop.engine.prompts import system_prompt
+    from purpose_desktop.engine.loop.prompts import system_prompt
     from purpose_desktop.engine.specs import AgentSpec
 
     run = result("completed", step(1, "finish", 1.0, answer="17"), answer="17")
-    experience = learning.experience(run)
+    experience = lessons.experience(run)
     agent = AgentSpec(name="counter", role="Count.", model="m")
     prompt = system_prompt(agent, [], [], [], [experience])
     assert f'- "{run.task}" (completed, Φ 1 of 10): finish(answer=17)' in prompt

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.parsing import ActionParseError, ParsedAction, parse_action
+from purpose_desktop.engine.loop.parsing import ActionParseError, ParsedAction, parse_action
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import ModelError

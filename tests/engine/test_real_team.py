@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.config import example_team_file
-from purpose_desktop.engine import dead_ends
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.memory import Heuristic
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning.memory import Heuristic
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.pool import LocalModelPool

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.choices import misfit_handover
 from purpose_desktop.engine.critic import FAILED_STEP_FLAG
+from purpose_desktop.engine.loop.choices import misfit_handover
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.messages import ChatMessage

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.routing import complexity
+from purpose_desktop.engine.loop.routing import complexity
 from purpose_desktop.models.scripted import ScriptedProvider
 from tests.engine.scripted_team import act, make_team, memory_at, runner, team_model
 

@@ -18,7 +18,7 @@ from purpose_desktop.engine.events import (
     TokenStreamed,
     WarningRaised,
 )
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.pool import LocalModelPool

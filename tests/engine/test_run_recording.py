@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.replay import MAX_PAUSE_S, replay
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.recording.replay import MAX_PAUSE_S, replay
 from purpose_desktop.engine.review import (
     ActionDecision,
     ActionReviewRequest,
     ScoreDecision,
     ScoreReviewRequest,
 )
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.trajectory import Action, State
 from purpose_desktop.errors import UserError

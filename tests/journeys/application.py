@@ -18,7 +18,7 @@ from purpose_desktop.config import Paths
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.run_controller import DeferredHistory
+from purpose_desktop.ui.run.controller import DeferredHistory
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]

@@ -5,7 +5,7 @@ SmolLM2, and draws its curve."""
 from __future__ import annotations
 
 import pytest
-from purpose_desktop.ui.benchmark_form import BenchmarkForm
+from purpose_desktop.ui.benchmarks.form import BenchmarkForm
 from pytestqt.qtbot import QtBot
 from tests.journeys.application import App, RunInLoop
 from tests.journeys.person import (

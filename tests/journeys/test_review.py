@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 from purpose_desktop.config import resources_dir
-from purpose_desktop.engine.dead_ends import call_key
+from purpose_desktop.engine.learning.dead_ends import call_key
 from purpose_desktop.engine.specs import ReviewPolicy
-from purpose_desktop.ui.memory_browser import NOTHING_LEARNED
+from purpose_desktop.ui.memory.browser import NOTHING_LEARNED
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.review_dialogs import ActionReviewDialog, ScoreReviewDialog
+from purpose_desktop.ui.review.dialogs import ActionReviewDialog, ScoreReviewDialog
 from pytestqt.qtbot import QtBot
 from tests.journeys.application import App, RunInLoop
 from tests.journeys.person import (

@@ -10,8 +10,8 @@ from typing import Any
 
 import psutil
 import pytest
-from purpose_desktop.engine.action_schema import action_schema
-from purpose_desktop.engine.parsing import parse_action
+from purpose_desktop.engine.loop.action_schema import action_schema
+from purpose_desktop.engine.loop.parsing import parse_action
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
 from purpose_desktop.models.bundled import gemma3_path, smollm2_path

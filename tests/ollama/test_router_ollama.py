@@ -101,7 +101,7 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
     ollama_with_qwen: FakeOllama, tmp_path: Path
 ) -> None:
     from purpose_desktop.engine.events import Event, WarningRaised
-    from purpose_desktop.engine.run import RunOutcome, TeamRunner
+    from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
     from purpose_desktop.engine.team_file import load_team
     from tests.engine.scripted_team import memory_at
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.memory import Experience
+from purpose_desktop.engine.learning.memory import Experience
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store import database, opening, run_journal
@@ -464,8 +464,8 @@ def test_a_memory_write_on_a_full_disk_raises_an_error_saying_so(tmp_path: Path)
 def test_a_run_whose_journal_writer_dies_ends_as_failed_and_keeps_what_was_committed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from purpose_desktop.engine.checkpoint import Checkpoint
-    from purpose_desktop.engine.journal import RecordingStopped
+    from purpose_desktop.engine.recording.checkpoint import Checkpoint
+    from purpose_desktop.engine.recording.journal import RecordingStopped
     from purpose_desktop.store import journal_rows
 
     real_commit = journal_rows.commit_items

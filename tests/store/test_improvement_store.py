@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from purpose_desktop.engine.improvement import ImprovementFileError, load_improvement
+from purpose_desktop.engine.learning.improvement import ImprovementFileError, load_improvement
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import open_database, writing
 from purpose_desktop.store.improvement_store import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.memory import Tier
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.learning.memory import Tier
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.memory import Experience, Heuristic, ScoreAnchor, Tier
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, ScoreAnchor, Tier
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import writing
 from purpose_desktop.store.memory_files import (

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.memory import Experience, Heuristic, MemoryStore, ScoreAnchor, Tier
+from purpose_desktop.engine.learning.memory import (
+    Experience,
+    Heuristic,
+    MemoryStore,
+    ScoreAnchor,
+    Tier,
+)
 from purpose_desktop.store import memory_store
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.full_text import create_full_text_index

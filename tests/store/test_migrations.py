@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from purpose_desktop.engine.memory import Tier
+from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.store import improvement_tables, memory_tables, run_tables
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.improvement_store import ImprovementStore

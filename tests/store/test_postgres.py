@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.costs import Price, PriceTable
-from purpose_desktop.engine.memory import Experience, Tier
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.learning.memory import Experience, Tier
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import open_database, reading

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.event_codec import decode_event
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.recording.event_codec import decode_event
 from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading, writing

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.ui.agent_streams import MAX_STREAM_CHARS, AgentStreams
+from purpose_desktop.ui.run.agent_streams import MAX_STREAM_CHARS, AgentStreams
 from pytestqt.qtbot import QtBot
 
 Screenshot = Callable[[Any, str], Path]

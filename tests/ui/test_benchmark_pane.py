@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.improvement import (
+from purpose_desktop.engine.learning.improvement import (
     ImprovementResult,
     ImprovementSeries,
     IterationMetrics,
@@ -25,12 +25,12 @@ from purpose_desktop.engine.improvement import (
 )
 from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from purpose_desktop.store.opening import Store, StoreError, open_store
-from purpose_desktop.ui.chart_parts import legend_rows
-from purpose_desktop.ui.curve_chart import Curve, CurveChart
-from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
+from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import Scheme, meaning_colour
+from purpose_desktop.ui.widgets.chart_parts import legend_rows
+from purpose_desktop.ui.widgets.curve_chart import Curve, CurveChart
 from pytestqt.qtbot import QtBot
 from tests.ui.test_costs_pane import theme_applied
 from tests.ui.test_main_window import wait_until

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 from purpose_desktop.app import build_services
 from purpose_desktop.config import Paths, resources_dir
-from purpose_desktop.engine.improvement import list_results
+from purpose_desktop.engine.learning.improvement import list_results
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamEvent
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.ui.application import build_main_window
-from purpose_desktop.ui.benchmark_form import BenchmarkForm
-from purpose_desktop.ui.benchmark_job import BenchmarkSetup
+from purpose_desktop.ui.benchmarks.form import BenchmarkForm
+from purpose_desktop.ui.benchmarks.job import BenchmarkSetup
+from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.panes.benchmark_pane import BenchmarkPane
 from purpose_desktop.ui.qt import QtCore
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot

@@ -15,7 +15,7 @@ import pytest
 from purpose_desktop.app import build_services
 from purpose_desktop.config import Paths
 from purpose_desktop.engine.costs import Price, PriceTable, load_prices
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
@@ -23,11 +23,11 @@ from purpose_desktop.store.database import reading
 from purpose_desktop.store.opening import Store, StoreError, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.application import build_main_window
-from purpose_desktop.ui.cost_prices import PriceEditor
+from purpose_desktop.ui.costs.pane import CostsPane
+from purpose_desktop.ui.costs.prices import PriceEditor
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.panes.costs_pane import CostsPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.run_controller import DeferredHistory
+from purpose_desktop.ui.run.controller import DeferredHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import Scheme, apply_theme
 from pytestqt.qtbot import QtBot

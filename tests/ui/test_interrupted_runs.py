@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from purpose_desktop.config import Paths, Settings
-from purpose_desktop.engine.run import TeamRunner
+from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import writing
@@ -19,8 +19,8 @@ from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtWidgets
-from purpose_desktop.ui.review_dialogs import ActionReviewDialog, ScoreReviewDialog
-from purpose_desktop.ui.review_gate import DialogReviewGate
+from purpose_desktop.ui.review.dialogs import ActionReviewDialog, ScoreReviewDialog
+from purpose_desktop.ui.review.gate import DialogReviewGate
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 from tests.engine.scripted_team import act, one_agent_team, team_model

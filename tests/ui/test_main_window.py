@@ -226,7 +226,7 @@ def test_layout_is_restored_on_the_next_start(
 
 
 def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
-    from purpose_desktop.ui.panes.run_pane import (
+    from purpose_desktop.ui.run.pane import (
         MAX_LINE_CHARS,
         MAX_STREAM_BLOCKS,
         MAX_STREAM_CHARS,
@@ -333,7 +333,7 @@ def test_a_run_whose_recording_breaks_ends_and_the_window_says_so(
     window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop,
     monkeypatch: pytest.MonkeyPatch, screenshot: Callable[[Any, str], Path],
 ) -> None:
-    from purpose_desktop.engine.checkpoint import Checkpoint
+    from purpose_desktop.engine.recording.checkpoint import Checkpoint
     from purpose_desktop.store import journal_rows
 
     real_commit = journal_rows.commit_items

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from purpose_desktop.app import build_services
 from purpose_desktop.config import Paths
-from purpose_desktop.engine.memory import Experience, Heuristic, Tier
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading, writing
@@ -28,12 +28,12 @@ from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.memory_browser import NOTHING_LEARNED, MemoryBrowser
-from purpose_desktop.ui.memory_retrieved import DELETED
-from purpose_desktop.ui.memory_table import PAGE_SIZE, PageModel
-from purpose_desktop.ui.panes.memory_pane import MemoryPane
+from purpose_desktop.ui.memory.browser import NOTHING_LEARNED, MemoryBrowser
+from purpose_desktop.ui.memory.pane import MemoryPane
+from purpose_desktop.ui.memory.retrieved import DELETED
+from purpose_desktop.ui.memory.table import PAGE_SIZE, PageModel
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.run_controller import DeferredHistory
+from purpose_desktop.ui.run.controller import DeferredHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text

@@ -27,7 +27,7 @@ from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.model_server_dialog import ServerDialog
+from purpose_desktop.ui.models.server_dialog import ServerDialog
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.theme import apply_theme
 

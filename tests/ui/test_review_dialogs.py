@@ -13,26 +13,26 @@ from typing import Any, TypeVar
 import pytest
 from purpose_desktop.config import Paths
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.learning import REJECTED_PREFIX
-from purpose_desktop.engine.memory import ScoreAnchor
+from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
+from purpose_desktop.engine.learning.memory import ScoreAnchor
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.review import ReviewGate, ScoreDecision, ScoreReviewRequest
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.trajectory import Action, Observation, State
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.store.run_queries import ScoreOverrideRecord
-from purpose_desktop.ui.pending_reviews import EMPTY_TEXT, PendingReviewsList
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.review_dialogs import (
+from purpose_desktop.ui.review.dialogs import (
     CLOSED_REASON,
     ActionReviewDialog,
     ReviewDialog,
     ScoreReviewDialog,
 )
-from purpose_desktop.ui.review_gate import DialogReviewGate
-from purpose_desktop.ui.schema_form import SchemaForm
+from purpose_desktop.ui.review.gate import DialogReviewGate
+from purpose_desktop.ui.review.pending import EMPTY_TEXT, PendingReviewsList
+from purpose_desktop.ui.widgets.schema_form import SchemaForm
 from pytestqt.qtbot import QtBot
 from tests.engine.scripted_team import act, make_team, one_agent_team, team_model
 from tests.ui.test_main_window import wait_until

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.run import RunStatus
+from purpose_desktop.engine.loop.run import RunStatus
 from purpose_desktop.ui.qt import QtWidgets
-from purpose_desktop.ui.run_outcome import ANSWER_LINES, NOT_SAVED_ADVICE, RunOutcome
+from purpose_desktop.ui.run.outcome import ANSWER_LINES, NOT_SAVED_ADVICE, RunOutcome
 from pytestqt.qtbot import QtBot
 
 Screenshot = Callable[[Any, str], Path]

@@ -13,23 +13,23 @@ from typing import Any
 import pytest
 from purpose_desktop.config import Paths
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.review import (
     ActionDecision,
     ActionReviewRequest,
     ScoreDecision,
     ScoreReviewRequest,
 )
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
-from purpose_desktop.ui.panes.run_pane import RunPane
-from purpose_desktop.ui.phi_chart import PhiChart
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from purpose_desktop.ui.run_controller import DeferredHistory, RunController, RunHistory
+from purpose_desktop.ui.run.controller import DeferredHistory, RunController, RunHistory
+from purpose_desktop.ui.run.pane import RunPane
+from purpose_desktop.ui.run.phi_chart import PhiChart
+from purpose_desktop.ui.run.timeline import TimelineItem, parse_action
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.timeline import TimelineItem, parse_action
 from pytestqt.qtbot import QtBot
 from tests.engine.scripted_team import act, make_team, one_agent_team, team_model
 from tests.ui.test_main_window import wait_until

@@ -15,10 +15,10 @@ from purpose_desktop.engine.specs import AgentSpec, LoadedTeam, ReviewPolicy, Te
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.catalog import CatalogEntry, list_local_models
 from purpose_desktop.models.memory import PROMPT_CACHE_BYTES, half_of_memory
-from purpose_desktop.ui.agent_form import AgentForm
-from purpose_desktop.ui.model_choice import size_text
-from purpose_desktop.ui.panes.team_pane import TeamPane
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from purpose_desktop.ui.team.agent_form import AgentForm
+from purpose_desktop.ui.team.model_choice import size_text
+from purpose_desktop.ui.team.pane import TeamPane
 from pytestqt.qtbot import QtBot
 
 SMOLLM = "bundled:smollm2-135m"
@@ -356,7 +356,7 @@ def test_the_pane_is_light_until_a_team_is_shown() -> None:
     code = (
         "import sys; from purpose_desktop.ui.qt import QtWidgets;"
         "app = QtWidgets.QApplication([]);"
-        "from purpose_desktop.ui.panes.team_pane import TeamPane; TeamPane();"
+        "from purpose_desktop.ui.team.pane import TeamPane; TeamPane();"
         "sys.exit(1 if 'pydantic' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

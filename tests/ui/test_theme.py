@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from purpose_desktop.store.run_queries import RunSummary
-from purpose_desktop.ui.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from purpose_desktop.ui.run.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.theme import (
     DARK,
     LIGHT,
@@ -26,7 +26,7 @@ from purpose_desktop.ui.theme import (
     scheme_of,
     show_first_theme,
 )
-from purpose_desktop.ui.widgets import read_only_table
+from purpose_desktop.ui.widgets.builders import read_only_table
 from pytestqt.qtbot import QtBot
 
 Role = QtGui.QPalette.ColorRole

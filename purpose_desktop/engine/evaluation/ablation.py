@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from purpose_desktop.engine import dead_ends
-from purpose_desktop.engine.memory import (
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning.memory import (
     Experience,
     Heuristic,
     MemoryStore,
@@ -30,7 +30,7 @@ class Recall(StrEnum):
     HEURISTICS = "heuristics"
     """All heuristics, the dead ends with them."""
     DEAD_ENDS = "dead ends"
-    """Only the dead ends (:mod:`purpose_desktop.engine.dead_ends`)."""
+    """Only the dead ends (:mod:`purpose_desktop.engine.learning.dead_ends`)."""
     EXPERIENCES = "experiences"
     ANCHORS = "score anchors"
 

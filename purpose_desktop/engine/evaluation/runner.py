@@ -30,15 +30,16 @@ from enum import StrEnum
 from pathlib import Path
 from statistics import fmean
 
-from purpose_desktop.engine import learning
 from purpose_desktop.engine.evaluation.ablation import Recall
 from purpose_desktop.engine.evaluation.checks import check_outcome
 from purpose_desktop.engine.evaluation.suites import Check, Suite, SuiteTask
-from purpose_desktop.engine.improvement import (
+from purpose_desktop.engine.learning import lessons
+from purpose_desktop.engine.learning.improvement import (
     ImprovementResult,
     ImprovementSeries,
     IterationMetrics,
 )
+from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.review import (
     ActionDecision,
     ActionReviewRequest,
@@ -47,7 +48,6 @@ from purpose_desktop.engine.review import (
     ScoreDecision,
     ScoreReviewRequest,
 )
-from purpose_desktop.engine.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.specs import LoadedTeam, ReviewPolicy
 
 #: The best and worst Φ: what a person who knows the outcome gives a state that settles it.
@@ -209,7 +209,7 @@ async def _run_task(
     # Only a completed run has given an answer; a failed one may still have written files.
     answer = outcome.answer if outcome.status == "completed" else None
     result = check_outcome(task.check, answer, workspace)
-    reward = learning.RunResult(team.spec.name, run_id, task.task, outcome.status,
+    reward = lessons.RunResult(team.spec.name, run_id, task.task, outcome.status,
                                 outcome.answer, outcome.steps).reward
     return TaskRun(arm, iteration, task.id, result.passed, result.detail, reward, outcome)
 

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from purpose_desktop.engine.action_schema import action_schema, describe_actions
+from purpose_desktop.engine.loop.action_schema import action_schema, describe_actions
 from purpose_desktop.engine.tools.base import Notes, ToolContext, ToolError
 from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS, builtin_tool, tools_named
 from purpose_desktop.engine.tools.functions import call_tool

@@ -1,0 +1,1 @@
+"""What a team learns and remembers: heuristics, experiences, dead ends, improvement."""

@@ -1,0 +1,126 @@
+"""What a team learns from a finished run: new heuristics, Q-value updates and an experience.
+
+Distillation is rule-based, not a model call: a 135M model cannot be trusted to summarise its
+own run, while the trajectory holds the facts (which calls raised Φ, which failed, what a
+person rejected). Each heuristic's pattern is the task, so retrieval by text finds it again
+for similar tasks; its strategy is short and concrete, often the very action that worked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from purpose_desktop.engine.events import RunStatus
+from purpose_desktop.engine.history import call_text
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.text import shorten
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
+
+REJECTED_PREFIX = "Rejected by a person"
+MAX_TEXT = 160
+PROGRESS_PHI = 5.0
+"""Φ from which a state counts as real progress: a run ending there succeeded, and a call
+that raised Φ to it worked. A rise from 0 to 1 taught small models to repeat useless calls."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run as learning sees it."""
+
+    team: str
+    run_id: str
+    task: str
+    status: RunStatus
+    answer: str
+    steps: tuple[Step, ...]
+
+    @property
+    def final_phi(self) -> float:
+        return self.steps[-1].phi_after if self.steps else 0.0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "completed" and self.final_phi >= PROGRESS_PHI
+
+    @property
+    def reward(self) -> float:
+        """The run's reward for the heuristics it used, 0 to 1: its final Φ, halved if it
+        did not complete."""
+        scale = 10.0 if self.status == "completed" else 20.0
+        return min(1.0, self.final_phi / scale)
+
+
+def distil(result: RunResult) -> list[Heuristic]:
+    """The heuristics worth keeping from ``result``."""
+    learned: list[Heuristic] = []
+
+    pattern = shorten(result.task, MAX_TEXT)
+
+    def keep(tier: Tier, strategy: str, q_value: float = 0.5) -> None:
+        strategy = shorten(strategy, MAX_TEXT)
+        if any(h.tier == tier and h.strategy == strategy for h in learned):
+            return  # the same lesson from two steps of one run is one lesson
+        learned.append(Heuristic(
+            team=result.team, tier=tier, pattern=pattern, strategy=strategy,
+            q_value=q_value, run_ids=(result.run_id,),
+        ))
+
+    for step in result.steps:
+        action = step.action
+        if action.tool in (FINISH, DELEGATE):
+            continue
+        if step.observation.text.startswith(REJECTED_PREFIX):
+            keep(dead_ends.TIER, dead_ends.lesson(action, step.observation.text), 0.6)
+        elif not step.observation.ok:
+            keep(dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"),
+                 0.4)
+        elif step.reward > 0 and step.phi_after >= PROGRESS_PHI:
+            keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
+                            f"{shorten(step.observation.text, 60)}")
+    calls = [call_text(step.action, MAX_TEXT) for step in result.steps]
+    if result.succeeded and calls:
+        keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
+    if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
+        keep(Tier.STRATEGIC, "This kind of task ran out of steps before: finish as soon as "
+                             "an observation gives the answer.", 0.5)
+    if result.status == "completed" and not result.succeeded:
+        keep(Tier.STRATEGIC, _low_scored_answer(result), 0.5)
+        # An answer given at once has nothing observed to be judged by: its low score says
+        # little, and a task that needs no tool must not lose its answer to it.
+        last = result.steps[-1].action if len(result.steps) > 1 else None
+        if last is not None and last.tool == FINISH and \
+                result.final_phi <= dead_ends.WRONG_ANSWER_PHI:
+            keep(dead_ends.TIER, dead_ends.lesson(
+                last, f"the answer scored Φ {result.final_phi:.0f} of 10"), 0.4)
+    return learned
+
+
+def _low_scored_answer(result: RunResult) -> str:
+    """The lesson of an answer that scored low (by the critic or a person): a small model
+    otherwise gives the same answer again, all the more as its past run shows it that one."""
+    answer = shorten(result.answer.strip() or "(empty)", 40)
+    scored = f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
+    used_tools = any(step.action.tool not in (FINISH, DELEGATE) for step in result.steps)
+    if used_tools:
+        return f"{scored}: finish with what the tools gave, not with another number."
+    return f"{scored}: work the answer out with a tool first, then finish with its result."
+
+
+def experience(result: RunResult) -> Experience:
+    summary = " → ".join(
+        f"{call_text(step.action, MAX_TEXT)} ⇒ {shorten(step.observation.text, 40)}"
+        for step in result.steps
+    )
+    return Experience(
+        team=result.team, task=result.task, summary=summary or "(no steps)",
+        outcome=result.status, final_phi=result.final_phi, steps=len(result.steps),
+        run_id=result.run_id, q_value=result.reward,
+    )
+
+
+def used_heuristics(steps: Sequence[Step]) -> list[int]:
+    """The ids of the heuristics shown to the agents during the run, each once."""
+    return list(dict.fromkeys(i for step in steps for i in step.heuristic_ids))
+

@@ -1,0 +1,552 @@
+"""One agent's ReAct loop inside a run, step by step, with review, tools and the critic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from purpose_desktop.engine.context import budget_for, counter_for, fit
+from purpose_desktop.engine.critic import Critic, Score
+from purpose_desktop.engine.events import (
+    ActionProposed,
+    ActionReviewed,
+    AgentSelected,
+    MemoryRetrieved,
+    RunContinued,
+    RunPaused,
+    RunStatus,
+    Scored,
+    ScoreOverridden,
+    StepStarted,
+    TokenStreamed,
+    ToolFinished,
+    ToolStarted,
+    WarningRaised,
+)
+from purpose_desktop.engine.history import compact_history
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning.dead_ends import DeadEnds
+from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
+from purpose_desktop.engine.learning.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
+from purpose_desktop.engine.loop.actor import Actor, Proposal, StepFailed
+from purpose_desktop.engine.loop.choices import (
+    Choices,
+    Refusal,
+    failed_before,
+    misfit_handover,
+    same_call,
+)
+from purpose_desktop.engine.loop.fallback import rule_action
+from purpose_desktop.engine.loop.prompts import (
+    answer_prompt,
+    head_messages,
+    simpler_messages,
+    system_prompt,
+)
+from purpose_desktop.engine.loop.run_context import ModelService, RunContext
+from purpose_desktop.engine.recording.checkpoint import Frame, PendingDelegation
+from purpose_desktop.engine.review import (
+    ActionReviewRequest,
+    ScoreReviewRequest,
+    asks_for_action,
+    asks_for_score,
+    checked_override,
+)
+from purpose_desktop.engine.text import similarity
+from purpose_desktop.engine.tools.base import Tool, ToolError
+from purpose_desktop.engine.tools.builtin import tools_named
+from purpose_desktop.engine.tools.functions import call_tool
+from purpose_desktop.engine.tools.selection import select_tools
+from purpose_desktop.engine.trajectory import (
+    DELEGATE,
+    FINISH,
+    Action,
+    Exchange,
+    Observation,
+    State,
+    Step,
+)
+from purpose_desktop.errors import ModelError
+from purpose_desktop.models.base import ChatModel
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
+from purpose_desktop.models.structured import generate_json
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.specs import AgentSpec
+
+MAX_DELEGATION_DEPTH = 1
+MAX_FAILED_STEPS = 2
+OBSERVATION_CHARS = 600  # of a tool's output shown to the model; small contexts fill fast
+TOOLS_PER_STEP = 3
+FINISH_HINT = "If this answers the task, finish with it."
+HINT_TOKENS = 16
+HEURISTICS_SHOWN = 3
+RELEVANT = 0.3
+"""How alike (content words) a learned lesson's task and the task at hand must be for the
+lesson to be shown. A small model copies what its prompt shows: a lesson from an unrelated task
+("calculator(expression=17) worked") leads it to the same call on this one."""
+HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
+RESAMPLES = 2
+"""How often an agent whose proposal a rule refuses is asked for another sample (at
+``RESAMPLE_TEMPERATURE``), when nothing can be taken out of its choices, before the step fails;
+the first of them also comes before anything is taken out."""
+RESAMPLE_TEMPERATURE = 0.8
+
+
+@dataclass
+class _Turn:
+    """One agent working on one task in a run: what it has seen and done so far."""
+
+    run: RunContext
+    agent: AgentSpec
+    model: ChatModel
+    task: str
+    tools: tuple[Tool, ...]
+    teammates: tuple[str, ...]
+    depth: int
+    exchanges: list[Exchange] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+    phi: float = 0.0
+    failed_steps: int = 0
+    steps_taken: int = 0
+    delegating: PendingDelegation | None = None
+    experiences: list[Experience] | None = None  # found once: they match the task alone
+    dead_ends: DeadEnds | None = None  # likewise
+
+    def frame(self) -> Frame:
+        return Frame(self.agent.name, self.task, self.depth, self.steps_taken,
+                     tuple(self.exchanges), tuple(self.observations), self.phi,
+                     self.failed_steps, self.delegating)
+
+    def restore(self, frame: Frame) -> None:
+        self.exchanges = list(frame.exchanges)
+        self.observations = list(frame.observations)
+        self.phi = frame.phi
+        self.failed_steps = frame.failed_steps
+        self.steps_taken = frame.steps_taken
+        self.delegating = frame.delegating
+
+    def emit(self, event_type: type[Any], **fields: Any) -> None:
+        self.run.events.emit(event_type, agent=self.agent.name, **fields)
+
+    def tool(self, name: str) -> Tool | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
+
+    def warn(self, message: str) -> None:
+        self.run.events.emit(WarningRaised, message=message)
+
+    def record(self, purpose: str, usage: Usage) -> None:
+        self.run.record_call(self.agent.name, self.agent.model, purpose, usage)
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What carrying out an action gave: the action as done, its observation, and the final
+    answer when it finished."""
+
+    action: Action
+    observation: Observation
+    answer: str | None = None
+
+
+class AgentLoop:
+    def __init__(
+        self, models: ModelService, memory: MemoryStore, critic: Critic, *,
+        max_answer_tokens: int,
+    ) -> None:
+        self._models = models
+        self._memory = memory
+        self._critic = critic
+        self._max_answer_tokens = max_answer_tokens
+
+    async def run(
+        self, run: RunContext, agent: AgentSpec, task: str, depth: int = 0, *,
+        resume: Sequence[Frame] = (), first_action: Action | None = None,
+    ) -> tuple[RunStatus, str, str | None]:
+        """Run ``agent`` on ``task`` until it finishes: (status, answer, error message).
+
+        ``resume`` holds this turn's frame from a checkpoint (and the frames of the teammates
+        it waits for) to go on from; ``first_action`` stands in for the next proposal.
+        """
+        teammates = () if depth >= MAX_DELEGATION_DEPTH else tuple(
+            a.name for a in run.team.spec.agents if a.name != agent.name
+        )
+        async with self._models.use(agent.model, run.team.base_dir, run.report_status) as model:
+            turn = _Turn(run, agent, model, task, tools_named(agent.tools), teammates, depth)
+            if resume:
+                turn.restore(resume[0])
+            run.turns.append(turn)
+            try:
+                if not resume:
+                    run.checkpoint()  # the start, after the agent was chosen
+                return await self._steps(turn, resume[1:], first_action)
+            finally:
+                run.turns.pop()
+
+    async def _steps(
+        self, turn: _Turn, waiting_for: Sequence[Frame], first_action: Action | None
+    ) -> tuple[RunStatus, str, str | None]:
+        run, agent = turn.run, turn.agent
+        if turn.delegating is not None:
+            # Resumed while a teammate worked on a subtask: it goes on, then this step ends.
+            pending = turn.delegating
+            observation = await self._delegate(turn, pending.action, waiting_for)
+            done = _Done(pending.action, observation)
+            await self._score(turn, done, pending.step, pending.heuristic_ids)
+        while turn.steps_taken < agent.max_steps:
+            await self._pause_point(run)
+            turn.steps_taken += 1
+            step = run.next_step()
+            turn.emit(StepStarted, step=step)
+            heuristic_ids: tuple[int, ...] = ()
+            try:
+                if first_action is not None:
+                    action = self._given(turn, first_action, step)
+                    first_action = None
+                else:
+                    action, heuristic_ids = await self._propose(turn, step)
+            except StepFailed as exc:
+                turn.failed_steps += 1
+                turn.warn(str(exc))
+                run.checkpoint()
+                if turn.failed_steps >= MAX_FAILED_STEPS:
+                    return "failed", "", f"{agent.name} could not produce an action: {exc}"
+                continue
+            done = await self._act(turn, action, step, heuristic_ids)
+            await self._score(turn, done, step, heuristic_ids)
+            if done.answer is not None:
+                return "completed", done.answer, None
+        return "failed", "", (
+            f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."
+        )
+
+    @staticmethod
+    async def _pause_point(run: RunContext) -> None:
+        """Wait here, between steps, while the person has the run paused."""
+        if not run.control.paused:
+            return
+        upcoming = run.last_step + 1
+        run.events.emit(RunPaused, before_step=upcoming)
+        await run.control.wait()
+        run.events.emit(RunContinued, before_step=upcoming)
+
+    # --- one step -------------------------------------------------------------------------
+
+    async def _propose(self, turn: _Turn, step: int) -> tuple[Action, tuple[int, ...]]:
+        """The agent's next action, and the ids of the heuristics that went into it."""
+        team = turn.run.team.spec.name
+        last = turn.observations[-1] if turn.observations else None
+        query = turn.task if last is None else f"{turn.task} {last}"
+        # Dead ends are kept to by the loop itself; the prompt's few lines go to advice.
+        heuristics = [h for h in await self._memory.find_heuristics(
+            team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE)
+            if not dead_ends.is_lesson(h) and _relevant(h, turn.task)][:HEURISTICS_SHOWN]
+        if turn.experiences is None:
+            turn.experiences = [e for e in await self._memory.find_experiences(
+                team, turn.task, limit=2) if similarity(e.task, turn.task) >= RELEVANT]
+        if turn.dead_ends is None:
+            turn.dead_ends = DeadEnds.for_task(await self._memory.find_heuristics(
+                team, turn.task, tiers=(dead_ends.TIER,), limit=dead_ends.LOOKUP), turn.task)
+        turn.emit(
+            MemoryRetrieved, step=step,
+            heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),
+            experiences=tuple((e.id or 0, e.task, e.outcome) for e in turn.experiences),
+        )
+        used = [h.id for h in heuristics if h.id is not None]
+        choices = Choices(select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True,
+                          turn.teammates)
+        resamples = 0
+        while True:
+            proposal = await self._ask(turn, heuristics, choices, last, resamples)
+            action = proposal.action
+            refusal = self._refusal(turn, action, used)
+            if refusal is None:
+                break
+            narrowed = choices.without(action)
+            # A call that failed or was rejected may need only other arguments: one other
+            # sample first, with the same choices; the same proposal again takes it away.
+            if narrowed is not None and (not refusal.other_arguments or resamples):
+                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
+                          f"{refusal.why}")
+                choices = narrowed
+                continue
+            if resamples >= RESAMPLES:
+                if refusal.learned:
+                    break  # a lesson may be wrong: with nothing else to do, it is overruled
+                raise StepFailed(f"{turn.agent.name} has nothing to propose but "
+                                 f"{refusal.why}.")
+            resamples += 1
+            turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
+        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
+                  thought=action.thought, parse_method=proposal.method,
+                  attempts=proposal.attempts)
+        return action, tuple(used)
+
+    @staticmethod
+    def _refusal(turn: _Turn, action: Action, used: list[int]) -> Refusal | None:
+        """Why ``action`` is refused by rule (see :mod:`~purpose_desktop.engine.loop.choices`), or
+        ``None``. A learned dead end that refuses it joins the heuristics ``used``."""
+        assert turn.dead_ends is not None  # found before the first ask
+        lesson = turn.dead_ends.lesson_for(action)
+        if lesson is not None:
+            if lesson.id is not None and lesson.id not in used:
+                used.append(lesson.id)
+            return Refusal(f"{lesson.strategy} (learned on this task before)", learned=True)
+        refusal = failed_before(action, turn.run.steps)
+        if refusal is None and action.tool == DELEGATE:
+            refusal = _misfit(turn, action)
+        return refusal
+
+    async def _ask(
+        self, turn: _Turn, heuristics: Sequence[Heuristic], choices: Choices,
+        last: str | None, resample: int = 0,
+    ) -> Proposal:
+        """One proposal of the agent's model among ``choices``; ``resample`` (from 1) asks
+        for a sample other than the most likely answer."""
+        options = GenerationOptions(
+            max_tokens=self._max_answer_tokens,
+            temperature=RESAMPLE_TEMPERATURE if resample else 0.0,
+            seed=resample or None,
+        )
+        actor = Actor(turn.model, choices.tools, choices.teammates, options,
+                      can_finish=choices.can_finish)
+
+        def on_token(text: str) -> None:
+            turn.emit(TokenStreamed, text=text)
+
+        def on_usage(usage: Usage) -> None:
+            turn.record("act", usage)
+
+        if choices.answer_only and not turn.tools and not turn.teammates:
+            # Only an agent that never has anything else to do: one whose choices were
+            # narrowed to finishing has its earlier JSON actions in front of it, and is asked
+            # in the same format.
+            system = answer_prompt(turn.agent, heuristics, turn.experiences or ())
+            messages = await self._fit(turn, head_messages(system, turn.task))
+            return await actor.answer(messages, on_token, on_usage)
+        system = system_prompt(turn.agent, choices.tools, choices.teammates, heuristics,
+                               turn.experiences or (), can_finish=choices.can_finish)
+        messages = await self._fit(turn, head_messages(system, turn.task))
+        return await actor.propose(
+            messages,
+            simpler_messages(choices.tools, choices.teammates, turn.task, last,
+                             can_finish=choices.can_finish),
+            on_token=on_token,
+            on_usage=on_usage,
+            on_retry=lambda why: turn.warn(
+                f"{turn.agent.name}'s answer could not be read as an action ({why}); "
+                "asking again with a simpler prompt."
+            ),
+            fallback=rule_action(turn.task, turn.exchanges[-1] if turn.exchanges else None,
+                                 choices.tools, can_finish=choices.can_finish),
+        )
+
+    @staticmethod
+    def _given(turn: _Turn, action: Action, step: int) -> Action:
+        """A person's action in place of the agent's proposal (a fork with an edited action)."""
+        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
+                  thought=action.thought, parse_method="person", attempts=0)
+        return action
+
+    async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
+        reserved = self._max_answer_tokens + HINT_TOKENS
+        fitted, warning = await fit(turn.model, head, reserved)
+        if warning is not None:
+            turn.warn(warning)
+        messages = await compact_history(fitted, turn.exchanges,
+                                         budget_for(turn.model, reserved),
+                                         counter_for(turn.model))
+        if turn.exchanges:
+            # Small models keep calling tools after the answer is in front of them; a nudge
+            # right after the latest observation gets most of them to finish.
+            last = messages[-1]
+            messages[-1] = ChatMessage(last.role, f"{last.content}\n{FINISH_HINT}")
+        return messages
+
+    async def _act(
+        self, turn: _Turn, action: Action, step: int, heuristic_ids: tuple[int, ...]
+    ) -> _Done:
+        """Review and carry out ``action``."""
+        reviewed = await self._review(turn, action, turn.tool(action.tool), step)
+        if reviewed is None or isinstance(reviewed, str):
+            reason = reviewed or "no reason given"
+            return _Done(action, Observation(f"{REJECTED_PREFIX}: {reason}", ok=False))
+        action = reviewed
+        repeated = self._repeated(turn, action)
+        if repeated is not None:
+            return _Done(action, repeated)
+        if action.tool == FINISH:
+            answer = str(action.arguments.get("answer", ""))
+            return _Done(action, Observation(f"Final answer: {answer}"), answer)
+        if action.tool == DELEGATE:
+            turn.delegating = PendingDelegation(step, action, heuristic_ids)
+            return _Done(action, await self._delegate(turn, action))
+        tool = turn.tool(action.tool)  # a person's edit may have named another tool
+        if tool is None:
+            return _Done(action, Observation(f"There is no tool called '{action.tool}'.",
+                                             ok=False))
+        return _Done(action, await self._call(turn, tool, action.arguments, step))
+
+    @staticmethod
+    def _repeated(turn: _Turn, action: Action) -> Observation | None:
+        """Calling a tool exactly as in the step before, or handing over a subtask exactly as
+        before in this turn, cannot tell anything new: it is not done again and the agent is
+        told what it already got."""
+        if action.tool == FINISH or not turn.exchanges:
+            return None
+        earlier = turn.exchanges if action.tool == DELEGATE else turn.exchanges[-1:]
+        previous = next((e for e in reversed(earlier) if same_call(e.action, action)), None)
+        if previous is None:
+            return None
+        return Observation(
+            f"Not {'handed over' if action.tool == DELEGATE else 'run'} again: the same "
+            f"{'hand-over' if action.tool == DELEGATE else 'call'} gave "
+            f"{previous.observation.text!r}. {FINISH_HINT}", ok=False,
+        )
+
+    async def _review(
+        self, turn: _Turn, action: Action, tool: Tool | None, step: int
+    ) -> Action | str | None:
+        """The action to carry out, or the reason (possibly ``None``) it was rejected."""
+        run = turn.run
+        if not asks_for_action(turn.agent.review, tool, run.always_allowed):
+            turn.emit(ActionReviewed, step=step, verdict="approved", tool=action.tool,
+                      arguments=dict(action.arguments), by="policy")
+            return action
+        decision = await run.review.review_action(
+            ActionReviewRequest(run.run_id, turn.agent.name, step, action, tool)
+        )
+        if decision.always_allow and tool is not None:
+            run.always_allowed.add(tool.name)
+        if decision.verdict == "reject":
+            turn.emit(ActionReviewed, step=step, verdict="rejected", tool=action.tool,
+                      arguments=dict(action.arguments), reason=decision.reason, by="person")
+            return decision.reason or None
+        final = decision.action if decision.verdict == "edit" and decision.action else action
+        turn.emit(ActionReviewed, step=step,
+                  verdict="edited" if final is not action else "approved", tool=final.tool,
+                  arguments=dict(final.arguments), reason=decision.reason, by="person")
+        return final
+
+    async def _call(
+        self, turn: _Turn, tool: Tool, arguments: Mapping[str, Any], step: int
+    ) -> Observation:
+        turn.emit(ToolStarted, step=step, tool=tool.name, arguments=dict(arguments))
+        started = time.monotonic()
+        try:
+            output, ok = await call_tool(tool, arguments, turn.run.tools), True
+        except ToolError as exc:
+            output, ok = str(exc), False
+        turn.emit(ToolFinished, step=step, tool=tool.name, ok=ok, output=output,
+                  seconds=time.monotonic() - started)
+        if len(output) > OBSERVATION_CHARS:
+            output = output[:OBSERVATION_CHARS] + f" … ({len(output)} characters in all)"
+        return Observation(output, ok=ok)
+
+    async def _delegate(
+        self, turn: _Turn, action: Action, resume: Sequence[Frame] = ()
+    ) -> Observation:
+        """Hand ``action``'s subtask to the teammate it names (going on with the teammate's
+        turn in ``resume``, if one is given) and tell what came of it."""
+        name = str(action.arguments.get("agent", ""))
+        subtask = str(action.arguments.get("task", ""))
+        try:
+            teammate = turn.run.team.spec.agent(name)
+        except KeyError:
+            return Observation(f"There is no teammate called '{name}'.", ok=False)
+        if not resume:
+            turn.run.events.emit(AgentSelected, agent=teammate.name, model=teammate.model,
+                                 reason=f"{turn.agent.name} handed it a subtask")
+        status, answer, error = await self.run(turn.run, teammate, subtask, turn.depth + 1,
+                                               resume=resume)
+        if status != "completed":
+            return Observation(f"{teammate.name} could not do it: {error}", ok=False)
+        return Observation(f"{teammate.name} answered: {answer}")
+
+    async def _score(
+        self, turn: _Turn, done: _Done, step: int, heuristic_ids: tuple[int, ...]
+    ) -> None:
+        if done.answer is None:
+            turn.observations.append(done.observation.text)
+        scored = State(turn.task, tuple(turn.observations), done.answer)
+        score: Score = await self._critic.score(
+            turn.run.team.spec.name, scored, turn.phi, turn.model,
+            lambda usage: turn.record("score", usage), failed=not done.observation.ok,
+        )
+        turn.emit(Scored, step=step, phi_before=turn.phi, phi=score.phi,
+                  evidence=score.evidence, flag=score.flag, cached=score.cached,
+                  calibrated_by=score.calibrated_by)
+        phi = score.phi
+        if asks_for_score(turn.agent.review):
+            phi = await self._review_score(turn, scored, done, score, step)
+        turn.run.steps.append(Step(step, turn.agent.name, done.action, done.observation,
+                                   turn.phi, phi, score.evidence, heuristic_ids))
+        turn.exchanges.append(Exchange(done.action, done.observation, turn.agent.name))
+        turn.phi = phi
+        turn.delegating = None
+        turn.run.checkpoint()
+
+    async def _review_score(
+        self, turn: _Turn, scored: State, done: _Done, score: Score, step: int
+    ) -> float:
+        run = turn.run
+        decision = await run.review.review_score(ScoreReviewRequest(
+            run.run_id, turn.agent.name, step, scored, done.action, done.observation,
+            turn.phi, score.phi, score.evidence,
+        ))
+        if decision.phi is None:
+            return score.phi
+        phi = checked_override(decision.phi)
+        turn.emit(ScoreOverridden, step=step, critic_phi=score.phi, phi=phi,
+                  reason=decision.reason)
+        await self._critic.record_override(
+            ScoreAnchor(run.team.spec.name, scored.task, scored.text(), score.phi, phi,
+                        decision.reason, run.run_id),
+            scored,
+        )
+        return phi
+
+
+def _relevant(heuristic: Heuristic, task: str) -> bool:
+    """Whether ``heuristic`` is worth showing on ``task``: a person's own and pinned ones
+    always are, distilled ones when they were learned on a task like it."""
+    return (heuristic.source == "human" or heuristic.pinned
+            or similarity(heuristic.pattern, task) >= RELEVANT)
+
+
+def _misfit(turn: _Turn, action: Action) -> Refusal | None:
+    try:
+        teammate = turn.run.team.spec.agent(str(action.arguments.get("agent", "")))
+    except KeyError:
+        return None  # carried out, it tells the agent there is no such teammate
+    return misfit_handover(turn.agent, teammate, str(action.arguments.get("task", "")))
+
+
+async def pick_with_model(
+    models: ModelService, run: RunContext, reference: str, task: str,
+    candidates: Sequence[AgentSpec],
+) -> str | None:
+    """The router model's choice among ``candidates`` (a constrained enum), or ``None``."""
+    names = [agent.name for agent in candidates]
+    schema = {"type": "object", "properties": {"agent": {"type": "string", "enum": names}},
+              "required": ["agent"], "additionalProperties": False}
+    listing = "\n".join(
+        f"- {a.name}: {a.role} (expertise: {', '.join(a.expertise) or 'general'})"
+        for a in candidates
+    )
+    messages = [
+        ChatMessage("system", 'Answer with JSON {"agent": NAME}: the agent best suited to '
+                              f"the task.\nAgents:\n{listing}"),
+        ChatMessage("user", f"Task: {task}"),
+    ]
+    try:
+        async with models.use(reference, run.team.base_dir, run.report_status) as model:
+            output = await generate_json(model, messages, schema,
+                                         GenerationOptions(max_tokens=24, temperature=0.0))
+    except ModelError as exc:
+        run.events.emit(WarningRaised, message=f"The router model could not choose: {exc}")
+        return None
+    run.record_call("router", reference, "route", output.usage)
+    return str(output.value["agent"])

@@ -1,0 +1,118 @@
+"""What an agent may choose at a step, and which proposals the loop refuses, by rule.
+
+A small model reads "a person rejected this" or "this failed" in its prompt and proposes the
+same thing again. So the rules are kept in code: a proposal that a rule refuses is taken out
+of the choices (its tool, finishing, or handing over leaves the schema for that ask) and the
+model is asked again. The rules:
+
+- a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
+  whichever agent made it) is not made again: its observation says what came of it;
+- a hand-over of work that the agent's own tools or expertise fit better than the teammate's
+  is not made: routing already chose this agent for such work, and a small model otherwise
+  hands the whole task on instead of using its tools.
+
+Lessons learned on earlier runs of the same task are kept the same way (see
+:mod:`~purpose_desktop.engine.learning.dead_ends`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from purpose_desktop.engine.history import call_text
+from purpose_desktop.engine.loop.routing import expertise_score, needs_tools
+from purpose_desktop.engine.specs import AgentSpec
+from purpose_desktop.engine.text import shorten
+from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
+
+REASON_CHARS = 160
+SUBTASK_CHARS = 60
+CALL_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The actions one ask offers: ``tools``, finishing, and handing over to ``teammates``."""
+
+    tools: tuple[Tool, ...]
+    can_finish: bool = True
+    teammates: tuple[str, ...] = ()
+
+    @property
+    def answer_only(self) -> bool:
+        """Whether finishing is the only choice, so that the answer is all there is to ask."""
+        return self.can_finish and not self.tools and not self.teammates
+
+    def without(self, action: Action) -> Choices | None:
+        """These choices less ``action``'s kind (its tool, finishing, or handing over);
+        ``None`` when that would take nothing out or leave nothing."""
+        if action.tool == DELEGATE:
+            narrower = replace(self, teammates=())
+        elif action.tool == FINISH:
+            narrower = replace(self, can_finish=False)
+        else:
+            narrower = replace(self, tools=tuple(t for t in self.tools if t.name != action.tool))
+        if narrower == self or not (narrower.tools or narrower.can_finish or narrower.teammates):
+            return None
+        return narrower
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a rule refuses a proposal, as a sentence that names the call. ``learned`` when the
+    rule is a lesson from an earlier run rather than what happened in this one;
+    ``other_arguments`` when the same choice with other arguments may do (a person's reason
+    often says which), so the agent is asked for another sample before the choice is taken
+    away."""
+
+    why: str
+    learned: bool = False
+    other_arguments: bool = False
+
+
+def same_call(first: Action, second: Action) -> bool:
+    """Whether two actions are the same call: the same tool with the same arguments (text
+    compared without the spaces around it)."""
+    return first.tool == second.tool and _arguments(first) == _arguments(second)
+
+
+def _arguments(action: Action) -> str:
+    def plain(value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    return json.dumps({key: plain(value) for key, value in action.arguments.items()},
+                      sort_keys=True, ensure_ascii=False, default=str)
+
+
+def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
+    """Why ``action`` is not made again: the latest same call among the run's ``steps``
+    (any agent's) that a person rejected or that failed, and what it gave; ``None`` if there
+    is none."""
+    for step in reversed(steps):
+        if not step.observation.ok and same_call(step.action, action):
+            return Refusal(f"{call_text(action, CALL_CHARS)} gave before: "
+                           f"{shorten(step.observation.text, REASON_CHARS)}",
+                           other_arguments=True)
+    return None
+
+
+def misfit_handover(agent: AgentSpec, teammate: AgentSpec, subtask: str) -> Refusal | None:
+    """Why ``agent`` should do ``subtask`` itself rather than hand it to ``teammate``: its
+    tools fit the subtask and the teammate's do not, or, when the teammate's tools fit it no
+    better, its expertise fits it better. ``None`` when the hand-over is sound."""
+    handing = f"handing {shorten(subtask, SUBTASK_CHARS)!r} to {teammate.name}"
+    mine_fit, theirs_fit = needs_tools(subtask, agent), needs_tools(subtask, teammate)
+    if mine_fit and not theirs_fit:
+        return Refusal(f"{handing} is not done: {agent.name}'s own tools fit it, "
+                       f"{teammate.name}'s do not")
+    if theirs_fit and not mine_fit:
+        return None  # the teammate has the tools for it: the very reason to hand it over
+    mine, _ = expertise_score(agent, subtask)
+    theirs, _ = expertise_score(teammate, subtask)
+    if mine > theirs:
+        return Refusal(f"{handing} is not done: {agent.name}'s expertise fits it better")
+    return None

@@ -1,0 +1,75 @@
+"""The words put in front of an agent: schema first, then its role, then what it learned.
+
+Small models follow the first lines of a prompt best, so the answer format comes first and
+everything else is short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from purpose_desktop.engine.learning.memory import Experience, Heuristic
+from purpose_desktop.engine.loop.action_schema import describe_actions
+from purpose_desktop.engine.specs import AgentSpec
+from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.models.messages import ChatMessage
+
+FORMAT_LINE = "Reply with exactly one JSON object, one of:"
+
+
+def system_prompt(
+    agent: AgentSpec,
+    tools: Sequence[Tool],
+    teammates: Sequence[str],
+    heuristics: Sequence[Heuristic],
+    experiences: Sequence[Experience],
+    *,
+    can_finish: bool = True,
+) -> str:
+    parts = [FORMAT_LINE, describe_actions(tools, can_finish=can_finish, teammates=teammates),
+             "Use a tool when it helps; finish as soon as an observation gives the answer.",
+             f"You are {agent.name}. {agent.role}", *_learned(heuristics, experiences)]
+    return "\n\n".join(parts)
+
+
+def answer_prompt(
+    agent: AgentSpec, heuristics: Sequence[Heuristic], experiences: Sequence[Experience]
+) -> str:
+    """The prompt of an agent whose only choice is to answer: its role and what it learned,
+    no format. A small chat model answers a question better in its own words than inside a
+    JSON string."""
+    return "\n\n".join([f"You are {agent.name}. {agent.role}", *_learned(heuristics, experiences)])
+
+
+def _learned(heuristics: Sequence[Heuristic], experiences: Sequence[Experience]) -> list[str]:
+    parts = []
+    if heuristics:
+        parts.append("Learned from earlier tasks:\n" + "\n".join(
+            f"- When the task is like \"{h.pattern}\": {h.strategy}" for h in heuristics
+        ))
+    if experiences:
+        parts.append("Past runs:\n" + "\n".join(
+            f"- \"{e.task}\" ({e.outcome}, Φ {e.final_phi:.0f} of 10): {e.summary}"
+            for e in experiences
+        ))
+    return parts
+
+
+def head_messages(system: str, task: str) -> list[ChatMessage]:
+    return [ChatMessage("system", system), ChatMessage("user", f"Task: {task}")]
+
+
+def simpler_messages(
+    tools: Sequence[Tool], teammates: Sequence[str], task: str, last_observation: str | None,
+    *, can_finish: bool = True,
+) -> list[ChatMessage]:
+    """The retry prompt after an unreadable answer: only the format, the task and the latest
+    observation."""
+    user = f"Task: {task}"
+    if last_observation is not None:
+        user += f"\nLatest observation: {last_observation}"
+    actions = describe_actions(tools, can_finish=can_finish, teammates=teammates)
+    return [
+        ChatMessage("system", f"{FORMAT_LINE}\n{actions}"),
+        ChatMessage("user", user),
+    ]

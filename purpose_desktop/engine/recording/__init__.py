@@ -1,0 +1,1 @@
+"""A run's record: the journal protocol, events as JSON, checkpoints, replay."""

@@ -1,0 +1,1 @@
+"""The Benchmarks pane: running a suite repeatedly and charting improvement."""

@@ -1,0 +1,1 @@
+"""The Memory pane: what the team learned, browsed, edited and exported."""

@@ -1,0 +1,1 @@
+"""The Models pane: installed GGUF files, servers, and loading state."""

@@ -1,0 +1,1 @@
+"""The Team pane: editing a team's agents, models and file."""

@@ -1,0 +1,1 @@
+"""Widgets more than one pane uses: charts, the schema form, notices, field marks."""
