@@ -44,8 +44,16 @@ from purpose_desktop.store.migrations import migrate
 
 REPO = Path(__file__).resolve().parent.parent
 OVERHEAD_TARGET_MS = 5.0
-TASKS = ("What is 17 * 23?", "Multiply 12 by 8.", "What is 345 + 678?", "Add 19 and 24.",
-         "What is 1024 / 16?", "Calculate 7 times 6.", "What is 99 - 45?", "What is 13 * 13?")
+TASKS = (
+    "What is 17 * 23?",
+    "Multiply 12 by 8.",
+    "What is 345 + 678?",
+    "Add 19 and 24.",
+    "What is 1024 / 16?",
+    "Calculate 7 times 6.",
+    "What is 99 - 45?",
+    "What is 13 * 13?",
+)
 
 
 def memory(folder: Path) -> SqliteMemoryStore:
@@ -56,12 +64,24 @@ def memory(folder: Path) -> SqliteMemoryStore:
 
 async def fill(store: SqliteMemoryStore, team: str, count: int) -> None:
     for index in range(count):
-        await store.add_heuristic(Heuristic(team, Tier.TOOL, f"What is {index} * {index + 1}?",
-                                            f'{{"tool": "calculator", "expression": '
-                                            f'"{index}*{index + 1}"}} worked'))
+        await store.add_heuristic(
+            Heuristic(
+                team,
+                Tier.TOOL,
+                f"What is {index} * {index + 1}?",
+                f'{{"tool": "calculator", "expression": "{index}*{index + 1}"}} worked',
+            )
+        )
     await store.add_experiences(
-        Experience(team, f"What is {i} plus {i * 3}?", "calculator → finish", "completed",
-                   7.0, 2, f"run-{i}")
+        Experience(
+            team,
+            f"What is {i} plus {i * 3}?",
+            "calculator → finish",
+            "completed",
+            7.0,
+            2,
+            f"run-{i}",
+        )
         for i in range(count)
     )
 
@@ -78,27 +98,37 @@ def overhead_run(steps: int) -> dict[str, Any]:
         schema = options.json_schema or {}
         if "score" in schema.get("properties", {}):
             return '{"score": 4, "evidence": "observed"}'
-        return json.dumps({"tool": "calculator", "expression": f"{next(counter)}*3",
-                           "thought": "keep going"})
+        return json.dumps(
+            {"tool": "calculator", "expression": f"{next(counter)}*3", "thought": "keep going"}
+        )
 
-    text = ("name: Bench\nagents:\n  - name: solver\n    role: Work it out.\n    model: m\n"
-            f"    tools: [calculator, note, read_file]\n    review: never\n"
-            f"    max_steps: {steps}\n")
+    text = (
+        "name: Bench\nagents:\n  - name: solver\n    role: Work it out.\n    model: m\n"
+        f"    tools: [calculator, note, read_file]\n    review: never\n"
+        f"    max_steps: {steps}\n"
+    )
     team = LoadedTeam(spec=parse_team(text, Path("bench.yaml")), source=REPO / "bench.yaml")
     with tempfile.TemporaryDirectory() as folder:
         store = memory(Path(folder))
         asyncio.run(fill(store, "Bench", 300))
-        runner = TeamRunner(ScriptedProvider({"m": FunctionModel(reply)}), store,
-                            workspaces_dir=Path(folder) / "ws")
+        runner = TeamRunner(
+            ScriptedProvider({"m": FunctionModel(reply)}), store, workspaces_dir=Path(folder) / "ws"
+        )
         seen: list[ev.Event] = []
         started = time.perf_counter()
-        outcome = asyncio.run(runner.run(team, "What is 3 times the next number?",
-                                         [seen.append], learn=False))
+        outcome = asyncio.run(
+            runner.run(team, "What is 3 times the next number?", [seen.append], learn=False)
+        )
         seconds = time.perf_counter() - started
     per_step = seconds / len(outcome.steps) * 1000
-    return {"steps": len(outcome.steps), "events": len(seen), "seconds": round(seconds, 3),
-            "ms_per_step": round(per_step, 3), "target_ms": OVERHEAD_TARGET_MS,
-            "meets_target": per_step < OVERHEAD_TARGET_MS}
+    return {
+        "steps": len(outcome.steps),
+        "events": len(seen),
+        "seconds": round(seconds, 3),
+        "ms_per_step": round(per_step, 3),
+        "target_ms": OVERHEAD_TARGET_MS,
+        "meets_target": per_step < OVERHEAD_TARGET_MS,
+    }
 
 
 def first_try_parsing(tasks: int) -> dict[str, Any]:
@@ -121,9 +151,13 @@ def first_try_parsing(tasks: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         statuses = asyncio.run(scenario(Path(folder)))
     first = sum(1 for e in proposed if e.attempts == 1 and e.parse_method == "json")
-    return {"tasks": len(statuses), "completed": statuses.count("completed"),
-            "actions": len(proposed), "parsed_first_try": first,
-            "share": round(first / len(proposed), 3) if proposed else None}
+    return {
+        "tasks": len(statuses),
+        "completed": statuses.count("completed"),
+        "actions": len(proposed),
+        "parsed_first_try": first,
+        "share": round(first / len(proposed), 3) if proposed else None,
+    }
 
 
 def main() -> int:
@@ -137,11 +171,15 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0
     o, p = result["overhead"], result["parsing"]
-    print(f"Engine overhead: {o['ms_per_step']} ms per step over {o['steps']} steps "
-          f"({o['events']} events; target < {OVERHEAD_TARGET_MS} ms)")
-    print(f"First-try parsing with SmolLM2-135M: {p['parsed_first_try']}/{p['actions']} "
-          f"actions ({(p['share'] or 0) * 100:.0f} %), {p['completed']}/{p['tasks']} tasks "
-          "completed")
+    print(
+        f"Engine overhead: {o['ms_per_step']} ms per step over {o['steps']} steps "
+        f"({o['events']} events; target < {OVERHEAD_TARGET_MS} ms)"
+    )
+    print(
+        f"First-try parsing with SmolLM2-135M: {p['parsed_first_try']}/{p['actions']} "
+        f"actions ({(p['share'] or 0) * 100:.0f} %), {p['completed']}/{p['tasks']} tasks "
+        "completed"
+    )
     return 0
 
 

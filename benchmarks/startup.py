@@ -64,8 +64,10 @@ def measure_once(label: str, command: list[str]) -> tuple[float, float]:
 
 
 def medians(samples: list[tuple[float, float]]) -> dict[str, float]:
-    return {"start_s": statistics.median(seconds for seconds, _ in samples),
-            "idle_mib": statistics.median(mib for _, mib in samples)}
+    return {
+        "start_s": statistics.median(seconds for seconds, _ in samples),
+        "idle_mib": statistics.median(mib for _, mib in samples),
+    }
 
 
 def main() -> int:
@@ -95,10 +97,14 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"start-up: app {app['start_s']:.3f} s / bare {bare['start_s']:.3f} s "
-              f"= {start_ratio:.2f}x (target <= {START_TARGET_RATIO}x)")
-        print(f"idle memory: app {app['idle_mib']:.0f} MiB / bare {bare['idle_mib']:.0f} MiB "
-              f"= {memory_ratio:.2f}x (target < {MEMORY_TARGET_MIB:.0f} MiB)")
+        print(
+            f"start-up: app {app['start_s']:.3f} s / bare {bare['start_s']:.3f} s "
+            f"= {start_ratio:.2f}x (target <= {START_TARGET_RATIO}x)"
+        )
+        print(
+            f"idle memory: app {app['idle_mib']:.0f} MiB / bare {bare['idle_mib']:.0f} MiB "
+            f"= {memory_ratio:.2f}x (target < {MEMORY_TARGET_MIB:.0f} MiB)"
+        )
     return 0
 
 

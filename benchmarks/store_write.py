@@ -40,16 +40,22 @@ from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 
 TARGET_EVENTS_PER_S = 20_000
-TEAM_SPEC = json.dumps({"name": "bench", "agents": [
-    {"name": "a", "role": "r", "model": "bundled:smollm2-135m"}]})
+TEAM_SPEC = json.dumps(
+    {"name": "bench", "agents": [{"name": "a", "role": "r", "model": "bundled:smollm2-135m"}]}
+)
 
 
 def header(run_id: str) -> RunHeader:
     return RunHeader(run_id, "bench", TEAM_SPEC, None, "stream many tokens")
 
 
-async def emit_tokens(stream: ev.EventStream, run_id: str, count: int,
-                      journal: SqlRunJournal | None, checkpoint_every: int) -> float:
+async def emit_tokens(
+    stream: ev.EventStream,
+    run_id: str,
+    count: int,
+    journal: SqlRunJournal | None,
+    checkpoint_every: int,
+) -> float:
     """Emit ``count`` token events (and a checkpoint every so many); seconds on the loop."""
     started = time.perf_counter()
     for index in range(1, count + 1):
@@ -74,8 +80,9 @@ def recording(path: Path) -> Iterator[tuple[Store, SqlRunJournal]]:
         store.engine.dispose()
 
 
-def recorded_stream(journal: SqlRunJournal,
-                    subscribers: list[ev.Subscriber] | None = None) -> ev.EventStream:
+def recorded_stream(
+    journal: SqlRunJournal, subscribers: list[ev.Subscriber] | None = None
+) -> ev.EventStream:
     """The stream of a new run that ``journal`` records."""
     run_id = os.urandom(16).hex()
     journal.begin(header(run_id))
@@ -94,8 +101,12 @@ async def sustained_rate(folder: Path, count: int, checkpoint_every: int) -> dic
         stored = store.runs.run_now(run_id).summary.events
     if stored != count:
         raise RuntimeError(f"{stored} of {count} events were stored")
-    return {"events": count, "seconds": round(seconds, 3),
-            "events_per_s": round(count / seconds), "target_events_per_s": TARGET_EVENTS_PER_S}
+    return {
+        "events": count,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(count / seconds),
+        "target_events_per_s": TARGET_EVENTS_PER_S,
+    }
 
 
 async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[str, Any]:
@@ -109,26 +120,41 @@ async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[st
         for index in range(runs):
             short = recorded_stream(journal)
             for call in range(4):
-                short.emit(ev.CostRecorded, agent=f"agent{call % 3}", model=f"m{index % 5}",
-                           purpose="act", prompt_tokens=300, completion_tokens=40,
-                           seconds=0.5, cost=0.0)
-            short.emit(ev.RunFinished, status="completed", answer="a", steps=2, phi=5.0,
-                       prompt_tokens=1200, completion_tokens=160, seconds=2.0)
+                short.emit(
+                    ev.CostRecorded,
+                    agent=f"agent{call % 3}",
+                    model=f"m{index % 5}",
+                    purpose="act",
+                    prompt_tokens=300,
+                    completion_tokens=40,
+                    seconds=0.5,
+                    cost=0.0,
+                )
+            short.emit(
+                ev.RunFinished,
+                status="completed",
+                answer="a",
+                steps=2,
+                phi=5.0,
+                prompt_tokens=1200,
+                completion_tokens=160,
+                seconds=2.0,
+            )
             await short.aclose()
         await journal.flush()
         queries = store.runs
         middle = events_per_run // 2
         timings = {
-            "events_page_ms": _median_ms(lambda: queries.events_now(
-                long_run, after_seq=middle, limit=200)),
-            "runs_page_ms": _median_ms(lambda: queries.list_runs_now(offset=runs // 2,
-                                                                      limit=50)),
-            **{f"cost_totals_by_{by}_ms": _median_ms(
-                lambda by=by: queries.cost_totals_now(by))
-               for by in ("agent", "model", "day")},
+            "events_page_ms": _median_ms(
+                lambda: queries.events_now(long_run, after_seq=middle, limit=200)
+            ),
+            "runs_page_ms": _median_ms(lambda: queries.list_runs_now(offset=runs // 2, limit=50)),
+            **{
+                f"cost_totals_by_{by}_ms": _median_ms(lambda by=by: queries.cost_totals_now(by))
+                for by in ("agent", "model", "day")
+            },
         }
-    return {"runs": runs + 1, "events_in_run": events_per_run, "cost_rows": runs * 4,
-            **timings}
+    return {"runs": runs + 1, "events_in_run": events_per_run, "cost_rows": runs * 4, **timings}
 
 
 def _median_ms(query: Any, repeats: int = 20) -> float:
@@ -146,6 +172,7 @@ async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[s
     def subscriber(slot: int) -> ev.Subscriber:
         def take(event: ev.Event) -> None:
             received[slot] += 1
+
         return take
 
     bare = ev.EventStream("bare", [subscriber(0)])
@@ -153,13 +180,16 @@ async def stream_cost(folder: Path, count: int, checkpoint_every: int) -> dict[s
     await bare.aclose()
     with recording(folder / "stream.sqlite3") as (_, journal):
         recorded = recorded_stream(journal, [subscriber(1)])
-        recorded_s = await emit_tokens(recorded, recorded.run_id, count, journal,
-                                       checkpoint_every)
+        recorded_s = await emit_tokens(recorded, recorded.run_id, count, journal, checkpoint_every)
         await recorded.aclose()
         await journal.flush()
     assert received == [count, count]
-    return {"events": count, "without_journal_s": round(bare_s, 3),
-            "with_journal_s": round(recorded_s, 3), "ratio": round(recorded_s / bare_s, 2)}
+    return {
+        "events": count,
+        "without_journal_s": round(bare_s, 3),
+        "with_journal_s": round(recorded_s, 3),
+        "ratio": round(recorded_s / bare_s, 2),
+    }
 
 
 def main() -> int:
@@ -167,8 +197,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--memory", action="store_true",
-                        help="also measure memory search at 100 000 experiences")
+    parser.add_argument(
+        "--memory", action="store_true", help="also measure memory search at 100 000 experiences"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,23 +212,29 @@ def main() -> int:
         if args.memory:
             import memory_retrieval  # this script's folder is on the path
 
-            results["memory_search"] = asyncio.run(
-                memory_retrieval.run([100_000], 200, 7, folder))
+            results["memory_search"] = asyncio.run(memory_retrieval.run([100_000], 200, 7, folder))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         rate = results["sustained"]
-        print(f"Sustained write rate: {rate['events_per_s']:,} events/s "
-              f"({rate['events']:,} events in {rate['seconds']} s; target "
-              f"{TARGET_EVENTS_PER_S:,})")
+        print(
+            f"Sustained write rate: {rate['events_per_s']:,} events/s "
+            f"({rate['events']:,} events in {rate['seconds']} s; target "
+            f"{TARGET_EVENTS_PER_S:,})"
+        )
         stream = results["stream"]
-        print(f"Emitting on the event loop: {stream['with_journal_s']} s with the journal, "
-              f"{stream['without_journal_s']} s without ({stream['ratio']}x)")
+        print(
+            f"Emitting on the event loop: {stream['with_journal_s']} s with the journal, "
+            f"{stream['without_journal_s']} s without ({stream['ratio']}x)"
+        )
         queries = results["queries"]
-        print(f"Queries with {queries['runs']:,} runs, {queries['cost_rows']:,} calls and "
-              f"{queries['events_in_run']:,} events in one run (median ms): "
-              + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in queries.items()
-                          if k.endswith("_ms")))
+        print(
+            f"Queries with {queries['runs']:,} runs, {queries['cost_rows']:,} calls and "
+            f"{queries['events_in_run']:,} events in one run (median ms): "
+            + ", ".join(
+                f"{k.removesuffix('_ms')} {v}" for k, v in queries.items() if k.endswith("_ms")
+            )
+        )
         if "memory_search" in results:
             print(json.dumps(results["memory_search"], indent=2))
     return 0 if results["sustained"]["events_per_s"] >= TARGET_EVENTS_PER_S else 1

@@ -45,20 +45,36 @@ def _say(message: str) -> None:
 
 def _version(python: Path) -> str:
     code = "import purpose_desktop; print(purpose_desktop.__version__)"
-    return subprocess.run([str(python), "-c", code], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        [str(python), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def build_bundle(python: Path, *, with_models: bool) -> None:
     env = dict(os.environ)
     env["PURPOSE_DESKTOP_BUNDLE_MODELS"] = "1" if with_models else "0"
-    _say("Building the one-folder bundle with PyInstaller"
-         + (" (with the bundled models)" if with_models else ""))
+    _say(
+        "Building the one-folder bundle with PyInstaller"
+        + (" (with the bundled models)" if with_models else "")
+    )
     subprocess.run(
-        [str(python), "-m", "PyInstaller", str(ROOT / "packaging" / "purpose-desktop.spec"),
-         "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(DIST), "--workpath", str(BUILD)],
-        check=True, cwd=ROOT, env=env,
+        [
+            str(python),
+            "-m",
+            "PyInstaller",
+            str(ROOT / "packaging" / "purpose-desktop.spec"),
+            "--noconfirm",
+            "--clean",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(DIST),
+            "--workpath",
+            str(BUILD),
+        ],
+        check=True,
+        cwd=ROOT,
+        env=env,
     )
 
 
@@ -106,12 +122,15 @@ def pack_linux(version: str) -> Path:
 def pack_windows(version: str) -> Path | None:
     iscc = shutil.which("iscc") or shutil.which("ISCC")
     if iscc is None:
-        _say("Inno Setup's iscc is not on the PATH, so no installer was made. Install Inno "
-             "Setup 6 (https://jrsoftware.org/isinfo.php), then run:  iscc installer.iss")
+        _say(
+            "Inno Setup's iscc is not on the PATH, so no installer was made. Install Inno "
+            "Setup 6 (https://jrsoftware.org/isinfo.php), then run:  iscc installer.iss"
+        )
         return None
     _say("Making the installer with Inno Setup")
-    subprocess.run([iscc, f"/DAppVersion={version}", str(ROOT / "installer.iss")], check=True,
-                   cwd=ROOT)
+    subprocess.run(
+        [iscc, f"/DAppVersion={version}", str(ROOT / "installer.iss")], check=True, cwd=ROOT
+    )
     return next((DIST / "installer").glob("*.exe"))
 
 
@@ -119,20 +138,40 @@ def pack_macos(version: str) -> Path:
     image = DIST / f"PurposeDesktop-{version}-macos.dmg"
     image.unlink(missing_ok=True)
     _say(f"Making {image.name}")
-    subprocess.run(["hdiutil", "create", "-volname", "Purpose Desktop", "-srcfolder",
-                    str(MAC_APP), "-ov", "-format", "UDZO", str(image)], check=True)
+    subprocess.run(
+        [
+            "hdiutil",
+            "create",
+            "-volname",
+            "Purpose Desktop",
+            "-srcfolder",
+            str(MAC_APP),
+            "-ov",
+            "-format",
+            "UDZO",
+            str(image),
+        ],
+        check=True,
+    )
     return image
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--without-models", action="store_true",
-                        help="leave the bundled models out (about 340 MB smaller; the app then "
-                        "runs GGUF files from its models folder)")
-    parser.add_argument("--no-self-test", action="store_true",
-                        help="do not run the build's self-test")
-    parser.add_argument("--no-package", action="store_true",
-                        help="stop after the bundle: no tarball, installer or disk image")
+    parser.add_argument(
+        "--without-models",
+        action="store_true",
+        help="leave the bundled models out (about 340 MB smaller; the app then "
+        "runs GGUF files from its models folder)",
+    )
+    parser.add_argument(
+        "--no-self-test", action="store_true", help="do not run the build's self-test"
+    )
+    parser.add_argument(
+        "--no-package",
+        action="store_true",
+        help="stop after the bundle: no tarball, installer or disk image",
+    )
     args = parser.parse_args()
     python = ensure_environment("package")
     version = _version(python)

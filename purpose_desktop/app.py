@@ -61,13 +61,17 @@ class Services:
             paths.models_dir,
             n_ctx=settings.context_size,
             n_threads=settings.n_threads,
-            memory_budget=None if settings.model_memory_mib is None
+            memory_budget=None
+            if settings.model_memory_mib is None
             else settings.model_memory_mib * MIB,
             record=WorkerRecord(paths.workers_dir),
         )
         return ModelRouter(
-            pool, paths.models_dir, n_ctx=settings.context_size,
-            ollama_host=settings.ollama_host, servers=settings.servers,
+            pool,
+            paths.models_dir,
+            n_ctx=settings.context_size,
+            ollama_host=settings.ollama_host,
+            servers=settings.servers,
         )
 
     @functools.cached_property
@@ -78,9 +82,12 @@ class Services:
         from purpose_desktop.engine.loop.run import TeamRunner
 
         return TeamRunner(
-            self.models, DeferredMemoryStore(lambda: self.store.get().memory),
-            workspaces_dir=self.paths.workspaces_dir, prices=load_prices(self.paths.prices_file),
-            max_answer_tokens=self.settings.max_answer_tokens, journal=self.journal,
+            self.models,
+            DeferredMemoryStore(lambda: self.store.get().memory),
+            workspaces_dir=self.paths.workspaces_dir,
+            prices=load_prices(self.paths.prices_file),
+            max_answer_tokens=self.settings.max_answer_tokens,
+            journal=self.journal,
         )
 
     def list_models(self) -> list[CatalogEntry]:
@@ -139,8 +146,9 @@ def build_services(paths: Paths | None = None) -> Services:
     return Services(paths, settings, store, store.journal(), tuple(problems))
 
 
-def store_target(paths: Paths, settings: Settings,
-                 environ: Mapping[str, str] | None = None) -> str | Path:
+def store_target(
+    paths: Paths, settings: Settings, environ: Mapping[str, str] | None = None
+) -> str | Path:
     """Where runs and memory are kept: ``$PURPOSE_DESKTOP_STORE_URL``, else the settings'
     store URL, else the SQLite file in the home folder. A URL the store cannot use raises
     :class:`UserError` naming where it was set: never a fallback to another database, where
@@ -175,7 +183,8 @@ def configure_logging(paths: Paths) -> None:
 def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
     # Errors on helper threads (pipe readers, executors) would otherwise print and vanish.
     log.error(
-        "Unexpected error in thread %s", getattr(args.thread, "name", "?"),
+        "Unexpected error in thread %s",
+        getattr(args.thread, "name", "?"),
         exc_info=args.exc_value,
     )
 

@@ -81,8 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         "(otherwise the terminal asks, as each agent's review policy says)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
-    run.add_argument("--events", type=Path, metavar="FILE.jsonl",
-                     help="also write every event to this file, one JSON object per line")
+    run.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="also write every event to this file, one JSON object per line",
+    )
 
     models = commands.add_parser("models", help="the models the app can use")
     models_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -111,45 +115,76 @@ def _parser() -> argparse.ArgumentParser:
         "stream", help="streaming tokens/s through the app's model layer vs raw llama-cpp-python"
     )
     stream.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
-    stream.add_argument("--tokens", type=_whole(1, 100_000), default=256,
-                        help="tokens to generate per run (1 to 100,000)")
-    stream.add_argument("--runs", type=_whole(1, 100), default=3,
-                        help="alternating rounds to take medians of (1 to 100)")
+    stream.add_argument(
+        "--tokens",
+        type=_whole(1, 100_000),
+        default=256,
+        help="tokens to generate per run (1 to 100,000)",
+    )
+    stream.add_argument(
+        "--runs",
+        type=_whole(1, 100),
+        default=3,
+        help="alternating rounds to take medians of (1 to 100)",
+    )
     stream.add_argument("--json", action="store_true", help="print JSON")
     step = bench_commands.add_parser(
-        "step", help="where an agent step's time goes: prompt evaluation, first token, "
-        "generation, critic and engine, against raw llama-cpp-python"
+        "step",
+        help="where an agent step's time goes: prompt evaluation, first token, "
+        "generation, critic and engine, against raw llama-cpp-python",
     )
     step.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
-    step.add_argument("--steps", type=_whole(1, 20), default=4,
-                      help="steps each task may take (1 to 20)")
-    step.add_argument("--repeats", type=_whole(1, 20), default=3,
-                      help="times to run the tasks, for medians and spread (1 to 20)")
+    step.add_argument(
+        "--steps", type=_whole(1, 20), default=4, help="steps each task may take (1 to 20)"
+    )
+    step.add_argument(
+        "--repeats",
+        type=_whole(1, 20),
+        default=3,
+        help="times to run the tasks, for medians and spread (1 to 20)",
+    )
     step.add_argument("--json", action="store_true", help="print JSON")
     ui = bench_commands.add_parser(
-        "ui", help="event-loop lag and token-to-paint delay while agents stream into the window "
-        "(exit 1 when the targets are missed)"
+        "ui",
+        help="event-loop lag and token-to-paint delay while agents stream into the window "
+        "(exit 1 when the targets are missed)",
     )
-    ui.add_argument("--agents", type=_whole(1, 64), default=3,
-                    help="agents streaming at once (3; at most 64)")
-    ui.add_argument("--tokens", type=_whole(1, 1_000_000), default=2000,
-                    help="tokens each agent streams (2000)")
-    ui.add_argument("--rate", type=_positive, default=300.0,
-                    help="tokens a second each scripted agent streams (300)")
-    ui.add_argument("--idle-seconds", type=_positive, default=3.0,
-                    help="how long to measure the idle window first (3)")
-    ui.add_argument("--model", help="a real model for every agent instead of the scripted ones, "
-                    "such as bundled:smollm2-135m")
+    ui.add_argument(
+        "--agents", type=_whole(1, 64), default=3, help="agents streaming at once (3; at most 64)"
+    )
+    ui.add_argument(
+        "--tokens", type=_whole(1, 1_000_000), default=2000, help="tokens each agent streams (2000)"
+    )
+    ui.add_argument(
+        "--rate",
+        type=_positive,
+        default=300.0,
+        help="tokens a second each scripted agent streams (300)",
+    )
+    ui.add_argument(
+        "--idle-seconds",
+        type=_positive,
+        default=3.0,
+        help="how long to measure the idle window first (3)",
+    )
+    ui.add_argument(
+        "--model",
+        help="a real model for every agent instead of the scripted ones, "
+        "such as bundled:smollm2-135m",
+    )
     ui.add_argument("--json", action="store_true", help="print JSON")
     _improve_parser(bench_commands)
     _store_parsers(commands)
     from purpose_desktop.self_test import DEFAULT_MODEL
 
     self_test = commands.add_parser(
-        "self-test", help="check that this installation works: resources, database, a model "
-        "generating a few tokens, the window (offscreen), in a throwaway home folder")
-    self_test.add_argument("--model", default=DEFAULT_MODEL,
-                           help=f"the model to load ({DEFAULT_MODEL})")
+        "self-test",
+        help="check that this installation works: resources, database, a model "
+        "generating a few tokens, the window (offscreen), in a throwaway home folder",
+    )
+    self_test.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"the model to load ({DEFAULT_MODEL})"
+    )
     return parser
 
 
@@ -157,21 +192,38 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
     from purpose_desktop.engine.evaluation.runner import Arm
 
     improve = bench_commands.add_parser(
-        "improve", help="run a team on a suite for several iterations, learning on and off "
-        "and with simulated score corrections, and save the improvement curves")
-    improve.add_argument("--suite", required=True,
-                         help="a suite's name (built-in or in the home folder's suites "
-                         "folder) or a suite file")
-    improve.add_argument("--iterations", type=_whole(1, 1000), default=3,
-                         help="how often every task is run in each arm (3)")
-    improve.add_argument("--team", type=Path, required=True, metavar="TEAM_FILE",
-                         help="a .yaml or .toml team")
-    improve.add_argument("--arm", action="append", choices=[arm.value for arm in Arm],
-                         help="run this arm (repeat for several). By default the first three: "
-                         "learning on, learning off, with overrides; the others are ablations")
+        "improve",
+        help="run a team on a suite for several iterations, learning on and off "
+        "and with simulated score corrections, and save the improvement curves",
+    )
+    improve.add_argument(
+        "--suite",
+        required=True,
+        help="a suite's name (built-in or in the home folder's suites folder) or a suite file",
+    )
+    improve.add_argument(
+        "--iterations",
+        type=_whole(1, 1000),
+        default=3,
+        help="how often every task is run in each arm (3)",
+    )
+    improve.add_argument(
+        "--team", type=Path, required=True, metavar="TEAM_FILE", help="a .yaml or .toml team"
+    )
+    improve.add_argument(
+        "--arm",
+        action="append",
+        choices=[arm.value for arm in Arm],
+        help="run this arm (repeat for several). By default the first three: "
+        "learning on, learning off, with overrides; the others are ablations",
+    )
     improve.add_argument("--json", action="store_true", help="print the result as JSON")
-    improve.add_argument("--out", type=Path, metavar="FILE.json",
-                         help="save the result here instead of the benchmarks folder")
+    improve.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.json",
+        help="save the result here instead of the benchmarks folder",
+    )
 
 
 def _window_options(argv: list[str]) -> argparse.Namespace | None:
@@ -203,8 +255,9 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     listing = runs_commands.add_parser("list", help="the latest runs, newest first")
     listing.add_argument("--status", choices=RUN_STATUSES, help="only runs in this state")
-    listing.add_argument("--limit", type=_whole(1, MAX_LISTED), default=20,
-                         help="at most this many (20)")
+    listing.add_argument(
+        "--limit", type=_whole(1, MAX_LISTED), default=20, help="at most this many (20)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
     show = runs_commands.add_parser("show", help="a run's steps, score overrides and totals")
     show.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
@@ -214,11 +267,18 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "resume", help="go on with an interrupted run from its last step, headless"
     )
     resume.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
-    resume.add_argument("--auto-approve", action="store_true",
-                        help="approve every action and keep every score without asking")
+    resume.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="approve every action and keep every score without asking",
+    )
     resume.add_argument("--json", action="store_true", help="print one JSON summary, no stream")
-    resume.add_argument("--events", type=Path, metavar="FILE.jsonl",
-                        help="also write every new event to this file, one JSON object per line")
+    resume.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="also write every new event to this file, one JSON object per line",
+    )
     export = runs_commands.add_parser("export", help="write a run to a JSON lines file")
     export.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
     export.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to write")
@@ -226,8 +286,7 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     imports.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to read")
 
     memory = commands.add_parser("memory", help="what the teams have learned")
-    memory_commands = memory.add_subparsers(dest="memory_command", metavar="ACTION",
-                                            required=True)
+    memory_commands = memory.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
     export = memory_commands.add_parser(
         "export", help="write heuristics, experiences and score anchors to a JSON file"
     )
@@ -240,12 +299,14 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
     teams = commands.add_parser("teams", help="teams saved in the database")
     teams_commands = teams.add_subparsers(dest="teams_command", metavar="ACTION", required=True)
-    save = teams_commands.add_parser("save", help="save a team file's team (replacing one "
-                                     "of the same name)")
+    save = teams_commands.add_parser(
+        "save", help="save a team file's team (replacing one of the same name)"
+    )
     save.add_argument("team_file", type=Path, metavar="TEAM_FILE", help="a .yaml or .toml team")
     listing = teams_commands.add_parser("list", help="the saved teams, by name")
-    listing.add_argument("--limit", type=_whole(1, MAX_LISTED), default=100,
-                         help="at most this many (100)")
+    listing.add_argument(
+        "--limit", type=_whole(1, MAX_LISTED), default=100, help="at most this many (100)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
     export = teams_commands.add_parser("export", help="write a saved team as a team file")
     export.add_argument("name", metavar="NAME", help="the team's name")
@@ -279,8 +340,13 @@ def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
     if args.command == "run":
         from purpose_desktop.cli_run import run_command
 
-        return run_command(args.team_file, args.task, as_json=args.json,
-                           auto_approve=args.auto_approve, events_file=args.events)
+        return run_command(
+            args.team_file,
+            args.task,
+            as_json=args.json,
+            auto_approve=args.auto_approve,
+            events_file=args.events,
+        )
     if args.command == "models":
         return _models(args)
     if args.command in ("runs", "memory", "teams"):
@@ -311,12 +377,14 @@ def _store_command(args: argparse.Namespace) -> int:
 
     actions: dict[tuple[str, str], Callable[[], int]] = {
         ("runs", "list"): lambda: cli_store.runs_list(
-            as_json=args.json, status=args.status, limit=args.limit),
+            as_json=args.json, status=args.status, limit=args.limit
+        ),
         ("runs", "show"): lambda: cli_store.runs_show(
-            args.run_id, as_json=args.json, with_events=args.events),
+            args.run_id, as_json=args.json, with_events=args.events
+        ),
         ("runs", "resume"): lambda: cli_store.runs_resume(
-            args.run_id, as_json=args.json, auto_approve=args.auto_approve,
-            events_file=args.events),
+            args.run_id, as_json=args.json, auto_approve=args.auto_approve, events_file=args.events
+        ),
         ("runs", "export"): lambda: cli_store.runs_export(args.run_id, args.file),
         ("runs", "import"): lambda: cli_store.runs_import(args.file),
         ("memory", "export"): lambda: cli_store.memory_export(args.file, args.team),
@@ -376,8 +444,9 @@ def _models_key(action: str, server: str) -> int:
 
     if action == "remove":
         removed = delete_api_key(server)
-        print(f"Removed the API key for {server}." if removed
-              else f"No key was saved for {server}.")
+        print(
+            f"Removed the API key for {server}." if removed else f"No key was saved for {server}."
+        )
         return 0
     if sys.stdin.isatty():
         import getpass
@@ -400,9 +469,7 @@ def _models_probe(*, as_json: bool) -> int:
     paths = Paths.from_environment()
     paths.ensure()
     settings = terminal_settings(paths)
-    reports = asyncio.run(
-        probe_backends(paths.models_dir, settings.ollama_host, settings.servers)
-    )
+    reports = asyncio.run(probe_backends(paths.models_dir, settings.ollama_host, settings.servers))
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
         return 0
@@ -435,9 +502,11 @@ def _models_add(path: Path, *, link: bool) -> int:
     metadata = add_model_file(path, paths.models_dir, link=link, progress=progress)
     if shown >= 0 and sys.stderr.isatty():
         print(file=sys.stderr)
-    print(f"Added {metadata.path.name} ({metadata.name}, {metadata.architecture}, "
-          f"{metadata.parameter_count / 1e6:.0f}M parameters, {metadata.quantisation}) to "
-          f"{paths.models_dir}. Use it in a team file as  model: {metadata.path.name}")
+    print(
+        f"Added {metadata.path.name} ({metadata.name}, {metadata.architecture}, "
+        f"{metadata.parameter_count / 1e6:.0f}M parameters, {metadata.quantisation}) to "
+        f"{paths.models_dir}. Use it in a team file as  model: {metadata.path.name}"
+    )
     return 0
 
 
@@ -464,10 +533,14 @@ def _bench_stream(model: str, tokens: int, runs: int, *, as_json: bool) -> int:
     else:
         print(f"{model}, {tokens} tokens, {threads} threads, median of {runs} runs")
         print(f"  raw llama-cpp-python: {result.raw_tokens_per_s:6.1f} tokens/s")
-        print(f"  through the app:      {result.app_tokens_per_s:6.1f} tokens/s  "
-              f"ratio {result.ratio:.3f} (target >= 0.95)")
-        print(f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
-              f"ratio {result.constrained_ratio:.3f} of unconstrained")
+        print(
+            f"  through the app:      {result.app_tokens_per_s:6.1f} tokens/s  "
+            f"ratio {result.ratio:.3f} (target >= 0.95)"
+        )
+        print(
+            f"  schema-constrained:   {result.constrained_tokens_per_s:6.1f} tokens/s  "
+            f"ratio {result.constrained_ratio:.3f} of unconstrained"
+        )
     return 0
 
 
@@ -475,8 +548,15 @@ def _bench_step(args: argparse.Namespace) -> int:
     from purpose_desktop.bench.step import format_report, measure_step
 
     path, models_dir, threads = _bench_model(args.model)
-    result = asyncio.run(measure_step(path, repeats=args.repeats, max_steps=args.steps,
-                                      n_threads=threads, models_dir=models_dir))
+    result = asyncio.run(
+        measure_step(
+            path,
+            repeats=args.repeats,
+            max_steps=args.steps,
+            n_threads=threads,
+            models_dir=models_dir,
+        )
+    )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
     return 0
 
@@ -484,8 +564,13 @@ def _bench_step(args: argparse.Namespace) -> int:
 def _bench_ui(args: argparse.Namespace) -> int:
     from purpose_desktop.bench.ui import format_report, measure_ui
 
-    result = measure_ui(agents=args.agents, tokens=args.tokens, rate=args.rate,
-                        idle_seconds=args.idle_seconds, model=args.model)
+    result = measure_ui(
+        agents=args.agents,
+        tokens=args.tokens,
+        rate=args.rate,
+        idle_seconds=args.idle_seconds,
+        model=args.model,
+    )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
     return 0 if result.meets_targets else 1
 
@@ -511,9 +596,14 @@ def _bench_improve(args: argparse.Namespace) -> int:
     async def go() -> tuple[ImprovementResult, KeptResult]:
         try:
             result = await measure_improvement(
-                team, suite, args.iterations, services.models, arms=arms,
+                team,
+                suite,
+                args.iterations,
+                services.models,
+                arms=arms,
                 max_answer_tokens=services.settings.max_answer_tokens,
-                on_progress=improve.print_progress)
+                on_progress=improve.print_progress,
+            )
             # Into the database the app lists, as well as the file: before the store closes.
             path = args.out or result_file(services.paths.benchmarks_dir, result)
             return result, keep_result(result, path, services.store.engine)
@@ -521,8 +611,10 @@ def _bench_improve(args: argparse.Namespace) -> int:
             await services.aclose()
 
     result, kept = asyncio.run(go())
-    print(result.to_json() if args.json else improve.format_table(result), end=(
-        "" if args.json else "\n"))
+    print(
+        result.to_json() if args.json else improve.format_table(result),
+        end=("" if args.json else "\n"),
+    )
     in_database = "" if kept.saved is None else f" and in the database (result {kept.saved.id})"
     print(f"Saved to {kept.file}{in_database}", file=sys.stderr)
     if kept.problem is not None:

@@ -48,16 +48,17 @@ def run_command(
     check_task(task)  # before anything is opened or started
     team = load_team(team_file)
 
-    async def start(services: Services, subscribers: list[ev.Subscriber],
-                    review: ReviewGate) -> RunOutcome:
+    async def start(
+        services: Services, subscribers: list[ev.Subscriber], review: ReviewGate
+    ) -> RunOutcome:
         return await services.runner.run(team, task, subscribers, review)
 
-    return drive_run(start, as_json=as_json, auto_approve=auto_approve,
-                     events_file=events_file)
+    return drive_run(start, as_json=as_json, auto_approve=auto_approve, events_file=events_file)
 
 
-def drive_run(start: Start, *, as_json: bool, auto_approve: bool,
-              events_file: Path | None = None) -> int:
+def drive_run(
+    start: Start, *, as_json: bool, auto_approve: bool, events_file: Path | None = None
+) -> int:
     """Build the services, run what ``start`` starts with them and show it at the terminal:
     the stream, terminal review unless ``auto_approve``, the summary (as JSON with
     ``as_json``), every event to ``events_file``. Exit code 0 when the run completed and was
@@ -141,14 +142,23 @@ def summary(outcome: RunOutcome) -> dict[str, Any]:
         "answer": outcome.answer,
         "error": outcome.error,
         "steps": [
-            {"index": s.index, "agent": s.agent, "tool": s.action.tool,
-             "arguments": dict(s.action.arguments), "observation": s.observation.text,
-             "phi_before": s.phi_before, "phi_after": s.phi_after, "reward": s.reward}
+            {
+                "index": s.index,
+                "agent": s.agent,
+                "tool": s.action.tool,
+                "arguments": dict(s.action.arguments),
+                "observation": s.observation.text,
+                "phi_before": s.phi_before,
+                "phi_after": s.phi_after,
+                "reward": s.reward,
+            }
             for s in outcome.steps
         ],
         "phi_curve": list(outcome.phi_curve),
-        "tokens": {"prompt": costs.total.prompt_tokens,
-                   "completion": costs.total.completion_tokens},
+        "tokens": {
+            "prompt": costs.total.prompt_tokens,
+            "completion": costs.total.completion_tokens,
+        },
         "seconds": costs.total.seconds,
         "calls": costs.total.calls,
         "cost": costs.total.cost,
@@ -165,7 +175,8 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         f"Tokens: {total.prompt_tokens} in, {total.completion_tokens} out in {total.calls} "
         f"calls, {total.seconds:.1f} s of generation ({total.tokens_per_second:.0f} tokens/s)"
         + (f", cost {total.cost:.4f}" if total.cost else ""),
-        file=out, flush=True,
+        file=out,
+        flush=True,
     )
 
 
@@ -218,19 +229,25 @@ class TerminalReview:
             print(prompt, end="", file=self._err, flush=True)
             line = await asyncio.to_thread(self._stdin.readline)
             if not line:
-                raise UserError("The terminal closed while a review was pending; run with "
-                                 "--auto-approve to run without asking.")
+                raise UserError(
+                    "The terminal closed while a review was pending; run with "
+                    "--auto-approve to run without asking."
+                )
             return line.strip()
 
     async def review_action(self, request: ActionReviewRequest) -> ActionDecision:
         action = request.action
-        print(f"\n{request.agent} proposes step {request.step}: {action.tool} "
-              f"{json.dumps(dict(action.arguments), ensure_ascii=False)}\n"
-              f"  thought: {action.thought}", file=self._err, flush=True)
+        print(
+            f"\n{request.agent} proposes step {request.step}: {action.tool} "
+            f"{json.dumps(dict(action.arguments), ensure_ascii=False)}\n"
+            f"  thought: {action.thought}",
+            file=self._err,
+            flush=True,
+        )
         while True:
-            answer = (await self._ask(
-                "[a]pprove, [e]dit, [r]eject, al[w]ays allow this tool? "
-            )).lower()
+            answer = (
+                await self._ask("[a]pprove, [e]dit, [r]eject, al[w]ays allow this tool? ")
+            ).lower()
             if answer in ("", "a", "approve", "y", "yes"):
                 return ActionDecision("approve")
             if answer in ("w", "always"):
@@ -254,13 +271,17 @@ class TerminalReview:
             print(f"Not taken: {exc}; try again.", file=self._err)
             return None
         if not isinstance(arguments, dict):
-            print("Give an object, like {\"expression\": \"2+2\"}.", file=self._err)
+            print('Give an object, like {"expression": "2+2"}.', file=self._err)
             return None
         return Action(action.tool, arguments, action.thought)
 
     async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
-        print(f"\nThe critic scores step {request.step}: Φ {request.phi_before:g} → "
-              f"{request.phi:g} ({request.evidence})", file=self._err, flush=True)
+        print(
+            f"\nThe critic scores step {request.step}: Φ {request.phi_before:g} → "
+            f"{request.phi:g} ({request.evidence})",
+            file=self._err,
+            flush=True,
+        )
         while True:
             answer = await self._ask("Enter to keep, or a score 0-10 to override: ")
             if not answer:

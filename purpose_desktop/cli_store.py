@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 SHORT_ID = 8
 T = TypeVar("T")
 
+
 @contextmanager
 def opened_store() -> Iterator[Store]:
     """The database the settings name, opened (and migrated), without any model machinery."""
@@ -76,18 +77,24 @@ def runs_list(*, as_json: bool, status: StoredStatus | None, limit: int) -> int:
         which = f"{status} runs" if status else "runs"
         print(f"No {which} yet. Start one with: purpose-desktop run TEAM_FILE --task TASK")
         return 0
-    print(f"{'RUN':<{SHORT_ID}}  {'STATUS':<11}  {'TEAM':<16} {'STEPS':>5} {'Φ':>4} "
-          f"{'TOKENS':>7}  {'STARTED':<16}  TASK")
+    print(
+        f"{'RUN':<{SHORT_ID}}  {'STATUS':<11}  {'TEAM':<16} {'STEPS':>5} {'Φ':>4} "
+        f"{'TOKENS':>7}  {'STARTED':<16}  TASK"
+    )
     for run in runs:
         # Upper case: an interrupted run waits for the person, unlike the others.
         shown = "INTERRUPTED" if run.status == "interrupted" else run.status
-        print(f"{short(run.id):<{SHORT_ID}}  {shown:<11}  {shorten(run.team, 16):<16} "
-              f"{run.steps:>5} {run.phi:>4g} {run.prompt_tokens + run.completion_tokens:>7}  "
-              f"{_when(run.started_at)[:16]:<16}  {shorten(run.task, 60)}")
+        print(
+            f"{short(run.id):<{SHORT_ID}}  {shown:<11}  {shorten(run.team, 16):<16} "
+            f"{run.steps:>5} {run.phi:>4g} {run.prompt_tokens + run.completion_tokens:>7}  "
+            f"{_when(run.started_at)[:16]:<16}  {shorten(run.task, 60)}"
+        )
     for run in runs:
         if run.status == "interrupted":
-            print(f"Run {short(run.id)} was interrupted; go on with:  "
-                  f"purpose-desktop runs resume {short(run.id)}")
+            print(
+                f"Run {short(run.id)} was interrupted; go on with:  "
+                f"purpose-desktop runs resume {short(run.id)}"
+            )
     return 0
 
 
@@ -114,26 +121,27 @@ def runs_show(run_id: str, *, as_json: bool, with_events: bool) -> int:
     return 0
 
 
-def runs_resume(run_id: str, *, as_json: bool, auto_approve: bool,
-                events_file: Path | None) -> int:
-    async def resume(services: Services, subscribers: list[ev.Subscriber],
-                     review: ReviewGate) -> RunOutcome:
+def runs_resume(run_id: str, *, as_json: bool, auto_approve: bool, events_file: Path | None) -> int:
+    async def resume(
+        services: Services, subscribers: list[ev.Subscriber], review: ReviewGate
+    ) -> RunOutcome:
         # The journal finds runs by their whole id; a person may give the start of it.
         run = (await services.store.get().runs.run(run_id)).summary
         return await services.runner.resume(run.id, subscribers, review)
 
     from purpose_desktop.cli_run import drive_run
 
-    return drive_run(resume, as_json=as_json, auto_approve=auto_approve,
-                     events_file=events_file)
+    return drive_run(resume, as_json=as_json, auto_approve=auto_approve, events_file=events_file)
 
 
 def runs_export(run_id: str, path: Path) -> int:
     from purpose_desktop.store.run_files import export_run
 
     exported = on_database(lambda engine: export_run(engine, run_id, path))
-    print(f"Exported run {exported.run_id} ({exported.events} events, "
-          f"{exported.checkpoints} checkpoints) to {path}.")
+    print(
+        f"Exported run {exported.run_id} ({exported.events} events, "
+        f"{exported.checkpoints} checkpoints) to {path}."
+    )
     return 0
 
 
@@ -141,8 +149,10 @@ def runs_import(path: Path) -> int:
     from purpose_desktop.store.run_files import import_run
 
     run = on_database(lambda engine: import_run(engine, path))
-    print(f"Imported run {run.id}: {run.status}, team {run.team}, {run.steps} step(s), "
-          f"{run.events} events.\nSee it with:  purpose-desktop runs show {short(run.id)}")
+    print(
+        f"Imported run {run.id}: {run.status}, team {run.team}, {run.steps} step(s), "
+        f"{run.events} events.\nSee it with:  purpose-desktop runs show {short(run.id)}"
+    )
     return 0
 
 
@@ -157,16 +167,25 @@ def print_run(detail: RunDetail, costs: Sequence[CostTotalRecord], out: TextIO) 
     if detail.overrides:
         print("\nScore overrides:", file=out)
     for override in detail.overrides:
-        print(f"  step {override.step}, {override.agent}: Φ {override.phi:g} (the critic said "
-              f"{override.critic_phi:g})" + (f": {override.reason}" if override.reason else ""),
-              file=out)
-    print(f"\nTotals: {run.steps} step(s), Φ {run.phi:g}, {run.prompt_tokens} tokens in, "
-          f"{run.completion_tokens} out, {run.seconds:.1f} s"
-          + (f", cost {run.cost:.4f}" if run.cost else "") + f", {run.events} events", file=out)
+        print(
+            f"  step {override.step}, {override.agent}: Φ {override.phi:g} (the critic said "
+            f"{override.critic_phi:g})" + (f": {override.reason}" if override.reason else ""),
+            file=out,
+        )
+    print(
+        f"\nTotals: {run.steps} step(s), Φ {run.phi:g}, {run.prompt_tokens} tokens in, "
+        f"{run.completion_tokens} out, {run.seconds:.1f} s"
+        + (f", cost {run.cost:.4f}" if run.cost else "")
+        + f", {run.events} events",
+        file=out,
+    )
     for cost in costs:
-        print(f"  {cost.key}: {cost.calls} call(s), {cost.prompt_tokens} tokens in, "
-              f"{cost.completion_tokens} out, {cost.seconds:.1f} s of generation"
-              + (f", cost {cost.cost:.4f}" if cost.cost else ""), file=out)
+        print(
+            f"  {cost.key}: {cost.calls} call(s), {cost.prompt_tokens} tokens in, "
+            f"{cost.completion_tokens} out, {cost.seconds:.1f} s of generation"
+            + (f", cost {cost.cost:.4f}" if cost.cost else ""),
+            file=out,
+        )
 
 
 def _print_header(run: RunSummary, out: TextIO) -> None:
@@ -178,8 +197,9 @@ def _print_header(run: RunSummary, out: TextIO) -> None:
         f"  started {_when(run.started_at)}{finished}",
     ]
     if run.parent_run_id is not None:
-        lines.append(f"  forked from run {short(run.parent_run_id)} after step "
-                     f"{run.forked_from_step}")
+        lines.append(
+            f"  forked from run {short(run.parent_run_id)} after step {run.forked_from_step}"
+        )
     if run.status == "interrupted":
         lines.append(f"  go on with:  purpose-desktop runs resume {short(run.id)}")
     if run.answer:
@@ -192,10 +212,13 @@ def _print_header(run: RunSummary, out: TextIO) -> None:
 def _print_step(step: Step, out: TextIO) -> None:
     arguments = json.dumps(dict(step.action.arguments), ensure_ascii=False)
     mark = "→" if step.observation.ok else "failed:"
-    print(f"  {step.index}. {step.agent}: {step.action.tool} {shorten(arguments, 300)}\n"
-          f"     {mark} {shorten(step.observation.text, 300)}\n"
-          f"     Φ {step.phi_before:g} → {step.phi_after:g}"
-          + (f": {shorten(step.evidence, 200)}" if step.evidence else ""), file=out)
+    print(
+        f"  {step.index}. {step.agent}: {step.action.tool} {shorten(arguments, 300)}\n"
+        f"     {mark} {shorten(step.observation.text, 300)}\n"
+        f"     Φ {step.phi_before:g} → {step.phi_after:g}"
+        + (f": {shorten(step.evidence, 200)}" if step.evidence else ""),
+        file=out,
+    )
 
 
 def print_events(events: Sequence[ev.Event], out: TextIO) -> None:
@@ -227,11 +250,19 @@ def _fields(event: ev.Event) -> str:
 
 
 def _step_record(step: Step) -> dict[str, Any]:
-    return {"index": step.index, "agent": step.agent, "tool": step.action.tool,
-            "arguments": dict(step.action.arguments), "thought": step.action.thought,
-            "observation": step.observation.text, "ok": step.observation.ok,
-            "phi_before": step.phi_before, "phi_after": step.phi_after,
-            "evidence": step.evidence, "reward": step.reward}
+    return {
+        "index": step.index,
+        "agent": step.agent,
+        "tool": step.action.tool,
+        "arguments": dict(step.action.arguments),
+        "thought": step.action.thought,
+        "observation": step.observation.text,
+        "ok": step.observation.ok,
+        "phi_before": step.phi_before,
+        "phi_after": step.phi_after,
+        "evidence": step.evidence,
+        "reward": step.reward,
+    }
 
 
 # --- memory --------------------------------------------------------------------------
@@ -242,8 +273,10 @@ def memory_export(path: Path, team: str | None) -> int:
 
     counts = on_database(lambda engine: export_memory(engine, path, team))
     whose = f"team {team}" if team is not None else "every team"
-    print(f"Exported the memory of {whose} ({counts.heuristics} heuristics, "
-          f"{counts.experiences} experiences, {counts.score_anchors} score anchors) to {path}.")
+    print(
+        f"Exported the memory of {whose} ({counts.heuristics} heuristics, "
+        f"{counts.experiences} experiences, {counts.score_anchors} score anchors) to {path}."
+    )
     return 0
 
 
@@ -251,10 +284,12 @@ def memory_import(path: Path) -> int:
     from purpose_desktop.store.memory_files import import_memory
 
     done = on_database(lambda engine: import_memory(engine, path))
-    print(f"Imported {path}: heuristics {done.heuristics_added} added, "
-          f"{done.heuristics_merged} merged into stored ones; experiences "
-          f"{done.experiences_added} added, {done.experiences_skipped} already stored; score "
-          f"anchors {done.anchors_added} added, {done.anchors_skipped} already stored.")
+    print(
+        f"Imported {path}: heuristics {done.heuristics_added} added, "
+        f"{done.heuristics_merged} merged into stored ones; experiences "
+        f"{done.experiences_added} added, {done.experiences_skipped} already stored; score "
+        f"anchors {done.anchors_added} added, {done.anchors_skipped} already stored."
+    )
     return 0
 
 
@@ -282,8 +317,10 @@ def teams_list(*, as_json: bool, limit: int) -> int:
         print("No teams are saved. Save one with: purpose-desktop teams save TEAM_FILE")
     for team in teams:
         agents = ", ".join(f"{agent.name} ({agent.model})" for agent in team.agents)
-        print(f"{team.name}: {agents}  saved {_when(team.updated_at)[:16]}"
-              + (f"\n  {shorten(team.description, 100)}" if team.description else ""))
+        print(
+            f"{team.name}: {agents}  saved {_when(team.updated_at)[:16]}"
+            + (f"\n  {shorten(team.description, 100)}" if team.description else "")
+        )
     return 0
 
 

@@ -98,8 +98,13 @@ class Paths:
 
     def ensure(self) -> None:
         """Create the home folder and its subfolders if they are missing."""
-        for folder in (self.home, self.models_dir, self.workspaces_dir, self.teams_dir,
-                       self.logs_dir):
+        for folder in (
+            self.home,
+            self.models_dir,
+            self.workspaces_dir,
+            self.teams_dir,
+            self.logs_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
 
 
@@ -188,8 +193,9 @@ def _read_settings(path: Path, problems: list[str]) -> Settings:
             kept = f"it was kept as {_keep_aside(path).name}"
         except OSError as moving:
             kept = f"it could not be kept aside ({moving.strerror or moving})"
-        problems.append(f"{path} could not be read ({exc}); {kept} and the default settings "
-                        "are used")
+        problems.append(
+            f"{path} could not be read ({exc}); {kept} and the default settings are used"
+        )
         return Settings()
 
 
@@ -212,8 +218,7 @@ def _keep_aside(path: Path) -> Path:
 def _problem(key: str, value: object) -> str | None:
     """Why ``value`` cannot be the setting ``key``, or ``None`` when it can."""
     if value is None:
-        return None if key in _OPTIONAL_TEXTS or key == "model_memory_mib" else (
-            "it must be given")
+        return None if key in _OPTIONAL_TEXTS or key == "model_memory_mib" else ("it must be given")
     if key in SETTING_RANGES:
         low, high = SETTING_RANGES[key]
         try:
@@ -236,13 +241,20 @@ def _servers(value: object, problems: list[str]) -> tuple[ServerSetting, ...]:
         return ()
     servers = []
     for entry in value:
-        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str)
-                and isinstance(entry.get("base_url"), str)):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("base_url"), str)
+        ):
             _refuse(problems, "servers", entry, "a server needs a name and a base_url")
             continue
         try:
-            servers.append(ServerSetting(check_name(entry["name"], "its name"),
-                                         check_text(entry["base_url"], "its base_url")))
+            servers.append(
+                ServerSetting(
+                    check_name(entry["name"], "its name"),
+                    check_text(entry["base_url"], "its base_url"),
+                )
+            )
         except LimitError as exc:
             _refuse(problems, "servers", entry, str(exc).removesuffix("."))
     return tuple(servers)
@@ -280,20 +292,26 @@ def check_store_url(url: str, where: str) -> str:
     scheme, separator, rest = url.partition("://")
     backend = scheme.split("+", 1)[0].lower()
     if not separator or backend not in ("sqlite", "postgresql"):
-        raise UserError(f"{where}: {url!r} is not a database URL the app can use. Give "
-                        "sqlite:////ABSOLUTE/PATH/FILE.sqlite3 or postgresql://HOST/DATABASE.")
+        raise UserError(
+            f"{where}: {url!r} is not a database URL the app can use. Give "
+            "sqlite:////ABSOLUTE/PATH/FILE.sqlite3 or postgresql://HOST/DATABASE."
+        )
     if backend == "postgresql":
         if not rest.strip("/"):
             raise UserError(f"{where}: {url!r} names no PostgreSQL server or database.")
         return url
     path = rest[1:].partition("?")[0] if rest.startswith("/") else ""
     if not path or path == ":memory:" or not Path(path).is_absolute():
-        raise UserError(f"{where}: {url!r} must name a SQLite file by its absolute path, "
-                        "such as sqlite:////home/me/purpose.sqlite3 (four slashes), so that "
-                        "it is the same file wherever the app starts.")
+        raise UserError(
+            f"{where}: {url!r} must name a SQLite file by its absolute path, "
+            "such as sqlite:////home/me/purpose.sqlite3 (four slashes), so that "
+            "it is the same file wherever the app starts."
+        )
     if not Path(path).parent.is_dir():
-        raise UserError(f"{where}: the folder of {path} does not exist; create it, or choose "
-                        "another place for the database.")
+        raise UserError(
+            f"{where}: the folder of {path} does not exist; create it, or choose "
+            "another place for the database."
+        )
     return url
 
 

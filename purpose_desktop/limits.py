@@ -35,9 +35,11 @@ def check_text(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise LimitError(f"{what} is not valid text: character {exc.start + 1} "
-                         f"(U+{ord(text[exc.start]):04X}) is half a character or a byte that "
-                         "is not UTF-8") from None
+        raise LimitError(
+            f"{what} is not valid text: character {exc.start + 1} "
+            f"(U+{ord(text[exc.start]):04X}) is half a character or a byte that "
+            "is not UTF-8"
+        ) from None
     return text
 
 
@@ -48,8 +50,9 @@ def check_task(task: str) -> str:
     if not task.strip():
         raise LimitError("The task is empty: say what the team should do.")
     if len(task) > MAX_TASK_CHARS:
-        raise LimitError(f"The task is {len(task):,} characters long; at most "
-                         f"{MAX_TASK_CHARS:,} are accepted.")
+        raise LimitError(
+            f"The task is {len(task):,} characters long; at most {MAX_TASK_CHARS:,} are accepted."
+        )
     return task
 
 
@@ -65,8 +68,9 @@ def check_name(name: str, what: str) -> str:
         raise LimitError(f"{what} is {len(name)} characters long; at most {MAX_NAME_CHARS}.")
     if not name.isprintable():
         bad = next(c for c in name if not c.isprintable())
-        raise LimitError(f"{what} holds the control character U+{ord(bad):04X}; use printable "
-                         "characters only.")
+        raise LimitError(
+            f"{what} holds the control character U+{ord(bad):04X}; use printable characters only."
+        )
     if "/" in name or "\\" in name or name in (".", ".."):
         raise LimitError(f"{what} {name!r} must not contain '/' or '\\' or be '.' or '..'.")
     return name
@@ -87,4 +91,4 @@ def shown(text: str, most: int = 80) -> str:
     (a line break, a terminal escape code, half a character) written as its escape, and cut
     to ``most`` characters. What a person typed is echoed back so, never raw."""
     safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= most else safe[:most - 1] + "…"
+    return safe if len(safe) <= most else safe[: most - 1] + "…"

@@ -83,8 +83,13 @@ def construct_yaml(node: yaml.Node) -> Any:
 Children = Callable[[Any], Iterable[Any] | None]
 
 
-def _check_shape(root: Any, children: Children, *, max_values: int | None = None,
-                leaf: Callable[[Any], None] | None = None) -> None:
+def _check_shape(
+    root: Any,
+    children: Children,
+    *,
+    max_values: int | None = None,
+    leaf: Callable[[Any], None] | None = None,
+) -> None:
     """Raise :class:`LimitError` when ``root`` nests deeper than :data:`MAX_NESTING`, holds
     more than ``max_values`` values (a part reached twice counts twice, as it would once
     built) or contains itself, or when ``leaf`` raises it for a value. ``children`` gives a
@@ -137,8 +142,10 @@ def _check_python_leaf(value: Any) -> None:
         check_text(value, f"The text {value[:40]!r}")
     elif type(value) is int and not -MAX_STORED_INT - 1 <= value <= MAX_STORED_INT:
         digits = str(value)
-        raise LimitError(f"the number {digits[:12]}... ({len(digits)} digits) is too large; "
-                         f"at most {MAX_STORED_INT:,} can be stored")
+        raise LimitError(
+            f"the number {digits[:12]}... ({len(digits)} digits) is too large; "
+            f"at most {MAX_STORED_INT:,} can be stored"
+        )
 
 
 def _yaml_children(node: Any) -> Iterable[Any] | None:

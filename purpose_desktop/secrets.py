@@ -167,15 +167,17 @@ def read_api_key(server: str) -> StoredKey:
         key = backend.get_password(SERVICE_NAME, name)
     except KeyringLocked:
         return StoredKey(
-            name, "keyring_error",
+            name,
+            "keyring_error",
             reason=f"The system keyring is locked, so the API key for '{name}' cannot be read. "
-                   "Unlock it and try again.",
+            "Unlock it and try again.",
         )
     except KeyringError as exc:
         return StoredKey(
-            name, "keyring_error",
+            name,
+            "keyring_error",
             reason=f"The system keyring ({_backend_name(backend)}) could not read the API key "
-                   f"for '{name}': {exc or type(exc).__name__}",
+            f"for '{name}': {exc or type(exc).__name__}",
         )
     if key is None:
         return StoredKey(name, "not_saved", reason=f"No API key is saved for '{name}'.")

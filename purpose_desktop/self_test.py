@@ -41,8 +41,9 @@ class CheckResult:
     seconds: float
 
 
-def run_self_test(model: str = DEFAULT_MODEL,
-                  report: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+def run_self_test(
+    model: str = DEFAULT_MODEL, report: Callable[[CheckResult], None] | None = None
+) -> list[CheckResult]:
     """Run every check in a temporary home folder, calling ``report`` after each; the checks
     after a failed one still run, so one run tells everything that is wrong."""
     checks: list[tuple[str, Callable[[Paths], str]]] = [
@@ -108,8 +109,12 @@ def _check_database(paths: Paths) -> str:
 
     store = open_store(paths.database_file)
     try:
-        written = Heuristic(team="self-test", tier=Tier.STRATEGIC,
-                            pattern="a self-test", strategy="check every part once")
+        written = Heuristic(
+            team="self-test",
+            tier=Tier.STRATEGIC,
+            pattern="a self-test",
+            strategy="check every part once",
+        )
         asyncio.run(store.memory.add_heuristic(written))
         read = asyncio.run(store.memory.list_heuristics("self-test"))
     finally:
@@ -161,11 +166,15 @@ def _check_window(paths: Paths) -> str:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = run_gui(quit_after_shown=0.5)
-    shown = [json.loads(line) for line in printed.getvalue().splitlines()
-             if line.startswith('{"shown_at"')]
+    shown = [
+        json.loads(line)
+        for line in printed.getvalue().splitlines()
+        if line.startswith('{"shown_at"')
+    ]
     if code != 0 or not shown:
-        raise AssertionError(f"the window {'never showed' if not shown else 'showed'} and "
-                             f"the app exited with {code}")
+        raise AssertionError(
+            f"the window {'never showed' if not shown else 'showed'} and the app exited with {code}"
+        )
     return f"shown {shown[0]['shown_at'] - started:.2f} s after start, closed cleanly"
 
 

@@ -68,8 +68,10 @@ def ensure_environment(extras: str = "") -> Path:
                 "Could not create a virtual environment with pip in it. On Debian or Ubuntu, "
                 "install the venv module first:  sudo apt install python3-venv"
             )
-    _say("Installing Purpose Desktop and its dependencies (the first time, llama-cpp-python "
-         "compiles from source: this takes several minutes)")
+    _say(
+        "Installing Purpose Desktop and its dependencies (the first time, llama-cpp-python "
+        "compiles from source: this takes several minutes)"
+    )
     env = dict(os.environ)
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
     # The multimodal (llava) library is not used; skipping it shortens the build.

@@ -1,6 +1,6 @@
 """Set up (first time only) and run every check:  python3 scripts/test.py [PYTEST ARGS...]
 
-Runs, in order: ruff, mypy, the import-linter contracts and the pytest suite (offscreen Qt,
+Runs, in order: ruff (lint and format check), mypy, the import-linter contracts and the pytest suite (offscreen Qt,
 real bundled models). Stops at the first failing step and exits non-zero. A pytest run that
 collects no tests counts as a failure.
 """
@@ -22,8 +22,11 @@ def _step(title: str, command: list[str], env: dict[str, str]) -> int:
     print(f"\n==> {title}", flush=True)
     started = time.monotonic()
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
-    print(f"==> {title}: {'ok' if code == 0 else f'FAILED (exit {code})'} "
-          f"in {time.monotonic() - started:.0f} s", flush=True)
+    print(
+        f"==> {title}: {'ok' if code == 0 else f'FAILED (exit {code})'} "
+        f"in {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
     return code
 
 
@@ -36,6 +39,7 @@ def main() -> int:
     env.pop("PURPOSE_DESKTOP_HOME", None)  # tests make homes of their own
     steps = [
         ("ruff", [python, "-m", "ruff", "check", "."]),
+        ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
         ("mypy", [python, "-m", "mypy"]),
         ("import contracts", [str(Path(python).with_name("lint-imports"))]),
     ]

@@ -10,8 +10,9 @@ from purpose_desktop import cli
 
 def test_the_command_names_are_those_the_parser_knows() -> None:
     parser = cli._parser()
-    commands = next(action for action in parser._actions
-                    if isinstance(action, argparse._SubParsersAction))
+    commands = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
     assert set(commands.choices) == set(cli.COMMANDS)
 
 
@@ -23,26 +24,40 @@ def test_a_plain_start_of_the_window_is_read_without_the_whole_parser() -> None:
     assert cli._window_options([]) is not None
 
 
-@pytest.mark.parametrize("argv", [["run", "team.yaml", "--task", "x"], ["--help"], ["-h"],
-                                  ["--version"], ["rnu"], ["--quit-after-shown"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "team.yaml", "--task", "x"],
+        ["--help"],
+        ["-h"],
+        ["--version"],
+        ["rnu"],
+        ["--quit-after-shown"],
+    ],
+)
 def test_anything_else_goes_to_the_whole_parser(argv: list[str]) -> None:
     assert cli._window_options(argv) is None
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["runs", "list", "--limit", "-1"], "argument --limit: must be from 1 to 10,000, not -1"),
-    (["runs", "list", "--limit", "0"], "argument --limit: must be from 1 to 10,000, not 0"),
-    (["runs", "list", "--limit", "99999999999999999999"], "must be from 1 to 10,000"),
-    (["runs", "list", "--limit", "ten"], "argument --limit: 'ten' is not a whole number"),
-    (["teams", "list", "--limit", "-5"], "argument --limit: must be from 1 to 10,000"),
-    (["bench", "stream", "--runs", "0"], "argument --runs: must be from 1 to 100, not 0"),
-    (["bench", "stream", "--tokens", "-5"], "argument --tokens: must be from 1 to 100,000"),
-    (["bench", "ui", "--agents", "0"], "argument --agents: must be from 1 to 64"),
-    (["bench", "ui", "--rate", "nan"], "argument --rate: must be above zero, not nan"),
-    (["bench", "ui", "--idle-seconds", "-1"], "argument --idle-seconds: must be above zero"),
-    (["bench", "improve", "--suite", "s", "--team", "t.yaml", "--iterations", "0"],
-     "argument --iterations: must be from 1 to 1,000, not 0"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["runs", "list", "--limit", "-1"], "argument --limit: must be from 1 to 10,000, not -1"),
+        (["runs", "list", "--limit", "0"], "argument --limit: must be from 1 to 10,000, not 0"),
+        (["runs", "list", "--limit", "99999999999999999999"], "must be from 1 to 10,000"),
+        (["runs", "list", "--limit", "ten"], "argument --limit: 'ten' is not a whole number"),
+        (["teams", "list", "--limit", "-5"], "argument --limit: must be from 1 to 10,000"),
+        (["bench", "stream", "--runs", "0"], "argument --runs: must be from 1 to 100, not 0"),
+        (["bench", "stream", "--tokens", "-5"], "argument --tokens: must be from 1 to 100,000"),
+        (["bench", "ui", "--agents", "0"], "argument --agents: must be from 1 to 64"),
+        (["bench", "ui", "--rate", "nan"], "argument --rate: must be above zero, not nan"),
+        (["bench", "ui", "--idle-seconds", "-1"], "argument --idle-seconds: must be above zero"),
+        (
+            ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--iterations", "0"],
+            "argument --iterations: must be from 1 to 1,000, not 0",
+        ),
+    ],
+)
 def test_numbers_out_of_range_are_refused_naming_the_option(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

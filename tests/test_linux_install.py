@@ -34,7 +34,7 @@ def bundle(tmp_path: Path) -> Path:
     folder = tmp_path / "PurposeDesktop-0.1.0"
     folder.mkdir()
     program = folder / "purpose-desktop"
-    program.write_text("#!/bin/sh\necho \"stand-in started with: $*\"\n", encoding="utf-8")
+    program.write_text('#!/bin/sh\necho "stand-in started with: $*"\n', encoding="utf-8")
     program.chmod(0o755)
     build_script().add_linux_integration(folder)
     return folder
@@ -42,8 +42,14 @@ def bundle(tmp_path: Path) -> Path:
 
 def install(bundle: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "HOME": str(home)}
-    return subprocess.run([str(bundle / "install.sh"), *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [str(bundle / "install.sh"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_install_puts_the_app_in_the_menu_and_uninstall_keeps_the_data(
@@ -56,21 +62,33 @@ def test_install_puts_the_app_in_the_menu_and_uninstall_keeps_the_data(
     local = home / ".local"
     app = local / "lib" / "purpose-desktop" / "purpose-desktop"
     command = local / "bin" / "purpose-desktop"
-    ran = subprocess.run([str(command), "model.gguf"], capture_output=True, text=True,
-                         check=True)
+    ran = subprocess.run([str(command), "model.gguf"], capture_output=True, text=True, check=True)
     assert ran.stdout == "stand-in started with: model.gguf\n"
     entry = (local / "share" / "applications" / "purpose-desktop.desktop").read_text()
     assert f'Exec="{app}" %F' in entry.splitlines()
     assert "MimeType=application/x-gguf;" in entry.splitlines()
     for size in (16, 48, 256, 512):
-        assert (local / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps"
-                / "purpose-desktop.png").is_file()
+        assert (
+            local
+            / "share"
+            / "icons"
+            / "hicolor"
+            / f"{size}x{size}"
+            / "apps"
+            / "purpose-desktop.png"
+        ).is_file()
     mime = local / "share" / "mime"
     assert (mime / "packages" / "purpose-desktop-gguf.xml").is_file()
     if shutil.which("desktop-file-validate"):
-        checked = subprocess.run(["desktop-file-validate", str(bundle / "share" / "applications"
-                                                               / "purpose-desktop.desktop")],
-                                 capture_output=True, text=True, check=False)
+        checked = subprocess.run(
+            [
+                "desktop-file-validate",
+                str(bundle / "share" / "applications" / "purpose-desktop.desktop"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr
     if shutil.which("update-mime-database"):
         # The desktop's MIME database now knows .gguf files.
@@ -93,8 +111,12 @@ def test_installing_again_replaces_the_previous_version(bundle: Path, tmp_path: 
     assert install(bundle, home).returncode == 0
     (bundle / "purpose-desktop").write_text("#!/bin/sh\necho second version\n", encoding="utf-8")
     assert install(bundle, home).returncode == 0
-    ran = subprocess.run([str(home / ".local" / "bin" / "purpose-desktop")],
-                         capture_output=True, text=True, check=True)
+    ran = subprocess.run(
+        [str(home / ".local" / "bin" / "purpose-desktop")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert ran.stdout == "second version\n"
 
 

@@ -120,8 +120,9 @@ class MedianRange:
     @classmethod
     def of(cls, values: Sequence[float]) -> MedianRange:
         finite = [value for value in values if math.isfinite(value)] or [float("nan")]
-        return cls(round(statistics.median(finite), 3), round(min(finite), 3),
-                   round(max(finite), 3))
+        return cls(
+            round(statistics.median(finite), 3), round(min(finite), 3), round(max(finite), 3)
+        )
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,9 @@ class StepBenchmark:
 
     def to_dict(self) -> dict[str, Any]:
         result = asdict(self)
-        result["steps"] = [{**asdict(step), "over_floor": round(step.over_floor, 3)}
-                           for step in self.steps]
+        result["steps"] = [
+            {**asdict(step), "over_floor": round(step.over_floor, 3)} for step in self.steps
+        ]
         return result
 
 
@@ -172,8 +174,11 @@ class _Recorded:
                 first = time.perf_counter()
             if isinstance(event, StreamDone):
                 purpose = "score" if messages[0].content.startswith(INSTRUCTIONS) else "act"
-                self._calls.append(_Call(purpose, tuple(messages), started, first,
-                                         time.perf_counter(), event.usage))
+                self._calls.append(
+                    _Call(
+                        purpose, tuple(messages), started, first, time.perf_counter(), event.usage
+                    )
+                )
             yield event
 
 
@@ -216,16 +221,22 @@ def _steps(task: int, calls: Sequence[_Call], ended: float) -> list[Step]:
         first = acts[0] if acts else group[0]
         generated = sum(call.usage.completion_tokens - 1 for call in acts)
         generating = sum(call.ended - (call.first_token or call.ended) for call in acts)
-        steps.append((StepTiming(
-            task=task, step=number,
-            prompt_sent=sum(call.usage.prompt_tokens for call in group),
-            prompt_evaluated=sum(call.usage.prompt_evaluated or 0 for call in group),
-            first_token_ms=1000 * ((first.first_token or first.ended) - first.started),
-            tokens_per_s=generated / generating if generating > 0 else float("nan"),
-            critic_ms=1000 * sum(call.seconds for call in group if call.purpose == "score"),
-            overhead_ms=1000 * (total - sum(call.seconds for call in group)),
-            total_ms=1000 * total,
-        ), group))
+        steps.append(
+            (
+                StepTiming(
+                    task=task,
+                    step=number,
+                    prompt_sent=sum(call.usage.prompt_tokens for call in group),
+                    prompt_evaluated=sum(call.usage.prompt_evaluated or 0 for call in group),
+                    first_token_ms=1000 * ((first.first_token or first.ended) - first.started),
+                    tokens_per_s=generated / generating if generating > 0 else float("nan"),
+                    critic_ms=1000 * sum(call.seconds for call in group if call.purpose == "score"),
+                    overhead_ms=1000 * (total - sum(call.seconds for call in group)),
+                    total_ms=1000 * total,
+                ),
+                group,
+            )
+        )
     return steps
 
 
@@ -234,8 +245,12 @@ async def _run(models: ModelService, team: LoadedTeam, folder: Path) -> list[Ste
     recording = _Recording(models)
     engine = open_database(folder / "memory.sqlite3")
     migrate(engine)
-    runner = TeamRunner(recording, SqliteMemoryStore(engine),
-                        workspaces_dir=folder / "workspaces", max_answer_tokens=96)
+    runner = TeamRunner(
+        recording,
+        SqliteMemoryStore(engine),
+        workspaces_dir=folder / "workspaces",
+        max_answer_tokens=96,
+    )
     steps: list[Step] = []
     try:
         for number, task in enumerate(TASKS, start=1):
@@ -249,8 +264,10 @@ async def _run(models: ModelService, team: LoadedTeam, folder: Path) -> list[Ste
 
 def _on_model(team: LoadedTeam, model: str, max_steps: int) -> LoadedTeam:
     """``team`` with every agent on ``model``, taking at most ``max_steps`` steps."""
-    agents = tuple(agent.model_copy(update={"max_steps": max_steps, "model": model})
-                   for agent in team.spec.agents)
+    agents = tuple(
+        agent.model_copy(update={"max_steps": max_steps, "model": model})
+        for agent in team.spec.agents
+    )
     spec = team.spec.model_copy(update={"agents": agents, "default_model": model})
     return team.model_copy(update={"spec": spec})
 
@@ -298,12 +315,20 @@ print(json.dumps([ttft + max(0, n - 1) * (p or typical)
 
 def _floors(path: Path, n_ctx: int, n_threads: int, calls: Sequence[_Call]) -> list[float]:
     """Seconds of the raw floor of each call, in a process of its own."""
-    replay = [([{"role": m.role, "content": m.content} for m in call.messages],
-               max(1, call.usage.completion_tokens)) for call in calls]
+    replay = [
+        (
+            [{"role": m.role, "content": m.content} for m in call.messages],
+            max(1, call.usage.completion_tokens),
+        )
+        for call in calls
+    ]
     result = subprocess.run(
         [sys.executable, "-c", RAW_SCRIPT],
         input=json.dumps([str(path), n_ctx, n_threads, replay]),
-        capture_output=True, text=True, check=False, timeout=1800,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
     )
     if result.returncode != 0:
         raise RuntimeError(f"raw llama-cpp-python failed: {result.stderr[-1000:]}")
@@ -318,17 +343,25 @@ async def _grammar_rates(model: ChatModel, team: LoadedTeam) -> tuple[float, flo
     messages = head_messages(system, TASKS[0])
     plain = GenerationOptions(max_tokens=64, temperature=0.0)
     constrained = replace(plain, json_schema=action_schema(BUILTIN_TOOLS))
-    return (await answer_rate(model, constrained, messages),
-            await answer_rate(model, plain, messages))
+    return (
+        await answer_rate(model, constrained, messages),
+        await answer_rate(model, plain, messages),
+    )
 
 
 async def measure_step(
-    model_path: Path, *, repeats: int, max_steps: int, n_threads: int, n_ctx: int = 2048,
+    model_path: Path,
+    *,
+    repeats: int,
+    max_steps: int,
+    n_threads: int,
+    n_ctx: int = 2048,
     models_dir: Path,
 ) -> StepBenchmark:
     """Run the benchmark described in the module docstring."""
-    team = _on_model(load_team(example_team_file().with_name("calculator.yaml")),
-                     str(model_path), max_steps)
+    team = _on_model(
+        load_team(example_team_file().with_name("calculator.yaml")), str(model_path), max_steps
+    )
     pool = LocalModelPool(models_dir, n_ctx=n_ctx, n_threads=n_threads)
     router = ModelRouter(pool, models_dir, n_ctx=n_ctx)
     measured: list[Step] = []
@@ -344,8 +377,10 @@ async def measure_step(
         calls = [call for _, group in measured for call in group]
         floors = await asyncio.to_thread(_floors, model_path, n_ctx, n_threads, calls)
         floor_of = {id(call): floor for call, floor in zip(calls, floors, strict=True)}
-        steps = [replace(step, floor_ms=1000 * sum(floor_of[id(call)] for call in group))
-                 for step, group in measured]
+        steps = [
+            replace(step, floor_ms=1000 * sum(floor_of[id(call)] for call in group))
+            for step, group in measured
+        ]
         scripted = _on_model(team, SCRIPTED, max_steps)
         provider = ScriptedProvider({SCRIPTED: FunctionModel(_scripted_reply, SCRIPTED)})
         scripted_steps: list[Step] = []
@@ -354,10 +389,14 @@ async def measure_step(
     overhead = [step.overhead_ms for step, _ in scripted_steps]
     later = [step for step in steps if step.step >= 2 and step.prompt_sent]
     result = StepBenchmark(
-        model=model_path.name, n_threads=n_threads, repeats=repeats, max_steps=max_steps,
+        model=model_path.name,
+        n_threads=n_threads,
+        repeats=repeats,
+        max_steps=max_steps,
         steps=tuple(steps),
         evaluated_share_from_step_2=MedianRange.of(
-            [step.prompt_evaluated / step.prompt_sent for step in later]),
+            [step.prompt_evaluated / step.prompt_sent for step in later]
+        ),
         step_over_floor=MedianRange.of([step.over_floor for step in steps]),
         first_token_ms=MedianRange.of([step.first_token_ms for step in steps]),
         critic_ms=MedianRange.of([step.critic_ms for step in steps]),
@@ -368,26 +407,33 @@ async def measure_step(
         unconstrained_tokens_per_s=MedianRange.of([u for _, u in rates]),
         constrained_ratio=MedianRange.of([c / u for c, u in rates]),
     )
-    return replace(result, targets={
-        "constrained_ratio": result.constrained_ratio.median >= 0.85,
-        "evaluated_share_from_step_2": result.evaluated_share_from_step_2.median <= 0.3,
-        "step_over_floor": result.step_over_floor.median <= 1.3,
-        "scripted_overhead_median_ms": result.scripted_overhead_median_ms < 5,
-        "scripted_overhead_max_ms": result.scripted_overhead_max_ms < 20,
-    })
+    return replace(
+        result,
+        targets={
+            "constrained_ratio": result.constrained_ratio.median >= 0.85,
+            "evaluated_share_from_step_2": result.evaluated_share_from_step_2.median <= 0.3,
+            "step_over_floor": result.step_over_floor.median <= 1.3,
+            "scripted_overhead_median_ms": result.scripted_overhead_median_ms < 5,
+            "scripted_overhead_max_ms": result.scripted_overhead_max_ms < 20,
+        },
+    )
 
 
 def format_report(result: StepBenchmark) -> str:
     """The steps as a table, then the summary with each target and whether it holds."""
-    lines = [f"{result.model}, {result.n_threads} threads, {result.repeats} repeats of "
-             f"{len(TASKS)} tasks, at most {result.max_steps} steps each",
-             f"{'task':>4}{'step':>5}{'eval/sent':>12}{'ttft ms':>9}{'tok/s':>7}"
-             f"{'critic ms':>10}{'engine ms':>10}{'total ms':>9}{'floor ms':>9}{'÷floor':>7}"]
+    lines = [
+        f"{result.model}, {result.n_threads} threads, {result.repeats} repeats of "
+        f"{len(TASKS)} tasks, at most {result.max_steps} steps each",
+        f"{'task':>4}{'step':>5}{'eval/sent':>12}{'ttft ms':>9}{'tok/s':>7}"
+        f"{'critic ms':>10}{'engine ms':>10}{'total ms':>9}{'floor ms':>9}{'÷floor':>7}",
+    ]
     for s in result.steps:
-        lines.append(f"{s.task:>4}{s.step:>5}{f'{s.prompt_evaluated}/{s.prompt_sent}':>12}"
-                     f"{s.first_token_ms:>9.0f}{s.tokens_per_s:>7.1f}{s.critic_ms:>10.0f}"
-                     f"{s.overhead_ms:>10.1f}{s.total_ms:>9.0f}{s.floor_ms:>9.0f}"
-                     f"{s.over_floor:>7.2f}")
+        lines.append(
+            f"{s.task:>4}{s.step:>5}{f'{s.prompt_evaluated}/{s.prompt_sent}':>12}"
+            f"{s.first_token_ms:>9.0f}{s.tokens_per_s:>7.1f}{s.critic_ms:>10.0f}"
+            f"{s.overhead_ms:>10.1f}{s.total_ms:>9.0f}{s.floor_ms:>9.0f}"
+            f"{s.over_floor:>7.2f}"
+        )
     summary = {
         "constrained_ratio": result.constrained_ratio,
         "evaluated_share_from_step_2": result.evaluated_share_from_step_2,
@@ -396,10 +442,15 @@ def format_report(result: StepBenchmark) -> str:
     lines.append("median (min-max):")
     for name, spread in summary.items():
         held = "holds" if result.targets[name] else "missed"
-        lines.append(f"  {name}: {spread.median:.3f} ({spread.low:.3f}-{spread.high:.3f}), "
-                     f"target {TARGETS[name]}: {held}")
-    for name, spread in (("first_token_ms", result.first_token_ms),
-                         ("critic_ms", result.critic_ms), ("overhead_ms", result.overhead_ms)):
+        lines.append(
+            f"  {name}: {spread.median:.3f} ({spread.low:.3f}-{spread.high:.3f}), "
+            f"target {TARGETS[name]}: {held}"
+        )
+    for name, spread in (
+        ("first_token_ms", result.first_token_ms),
+        ("critic_ms", result.critic_ms),
+        ("overhead_ms", result.overhead_ms),
+    ):
         lines.append(f"  {name}: {spread.median:.1f} ({spread.low:.1f}-{spread.high:.1f})")
     for name in ("scripted_overhead_median_ms", "scripted_overhead_max_ms"):
         held = "holds" if result.targets[name] else "missed"

@@ -85,7 +85,10 @@ def _raw_rate(path: Path, n_ctx: int, n_threads: int, tokens: int) -> float:
     result = subprocess.run(
         [sys.executable, "-c", RAW_SCRIPT],
         input=json.dumps([str(path), n_ctx, n_threads, tokens, messages]),
-        capture_output=True, text=True, check=False, timeout=600,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"raw llama-cpp-python failed: {result.stderr[-1000:]}")

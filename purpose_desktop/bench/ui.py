@@ -90,9 +90,35 @@ WARM_UP_TOKENS = 60
 SCRIPTED = "scripted, paced"
 MIN_TOKENS = 20  # one finishing action with a few words
 _PIECES = re.compile(r"\S+\s*|\s+")
-_WORDS = ("the", "keeper", "climbs", "to", "the", "lamp", "and", "writes", "down", "what",
-          "the", "sea", "did", "tonight", "while", "gulls", "circle", "over", "dark", "water",
-          "near", "rocks", "by", "the", "old", "harbour", "wall")
+_WORDS = (
+    "the",
+    "keeper",
+    "climbs",
+    "to",
+    "the",
+    "lamp",
+    "and",
+    "writes",
+    "down",
+    "what",
+    "the",
+    "sea",
+    "did",
+    "tonight",
+    "while",
+    "gulls",
+    "circle",
+    "over",
+    "dark",
+    "water",
+    "near",
+    "rocks",
+    "by",
+    "the",
+    "old",
+    "harbour",
+    "wall",
+)
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -142,13 +168,22 @@ class PacedModel:
         self._steps += 1
         # The last action finishes with what is left, kept short enough for an answer.
         if self.budget <= FINISH_TOKENS:
-            action = _sized(lambda n: json.dumps(
-                {"tool": "finish", "answer": f"Noted {self._steps - 1} parts: "
-                 + _words(n, self._steps)}), self.budget)
+            action = _sized(
+                lambda n: json.dumps(
+                    {
+                        "tool": "finish",
+                        "answer": f"Noted {self._steps - 1} parts: " + _words(n, self._steps),
+                    }
+                ),
+                self.budget,
+            )
         else:
-            action = _sized(lambda n: json.dumps(
-                {"tool": "note", "text": _words(n, self._steps), "thought": "next part"}),
-                min(STEP_TOKENS, self.budget - FINISH_TOKENS))
+            action = _sized(
+                lambda n: json.dumps(
+                    {"tool": "note", "text": _words(n, self._steps), "thought": "next part"}
+                ),
+                min(STEP_TOKENS, self.budget - FINISH_TOKENS),
+            )
         self.budget -= len(_pieces(action))
         return action
 
@@ -166,9 +201,15 @@ def bench_team(agents: int, model_of: Callable[[int], str], steps: int) -> Loade
     """A team of ``agents`` agents; agent ``i`` knows ``topic{i}``, so a task naming it goes
     to that agent alone."""
     members = tuple(
-        AgentSpec(name=f"agent{i}", role="Note down a long story, part by part.",
-                  model=model_of(i), expertise=(f"topic{i}",), tools=("note",),
-                  max_steps=steps, review=ReviewPolicy.NEVER)
+        AgentSpec(
+            name=f"agent{i}",
+            role="Note down a long story, part by part.",
+            model=model_of(i),
+            expertise=(f"topic{i}",),
+            tools=("note",),
+            max_steps=steps,
+            review=ReviewPolicy.NEVER,
+        )
         for i in range(1, agents + 1)
     )
     return LoadedTeam(spec=TeamSpec(name=f"UI bench ({agents} agents)", agents=members))
@@ -341,8 +382,10 @@ class ViewWatch:
             if agent in self._agents:
                 return set()
             self._agents.add(agent)
-        views: list[TextView] = [*self._pane.findChildren(QtWidgets.QPlainTextEdit),
-                                 *self._pane.findChildren(QtWidgets.QTextEdit)]
+        views: list[TextView] = [
+            *self._pane.findChildren(QtWidgets.QPlainTextEdit),
+            *self._pane.findChildren(QtWidgets.QTextEdit),
+        ]
         found = {view for view in views if view not in self._views}
         for view in found:
             self._watch(view)
@@ -374,13 +417,20 @@ class ViewWatch:
 class _TappedRunner(TeamRunner):
     """The app's runner, with the ledger seeing each token on its way to every subscriber."""
 
-    def __init__(self, ledger: TokenLedger, models: ModelService, memory: MemoryStore,
-                 **options: Any) -> None:
+    def __init__(
+        self, ledger: TokenLedger, models: ModelService, memory: MemoryStore, **options: Any
+    ) -> None:
         super().__init__(models, memory, **options)
         self._ledger = ledger
 
-    async def run(self, team: LoadedTeam, task: str, subscribers: Sequence[Subscriber] = (),
-                  *args: Any, **options: Any) -> RunOutcome:
+    async def run(
+        self,
+        team: LoadedTeam,
+        task: str,
+        subscribers: Sequence[Subscriber] = (),
+        *args: Any,
+        **options: Any,
+    ) -> RunOutcome:
         tapped = [self._ledger.tap(subscriber) for subscriber in subscribers]
         return await super().run(team, task, tapped, *args, **options)
 
@@ -440,17 +490,25 @@ class UiBenchmark:
     warm_up_max_lag_ms: float
     """The largest lag in the session's first run, which imports the engine's machinery."""
     errors: tuple[str, ...]
-    targets: dict[str, float] = field(default_factory=lambda: {
-        "lag_p99_ms": TARGET_LAG_P99_MS, "lag_max_ms": TARGET_LAG_MAX_MS,
-        "token_to_paint_max_ms": TARGET_TOKEN_TO_PAINT_MS})
+    targets: dict[str, float] = field(
+        default_factory=lambda: {
+            "lag_p99_ms": TARGET_LAG_P99_MS,
+            "lag_max_ms": TARGET_LAG_MAX_MS,
+            "token_to_paint_max_ms": TARGET_TOKEN_TO_PAINT_MS,
+        }
+    )
 
     @property
     def meets_targets(self) -> bool:
-        return (self.streaming_lag_ms.p99 < TARGET_LAG_P99_MS
-                and self.streaming_lag_ms.max < TARGET_LAG_MAX_MS
-                and self.token_to_paint_ms.max < TARGET_TOKEN_TO_PAINT_MS
-                and self.tokens_painted == self.tokens_streamed and self.bounded
-                and all(status == "completed" for status in self.runs) and not self.errors)
+        return (
+            self.streaming_lag_ms.p99 < TARGET_LAG_P99_MS
+            and self.streaming_lag_ms.max < TARGET_LAG_MAX_MS
+            and self.token_to_paint_ms.max < TARGET_TOKEN_TO_PAINT_MS
+            and self.tokens_painted == self.tokens_streamed
+            and self.bounded
+            and all(status == "completed" for status in self.runs)
+            and not self.errors
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "meets_targets": self.meets_targets}
@@ -460,30 +518,35 @@ def format_report(result: UiBenchmark) -> str:
     """The result as a few lines for a person."""
     idle, busy, paint = result.idle_lag_ms, result.streaming_lag_ms, result.token_to_paint_ms
     verdict = "met" if result.meets_targets else "NOT met"
-    pace = (f"{result.tokens_per_agent} tokens each at {result.rate_per_agent:g} tokens/s"
-            if result.model == SCRIPTED else f"at most {result.tokens_per_agent} tokens each")
-    return "\n".join([
-        f"UI responsiveness: {result.agents} agents at once, {pace} ({result.model}), "
-        f"{result.platform}",
-        f"  loop lag, idle window:  p50 {idle.p50:6.2f}  p99 {idle.p99:6.2f}  "
-        f"max {idle.max:6.2f} ms  ({idle.samples} samples)",
-        f"  loop lag, streaming:    p50 {busy.p50:6.2f}  p99 {busy.p99:6.2f}  "
-        f"max {busy.max:6.2f} ms  ({busy.samples} samples; target p99 < "
-        f"{TARGET_LAG_P99_MS:g}, max < {TARGET_LAG_MAX_MS:g}; p99 {result.lag_p99_ratio:.1f}x "
-        "idle)",
-        f"  token -> paint:         p50 {paint.p50:6.2f}  p99 {paint.p99:6.2f}  "
-        f"max {paint.max:6.2f} ms  (target < {TARGET_TOKEN_TO_PAINT_MS:g})",
-        f"  painted {result.tokens_painted} of {result.tokens_streamed} tokens, "
-        f"{result.painted_tokens_per_s:.0f} tokens/s, in {result.paints} paints",
-        f"  {result.text_views} text views written, "
-        f"{'each bounded' if result.bounded else 'NOT all bounded'}: at most "
-        f"{result.max_blocks} lines (limit {result.block_limit}), "
-        f"{result.max_characters} characters",
-        f"  runs: {', '.join(result.runs)}; first run of the session: max lag "
-        f"{result.warm_up_max_lag_ms:.1f} ms",
-        *(f"  error: {error}" for error in result.errors),
-        f"  targets {verdict}",
-    ])
+    pace = (
+        f"{result.tokens_per_agent} tokens each at {result.rate_per_agent:g} tokens/s"
+        if result.model == SCRIPTED
+        else f"at most {result.tokens_per_agent} tokens each"
+    )
+    return "\n".join(
+        [
+            f"UI responsiveness: {result.agents} agents at once, {pace} ({result.model}), "
+            f"{result.platform}",
+            f"  loop lag, idle window:  p50 {idle.p50:6.2f}  p99 {idle.p99:6.2f}  "
+            f"max {idle.max:6.2f} ms  ({idle.samples} samples)",
+            f"  loop lag, streaming:    p50 {busy.p50:6.2f}  p99 {busy.p99:6.2f}  "
+            f"max {busy.max:6.2f} ms  ({busy.samples} samples; target p99 < "
+            f"{TARGET_LAG_P99_MS:g}, max < {TARGET_LAG_MAX_MS:g}; p99 {result.lag_p99_ratio:.1f}x "
+            "idle)",
+            f"  token -> paint:         p50 {paint.p50:6.2f}  p99 {paint.p99:6.2f}  "
+            f"max {paint.max:6.2f} ms  (target < {TARGET_TOKEN_TO_PAINT_MS:g})",
+            f"  painted {result.tokens_painted} of {result.tokens_streamed} tokens, "
+            f"{result.painted_tokens_per_s:.0f} tokens/s, in {result.paints} paints",
+            f"  {result.text_views} text views written, "
+            f"{'each bounded' if result.bounded else 'NOT all bounded'}: at most "
+            f"{result.max_blocks} lines (limit {result.block_limit}), "
+            f"{result.max_characters} characters",
+            f"  runs: {', '.join(result.runs)}; first run of the session: max lag "
+            f"{result.warm_up_max_lag_ms:.1f} ms",
+            *(f"  error: {error}" for error in result.errors),
+            f"  targets {verdict}",
+        ]
+    )
 
 
 # --- the session -----------------------------------------------------------------------------
@@ -498,8 +561,9 @@ class _Setup:
     model: str | None
 
 
-def measure_ui(*, agents: int, tokens: int, rate: float, idle_seconds: float,
-               model: str | None = None) -> UiBenchmark:
+def measure_ui(
+    *, agents: int, tokens: int, rate: float, idle_seconds: float, model: str | None = None
+) -> UiBenchmark:
     """Run the benchmark (see the module's docstring) in a throwaway home folder.
 
     ``model`` (a model reference such as ``bundled:smollm2-135m``) replaces the scripted
@@ -507,8 +571,9 @@ def measure_ui(*, agents: int, tokens: int, rate: float, idle_seconds: float,
     may take.
     """
     if agents < 1 or tokens < MIN_TOKENS or rate <= 0 or idle_seconds <= 0:
-        raise UserError(f"Give at least 1 agent, {MIN_TOKENS} tokens each, and a rate and an "
-                        "idle time above 0.")
+        raise UserError(
+            f"Give at least 1 agent, {MIN_TOKENS} tokens each, and a rate and an idle time above 0."
+        )
     _use_offscreen_without_display()
     setup = _Setup(agents, tokens, rate, idle_seconds, model)
     with tempfile.TemporaryDirectory(prefix="purpose-bench-ui-") as folder:
@@ -521,8 +586,12 @@ def measure_ui(*, agents: int, tokens: int, rate: float, idle_seconds: float,
 
 def _use_offscreen_without_display() -> None:
     """With no display (a server, CI), measure offscreen rather than fail."""
-    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
@@ -533,13 +602,29 @@ async def _session(paths: Paths, setup: _Setup) -> UiBenchmark:
     reporter = ErrorReporter(None, paths.log_file)
     asyncio.get_running_loop().set_exception_handler(reporter.loop_exception_handler)
     async with _models(setup) as (models, model_of):
-        runner = _TappedRunner(ledger, models, DeferredMemoryStore(lambda: store.get().memory),
-                               workspaces_dir=paths.workspaces_dir, journal=journal)
-        window = build_main_window(paths=paths, settings=load_settings(paths), runner=runner,
-                                   list_models=lambda: (), reporter=reporter)
+        runner = _TappedRunner(
+            ledger,
+            models,
+            DeferredMemoryStore(lambda: store.get().memory),
+            workspaces_dir=paths.workspaces_dir,
+            journal=journal,
+        )
+        window = build_main_window(
+            paths=paths,
+            settings=load_settings(paths),
+            runner=runner,
+            list_models=lambda: (),
+            reporter=reporter,
+        )
         try:
-            return await _measure(window, runner=runner, ledger=ledger, reporter=reporter,
-                                  setup=setup, model_of=model_of)
+            return await _measure(
+                window,
+                runner=runner,
+                ledger=ledger,
+                reporter=reporter,
+                setup=setup,
+                model_of=model_of,
+            )
         finally:
             await window.stop_background_work()
             window.close()
@@ -556,8 +641,10 @@ ModelOf = Callable[[int], str]
 async def _models(setup: _Setup) -> AsyncIterator[tuple[ModelService, ModelOf]]:
     """Paced scripted models, one per agent; or the real ``setup.model`` for every agent."""
     if setup.model is None:
-        paced = {f"paced{i}": PacedModel(f"paced{i}", setup.tokens, setup.rate)
-                 for i in range(1, setup.agents + 1)}
+        paced = {
+            f"paced{i}": PacedModel(f"paced{i}", setup.tokens, setup.rate)
+            for i in range(1, setup.agents + 1)
+        }
         paced["paced0"] = PacedModel("paced0", WARM_UP_TOKENS, setup.rate)
         yield ScriptedProvider(paced), lambda i: f"paced{i}"
         return
@@ -565,18 +652,31 @@ async def _models(setup: _Setup) -> AsyncIterator[tuple[ModelService, ModelOf]]:
     user = Paths.from_environment()
     user.ensure()
     settings = load_settings(user)
-    pool = LocalModelPool(user.models_dir, n_ctx=settings.context_size,
-                          n_threads=settings.n_threads)
-    router = ModelRouter(pool, user.models_dir, n_ctx=settings.context_size,
-                         ollama_host=settings.ollama_host, servers=settings.servers)
+    pool = LocalModelPool(
+        user.models_dir, n_ctx=settings.context_size, n_threads=settings.n_threads
+    )
+    router = ModelRouter(
+        pool,
+        user.models_dir,
+        n_ctx=settings.context_size,
+        ollama_host=settings.ollama_host,
+        servers=settings.servers,
+    )
     try:
         yield router, lambda _: reference
     finally:
         await router.aclose()
 
 
-async def _measure(window: MainWindow, *, runner: TeamRunner, ledger: TokenLedger,
-                   reporter: ErrorReporter, setup: _Setup, model_of: ModelOf) -> UiBenchmark:
+async def _measure(
+    window: MainWindow,
+    *,
+    runner: TeamRunner,
+    ledger: TokenLedger,
+    reporter: ErrorReporter,
+    setup: _Setup,
+    model_of: ModelOf,
+) -> UiBenchmark:
     controller = window.controller
     watch = ViewWatch(window.run_pane, ledger)
     # Connected after the run pane's own slots, which the window connected when it was built.
@@ -601,18 +701,29 @@ async def _measure(window: MainWindow, *, runner: TeamRunner, ledger: TokenLedge
     await _all_painted(ledger)
     idle_lag, busy_lag = Spread.of(idle), Spread.of(busy)
     return UiBenchmark(
-        agents=setup.agents, tokens_per_agent=setup.tokens, rate_per_agent=setup.rate,
-        model=setup.model or SCRIPTED, platform=QtGui.QGuiApplication.platformName(),
-        idle_lag_ms=idle_lag, idle_seconds=setup.idle_seconds,
-        streaming_lag_ms=busy_lag, streaming_seconds=round(seconds, 2),
+        agents=setup.agents,
+        tokens_per_agent=setup.tokens,
+        rate_per_agent=setup.rate,
+        model=setup.model or SCRIPTED,
+        platform=QtGui.QGuiApplication.platformName(),
+        idle_lag_ms=idle_lag,
+        idle_seconds=setup.idle_seconds,
+        streaming_lag_ms=busy_lag,
+        streaming_seconds=round(seconds, 2),
         lag_p99_ratio=round(busy_lag.p99 / max(idle_lag.p99, 0.01), 2),
-        token_to_paint_ms=Spread.of(ledger.delays_ms), tokens_streamed=ledger.streamed,
+        token_to_paint_ms=Spread.of(ledger.delays_ms),
+        tokens_streamed=ledger.streamed,
         tokens_painted=ledger.painted,
-        painted_tokens_per_s=round(ledger.painted_per_second(), 1), paints=watch.paints,
-        unmatched_frames=ledger.unmatched_frames, text_views=len(watch.written),
-        bounded=watch.bounded, max_blocks=watch.max_blocks, block_limit=watch.block_limit,
+        painted_tokens_per_s=round(ledger.painted_per_second(), 1),
+        paints=watch.paints,
+        unmatched_frames=ledger.unmatched_frames,
+        text_views=len(watch.written),
+        bounded=watch.bounded,
+        max_blocks=watch.max_blocks,
+        block_limit=watch.block_limit,
         max_characters=watch.max_characters,
-        runs=runs, warm_up_max_lag_ms=Spread.of(warm).max,
+        runs=runs,
+        warm_up_max_lag_ms=Spread.of(warm).max,
         errors=tuple(box.text() for box in reporter.open_dialogs),
     )
 
@@ -630,8 +741,10 @@ async def _streams(window: MainWindow, runner: TeamRunner, team: LoadedTeam) -> 
     controller.finished.connect(ended)
     if not controller.start(task_for(1)):
         raise RuntimeError("the window did not start the run")
-    others = [runner.run(team, task_for(i), [controller.bridge])
-              for i in range(2, len(team.spec.agents) + 1)]
+    others = [
+        runner.run(team, task_for(i), [controller.bridge])
+        for i in range(2, len(team.spec.agents) + 1)
+    ]
     outcomes = await asyncio.gather(first, *others)
     return tuple("cancelled or broken" if o is None else o.status for o in outcomes)
 

@@ -45,12 +45,12 @@ def _value(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     if len(text) <= ARGUMENT_CHARS:
         return text
-    cut = text[:ARGUMENT_CHARS - 2]
+    cut = text[: ARGUMENT_CHARS - 2]
     if not isinstance(value, str):
         return cut + "…"
     # Not in the middle of an escape (\n, \u0001), and closed again, so the value
     # still reads as a string.
     escape = _OPEN_ESCAPE.search(cut)
     if escape is not None and len(escape[1]) % 2:
-        cut = cut[:escape.end(1) - 1]
+        cut = cut[: escape.end(1) - 1]
     return cut + '…"'

@@ -14,8 +14,11 @@ from purpose_desktop.models.compression import (
 from purpose_desktop.models.messages import ChatMessage
 
 UNLIMITED = 1 << 30
-_HOW = {"whitespace": "its whitespace squeezed", "rewritten": "rewritten shorter",
-        "truncated": "cut in the middle"}
+_HOW = {
+    "whitespace": "its whitespace squeezed",
+    "rewritten": "rewritten shorter",
+    "truncated": "cut in the middle",
+}
 
 
 def counter_for(model: ChatModel) -> TokenCounter:

@@ -68,10 +68,12 @@ def load_prices(path: Path) -> PriceTable:
         return PriceTable({})
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return PriceTable({
-            str(model): Price(float(entry["input"]), float(entry["output"]))
-            for model, entry in data.items()
-        })
+        return PriceTable(
+            {
+                str(model): Price(float(entry["input"]), float(entry["output"]))
+                for model, entry in data.items()
+            }
+        )
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UserError(
             f"The price table {path} cannot be read ({exc!r}). Each entry should look like "
@@ -82,8 +84,10 @@ def load_prices(path: Path) -> PriceTable:
 def save_prices(prices: PriceTable, path: Path) -> None:
     """Write ``prices`` to ``path`` as :func:`load_prices` reads them, atomically: a crash
     midway leaves the old table. ``UserError`` if the file cannot be written."""
-    data = {model: {"input": price.input_per_million, "output": price.output_per_million}
-            for model, price in sorted(prices.prices.items())}
+    data = {
+        model: {"input": price.input_per_million, "output": price.output_per_million}
+        for model, price in sorted(prices.prices.items())
+    }
     write_file_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
@@ -121,8 +125,9 @@ class CostTotal:
         )
 
     def plus(self, call: CallCost) -> CostTotal:
-        return self + CostTotal(1, call.prompt_tokens, call.completion_tokens, call.seconds,
-                                call.cost)
+        return self + CostTotal(
+            1, call.prompt_tokens, call.completion_tokens, call.seconds, call.cost
+        )
 
 
 @dataclass(frozen=True)

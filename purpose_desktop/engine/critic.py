@@ -172,16 +172,21 @@ class Critic:
             ChatMessage("system", "\n\n".join([INSTRUCTIONS, *examples])),
             ChatMessage("user", state.text()),
         ]
-        options = GenerationOptions(max_tokens=ANSWER_TOKENS,
-                                    temperature=0.0 if seed is None else 0.7, seed=seed)
+        options = GenerationOptions(
+            max_tokens=ANSWER_TOKENS, temperature=0.0 if seed is None else 0.7, seed=seed
+        )
         try:
             messages, _ = await fit(model, messages, ANSWER_TOKENS)
-            output = await generate_json(model, messages,
-                                         score_schema(len(state.observations)), options)
+            output = await generate_json(
+                model, messages, score_schema(len(state.observations)), options
+            )
         except ModelError as exc:
             log.info("The critic's answer was unusable: %s", exc)
-            return (5.0 if state.answer is not None else 1.0), "(the critic could not answer)", \
-                False
+            return (
+                (5.0 if state.answer is not None else 1.0),
+                "(the critic could not answer)",
+                False,
+            )
         on_usage(output.usage)
         cited = int(output.value[OBSERVATION_KEY])
         return float(output.value["score"]), _evidence(state, cited), cited > 0

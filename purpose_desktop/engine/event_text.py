@@ -43,8 +43,7 @@ def _describe_run(event: ev.Event) -> str | None:
             text = f"Error: {message}"
         case ev.WarningRaised(message=message):
             text = f"Warning: {message}"
-        case ev.RunFinished(status=status, steps=steps, completion_tokens=tokens,
-                            seconds=seconds):
+        case ev.RunFinished(status=status, steps=steps, completion_tokens=tokens, seconds=seconds):
             text = f"Run {status} after {steps} step(s): {tokens} tokens in {seconds:.1f} s"
     return text
 
@@ -63,7 +62,8 @@ def _describe_step(event: ev.Event) -> str | None:
             text = f"Φ {before:g} → {phi:g}: {evidence}" + (f" [{flag}]" if flag else "")
         case ev.ScoreOverridden(critic_phi=critic, phi=phi, reason=reason):
             text = f"A person set Φ to {phi:g} (critic said {critic:g})" + (
-                f": {reason}" if reason else "")
+                f": {reason}" if reason else ""
+            )
         case ev.HeuristicLearned(tier=tier, strategy=strategy):
             text = f"Learned ({tier}): {strategy}"
     return text

@@ -18,8 +18,9 @@ from purpose_desktop.engine.recording.journal import RecordingStopped
 # ``Actor.propose``); tests run the real loop into each, so a change there is noticed here.
 _STEP_LIMIT = re.compile(r"^(?P<agent>.+?) reached its limit of (?P<limit>\d+) steps")
 _NO_ACTION = re.compile(r"^(?P<agent>.+?) could not produce an action: (?P<why>.*)$", re.DOTALL)
-_INVALID = re.compile(r"^The model (?P<model>.+?) gave no usable action.*?prompt: (?P<why>.*)$",
-                      re.DOTALL)
+_INVALID = re.compile(
+    r"^The model (?P<model>.+?) gave no usable action.*?prompt: (?P<why>.*)$", re.DOTALL
+)
 _MODEL = re.compile(r"^The model (?P<model>.+?) gave ")
 
 _RESUME_ADVICE = "Resume it from the Runs list to go on after its last finished step."
@@ -73,8 +74,13 @@ class OutcomeReader:
         if finished.status == "completed":
             return OutcomeReport("completed", finished.answer, details)
         if finished.status == "cancelled":
-            return OutcomeReport("cancelled", finished.answer, details,
-                                 "It was cancelled before it finished.", _RESUME_ADVICE)
+            return OutcomeReport(
+                "cancelled",
+                finished.answer,
+                details,
+                "It was cancelled before it finished.",
+                _RESUME_ADVICE,
+            )
         reason, advice = explain_failure(self._error, self._unavailable)
         return OutcomeReport("failed", finished.answer, details, reason, advice)
 
@@ -84,29 +90,42 @@ def explain_failure(error: str, unavailable: tuple[str, str] | None = None) -> t
     not be had (name and why), if one could not."""
     if (match := _STEP_LIMIT.match(error)) is not None:
         agent = match["agent"]
-        return error, (f"Raise {agent}'s step limit (max steps) in the Team pane, or break "
-                       "the task into smaller ones.")
+        return error, (
+            f"Raise {agent}'s step limit (max steps) in the Team pane, or break "
+            "the task into smaller ones."
+        )
     if (match := _NO_ACTION.match(error)) is not None:
         why, agent = match["why"].strip(), match["agent"]
         invalid, named = _INVALID.match(why), _MODEL.match(why)
         than = f" than {named['model']}" if named is not None else ""
-        return ((f"The model's answer was not a valid action: {invalid['why'].strip()}"
-                 if invalid is not None else why),
-                f"Try another model for {agent}{than}: a larger one keeps to the action "
-                "format better. Or word the task more simply.")
+        return (
+            (
+                f"The model's answer was not a valid action: {invalid['why'].strip()}"
+                if invalid is not None
+                else why
+            ),
+            f"Try another model for {agent}{than}: a larger one keeps to the action "
+            "format better. Or word the task more simply.",
+        )
     if error.startswith(RecordingStopped.PREFIX):
-        return error, ("Nothing more can be recorded until the app starts again: check the disk "
-                       "and the database, then start the app again and resume the run from "
-                       "its last saved step (Runs list).")
+        return error, (
+            "Nothing more can be recorded until the app starts again: check the disk "
+            "and the database, then start the app again and resume the run from "
+            "its last saved step (Runs list)."
+        )
     if unavailable is not None:
         model, why = unavailable
-        return (error or f"The model {model} could not be used: {why}",
-                f"Check {model} in the Models pane, or choose another model for the agent "
-                "in the Team pane.")
+        return (
+            error or f"The model {model} could not be used: {why}",
+            f"Check {model} in the Models pane, or choose another model for the agent "
+            "in the Team pane.",
+        )
     if error:
         return error, "The timeline shows what happened before it stopped."
-    return ("The run stopped without saying why.",
-            "The timeline shows the last thing that happened before it stopped.")
+    return (
+        "The run stopped without saying why.",
+        "The timeline shows the last thing that happened before it stopped.",
+    )
 
 
 def _details(finished: ev.RunFinished) -> str:

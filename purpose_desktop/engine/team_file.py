@@ -44,9 +44,7 @@ def parse_team(text: str, path: Path) -> TeamSpec:
     elif suffix in TOML_SUFFIXES:
         data, lines = _parse_toml(text, path), {}
     else:
-        raise TeamFileError(
-            f"{path}: unknown team file type '{suffix}'. Use .yaml, .yml or .toml."
-        )
+        raise TeamFileError(f"{path}: unknown team file type '{suffix}'. Use .yaml, .yml or .toml.")
     if not isinstance(data, dict):
         raise TeamFileError(f"{path}: a team file must hold a mapping with 'name' and 'agents'.")
     try:
@@ -90,9 +88,10 @@ def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[Location, int]]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise TeamFileError(f"{path}, {where}: not valid YAML: {exc.problem}") from None
     except yaml.reader.ReaderError as exc:
-        raise TeamFileError(f"{path}, character {exc.position + 1}: not valid YAML: the "
-                            f"control character U+{exc.character:04X} is not allowed"
-                            ) from None
+        raise TeamFileError(
+            f"{path}, character {exc.position + 1}: not valid YAML: the "
+            f"control character U+{exc.character:04X} is not allowed"
+        ) from None
     except yaml.YAMLError as exc:
         raise TeamFileError(f"{path}: not valid YAML: {exc}") from None
     except LimitError as exc:

@@ -9,12 +9,60 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
-STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "had",
-    "has", "have", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please",
-    "so", "than", "that", "the", "their", "them", "then", "there", "these", "this", "to", "was",
-    "we", "what", "when", "which", "who", "why", "will", "with", "you", "your",
-})
+STOP_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "please",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    }
+)
 
 
 def stem(word: str) -> str:

@@ -76,6 +76,7 @@ def list_local_models(models_dir: Path, n_ctx: int = 2048) -> list[CatalogEntry]
         try:
             entries.append(_describe(path.name, path.stem, path, n_ctx))
         except ModelError as exc:
-            entries.append(CatalogEntry(path.name, path.stem, "llama.cpp", str(path),
-                                        error=str(exc)))
+            entries.append(
+                CatalogEntry(path.name, path.stem, "llama.cpp", str(path), error=str(exc))
+            )
     return entries

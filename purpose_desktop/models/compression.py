@@ -90,7 +90,7 @@ def cut_middle(text: str, keep: int) -> str:
     head = keep * 2 // 5
     tail = keep - head
     omitted = len(text) - head - tail
-    return text[:head].rstrip() + OMISSION.format(count=omitted) + text[head + omitted:].lstrip()
+    return text[:head].rstrip() + OMISSION.format(count=omitted) + text[head + omitted :].lstrip()
 
 
 class _RememberingCounter:
@@ -161,8 +161,9 @@ async def _truncate(
         # Keep the share of this message's characters that its share of tokens allows, aiming
         # a little under so that one or two passes are enough.
         wanted = max(0, own - (tokens - budget) - 8)
-        keep[index] = max(_MIN_KEPT_CHARS,
-                          min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95)))
+        keep[index] = max(
+            _MIN_KEPT_CHARS, min(keep[index] - 1, int(len(content) * wanted / max(own, 1) * 0.95))
+        )
         original = messages[index].content
         current[index] = replace(current[index], content=cut_middle(original, keep[index]))
         tokens = await _count(current, counter)
@@ -170,7 +171,9 @@ async def _truncate(
 
 
 async def _drop_most_costly(
-    messages: tuple[ChatMessage, ...], current: list[ChatMessage], keep: list[int],
+    messages: tuple[ChatMessage, ...],
+    current: list[ChatMessage],
+    keep: list[int],
     counter: TokenCounter,
 ) -> int | None:
     """Replace by its mark the message of ``current`` whose mark saves the most tokens, and

@@ -38,8 +38,10 @@ def add_model_file(
     try:
         source = source.expanduser().resolve()
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
-        raise ModelError(f"{source} cannot be added: it is a symbolic link that leads back to "
-                         "itself, not to a file.") from None
+        raise ModelError(
+            f"{source} cannot be added: it is a symbolic link that leads back to "
+            "itself, not to a file."
+        ) from None
     if source.suffix.lower() != ".gguf":
         raise ModelError(f"{source.name} is not a .gguf file; only GGUF models can be added.")
     read_gguf_metadata(source)  # raises with the reason for an unusable file
@@ -61,8 +63,9 @@ def add_model_file(
         try:
             target.symlink_to(source)
         except OSError as exc:  # Windows without the symlink privilege, for one
-            raise ModelError(f"Could not link {source.name} into {models_dir}: {exc}. "
-                             "Copy it instead.") from exc
+            raise ModelError(
+                f"Could not link {source.name} into {models_dir}: {exc}. Copy it instead."
+            ) from exc
     else:
         _copy(source, target, progress)
     return read_gguf_metadata(target)

@@ -192,17 +192,19 @@ class LlamaProcessModel:
         config.validate(metadata)
         family = family_for(metadata.architecture, metadata.name)
         started = time.perf_counter()
-        starting = asyncio.ensure_future(asyncio.to_thread(
-            subprocess.Popen,
-            worker_command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            bufsize=1,
-        ))
+        starting = asyncio.ensure_future(
+            asyncio.to_thread(
+                subprocess.Popen,
+                worker_command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+            )
+        )
         try:
             process = await asyncio.shield(starting)
         except asyncio.CancelledError:
@@ -236,15 +238,20 @@ class LlamaProcessModel:
         if reply.get("type") != "ready":
             await model.aclose()
             model._log_stderr_tail()
-            raise ModelError(f"Could not load the model '{name}' from {config.path}: "
-                             f"{model._failure_reason(reply)}")
+            raise ModelError(
+                f"Could not load the model '{name}' from {config.path}: "
+                f"{model._failure_reason(reply)}"
+            )
         model.load_seconds = time.perf_counter() - started
         model.n_threads = int(reply["n_threads"])
         model.context_size = int(reply["n_ctx"])
         log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
         if reply.get("amx_avoided"):
-            log.info("Model %s keeps its weights out of AMX buffers: this llama.cpp has AMX "
-                     "code, which can crash (see docs/models.md)", name)
+            log.info(
+                "Model %s keeps its weights out of AMX buffers: this llama.cpp has AMX "
+                "code, which can crash (see docs/models.md)",
+                name,
+            )
         return model
 
     @property
@@ -318,19 +325,24 @@ class LlamaProcessModel:
         :class:`StreamDone`. Closing the iterator early cancels generation in the worker."""
         async with self._lock:
             request_id = self._new_request()
-            self._send({
-                "op": "chat",
-                "id": request_id,
-                "messages": [asdict(m) for m in messages],
-                "max_tokens": options.max_tokens,
-                "temperature": (
-                    self.family.temperature if options.temperature is None
-                    else options.temperature
-                ),
-                "top_p": self.family.top_p if options.top_p is None else options.top_p,
-                "seed": options.seed,
-                "json_schema": None if options.json_schema is None else dict(options.json_schema),
-            })
+            self._send(
+                {
+                    "op": "chat",
+                    "id": request_id,
+                    "messages": [asdict(m) for m in messages],
+                    "max_tokens": options.max_tokens,
+                    "temperature": (
+                        self.family.temperature
+                        if options.temperature is None
+                        else options.temperature
+                    ),
+                    "top_p": self.family.top_p if options.top_p is None else options.top_p,
+                    "seed": options.seed,
+                    "json_schema": None
+                    if options.json_schema is None
+                    else dict(options.json_schema),
+                }
+            )
             finished = False
             splitter = ThinkingSplitter()
             try:

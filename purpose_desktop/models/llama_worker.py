@@ -87,8 +87,12 @@ def _sampling(request: Message, grammars: Grammars) -> dict[str, Any]:
         except Exception as exc:  # refused by llama.cpp, or a schema the converter trips on
             # The answer is validated against the schema in any case; unconstrained, a small
             # model misses more often, but the worker lives on.
-            print(f"No grammar for this schema ({type(exc).__name__}: {exc}); generating "
-                  "without one.", file=sys.stderr, flush=True)
+            print(
+                f"No grammar for this schema ({type(exc).__name__}: {exc}); generating "
+                "without one.",
+                file=sys.stderr,
+                flush=True,
+            )
     return settings
 
 
@@ -133,12 +137,15 @@ def _chat(
     pieces: list[str] = []
     finish_reason = "stop"
     # With stream=True the answer is an iterator of chunks; the stubs cannot say so.
-    chunks = cast(Iterator[Message], llm.create_chat_completion(
-        messages=request["messages"],
-        max_tokens=int(request["max_tokens"]),
-        stream=True,
-        **_sampling(request, grammars),
-    ))
+    chunks = cast(
+        Iterator[Message],
+        llm.create_chat_completion(
+            messages=request["messages"],
+            max_tokens=int(request["max_tokens"]),
+            stream=True,
+            **_sampling(request, grammars),
+        ),
+    )
     for chunk in chunks:
         if cancelled():
             finish_reason = "cancelled"
@@ -158,16 +165,18 @@ def _chat(
     # speed.
     answer = "".join(pieces).encode("utf-8")
     completion = len(llm.tokenize(answer, add_bos=False, special=True)) if answer else 0
-    send({
-        "id": request_id,
-        "type": "done",
-        "finish_reason": finish_reason,
-        "prompt_tokens": llm.prompt_tokens,
-        "prompt_evaluated": llm.prompt_evaluated,
-        "prompt_cache_bytes": llm.prompt_cache.size_bytes,
-        "completion_tokens": completion,
-        "seconds": time.perf_counter() - started,
-    })
+    send(
+        {
+            "id": request_id,
+            "type": "done",
+            "finish_reason": finish_reason,
+            "prompt_tokens": llm.prompt_tokens,
+            "prompt_evaluated": llm.prompt_evaluated,
+            "prompt_cache_bytes": llm.prompt_cache.size_bytes,
+            "completion_tokens": completion,
+            "seconds": time.perf_counter() - started,
+        }
+    )
 
 
 def _load(config: Message) -> PrefixCachingLlama:
@@ -214,13 +223,15 @@ def main() -> int:
     except Exception as exc:  # llama-cpp-python raises ValueError and others for bad files
         send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
         return 1
-    send({
-        "type": "ready",
-        "amx_avoided": amx_avoided,
-        "load_seconds": time.perf_counter() - started,
-        "n_ctx": llm.n_ctx(),
-        "n_threads": llm.n_threads,
-    })
+    send(
+        {
+            "type": "ready",
+            "amx_avoided": amx_avoided,
+            "load_seconds": time.perf_counter() - started,
+            "n_ctx": llm.n_ctx(),
+            "n_threads": llm.n_threads,
+        }
+    )
     requests = _Requests(sys.stdin)
     from purpose_desktop.models.llama_grammar import Grammars
 

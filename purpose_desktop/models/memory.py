@@ -31,14 +31,15 @@ class MemoryEstimate:
 
     @property
     def total(self) -> int:
-        return (self.weights + self.kv_cache + self.compute + self.prompt_cache
-                + _PROCESS_OVERHEAD)
+        return self.weights + self.kv_cache + self.compute + self.prompt_cache + _PROCESS_OVERHEAD
 
     def describe(self) -> str:
-        return (f"about {self.total / MIB:.0f} MiB (weights {self.weights / MIB:.0f}, "
-                f"context cache {self.kv_cache / MIB:.0f}, prompt cache "
-                f"{self.prompt_cache / MIB:.0f}, buffers "
-                f"{(self.compute + _PROCESS_OVERHEAD) / MIB:.0f})")
+        return (
+            f"about {self.total / MIB:.0f} MiB (weights {self.weights / MIB:.0f}, "
+            f"context cache {self.kv_cache / MIB:.0f}, prompt cache "
+            f"{self.prompt_cache / MIB:.0f}, buffers "
+            f"{(self.compute + _PROCESS_OVERHEAD) / MIB:.0f})"
+        )
 
 
 def _int(metadata: GGUFMetadata, key: str) -> int | None:

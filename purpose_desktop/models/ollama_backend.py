@@ -142,8 +142,9 @@ class OllamaLoadedModel:
 
 def _client(host: str, timeout: float) -> AsyncClient:
     if timeout <= 0:
-        raise ModelError(f"The timeout for Ollama must be a positive number of seconds, "
-                         f"not {timeout}.")
+        raise ModelError(
+            f"The timeout for Ollama must be a positive number of seconds, not {timeout}."
+        )
     # The client has no timeout by default: a hung server would block a run for ever.
     return AsyncClient(
         host=host, timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
@@ -225,8 +226,7 @@ def _response_failure(
         # The ollama client gives no status for an error line in a stream that had begun.
         return ModelError(f"Ollama at {host} reported an error while {doing}: {reason}")
     return ModelError(
-        f"Ollama at {host} refused the request while {doing} "
-        f"(HTTP {exc.status_code}): {reason}"
+        f"Ollama at {host} refused the request while {doing} (HTTP {exc.status_code}): {reason}"
     )
 
 
@@ -237,9 +237,7 @@ def _context_length(model_info: Mapping[str, Any] | None) -> int | None:
     architecture = model_info.get("general.architecture")
     value = model_info.get(f"{architecture}.context_length") if architecture else None
     if value is None:
-        value = next(
-            (v for k, v in model_info.items() if k.endswith(".context_length")), None
-        )
+        value = next((v for k, v in model_info.items() if k.endswith(".context_length")), None)
     return value if isinstance(value, int) and value > 0 else None
 
 
@@ -270,13 +268,15 @@ class OllamaServer:
         models = []
         for item in reply.models:
             details = item.details
-            models.append(OllamaModelInfo(
-                name=item.model or "",
-                size_bytes=int(item.size or 0),
-                family=(details.family if details else None) or "",
-                parameter_size=(details.parameter_size if details else None) or "",
-                quantization=(details.quantization_level if details else None) or "",
-            ))
+            models.append(
+                OllamaModelInfo(
+                    name=item.model or "",
+                    size_bytes=int(item.size or 0),
+                    family=(details.family if details else None) or "",
+                    parameter_size=(details.parameter_size if details else None) or "",
+                    quantization=(details.quantization_level if details else None) or "",
+                )
+            )
         return tuple(models)
 
     async def show(self, name: str) -> OllamaModelDetails:

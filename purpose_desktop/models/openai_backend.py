@@ -50,8 +50,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 SchemaForm = Literal["json_schema", "json_object"]
 _SCHEMA_FORMS: tuple[SchemaForm, ...] = ("json_schema", "json_object")
 _KEY_HINT = (
-    "Save the key with  purpose-desktop models key set SERVER  (it is kept in the system "
-    "keyring)."
+    "Save the key with  purpose-desktop models key set SERVER  (it is kept in the system keyring)."
 )
 _DETAIL_LIMIT = 300
 
@@ -349,8 +348,7 @@ class OpenAIServer:
             )
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return ModelError(
-                f"The connection to {where} broke off while {doing}: "
-                f"{exc or type(exc).__name__}."
+                f"The connection to {where} broke off while {doing}: {exc or type(exc).__name__}."
             )
         return ModelError(f"The request to {where} failed while {doing}: {exc}.")
 
@@ -376,8 +374,7 @@ class OpenAIServer:
             )
         elif status == 404 and model and "model" in detail.lower():
             text = (
-                f"{where} has no model '{model}' {said}. Choose one of the models the server "
-                f"lists."
+                f"{where} has no model '{model}' {said}. Choose one of the models the server lists."
             )
         elif status == 404:
             text = (
@@ -390,8 +387,7 @@ class OpenAIServer:
             text = f"{where} is busy or limits how often it may be asked {said}. Try again later."
         elif status == 503:
             text = (
-                f"{subject} is not available right now {said}. The server may still be "
-                f"loading it."
+                f"{subject} is not available right now {said}. The server may still be loading it."
             )
         else:
             text = f"{subject} could not answer {said}."
@@ -436,8 +432,10 @@ class _StreamState:
         error = chunk.get("error")
         if error is not None or event.event == "error":
             message = error.get("message", error) if isinstance(error, dict) else error
-            raise ModelError(f"{self.describe} reported an error while answering: "
-                             f"{message or data[:_DETAIL_LIMIT]}")
+            raise ModelError(
+                f"{self.describe} reported an error while answering: "
+                f"{message or data[:_DETAIL_LIMIT]}"
+            )
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -564,8 +562,13 @@ class OpenAIChatModel:
                         if attempt + 1 < len(forms) and _rejects_response_format(
                             response.status_code, detail
                         ):
-                            log.info("%s rejected response_format %s (HTTP %s), trying %s",
-                                     server, form, response.status_code, forms[attempt + 1])
+                            log.info(
+                                "%s rejected response_format %s (HTTP %s), trying %s",
+                                server,
+                                form,
+                                response.status_code,
+                                forms[attempt + 1],
+                            )
                             continue
                         raise server.status_error(
                             response.status_code, detail, "/chat/completions", self.name

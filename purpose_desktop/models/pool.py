@@ -154,8 +154,9 @@ class LocalModelPool:
             raise ModelError(f"The memory budget must be more than 0 bytes, not {budget}.")
         async with self._budget_lock:
             self._budget = budget
-            await self._unload_idle_until_fits(0, "to keep within the new budget",
-                                               self._reporter(on_status))
+            await self._unload_idle_until_fits(
+                0, "to keep within the new budget", self._reporter(on_status)
+            )
 
     def watch(self, on_status: StatusCallback) -> Callable[[], None]:
         """Call ``on_status`` with every change of any model from now on; returns a function
@@ -239,8 +240,7 @@ class LocalModelPool:
         metadata = await asyncio.to_thread(read_gguf_metadata, path)
         config = LocalModelConfig(path, n_ctx=self._n_ctx, n_threads=self._n_threads)
         config.validate(metadata)  # before anything is unloaded to make room for it
-        estimate = estimate_memory(metadata, self._n_ctx, config.n_batch,
-                                   config.prompt_cache_bytes)
+        estimate = estimate_memory(metadata, self._n_ctx, config.n_batch, config.prompt_cache_bytes)
         memory = estimate.total
         await self._make_room(name, estimate, on_status)
         on_status(ModelStatus(name, "loading", str(path)))

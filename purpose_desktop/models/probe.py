@@ -77,7 +77,10 @@ async def _ollama_report(host: str | None) -> BackendReport:
     finally:
         await server.aclose()
     return BackendReport(
-        "Ollama", server.host, True, tuple(OLLAMA_SCHEME + m.name for m in models),
+        "Ollama",
+        server.host,
+        True,
+        tuple(OLLAMA_SCHEME + m.name for m in models),
         f"{len(models)} model(s)",
     )
 
@@ -113,9 +116,11 @@ async def probe_backends(
 async def _remote_reports(
     ollama_host: str | None, servers: Sequence[ServerSetting]
 ) -> list[BackendReport]:
-    return list(await asyncio.gather(
-        _ollama_report(ollama_host), *(_server_report(server) for server in servers)
-    ))
+    return list(
+        await asyncio.gather(
+            _ollama_report(ollama_host), *(_server_report(server) for server in servers)
+        )
+    )
 
 
 def _offered_by(model: KnownModel, reference: str) -> bool:
@@ -129,8 +134,10 @@ def _offered_by(model: KnownModel, reference: str) -> bool:
         name_part, _, tag = name.partition(":")
         if name_part != wanted_name:
             return False
-        return tag == wanted_tag or tag.startswith(f"{wanted_tag}-") if wanted_tag else (
-            tag in ("", "latest")
+        return (
+            tag == wanted_tag or tag.startswith(f"{wanted_tag}-")
+            if wanted_tag
+            else (tag in ("", "latest"))
         )
     return matches_file(model, reference.rpartition("/")[2])
 

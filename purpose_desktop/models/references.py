@@ -29,6 +29,7 @@ def resolve_model_file(reference: str, base_dir: Path, models_dir: Path) -> Path
     looked = ", ".join(str(c) for c in candidates)
     raise ModelError(f"Model file not found: '{reference}' (looked for {looked}).")
 
+
 OLLAMA_SCHEME = "ollama:"
 SERVER_SCHEME = "server:"
 AUTO_SCHEME = "auto:"

@@ -63,9 +63,7 @@ class ModelRouter:
         self._opening = asyncio.Lock()
         self._auto: dict[str, str] = {}  # auto: keys already found, so probing happens once
 
-    def configure_remote(
-        self, ollama_host: str | None, servers: Sequence[ServerSetting]
-    ) -> None:
+    def configure_remote(self, ollama_host: str | None, servers: Sequence[ServerSetting]) -> None:
         """Use this Ollama host and these servers for models opened from now on (the
         settings changed); a model already handed out keeps the server it was opened on."""
         self._ollama_host = ollama_host
@@ -184,10 +182,11 @@ class ModelRouter:
         await self.pool.aclose()
 
 
-
 def _local_traits(reference: str, base_dir: Path, models_dir: Path) -> ModelTraits:
     metadata = read_gguf_metadata(resolve_model_file(reference, base_dir, models_dir))
     return ModelTraits(
-        reference, remote=False, size_bytes=metadata.size_bytes,
+        reference,
+        remote=False,
+        size_bytes=metadata.size_bytes,
         instruction_tuned=is_instruction_tuned(metadata),
     )

@@ -96,5 +96,9 @@ class ScriptedProvider:
         if reference not in self.models:
             raise ModelError(f"Model not found: {reference!r}")
         remote = reference.startswith(("ollama:", "server:"))
-        return ModelTraits(reference, remote, None if remote else self.sizes.get(reference, 1),
-                           instruction_tuned=reference not in self.base_models)
+        return ModelTraits(
+            reference,
+            remote,
+            None if remote else self.sizes.get(reference, 1),
+            instruction_tuned=reference not in self.base_models,
+        )

@@ -31,11 +31,11 @@ class ThinkingSplitter:
             if at >= 0:
                 yield from self._emit(buffer[:at])
                 self._thinking = not self._thinking
-                buffer = buffer[at + len(tag):]
+                buffer = buffer[at + len(tag) :]
                 continue
             keep = _partial_tag_length(buffer, tag)
             yield from self._emit(buffer[: len(buffer) - keep])
-            self._held = buffer[len(buffer) - keep:]
+            self._held = buffer[len(buffer) - keep :]
             break
 
     def flush(self) -> Iterator[TokenDelta | ThinkingDelta]:

@@ -135,15 +135,20 @@ def _open_postgres(url: URL, *, echo: bool) -> Engine:
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not the default psycopg2
     # pre_ping: a shared server may drop idle connections; a stale one is replaced unseen.
-    engine = create_engine(url, echo=echo, pool_pre_ping=True,
-                           connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    engine = create_engine(
+        url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+    )
     event.listen(engine, "begin", _on_begin)
     event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
 
 
 def _without_nul(  # noqa: PLR0917 (SQLAlchemy's event signature)
-    connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
     executemany: bool,
 ) -> tuple[str, Any]:
     # PostgreSQL refuses the NUL character in text, which SQLite keeps; a model's output may

@@ -40,8 +40,7 @@ class DeferredMemoryStore:
     async def find_heuristics(
         self, team: str, query: str, *, tiers: Sequence[Tier] = (), limit: int = 5
     ) -> list[Heuristic]:
-        return await (await self.opened()).find_heuristics(team, query, tiers=tiers,
-                                                           limit=limit)
+        return await (await self.opened()).find_heuristics(team, query, tiers=tiers, limit=limit)
 
     async def add_heuristic(self, heuristic: Heuristic) -> Heuristic:
         return await (await self.opened()).add_heuristic(heuristic)
@@ -49,8 +48,9 @@ class DeferredMemoryStore:
     async def update_heuristics(
         self, ids: Sequence[int], *, reward: float, success: bool, alpha: float, run_id: str
     ) -> None:
-        await (await self.opened()).update_heuristics(ids, reward=reward, success=success,
-                                                      alpha=alpha, run_id=run_id)
+        await (await self.opened()).update_heuristics(
+            ids, reward=reward, success=success, alpha=alpha, run_id=run_id
+        )
 
     async def find_experiences(self, team: str, query: str, *, limit: int = 3) -> list[Experience]:
         return await (await self.opened()).find_experiences(team, query, limit=limit)

@@ -25,8 +25,10 @@ def check_format(record: Any, name: str, version: int, what: str) -> None:
     found = record.get("version")
     if found != version:
         newer = isinstance(found, int) and found > version
-        raise ValueError(f"{what} version {found!r} cannot be read, only version {version}"
-                         + ("; a newer purpose-desktop wrote it" if newer else ""))
+        raise ValueError(
+            f"{what} version {found!r} cannot be read, only version {version}"
+            + ("; a newer purpose-desktop wrote it" if newer else "")
+        )
 
 
 def first_problem(exc: ValidationError) -> str:
@@ -47,8 +49,9 @@ def in_one_transaction(engine: Engine, what: str) -> Iterator[Connection]:
         with writing(engine) as connection:
             yield connection
     except SQLAlchemyError as exc:
-        raise StoreWriteError(f"The {what} could not be stored, so nothing was imported: "
-                              f"{why_not_written(exc)}") from None
+        raise StoreWriteError(
+            f"The {what} could not be stored, so nothing was imported: {why_not_written(exc)}"
+        ) from None
 
 
 @contextmanager

@@ -32,8 +32,9 @@ from purpose_desktop.store.migrations import migrate
 
 
 @asynccontextmanager
-async def arm_runners(models: ModelService, max_answer_tokens: int,
-                      arms: Sequence[Arm]) -> AsyncIterator[RunnerFor]:
+async def arm_runners(
+    models: ModelService, max_answer_tokens: int, arms: Sequence[Arm]
+) -> AsyncIterator[RunnerFor]:
     """Runners for ``arms`` sharing ``models``, each with an empty memory and workspaces of
     its own, all removed on leaving. The memories are made and removed on a worker thread:
     creating a database's tables would hold up the event loop (and the window with it)."""
@@ -44,9 +45,12 @@ async def arm_runners(models: ModelService, max_answer_tokens: int,
 
         def runner_for(arm: Arm) -> TeamRunner:
             memory = PartialRecall(SqliteMemoryStore(engines[arm]), arm.hidden)
-            return TeamRunner(models, memory,
-                              workspaces_dir=_arm_dir(folder, arm) / "workspaces",
-                              max_answer_tokens=max_answer_tokens)
+            return TeamRunner(
+                models,
+                memory,
+                workspaces_dir=_arm_dir(folder, arm) / "workspaces",
+                max_answer_tokens=max_answer_tokens,
+            )
 
         yield runner_for
     finally:
@@ -54,16 +58,22 @@ async def arm_runners(models: ModelService, max_answer_tokens: int,
 
 
 async def measure_improvement(
-    team: LoadedTeam, suite: Suite, iterations: int, models: ModelService, *,
-    arms: Sequence[Arm], max_answer_tokens: int,
+    team: LoadedTeam,
+    suite: Suite,
+    iterations: int,
+    models: ModelService,
+    *,
+    arms: Sequence[Arm],
+    max_answer_tokens: int,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ImprovementResult:
     """Run the benchmark with fresh memories (see :func:`arm_runners`). Cancelling the calling
     task ends the run under way as cancelled, removes the memories and raises the
     cancellation."""
     async with arm_runners(models, max_answer_tokens, arms) as runner_for:
-        return await run_improvement(team, suite, iterations, runner_for, arms=arms,
-                                     on_progress=on_progress)
+        return await run_improvement(
+            team, suite, iterations, runner_for, arms=arms, on_progress=on_progress
+        )
 
 
 def _arm_dir(folder: Path, arm: Arm) -> Path:

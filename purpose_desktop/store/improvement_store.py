@@ -62,10 +62,15 @@ class ImprovementStore:
     def save(self, result: ImprovementResult, file: Path | None = None) -> SavedImprovement:
         """Save ``result``, noting ``file`` as its JSON file; a :class:`StoreWriteError` says
         why the database could not take it."""
-        values = {"suite": result.suite, "team": result.team, "model": result.model,
-                  "created_at": result.created.timestamp(),
-                  "saved_at": time.time(),
-                  "file": None if file is None else str(file), "result": result.to_json()}
+        values = {
+            "suite": result.suite,
+            "team": result.team,
+            "model": result.model,
+            "created_at": result.created.timestamp(),
+            "saved_at": time.time(),
+            "file": None if file is None else str(file),
+            "result": result.to_json(),
+        }
         with saving(self._engine, "The benchmark result") as connection:
             values["id"] = connection.execute(_INSERT, values).scalar_one()
         return _saved(values)
@@ -74,8 +79,10 @@ class ImprovementStore:
         """The saved results, the newest first (by when the benchmark finished)."""
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text("SELECT id, suite, team, model, created_at, file FROM improvement_results "
-                     "ORDER BY created_at DESC, id DESC LIMIT :limit"),
+                text(
+                    "SELECT id, suite, team, model, created_at, file FROM improvement_results "
+                    "ORDER BY created_at DESC, id DESC LIMIT :limit"
+                ),
                 {"limit": max(limit, 0)},
             ).all()
         return [_saved(row._asdict()) for row in rows]
@@ -98,12 +105,14 @@ class ImprovementStore:
         none."""
         with saving(self._engine, "The deletion of the benchmark result") as connection:
             deleted = connection.execute(
-                text("DELETE FROM improvement_results WHERE id = :id"), {"id": result_id})
+                text("DELETE FROM improvement_results WHERE id = :id"), {"id": result_id}
+            )
         return bool(deleted.rowcount)
 
 
-def keep_result(result: ImprovementResult, file: Path,
-                engine: Callable[[], Engine] | None) -> KeptResult:
+def keep_result(
+    result: ImprovementResult, file: Path, engine: Callable[[], Engine] | None
+) -> KeptResult:
     """Save ``result`` as JSON in ``file`` (``UserError`` if that cannot be written), then in
     the database ``engine()`` opens, if there is one. The file comes first and stands alone: a
     database that cannot be opened or written costs only the copy in it, which ``problem``
@@ -114,16 +123,21 @@ def keep_result(result: ImprovementResult, file: Path,
     try:
         saved = ImprovementStore(engine()).save(result, file)
     except (UserError, SQLAlchemyError) as exc:
-        return KeptResult(file, None, f"The result was saved to {file} but not in the "
-                                      f"database: {exc}")
+        return KeptResult(
+            file, None, f"The result was saved to {file} but not in the database: {exc}"
+        )
     return KeptResult(file, saved)
 
 
 def _saved(values: Mapping[str, Any]) -> SavedImprovement:
     return SavedImprovement(
-        id=int(values["id"]), suite=values["suite"], team=values["team"],
-        model=values["model"], created=datetime.fromtimestamp(values["created_at"], UTC),
-        file=None if values["file"] is None else Path(values["file"]))
+        id=int(values["id"]),
+        suite=values["suite"],
+        team=values["team"],
+        model=values["model"],
+        created=datetime.fromtimestamp(values["created_at"], UTC),
+        file=None if values["file"] is None else Path(values["file"]),
+    )
 
 
 _INSERT = text(

@@ -26,8 +26,12 @@ from purpose_desktop.store.database import reading, why_not_written, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
 
 
-def commit_items(engine: Engine, mark: ProcessMark, items: list[RunHeader | ev.Event | Checkpoint],
-                 last_seq: dict[str, int]) -> None:
+def commit_items(
+    engine: Engine,
+    mark: ProcessMark,
+    items: list[RunHeader | ev.Event | Checkpoint],
+    last_seq: dict[str, int],
+) -> None:
     """Write ``items`` in one transaction, advancing ``last_seq`` (run id → last event's
     sequence number) as they are written."""
     with writing(engine) as connection:
@@ -45,38 +49,46 @@ def why_not_committed(exc: Exception) -> str | None:
     return None
 
 
-def read_resume_point(engine: Engine, mark: ProcessMark, run_id: str,
-                      step: int | None) -> ResumePoint:
+def read_resume_point(
+    engine: Engine, mark: ProcessMark, run_id: str, step: int | None
+) -> ResumePoint:
     """Where run ``run_id`` can go on from: its checkpoint after ``step`` (the latest if
     ``None``). Runs whose process died are marked interrupted first."""
     with writing(engine) as connection:
         interrupt_dead_runs(connection, mark)
     with reading(engine) as connection:
-        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"),
-                                 {"id": run_id}).first()
+        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"), {"id": run_id}).first()
         if run is None:
             raise UserError(f"There is no run {run_id}.")
         query = "SELECT * FROM checkpoints WHERE run_id = :id"
         if step is not None:
             query += " AND step = :step"
-        row = connection.execute(text(f"{query} ORDER BY step DESC LIMIT 1"),
-                                 {"id": run_id, "step": step}).first()
+        row = connection.execute(
+            text(f"{query} ORDER BY step DESC LIMIT 1"), {"id": run_id, "step": step}
+        ).first()
     if row is None:
         which = "any step" if step is None else f"step {step}"
         raise UserError(f"Run {run_id} has no checkpoint after {which}.")
-    header = RunHeader(run.id, run.team, run.team_spec, run.team_source, run.task,
-                       run.parent_run_id, run.forked_from_step)
+    header = RunHeader(
+        run.id,
+        run.team,
+        run.team_spec,
+        run.team_source,
+        run.task,
+        run.parent_run_id,
+        run.forked_from_step,
+    )
     checkpoint = replace(decode_checkpoint(row.data), run_id=run.id)
-    return ResumePoint(header, cast(StoredStatus, run.status), checkpoint,
-                       int(row.last_seq), int(run.last_seq))
+    return ResumePoint(
+        header, cast(StoredStatus, run.status), checkpoint, int(row.last_seq), int(run.last_seq)
+    )
 
 
 class JournalRows:
     """The rows recorded items make, written on ``connection`` in the order the items come:
     one commit's worth for the journal, a whole run for an import."""
 
-    def __init__(self, connection: Connection, mark: ProcessMark,
-                 last_seq: dict[str, int]) -> None:
+    def __init__(self, connection: Connection, mark: ProcessMark, last_seq: dict[str, int]) -> None:
         self._connection = connection
         self._mark = mark
         self._last_seq = last_seq
@@ -107,29 +119,45 @@ class JournalRows:
     # --- items ---
 
     def _begin(self, header: RunHeader) -> None:
-        mark = {"host": self._mark.host, "pid": self._mark.pid,
-                "process_started": self._mark.started, "id": header.run_id}
+        mark = {
+            "host": self._mark.host,
+            "pid": self._mark.pid,
+            "process_started": self._mark.started,
+            "id": header.run_id,
+        }
         if header.resumed:
             self._connection.execute(
-                text("UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, "
-                     "host = :host, pid = :pid, process_started = :process_started "
-                     "WHERE id = :id"), mark)
+                text(
+                    "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, "
+                    "host = :host, pid = :pid, process_started = :process_started "
+                    "WHERE id = :id"
+                ),
+                mark,
+            )
             seq = self._connection.execute(
                 text("SELECT last_seq FROM runs WHERE id = :id"), {"id": header.run_id}
             ).scalar_one()
             self._last_seq[header.run_id] = int(seq)
             return
         self._connection.execute(
-            text("INSERT INTO runs (id, team, team_spec, team_source, task, status, agent, "
-                 "answer, steps, phi, prompt_tokens, completion_tokens, seconds, cost, "
-                 "last_seq, parent_run_id, forked_from_step, host, pid, process_started, "
-                 "started_at) VALUES (:id, :team, :team_spec, :team_source, :task, 'running', "
-                 "'', '', 0, 0, 0, 0, 0, 0, 0, :parent, :from_step, :host, :pid, "
-                 ":process_started, :now)"),
-            {**mark, "team": header.team, "team_spec": header.team_spec,
-             "team_source": header.team_source, "task": header.task,
-             "parent": header.parent_run_id, "from_step": header.forked_from_step,
-             "now": header.started_at},
+            text(
+                "INSERT INTO runs (id, team, team_spec, team_source, task, status, agent, "
+                "answer, steps, phi, prompt_tokens, completion_tokens, seconds, cost, "
+                "last_seq, parent_run_id, forked_from_step, host, pid, process_started, "
+                "started_at) VALUES (:id, :team, :team_spec, :team_source, :task, 'running', "
+                "'', '', 0, 0, 0, 0, 0, 0, 0, :parent, :from_step, :host, :pid, "
+                ":process_started, :now)"
+            ),
+            {
+                **mark,
+                "team": header.team,
+                "team_spec": header.team_spec,
+                "team_source": header.team_source,
+                "task": header.task,
+                "parent": header.parent_run_id,
+                "from_step": header.forked_from_step,
+                "now": header.started_at,
+            },
         )
         self._last_seq[header.run_id] = 0
         if header.parent_run_id is not None and header.forked_from_step is not None:
@@ -143,20 +171,28 @@ class JournalRows:
             params,
         ).scalar_one()
         self._connection.execute(
-            text("INSERT INTO events (run_id, seq, type, agent, step, timestamp, data) "
-                 "SELECT :child, seq, type, agent, step, timestamp, data FROM events "
-                 "WHERE run_id = :parent AND seq <= :seq ORDER BY seq"),
+            text(
+                "INSERT INTO events (run_id, seq, type, agent, step, timestamp, data) "
+                "SELECT :child, seq, type, agent, step, timestamp, data FROM events "
+                "WHERE run_id = :parent AND seq <= :seq ORDER BY seq"
+            ),
             {**params, "seq": seq},
         )
         for table, columns in _COPIED.items():
             self._connection.execute(
-                text(f"INSERT INTO {table} (run_id, {columns}) SELECT :child, {columns} "
-                     f"FROM {table} WHERE run_id = :parent AND step <= :step"),
+                text(
+                    f"INSERT INTO {table} (run_id, {columns}) SELECT :child, {columns} "
+                    f"FROM {table} WHERE run_id = :parent AND step <= :step"
+                ),
                 params,
             )
         self._connection.execute(
-            text("UPDATE runs SET agent = (SELECT agent FROM runs WHERE id = :parent) "
-                 "WHERE id = :child"), params)
+            text(
+                "UPDATE runs SET agent = (SELECT agent FROM runs WHERE id = :parent) "
+                "WHERE id = :child"
+            ),
+            params,
+        )
         self._last_seq[child] = int(seq)
 
     def _event(self, event: ev.Event, derive: bool) -> None:
@@ -164,11 +200,17 @@ class JournalRows:
         kind = record.pop("type")
         for name in ENVELOPE:
             record.pop(name)
-        self._events.append({
-            "run_id": event.run_id, "seq": event.seq, "type": kind,
-            "agent": record.get("agent"), "step": record.get("step"),
-            "timestamp": event.timestamp, "data": json.dumps(record, ensure_ascii=False),
-        })
+        self._events.append(
+            {
+                "run_id": event.run_id,
+                "seq": event.seq,
+                "type": kind,
+                "agent": record.get("agent"),
+                "step": record.get("step"),
+                "timestamp": event.timestamp,
+                "data": json.dumps(record, ensure_ascii=False),
+            }
+        )
         self._last_seq[event.run_id] = event.seq
         self._touched.add(event.run_id)
         derived = _DERIVED.get(type(event)) if derive else None
@@ -184,23 +226,43 @@ class JournalRows:
     def _checkpoint(self, checkpoint: Checkpoint) -> None:
         run_id = checkpoint.run_id
         # Not "after the highest stored": a step that delegated ends after its teammate's.
-        stored = set(self._connection.execute(
-            text("SELECT step FROM steps WHERE run_id = :id"), {"id": run_id}
-        ).scalars())
+        stored = set(
+            self._connection.execute(
+                text("SELECT step FROM steps WHERE run_id = :id"), {"id": run_id}
+            ).scalars()
+        )
         new_steps = [s for s in checkpoint.steps if s.index not in stored]
         if new_steps:
-            self._connection.execute(_INSERT_STEP, [
-                {"run_id": run_id, "step": s.index, "agent": s.agent, "tool": s.action.tool,
-                 "arguments": json.dumps(dict(s.action.arguments), ensure_ascii=False),
-                 "thought": s.action.thought, "observation": s.observation.text,
-                 "ok": s.observation.ok, "phi_before": s.phi_before, "phi_after": s.phi_after,
-                 "evidence": s.evidence, "heuristic_ids": json.dumps(list(s.heuristic_ids))}
-                for s in new_steps
-            ])
-        self._connection.execute(_UPSERT_CHECKPOINT, {
-            "run_id": run_id, "step": checkpoint.step, "now": time.time(),
-            "last_seq": self._last_seq.get(run_id, 0), "data": encode_checkpoint(checkpoint),
-        })
+            self._connection.execute(
+                _INSERT_STEP,
+                [
+                    {
+                        "run_id": run_id,
+                        "step": s.index,
+                        "agent": s.agent,
+                        "tool": s.action.tool,
+                        "arguments": json.dumps(dict(s.action.arguments), ensure_ascii=False),
+                        "thought": s.action.thought,
+                        "observation": s.observation.text,
+                        "ok": s.observation.ok,
+                        "phi_before": s.phi_before,
+                        "phi_after": s.phi_after,
+                        "evidence": s.evidence,
+                        "heuristic_ids": json.dumps(list(s.heuristic_ids)),
+                    }
+                    for s in new_steps
+                ],
+            )
+        self._connection.execute(
+            _UPSERT_CHECKPOINT,
+            {
+                "run_id": run_id,
+                "step": checkpoint.step,
+                "now": time.time(),
+                "last_seq": self._last_seq.get(run_id, 0),
+                "data": encode_checkpoint(checkpoint),
+            },
+        )
         phi = checkpoint.steps[-1].phi_after if checkpoint.steps else 0.0
         self._connection.execute(
             text("UPDATE runs SET steps = :steps, phi = :phi WHERE id = :id"),
@@ -225,34 +287,53 @@ _UPSERT_CHECKPOINT = text(
 )
 _COPIED = {
     "steps": "step, agent, tool, arguments, thought, observation, ok, phi_before, phi_after, "
-             "evidence, heuristic_ids",
+    "evidence, heuristic_ids",
     "checkpoints": "step, created_at, last_seq, data",
 }
 
 
 def _cost_row(event: ev.Event) -> dict[str, Any]:
     cost = cast(ev.CostRecorded, event)
-    return {"run_id": cost.run_id, "agent": cost.agent, "model": cost.model,
-            "purpose": cost.purpose, "prompt_tokens": cost.prompt_tokens,
-            "completion_tokens": cost.completion_tokens, "seconds": cost.seconds,
-            "cost": cost.cost, "day": date.fromtimestamp(cost.timestamp).isoformat(),
-            "at": cost.timestamp}
+    return {
+        "run_id": cost.run_id,
+        "agent": cost.agent,
+        "model": cost.model,
+        "purpose": cost.purpose,
+        "prompt_tokens": cost.prompt_tokens,
+        "completion_tokens": cost.completion_tokens,
+        "seconds": cost.seconds,
+        "cost": cost.cost,
+        "day": date.fromtimestamp(cost.timestamp).isoformat(),
+        "at": cost.timestamp,
+    }
 
 
 def _override_row(event: ev.Event) -> dict[str, Any]:
     override = cast(ev.ScoreOverridden, event)
-    return {"run_id": override.run_id, "step": override.step, "agent": override.agent,
-            "critic_phi": override.critic_phi, "phi": override.phi,
-            "reason": override.reason, "at": override.timestamp}
+    return {
+        "run_id": override.run_id,
+        "step": override.step,
+        "agent": override.agent,
+        "critic_phi": override.critic_phi,
+        "phi": override.phi,
+        "reason": override.reason,
+        "at": override.timestamp,
+    }
 
 
 def _finished_row(event: ev.Event) -> dict[str, Any]:
     finished = cast(ev.RunFinished, event)
-    return {"id": finished.run_id, "status": finished.status, "answer": finished.answer,
-            "steps": finished.steps, "phi": finished.phi,
-            "prompt_tokens": finished.prompt_tokens,
-            "completion_tokens": finished.completion_tokens, "seconds": finished.seconds,
-            "at": finished.timestamp}
+    return {
+        "id": finished.run_id,
+        "status": finished.status,
+        "answer": finished.answer,
+        "steps": finished.steps,
+        "phi": finished.phi,
+        "prompt_tokens": finished.prompt_tokens,
+        "completion_tokens": finished.completion_tokens,
+        "seconds": finished.seconds,
+        "at": finished.timestamp,
+    }
 
 
 def _agent_row(event: ev.Event) -> dict[str, Any]:
@@ -268,18 +349,22 @@ _DERIVED: dict[type[ev.Event], tuple[str, Any]] = {
     ev.CostRecorded: (
         "INSERT INTO costs (run_id, agent, model, purpose, prompt_tokens, completion_tokens, "
         "seconds, cost, day, created_at) VALUES (:run_id, :agent, :model, :purpose, "
-        ":prompt_tokens, :completion_tokens, :seconds, :cost, :day, :at)", _cost_row),
+        ":prompt_tokens, :completion_tokens, :seconds, :cost, :day, :at)",
+        _cost_row,
+    ),
     ev.ScoreOverridden: (
         "INSERT INTO score_overrides (run_id, step, agent, critic_phi, phi, reason, "
         "created_at) VALUES (:run_id, :step, :agent, :critic_phi, :phi, :reason, :at)",
-        _override_row),
+        _override_row,
+    ),
     ev.RunFinished: (
         "UPDATE runs SET status = :status, answer = :answer, steps = :steps, phi = :phi, "
         "prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens, "
         "seconds = :seconds, finished_at = :at, cost = (SELECT coalesce(sum(cost), 0) "
-        "FROM costs WHERE costs.run_id = runs.id) WHERE id = :id", _finished_row),
+        "FROM costs WHERE costs.run_id = runs.id) WHERE id = :id",
+        _finished_row,
+    ),
     # The first agent chosen is the run's; a teammate's later selection leaves it.
-    ev.AgentSelected: ("UPDATE runs SET agent = :agent WHERE id = :id AND agent = ''",
-                       _agent_row),
+    ev.AgentSelected: ("UPDATE runs SET agent = :agent WHERE id = :id AND agent = ''", _agent_row),
     ev.ErrorRaised: ("UPDATE runs SET error = :error WHERE id = :id", _error_row),
 }

@@ -42,12 +42,12 @@ def interrupt_dead_runs(connection: Connection, mark: ProcessMark) -> list[str]:
     """Mark this machine's ``running`` runs whose process is gone as ``interrupted``; returns
     their ids. Runs in the current process are alive by definition."""
     rows = connection.execute(
-        text("SELECT id, pid, process_started FROM runs WHERE status = 'running' "
-             "AND host = :host"),
+        text("SELECT id, pid, process_started FROM runs WHERE status = 'running' AND host = :host"),
         {"host": mark.host},
     ).all()
     dead = [
-        row.id for row in rows
+        row.id
+        for row in rows
         if not (row.pid == mark.pid and abs(row.process_started - mark.started) < 1e-3)
         and not is_alive(int(row.pid), float(row.process_started))
     ]

@@ -150,14 +150,15 @@ def export_memory(engine: Engine, path: Path, team: str | None = None) -> Memory
     """Write ``team``'s memory (every team's when ``None``) to ``path`` as a memory file,
     replacing the file only once it is complete. ``UserError`` if the team has no memory."""
     document = read_memory(engine, team)
-    counts = MemoryCounts(len(document.heuristics), len(document.experiences),
-                          len(document.score_anchors))
+    counts = MemoryCounts(
+        len(document.heuristics), len(document.experiences), len(document.score_anchors)
+    )
     if team is not None and counts == MemoryCounts(0, 0, 0):
-        raise UserError(f"No memory is stored for a team called {team!r}; nothing was "
-                        "exported.")
+        raise UserError(f"No memory is stored for a team called {team!r}; nothing was exported.")
     with replacing(path) as stream:
-        stream.write(json.dumps(document.model_dump(mode="json"), indent=2,
-                                ensure_ascii=False) + "\n")
+        stream.write(
+            json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        )
     return counts
 
 
@@ -165,31 +166,39 @@ def read_memory(engine: Engine, team: str | None = None) -> MemoryDocument:
     """``team``'s memory (every team's when ``None``) as a document, read in one snapshot."""
     where, params = ("WHERE team = :team", {"team": team}) if team is not None else ("", {})
     with reading(engine) as connection:
-        heuristics = connection.execute(text(
-            f"SELECT * FROM heuristics {where} ORDER BY team, pinned DESC, q_value DESC, id"
-        ), params).all()
+        heuristics = connection.execute(
+            text(f"SELECT * FROM heuristics {where} ORDER BY team, pinned DESC, q_value DESC, id"),
+            params,
+        ).all()
         runs = _heuristic_runs(connection, where, params)
         experiences = connection.execute(
-            text(f"SELECT * FROM experiences {where} ORDER BY team, id"), params).all()
+            text(f"SELECT * FROM experiences {where} ORDER BY team, id"), params
+        ).all()
         anchors = connection.execute(
-            text(f"SELECT * FROM score_anchors {where} ORDER BY team, id"), params).all()
+            text(f"SELECT * FROM score_anchors {where} ORDER BY team, id"), params
+        ).all()
     return MemoryDocument(
         team=team,
-        heuristics=tuple(_from_row(HeuristicRecord, row, run_ids=tuple(runs[row.id]))
-                         for row in heuristics),
+        heuristics=tuple(
+            _from_row(HeuristicRecord, row, run_ids=tuple(runs[row.id])) for row in heuristics
+        ),
         experiences=tuple(_from_row(ExperienceRecord, row) for row in experiences),
         score_anchors=tuple(_from_row(AnchorRecord, row) for row in anchors),
     )
 
 
-def _heuristic_runs(connection: Connection, where: str,
-                    params: dict[str, Any]) -> dict[int, list[str]]:
+def _heuristic_runs(
+    connection: Connection, where: str, params: dict[str, Any]
+) -> dict[int, list[str]]:
     """The runs that used each heuristic, in the order they were noted."""
     runs: dict[int, list[str]] = defaultdict(list)
-    rows = connection.execute(text(
-        "SELECT r.heuristic_id, r.run_id FROM heuristic_runs AS r JOIN heuristics AS h "
-        f"ON h.id = r.heuristic_id {where} ORDER BY r.id"
-    ), params)
+    rows = connection.execute(
+        text(
+            "SELECT r.heuristic_id, r.run_id FROM heuristic_runs AS r JOIN heuristics AS h "
+            f"ON h.id = r.heuristic_id {where} ORDER BY r.id"
+        ),
+        params,
+    )
     for heuristic_id, run_id in rows:
         runs[heuristic_id].append(run_id)
     return runs
@@ -240,17 +249,25 @@ def store_memory(engine: Engine, document: MemoryDocument) -> MemoryImport:
     """Merge ``document`` into the database in one transaction."""
     with in_one_transaction(engine, "memory") as connection:
         merged = [_merge_heuristic(connection, record) for record in document.heuristics]
-        experiences = [_add_unless_stored(connection, "experiences", _EXPERIENCE_KEY,
-                                          record.model_dump(mode="json"))
-                       for record in document.experiences]
-        anchors = [_add_unless_stored(connection, "score_anchors", _ANCHOR_KEY,
-                                      record.model_dump(mode="json"))
-                   for record in document.score_anchors]
+        experiences = [
+            _add_unless_stored(
+                connection, "experiences", _EXPERIENCE_KEY, record.model_dump(mode="json")
+            )
+            for record in document.experiences
+        ]
+        anchors = [
+            _add_unless_stored(
+                connection, "score_anchors", _ANCHOR_KEY, record.model_dump(mode="json")
+            )
+            for record in document.score_anchors
+        ]
     return MemoryImport(
-        heuristics_added=merged.count(False), heuristics_merged=merged.count(True),
+        heuristics_added=merged.count(False),
+        heuristics_merged=merged.count(True),
         experiences_added=experiences.count(True),
         experiences_skipped=experiences.count(False),
-        anchors_added=anchors.count(True), anchors_skipped=anchors.count(False),
+        anchors_added=anchors.count(True),
+        anchors_skipped=anchors.count(False),
     )
 
 
@@ -272,23 +289,34 @@ def _merge_heuristic(connection: Connection, record: HeuristicRecord) -> bool:
     else:
         heuristic_id = stored.id
         evidence = values if record.uses > stored.uses else stored._mapping
-        connection.execute(text(
-            "UPDATE heuristics SET q_value = :q_value, uses = :uses, successes = :successes, "
-            "pinned = :pinned, source = :source WHERE id = :id"
-        ), {"q_value": evidence["q_value"], "uses": evidence["uses"],
-            "successes": evidence["successes"], "pinned": bool(stored.pinned) or record.pinned,
-            "source": "human" if "human" in (stored.source, record.source) else stored.source,
-            "id": heuristic_id})
+        connection.execute(
+            text(
+                "UPDATE heuristics SET q_value = :q_value, uses = :uses, successes = :successes, "
+                "pinned = :pinned, source = :source WHERE id = :id"
+            ),
+            {
+                "q_value": evidence["q_value"],
+                "uses": evidence["uses"],
+                "successes": evidence["successes"],
+                "pinned": bool(stored.pinned) or record.pinned,
+                "source": "human" if "human" in (stored.source, record.source) else stored.source,
+                "id": heuristic_id,
+            },
+        )
     if record.run_ids:
-        connection.execute(text(
-            "INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:heuristic_id, :run_id) "
-            "ON CONFLICT (heuristic_id, run_id) DO NOTHING"
-        ), [{"heuristic_id": heuristic_id, "run_id": run_id} for run_id in record.run_ids])
+        connection.execute(
+            text(
+                "INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:heuristic_id, :run_id) "
+                "ON CONFLICT (heuristic_id, run_id) DO NOTHING"
+            ),
+            [{"heuristic_id": heuristic_id, "run_id": run_id} for run_id in record.run_ids],
+        )
     return stored is not None
 
 
-def _add_unless_stored(connection: Connection, table: str, key: Sequence[str],
-                       values: dict[str, Any]) -> bool:
+def _add_unless_stored(
+    connection: Connection, table: str, key: Sequence[str], values: dict[str, Any]
+) -> bool:
     """Insert ``values`` into ``table`` unless a row equal in ``key`` is there; ``True`` if
     inserted."""
     found = connection.execute(
@@ -305,5 +333,7 @@ def _matching(columns: Sequence[str]) -> str:
 
 
 def _insert(table: str, values: dict[str, Any]) -> str:
-    return (f"INSERT INTO {table} ({', '.join(values)}) "
-            f"VALUES ({', '.join(':' + column for column in values)})")
+    return (
+        f"INSERT INTO {table} ({', '.join(values)}) "
+        f"VALUES ({', '.join(':' + column for column in values)})"
+    )

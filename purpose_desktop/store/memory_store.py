@@ -71,17 +71,122 @@ IDS_PER_STATEMENT = 1000
 # inverse document frequency already weigh frequent words down.
 STOP_WORDS = frozenset(
     {
-        "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as",
-        "at", "be", "been", "before", "being", "both", "but", "by", "can", "could", "did", "do",
-        "does", "doing", "done", "down", "during", "each", "few", "for", "from", "further", "had",
-        "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if",
-        "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no",
-        "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
-        "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that",
-        "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
-        "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
-        "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
-        "your", "yours",
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
     }
 )
 
@@ -235,9 +340,7 @@ class SqliteMemoryStore:
         # wait for each other instead of deadlocking.
         unique = tuple(sorted(set(ids)))
         if unique:
-            await asyncio.to_thread(
-                self._update_heuristics, unique, reward, success, alpha, run_id
-            )
+            await asyncio.to_thread(self._update_heuristics, unique, reward, success, alpha, run_id)
 
     async def list_heuristics(
         self, team: str, *, offset: int = 0, limit: int = 100
@@ -264,8 +367,9 @@ class SqliteMemoryStore:
         """A page of the heuristics ``query`` chooses (a team's name: all of the team's), in
         ``order``, for a memory browser. Raises :class:`ValueError` for an unknown order."""
         order_by = _order_by(_HEURISTIC_ORDERS, order)
-        return await asyncio.to_thread(self._browse, _heuristic_filter(query), order_by,
-                                       offset, limit, _heuristics)
+        return await asyncio.to_thread(
+            self._browse, _heuristic_filter(query), order_by, offset, limit, _heuristics
+        )
 
     async def count_heuristics(self, query: HeuristicQuery | str) -> int:
         """How many heuristics :meth:`search_heuristics` pages through for ``query``."""
@@ -278,8 +382,9 @@ class SqliteMemoryStore:
         pin. Its Q-value, counts, source and runs stay. Returns it as now stored, ``None`` if
         it is no longer stored; raises :class:`DuplicateHeuristicError` when another
         heuristic of the team already has that tier, pattern and strategy."""
-        return await asyncio.to_thread(self._edit_heuristic, heuristic_id, Tier(tier),
-                                       pattern, strategy, pinned)
+        return await asyncio.to_thread(
+            self._edit_heuristic, heuristic_id, Tier(tier), pattern, strategy, pinned
+        )
 
     async def delete_heuristics(self, ids: Sequence[int]) -> int:
         """Forget these heuristics (and which runs used them) in one transaction; returns how
@@ -322,8 +427,9 @@ class SqliteMemoryStore:
         """A page of the experiences ``query`` chooses (a team's name: all of the team's), in
         ``order``, for a memory browser. Raises :class:`ValueError` for an unknown order."""
         order_by = _order_by(_EXPERIENCE_ORDERS, order)
-        return await asyncio.to_thread(self._browse, _experience_filter(query), order_by,
-                                       offset, limit, _experiences)
+        return await asyncio.to_thread(
+            self._browse, _experience_filter(query), order_by, offset, limit, _experiences
+        )
 
     async def delete_experiences(self, ids: Sequence[int]) -> int:
         """Forget these experiences in one transaction; returns how many were still stored."""
@@ -468,10 +574,17 @@ class SqliteMemoryStore:
         with saving(self._engine, MEMORY) as connection:
             try:
                 updated = connection.execute(
-                    text("UPDATE heuristics SET tier = :tier, pattern = :pattern, "
-                         "strategy = :strategy, pinned = :pinned WHERE id = :id"),
-                    {"id": heuristic_id, "tier": tier.value, "pattern": pattern,
-                     "strategy": strategy, "pinned": pinned},
+                    text(
+                        "UPDATE heuristics SET tier = :tier, pattern = :pattern, "
+                        "strategy = :strategy, pinned = :pinned WHERE id = :id"
+                    ),
+                    {
+                        "id": heuristic_id,
+                        "tier": tier.value,
+                        "pattern": pattern,
+                        "strategy": strategy,
+                        "pinned": pinned,
+                    },
                 ).rowcount
             except IntegrityError:
                 # The unique constraint on (team, tier, pattern, strategy) refused it; the
@@ -506,9 +619,14 @@ class SqliteMemoryStore:
 
     def _memory_teams(self) -> list[str]:
         with reading(self._engine) as connection:
-            return list(connection.execute(text(
-                "SELECT team FROM heuristics UNION SELECT team FROM experiences ORDER BY team"
-            )).scalars())
+            return list(
+                connection.execute(
+                    text(
+                        "SELECT team FROM heuristics UNION SELECT team FROM experiences"
+                        " ORDER BY team"
+                    )
+                ).scalars()
+            )
 
     def _set_pinned(self, heuristic_id: int, pinned: bool) -> bool:
         with saving(self._engine, MEMORY) as connection:
@@ -520,8 +638,13 @@ class SqliteMemoryStore:
 
     def _find_experiences(self, team: str, query: str, limit: int) -> list[Experience]:
         rows = self._search(
-            "experiences", EXPERIENCES_FTS, team, query, limit,
-            newest_first="q_value DESC, id DESC", candidates=candidate_count(limit),
+            "experiences",
+            EXPERIENCES_FTS,
+            team,
+            query,
+            limit,
+            newest_first="q_value DESC, id DESC",
+            candidates=candidate_count(limit),
             # Q-value orders the candidates; similarity breaks ties.
             order=lambda row, rank: (-row.q_value, rank),
         )
@@ -548,8 +671,10 @@ class SqliteMemoryStore:
         with reading(self._engine) as connection:
             if not terms:
                 return connection.execute(
-                    text(f"SELECT * FROM {table} WHERE team = :team "
-                         f"ORDER BY {newest_first} LIMIT :limit"),
+                    text(
+                        f"SELECT * FROM {table} WHERE team = :team "
+                        f"ORDER BY {newest_first} LIMIT :limit"
+                    ),
                     params,
                 ).all()
             found = _candidates(connection, fts, terms, count=candidates, params=params)
@@ -586,11 +711,17 @@ class SqliteMemoryStore:
             # The ids are sorted first (from a covering index where one fits), then only the
             # page's rows are read: sorting whole rows costs four to eight times as much at
             # 100 000 heuristics, and grows with the offset.
-            ids = connection.execute(
-                text(f"SELECT t.id FROM {table} AS t WHERE {where} "
-                     f"ORDER BY {order_by} LIMIT :limit OFFSET :offset"),
-                {**params, "limit": max(limit, 0), "offset": max(offset, 0)},
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    text(
+                        f"SELECT t.id FROM {table} AS t WHERE {where} "
+                        f"ORDER BY {order_by} LIMIT :limit OFFSET :offset"
+                    ),
+                    {**params, "limit": max(limit, 0), "offset": max(offset, 0)},
+                )
+                .scalars()
+                .all()
+            )
             return convert(connection, _rows_in_order(connection, table, ids))
 
     def _count(self, found: _Filter) -> int:
@@ -603,8 +734,14 @@ class SqliteMemoryStore:
 
     def _find_anchors(self, team: str, query: str, limit: int) -> list[ScoreAnchor]:
         rows = self._search(
-            "score_anchors", ANCHORS_FTS, team, query, limit,
-            newest_first="id DESC", candidates=limit, order=lambda row, rank: rank,
+            "score_anchors",
+            ANCHORS_FTS,
+            team,
+            query,
+            limit,
+            newest_first="id DESC",
+            candidates=limit,
+            order=lambda row, rank: rank,
         )
         return [_anchor(row) for row in rows]
 
@@ -628,6 +765,7 @@ class SqliteMemoryStore:
                 },
             ).scalar_one()
         return replace(anchor, id=int(new_id))
+
 
 _INSERT_EXPERIENCE = (
     "INSERT INTO experiences (team, task, summary, outcome, final_phi, steps, run_id, q_value, "
@@ -692,8 +830,10 @@ class _Fts5Search:
         return f"FROM {fts.name} WHERE {fts.name} MATCH :{param}"
 
     def rows(self, fts: FullTextIndex) -> str:
-        return (f"FROM {fts.name} CROSS JOIN {fts.table} AS t ON t.id = {fts.name}.rowid "
-                f"WHERE {fts.name} MATCH :match")
+        return (
+            f"FROM {fts.name} CROSS JOIN {fts.table} AS t ON t.id = {fts.name}.rowid "
+            f"WHERE {fts.name} MATCH :match"
+        )
 
     def condition(self, fts: FullTextIndex) -> str:
         return f"t.id IN (SELECT rowid {self.documents(fts, 'match')})"
@@ -724,8 +864,7 @@ class _PostgresSearch:
     def best_first(self, fts: FullTextIndex) -> str:
         # Normalisation 1 divides by the log of the text's length: as with BM25, a word
         # counts for more in a short text. The newest first among equals.
-        return (f"ts_rank({fts.postgres_document('t')}, {self._tsquery('match')}, 1) DESC, "
-                "t.id DESC")
+        return f"ts_rank({fts.postgres_document('t')}, {self._tsquery('match')}, 1) DESC, t.id DESC"
 
     def newest_first(self, fts: FullTextIndex) -> str:
         return "t.id DESC"
@@ -807,8 +946,7 @@ def _document_frequencies(
     """In how many rows each term occurs, counted up to :data:`COMMON_DOCUMENTS` (cheap: a
     count stops there)."""
     counts = ", ".join(
-        f"(SELECT count(*) FROM (SELECT 1 {search.documents(fts, f't{i}')} LIMIT :cap) "
-        "AS found)"
+        f"(SELECT count(*) FROM (SELECT 1 {search.documents(fts, f't{i}')} LIMIT :cap) AS found)"
         for i in range(len(terms))
     )
     params: dict[str, Any] = {f"t{i}": search.query([term]) for i, term in enumerate(terms)}

@@ -110,10 +110,15 @@ def migrate(engine: Engine) -> list[int]:
         for migration in pending:
             migration.apply(connection)
             connection.execute(
-                text("INSERT INTO schema_migrations (version, description, applied_at) "
-                     "VALUES (:version, :description, :at)"),
-                {"version": migration.version, "description": migration.description,
-                 "at": time.time()},
+                text(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (:version, :description, :at)"
+                ),
+                {
+                    "version": migration.version,
+                    "description": migration.description,
+                    "at": time.time(),
+                },
             )
         return [m.version for m in pending]
 
@@ -135,7 +140,9 @@ def _ensure_history(connection: Connection, current: int) -> None:
     recorded = connection.execute(text("SELECT count(*) FROM schema_migrations")).scalar_one()
     if current and not recorded:
         connection.execute(
-            text("INSERT INTO schema_migrations (version, description, applied_at) "
-                 "VALUES (:version, 'found unversioned', :at)"),
+            text(
+                "INSERT INTO schema_migrations (version, description, applied_at) "
+                "VALUES (:version, 'found unversioned', :at)"
+            ),
             {"version": current, "at": time.time()},
         )

@@ -26,26 +26,41 @@ class ModelCatalogStore:
             return
         now = time.time()
         rows = [
-            {"reference": e.reference, "title": e.title, "backend": e.backend, "path": e.path,
-             "size_bytes": e.size_bytes, "modified_at": _modified(e.path),
-             "details": json.dumps(dataclasses.asdict(e), ensure_ascii=False), "now": now}
+            {
+                "reference": e.reference,
+                "title": e.title,
+                "backend": e.backend,
+                "path": e.path,
+                "size_bytes": e.size_bytes,
+                "modified_at": _modified(e.path),
+                "details": json.dumps(dataclasses.asdict(e), ensure_ascii=False),
+                "now": now,
+            }
             for e in entries
         ]
         with saving(self._engine, "The model catalog") as connection:
-            connection.execute(text(
-                "INSERT INTO model_catalog (reference, title, backend, path, size_bytes, "
-                "modified_at, details, added_at) VALUES (:reference, :title, :backend, :path, "
-                ":size_bytes, :modified_at, :details, :now) ON CONFLICT (reference) DO UPDATE "
-                "SET title = excluded.title, backend = excluded.backend, path = excluded.path, "
-                "size_bytes = excluded.size_bytes, modified_at = excluded.modified_at, "
-                "details = excluded.details"), rows)
+            connection.execute(
+                text(
+                    "INSERT INTO model_catalog (reference, title, backend, path, size_bytes, "
+                    "modified_at, details, added_at) VALUES (:reference, :title, :backend, :path, "
+                    ":size_bytes, :modified_at, :details, :now) ON CONFLICT (reference) DO UPDATE "
+                    "SET title = excluded.title, backend = excluded.backend, path = excluded.path, "
+                    "size_bytes = excluded.size_bytes, modified_at = excluded.modified_at, "
+                    "details = excluded.details"
+                ),
+                rows,
+            )
 
     def known(self) -> list[CatalogEntry]:
         """Every model remembered, by title."""
         with reading(self._engine) as connection:
-            details = connection.execute(
-                text("SELECT details FROM model_catalog ORDER BY title, reference")
-            ).scalars().all()
+            details = (
+                connection.execute(
+                    text("SELECT details FROM model_catalog ORDER BY title, reference")
+                )
+                .scalars()
+                .all()
+            )
         return [CatalogEntry(**json.loads(item)) for item in details]
 
     def forget(self, reference: str) -> bool:
@@ -53,7 +68,8 @@ class ModelCatalogStore:
         with saving(self._engine, "The model catalog") as connection:
             result = connection.execute(
                 text("DELETE FROM model_catalog WHERE reference = :reference"),
-                {"reference": reference})
+                {"reference": reference},
+            )
         return bool(result.rowcount)
 
 

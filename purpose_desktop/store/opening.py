@@ -56,9 +56,11 @@ class Store:
         """What to tell the user when the database was found damaged, else ``None``."""
         if self.recovered_from is None:
             return None
-        return (f"The database {self.engine.url.database} was damaged, so a new empty one "
-                f"was started in its place. The damaged copy, with the earlier runs and team "
-                f"memory, is kept as {self.recovered_from}.")
+        return (
+            f"The database {self.engine.url.database} was damaged, so a new empty one "
+            f"was started in its place. The damaged copy, with the earlier runs and team "
+            f"memory, is kept as {self.recovered_from}."
+        )
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,7 @@ def _open(target: str | os.PathLike[str] | URL, where: str) -> Store:
         raise
     if interrupted:
         log.info("Runs interrupted when their process ended: %s", ", ".join(interrupted))
-    return Store(engine, SqliteMemoryStore(engine), RunQueries(engine), interrupted,
-                 recovered_from)
+    return Store(engine, SqliteMemoryStore(engine), RunQueries(engine), interrupted, recovered_from)
 
 
 def _replace_if_damaged(engine: Engine, where: str) -> Path | None:
@@ -136,11 +137,16 @@ def _replace_if_damaged(engine: Engine, where: str) -> Path | None:
     try:
         kept = set_aside(file)
     except OSError as exc:
-        raise StoreError(f"The database {where} is damaged ({damage}) and could not be moved "
-                         f"aside ({exc}). Move it elsewhere yourself, then start again."
-                         ) from None
-    log.warning("The database %s is damaged (%s). It was moved to %s and a new one started.",
-                where, damage, kept)
+        raise StoreError(
+            f"The database {where} is damaged ({damage}) and could not be moved "
+            f"aside ({exc}). Move it elsewhere yourself, then start again."
+        ) from None
+    log.warning(
+        "The database %s is damaged (%s). It was moved to %s and a new one started.",
+        where,
+        damage,
+        kept,
+    )
     return kept
 
 
@@ -163,8 +169,9 @@ def _check(file: Path) -> str | None:
     """The fault ``PRAGMA quick_check`` finds in ``file`` (its header being sound), if any."""
     # Read-only, so that the check changes nothing: a connection that may write would, on
     # closing, copy the -wal into the damaged file and delete it.
-    connection = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True,
-                                 timeout=database.BUSY_TIMEOUT_MS / 1000)
+    connection = sqlite3.connect(
+        f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=database.BUSY_TIMEOUT_MS / 1000
+    )
     try:
         # The structure of every page, up to the first fault, but not whether indexes match
         # their tables (integrity_check, at three times the cost): 20 ms for 100 000 rows.
@@ -212,8 +219,10 @@ def _store_error(where: str, exc: SQLAlchemyError | sqlite3.Error) -> StoreError
             "a database tool with the file open) and try again."
         )
     if code == sqlite3.SQLITE_FULL:
-        return StoreError(f"The database {where} cannot be written: the disk is full. Free "
-                          "some space and try again.")
+        return StoreError(
+            f"The database {where} cannot be written: the disk is full. Free "
+            "some space and try again."
+        )
     return StoreError(f"The database {where} cannot be opened: {exc.__cause__ or exc}")
 
 

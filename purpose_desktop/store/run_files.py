@@ -118,7 +118,8 @@ class CheckpointRecord(_Record):
 
 # The header's fields that are columns of the run's row, as they are named there.
 _RUN_COLUMNS = tuple(
-    name for name in RunFileHeader.model_fields
+    name
+    for name in RunFileHeader.model_fields
     if name not in ("format", "version", "events", "checkpoints")
 )
 
@@ -138,8 +139,9 @@ class RunFile:
         step = self.header.forked_from_step
         if self.header.parent_run_id is None or step is None:
             return 0
-        return next(record.last_seq for record in self.checkpoints
-                    if record.checkpoint.step == step)
+        return next(
+            record.last_seq for record in self.checkpoints if record.checkpoint.step == step
+        )
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,7 @@ def export_run(engine: Engine, run_id: str, path: Path) -> ExportedRun:
     # Checkpoints before events: a run still going may add both meanwhile, and each
     # checkpoint then still follows events that are in the file.
     with reading(engine) as connection:
-        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"),
-                                 {"id": full_id}).one()
+        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"), {"id": full_id}).one()
         checkpoints = connection.execute(
             text("SELECT last_seq, data FROM checkpoints WHERE run_id = :id ORDER BY step"),
             {"id": full_id},
@@ -173,16 +174,27 @@ def export_run(engine: Engine, run_id: str, path: Path) -> ExportedRun:
         for event in events:
             _write_line(stream, encode_event(event))
         for row in checkpoints:
-            _write_line(stream, {"type": CHECKPOINT, "last_seq": int(row.last_seq),
-                                 "checkpoint": json.loads(row.data)})
+            _write_line(
+                stream,
+                {
+                    "type": CHECKPOINT,
+                    "last_seq": int(row.last_seq),
+                    "checkpoint": json.loads(row.data),
+                },
+            )
     return ExportedRun(full_id, len(events), len(checkpoints))
 
 
 def _header_record(run: Row[Any], events: int, checkpoints: int) -> dict[str, Any]:
     columns = {name: getattr(run, name) for name in _RUN_COLUMNS}
     columns["team_spec"] = json.loads(run.team_spec)
-    return {"format": FORMAT, "version": VERSION, **columns, "events": events,
-            "checkpoints": checkpoints}
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        **columns,
+        "events": events,
+        "checkpoints": checkpoints,
+    }
 
 
 def _write_line(stream: TextIO, record: dict[str, Any]) -> None:
@@ -210,8 +222,9 @@ def parse_run_lines(lines: Iterable[str], name: str = "the run file") -> RunFile
         try:
             reader.add(load_json(line.rstrip("\r\n")), number)
         except json.JSONDecodeError as exc:
-            raise RunFileError(f"{name}, line {number}: not valid JSON: {exc.msg} "
-                               f"(column {exc.colno})") from None
+            raise RunFileError(
+                f"{name}, line {number}: not valid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
         except ValidationError as exc:
             raise RunFileError(f"{name}, line {number}: {first_problem(exc)}") from None
         except ValueError as exc:
@@ -251,46 +264,60 @@ class _RunFileReader:
 
     def _add_event(self, event: ev.Event, run_id: str) -> None:
         if event.run_id != run_id:
-            raise ValueError(f"the event belongs to run {event.run_id}, not to the file's run "
-                             f"{run_id}")
+            raise ValueError(
+                f"the event belongs to run {event.run_id}, not to the file's run {run_id}"
+            )
         expected = len(self._events) + 1
         if event.seq != expected:
-            raise ValueError(f"event number (seq) {event.seq} where {expected} was expected: "
-                             "events come in order, numbered 1, 2, 3, ... without a gap")
+            raise ValueError(
+                f"event number (seq) {event.seq} where {expected} was expected: "
+                "events come in order, numbered 1, 2, 3, ... without a gap"
+            )
         self._events.append(event)
 
     def finish(self) -> RunFile:
         header = self._header
         if header is None:
             raise ValueError("the file is empty; a run file starts with the run's header")
-        for what, counted, found in (("events", header.events, len(self._events)),
-                                     ("checkpoints", header.checkpoints, len(self._checkpoints))):
+        for what, counted, found in (
+            ("events", header.events, len(self._events)),
+            ("checkpoints", header.checkpoints, len(self._checkpoints)),
+        ):
             if counted != found:
-                raise ValueError(f"the header (line 1) counts {counted} {what} but the file "
-                                 f"holds {found}; it may have been cut short or edited")
+                raise ValueError(
+                    f"the header (line 1) counts {counted} {what} but the file "
+                    f"holds {found}; it may have been cut short or edited"
+                )
         if not self._events:
             raise ValueError("the file holds no events; a recorded run has at least its start")
         if header.status in RESUMABLE and not self._checkpoints:
-            raise ValueError(f"the run is {header.status} but the file holds no checkpoint, so "
-                             "it could never be resumed")
+            raise ValueError(
+                f"the run is {header.status} but the file holds no checkpoint, so "
+                "it could never be resumed"
+            )
         steps = self._checkpoint_steps()
         forked = header.forked_from_step
         if header.parent_run_id is not None and forked is not None and forked not in steps:
-            raise ValueError(f"the run was forked after step {forked} but the file lacks the "
-                             "checkpoint after that step, where the fork's own events begin")
-        return RunFile(header, tuple(self._events),
-                       tuple(record for _, record in self._checkpoints))
+            raise ValueError(
+                f"the run was forked after step {forked} but the file lacks the "
+                "checkpoint after that step, where the fork's own events begin"
+            )
+        return RunFile(
+            header, tuple(self._events), tuple(record for _, record in self._checkpoints)
+        )
 
     def _checkpoint_steps(self) -> set[int]:
         """The steps checkpointed, each once and after an event of the file."""
         steps: set[int] = set()
         for line, record in self._checkpoints:
             if record.last_seq > len(self._events):
-                raise _MisplacedRecord(f"the checkpoint follows event {record.last_seq}, "
-                                       f"which the file lacks", line)
+                raise _MisplacedRecord(
+                    f"the checkpoint follows event {record.last_seq}, which the file lacks", line
+                )
             if record.checkpoint.step in steps:
-                raise _MisplacedRecord(f"a second checkpoint after step "
-                                       f"{record.checkpoint.step}", line)
+                raise _MisplacedRecord(
+                    f"a second checkpoint after step {record.checkpoint.step}", line
+                )
             steps.add(record.checkpoint.step)
         return steps
 
@@ -311,15 +338,25 @@ def store_run(engine: Engine, run: RunFile) -> None:
     checkpoints, costs and score overrides they imply, as the run journal writes them."""
     header = run.header
     with in_one_transaction(engine, "run") as connection:
-        stored = connection.execute(text("SELECT 1 FROM runs WHERE id = :id"),
-                                    {"id": header.id}).first()
+        stored = connection.execute(
+            text("SELECT 1 FROM runs WHERE id = :id"), {"id": header.id}
+        ).first()
         if stored is not None:
-            raise RunFileError(f"Run {header.id} is already stored (imported before?); "
-                               "nothing was imported.")
+            raise RunFileError(
+                f"Run {header.id} is already stored (imported before?); nothing was imported."
+            )
         rows = JournalRows(connection, _NO_PROCESS, {})
         # Without the parent: a fork's file carries the history it copied from it.
-        rows.add(RunHeader(header.id, header.team, header.team_spec.model_dump_json(),
-                           header.team_source, header.task, started_at=header.started_at))
+        rows.add(
+            RunHeader(
+                header.id,
+                header.team,
+                header.team_spec.model_dump_json(),
+                header.team_source,
+                header.task,
+                started_at=header.started_at,
+            )
+        )
         for item in _journal_order(run):
             # A fork's copied history keeps its costs and score overrides with the parent
             # alone: they happened once.
@@ -336,9 +373,13 @@ def _journal_order(run: RunFile) -> list[ev.Event | Checkpoint]:
         ((event.seq, 0, 0), event) for event in run.events
     ]
     # A fork's copied checkpoints name the parent run; here they are this run's.
-    keyed += [((record.last_seq, 1, record.checkpoint.step),
-               replace(record.checkpoint, run_id=run.header.id))
-              for record in run.checkpoints]
+    keyed += [
+        (
+            (record.last_seq, 1, record.checkpoint.step),
+            replace(record.checkpoint, run_id=run.header.id),
+        )
+        for record in run.checkpoints
+    ]
     return [item for _, item in sorted(keyed, key=lambda pair: pair[0])]
 
 

@@ -71,8 +71,9 @@ class SqlRunJournal:
         self._stop_lock = threading.Lock()
         self._last_seq: dict[str, int] = {}
         self._mark: ProcessMark | None = None  # this process, once the writer needs it
-        self._thread = threading.Thread(target=self._write_until_stopped, name="run-journal",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._write_until_stopped, name="run-journal", daemon=True
+        )
         self._closed = False
         self._thread.start()
 
@@ -144,8 +145,11 @@ class SqlRunJournal:
         try:
             if self._write_forever(pending):
                 return
-            log.error("The run journal could not commit its last %d records: %s",
-                      len(pending), self._problem)
+            log.error(
+                "The run journal could not commit its last %d records: %s",
+                len(pending),
+                self._problem,
+            )
             reason = f"it was closed before it could save the run ({self._problem})"
         except BaseException as exc:  # whatever ends the thread ends the recording
             log.exception("The run journal's writer failed")
@@ -184,10 +188,12 @@ class SqlRunJournal:
                 self._problem = why_not_committed(exc)
                 if self._problem is None:
                     raise
-                log.warning("The run journal could not commit %d records: %s", len(pending),
-                            self._problem)
-                self._answer_flushes(pending, StoreWriteError(f"The run could not be saved: "
-                                                         f"{self._problem}"))
+                log.warning(
+                    "The run journal could not commit %d records: %s", len(pending), self._problem
+                )
+                self._answer_flushes(
+                    pending, StoreWriteError(f"The run could not be saved: {self._problem}")
+                )
                 pending[:] = [item for item in pending if not isinstance(item, _Flush)]
                 if stopping and retries >= len(RETRY_SECONDS):
                     return False
@@ -208,8 +214,11 @@ class SqlRunJournal:
         while len(pending) < MAX_BATCH and not isinstance(pending[-1], _Flush):
             remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else (
-                    self._queue.get_nowait())
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else (self._queue.get_nowait())
+                )
             except queue.Empty:
                 return False
             if item is None:
@@ -260,5 +269,3 @@ def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
-
-

@@ -25,7 +25,10 @@ from purpose_desktop.store.database import reading
 
 CostGrouping = Literal["agent", "model", "day", "run"]
 _GROUP_COLUMNS: dict[CostGrouping, str] = {
-    "agent": "agent", "model": "model", "day": "day", "run": "run_id",
+    "agent": "agent",
+    "model": "model",
+    "day": "day",
+    "run": "run_id",
 }
 
 
@@ -82,19 +85,24 @@ class RunQueries:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    async def list_runs(self, *, offset: int = 0, limit: int = 50,
-                        status: StoredStatus | None = None) -> list[RunSummary]:
+    async def list_runs(
+        self, *, offset: int = 0, limit: int = 50, status: StoredStatus | None = None
+    ) -> list[RunSummary]:
         """A page of runs, the newest first; only those with ``status`` if given."""
-        return await asyncio.to_thread(self.list_runs_now, offset=offset, limit=limit,
-                                       status=status)
+        return await asyncio.to_thread(
+            self.list_runs_now, offset=offset, limit=limit, status=status
+        )
 
-    def list_runs_now(self, *, offset: int = 0, limit: int = 50,
-                      status: StoredStatus | None = None) -> list[RunSummary]:
+    def list_runs_now(
+        self, *, offset: int = 0, limit: int = 50, status: StoredStatus | None = None
+    ) -> list[RunSummary]:
         where = "WHERE status = :status" if status is not None else ""
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text(f"SELECT * FROM runs {where} ORDER BY started_at DESC, id "
-                     "LIMIT :limit OFFSET :offset"),
+                text(
+                    f"SELECT * FROM runs {where} ORDER BY started_at DESC, id "
+                    "LIMIT :limit OFFSET :offset"
+                ),
                 {"status": status, "limit": max(limit, 0), "offset": max(offset, 0)},
             ).all()
         return [_summary(row) for row in rows]
@@ -115,8 +123,9 @@ class RunQueries:
             if not matches:
                 raise UserError(f"There is no run {shown(run_id)}.")
             if len(matches) > 1:
-                raise UserError(f"More than one run starts with {shown(run_id)}; give more of "
-                                "its id.")
+                raise UserError(
+                    f"More than one run starts with {shown(run_id)}; give more of its id."
+                )
             row = matches[0]
             steps = connection.execute(
                 text("SELECT * FROM steps WHERE run_id = :id ORDER BY step"), {"id": row.id}
@@ -128,22 +137,23 @@ class RunQueries:
         return RunDetail(
             _summary(row),
             tuple(_step(s) for s in steps),
-            tuple(ScoreOverrideRecord(o.step, o.agent, float(o.critic_phi), float(o.phi),
-                                      o.reason) for o in overrides),
+            tuple(
+                ScoreOverrideRecord(o.step, o.agent, float(o.critic_phi), float(o.phi), o.reason)
+                for o in overrides
+            ),
         )
 
-    async def events(self, run_id: str, *, after_seq: int = 0,
-                     limit: int = 1000) -> list[ev.Event]:
+    async def events(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[ev.Event]:
         """Up to ``limit`` of the run's events after ``after_seq``, in order."""
-        return await asyncio.to_thread(self.events_now, run_id, after_seq=after_seq,
-                                       limit=limit)
+        return await asyncio.to_thread(self.events_now, run_id, after_seq=after_seq, limit=limit)
 
-    def events_now(self, run_id: str, *, after_seq: int = 0,
-                   limit: int = 1000) -> list[ev.Event]:
+    def events_now(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[ev.Event]:
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text("SELECT * FROM events WHERE run_id = :id AND seq > :after "
-                     "ORDER BY seq LIMIT :limit"),
+                text(
+                    "SELECT * FROM events WHERE run_id = :id AND seq > :after "
+                    "ORDER BY seq LIMIT :limit"
+                ),
                 {"id": run_id, "after": after_seq, "limit": max(limit, 0)},
             ).all()
         return [_event(row) for row in rows]
@@ -183,16 +193,17 @@ class RunQueries:
                 return
             after = found[-1].seq
 
-    async def cost_totals(self, by: CostGrouping, *, run_id: str | None = None,
-                          since_day: str | None = None) -> list[CostTotalRecord]:
+    async def cost_totals(
+        self, by: CostGrouping, *, run_id: str | None = None, since_day: str | None = None
+    ) -> list[CostTotalRecord]:
         """Totals of the recorded model calls grouped ``by`` agent, model, day (local
         ``YYYY-MM-DD``) or run; of one run, or from ``since_day`` on, if given. The most
         costly first (then the most tokens)."""
-        return await asyncio.to_thread(self.cost_totals_now, by, run_id=run_id,
-                                       since_day=since_day)
+        return await asyncio.to_thread(self.cost_totals_now, by, run_id=run_id, since_day=since_day)
 
-    def cost_totals_now(self, by: CostGrouping, *, run_id: str | None = None,
-                        since_day: str | None = None) -> list[CostTotalRecord]:
+    def cost_totals_now(
+        self, by: CostGrouping, *, run_id: str | None = None, since_day: str | None = None
+    ) -> list[CostTotalRecord]:
         column = _GROUP_COLUMNS[by]
         conditions = ["1 = 1"]
         if run_id is not None:
@@ -201,19 +212,27 @@ class RunQueries:
             conditions.append("day >= :since")
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text(f"SELECT {column} AS key, count(*) AS calls, "
-                     "sum(prompt_tokens) AS prompt_tokens, "
-                     "sum(completion_tokens) AS completion_tokens, sum(seconds) AS seconds, "
-                     f"sum(cost) AS cost FROM costs WHERE {' AND '.join(conditions)} "
-                     f"GROUP BY {column} ORDER BY cost DESC, "
-                     "sum(prompt_tokens) + sum(completion_tokens) DESC, key"),
+                text(
+                    f"SELECT {column} AS key, count(*) AS calls, "
+                    "sum(prompt_tokens) AS prompt_tokens, "
+                    "sum(completion_tokens) AS completion_tokens, sum(seconds) AS seconds, "
+                    f"sum(cost) AS cost FROM costs WHERE {' AND '.join(conditions)} "
+                    f"GROUP BY {column} ORDER BY cost DESC, "
+                    "sum(prompt_tokens) + sum(completion_tokens) DESC, key"
+                ),
                 {"run_id": run_id, "since": since_day},
             ).all()
-        return [CostTotalRecord(key=str(r.key), calls=int(r.calls),
-                                prompt_tokens=int(r.prompt_tokens),
-                                completion_tokens=int(r.completion_tokens),
-                                seconds=float(r.seconds), cost=float(r.cost))
-                for r in rows]
+        return [
+            CostTotalRecord(
+                key=str(r.key),
+                calls=int(r.calls),
+                prompt_tokens=int(r.prompt_tokens),
+                completion_tokens=int(r.completion_tokens),
+                seconds=float(r.seconds),
+                cost=float(r.cost),
+            )
+            for r in rows
+        ]
 
     def _scalar(self, sql: str, params: dict[str, Any]) -> int:
         with reading(self._engine) as connection:
@@ -232,19 +251,37 @@ _HEX = "0123456789abcdef"
 
 def _summary(row: Row[Any]) -> RunSummary:
     return RunSummary(
-        row.id, row.team, row.task, cast(StoredStatus, row.status), row.agent, row.answer,
-        row.error, int(row.steps), float(row.phi), int(row.prompt_tokens),
-        int(row.completion_tokens), float(row.seconds), float(row.cost), int(row.last_seq),
-        float(row.started_at), None if row.finished_at is None else float(row.finished_at),
-        row.parent_run_id, row.forked_from_step,
+        row.id,
+        row.team,
+        row.task,
+        cast(StoredStatus, row.status),
+        row.agent,
+        row.answer,
+        row.error,
+        int(row.steps),
+        float(row.phi),
+        int(row.prompt_tokens),
+        int(row.completion_tokens),
+        float(row.seconds),
+        float(row.cost),
+        int(row.last_seq),
+        float(row.started_at),
+        None if row.finished_at is None else float(row.finished_at),
+        row.parent_run_id,
+        row.forked_from_step,
     )
 
 
 def _step(row: Row[Any]) -> Step:
     return Step(
-        int(row.step), row.agent, Action(row.tool, json.loads(row.arguments), row.thought),
-        Observation(row.observation, bool(row.ok)), float(row.phi_before),
-        float(row.phi_after), row.evidence, tuple(json.loads(row.heuristic_ids)),
+        int(row.step),
+        row.agent,
+        Action(row.tool, json.loads(row.arguments), row.thought),
+        Observation(row.observation, bool(row.ok)),
+        float(row.phi_before),
+        float(row.phi_after),
+        row.evidence,
+        tuple(json.loads(row.heuristic_ids)),
     )
 
 

@@ -192,6 +192,13 @@ class ModelCatalogRow(SQLModel, table=True):
 
 
 TABLE_NAMES = (
-    "teams", "agent_specs", "runs", "events", "steps", "checkpoints", "score_overrides",
-    "costs", "model_catalog",
+    "teams",
+    "agent_specs",
+    "runs",
+    "events",
+    "steps",
+    "checkpoints",
+    "score_overrides",
+    "costs",
+    "model_catalog",
 )

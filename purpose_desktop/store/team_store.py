@@ -70,10 +70,13 @@ class TeamStore:
         """Save ``team`` under its name, replacing a team saved under that name before (which
         keeps its creation time)."""
         spec = team.spec
-        values = {"name": spec.name, "description": spec.description,
-                  "spec": spec.model_dump_json(),
-                  "source": None if team.source is None else str(team.source),
-                  "now": time.time()}
+        values = {
+            "name": spec.name,
+            "description": spec.description,
+            "spec": spec.model_dump_json(),
+            "source": None if team.source is None else str(team.source),
+            "now": time.time(),
+        }
         with saving(self._engine, "The team") as connection:
             team_id = connection.execute(
                 text("SELECT id FROM teams WHERE name = :name"), values
@@ -82,16 +85,26 @@ class TeamStore:
                 team_id = connection.execute(_INSERT_TEAM, values).scalar_one()
             else:
                 connection.execute(_UPDATE_TEAM, {**values, "id": team_id})
-                connection.execute(text("DELETE FROM agent_specs WHERE team_id = :id"),
-                                   {"id": team_id})
-            connection.execute(_INSERT_AGENT, [
-                {"team_id": team_id, "position": position, "name": agent.name,
-                 "role": agent.role, "model": agent.model,
-                 "expertise": json.dumps(list(agent.expertise), ensure_ascii=False),
-                 "tools": json.dumps(list(agent.tools)), "review": agent.review.value,
-                 "max_steps": agent.max_steps}
-                for position, agent in enumerate(spec.agents)
-            ])
+                connection.execute(
+                    text("DELETE FROM agent_specs WHERE team_id = :id"), {"id": team_id}
+                )
+            connection.execute(
+                _INSERT_AGENT,
+                [
+                    {
+                        "team_id": team_id,
+                        "position": position,
+                        "name": agent.name,
+                        "role": agent.role,
+                        "model": agent.model,
+                        "expertise": json.dumps(list(agent.expertise), ensure_ascii=False),
+                        "tools": json.dumps(list(agent.tools)),
+                        "review": agent.review.value,
+                        "max_steps": agent.max_steps,
+                    }
+                    for position, agent in enumerate(spec.agents)
+                ],
+            )
             return _saved_teams(connection, [_team_row(connection, spec.name)])[0]
 
     def list_now(self, *, offset: int = 0, limit: int = 50) -> list[SavedTeam]:
@@ -117,8 +130,9 @@ class TeamStore:
     def delete_now(self, name: str) -> bool:
         """Forget the team saved as ``name`` (its agents too); ``False`` if there was none."""
         with saving(self._engine, "The team") as connection:
-            result = connection.execute(text("DELETE FROM teams WHERE name = :name"),
-                                        {"name": name})
+            result = connection.execute(
+                text("DELETE FROM teams WHERE name = :name"), {"name": name}
+            )
             return bool(result.rowcount)
 
     def export_now(self, name: str, path: Path) -> LoadedTeam:
@@ -134,8 +148,7 @@ class TeamStore:
 
 
 def _team_row(connection: Connection, name: str) -> Row[Any]:
-    row = connection.execute(text("SELECT * FROM teams WHERE name = :name"),
-                             {"name": name}).first()
+    row = connection.execute(text("SELECT * FROM teams WHERE name = :name"), {"name": name}).first()
     if row is None:
         raise UserError(f"No team called {name!r} is saved.")
     return row
@@ -148,10 +161,17 @@ def _saved_teams(connection: Connection, rows: Sequence[Row[Any]]) -> list[Saved
     agents: dict[int, list[SavedAgent]] = defaultdict(list)
     for agent in connection.execute(_AGENTS_OF, {"ids": [row.id for row in rows]}):
         agents[agent.team_id].append(
-            SavedAgent(agent.name, agent.model, tuple(json.loads(agent.tools))))
+            SavedAgent(agent.name, agent.model, tuple(json.loads(agent.tools)))
+        )
     return [
-        SavedTeam(row.name, row.description, None if row.source is None else Path(row.source),
-                  tuple(agents[row.id]), float(row.created_at), float(row.updated_at))
+        SavedTeam(
+            row.name,
+            row.description,
+            None if row.source is None else Path(row.source),
+            tuple(agents[row.id]),
+            float(row.created_at),
+            float(row.updated_at),
+        )
         for row in rows
     ]
 

@@ -71,8 +71,10 @@ def create_qapplication(paths: Paths) -> QtWidgets.QApplication:
             settings_format, QtCore.QSettings.Scope.UserScope, str(paths.home / "qt")
         )
     existing = QtWidgets.QApplication.instance()
-    app = existing if isinstance(existing, QtWidgets.QApplication) else (
-        QtWidgets.QApplication(sys.argv[:1])
+    app = (
+        existing
+        if isinstance(existing, QtWidgets.QApplication)
+        else (QtWidgets.QApplication(sys.argv[:1]))
     )
     app.setApplicationName("Purpose Desktop")
     app.setOrganizationName("Purpose Desktop")
@@ -141,8 +143,10 @@ def run_application(
     qt_messages.echo = False
     instance_name = server_name(paths.home)
     if hand_over(instance_name, add_models):
-        print("Purpose Desktop is already open: "
-              + ("the files went to its window." if add_models else "its window is in front."))
+        print(
+            "Purpose Desktop is already open: "
+            + ("the files went to its window." if add_models else "its window is in front.")
+        )
         return 0
     show_first_theme(app)  # before the window is built: it first shows in the right theme
     reporter = ErrorReporter(None, paths.log_file)
@@ -151,9 +155,15 @@ def run_application(
     # The window is built and shown before the asyncio loop starts, so it appears without
     # waiting for anything asynchronous; its background work starts with the loop.
     window = build_main_window(
-        paths=paths, settings=settings, runner=runner, list_models=list_models,
-        reporter=reporter, report_on_store=report_on_store, run_history=run_history,
-        open_store=open_store, models=models,
+        paths=paths,
+        settings=settings,
+        runner=runner,
+        list_models=list_models,
+        reporter=reporter,
+        report_on_store=report_on_store,
+        run_history=run_history,
+        open_store=open_store,
+        models=models,
     )
     window.show()
     _serve_later_starts(window, instance_name)
@@ -170,8 +180,10 @@ def run_application(
         if "Event loop stopped before Future completed" not in str(exc):
             raise
         log.error("Qt stopped the event loop; the display was probably lost")
-        print("purpose-desktop: the connection to the display was lost, so the app closed.",
-              file=sys.stderr)
+        print(
+            "purpose-desktop: the connection to the display was lost, so the app closed.",
+            file=sys.stderr,
+        )
         return 1
     finally:
         sys.excepthook = previous_hook
@@ -236,8 +248,9 @@ def _close_on_termination_signals(window: MainWindow) -> None:
     tick.start(250)
 
 
-def _after_shown(app: QtWidgets.QApplication, window: MainWindow,
-                 quit_after_shown: float | None) -> None:
+def _after_shown(
+    app: QtWidgets.QApplication, window: MainWindow, quit_after_shown: float | None
+) -> None:
     if quit_after_shown is not None:
         # Read by the start-up benchmark: when the window was on screen, by the wall clock.
         print(json.dumps({"shown_at": time.time()}), flush=True)

@@ -70,8 +70,9 @@ class ErrorReporter:
             log.error("Event loop: %s", context.get("message"))
 
 
-def error_box(parent: QtWidgets.QWidget | None, error: BaseException,
-              log_file: Path) -> QtWidgets.QMessageBox:
+def error_box(
+    parent: QtWidgets.QWidget | None, error: BaseException, log_file: Path
+) -> QtWidgets.QMessageBox:
     """A message box for ``error``, logged: its message for a :class:`UserError`; for a bug,
     the log file's path with the traceback under "Show Details"."""
     box = QtWidgets.QMessageBox(parent)
@@ -86,9 +87,7 @@ def error_box(parent: QtWidgets.QWidget | None, error: BaseException,
         box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
         box.setWindowTitle("Unexpected error")
         box.setText(f"Something went wrong inside Purpose Desktop: {error}")
-        box.setInformativeText(
-            f"Your work is safe. The details are in the log file:\n{log_file}"
-        )
+        box.setInformativeText(f"Your work is safe. The details are in the log file:\n{log_file}")
         box.setDetailedText(details)
     box.setObjectName("errorDialog")
     return box

@@ -14,8 +14,9 @@ from purpose_desktop.ui.qt import QtGui, QtWidgets
 class LazyPane(QtWidgets.QWidget):
     """Holds the pane ``make`` returns, made on the first :meth:`pane` call or showing."""
 
-    def __init__(self, make: Callable[[], QtWidgets.QWidget],
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, make: Callable[[], QtWidgets.QWidget], parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._make = make
         self._pane: QtWidgets.QWidget | None = None

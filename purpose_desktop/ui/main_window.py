@@ -54,8 +54,12 @@ def _import_shared_modules() -> None:
         importlib.import_module(name)
 
 
-_SHARED_MODULES = ("pydantic.main", "sqlalchemy", "purpose_desktop.store.opening",
-                   "purpose_desktop.models.router")
+_SHARED_MODULES = (
+    "pydantic.main",
+    "sqlalchemy",
+    "purpose_desktop.store.opening",
+    "purpose_desktop.models.router",
+)
 
 
 def _read_team(path: Path) -> LoadedTeam:
@@ -130,12 +134,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         # GGUF files dropped anywhere on the window are added through the models pane.
         self.models_controller = ModelsController(
-            lambda: self.models_pane, window=self, models_dir=paths.models_dir,
-            settings=lambda: self._settings, change_settings=self.change_settings,
-            refresh=self.refresh_models, tasks=tasks, models=models,
+            lambda: self.models_pane,
+            window=self,
+            models_dir=paths.models_dir,
+            settings=lambda: self._settings,
+            change_settings=self.change_settings,
+            refresh=self.refresh_models,
+            tasks=tasks,
+            models=models,
         )
         self.models_controller.wants_attention.connect(
-            lambda: self.tabs.setCurrentWidget(self.models_tab))
+            lambda: self.tabs.setCurrentWidget(self.models_tab)
+        )
         controller.team_changed.connect(self.team_pane.show_team)
         controller.team_changed.connect(lambda team: self.memory_pane.set_team(team.spec.name))
         controller.busy_changed.connect(self._busy_changed)
@@ -214,12 +224,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
         paths = self._paths
         # Without the model manager there is nothing to run a benchmark on: results only.
-        setup = None if self._models is None else BenchmarkSetup(
-            models=self._models, builtin_suites=resources_dir() / "suites",
-            user_suites=paths.suites_dir, sample_teams=resources_dir() / "teams",
-            user_teams=paths.teams_dir, max_answer_tokens=self._settings.max_answer_tokens)
-        return BenchmarkPane(self._tasks, paths.benchmarks_dir, open_store=self._open_store,
-                             setup=setup)
+        setup = (
+            None
+            if self._models is None
+            else BenchmarkSetup(
+                models=self._models,
+                builtin_suites=resources_dir() / "suites",
+                user_suites=paths.suites_dir,
+                sample_teams=resources_dir() / "teams",
+                user_teams=paths.teams_dir,
+                max_answer_tokens=self._settings.max_answer_tokens,
+            )
+        )
+        return BenchmarkPane(
+            self._tasks, paths.benchmarks_dir, open_store=self._open_store, setup=setup
+        )
 
     def _run_recorded(self, _outcome: object) -> None:
         """A run ended, recorded with its costs and what it learned: the panes that show
@@ -237,23 +256,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pause_action.setToolTip("Pause before the next step, or go on (Ctrl+P)")
         self.pause_action.setEnabled(False)
         self.controller.paused_changed.connect(
-            lambda paused: self.pause_action.setText("&Continue run" if paused else "&Pause run"))
-        self.cancel_action = self._action("&Cancel run", "Escape", self.controller.cancel,
-                                          "cancel")
+            lambda paused: self.pause_action.setText("&Continue run" if paused else "&Pause run")
+        )
+        self.cancel_action = self._action("&Cancel run", "Escape", self.controller.cancel, "cancel")
         self.cancel_action.setEnabled(False)
         self.new_team_action = self._team_action("&New team", "Ctrl+N", self.team_pane.new_team)
         self.save_team_action = self._team_action("&Save team", "Ctrl+S", self.team_pane.save)
-        self.save_team_as_action = self._team_action("Save team &as…", "Ctrl+Shift+S",
-                                                      self.team_pane.save_as)
-        self.duplicate_team_action = self._team_action("&Duplicate team", "",
-                                                       self.team_pane.duplicate)
+        self.save_team_as_action = self._team_action(
+            "Save team &as…", "Ctrl+Shift+S", self.team_pane.save_as
+        )
+        self.duplicate_team_action = self._team_action(
+            "&Duplicate team", "", self.team_pane.duplicate
+        )
         self.delete_team_action = self._team_action("De&lete team…", "", self.team_pane.delete)
         self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
         self._build_menus()
         self._build_toolbar()
 
-    def _action(self, text: str, shortcut: str, slot: Callable[[], object],
-                icon_name: str | None = None) -> QtGui.QAction:
+    def _action(
+        self, text: str, shortcut: str, slot: Callable[[], object], icon_name: str | None = None
+    ) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
         if icon_name is not None:
             action.setIcon(icon(icon_name))
@@ -264,9 +286,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for action in (self.new_team_action, self.open_action, self.save_team_action,
-                       self.save_team_as_action, self.duplicate_team_action,
-                       self.delete_team_action):
+        for action in (
+            self.new_team_action,
+            self.open_action,
+            self.save_team_action,
+            self.save_team_as_action,
+            self.duplicate_team_action,
+            self.delete_team_action,
+        ):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -275,9 +302,13 @@ class MainWindow(QtWidgets.QMainWindow):
             run_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
-            view_menu.addAction(self._action(
-                self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
-                functools.partial(self.tabs.setCurrentIndex, index)))
+            view_menu.addAction(
+                self._action(
+                    self.tabs.tabText(index).replace("&", ""),
+                    f"Ctrl+{index + 1}",
+                    functools.partial(self.tabs.setCurrentIndex, index),
+                )
+            )
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About Purpose Desktop", "", self._about))
 
@@ -303,8 +334,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.set_team(team)
         if team.source is not None:
             self._settings = self._settings.replace(last_team_file=str(team.source))
-            self._tasks.start(asyncio.to_thread(save_settings, self._paths, self._settings),
-                              "save settings")
+            self._tasks.start(
+                asyncio.to_thread(save_settings, self._paths, self._settings), "save settings"
+            )
 
     def _run_task(self) -> None:
         self.tabs.setCurrentWidget(self.run_tab)
@@ -377,8 +409,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tabs.setCurrentWidget(self.run_tab)
 
     def _warn(self, title: str, message: str) -> None:
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning,
+            title,
+            message,
+            QtWidgets.QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setObjectName("storeWarning")
         box.open()  # not exec(): the event loop, and any run, must go on
 
@@ -446,8 +483,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def change_settings(self, **changes: Any) -> None:
         """Change some settings and save them in the background."""
         self._settings = self._settings.replace(**changes)
-        self._tasks.start(asyncio.to_thread(save_settings, self._paths, self._settings),
-                          "save settings")
+        self._tasks.start(
+            asyncio.to_thread(save_settings, self._paths, self._settings), "save settings"
+        )
 
     def _model_budget(self) -> int:
         """Bytes loaded local models may use together (the pool's budget)."""

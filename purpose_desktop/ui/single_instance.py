@@ -77,8 +77,9 @@ class InstanceServer(QtCore.QObject):
         QtNetwork.QLocalServer.removeServer(self.name)
         if self._server.listen(self.name):
             return True
-        log.warning("Cannot listen for later starts on %s: %s", self.name,
-                    self._server.errorString())
+        log.warning(
+            "Cannot listen for later starts on %s: %s", self.name, self._server.errorString()
+        )
         return False
 
     def close(self) -> None:

@@ -31,39 +31,84 @@ class Theme:
     disabled: Mapping[str, str]
 
 
-LIGHT = Theme("light", colors={
-    "Window": "#efefef", "WindowText": "#1b1b1b",
-    "Base": "#ffffff", "AlternateBase": "#f4f4f4", "Text": "#1b1b1b",
-    "Button": "#e8e8e8", "ButtonText": "#1b1b1b", "BrightText": "#b00020",
-    "Light": "#ffffff", "Midlight": "#e3e3e3", "Mid": "#b4b4b4", "Dark": "#9c9c9c",
-    "Shadow": "#6f6f6f",
-    # Fusion's own highlight (#308cc6) puts white text at 3.7:1; this one gives 5.2:1.
-    "Highlight": "#2f6bc4", "HighlightedText": "#ffffff", "Accent": "#2f6bc4",
-    "Link": "#0b57d0", "LinkVisited": "#6a3ab2",
-    "ToolTipBase": "#ffffe1", "ToolTipText": "#1b1b1b", "PlaceholderText": "#6b6b6b",
-}, disabled={
-    "WindowText": "#7d7d7d", "Text": "#7d7d7d", "ButtonText": "#7d7d7d",
-    "PlaceholderText": "#9a9a9a", "Highlight": "#c4c4c4", "HighlightedText": "#4d4d4d",
-    "Base": "#f4f4f4", "Button": "#e8e8e8",
-})
+LIGHT = Theme(
+    "light",
+    colors={
+        "Window": "#efefef",
+        "WindowText": "#1b1b1b",
+        "Base": "#ffffff",
+        "AlternateBase": "#f4f4f4",
+        "Text": "#1b1b1b",
+        "Button": "#e8e8e8",
+        "ButtonText": "#1b1b1b",
+        "BrightText": "#b00020",
+        "Light": "#ffffff",
+        "Midlight": "#e3e3e3",
+        "Mid": "#b4b4b4",
+        "Dark": "#9c9c9c",
+        "Shadow": "#6f6f6f",
+        # Fusion's own highlight (#308cc6) puts white text at 3.7:1; this one gives 5.2:1.
+        "Highlight": "#2f6bc4",
+        "HighlightedText": "#ffffff",
+        "Accent": "#2f6bc4",
+        "Link": "#0b57d0",
+        "LinkVisited": "#6a3ab2",
+        "ToolTipBase": "#ffffe1",
+        "ToolTipText": "#1b1b1b",
+        "PlaceholderText": "#6b6b6b",
+    },
+    disabled={
+        "WindowText": "#7d7d7d",
+        "Text": "#7d7d7d",
+        "ButtonText": "#7d7d7d",
+        "PlaceholderText": "#9a9a9a",
+        "Highlight": "#c4c4c4",
+        "HighlightedText": "#4d4d4d",
+        "Base": "#f4f4f4",
+        "Button": "#e8e8e8",
+    },
+)
 
-DARK = Theme("dark", colors={
-    "Window": "#323232", "WindowText": "#e8e8e8",
-    "Base": "#1e1e1e", "AlternateBase": "#2a2a2a", "Text": "#e8e8e8",
-    "Button": "#3a3a3a", "ButtonText": "#e8e8e8", "BrightText": "#ff7b7b",
-    # Fusion draws bevels and frames from these; on a dark window they must stay distinct
-    # from it, above all Mid, the border of the app's notices and stream views.
-    "Light": "#5c5c5c", "Midlight": "#474747", "Mid": "#5e5e5e", "Dark": "#1a1a1a",
-    "Shadow": "#0c0c0c",
-    "Highlight": "#2f6bc4", "HighlightedText": "#ffffff", "Accent": "#2f6bc4",
-    # Blue links as dark as the light theme's are unreadable on a dark base.
-    "Link": "#7ab8ff", "LinkVisited": "#c6a4ff",
-    "ToolTipBase": "#454545", "ToolTipText": "#f2f2f2", "PlaceholderText": "#9a9a9a",
-}, disabled={
-    "WindowText": "#8c8c8c", "Text": "#8c8c8c", "ButtonText": "#8c8c8c",
-    "PlaceholderText": "#6e6e6e", "Highlight": "#4a4a4a", "HighlightedText": "#b4b4b4",
-    "Base": "#262626", "Button": "#333333", "Link": "#5d7ea3",
-})
+DARK = Theme(
+    "dark",
+    colors={
+        "Window": "#323232",
+        "WindowText": "#e8e8e8",
+        "Base": "#1e1e1e",
+        "AlternateBase": "#2a2a2a",
+        "Text": "#e8e8e8",
+        "Button": "#3a3a3a",
+        "ButtonText": "#e8e8e8",
+        "BrightText": "#ff7b7b",
+        # Fusion draws bevels and frames from these; on a dark window they must stay distinct
+        # from it, above all Mid, the border of the app's notices and stream views.
+        "Light": "#5c5c5c",
+        "Midlight": "#474747",
+        "Mid": "#5e5e5e",
+        "Dark": "#1a1a1a",
+        "Shadow": "#0c0c0c",
+        "Highlight": "#2f6bc4",
+        "HighlightedText": "#ffffff",
+        "Accent": "#2f6bc4",
+        # Blue links as dark as the light theme's are unreadable on a dark base.
+        "Link": "#7ab8ff",
+        "LinkVisited": "#c6a4ff",
+        "ToolTipBase": "#454545",
+        "ToolTipText": "#f2f2f2",
+        "PlaceholderText": "#9a9a9a",
+    },
+    disabled={
+        "WindowText": "#8c8c8c",
+        "Text": "#8c8c8c",
+        "ButtonText": "#8c8c8c",
+        "PlaceholderText": "#6e6e6e",
+        "Highlight": "#4a4a4a",
+        "HighlightedText": "#b4b4b4",
+        "Base": "#262626",
+        "Button": "#333333",
+        "Link": "#5d7ea3",
+    },
+)
 
 THEMES: Mapping[Scheme, Theme] = {"light": LIGHT, "dark": DARK}
 
@@ -71,10 +116,22 @@ THEMES: Mapping[Scheme, Theme] = {"light": LIGHT, "dark": DARK}
 #: on the base of their theme. A colour chosen for a white background is unreadable on a dark
 #: one: dark red and purple fall below 3:1 there.
 MEANING_COLOURS: Mapping[Scheme, Mapping[str, str]] = {
-    "light": {"error": "#c62828", "warning": "#8f5400", "success": "#2b7530",
-              "info": "#1565c0", "special": "#6a1b9a", "hint": "#5f6368"},
-    "dark": {"error": "#ff8a80", "warning": "#ffb74d", "success": "#81c784",
-             "info": "#82b1ff", "special": "#d6a2e8", "hint": "#a9adb2"},
+    "light": {
+        "error": "#c62828",
+        "warning": "#8f5400",
+        "success": "#2b7530",
+        "info": "#1565c0",
+        "special": "#6a1b9a",
+        "hint": "#5f6368",
+    },
+    "dark": {
+        "error": "#ff8a80",
+        "warning": "#ffb74d",
+        "success": "#81c784",
+        "info": "#82b1ff",
+        "special": "#d6a2e8",
+        "hint": "#a9adb2",
+    },
 }
 
 
@@ -157,7 +214,8 @@ def follow_system_theme(app: QtWidgets.QApplication) -> Callable[[], None]:
         apply_theme(app, wanted)
     hints = app.styleHints()
     connection = hints.colorSchemeChanged.connect(
-        lambda scheme: apply_theme(app, _scheme_of(scheme)))
+        lambda scheme: apply_theme(app, _scheme_of(scheme))
+    )
 
     def stop() -> None:
         QtCore.QObject.disconnect(connection)
@@ -177,5 +235,8 @@ def _luminance(color: QtGui.QColor) -> float:
     def linear(channel: float) -> float:
         return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
 
-    return (0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF())
-            + 0.0722 * linear(color.blueF()))
+    return (
+        0.2126 * linear(color.redF())
+        + 0.7152 * linear(color.greenF())
+        + 0.0722 * linear(color.blueF())
+    )

@@ -28,8 +28,9 @@ read_only: list[Engine] = []
 def commit_items(engine: Engine, mark: Any, items: list[Any], last_seq: dict[str, int]) -> None:
     if checkpoint_committed.is_set() and mode == "read-only":
         if not read_only:
-            read_only.append(open_database(
-                f"sqlite:///file:{engine.url.database}?mode=ro&uri=true"))
+            read_only.append(
+                open_database(f"sqlite:///file:{engine.url.database}?mode=ro&uri=true")
+            )
         engine = read_only[0]
     real_commit(engine, mark, items, last_seq)
     if any(isinstance(item, Checkpoint) for item in items) and not writer:
@@ -39,8 +40,9 @@ def commit_items(engine: Engine, mark: Any, items: list[Any], last_seq: dict[str
 
 def kill_the_writer() -> None:
     checkpoint_committed.wait()
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(writer[0]),
-                                               ctypes.py_object(SystemExit))
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(writer[0]), ctypes.py_object(SystemExit)
+    )
 
 
 if __name__ == "__main__":

@@ -37,20 +37,36 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
 ) -> None:
     # Answers 42 to everything: the sum checks out, the product does not.
     model = team_model(lambda messages: act("finish", answer="42"), score=6)
-    monkeypatch.setattr(app.Services, "models", property(
-        lambda self: ScriptedProvider({"bundled:smollm2-135m": model})))
+    monkeypatch.setattr(
+        app.Services,
+        "models",
+        property(lambda self: ScriptedProvider({"bundled:smollm2-135m": model})),
+    )
     suite = tmp_path / "tiny.yaml"
     suite.write_text(SUITE, encoding="utf-8")
     team = example_team_file().with_name("arithmetic.yaml")
-    code = main(["bench", "improve", "--suite", str(suite), "--iterations", "2",
-                 "--team", str(team), "--arm", "learning off", "--arm", "with overrides",
-                 "--json"])
+    code = main(
+        [
+            "bench",
+            "improve",
+            "--suite",
+            str(suite),
+            "--iterations",
+            "2",
+            "--team",
+            str(team),
+            "--arm",
+            "learning off",
+            "--arm",
+            "with overrides",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     printed = json.loads(out)
     assert printed["suite"] == "tiny" and printed["team"] == "Arithmetic"
-    assert [series["name"] for series in printed["series"]] == [
-        "learning off", "with overrides"]
+    assert [series["name"] for series in printed["series"]] == ["learning off", "with overrides"]
     for series in printed["series"]:
         assert [it["success_rate"] for it in series["iterations"]] == [0.5, 0.5]
     assert "[8/8] with overrides, iteration 2, product: failed" in err
@@ -68,8 +84,20 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
         store.engine.dispose()
     assert f"Saved to {listed.path} and in the database (result {saved.id})" in err
 
-    code = main(["bench", "improve", "--suite", str(suite), "--iterations", "1",
-                 "--team", str(team), "--out", str(tmp_path / "out.json")])
+    code = main(
+        [
+            "bench",
+            "improve",
+            "--suite",
+            str(suite),
+            "--iterations",
+            "1",
+            "--team",
+            str(team),
+            "--out",
+            str(tmp_path / "out.json"),
+        ]
+    )
     out, _ = capsys.readouterr()
     assert code == 0
     assert out.splitlines()[2].split()[:5] == ["learning", "on", "1", "50%", "1.00"]
@@ -79,11 +107,21 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
 
 def test_an_unknown_suite_is_named_with_the_known_ones(tmp_path: Path) -> None:
     team = example_team_file().with_name("arithmetic.yaml")
-    result = purpose_desktop("bench", "improve", "--suite", "nope", "--iterations", "1",
-                             "--team", str(team), home=tmp_path / "home")
+    result = purpose_desktop(
+        "bench",
+        "improve",
+        "--suite",
+        "nope",
+        "--iterations",
+        "1",
+        "--team",
+        str(team),
+        home=tmp_path / "home",
+    )
     assert result.returncode == 2
     assert "No suite called 'nope'. The suites are: arithmetic, files, multistep, text." in (
-        result.stderr)
+        result.stderr
+    )
 
 
 @pytest.mark.model
@@ -94,12 +132,27 @@ def test_improve_runs_the_bundled_model_in_a_real_process(tmp_path: Path) -> Non
     suite.write_text(
         "name: one\ntasks:\n  - id: apple-crates\n"
         "    task: A crate holds 24 apples. How many apples are in 17 crates?\n"
-        "    check: {answer_contains: \"408\"}\n", encoding="utf-8")
+        '    check: {answer_contains: "408"}\n',
+        encoding="utf-8",
+    )
     home = tmp_path / "home"
     team = example_team_file().with_name("arithmetic.yaml")
-    result = purpose_desktop("bench", "improve", "--suite", str(suite), "--iterations", "1",
-                             "--team", str(team), "--arm", "learning on", "--arm",
-                             "learning off", "--json", home=home)
+    result = purpose_desktop(
+        "bench",
+        "improve",
+        "--suite",
+        str(suite),
+        "--iterations",
+        "1",
+        "--team",
+        str(team),
+        "--arm",
+        "learning on",
+        "--arm",
+        "learning off",
+        "--json",
+        home=home,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     printed = json.loads(result.stdout)
     assert (printed["suite"], printed["model"]) == ("one", "bundled:smollm2-135m")

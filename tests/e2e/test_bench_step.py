@@ -18,8 +18,9 @@ from tests.e2e.test_cli import purpose_desktop
 
 @pytest.mark.model
 def test_bench_step_reports_every_step_and_each_target(tmp_path: Path) -> None:
-    result = purpose_desktop("bench", "step", "--steps", "2", "--repeats", "1", "--json",
-                             home=tmp_path)
+    result = purpose_desktop(
+        "bench", "step", "--steps", "2", "--repeats", "1", "--json", home=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert set(report) == {field.name for field in dataclasses.fields(StepBenchmark)}

@@ -23,8 +23,19 @@ def assert_spread(spread: dict[str, Any]) -> None:
 def test_three_agents_streaming_into_the_window_report_lag_and_paint_delay(
     tmp_path: Path,
 ) -> None:
-    result = purpose_desktop("bench", "ui", "--agents", "3", "--tokens", "150",
-                             "--idle-seconds", "0.5", "--json", home=tmp_path, env=OFFSCREEN)
+    result = purpose_desktop(
+        "bench",
+        "ui",
+        "--agents",
+        "3",
+        "--tokens",
+        "150",
+        "--idle-seconds",
+        "0.5",
+        "--json",
+        home=tmp_path,
+        env=OFFSCREEN,
+    )
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert result.returncode == (0 if report["meets_targets"] else 1)

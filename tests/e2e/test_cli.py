@@ -47,8 +47,9 @@ def test_version(empty_home: Path) -> None:
 def test_run_streams_real_tokens_and_prints_the_answer(
     example_team: Path, empty_home: Path
 ) -> None:
-    result = purpose_desktop("run", str(example_team), "--task", "Name a primary colour.",
-                             home=empty_home)
+    result = purpose_desktop(
+        "run", str(example_team), "--task", "Name a primary colour.", home=empty_home
+    )
     assert result.returncode == 0, result.stderr
     streamed, _, answer = result.stdout.partition("\nAnswer:\n")
     # The agent's answer streams token by token, and is printed again at the end.
@@ -62,8 +63,15 @@ def test_run_streams_real_tokens_and_prints_the_answer(
 
 @pytest.mark.model
 def test_run_json_summary(example_team: Path, empty_home: Path) -> None:
-    result = purpose_desktop("run", str(example_team), "--task", "Say hello.", "--json",
-                             "--auto-approve", home=empty_home)
+    result = purpose_desktop(
+        "run",
+        str(example_team),
+        "--task",
+        "Say hello.",
+        "--json",
+        "--auto-approve",
+        home=empty_home,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["status"] == "completed"
@@ -80,13 +88,26 @@ def test_run_writes_events_and_asks_at_the_terminal(empty_home: Path, tmp_path: 
     from purpose_desktop.config import example_team_file
 
     team = tmp_path / "team.yaml"
-    team.write_text(example_team_file().with_name("arithmetic.yaml").read_text(
-        encoding="utf-8").replace("review: risky", "review: always"), encoding="utf-8")
+    team.write_text(
+        example_team_file()
+        .with_name("arithmetic.yaml")
+        .read_text(encoding="utf-8")
+        .replace("review: risky", "review: always"),
+        encoding="utf-8",
+    )
     events_file = tmp_path / "events.jsonl"
     # Reject the first action with a reason, then approve everything and keep every score.
     answers = "r\nuse the calculator\n" + "a\n\n" * 6
-    result = purpose_desktop("run", str(team), "--task", "What is 17 * 23?", "--events",
-                             str(events_file), home=empty_home, stdin=answers)
+    result = purpose_desktop(
+        "run",
+        str(team),
+        "--task",
+        "What is 17 * 23?",
+        "--events",
+        str(events_file),
+        home=empty_home,
+        stdin=answers,
+    )
     assert "proposes step 1" in result.stderr
     assert "[a]pprove, [e]dit, [r]eject" in result.stderr
     records = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()]
@@ -105,8 +126,10 @@ def test_missing_team_file(empty_home: Path, tmp_path: Path) -> None:
 
 def test_malformed_team_file_names_line_and_field(empty_home: Path, tmp_path: Path) -> None:
     team = tmp_path / "team.yaml"
-    team.write_text("name: T\nagents:\n  - name: a\n    role: r\n    model: bundled:x\n"
-                    "    max_steps: lots\n", encoding="utf-8")
+    team.write_text(
+        "name: T\nagents:\n  - name: a\n    role: r\n    model: bundled:x\n    max_steps: lots\n",
+        encoding="utf-8",
+    )
     result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
     assert result.returncode == 2
     assert "line 6: agents[0].max_steps" in result.stderr
@@ -115,8 +138,9 @@ def test_malformed_team_file_names_line_and_field(empty_home: Path, tmp_path: Pa
 
 def test_model_file_that_cannot_be_found(empty_home: Path, tmp_path: Path) -> None:
     team = tmp_path / "team.yaml"
-    team.write_text("name: T\nagents:\n  - name: a\n    role: r\n    model: gone.gguf\n",
-                    encoding="utf-8")
+    team.write_text(
+        "name: T\nagents:\n  - name: a\n    role: r\n    model: gone.gguf\n", encoding="utf-8"
+    )
     result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
     assert result.returncode == 1
     assert "Model file not found: 'gone.gguf'" in result.stderr
@@ -152,11 +176,20 @@ def test_models_list_shows_why_a_file_is_unusable(empty_home: Path) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="displays are a Linux concern")
 def test_no_display_says_how_to_run_without_one(empty_home: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}
+    }
     env[HOME_ENV] = str(empty_home)
-    result = subprocess.run([sys.executable, "-m", "purpose_desktop"], capture_output=True,
-                            text=True, env=env, timeout=TIMEOUT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "purpose_desktop"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 2
     assert "No display found" in result.stderr
     assert "xvfb-run purpose-desktop" in result.stderr
@@ -189,14 +222,27 @@ def test_the_command_doubles_as_the_model_worker_of_a_frozen_build(
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert worker_command() == [sys.executable, WORKER_ARGUMENT]
     monkeypatch.undo()
-    load = {"model_path": str(smollm2_path()), "n_ctx": 512, "n_threads": 2, "n_batch": 512,
-            "chat_format": None}
-    chat = {"op": "chat", "id": 1, "messages": [{"role": "user", "content": "Hi"}],
-            "max_tokens": 8, "temperature": 0.0}
+    load = {
+        "model_path": str(smollm2_path()),
+        "n_ctx": 512,
+        "n_threads": 2,
+        "n_batch": 512,
+        "chat_format": None,
+    }
+    chat = {
+        "op": "chat",
+        "id": 1,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 8,
+        "temperature": 0.0,
+    }
     result = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", WORKER_ARGUMENT],
         input=json.dumps(load) + "\n" + json.dumps(chat) + "\n",
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     replies = [json.loads(line) for line in result.stdout.splitlines()]
@@ -264,7 +310,11 @@ def test_models_key_saves_and_removes_a_key_in_the_keyring(
     }
     saved = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "models", "key", "set", "lab"],
-        input="sk-secret\n", capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        input="sk-secret\n",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
         env={**os.environ, HOME_ENV: str(empty_home), **env},
     )
     assert saved.returncode == 0, saved.stderr
@@ -280,9 +330,16 @@ def test_models_key_saves_and_removes_a_key_in_the_keyring(
 def test_models_key_without_a_keyring_says_so_and_saves_nothing(empty_home: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "models", "key", "set", "lab"],
-        input="sk-secret\n", capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        env={**os.environ, HOME_ENV: str(empty_home),
-             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+        input="sk-secret\n",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        env={
+            **os.environ,
+            HOME_ENV: str(empty_home),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        },
     )
     assert result.returncode == 2
     assert "No system keyring is available" in result.stderr

@@ -18,20 +18,30 @@ from purpose_desktop.config import HOME_ENV, Paths
 from tests.e2e.test_cli import TIMEOUT, purpose_desktop
 
 # Every variable that points a program at a per-user folder it may write to.
-USER_FOLDERS = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
-                "XDG_RUNTIME_DIR", "TMPDIR")
+USER_FOLDERS = (
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "TMPDIR",
+)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file and folder below ``folder``, with size and modification time."""
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in folder.rglob("*")}
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+    }
 
 
 @pytest.mark.model
 def test_bench_stream_smoke(tmp_path: Path) -> None:
-    result = purpose_desktop("bench", "stream", "--tokens", "16", "--runs", "1", "--json",
-                             home=tmp_path / "home")
+    result = purpose_desktop(
+        "bench", "stream", "--tokens", "16", "--runs", "1", "--json", home=tmp_path / "home"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert set(report) == {field.name for field in dataclasses.fields(StreamBenchmark)}
@@ -55,9 +65,22 @@ def test_run_writes_nothing_outside_its_home(example_team: Path, tmp_path: Path)
     home = tmp_path / "app-home"
     env = {name: str(folder) for name, folder in folders.items()}
     result = subprocess.run(
-        [sys.executable, "-m", "purpose_desktop", "run", str(team), "--task", "Say hello.",
-         "--json", "--auto-approve"],
-        capture_output=True, text=True, timeout=TIMEOUT, check=False, cwd=team_folder,
+        [
+            sys.executable,
+            "-m",
+            "purpose_desktop",
+            "run",
+            str(team),
+            "--task",
+            "Say hello.",
+            "--json",
+            "--auto-approve",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        cwd=team_folder,
         env={**os.environ, **env, HOME_ENV: str(home)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -70,12 +93,27 @@ def test_run_writes_nothing_outside_its_home(example_team: Path, tmp_path: Path)
 @pytest.mark.model
 def test_tokens_are_recorded_while_the_run_is_going(example_team: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
-    command = [sys.executable, "-m", "purpose_desktop", "run", str(example_team), "--task",
-               "Name three primary colours.", "--auto-approve", "--events", str(events)]
+    command = [
+        sys.executable,
+        "-m",
+        "purpose_desktop",
+        "run",
+        str(example_team),
+        "--task",
+        "Name three primary colours.",
+        "--auto-approve",
+        "--events",
+        str(events),
+    ]
     most_before_the_end = 0  # TokenStreamed lines seen with the run not yet finished
     with (tmp_path / "stdout").open("wb") as out, (tmp_path / "stderr").open("wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, HOME_ENV: str(tmp_path / "home")})
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, HOME_ENV: str(tmp_path / "home")},
+        )
         deadline = time.monotonic() + TIMEOUT
         while process.poll() is None and time.monotonic() < deadline:
             lines = events.read_text(encoding="utf-8").splitlines() if events.exists() else []
@@ -97,8 +135,9 @@ def test_models_probe_names_an_unusable_file_and_why(tmp_path: Path) -> None:
     models = Paths(home).models_dir
     models.mkdir(parents=True)
     (models / "cut.gguf").write_bytes(b"GGUF")
-    result = purpose_desktop("models", "probe", home=home,
-                             env={"OLLAMA_HOST": "http://127.0.0.1:9"})
+    result = purpose_desktop(
+        "models", "probe", home=home, env={"OLLAMA_HOST": "http://127.0.0.1:9"}
+    )
     assert result.returncode == 0, result.stderr
     local = result.stdout.split("\nOllama")[0]
     assert "(2 bundled, 0 in the models folder, 1 unusable)" in local

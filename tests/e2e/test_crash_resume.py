@@ -27,7 +27,9 @@ class Terminal:
     def __init__(self, args: list[str], home: Path) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "purpose_desktop", *args],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             env={**os.environ, HOME_ENV: str(home)},
         )
         self.output = ""
@@ -75,10 +77,18 @@ def committed(database: Path) -> tuple[str, int, list[int], list[int]]:
     """The run's id, status-free facts as committed: last event, event seqs, checkpoints."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
         run_id, last_seq = connection.execute("SELECT id, last_seq FROM runs").fetchone()
-        seqs = [s for (s,) in connection.execute(
-            "SELECT seq FROM events WHERE run_id = ? ORDER BY seq", (run_id,))]
-        steps = [s for (s,) in connection.execute(
-            "SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", (run_id,))]
+        seqs = [
+            s
+            for (s,) in connection.execute(
+                "SELECT seq FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+            )
+        ]
+        steps = [
+            s
+            for (s,) in connection.execute(
+                "SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", (run_id,)
+            )
+        ]
     return run_id, last_seq, seqs, steps
 
 
@@ -100,8 +110,13 @@ def test_a_run_killed_mid_run_keeps_what_it_committed_and_resumes(tmp_path: Path
     home = tmp_path / "home"
     team = tmp_path / "team.yaml"
     # One agent, every step reviewed: the run waits at the terminal in each of its steps.
-    team.write_text(example_team_file().with_name("calculator.yaml").read_text(
-        encoding="utf-8").replace("review: risky", "review: always"), encoding="utf-8")
+    team.write_text(
+        example_team_file()
+        .with_name("calculator.yaml")
+        .read_text(encoding="utf-8")
+        .replace("review: risky", "review: always"),
+        encoding="utf-8",
+    )
     database = Paths(home).database_file
     terminal = Terminal(["run", str(team), "--task", "What is 17 * 23?"], home)
     try:
@@ -132,8 +147,7 @@ def test_a_run_killed_mid_run_keeps_what_it_committed_and_resumes(tmp_path: Path
     (listed,) = [r for r in json.loads(listing.stdout) if r["id"] == run_id]
     assert listed["status"] == "interrupted"
 
-    resumed = purpose_desktop("runs", "resume", run_id[:8], "--auto-approve", "--json",
-                              home=home)
+    resumed = purpose_desktop("runs", "resume", run_id[:8], "--auto-approve", "--json", home=home)
     summary = json.loads(resumed.stdout)
     assert summary["run_id"] == run_id, resumed.stderr
     assert summary["status"] in ("completed", "failed"), resumed.stderr

@@ -24,9 +24,15 @@ PRIMARY_COLOURS = ("red", "yellow", "blue")
 
 
 def purpose_desktop(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "purpose_desktop", *args], input="",
-                          capture_output=True, text=True, timeout=300, check=False,
-                          env={**os.environ, HOME_ENV: str(home)})
+    return subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", *args],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, HOME_ENV: str(home)},
+    )
 
 
 def answer_of(stdout: str) -> str:
@@ -34,8 +40,13 @@ def answer_of(stdout: str) -> str:
 
 
 def test_the_readme_colours_example_names_primary_colours(tmp_path: Path) -> None:
-    result = purpose_desktop("run", str(TEAMS / "example.yaml"), "--task",
-                             "Name three primary colours.", home=tmp_path / "home")
+    result = purpose_desktop(
+        "run",
+        str(TEAMS / "example.yaml"),
+        "--task",
+        "Name three primary colours.",
+        home=tmp_path / "home",
+    )
     assert result.returncode == 0, result.stderr
     answer = answer_of(result.stdout).lower()
     named = [colour for colour in PRIMARY_COLOURS if re.search(rf"\b{colour}\b", answer)]
@@ -43,8 +54,9 @@ def test_the_readme_colours_example_names_primary_colours(tmp_path: Path) -> Non
 
 
 def test_the_readme_arithmetic_example_answers_391(tmp_path: Path) -> None:
-    result = purpose_desktop("run", str(TEAMS / "arithmetic.yaml"), "--task",
-                             "What is 17 * 23?", home=tmp_path / "home")
+    result = purpose_desktop(
+        "run", str(TEAMS / "arithmetic.yaml"), "--task", "What is 17 * 23?", home=tmp_path / "home"
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"\b391\b", answer_of(result.stdout)), result.stdout[-2000:]
 
@@ -59,8 +71,7 @@ def test_an_agent_holding_all_seven_tools_completes(tmp_path: Path, model: str) 
         "    max_steps: 4\n    review: never\n",
         encoding="utf-8",
     )
-    result = purpose_desktop("run", str(team), "--task", "What is 17 * 23?",
-                             home=tmp_path / "home")
+    result = purpose_desktop("run", str(team), "--task", "What is 17 * 23?", home=tmp_path / "home")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Run completed" in result.stderr
 
@@ -103,14 +114,30 @@ def test_with_every_action_rejected_none_is_proposed_twice_and_phi_never_rises(
     tmp_path: Path,
 ) -> None:
     team = tmp_path / "arithmetic-reviewed.yaml"
-    team.write_text((TEAMS / "arithmetic.yaml").read_text(encoding="utf-8")
-                    .replace("review: risky", "review: always")
-                    .replace("review: never", "review: always"), encoding="utf-8")
+    team.write_text(
+        (TEAMS / "arithmetic.yaml")
+        .read_text(encoding="utf-8")
+        .replace("review: risky", "review: always")
+        .replace("review: never", "review: always"),
+        encoding="utf-8",
+    )
     events = tmp_path / "events.jsonl"
     with subprocess.Popen(
-        [sys.executable, "-m", "purpose_desktop", "run", str(team), "--task",
-         "What is 17 * 23?", "--events", str(events)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "purpose_desktop",
+            "run",
+            str(team),
+            "--task",
+            "What is 17 * 23?",
+            "--events",
+            str(events),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, HOME_ENV: str(tmp_path / "home")},
     ) as process:
         terminal = Terminal(process)
@@ -119,14 +146,20 @@ def test_with_every_action_rejected_none_is_proposed_twice_and_phi_never_rises(
     assert terminal.rejections >= 2, terminal.text[-3000:]
 
     recorded = events_of(events)
-    rejected = {(e["agent"], e["step"]) for e in recorded
-                if e["type"] == "ActionReviewed" and e["verdict"] == "rejected"}
+    rejected = {
+        (e["agent"], e["step"])
+        for e in recorded
+        if e["type"] == "ActionReviewed" and e["verdict"] == "rejected"
+    }
     assert len(rejected) == terminal.rejections
     for event in recorded:
         if event["type"] == "Scored" and (event["agent"], event["step"]) in rejected:
             assert event["phi"] <= event["phi_before"], event
-    proposed = [(e["agent"], e["tool"], json.dumps(e["arguments"], sort_keys=True))
-                for e in recorded if e["type"] == "ActionProposed"]
+    proposed = [
+        (e["agent"], e["tool"], json.dumps(e["arguments"], sort_keys=True))
+        for e in recorded
+        if e["type"] == "ActionProposed"
+    ]
     assert len(proposed) == len(set(proposed)), proposed
     # Nothing was approved, so the run could not complete, and it says why.
     assert process.returncode != 0

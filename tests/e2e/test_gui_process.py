@@ -19,22 +19,37 @@ REQUIRE_XVFB_ENV = "PURPOSE_DESKTOP_REQUIRE_XVFB"
 
 
 def gui_env(home: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen",
-            "PYTHONWARNINGS": "error", "PYTHONDEVMODE": "1", **extra}
+    return {
+        **os.environ,
+        HOME_ENV: str(home),
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONWARNINGS": "error",
+        "PYTHONDEVMODE": "1",
+        **extra,
+    }
 
 
 def start_app(env: dict[str, str]) -> subprocess.Popen[str]:
     """The app in a process of its own, open for up to five minutes once shown."""
     return subprocess.Popen(
         [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
 def run_script(script: str, home: Path) -> subprocess.CompletedProcess[str]:
     """``script`` run by Python with the app's environment for ``home``."""
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=gui_env(home), timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=gui_env(home),
+        timeout=120,
+        check=False,
+    )
 
 
 def test_window_closed_at_once_shuts_down_cleanly(tmp_path: Path) -> None:
@@ -42,7 +57,11 @@ def test_window_closed_at_once_shuts_down_cleanly(tmp_path: Path) -> None:
     started = time.time()
     result = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "0"],
-        capture_output=True, text=True, env=gui_env(home), timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=gui_env(home),
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -105,14 +124,24 @@ def test_nothing_is_written_outside_the_home_folder(tmp_path: Path) -> None:
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = gui_env(
-        home, HOME=str(elsewhere), XDG_CONFIG_HOME=str(elsewhere / "config"),
-        XDG_DATA_HOME=str(elsewhere / "data"), XDG_CACHE_HOME=str(elsewhere / "cache"),
-        XDG_STATE_HOME=str(elsewhere / "state"), APPDATA=str(elsewhere / "appdata"),
+        home,
+        HOME=str(elsewhere),
+        XDG_CONFIG_HOME=str(elsewhere / "config"),
+        XDG_DATA_HOME=str(elsewhere / "data"),
+        XDG_CACHE_HOME=str(elsewhere / "cache"),
+        XDG_STATE_HOME=str(elsewhere / "state"),
+        APPDATA=str(elsewhere / "appdata"),
         LOCALAPPDATA=str(elsewhere / "localappdata"),
     )
     env.pop("PYTHONDEVMODE")
-    result = subprocess.run([sys.executable, "-c", OPEN_AND_CLOSE_FILE_DIALOG],
-                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_CLOSE_FILE_DIALOG],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert list(elsewhere.rglob("*")) == []
     assert (home / "qt").is_dir()  # Qt's own settings went to the home folder instead
@@ -124,8 +153,9 @@ def test_headless_commands_never_load_qt_or_llama_cpp() -> None:
         "bad = [m for m in ('PySide6', 'qasync', 'llama_cpp') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -135,8 +165,14 @@ def test_the_gui_process_never_loads_llama_cpp() -> None:
         "sys.exit(1 if 'llama_cpp' in sys.modules else 0)"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -158,9 +194,12 @@ def start_xvfb(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     try:
         with log.open("wb") as messages:
             # -displayfd: Xvfb picks the display and writes its number there once it listens.
-            server = subprocess.Popen([xvfb(), "-displayfd", str(write), "-nolisten", "tcp"],
-                                      pass_fds=(write,), stdout=subprocess.DEVNULL,
-                                      stderr=messages)
+            server = subprocess.Popen(
+                [xvfb(), "-displayfd", str(write), "-nolisten", "tcp"],
+                pass_fds=(write,),
+                stdout=subprocess.DEVNULL,
+                stderr=messages,
+            )
     finally:
         os.close(write)
     with os.fdopen(read, encoding="ascii") as numbers:
@@ -181,8 +220,9 @@ def test_losing_the_display_closes_the_app_with_a_message_not_a_traceback(
     try:
         assert app.stdout is not None
         if "shown_at" not in app.stdout.readline():
-            pytest.fail(f"the app did not start on Xvfb: {app.communicate(timeout=60)[1]}",
-                        pytrace=False)
+            pytest.fail(
+                f"the app did not start on Xvfb: {app.communicate(timeout=60)[1]}", pytrace=False
+            )
         server.terminate()  # the display goes away under the running app
         server.wait(10)
         _, stderr = app.communicate(timeout=60)

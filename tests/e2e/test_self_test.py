@@ -14,15 +14,23 @@ TIMEOUT = 300
 
 def self_test(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([sys.executable, "-m", "purpose_desktop", "self-test", *args],
-                          capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", "self-test", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def verdicts(stdout: str) -> dict[str, str]:
     """Each check's name and its mark (ok or FAILED)."""
-    return {line.split()[0]: line.split()[1] for line in stdout.splitlines()
-            if line.split()[:1] and line.split()[0] in ("resources", "database", "model",
-                                                          "window")}
+    return {
+        line.split()[0]: line.split()[1]
+        for line in stdout.splitlines()
+        if line.split()[:1] and line.split()[0] in ("resources", "database", "model", "window")
+    }
 
 
 def test_every_check_passes_and_the_home_folder_is_left_alone(tmp_path: Path) -> None:
@@ -31,7 +39,11 @@ def test_every_check_passes_and_the_home_folder_is_left_alone(tmp_path: Path) ->
     result = self_test(home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     assert verdicts(result.stdout) == {
-        "resources": "ok", "database": "ok", "model": "ok", "window": "ok"}
+        "resources": "ok",
+        "database": "ok",
+        "model": "ok",
+        "window": "ok",
+    }
     assert "generated 8 tokens" in result.stdout
     assert "All checks passed." in result.stdout
     assert list(home.iterdir()) == []  # everything happened in a throwaway home folder
@@ -41,6 +53,10 @@ def test_a_failing_check_is_named_and_the_others_still_run(tmp_path: Path) -> No
     result = self_test("--model", "missing-model.gguf", home=tmp_path)
     assert result.returncode == 1
     assert verdicts(result.stdout) == {
-        "resources": "ok", "database": "ok", "model": "FAILED", "window": "ok"}
+        "resources": "ok",
+        "database": "ok",
+        "model": "FAILED",
+        "window": "ok",
+    }
     assert "missing-model.gguf" in result.stdout
     assert "Failed: model." in result.stdout

@@ -40,9 +40,14 @@ def running_app(home: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 def start_again(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "purpose_desktop", *args],
-                          capture_output=True, text=True, env=gui_env(home), timeout=TIMEOUT,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", *args],
+        capture_output=True,
+        text=True,
+        env=gui_env(home),
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -63,12 +68,20 @@ def test_a_second_start_hands_its_gguf_file_to_the_running_window(tmp_path: Path
     with running_app(home) as first:
         # As a file manager starts it: from another folder, with a relative path.
         second = subprocess.run(
-            [sys.executable, "-m", "purpose_desktop", "handed-over.gguf"], cwd=model.parent,
-            capture_output=True, text=True, env=gui_env(home), timeout=TIMEOUT, check=False)
+            [sys.executable, "-m", "purpose_desktop", "handed-over.gguf"],
+            cwd=model.parent,
+            capture_output=True,
+            text=True,
+            env=gui_env(home),
+            timeout=TIMEOUT,
+            check=False,
+        )
         assert second.returncode == 0, second.stderr
         assert "already open: the files went to its window" in second.stdout
-        wait_for(lambda: added.is_file() and added.stat().st_size == model.stat().st_size,
-                 "the running app to copy the file into its models folder")
+        wait_for(
+            lambda: added.is_file() and added.stat().st_size == model.stat().st_size,
+            "the running app to copy the file into its models folder",
+        )
         plain = start_again(home, "--quit-after-shown", "0")
         assert plain.returncode == 0, plain.stderr
         assert "already open: its window is in front" in plain.stdout

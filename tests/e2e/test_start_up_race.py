@@ -39,7 +39,9 @@ def start_with_file(home: Path, model: Path) -> tuple[int, str, str]:
     paths = Paths(home)
     process = subprocess.Popen(
         [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "600", str(model)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, HOME_ENV: str(home), "QT_QPA_PLATFORM": "offscreen"},
     )
     try:

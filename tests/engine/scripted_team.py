@@ -68,8 +68,14 @@ def make_team(text: str, folder: Path) -> LoadedTeam:
     return LoadedTeam(spec=parse_team(text, path), source=path)
 
 
-def one_agent_team(folder: Path, *, tools: str = "[calculator]", review: str = "never",
-                   max_steps: int = 4, model: str = "m") -> LoadedTeam:
+def one_agent_team(
+    folder: Path,
+    *,
+    tools: str = "[calculator]",
+    review: str = "never",
+    max_steps: int = 4,
+    model: str = "m",
+) -> LoadedTeam:
     return make_team(
         f"name: T\nagents:\n  - name: solver\n    role: Solve it.\n    model: {model}\n"
         f"    tools: {tools}\n    review: {review}\n    max_steps: {max_steps}\n",
@@ -83,7 +89,12 @@ def memory_at(path: Path) -> SqliteMemoryStore:
     return SqliteMemoryStore(engine)
 
 
-def runner(folder: Path, provider: ScriptedProvider, memory: SqliteMemoryStore | None = None,
-           **kwargs: Any) -> TeamRunner:
-    return TeamRunner(provider, memory or memory_at(folder / "memory.sqlite3"),
-                      workspaces_dir=folder / "workspaces", **kwargs)
+def runner(
+    folder: Path, provider: ScriptedProvider, memory: SqliteMemoryStore | None = None, **kwargs: Any
+) -> TeamRunner:
+    return TeamRunner(
+        provider,
+        memory or memory_at(folder / "memory.sqlite3"),
+        workspaces_dir=folder / "workspaces",
+        **kwargs,
+    )

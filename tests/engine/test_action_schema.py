@@ -39,7 +39,9 @@ def tool(name: str, description: str, properties: dict[str, Any], required: list
 
 
 CALCULATOR = tool(
-    "calculator", 'Evaluate arithmetic like "17*23".', {"expression": {"type": "string"}},
+    "calculator",
+    'Evaluate arithmetic like "17*23".',
+    {"expression": {"type": "string"}},
     ["expression"],
 )
 READ_FILE = tool(
@@ -96,7 +98,10 @@ def test_each_tool_is_a_flat_branch_with_the_tool_first_and_the_thought_last() -
             assert spec.get("type") not in ("object", "array")
     # The tool's required parameters first, in their order, then the optional ones.
     assert list(branch(schema, "write_file")["properties"]) == [
-        "tool", "path", "content", "thought",
+        "tool",
+        "path",
+        "content",
+        "thought",
     ]
     assert list(branch(schema, "read_file")["properties"]) == ["tool", "path", "limit", "thought"]
 
@@ -104,11 +109,13 @@ def test_each_tool_is_a_flat_branch_with_the_tool_first_and_the_thought_last() -
 def test_strings_get_a_max_length_unless_they_set_one_or_are_an_enum() -> None:
     schema = action_schema(TOOLS)
     assert branch(schema, "calculator")["properties"]["expression"] == {
-        "type": "string", "maxLength": DEFAULT_STRING_MAX_LENGTH,
+        "type": "string",
+        "maxLength": DEFAULT_STRING_MAX_LENGTH,
     }
     assert branch(schema, "write_file")["properties"]["content"]["maxLength"] == 2000
     assert branch(schema, "settings")["properties"]["mode"] == {
-        "type": "string", "enum": ["fast", "slow"],
+        "type": "string",
+        "enum": ["fast", "slow"],
     }
     assert branch(schema, "settings")["properties"]["ratio"] == {"type": "number"}
     # The tool's own schema is left as it was.
@@ -127,8 +134,9 @@ def test_finish_and_delegate_branches() -> None:
 
     without_finish = action_schema([CALCULATOR], can_finish=False)
     assert [b["properties"]["tool"]["const"] for b in without_finish["anyOf"]] == ["calculator"]
-    assert not any(b["properties"]["tool"]["const"] == "delegate"
-                   for b in action_schema([CALCULATOR])["anyOf"])
+    assert not any(
+        b["properties"]["tool"]["const"] == "delegate" for b in action_schema([CALCULATOR])["anyOf"]
+    )
 
 
 def test_values_match_exactly_their_own_branch() -> None:
@@ -188,8 +196,9 @@ def test_described_actions_show_the_schema_one_line_per_choice() -> None:
 
 def test_a_valid_value_becomes_an_action() -> None:
     value = {"tool": "read_file", "path": "a.txt", "limit": 3, "thought": "look"}
-    assert validate_action(value, TOOLS) == Action("read_file", {"path": "a.txt", "limit": 3},
-                                                   "look")
+    assert validate_action(value, TOOLS) == Action(
+        "read_file", {"path": "a.txt", "limit": 3}, "look"
+    )
     assert validate_action({"tool": "finish", "answer": "391"}, TOOLS) == Action(
         "finish", {"answer": "391"}
     )
@@ -207,8 +216,10 @@ def test_a_valid_value_becomes_an_action() -> None:
             {"tool": "settings", "ratio": "0.5", "loud": "True", "mode": "FAST"},
             {"ratio": 0.5, "loud": True, "mode": "fast"},
         ),
-        ({"tool": "settings", "ratio": " 2 ", "loud": False, "mode": "slow"},
-         {"ratio": 2, "loud": False, "mode": "slow"}),
+        (
+            {"tool": "settings", "ratio": " 2 ", "loud": False, "mode": "slow"},
+            {"ratio": 2, "loud": False, "mode": "slow"},
+        ),
         ({"tool": "finish", "answer": 391}, {"answer": "391"}),
     ],
 )
@@ -223,20 +234,32 @@ def test_obvious_scalar_mismatches_are_coerced(
     [
         ({"tool": "Calculator", "expression": "1"}, Action("calculator", {"expression": "1"})),
         ({"action": "calculator", "expression": "1"}, Action("calculator", {"expression": "1"})),
-        ({"tool": "calculator", "arguments": {"expression": "1"}, "thought": "t"},
-         Action("calculator", {"expression": "1"}, "t")),
-        ({"tool": "calculator", "arguments": '{"expression": "1"}'},
-         Action("calculator", {"expression": "1"})),
-        ({"name": "read_file", "arguments": {"path": "a", "limit": "2"}},
-         Action("read_file", {"path": "a", "limit": 2})),
+        (
+            {"tool": "calculator", "arguments": {"expression": "1"}, "thought": "t"},
+            Action("calculator", {"expression": "1"}, "t"),
+        ),
+        (
+            {"tool": "calculator", "arguments": '{"expression": "1"}'},
+            Action("calculator", {"expression": "1"}),
+        ),
+        (
+            {"name": "read_file", "arguments": {"path": "a", "limit": "2"}},
+            Action("read_file", {"path": "a", "limit": 2}),
+        ),
         ({"tool": "read_file", "input": "a.txt"}, Action("read_file", {"path": "a.txt"})),
         ({"action": "Final Answer", "action_input": "391"}, Action("finish", {"answer": "391"})),
-        ({"tool": "delegate", "agent": "ALICE", "task": "add"},
-         Action("delegate", {"agent": "alice", "task": "add"})),
-        ({"tool": "calculator", "expression": "1", "result": 1},  # an undeclared key
-         Action("calculator", {"expression": "1"})),
-        ({"tool": "calculator", "expression": "1", "thought": 7},
-         Action("calculator", {"expression": "1"}, "7")),
+        (
+            {"tool": "delegate", "agent": "ALICE", "task": "add"},
+            Action("delegate", {"agent": "alice", "task": "add"}),
+        ),
+        (
+            {"tool": "calculator", "expression": "1", "result": 1},  # an undeclared key
+            Action("calculator", {"expression": "1"}),
+        ),
+        (
+            {"tool": "calculator", "expression": "1", "thought": 7},
+            Action("calculator", {"expression": "1"}, "7"),
+        ),
     ],
 )
 def test_older_and_looser_shapes_are_read(value: dict[str, Any], expected: Action) -> None:
@@ -252,14 +275,17 @@ def test_older_and_looser_shapes_are_read(value: dict[str, Any], expected: Actio
         ({"tool": "calculatr", "expression": "1"}, 'Unknown tool "calculatr": choose one of'),
         ({"tool": "delegate", "agent": "alice", "task": "x"}, 'Unknown tool "delegate"'),
         ({"tool": "read_file"}, 'The "read_file" action needs "path" (string).'),
-        ({"tool": "read_file", "path": "a", "limit": "many"},
-         """The "read_file" action's "limit" should be integer: 'many' is not of type"""),
+        (
+            {"tool": "read_file", "path": "a", "limit": "many"},
+            """The "read_file" action's "limit" should be integer: 'many' is not of type""",
+        ),
         ({"tool": "calculator", "expression": ["1"]}, """"expression" should be string"""),
         ({"tool": "settings", "ratio": 1, "loud": "maybe", "mode": "fast"}, '"loud"'),
-        ({"tool": "settings", "ratio": 1, "loud": True, "mode": "medium"},
-         """"mode" should be "fast"|"slow": 'medium' is not one of"""),
-        ({"tool": "write_file", "input": "x"},
-         'single "input" value but takes "content", "path"'),
+        (
+            {"tool": "settings", "ratio": 1, "loud": True, "mode": "medium"},
+            """"mode" should be "fast"|"slow": 'medium' is not one of""",
+        ),
+        ({"tool": "write_file", "input": "x"}, 'single "input" value but takes "content", "path"'),
     ],
 )
 def test_invalid_values_are_refused_naming_the_field(value: Any, message: str) -> None:
@@ -302,7 +328,9 @@ def test_smollm2_under_the_grammar_writes_a_valid_action(tmp_path: Path) -> None
         try:
             async with pool.use("bundled:smollm2-135m", tmp_path, lambda status: None) as model:
                 result = await generate_json(
-                    model, messages, schema,
+                    model,
+                    messages,
+                    schema,
                     GenerationOptions(max_tokens=160, temperature=0.0, seed=1),
                 )
             return result.value, result.text

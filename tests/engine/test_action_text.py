@@ -9,19 +9,20 @@ from purpose_desktop.engine.trajectory import Action
 def test_a_tool_call_reads_as_a_call_with_its_arguments_as_json() -> None:
     action = Action("calculator", {"expression": "17*23"}, "multiply")
     assert describe_action(action) == 'calculator(expression="17*23")'
-    assert describe_action(Action("write_file", {"path": "a.txt", "lines": 3, "force": True,
-                                                 "tags": ["x", "y"]})) == (
-        'write_file(path="a.txt", lines=3, force=true, tags=["x", "y"])')
+    assert describe_action(
+        Action("write_file", {"path": "a.txt", "lines": 3, "force": True, "tags": ["x", "y"]})
+    ) == ('write_file(path="a.txt", lines=3, force=true, tags=["x", "y"])')
     assert describe_action(Action("list_files")) == "list_files()"
 
 
 def test_finishing_and_handing_over_read_as_words() -> None:
     assert describe_action(Action("finish", {"answer": "391"}, "done")) == "Final answer: 391"
     assert describe_action(Action("finish", {"answer": "Red,\n  blue\nand yellow"})) == (
-        "Final answer: Red, blue and yellow")
+        "Final answer: Red, blue and yellow"
+    )
     assert describe_action(
-        Action("delegate", {"agent": "helper", "task": 'multiply "17" by 23'})) == (
-        'Hand over to helper: "multiply \\"17\\" by 23"')
+        Action("delegate", {"agent": "helper", "task": 'multiply "17" by 23'})
+    ) == ('Hand over to helper: "multiply \\"17\\" by 23"')
 
 
 def test_the_line_is_one_line_and_long_values_are_cut() -> None:

@@ -21,11 +21,16 @@ def of_type(events: list[ev.Event], kind: type[ev.E]) -> list[ev.E]:
 
 
 def test_a_calculator_step_then_finish_completes_the_run(tmp_path: Path) -> None:
-    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
-                       score=lambda messages: 5)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391")],
+        score=lambda messages: 5,
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path), "What is 17 * 23?", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "What is 17 * 23?", [events.append]
+        )
+    )
     assert outcome.status == "completed"
     assert outcome.answer == "391"
     assert [s.action.tool for s in outcome.steps] == ["calculator", "finish"]
@@ -36,20 +41,27 @@ def test_a_calculator_step_then_finish_completes_the_run(tmp_path: Path) -> None
     assert outcome.phi_curve == (0.0, 5.0, 5.0)
     assert of_type(events, ev.RunFinished)[0].phi == 5.0
     # Every call was costed: two actions and two scores.
-    assert [e.purpose for e in of_type(events, ev.CostRecorded)] == [
-        "act", "score", "act", "score"]
+    assert [e.purpose for e in of_type(events, ev.CostRecorded)] == ["act", "score", "act", "score"]
     assert outcome.costs.total.calls == 4
     assert outcome.costs.by_agent["solver"].calls == 4
 
 
 def test_a_rejected_action_is_not_run_and_is_remembered(tmp_path: Path) -> None:
-    model = team_model([act("calculator", expression="2**99999"),
-                        act("calculator", expression="2+2"), act("finish", answer="4")])
+    model = team_model(
+        [
+            act("calculator", expression="2**99999"),
+            act("calculator", expression="2+2"),
+            act("finish", answer="4"),
+        ]
+    )
     review = ScriptedReview(actions=[ActionDecision("reject", reason="too big")])
     events: list[ev.Event] = []
     memory = memory_at(tmp_path / "m.sqlite3")
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
-        one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review
+        )
+    )
     assert outcome.status == "completed"
     first = outcome.steps[0]
     assert not first.observation.ok
@@ -58,43 +70,81 @@ def test_a_rejected_action_is_not_run_and_is_remembered(tmp_path: Path) -> None:
     verdicts = [(e.verdict, e.by) for e in of_type(events, ev.ActionReviewed)]
     assert verdicts == [("rejected", "person"), ("approved", "person"), ("approved", "person")]
     learned = asyncio.run(memory.find_heuristics("T", "Add two and two", tiers=[Tier.TOOL]))
-    assert any("Do not call calculator(expression=2**99999)" in h.strategy and "too big"
-               in h.strategy for h in learned)
+    assert any(
+        "Do not call calculator(expression=2**99999)" in h.strategy and "too big" in h.strategy
+        for h in learned
+    )
 
 
 def test_an_edited_action_runs_as_edited_and_always_allow_stops_asking(tmp_path: Path) -> None:
-    model = team_model([act("calculator", expression="17*24"),
-                        act("calculator", expression="1+1"), act("finish", answer="391")])
-    review = ScriptedReview(actions=[ActionDecision(
-        "edit", action=Action("calculator", {"expression": "17*23"}), always_allow=True)])
+    model = team_model(
+        [
+            act("calculator", expression="17*24"),
+            act("calculator", expression="1+1"),
+            act("finish", answer="391"),
+        ]
+    )
+    review = ScriptedReview(
+        actions=[
+            ActionDecision(
+                "edit", action=Action("calculator", {"expression": "17*23"}), always_allow=True
+            )
+        ]
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, review="risky", tools="[calculator, python]"),
-        "17 times 23", [events.append], review))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, review="risky", tools="[calculator, python]"),
+            "17 times 23",
+            [events.append],
+            review,
+        )
+    )
     # "risky" asks only for... the calculator is not risky, so nothing was asked at all.
     assert review.action_requests == []
     assert outcome.status == "completed"
 
-    model = team_model([act("calculator", expression="17*24"),
-                        act("calculator", expression="1+1"), act("finish", answer="391")])
-    review = ScriptedReview(actions=[ActionDecision(
-        "edit", action=Action("calculator", {"expression": "17*23"}), always_allow=True)])
+    model = team_model(
+        [
+            act("calculator", expression="17*24"),
+            act("calculator", expression="1+1"),
+            act("finish", answer="391"),
+        ]
+    )
+    review = ScriptedReview(
+        actions=[
+            ActionDecision(
+                "edit", action=Action("calculator", {"expression": "17*23"}), always_allow=True
+            )
+        ]
+    )
     events.clear()
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, review="always"), "17 times 23", [events.append], review))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, review="always"), "17 times 23", [events.append], review
+        )
+    )
     assert [e.output for e in of_type(events, ev.ToolFinished)] == ["391", "2"]
     assert outcome.steps[0].action.arguments == {"expression": "17*23"}
     # After "always allow", only the finish was put to the person, not the second calculation.
     assert [r.action.tool for r in review.action_requests] == ["calculator", "finish"]
     assert [e.verdict for e in of_type(events, ev.ActionReviewed)] == [
-        "edited", "approved", "approved"]
+        "edited",
+        "approved",
+        "approved",
+    ]
 
 
 def test_a_human_score_override_is_kept_and_calibrates_similar_states(tmp_path: Path) -> None:
     memory = memory_at(tmp_path / "m.sqlite3")
-    provider_model = team_model(lambda messages: (
-        act("finish", answer="391") if "Observation" in messages[-1].content
-        else act("calculator", expression="17*23")), score=3)
+    provider_model = team_model(
+        lambda messages: (
+            act("finish", answer="391")
+            if "Observation" in messages[-1].content
+            else act("calculator", expression="17*23")
+        ),
+        score=3,
+    )
     team = one_agent_team(tmp_path, review="always")
     review = ScriptedReview(scores=[ScoreDecision(9, "the product is right")])
     events: list[ev.Event] = []
@@ -115,23 +165,31 @@ def test_a_human_score_override_is_kept_and_calibrates_similar_states(tmp_path: 
 
     # Without the anchor, the same task scores what the critic says.
     events.clear()
-    control = runner(tmp_path, ScriptedProvider({"m": provider_model}),
-                     memory_at(tmp_path / "other.sqlite3"))
+    control = runner(
+        tmp_path, ScriptedProvider({"m": provider_model}), memory_at(tmp_path / "other.sqlite3")
+    )
     asyncio.run(control.run(team, "What is 17 * 23 exactly?", [events.append]))
     assert of_type(events, ev.Scored)[0].phi == 3.0
 
 
 def test_unconstrained_answers_go_through_the_fallback_chain(tmp_path: Path) -> None:
-    model = team_model([
-        "Thought: multiply.\nAction: calculator\nAction Input: 6*7",
-        "Sure!\n```json\n{\"tool\": \"finish\", \"answer\": \"42\"}\n```",
-    ])
+    model = team_model(
+        [
+            "Thought: multiply.\nAction: calculator\nAction Input: 6*7",
+            'Sure!\n```json\n{"tool": "finish", "answer": "42"}\n```',
+        ]
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path), "six times seven", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "six times seven", [events.append]
+        )
+    )
     assert outcome.status == "completed"
     assert [e.parse_method for e in of_type(events, ev.ActionProposed)] == [
-        "keywords", "code-block"]
+        "keywords",
+        "code-block",
+    ]
 
 
 def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
@@ -139,8 +197,11 @@ def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
 ) -> None:
     model = team_model(["I am not sure.", act("finish", answer="done")])
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path), "anything", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "anything", [events.append]
+        )
+    )
     assert outcome.status == "completed"
     assert of_type(events, ev.ActionProposed)[0].attempts == 2
     assert "simpler prompt" in of_type(events, ev.WarningRaised)[0].message
@@ -150,8 +211,11 @@ def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
 
     model = team_model(["nonsense"] * 4)
     events.clear()
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path), "anything", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "anything", [events.append]
+        )
+    )
     assert outcome.status == "failed"
     assert outcome.error is not None
     assert "could not produce an action" in outcome.error
@@ -161,19 +225,30 @@ def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
 def test_a_loop_that_never_finishes_stops_at_the_step_limit(tmp_path: Path) -> None:
     sums = itertools.count(1)
     model = team_model(lambda messages: act("calculator", expression=f"1+{next(sums)}"))
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, max_steps=3), "count forever"))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, max_steps=3), "count forever"
+        )
+    )
     assert outcome.status == "failed"
     assert outcome.error == "solver reached its limit of 3 steps without finishing."
     assert len(outcome.steps) == 3
 
 
 def test_tool_failures_and_sandbox_escapes_become_observations(tmp_path: Path) -> None:
-    model = team_model([act("read_file", path="../../etc/passwd"),
-                        act("read_file", path="missing.txt"), act("finish", answer="no")])
+    model = team_model(
+        [
+            act("read_file", path="../../etc/passwd"),
+            act("read_file", path="missing.txt"),
+            act("finish", answer="no"),
+        ]
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, tools="[read_file]"), "read a file", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[read_file]"), "read a file", [events.append]
+        )
+    )
     assert outcome.status == "completed"
     escape, missing = of_type(events, ev.ToolFinished)
     assert not escape.ok and "outside" in escape.output
@@ -193,8 +268,8 @@ def test_a_slow_subscriber_does_not_stall_the_run(tmp_path: Path) -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         await runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path), "1+2",
-            [lambda e: fast.append((e, loop.time())), lagging])
+            one_agent_team(tmp_path), "1+2", [lambda e: fast.append((e, loop.time())), lagging]
+        )
 
     asyncio.run(scenario())
     assert [e for e, _ in slow] == [e for e, _ in fast]  # everything, in order
@@ -217,8 +292,11 @@ def test_cancelling_during_a_tool_ends_the_run_and_its_process(tmp_path: Path) -
             if isinstance(event, ev.ToolStarted):
                 tool_started.set()
 
-        task = asyncio.ensure_future(runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path, tools="[python]"), "sleep", [watch]))
+        task = asyncio.ensure_future(
+            runner(tmp_path, ScriptedProvider({"m": model})).run(
+                one_agent_team(tmp_path, tools="[python]"), "sleep", [watch]
+            )
+        )
         await tool_started.wait()
         await asyncio.sleep(0.5)
         task.cancel()
@@ -227,18 +305,24 @@ def test_cancelling_during_a_tool_ends_the_run_and_its_process(tmp_path: Path) -
 
     asyncio.run(scenario())
     assert of_type(events, ev.RunFinished)[0].status == "cancelled"
-    assert not [p for p in psutil.Process().children(recursive=True)
-                if "time.sleep(60)" in " ".join(p.cmdline())]
+    assert not [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "time.sleep(60)" in " ".join(p.cmdline())
+    ]
 
 
 def test_costs_use_the_price_table_for_priced_models(tmp_path: Path) -> None:
     from purpose_desktop.engine.costs import Price, PriceTable
 
     model = team_model([act("finish", answer="hi")])
-    outcome = asyncio.run(runner(
-        tmp_path, ScriptedProvider({"server:cloud/big": model}),
-        prices=PriceTable({"server:cloud/*": Price(1_000_000.0, 2_000_000.0)}),
-    ).run(one_agent_team(tmp_path, model="server:cloud/big"), "say hi"))
+    outcome = asyncio.run(
+        runner(
+            tmp_path,
+            ScriptedProvider({"server:cloud/big": model}),
+            prices=PriceTable({"server:cloud/*": Price(1_000_000.0, 2_000_000.0)}),
+        ).run(one_agent_team(tmp_path, model="server:cloud/big"), "say hi")
+    )
     total = outcome.costs.total
     assert total.cost == total.prompt_tokens * 1.0 + total.completion_tokens * 2.0
     assert outcome.costs.by_model["server:cloud/big"].cost == total.cost
@@ -251,8 +335,11 @@ def test_the_event_file_holds_every_event_as_json(tmp_path: Path) -> None:
     writer = EventFileWriter.open(path)
     model = team_model([act("calculator", expression="2*3"), act("finish", answer="6")])
     events: list[ev.Event] = []
-    asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path), "2*3", [events.append, writer]))
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "2*3", [events.append, writer]
+        )
+    )
     writer.close()
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [line["seq"] for line in lines] == [e.seq for e in events]
@@ -264,13 +351,25 @@ def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
     from purpose_desktop.engine.learning.memory import Heuristic
 
     memory = memory_at(tmp_path / "m.sqlite3")
-    injected = asyncio.run(memory.add_heuristic(Heuristic(
-        "T", Tier.STRATEGIC, "multiply two numbers", "Always check the product twice.",
-        q_value=0.9, source="human")))
+    injected = asyncio.run(
+        memory.add_heuristic(
+            Heuristic(
+                "T",
+                Tier.STRATEGIC,
+                "multiply two numbers",
+                "Always check the product twice.",
+                q_value=0.9,
+                source="human",
+            )
+        )
+    )
     model = team_model([act("finish", answer="6")])
     events: list[ev.Event] = []
-    asyncio.run(runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
-        one_agent_team(tmp_path), "Multiply two numbers: 2 and 3", [events.append]))
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            one_agent_team(tmp_path), "Multiply two numbers: 2 and 3", [events.append]
+        )
+    )
     (retrieved,) = of_type(events, ev.MemoryRetrieved)
     assert (injected.id, "strategic", "Always check the product twice.") in retrieved.heuristics
     assert "Always check the product twice." in model.calls[0][0][0].content
@@ -291,8 +390,11 @@ def test_a_paused_run_waits_before_its_next_step_until_it_goes_on(tmp_path: Path
             paused.set()
 
     async def scenario() -> None:
-        running = asyncio.ensure_future(runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path), "What is 17 * 23?", [watch], control=control))
+        running = asyncio.ensure_future(
+            runner(tmp_path, ScriptedProvider({"m": model})).run(
+                one_agent_team(tmp_path), "What is 17 * 23?", [watch], control=control
+            )
+        )
         await asyncio.wait_for(paused.wait(), 10)
         await asyncio.sleep(0.1)
         assert not of_type(events, ev.StepStarted)
@@ -304,5 +406,5 @@ def test_a_paused_run_waits_before_its_next_step_until_it_goes_on(tmp_path: Path
     asyncio.run(scenario())
     kinds = [type(e).__name__ for e in events]
     at = kinds.index("RunPaused")
-    assert kinds[at + 1:at + 3] == ["RunContinued", "StepStarted"]
+    assert kinds[at + 1 : at + 3] == ["RunContinued", "StepStarted"]
     assert [e.before_step for e in of_type(events, ev.RunPaused)] == [1]

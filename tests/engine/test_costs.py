@@ -23,8 +23,7 @@ from tests.engine.scripted_team import act, one_agent_team, runner, team_model
 
 def test_prices_are_saved_as_the_file_they_are_read_from(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
-    table = PriceTable({"server:openrouter/*": Price(0.15, 0.6),
-                        "server:lab/big": Price(2.0, 8.5)})
+    table = PriceTable({"server:openrouter/*": Price(0.15, 0.6), "server:lab/big": Price(2.0, 8.5)})
     save_prices(table, path)
     assert json.loads(path.read_text(encoding="utf-8")) == {
         "server:lab/big": {"input": 2.0, "output": 8.5},
@@ -52,11 +51,19 @@ def test_a_price_table_that_cannot_be_written_says_where(tmp_path: Path) -> None
     assert [p.name for p in taken.iterdir()] == ["kept"]
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("0.15", None), ("0", None), (" 12 ", None),
-    ("-1", "A price cannot be negative."), ("abc", "Not a number."), ("nan", "Not a number."),
-    ("inf", "Not a number."), ("", "Enter a price (0 for free)."),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("0.15", None),
+        ("0", None),
+        (" 12 ", None),
+        ("-1", "A price cannot be negative."),
+        ("abc", "Not a number."),
+        ("nan", "Not a number."),
+        ("inf", "Not a number."),
+        ("", "Enter a price (0 for free)."),
+    ],
+)
 def test_a_price_field_is_checked_like_a_price(text: str, problem: str | None) -> None:
     assert price_problem(text) == problem
 

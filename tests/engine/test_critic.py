@@ -69,14 +69,20 @@ def test_the_evidence_is_the_cited_observation_and_nothing_else_can_be_cited(
 ) -> None:
     model = critic_model((6, 2))
     state = State("What is 17 * 23 + 1?", ("391", "392"))
-    result = asyncio.run(Critic(memory_at(tmp_path / "m.sqlite3")).score(
-        "team", state, 2.0, model, lambda usage: None))
+    result = asyncio.run(
+        Critic(memory_at(tmp_path / "m.sqlite3")).score(
+            "team", state, 2.0, model, lambda usage: None
+        )
+    )
     assert (result.phi, result.evidence, result.flag) == (6.0, "Observation 2: 392", "")
     schema = model.calls[0][1].json_schema
     assert schema is not None and schema["properties"]["observation"]["enum"] == [0, 1, 2]
     # An observation that is not there is no answer: the critic could not answer.
-    wrong = asyncio.run(Critic(memory_at(tmp_path / "n.sqlite3")).score(
-        "team", state, 0.0, critic_model((9, 3)), lambda usage: None))
+    wrong = asyncio.run(
+        Critic(memory_at(tmp_path / "n.sqlite3")).score(
+            "team", state, 0.0, critic_model((9, 3)), lambda usage: None
+        )
+    )
     assert wrong.evidence == "(the critic could not answer)" and wrong.phi == 1.0
 
 

@@ -20,21 +20,26 @@ from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, t
 TASK = "A crate holds 24 apples. How many apples are in 17 crates?"
 
 
-def step(index: int, action: Action, phi_after: float, output: str = "",
-         ok: bool = True) -> Step:
+def step(index: int, action: Action, phi_after: float, output: str = "", ok: bool = True) -> Step:
     return Step(index, "solver", action, Observation(output, ok=ok), 0.0, phi_after)
 
 
 def lessons(*steps: Step, status: str = "completed", answer: str = "") -> list[str]:
     run = learning.RunResult("T", "run-1", TASK, status, answer, steps)  # type: ignore[arg-type]
-    return [h.strategy for h in learning.distil(run)
-            if h.tier is Tier.TOOL and h.strategy.startswith(dead_ends.PREFIX)]
+    return [
+        h.strategy
+        for h in learning.distil(run)
+        if h.tier is Tier.TOOL and h.strategy.startswith(dead_ends.PREFIX)
+    ]
 
 
 def test_a_failed_call_and_a_wrong_answer_after_it_are_learned_as_dead_ends() -> None:
     bad_call = Action("calculator", {"expression": "17, 24"})
-    assert lessons(step(1, bad_call, 0.0, "cannot read the commas", ok=False),
-                   step(2, Action("finish", {"answer": "17"}), 1.0), answer="17") == [
+    assert lessons(
+        step(1, bad_call, 0.0, "cannot read the commas", ok=False),
+        step(2, Action("finish", {"answer": "17"}), 1.0),
+        answer="17",
+    ) == [
         "Do not call calculator(expression=17, 24): it failed: cannot read the commas",
         "Do not call finish(answer=17): the answer scored Φ 1 of 10",
     ]
@@ -42,8 +47,7 @@ def test_a_failed_call_and_a_wrong_answer_after_it_are_learned_as_dead_ends() ->
 
 def test_an_answer_scored_middling_or_at_once_or_a_call_that_worked_is_no_dead_end() -> None:
     worked = step(1, Action("calculator", {"expression": "17*24"}), 3.0, "408")
-    assert lessons(worked, step(2, Action("finish", {"answer": "408"}), 4.0),
-                   answer="408") == []
+    assert lessons(worked, step(2, Action("finish", {"answer": "408"}), 4.0), answer="408") == []
     # Nothing observed backs or refutes an answer given at once.
     assert lessons(step(1, Action("finish", {"answer": "red"}), 1.0), answer="red") == []
 
@@ -55,8 +59,10 @@ def heuristic(pattern: str, strategy: str, tier: Tier = Tier.TOOL) -> Heuristic:
 def test_only_lessons_of_a_near_identical_task_rule_out_exactly_their_call() -> None:
     finish_17 = Action("finish", {"answer": "17"})
     same = heuristic(TASK, dead_ends.lesson(finish_17, "the answer scored Φ 1 of 10"))
-    other_task = heuristic("A book costs 12 dollars. How many dollars do 35 books cost?",
-                           dead_ends.lesson(Action("finish", {"answer": "12"}), "wrong"))
+    other_task = heuristic(
+        "A book costs 12 dollars. How many dollars do 35 books cost?",
+        dead_ends.lesson(Action("finish", {"answer": "12"}), "wrong"),
+    )
     advice = heuristic(TASK, "Do not call anything before reading the task.", Tier.STRATEGIC)
     found = DeadEnds.for_task([same, other_task, advice], TASK)
     assert found.heuristics == (same,)
@@ -84,8 +90,10 @@ def answers_17_unless_it_cannot(messages: Sequence[ChatMessage]) -> str:
 
 def test_the_next_run_of_the_task_is_asked_again_without_the_dead_end(tmp_path: Path) -> None:
     # The critic scores the answer 17 low and anything else well.
-    model = team_model(answers_17_unless_it_cannot,
-                       score=lambda m: 1 if m[-1].content.rstrip().endswith("17") else 8)
+    model = team_model(
+        answers_17_unless_it_cannot,
+        score=lambda m: 1 if m[-1].content.rstrip().endswith("17") else 8,
+    )
     memory = memory_at(tmp_path / "m.sqlite3")
     team_runner = runner(tmp_path, ScriptedProvider({"m": model}), memory)
     team = one_agent_team(tmp_path)
@@ -101,9 +109,15 @@ def test_the_next_run_of_the_task_is_asked_again_without_the_dead_end(tmp_path: 
     assert "asked again without finish: Do not call finish(answer=17)" in warning.message
     # Only the action taken is proposed; the lesson counts as used and its Q-value moved.
     assert [e.tool for e in events if isinstance(e, ev.ActionProposed)] == [
-        "calculator", "calculator", "finish"]
-    (used,) = [h for h in asyncio.run(memory.find_heuristics(
-        "T", TASK, tiers=[dead_ends.TIER], limit=50)) if "finish(answer=17)" in h.strategy]
+        "calculator",
+        "calculator",
+        "finish",
+    ]
+    (used,) = [
+        h
+        for h in asyncio.run(memory.find_heuristics("T", TASK, tiers=[dead_ends.TIER], limit=50))
+        if "finish(answer=17)" in h.strategy
+    ]
     assert used.uses == 1 and used.id in second.steps[1].heuristic_ids
 
 
@@ -112,13 +126,23 @@ def test_with_nothing_else_to_choose_the_dead_end_is_taken_after_other_samples(
 ) -> None:
     memory = memory_at(tmp_path / "m.sqlite3")
     finish_17 = Action("finish", {"answer": "17"})
-    asyncio.run(memory.add_heuristic(Heuristic(
-        team="T", tier=dead_ends.TIER, pattern=TASK,
-        strategy=dead_ends.lesson(finish_17, "the answer scored Φ 1 of 10"))))
+    asyncio.run(
+        memory.add_heuristic(
+            Heuristic(
+                team="T",
+                tier=dead_ends.TIER,
+                pattern=TASK,
+                strategy=dead_ends.lesson(finish_17, "the answer scored Φ 1 of 10"),
+            )
+        )
+    )
     model = team_model(lambda messages: act("finish", answer="17"))
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
-        one_agent_team(tmp_path, tools="[]"), TASK, [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            one_agent_team(tmp_path, tools="[]"), TASK, [events.append]
+        )
+    )
     assert (outcome.status, outcome.answer) == ("completed", "17")
     # Finishing is the only choice, so nothing can be taken out: other samples are asked for.
     asked = [e.message for e in events if isinstance(e, ev.WarningRaised)]

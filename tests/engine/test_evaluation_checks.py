@@ -9,16 +9,19 @@ from purpose_desktop.engine.evaluation.checks import check_outcome, normalise_an
 from purpose_desktop.engine.evaluation.suites import Check, FileText
 
 
-@pytest.mark.parametrize(("answer", "passed"), [
-    ("The crates hold 408 apples.", True),
-    ("408", True),
-    ("408.0", True),
-    ("4080", False),
-    ("1408", False),
-    ("408.5", False),
-    ("", False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    ("answer", "passed"),
+    [
+        ("The crates hold 408 apples.", True),
+        ("408", True),
+        ("408.0", True),
+        ("4080", False),
+        ("1408", False),
+        ("408.5", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_answer_contains_wants_whole_words(answer: str | None, passed: bool) -> None:
     result = check_outcome(Check(answer_contains="408"), answer, Path("/nonexistent"))
     assert result.passed is passed
@@ -30,12 +33,15 @@ def test_answer_contains_ignores_case_and_thousands_separators() -> None:
     assert check_outcome(Check(answer_contains="2050"), "2,050 in all", Path()).passed
 
 
-@pytest.mark.parametrize(("answer", "passed"), [
-    ("PURPOSE DESKTOP", True),
-    ('  "PURPOSE   DESKTOP".  ', True),
-    ("purpose desktop", False),
-    ("The answer is PURPOSE DESKTOP", False),
-])
+@pytest.mark.parametrize(
+    ("answer", "passed"),
+    [
+        ("PURPOSE DESKTOP", True),
+        ('  "PURPOSE   DESKTOP".  ', True),
+        ("purpose desktop", False),
+        ("The answer is PURPOSE DESKTOP", False),
+    ],
+)
 def test_answer_equals_is_exact_but_for_spacing_quotes_and_a_full_stop(
     answer: str, passed: bool
 ) -> None:
@@ -65,6 +71,8 @@ def test_file_checks_read_the_workspace(tmp_path: Path) -> None:
     assert not check(file_equals=FileText(path="sorted.txt", text="Alice\nBob"))[0]
     assert not check(file_contains=FileText(path="notes/todo.txt", text="buy bread"))[0]
     assert check(file_equals=FileText(path="loud.txt", text="HI")) == (
-        False, "loud.txt was not written")
+        False,
+        "loud.txt was not written",
+    )
     passed, detail = check(file_equals=FileText(path="bad.txt", text="x"))
     assert not passed and "cannot be read" in detail

@@ -26,7 +26,8 @@ from purpose_desktop.store.improvement_arms import measure_improvement
 from purpose_desktop.store.memory_store import SqliteMemoryStore
 from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
-SUITE = parse_suite("""\
+SUITE = parse_suite(
+    """\
 name: two
 tasks:
   - id: right
@@ -39,7 +40,9 @@ tasks:
     task: Write the word done to out.txt.
     setup_files: {in.txt: "x"}
     check: {file_equals: {path: out.txt, text: "done"}}
-""", "two.yaml")
+""",
+    "two.yaml",
+)
 
 
 def actor(messages: Sequence[ChatMessage]) -> str:
@@ -54,8 +57,11 @@ def actor(messages: Sequence[ChatMessage]) -> str:
             return act("calculator", expression="7 + 6")
         return act("finish", answer="42" if "Observation: 42" in messages[-1].content else "41")
     if "out.txt" in text:
-        return act("finish", answer="written") if acted else act(
-            "write_file", path="out.txt", content="done")
+        return (
+            act("finish", answer="written")
+            if acted
+            else act("write_file", path="out.txt", content="done")
+        )
     return act("finish", answer="5") if acted else act("calculator", expression="2 + 3")
 
 
@@ -81,8 +87,9 @@ class Arms:
 
 def run(folder: Path, iterations: int, progress: list[Progress]) -> ImprovementResult:
     team = one_agent_team(folder, tools="[calculator, write_file]")
-    return asyncio.run(run_improvement(team, SUITE, iterations, Arms(folder),
-                                       on_progress=progress.append))
+    return asyncio.run(
+        run_improvement(team, SUITE, iterations, Arms(folder), on_progress=progress.append)
+    )
 
 
 def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path: Path) -> None:
@@ -90,7 +97,10 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     result = run(tmp_path, 2, progress)
 
     assert [series.name for series in result.series] == [
-        "learning on", "learning off", "with overrides"]
+        "learning on",
+        "learning off",
+        "with overrides",
+    ]
     assert (result.suite, result.team, result.model) == ("two", "T", "m")
     by_name = {series.name: series for series in result.series}
     # Two of three outcomes check out. The critic says 4 for every state but the answer 41:
@@ -99,9 +109,13 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     # Learning on, the wrong answer (Φ 1) is a dead end: asked again without finishing, the
     # model works 7 * 6 out in a third step, and that answer scores 4.
     learned = (1.0, 4.0, 7 / 3, 0.4)
-    curves = {name: [(m.success_rate, m.average_phi, m.average_steps, m.average_reward)
-                     for m in by_name[name].iterations]
-              for name in ("learning on", "learning off")}
+    curves = {
+        name: [
+            (m.success_rate, m.average_phi, m.average_steps, m.average_reward)
+            for m in by_name[name].iterations
+        ]
+        for name in ("learning on", "learning off")
+    }
     assert curves["learning off"] == [pytest.approx(as_first)] * 2
     assert curves["learning on"] == [pytest.approx(as_first), pytest.approx(learned)]
     assert all(m.tokens > 0 and m.seconds > 0 for s in result.series for m in s.iterations)
@@ -123,7 +137,10 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     assert [run.passed for run in overridden] == [True, False, True] + [True] * 3
     assert "should contain '42'" in overridden[1].detail
     assert [run.outcome.phi_curve for run in overridden[:3]] == [
-        (0.0, 4.0, 10.0), (0.0, 4.0, 0.0), (0.0, 10.0, 10.0)]
+        (0.0, 4.0, 10.0),
+        (0.0, 4.0, 0.0),
+        (0.0, 10.0, 10.0),
+    ]
     # A state like one the person scored 10 now scores higher than the critic's 4.
     assert overridden[3].outcome.phi_curve[1] > 4.0
     assert parse_improvement(result.to_json(), "result") == result
@@ -153,8 +170,9 @@ def test_setup_files_are_in_the_workspace_before_the_run(tmp_path: Path) -> None
     progress: list[Progress] = []
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
     arms = Arms(tmp_path)
-    asyncio.run(run_improvement(team, SUITE, 1, arms, arms=[Arm.LEARNING_OFF],
-                                on_progress=progress.append))
+    asyncio.run(
+        run_improvement(team, SUITE, 1, arms, arms=[Arm.LEARNING_OFF], on_progress=progress.append)
+    )
     workspaces = tmp_path / "LEARNING_OFF" / "workspaces"
     written = workspaces / progress[2].last.outcome.run_id
     assert (written / "in.txt").read_text("utf-8") == "x"
@@ -174,8 +192,7 @@ def test_cancelling_midway_stops_the_runs(tmp_path: Path) -> None:
             if progress.done == 4:
                 stopped.set()
 
-        task = asyncio.create_task(run_improvement(team, SUITE, 3, arms,
-                                                   on_progress=on_progress))
+        task = asyncio.create_task(run_improvement(team, SUITE, 3, arms, on_progress=on_progress))
         await stopped.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -209,21 +226,24 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
     provider = ScriptedProvider({"m": team_model(watching_actor, score=4)})
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
     suite = SUITE.model_copy(update={"tasks": SUITE.tasks[:1]})
-    result = asyncio.run(measure_improvement(team, suite, 2, provider, arms=arms,
-                                             max_answer_tokens=64, on_progress=runs.append))
+    result = asyncio.run(
+        measure_improvement(
+            team, suite, 2, provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
+        )
+    )
 
     assert [series.name for series in result.series] == [arm.value for arm in arms]
     second = {arm: prompts[-1] for arm, prompts in shown.items()}  # iteration 2's last call
     learned, past = "Learned from earlier tasks", "Past runs"
     assert learned in second[Arm.LEARNING_ON] and past in second[Arm.LEARNING_ON]
-    assert learned not in second[Arm.WITHOUT_HEURISTICS] and past in second[
-        Arm.WITHOUT_HEURISTICS]
-    assert learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[
-        Arm.WITHOUT_EXPERIENCES]
+    assert learned not in second[Arm.WITHOUT_HEURISTICS] and past in second[Arm.WITHOUT_HEURISTICS]
+    assert (
+        learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[Arm.WITHOUT_EXPERIENCES]
+    )
     assert learned in second[Arm.WITHOUT_DEAD_ENDS] and past in second[Arm.WITHOUT_DEAD_ENDS]
     # The person scored the calculator's result 10 in iteration 1. With the anchors, the critic
     # now scores that state above its own 4; without them it is back to the critic's 4.
-    curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms):]}
+    curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms) :]}
     assert curves[Arm.WITH_OVERRIDES][1] > 4.0
     assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 4.0
     # The printed table lines its columns up whatever the length of the arms' names.
@@ -240,10 +260,17 @@ def test_without_dead_ends_a_wrong_answer_is_not_taken_away(tmp_path: Path) -> N
     suite = SUITE.model_copy(update={"tasks": [SUITE.tasks[1]]})
     runs: list[Progress] = []
     arms = [Arm.LEARNING_ON, Arm.WITHOUT_DEAD_ENDS]
-    asyncio.run(measure_improvement(team, suite, 2, provider, arms=arms,
-                                    max_answer_tokens=64, on_progress=runs.append))
+    asyncio.run(
+        measure_improvement(
+            team, suite, 2, provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
+        )
+    )
 
     passed = {(run.last.arm, run.last.iteration): run.last.passed for run in runs}
-    assert passed == {(Arm.LEARNING_ON, 1): False, (Arm.WITHOUT_DEAD_ENDS, 1): False,
-                      (Arm.LEARNING_ON, 2): True, (Arm.WITHOUT_DEAD_ENDS, 2): False}
+    assert passed == {
+        (Arm.LEARNING_ON, 1): False,
+        (Arm.WITHOUT_DEAD_ENDS, 1): False,
+        (Arm.LEARNING_ON, 2): True,
+        (Arm.WITHOUT_DEAD_ENDS, 2): False,
+    }
     assert "should contain '42'" in runs[-1].last.detail

@@ -42,8 +42,13 @@ def test_builtin_suites_have_at_least_thirty_tasks_of_every_kind() -> None:
     assert counts == {"arithmetic": 11, "files": 8, "multistep": 7, "text": 9}
     assert sum(counts.values()) >= 30
     assert all(entry.builtin for entry in entries)
-    checks = {name for entry in entries for task in entry.suite.tasks
-              for name, value in task.check.model_dump().items() if value is not None}
+    checks = {
+        name
+        for entry in entries
+        for task in entry.suite.tasks
+        for name, value in task.check.model_dump().items()
+        if value is not None
+    }
     assert checks == {"answer_contains", "answer_equals", "file_contains", "file_equals"}
 
 
@@ -60,25 +65,42 @@ def test_a_good_file_loads_and_a_users_suite_is_listed_and_found(tmp_path: Path)
         find_suite("other", BUILTIN, tmp_path)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("name: mine", "name: ''"), r"name: String should have at least 1 character"),
-    ((GOOD[GOOD.index("tasks:"):], "tasks: []\n"),
-     r"mine.yaml: tasks: Tuple should have at least 1 item"),
-    (('check: {answer_contains: "5"}', "check: {}"),
-     r"task 'sum' \(tasks\[0\]\), check: give exactly one of .*\(found none\)"),
-    (('check: {answer_contains: "5"}', 'check: {answer_contains: "5", answer_equals: "5"}'),
-     r"task 'sum' \(tasks\[0\]\), check: .*found answer_contains, answer_equals"),
-    (('check: {answer_contains: "5"}', 'check: {answer_contain: "5"}'),
-     r"task 'sum' \(tasks\[0\]\), check.answer_contain: unknown field"),
-    (("  - id: sum\n    task: What is 2 + 3?\n", "  - id: sum\n"),
-     r"task 'sum' \(tasks\[0\]\), task: this field is required but missing"),
-    (("setup_files: {note.txt: \"hi\"}", "setup_files: {../note.txt: \"hi\"}"),
-     r"task 'shout' \(tasks\[1\]\), setup_files: .*relative path inside the workspace"),
-    (("path: loud.txt", "path: /etc/loud.txt"),
-     r"task 'shout' \(tasks\[1\]\), check.file_equals.path: .*inside the workspace"),
-    (("id: shout", "id: sum"), r"the suite: task id 'sum' is used twice"),
-    (("name: mine", "name: [mine"), r"line 2, column 12: not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("name: mine", "name: ''"), r"name: String should have at least 1 character"),
+        (
+            (GOOD[GOOD.index("tasks:") :], "tasks: []\n"),
+            r"mine.yaml: tasks: Tuple should have at least 1 item",
+        ),
+        (
+            ('check: {answer_contains: "5"}', "check: {}"),
+            r"task 'sum' \(tasks\[0\]\), check: give exactly one of .*\(found none\)",
+        ),
+        (
+            ('check: {answer_contains: "5"}', 'check: {answer_contains: "5", answer_equals: "5"}'),
+            r"task 'sum' \(tasks\[0\]\), check: .*found answer_contains, answer_equals",
+        ),
+        (
+            ('check: {answer_contains: "5"}', 'check: {answer_contain: "5"}'),
+            r"task 'sum' \(tasks\[0\]\), check.answer_contain: unknown field",
+        ),
+        (
+            ("  - id: sum\n    task: What is 2 + 3?\n", "  - id: sum\n"),
+            r"task 'sum' \(tasks\[0\]\), task: this field is required but missing",
+        ),
+        (
+            ('setup_files: {note.txt: "hi"}', 'setup_files: {../note.txt: "hi"}'),
+            r"task 'shout' \(tasks\[1\]\), setup_files: .*relative path inside the workspace",
+        ),
+        (
+            ("path: loud.txt", "path: /etc/loud.txt"),
+            r"task 'shout' \(tasks\[1\]\), check.file_equals.path: .*inside the workspace",
+        ),
+        (("id: shout", "id: sum"), r"the suite: task id 'sum' is used twice"),
+        (("name: mine", "name: [mine"), r"line 2, column 12: not valid YAML"),
+    ],
+)
 def test_a_bad_file_is_named_with_its_task_and_field(
     tmp_path: Path, change: tuple[str, str], message: str
 ) -> None:
@@ -108,7 +130,11 @@ def test_reading_the_folders_keeps_the_good_suites_beside_the_problems(tmp_path:
     write(tmp_path, GOOD.replace("name: mine", "name: arithmetic"), "c-arithmetic.yaml")
     listing = read_suites(BUILTIN, tmp_path)
     assert [(e.suite.name, e.builtin) for e in listing.entries] == [
-        ("arithmetic", False), ("files", True), ("multistep", True), ("text", True),
-        ("mine", False)]  # a user's suite takes the place of the built-in one of its name
+        ("arithmetic", False),
+        ("files", True),
+        ("multistep", True),
+        ("text", True),
+        ("mine", False),
+    ]  # a user's suite takes the place of the built-in one of its name
     (problem,) = listing.problems
     assert problem.startswith(f"{tmp_path / 'b-broken.yaml'}: tasks: this field is required")

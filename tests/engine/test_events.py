@@ -43,8 +43,7 @@ def test_emitting_never_waits_for_a_subscriber() -> None:
         await stream.aclose()
 
     asyncio.run(scenario())
-    assert [e.text for e in received if isinstance(e, TokenStreamed)] == [
-        str(i) for i in range(20)]
+    assert [e.text for e in received if isinstance(e, TokenStreamed)] == [str(i) for i in range(20)]
 
 
 def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:

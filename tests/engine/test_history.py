@@ -54,9 +54,7 @@ def total(messages: Sequence[ChatMessage]) -> int:
     return sum(len(m.content.split()) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
 
 
-def compact(
-    history: Sequence[Exchange], budget: int, *, keep_last: int = 2
-) -> list[ChatMessage]:
+def compact(history: Sequence[Exchange], budget: int, *, keep_last: int = 2) -> list[ChatMessage]:
     return asyncio.run(compact_history(HEAD, history, budget, WordCounter(), keep_last=keep_last))
 
 
@@ -177,8 +175,10 @@ def test_each_text_is_counted_once_and_a_real_counter_works() -> None:
 
     async def count(messages: Sequence[ChatMessage]) -> int:
         return sum(
-            [await approximate.count_tokens(m.content) + TEMPLATE_TOKENS_PER_MESSAGE
-             for m in messages]
+            [
+                await approximate.count_tokens(m.content) + TEMPLATE_TOKENS_PER_MESSAGE
+                for m in messages
+            ]
         )
 
     assert asyncio.run(count(result)) <= 400

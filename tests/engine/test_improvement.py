@@ -27,22 +27,34 @@ from purpose_desktop.errors import UserError
 
 
 def iteration(number: int, success: float, **changes: Any) -> IterationMetrics:
-    values: dict[str, Any] = {"iteration": number, "success_rate": success, "average_phi": 5.0,
-                              "average_steps": 3.0, "average_reward": 1.25, "tokens": 900,
-                              "seconds": 12.5}
+    values: dict[str, Any] = {
+        "iteration": number,
+        "success_rate": success,
+        "average_phi": 5.0,
+        "average_steps": 3.0,
+        "average_reward": 1.25,
+        "tokens": 900,
+        "seconds": 12.5,
+    }
     values.update(changes)
     return IterationMetrics(**values)
 
 
 def sample_result(suite: str = "arithmetic") -> ImprovementResult:
     return ImprovementResult(
-        suite=suite, team="Calculators", model="bundled:smollm2-135m",
+        suite=suite,
+        team="Calculators",
+        model="bundled:smollm2-135m",
         created=datetime(2025, 6, 1, 12, 30, tzinfo=UTC),
         series=(
-            ImprovementSeries("learning on", (iteration(1, 0.4), iteration(2, 0.6),
-                                              iteration(3, 0.8, average_phi=7.5))),
-            ImprovementSeries("learning off", (iteration(1, 0.4), iteration(2, 0.4),
-                                               iteration(3, 0.5, average_reward=-0.5))),
+            ImprovementSeries(
+                "learning on",
+                (iteration(1, 0.4), iteration(2, 0.6), iteration(3, 0.8, average_phi=7.5)),
+            ),
+            ImprovementSeries(
+                "learning off",
+                (iteration(1, 0.4), iteration(2, 0.4), iteration(3, 0.5, average_reward=-0.5)),
+            ),
         ),
     )
 
@@ -62,15 +74,27 @@ def test_a_result_is_written_and_read_back_equal(tmp_path: Path) -> None:
     assert (data["format"], data["version"]) == (FORMAT, 1)
     assert data["created"] == "2025-06-01T12:30:00+00:00"
     assert data["series"][1]["iterations"][2] == {
-        "iteration": 3, "success_rate": 0.5, "average_phi": 5.0, "average_steps": 3.0,
-        "average_reward": -0.5, "tokens": 900, "seconds": 12.5}
+        "iteration": 3,
+        "success_rate": 0.5,
+        "average_phi": 5.0,
+        "average_steps": 3.0,
+        "average_reward": -0.5,
+        "tokens": 900,
+        "seconds": 12.5,
+    }
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary file left
 
 
 def test_every_metric_can_be_read_as_points_of_a_curve() -> None:
     series = sample_result().series[0]
     assert [metric.name for metric in METRICS] == [
-        "success_rate", "average_phi", "average_steps", "average_reward", "tokens", "seconds"]
+        "success_rate",
+        "average_phi",
+        "average_steps",
+        "average_reward",
+        "tokens",
+        "seconds",
+    ]
     assert series.points("success_rate") == ((1, 0.4), (2, 0.6), (3, 0.8))
     assert series.points("average_phi") == ((1, 5.0), (2, 5.0), (3, 7.5))
     assert METRICS[0].bounds == (0.0, 1.0) and METRICS[3].bounds is None
@@ -95,37 +119,74 @@ def broken(path: list[Any], value: Any) -> str:
     return json.dumps(data)
 
 
-@pytest.mark.parametrize(("path", "value", "problem"), [
-    (["series", 0, "iterations", 1, "success_rate"], 1.5,
-     "series[0].iterations[1].success_rate: should be from 0 to 1, not 1.5"),
-    (["series", 0, "iterations", 1, "success_rate"], "0.5",
-     "series[0].iterations[1].success_rate: should be a number, not '0.5'"),
-    (["series", 1, "iterations", 0, "tokens"], True,
-     "series[1].iterations[0].tokens: should be a whole number, not True"),
-    (["series", 1, "iterations", 0, "tokens"], 12.5,
-     "series[1].iterations[0].tokens: should be a whole number, not 12.5"),
-    (["series", 1, "iterations", 0, "seconds"], -1,
-     "series[1].iterations[0].seconds: should be at least 0, not -1"),
-    (["series", 0, "iterations", 2, "average_phi"], 11,
-     "series[0].iterations[2].average_phi: should be from 0 to 10, not 11"),
-    (["series", 0, "iterations", 0, "average_steps"], ...,
-     "series[0].iterations[0].average_steps: missing"),
-    (["series", 0, "iterations", 2, "iteration"], 2,
-     "series[0].iterations[2].iteration: 2 does not come after 2"),
-    (["series", 0, "iterations", 0, "iteration"], 0,
-     "series[0].iterations[0].iteration: should be at least 1, not 0"),
-    (["series", 1, "name"], "learning on",
-     "series[1].name: 'learning on' names an earlier series too"),
-    (["series", 1, "name"], " ", "series[1].name: should not be empty"),
-    (["series", 1], [1, 2], "series[1]: should be an object, not a list"),
-    (["series"], [], "series: there must be at least one"),
-    (["series"], {"learning on": []}, "series: should be a list, not an object"),
-    (["suite"], None, "suite: should be text, not null"),
-    (["created"], "last Tuesday",
-     "created: 'last Tuesday' is not a date and time such as 2025-06-01T12:00:00+00:00"),
-])
-def test_a_malformed_result_names_its_first_problem(path: list[Any], value: Any,
-                                                    problem: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        (
+            ["series", 0, "iterations", 1, "success_rate"],
+            1.5,
+            "series[0].iterations[1].success_rate: should be from 0 to 1, not 1.5",
+        ),
+        (
+            ["series", 0, "iterations", 1, "success_rate"],
+            "0.5",
+            "series[0].iterations[1].success_rate: should be a number, not '0.5'",
+        ),
+        (
+            ["series", 1, "iterations", 0, "tokens"],
+            True,
+            "series[1].iterations[0].tokens: should be a whole number, not True",
+        ),
+        (
+            ["series", 1, "iterations", 0, "tokens"],
+            12.5,
+            "series[1].iterations[0].tokens: should be a whole number, not 12.5",
+        ),
+        (
+            ["series", 1, "iterations", 0, "seconds"],
+            -1,
+            "series[1].iterations[0].seconds: should be at least 0, not -1",
+        ),
+        (
+            ["series", 0, "iterations", 2, "average_phi"],
+            11,
+            "series[0].iterations[2].average_phi: should be from 0 to 10, not 11",
+        ),
+        (
+            ["series", 0, "iterations", 0, "average_steps"],
+            ...,
+            "series[0].iterations[0].average_steps: missing",
+        ),
+        (
+            ["series", 0, "iterations", 2, "iteration"],
+            2,
+            "series[0].iterations[2].iteration: 2 does not come after 2",
+        ),
+        (
+            ["series", 0, "iterations", 0, "iteration"],
+            0,
+            "series[0].iterations[0].iteration: should be at least 1, not 0",
+        ),
+        (
+            ["series", 1, "name"],
+            "learning on",
+            "series[1].name: 'learning on' names an earlier series too",
+        ),
+        (["series", 1, "name"], " ", "series[1].name: should not be empty"),
+        (["series", 1], [1, 2], "series[1]: should be an object, not a list"),
+        (["series"], [], "series: there must be at least one"),
+        (["series"], {"learning on": []}, "series: should be a list, not an object"),
+        (["suite"], None, "suite: should be text, not null"),
+        (
+            ["created"],
+            "last Tuesday",
+            "created: 'last Tuesday' is not a date and time such as 2025-06-01T12:00:00+00:00",
+        ),
+    ],
+)
+def test_a_malformed_result_names_its_first_problem(
+    path: list[Any], value: Any, problem: str
+) -> None:
     with pytest.raises(ImprovementFileError) as raised:
         parse_improvement(broken(path, value), "results/run.json")
     assert str(raised.value) == f"results/run.json: {problem}"
@@ -133,23 +194,33 @@ def test_a_malformed_result_names_its_first_problem(path: list[Any], value: Any,
 
 def test_a_reward_that_is_not_a_finite_number_is_refused() -> None:
     text = broken(["series", 0, "iterations", 0, "average_reward"], 0).replace(
-        '"average_reward": 0', '"average_reward": NaN', 1)
-    with pytest.raises(ImprovementFileError,
-                       match=r"average_reward: should be a number, not nan"):
+        '"average_reward": 0', '"average_reward": NaN', 1
+    )
+    with pytest.raises(ImprovementFileError, match=r"average_reward: should be a number, not nan"):
         parse_improvement(text, "r.json")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("{", "r.json is not JSON: Expecting property name enclosed in double quotes"),
-    ("[]", 'r.json is not a benchmark result: it must have "format": '
-           '"purpose-desktop-improvement"'),
-    (json.dumps({"format": "purpose-desktop-memory", "version": 1}),
-     "r.json is not a benchmark result"),
-    (json.dumps({"format": FORMAT, "version": 2}),
-     "r.json: result version 2 cannot be read, only version 1; a newer purpose-desktop "
-     "wrote it"),
-    (json.dumps({"format": FORMAT}), "r.json: result version None cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{", "r.json is not JSON: Expecting property name enclosed in double quotes"),
+        (
+            "[]",
+            'r.json is not a benchmark result: it must have "format": '
+            '"purpose-desktop-improvement"',
+        ),
+        (
+            json.dumps({"format": "purpose-desktop-memory", "version": 1}),
+            "r.json is not a benchmark result",
+        ),
+        (
+            json.dumps({"format": FORMAT, "version": 2}),
+            "r.json: result version 2 cannot be read, only version 1; a newer purpose-desktop "
+            "wrote it",
+        ),
+        (json.dumps({"format": FORMAT}), "r.json: result version None cannot be read"),
+    ],
+)
 def test_a_file_of_another_kind_or_version_says_so_first(text: str, problem: str) -> None:
     with pytest.raises(ImprovementFileError) as raised:
         parse_improvement(text, "r.json")
@@ -177,7 +248,8 @@ def test_a_result_is_saved_under_its_suite_and_time_in_a_folder_made_for_it(
     assert load_improvement(path) == sample_result()
     # A suite's name is free text; the file stays in the folder.
     assert result_file(folder, sample_result("../my suite: v2")).name == (
-        "improve-my-suite-v2-20250601-123000.json")
+        "improve-my-suite-v2-20250601-123000.json"
+    )
 
 
 def test_a_folder_of_results_is_listed_newest_first_with_the_unreadable_ones(
@@ -187,8 +259,9 @@ def test_a_folder_of_results_is_listed_newest_first_with_the_unreadable_ones(
     for name, age in (("old.json", 300), ("new.json", 0), ("bad.json", 100)):
         path = tmp_path / name
         if name == "bad.json":
-            path.write_text('{"format": "purpose-desktop-improvement", "version": 1}',
-                            encoding="utf-8")
+            path.write_text(
+                '{"format": "purpose-desktop-improvement", "version": 1}', encoding="utf-8"
+            )
         else:
             save_improvement(sample_result(name.removesuffix(".json")), path)
         moment = datetime.now().timestamp() - age
@@ -197,5 +270,8 @@ def test_a_folder_of_results_is_listed_newest_first_with_the_unreadable_ones(
     listed = list_results(tmp_path)
     assert [entry.path.name for entry in listed] == ["new.json", "bad.json", "old.json"]
     assert [entry.result.suite if entry.result else None for entry in listed] == [
-        "new", None, "old"]
+        "new",
+        None,
+        "old",
+    ]
     assert listed[1].problem == f"{tmp_path / 'bad.json'}: suite: missing"

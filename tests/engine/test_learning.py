@@ -8,8 +8,9 @@ from purpose_desktop.engine.trajectory import Action, Observation, Step
 
 
 def result(status: str, *steps: Step, answer: str = "") -> lessons.RunResult:
-    return lessons.RunResult("T", "run-1", "A crate holds 24 apples. How many in 17 crates?",
-                              status, answer, steps)  # type: ignore[arg-type]
+    return lessons.RunResult(
+        "T", "run-1", "A crate holds 24 apples. How many in 17 crates?", status, answer, steps
+    )  # type: ignore[arg-type]
 
 
 def step(index: int, tool: str, phi_after: float, output: str = "", **arguments: str) -> Step:
@@ -24,27 +25,41 @@ def test_an_answer_given_at_once_that_scored_low_teaches_to_work_it_out_first() 
     run = result("completed", step(1, "finish", 1.0, answer="17"), answer="17")
     assert strategies(run, Tier.STRATEGIC) == [
         "The answer '17' scored Φ 1 of 10: work the answer out with a tool first, then "
-        "finish with its result."]
+        "finish with its result."
+    ]
 
 
 def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() -> None:
-    run = result("completed", step(1, "calculator", 6.0, "408", expression="17*24"),
-                 step(2, "finish", 0.0, answer="17"), answer="17")
+    run = result(
+        "completed",
+        step(1, "calculator", 6.0, "408", expression="17*24"),
+        step(2, "finish", 0.0, answer="17"),
+        answer="17",
+    )
     assert strategies(run, Tier.STRATEGIC) == [
         "The answer '17' scored Φ 0 of 10: finish with what the tools gave, not with another "
-        "number."]
+        "number."
+    ]
     assert any("worked: it gave 408" in s for s in strategies(run, Tier.TOOL))
 
 
 def test_a_call_that_raised_phi_only_a_little_is_not_learned_as_working() -> None:
-    run = result("completed", step(1, "calculator", 1.0, "17", expression="17"),
-                 step(2, "finish", 1.0, answer="17"), answer="17")
+    run = result(
+        "completed",
+        step(1, "calculator", 1.0, "17", expression="17"),
+        step(2, "finish", 1.0, answer="17"),
+        answer="17",
+    )
     assert not any("worked" in s for s in strategies(run, Tier.TOOL))
 
 
 def test_a_well_scored_answer_teaches_its_steps_and_no_warning() -> None:
-    run = result("completed", step(1, "calculator", 6.0, "408", expression="17*24"),
-                 step(2, "finish", 9.0, answer="408"), answer="408")
+    run = result(
+        "completed",
+        step(1, "calculator", 6.0, "408", expression="17*24"),
+        step(2, "finish", 9.0, answer="408"),
+        answer="408",
+    )
     assert strategies(run, Tier.STRATEGIC) == []
     (procedure,) = strategies(run, Tier.PROCEDURAL)
     assert procedure.startswith("Steps that worked: calculator(expression=17*24)")

@@ -13,8 +13,12 @@ from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from tests.engine.scripted_team import act, one_agent_team, runner, team_model
 
 
-def report_of(tmp_path: Path, models: dict[str, FunctionModel], team: LoadedTeam,
-              task: str = "What is 17 * 23?") -> OutcomeReport:
+def report_of(
+    tmp_path: Path,
+    models: dict[str, FunctionModel],
+    team: LoadedTeam,
+    task: str = "What is 17 * 23?",
+) -> OutcomeReport:
     """Run ``team`` on the scripted ``models``; the report read from its events."""
     events: list[ev.Event] = []
     asyncio.run(runner(tmp_path, ScriptedProvider(models)).run(team, task, [events.append]))
@@ -25,8 +29,9 @@ def report_of(tmp_path: Path, models: dict[str, FunctionModel], team: LoadedTeam
 
 
 def test_a_completed_run_reports_its_answer_and_how_it_got_there(tmp_path: Path) -> None:
-    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
-                       score=7)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391")], score=7
+    )
     report = report_of(tmp_path, {"m": model}, one_agent_team(tmp_path))
     assert (report.status, report.headline, report.answer) == ("completed", "Completed", "391")
     assert report.details.startswith("2 steps · Φ 7 · ") and report.details.endswith(" s")
@@ -41,16 +46,20 @@ def test_a_run_out_of_steps_says_to_raise_the_step_limit(tmp_path: Path) -> None
     assert report.advice.startswith("Raise solver's step limit (max steps) in the Team pane")
 
 
-def test_a_model_that_writes_no_action_says_why_and_to_try_another_model(
-    tmp_path: Path
-) -> None:
+def test_a_model_that_writes_no_action_says_why_and_to_try_another_model(tmp_path: Path) -> None:
     model = team_model(lambda messages: "I think it is about four hundred.", name="tiny")
     # A word problem: no rule can stand in for the model (see engine/fallback.py).
-    report = report_of(tmp_path, {"m": model}, one_agent_team(tmp_path),
-                       task="How many apples are in 17 crates of 23?")
+    report = report_of(
+        tmp_path,
+        {"m": model},
+        one_agent_team(tmp_path),
+        task="How many apples are in 17 crates of 23?",
+    )
     assert report.status == "failed"
-    assert report.reason.startswith("The model's answer was not a valid action: Expected one "
-                                    'action as a JSON object, like {"tool": "calculator"')
+    assert report.reason.startswith(
+        "The model's answer was not a valid action: Expected one "
+        'action as a JSON object, like {"tool": "calculator"'
+    )
     assert "about four hundred" in report.reason
     assert report.advice.startswith("Try another model for solver than tiny")
 
@@ -59,8 +68,9 @@ def test_a_model_that_cannot_be_had_points_to_the_models_pane(tmp_path: Path) ->
     report = report_of(tmp_path, {}, one_agent_team(tmp_path, model="absent"))
     assert report.status == "failed"
     assert report.reason == "Model not found: 'absent'"
-    assert report.advice == ("Check absent in the Models pane, or choose another model for the "
-                             "agent in the Team pane.")
+    assert report.advice == (
+        "Check absent in the Models pane, or choose another model for the agent in the Team pane."
+    )
 
 
 def test_a_cancelled_run_can_be_resumed_and_an_unknown_failure_is_said_plainly() -> None:
@@ -68,26 +78,40 @@ def test_a_cancelled_run_can_be_resumed_and_an_unknown_failure_is_said_plainly()
     assert reader.read(ev.ErrorRaised(run_id="r", seq=1, timestamp=0.0, message="old")) is None
     # A resumed run starts afresh: the error before it is not why it ended.
     reader.read(ev.RunResumed(run_id="r", seq=2, timestamp=0.0, from_step=1))
-    finished = ev.RunFinished(run_id="r", seq=3, timestamp=0.0, status="cancelled", answer="",
-                              prompt_tokens=10, completion_tokens=1, seconds=0.25, steps=1,
-                              phi=2.5)
+    finished = ev.RunFinished(
+        run_id="r",
+        seq=3,
+        timestamp=0.0,
+        status="cancelled",
+        answer="",
+        prompt_tokens=10,
+        completion_tokens=1,
+        seconds=0.25,
+        steps=1,
+        phi=2.5,
+    )
     report = reader.read(finished)
     assert report is not None and report.headline == "Cancelled"
     assert report.details == "1 step · Φ 2.5 · 1 tokens in 0.2 s"
     assert report.advice == "Resume it from the Runs list to go on after its last finished step."
-    assert explain_failure("") == ("The run stopped without saying why.",
-                                   "The timeline shows the last thing that happened before it "
-                                   "stopped.")
-    assert explain_failure("disk full") == ("disk full", "The timeline shows what happened "
-                                            "before it stopped.")
+    assert explain_failure("") == (
+        "The run stopped without saying why.",
+        "The timeline shows the last thing that happened before it stopped.",
+    )
+    assert explain_failure("disk full") == (
+        "disk full",
+        "The timeline shows what happened before it stopped.",
+    )
 
 
 def test_any_step_the_agent_could_not_take_points_to_the_model() -> None:
     reason, advice = explain_failure(
-        "solver could not produce an action: The model tiny gave an empty answer.")
+        "solver could not produce an action: The model tiny gave an empty answer."
+    )
     assert reason == "The model tiny gave an empty answer."
     assert advice.startswith("Try another model for solver than tiny: ")
     reason, advice = explain_failure(
-        "solver could not produce an action: solver proposed calculator(1+1) again.")
+        "solver could not produce an action: solver proposed calculator(1+1) again."
+    )
     assert reason == "solver proposed calculator(1+1) again."
     assert advice.startswith("Try another model for solver: ")

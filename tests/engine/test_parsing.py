@@ -23,9 +23,7 @@ def tool(name: str, properties: dict[str, Any], required: list[str]) -> Tool:
 
 
 CALCULATOR = tool("calculator", {"expression": {"type": "string"}}, ["expression"])
-READ_FILE = tool(
-    "read_file", {"path": {"type": "string"}, "limit": {"type": "integer"}}, ["path"]
-)
+READ_FILE = tool("read_file", {"path": {"type": "string"}, "limit": {"type": "integer"}}, ["path"])
 WRITE_FILE = tool(
     "write_file", {"path": {"type": "string"}, "content": {"type": "string"}}, ["path", "content"]
 )
@@ -43,41 +41,59 @@ def parse(text: str) -> ParsedAction:
     ("text", "expected"),
     [
         # What the grammar produces.
-        ('{"tool": "calculator", "expression": "17*23", "thought": "multiply"}',
-         Action("calculator", {"expression": "17*23"}, "multiply")),
+        (
+            '{"tool": "calculator", "expression": "17*23", "thought": "multiply"}',
+            Action("calculator", {"expression": "17*23"}, "multiply"),
+        ),
         # Whitespace and raw newlines inside strings (llama.cpp's grammar allows them).
-        ('\n  {"tool": "write_file", "path": "a.txt", "content": "line 1\nline 2"}  \n',
-         Action("write_file", {"path": "a.txt", "content": "line 1\nline 2"})),
+        (
+            '\n  {"tool": "write_file", "path": "a.txt", "content": "line 1\nline 2"}  \n',
+            Action("write_file", {"path": "a.txt", "content": "line 1\nline 2"}),
+        ),
         # Prose around the object; the first object counts.
-        ('Sure! To answer this I will use the calculator.\n'
-         '{"tool": "calculator", "expression": "17*23", "thought": "multiply"}\n'
-         'Then I will give the answer.',
-         Action("calculator", {"expression": "17*23"}, "multiply")),
+        (
+            "Sure! To answer this I will use the calculator.\n"
+            '{"tool": "calculator", "expression": "17*23", "thought": "multiply"}\n'
+            "Then I will give the answer.",
+            Action("calculator", {"expression": "17*23"}, "multiply"),
+        ),
         # A brace in the prose before the object.
         ('I need {some} math: {"tool": "calculator", "expression": "17*23"}', MULTIPLY),
         # Braces inside strings do not end the object.
-        ('Action: {"tool": "write_file", "path": "a.py", "content": "d = {}\\nprint(d}"}',
-         Action("write_file", {"path": "a.py", "content": "d = {}\nprint(d}"})),
+        (
+            'Action: {"tool": "write_file", "path": "a.py", "content": "d = {}\\nprint(d}"}',
+            Action("write_file", {"path": "a.py", "content": "d = {}\nprint(d}"}),
+        ),
         # Trailing commas are forgiven.
         ('{"tool": "calculator", "expression": "17*23",}', MULTIPLY),
         # Cut off by the token limit in the thought, which comes last.
-        ('{"tool": "calculator", "expression": "17*23", "thought": "I need to multiply th',
-         Action("calculator", {"expression": "17*23"}, "I need to multiply th")),
+        (
+            '{"tool": "calculator", "expression": "17*23", "thought": "I need to multiply th',
+            Action("calculator", {"expression": "17*23"}, "I need to multiply th"),
+        ),
         ('{"tool": "calculator", "expression": "17*23", "thou', MULTIPLY),
         # A model that invents the observation and a second step: the first action counts.
-        ('{"tool": "calculator", "expression": "17*23"}\nObservation: 391\n'
-         '{"tool": "finish", "answer": "391"}', MULTIPLY),
+        (
+            '{"tool": "calculator", "expression": "17*23"}\nObservation: 391\n'
+            '{"tool": "finish", "answer": "391"}',
+            MULTIPLY,
+        ),
         # Older shapes.
         ('{"tool": "calculator", "arguments": {"expression": "17*23"}}', MULTIPLY),
         ('{"tool": "calculator", "input": "17*23"}', MULTIPLY),
         ('{"action": "Final Answer", "action_input": "391"}', Action("finish", {"answer": "391"})),
         ('[{"tool": "calculator", "expression": "17*23"}]', MULTIPLY),
         # A number where a string is wanted.
-        ('{"tool": "finish", "answer": 391, "thought": "done"}',
-         Action("finish", {"answer": "391"}, "done")),
+        (
+            '{"tool": "finish", "answer": 391, "thought": "done"}',
+            Action("finish", {"answer": "391"}, "done"),
+        ),
         # A reasoning section is not read for actions.
-        ('<think>maybe {"tool": "finish", "answer": "1"}</think>'
-         '{"tool": "calculator", "expression": "17*23"}', MULTIPLY),
+        (
+            '<think>maybe {"tool": "finish", "answer": "1"}</think>'
+            '{"tool": "calculator", "expression": "17*23"}',
+            MULTIPLY,
+        ),
     ],
 )
 def test_json_with_or_without_prose(text: str, expected: Action) -> None:
@@ -105,17 +121,25 @@ def test_json_in_a_code_block(text: str) -> None:
     ("text", "expected"),
     [
         ("<tool>calculator</tool><expression>17*23</expression>", MULTIPLY),
-        ("<thought>I multiply.</thought>\n<action>calculator</action>\n<input>17*23</input>",
-         Action("calculator", {"expression": "17*23"}, "I multiply.")),
-        ("<action>\n  <tool_name>read_file</tool_name>\n  <path>notes.txt</path>\n"
-         "  <limit>5</limit>\n</action>",
-         Action("read_file", {"path": "notes.txt", "limit": 5})),
+        (
+            "<thought>I multiply.</thought>\n<action>calculator</action>\n<input>17*23</input>",
+            Action("calculator", {"expression": "17*23"}, "I multiply."),
+        ),
+        (
+            "<action>\n  <tool_name>read_file</tool_name>\n  <path>notes.txt</path>\n"
+            "  <limit>5</limit>\n</action>",
+            Action("read_file", {"path": "notes.txt", "limit": 5}),
+        ),
         ("<action>calculator(17*23)</action>", MULTIPLY),
         ("The result is known.\n<answer>391</answer>", Action("finish", {"answer": "391"})),
-        ("<final_answer>17 * 23 = 391</final_answer>",
-         Action("finish", {"answer": "17 * 23 = 391"})),
-        ("<tool>delegate</tool><agent>Bob</agent><task>check the sum</task>",
-         Action("delegate", {"agent": "bob", "task": "check the sum"})),
+        (
+            "<final_answer>17 * 23 = 391</final_answer>",
+            Action("finish", {"answer": "17 * 23 = 391"}),
+        ),
+        (
+            "<tool>delegate</tool><agent>Bob</agent><task>check the sum</task>",
+            Action("delegate", {"agent": "bob", "task": "check the sum"}),
+        ),
     ],
 )
 def test_xml_tags(text: str, expected: Action) -> None:
@@ -125,27 +149,41 @@ def test_xml_tags(text: str, expected: Action) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Thought: I need to multiply.\nAction: calculator\nAction Input: 17*23",
-         Action("calculator", {"expression": "17*23"}, "I need to multiply.")),
+        (
+            "Thought: I need to multiply.\nAction: calculator\nAction Input: 17*23",
+            Action("calculator", {"expression": "17*23"}, "I need to multiply."),
+        ),
         # The whole imagined chain: the first action counts.
-        ("Thought: I need to multiply.\nAction: calculator\nAction Input: 17*23\n"
-         "Observation: 391\nThought: I know it now.\nFinal Answer: 391",
-         Action("calculator", {"expression": "17*23"}, "I need to multiply.")),
-        ("Thought: I know the answer.\nFinal Answer: 17 * 23 is 391.",
-         Action("finish", {"answer": "17 * 23 is 391."}, "I know the answer.")),
+        (
+            "Thought: I need to multiply.\nAction: calculator\nAction Input: 17*23\n"
+            "Observation: 391\nThought: I know it now.\nFinal Answer: 391",
+            Action("calculator", {"expression": "17*23"}, "I need to multiply."),
+        ),
+        (
+            "Thought: I know the answer.\nFinal Answer: 17 * 23 is 391.",
+            Action("finish", {"answer": "17 * 23 is 391."}, "I know the answer."),
+        ),
         # A final answer runs over the lines below it, even ones that look like keys.
-        ("Final Answer:\nThe steps:\nStep 1: multiply\nResult: 391",
-         Action("finish", {"answer": "The steps:\nStep 1: multiply\nResult: 391"})),
+        (
+            "Final Answer:\nThe steps:\nStep 1: multiply\nResult: 391",
+            Action("finish", {"answer": "The steps:\nStep 1: multiply\nResult: 391"}),
+        ),
         ("**Action:** calculator\n**Action Input:** `17*23`", MULTIPLY),
         ('Action 1: calculator\nAction Input 1: "17*23"', MULTIPLY),
         ("Action: calculator[17*23]", MULTIPLY),
         ('Action: read_file(path="notes.txt")', Action("read_file", {"path": "notes.txt"})),
-        ('Action: read_file\nAction Input: {"path": "notes.txt", "limit": 2}',
-         Action("read_file", {"path": "notes.txt", "limit": 2})),
-        ("tool: read_file\npath: notes.txt\nlimit: 2\nthought: look first",
-         Action("read_file", {"path": "notes.txt", "limit": 2}, "look first")),
-        ("tool: write_file\npath: a.txt\ncontent: first line\nsecond line",
-         Action("write_file", {"path": "a.txt", "content": "first line\nsecond line"})),
+        (
+            'Action: read_file\nAction Input: {"path": "notes.txt", "limit": 2}',
+            Action("read_file", {"path": "notes.txt", "limit": 2}),
+        ),
+        (
+            "tool: read_file\npath: notes.txt\nlimit: 2\nthought: look first",
+            Action("read_file", {"path": "notes.txt", "limit": 2}, "look first"),
+        ),
+        (
+            "tool: write_file\npath: a.txt\ncontent: first line\nsecond line",
+            Action("write_file", {"path": "a.txt", "content": "first line\nsecond line"}),
+        ),
         ("Tool: finish\nAnswer: 391", Action("finish", {"answer": "391"})),
         ("Action: Final Answer\nAction Input: 391", Action("finish", {"answer": "391"})),
     ],

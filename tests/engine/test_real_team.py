@@ -36,14 +36,22 @@ def router(shared_models_dir: Path) -> Iterator[ModelRouter]:
     asyncio.run(models.aclose())
 
 
-def run_team(router: ModelRouter, memory: SqliteMemoryStore, team: LoadedTeam, task: str,
-             folder: Path, *, review: ScriptedReview | None = None, learn: bool = True,
-             ) -> tuple[RunOutcome, list[ev.Event]]:
+def run_team(
+    router: ModelRouter,
+    memory: SqliteMemoryStore,
+    team: LoadedTeam,
+    task: str,
+    folder: Path,
+    *,
+    review: ScriptedReview | None = None,
+    learn: bool = True,
+) -> tuple[RunOutcome, list[ev.Event]]:
     events: list[ev.Event] = []
 
     async def scenario() -> RunOutcome:
-        runner = TeamRunner(router, memory, workspaces_dir=folder / "workspaces",
-                            max_answer_tokens=96)
+        runner = TeamRunner(
+            router, memory, workspaces_dir=folder / "workspaces", max_answer_tokens=96
+        )
         try:
             return await runner.run(team, task, [events.append], review, learn=learn)
         finally:
@@ -55,15 +63,21 @@ def run_team(router: ModelRouter, memory: SqliteMemoryStore, team: LoadedTeam, t
 def test_the_team_works_out_a_product_with_the_calculator(
     router: ModelRouter, tmp_path: Path
 ) -> None:
-    outcome, events = run_team(router, memory_at(tmp_path / "m.sqlite3"),
-                               load_team(CALCULATOR), "What is 17 * 23?", tmp_path)
+    outcome, events = run_team(
+        router,
+        memory_at(tmp_path / "m.sqlite3"),
+        load_team(CALCULATOR),
+        "What is 17 * 23?",
+        tmp_path,
+    )
     assert outcome.status == "completed", outcome.error
     assert outcome.agent == "counter"
     calls = [e for e in events if isinstance(e, ev.ToolFinished)]
     assert [(c.tool, c.ok, c.output) for c in calls][:1] == [("calculator", True, "391")]
     assert "391" in outcome.answer
-    assert [e.parse_method for e in events if isinstance(e, ev.ActionProposed)] == [
-        "json"] * len(outcome.steps)  # the grammar held: every action parsed first time
+    assert [e.parse_method for e in events if isinstance(e, ev.ActionProposed)] == ["json"] * len(
+        outcome.steps
+    )  # the grammar held: every action parsed first time
 
 
 def test_routing_sends_each_task_to_the_agent_whose_expertise_fits(
@@ -121,9 +135,16 @@ def test_the_model_is_asked_again_without_a_dead_end_of_the_task(
     ruled_out = dead_ends.call_key(first.steps[0].action)
     # What a person's rejection of that first action would have taught. Dead ends stay out
     # of the prompt, so without the loop's check the model would propose it again.
-    asyncio.run(memory.add_heuristic(Heuristic(
-        team=team.spec.name, tier=dead_ends.TIER, pattern=task,
-        strategy=dead_ends.lesson(first.steps[0].action, "Rejected by a person: not this"))))
+    asyncio.run(
+        memory.add_heuristic(
+            Heuristic(
+                team=team.spec.name,
+                tier=dead_ends.TIER,
+                pattern=task,
+                strategy=dead_ends.lesson(first.steps[0].action, "Rejected by a person: not this"),
+            )
+        )
+    )
 
     second, events = run_team(router, memory, team, task, tmp_path, learn=False)
     warnings = [e.message for e in events if isinstance(e, ev.WarningRaised)]

@@ -42,16 +42,21 @@ def test_a_rejected_call_is_not_proposed_again_and_does_not_raise_phi(tmp_path: 
     model = team_model(agent, score=10)
     review = ScriptedReview(actions=[ActionDecision("reject", reason="too big, use 2+2")])
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review
+        )
+    )
 
     proposed = [(e.tool, dict(e.arguments)) for e in of_type(events, ev.ActionProposed)]
     assert proposed == [("calculator", {"expression": "2**99999"}), ("finish", {"answer": "4"})]
     # Asked for another sample with the calculator still there (other arguments might do),
     # then, as the same call came back, without it.
     another, without = [e.message for e in of_type(events, ev.WarningRaised)]
-    assert another.startswith("solver is asked for another answer: "
-                              "calculator(expression=2**99999) gave before: Rejected by a person")
+    assert another.startswith(
+        "solver is asked for another answer: "
+        "calculator(expression=2**99999) gave before: Rejected by a person"
+    )
     assert without.startswith("solver is asked again without calculator: ")
     # The person's reason is in front of the agent when it is asked again.
     assert "too big, use 2+2" in prompts[1]
@@ -63,11 +68,16 @@ def test_a_rejected_call_is_not_proposed_again_and_does_not_raise_phi(tmp_path: 
 
 
 def test_a_step_whose_tool_failed_does_not_raise_phi(tmp_path: Path) -> None:
-    model = team_model([act("read_file", path="missing.txt"),
-                        act("finish", answer="missing.txt does not exist")], score=9)
+    model = team_model(
+        [act("read_file", path="missing.txt"), act("finish", answer="missing.txt does not exist")],
+        score=9,
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, tools="[read_file]"), "read missing.txt", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[read_file]"), "read missing.txt", [events.append]
+        )
+    )
     failed, answered = of_type(events, ev.Scored)
     assert (failed.phi_before, failed.phi) == (0.0, 0.0)
     assert answered.phi == 9.0
@@ -78,9 +88,14 @@ def test_an_agent_left_only_with_a_rejected_answer_fails_its_step(tmp_path: Path
     model = team_model(lambda messages: act("finish", answer="red"))
     review = ScriptedReview(actions=[ActionDecision("reject", reason="name three")])
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, tools="[]", review="always", max_steps=3),
-        "Name three primary colours.", [events.append], review))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[]", review="always", max_steps=3),
+            "Name three primary colours.",
+            [events.append],
+            review,
+        )
+    )
     # Rejected once, then never proposed again: other samples are asked for, then the step
     # fails rather than repeat it.
     assert [e.arguments for e in of_type(events, ev.ActionProposed)] == [{"answer": "red"}]
@@ -108,13 +123,18 @@ def test_work_the_agents_own_tools_fit_is_not_handed_over(tmp_path: Path) -> Non
         return act("calculator", expression="17*23")
 
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(counter)})).run(
-        two_agent_team(tmp_path), "Multiply 17 by 23 with arithmetic", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(counter)})).run(
+            two_agent_team(tmp_path), "Multiply 17 by 23 with arithmetic", [events.append]
+        )
+    )
     # At each step the hand-over is refused, its task read as one clean line before the rule
     # looked at it.
     warnings = {e.message for e in of_type(events, ev.WarningRaised)}
-    assert warnings == {"counter is asked again without delegate: handing '17 * 23' to helper "
-                       "is not done: counter's own tools fit it, helper's do not"}
+    assert warnings == {
+        "counter is asked again without delegate: handing '17 * 23' to helper "
+        "is not done: counter's own tools fit it, helper's do not"
+    }
     assert [e.agent for e in of_type(events, ev.AgentSelected)] == ["counter"]
     assert [e.tool for e in of_type(events, ev.ActionProposed)] == ["calculator", "finish"]
     assert (outcome.status, outcome.answer) == ("completed", "391")
@@ -131,10 +151,12 @@ def test_a_rejected_call_may_come_back_with_other_arguments(tmp_path: Path) -> N
 
     review = ScriptedReview(actions=[ActionDecision("reject", reason="use 2+2")])
     events: list[ev.Event] = []
-    asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
-        one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review))
-    assert [dict(e.arguments) for e in of_type(events, ev.ToolStarted)] == [
-        {"expression": "2+2"}]
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
+            one_agent_team(tmp_path, review="always"), "Add two and two", [events.append], review
+        )
+    )
+    assert [dict(e.arguments) for e in of_type(events, ev.ToolStarted)] == [{"expression": "2+2"}]
 
 
 def test_handing_over_work_that_needs_the_teammates_tools_is_sound(tmp_path: Path) -> None:
@@ -161,8 +183,11 @@ def test_the_same_hand_over_twice_is_caught_like_a_repeated_call(tmp_path: Path)
         return act("finish", answer="red")
 
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agents)})).run(
-        two_agent_team(tmp_path), "name a colour for the arithmetic", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(agents)})).run(
+            two_agent_team(tmp_path), "name a colour for the arithmetic", [events.append]
+        )
+    )
     handed = [e for e in of_type(events, ev.ActionProposed) if e.tool == "delegate"]
     assert len(handed) == 2
     # The helper worked once; the second identical hand-over was not carried out.
@@ -170,7 +195,8 @@ def test_the_same_hand_over_twice_is_caught_like_a_repeated_call(tmp_path: Path)
     second = [s for s in outcome.steps if s.action.tool == "delegate"][1]
     assert not second.observation.ok
     assert second.observation.text.startswith(
-        "Not handed over again: the same hand-over gave 'helper answered: red'")
+        "Not handed over again: the same hand-over gave 'helper answered: red'"
+    )
 
 
 def test_an_agent_that_can_only_answer_answers_in_its_own_words(tmp_path: Path) -> None:
@@ -181,8 +207,11 @@ def test_an_agent_that_can_only_answer_answers_in_its_own_words(tmp_path: Path) 
         return "The primary colours are red, yellow and blue."
 
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(helper)})).run(
-        one_agent_team(tmp_path, tools="[]"), "Name three primary colours.", [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(helper)})).run(
+            one_agent_team(tmp_path, tools="[]"), "Name three primary colours.", [events.append]
+        )
+    )
     assert asked == [False]  # no action format in its prompt
     (proposed,) = of_type(events, ev.ActionProposed)
     assert (proposed.tool, proposed.parse_method) == ("finish", "text")
@@ -191,8 +220,11 @@ def test_an_agent_that_can_only_answer_answers_in_its_own_words(tmp_path: Path) 
 
 def test_a_call_written_instead_of_an_answer_fails_the_step(tmp_path: Path) -> None:
     model = team_model(lambda messages: act("calculator", expression="1+1"))
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, tools="[]", max_steps=2), "Name a colour."))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[]", max_steps=2), "Name a colour."
+        )
+    )
     assert outcome.status == "failed"
     assert "wrote a call it cannot make instead of an answer" in (outcome.error or "")
 
@@ -204,17 +236,26 @@ def test_an_agent_narrowed_to_finishing_is_still_asked_in_its_action_format(
 
     def agent(messages: Sequence[ChatMessage]) -> str:
         formats.append(messages[0].content.startswith("Reply with exactly one JSON object"))
-        return act("calculator", expression="1/0") if offers(messages, "calculator") else act(
-            "finish", answer="undefined")
+        return (
+            act("calculator", expression="1/0")
+            if offers(messages, "calculator")
+            else act("finish", answer="undefined")
+        )
 
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
-        one_agent_team(tmp_path), "What is 1/0?"))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
+            one_agent_team(tmp_path), "What is 1/0?"
+        )
+    )
     assert outcome.answer == "undefined"
     assert all(formats)
 
 
 def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Path) -> None:
     model = team_model([act("finish", answer="Paris")])
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider({"m": model})).run(
-        one_agent_team(tmp_path, tools="[]"), "What is the capital of France?"))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[]"), "What is the capital of France?"
+        )
+    )
     assert outcome.answer == "Paris"

@@ -25,11 +25,16 @@ agents:
 """
 
 
-def selected(tmp_path: Path, team_text: str, task: str, provider: ScriptedProvider,
-             ) -> ev.AgentSelected:
+def selected(
+    tmp_path: Path,
+    team_text: str,
+    task: str,
+    provider: ScriptedProvider,
+) -> ev.AgentSelected:
     events: list[ev.Event] = []
-    asyncio.run(runner(tmp_path, provider).run(make_team(team_text, tmp_path), task,
-                                               [events.append]))
+    asyncio.run(
+        runner(tmp_path, provider).run(make_team(team_text, tmp_path), task, [events.append])
+    )
     return next(e for e in events if isinstance(e, ev.AgentSelected))
 
 
@@ -47,13 +52,16 @@ def test_expertise_keywords_decide(tmp_path: Path) -> None:
 
 
 def test_a_tie_goes_by_complexity_to_the_smallest_or_largest_model(tmp_path: Path) -> None:
-    provider = ScriptedProvider({"small": finisher(), "big": finisher()},
-                                sizes={"small": 100, "big": 10_000})
+    provider = ScriptedProvider(
+        {"small": finisher(), "big": finisher()}, sizes={"small": 100, "big": 10_000}
+    )
     simple = selected(tmp_path, TWO, "Say hello.", provider)
     assert simple.agent == "counter"
     assert "simple task stays on the smallest model (small)" in simple.reason
-    long_task = ("Read the notes. Then compare them with the plan. Then describe what "
-                 "changed. Finally, suggest improvements and explain why.")
+    long_task = (
+        "Read the notes. Then compare them with the plan. Then describe what "
+        "changed. Finally, suggest improvements and explain why."
+    )
     assert complexity(long_task) == "complex"
     complex_choice = selected(tmp_path, TWO, long_task, provider)
     assert complex_choice.agent == "writer"
@@ -61,10 +69,14 @@ def test_a_tie_goes_by_complexity_to_the_smallest_or_largest_model(tmp_path: Pat
 
 
 def test_a_task_needing_tools_avoids_models_that_cannot_use_them(tmp_path: Path) -> None:
-    team = TWO.replace("expertise: [poem, story, prose]", "expertise: []\n    tools: [calculator]"
-                       ).replace("[arithmetic, numbers, sum]", "[]")
-    provider = ScriptedProvider({"small": finisher(), "big": finisher()},
-                                sizes={"small": 10, "big": 10_000}, base_models=frozenset({"big"}))
+    team = TWO.replace(
+        "expertise: [poem, story, prose]", "expertise: []\n    tools: [calculator]"
+    ).replace("[arithmetic, numbers, sum]", "[]")
+    provider = ScriptedProvider(
+        {"small": finisher(), "big": finisher()},
+        sizes={"small": 10, "big": 10_000},
+        base_models=frozenset({"big"}),
+    )
     choice = selected(tmp_path, team, "Calculate 12345 * 6789 - 42 / 7 + 3 * 9 - 1", provider)
     assert choice.agent == "counter"
     assert "cannot use" in choice.reason
@@ -79,38 +91,48 @@ def test_the_router_model_breaks_a_tie_of_equal_models(tmp_path: Path) -> None:
 
 
 def test_an_agent_hands_a_subtask_to_a_teammate(tmp_path: Path) -> None:
-    writer_model = team_model(lambda messages: (
-        act("finish", answer="Rain taps the roof.")), name="big")
-    counter_model = team_model([
-        act("delegate", agent="writer", task="Write one line about rain"),
-        act("finish", answer="Here it is: Rain taps the roof."),
-    ], name="small")
+    writer_model = team_model(
+        lambda messages: act("finish", answer="Rain taps the roof."), name="big"
+    )
+    counter_model = team_model(
+        [
+            act("delegate", agent="writer", task="Write one line about rain"),
+            act("finish", answer="Here it is: Rain taps the roof."),
+        ],
+        name="small",
+    )
     events: list[ev.Event] = []
-    outcome = asyncio.run(runner(tmp_path, ScriptedProvider(
-        {"small": counter_model, "big": writer_model})).run(
-        make_team(TWO, tmp_path), "Count the sum of words in a line about rain",
-        [events.append]))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"small": counter_model, "big": writer_model})).run(
+            make_team(TWO, tmp_path), "Count the sum of words in a line about rain", [events.append]
+        )
+    )
     assert outcome.status == "completed"
     chosen = [e.agent for e in events if isinstance(e, ev.AgentSelected)]
     assert chosen == ["counter", "writer"]
     # The teammate's step is numbered within the run, after the step that delegated to it.
     assert [(s.index, s.agent, s.action.tool) for s in outcome.steps] == [
-        (2, "writer", "finish"), (1, "counter", "delegate"), (3, "counter", "finish")]
+        (2, "writer", "finish"),
+        (1, "counter", "delegate"),
+        (3, "counter", "finish"),
+    ]
     delegation = outcome.steps[1]
     assert delegation.observation.text == "writer answered: Rain taps the roof."
 
 
 def test_what_one_agent_learns_another_uses(tmp_path: Path) -> None:
     memory = memory_at(tmp_path / "shared.sqlite3")
-    counter_model = team_model([act("calculator", expression="19+24"),
-                                act("finish", answer="43")], score=8, name="small")
+    counter_model = team_model(
+        [act("calculator", expression="19+24"), act("finish", answer="43")], score=8, name="small"
+    )
     writer_model = team_model(lambda messages: act("finish", answer="43"), name="big")
     provider = ScriptedProvider({"small": counter_model, "big": writer_model})
     team = make_team(TWO, tmp_path)
     asyncio.run(runner(tmp_path, provider, memory).run(team, "What is the sum of 19 and 24?"))
     events: list[ev.Event] = []
-    asyncio.run(runner(tmp_path, provider, memory).run(
-        team, "A poem about 19 and 24", [events.append]))  # a task like the first
+    asyncio.run(
+        runner(tmp_path, provider, memory).run(team, "A poem about 19 and 24", [events.append])
+    )  # a task like the first
     assert next(e for e in events if isinstance(e, ev.AgentSelected)).agent == "writer"
     retrieved = next(e for e in events if isinstance(e, ev.MemoryRetrieved))
     assert any("calculator" in strategy for _, _, strategy in retrieved.heuristics)

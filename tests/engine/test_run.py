@@ -31,21 +31,24 @@ pytestmark = pytest.mark.model
 def runner_for(tmp_path: Path) -> tuple[TeamRunner, LocalModelPool]:
     pool = LocalModelPool(tmp_path, n_ctx=1024, n_threads=2)
     router = ModelRouter(pool, tmp_path, n_ctx=1024)
-    runner = TeamRunner(router, memory_at(tmp_path / "memory.sqlite3"),
-                        workspaces_dir=tmp_path / "workspaces", max_answer_tokens=48)
+    runner = TeamRunner(
+        router,
+        memory_at(tmp_path / "memory.sqlite3"),
+        workspaces_dir=tmp_path / "workspaces",
+        max_answer_tokens=48,
+    )
     return runner, pool
 
 
-def test_a_run_streams_tokens_between_start_and_finish(
-    example_team: Path, tmp_path: Path
-) -> None:
+def test_a_run_streams_tokens_between_start_and_finish(example_team: Path, tmp_path: Path) -> None:
     events: list[Event] = []
     runner, pool = runner_for(tmp_path)
 
     async def scenario() -> None:
         try:
-            outcome = await runner.run(load_team(example_team), "Name a primary colour.",
-                                       [events.append])
+            outcome = await runner.run(
+                load_team(example_team), "Name a primary colour.", [events.append]
+            )
             assert outcome.status == "completed"
             assert outcome.answer.strip()
             assert outcome.usage.completion_tokens > 0

@@ -43,10 +43,15 @@ def journal(store: Store) -> Iterator[SqlRunJournal]:
     recorder.close()
 
 
-def recording_runner(tmp_path: Path, store: Store, journal: SqlRunJournal,
-                     models: dict[str, object]) -> TeamRunner:
-    return TeamRunner(ScriptedProvider(models), store.memory,  # type: ignore[arg-type]
-                      workspaces_dir=tmp_path / "workspaces", journal=journal)
+def recording_runner(
+    tmp_path: Path, store: Store, journal: SqlRunJournal, models: dict[str, object]
+) -> TeamRunner:
+    return TeamRunner(
+        ScriptedProvider(models),
+        store.memory,  # type: ignore[arg-type]
+        workspaces_dir=tmp_path / "workspaces",
+        journal=journal,
+    )
 
 
 class StallAtStep:
@@ -67,8 +72,9 @@ class StallAtStep:
         return ScoreDecision()
 
 
-async def run_until_stalled(runner: TeamRunner, team: LoadedTeam, task: str,
-                            gate: StallAtStep, seen: list[ev.Event]) -> str:
+async def run_until_stalled(
+    runner: TeamRunner, team: LoadedTeam, task: str, gate: StallAtStep, seen: list[ev.Event]
+) -> str:
     """Start a run, cancel it when it reaches the stalled step; its id."""
     running = asyncio.ensure_future(runner.run(team, task, [seen.append], gate))
     await gate.reached.wait()
@@ -86,19 +92,24 @@ def kinds(events: Sequence[ev.Event]) -> list[str]:
 def test_a_run_is_recorded_event_by_event_with_its_steps_costs_and_checkpoints(
     tmp_path: Path, store: Store, journal: SqlRunJournal
 ) -> None:
-    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
-                       score=6)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391")], score=6
+    )
     runner = recording_runner(tmp_path, store, journal, {"m": model})
     seen: list[ev.Event] = []
-    outcome = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?",
-                                     [seen.append]))
+    outcome = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?", [seen.append]))
     assert outcome.status == "completed"
     assert outcome.record_error is None
     assert store.runs.events_now(outcome.run_id) == seen
     detail = store.runs.run_now(outcome.run_id[:8])
     summary = detail.summary
     assert (summary.status, summary.answer, summary.agent, summary.steps, summary.phi) == (
-        "completed", "391", "solver", 2, 6.0)
+        "completed",
+        "391",
+        "solver",
+        2,
+        6.0,
+    )
     assert summary.events == len(seen)
     assert summary.prompt_tokens == outcome.usage.prompt_tokens
     assert detail.steps == outcome.steps
@@ -107,9 +118,14 @@ def test_a_run_is_recorded_event_by_event_with_its_steps_costs_and_checkpoints(
     assert (by_agent.key, by_agent.calls) == ("solver", len(costs))
     assert by_agent.completion_tokens == sum(e.completion_tokens for e in costs)
     with reading(store.engine) as connection:
-        steps = connection.execute(
-            text("SELECT step FROM checkpoints WHERE run_id = :id ORDER BY step"),
-            {"id": outcome.run_id}).scalars().all()
+        steps = (
+            connection.execute(
+                text("SELECT step FROM checkpoints WHERE run_id = :id ORDER BY step"),
+                {"id": outcome.run_id},
+            )
+            .scalars()
+            .all()
+        )
     assert steps == [0, 1, 2]  # the start, then after every step
 
 
@@ -120,13 +136,15 @@ def test_a_cancelled_run_resumes_as_the_same_run_from_its_last_checkpoint(
     runner = recording_runner(tmp_path, store, journal, {"m": team_model(actions, score=5)})
     team = one_agent_team(tmp_path, review="always")
     before: list[ev.Event] = []
-    run_id = asyncio.run(run_until_stalled(runner, team, "What is 17 * 23?", StallAtStep(2),
-                                           before))
+    run_id = asyncio.run(
+        run_until_stalled(runner, team, "What is 17 * 23?", StallAtStep(2), before)
+    )
     assert store.runs.run_now(run_id).summary.status == "cancelled"
 
     # Step 1 is in the checkpoint; step 2 is taken again, now with a finishing action.
     resumed_runner = recording_runner(
-        tmp_path, store, journal, {"m": team_model([act("finish", answer="391")], score=8)})
+        tmp_path, store, journal, {"m": team_model([act("finish", answer="391")], score=8)}
+    )
     after: list[ev.Event] = []
     outcome = asyncio.run(resumed_runner.resume(run_id, [after.append]))
     assert (outcome.run_id, outcome.status, outcome.answer) == (run_id, "completed", "391")
@@ -149,21 +167,24 @@ def test_a_cancelled_run_resumes_as_the_same_run_from_its_last_checkpoint(
 def test_a_fork_goes_on_from_a_step_with_an_edited_action(
     tmp_path: Path, store: Store, journal: SqlRunJournal
 ) -> None:
-    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
-                       score=5)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391")], score=5
+    )
     runner = recording_runner(tmp_path, store, journal, {"m": model})
     original = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?"))
     original_events = store.runs.events_now(original.run_id)
 
     seen: list[ev.Event] = []
-    fork = asyncio.run(runner.fork(original.run_id, 1, [seen.append],
-                                   action=Action("finish", {"answer": "three hundred"})))
+    fork = asyncio.run(
+        runner.fork(
+            original.run_id, 1, [seen.append], action=Action("finish", {"answer": "three hundred"})
+        )
+    )
     assert fork.run_id != original.run_id
     assert (fork.status, fork.answer) == ("completed", "three hundred")
     forked = seen[0]
     assert isinstance(forked, ev.RunForked)
-    assert (forked.parent_run_id, forked.from_step, forked.edited) == (
-        original.run_id, 1, "action")
+    assert (forked.parent_run_id, forked.from_step, forked.edited) == (original.run_id, 1, "action")
     proposed = [e for e in seen if isinstance(e, ev.ActionProposed)]
     assert [(p.tool, p.parse_method) for p in proposed] == [("finish", "person")]
 
@@ -171,13 +192,16 @@ def test_a_fork_goes_on_from_a_step_with_an_edited_action(
     copied = stored[: forked.seq - 1]
     # The fork holds the original's events up to the end of step 1, then its own.
     assert [(type(e), e.seq) for e in copied] == [
-        (type(e), e.seq) for e in original_events[: len(copied)]]
+        (type(e), e.seq) for e in original_events[: len(copied)]
+    ]
     assert kinds(copied)[-1] == "Scored"
-    assert stored[len(copied):] == seen
+    assert stored[len(copied) :] == seen
     summary = store.runs.run_now(fork.run_id).summary
     assert (summary.parent_run_id, summary.forked_from_step) == (original.run_id, 1)
     assert [s.action.tool for s in store.runs.run_now(fork.run_id).steps] == [
-        "calculator", "finish"]
+        "calculator",
+        "finish",
+    ]
     # The original is untouched.
     assert store.runs.events_now(original.run_id) == original_events
 
@@ -196,8 +220,7 @@ def test_a_fork_with_an_edited_state_shows_the_agent_the_edited_observation(
         return act("finish", answer="400")
 
     editing = recording_runner(tmp_path, store, journal, {"m": team_model(finish)})
-    fork = asyncio.run(editing.fork(original.run_id, 1,
-                                    state=State("What is 20 * 20?", ("400",))))
+    fork = asyncio.run(editing.fork(original.run_id, 1, state=State("What is 20 * 20?", ("400",))))
     assert fork.answer == "400"
     assert "What is 20 * 20?" in prompts[0]
     assert "400" in prompts[0] and "391" not in prompts[0]
@@ -216,28 +239,36 @@ def test_a_run_stopped_while_a_teammate_works_resumes_inside_the_teammates_turn(
         "    review: always\n",
         tmp_path,
     )
-    lead = team_model([act("delegate", agent="helper", task="multiply 17 by 23")],
-                      route="lead")
-    helper = team_model([act("calculator", expression="17*23"),
-                         act("calculator", expression="1+1")])
+    lead = team_model([act("delegate", agent="helper", task="multiply 17 by 23")], route="lead")
+    helper = team_model(
+        [act("calculator", expression="17*23"), act("calculator", expression="1+1")]
+    )
     runner = recording_runner(tmp_path, store, journal, {"lead": lead, "helper": helper})
     seen: list[ev.Event] = []
-    run_id = asyncio.run(run_until_stalled(runner, team, "lead: what is 17 * 23?",
-                                           StallAtStep(3), seen))
+    run_id = asyncio.run(
+        run_until_stalled(runner, team, "lead: what is 17 * 23?", StallAtStep(3), seen)
+    )
     assert [(e.agent, e.step) for e in seen if isinstance(e, ev.StepStarted)] == [
-        ("lead", 1), ("helper", 2), ("helper", 3)]
+        ("lead", 1),
+        ("helper", 2),
+        ("helper", 3),
+    ]
 
     lead_after = team_model([act("finish", answer="391")])
     helper_after = team_model([act("finish", answer="391")])
-    resumed_runner = recording_runner(tmp_path, store, journal,
-                                      {"lead": lead_after, "helper": helper_after})
+    resumed_runner = recording_runner(
+        tmp_path, store, journal, {"lead": lead_after, "helper": helper_after}
+    )
     after: list[ev.Event] = []
     outcome: RunOutcome = asyncio.run(resumed_runner.resume(run_id, [after.append]))
     assert (outcome.status, outcome.answer) == ("completed", "391")
     # The helper goes on with its own step 3, answers, and the lead's step 1 ends with it.
     assert [(s.index, s.agent, s.action.tool) for s in outcome.steps] == [
-        (2, "helper", "calculator"), (3, "helper", "finish"), (1, "lead", "delegate"),
-        (4, "lead", "finish")]
+        (2, "helper", "calculator"),
+        (3, "helper", "finish"),
+        (1, "lead", "delegate"),
+        (4, "lead", "finish"),
+    ]
     assert outcome.steps[2].observation.text == "helper answered: 391"
     assert not [e for e in after if isinstance(e, ev.AgentSelected)]
     assert [s.index for s in store.runs.run_now(run_id).steps] == [1, 2, 3, 4]
@@ -249,8 +280,7 @@ def test_a_finished_run_replays_event_by_event_as_recorded(
     model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")])
     runner = recording_runner(tmp_path, store, journal, {"m": model})
     seen: list[ev.Event] = []
-    outcome = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?",
-                                     [seen.append]))
+    outcome = asyncio.run(runner.run(one_agent_team(tmp_path), "What is 17 * 23?", [seen.append]))
     replayed: list[ev.Event] = []
 
     async def slow(event: ev.Event) -> None:

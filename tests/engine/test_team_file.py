@@ -38,10 +38,13 @@ def test_the_files_sample_team_has_the_tools_of_the_files_and_multistep_suites(
     team = load_team(example_team.with_name("files.yaml"))
     assert team.spec.name == "Files"
     assert {agent.model for agent in team.spec.agents} == {"bundled:smollm2-135m"}
-    tools = {agent.name: [tool.name for tool in tools_named(agent.tools)]
-             for agent in team.spec.agents}
-    assert tools == {"clerk": ["list_files", "read_file", "write_file"],
-                     "counter": ["calculator", "read_file", "write_file"]}
+    tools = {
+        agent.name: [tool.name for tool in tools_named(agent.tools)] for agent in team.spec.agents
+    }
+    assert tools == {
+        "clerk": ["list_files", "read_file", "write_file"],
+        "counter": ["calculator", "read_file", "write_file"],
+    }
     # Writing a file is risky: in the app a person approves it.
     assert {agent.review for agent in team.spec.agents} == {ReviewPolicy.RISKY}
 
@@ -126,8 +129,10 @@ def test_unknown_suffix(tmp_path: Path) -> None:
 
 
 def test_an_unknown_tool_is_named_with_its_line(tmp_path: Path) -> None:
-    text = ("name: T\nagents:\n  - name: a\n    role: r\n    model: m.gguf\n"
-            "    tools: [calculator, web_search]\n")
+    text = (
+        "name: T\nagents:\n  - name: a\n    role: r\n    model: m.gguf\n"
+        "    tools: [calculator, web_search]\n"
+    )
     with pytest.raises(TeamFileError) as caught:
         parse_team(text, tmp_path / "team.yaml")
     message = str(caught.value)
@@ -138,33 +143,63 @@ def test_an_unknown_tool_is_named_with_its_line(tmp_path: Path) -> None:
 def billion_laughs(levels: int = 9) -> str:
     lines = ['l0: &l0 ["lol"]']
     lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
-    return "\n".join(lines) + (f"\nname: T\nagents:\n  - name: a\n    role: r\n    model: m\n"
-                               f"    expertise: *l{levels}\n")
+    return "\n".join(lines) + (
+        f"\nname: T\nagents:\n  - name: a\n    role: r\n    model: m\n    expertise: *l{levels}\n"
+    )
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("nul.yaml", "name: T\x00\nagents: []\n",
-     "nul.yaml, character 8: not valid YAML: the control character U+0000 is not allowed"),
-    ("esc.yaml", "name: T\x1b[31m\nagents: []\n", "the control character U+001B"),
-    ("bel.yaml", 'name: "T\\a"\nagents:\n  - {name: a, role: r, model: m}\n',
-     "line 1: name: the team's name holds the control character U+0007"),
-    ("deep.yaml", "name: " + "[" * 5000 + "]" * 5000 + "\n",
-     "deep.yaml: refused: it is nested more than 50 levels deep"),
-    ("deep.toml", "name = " + "[" * 5000 + "]" * 5000 + "\n",
-     "deep.toml: refused: it is nested more than 50 levels deep"),
-    ("bomb.yaml", billion_laughs(), "bomb.yaml: refused: it holds more than 100,000 values"),
-    ("self.yaml", "name: T\nagents: &a [*a]\n", "refused: it contains itself"),
-    ("true.yaml", "name: T\nagents:\n  - {name: a, role: r, model: m, max_steps: true}\n",
-     "line 3: agents[0].max_steps: Input should be a valid integer"),
-    ("dots.yaml", "name: ../../etc\nagents:\n  - {name: a, role: r, model: m}\n",
-     "line 1: name: the team's name '../../etc' must not contain '/'"),
-    ("slash.yaml", "name: T\nagents:\n  - {name: a/b, role: r, model: m}\n",
-     "line 3: agents[0].name: the agent's name 'a/b' must not contain '/'"),
-    ("surrogate.toml", 'name = "T"\n[[agents]]\nname = "a"\nrole = "r"\nmodel = "m"\n'
-     'expertise = ["\\udcff"]\n', "surrogate.toml: not valid TOML"),
-])
-def test_bad_team_files_are_refused_with_one_line(tmp_path: Path, name: str, text: str,
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "nul.yaml",
+            "name: T\x00\nagents: []\n",
+            "nul.yaml, character 8: not valid YAML: the control character U+0000 is not allowed",
+        ),
+        ("esc.yaml", "name: T\x1b[31m\nagents: []\n", "the control character U+001B"),
+        (
+            "bel.yaml",
+            'name: "T\\a"\nagents:\n  - {name: a, role: r, model: m}\n',
+            "line 1: name: the team's name holds the control character U+0007",
+        ),
+        (
+            "deep.yaml",
+            "name: " + "[" * 5000 + "]" * 5000 + "\n",
+            "deep.yaml: refused: it is nested more than 50 levels deep",
+        ),
+        (
+            "deep.toml",
+            "name = " + "[" * 5000 + "]" * 5000 + "\n",
+            "deep.toml: refused: it is nested more than 50 levels deep",
+        ),
+        ("bomb.yaml", billion_laughs(), "bomb.yaml: refused: it holds more than 100,000 values"),
+        ("self.yaml", "name: T\nagents: &a [*a]\n", "refused: it contains itself"),
+        (
+            "true.yaml",
+            "name: T\nagents:\n  - {name: a, role: r, model: m, max_steps: true}\n",
+            "line 3: agents[0].max_steps: Input should be a valid integer",
+        ),
+        (
+            "dots.yaml",
+            "name: ../../etc\nagents:\n  - {name: a, role: r, model: m}\n",
+            "line 1: name: the team's name '../../etc' must not contain '/'",
+        ),
+        (
+            "slash.yaml",
+            "name: T\nagents:\n  - {name: a/b, role: r, model: m}\n",
+            "line 3: agents[0].name: the agent's name 'a/b' must not contain '/'",
+        ),
+        (
+            "surrogate.toml",
+            'name = "T"\n[[agents]]\nname = "a"\nrole = "r"\nmodel = "m"\n'
+            'expertise = ["\\udcff"]\n',
+            "surrogate.toml: not valid TOML",
+        ),
+    ],
+)
+def test_bad_team_files_are_refused_with_one_line(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TeamFileError) as caught:
@@ -185,7 +220,6 @@ def test_a_lone_surrogate_in_a_team_read_from_json_is_refused() -> None:
     from purpose_desktop.engine.specs import TeamSpec
     from pydantic import ValidationError
 
-    stored = json.loads('{"name": "T", "agents": [{"name": "a", "role": "\\ud800", '
-                        '"model": "m"}]}')
+    stored = json.loads('{"name": "T", "agents": [{"name": "a", "role": "\\ud800", "model": "m"}]}')
     with pytest.raises(ValidationError, match=r"agents\.0\.role\n  Input should be a valid string"):
         TeamSpec.model_validate(stored)

@@ -37,8 +37,7 @@ def settings_file(content: bytes) -> tuple[Settings, list[str], dict[str, bytes]
     def read(path: Path) -> tuple[Settings, list[str], dict[str, bytes]]:
         problems: list[str] = []
         settings = load_settings(Paths(path.parent), problems)
-        return settings, problems, {left.name: left.read_bytes()
-                                    for left in path.parent.iterdir()}
+        return settings, problems, {left.name: left.read_bytes() for left in path.parent.iterdir()}
 
     return _from_file("settings.json", content, read)
 

@@ -30,8 +30,7 @@ def cases(kind: str) -> list[str]:
 @pytest.mark.parametrize("name", cases("team"))
 def test_bad_team_files(name: str) -> None:
     path = CORPUS / name
-    message = refused(TeamFileError,
-                      lambda: boundaries.team_file(path.read_bytes(), path.suffix))
+    message = refused(TeamFileError, lambda: boundaries.team_file(path.read_bytes(), path.suffix))
     assert EXPECTED[name] in message
 
 
@@ -64,5 +63,7 @@ def test_bad_settings_are_said_and_never_used(name: str) -> None:
     else:
         assert left == {"settings.json": content}
         defaults = Settings()
-        assert all(getattr(settings, key) == getattr(defaults, key)
-                   for key in ("n_threads", "max_answer_tokens", "store_url", "servers"))
+        assert all(
+            getattr(settings, key) == getattr(defaults, key)
+            for key in ("n_threads", "max_answer_tokens", "store_url", "servers")
+        )

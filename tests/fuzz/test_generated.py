@@ -25,16 +25,36 @@ from tests.fuzz.guard import no_hang, refused
 from tests.store.test_run_files import record_run, store_at
 
 EXAMPLES = 60
-fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+fuzz = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-GOOD_TEAM = {"name": "Helpers", "description": "Two agents.",
-             "agents": [{"name": "first", "role": "Answer.", "model": "m.gguf", "max_steps": 3},
-                        {"name": "second", "role": "Check.", "model": "m.gguf"}]}
+GOOD_TEAM = {
+    "name": "Helpers",
+    "description": "Two agents.",
+    "agents": [
+        {"name": "first", "role": "Answer.", "model": "m.gguf", "max_steps": 3},
+        {"name": "second", "role": "Check.", "model": "m.gguf"},
+    ],
+}
 # What YAML's reader refuses anywhere in a file: C0 controls but tab and line breaks, DEL,
 # and the C1 controls but NEL.
-UNREADABLE = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F,
-                               *range(0x80, 0x85), *range(0x86, 0xA0))]
+UNREADABLE = [
+    chr(c)
+    for c in (
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        0x7F,
+        *range(0x80, 0x85),
+        *range(0x86, 0xA0),
+    )
+]
 # What a name must not hold: every control character, and path separators.
 NOT_IN_NAMES = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))] + ["/", "\\"]
 
@@ -70,10 +90,16 @@ def bad_team_values(draw: st.DrawFn) -> dict[str, Any]:
         holder = team if kind == "team name" else agent
         holder["name"] = inserted(draw(names), draw(st.sampled_from(NOT_IN_NAMES)), draw(where))
     elif kind == "max_steps":
-        agent["max_steps"] = draw(st.one_of(
-            st.booleans(), st.integers(max_value=0), st.integers(min_value=201),
-            st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
-            st.text(), st.lists(st.integers(), max_size=3)))
+        agent["max_steps"] = draw(
+            st.one_of(
+                st.booleans(),
+                st.integers(max_value=0),
+                st.integers(min_value=201),
+                st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
+                st.text(),
+                st.lists(st.integers(), max_size=3),
+            )
+        )
     else:
         team["agents"] = [dict(agent, name=f"a{n}") for n in range(draw(st.integers(101, 400)))]
     return team
@@ -85,16 +111,19 @@ def test_a_team_holding_a_bad_value_is_refused(team: dict[str, Any], suffix: str
     import tomli_w
 
     text = tomli_w.dumps(team) if suffix == ".toml" else yaml_team(team)
-    refused(TeamFileError, lambda: boundaries.team_file(text.encode("utf-8", "surrogatepass"),
-                                                        suffix))
+    refused(
+        TeamFileError, lambda: boundaries.team_file(text.encode("utf-8", "surrogatepass"), suffix)
+    )
 
 
 @fuzz
 @given(st.sampled_from(UNREADABLE), where, st.booleans())
-def test_a_control_character_anywhere_in_a_yaml_team_is_refused(bad: str, at: float,
-                                                                 toml: bool) -> None:
-    text = inserted("name: Helpers\nagents:\n  - name: first\n    role: Answer.\n"
-                    "    model: m.gguf\n", bad, at)
+def test_a_control_character_anywhere_in_a_yaml_team_is_refused(
+    bad: str, at: float, toml: bool
+) -> None:
+    text = inserted(
+        "name: Helpers\nagents:\n  - name: first\n    role: Answer.\n    model: m.gguf\n", bad, at
+    )
     message = refused(TeamFileError, lambda: boundaries.team_file(text.encode(), ".yaml"))
     assert "control character" in message or "not valid YAML" in message
 
@@ -102,7 +131,7 @@ def test_a_control_character_anywhere_in_a_yaml_team_is_refused(bad: str, at: fl
 @st.composite
 def deep_documents(draw: st.DrawFn) -> tuple[str, str]:
     depth = draw(st.integers(MAX_NESTING + 1, 1500))
-    pair = draw(st.sampled_from([("[", "]"), ("{a: ", "}"), ("{\"a\": ", "}")]))
+    pair = draw(st.sampled_from([("[", "]"), ("{a: ", "}"), ('{"a": ', "}")]))
     suffix = draw(st.sampled_from([".yaml", ".toml"]))
     inner = nested(depth, pair[0], pair[1], "1")
     if suffix == ".toml":
@@ -125,13 +154,14 @@ def alias_bombs(draw: st.DrawFn) -> str:
     levels = draw(st.integers(1, 40))
     merge = draw(st.booleans())
     # Enough levels that the document expands beyond the limit, however wide.
-    while width ** levels <= 200_000:
+    while width**levels <= 200_000:
         levels += 1
     lines = ["l0: &l0 {a: 1}" if merge else "l0: &l0 [lol]"]
     for level in range(1, levels + 1):
         aliases = ", ".join([f"*l{level - 1}"] * width)
-        lines.append(f"l{level}: &l{level} " + ("{<<: [" + aliases + "]}" if merge
-                                                else f"[{aliases}]"))
+        lines.append(
+            f"l{level}: &l{level} " + ("{<<: [" + aliases + "]}" if merge else f"[{aliases}]")
+        )
     return "\n".join(lines) + f"\nname: T\nagents: *l{levels}\n"
 
 
@@ -149,11 +179,17 @@ def test_an_alias_bomb_is_refused_before_it_expands(text: str) -> None:
 def bad_setting(draw: st.DrawFn) -> tuple[str, Any]:
     key = draw(st.sampled_from(sorted(SETTING_RANGES)))
     low, high = SETTING_RANGES[key]
-    value = draw(st.one_of(
-        st.integers(max_value=low - 1), st.integers(min_value=high + 1), st.booleans(),
-        st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
-        st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.none(),
-                                                             max_size=2)))
+    value = draw(
+        st.one_of(
+            st.integers(max_value=low - 1),
+            st.integers(min_value=high + 1),
+            st.booleans(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(max_size=20),
+            st.lists(st.integers(), max_size=3),
+            st.dictionaries(st.text(max_size=5), st.none(), max_size=2),
+        )
+    )
     return key, value
 
 
@@ -173,14 +209,20 @@ def test_a_setting_out_of_range_is_said_by_name_and_not_used(setting: tuple[str,
 def unreadable_settings(draw: st.DrawFn) -> bytes:
     kind = draw(st.sampled_from(["deep", "cut", "not an object", "bytes"]))
     if kind == "deep":
-        return ('{"n_threads": ' + nested(draw(st.integers(MAX_NESTING + 1, 50_000)))
-                + "}").encode()
+        return (
+            '{"n_threads": ' + nested(draw(st.integers(MAX_NESTING + 1, 50_000))) + "}"
+        ).encode()
     if kind == "cut":
         whole = json.dumps({"n_threads": 2, "context_size": 1024, "servers": []})
-        return whole[:draw(st.integers(0, len(whole) - 1))].encode()
+        return whole[: draw(st.integers(0, len(whole) - 1))].encode()
     if kind == "not an object":
-        return json.dumps(draw(st.one_of(st.lists(st.integers()), st.text(), st.integers(),
-                                          st.none(), st.booleans()))).encode()
+        return json.dumps(
+            draw(
+                st.one_of(
+                    st.lists(st.integers()), st.text(), st.integers(), st.none(), st.booleans()
+                )
+            )
+        ).encode()
     return b"\xff" + draw(st.binary(max_size=40))
 
 
@@ -204,8 +246,9 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     with store_at(folder / "store.sqlite3") as store:
         run_id = record_run(store, folder).run_id
         export_run(store.engine, run_id, folder / "run.jsonl")
-    return [json.loads(line) for line in
-            (folder / "run.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line) for line in (folder / "run.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def spoiled(records: list[dict[str, Any]], draw: st.DrawFn) -> bytes:
@@ -218,13 +261,14 @@ def spoiled(records: list[dict[str, Any]], draw: st.DrawFn) -> bytes:
     if kind == "huge":
         record[key] = draw(st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1))
     elif kind == "surrogate":
-        record[key] = inserted(draw(st.text(max_size=10)),
-                               chr(draw(st.integers(0xD800, 0xDFFF))), draw(where))
+        record[key] = inserted(
+            draw(st.text(max_size=10)), chr(draw(st.integers(0xD800, 0xDFFF))), draw(where)
+        )
     elif kind == "deep":
         record[key] = json.loads(nested(draw(st.integers(MAX_NESTING + 1, 900))))
     lines = [json.dumps(r) for r in records]
     if kind == "cut":
-        lines[index] = lines[index][:draw(st.integers(0, len(lines[index]) - 1))]
+        lines[index] = lines[index][: draw(st.integers(0, len(lines[index]) - 1))]
     elif kind == "dropped":
         del lines[max(index, 1)]
     elif kind == "alone":
@@ -239,18 +283,36 @@ def spoiled_runs(draw: st.DrawFn, records: list[dict[str, Any]]) -> bytes:
 
 @fuzz
 @given(st.data())
-def test_a_spoiled_run_file_is_refused(good_run: list[dict[str, Any]],
-                                       data: st.DataObject) -> None:
+def test_a_spoiled_run_file_is_refused(good_run: list[dict[str, Any]], data: st.DataObject) -> None:
     content = data.draw(spoiled_runs(good_run))
     refused(RunFileError, lambda: boundaries.run_file(content))
 
 
 GOOD_MEMORY: dict[str, Any] = {
-    "format": "purpose-desktop-memory", "version": 1,
-    "heuristics": [{"team": "lab", "tier": "tool", "pattern": "sums", "strategy": "add",
-                    "q_value": 0.5, "uses": 3, "successes": 2}],
-    "experiences": [{"team": "lab", "task": "17*23", "summary": "went fine",
-                     "outcome": "completed", "final_phi": 9.0, "steps": 2, "run_id": "r1"}],
+    "format": "purpose-desktop-memory",
+    "version": 1,
+    "heuristics": [
+        {
+            "team": "lab",
+            "tier": "tool",
+            "pattern": "sums",
+            "strategy": "add",
+            "q_value": 0.5,
+            "uses": 3,
+            "successes": 2,
+        }
+    ],
+    "experiences": [
+        {
+            "team": "lab",
+            "task": "17*23",
+            "summary": "went fine",
+            "outcome": "completed",
+            "final_phi": 9.0,
+            "steps": 2,
+            "run_id": "r1",
+        }
+    ],
     "score_anchors": [],
 }
 
@@ -264,13 +326,14 @@ def spoiled_memory(draw: st.DrawFn) -> bytes:
     if kind == "huge":
         record[key] = draw(st.integers(min_value=2**63))
     elif kind == "surrogate":
-        record[key] = inserted(draw(st.text(max_size=10)),
-                               chr(draw(st.integers(0xD800, 0xDFFF))), draw(where))
+        record[key] = inserted(
+            draw(st.text(max_size=10)), chr(draw(st.integers(0xD800, 0xDFFF))), draw(where)
+        )
     elif kind == "deep":
         record[key] = json.loads(nested(draw(st.integers(MAX_NESTING + 1, 900))))
     text = json.dumps(document)
     if kind == "cut":
-        text = text[:draw(st.integers(0, len(text) - 1))]
+        text = text[: draw(st.integers(0, len(text) - 1))]
     return text.encode()
 
 
@@ -284,8 +347,9 @@ def test_a_spoiled_memory_file_is_refused(content: bytes) -> None:
 
 
 blank = st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003\u3000", max_size=50)
-with_surrogate = st.builds(inserted, st.text(max_size=40),
-                           st.integers(0xD800, 0xDFFF).map(chr), where)
+with_surrogate = st.builds(
+    inserted, st.text(max_size=40), st.integers(0xD800, 0xDFFF).map(chr), where
+)
 
 
 @fuzz
@@ -295,27 +359,35 @@ def test_a_blank_task_or_one_that_is_not_text_is_refused(task: str) -> None:
 
 
 @fuzz
-@given(st.one_of(
-    st.builds(inserted, names, st.sampled_from(NOT_IN_NAMES), where),
-    st.sampled_from([".", "..", " .. "]), blank,
-    st.text(min_size=121, max_size=300).filter(lambda t: len(t.strip()) > 120),
-))
+@given(
+    st.one_of(
+        st.builds(inserted, names, st.sampled_from(NOT_IN_NAMES), where),
+        st.sampled_from([".", "..", " .. "]),
+        blank,
+        st.text(min_size=121, max_size=300).filter(lambda t: len(t.strip()) > 120),
+    )
+)
 def test_a_name_that_cannot_be_shown_or_used_in_a_path_is_refused(name: str) -> None:
     refused(LimitError, lambda: check_name(name, "the name"))
 
 
 OPTIONS = [
-    (["runs", "list", "--limit"], 1, 10_000), (["teams", "list", "--limit"], 1, 10_000),
-    (["bench", "stream", "--runs"], 1, 100), (["bench", "stream", "--tokens"], 1, 100_000),
-    (["bench", "ui", "--agents"], 1, 64), (["bench", "ui", "--tokens"], 1, 1_000_000),
+    (["runs", "list", "--limit"], 1, 10_000),
+    (["teams", "list", "--limit"], 1, 10_000),
+    (["bench", "stream", "--runs"], 1, 100),
+    (["bench", "stream", "--tokens"], 1, 100_000),
+    (["bench", "ui", "--agents"], 1, 64),
+    (["bench", "ui", "--tokens"], 1, 1_000_000),
 ]
 
 
 @st.composite
 def bad_options(draw: st.DrawFn) -> list[str]:
     words, low, high = draw(st.sampled_from(OPTIONS))
-    value = draw(st.one_of(st.integers(max_value=low - 1), st.integers(min_value=high + 1)
-                           ).map(str) | st.text(alphabet=string.ascii_letters + ".", min_size=1))
+    value = draw(
+        st.one_of(st.integers(max_value=low - 1), st.integers(min_value=high + 1)).map(str)
+        | st.text(alphabet=string.ascii_letters + ".", min_size=1)
+    )
     return [*words, value]
 
 
@@ -336,12 +408,16 @@ def one_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, s
 
 @fuzz
 @given(st.data())
-def test_a_run_id_with_anything_but_hex_names_no_run(one_run: tuple[Store, str],
-                                                     data: st.DataObject) -> None:
+def test_a_run_id_with_anything_but_hex_names_no_run(
+    one_run: tuple[Store, str], data: st.DataObject
+) -> None:
     store, run_id = one_run
-    typo = inserted(run_id[:data.draw(st.integers(0, 12))],
-                    data.draw(st.text(min_size=1).filter(
-                        lambda t: bool(t.strip().lower().strip("0123456789abcdef")))),
-                    data.draw(where))
+    typo = inserted(
+        run_id[: data.draw(st.integers(0, 12))],
+        data.draw(
+            st.text(min_size=1).filter(lambda t: bool(t.strip().lower().strip("0123456789abcdef")))
+        ),
+        data.draw(where),
+    )
     message = refused(UserError, lambda: asyncio.run(store.runs.run(typo)))
     assert message.startswith("There is no run ")

@@ -48,12 +48,15 @@ class App:
         """The main window, wired as the application's own start wires it, on screen."""
         services = self.services
         window = build_main_window(
-            paths=services.paths, settings=services.settings,
-            runner=lambda: services.runner, list_models=services.list_models,
+            paths=services.paths,
+            settings=services.settings,
+            runner=lambda: services.runner,
+            list_models=services.list_models,
             reporter=self.reporter,
             report_on_store=lambda: asyncio.to_thread(services.store_report),
             run_history=DeferredHistory(lambda: services.store.get().runs),
-            open_store=services.store.get, models=lambda: services.models,
+            open_store=services.store.get,
+            models=lambda: services.models,
         )
         window.resize(1280, 800)
         window.controller.finished.connect(self.outcomes.append)
@@ -70,8 +73,10 @@ class App:
     def shot(self, stage: str, widget: Any = None) -> Path:
         """Save the window (or ``widget``) as the journey's next numbered stage."""
         self._stage += 1
-        return self._screenshot(widget if widget is not None else self.window,
-                                f"journey-{self._journey}-{self._stage}-{stage}")
+        return self._screenshot(
+            widget if widget is not None else self.window,
+            f"journey-{self._journey}-{self._stage}-{stage}",
+        )
 
     def close(self, run_in_qt_loop: RunInLoop) -> list[str]:
         """Close the window, then end what it started and what the services hold, as the

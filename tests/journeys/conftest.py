@@ -12,8 +12,9 @@ from tests.journeys.application import App, RunInLoop, Screenshot
 
 
 @pytest.fixture
-def app(home: Paths, screenshot: Screenshot, run_in_qt_loop: RunInLoop,
-        request: pytest.FixtureRequest) -> Iterator[App]:
+def app(
+    home: Paths, screenshot: Screenshot, run_in_qt_loop: RunInLoop, request: pytest.FixtureRequest
+) -> Iterator[App]:
     """The application in a fresh home; closed afterwards as the application closes, with
     no error dialog left open (a task that raised would have opened one)."""
     # Named after the journey's module: test_first_run.py's pictures are journey-first-run-*.

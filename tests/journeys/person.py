@@ -43,9 +43,11 @@ def open_tab(qtbot: QtBot, tabs: QtWidgets.QTabWidget, page: QtWidgets.QWidget) 
     assert tabs.currentWidget() is page
 
 
-def type_into(qtbot: QtBot,
-              field: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit | QtWidgets.QAbstractSpinBox,
-              text: str) -> None:
+def type_into(
+    qtbot: QtBot,
+    field: QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit | QtWidgets.QAbstractSpinBox,
+    text: str,
+) -> None:
     """Select what ``field`` holds and type ``text`` over it."""
     field.setFocus()
     field.selectAll()
@@ -82,9 +84,11 @@ async def dialog_named(name: str, kind: type[W], within: float = MODEL_WAIT) -> 
     found: list[W] = []
 
     def shown() -> bool:
-        found[:] = [widget for widget in QtWidgets.QApplication.topLevelWidgets()
-                    if widget.objectName() == name and widget.isVisible()
-                    and isinstance(widget, kind)]
+        found[:] = [
+            widget
+            for widget in QtWidgets.QApplication.topLevelWidgets()
+            if widget.objectName() == name and widget.isVisible() and isinstance(widget, kind)
+        ]
         return bool(found)
 
     await wait_for(shown, f"the {name} dialog", within)
@@ -103,14 +107,22 @@ def drop_files(window: MainWindow, paths: list[Path]) -> None:
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(path)) for path in paths])
     where = window.rect().center()
-    enter = QtGui.QDragEnterEvent(where, QtCore.Qt.DropAction.CopyAction, mime,
-                                  QtCore.Qt.MouseButton.NoButton,
-                                  QtCore.Qt.KeyboardModifier.NoModifier)
+    enter = QtGui.QDragEnterEvent(
+        where,
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
     QtWidgets.QApplication.sendEvent(window, enter)
     assert enter.isAccepted(), "the window does not take the files"
-    drop = QtGui.QDropEvent(QtCore.QPointF(where), QtCore.Qt.DropAction.CopyAction, mime,
-                            QtCore.Qt.MouseButton.NoButton,
-                            QtCore.Qt.KeyboardModifier.NoModifier)
+    drop = QtGui.QDropEvent(
+        QtCore.QPointF(where),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
     QtWidgets.QApplication.sendEvent(window, drop)
     assert drop.isAccepted()
 

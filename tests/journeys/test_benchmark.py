@@ -32,7 +32,9 @@ ARM = "Learning on"
 
 
 def test_a_benchmark_run_from_the_pane_draws_its_curve(
-    app: App, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    app: App,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     app.paths.suites_dir.mkdir()
     (app.paths.suites_dir / "colours.yaml").write_text(SUITE, encoding="utf-8")
@@ -42,8 +44,9 @@ def test_a_benchmark_run_from_the_pane_draws_its_curve(
         app.start()
         open_tab(qtbot, window.tabs, window.benchmark_tab)
         pane = window.benchmark_pane
-        await wait_for(lambda: pane.listing is not None and pane.listing.done(),
-                       "the results to be listed")
+        await wait_for(
+            lambda: pane.listing is not None and pane.listing.done(), "the results to be listed"
+        )
         assert pane.pages.currentWidget() is pane.empty  # none yet: it says how to make one
         app.shot("no-results-yet")
 
@@ -64,15 +67,18 @@ def test_a_benchmark_run_from_the_pane_draws_its_curve(
         assert pane.progress.isVisible()
         assert pane.progress.heading.text() == "Running colours with example.yaml"
         await wait_for(lambda: pane.running is None, "the benchmark to finish", MODEL_WAIT)
-        assert pane.notice.text().startswith("The benchmark finished. Its result is saved in "
-                                             "the database and as ")
+        assert pane.notice.text().startswith(
+            "The benchmark finished. Its result is saved in the database and as "
+        )
         assert pane.results.count() == 1 and pane.results.currentRow() == 0
         assert pane.results.item(0).text().startswith("colours · Helper · ")
         assert pane.pages.currentWidget() is pane.details
         (curve,) = pane.chart.curves
         assert curve.name == "learning on" and [i for i, _ in curve.points] == [1]
-        assert [pane.table.horizontalHeaderItem(c).text()  # type: ignore[union-attr]
-                for c in range(pane.table.columnCount())] == ["Iteration", "learning on"]
+        assert [
+            pane.table.horizontalHeaderItem(c).text()  # type: ignore[union-attr]
+            for c in range(pane.table.columnCount())
+        ] == ["Iteration", "learning on"]
         assert pane.table.rowCount() == 1
         app.shot("curve")
 

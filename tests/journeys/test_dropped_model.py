@@ -27,7 +27,9 @@ DROPPED = "pocket-smol.gguf"
 
 
 def test_a_dropped_gguf_file_is_given_to_an_agent_and_runs_it(
-    app: App, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    app: App,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     # A model file the person downloaded, beside the app's home folder rather than in it.
     downloads = app.paths.home.parent / "Downloads"
@@ -42,8 +44,9 @@ def test_a_dropped_gguf_file_is_given_to_an_agent_and_runs_it(
         drop_files(window, [file])
         assert window.tabs.currentWidget() is window.models_tab  # the drop brings it forward
         models = window.models_pane
-        await wait_for(lambda: models.status_of(DROPPED) == "available",
-                       "the dropped model in the catalog")
+        await wait_for(
+            lambda: models.status_of(DROPPED) == "available", "the dropped model in the catalog"
+        )
         assert models.notes_text.startswith(f"Added {DROPPED} (")
         app.shot("model-added")
 
@@ -56,9 +59,13 @@ def test_a_dropped_gguf_file_is_given_to_an_agent_and_runs_it(
         click(qtbot, team.save_button)
         # The sample team is saved as the person's own, in the teams folder.
         choose_file(team.asker.file_dialog, app.paths.teams_dir / "helper.yaml")
-        await wait_for(lambda: (running := window.controller.team) is not None
-                       and running.spec.agents[0].model == DROPPED,
-                       "the saved team to be the one that runs")
+        await wait_for(
+            lambda: (
+                (running := window.controller.team) is not None
+                and running.spec.agents[0].model == DROPPED
+            ),
+            "the saved team to be the one that runs",
+        )
         app.shot("model-given-to-the-agent")
 
         await run_task(qtbot, window, "Name three primary colours.")

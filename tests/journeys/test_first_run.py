@@ -16,20 +16,25 @@ PRIMARY_COLOURS = ("red", "yellow", "blue")
 
 
 def test_first_launch_runs_the_sample_team_and_shows_its_answer(
-    app: App, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    app: App,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     window = app.open()
 
     async def journey() -> None:
         app.start()
         team = window.team_pane
-        await wait_for(lambda: team.editing and team.agents.rowCount() == 1,
-                       "the sample team to open")
+        await wait_for(
+            lambda: team.editing and team.agents.rowCount() == 1, "the sample team to open"
+        )
         assert window.tabs.currentWidget() is team  # nothing to restore on a first launch
         assert team.title.text() == "<h2>Helper</h2>"
         assert team.agents.item(0, 1).text() == "bundled:smollm2-135m"  # type: ignore[union-attr]
-        await wait_for(lambda: "context" in team.editor.form.model_choice.details.text(),
-                       "the model's size and context under its name")
+        await wait_for(
+            lambda: "context" in team.editor.form.model_choice.details.text(),
+            "the model's size and context under its name",
+        )
         app.shot("sample-team")
 
         await run_task(qtbot, window, "Name three primary colours.")

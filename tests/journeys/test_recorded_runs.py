@@ -32,7 +32,9 @@ def timeline_text(window: MainWindow) -> list[str]:
 
 
 def test_a_recorded_run_is_opened_replayed_and_forked_with_an_edited_action(
-    app: App, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    app: App,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     # Earlier, before this window opened: the sample team ran the task (as `purpose-desktop
     # run` does at a terminal), recorded in the same database.
@@ -47,11 +49,16 @@ def test_a_recorded_run_is_opened_replayed_and_forked_with_an_edited_action(
         open_tab(qtbot, window.tabs, window.run_tab)
         open_tab(qtbot, pane.details_tabs, runs)
         await wait_for(lambda: len(runs.runs) == 1, "the recorded run in the list")
-        assert [runs.table.item(0, column).text()  # type: ignore[union-attr]
-                for column in (1, 4, 5)] == ["completed", "Helper", TASK]
+        assert [
+            runs.table.item(0, column).text()  # type: ignore[union-attr]
+            for column in (1, 4, 5)
+        ] == ["completed", "Helper", TASK]
         assert not runs.open_button.isEnabled()  # until a run is chosen
-        qtbot.mouseClick(runs.table.viewport(), Left,
-                         pos=runs.table.visualItemRect(runs.table.item(0, 5)).center())
+        qtbot.mouseClick(
+            runs.table.viewport(),
+            Left,
+            pos=runs.table.visualItemRect(runs.table.item(0, 5)).center(),
+        )
         app.shot("runs-list")
 
         click(qtbot, runs.open_button)  # shown at once, as recorded
@@ -72,29 +79,39 @@ def test_a_recorded_run_is_opened_replayed_and_forked_with_an_edited_action(
         app.shot("replayed")
 
         timeline = pane.timeline
-        step = next(row for row, line in enumerate(recorded)
-                    if line.startswith("Step 1: helper proposes finish"))
-        qtbot.mouseClick(timeline.viewport(), Left,
-                         pos=timeline.visualItemRect(timeline.item(step)).center())
+        step = next(
+            row
+            for row, line in enumerate(recorded)
+            if line.startswith("Step 1: helper proposes finish")
+        )
+        qtbot.mouseClick(
+            timeline.viewport(), Left, pos=timeline.visualItemRect(timeline.item(step)).center()
+        )
         assert pane.fork_button.text() == "Fork from step 1…"
         click(qtbot, pane.fork_button)
         editor = pane.fork_editor
         proposed = json.loads(editor.action_edit.toPlainText())
         assert (proposed["tool"], proposed["answer"]) == ("finish", earlier.answer)
-        type_into(qtbot, editor.action_edit, json.dumps(
-            {"tool": "finish", "answer": EDITED_ANSWER, "thought": "the usual three"}))
+        type_into(
+            qtbot,
+            editor.action_edit,
+            json.dumps({"tool": "finish", "answer": EDITED_ANSWER, "thought": "the usual three"}),
+        )
         app.shot("fork-with-an-edited-action")
         click(qtbot, editor.start_button)
 
         await run_ended(window)
         assert pane.outcome.status_text() == "Completed"
         assert pane.outcome.answer_text() == EDITED_ANSWER
-        assert timeline_text(window)[0] == (f"Run forked from run {earlier.run_id[:8]} after "
-                                            "step 0, with an edited action")
+        assert timeline_text(window)[0] == (
+            f"Run forked from run {earlier.run_id[:8]} after step 0, with an edited action"
+        )
         open_tab(qtbot, pane.details_tabs, runs)
         await wait_for(lambda: len(runs.runs) == 2, "the fork in the list")
-        assert [runs.table.item(row, 1).text()  # type: ignore[union-attr]
-                for row in range(2)] == ["completed (fork)", "completed"]
+        assert [
+            runs.table.item(row, 1).text()  # type: ignore[union-attr]
+            for row in range(2)
+        ] == ["completed (fork)", "completed"]
         app.shot("fork-listed")
 
     run_in_qt_loop(journey())

@@ -34,7 +34,9 @@ SLIDER_PRESSES = 4
 
 
 def test_a_rejection_and_an_override_are_learned_and_shown_without_a_restart(
-    app: App, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    app: App,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     window = app.open()
     team = window.team_pane
@@ -44,10 +46,12 @@ def test_a_rejection_and_an_override_are_learned_and_shown_without_a_restart(
         app.start()
         await wait_for(lambda: team.editing, "the sample team to open")
         window.open_action.trigger()  # Open team… on the toolbar
-        choose_file(window.findChild(QtWidgets.QFileDialog),
-                    resources_dir() / "teams" / "calculator.yaml")
-        await wait_for(lambda: team.title.text() == "<h2>Calculator</h2>",
-                       "the Calculator team to open")
+        choose_file(
+            window.findChild(QtWidgets.QFileDialog), resources_dir() / "teams" / "calculator.yaml"
+        )
+        await wait_for(
+            lambda: team.title.text() == "<h2>Calculator</h2>", "the Calculator team to open"
+        )
         form = team.editor.form
         click(qtbot, form.review.buttons[ReviewPolicy.ALWAYS.value])
         type_into(qtbot, form.steps_spin, "2")  # two steps are enough to see it all
@@ -55,18 +59,26 @@ def test_a_rejection_and_an_override_are_learned_and_shown_without_a_restart(
         click(qtbot, team.save_button)
         # A sample team is saved as the person's own, in the teams folder.
         choose_file(team.asker.file_dialog, app.paths.teams_dir / "calculator.yaml")
-        await wait_for(lambda: (running := window.controller.team) is not None
-                       and running.spec.agents[0].review is ReviewPolicy.ALWAYS,
-                       "the saved team to be the one that runs")
-        await wait_for(lambda: "context" in form.model_choice.details.text(),
-                       "the model's size and context under its name")
+        await wait_for(
+            lambda: (
+                (running := window.controller.team) is not None
+                and running.spec.agents[0].review is ReviewPolicy.ALWAYS
+            ),
+            "the saved team to be the one that runs",
+        )
+        await wait_for(
+            lambda: "context" in form.model_choice.details.text(),
+            "the model's size and context under its name",
+        )
         app.shot("team-reviews-always")
         # A look at what the team knows and has cost so far: nothing yet.
         open_tab(qtbot, window.tabs, window.memory_pane)
         browser = window.memory_pane.browser
         assert browser is not None
-        await wait_for(lambda: browser.status_line.text() == NOTHING_LEARNED,
-                       "the Memory pane to say nothing is learned yet")
+        await wait_for(
+            lambda: browser.status_line.text() == NOTHING_LEARNED,
+            "the Memory pane to say nothing is learned yet",
+        )
         open_tab(qtbot, window.tabs, window.costs_tab)
         costs = window.costs_pane
         await wait_for(lambda: costs.report is not None, "the costs to be read")
@@ -93,8 +105,10 @@ def test_a_rejection_and_an_override_are_learned_and_shown_without_a_restart(
         assert second.request.step == 2
         proposed = second.request.action
         # The agent does something else: the rejected call is not proposed again.
-        assert (proposed.tool, dict(proposed.arguments)) != (rejected.tool,
-                                                             dict(rejected.arguments))
+        assert (proposed.tool, dict(proposed.arguments)) != (
+            rejected.tool,
+            dict(rejected.arguments),
+        )
         app.shot("something-else-proposed", second)
         click(qtbot, second.approve_button)
 
@@ -118,25 +132,36 @@ def test_a_rejection_and_an_override_are_learned_and_shown_without_a_restart(
         assert f"A person set Φ to {chosen:g} (critic said {critic:g})\n" in lines
         point = pane.phi_chart.series.points()[-1]
         assert (point.step, point.phi, point.critic_phi, point.overridden) == (
-            2, chosen, critic, True)
+            2,
+            chosen,
+            critic,
+            True,
+        )
 
         # What the run taught and what it cost, in the other panes, without a restart.
         open_tab(qtbot, window.tabs, window.memory_pane)
         lesson = f"Do not call {call}: Rejected by a person: {REASON}"
-        await wait_for(lambda: lesson in [h.strategy for h in browser.heuristic_model.rows],
-                       "the lesson of the rejection in the Memory pane")
+        await wait_for(
+            lambda: lesson in [h.strategy for h in browser.heuristic_model.rows],
+            "the lesson of the rejection in the Memory pane",
+        )
         assert browser.team == "Calculator"
         row = [h.strategy for h in browser.heuristic_model.rows].index(lesson)
         view = browser.heuristic_view
-        qtbot.mouseClick(view.viewport(), Left,
-                         pos=view.visualRect(browser.heuristic_model.index(row, 3)).center())
+        qtbot.mouseClick(
+            view.viewport(),
+            Left,
+            pos=view.visualRect(browser.heuristic_model.index(row, 3)).center(),
+        )
         assert lesson in browser.heuristic_detail.toPlainText()  # read whole, below the table
         app.shot("lesson-in-memory")
 
         open_tab(qtbot, window.tabs, window.costs_tab)
         calls = app.outcomes[-1].costs.total.calls
-        await wait_for(lambda: costs.report is not None and costs.report.total.calls == calls,
-                       "the run's calls in the Costs pane")
+        await wait_for(
+            lambda: costs.report is not None and costs.report.total.calls == calls,
+            "the run's calls in the Costs pane",
+        )
         assert costs.summary.text().startswith(f"Total: {calls} calls")
         assert costs.table.item(0, 0).text() == "counter"  # type: ignore[union-attr]
         app.shot("calls-in-costs")

@@ -62,7 +62,8 @@ def test_a_long_prompt_is_cut_to_the_budget_by_the_models_own_count() -> None:
         original = await model.count_tokens(QUESTION.content)
         result = await compress_to_budget([SYSTEM, QUESTION], 600, model)
         answer = [
-            event async for event in model.stream_chat(
+            event
+            async for event in model.stream_chat(
                 result.messages, GenerationOptions(max_tokens=4, temperature=0.0)
             )
         ]
@@ -108,8 +109,9 @@ def test_below_a_few_words_the_message_whose_mark_saves_most_is_left_out() -> No
     than the budget. The short system prompt costs less than a mark would and stays."""
     brief = ChatMessage("system", "Be brief.")
     for question, budget in (("\U00010000" * 16, 35), ("\u0800" * 5000, 34)):
-        result = asyncio.run(compress_to_budget([brief, ChatMessage("user", question)], budget,
-                                                ApproximateCounter()))
+        result = asyncio.run(
+            compress_to_budget([brief, ChatMessage("user", question)], budget, ApproximateCounter())
+        )
         assert result.tokens <= budget
         assert result.messages[0] == brief
         assert "characters left out" in result.messages[1].content
@@ -121,9 +123,15 @@ def test_below_a_few_words_the_message_whose_mark_saves_most_is_left_out() -> No
     budget=st.integers(min_value=40, max_value=400),
 )
 # Characters of four bytes: a few of them take as many tokens as a sentence.
-@example(words=["0\x80\x80\u0800\U00010000\U00010000", "\x80\x80" + "\U00010000" * 4,
-                "\x80\x80" + "\U00010000" * 4, "0\x80\x80\x80\x80\U00010000\U00010000"],
-         budget=40)
+@example(
+    words=[
+        "0\x80\x80\u0800\U00010000\U00010000",
+        "\x80\x80" + "\U00010000" * 4,
+        "\x80\x80" + "\U00010000" * 4,
+        "0\x80\x80\x80\x80\U00010000\U00010000",
+    ],
+    budget=40,
+)
 def test_any_prompt_fits_any_workable_budget(words: list[str], budget: int) -> None:
     text = " ".join(words)
     messages = [ChatMessage("system", "Be brief."), ChatMessage("user", text)]

@@ -19,7 +19,7 @@ from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelCo
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamDone
 
 # The model worker, with every line it reads from the app also written to a log.
-LOGGING_WORKER = '''
+LOGGING_WORKER = """
 import sys
 
 from purpose_desktop.models.llama_worker import main
@@ -42,7 +42,7 @@ class Tee:
 with open(sys.argv[1], "a", encoding="utf-8") as log:
     sys.stdin = Tee(sys.stdin, log)
     sys.exit(main())
-'''
+"""
 
 
 def received_by_worker(
@@ -52,8 +52,9 @@ def received_by_worker(
     requests the worker read."""
     script, log = folder / "logging_worker.py", folder / "worker-stdin.jsonl"
     script.write_text(LOGGING_WORKER, encoding="utf-8")
-    monkeypatch.setattr(llama_process, "worker_command",
-                        lambda: [sys.executable, str(script), str(log)])
+    monkeypatch.setattr(
+        llama_process, "worker_command", lambda: [sys.executable, str(script), str(log)]
+    )
 
     async def scenario() -> LlamaProcessModel:
         config = LocalModelConfig(path, n_ctx=512, n_threads=2)
@@ -97,14 +98,26 @@ def test_every_family_has_usable_defaults(architecture: str) -> None:
 
 
 def header(architecture: str, name: str, **values: object) -> GGUFMetadata:
-    return GGUFMetadata(Path("model.gguf"), 3, 0, 0, 0,
-                        {"general.architecture": architecture, "general.name": name, **values})
+    return GGUFMetadata(
+        Path("model.gguf"),
+        3,
+        0,
+        0,
+        0,
+        {"general.architecture": architecture, "general.name": name, **values},
+    )
 
 
 @pytest.mark.parametrize(
     ("architecture", "name", "context"),
-    [("qwen3", "Qwen3 0.6B", 32768), ("gemma3", "Gemma 3 1B", 8192), ("phi3", "Phi 4 Mini", 4096),
-     ("llama", "Llama 3.2 1B", 8192), ("llama", "SmolLM2 360M", 8192), ("mamba", "M", 2048)],
+    [
+        ("qwen3", "Qwen3 0.6B", 32768),
+        ("gemma3", "Gemma 3 1B", 8192),
+        ("phi3", "Phi 4 Mini", 4096),
+        ("llama", "Llama 3.2 1B", 8192),
+        ("llama", "SmolLM2 360M", 8192),
+        ("mamba", "M", 2048),
+    ],
 )
 def test_the_family_context_stands_in_when_the_file_does_not_say(
     architecture: str, name: str, context: int
@@ -124,6 +137,9 @@ def test_a_file_without_its_context_length_is_held_to_its_familys(tmp_path: Path
     metadata = read_gguf_metadata(path)
     assert metadata.context_length is None
     LocalModelConfig(path, n_ctx=8192, n_threads=2).validate(metadata)
-    with pytest.raises(ModelError, match=r"Context size 8193 is larger than .* allows "
-                       r"\(8192, its family's; the file does not say\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"Context size 8193 is larger than .* allows "
+        r"\(8192, its family's; the file does not say\)",
+    ):
         LocalModelConfig(path, n_ctx=8193, n_threads=2).validate(metadata)

@@ -103,14 +103,15 @@ def test_the_bundled_models_pass_without_their_tensor_data_being_read(
 def test_truncated_file(tmp_path: Path, cut: int) -> None:
     size = smollm2_path().stat().st_size
     path = cut_copy(smollm2_path(), tmp_path, cut)
-    with pytest.raises(GGUFFormatError, match=f"is truncated: its tensor data should reach "
-                       f"byte {size}, but the file has {size - cut} bytes"):
+    with pytest.raises(
+        GGUFFormatError,
+        match=f"is truncated: its tensor data should reach "
+        f"byte {size}, but the file has {size - cut} bytes",
+    ):
         read_gguf_metadata(path)
 
 
-def test_gemma_missing_its_last_byte_is_truncated(
-    tmp_path: Path, shared_models_dir: Path
-) -> None:
+def test_gemma_missing_its_last_byte_is_truncated(tmp_path: Path, shared_models_dir: Path) -> None:
     # Gemma's tensors are Q4_K, Q6_K, Q5_0, Q8_0 and F32: other block sizes than SmolLM2's.
     path = cut_copy(gemma3_path(shared_models_dir), tmp_path, 1)
     with pytest.raises(GGUFFormatError, match="is truncated"):
@@ -180,6 +181,9 @@ def test_a_tensor_type_the_table_does_not_know_is_checked_by_its_start(tmp_path:
 
 def test_rows_that_do_not_fill_whole_blocks_are_corrupt(tmp_path: Path) -> None:
     path = gguf_file(tmp_path / "odd.gguf", [("blk.0.ffn", [100, 4], Q4_K, 0)], 1 << 12)
-    with pytest.raises(GGUFFormatError, match=r"corrupt: tensor 'blk\.0\.ffn' has rows of 100 "
-                       "values, which its type \\(12\\) stores in blocks of 256"):
+    with pytest.raises(
+        GGUFFormatError,
+        match=r"corrupt: tensor 'blk\.0\.ffn' has rows of 100 "
+        "values, which its type \\(12\\) stores in blocks of 256",
+    ):
         read_gguf_metadata(path)

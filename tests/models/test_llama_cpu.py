@@ -64,7 +64,8 @@ def test_the_log_says_when_a_model_keeps_out_of_amx_buffers(
 ) -> None:
     async def scenario() -> None:
         model = await LlamaProcessModel.start(
-            "smollm2", LocalModelConfig(smollm2_path(), n_ctx=512, n_threads=2))
+            "smollm2", LocalModelConfig(smollm2_path(), n_ctx=512, n_threads=2)
+        )
         await model.aclose()
 
     with caplog.at_level(logging.INFO, logger="purpose_desktop.models.llama_process"):

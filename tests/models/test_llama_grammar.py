@@ -21,8 +21,12 @@ from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Stre
 
 
 def text_schema(max_length: int) -> dict[str, Any]:
-    return {"type": "object", "properties": {"text": {"type": "string", "maxLength": max_length}},
-            "required": ["text"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {"text": {"type": "string", "maxLength": max_length}},
+        "required": ["text"],
+        "additionalProperties": False,
+    }
 
 
 def test_a_grammar_does_not_grow_with_a_strings_max_length() -> None:
@@ -33,11 +37,20 @@ def test_a_grammar_does_not_grow_with_a_strings_max_length() -> None:
 
 
 def test_arrays_and_optional_keys_are_bounded_without_nesting() -> None:
-    schema = {"type": "object", "properties": {
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 20},
-                 "minItems": 1, "maxItems": 500},
-        "note": {"type": "string"},
-    }, "required": ["tags"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {
+            "tags": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": 20},
+                "minItems": 1,
+                "maxItems": 500,
+            },
+            "note": {"type": "string"},
+        },
+        "required": ["tags"],
+        "additionalProperties": False,
+    }
     grammar = schema_grammar(schema)
     assert "{0,499}" in grammar  # the items after the first, each after a comma
     assert grammar.count("(") < 40
@@ -73,8 +86,10 @@ def test_a_grammar_llama_cpp_cannot_parse_is_refused_before_it_reaches_a_sampler
 
 async def act_under_grammar(model: LlamaProcessModel, tools: tuple[Tool, ...]) -> str:
     schema = action_schema(tools, teammates=["helper"])
-    messages = [ChatMessage("system", "Reply with one JSON action."),
-                ChatMessage("user", "Task: What is 17 * 23?")]
+    messages = [
+        ChatMessage("system", "Reply with one JSON action."),
+        ChatMessage("user", "Task: What is 17 * 23?"),
+    ]
     options = GenerationOptions(max_tokens=48, temperature=0.0, json_schema=schema)
     pieces: list[str] = []
     done = None
@@ -100,8 +115,9 @@ def test_every_tool_alone_and_all_together_run_under_the_grammar(
     path = smollm2_path() if which == "smollm2" else gemma3_path(shared_models_dir)
 
     async def scenario() -> None:
-        model = await LlamaProcessModel.start(which, LocalModelConfig(path, n_ctx=2048,
-                                                                      n_threads=2))
+        model = await LlamaProcessModel.start(
+            which, LocalModelConfig(path, n_ctx=2048, n_threads=2)
+        )
         try:
             for tools in [(tool,) for tool in BUILTIN_TOOLS] + [BUILTIN_TOOLS]:
                 await act_under_grammar(model, tools)

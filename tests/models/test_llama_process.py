@@ -222,7 +222,9 @@ def test_multibyte_characters_arrive_whole() -> None:
         question = [ChatMessage("user", text)]
         expected = raw.create_chat_completion(
             [{"role": m.role, "content": m.content} for m in question],
-            max_tokens=40, temperature=0.0, seed=1,
+            max_tokens=40,
+            temperature=0.0,
+            seed=1,
         )["choices"][0]["message"]["content"]
         if has_multibyte(expected):
             break

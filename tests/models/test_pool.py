@@ -111,9 +111,14 @@ def finished_process() -> tuple[int, float]:
 def write_record(folder: Path, owner: tuple[int, float], workers: list[psutil.Process]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / f"{owner[0]}.json"
-    record.write_text(json.dumps({
-        "owner": list(owner), "workers": [[w.pid, w.create_time()] for w in workers],
-    }))
+    record.write_text(
+        json.dumps(
+            {
+                "owner": list(owner),
+                "workers": [[w.pid, w.create_time()] for w in workers],
+            }
+        )
+    )
     return record
 
 
@@ -221,11 +226,22 @@ def test_nothing_is_unloaded_for_a_model_that_cannot_fit_anyway(
 def test_a_worker_whose_parent_died_mid_line_exits(tmp_path: Path) -> None:
     from purpose_desktop.models.worker_entry import worker_command
 
-    load = json.dumps({"model_path": str(smollm2_path()), "n_ctx": 512, "n_threads": 2,
-                       "n_batch": 512, "chat_format": None})
+    load = json.dumps(
+        {
+            "model_path": str(smollm2_path()),
+            "n_ctx": 512,
+            "n_threads": 2,
+            "n_batch": 512,
+            "chat_format": None,
+        }
+    )
     worker = subprocess.run(
-        worker_command(), input=load + '\n{"op": "chat", "id"', capture_output=True,
-        text=True, timeout=60, check=False,
+        worker_command(),
+        input=load + '\n{"op": "chat", "id"',
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert worker.returncode == 0
     assert '"ready"' in worker.stdout

@@ -75,11 +75,16 @@ def test_a_model_loaded_on_request_stays_until_unloaded(two_models: Path) -> Non
 
     asyncio.run(scenario())
     assert [(s.model, s.state) for s in seen] == [
-        ("a.gguf", "loading"), ("a.gguf", "ready"), ("b.gguf", "loading"), ("b.gguf", "ready"),
+        ("a.gguf", "loading"),
+        ("a.gguf", "ready"),
+        ("b.gguf", "loading"),
+        ("b.gguf", "ready"),
     ]
     # The watcher saw a's changes, the unload included, and nothing after it stopped.
     assert [(s.model, s.state) for s in watched] == [
-        ("a.gguf", "loading"), ("a.gguf", "ready"), ("a.gguf", "unloaded"),
+        ("a.gguf", "loading"),
+        ("a.gguf", "ready"),
+        ("a.gguf", "unloaded"),
     ]
 
 
@@ -87,8 +92,9 @@ def test_a_lower_budget_unloads_the_least_recently_used_idle_model(two_models: P
     watched: list[ModelStatus] = []
 
     async def scenario() -> list[str]:
-        pool = LocalModelPool(two_models, n_ctx=N_CTX, n_threads=2,
-                              memory_budget=3 * one_model_bytes())
+        pool = LocalModelPool(
+            two_models, n_ctx=N_CTX, n_threads=2, memory_budget=3 * one_model_bytes()
+        )
         pool.watch(watched.append)
         try:
             await pool.load("a.gguf", two_models, lambda s: None)

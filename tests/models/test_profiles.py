@@ -47,8 +47,15 @@ def test_a_chat_template_means_instruction_tuned_whatever_the_name() -> None:
 
 def test_the_registry_names_the_well_known_small_models() -> None:
     keys = {model.key for model in KNOWN_MODELS}
-    assert {"qwen3-0.6b", "qwen3-1.7b", "llama3.2-1b", "llama3.2-3b", "phi4-mini",
-            "smollm2-135m", "gemma3-270m"} <= keys
+    assert {
+        "qwen3-0.6b",
+        "qwen3-1.7b",
+        "llama3.2-1b",
+        "llama3.2-3b",
+        "phi4-mini",
+        "smollm2-135m",
+        "gemma3-270m",
+    } <= keys
     family_names = {"smollm2", "llama", "qwen", "gemma", "phi"}
     for model in KNOWN_MODELS:
         assert model.family_name in family_names

@@ -50,8 +50,9 @@ def alternate(prompt_cache_bytes: int) -> list[tuple[str, Usage]]:
     ]
 
     async def scenario() -> list[tuple[str, Usage]]:
-        config = LocalModelConfig(smollm2_path(), n_ctx=1024, n_threads=2,
-                                  prompt_cache_bytes=prompt_cache_bytes)
+        config = LocalModelConfig(
+            smollm2_path(), n_ctx=1024, n_threads=2, prompt_cache_bytes=prompt_cache_bytes
+        )
         model = await LlamaProcessModel.start("smollm2", config)
         try:
             return [await ask(model, messages) for messages in conversations]

@@ -45,9 +45,11 @@ def test_auto_finds_a_well_known_model_in_the_models_folder(tmp_path: Path) -> N
         try:
             async with models.use("auto:qwen3-0.6b", tmp_path, statuses.append) as model:
                 pieces = [
-                    e.text async for e in model.stream_chat(
+                    e.text
+                    async for e in model.stream_chat(
                         [ChatMessage("user", "Say hello.")], GenerationOptions(max_tokens=8)
-                    ) if isinstance(e, TokenDelta)
+                    )
+                    if isinstance(e, TokenDelta)
                 ]
                 assert pieces
                 return model.name

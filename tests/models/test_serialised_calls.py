@@ -40,8 +40,9 @@ def test_two_calls_at_once_take_turns_and_both_finish() -> None:
     expected = asyncio.run(scenario())
     first = timeline[0][0]
     second = next(key for key in QUESTIONS if key != first)
-    first_done = next(i for i, (key, e) in enumerate(timeline)
-                      if key == first and isinstance(e, StreamDone))
+    first_done = next(
+        i for i, (key, e) in enumerate(timeline) if key == first and isinstance(e, StreamDone)
+    )
     # Nothing of the second answer arrives before the first has finished...
     assert all(key == first for key, _ in timeline[: first_done + 1])
     assert all(key == second for key, _ in timeline[first_done + 1 :])

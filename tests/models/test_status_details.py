@@ -51,8 +51,9 @@ def test_ready_names_the_backend_the_model_and_the_load_time(
     path = smollm2_path() if "smollm2" in reference else gemma3_path(shared_models_dir)
     name = read_gguf_metadata(path).name
     base = "" if "smollm2" in reference else "; a base model, not tuned to follow instructions"
-    assert re.fullmatch(rf"llama\.cpp, {re.escape(name)}, loaded in \d+\.\d s{base}",
-                        statuses[-1].detail), statuses[-1].detail
+    assert re.fullmatch(
+        rf"llama\.cpp, {re.escape(name)}, loaded in \d+\.\d s{base}", statuses[-1].detail
+    ), statuses[-1].detail
 
 
 def test_unavailable_says_why(tmp_path: Path) -> None:

@@ -45,7 +45,10 @@ def test_smollm2_answers_match_the_schema_on_the_first_try() -> None:
             for task in TASKS:
                 streamed: list[str] = []
                 result = await generate_json(
-                    model, ask(task), ACTION, GenerationOptions(max_tokens=160, seed=3),
+                    model,
+                    ask(task),
+                    ACTION,
+                    GenerationOptions(max_tokens=160, seed=3),
                     on_token=streamed.append,
                 )
                 assert "".join(streamed) == result.text
@@ -80,8 +83,10 @@ def test_an_answer_cut_off_by_the_token_limit_is_reported() -> None:
     ("reply", "message"),
     [
         ("I think the answer is 4", "not valid JSON"),
-        ('{"thought": "x", "tool": "browser", "argument": ""}',
-         r"at \$\.tool: 'browser' is not one of \['calculator', 'finish'\]"),
+        (
+            '{"thought": "x", "tool": "browser", "argument": ""}',
+            r"at \$\.tool: 'browser' is not one of \['calculator', 'finish'\]",
+        ),
         ('{"thought": "x", "tool": "finish"}', "'argument' is a required property"),
         ('["not", "an", "object"]', "is not of type 'object'"),
     ],
@@ -105,8 +110,6 @@ def test_the_schema_reaches_the_backend() -> None:
 def test_an_invalid_schema_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="The JSON schema is not valid"):
         asyncio.run(generate_json(ScriptedModel(["{}"]), ask("x"), {"type": "nonsense"}))
-
-
 
 
 def test_a_raw_line_break_inside_a_string_is_accepted() -> None:

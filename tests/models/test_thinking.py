@@ -40,4 +40,4 @@ def test_no_text_is_lost_or_reordered(body: str, cuts: list[int]) -> None:
     pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
     answer, thinking = split(pieces)
     assert answer == "xy"
-    assert thinking == text[len("x<think>"):-len("</think>y")]
+    assert thinking == text[len("x<think>") : -len("</think>y")]

@@ -74,8 +74,14 @@ def running_fake_ollama(folder: Path, model: str = MODEL) -> Iterator[FakeOllama
     port_file = folder / "port"
     log = folder / "server.log"
     command = [
-        sys.executable, str(SCRIPT), "--model", str(smollm2_path()), "--name", model,
-        "--port-file", str(port_file),
+        sys.executable,
+        str(SCRIPT),
+        "--model",
+        str(smollm2_path()),
+        "--name",
+        model,
+        "--port-file",
+        str(port_file),
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -85,11 +91,14 @@ def running_fake_ollama(folder: Path, model: str = MODEL) -> Iterator[FakeOllama
         deadline = time.monotonic() + START_SECONDS
         while not port_file.exists():
             if process.poll() is not None:
-                pytest.fail(f"The fake Ollama server exited ({process.returncode}):\n"
-                            f"{_log_tail(log)}")
+                pytest.fail(
+                    f"The fake Ollama server exited ({process.returncode}):\n{_log_tail(log)}"
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"The fake Ollama server did not start in {START_SECONDS:.0f} s:\n"
-                            f"{_log_tail(log)}")
+                pytest.fail(
+                    f"The fake Ollama server did not start in {START_SECONDS:.0f} s:\n"
+                    f"{_log_tail(log)}"
+                )
             time.sleep(0.05)
         port = int(port_file.read_text(encoding="utf-8"))
         yield FakeOllama(f"http://127.0.0.1:{port}", port, model, log)

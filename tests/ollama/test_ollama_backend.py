@@ -234,7 +234,10 @@ def test_json_answers_follow_the_schema_and_are_validated(fake_ollama: FakeOllam
         model = chat_model(fake_ollama)
         try:
             return await generate_json(
-                model, ASK_JSON, CAPITAL, GenerationOptions(max_tokens=48, temperature=0.0),
+                model,
+                ASK_JSON,
+                CAPITAL,
+                GenerationOptions(max_tokens=48, temperature=0.0),
                 on_token=streamed.append,
             )
         finally:
@@ -273,7 +276,11 @@ def test_every_call_sends_the_same_context_size_and_keep_alive(fake_ollama: Fake
     assert bodies[0]["options"] == {"num_ctx": NUM_CTX, "num_predict": 4}  # unset: left out
     assert "format" not in bodies[0]
     assert bodies[2]["options"] == {
-        "num_ctx": NUM_CTX, "num_predict": 6, "temperature": 0.7, "top_p": 0.5, "seed": 7
+        "num_ctx": NUM_CTX,
+        "num_predict": 6,
+        "temperature": 0.7,
+        "top_p": 0.5,
+        "seed": 7,
     }
 
 
@@ -441,9 +448,7 @@ def test_a_connection_dropped_mid_answer_is_reported(fake_ollama: FakeOllama) ->
             await model.aclose()
 
     error, after = asyncio.run(scenario())
-    assert f"The connection to Ollama at {fake_ollama.url} broke while 'smollm2:135m'" in str(
-        error
-    )
+    assert f"The connection to Ollama at {fake_ollama.url} broke while 'smollm2:135m'" in str(error)
     assert isinstance(after[-1], StreamDone)
 
 

@@ -43,12 +43,16 @@ def ask(reference: str, models_dir: Path, host: str) -> tuple[str, list[ModelSta
         try:
             for _ in range(2):  # the second call reuses the same client and context size
                 async with router.use(reference, models_dir, statuses.append) as model:
-                    text = "".join([
-                        e.text async for e in model.stream_chat(
-                            [ChatMessage("user", "What is the capital of France?")],
-                            GenerationOptions(max_tokens=12, temperature=0.0),
-                        ) if isinstance(e, TokenDelta)
-                    ])
+                    text = "".join(
+                        [
+                            e.text
+                            async for e in model.stream_chat(
+                                [ChatMessage("user", "What is the capital of France?")],
+                                GenerationOptions(max_tokens=12, temperature=0.0),
+                            )
+                            if isinstance(e, TokenDelta)
+                        ]
+                    )
             return text
         finally:
             await router.aclose()
@@ -87,7 +91,10 @@ def test_models_probe_lists_what_ollama_offers(
     (home / "settings.json").write_text(json.dumps({"ollama_host": ollama_with_qwen.url}))
     result = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "models", "probe", "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, HOME_ENV: str(home)},
     )
     assert result.returncode == 0, result.stderr
@@ -108,7 +115,8 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
     team_file = tmp_path / "team.yaml"
     team_file.write_text(
         "name: Remote\nagents:\n  - name: reader\n    role: Answer briefly.\n"
-        f"    model: ollama:{QWEN}\n", encoding="utf-8",
+        f"    model: ollama:{QWEN}\n",
+        encoding="utf-8",
     )
     log = " ".join(f"Line {i}: the pump pressure was {i % 9} bar." for i in range(400))
     events: list[Event] = []
@@ -117,10 +125,15 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
         pool = LocalModelPool(tmp_path, n_ctx=512, n_threads=2)
         router = ModelRouter(pool, tmp_path, n_ctx=512, ollama_host=ollama_with_qwen.url)
         try:
-            runner = TeamRunner(router, memory_at(tmp_path / "memory.sqlite3"),
-                                workspaces_dir=tmp_path / "workspaces", max_answer_tokens=32)
-            return await runner.run(load_team(team_file), f"{log} Which is most common?",
-                                    [events.append])
+            runner = TeamRunner(
+                router,
+                memory_at(tmp_path / "memory.sqlite3"),
+                workspaces_dir=tmp_path / "workspaces",
+                max_answer_tokens=32,
+            )
+            return await runner.run(
+                load_team(team_file), f"{log} Which is most common?", [events.append]
+            )
         finally:
             await router.aclose()
 

@@ -18,14 +18,17 @@ from .conftest import FakeOllama
 
 pytestmark = pytest.mark.model
 
+
 def test_a_character_split_across_chunks_arrives_whole(fake_ollama: FakeOllama) -> None:
     async def ask(text: str) -> list[str]:
         model = OllamaChatModel(fake_ollama.model, num_ctx=1024, host=fake_ollama.url)
         try:
             options = GenerationOptions(max_tokens=40, temperature=0.0, seed=1)
-            return [e.text async for e in model.stream_chat([ChatMessage("user", text)],
-                                                            options)
-                    if isinstance(e, TokenDelta)]
+            return [
+                e.text
+                async for e in model.stream_chat([ChatMessage("user", text)], options)
+                if isinstance(e, TokenDelta)
+            ]
         finally:
             await model.aclose()
 

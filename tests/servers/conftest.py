@@ -101,14 +101,23 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     )
     # The server's models keep out of AMX buffers as the app's workers do (models/llama_cpu.py).
     command = [
-        sys.executable, "-c", SERVER_WITHOUT_AMX,
-        "--model", str(smollm2_path()),
-        "--model_alias", SERVER_MODEL,
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_ctx", "1024",
-        "--n_threads", "2",
-        "--api_key", server.api_key,
+        sys.executable,
+        "-c",
+        SERVER_WITHOUT_AMX,
+        "--model",
+        str(smollm2_path()),
+        "--model_alias",
+        SERVER_MODEL,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "1024",
+        "--n_threads",
+        "2",
+        "--api_key",
+        server.api_key,
     ]
     # The server logs every request verbosely: into a file, so a full pipe never blocks it.
     with log_path.open("wb") as log:

@@ -51,9 +51,7 @@ CITY = {
 }
 
 
-async def collect(
-    chat: OpenAIChatModel, options: GenerationOptions = GREEDY
-) -> list[StreamEvent]:
+async def collect(chat: OpenAIChatModel, options: GenerationOptions = GREEDY) -> list[StreamEvent]:
     return [event async for event in chat.stream_chat(QUESTION, options)]
 
 
@@ -252,9 +250,7 @@ class CannedServer:
                 for name, _, value in (line.partition(":") for line in head[1:] if line)
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(
-                Request(method, path, headers, json.loads(body) if body else None)
-            )
+            self.requests.append(Request(method, path, headers, json.loads(body) if body else None))
             reply = self.replies.pop(0)
             for chunk in [WAIT_FOR_CLIENT] if reply is None else reply:
                 if chunk == WAIT_FOR_CLIENT:
@@ -290,8 +286,10 @@ def json_reply(status: int, payload: Any) -> list[bytes]:
 
 
 def event(**delta: Any) -> bytes:
-    chunk = {"object": "chat.completion.chunk",
-             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    chunk = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+    }
     return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
 
 
@@ -323,18 +321,20 @@ def run_against(
 
 
 def test_the_stream_keeps_split_characters_whole_and_reasoning_apart() -> None:
-    stream = b"".join([
-        event(role="assistant"),
-        event(reasoning_content="Thinking about "),
-        event(reasoning_content="Café"),
-        event(content="<thi"),
-        event(content="nk>more</think>"),
-        event(content="Prix : 5 €, "),
-        event(content="Élodie ✓"),
-        finish(),
-        b'data: {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 5}}\n\n',
-        b"data: [DONE]\n\n",
-    ])
+    stream = b"".join(
+        [
+            event(role="assistant"),
+            event(reasoning_content="Thinking about "),
+            event(reasoning_content="Café"),
+            event(content="<thi"),
+            event(content="nk>more</think>"),
+            event(content="Prix : 5 €, "),
+            event(content="Élodie ✓"),
+            finish(),
+            b'data: {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 5}}\n\n',
+            b"data: [DONE]\n\n",
+        ]
+    )
     pieces = split_inside(stream, "é", "€", "É", "✓")
 
     async def scenario(server: OpenAIServer) -> list[StreamEvent]:
@@ -404,8 +404,16 @@ def test_a_server_that_rejects_json_schema_is_asked_with_json_object() -> None:
     ("reply", "expected"),
     [
         (
-            json_reply(404, {"error": {"message": "The model `m` does not exist.",
-                                       "type": "NotFoundError", "code": 404}}),
+            json_reply(
+                404,
+                {
+                    "error": {
+                        "message": "The model `m` does not exist.",
+                        "type": "NotFoundError",
+                        "code": 404,
+                    }
+                },
+            ),
             r"has no model 'm' \(HTTP 404: The model `m` does not exist.\)",
         ),
         (
@@ -435,8 +443,15 @@ def test_a_server_that_rejects_json_schema_is_asked_with_json_object() -> None:
             r"did not send a stream of events .* \(its reply was application/json\)",
         ),
     ],
-    ids=["unknown-model", "server-error", "loading", "not-json", "error-event", "cut-off",
-         "not-a-stream"],
+    ids=[
+        "unknown-model",
+        "server-error",
+        "loading",
+        "not-json",
+        "error-event",
+        "cut-off",
+        "not-a-stream",
+    ],
 )
 def test_failures_are_explained_with_the_model_and_server(
     reply: list[bytes], expected: str
@@ -504,7 +519,7 @@ def test_closing_a_stream_early_closes_the_connection() -> None:
 def test_the_event_decoder_gives_the_same_events_however_the_bytes_are_split() -> None:
     data = (
         "\ufeff: ping\r\n"
-        "data: {\"a\": \"é€\"}\r\n\r\n"
+        'data: {"a": "é€"}\r\n\r\n'
         "event: error\n"
         "data: line one\n"
         "data:line two \u2028 not a break\n\n"

@@ -31,12 +31,16 @@ def ask(reference: str, models_dir: Path, server: LlamaServer) -> tuple[str, lis
         )
         try:
             async with router.use(reference, models_dir, statuses.append) as model:
-                return "".join([
-                    e.text async for e in model.stream_chat(
-                        [ChatMessage("user", "What is the capital of France?")],
-                        GenerationOptions(max_tokens=12, temperature=0.0),
-                    ) if isinstance(e, TokenDelta)
-                ])
+                return "".join(
+                    [
+                        e.text
+                        async for e in model.stream_chat(
+                            [ChatMessage("user", "What is the capital of France?")],
+                            GenerationOptions(max_tokens=12, temperature=0.0),
+                        )
+                        if isinstance(e, TokenDelta)
+                    ]
+                )
         finally:
             await router.aclose()
 

@@ -95,7 +95,8 @@ def isolated_home(home: Paths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 def files_holding(folder: Path, secret: str) -> list[Path]:
     return [
-        path for path in folder.rglob("*")
+        path
+        for path in folder.rglob("*")
         if path.is_file() and secret.encode() in path.read_bytes()
     ]
 

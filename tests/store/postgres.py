@@ -47,8 +47,16 @@ _INSTALL_FOLDERS = (
     "/usr/local/opt/postgresql*/bin",
 )
 # What could point libpq or the server at another cluster than this one.
-_FOREIGN_ENV = ("PGDATA", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE",
-                "PGSERVICE", "PGOPTIONS")
+_FOREIGN_ENV = (
+    "PGDATA",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGSERVICE",
+    "PGOPTIONS",
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,13 @@ class PostgresServer:
 
     def url(self, database: str) -> URL:
         """A SQLAlchemy URL for ``database`` on this server."""
-        return URL.create("postgresql+psycopg", username=SUPERUSER, host=self.host,
-                          port=self.port, database=database)
+        return URL.create(
+            "postgresql+psycopg",
+            username=SUPERUSER,
+            host=self.host,
+            port=self.port,
+            database=database,
+        )
 
     def create_database(self) -> str:
         """Create an empty database with a unique name, and return the name."""
@@ -71,13 +84,13 @@ class PostgresServer:
 
     def drop_database(self, name: str) -> None:
         # FORCE: a test that failed halfway may leave a connection behind.
-        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     def _admin(self, statement: sql.Composed) -> None:
         # CREATE and DROP DATABASE cannot run inside a transaction: autocommit.
-        with psycopg.connect(host=self.host, port=self.port, user=SUPERUSER,
-                             dbname="postgres", autocommit=True) as connection:
+        with psycopg.connect(
+            host=self.host, port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(statement)
 
 
@@ -105,16 +118,20 @@ def _running_as_root() -> bool:
 def _unavailable_reason() -> str | None:
     """Why no server can be started here, or ``None`` if one can."""
     if find_binaries() is None:
-        return ("PostgreSQL is not installed: no initdb and pg_ctl on PATH or under "
-                f"{', '.join(_INSTALL_FOLDERS)} (on Debian: apt-get install postgresql)")
+        return (
+            "PostgreSQL is not installed: no initdb and pg_ctl on PATH or under "
+            f"{', '.join(_INSTALL_FOLDERS)} (on Debian: apt-get install postgresql)"
+        )
     if _running_as_root():
         import pwd
 
         try:
             pwd.getpwnam(SYSTEM_USER)
         except KeyError:
-            return (f"the tests run as root, initdb refuses root, and there is no "
-                    f"{SYSTEM_USER!r} user to run PostgreSQL as")
+            return (
+                f"the tests run as root, initdb refuses root, and there is no "
+                f"{SYSTEM_USER!r} user to run PostgreSQL as"
+            )
     return None
 
 
@@ -136,18 +153,29 @@ class _Cluster:
         with its output (and the server's log) if it fails."""
         command = [str(self.binaries / args[0]), *args[1:]]
         env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
-        done = subprocess.run(_as_server_user(command), cwd=self.base, env=env,
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
-                              check=False)
+        done = subprocess.run(
+            _as_server_user(command),
+            cwd=self.base,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
         if done.returncode != 0:
-            pytest.fail(f"{shlex.join(command)} failed (exit {done.returncode}):\n"
-                        f"{done.stdout}{done.stderr}\n{self.log_tail()}", pytrace=False)
+            pytest.fail(
+                f"{shlex.join(command)} failed (exit {done.returncode}):\n"
+                f"{done.stdout}{done.stderr}\n{self.log_tail()}",
+                pytrace=False,
+            )
 
     def configure(self, listen: dict[str, str]) -> None:
         settings = {
             **listen,
             # Nothing here outlives the session: durability only costs time.
-            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
             "max_connections": "100",
         }
         lines = "".join(f"{name} = '{value}'\n" for name, value in settings.items())
@@ -183,10 +211,15 @@ def _listen(cluster: _Cluster) -> tuple[PostgresServer, dict[str, str]]:
     folder where there are Unix sockets, else 127.0.0.1 (no other address)."""
     if os.name == "nt":
         port = _free_port()
-        return PostgresServer("127.0.0.1", port), {"listen_addresses": "127.0.0.1",
-                                                   "port": str(port)}
-    settings = {"listen_addresses": "", "unix_socket_directories": str(cluster.base),
-                "port": str(PORT)}
+        return PostgresServer("127.0.0.1", port), {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+        }
+    settings = {
+        "listen_addresses": "",
+        "unix_socket_directories": str(cluster.base),
+        "port": str(PORT),
+    }
     return PostgresServer(str(cluster.base), PORT), settings
 
 
@@ -202,17 +235,36 @@ def postgres_server() -> Iterator[PostgresServer]:
     assert binaries is not None
     cluster = _Cluster(binaries)
     try:
-        cluster.run("initdb", "--pgdata", str(cluster.data), "--username", SUPERUSER,
-                    "--auth", "trust", "--encoding", "UTF8", "--no-locale", "--no-sync")
+        cluster.run(
+            "initdb",
+            "--pgdata",
+            str(cluster.data),
+            "--username",
+            SUPERUSER,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         server, listen = _listen(cluster)
         cluster.configure(listen)
-        cluster.run("pg_ctl", "start", "--pgdata", str(cluster.data), "--log",
-                    str(cluster.log), "--wait", "--timeout", str(COMMAND_TIMEOUT_S))
+        cluster.run(
+            "pg_ctl",
+            "start",
+            "--pgdata",
+            str(cluster.data),
+            "--log",
+            str(cluster.log),
+            "--wait",
+            "--timeout",
+            str(COMMAND_TIMEOUT_S),
+        )
         try:
             yield server
         finally:
-            cluster.run("pg_ctl", "stop", "--pgdata", str(cluster.data), "--mode", "fast",
-                        "--wait")
+            cluster.run("pg_ctl", "stop", "--pgdata", str(cluster.data), "--mode", "fast", "--wait")
     finally:
         shutil.rmtree(cluster.base, ignore_errors=True)
 

@@ -45,9 +45,15 @@ PAGE = 4096
 
 
 def experience(number: int, summary: str = "went fine, step by step") -> Experience:
-    return Experience(team="lab", task=f"task number {number} about the budget",
-                      summary=summary, outcome="completed", final_phi=0.5, steps=3,
-                      run_id=f"run-{number}")
+    return Experience(
+        team="lab",
+        task=f"task number {number} about the budget",
+        summary=summary,
+        outcome="completed",
+        final_phi=0.5,
+        steps=3,
+        run_id=f"run-{number}",
+    )
 
 
 @contextmanager
@@ -171,9 +177,9 @@ def test_damage_inside_the_pages_is_found_by_the_check(db: Path, damage: str) ->
     data = bytearray(db.read_bytes())
     middle = (len(data) // PAGE // 2) * PAGE
     if damage == "zeroed page":
-        data[middle:middle + PAGE] = bytes(PAGE)
+        data[middle : middle + PAGE] = bytes(PAGE)
     else:
-        data[middle + PAGE // 2:middle + PAGE] = random.Random(7).randbytes(PAGE // 2)
+        data[middle + PAGE // 2 : middle + PAGE] = random.Random(7).randbytes(PAGE // 2)
     db.write_bytes(data)
     # Opening the file and reading its schema does not notice: the header is sound.
     connection = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
@@ -227,7 +233,10 @@ def test_a_damaged_copy_never_overwrites_an_earlier_one(tmp_path: Path) -> None:
     assert second.name == "store.sqlite3.damaged-20260102-030405-2"
     assert third.name == "store.sqlite3.damaged-20260102-030405-4"
     assert [first.read_bytes(), second.read_bytes(), third.read_bytes()] == [
-        b"first", b"second", b"third"]
+        b"first",
+        b"second",
+        b"third",
+    ]
     assert companion(second, "-wal").read_bytes() == b"second wal"
     assert not db.exists()
     assert not companion(db, "-wal").exists()
@@ -276,8 +285,9 @@ def test_a_server_that_cannot_be_reached_is_reported_never_moved_aside(
 def lock_held(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the database's write lock for ``seconds`` (it is killed when
     the block ends)."""
-    with subprocess.Popen([sys.executable, str(HOLD_LOCK), str(path), str(seconds)],
-                          stdout=subprocess.PIPE, text=True) as holder:
+    with subprocess.Popen(
+        [sys.executable, str(HOLD_LOCK), str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    ) as holder:
         try:
             assert holder.stdout is not None
             assert holder.stdout.readline().strip() == "locked"
@@ -407,8 +417,9 @@ def test_a_run_recorded_on_a_full_disk_is_saved_whole_when_space_returns(
             journal.close()
 
 
-async def run_filling_the_disk(store: Store, limit: PageLimit, journal: SqlRunJournal,
-                               folder: Path) -> None:
+async def run_filling_the_disk(
+    store: Store, limit: PageLimit, journal: SqlRunJournal, folder: Path
+) -> None:
     actions = [act("calculator", expression="17*23"), act("finish", answer="391")]
 
     def actor(_messages: Sequence[ChatMessage]) -> str:
@@ -417,11 +428,13 @@ async def run_filling_the_disk(store: Store, limit: PageLimit, journal: SqlRunJo
             limit.fill()
         return actions.pop(0)
 
-    team_runner = runner(folder, ScriptedProvider({"m": team_model(actor)}), store.memory,
-                         journal=journal)
+    team_runner = runner(
+        folder, ScriptedProvider({"m": team_model(actor)}), store.memory, journal=journal
+    )
     seen: list[ev.Event] = []
-    outcome = await team_runner.run(one_agent_team(folder), "What is 17 * 23?", [seen.append],
-                                    learn=False)
+    outcome = await team_runner.run(
+        one_agent_team(folder), "What is 17 * 23?", [seen.append], learn=False
+    )
 
     assert outcome.status == "completed"
     assert outcome.record_error is not None
@@ -451,8 +464,9 @@ def test_a_memory_write_on_a_full_disk_raises_an_error_saying_so(tmp_path: Path)
     with opened(tmp_path / "store.sqlite3") as store:
         limit = PageLimit(store.engine)
         limit.fill()
-        with pytest.raises(StoreWriteError, match="The team's memory could not be saved: "
-                                                  "the disk is full"):
+        with pytest.raises(
+            StoreWriteError, match="The team's memory could not be saved: the disk is full"
+        ):
             asyncio.run(store.memory.add_experience(experience(1, "a long summary " * 2000)))
         assert count_experiences(store) == 0
 
@@ -471,8 +485,7 @@ def test_a_run_whose_journal_writer_dies_ends_as_failed_and_keeps_what_was_commi
     real_commit = journal_rows.commit_items
     broken: list[bool] = []
 
-    def commit_items(engine: Engine, mark: Any, items: list[Any],
-                     last_seq: dict[str, int]) -> None:
+    def commit_items(engine: Engine, mark: Any, items: list[Any], last_seq: dict[str, int]) -> None:
         if broken:  # a bug in the writer, not the database's refusal
             raise RuntimeError("the writer broke")
         real_commit(engine, mark, items, last_seq)
@@ -488,12 +501,14 @@ def test_a_run_whose_journal_writer_dies_ends_as_failed_and_keeps_what_was_commi
             wait_until(lambda: bool(broken))  # step 1 starts once the start is committed
             return actions.pop(0)
 
-        team_runner = runner(tmp_path, ScriptedProvider({"m": team_model(actor)}),
-                             store.memory, journal=journal)
+        team_runner = runner(
+            tmp_path, ScriptedProvider({"m": team_model(actor)}), store.memory, journal=journal
+        )
 
         async def run_and_flush() -> Any:
-            outcome = await team_runner.run(one_agent_team(tmp_path), "What is 17 * 23?",
-                                            learn=False)
+            outcome = await team_runner.run(
+                one_agent_team(tmp_path), "What is 17 * 23?", learn=False
+            )
             with pytest.raises(RecordingStopped, match="the writer broke"):
                 await journal.flush()  # answered at once, never waiting for the dead writer
             return outcome
@@ -503,8 +518,10 @@ def test_a_run_whose_journal_writer_dies_ends_as_failed_and_keeps_what_was_commi
         finally:
             journal.close()
         assert outcome.status == "failed"
-        assert outcome.error == ("The run could not be recorded: the journal's writer failed "
-                                 "(RuntimeError: the writer broke); the log has the details")
+        assert outcome.error == (
+            "The run could not be recorded: the journal's writer failed "
+            "(RuntimeError: the writer broke); the log has the details"
+        )
         assert outcome.record_error == outcome.error
         assert journal.stopped is not None
         stored = store.runs.events_now(outcome.run_id)

@@ -25,14 +25,20 @@ from tests.engine.test_improvement import sample_result
 def test_a_result_comes_back_whole_and_the_list_is_newest_first(engine: Engine) -> None:
     store = ImprovementStore(engine)
     older = sample_result()
-    newer = dataclasses.replace(sample_result("spelling"), team="Writers",
-                                created=older.created + timedelta(hours=2))
+    newer = dataclasses.replace(
+        sample_result("spelling"), team="Writers", created=older.created + timedelta(hours=2)
+    )
     # Saved newest first, so the list's order is the benchmarks', not the saving's.
     saved_newer = store.save(newer, Path("/results/spelling.json"))
     saved_older = store.save(older)
     assert saved_newer == SavedImprovement(
-        saved_newer.id, "spelling", "Writers", "bundled:smollm2-135m", newer.created,
-        Path("/results/spelling.json"))
+        saved_newer.id,
+        "spelling",
+        "Writers",
+        "bundled:smollm2-135m",
+        newer.created,
+        Path("/results/spelling.json"),
+    )
     assert saved_older.file is None and saved_older.id != saved_newer.id
 
     listed = store.list_saved()
@@ -61,18 +67,20 @@ def test_a_result_a_newer_app_saved_is_named_with_its_problem(engine: Engine) ->
     data = json.loads(sample_result().to_json())
     data["version"] = 2
     with writing(engine) as connection:
-        connection.execute(text("UPDATE improvement_results SET result = :json WHERE id = :id"),
-                           {"json": json.dumps(data), "id": saved.id})
+        connection.execute(
+            text("UPDATE improvement_results SET result = :json WHERE id = :id"),
+            {"json": json.dumps(data), "id": saved.id},
+        )
     assert store.list_saved() == [saved]  # listing reads the columns alone
     with pytest.raises(ImprovementFileError) as raised:
         store.load(saved.id)
     assert str(raised.value) == (
         f"Benchmark result {saved.id} in the database: result version 2 cannot be read, only "
-        "version 1; a newer purpose-desktop wrote it")
+        "version 1; a newer purpose-desktop wrote it"
+    )
 
 
-def test_keeping_a_result_writes_its_file_and_the_database(engine: Engine,
-                                                           tmp_path: Path) -> None:
+def test_keeping_a_result_writes_its_file_and_the_database(engine: Engine, tmp_path: Path) -> None:
     result = sample_result()
     file = tmp_path / "benchmarks" / "result.json"  # the folder is made
     kept = keep_result(result, file, lambda: engine)
@@ -93,8 +101,10 @@ def test_a_database_that_cannot_take_the_result_leaves_it_in_its_file(tmp_path: 
         engine.dispose()
     assert kept.saved is None
     assert kept.problem is not None
-    assert kept.problem.startswith(f"The result was saved to {file} but not in the database: "
-                                   "The benchmark result could not be saved: ")
+    assert kept.problem.startswith(
+        f"The result was saved to {file} but not in the database: "
+        "The benchmark result could not be saved: "
+    )
     assert "no such table: improvement_results" in kept.problem
     assert load_improvement(file) == sample_result()
 
@@ -102,7 +112,8 @@ def test_a_database_that_cannot_take_the_result_leaves_it_in_its_file(tmp_path: 
 def test_a_result_keeps_its_time_zone_and_lists_its_moment(engine: Engine) -> None:
     two_hours_east = timezone(timedelta(hours=2))
     result = dataclasses.replace(
-        sample_result(), created=datetime(2025, 6, 1, 16, 30, tzinfo=two_hours_east))
+        sample_result(), created=datetime(2025, 6, 1, 16, 30, tzinfo=two_hours_east)
+    )
     saved = ImprovementStore(engine).save(result)
     assert saved.created == datetime(2025, 6, 1, 14, 30, tzinfo=UTC)
     loaded = ImprovementStore(engine).load(saved.id)

@@ -32,22 +32,41 @@ def test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned(
     store: SqliteMemoryStore,
 ) -> None:
     async def scenario() -> None:
-        added = await store.add_heuristic(heuristic(
-            "parsing invoices", "read the total first", q_value=0.8, uses=5, successes=4,
-            run_ids=("run-a", "run-b")))
+        added = await store.add_heuristic(
+            heuristic(
+                "parsing invoices",
+                "read the total first",
+                q_value=0.8,
+                uses=5,
+                successes=4,
+                run_ids=("run-a", "run-b"),
+            )
+        )
         assert added.id is not None
-        edited = await store.edit_heuristic(added.id, tier=Tier.STRATEGIC,
-                                            pattern="reconciling ledgers",
-                                            strategy="match the totals line by line",
-                                            pinned=True)
-        assert edited == replace(added, tier=Tier.STRATEGIC, pattern="reconciling ledgers",
-                                 strategy="match the totals line by line", pinned=True)
+        edited = await store.edit_heuristic(
+            added.id,
+            tier=Tier.STRATEGIC,
+            pattern="reconciling ledgers",
+            strategy="match the totals line by line",
+            pinned=True,
+        )
+        assert edited == replace(
+            added,
+            tier=Tier.STRATEGIC,
+            pattern="reconciling ledgers",
+            strategy="match the totals line by line",
+            pinned=True,
+        )
         assert await store.heuristics_by_ids([added.id]) == [edited]
         # The full-text index follows the new words, and forgets the old ones.
         assert await store.search_heuristics(HeuristicQuery("lab", "ledger")) == [edited]
         assert await store.count_heuristics(HeuristicQuery("lab", "invoices")) == 0
-        assert await store.edit_heuristic(added.id + 1, tier=Tier.TOOL, pattern="p",
-                                          strategy="s", pinned=False) is None
+        assert (
+            await store.edit_heuristic(
+                added.id + 1, tier=Tier.TOOL, pattern="p", strategy="s", pinned=False
+            )
+            is None
+        )
 
     asyncio.run(scenario())
 
@@ -60,13 +79,23 @@ def test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing(
         second = await store.add_heuristic(heuristic("wide tables", "hide columns"))
         assert first.id is not None and second.id is not None
         with pytest.raises(DuplicateHeuristicError, match="already has a procedural") as error:
-            await store.edit_heuristic(second.id, tier=Tier.PROCEDURAL, pattern="long tables",
-                                       strategy="page through them", pinned=True)
+            await store.edit_heuristic(
+                second.id,
+                tier=Tier.PROCEDURAL,
+                pattern="long tables",
+                strategy="page through them",
+                pinned=True,
+            )
         assert isinstance(error.value, UserError)  # shown to the person as it is
         assert await store.heuristics_by_ids([first.id, second.id]) == [first, second]
         # The same text in another tier is another heuristic.
-        moved = await store.edit_heuristic(second.id, tier=Tier.TOOL, pattern="long tables",
-                                           strategy="page through them", pinned=False)
+        moved = await store.edit_heuristic(
+            second.id,
+            tier=Tier.TOOL,
+            pattern="long tables",
+            strategy="page through them",
+            pinned=False,
+        )
         assert moved is not None and moved.tier == Tier.TOOL
 
     asyncio.run(scenario())
@@ -75,8 +104,10 @@ def test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing(
 def test_many_memories_are_deleted_at_once(store: SqliteMemoryStore, engine: Engine) -> None:
     async def scenario() -> None:
         kept = await store.add_heuristic(heuristic("keep me", run_ids=("run-k",)))
-        doomed = [await store.add_heuristic(heuristic(f"rule {i}", run_ids=(f"run-{i}",)))
-                  for i in range(30)]
+        doomed = [
+            await store.add_heuristic(heuristic(f"rule {i}", run_ids=(f"run-{i}",)))
+            for i in range(30)
+        ]
         ids = [h.id or 0 for h in doomed]
         # Twice the same id, and one that is not stored: counted once, and not at all.
         assert await store.delete_heuristics([*ids, ids[0], 999_999]) == 30
@@ -100,15 +131,17 @@ def test_memories_by_id_come_in_the_order_asked_without_those_deleted(
     store: SqliteMemoryStore,
 ) -> None:
     async def scenario() -> None:
-        a, b, c = [await store.add_heuristic(heuristic(f"rule {n}", run_ids=(f"run-{n}",)))
-                   for n in "abc"]
+        a, b, c = [
+            await store.add_heuristic(heuristic(f"rule {n}", run_ids=(f"run-{n}",))) for n in "abc"
+        ]
         assert await store.delete_heuristic(b.id or 0)
-        assert await store.heuristics_by_ids([c.id or 0, b.id or 0, a.id or 0, c.id or 0]) == [
-            c, a]
+        assert await store.heuristics_by_ids([c.id or 0, b.id or 0, a.id or 0, c.id or 0]) == [c, a]
         first = await store.add_experience(experience("first task"))
         second = await store.add_experience(experience("second task", outcome="failed"))
         assert await store.experiences_by_ids([second.id or 0, 12345, first.id or 0]) == [
-            second, first]
+            second,
+            first,
+        ]
         assert await store.heuristics_by_ids([]) == []
 
     asyncio.run(scenario())
@@ -138,17 +171,21 @@ def test_what_memory_each_step_of_a_run_was_given(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store.sqlite3")
     journal = SqlRunJournal(lambda: store.engine)
     model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")])
-    runner = TeamRunner(ScriptedProvider({"m": model}), store.memory,
-                        workspaces_dir=tmp_path / "workspaces", journal=journal)
+    runner = TeamRunner(
+        ScriptedProvider({"m": model}),
+        store.memory,
+        workspaces_dir=tmp_path / "workspaces",
+        journal=journal,
+    )
     seen: list[ev.Event] = []
 
     async def scenario() -> None:
         # Learned on a task like this one: lessons of unrelated tasks are not shown.
-        rule = await store.memory.add_heuristic(heuristic(
-            "multiply 17 by 24", "use the calculator", team="T", tier=Tier.TOOL))
+        rule = await store.memory.add_heuristic(
+            heuristic("multiply 17 by 24", "use the calculator", team="T", tier=Tier.TOOL)
+        )
         past = await store.memory.add_experience(experience("multiply 17 by 24", team="T"))
-        outcome = await runner.run(one_agent_team(tmp_path), "multiply 17 by 23",
-                                   [seen.append])
+        outcome = await runner.run(one_agent_team(tmp_path), "multiply 17 by 23", [seen.append])
         assert outcome.status == "completed"
         await asyncio.to_thread(journal.close)
         given = await store.runs.memory_retrievals(outcome.run_id)

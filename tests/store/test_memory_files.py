@@ -34,19 +34,34 @@ def remember(store: Store) -> None:
     async def go() -> None:
         memory = store.memory
         for team in ("lab", "ops"):
-            await memory.add_heuristic(Heuristic(team, Tier.STRATEGIC, "sums", "add digits",
-                                                 q_value=0.7, uses=3, successes=2,
-                                                 run_ids=("r1", "r2")))
-            await memory.add_heuristic(Heuristic(team, Tier.TOOL, "calculator", "use * for "
-                                                 "products", source="human"))
-            low = await memory.add_heuristic(Heuristic(team, Tier.PROCEDURAL, "files",
-                                                       "read first", q_value=0.2))
+            await memory.add_heuristic(
+                Heuristic(
+                    team,
+                    Tier.STRATEGIC,
+                    "sums",
+                    "add digits",
+                    q_value=0.7,
+                    uses=3,
+                    successes=2,
+                    run_ids=("r1", "r2"),
+                )
+            )
+            await memory.add_heuristic(
+                Heuristic(team, Tier.TOOL, "calculator", "use * for products", source="human")
+            )
+            low = await memory.add_heuristic(
+                Heuristic(team, Tier.PROCEDURAL, "files", "read first", q_value=0.2)
+            )
             assert low.id is not None
             await memory.set_pinned(low.id, True)
-            await memory.add_experience(Experience(team, "17*23", "calculator, then finish",
-                                                   "completed", 9.0, 2, "r1", q_value=0.8))
-            await memory.add_anchor(ScoreAnchor(team, "17*23", "Observation 1: 391", 5.0,
-                                                7.0, "it is right", "r1"))
+            await memory.add_experience(
+                Experience(
+                    team, "17*23", "calculator, then finish", "completed", 9.0, 2, "r1", q_value=0.8
+                )
+            )
+            await memory.add_anchor(
+                ScoreAnchor(team, "17*23", "Observation 1: 391", 5.0, 7.0, "it is right", "r1")
+            )
 
     asyncio.run(go())
 
@@ -89,21 +104,26 @@ def test_the_document_is_readable_and_versioned(memory_file: Path) -> None:
     lab = [h for h in data["heuristics"] if h["team"] == "lab"]
     # Best first: pinned, then by Q-value; each with the runs that used it.
     assert [(h["strategy"], h["pinned"]) for h in lab] == [
-        ("read first", True), ("add digits", False), ("use * for products", False)]
+        ("read first", True),
+        ("add digits", False),
+        ("use * for products", False),
+    ]
     assert lab[1]["run_ids"] == ["r1", "r2"] and lab[2]["source"] == "human"
     assert "id" not in lab[0]
     assert len(data["experiences"]) == len(data["score_anchors"]) == 2
 
 
-def test_an_imported_memory_is_the_original(source: Store, target: Store, memory_file: Path,
-                                            tmp_path: Path) -> None:
+def test_an_imported_memory_is_the_original(
+    source: Store, target: Store, memory_file: Path, tmp_path: Path
+) -> None:
     done = import_memory(target.engine, memory_file)
     assert done == MemoryImport(heuristics_added=6, experiences_added=2, anchors_added=2)
     for team in ("lab", "ops"):
         assert heuristics(target, team) == heuristics(source, team)
     again = read_memory(target.engine)
     assert again.model_dump(exclude={"exported_at"}) == read_memory(source.engine).model_dump(
-        exclude={"exported_at"})
+        exclude={"exported_at"}
+    )
     # Imported memory is found as stored memory is.
     found = asyncio.run(target.memory.find_experiences("lab", "what is 17*23"))
     assert [e.summary for e in found] == ["calculator, then finish"]
@@ -130,10 +150,17 @@ def test_importing_twice_merges_instead_of_doubling(target: Store, memory_file: 
 
 
 def _heuristic_file(path: Path, **fields: Any) -> Path:
-    record = {"team": "lab", "tier": "strategic", "pattern": "sums", "strategy": "add digits",
-              **fields}
-    path.write_text(json.dumps({"format": "purpose-desktop-memory", "version": 1,
-                                "heuristics": [record]}), encoding="utf-8")
+    record = {
+        "team": "lab",
+        "tier": "strategic",
+        "pattern": "sums",
+        "strategy": "add digits",
+        **fields,
+    }
+    path.write_text(
+        json.dumps({"format": "purpose-desktop-memory", "version": 1, "heuristics": [record]}),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -141,15 +168,17 @@ def test_a_duplicate_takes_the_better_evidenced_counts_and_keeps_both_runs(
     source: Store, tmp_path: Path
 ) -> None:
     # Stored: q 0.7 after 3 uses, runs r1 and r2, not pinned, distilled.
-    more = _heuristic_file(tmp_path / "more.json", q_value=0.9, uses=5, successes=5,
-                           run_ids=["r3", "r1"])
+    more = _heuristic_file(
+        tmp_path / "more.json", q_value=0.9, uses=5, successes=5, run_ids=["r3", "r1"]
+    )
     assert import_memory(source.engine, more).heuristics_merged == 1
     merged = next(h for h in heuristics(source, "lab") if h.strategy == "add digits")
     assert (merged.q_value, merged.uses, merged.successes) == (0.9, 5, 5)
     assert merged.run_ids == ("r1", "r2", "r3")
 
-    fewer = _heuristic_file(tmp_path / "fewer.json", q_value=0.1, uses=1, pinned=True,
-                            source="human", run_ids=["r4"])
+    fewer = _heuristic_file(
+        tmp_path / "fewer.json", q_value=0.1, uses=1, pinned=True, source="human", run_ids=["r4"]
+    )
     import_memory(source.engine, fewer)
     merged = next(h for h in heuristics(source, "lab") if h.strategy == "add digits")
     assert (merged.q_value, merged.uses, merged.pinned, merged.source) == (0.9, 5, True, "human")
@@ -167,14 +196,20 @@ def _spoil(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], Path]:
 
 
 def _bad_json(path: Path) -> Path:
-    path.write_text('{\n  "format": "purpose-desktop-memory",\n  "version": 1,,\n}',
-                    encoding="utf-8")
+    path.write_text(
+        '{\n  "format": "purpose-desktop-memory",\n  "version": 1,,\n}', encoding="utf-8"
+    )
     return path
 
 
 def _nested_beyond_python(path: Path) -> Path:
-    path.write_text('{"format": "purpose-desktop-memory", "version": 1, "extra": '
-                    + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    path.write_text(
+        '{"format": "purpose-desktop-memory", "version": 1, "extra": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -182,36 +217,66 @@ def _extra_heuristic(data: dict[str, Any]) -> None:
     data["heuristics"].append(dict(data["heuristics"][0], pattern="new", q_value=1.5))
 
 
-@pytest.mark.parametrize(("spoil", "message"), [
-    (_bad_json, "line 3: not valid JSON: Expecting property name"),
-    (_spoil(_extra_heuristic),
-     "heuristics[6].q_value: Input should be less than or equal to 1"),
-    (_spoil(lambda d: d["heuristics"][2].update(tier="cosmic")),
-     "heuristics[2].tier: Input should be 'strategic', 'procedural' or 'tool'"),
-    (_spoil(lambda d: d["heuristics"][1].update(successes=9)),
-     "heuristics[1]: 9 successes in 3 uses"),
-    (_spoil(lambda d: d["heuristics"][0].update(colour="red")),
-     "heuristics[0].colour: Extra inputs are not permitted"),
-    (_spoil(lambda d: d["experiences"][1].update(outcome="won")),
-     "experiences[1].outcome: Input should be 'completed', 'failed' or 'cancelled'"),
-    (_spoil(lambda d: d["score_anchors"][0].update(human_score="high")),
-     "score_anchors[0].human_score: Input should be a valid number"),
-    (_spoil(lambda d: d["score_anchors"][1].pop("run_id")),
-     "score_anchors[1].run_id: Field required"),
-    (_spoil(lambda d: d.update(format="purpose-desktop-run")),
-     'not a memory file: it must begin with "format": "purpose-desktop-memory"'),
-    (_spoil(lambda d: d.update(version=3)),
-     "memory file version 3 cannot be read, only version 1; a newer purpose-desktop"),
-    (_spoil(lambda d: d["heuristics"][0].update(uses=10**30)),
-     "the number 100000000000... (31 digits) is too large"),
-    (_spoil(lambda d: d["experiences"][0].update(summary="half \ud800")),
-     "The text 'half \\ud800' is not valid text: character 6 (U+D800)"),
-    (_spoil(lambda d: d.update(extra=json.loads("[" * 60 + "]" * 60))),
-     "it is nested more than 50 levels deep"),
-    (_nested_beyond_python, "it is nested more than 50 levels deep"),
-])
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (_bad_json, "line 3: not valid JSON: Expecting property name"),
+        (
+            _spoil(_extra_heuristic),
+            "heuristics[6].q_value: Input should be less than or equal to 1",
+        ),
+        (
+            _spoil(lambda d: d["heuristics"][2].update(tier="cosmic")),
+            "heuristics[2].tier: Input should be 'strategic', 'procedural' or 'tool'",
+        ),
+        (
+            _spoil(lambda d: d["heuristics"][1].update(successes=9)),
+            "heuristics[1]: 9 successes in 3 uses",
+        ),
+        (
+            _spoil(lambda d: d["heuristics"][0].update(colour="red")),
+            "heuristics[0].colour: Extra inputs are not permitted",
+        ),
+        (
+            _spoil(lambda d: d["experiences"][1].update(outcome="won")),
+            "experiences[1].outcome: Input should be 'completed', 'failed' or 'cancelled'",
+        ),
+        (
+            _spoil(lambda d: d["score_anchors"][0].update(human_score="high")),
+            "score_anchors[0].human_score: Input should be a valid number",
+        ),
+        (
+            _spoil(lambda d: d["score_anchors"][1].pop("run_id")),
+            "score_anchors[1].run_id: Field required",
+        ),
+        (
+            _spoil(lambda d: d.update(format="purpose-desktop-run")),
+            'not a memory file: it must begin with "format": "purpose-desktop-memory"',
+        ),
+        (
+            _spoil(lambda d: d.update(version=3)),
+            "memory file version 3 cannot be read, only version 1; a newer purpose-desktop",
+        ),
+        (
+            _spoil(lambda d: d["heuristics"][0].update(uses=10**30)),
+            "the number 100000000000... (31 digits) is too large",
+        ),
+        (
+            _spoil(lambda d: d["experiences"][0].update(summary="half \ud800")),
+            "The text 'half \\ud800' is not valid text: character 6 (U+D800)",
+        ),
+        (
+            _spoil(lambda d: d.update(extra=json.loads("[" * 60 + "]" * 60))),
+            "it is nested more than 50 levels deep",
+        ),
+        (_nested_beyond_python, "it is nested more than 50 levels deep"),
+    ],
+)
 def test_a_bad_record_is_named_and_changes_nothing(
-    spoil: Callable[[Path], Path], message: str, target: Store, memory_file: Path,
+    spoil: Callable[[Path], Path],
+    message: str,
+    target: Store,
+    memory_file: Path,
     tmp_path: Path,
 ) -> None:
     import_memory(target.engine, _heuristic_file(tmp_path / "one.json"))
@@ -228,8 +293,12 @@ def test_a_write_the_database_refuses_leaves_nothing_behind(
 ) -> None:
     # Anchors are written last: fail there, after the heuristics and experiences.
     with writing(target.engine) as connection:
-        connection.execute(text("CREATE TRIGGER no_room BEFORE INSERT ON score_anchors "
-                                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+        connection.execute(
+            text(
+                "CREATE TRIGGER no_room BEFORE INSERT ON score_anchors "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        )
     with pytest.raises(UserError, match="memory could not be stored, so nothing was imported"):
         import_memory(target.engine, memory_file)
     assert counts(target, MEMORY_TABLES) == dict.fromkeys(MEMORY_TABLES, 0)
@@ -240,13 +309,16 @@ def test_a_missing_file(target: Store, tmp_path: Path) -> None:
         import_memory(target.engine, tmp_path / "nothing.json")
 
 
-def test_memory_moves_to_postgresql_and_back(source: Store, target: Store, memory_file: Path,
-                                             postgres_url: URL, tmp_path: Path) -> None:
+def test_memory_moves_to_postgresql_and_back(
+    source: Store, target: Store, memory_file: Path, postgres_url: URL, tmp_path: Path
+) -> None:
     with store_at(postgres_url) as shared:
         assert import_memory(shared.engine, memory_file) == MemoryImport(
-            heuristics_added=6, experiences_added=2, anchors_added=2)
+            heuristics_added=6, experiences_added=2, anchors_added=2
+        )
         assert import_memory(shared.engine, memory_file) == MemoryImport(
-            heuristics_merged=6, experiences_skipped=2, anchors_skipped=2)
+            heuristics_merged=6, experiences_skipped=2, anchors_skipped=2
+        )
         back = tmp_path / "back.json"
         export_memory(shared.engine, back)
     import_memory(target.engine, back)

@@ -101,14 +101,22 @@ def test_an_experience_and_an_anchor_come_back_as_they_were_stored(
 ) -> None:
     async def scenario() -> None:
         added = await store.add_experience(
-            experience("Summarise the quarterly report", "read it, wrote five bullets",
-                       outcome="failed", final_phi=0.25, steps=9, run_id="run-9", q_value=0.3)
+            experience(
+                "Summarise the quarterly report",
+                "read it, wrote five bullets",
+                outcome="failed",
+                final_phi=0.25,
+                steps=9,
+                run_id="run-9",
+                q_value=0.3,
+            )
         )
         assert added.id is not None
         assert await store.find_experiences("lab", "quarterly report summary") == [added]
 
-        pinned = await store.add_anchor(anchor("Translate the contract", "two clauses left",
-                                               critic_score=0.1, human_score=0.9))
+        pinned = await store.add_anchor(
+            anchor("Translate the contract", "two clauses left", critic_score=0.1, human_score=0.9)
+        )
         assert pinned.id is not None
         assert await store.find_anchors("lab", "contract translation") == [pinned]
 
@@ -128,8 +136,9 @@ def test_results_are_plain_frozen_data(store: SqliteMemoryStore) -> None:
 def test_the_same_heuristic_is_stored_once(store: SqliteMemoryStore) -> None:
     async def scenario() -> None:
         first = await store.add_heuristic(heuristic("long tables", "page through them"))
-        await store.update_heuristics([first.id or 0], reward=1.0, success=True, alpha=0.5,
-                                      run_id="r1")
+        await store.update_heuristics(
+            [first.id or 0], reward=1.0, success=True, alpha=0.5, run_id="r1"
+        )
         again = await store.add_heuristic(heuristic("long tables", "page through them"))
         assert again.id == first.id
         assert again.uses == 1  # as stored, not as given
@@ -150,8 +159,11 @@ def test_q_value_decides_among_similar_candidates_and_unrelated_ones_stay_out(
 ) -> None:
     async def scenario() -> None:
         very_similar = await store.add_heuristic(
-            heuristic("parsing invoices from a PDF export", "parse the invoice PDF page by page",
-                      q_value=0.25)
+            heuristic(
+                "parsing invoices from a PDF export",
+                "parse the invoice PDF page by page",
+                q_value=0.25,
+            )
         )
         less_similar = await store.add_heuristic(
             heuristic("anything with a PDF", "convert it to text first", q_value=0.75)
@@ -161,8 +173,9 @@ def test_q_value_decides_among_similar_candidates_and_unrelated_ones_stay_out(
         query = "Parse the invoices in this PDF export"
         assert await store.find_heuristics("lab", query) == [less_similar, very_similar]
         # Among equal Q-values the more similar comes first.
-        await store.update_heuristics([less_similar.id or 0], reward=0.25, success=False,
-                                      alpha=1.0, run_id="r")
+        await store.update_heuristics(
+            [less_similar.id or 0], reward=0.25, success=False, alpha=1.0, run_id="r"
+        )
         found = await store.find_heuristics("lab", query)
         assert [h.id for h in found] == [very_similar.id, less_similar.id]
         # Pinned first, whatever its Q-value.
@@ -179,14 +192,21 @@ def test_q_value_orders_only_the_most_similar_candidates(store: SqliteMemoryStor
     async def scenario() -> None:
         close = [
             await store.add_heuristic(
-                heuristic(f"kubernetes pods report {i}", "kubectl describe the kubernetes pods",
-                          q_value=0.3)
+                heuristic(
+                    f"kubernetes pods report {i}",
+                    "kubectl describe the kubernetes pods",
+                    q_value=0.3,
+                )
             )
             for i in range(30)
         ]
         distant = await store.add_heuristic(
-            heuristic("report", "a long and mostly unrelated procedure about archiving, "
-                      "indexing, labelling, filing and shelving paper", q_value=0.99)
+            heuristic(
+                "report",
+                "a long and mostly unrelated procedure about archiving, "
+                "indexing, labelling, filing and shelving paper",
+                q_value=0.99,
+            )
         )
         query = "kubernetes pods report"
         # limit 1: 20 candidates, all close ones; the distant one is not among them.
@@ -239,10 +259,12 @@ def test_q_values_move_towards_the_reward(store: SqliteMemoryStore) -> None:
         b = await store.add_heuristic(heuristic("b", q_value=0.2))
         ids = [a.id or 0, b.id or 0]
         await store.update_heuristics(ids, reward=1.0, success=True, alpha=0.1, run_id="r1")
-        await store.update_heuristics([*ids, a.id or 0, 12345], reward=0.0, success=False,
-                                      alpha=0.5, run_id="r2")
-        await store.update_heuristics([a.id or 0], reward=0.6, success=True, alpha=0.25,
-                                      run_id="r1")
+        await store.update_heuristics(
+            [*ids, a.id or 0, 12345], reward=0.0, success=False, alpha=0.5, run_id="r2"
+        )
+        await store.update_heuristics(
+            [a.id or 0], reward=0.6, success=True, alpha=0.25, run_id="r1"
+        )
         await store.update_heuristics([], reward=0.6, success=True, alpha=0.25, run_id="r3")
         by_id = {h.id: h for h in await store.list_heuristics("lab")}
         q_a = 0.5 + 0.1 * (1.0 - 0.5)
@@ -271,12 +293,15 @@ def test_listing_pinning_and_deleting_heuristics(store: SqliteMemoryStore) -> No
             await store.add_heuristic(heuristic(f"pattern {i} about gardening", q_value=i / 10))
             for i in range(7)
         ]
-        await store.update_heuristics([added[0].id or 0], reward=0.0, success=False, alpha=0.5,
-                                      run_id="r")
+        await store.update_heuristics(
+            [added[0].id or 0], reward=0.0, success=False, alpha=0.5, run_id="r"
+        )
         page = await store.list_heuristics("lab", offset=0, limit=3)
-        assert [h.pattern for h in page] == ["pattern 6 about gardening",
-                                             "pattern 5 about gardening",
-                                             "pattern 4 about gardening"]
+        assert [h.pattern for h in page] == [
+            "pattern 6 about gardening",
+            "pattern 5 about gardening",
+            "pattern 4 about gardening",
+        ]
         rest = await store.list_heuristics("lab", offset=3, limit=10)
         assert len(rest) == 4
         assert await store.list_heuristics("elsewhere") == []
@@ -328,8 +353,12 @@ def test_experiences_in_bulk_and_counted(store: SqliteMemoryStore) -> None:
 
 def test_anchors_most_similar_first(store: SqliteMemoryStore) -> None:
     async def scenario() -> None:
-        near = await store.add_anchor(anchor("Translate the contract", "clause four of the "
-                                             "contract translated, contract terms checked"))
+        near = await store.add_anchor(
+            anchor(
+                "Translate the contract",
+                "clause four of the contract translated, contract terms checked",
+            )
+        )
         far = await store.add_anchor(anchor("Review a contract", "nothing yet"))
         await store.add_anchor(anchor("Draw a chart", "axes labelled"))
         assert await store.find_anchors("lab", "contract translated") == [near, far]
@@ -415,9 +444,7 @@ def test_operators_in_a_query_are_searched_as_words(store: SqliteMemoryStore) ->
 def test_query_terms() -> None:
     assert query_terms('"a" OR NOT (b* AND c)') == []
     # Casefolded, each word once, "_" splits words as FTS5 does, stop words dropped.
-    assert query_terms("Parse the CSV: csv-files, parse_rows!") == [
-        "parse", "csv", "files", "rows"
-    ]
+    assert query_terms("Parse the CSV: csv-files, parse_rows!") == ["parse", "csv", "files", "rows"]
     assert fts_query("Reading CSV files") == '"reading" OR "csv" OR "files"'
     assert fts_query("") == ""
     assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == memory_store.MAX_QUERY_TERMS
@@ -538,8 +565,9 @@ def test_two_stores_on_one_database_see_each_others_writes(
         added = await store.add_heuristic(heuristic("share what you learn"))
         [seen] = await other.find_heuristics("lab", "learn")
         assert seen == added
-        await other.update_heuristics([seen.id or 0], reward=1.0, success=True, alpha=1.0,
-                                      run_id="r")
+        await other.update_heuristics(
+            [seen.id or 0], reward=1.0, success=True, alpha=1.0, run_id="r"
+        )
         [updated] = await store.find_heuristics("lab", "learn")
         assert (updated.q_value, updated.uses, updated.run_ids) == (1.0, 1, ("r",))
         await other.add_experience(experience("from the other side"))
@@ -552,8 +580,10 @@ def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
     store: SqliteMemoryStore, other_engine: Engine
 ) -> None:
     stores = [store, SqliteMemoryStore(other_engine)]
-    shared = [asyncio.run(store.add_heuristic(heuristic(f"shared by every thread {i}",
-                                                        q_value=0.0))) for i in range(2)]
+    shared = [
+        asyncio.run(store.add_heuristic(heuristic(f"shared by every thread {i}", q_value=0.0)))
+        for i in range(2)
+    ]
     shared_ids = [h.id or 0 for h in shared]
     threads_count, rounds = 8, 25
     added_by_all: list[int] = []
@@ -572,8 +602,9 @@ def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
             for i in range(rounds):
                 await mine.add_experience(experience(f"worker {worker} task {i}"))
                 await mine.add_heuristic(heuristic(f"worker {worker} pattern {i}"))
-                await mine.update_heuristics(ids, reward=1.0, success=True, alpha=0.01,
-                                             run_id=f"w{worker}-{i}")
+                await mine.update_heuristics(
+                    ids, reward=1.0, success=True, alpha=0.01, run_id=f"w{worker}-{i}"
+                )
                 await mine.find_experiences("lab", f"worker {worker} task")
 
         try:
@@ -603,8 +634,12 @@ def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
 # --- the memory browser -------------------------------------------------------------
 
 BROWSED = 3000
-TOPICS = ("parsing the invoices", "deploying services", "writing weekly reports",
-          "cleaning datasets")
+TOPICS = (
+    "parsing the invoices",
+    "deploying services",
+    "writing weekly reports",
+    "cleaning datasets",
+)
 _INSERT_HEURISTIC = text(
     "INSERT INTO heuristics (team, tier, pattern, strategy, q_value, uses, successes, source, "
     "pinned, created_at) VALUES (:team, :tier, :pattern, :strategy, :q_value, :uses, "
@@ -618,24 +653,38 @@ def fill_for_browsing(engine: Engine) -> tuple[list[Heuristic], list[Experience]
     should give them back. Q-values repeat, so the orders must break ties."""
     tiers = list(Tier)
     heuristics = [
-        Heuristic(team="lab" if i % 100 else "ops", tier=tiers[i % 3],
-                  pattern=f"{TOPICS[i % 4]} case {i}", strategy=f"step {i}",
-                  q_value=(i * 37 % 101) / 100, uses=i % 7, successes=i % 3,
-                  source="human" if i % 5 == 0 else "distilled", pinned=i % 250 == 1,
-                  run_ids=(f"run-{i}",) if i % 40 == 3 else ())
+        Heuristic(
+            team="lab" if i % 100 else "ops",
+            tier=tiers[i % 3],
+            pattern=f"{TOPICS[i % 4]} case {i}",
+            strategy=f"step {i}",
+            q_value=(i * 37 % 101) / 100,
+            uses=i % 7,
+            successes=i % 3,
+            source="human" if i % 5 == 0 else "distilled",
+            pinned=i % 250 == 1,
+            run_ids=(f"run-{i}",) if i % 40 == 3 else (),
+        )
         for i in range(BROWSED)
     ]
     experiences = [
-        experience(f"{TOPICS[i % 4]} task {i}", f"summary {i}", team="lab" if i % 100 else "ops",
-                   outcome=("completed", "failed", "cancelled")[i % 3],
-                   q_value=(i * 53 % 97) / 96)
+        experience(
+            f"{TOPICS[i % 4]} task {i}",
+            f"summary {i}",
+            team="lab" if i % 100 else "ops",
+            outcome=("completed", "failed", "cancelled")[i % 3],
+            q_value=(i * 53 % 97) / 96,
+        )
         for i in range(BROWSED)
     ]
     with writing(engine) as connection:
-        connection.execute(_INSERT_HEURISTIC, [
-            {**vars(h), "tier": h.tier.value, "created_at": float(i)}
-            for i, h in enumerate(heuristics)
-        ])
+        connection.execute(
+            _INSERT_HEURISTIC,
+            [
+                {**vars(h), "tier": h.tier.value, "created_at": float(i)}
+                for i, h in enumerate(heuristics)
+            ],
+        )
         ids = connection.execute(text("SELECT id FROM heuristics ORDER BY id")).scalars().all()
         heuristics = [replace(h, id=i) for h, i in zip(heuristics, ids, strict=True)]
         connection.execute(
@@ -657,13 +706,19 @@ HEURISTIC_FILTERS: list[tuple[dict[str, Any], Callable[[Heuristic], bool]]] = [
     ({}, lambda h: True),
     ({"text": "?! the"}, lambda h: True),  # no searchable words: no filter
     ({"text": "invoice"}, lambda h: "invoices" in h.pattern),  # stemmed
-    ({"text": "deployed reporting"},  # any word
-     lambda h: "deploying" in h.pattern or "reports" in h.pattern),
+    (
+        {"text": "deployed reporting"},  # any word
+        lambda h: "deploying" in h.pattern or "reports" in h.pattern,
+    ),
     ({"tiers": [Tier.TOOL, Tier.STRATEGIC]}, lambda h: h.tier != Tier.PROCEDURAL),
-    ({"min_q": 0.25, "max_q": 0.5, "source": "human"},
-     lambda h: 0.25 <= h.q_value <= 0.5 and h.source == "human"),
-    ({"text": "datasets", "tiers": [Tier.PROCEDURAL], "min_q": 0.5},
-     lambda h: "datasets" in h.pattern and h.tier == Tier.PROCEDURAL and h.q_value >= 0.5),
+    (
+        {"min_q": 0.25, "max_q": 0.5, "source": "human"},
+        lambda h: 0.25 <= h.q_value <= 0.5 and h.source == "human",
+    ),
+    (
+        {"text": "datasets", "tiers": [Tier.PROCEDURAL], "min_q": 0.5},
+        lambda h: "datasets" in h.pattern and h.tier == Tier.PROCEDURAL and h.q_value >= 0.5,
+    ),
     ({"text": "zeppelin"}, lambda h: False),
 ]
 EXPERIENCE_ORDERS: dict[str, Callable[[Experience], tuple[float, ...]]] = {
@@ -674,17 +729,29 @@ EXPERIENCE_FILTERS: list[tuple[dict[str, Any], Callable[[Experience], bool]]] = 
     ({}, lambda e: True),
     ({"text": "invoice cleaned"}, lambda e: "invoices" in e.task or "cleaning" in e.task),
     ({"outcome": "failed"}, lambda e: e.outcome == "failed"),
-    ({"text": "reports", "outcome": "cancelled", "min_q": 0.5},
-     lambda e: "reports" in e.task and e.outcome == "cancelled" and e.q_value >= 0.5),
+    (
+        {"text": "reports", "outcome": "cancelled", "min_q": 0.5},
+        lambda e: "reports" in e.task and e.outcome == "cancelled" and e.q_value >= 0.5,
+    ),
 ]
 # (offset, limit) of the pages compared: the first, one further on, none, one past the end.
 PAGES = ((0, 50), (700, 30), (0, 0), (BROWSED, 10))
 # For each kind of memory: its query, count and search methods, filters and orders.
 BROWSERS: dict[str, tuple[type, str, str, list[Any], dict[str, Any]]] = {
-    "heuristics": (HeuristicQuery, "count_heuristics", "search_heuristics", HEURISTIC_FILTERS,
-                   HEURISTIC_ORDERS),
-    "experiences": (ExperienceQuery, "count_experiences", "search_experiences",
-                    EXPERIENCE_FILTERS, EXPERIENCE_ORDERS),
+    "heuristics": (
+        HeuristicQuery,
+        "count_heuristics",
+        "search_heuristics",
+        HEURISTIC_FILTERS,
+        HEURISTIC_ORDERS,
+    ),
+    "experiences": (
+        ExperienceQuery,
+        "count_experiences",
+        "search_experiences",
+        EXPERIENCE_FILTERS,
+        EXPERIENCE_ORDERS,
+    ),
 }
 
 
@@ -735,8 +802,10 @@ def test_many_ids_are_bound_a_slice_at_a_time(
     monkeypatch.setattr(memory_store, "IDS_PER_STATEMENT", 7)
 
     async def scenario() -> None:
-        added = [await store.add_heuristic(heuristic(f"rule {i} for tables", run_ids=(f"r{i}",)))
-                 for i in range(30)]
+        added = [
+            await store.add_heuristic(heuristic(f"rule {i} for tables", run_ids=(f"r{i}",)))
+            for i in range(30)
+        ]
         found = await store.find_heuristics("lab", "tables", limit=30)
         assert sorted(found, key=lambda h: h.id or 0) == added
         assert await store.search_heuristics("lab", order="newest") == added[::-1]

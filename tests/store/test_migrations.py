@@ -20,8 +20,7 @@ from sqlmodel import SQLModel
 from tests.engine.test_improvement import sample_result
 
 DATA = Path(__file__).parent / "data"
-ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES,
-              *improvement_tables.TABLE_NAMES)
+ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES, *improvement_tables.TABLE_NAMES)
 
 
 def copy_of(name: str, tmp_path: Path) -> Iterator[Engine]:
@@ -77,7 +76,8 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
     memory = SqliteMemoryStore(previous_version)
     found = asyncio.run(memory.find_heuristics("arithmetic", "multiply numbers"))
     assert [(h.tier, h.strategy, h.uses, h.run_ids) for h in found[:1]] == [
-        (Tier.TOOL, "call the calculator with the product", 3, ("r1", "r2"))]
+        (Tier.TOOL, "call the calculator with the product", 3, ("r1", "r2"))
+    ]
     (experience,) = asyncio.run(memory.find_experiences("arithmetic", "17 * 23"))
     assert (experience.outcome, experience.final_phi) == ("completed", 9.0)
     (anchor,) = asyncio.run(memory.find_anchors("arithmetic", "17 * 23"))
@@ -98,7 +98,9 @@ def test_version_2_gets_the_benchmark_results_and_keeps_its_teams(version_2: Eng
     assert columns(version_2) == expected_columns()
     (team,) = TeamStore(version_2).list_now()
     assert (team.name, [agent.name for agent in team.agents]) == (
-        "Arithmetic", ["counter", "helper"])
+        "Arithmetic",
+        ["counter", "helper"],
+    )
     results = ImprovementStore(version_2)
     assert results.list_saved() == []
     saved = results.save(sample_result())
@@ -110,9 +112,13 @@ def test_a_database_from_a_newer_app_is_refused_and_left_alone(tmp_path: Path) -
     try:
         migrate(engine)
         with writing(engine) as connection:
-            connection.execute(text(
-                "INSERT INTO schema_migrations (version, description, applied_at) "
-                "VALUES (:v, 'from the future', 0)"), {"v": LATEST + 1})
+            connection.execute(
+                text(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (:v, 'from the future', 0)"
+                ),
+                {"v": LATEST + 1},
+            )
         with pytest.raises(SchemaTooNewError, match=f"schema version {LATEST + 1}"):
             migrate(engine)
         assert schema_version(engine) == LATEST + 1
@@ -128,9 +134,11 @@ def test_a_failing_step_leaves_the_database_as_it_was(
     def broken(connection: object) -> None:
         raise RuntimeError("step failed")
 
-    failing = (*migrations.MIGRATIONS[:1],
-               migrations.Migration(2, "runs", migrations.MIGRATIONS[1].apply),
-               migrations.Migration(3, "broken", broken))
+    failing = (
+        *migrations.MIGRATIONS[:1],
+        migrations.Migration(2, "runs", migrations.MIGRATIONS[1].apply),
+        migrations.Migration(3, "broken", broken),
+    )
     monkeypatch.setattr(migrations, "MIGRATIONS", failing)
     monkeypatch.setattr(migrations, "LATEST", 3)
     with pytest.raises(RuntimeError, match="step failed"):

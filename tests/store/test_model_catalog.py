@@ -19,9 +19,11 @@ def test_the_catalog_is_remembered_updated_and_forgotten(tmp_path: Path) -> None
         assert listed and all(entry.error is None for entry in listed)
         catalog.remember(listed)
         assert sorted(catalog.known(), key=lambda e: e.reference) == sorted(
-            listed, key=lambda e: e.reference)
-        broken = CatalogEntry("broken.gguf", "broken", "llama.cpp", str(tmp_path / "b.gguf"),
-                              error="not a GGUF file")
+            listed, key=lambda e: e.reference
+        )
+        broken = CatalogEntry(
+            "broken.gguf", "broken", "llama.cpp", str(tmp_path / "b.gguf"), error="not a GGUF file"
+        )
         renamed = dataclasses.replace(listed[0], title="Renamed")
         catalog.remember([renamed, broken])
         known = {entry.reference: entry for entry in catalog.known()}

@@ -94,9 +94,13 @@ def test_migrating_creates_the_schema_once(postgres_url: URL) -> None:
         assert migrate(engine) == []
         assert schema_version(engine) == LATEST
         with reading(engine) as connection:
-            indexes = connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gin%'")
-            ).scalars().all()
+            indexes = (
+                connection.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gin%'")
+                )
+                .scalars()
+                .all()
+            )
         assert sorted(indexes) == ["experiences_fts", "heuristics_fts", "score_anchors_fts"]
     finally:
         engine.dispose()
@@ -146,9 +150,13 @@ def opened(postgres_url: URL) -> Iterator[Store]:
 
 def _runner(folder: Path, store: Store, journal: SqlRunJournal, actions: list[str]) -> TeamRunner:
     model = team_model(actions, score=5)
-    return TeamRunner(ScriptedProvider({"m": model}), store.memory,
-                      workspaces_dir=folder / "workspaces", journal=journal,
-                      prices=PriceTable({"*": Price(1.5, 3.0)}))
+    return TeamRunner(
+        ScriptedProvider({"m": model}),
+        store.memory,
+        workspaces_dir=folder / "workspaces",
+        journal=journal,
+        prices=PriceTable({"*": Price(1.5, 3.0)}),
+    )
 
 
 def _totals(seen: list[ev.Event], by: CostGrouping) -> list[CostTotalRecord]:
@@ -156,41 +164,59 @@ def _totals(seen: list[ev.Event], by: CostGrouping) -> list[CostTotalRecord]:
     groups: dict[str, list[ev.CostRecorded]] = defaultdict(list)
     for event in seen:
         if isinstance(event, ev.CostRecorded):
-            key = {"agent": event.agent, "model": event.model,
-                   "day": date.fromtimestamp(event.timestamp).isoformat()}[by]
+            key = {
+                "agent": event.agent,
+                "model": event.model,
+                "day": date.fromtimestamp(event.timestamp).isoformat(),
+            }[by]
             groups[key].append(event)
-    return [CostTotalRecord(key=key, calls=len(calls),
-                            prompt_tokens=sum(c.prompt_tokens for c in calls),
-                            completion_tokens=sum(c.completion_tokens for c in calls),
-                            seconds=sum(c.seconds for c in calls),
-                            cost=sum(c.cost for c in calls))
-            for key, calls in groups.items()]
+    return [
+        CostTotalRecord(
+            key=key,
+            calls=len(calls),
+            prompt_tokens=sum(c.prompt_tokens for c in calls),
+            completion_tokens=sum(c.completion_tokens for c in calls),
+            seconds=sum(c.seconds for c in calls),
+            cost=sum(c.cost for c in calls),
+        )
+        for key, calls in groups.items()
+    ]
 
 
 def test_a_run_is_recorded_and_read_back(opened: Store, tmp_path: Path) -> None:
     journal = SqlRunJournal(lambda: opened.engine)
     seen: list[ev.Event] = []
-    runner = _runner(tmp_path, opened, journal, [act("calculator", expression="17*23"),
-                                                 act("finish", answer="391")])
+    runner = _runner(
+        tmp_path,
+        opened,
+        journal,
+        [act("calculator", expression="17*23"), act("finish", answer="391")],
+    )
 
     async def scenario() -> RunOutcome:
         outcome = await runner.run(one_agent_team(tmp_path), "What is 17 * 23?", [seen.append])
-        assert (outcome.status, outcome.answer, outcome.record_error) == ("completed", "391",
-                                                                          None)
+        assert (outcome.status, outcome.answer, outcome.record_error) == ("completed", "391", None)
         [summary] = await opened.runs.list_runs()
         assert (summary.id, summary.status, summary.answer, summary.agent) == (
-            outcome.run_id, "completed", "391", "solver")
+            outcome.run_id,
+            "completed",
+            "391",
+            "solver",
+        )
         assert summary.events == len(seen)
-        assert summary.cost == pytest.approx(sum(
-            e.cost for e in seen if isinstance(e, ev.CostRecorded)))
+        assert summary.cost == pytest.approx(
+            sum(e.cost for e in seen if isinstance(e, ev.CostRecorded))
+        )
         assert summary.cost > 0
         assert await opened.runs.count_runs() == 1
         assert await opened.runs.list_runs(status="failed") == []
 
         detail = await opened.runs.run(outcome.run_id[:8])
         assert detail.summary == summary
-        assert [(s.index, s.action.tool) for s in detail.steps] == [(1, "calculator"),
-                                                                    (2, "finish")]
+        assert [(s.index, s.action.tool) for s in detail.steps] == [
+            (1, "calculator"),
+            (2, "finish"),
+        ]
         assert detail.steps == tuple(outcome.steps)
         assert await opened.runs.events(outcome.run_id) == seen
         assert list(opened.runs.all_events_now(outcome.run_id, page=7)) == seen
@@ -198,13 +224,17 @@ def test_a_run_is_recorded_and_read_back(opened: Store, tmp_path: Path) -> None:
             totals = await opened.runs.cost_totals(by)
             expected = _totals(seen, by)
             assert [(t.key, t.calls, t.prompt_tokens, t.completion_tokens) for t in totals] == [
-                (t.key, t.calls, t.prompt_tokens, t.completion_tokens) for t in expected]
+                (t.key, t.calls, t.prompt_tokens, t.completion_tokens) for t in expected
+            ]
             assert [t.cost for t in totals] == pytest.approx([t.cost for t in expected])
             assert [t.seconds for t in totals] == pytest.approx([t.seconds for t in expected])
 
         point = await journal.resume_point(outcome.run_id)
         assert (point.header.run_id, point.header.task, point.status) == (
-            outcome.run_id, "What is 17 * 23?", "completed")
+            outcome.run_id,
+            "What is 17 * 23?",
+            "completed",
+        )
         assert point.checkpoint.step == 2
         assert point.last_seq == len(seen)
         assert (await journal.resume_point(outcome.run_id, 1)).checkpoint.step == 1
@@ -221,11 +251,12 @@ def test_a_run_is_recorded_and_read_back(opened: Store, tmp_path: Path) -> None:
         # The fork holds a copy of its parent's events up to the step it was forked after,
         # then its own.
         stored = opened.runs.events_now(forked.run_id)
-        inherited, own = stored[: -len(forked_seen)], stored[-len(forked_seen):]
+        inherited, own = stored[: -len(forked_seen)], stored[-len(forked_seen) :]
         assert own == forked_seen
         parent = opened.runs.events_now(outcome.run_id)[: len(inherited)]
         assert [(e.seq, type(e), e.timestamp) for e in inherited] == [
-            (e.seq, type(e), e.timestamp) for e in parent]
+            (e.seq, type(e), e.timestamp) for e in parent
+        ]
         assert isinstance(parent[-1], ev.Scored)
         assert opened.runs.run_now(forked.run_id).summary.forked_from_step == 1
     finally:
@@ -247,8 +278,7 @@ def test_runs_recorded_through_one_engine_are_read_through_another(
         outcome = await runner.run(one_agent_team(tmp_path), "The answer?")
         assert [r.id for r in await other.runs.list_runs()] == [outcome.run_id]
         assert (await other.runs.run(outcome.run_id)).summary.answer == "42"
-        assert await other.runs.events(outcome.run_id) == await opened.runs.events(
-            outcome.run_id)
+        assert await other.runs.events(outcome.run_id) == await opened.runs.events(outcome.run_id)
 
     try:
         asyncio.run(scenario())
@@ -261,8 +291,13 @@ def test_a_nul_character_is_stored_as_a_replacement_character(
     store: SqliteMemoryStore,
 ) -> None:
     # PostgreSQL refuses NUL in text, which a model's output may hold; SQLite keeps it.
-    added = asyncio.run(store.add_experience(Experience(
-        "lab", "catalogue the herbarium", "wrote\x00sheets", "completed", 7.0, 2, "r1")))
+    added = asyncio.run(
+        store.add_experience(
+            Experience(
+                "lab", "catalogue the herbarium", "wrote\x00sheets", "completed", 7.0, 2, "r1"
+            )
+        )
+    )
     (found,) = asyncio.run(store.find_experiences("lab", "herbarium"))
     assert found.id == added.id
     assert found.summary == "wrote\ufffdsheets"

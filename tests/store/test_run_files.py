@@ -36,17 +36,24 @@ RUN_TABLES = ("runs", "events", "steps", "checkpoints", "score_overrides", "cost
 # --- recording runs (also used by the CLI's end-to-end tests) ----------------------------
 
 
-def recording_runner(store: Store, folder: Path, actions: list[str],
-                     model: str = "m") -> tuple[TeamRunner, SqlRunJournal]:
+def recording_runner(
+    store: Store, folder: Path, actions: list[str], model: str = "m"
+) -> tuple[TeamRunner, SqlRunJournal]:
     """A runner on scripted ``actions`` (critic score 5) that records into ``store``."""
     journal = SqlRunJournal(lambda: store.engine)
     provider = ScriptedProvider({model: team_model(actions, score=5)})
-    return TeamRunner(provider, store.memory, workspaces_dir=folder / "workspaces",
-                      journal=journal), journal
+    return TeamRunner(
+        provider, store.memory, workspaces_dir=folder / "workspaces", journal=journal
+    ), journal
 
 
-def record(store: Store, folder: Path, actions: list[str],
-           go: Callable[[TeamRunner], Any], model: str = "m") -> Any:
+def record(
+    store: Store,
+    folder: Path,
+    actions: list[str],
+    go: Callable[[TeamRunner], Any],
+    model: str = "m",
+) -> Any:
     """Run ``go`` with a recording runner and close the journal (all is committed) after."""
     runner, journal = recording_runner(store, folder, actions, model)
     try:
@@ -61,14 +68,16 @@ def record_run(store: Store, folder: Path, *, model: str = "m") -> RunOutcome:
     review = ScriptedReview(scores=[ScoreDecision(7, "it is right")])
     actions = [act("calculator", expression="17*23"), act("finish", answer="391")]
     outcome: RunOutcome = record(
-        store, folder, actions, lambda runner: runner.run(team, TASK, (), review), model)
+        store, folder, actions, lambda runner: runner.run(team, TASK, (), review), model
+    )
     return outcome
 
 
 def record_fork(store: Store, folder: Path, parent: str) -> RunOutcome:
     """A fork of ``parent`` after its first step, finishing differently."""
-    outcome: RunOutcome = record(store, folder, [act("finish", answer="392")],
-                                 lambda runner: runner.fork(parent, 1))
+    outcome: RunOutcome = record(
+        store, folder, [act("finish", answer="392")], lambda runner: runner.fork(parent, 1)
+    )
     return outcome
 
 
@@ -76,16 +85,23 @@ def record_cancelled_run(store: Store, folder: Path, *, model: str = "m") -> str
     """A run cancelled while its second action waits for review; its id."""
     team = one_agent_team(folder, review="always", model=model)
     actions = [act("calculator", expression="17*23"), act("finish", answer="1")]
-    run_id: str = record(store, folder, actions, lambda runner: run_until_stalled(
-        runner, team, TASK, StallAtStep(2), []), model)
+    run_id: str = record(
+        store,
+        folder,
+        actions,
+        lambda runner: run_until_stalled(runner, team, TASK, StallAtStep(2), []),
+        model,
+    )
     return run_id
 
 
 def counts(store: Store, tables: tuple[str, ...] = RUN_TABLES) -> dict[str, int]:
     """How many rows each table holds."""
     with reading(store.engine) as connection:
-        return {table: int(connection.execute(text(f"SELECT count(*) FROM {table}"))
-                           .scalar_one()) for table in tables}
+        return {
+            table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in tables
+        }
 
 
 @contextmanager
@@ -134,15 +150,16 @@ def write_lines(path: Path, records: list[Any]) -> Path:
 def assert_same_run(original: Store, imported: Store, run_id: str) -> None:
     """Everything the queries tell about the run is the same in both databases."""
     assert imported.runs.run_now(run_id) == original.runs.run_now(run_id)
-    assert list(imported.runs.all_events_now(run_id)) == list(
-        original.runs.all_events_now(run_id))
+    assert list(imported.runs.all_events_now(run_id)) == list(original.runs.all_events_now(run_id))
     for by in ("model", "day", "agent"):
         assert imported.runs.cost_totals_now(by, run_id=run_id) == (
-            original.runs.cost_totals_now(by, run_id=run_id))
+            original.runs.cost_totals_now(by, run_id=run_id)
+        )
     query = "SELECT step, last_seq FROM checkpoints WHERE run_id = :id ORDER BY step"
     with reading(original.engine) as a, reading(imported.engine) as b:
         assert [tuple(r) for r in a.execute(text(query), {"id": run_id})] == [
-            tuple(r) for r in b.execute(text(query), {"id": run_id})]
+            tuple(r) for r in b.execute(text(query), {"id": run_id})
+        ]
 
 
 # --- round trips -----------------------------------------------------------------------
@@ -153,14 +170,13 @@ def test_the_file_is_the_header_then_every_event_then_the_checkpoints(
 ) -> None:
     header, *rest = lines_of(run_file)
     run = source.runs.list_runs_now()[0]
-    assert (header["format"], header["version"], header["id"]) == (
-        "purpose-desktop-run", 1, run.id)
+    assert (header["format"], header["version"], header["id"]) == ("purpose-desktop-run", 1, run.id)
     assert (header["team"], header["task"], header["status"]) == ("T", TASK, "completed")
     assert header["team_spec"]["agents"][0]["name"] == "solver"
     assert (header["parent_run_id"], header["forked_from_step"]) == (None, None)
     assert header["started_at"] == run.started_at and header["finished_at"] == run.finished_at
     events = [record for record in rest if record["type"] != "Checkpoint"]
-    checkpoints = rest[len(events):]
+    checkpoints = rest[len(events) :]
     assert [decode_event(e) for e in events] == list(source.runs.all_events_now(run.id))
     assert header["events"] == len(events) == run.events
     assert [c["checkpoint"]["step"] for c in checkpoints] == [0, 1, 2]
@@ -175,8 +191,7 @@ def test_an_imported_run_is_the_original(source: Store, target: Store, run_file:
     assert target.runs.run_now(run_id[:6]).overrides[0].phi == 7.0
 
 
-def test_a_fork_imports_without_its_parent(source: Store, target: Store,
-                                          tmp_path: Path) -> None:
+def test_a_fork_imports_without_its_parent(source: Store, target: Store, tmp_path: Path) -> None:
     parent = record_run(source, tmp_path)
     fork = record_fork(source, tmp_path, parent.run_id)
     path = tmp_path / "fork.jsonl"
@@ -188,22 +203,25 @@ def test_a_fork_imports_without_its_parent(source: Store, target: Store,
     assert target.runs.list_runs_now() == [imported]
 
 
-def test_an_imported_cancelled_run_resumes_and_forks(source: Store, target: Store,
-                                                    tmp_path: Path) -> None:
+def test_an_imported_cancelled_run_resumes_and_forks(
+    source: Store, target: Store, tmp_path: Path
+) -> None:
     run_id = record_cancelled_run(source, tmp_path)
     path = tmp_path / "cancelled.jsonl"
     exported = export_run(source.engine, run_id, path)
     import_run(target.engine, path)
 
-    resumed: RunOutcome = record(target, tmp_path, [act("finish", answer="391")],
-                                 lambda runner: runner.resume(run_id))
+    resumed: RunOutcome = record(
+        target, tmp_path, [act("finish", answer="391")], lambda runner: runner.resume(run_id)
+    )
     assert (resumed.run_id, resumed.status, resumed.answer) == (run_id, "completed", "391")
     events = list(target.runs.all_events_now(run_id))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert type(events[exported.events]).__name__ == "RunResumed"
 
-    fork: RunOutcome = record(target, tmp_path, [act("finish", answer="17*23")],
-                              lambda runner: runner.fork(run_id, 1))
+    fork: RunOutcome = record(
+        target, tmp_path, [act("finish", answer="17*23")], lambda runner: runner.fork(run_id, 1)
+    )
     assert fork.status == "completed"
     assert target.runs.run_now(fork.run_id).summary.parent_run_id == run_id
 
@@ -215,8 +233,9 @@ def test_a_run_exported_while_running_imports_as_interrupted(
     events = [r for r in rest if r["type"] not in ("RunFinished", "Checkpoint")]
     checkpoints = [r for r in rest if r["type"] == "Checkpoint"][:2]
     header.update(status="running", finished_at=None, events=len(events), checkpoints=2)
-    imported = import_run(target.engine, write_lines(tmp_path / "running.jsonl",
-                                                     [header, *events, *checkpoints]))
+    imported = import_run(
+        target.engine, write_lines(tmp_path / "running.jsonl", [header, *events, *checkpoints])
+    )
     assert imported.status == "interrupted"
     # No process here runs it, so opening the store again leaves it as it is.
     with store_at(tmp_path / "target.sqlite3") as reopened:
@@ -253,8 +272,7 @@ def _unknown_type(path: Path) -> tuple[Path, str]:
 def _gap(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     del records[9]  # the event numbered 9
-    return write_lines(path, records), (
-        "line 10: event number (seq) 10 where 9 was expected")
+    return write_lines(path, records), ("line 10: event number (seq) 10 where 9 was expected")
 
 
 def _wrong_type(path: Path) -> tuple[Path, str]:
@@ -267,33 +285,38 @@ def _another_run(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     line = _set(records, "ToolFinished", run_id="0" * 32)
     return write_lines(path, records), (
-        f"line {line}: the event belongs to run {'0' * 32}, not to the file's run")
+        f"line {line}: the event belongs to run {'0' * 32}, not to the file's run"
+    )
 
 
 def _no_header(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     return write_lines(path, records[1:]), (
-        'line 1: not a run file: it must begin with "format": "purpose-desktop-run"')
+        'line 1: not a run file: it must begin with "format": "purpose-desktop-run"'
+    )
 
 
 def _newer_version(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     records[0]["version"] = 2
     return write_lines(path, records), (
-        "line 1: run file version 2 cannot be read, only version 1; a newer purpose-desktop")
+        "line 1: run file version 2 cannot be read, only version 1; a newer purpose-desktop"
+    )
 
 
 def _bad_team(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     records[0]["team_spec"]["agents"][0]["max_steps"] = 0
     return write_lines(path, records), (
-        "line 1: team_spec.agents[0].max_steps: Input should be greater than or equal to 1")
+        "line 1: team_spec.agents[0].max_steps: Input should be greater than or equal to 1"
+    )
 
 
 def _cut_short(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     return write_lines(path, records[:-2]), (
-        "the header (line 1) counts 3 checkpoints but the file holds 1; it may have been cut")
+        "the header (line 1) counts 3 checkpoints but the file holds 1; it may have been cut"
+    )
 
 
 def _bad_checkpoint(path: Path) -> tuple[Path, str]:
@@ -301,14 +324,16 @@ def _bad_checkpoint(path: Path) -> tuple[Path, str]:
     line = _set(records, "Checkpoint")
     records[line - 1]["checkpoint"]["frames"][0]["steps_taken"] = "many"
     return write_lines(path, records), (
-        f"line {line}: checkpoint.frames[0].steps_taken: Input should be a valid integer")
+        f"line {line}: checkpoint.frames[0].steps_taken: Input should be a valid integer"
+    )
 
 
 def _checkpoint_ahead(path: Path) -> tuple[Path, str]:
     records = lines_of(path)
     line = _set(records, "Checkpoint", last_seq=999)
     return write_lines(path, records), (
-        f"line {line}: the checkpoint follows event 999, which the file lacks")
+        f"line {line}: the checkpoint follows event 999, which the file lacks"
+    )
 
 
 def _lone_surrogate(path: Path) -> tuple[Path, str]:
@@ -348,16 +373,37 @@ def _no_checkpoint_to_resume(path: Path) -> tuple[Path, str]:
     records = [record for record in records if record.get("type") != "Checkpoint"]
     records[0].update(status="interrupted", checkpoints=0)
     return write_lines(path, records), (
-        "the run is interrupted but the file holds no checkpoint, so it could never be resumed")
+        "the run is interrupted but the file holds no checkpoint, so it could never be resumed"
+    )
 
 
-@pytest.mark.parametrize("spoil", [
-    _bad_json, _unknown_type, _gap, _wrong_type, _another_run, _no_header, _newer_version,
-    _bad_team, _cut_short, _bad_checkpoint, _checkpoint_ahead, _lone_surrogate, _huge_number,
-    _deep, _deeper_than_python, _header_alone, _no_checkpoint_to_resume,
-])
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        _bad_json,
+        _unknown_type,
+        _gap,
+        _wrong_type,
+        _another_run,
+        _no_header,
+        _newer_version,
+        _bad_team,
+        _cut_short,
+        _bad_checkpoint,
+        _checkpoint_ahead,
+        _lone_surrogate,
+        _huge_number,
+        _deep,
+        _deeper_than_python,
+        _header_alone,
+        _no_checkpoint_to_resume,
+    ],
+)
 def test_a_bad_file_is_refused_naming_its_line_and_changes_nothing(
-    spoil: Callable[[Path], tuple[Path, str]], source: Store, target: Store, run_file: Path,
+    spoil: Callable[[Path], tuple[Path, str]],
+    source: Store,
+    target: Store,
+    run_file: Path,
     tmp_path: Path,
 ) -> None:
     fork = record_fork(source, tmp_path, source.runs.list_runs_now()[0].id)
@@ -367,14 +413,11 @@ def test_a_bad_file_is_refused_naming_its_line_and_changes_nothing(
     path, message = spoil(run_file)
     with pytest.raises(RunFileError) as raised:
         import_run(target.engine, path)
-    assert f"{path}, {message}" in str(raised.value) or f"{path}: {message}" in str(
-        raised.value)
+    assert f"{path}, {message}" in str(raised.value) or f"{path}: {message}" in str(raised.value)
     assert counts(target) == before
 
 
-def test_a_run_already_stored_is_refused_and_changes_nothing(
-    target: Store, run_file: Path
-) -> None:
+def test_a_run_already_stored_is_refused_and_changes_nothing(target: Store, run_file: Path) -> None:
     run_id = import_run(target.engine, run_file).id
     before = counts(target)
     with pytest.raises(RunFileError, match=f"Run {run_id} is already stored"):
@@ -382,16 +425,19 @@ def test_a_run_already_stored_is_refused_and_changes_nothing(
     assert counts(target) == before
 
 
-def test_a_write_the_database_refuses_leaves_nothing_behind(
-    target: Store, run_file: Path
-) -> None:
+def test_a_write_the_database_refuses_leaves_nothing_behind(target: Store, run_file: Path) -> None:
     # The checkpoints are written after every event: fail there, half-way through.
     with writing(target.engine) as connection:
-        connection.execute(text("CREATE TRIGGER no_room BEFORE INSERT ON checkpoints "
-                                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+        connection.execute(
+            text(
+                "CREATE TRIGGER no_room BEFORE INSERT ON checkpoints "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        )
     before = counts(target)
-    with pytest.raises(UserError, match="could not be stored, so nothing was imported: "
-                                        "database or disk is full"):
+    with pytest.raises(
+        UserError, match="could not be stored, so nothing was imported: database or disk is full"
+    ):
         import_run(target.engine, run_file)
     assert counts(target) == before
 
@@ -409,9 +455,9 @@ def test_exporting_an_unknown_run_says_so(source: Store, tmp_path: Path) -> None
     assert not (tmp_path / "x.jsonl").exists()
 
 
-
-def test_a_run_moves_to_postgresql_and_back(source: Store, target: Store, run_file: Path,
-                                            postgres_url: URL, tmp_path: Path) -> None:
+def test_a_run_moves_to_postgresql_and_back(
+    source: Store, target: Store, run_file: Path, postgres_url: URL, tmp_path: Path
+) -> None:
     fork = record_fork(source, tmp_path, source.runs.list_runs_now()[0].id)
     fork_file = tmp_path / "fork.jsonl"
     export_run(source.engine, fork.run_id, fork_file)

@@ -44,14 +44,21 @@ def a_team(name: str, folder: Path, model: str = "bundled:smollm2-135m") -> Load
 
 def agent_rows(engine: Engine) -> list[tuple[object, ...]]:
     with reading(engine) as connection:
-        return [tuple(row) for row in connection.execute(text(
-            "SELECT t.name, a.position, a.name, a.model, a.tools, a.review, a.max_steps "
-            "FROM agent_specs AS a JOIN teams AS t ON t.id = a.team_id "
-            "ORDER BY t.name, a.position"))]
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    "SELECT t.name, a.position, a.name, a.model, a.tools, a.review, a.max_steps "
+                    "FROM agent_specs AS a JOIN teams AS t ON t.id = a.team_id "
+                    "ORDER BY t.name, a.position"
+                )
+            )
+        ]
 
 
-def test_a_saved_team_loads_back_equal(teams: TeamStore, arithmetic: LoadedTeam,
-                                       engine: Engine) -> None:
+def test_a_saved_team_loads_back_equal(
+    teams: TeamStore, arithmetic: LoadedTeam, engine: Engine
+) -> None:
     saved = teams.save_now(arithmetic)
     assert saved.name == "Arithmetic" and saved.source == arithmetic.source
     assert saved.agents == (
@@ -65,8 +72,9 @@ def test_a_saved_team_loads_back_equal(teams: TeamStore, arithmetic: LoadedTeam,
     ]
 
 
-def test_saving_the_same_name_replaces_the_team(teams: TeamStore, tmp_path: Path,
-                                                engine: Engine) -> None:
+def test_saving_the_same_name_replaces_the_team(
+    teams: TeamStore, tmp_path: Path, engine: Engine
+) -> None:
     first = teams.save_now(a_team("Crew", tmp_path))
     (tmp_path / "moved").mkdir()
     again = a_team("Crew", tmp_path / "moved", model="bundled:gemma3-270m")
@@ -86,8 +94,9 @@ def test_the_list_comes_a_page_at_a_time_by_name(teams: TeamStore, tmp_path: Pat
     assert teams.list_now(offset=5) == []
 
 
-def test_deleting_a_team_forgets_its_agents(teams: TeamStore, arithmetic: LoadedTeam,
-                                            engine: Engine) -> None:
+def test_deleting_a_team_forgets_its_agents(
+    teams: TeamStore, arithmetic: LoadedTeam, engine: Engine
+) -> None:
     teams.save_now(arithmetic)
     assert teams.delete_now("Arithmetic") is True
     assert teams.delete_now("Arithmetic") is False
@@ -97,8 +106,9 @@ def test_deleting_a_team_forgets_its_agents(teams: TeamStore, arithmetic: Loaded
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".toml"])
-def test_an_exported_team_file_loads_back_equal(teams: TeamStore, arithmetic: LoadedTeam,
-                                                tmp_path: Path, suffix: str) -> None:
+def test_an_exported_team_file_loads_back_equal(
+    teams: TeamStore, arithmetic: LoadedTeam, tmp_path: Path, suffix: str
+) -> None:
     teams.save_now(arithmetic)
     path = tmp_path / f"exported{suffix}"
     exported = teams.export_now("Arithmetic", path)
@@ -108,8 +118,9 @@ def test_an_exported_team_file_loads_back_equal(teams: TeamStore, arithmetic: Lo
         assert "name: Arithmetic\n" in path.read_text(encoding="utf-8")
 
 
-def test_exporting_where_it_cannot_be_written(teams: TeamStore, arithmetic: LoadedTeam,
-                                              tmp_path: Path) -> None:
+def test_exporting_where_it_cannot_be_written(
+    teams: TeamStore, arithmetic: LoadedTeam, tmp_path: Path
+) -> None:
     teams.save_now(arithmetic)
     with pytest.raises(UserError, match="Cannot write"):
         teams.export_now("Arithmetic", tmp_path / "no such folder" / "team.yaml")

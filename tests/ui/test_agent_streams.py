@@ -40,8 +40,8 @@ def test_a_step_reads_as_its_action_once_known_and_raw_tokens_come_back(
     streams.show_action("solver", 1, 'calculator(expression="17*23")', "multiply")
     step(streams, "solver", 2, FINISH)
     assert view.toPlainText() == (
-        '── step 1 ──\ncalculator(expression="17*23")\nthought: multiply\n\n'
-        f"── step 2 ──\n{FINISH}")
+        f'── step 1 ──\ncalculator(expression="17*23")\nthought: multiply\n\n── step 2 ──\n{FINISH}'
+    )
     streams.show_action("solver", 2, "Final answer: 391", "done")
     readable = view.toPlainText()
     assert readable.endswith("── step 2 ──\nFinal answer: 391\nthought: done")
@@ -68,7 +68,8 @@ def test_a_step_reads_as_its_action_once_known_and_raw_tokens_come_back(
     assert streams.interleaved.toPlainText() == (
         '[solver]\ncalculator(expression="17*23")\nthought: multiply\n'
         "Final answer: 391\nthought: done\n"
-        "Final answer: 391")
+        "Final answer: 391"
+    )
 
 
 def test_a_step_without_an_action_keeps_its_tokens(qtbot: QtBot) -> None:
@@ -78,12 +79,14 @@ def test_a_step_without_an_action_keeps_its_tokens(qtbot: QtBot) -> None:
     step(streams, "solver", 2, FINISH)
     streams.show_action("solver", 1, "Final answer: 391", "")  # not the step shown last
     assert view.toPlainText() == (
-        f"── step 1 ──\nI am not sure what to do.\n\n── step 2 ──\n{FINISH}")
+        f"── step 1 ──\nI am not sure what to do.\n\n── step 2 ──\n{FINISH}"
+    )
     streams.show_action("solver", 2, "Final answer: 391", "done")
     streams.set_show_raw(True)
     streams.set_show_raw(False)  # written again from what was kept, the same way
     assert view.toPlainText() == (
-        "── step 1 ──\nI am not sure what to do.\n\n── step 2 ──\nFinal answer: 391\nthought: done")
+        "── step 1 ──\nI am not sure what to do.\n\n── step 2 ──\nFinal answer: 391\nthought: done"
+    )
     # A view made later follows the choice.
     streams.set_show_raw(True)
     assert streams.raw_tokens.isChecked()
@@ -103,12 +106,14 @@ def test_the_hidden_interleaved_view_catches_up_in_order(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: bool(streams.interleaved.toPlainText()), timeout=2000)
     assert streams.interleaved.toPlainText() == (
         '[lead]\nHand over to helper: "sum"\n\n[helper]\n'
-        f'calculator(expression="17*23")\nthought: multiply\n{FINISH[:10]}')
+        f'calculator(expression="17*23")\nthought: multiply\n{FINISH[:10]}'
+    )
     streams.append("helper", FINISH[10:])
     streams.show_action("helper", 3, "Final answer: 391", "done")
     streams.tabs.setCurrentWidget(streams.interleaved)  # shown: at once
     assert streams.interleaved.toPlainText().endswith(
-        "thought: multiply\nFinal answer: 391\nthought: done")
+        "thought: multiply\nFinal answer: 391\nthought: done"
+    )
 
 
 def test_many_long_steps_stay_bounded_in_both_ways_of_showing(qtbot: QtBot) -> None:

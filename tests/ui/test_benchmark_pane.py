@@ -50,20 +50,33 @@ def learning_result(iterations: int = 6) -> ImprovementResult:
     """Three series that part ways: learning helps, overrides help more."""
 
     def series(name: str, gain: float) -> ImprovementSeries:
-        return ImprovementSeries(name, tuple(
-            IterationMetrics(
-                iteration=i, success_rate=min(1.0, 0.3 + gain * (i - 1)),
-                average_phi=min(10.0, 4.0 + 8 * gain * (i - 1)),
-                average_steps=max(1.0, 5.0 - 4 * gain * (i - 1)),
-                average_reward=round(-0.5 + 6 * gain * (i - 1), 2),
-                tokens=4000 - int(i * gain * 900), seconds=60.0 - i * gain * 20)
-            for i in range(1, iterations + 1)))
+        return ImprovementSeries(
+            name,
+            tuple(
+                IterationMetrics(
+                    iteration=i,
+                    success_rate=min(1.0, 0.3 + gain * (i - 1)),
+                    average_phi=min(10.0, 4.0 + 8 * gain * (i - 1)),
+                    average_steps=max(1.0, 5.0 - 4 * gain * (i - 1)),
+                    average_reward=round(-0.5 + 6 * gain * (i - 1), 2),
+                    tokens=4000 - int(i * gain * 900),
+                    seconds=60.0 - i * gain * 20,
+                )
+                for i in range(1, iterations + 1)
+            ),
+        )
 
     return ImprovementResult(
-        suite="arithmetic", team="Calculators", model="bundled:smollm2-135m",
+        suite="arithmetic",
+        team="Calculators",
+        model="bundled:smollm2-135m",
         created=datetime(2025, 6, 1, 12, 30, tzinfo=UTC),
-        series=(series("learning on", 0.1), series("learning off", 0.0),
-                series("with overrides", 0.14)))
+        series=(
+            series("learning on", 0.1),
+            series("learning off", 0.0),
+            series("with overrides", 0.14),
+        ),
+    )
 
 
 @pytest.fixture
@@ -80,8 +93,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def make_pane(folder: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop
-              ) -> Iterator[Callable[..., BenchmarkPane]]:
+def make_pane(
+    folder: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> Iterator[Callable[..., BenchmarkPane]]:
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
 
@@ -105,7 +119,9 @@ async def shown(pane: BenchmarkPane) -> None:
 
 
 def test_without_results_the_pane_says_how_to_make_them(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     pane = make_pane()
@@ -120,33 +136,42 @@ def test_without_results_the_pane_says_how_to_make_them(
 
 
 def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     folder.mkdir()
     result = learning_result()
     save_improvement(result, folder / "arithmetic.json")
     older = learning_result(3)
-    save_improvement(ImprovementResult("spelling", "Writers", "bundled:gemma3-270m",
-                                       older.created, older.series[:1]),
-                     folder / "spelling.json")
+    save_improvement(
+        ImprovementResult(
+            "spelling", "Writers", "bundled:gemma3-270m", older.created, older.series[:1]
+        ),
+        folder / "spelling.json",
+    )
     os.utime(folder / "spelling.json", (1_700_000_000, 1_700_000_000))
     pane = make_pane()
     run_in_qt_loop(shown(pane))
     assert [pane.results.item(i).text() for i in range(pane.results.count())] == [
         f"arithmetic · Calculators · {local(result.created)}",
-        f"spelling · Writers · {local(older.created)}"]
+        f"spelling · Writers · {local(older.created)}",
+    ]
     assert pane.shown == result  # the newest is shown at once
     assert "<b>arithmetic</b> · team Calculators · bundled:smollm2-135m" in pane.heading.text()
     chart = pane.chart
-    assert [curve.name for curve in chart.curves] == ["learning on", "learning off",
-                                                     "with overrides"]
+    assert [curve.name for curve in chart.curves] == [
+        "learning on",
+        "learning off",
+        "with overrides",
+    ]
     assert chart.curves[0].points == tuple(
-        (m.iteration, m.success_rate) for m in result.series[0].iterations)
+        (m.iteration, m.success_rate) for m in result.series[0].iterations
+    )
     # The whole range, however far the curves reach.
     assert chart.y_title == "Success rate" and chart.y_ticks() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert cells(pane.table, 0) == ["Iteration", "learning on", "learning off",
-                                    "with overrides"]
+    assert cells(pane.table, 0) == ["Iteration", "learning on", "learning off", "with overrides"]
     assert cells(pane.table, 6) == ["6", "80%", "30%", "100%"]
     higher_first(chart, "learning on")
     screenshot(pane, "benchmarks-success-rate")
@@ -168,7 +193,9 @@ def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
 
 
 def test_a_file_that_cannot_be_read_says_why_and_where(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     folder.mkdir()
@@ -180,8 +207,10 @@ def test_a_file_that_cannot_be_read_says_why_and_where(
     item = pane.results.item(0)
     assert item.text() == "broken.json (cannot be read)"
     assert item.foreground().color() == meaning_colour("error", pane.palette())
-    problem = (f"{folder / 'broken.json'}: series[2].iterations[4].success_rate: should be "
-               "from 0 to 1, not 1.4")
+    problem = (
+        f"{folder / 'broken.json'}: series[2].iterations[4].success_rate: should be "
+        "from 0 to 1, not 1.4"
+    )
     assert pane.notice.text() == problem and pane.notice.isVisible()
     assert item.toolTip() == problem
     assert pane.shown is None and pane.pages.currentWidget() is pane.unreadable
@@ -189,7 +218,9 @@ def test_a_file_that_cannot_be_read_says_why_and_where(
 
 
 def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
-    make_pane: Callable[..., BenchmarkPane], tmp_path: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane],
+    tmp_path: Path,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     elsewhere = tmp_path / "elsewhere.json"
     save_improvement(learning_result(4), elsewhere)
@@ -206,8 +237,10 @@ def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
         dialog.accept()
         await wait_until(lambda: pane.shown is not None, 10)
         await pane.open_file(not_a_result)
-        assert pane.notice.text() == (f"{not_a_result} is not a benchmark result: it must "
-                                      'have "format": "purpose-desktop-improvement"')
+        assert pane.notice.text() == (
+            f"{not_a_result} is not a benchmark result: it must "
+            'have "format": "purpose-desktop-improvement"'
+        )
         assert pane.shown is not None  # what was shown stays
         await pane.refresh()  # the opened file stays listed after the folder is read again
 
@@ -217,8 +250,11 @@ def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
 
 
 def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, store: Store,
-    run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    store: Store,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     results = ImprovementStore(store.engine)
     base = learning_result(4)
@@ -227,8 +263,10 @@ def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
     kept = keep_result(both, result_file(folder, both), lambda: store.engine)
     assert kept.saved is not None
     # In the database alone (its file was written elsewhere).
-    only_saved = results.save(replace(base, suite="text", created=base.created
-                                      + timedelta(days=1)), Path("/elsewhere/text.json"))
+    only_saved = results.save(
+        replace(base, suite="text", created=base.created + timedelta(days=1)),
+        Path("/elsewhere/text.json"),
+    )
     # A file alone, written an hour before the oldest; and one that cannot be read.
     save_improvement(base, folder / "copied.json")
     os.utime(folder / "copied.json", (base.created.timestamp() - 3600,) * 2)
@@ -242,7 +280,8 @@ def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
             f"files · Calculators · {local(both.created)}",
             f"text · Calculators · {local(base.created + timedelta(days=1))}",
             f"arithmetic · Calculators · {local(base.created)}",
-            "broken.json (cannot be read)"]
+            "broken.json (cannot be read)",
+        ]
         assert [entry.saved for entry in pane.entries[:2]] == [kept.saved, only_saved]
         assert pane.entries[2].path == folder / "copied.json"
         # A database's result is read when it is shown.
@@ -261,7 +300,9 @@ def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
 
 
 def test_a_result_deleted_from_the_database_goes_with_its_file(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, store: Store,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    store: Store,
     run_in_qt_loop: RunInLoop,
 ) -> None:
     older, newer = learning_result(3), learning_result(5)
@@ -278,21 +319,25 @@ def test_a_result_deleted_from_the_database_goes_with_its_file(
         pane.delete_button.click()
         box = pane.confirmation
         assert box is not None and box.isVisible()  # open(), not a blocking exec()
-        assert box.text() == (f"Delete the result of arithmetic by Calculators, "
-                              f"{local(newer.created)}?")
+        assert box.text() == (
+            f"Delete the result of arithmetic by Calculators, {local(newer.created)}?"
+        )
         (delete,) = [b for b in box.buttons() if b.text() == "Delete"]
         delete.click()
         await wait_until(lambda: pane.notice.text().startswith("Deleted"), 10)
         assert not doomed.file.exists()
         assert [entry.saved.id for entry in pane.entries if entry.saved] == [
-            saved.id for saved in ImprovementStore(store.engine).list_saved()]
+            saved.id for saved in ImprovementStore(store.engine).list_saved()
+        ]
         assert len(pane.entries) == 1 and pane.entries[0].saved != doomed
 
     run_in_qt_loop(scenario())
 
 
 def test_a_database_that_cannot_be_read_leaves_the_files_listed(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     save_improvement(learning_result(), folder / "arithmetic.json")
 
@@ -303,7 +348,8 @@ def test_a_database_that_cannot_be_read_leaves_the_files_listed(
     run_in_qt_loop(shown(pane))
     assert pane.listing_notice.text() == (
         "The results saved in the database cannot be read: The database x.sqlite3 is in use "
-        "by another program.")
+        "by another program."
+    )
     assert pane.shown == learning_result()
 
 
@@ -314,8 +360,11 @@ def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iter
 
 
 def test_curves_in_each_theme(
-    make_pane: Callable[..., BenchmarkPane], folder: Path, run_in_qt_loop: RunInLoop,
-    scheme: str, screenshot: Screenshot,
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
+    scheme: str,
+    screenshot: Screenshot,
 ) -> None:
     folder.mkdir()
     save_improvement(learning_result(12), folder / "arithmetic.json")
@@ -324,8 +373,11 @@ def test_curves_in_each_theme(
     pane.measure.setCurrentText("Average Φ")
     screenshot(pane, f"benchmarks-phi-{scheme}")
     picture = pane.chart.grab().toImage()
-    colours = {picture.pixelColor(point.at.toPoint()).name()
-               for point in pane.chart.positions() if point.iteration == 4}
+    colours = {
+        picture.pixelColor(point.at.toPoint()).name()
+        for point in pane.chart.positions()
+        if point.iteration == 4
+    }
     assert len(colours) == 3  # each series in a colour of its own
 
 
@@ -336,10 +388,14 @@ def local(moment: datetime) -> str:
 def cells(table: QtWidgets.QTableWidget, row: int) -> list[str]:
     """Row ``row`` of ``table``, counting the header as row 0."""
     if row == 0:
-        return [table.horizontalHeaderItem(c).text()  # type: ignore[union-attr]
-                for c in range(table.columnCount())]
-    return [table.item(row - 1, c).text()  # type: ignore[union-attr]
-            for c in range(table.columnCount())]
+        return [
+            table.horizontalHeaderItem(c).text()  # type: ignore[union-attr]
+            for c in range(table.columnCount())
+        ]
+    return [
+        table.item(row - 1, c).text()  # type: ignore[union-attr]
+        for c in range(table.columnCount())
+    ]
 
 
 def higher_first(chart: CurveChart, name: str) -> None:
@@ -348,16 +404,25 @@ def higher_first(chart: CurveChart, name: str) -> None:
     for before, after in itertools.pairwise(placed):
         assert after.at.x() > before.at.x()
         assert (after.at.y() < before.at.y()) == (after.value > before.value)
-    assert chart.tooltip_at(placed[0].at) == f"{name}, iteration 1: 30%\n" \
+    assert (
+        chart.tooltip_at(placed[0].at) == f"{name}, iteration 1: 30%\n"
         "learning off, iteration 1: 30%\nwith overrides, iteration 1: 30%"
+    )
     assert chart.rect().contains(QtCore.QRect(placed[-1].at.toPoint(), QtCore.QSize(1, 1)))
 
 
 def test_seven_arms_are_all_named_and_told_apart(qtbot: QtBot) -> None:
     """The three arms and the four ablations: more names than one legend row holds and more
     series than there are colours."""
-    names = ["learning on", "learning off", "with overrides", "without heuristics",
-             "without dead ends", "without experiences", "overrides, no anchors"]
+    names = [
+        "learning on",
+        "learning off",
+        "with overrides",
+        "without heuristics",
+        "without dead ends",
+        "without experiences",
+        "overrides, no anchors",
+    ]
     curves = [Curve(name, ((1, 0.0), (2, 0.1 * index))) for index, name in enumerate(names)]
     chart = CurveChart()
     qtbot.addWidget(chart)
@@ -373,8 +438,11 @@ def test_seven_arms_are_all_named_and_told_apart(qtbot: QtBot) -> None:
     # The plot starts below the legend's rows, and each row's names are painted there.
     assert chart.plot_area().top() > top_with_three
     picture = chart.grab().toImage()
-    legend_band = [picture.pixelColor(x, y).name() for y in range(int(top_with_three),
-                   int(chart.plot_area().top()) - 8) for x in range(chart.width())]
+    legend_band = [
+        picture.pixelColor(x, y).name()
+        for y in range(int(top_with_three), int(chart.plot_area().top()) - 8)
+        for x in range(chart.width())
+    ]
     assert len(set(legend_band)) > 2  # the second row is drawn, not blank
     # The seventh shares the first one's colour but not its line or its marker.
     first, seventh = entries[0], entries[6]
@@ -385,8 +453,10 @@ def test_seven_arms_are_all_named_and_told_apart(qtbot: QtBot) -> None:
 
 
 def test_many_long_names_leave_the_plot_room_on_a_small_chart(qtbot: QtBot) -> None:
-    curves = [Curve(f"an arm with a long name, number {index}", ((1, 0.0), (2, 0.5)))
-              for index in range(12)]
+    curves = [
+        Curve(f"an arm with a long name, number {index}", ((1, 0.0), (2, 0.5)))
+        for index in range(12)
+    ]
     chart = CurveChart()
     qtbot.addWidget(chart)
     chart.resize(chart.minimumSize())

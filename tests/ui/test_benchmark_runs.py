@@ -58,8 +58,9 @@ class GatedModel:
         self._allowed = calls
         self._changed.set()
 
-    async def stream_chat(self, messages: Sequence[ChatMessage], options: GenerationOptions
-                          ) -> AsyncGenerator[StreamEvent, None]:
+    async def stream_chat(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions
+    ) -> AsyncGenerator[StreamEvent, None]:
         while self._allowed == 0:
             self.holding = True
             self._changed.clear()
@@ -95,16 +96,20 @@ class Bench:
 
 
 @pytest.fixture
-def bench(tmp_path: Path, model: GatedModel, qtbot: QtBot,
-          run_in_qt_loop: RunInLoop) -> Iterator[Bench]:
+def bench(
+    tmp_path: Path, model: GatedModel, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> Iterator[Bench]:
     suites = tmp_path / "suites"
     suites.mkdir()
     (suites / "tiny.yaml").write_text(SUITE, encoding="utf-8")
     setup = BenchmarkSetup(
         models=lambda: ScriptedProvider({"bundled:smollm2-135m": model}),
-        builtin_suites=resources_dir() / "suites", user_suites=suites,
-        sample_teams=resources_dir() / "teams", user_teams=tmp_path / "teams",
-        max_answer_tokens=64)
+        builtin_suites=resources_dir() / "suites",
+        user_suites=suites,
+        sample_teams=resources_dir() / "teams",
+        user_teams=tmp_path / "teams",
+        max_answer_tokens=64,
+    )
     store = open_store(tmp_path / "purpose-desktop.sqlite3")
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
@@ -135,8 +140,9 @@ async def filled_form(pane: BenchmarkPane, qtbot: QtBot) -> BenchmarkForm:
 MAIN_ARMS = ("Learning on", "Learning off", "With overrides")
 
 
-def choose(form: BenchmarkForm, suite: str, team: str, iterations: int,
-           arms: Sequence[str] = MAIN_ARMS) -> None:
+def choose(
+    form: BenchmarkForm, suite: str, team: str, iterations: int, arms: Sequence[str] = MAIN_ARMS
+) -> None:
     form.suite_box.setCurrentIndex(form.suite_box.findText(suite))
     form.team_box.setCurrentIndex(form.team_box.findText(team))
     form.iterations.setValue(iterations)
@@ -145,7 +151,10 @@ def choose(form: BenchmarkForm, suite: str, team: str, iterations: int,
 
 
 def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
-    bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot, qtbot: QtBot,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+    qtbot: QtBot,
 ) -> None:
     pane, model = bench.pane, bench.model
     values: list[int] = []
@@ -155,19 +164,36 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         await pane.refresh()
         form = await filled_form(pane, qtbot)
         suites = [form.suite_box.itemText(i) for i in range(form.suite_box.count())]
-        assert suites == ["arithmetic · 11 tasks", "files · 8 tasks", "multistep · 7 tasks",
-                          "text · 9 tasks", "tiny (yours) · 2 tasks"]
+        assert suites == [
+            "arithmetic · 11 tasks",
+            "files · 8 tasks",
+            "multistep · 7 tasks",
+            "text · 9 tasks",
+            "tiny (yours) · 2 tasks",
+        ]
         teams = [form.team_box.itemText(i) for i in range(form.team_box.count())]
-        assert teams == ["arithmetic.yaml (sample)", "calculator.yaml (sample)",
-                         "example.yaml (sample)", "files.yaml (sample)"]
+        assert teams == [
+            "arithmetic.yaml (sample)",
+            "calculator.yaml (sample)",
+            "example.yaml (sample)",
+            "files.yaml (sample)",
+        ]
         assert form.iterations.value() == 3
         # The main arms are ticked; the ablations are there to tick.
         assert [box.text() for box in form.arm_boxes if box.isChecked()] == list(MAIN_ARMS)
         assert [box.text() for box in form.arm_boxes if not box.isChecked()] == [
-            "Without heuristics", "Without dead ends", "Without experiences",
-            "Overrides, no anchors"]
-        choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 2,
-               arms=["Learning on", "With overrides"])
+            "Without heuristics",
+            "Without dead ends",
+            "Without experiences",
+            "Overrides, no anchors",
+        ]
+        choose(
+            form,
+            "tiny (yours) · 2 tasks",
+            "arithmetic.yaml (sample)",
+            2,
+            arms=["Learning on", "With overrides"],
+        )
         assert form.summary.text().startswith("8 task runs (2 tasks, 2 iterations, 2 arms)")
         screenshot(form, "bench_pane_form")
         model.hold_after(0)  # held at its first model call
@@ -183,9 +209,11 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         done = pane.progress.done
         assert 0 < done < 8
         assert pane.progress.bar.text() == f"{done} of 8 task runs"
-        assert re.fullmatch(r"Latest: (learning on|with overrides), iteration 1, (sum: passed|"
-                            r"product: failed \(answer '42' should contain '96'\))",
-                            pane.progress.line.text())
+        assert re.fullmatch(
+            r"Latest: (learning on|with overrides), iteration 1, (sum: passed|"
+            r"product: failed \(answer '42' should contain '96'\))",
+            pane.progress.line.text(),
+        )
         screenshot(pane, "bench_pane_running")
         model.hold_after(None)
         running = pane.running
@@ -198,22 +226,29 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
     (saved,) = ImprovementStore(bench.store.engine).list_saved()
     (listed,) = list_results(bench.folder)
     assert saved.file == listed.path and (saved.suite, saved.team) == ("tiny", "Arithmetic")
-    assert pane.notice.text() == (f"The benchmark finished. Its result is saved in the "
-                                  f"database and as {listed.path.name} in the benchmarks "
-                                  "folder.")
+    assert pane.notice.text() == (
+        f"The benchmark finished. Its result is saved in the "
+        f"database and as {listed.path.name} in the benchmarks "
+        "folder."
+    )
     assert [entry.saved for entry in pane.entries] == [saved]  # listed once, and chosen
     assert pane.results.currentRow() == 0
     shown = pane.shown
     assert shown is not None and shown == listed.result
     assert [series.name for series in shown.series] == ["learning on", "with overrides"]
     assert [[m.success_rate for m in series.iterations] for series in shown.series] == [
-        [0.5, 0.5], [0.5, 0.5]]
+        [0.5, 0.5],
+        [0.5, 0.5],
+    ]
     assert [c.name for c in pane.chart.curves] == ["learning on", "with overrides"]
     screenshot(pane, "bench_pane_finished")
 
 
 def test_cancel_stops_the_run_mid_way_and_saves_nothing(
-    bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot, qtbot: QtBot,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+    qtbot: QtBot,
 ) -> None:
     pane, model = bench.pane, bench.model
 
@@ -232,8 +267,9 @@ def test_cancel_stops_the_run_mid_way_and_saves_nothing(
         assert pane.progress.line.text() == "Cancelling: ending the task run under way…"
         await asyncio.wait([running], timeout=20)
         assert running.cancelled()
-        assert pane.notice.text() == (f"The benchmark was cancelled after {done} of 18 task "
-                                      "runs; nothing was saved.")
+        assert pane.notice.text() == (
+            f"The benchmark was cancelled after {done} of 18 task runs; nothing was saved."
+        )
         # The window goes on: another benchmark can start.
         assert pane.run_button.isEnabled() and pane.open_form() is not None
 
@@ -246,13 +282,18 @@ def test_cancel_stops_the_run_mid_way_and_saves_nothing(
 
 
 def test_a_team_file_that_cannot_be_used_is_named_and_nothing_runs(
-    bench: Bench, tmp_path: Path, run_in_qt_loop: RunInLoop, qtbot: QtBot,
+    bench: Bench,
+    tmp_path: Path,
+    run_in_qt_loop: RunInLoop,
+    qtbot: QtBot,
 ) -> None:
     pane = bench.pane
     bad = tmp_path / "elsewhere" / "bad.yaml"
     bad.parent.mkdir()
-    bad.write_text("name: Bad\nagents:\n  - name: a\n    role: r\n    model: m\n"
-                   "    tools: [teleport]\n", encoding="utf-8")
+    bad.write_text(
+        "name: Bad\nagents:\n  - name: a\n    role: r\n    model: m\n    tools: [teleport]\n",
+        encoding="utf-8",
+    )
 
     async def scenario() -> None:
         form = await filled_form(pane, qtbot)
@@ -274,12 +315,12 @@ def test_a_team_file_that_cannot_be_used_is_named_and_nothing_runs(
     assert ImprovementStore(bench.store.engine).list_saved() == []
 
 
-def test_without_arms_the_form_will_not_run(bench: Bench, run_in_qt_loop: RunInLoop,
-                                            qtbot: QtBot) -> None:
+def test_without_arms_the_form_will_not_run(
+    bench: Bench, run_in_qt_loop: RunInLoop, qtbot: QtBot
+) -> None:
     async def scenario() -> None:
         form = await filled_form(bench.pane, qtbot)
-        choose(form, "arithmetic · 11 tasks", "files.yaml (sample)", 2,
-               arms=[])
+        choose(form, "arithmetic · 11 tasks", "files.yaml (sample)", 2, arms=[])
         assert not form.run_button.isEnabled()
         assert form.summary.text() == "Choose at least one arm."
         form.arm_boxes[1].setChecked(True)
@@ -298,7 +339,9 @@ def test_a_pane_without_models_offers_no_run(tmp_path: Path, qtbot: QtBot) -> No
 
 
 def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
-    home: Paths, run_in_qt_loop: RunInLoop, qtbot: QtBot,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
+    qtbot: QtBot,
 ) -> None:
     for folder in (home.suites_dir, home.teams_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -306,9 +349,14 @@ def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
     shutil.copy(resources_dir() / "teams" / "files.yaml", home.teams_dir / "mine.yaml")
     services = build_services(home)
     window = build_main_window(
-        paths=home, settings=services.settings, runner=services.runner,
-        list_models=lambda: [], reporter=ErrorReporter(None, home.log_file),
-        open_store=services.store.get, models=lambda: services.models)
+        paths=home,
+        settings=services.settings,
+        runner=services.runner,
+        list_models=lambda: [],
+        reporter=ErrorReporter(None, home.log_file),
+        open_store=services.store.get,
+        models=lambda: services.models,
+    )
     window.show()
 
     async def scenario() -> None:

@@ -61,11 +61,16 @@ def stored_totals(store: Store, by: str) -> dict[str, tuple[int, int, int, float
     """Calls, tokens in, tokens out and money per ``by``, summed by SQL over the costs."""
     column = GROUPS[by]
     with reading(store.engine) as connection:
-        rows = connection.execute(text(
-            f"SELECT {column}, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost) "
-            f"FROM costs GROUP BY {column}")).all()
-    return {str(row[0]): (int(row[1]), int(row[2]), int(row[3]), round(float(row[4]), 4))
-            for row in rows}
+        rows = connection.execute(
+            text(
+                f"SELECT {column}, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost) "
+                f"FROM costs GROUP BY {column}"
+            )
+        ).all()
+    return {
+        str(row[0]): (int(row[1]), int(row[2]), int(row[3]), round(float(row[4]), 4))
+        for row in rows
+    }
 
 
 def number(cell: str) -> int:
@@ -80,8 +85,12 @@ def shown_totals(pane: CostsPane) -> dict[str, tuple[int, int, int, float]]:
         assert all(cell is not None for cell in cells)
         key = cells[0].data(QtCore.Qt.ItemDataRole.UserRole)  # type: ignore[union-attr]
         values = [cell.text() for cell in cells]  # type: ignore[union-attr]
-        shown[key] = (number(values[1]), number(values[2]), number(values[3]),
-                      float(values[6].replace(",", "")))
+        shown[key] = (
+            number(values[1]),
+            number(values[2]),
+            number(values[3]),
+            float(values[6].replace(",", "")),
+        )
     return shown
 
 
@@ -92,8 +101,12 @@ async def show_grouping(pane: CostsPane, by: str) -> None:
         pane.refresh_button.click()
     else:
         pane.grouping.setCurrentText(titles[by])
-    await wait_until(lambda: pane.report is not before and pane.report is not None
-                     and pane.report.grouping == by, 20)
+    await wait_until(
+        lambda: (
+            pane.report is not before and pane.report is not None and pane.report.grouping == by
+        ),
+        20,
+    )
 
 
 def total_line(totals: dict[str, tuple[int, int, int, float]]) -> str:
@@ -108,15 +121,21 @@ def total_line(totals: dict[str, tuple[int, int, int, float]]) -> str:
 
 @pytest.mark.model
 def test_after_a_real_run_the_totals_match_the_database(
-    home: Paths, run_in_qt_loop: RunInLoop, screenshot: Screenshot, qtbot: QtBot,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+    qtbot: QtBot,
 ) -> None:
     from purpose_desktop.config import example_team_file
 
     services = build_services(home)
     reporter = ErrorReporter(None, home.log_file)
     window = build_main_window(
-        paths=home, settings=services.settings, runner=services.runner,
-        list_models=lambda: list_local_models(home.models_dir), reporter=reporter,
+        paths=home,
+        settings=services.settings,
+        runner=services.runner,
+        list_models=lambda: list_local_models(home.models_dir),
+        reporter=reporter,
         run_history=DeferredHistory(lambda: services.store.get().runs),
         open_store=services.store.get,
     )
@@ -144,8 +163,12 @@ def test_after_a_real_run_the_totals_match_the_database(
             assert shown_totals(pane) == expected, by
             assert pane.summary.text().startswith(total_line(expected))
             if by == "run":  # named by its id and task
-                assert pane.table.item(0, 0).text() == (  # type: ignore[union-attr]
-                    f"{outcomes[0].run_id[:8]}  Name three primary colours.")
+                assert (
+                    pane.table.item(0, 0).text()
+                    == (  # type: ignore[union-attr]
+                        f"{outcomes[0].run_id[:8]}  Name three primary colours."
+                    )
+                )
             screenshot(window, f"{SHOTS}-{by}-smollm2")
 
     try:
@@ -154,8 +177,15 @@ def test_after_a_real_run_the_totals_match_the_database(
         assert outcome is not None and outcome.status == "completed"
         (by_run,) = stored_totals(services.store.get(), "run").items()
         # The run's own account of its calls agrees with what was recorded.
-        assert by_run == (outcome.run_id, (outcome.costs.total.calls, outcome.usage.prompt_tokens,
-                                           outcome.usage.completion_tokens, 0.0))
+        assert by_run == (
+            outcome.run_id,
+            (
+                outcome.costs.total.calls,
+                outcome.usage.prompt_tokens,
+                outcome.usage.completion_tokens,
+                0.0,
+            ),
+        )
     finally:
         window.close_anyway()
 
@@ -173,14 +203,18 @@ def test_after_a_real_run_the_totals_match_the_database(
 def cell_editor(table: QtWidgets.QTableWidget, row: int, column: int) -> QtWidgets.QLineEdit:
     """The field open for typing in the cell (row, column)."""
     where = table.visualRect(table.model().index(row, column))
-    fields = [field for field in table.viewport().findChildren(QtWidgets.QLineEdit)
-              if field.isVisible() and field.geometry().intersects(where)]
+    fields = [
+        field
+        for field in table.viewport().findChildren(QtWidgets.QLineEdit)
+        if field.isVisible() and field.geometry().intersects(where)
+    ]
     assert len(fields) == 1, fields
     return fields[0]
 
 
-async def type_into(qtbot: QtBot, table: QtWidgets.QTableWidget, row: int, column: int,
-                    typed: str) -> str:
+async def type_into(
+    qtbot: QtBot, table: QtWidgets.QTableWidget, row: int, column: int, typed: str
+) -> str:
     """Type ``typed`` into the open cell and press Enter; the cell's text once it is taken
     (the delegate commits on the next turn of the event loop)."""
     field = cell_editor(table, row, column)
@@ -193,8 +227,12 @@ async def type_into(qtbot: QtBot, table: QtWidgets.QTableWidget, row: int, colum
 def scripted_runner(store: Store, journal: SqlRunJournal, folder: Path) -> TeamRunner:
     """A runner recording into ``store`` the runs of models that finish at once."""
     actions = team_model(lambda _messages: act("finish", answer="done"), score=7)
-    return TeamRunner(ScriptedProvider({"server:lab/small": actions, "local-model": actions}),
-                      store.memory, workspaces_dir=folder / "workspaces", journal=journal)
+    return TeamRunner(
+        ScriptedProvider({"server:lab/small": actions, "local-model": actions}),
+        store.memory,
+        workspaces_dir=folder / "workspaces",
+        journal=journal,
+    )
 
 
 class Bench:
@@ -249,8 +287,9 @@ def bench(tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Iterator[B
     assert made.errors == []
 
 
-def test_the_pane_reads_nothing_until_it_is_shown(bench: Bench, run_in_qt_loop: RunInLoop,
-                                                  qtbot: QtBot) -> None:
+def test_the_pane_reads_nothing_until_it_is_shown(
+    bench: Bench, run_in_qt_loop: RunInLoop, qtbot: QtBot
+) -> None:
     async def scenario() -> None:
         await bench.run("sum 2 and 2")
         bench.pane.costs_changed()  # a run ended while the pane was hidden
@@ -264,7 +303,8 @@ def test_the_pane_reads_nothing_until_it_is_shown(bench: Bench, run_in_qt_loop: 
 
 
 def test_every_showing_and_every_refresh_reads_the_calls_recorded_meanwhile(
-    bench: Bench, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     pane = bench.pane
 
@@ -287,7 +327,10 @@ def test_every_showing_and_every_refresh_reads_the_calls_recorded_meanwhile(
 
 
 def test_prices_edited_in_the_pane_are_saved_and_charged_from_the_next_run(
-    bench: Bench, run_in_qt_loop: RunInLoop, qtbot: QtBot, screenshot: Screenshot,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    qtbot: QtBot,
+    screenshot: Screenshot,
 ) -> None:
     pane = bench.pane
     pane.show()
@@ -309,11 +352,13 @@ def test_prices_edited_in_the_pane_are_saved_and_charged_from_the_next_run(
         # The price fields take no sign and no letters.
         assert await type_into(qtbot, table, 0, 1, "-x1000000") == "1000000"
         # The output is still blank; a pasted negative is marked where it is.
-        assert editor.problem.text() == ("Row 1, output per million tokens: Enter a price "
-                                         "(0 for free).")
+        assert editor.problem.text() == (
+            "Row 1, output per million tokens: Enter a price (0 for free)."
+        )
         table.item(0, 2).setText("-2")  # type: ignore[union-attr]
-        assert editor.problem.text() == ("Row 1, output per million tokens: A price cannot "
-                                         "be negative.")
+        assert editor.problem.text() == (
+            "Row 1, output per million tokens: A price cannot be negative."
+        )
         assert table.item(0, 2).toolTip() == "A price cannot be negative."  # type: ignore[union-attr]
         assert table.item(0, 2).background().style() != NO_BRUSH  # type: ignore[union-attr]
         assert not editor.save_button.isEnabled()
@@ -340,37 +385,47 @@ def test_prices_edited_in_the_pane_are_saved_and_charged_from_the_next_run(
         return editor
 
     run_in_qt_loop(scenario())
-    assert load_prices(bench.prices_file) == PriceTable({
-        "server:lab/*": Price(1_000_000, 2_000_000), "server:other/model": Price(0.15, 0.6)})
+    assert load_prices(bench.prices_file) == PriceTable(
+        {"server:lab/*": Price(1_000_000, 2_000_000), "server:other/model": Price(0.15, 0.6)}
+    )
     assert bench.runner.prices == load_prices(bench.prices_file)
     with reading(bench.store.engine) as connection:
-        charged = connection.execute(text(
-            "SELECT sum(prompt_tokens + 2 * completion_tokens), sum(cost) FROM costs "
-            "WHERE model = 'server:lab/small' AND run_id = (SELECT id FROM runs "
-            "ORDER BY started_at DESC LIMIT 1 OFFSET 1)")).one()
+        charged = connection.execute(
+            text(
+                "SELECT sum(prompt_tokens + 2 * completion_tokens), sum(cost) FROM costs "
+                "WHERE model = 'server:lab/small' AND run_id = (SELECT id FROM runs "
+                "ORDER BY started_at DESC LIMIT 1 OFFSET 1)"
+            )
+        ).one()
     assert charged[0] > 0 and float(charged[1]) == pytest.approx(charged[0])
     assert shown_totals(pane) == stored_totals(bench.store, "agent")
     assert shown_totals(pane)["solver"][3] == 0.0
     run_in_qt_loop(show_grouping(pane, "model"))
     assert shown_totals(pane) == stored_totals(bench.store, "model")
-    tips = {pane.table.item(row, 0).text(): pane.table.item(row, 0).toolTip()  # type: ignore[union-attr]
-            for row in range(2)}
+    tips = {
+        pane.table.item(row, 0).text(): pane.table.item(row, 0).toolTip()  # type: ignore[union-attr]
+        for row in range(2)
+    }
     assert tips == {
         "server:lab/small": "server:lab/small: 1e+06 per million tokens in, 2e+06 out "
-                            "(calls are charged at the price of the day)",
+        "(calls are charged at the price of the day)",
         "local-model": "local-model runs locally: its calls cost nothing.",
     }
     pane.measure.setCurrentText("Money")
     bars = {bar.label: bar for bar in pane.chart.bars}
     assert bars["local-model"].values == (0.0,)
-    assert bars["server:lab/small"].values[0] == pytest.approx(stored_totals(
-        bench.store, "model")["server:lab/small"][3], abs=1e-4)
+    assert bars["server:lab/small"].values[0] == pytest.approx(
+        stored_totals(bench.store, "model")["server:lab/small"][3], abs=1e-4
+    )
     assert pane.chart.title == "Money by model"
     screenshot(pane, f"{SHOTS}-by-model-money")
 
 
 def test_the_shown_totals_are_exported_as_csv(
-    bench: Bench, run_in_qt_loop: RunInLoop, tmp_path: Path, screenshot: Screenshot,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    tmp_path: Path,
+    screenshot: Screenshot,
 ) -> None:
     pane = bench.pane
     pane.show()
@@ -400,33 +455,47 @@ def test_the_shown_totals_are_exported_as_csv(
     run_in_qt_loop(scenario())
     with target.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["Run", "Team", "Task", "Calls", "Tokens in", "Tokens out",
-                       "Wall time (s)", "Tokens per second", "Money"]
+    assert rows[0] == [
+        "Run",
+        "Team",
+        "Task",
+        "Calls",
+        "Tokens in",
+        "Tokens out",
+        "Wall time (s)",
+        "Tokens per second",
+        "Money",
+    ]
     stored = stored_totals(bench.store, "run")
-    assert {row[0]: (int(row[3]), int(row[4]), int(row[5]), float(row[8]))
-            for row in rows[1:]} == stored
+    assert {
+        row[0]: (int(row[3]), int(row[4]), int(row[5]), float(row[8])) for row in rows[1:]
+    } == stored
     assert sorted(row[2] for row in rows[1:]) == ["sum 2 and 2", "sum 3 and 4", "write a poem"]
     assert {row[1] for row in rows[1:]} == {"Pair"}
-    assert pane.notice.text() == ("The costs could not be saved. Cannot write "
-                                  f"{tmp_path / 'a file' / 'costs.csv'}: Not a directory")
+    assert pane.notice.text() == (
+        "The costs could not be saved. Cannot write "
+        f"{tmp_path / 'a file' / 'costs.csv'}: Not a directory"
+    )
     assert pane.notice.isVisible()
     screenshot(pane, f"{SHOTS}-export-failed")
 
 
-def test_periods_and_days(bench: Bench, run_in_qt_loop: RunInLoop,
-                          screenshot: Screenshot) -> None:
+def test_periods_and_days(bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot) -> None:
     pane = bench.pane
     pane.show()
 
     async def scenario() -> None:
         await bench.run("sum 2 and 2")
         with bench.store.engine.begin() as connection:  # one call made on an earlier day
-            connection.execute(text("UPDATE costs SET day = '2024-02-29' WHERE id = "
-                                    "(SELECT min(id) FROM costs)"))
+            connection.execute(
+                text("UPDATE costs SET day = '2024-02-29' WHERE id = (SELECT min(id) FROM costs)")
+            )
         pane.costs_changed()
         await show_grouping(pane, "day")
-        assert [pane.table.item(row, 0).text()  # type: ignore[union-attr]
-                for row in range(pane.table.rowCount())][-1] == "2024-02-29"
+        assert [
+            pane.table.item(row, 0).text()  # type: ignore[union-attr]
+            for row in range(pane.table.rowCount())
+        ][-1] == "2024-02-29"
         assert shown_totals(pane) == stored_totals(bench.store, "day")
         before = pane.report
         pane.period.setCurrentText("Last 7 days")
@@ -439,7 +508,9 @@ def test_periods_and_days(bench: Bench, run_in_qt_loop: RunInLoop,
 
 
 def test_the_chart_shows_the_first_rows_and_says_how_many(
-    bench: Bench, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     pane = bench.pane
     pane.show()
@@ -461,7 +532,9 @@ def test_the_chart_shows_the_first_rows_and_says_how_many(
 
 
 def test_without_a_store_or_with_a_broken_one_the_pane_says_so(
-    tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
@@ -480,10 +553,12 @@ def test_without_a_store_or_with_a_broken_one_the_pane_says_so(
         await wait_until(failing.notice.isVisible, 10)
 
     run_in_qt_loop(scenario())
-    assert unrecorded.empty.text() == ("Runs are not being recorded, so there are no costs "
-                                       "to show.")
-    assert failing.notice.text() == ("The costs cannot be read: The database x.sqlite3 is in "
-                                     "use by another program.")
+    assert unrecorded.empty.text() == (
+        "Runs are not being recorded, so there are no costs to show."
+    )
+    assert failing.notice.text() == (
+        "The costs cannot be read: The database x.sqlite3 is in use by another program."
+    )
     assert errors == []
 
 
@@ -505,8 +580,9 @@ def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iter
         yield applied
 
 
-def test_screenshot_in_each_theme(bench: Bench, run_in_qt_loop: RunInLoop, scheme: str,
-                                  screenshot: Screenshot) -> None:
+def test_screenshot_in_each_theme(
+    bench: Bench, run_in_qt_loop: RunInLoop, scheme: str, screenshot: Screenshot
+) -> None:
     pane = bench.pane
     pane.show()
 

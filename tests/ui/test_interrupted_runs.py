@@ -43,18 +43,27 @@ def interrupted_run(home: Paths) -> str:
     """A run stopped in its second step, left as a process that died leaves it."""
     store = open_store(home.database_file)
     journal = SqlRunJournal(lambda: store.engine)
-    model = team_model([act("calculator", expression="17*23"),
-                        act("calculator", expression="1+1")], score=4)
-    runner = TeamRunner(ScriptedProvider({"m": model}), store.memory,
-                        workspaces_dir=home.workspaces_dir, journal=journal)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("calculator", expression="1+1")], score=4
+    )
+    runner = TeamRunner(
+        ScriptedProvider({"m": model}),
+        store.memory,
+        workspaces_dir=home.workspaces_dir,
+        journal=journal,
+    )
     team = one_agent_team(home.teams_dir, review="always")
-    run_id = asyncio.run(run_until_stalled(runner, team, "What is 17 * 23?", StallAtStep(2),
-                                           []))
+    run_id = asyncio.run(run_until_stalled(runner, team, "What is 17 * 23?", StallAtStep(2), []))
     journal.close()
     with writing(store.engine) as connection:
         # As if the app had been killed: still "running", under a process that is gone.
-        connection.execute(text("UPDATE runs SET status = 'running', pid = 999999999, "
-                                "process_started = 0 WHERE id = :id"), {"id": run_id})
+        connection.execute(
+            text(
+                "UPDATE runs SET status = 'running', pid = 999999999, "
+                "process_started = 0 WHERE id = :id"
+            ),
+            {"id": run_id},
+        )
     store.engine.dispose()
     return run_id
 
@@ -70,22 +79,31 @@ def reopened(home: Paths) -> Iterator[tuple[str, Store, SqlRunJournal]]:
 
 
 def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
-    home: Paths, reopened: tuple[str, Store, SqlRunJournal], qtbot: QtBot,
-    run_in_qt_loop: RunInLoop, screenshot: Callable[[Any, str], Path],
+    home: Paths,
+    reopened: tuple[str, Store, SqlRunJournal],
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Callable[[Any, str], Path],
 ) -> None:
     run_id, store, journal = reopened
     assert store.interrupted == (run_id,)
-    runner = TeamRunner(ScriptedProvider({"m": team_model([act("finish", answer="391")],
-                                                          score=9)}),
-                        store.memory, workspaces_dir=home.workspaces_dir, journal=journal)
+    runner = TeamRunner(
+        ScriptedProvider({"m": team_model([act("finish", answer="391")], score=9)}),
+        store.memory,
+        workspaces_dir=home.workspaces_dir,
+        journal=journal,
+    )
 
     async def report() -> StoreReport:
         return await asyncio.to_thread(report_on, store)
 
     reporter = ErrorReporter(None, home.log_file)
     window: MainWindow = build_main_window(
-        paths=home, settings=Settings(), runner=runner,
-        list_models=lambda: list_local_models(home.models_dir), reporter=reporter,
+        paths=home,
+        settings=Settings(),
+        runner=runner,
+        list_models=lambda: list_local_models(home.models_dir),
+        reporter=reporter,
         report_on_store=report,
     )
     window.show()
@@ -111,8 +129,9 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
         detail = store.runs.run_now(run_id)
         assert (detail.summary.status, detail.summary.answer) == ("completed", "391")
         assert [s.action.tool for s in detail.steps] == ["calculator", "finish"]
-        timeline = [window.run_pane.timeline.item(i).text()
-                    for i in range(window.run_pane.timeline.count())]
+        timeline = [
+            window.run_pane.timeline.item(i).text() for i in range(window.run_pane.timeline.count())
+        ]
         assert any("Run resumed after step 1" in line for line in timeline)
     finally:
         window.close()
@@ -121,7 +140,9 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
 
 
 def test_a_damaged_database_replaced_at_start_is_reported_in_the_window(
-    home: Paths, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    home: Paths,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Callable[[Any, str], Path],
 ) -> None:
     home.database_file.write_bytes(b"not a database at all" * 100)
@@ -133,9 +154,12 @@ def test_a_damaged_database_replaced_at_start_is_reported_in_the_window(
         return await asyncio.to_thread(report_on, store)
 
     window = build_main_window(
-        paths=home, settings=Settings(), runner=runner,
+        paths=home,
+        settings=Settings(),
+        runner=runner,
         list_models=lambda: list_local_models(home.models_dir),
-        reporter=ErrorReporter(None, home.log_file), report_on_store=report,
+        reporter=ErrorReporter(None, home.log_file),
+        report_on_store=report,
     )
     window.show()
 

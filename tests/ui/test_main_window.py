@@ -30,8 +30,11 @@ def services(home: Paths) -> Services:
 def window(services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
     reporter = ErrorReporter(None, services.paths.log_file)
     main = build_main_window(
-        paths=services.paths, settings=services.settings, runner=services.runner,
-        list_models=lambda: list_local_models(services.paths.models_dir), reporter=reporter,
+        paths=services.paths,
+        settings=services.settings,
+        runner=services.runner,
+        list_models=lambda: list_local_models(services.paths.models_dir),
+        reporter=reporter,
     )
     main.reporter = reporter  # type: ignore[attr-defined]
     # Not handed to qtbot: it would delete the window before this fixture's teardown, which
@@ -206,7 +209,9 @@ def test_layout_is_restored_on_the_next_start(
 ) -> None:
     def make() -> MainWindow:
         main = build_main_window(
-            paths=services.paths, settings=services.settings, runner=services.runner,
+            paths=services.paths,
+            settings=services.settings,
+            runner=services.runner,
             list_models=lambda: list_local_models(services.paths.models_dir),
             reporter=ErrorReporter(None, services.paths.log_file),
         )
@@ -250,8 +255,7 @@ def test_the_stream_view_keeps_a_bounded_history(window: MainWindow) -> None:
     streams.tabs.setCurrentWidget(streams.interleaved)
     assert streams.interleaved.blockCount() <= MAX_STREAM_BLOCKS
     assert len(streams.interleaved.toPlainText()) <= MAX_STREAM_CHARS
-    assert streams.interleaved.toPlainText().rstrip().endswith(
-        f"line {MAX_STREAM_BLOCKS + 499}")
+    assert streams.interleaved.toPlainText().rstrip().endswith(f"line {MAX_STREAM_BLOCKS + 499}")
 
 
 def test_a_run_cancelled_before_it_starts_frees_the_run_button(
@@ -299,7 +303,10 @@ def answer_unsaved_changes(window: MainWindow, text: str) -> None:
 
 @pytest.mark.model
 def test_a_run_started_with_unsaved_team_changes_asks_to_save_them_first(
-    window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop, tmp_path: Path,
+    window: MainWindow,
+    outcomes: list[Any],
+    run_in_qt_loop: RunInLoop,
+    tmp_path: Path,
 ) -> None:
     team_file = tmp_path / "helper.yaml"
     team_file.write_text(example_team_file().read_text(encoding="utf-8"), encoding="utf-8")
@@ -330,16 +337,20 @@ def test_a_run_started_with_unsaved_team_changes_asks_to_save_them_first(
 
 @pytest.mark.model
 def test_a_run_whose_recording_breaks_ends_and_the_window_says_so(
-    window: MainWindow, outcomes: list[Any], run_in_qt_loop: RunInLoop,
-    monkeypatch: pytest.MonkeyPatch, screenshot: Callable[[Any, str], Path],
+    window: MainWindow,
+    outcomes: list[Any],
+    run_in_qt_loop: RunInLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    screenshot: Callable[[Any, str], Path],
 ) -> None:
     from purpose_desktop.engine.recording.checkpoint import Checkpoint
     from purpose_desktop.store import journal_rows
 
     real_commit = journal_rows.commit_items
 
-    def commit_then_break(engine: Any, mark: Any, items: list[Any],
-                          last_seq: dict[str, int]) -> None:
+    def commit_then_break(
+        engine: Any, mark: Any, items: list[Any], last_seq: dict[str, int]
+    ) -> None:
         real_commit(engine, mark, items, last_seq)
         if any(isinstance(item, Checkpoint) for item in items):
             raise RuntimeError("the writer broke")  # not the database's fault: a bug

@@ -65,18 +65,31 @@ def filled_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = open_store(path)
     tiers = list(Tier)
     heuristics = [
-        {"team": "ops" if i % 50 == 0 else "lab", "tier": tiers[i % 3].value,
-         "pattern": f"{TOPICS[i % 4]} case {i}", "strategy": f"check step {i} twice",
-         "q_value": (i * 37 % 101) / 100, "uses": i % 9, "successes": min(i % 4, i % 9),
-         "source": "human" if i % 7 == 0 else "distilled", "pinned": i % 300 == 1,
-         "created_at": float(i)}
+        {
+            "team": "ops" if i % 50 == 0 else "lab",
+            "tier": tiers[i % 3].value,
+            "pattern": f"{TOPICS[i % 4]} case {i}",
+            "strategy": f"check step {i} twice",
+            "q_value": (i * 37 % 101) / 100,
+            "uses": i % 9,
+            "successes": min(i % 4, i % 9),
+            "source": "human" if i % 7 == 0 else "distilled",
+            "pinned": i % 300 == 1,
+            "created_at": float(i),
+        }
         for i in range(ROWS)
     ]
     experiences = [
-        Experience(team="ops" if i % 50 == 0 else "lab", task=f"{TOPICS[i % 4]} task {i}",
-                   summary=f"did {i} things", outcome=("completed", "failed", "cancelled")[i % 3],
-                   final_phi=i % 11, steps=i % 6 + 1, run_id=f"imported-{i}",
-                   q_value=(i * 53 % 97) / 96)
+        Experience(
+            team="ops" if i % 50 == 0 else "lab",
+            task=f"{TOPICS[i % 4]} task {i}",
+            summary=f"did {i} things",
+            outcome=("completed", "failed", "cancelled")[i % 3],
+            final_phi=i % 11,
+            steps=i % 6 + 1,
+            run_id=f"imported-{i}",
+            q_value=(i * 53 % 97) / 96,
+        )
         for i in range(ROWS)
     ]
     with writing(store.engine) as connection:
@@ -84,8 +97,12 @@ def filled_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # Every tenth heuristic came from (and was used in) a few runs.
         connection.execute(
             text("INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:id, :run)"),
-            [{"id": i + 1, "run": uuid.UUID(int=i * 7919 + n).hex[::-1]}
-             for i in range(0, ROWS, 10) for n in range(i % 4 + 1)])
+            [
+                {"id": i + 1, "run": uuid.UUID(int=i * 7919 + n).hex[::-1]}
+                for i in range(0, ROWS, 10)
+                for n in range(i % 4 + 1)
+            ],
+        )
     asyncio.run(store.memory.add_experiences(experiences))
     store.engine.dispose()
     return path
@@ -109,9 +126,15 @@ class Bench:
     async def settled(self) -> None:
         """Wait until no search is pending and every page asked for has been shown."""
         browser = self.browser
-        await wait_until(lambda: not browser.search_timer.isActive()
-                         and not browser.heuristics.loading and not browser.experiences.loading
-                         and all(task.done() for task in browser._latest.values()), 30)
+        await wait_until(
+            lambda: (
+                not browser.search_timer.isActive()
+                and not browser.heuristics.loading
+                and not browser.experiences.loading
+                and all(task.done() for task in browser._latest.values())
+            ),
+            30,
+        )
 
     async def activate(self) -> None:
         """Make the pane's window the active one (offscreen, nothing else does)."""
@@ -122,15 +145,18 @@ class Bench:
         """Show the pane on ``team``'s memory, once its first pages are there."""
         self.pane.set_team(team)
         self.pane.show()
-        await wait_until(lambda: self.pane.browser is not None
-                         and self.browser.heuristic_model.rowCount() > 0, 30)
+        await wait_until(
+            lambda: self.pane.browser is not None and self.browser.heuristic_model.rowCount() > 0,
+            30,
+        )
         await self.settled()
         return self.browser
 
 
 @pytest.fixture
-def bench(filled_database: Path, tmp_path: Path, qtbot: QtBot,
-          run_in_qt_loop: RunInLoop) -> Iterator[Bench]:
+def bench(
+    filled_database: Path, tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> Iterator[Bench]:
     copy = tmp_path / "store.sqlite3"
     shutil.copy(filled_database, copy)
     store = open_store(copy)
@@ -152,8 +178,9 @@ def bench(filled_database: Path, tmp_path: Path, qtbot: QtBot,
 
 
 def texts(model: PageModel[Any], column: str) -> list[str]:
-    titles = [model.headerData(c, QtCore.Qt.Orientation.Horizontal)
-              for c in range(model.columnCount())]
+    titles = [
+        model.headerData(c, QtCore.Qt.Orientation.Horizontal) for c in range(model.columnCount())
+    ]
     at = titles.index(column)
     return [model.data(model.index(row, at)) for row in range(model.rowCount())]
 
@@ -162,15 +189,20 @@ def ids(model: PageModel[Any]) -> list[int]:
     return [memory.id for memory in model.rows]
 
 
-def click_row(qtbot: QtBot, view: QtWidgets.QTableView, row: int,
-              modifier: QtCore.Qt.KeyboardModifier = QtCore.Qt.KeyboardModifier.NoModifier
-              ) -> None:
+def click_row(
+    qtbot: QtBot,
+    view: QtWidgets.QTableView,
+    row: int,
+    modifier: QtCore.Qt.KeyboardModifier = QtCore.Qt.KeyboardModifier.NoModifier,
+) -> None:
     rect = view.visualRect(view.model().index(row, 2))
     qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def test_the_pane_opens_the_store_when_first_shown_and_pages_through_thousands(
-    bench: Bench, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     assert bench.pane.browser is None and bench.opened == []  # nothing until it is shown
@@ -181,11 +213,14 @@ def test_the_pane_opens_the_store_when_first_shown_and_pages_through_thousands(
         browser = await bench.show()
         assert browser.team_box.currentText() == "lab"
         assert [browser.team_box.itemText(i) for i in range(browser.team_box.count())] == [
-            "lab", "ops"]
+            "lab",
+            "ops",
+        ]
         total = await memory.count_heuristics(lab)
         assert total == ROWS - ROWS // 50
         assert browser.heuristic_pager.label.text() == (
-            f"Page 1 of {-(-total // PAGE_SIZE)} · {total:,} heuristics")
+            f"Page 1 of {-(-total // PAGE_SIZE)} · {total:,} heuristics"
+        )
         first = await memory.search_heuristics(lab, limit=PAGE_SIZE)
         assert browser.heuristic_model.rows == first  # best Q-value first
         assert not browser.heuristic_pager.previous_button.isEnabled()
@@ -197,10 +232,12 @@ def test_the_pane_opens_the_store_when_first_shown_and_pages_through_thousands(
         qtbot.mouseClick(browser.heuristic_pager.next_button, QtCore.Qt.MouseButton.LeftButton)
         await bench.settled()
         assert browser.heuristic_model.rows == await memory.search_heuristics(
-            lab, offset=PAGE_SIZE, limit=PAGE_SIZE)
+            lab, offset=PAGE_SIZE, limit=PAGE_SIZE
+        )
         assert browser.heuristic_pager.label.text().startswith("Page 2 of ")
         assert browser.experience_pager.label.text().endswith(
-            f"{await memory.count_experiences('lab'):,} experiences")
+            f"{await memory.count_experiences('lab'):,} experiences"
+        )
 
         bench.pane.hide()
         bench.pane.show()  # shown again: the same page read again, the store not reopened
@@ -223,14 +260,16 @@ def test_search_filters_and_sort_run_in_the_database_and_the_newest_search_wins(
         await bench.settled()
         found = HeuristicQuery("lab", "invoice")
         assert browser.heuristic_model.rows == await memory.search_heuristics(
-            found, limit=PAGE_SIZE)
-        assert all("invoices" in pattern for pattern in texts(browser.heuristic_model,
-                                                               "Pattern"))
+            found, limit=PAGE_SIZE
+        )
+        assert all("invoices" in pattern for pattern in texts(browser.heuristic_model, "Pattern"))
         assert browser.heuristic_pager.label.text().endswith(
-            f"{await memory.count_heuristics(found):,} heuristics")
+            f"{await memory.count_heuristics(found):,} heuristics"
+        )
         assert all("invoices" in task for task in texts(browser.experience_model, "Task"))
         assert browser.experience_model.rows == await memory.search_experiences(
-            ExperienceQuery("lab", "invoice"), limit=PAGE_SIZE)
+            ExperienceQuery("lab", "invoice"), limit=PAGE_SIZE
+        )
 
         # A search started while another is read: only the newest one's rows are shown.
         browser.search_box.setText("deploying")
@@ -241,7 +280,8 @@ def test_search_filters_and_sort_run_in_the_database_and_the_newest_search_wins(
         await bench.settled()
         assert slower is not None and slower.cancelled()
         assert browser.heuristic_model.rows == await memory.search_heuristics(
-            HeuristicQuery("lab", "reports"), limit=PAGE_SIZE)
+            HeuristicQuery("lab", "reports"), limit=PAGE_SIZE
+        )
 
         browser.tier_box.setCurrentIndex(browser.tier_box.findData(Tier.TOOL))
         browser.source_box.setCurrentIndex(browser.source_box.findData("human"))
@@ -256,7 +296,9 @@ def test_search_filters_and_sort_run_in_the_database_and_the_newest_search_wins(
         await bench.settled()
         assert browser.heuristic_model.rows == await memory.search_heuristics(
             HeuristicQuery("lab", "reports", tiers=(Tier.TOOL,), source="human", min_q=0.5),
-            order="uses", limit=PAGE_SIZE)
+            order="uses",
+            limit=PAGE_SIZE,
+        )
         assert all(h.q_value >= 0.5 for h in browser.heuristic_model.rows)
 
         browser.team_box.setCurrentIndex(browser.team_box.findData("ops"))
@@ -266,15 +308,18 @@ def test_search_filters_and_sort_run_in_the_database_and_the_newest_search_wins(
         await bench.activate()
         browser.heuristic_view.setFocus()
         assert not browser.search_box.hasFocus()
-        qtbot.keyClick(browser.heuristic_view, Key.Key_F,
-                       QtCore.Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(
+            browser.heuristic_view, Key.Key_F, QtCore.Qt.KeyboardModifier.ControlModifier
+        )
         assert browser.search_box.hasFocus()
 
     run_in_qt_loop(scenario())
 
 
 def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
-    bench: Bench, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
 
@@ -298,9 +343,15 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
         await bench.settled()
         [stored] = await bench.store.memory.heuristics_by_ids([chosen.id or 0])
         assert (stored.tier, stored.strategy, stored.pinned) == (
-            Tier.STRATEGIC, "read the invoice total before anything else", True)
+            Tier.STRATEGIC,
+            "read the invoice total before anything else",
+            True,
+        )
         assert (stored.pattern, stored.q_value, stored.uses) == (
-            chosen.pattern, chosen.q_value, chosen.uses)
+            chosen.pattern,
+            chosen.q_value,
+            chosen.uses,
+        )
         assert browser.heuristic_model.rows[3] == stored  # shown as stored, still selected
         assert browser.selected_heuristics() == [stored]
         assert browser.status_line.text() == f"Saved heuristic #{chosen.id}."
@@ -325,7 +376,9 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
 
 
 def test_a_full_disk_keeps_the_injected_heuristic_in_the_form_until_it_can_be_saved(
-    bench: Bench, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     limit = PageLimit(bench.store.engine)
@@ -357,7 +410,11 @@ def test_a_full_disk_keeps_the_injected_heuristic_in_the_form_until_it_can_be_sa
         await wait_until(lambda: browser.form is None)
         [stored] = await bench.store.memory.search_heuristics(HeuristicQuery("lab", "zeppelin"))
         assert (stored.source, stored.tier, stored.strategy, stored.q_value) == (
-            "human", Tier.TOOL, strategy.strip(), 0.5)
+            "human",
+            Tier.TOOL,
+            strategy.strip(),
+            0.5,
+        )
         assert browser.status_line.text() == f"Injected heuristic #{stored.id}."
 
         qtbot.keyClicks(browser.search_box, "zeppelin")
@@ -382,8 +439,11 @@ def test_a_full_disk_keeps_the_injected_heuristic_in_the_form_until_it_can_be_sa
 
 def stored_pinned(bench: Bench, memory_id: int | None) -> bool:
     with reading(bench.store.engine) as connection:
-        return bool(connection.execute(text("SELECT pinned FROM heuristics WHERE id = :id"),
-                                       {"id": memory_id}).scalar_one())
+        return bool(
+            connection.execute(
+                text("SELECT pinned FROM heuristics WHERE id = :id"), {"id": memory_id}
+            ).scalar_one()
+        )
 
 
 def test_delete_asks_first_then_removes_the_selection_from_the_database(
@@ -429,8 +489,9 @@ def test_delete_asks_first_then_removes_the_selection_from_the_database(
         qtbot.keyClick(browser.experience_view, Key.Key_Delete)
         box = browser.confirmation
         assert box is not None and box.text().startswith(f"Delete experience #{gone.id}?")
-        qtbot.mouseClick(next(b for b in box.buttons() if b.text() == "Delete"),
-                         QtCore.Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(
+            next(b for b in box.buttons() if b.text() == "Delete"), QtCore.Qt.MouseButton.LeftButton
+        )
         await wait_until(lambda: browser.status_line.text() == "Deleted 1 experience.")
         await bench.settled()
         assert await memory.experiences_by_ids([gone.id or 0]) == []
@@ -444,19 +505,38 @@ def recorded_run(store: Store, folder: Path) -> RunOutcome:
     person wrote, a run of a task like it); the team learns from it (an experience,
     heuristics)."""
     journal = SqlRunJournal(lambda: store.engine)
-    model = team_model([act("calculator", expression="17*23"), act("finish", answer="391")],
-                       score=6)
-    runner = TeamRunner(ScriptedProvider({"m": model}), store.memory,
-                        workspaces_dir=folder / "workspaces", journal=journal)
+    model = team_model(
+        [act("calculator", expression="17*23"), act("finish", answer="391")], score=6
+    )
+    runner = TeamRunner(
+        ScriptedProvider({"m": model}),
+        store.memory,
+        workspaces_dir=folder / "workspaces",
+        journal=journal,
+    )
 
     async def run() -> RunOutcome:
         for strategy in ("use the calculator", "write the product out", "check by dividing"):
-            await store.memory.add_heuristic(Heuristic(
-                team="T", tier=Tier.TOOL, pattern="multiply two numbers", strategy=strategy,
-                source="human"))
-        await store.memory.add_experience(Experience(
-            team="T", task="multiply 17 by 24", summary="calculator, then finish",
-            outcome="completed", final_phi=8, steps=2, run_id="gone"))
+            await store.memory.add_heuristic(
+                Heuristic(
+                    team="T",
+                    tier=Tier.TOOL,
+                    pattern="multiply two numbers",
+                    strategy=strategy,
+                    source="human",
+                )
+            )
+        await store.memory.add_experience(
+            Experience(
+                team="T",
+                task="multiply 17 by 24",
+                summary="calculator, then finish",
+                outcome="completed",
+                final_phi=8,
+                steps=2,
+                run_id="gone",
+            )
+        )
         return await runner.run(one_agent_team(folder), "multiply 17 by 23")
 
     try:
@@ -466,7 +546,10 @@ def recorded_run(store: Store, folder: Path) -> RunOutcome:
 
 
 def test_an_experience_shows_the_trajectory_of_the_run_it_came_from(
-    bench: Bench, tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     outcome = recorded_run(bench.store, tmp_path)
@@ -494,7 +577,10 @@ def test_an_experience_shows_the_trajectory_of_the_run_it_came_from(
 
 
 def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
-    bench: Bench, tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     outcome = recorded_run(bench.store, tmp_path)
@@ -513,12 +599,13 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
         assert view.chosen_run() == outcome.run_id
         assert view.step_list.item(0).text() == "Step 1 · solver\n3 heuristics, 1 experience"
         heuristics = view.heuristics
-        rows = [[heuristics.item(r, c).text() for c in range(heuristics.columnCount())]
-                for r in range(heuristics.rowCount())]
+        rows = [
+            [heuristics.item(r, c).text() for c in range(heuristics.columnCount())]
+            for r in range(heuristics.rowCount())
+        ]
         assert [row[0] for row in rows] == [str(h[0]) for h in first.heuristics]
         assert rows[1][3] == DELETED and rows[1][2] == first.heuristics[1][2]
-        assert [row[3] for row in rows if row[0] != str(deleted_id)] == [
-            "multiply two numbers"] * 2
+        assert [row[3] for row in rows if row[0] != str(deleted_id)] == ["multiply two numbers"] * 2
         assert view.experiences.item(0, 1).text() == "multiply 17 by 24"
         assert view.note.text().endswith("1 of them deleted since.")
         screenshot(bench.pane, "memory-retrieved-for-step")
@@ -534,7 +621,10 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
 
 
 def test_refresh_reads_what_another_program_learned_meanwhile(
-    bench: Bench, filled_database: Path, tmp_path: Path, run_in_qt_loop: RunInLoop,
+    bench: Bench,
+    filled_database: Path,
+    tmp_path: Path,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     async def scenario() -> None:
         browser = await bench.show("ops")
@@ -542,9 +632,15 @@ def test_refresh_reads_what_another_program_learned_meanwhile(
         # Another program sharing the database (a headless run, a memory import) learns.
         other = open_store(tmp_path / "store.sqlite3")
         try:
-            await other.memory.add_heuristic(Heuristic(
-                team="ops", tier=Tier.STRATEGIC, pattern="rotate the logs",
-                strategy="compress the old ones first", source="human"))
+            await other.memory.add_heuristic(
+                Heuristic(
+                    team="ops",
+                    tier=Tier.STRATEGIC,
+                    pattern="rotate the logs",
+                    strategy="compress the old ones first",
+                    source="human",
+                )
+            )
         finally:
             other.engine.dispose()
         browser.refresh_button.click()
@@ -563,18 +659,23 @@ class App:
         self.services = build_services(home)
         self.reporter = ErrorReporter(None, home.log_file)
         self.outcomes: list[Any] = []
-        model = team_model([act("calculator", expression="2+2"),
-                            act("finish", answer="4")] * 4, score=7)
-        self.runner = TeamRunner(ScriptedProvider({"m": model}),
-                                 DeferredMemoryStore(lambda: self.services.store.get().memory),
-                                 workspaces_dir=home.workspaces_dir,
-                                 journal=self.services.journal)
+        model = team_model(
+            [act("calculator", expression="2+2"), act("finish", answer="4")] * 4, score=7
+        )
+        self.runner = TeamRunner(
+            ScriptedProvider({"m": model}),
+            DeferredMemoryStore(lambda: self.services.store.get().memory),
+            workspaces_dir=home.workspaces_dir,
+            journal=self.services.journal,
+        )
         self.window: MainWindow | None = None
 
     def open(self) -> MainWindow:
         services = self.services
         window = build_main_window(
-            paths=services.paths, settings=services.settings, runner=self.runner,
+            paths=services.paths,
+            settings=services.settings,
+            runner=self.runner,
             list_models=lambda: list_local_models(services.paths.models_dir),
             reporter=self.reporter,
             run_history=DeferredHistory(lambda: services.store.get().runs),
@@ -629,7 +730,10 @@ def app(home: Paths, run_in_qt_loop: RunInLoop) -> Iterator[App]:
 
 
 def test_the_memory_tab_restored_at_start_shows_what_each_run_learns(
-    app: App, home: Paths, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    app: App,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     # The last session closed on the Memory tab (the third): the window opens on it, and is
     # shown before the event loop runs, as the application does.
@@ -641,12 +745,18 @@ def test_the_memory_tab_restored_at_start_shows_what_each_run_learns(
     window.show()
 
     async def scenario() -> None:
-        await wait_until(lambda: window.memory_pane.browser is not None
-                         and app.memory.status_line.text() == NOTHING_LEARNED, 30)
+        await wait_until(
+            lambda: (
+                window.memory_pane.browser is not None
+                and app.memory.status_line.text() == NOTHING_LEARNED
+            ),
+            30,
+        )
         await app.run("sum 2 and 2")
         # Still in view: what the run learned is shown without showing the pane again.
-        await wait_until(lambda: any(s.startswith("Steps that worked")
-                                     for s in learned(app.memory)), 30)
+        await wait_until(
+            lambda: any(s.startswith("Steps that worked") for s in learned(app.memory)), 30
+        )
         assert app.memory.team == "T"
         assert app.memory.status_line.text() == ""
         screenshot(window, "memory-after-a-run")
@@ -655,7 +765,8 @@ def test_the_memory_tab_restored_at_start_shows_what_each_run_learns(
 
 
 def test_a_run_that_ends_while_the_pane_is_in_view_shows_what_it_learned(
-    app: App, run_in_qt_loop: RunInLoop,
+    app: App,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     window = app.open()
     window.show()
@@ -665,8 +776,7 @@ def test_a_run_that_ends_while_the_pane_is_in_view_shows_what_it_learned(
         window.tabs.setCurrentWidget(window.memory_pane)
         await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2"}, 30)
         await app.run("add 2 and 2 again")  # the pane stays in view as the run ends
-        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2", "add 2 and 2 again"},
-                         30)
+        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2", "add 2 and 2 again"}, 30)
         assert app.memory.heuristic_pager.label.text().endswith("· 4 heuristics")
 
     run_in_qt_loop(scenario())

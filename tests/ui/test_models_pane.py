@@ -47,10 +47,14 @@ def window(services: Services, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow
     reporter = ErrorReporter(None, services.paths.log_file)
     # The catalog straight from the files: services.list_models would also open the store.
     main = build_main_window(
-        paths=services.paths, settings=services.settings, runner=services.runner,
-        list_models=lambda: list_local_models(services.paths.models_dir,
-                                              services.settings.context_size),
-        reporter=reporter, models=lambda: services.models,
+        paths=services.paths,
+        settings=services.settings,
+        runner=services.runner,
+        list_models=lambda: list_local_models(
+            services.paths.models_dir, services.settings.context_size
+        ),
+        reporter=reporter,
+        models=lambda: services.models,
     )
     main.resize(1200, 760)
     main.show()
@@ -91,18 +95,25 @@ def mime_with_files(paths: list[Path]) -> QtCore.QMimeData:
 def drag_onto(window: MainWindow, mime: QtCore.QMimeData) -> bool:
     """Drag ``mime`` over the middle of the window; whether the window would take it."""
     where = window.rect().center()
-    enter = QtGui.QDragEnterEvent(where, QtCore.Qt.DropAction.CopyAction, mime,
-                                  QtCore.Qt.MouseButton.NoButton,
-                                  QtCore.Qt.KeyboardModifier.NoModifier)
+    enter = QtGui.QDragEnterEvent(
+        where,
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
     QtWidgets.QApplication.sendEvent(window, enter)
     return enter.isAccepted()
 
 
 def drop_onto(window: MainWindow, mime: QtCore.QMimeData) -> None:
-    drop = QtGui.QDropEvent(QtCore.QPointF(window.rect().center()),
-                            QtCore.Qt.DropAction.CopyAction, mime,
-                            QtCore.Qt.MouseButton.NoButton,
-                            QtCore.Qt.KeyboardModifier.NoModifier)
+    drop = QtGui.QDropEvent(
+        QtCore.QPointF(window.rect().center()),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
     QtWidgets.QApplication.sendEvent(window, drop)
     assert drop.isAccepted()
 
@@ -113,7 +124,10 @@ def file_with(path: Path, content: bytes) -> Path:
 
 
 def test_a_drop_adds_the_good_gguf_and_says_why_each_bad_file_was_not_added(
-    window: MainWindow, home: Paths, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    window: MainWindow,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
     qapp_kept: QtWidgets.QApplication,
 ) -> None:
     qapp = qapp_kept
@@ -137,8 +151,9 @@ def test_a_drop_adds_the_good_gguf_and_says_why_each_bad_file_was_not_added(
         mime = mime_with_files([bad[0], good, *bad[1:]])
         assert drag_onto(window, mime)
         drop_onto(window, mime)
-        await until(lambda: len(pane.notes_text.splitlines()) == 5
-                    and not pane.progress_row.isVisible())
+        await until(
+            lambda: len(pane.notes_text.splitlines()) == 5 and not pane.progress_row.isVisible()
+        )
         await until(lambda: pane.status_of("smol.gguf") != "")  # the catalog read it again
 
     run_in_qt_loop(scenario())
@@ -152,8 +167,7 @@ def test_a_drop_adds_the_good_gguf_and_says_why_each_bad_file_was_not_added(
     assert notes[2].startswith("cut.gguf was not added.") and "truncated" in notes[2]
     assert notes[3].startswith("notes.gguf was not added.")
     assert "not a GGUF model file" in notes[3]
-    assert notes[4] == ("readme.txt was not added: only GGUF model files (.gguf) can be "
-                        "added.")
+    assert notes[4] == ("readme.txt was not added: only GGUF model files (.gguf) can be added.")
     assert pane.summary.text() == "3 of 3 models available"
     for scheme in ("light", "dark"):
         apply_theme(qapp, scheme)
@@ -172,7 +186,9 @@ def qapp_kept(qapp: QtWidgets.QApplication) -> Iterator[QtWidgets.QApplication]:
 
 @pytest.mark.model
 def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
-    window: MainWindow, services: Services, run_in_qt_loop: RunInLoop,
+    window: MainWindow,
+    services: Services,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     pane = window.models_pane
@@ -188,7 +204,8 @@ def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
         screenshot(window, "models-pane")
         assert pane.status_of(SMOLLM2) == "available"
         assert pane.memory_bar.text() == (
-            f"0 MiB of {pool.memory_budget // 2**20} MiB in use (estimated)")
+            f"0 MiB of {pool.memory_budget // 2**20} MiB in use (estimated)"
+        )
         assert pane.budget.value() == pool.memory_budget // 2**20
         pane.select(SMOLLM2)
         assert pane.load_button.isEnabled() and not pane.unload_button.isEnabled()
@@ -203,8 +220,7 @@ def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
         screenshot(window, "models-loaded")
         loaded = pool.loaded()
         assert [model.name for model in loaded] == ["smollm2-135m"]
-        assert pane.memory_bar.text().startswith(
-            f"{loaded[0].memory_bytes / 2**20:.0f} MiB of ")
+        assert pane.memory_bar.text().startswith(f"{loaded[0].memory_bytes / 2**20:.0f} MiB of ")
         assert pane.notes_text.startswith(f"{SMOLLM2} is loaded and holds about")
         assert pane.unload_button.isEnabled() and not pane.load_button.isEnabled()
         pane.unload_button.click()
@@ -220,7 +236,10 @@ def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
 
 @pytest.mark.model
 def test_a_lower_budget_is_saved_and_a_model_over_it_is_refused_with_what_it_needs(
-    window: MainWindow, services: Services, home: Paths, run_in_qt_loop: RunInLoop,
+    window: MainWindow,
+    services: Services,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     pane = window.models_pane
     window.tabs.setCurrentWidget(window.models_tab)
@@ -305,7 +324,10 @@ def no_keyring() -> Iterator[None]:
 
 @pytest.mark.usefixtures("no_keyring")
 def test_a_server_is_added_without_a_keyring_and_a_server_down_is_reported(
-    window: MainWindow, services: Services, home: Paths, run_in_qt_loop: RunInLoop,
+    window: MainWindow,
+    services: Services,
+    home: Paths,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     pane = window.models_pane
@@ -354,7 +376,8 @@ def test_a_server_is_added_without_a_keyring_and_a_server_down_is_reported(
     assert servers.state_of(f"http://127.0.0.1:{down}").startswith("not reachable:")
     settings = load_settings(home)
     assert [(s.name, s.base_url) for s in settings.servers] == [
-        ("lab", f"http://127.0.0.1:{down}/v1")]
+        ("lab", f"http://127.0.0.1:{down}/v1")
+    ]
     assert settings.ollama_host == f"127.0.0.1:{down}"
     # Nothing the app wrote holds the key: it was refused, not kept in a file instead.
     for path in home.home.rglob("*"):
@@ -413,14 +436,18 @@ def test_the_desktop_entry_opens_gguf_files_with_the_app() -> None:
 def test_opening_a_gguf_file_with_the_app_adds_it(tmp_path: Path) -> None:
     home = Paths(tmp_path / "home")
     download = Path(shutil.copy(smollm2_path(), tmp_path / "smol.gguf"))
-    env = {**os.environ, HOME_ENV: str(home.home), "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONWARNINGS": "error"}
+    env = {
+        **os.environ,
+        HOME_ENV: str(home.home),
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONWARNINGS": "error",
+    }
     # What a file manager runs for "open with" (Exec=purpose-desktop %F).
-    command = [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300",
-               str(download)]
+    command = [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300", str(download)]
     added = home.models_dir / "smol.gguf"
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=env) as app:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as app:
         try:
             appeared = appears(added, app, within=120)
         finally:

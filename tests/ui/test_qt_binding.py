@@ -22,7 +22,13 @@ print(sys.getrefcount(None) - before)
 
 def test_calls_that_return_nothing_do_not_leak_references_to_none() -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            env=env, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert abs(int(result.stdout.strip())) < 1000

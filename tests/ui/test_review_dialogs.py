@@ -59,8 +59,9 @@ def window(qtbot: QtBot) -> QtWidgets.QWidget:
     return host
 
 
-def start(runner: TeamRunner, team: LoadedTeam, gate: ReviewGate,
-          seen: list[ev.Event], task: str = TASK) -> asyncio.Task[RunOutcome]:
+def start(
+    runner: TeamRunner, team: LoadedTeam, gate: ReviewGate, seen: list[ev.Event], task: str = TASK
+) -> asyncio.Task[RunOutcome]:
     return asyncio.ensure_future(runner.run(team, task, [seen.append], gate))
 
 
@@ -77,16 +78,22 @@ class Desk:
     seen: list[ev.Event] = field(default_factory=list)
 
     def runner(self, **models: FunctionModel) -> TeamRunner:
-        return TeamRunner(ScriptedProvider(models), self.store.memory,
-                          workspaces_dir=self.home.workspaces_dir, journal=self.journal)
+        return TeamRunner(
+            ScriptedProvider(models),
+            self.store.memory,
+            workspaces_dir=self.home.workspaces_dir,
+            journal=self.journal,
+        )
 
-    def start(self, *actions: str, score: int = 5,
-              tools: str = "[calculator]") -> asyncio.Task[RunOutcome]:
+    def start(
+        self, *actions: str, score: int = 5, tools: str = "[calculator]"
+    ) -> asyncio.Task[RunOutcome]:
         """Start "solver", which asks about everything, on :data:`TASK`; its model acts
         ``actions`` in turn and scores every state ``score``."""
         team = one_agent_team(self.home.teams_dir, tools=tools, review="always")
-        return start(self.runner(m=team_model(list(actions), score=score)), team, self.gate,
-                     self.seen)
+        return start(
+            self.runner(m=team_model(list(actions), score=score)), team, self.gate, self.seen
+        )
 
     async def dialog(self, kind: type[D], within: float = 30) -> D:
         """The first open dialog of ``kind``, once there is one."""
@@ -141,7 +148,8 @@ def of_type(seen: list[ev.Event], kind: type[E]) -> list[E]:
 
 
 def test_approve_by_button_and_by_enter_and_keep_scores_by_esc_and_enter(
-    desk: Desk, run_in_qt_loop: RunInLoop,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     qtbot = desk.qtbot
 
@@ -164,14 +172,18 @@ def test_approve_by_button_and_by_enter_and_keep_scores_by_esc_and_enter(
     outcome = run_in_qt_loop(asyncio.wait_for(scenario(), 60))
     assert (outcome.status, outcome.answer) == ("completed", "391")
     assert [(r.verdict, r.by) for r in desk.events(ev.ActionReviewed)] == [
-        ("approved", "person"), ("approved", "person")]
+        ("approved", "person"),
+        ("approved", "person"),
+    ]
     assert desk.events(ev.ToolFinished)[0].output == "391"
     assert not desk.events(ev.ScoreOverridden)
     assert desk.gate.pending == ()
 
 
 def test_an_argument_edited_in_the_form_is_what_the_tool_runs(
-    desk: Desk, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     qtbot = desk.qtbot
 
@@ -182,8 +194,7 @@ def test_an_argument_edited_in_the_form_is_what_the_tool_runs(
         assert isinstance(line, QtWidgets.QLineEdit)
         # Too long for the schema: marked at the field, and neither button nor Enter runs it.
         line.setText("1+" * 150 + "1")
-        assert dialog.form.shown_problem("expression") == (
-            "At most 300 characters; this has 301.")
+        assert dialog.form.shown_problem("expression") == ("At most 300 characters; this has 301.")
         assert not dialog.edit_button.isEnabled()
         await picture(screenshot, dialog, "review-action-invalid-edit")
         qtbot.keyClick(line, Key.Key_Return)
@@ -206,13 +217,19 @@ def test_an_argument_edited_in_the_form_is_what_the_tool_runs(
 
 
 def test_reject_with_a_reason_by_button_and_by_esc(
-    desk: Desk, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     qtbot = desk.qtbot
 
     async def scenario() -> RunOutcome:
-        running = desk.start(act("python", code=PROGRAM), act("calculator", expression="17*32"),
-                             act("finish", answer="391"), tools="[python, calculator]")
+        running = desk.start(
+            act("python", code=PROGRAM),
+            act("calculator", expression="17*32"),
+            act("finish", answer="391"),
+            tools="[python, calculator]",
+        )
         coding = await desk.dialog(ActionReviewDialog)
         code = coding.form.editor("code")
         assert isinstance(code, QtWidgets.QPlainTextEdit)
@@ -231,25 +248,33 @@ def test_reject_with_a_reason_by_button_and_by_esc(
     assert outcome.status == "completed"
     assert [s.observation.text for s in outcome.steps[:2]] == [
         f"{REJECTED_PREFIX}: no code: use the calculator",
-        f"{REJECTED_PREFIX}: the numbers are swapped"]
+        f"{REJECTED_PREFIX}: the numbers are swapped",
+    ]
     assert [(r.verdict, r.reason) for r in desk.events(ev.ActionReviewed)[:2]] == [
-        ("rejected", "no code: use the calculator"), ("rejected", "the numbers are swapped")]
+        ("rejected", "no code: use the calculator"),
+        ("rejected", "the numbers are swapped"),
+    ]
     assert not desk.events(ev.ToolStarted)  # nothing rejected ever ran
 
 
 def test_always_allow_stops_asking_about_that_tool_for_the_run(
-    desk: Desk, run_in_qt_loop: RunInLoop,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     qtbot = desk.qtbot
 
     async def scenario() -> RunOutcome:
-        running = desk.start(act("calculator", expression="17*23"),
-                             act("calculator", expression="391+0"), act("finish", answer="391"))
+        running = desk.start(
+            act("calculator", expression="17*23"),
+            act("calculator", expression="391+0"),
+            act("finish", answer="391"),
+        )
         first = await desk.dialog(ActionReviewDialog)
         box = first.always_allow_box
         assert box.text() == "Al&ways allow calculator for this run"
-        qtbot.mouseClick(box, QtCore.Qt.MouseButton.LeftButton,
-                         pos=QtCore.QPoint(8, box.height() // 2))  # on the tick box
+        qtbot.mouseClick(
+            box, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(8, box.height() // 2)
+        )  # on the tick box
         assert box.isChecked()
         qtbot.keyClick(box, Key.Key_Return)
         await desk.keep_score()
@@ -259,20 +284,25 @@ def test_always_allow_stops_asking_about_that_tool_for_the_run(
     outcome = run_in_qt_loop(asyncio.wait_for(scenario(), 60))
     assert outcome.status == "completed"
     assert [(r.tool, r.by) for r in desk.events(ev.ActionReviewed)] == [
-        ("calculator", "person"), ("calculator", "policy"), ("finish", "person")]
-    assert [e.arguments["expression"] for e in desk.events(ev.ToolStarted)] == [
-        "17*23", "391+0"]
+        ("calculator", "person"),
+        ("calculator", "policy"),
+        ("finish", "person"),
+    ]
+    assert [e.arguments["expression"] for e in desk.events(ev.ToolStarted)] == ["17*23", "391+0"]
 
 
 def test_the_slider_moved_with_arrow_keys_overrides_the_score_and_teaches_the_critic(
-    desk: Desk, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     qtbot = desk.qtbot
     reason = "17 * 23 = 391 is shown"
 
     async def scenario() -> tuple[RunOutcome, list[ScoreAnchor]]:
-        running = desk.start(act("calculator", expression="17*23"), act("finish", answer="391"),
-                             score=4)
+        running = desk.start(
+            act("calculator", expression="17*23"), act("finish", answer="391"), score=4
+        )
         await desk.approve()
         dialog = await desk.dialog(ScoreReviewDialog)
         assert (dialog.value, dialog.value_label.text()) == (4.0, "4")
@@ -304,27 +334,37 @@ def test_the_slider_moved_with_arrow_keys_overrides_the_score_and_teaches_the_cr
     assert outcome.status == "completed"
     (overridden,) = desk.events(ev.ScoreOverridden)
     assert (overridden.step, overridden.critic_phi, overridden.phi, overridden.reason) == (
-        1, 4.0, 6.0, reason)
+        1,
+        4.0,
+        6.0,
+        reason,
+    )
     assert outcome.steps[0].phi_after == 6.0
     assert desk.store.runs.run_now(outcome.run_id).overrides == (
-        ScoreOverrideRecord(1, "solver", 4.0, 6.0, reason),)
+        ScoreOverrideRecord(1, "solver", 4.0, 6.0, reason),
+    )
     assert [(a.critic_score, a.human_score, a.reason, a.run_id) for a in anchors] == [
-        (4.0, 6.0, reason, outcome.run_id)]
+        (4.0, 6.0, reason, outcome.run_id)
+    ]
 
 
 def two_teams(folder: Path) -> tuple[LoadedTeam, LoadedTeam]:
     def team(name: str, agent: str, model: str) -> LoadedTeam:
         place = folder / name
         place.mkdir(parents=True)
-        return make_team(f"name: {name}\nagents:\n  - name: {agent}\n    role: Solve it.\n"
-                         f"    model: {model}\n    tools: [calculator]\n    review: always\n",
-                         place)
+        return make_team(
+            f"name: {name}\nagents:\n  - name: {agent}\n    role: Solve it.\n"
+            f"    model: {model}\n    tools: [calculator]\n    review: always\n",
+            place,
+        )
 
     return team("A", "solver", "m1"), team("B", "checker", "m2")
 
 
 def test_two_reviews_waiting_at_once_are_listed_and_raised_from_the_list(
-    desk: Desk, run_in_qt_loop: RunInLoop, screenshot: Screenshot,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
 ) -> None:
     gate, qtbot = desk.gate, desk.qtbot
     listing = PendingReviewsList(gate)
@@ -334,9 +374,10 @@ def test_two_reviews_waiting_at_once_are_listed_and_raised_from_the_list(
     assert listing.caption.text() == EMPTY_TEXT and listing.list.isHidden()
     qtbot.wait(int(FRAME_S * 1000))
     screenshot(listing, "pending-reviews-empty")
-    models = {"m1": team_model([act("finish", answer="391")]),
-              "m2": team_model([act("calculator", expression="17*32"),
-                                act("finish", answer="391")])}
+    models = {
+        "m1": team_model([act("finish", answer="391")]),
+        "m2": team_model([act("calculator", expression="17*32"), act("finish", answer="391")]),
+    }
     first_team, second_team = two_teams(desk.home.teams_dir)
 
     async def scenario() -> list[RunOutcome]:
@@ -344,15 +385,20 @@ def test_two_reviews_waiting_at_once_are_listed_and_raised_from_the_list(
         runs = [start(both, team, gate, desk.seen) for team in (first_team, second_team)]
         await wait_until(lambda: len(gate.pending) == 2)
         row = {p.agent: index for index, p in enumerate(gate.pending)}  # in either order
-        assert sorted(listing.texts()) == ["Approve — checker, step 1: call calculator",
-                                           "Approve — solver, step 1: finish"]
+        assert sorted(listing.texts()) == [
+            "Approve — checker, step 1: call calculator",
+            "Approve — solver, step 1: finish",
+        ]
         assert listing.caption.text().startswith("2 reviews waiting")
         await picture(screenshot, listing, "pending-reviews-two")
         solver, checker = gate.dialog_at(row["solver"]), gate.dialog_at(row["checker"])
         solver.showMinimized()  # as if lost: minimized, or behind another window
         item = listing.list.item(row["solver"])
-        qtbot.mouseClick(listing.list.viewport(), QtCore.Qt.MouseButton.LeftButton,
-                         pos=listing.list.visualItemRect(item).center())
+        qtbot.mouseClick(
+            listing.list.viewport(),
+            QtCore.Qt.MouseButton.LeftButton,
+            pos=listing.list.visualItemRect(item).center(),
+        )
         await wait_until(lambda: QtWidgets.QApplication.activeWindow() is solver, 10)
         assert not solver.isMinimized()
         listing.list.setCurrentRow(row["checker"])
@@ -370,7 +416,9 @@ def test_two_reviews_waiting_at_once_are_listed_and_raised_from_the_list(
 
     outcomes = run_in_qt_loop(asyncio.wait_for(scenario(), 60))
     assert [(o.agent, o.status) for o in outcomes] == [
-        ("solver", "completed"), ("checker", "completed")]
+        ("solver", "completed"),
+        ("checker", "completed"),
+    ]
     checker_steps = outcomes[1].steps
     assert checker_steps[0].observation.text == f"{REJECTED_PREFIX}: no reason given"
     assert gate.pending == ()
@@ -378,7 +426,8 @@ def test_two_reviews_waiting_at_once_are_listed_and_raised_from_the_list(
 
 
 def test_a_waiting_review_does_not_stop_the_loop_or_other_agents(
-    desk: Desk, run_in_qt_loop: RunInLoop,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     folder = desk.home.teams_dir / "unattended"
     folder.mkdir()
@@ -395,8 +444,9 @@ def test_a_waiting_review_does_not_stop_the_loop_or_other_agents(
         dialog = await desk.dialog(ActionReviewDialog)
         timer.start()
         # With the dialog open, another agent streams and runs its whole task.
-        other = await start(desk.runner(fast=fast), unattended, desk.gate, other_seen,
-                            "What is 2 + 2?")
+        other = await start(
+            desk.runner(fast=fast), unattended, desk.gate, other_seen, "What is 2 + 2?"
+        )
         await wait_until(lambda: len(ticks) >= 5, 10)
         assert dialog.isVisible() and not waiting.done()
         desk.qtbot.keyClick(dialog, Key.Key_Return)
@@ -413,7 +463,8 @@ def test_a_waiting_review_does_not_stop_the_loop_or_other_agents(
 
 
 def test_cancelling_the_run_closes_its_dialog_and_empties_the_list(
-    desk: Desk, run_in_qt_loop: RunInLoop,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     gate = desk.gate
     destroyed: list[bool] = []
@@ -439,7 +490,8 @@ def test_cancelling_the_run_closes_its_dialog_and_empties_the_list(
 
 
 def test_closing_a_dialog_rejects_the_action_and_keeps_the_score(
-    desk: Desk, run_in_qt_loop: RunInLoop,
+    desk: Desk,
+    run_in_qt_loop: RunInLoop,
 ) -> None:
     async def scenario() -> RunOutcome:
         running = desk.start(act("calculator", expression="17*23"), act("finish", answer="391"))
@@ -455,7 +507,8 @@ def test_closing_a_dialog_rejects_the_action_and_keeps_the_score(
 
 
 def test_the_form_gives_each_type_its_editor_and_keeps_unknown_arguments(
-    qtbot: QtBot, screenshot: Screenshot,
+    qtbot: QtBot,
+    screenshot: Screenshot,
 ) -> None:
     schema = {
         "type": "object",
@@ -469,16 +522,29 @@ def test_the_form_gives_each_type_its_editor_and_keeps_unknown_arguments(
         },
         "required": ["path", "lines", "mode"],
     }
-    proposed = {"path": "notes.txt", "lines": 0, "mode": "text", "content": "a\nb",
-                "colour": "blue", "tags": ["x", 2]}
+    proposed = {
+        "path": "notes.txt",
+        "lines": 0,
+        "mode": "text",
+        "content": "a\nb",
+        "colour": "blue",
+        "tags": ["x", 2],
+    }
     form = SchemaForm(schema, proposed)
     qtbot.addWidget(form)
     form.resize(520, 460)
     form.show()
     kinds = {name: type(form.editor(name)).__name__ for name in form.names}
-    assert kinds == {"path": "QLineEdit", "lines": "QLineEdit", "ratio": "QLineEdit",
-                     "append": "QCheckBox", "mode": "QComboBox", "content": "QPlainTextEdit",
-                     "colour": "QLineEdit", "tags": "QLineEdit"}
+    assert kinds == {
+        "path": "QLineEdit",
+        "lines": "QLineEdit",
+        "ratio": "QLineEdit",
+        "append": "QCheckBox",
+        "mode": "QComboBox",
+        "content": "QPlainTextEdit",
+        "colour": "QLineEdit",
+        "tags": "QLineEdit",
+    }
     assert form.problems() == {"lines": "At least 1."}
     assert form.shown_problem("lines") == "At least 1."
     qtbot.wait(int(FRAME_S * 1000))
@@ -502,9 +568,16 @@ def test_the_form_gives_each_type_its_editor_and_keeps_unknown_arguments(
     assert tags.text() == '["x", 2]'
     tags.setText('["y"]')
     assert form.is_valid()
-    assert form.values() == {"path": "notes.txt", "lines": 3, "ratio": 0.5, "append": True,
-                             "mode": "binary", "content": "a\nb", "colour": "blue",
-                             "tags": ["y"]}
+    assert form.values() == {
+        "path": "notes.txt",
+        "lines": 3,
+        "ratio": 0.5,
+        "append": True,
+        "mode": "binary",
+        "content": "a\nb",
+        "colour": "blue",
+        "tags": ["y"],
+    }
     path = form.editor("path")
     assert isinstance(path, QtWidgets.QLineEdit)
     path.clear()
@@ -512,11 +585,20 @@ def test_the_form_gives_each_type_its_editor_and_keeps_unknown_arguments(
 
 
 def test_a_score_between_half_steps_can_be_overridden_with_the_nearest_one(
-    qtbot: QtBot, window: QtWidgets.QWidget,
+    qtbot: QtBot,
+    window: QtWidgets.QWidget,
 ) -> None:
-    request = ScoreReviewRequest("run", "solver", 2, State(TASK, ("391",)),
-                                 Action("calculator", {"expression": "17*23"}),
-                                 Observation("391"), 1.0, 4.33, "Observation 1: 391")
+    request = ScoreReviewRequest(
+        "run",
+        "solver",
+        2,
+        State(TASK, ("391",)),
+        Action("calculator", {"expression": "17*23"}),
+        Observation("391"),
+        1.0,
+        4.33,
+        "Observation 1: 391",
+    )
     dialog = ScoreReviewDialog(request, window)
     decisions: list[object] = []
     dialog.decided.connect(decisions.append)

@@ -30,16 +30,28 @@ def outcome(qtbot: QtBot) -> Iterator[RunOutcome]:
     yield panel  # the window is kept for as long as the test runs
 
 
-def run_ends(panel: RunOutcome, status: RunStatus, answer: str = "",
-             error: str | None = None) -> None:
+def run_ends(
+    panel: RunOutcome, status: RunStatus, answer: str = "", error: str | None = None
+) -> None:
     """Feed ``panel`` a run that starts and ends with ``status`` (after ``error``)."""
     panel.clear()
     panel.add_event(ev.RunStarted(run_id="r", seq=1, timestamp=0.0, team="T", task="t"))
     if error is not None:
         panel.add_event(ev.ErrorRaised(run_id="r", seq=2, timestamp=0.0, message=error))
-    panel.add_event(ev.RunFinished(run_id="r", seq=3, timestamp=0.0, status=status,
-                                   answer=answer, prompt_tokens=5, completion_tokens=300,
-                                   seconds=4.0, steps=1, phi=9.0))
+    panel.add_event(
+        ev.RunFinished(
+            run_id="r",
+            seq=3,
+            timestamp=0.0,
+            status=status,
+            answer=answer,
+            prompt_tokens=5,
+            completion_tokens=300,
+            seconds=4.0,
+            steps=1,
+            phi=9.0,
+        )
+    )
 
 
 def test_a_long_answer_scrolls_in_a_box_of_a_few_lines(
@@ -52,8 +64,9 @@ def test_a_long_answer_scrolls_in_a_box_of_a_few_lines(
     run_ends(outcome, "completed", "one\ntwo\n" + "x" * 150)  # a word wider than the box
     qtbot.wait(20)
     assert outcome.answer_view.verticalScrollBar().maximum() == 0
-    run_ends(outcome, "completed",
-             "\n".join(f"Line {index}: " + "word " * 30 for index in range(40)))
+    run_ends(
+        outcome, "completed", "\n".join(f"Line {index}: " + "word " * 30 for index in range(40))
+    )
     tall = outcome.answer_view.height()
     line = outcome.answer_view.fontMetrics().lineSpacing()
     assert line <= short < 2 * line + 20
@@ -69,14 +82,20 @@ def test_a_model_that_wrote_no_action_is_explained_in_words_that_wrap(
     outcome: RunOutcome, qtbot: QtBot, screenshot: Screenshot
 ) -> None:
     preview = "I think the answer is about four hundred, give or take a few. " * 2
-    run_ends(outcome, "failed", error=(
-        "solver could not produce an action: The model tiny gave no usable action after a "
-        'retry with a simpler prompt: Expected one action as a JSON object, like {"tool": '
-        '"calculator", ..., "thought": "..."}, with "tool" one of calculator, finish; found '
-        f'none in the answer: "{preview.strip()}"'))
+    run_ends(
+        outcome,
+        "failed",
+        error=(
+            "solver could not produce an action: The model tiny gave no usable action after a "
+            'retry with a simpler prompt: Expected one action as a JSON object, like {"tool": '
+            '"calculator", ..., "thought": "..."}, with "tool" one of calculator, finish; found '
+            f'none in the answer: "{preview.strip()}"'
+        ),
+    )
     assert outcome.status_text() == "Failed" and not outcome.answer_view.isVisible()
-    assert outcome.reason_text().startswith("The model's answer was not a valid action: "
-                                            "Expected one action as a JSON object")
+    assert outcome.reason_text().startswith(
+        "The model's answer was not a valid action: Expected one action as a JSON object"
+    )
     assert outcome.advice_text().startswith("Try another model for solver than tiny")
     qtbot.wait(20)
     for label in (outcome.reason_label, outcome.advice_label):
@@ -94,9 +113,20 @@ def test_a_replayed_record_that_was_resumed_reports_how_it_finally_ended(
     assert "Resume it from the Runs list" in outcome.advice_text()
     outcome.add_event(ev.RunResumed(run_id="r", seq=4, timestamp=0.0, from_step=1))
     assert not outcome.isVisible() and outcome.status_text() == "No answer yet"
-    outcome.add_event(ev.RunFinished(run_id="r", seq=5, timestamp=0.0, status="completed",
-                                     answer="391", prompt_tokens=5, completion_tokens=3,
-                                     seconds=1.0, steps=2, phi=8.0))
+    outcome.add_event(
+        ev.RunFinished(
+            run_id="r",
+            seq=5,
+            timestamp=0.0,
+            status="completed",
+            answer="391",
+            prompt_tokens=5,
+            completion_tokens=3,
+            seconds=1.0,
+            steps=2,
+            phi=8.0,
+        )
+    )
     assert (outcome.status_text(), outcome.answer_text()) == ("Completed", "391")
     assert outcome.isVisible() and not outcome.advice_label.isVisible()
 

@@ -49,16 +49,26 @@ PAIR = (
 def pair_models() -> dict[str, FunctionModel]:
     """The lead hands the sum to the helper, which works it out; the lead then finishes."""
     return {
-        "lead": team_model([act("delegate", agent="helper", task="multiply 17 by 23"),
-                            act("finish", answer="391")], route="lead", score=6),
-        "helper": team_model([act("calculator", expression="17*23"),
-                              act("finish", answer="391")], score=7),
+        "lead": team_model(
+            [
+                act("delegate", agent="helper", task="multiply 17 by 23"),
+                act("finish", answer="391"),
+            ],
+            route="lead",
+            score=6,
+        ),
+        "helper": team_model(
+            [act("calculator", expression="17*23"), act("finish", answer="391")], score=7
+        ),
     }
 
 
 def solver_models() -> dict[str, FunctionModel]:
-    return {"m": team_model([act("calculator", expression="17*23"),
-                             act("finish", answer="391")], score=6)}
+    return {
+        "m": team_model(
+            [act("calculator", expression="17*23"), act("finish", answer="391")], score=6
+        )
+    }
 
 
 class HoldAction:
@@ -97,8 +107,11 @@ class Bench:
 
     def line_item(self, starting: str) -> TimelineItem:
         timeline = self.pane.timeline
-        return next(timeline.item(row) for row in range(timeline.count())
-                    if timeline.item(row).text().split("  ", 1)[1].startswith(starting))
+        return next(
+            timeline.item(row)
+            for row in range(timeline.count())
+            if timeline.item(row).text().split("  ", 1)[1].startswith(starting)
+        )
 
     def expand(self, starting: str) -> dict[str, QtWidgets.QTreeWidgetItem]:
         """Expand the first line starting with ``starting``; its detail, by text."""
@@ -134,8 +147,12 @@ def make_bench(
     def make(models: dict[str, FunctionModel], review: Any = None) -> Bench:
         errors: list[BaseException] = []
         tasks = TaskKeeper(errors.append)
-        runner = TeamRunner(ScriptedProvider(models), store.memory,
-                            workspaces_dir=tmp_path / "workspaces", journal=journal)
+        runner = TeamRunner(
+            ScriptedProvider(models),
+            store.memory,
+            workspaces_dir=tmp_path / "workspaces",
+            journal=journal,
+        )
         controller = RunController(runner, tasks, review=review, history=store.runs)
         pane = RunPane(controller)
         qtbot.addWidget(pane)
@@ -169,7 +186,10 @@ def start(bench: Bench, qtbot: QtBot, team: LoadedTeam, task: str) -> None:
 
 
 def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     bench = make_bench(pair_models())
@@ -186,23 +206,27 @@ def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
     # Each step reads as the action its tokens gave, with the thought under it.
     assert bench.agent_text("lead") == (
         '── step 1 ──\nHand over to helper: "multiply 17 by 23"\nthought: use delegate\n\n'
-        "── step 4 ──\nFinal answer: 391\nthought: use finish")
+        "── step 4 ──\nFinal answer: 391\nthought: use finish"
+    )
     assert bench.agent_text("helper") == (
         '── step 2 ──\ncalculator(expression="17*23")\nthought: use calculator\n\n'
-        "── step 3 ──\nFinal answer: 391\nthought: use finish")
+        "── step 3 ──\nFinal answer: 391\nthought: use finish"
+    )
     # Hidden, the interleaved view catches up a few times a second; shown, at once.
     bench.pane.streams.tabs.setCurrentWidget(bench.pane.streams.interleaved)
     interleaved = bench.pane.stream_view.toPlainText()
     speakers = [line for line in interleaved.splitlines() if line in ("[lead]", "[helper]")]
     assert speakers == ["[lead]", "[helper]", "[lead]"]
-    assert ('calculator(expression="17*23")\nthought: use calculator\nFinal answer: 391'
-            in interleaved)
+    assert (
+        'calculator(expression="17*23")\nthought: use calculator\nFinal answer: 391' in interleaved
+    )
     assert streams.active_agent is None  # nobody is at work once the run ended
     # The raw tokens are one tick away, in every view, as the models wrote them.
     streams.raw_tokens.setChecked(True)
     assert bench.agent_text("lead") == (
         f"── step 1 ──\n{act('delegate', agent='helper', task='multiply 17 by 23')}\n\n"
-        f"── step 4 ──\n{act('finish', answer='391')}")
+        f"── step 4 ──\n{act('finish', answer='391')}"
+    )
     assert act("calculator", expression="17*23") in bench.pane.stream_view.toPlainText()
     screenshot(bench.pane.streams, "run-pane-raw-tokens")
     streams.raw_tokens.setChecked(False)
@@ -211,8 +235,10 @@ def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
 
     # One line per event; a line expands to the event's full detail.
     lines = bench.lines()
-    assert any(line.endswith("Agent helper selected (lead handed it a subtask), model helper")
-               for line in lines)
+    assert any(
+        line.endswith("Agent helper selected (lead handed it a subtask), model helper")
+        for line in lines
+    )
     proposal = bench.expand("Step 2: helper proposes calculator")
     assert "agent: helper" in proposal and "thought: use calculator" in proposal
     assert list(children(proposal["arguments"])) == ["expression: 17*23"]
@@ -222,7 +248,8 @@ def test_a_two_agent_run_streams_per_agent_and_its_timeline_expands(
     # A point per step, in step order, at the Φ each step ended with.
     points = bench.pane.phi_chart.series.points()
     assert [(p.step, p.agent, p.phi) for p in points] == sorted(
-        (s.index, s.agent, s.phi_after) for s in outcome.steps)
+        (s.index, s.agent, s.phi_after) for s in outcome.steps
+    )
     assert [p.step for p in points] == [1, 2, 3, 4]
     # A teammate's step forks with the teammate proposing again: only the agent the task
     # went to can be handed an action.
@@ -247,14 +274,37 @@ def test_the_phi_chart_has_a_point_per_step_and_marks_overrides(
     qtbot.addWidget(chart)
     chart.resize(360, 150)
     for seq, (step, phi) in enumerate([(1, 2.0), (2, 5.0), (3, 4.0)], 1):
-        chart.add_event(ev.Scored(run_id="r", seq=seq, timestamp=0.0, agent="a", step=step,
-                                  phi_before=0.0, phi=phi, evidence=f"seen {step}"))
-    chart.add_event(ev.ScoreOverridden(run_id="r", seq=4, timestamp=0.0, agent="a", step=3,
-                                       critic_phi=4.0, phi=8.5, reason="it found the file"))
+        chart.add_event(
+            ev.Scored(
+                run_id="r",
+                seq=seq,
+                timestamp=0.0,
+                agent="a",
+                step=step,
+                phi_before=0.0,
+                phi=phi,
+                evidence=f"seen {step}",
+            )
+        )
+    chart.add_event(
+        ev.ScoreOverridden(
+            run_id="r",
+            seq=4,
+            timestamp=0.0,
+            agent="a",
+            step=3,
+            critic_phi=4.0,
+            phi=8.5,
+            reason="it found the file",
+        )
+    )
     chart.add_event(ev.RunStarted(run_id="r", seq=5, timestamp=0.0, team="T", task="t"))
     points = chart.series.points()
     assert [(p.step, p.phi, p.overridden) for p in points] == [
-        (1, 2.0, False), (2, 5.0, False), (3, 8.5, True)]
+        (1, 2.0, False),
+        (2, 5.0, False),
+        (3, 8.5, True),
+    ]
     assert points[2].critic_phi == 4.0
     assert "set by a person (the critic said 4)" in points[2].describe()
 
@@ -265,14 +315,20 @@ def test_the_phi_chart_has_a_point_per_step_and_marks_overrides(
     for point, at in placed:
         assert chart.point_at(at) == point
         colour = image.pixelColor(round(at.x()), round(at.y()))
-        expected = QtGui.QColor("#d9822b") if point.overridden else chart.palette().color(
-            QtGui.QPalette.ColorRole.Highlight)
+        expected = (
+            QtGui.QColor("#d9822b")
+            if point.overridden
+            else chart.palette().color(QtGui.QPalette.ColorRole.Highlight)
+        )
         assert colour.name() == expected.name()
     screenshot(chart, "run-pane-phi-chart")
 
 
 def test_pause_waits_before_the_next_step_until_continue(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     gate = HoldAction(step=1)
@@ -308,7 +364,10 @@ def test_pause_waits_before_the_next_step_until_continue(
 
 
 def test_cancel_ends_the_run_and_the_runs_list_resumes_it(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     gate = HoldAction(step=1)  # not released: only Cancel ends this run
@@ -348,7 +407,10 @@ def test_cancel_ends_the_run_and_the_runs_list_resumes_it(
 
 
 def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     bench = make_bench(pair_models())
@@ -359,8 +421,12 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
         await wait_until(lambda: bool(bench.outcomes), 30)
 
     run_in_qt_loop(scenario())
-    live = (bench.lines(), {a: bench.agent_text(a) for a in pane.streams.streams},
-            pane.stream_view.toPlainText(), pane.phi_chart.series.points())
+    live = (
+        bench.lines(),
+        {a: bench.agent_text(a) for a in pane.streams.streams},
+        pane.stream_view.toPlainText(),
+        pane.phi_chart.series.points(),
+    )
     outcome = bench.outcomes[0]
     assert outcome is not None
 
@@ -379,11 +445,14 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
     row = [cell(pane.runs_list.table, 0, column) for column in range(3)]
     assert row[1:] == ["completed", "4"]
     assert pane.details_tabs.currentIndex() == 0
-    replayed = (bench.lines(), {a: bench.agent_text(a) for a in pane.streams.streams},
-                pane.stream_view.toPlainText(), pane.phi_chart.series.points())
+    replayed = (
+        bench.lines(),
+        {a: bench.agent_text(a) for a in pane.streams.streams},
+        pane.stream_view.toPlainText(),
+        pane.phi_chart.series.points(),
+    )
     assert replayed == live
-    assert pane.status_label.text().startswith(f"Recorded run {outcome.run_id[:8]}: Run "
-                                               "completed")
+    assert pane.status_label.text().startswith(f"Recorded run {outcome.run_id[:8]}: Run completed")
     assert (pane.outcome.status_text(), pane.outcome.answer_text()) == ("Completed", "391")
     assert len(bench.outcomes) == 1  # a replay is not a run
     screenshot(pane, "run-pane-replayed")
@@ -402,7 +471,10 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
 
 
 def test_a_step_forks_into_a_new_run_with_an_edited_action(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     bench = make_bench(solver_models())
@@ -441,15 +513,18 @@ def test_a_step_forks_into_a_new_run_with_an_edited_action(
     assert (fork.status, fork.answer) == ("completed", "four hundred")
     assert fork.run_id != original.run_id
     lines = [line.split("  ", 1)[1] for line in bench.lines()]
-    assert lines[0] == (f"Run forked from run {original.run_id[:8]} after step 1, with an "
-                        "edited action")
+    assert lines[0] == (
+        f"Run forked from run {original.run_id[:8]} after step 1, with an edited action"
+    )
     proposed = [line for line in lines if line.startswith("Step ")]
     assert proposed == ['Step 2: solver proposes finish {"answer": "four hundred"}']
     assert bench.agent_text("solver") == (
-        "── step 2 ──\nA person's action: Final answer: four hundred\nthought: sure")
+        "── step 2 ──\nA person's action: Final answer: four hundred\nthought: sure"
+    )
     pane.streams.set_show_raw(True)
     assert bench.agent_text("solver").endswith(
-        'A person\'s action: {"tool": "finish", "answer": "four hundred", "thought": "sure"}')
+        'A person\'s action: {"tool": "finish", "answer": "four hundred", "thought": "sure"}'
+    )
     assert pane.outcome.answer_text() == "four hundred"
     assert [p.step for p in pane.phi_chart.series.points()] == [2]
     statuses = [cell(pane.runs_list.table, row, 1) for row in range(2)]
@@ -460,9 +535,11 @@ def test_a_step_forks_into_a_new_run_with_an_edited_action(
 def test_an_edited_action_is_read_from_json() -> None:
     action = parse_action('{"tool": " calculator ", "expression": "2+2", "thought": "add"}')
     assert (action.tool, dict(action.arguments), action.thought) == (
-        "calculator", {"expression": "2+2"}, "add")
-    for text, problem in (("[1]", "JSON object"), ('{"answer": "x"}', '"tool"'),
-                          ("{", "not JSON")):
+        "calculator",
+        {"expression": "2+2"},
+        "add",
+    )
+    for text, problem in (("[1]", "JSON object"), ('{"answer": "x"}', '"tool"'), ("{", "not JSON")):
         with pytest.raises(ValueError, match=problem):
             parse_action(text)
 
@@ -485,14 +562,27 @@ def test_the_pending_reviews_have_a_place_above_the_timeline(
 
 
 def test_a_finished_run_shows_its_answer_to_copy_and_a_new_run_clears_it(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
     gate = HoldAction(step=1)
-    bench = make_bench({"m": team_model(
-        [act("calculator", expression="17*23"), act("finish", answer="391"),
-         act("calculator", expression="2+2"), act("finish", answer="4")], score=7)},
-        review=gate)
+    bench = make_bench(
+        {
+            "m": team_model(
+                [
+                    act("calculator", expression="17*23"),
+                    act("finish", answer="391"),
+                    act("calculator", expression="2+2"),
+                    act("finish", answer="4"),
+                ],
+                score=7,
+            )
+        },
+        review=gate,
+    )
     pane, outcome = bench.pane, bench.pane.outcome
     assert not outcome.isVisible() and outcome.status_text() == "No answer yet"
     clipboard = QtWidgets.QApplication.clipboard()
@@ -516,9 +606,11 @@ def test_a_finished_run_shows_its_answer_to_copy_and_a_new_run_clears_it(
         pane.activateWindow()
         await wait_until(pane.isActiveWindow)
         pane.task_edit.setFocus()
-        qtbot.keyClick(pane.task_edit, QtCore.Qt.Key.Key_C,
-                       QtCore.Qt.KeyboardModifier.ControlModifier
-                       | QtCore.Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(
+            pane.task_edit,
+            QtCore.Qt.Key.Key_C,
+            QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier,
+        )
         assert clipboard.text() == "391"
         # The next run starts without the last one's answer.
         gate.release.clear()
@@ -528,9 +620,11 @@ def test_a_finished_run_shows_its_answer_to_copy_and_a_new_run_clears_it(
         assert not outcome.isVisible() and outcome.answer_text() == ""
         assert outcome.status_text() == "No answer yet"
         clipboard.setText("something else")
-        qtbot.keyClick(pane.task_edit, QtCore.Qt.Key.Key_C,
-                       QtCore.Qt.KeyboardModifier.ControlModifier
-                       | QtCore.Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(
+            pane.task_edit,
+            QtCore.Qt.Key.Key_C,
+            QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier,
+        )
         assert clipboard.text() == "something else"  # nothing to copy yet
         gate.release.set()
         await wait_until(lambda: len(bench.outcomes) == 2, 30)
@@ -540,11 +634,15 @@ def test_a_finished_run_shows_its_answer_to_copy_and_a_new_run_clears_it(
 
 
 def test_a_failed_run_says_why_and_what_to_do_next(
-    make_bench: Callable[..., Bench], tmp_path: Path, qtbot: QtBot, run_in_qt_loop: RunInLoop,
+    make_bench: Callable[..., Bench],
+    tmp_path: Path,
+    qtbot: QtBot,
+    run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
-    bench = make_bench({"m": team_model(lambda messages: act("calculator", expression="1+1"),
-                                        score=3)})
+    bench = make_bench(
+        {"m": team_model(lambda messages: act("calculator", expression="1+1"), score=3)}
+    )
     outcome = bench.pane.outcome
 
     async def scenario() -> None:
@@ -591,8 +689,13 @@ def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
         pane.task_edit.setText("Name three primary colours.")
         pane.run_button.click()
         # Tokens after the step's heading: the model is writing.
-        await wait_until(lambda: "helper" in pane.streams.streams and bool(
-            pane.streams.streams["helper"].view.toPlainText().partition("──\n")[2]), 120)
+        await wait_until(
+            lambda: (
+                "helper" in pane.streams.streams
+                and bool(pane.streams.streams["helper"].view.toPlainText().partition("──\n")[2])
+            ),
+            120,
+        )
         assert pane.streams.active_agent == "helper"
         assert pane.streams.streams["helper"].active
         screenshot(pane, "run-pane-model-streaming")
@@ -611,8 +714,7 @@ def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
     # The step reads as its action; the answer is also where a person looks first.
     readable = pane.streams.streams["helper"].view.toPlainText()
     assert f"Final answer: {' '.join(outcome.answer.split())}" in readable
-    assert (pane.outcome.status_text(), pane.outcome.answer_text()) == (
-        "Completed", outcome.answer)
+    assert (pane.outcome.status_text(), pane.outcome.answer_text()) == ("Completed", outcome.answer)
     pane.streams.set_show_raw(True)
     streamed = pane.streams.streams["helper"].view.toPlainText()
     assert outcome.answer in streamed and streamed != readable  # as the model wrote it

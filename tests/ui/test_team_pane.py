@@ -84,8 +84,11 @@ def fill_agent(qtbot: QtBot, pane: TeamPane, spec: AgentSpec) -> None:
     replace_text(qtbot, form.role_edit, spec.role)
     replace_text(qtbot, form.expertise_edit, ", ".join(spec.expertise))
     choose_model(form, spec.model)
-    tick(qtbot, form.tools.boxes, [n for n, box in form.tools.boxes.items()
-                                   if box.isChecked() != (n in spec.tools)])
+    tick(
+        qtbot,
+        form.tools.boxes,
+        [n for n, box in form.tools.boxes.items() if box.isChecked() != (n in spec.tools)],
+    )
     tick(qtbot, form.review.buttons, [spec.review.value])
     replace_text(qtbot, form.steps_spin, str(spec.max_steps))
 
@@ -133,12 +136,24 @@ def test_a_team_built_through_the_widgets_is_saved_and_loads_back(
         description="Finds facts and writes them up.",
         default_model=SMOLLM,
         agents=(
-            AgentSpec(name="finder", role="Find the facts the task needs.", model=SMOLLM,
-                      expertise=("search", "facts"), tools=("calculator", "note"),
-                      max_steps=5, review=ReviewPolicy.ALWAYS),
-            AgentSpec(name="writer", role="Write the answer from the notes.", model=GEMMA,
-                      expertise=("write",), tools=("write_file", "read_notes"),
-                      max_steps=12, review=ReviewPolicy.RISKY),
+            AgentSpec(
+                name="finder",
+                role="Find the facts the task needs.",
+                model=SMOLLM,
+                expertise=("search", "facts"),
+                tools=("calculator", "note"),
+                max_steps=5,
+                review=ReviewPolicy.ALWAYS,
+            ),
+            AgentSpec(
+                name="writer",
+                role="Write the answer from the notes.",
+                model=GEMMA,
+                expertise=("write",),
+                tools=("write_file", "read_notes"),
+                max_steps=12,
+                review=ReviewPolicy.RISKY,
+            ),
         ),
     )
     qtbot.mouseClick(pane.new_button, LEFT)
@@ -278,9 +293,7 @@ def test_unsaved_changes_are_never_dropped_without_asking(
     assert name.text() == "Helper"
 
 
-def test_the_sample_team_is_never_overwritten(
-    pane: TeamPane, qtbot: QtBot, home: Paths
-) -> None:
+def test_the_sample_team_is_never_overwritten(pane: TeamPane, qtbot: QtBot, home: Paths) -> None:
     before = example_team_file().read_text(encoding="utf-8")
     pane.show_team(load_team(example_team_file()))
     assert "a sample team" in pane.source.text()

@@ -34,13 +34,22 @@ Group = QtGui.QPalette.ColorGroup
 
 # Text a person reads, on the background it is drawn on.
 READ_PAIRS = [
-    (Role.Text, Role.Base), (Role.WindowText, Role.Window), (Role.ButtonText, Role.Button),
-    (Role.HighlightedText, Role.Highlight), (Role.ToolTipText, Role.ToolTipBase),
-    (Role.Link, Role.Base), (Role.LinkVisited, Role.Base), (Role.PlaceholderText, Role.Base),
-    (Role.Text, Role.AlternateBase), (Role.WindowText, Role.AlternateBase),
+    (Role.Text, Role.Base),
+    (Role.WindowText, Role.Window),
+    (Role.ButtonText, Role.Button),
+    (Role.HighlightedText, Role.Highlight),
+    (Role.ToolTipText, Role.ToolTipBase),
+    (Role.Link, Role.Base),
+    (Role.LinkVisited, Role.Base),
+    (Role.PlaceholderText, Role.Base),
+    (Role.Text, Role.AlternateBase),
+    (Role.WindowText, Role.AlternateBase),
 ]
-DISABLED_PAIRS = [(Role.WindowText, Role.Window), (Role.Text, Role.Base),
-                  (Role.ButtonText, Role.Button)]
+DISABLED_PAIRS = [
+    (Role.WindowText, Role.Window),
+    (Role.Text, Role.Base),
+    (Role.ButtonText, Role.Button),
+]
 
 
 @pytest.fixture
@@ -54,8 +63,11 @@ def app(qapp: QtWidgets.QApplication) -> Iterator[QtWidgets.QApplication]:
     qapp.setStyleSheet(sheet)
 
 
-def contrast(palette: QtGui.QPalette, group: QtGui.QPalette.ColorGroup,
-             pair: tuple[QtGui.QPalette.ColorRole, QtGui.QPalette.ColorRole]) -> float:
+def contrast(
+    palette: QtGui.QPalette,
+    group: QtGui.QPalette.ColorGroup,
+    pair: tuple[QtGui.QPalette.ColorRole, QtGui.QPalette.ColorRole],
+) -> float:
     return contrast_ratio(palette.color(group, pair[0]), palette.color(group, pair[1]))
 
 
@@ -137,8 +149,9 @@ def test_the_first_theme_is_the_platform_palettes_until_the_system_says_otherwis
     assert scheme_of(app.palette()) == platform_scheme
     stop = follow_system_theme(app)
     try:
-        system = "dark" if app.styleHints().colorScheme() == QtCore.Qt.ColorScheme.Dark else (
-            "light")
+        system = (
+            "dark" if app.styleHints().colorScheme() == QtCore.Qt.ColorScheme.Dark else ("light")
+        )
         assert scheme_of(app.palette()) == system
     finally:
         stop()
@@ -162,11 +175,25 @@ def test_the_theme_follows_a_change_of_the_system_scheme(app: QtWidgets.QApplica
 
 def interrupted_run() -> RunSummary:
     return RunSummary(
-        id="0123456789abcdef", team="Writers", task="Write a story about a lighthouse.",
-        status="interrupted", agent="writer", answer="", error=None, steps=2, phi=3.0,
-        prompt_tokens=120, completion_tokens=80, seconds=12.0, cost=0.0, events=40,
-        started_at=time.time() - 3600, finished_at=None, parent_run_id=None,
-        forked_from_step=None)
+        id="0123456789abcdef",
+        team="Writers",
+        task="Write a story about a lighthouse.",
+        status="interrupted",
+        agent="writer",
+        answer="",
+        error=None,
+        steps=2,
+        phi=3.0,
+        prompt_tokens=120,
+        completion_tokens=80,
+        seconds=12.0,
+        cost=0.0,
+        events=40,
+        started_at=time.time() - 3600,
+        finished_at=None,
+        parent_run_id=None,
+        forked_from_step=None,
+    )
 
 
 def test_the_interrupted_runs_notice_takes_the_new_theme_at_once(
@@ -211,8 +238,9 @@ def sample(scheme: Scheme) -> QtWidgets.QWidget:
     buttons.addWidget(QtWidgets.QCheckBox("A choice"))
     layout.addLayout(buttons)
     table = read_only_table(["Agent", "Model"])
-    for row, values in enumerate([("writer", "bundled:smollm2-135m"),
-                                  ("critic", "bundled:gemma3-270m"), ("router", "auto")]):
+    for row, values in enumerate(
+        [("writer", "bundled:smollm2-135m"), ("critic", "bundled:gemma3-270m"), ("router", "auto")]
+    ):
         table.insertRow(row)
         for column, value in enumerate(values):
             table.setItem(row, column, QtWidgets.QTableWidgetItem(value))
@@ -224,7 +252,9 @@ def sample(scheme: Scheme) -> QtWidgets.QWidget:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshot_of_each_theme(
-    app: QtWidgets.QApplication, qtbot: QtBot, scheme: Scheme,
+    app: QtWidgets.QApplication,
+    qtbot: QtBot,
+    scheme: Scheme,
     screenshot: Callable[[Any, str], Path],
 ) -> None:
     apply_theme(app, scheme)

@@ -58,8 +58,9 @@ class PartialRecall:
     async def update_heuristics(
         self, ids: Sequence[int], *, reward: float, success: bool, alpha: float, run_id: str
     ) -> None:
-        await self._memory.update_heuristics(ids, reward=reward, success=success, alpha=alpha,
-                                             run_id=run_id)
+        await self._memory.update_heuristics(
+            ids, reward=reward, success=success, alpha=alpha, run_id=run_id
+        )
 
     async def find_experiences(self, team: str, query: str, *, limit: int = 3) -> list[Experience]:
         if Recall.EXPERIENCES in self.hidden:

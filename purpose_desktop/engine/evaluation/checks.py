@@ -47,8 +47,9 @@ def check_outcome(check: Check, answer: str | None, workspace: Path) -> CheckRes
     if check.answer_equals is not None:
         got = normalise_answer(answer or "")
         wanted = normalise_answer(check.answer_equals)
-        return CheckResult(answer is not None and got == wanted,
-                           f"answer {got!r}, expected {wanted!r}")
+        return CheckResult(
+            answer is not None and got == wanted, f"answer {got!r}, expected {wanted!r}"
+        )
     if check.file_contains is not None:
         return _file(check.file_contains, workspace, whole=False)
     assert check.file_equals is not None  # Check holds exactly one kind

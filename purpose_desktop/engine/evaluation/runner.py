@@ -90,8 +90,11 @@ class Arm(StrEnum):
 #: The arms a benchmark runs unless told otherwise.
 ALL_ARMS: tuple[Arm, ...] = (Arm.LEARNING_ON, Arm.LEARNING_OFF, Arm.WITH_OVERRIDES)
 ABLATION_ARMS: tuple[Arm, ...] = (
-    Arm.WITHOUT_HEURISTICS, Arm.WITHOUT_DEAD_ENDS, Arm.WITHOUT_EXPERIENCES,
-    Arm.OVERRIDES_WITHOUT_ANCHORS)
+    Arm.WITHOUT_HEURISTICS,
+    Arm.WITHOUT_DEAD_ENDS,
+    Arm.WITHOUT_EXPERIENCES,
+    Arm.OVERRIDES_WITHOUT_ANCHORS,
+)
 
 
 @dataclass(frozen=True)
@@ -183,22 +186,35 @@ async def run_improvement(
             runs: list[TaskRun] = []
             for task in suite.tasks:
                 overriding = arm.overrides and iteration == 1
-                run = await _run_task(runners[arm], reviewed if overriding else team, task,
-                                      arm, iteration, overriding=overriding)
+                run = await _run_task(
+                    runners[arm],
+                    reviewed if overriding else team,
+                    task,
+                    arm,
+                    iteration,
+                    overriding=overriding,
+                )
                 runs.append(run)
                 done += 1
                 if on_progress is not None:
                     on_progress(Progress(done, total, run))
             series[arm].append(_measure(iteration, runs, time.monotonic() - started))
     return ImprovementResult(
-        suite=suite.name, team=team.spec.name, model=_model_of(team),
+        suite=suite.name,
+        team=team.spec.name,
+        model=_model_of(team),
         created=datetime.now(UTC),
         series=tuple(ImprovementSeries(arm.value, tuple(series[arm])) for arm in arms),
     )
 
 
 async def _run_task(
-    runner: TeamRunner, team: LoadedTeam, task: SuiteTask, arm: Arm, iteration: int, *,
+    runner: TeamRunner,
+    team: LoadedTeam,
+    task: SuiteTask,
+    arm: Arm,
+    iteration: int,
+    *,
     overriding: bool,
 ) -> TaskRun:
     run_id = os.urandom(16).hex()
@@ -209,8 +225,9 @@ async def _run_task(
     # Only a completed run has given an answer; a failed one may still have written files.
     answer = outcome.answer if outcome.status == "completed" else None
     result = check_outcome(task.check, answer, workspace)
-    reward = lessons.RunResult(team.spec.name, run_id, task.task, outcome.status,
-                                outcome.answer, outcome.steps).reward
+    reward = lessons.RunResult(
+        team.spec.name, run_id, task.task, outcome.status, outcome.answer, outcome.steps
+    ).reward
     return TaskRun(arm, iteration, task.id, result.passed, result.detail, reward, outcome)
 
 
@@ -237,8 +254,9 @@ def _measure(iteration: int, runs: Sequence[TaskRun], seconds: float) -> Iterati
 def _reviewed_always(team: LoadedTeam) -> LoadedTeam:
     """``team`` with every agent's scores put to review: the only way a person's score
     override reaches the engine, so the simulated person takes the path a real one does."""
-    agents = tuple(agent.model_copy(update={"review": ReviewPolicy.ALWAYS})
-                   for agent in team.spec.agents)
+    agents = tuple(
+        agent.model_copy(update={"review": ReviewPolicy.ALWAYS}) for agent in team.spec.agents
+    )
     return team.model_copy(update={"spec": team.spec.model_copy(update={"agents": agents})})
 
 

@@ -146,8 +146,7 @@ def parse_suite(text: str, where: str) -> Suite:
     except yaml.YAMLError as exc:
         raise SuiteFileError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise SuiteFileError(f"{where}: a suite file must hold a mapping with 'name' and "
-                             "'tasks'.")
+        raise SuiteFileError(f"{where}: a suite file must hold a mapping with 'name' and 'tasks'.")
     try:
         return Suite.model_validate(data)
     except ValidationError as exc:

@@ -60,9 +60,11 @@ class DeadEnds:
     @classmethod
     def for_task(cls, heuristics: Sequence[Heuristic], task: str) -> DeadEnds:
         """Those of ``heuristics`` that are dead ends learned on a task like ``task``."""
-        return cls(tuple(
-            h for h in heuristics if is_lesson(h) and similarity(h.pattern, task) >= SAME_TASK
-        ))
+        return cls(
+            tuple(
+                h for h in heuristics if is_lesson(h) and similarity(h.pattern, task) >= SAME_TASK
+            )
+        )
 
     def lesson_for(self, action: Action) -> Heuristic | None:
         """The lesson that rules ``action`` out, if any."""

@@ -111,8 +111,12 @@ class ImprovementResult:
     series: tuple[ImprovementSeries, ...]
 
     def to_json(self) -> str:
-        data = {"format": FORMAT, "version": VERSION, **asdict(self),
-                "created": self.created.isoformat()}
+        data = {
+            "format": FORMAT,
+            "version": VERSION,
+            **asdict(self),
+            "created": self.created.isoformat(),
+        }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -198,14 +202,16 @@ def _check_format(data: Any, where: str) -> None:
     """The format and version, checked before any field: a file of another kind would fail
     on every one of them, and the first would not say why."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ImprovementFileError(f'{where} is not a benchmark result: it must have '
-                                   f'"format": "{FORMAT}"')
+        raise ImprovementFileError(
+            f'{where} is not a benchmark result: it must have "format": "{FORMAT}"'
+        )
     version = data.get("version")
     if version != VERSION:
         newer = isinstance(version, int) and version > VERSION
         raise ImprovementFileError(
             f"{where}: result version {version!r} cannot be read, only version {VERSION}"
-            + ("; a newer purpose-desktop wrote it" if newer else ""))
+            + ("; a newer purpose-desktop wrote it" if newer else "")
+        )
 
 
 def _result(data: Mapping[str, Any]) -> ImprovementResult:
@@ -215,10 +221,12 @@ def _result(data: Mapping[str, Any]) -> ImprovementResult:
     try:
         when = datetime.fromisoformat(created)
     except ValueError:
-        raise _Problem(f"created: {created!r} is not a date and time such as "
-                       "2025-06-01T12:00:00+00:00") from None
-    series = tuple(_series(item, f"series[{index}]")
-                   for index, item in enumerate(_list(data, "series", "")))
+        raise _Problem(
+            f"created: {created!r} is not a date and time such as 2025-06-01T12:00:00+00:00"
+        ) from None
+    series = tuple(
+        _series(item, f"series[{index}]") for index, item in enumerate(_list(data, "series", ""))
+    )
     if not series:
         raise _Problem("series: there must be at least one")
     names = [item.name for item in series]
@@ -234,8 +242,10 @@ def _series(item: Any, at: str) -> ImprovementSeries:
     for index, entry in enumerate(_list(record, "iterations", at)):
         metrics = _iteration(entry, f"{at}.iterations[{index}]")
         if iterations and metrics.iteration <= iterations[-1].iteration:
-            raise _Problem(f"{at}.iterations[{index}].iteration: {metrics.iteration} does not "
-                           f"come after {iterations[-1].iteration}")
+            raise _Problem(
+                f"{at}.iterations[{index}].iteration: {metrics.iteration} does not "
+                f"come after {iterations[-1].iteration}"
+            )
         iterations.append(metrics)
     return ImprovementSeries(_text(record, "name", at, required=True), tuple(iterations))
 
@@ -284,9 +294,13 @@ def _number(record: Mapping[str, Any], metric: Metric, at: str) -> Any:
         kind = "a whole number" if metric.whole else "a number"
         raise _Problem(f"{where}: should be {kind}, not {value!r}")
     if (metric.low is not None and value < metric.low) or (
-            metric.high is not None and value > metric.high):
-        bounds = (f"from {metric.low:g} to {metric.high:g}" if metric.high is not None
-                  else f"at least {metric.low:g}")
+        metric.high is not None and value > metric.high
+    ):
+        bounds = (
+            f"from {metric.low:g} to {metric.high:g}"
+            if metric.high is not None
+            else f"at least {metric.low:g}"
+        )
         raise _Problem(f"{where}: should be {bounds}, not {value!r}")
     return value if metric.whole else float(value)
 

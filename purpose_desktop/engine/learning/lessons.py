@@ -62,10 +62,16 @@ def distil(result: RunResult) -> list[Heuristic]:
         strategy = shorten(strategy, MAX_TEXT)
         if any(h.tier == tier and h.strategy == strategy for h in learned):
             return  # the same lesson from two steps of one run is one lesson
-        learned.append(Heuristic(
-            team=result.team, tier=tier, pattern=pattern, strategy=strategy,
-            q_value=q_value, run_ids=(result.run_id,),
-        ))
+        learned.append(
+            Heuristic(
+                team=result.team,
+                tier=tier,
+                pattern=pattern,
+                strategy=strategy,
+                q_value=q_value,
+                run_ids=(result.run_id,),
+            )
+        )
 
     for step in result.steps:
         action = step.action
@@ -74,26 +80,40 @@ def distil(result: RunResult) -> list[Heuristic]:
         if step.observation.text.startswith(REJECTED_PREFIX):
             keep(dead_ends.TIER, dead_ends.lesson(action, step.observation.text), 0.6)
         elif not step.observation.ok:
-            keep(dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"),
-                 0.4)
+            keep(
+                dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"), 0.4
+            )
         elif step.reward > 0 and step.phi_after >= PROGRESS_PHI:
-            keep(Tier.TOOL, f"{action.to_json(with_thought=False)} worked: it gave "
-                            f"{shorten(step.observation.text, 60)}")
+            keep(
+                Tier.TOOL,
+                f"{action.to_json(with_thought=False)} worked: it gave "
+                f"{shorten(step.observation.text, 60)}",
+            )
     calls = [call_text(step.action, MAX_TEXT) for step in result.steps]
     if result.succeeded and calls:
         keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
-        keep(Tier.STRATEGIC, "This kind of task ran out of steps before: finish as soon as "
-                             "an observation gives the answer.", 0.5)
+        keep(
+            Tier.STRATEGIC,
+            "This kind of task ran out of steps before: finish as soon as "
+            "an observation gives the answer.",
+            0.5,
+        )
     if result.status == "completed" and not result.succeeded:
         keep(Tier.STRATEGIC, _low_scored_answer(result), 0.5)
         # An answer given at once has nothing observed to be judged by: its low score says
         # little, and a task that needs no tool must not lose its answer to it.
         last = result.steps[-1].action if len(result.steps) > 1 else None
-        if last is not None and last.tool == FINISH and \
-                result.final_phi <= dead_ends.WRONG_ANSWER_PHI:
-            keep(dead_ends.TIER, dead_ends.lesson(
-                last, f"the answer scored Φ {result.final_phi:.0f} of 10"), 0.4)
+        if (
+            last is not None
+            and last.tool == FINISH
+            and result.final_phi <= dead_ends.WRONG_ANSWER_PHI
+        ):
+            keep(
+                dead_ends.TIER,
+                dead_ends.lesson(last, f"the answer scored Φ {result.final_phi:.0f} of 10"),
+                0.4,
+            )
     return learned
 
 
@@ -114,13 +134,17 @@ def experience(result: RunResult) -> Experience:
         for step in result.steps
     )
     return Experience(
-        team=result.team, task=result.task, summary=summary or "(no steps)",
-        outcome=result.status, final_phi=result.final_phi, steps=len(result.steps),
-        run_id=result.run_id, q_value=result.reward,
+        team=result.team,
+        task=result.task,
+        summary=summary or "(no steps)",
+        outcome=result.status,
+        final_phi=result.final_phi,
+        steps=len(result.steps),
+        run_id=result.run_id,
+        q_value=result.reward,
     )
 
 
 def used_heuristics(steps: Sequence[Step]) -> list[int]:
     """The ids of the heuristics shown to the agents during the run, each once."""
     return list(dict.fromkeys(i for step in steps for i in step.heuristic_ids))
-

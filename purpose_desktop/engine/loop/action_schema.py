@@ -153,8 +153,11 @@ def _finish_properties() -> dict[str, Any]:
 def _one_line(max_length: int) -> dict[str, Any]:
     # A pattern as well as a length: under a grammar, a small model that may not start a new
     # line closes the string instead of rambling on below it.
-    return {"type": "string", "maxLength": max_length,
-            "pattern": ONE_LINE_TEMPLATE.format(max_length=max_length)}
+    return {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": ONE_LINE_TEMPLATE.format(max_length=max_length),
+    }
 
 
 def _delegate_properties(teammates: Sequence[str]) -> dict[str, Any]:

@@ -112,8 +112,10 @@ class Actor:
             parsed = parse_action(text, (), (), can_finish=True)
         except ActionParseError as exc:
             if _names_a_tool(text):
-                raise StepFailed(f"The model {self.model.name} wrote a call it cannot make "
-                                 f"instead of an answer: {exc}") from None
+                raise StepFailed(
+                    f"The model {self.model.name} wrote a call it cannot make "
+                    f"instead of an answer: {exc}"
+                ) from None
         else:
             return Proposal(parsed.action, parsed.method, 1)
         answer = text.strip()

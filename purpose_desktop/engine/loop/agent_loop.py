@@ -116,9 +116,17 @@ class _Turn:
     dead_ends: DeadEnds | None = None  # likewise
 
     def frame(self) -> Frame:
-        return Frame(self.agent.name, self.task, self.depth, self.steps_taken,
-                     tuple(self.exchanges), tuple(self.observations), self.phi,
-                     self.failed_steps, self.delegating)
+        return Frame(
+            self.agent.name,
+            self.task,
+            self.depth,
+            self.steps_taken,
+            tuple(self.exchanges),
+            tuple(self.observations),
+            self.phi,
+            self.failed_steps,
+            self.delegating,
+        )
 
     def restore(self, frame: Frame) -> None:
         self.exchanges = list(frame.exchanges)
@@ -153,7 +161,11 @@ class _Done:
 
 class AgentLoop:
     def __init__(
-        self, models: ModelService, memory: MemoryStore, critic: Critic, *,
+        self,
+        models: ModelService,
+        memory: MemoryStore,
+        critic: Critic,
+        *,
         max_answer_tokens: int,
     ) -> None:
         self._models = models
@@ -162,16 +174,24 @@ class AgentLoop:
         self._max_answer_tokens = max_answer_tokens
 
     async def run(
-        self, run: RunContext, agent: AgentSpec, task: str, depth: int = 0, *,
-        resume: Sequence[Frame] = (), first_action: Action | None = None,
+        self,
+        run: RunContext,
+        agent: AgentSpec,
+        task: str,
+        depth: int = 0,
+        *,
+        resume: Sequence[Frame] = (),
+        first_action: Action | None = None,
     ) -> tuple[RunStatus, str, str | None]:
         """Run ``agent`` on ``task`` until it finishes: (status, answer, error message).
 
         ``resume`` holds this turn's frame from a checkpoint (and the frames of the teammates
         it waits for) to go on from; ``first_action`` stands in for the next proposal.
         """
-        teammates = () if depth >= MAX_DELEGATION_DEPTH else tuple(
-            a.name for a in run.team.spec.agents if a.name != agent.name
+        teammates = (
+            ()
+            if depth >= MAX_DELEGATION_DEPTH
+            else tuple(a.name for a in run.team.spec.agents if a.name != agent.name)
         )
         async with self._models.use(agent.model, run.team.base_dir, run.report_status) as model:
             turn = _Turn(run, agent, model, task, tools_named(agent.tools), teammates, depth)
@@ -218,8 +238,10 @@ class AgentLoop:
             await self._score(turn, done, step, heuristic_ids)
             if done.answer is not None:
                 return "completed", done.answer, None
-        return "failed", "", (
-            f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."
+        return (
+            "failed",
+            "",
+            (f"{agent.name} reached its limit of {agent.max_steps} steps without finishing."),
         )
 
     @staticmethod
@@ -240,23 +262,36 @@ class AgentLoop:
         last = turn.observations[-1] if turn.observations else None
         query = turn.task if last is None else f"{turn.task} {last}"
         # Dead ends are kept to by the loop itself; the prompt's few lines go to advice.
-        heuristics = [h for h in await self._memory.find_heuristics(
-            team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE)
-            if not dead_ends.is_lesson(h) and _relevant(h, turn.task)][:HEURISTICS_SHOWN]
+        heuristics = [
+            h
+            for h in await self._memory.find_heuristics(
+                team, query, limit=HEURISTICS_SHOWN + HEURISTICS_SPARE
+            )
+            if not dead_ends.is_lesson(h) and _relevant(h, turn.task)
+        ][:HEURISTICS_SHOWN]
         if turn.experiences is None:
-            turn.experiences = [e for e in await self._memory.find_experiences(
-                team, turn.task, limit=2) if similarity(e.task, turn.task) >= RELEVANT]
+            turn.experiences = [
+                e
+                for e in await self._memory.find_experiences(team, turn.task, limit=2)
+                if similarity(e.task, turn.task) >= RELEVANT
+            ]
         if turn.dead_ends is None:
-            turn.dead_ends = DeadEnds.for_task(await self._memory.find_heuristics(
-                team, turn.task, tiers=(dead_ends.TIER,), limit=dead_ends.LOOKUP), turn.task)
+            turn.dead_ends = DeadEnds.for_task(
+                await self._memory.find_heuristics(
+                    team, turn.task, tiers=(dead_ends.TIER,), limit=dead_ends.LOOKUP
+                ),
+                turn.task,
+            )
         turn.emit(
-            MemoryRetrieved, step=step,
+            MemoryRetrieved,
+            step=step,
             heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),
             experiences=tuple((e.id or 0, e.task, e.outcome) for e in turn.experiences),
         )
         used = [h.id for h in heuristics if h.id is not None]
-        choices = Choices(select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True,
-                          turn.teammates)
+        choices = Choices(
+            select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True, turn.teammates
+        )
         resamples = 0
         while True:
             proposal = await self._ask(turn, heuristics, choices, last, resamples)
@@ -268,20 +303,24 @@ class AgentLoop:
             # A call that failed or was rejected may need only other arguments: one other
             # sample first, with the same choices; the same proposal again takes it away.
             if narrowed is not None and (not refusal.other_arguments or resamples):
-                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: "
-                          f"{refusal.why}")
+                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
                 choices = narrowed
                 continue
             if resamples >= RESAMPLES:
                 if refusal.learned:
                     break  # a lesson may be wrong: with nothing else to do, it is overruled
-                raise StepFailed(f"{turn.agent.name} has nothing to propose but "
-                                 f"{refusal.why}.")
+                raise StepFailed(f"{turn.agent.name} has nothing to propose but {refusal.why}.")
             resamples += 1
             turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
-        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
-                  thought=action.thought, parse_method=proposal.method,
-                  attempts=proposal.attempts)
+        turn.emit(
+            ActionProposed,
+            step=step,
+            tool=action.tool,
+            arguments=dict(action.arguments),
+            thought=action.thought,
+            parse_method=proposal.method,
+            attempts=proposal.attempts,
+        )
         return action, tuple(used)
 
     @staticmethod
@@ -300,8 +339,12 @@ class AgentLoop:
         return refusal
 
     async def _ask(
-        self, turn: _Turn, heuristics: Sequence[Heuristic], choices: Choices,
-        last: str | None, resample: int = 0,
+        self,
+        turn: _Turn,
+        heuristics: Sequence[Heuristic],
+        choices: Choices,
+        last: str | None,
+        resample: int = 0,
     ) -> Proposal:
         """One proposal of the agent's model among ``choices``; ``resample`` (from 1) asks
         for a sample other than the most likely answer."""
@@ -310,8 +353,9 @@ class AgentLoop:
             temperature=RESAMPLE_TEMPERATURE if resample else 0.0,
             seed=resample or None,
         )
-        actor = Actor(turn.model, choices.tools, choices.teammates, options,
-                      can_finish=choices.can_finish)
+        actor = Actor(
+            turn.model, choices.tools, choices.teammates, options, can_finish=choices.can_finish
+        )
 
         def on_token(text: str) -> None:
             turn.emit(TokenStreamed, text=text)
@@ -326,28 +370,46 @@ class AgentLoop:
             system = answer_prompt(turn.agent, heuristics, turn.experiences or ())
             messages = await self._fit(turn, head_messages(system, turn.task))
             return await actor.answer(messages, on_token, on_usage)
-        system = system_prompt(turn.agent, choices.tools, choices.teammates, heuristics,
-                               turn.experiences or (), can_finish=choices.can_finish)
+        system = system_prompt(
+            turn.agent,
+            choices.tools,
+            choices.teammates,
+            heuristics,
+            turn.experiences or (),
+            can_finish=choices.can_finish,
+        )
         messages = await self._fit(turn, head_messages(system, turn.task))
         return await actor.propose(
             messages,
-            simpler_messages(choices.tools, choices.teammates, turn.task, last,
-                             can_finish=choices.can_finish),
+            simpler_messages(
+                choices.tools, choices.teammates, turn.task, last, can_finish=choices.can_finish
+            ),
             on_token=on_token,
             on_usage=on_usage,
             on_retry=lambda why: turn.warn(
                 f"{turn.agent.name}'s answer could not be read as an action ({why}); "
                 "asking again with a simpler prompt."
             ),
-            fallback=rule_action(turn.task, turn.exchanges[-1] if turn.exchanges else None,
-                                 choices.tools, can_finish=choices.can_finish),
+            fallback=rule_action(
+                turn.task,
+                turn.exchanges[-1] if turn.exchanges else None,
+                choices.tools,
+                can_finish=choices.can_finish,
+            ),
         )
 
     @staticmethod
     def _given(turn: _Turn, action: Action, step: int) -> Action:
         """A person's action in place of the agent's proposal (a fork with an edited action)."""
-        turn.emit(ActionProposed, step=step, tool=action.tool, arguments=dict(action.arguments),
-                  thought=action.thought, parse_method="person", attempts=0)
+        turn.emit(
+            ActionProposed,
+            step=step,
+            tool=action.tool,
+            arguments=dict(action.arguments),
+            thought=action.thought,
+            parse_method="person",
+            attempts=0,
+        )
         return action
 
     async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
@@ -355,9 +417,9 @@ class AgentLoop:
         fitted, warning = await fit(turn.model, head, reserved)
         if warning is not None:
             turn.warn(warning)
-        messages = await compact_history(fitted, turn.exchanges,
-                                         budget_for(turn.model, reserved),
-                                         counter_for(turn.model))
+        messages = await compact_history(
+            fitted, turn.exchanges, budget_for(turn.model, reserved), counter_for(turn.model)
+        )
         if turn.exchanges:
             # Small models keep calling tools after the answer is in front of them; a nudge
             # right after the latest observation gets most of them to finish.
@@ -385,8 +447,7 @@ class AgentLoop:
             return _Done(action, await self._delegate(turn, action))
         tool = turn.tool(action.tool)  # a person's edit may have named another tool
         if tool is None:
-            return _Done(action, Observation(f"There is no tool called '{action.tool}'.",
-                                             ok=False))
+            return _Done(action, Observation(f"There is no tool called '{action.tool}'.", ok=False))
         return _Done(action, await self._call(turn, tool, action.arguments, step))
 
     @staticmethod
@@ -403,7 +464,8 @@ class AgentLoop:
         return Observation(
             f"Not {'handed over' if action.tool == DELEGATE else 'run'} again: the same "
             f"{'hand-over' if action.tool == DELEGATE else 'call'} gave "
-            f"{previous.observation.text!r}. {FINISH_HINT}", ok=False,
+            f"{previous.observation.text!r}. {FINISH_HINT}",
+            ok=False,
         )
 
     async def _review(
@@ -412,8 +474,14 @@ class AgentLoop:
         """The action to carry out, or the reason (possibly ``None``) it was rejected."""
         run = turn.run
         if not asks_for_action(turn.agent.review, tool, run.always_allowed):
-            turn.emit(ActionReviewed, step=step, verdict="approved", tool=action.tool,
-                      arguments=dict(action.arguments), by="policy")
+            turn.emit(
+                ActionReviewed,
+                step=step,
+                verdict="approved",
+                tool=action.tool,
+                arguments=dict(action.arguments),
+                by="policy",
+            )
             return action
         decision = await run.review.review_action(
             ActionReviewRequest(run.run_id, turn.agent.name, step, action, tool)
@@ -421,13 +489,26 @@ class AgentLoop:
         if decision.always_allow and tool is not None:
             run.always_allowed.add(tool.name)
         if decision.verdict == "reject":
-            turn.emit(ActionReviewed, step=step, verdict="rejected", tool=action.tool,
-                      arguments=dict(action.arguments), reason=decision.reason, by="person")
+            turn.emit(
+                ActionReviewed,
+                step=step,
+                verdict="rejected",
+                tool=action.tool,
+                arguments=dict(action.arguments),
+                reason=decision.reason,
+                by="person",
+            )
             return decision.reason or None
         final = decision.action if decision.verdict == "edit" and decision.action else action
-        turn.emit(ActionReviewed, step=step,
-                  verdict="edited" if final is not action else "approved", tool=final.tool,
-                  arguments=dict(final.arguments), reason=decision.reason, by="person")
+        turn.emit(
+            ActionReviewed,
+            step=step,
+            verdict="edited" if final is not action else "approved",
+            tool=final.tool,
+            arguments=dict(final.arguments),
+            reason=decision.reason,
+            by="person",
+        )
         return final
 
     async def _call(
@@ -439,8 +520,14 @@ class AgentLoop:
             output, ok = await call_tool(tool, arguments, turn.run.tools), True
         except ToolError as exc:
             output, ok = str(exc), False
-        turn.emit(ToolFinished, step=step, tool=tool.name, ok=ok, output=output,
-                  seconds=time.monotonic() - started)
+        turn.emit(
+            ToolFinished,
+            step=step,
+            tool=tool.name,
+            ok=ok,
+            output=output,
+            seconds=time.monotonic() - started,
+        )
         if len(output) > OBSERVATION_CHARS:
             output = output[:OBSERVATION_CHARS] + f" … ({len(output)} characters in all)"
         return Observation(output, ok=ok)
@@ -457,10 +544,15 @@ class AgentLoop:
         except KeyError:
             return Observation(f"There is no teammate called '{name}'.", ok=False)
         if not resume:
-            turn.run.events.emit(AgentSelected, agent=teammate.name, model=teammate.model,
-                                 reason=f"{turn.agent.name} handed it a subtask")
-        status, answer, error = await self.run(turn.run, teammate, subtask, turn.depth + 1,
-                                               resume=resume)
+            turn.run.events.emit(
+                AgentSelected,
+                agent=teammate.name,
+                model=teammate.model,
+                reason=f"{turn.agent.name} handed it a subtask",
+            )
+        status, answer, error = await self.run(
+            turn.run, teammate, subtask, turn.depth + 1, resume=resume
+        )
         if status != "completed":
             return Observation(f"{teammate.name} could not do it: {error}", ok=False)
         return Observation(f"{teammate.name} answered: {answer}")
@@ -472,17 +564,38 @@ class AgentLoop:
             turn.observations.append(done.observation.text)
         scored = State(turn.task, tuple(turn.observations), done.answer)
         score: Score = await self._critic.score(
-            turn.run.team.spec.name, scored, turn.phi, turn.model,
-            lambda usage: turn.record("score", usage), failed=not done.observation.ok,
+            turn.run.team.spec.name,
+            scored,
+            turn.phi,
+            turn.model,
+            lambda usage: turn.record("score", usage),
+            failed=not done.observation.ok,
         )
-        turn.emit(Scored, step=step, phi_before=turn.phi, phi=score.phi,
-                  evidence=score.evidence, flag=score.flag, cached=score.cached,
-                  calibrated_by=score.calibrated_by)
+        turn.emit(
+            Scored,
+            step=step,
+            phi_before=turn.phi,
+            phi=score.phi,
+            evidence=score.evidence,
+            flag=score.flag,
+            cached=score.cached,
+            calibrated_by=score.calibrated_by,
+        )
         phi = score.phi
         if asks_for_score(turn.agent.review):
             phi = await self._review_score(turn, scored, done, score, step)
-        turn.run.steps.append(Step(step, turn.agent.name, done.action, done.observation,
-                                   turn.phi, phi, score.evidence, heuristic_ids))
+        turn.run.steps.append(
+            Step(
+                step,
+                turn.agent.name,
+                done.action,
+                done.observation,
+                turn.phi,
+                phi,
+                score.evidence,
+                heuristic_ids,
+            )
+        )
         turn.exchanges.append(Exchange(done.action, done.observation, turn.agent.name))
         turn.phi = phi
         turn.delegating = None
@@ -492,18 +605,33 @@ class AgentLoop:
         self, turn: _Turn, scored: State, done: _Done, score: Score, step: int
     ) -> float:
         run = turn.run
-        decision = await run.review.review_score(ScoreReviewRequest(
-            run.run_id, turn.agent.name, step, scored, done.action, done.observation,
-            turn.phi, score.phi, score.evidence,
-        ))
+        decision = await run.review.review_score(
+            ScoreReviewRequest(
+                run.run_id,
+                turn.agent.name,
+                step,
+                scored,
+                done.action,
+                done.observation,
+                turn.phi,
+                score.phi,
+                score.evidence,
+            )
+        )
         if decision.phi is None:
             return score.phi
         phi = checked_override(decision.phi)
-        turn.emit(ScoreOverridden, step=step, critic_phi=score.phi, phi=phi,
-                  reason=decision.reason)
+        turn.emit(ScoreOverridden, step=step, critic_phi=score.phi, phi=phi, reason=decision.reason)
         await self._critic.record_override(
-            ScoreAnchor(run.team.spec.name, scored.task, scored.text(), score.phi, phi,
-                        decision.reason, run.run_id),
+            ScoreAnchor(
+                run.team.spec.name,
+                scored.task,
+                scored.text(),
+                score.phi,
+                phi,
+                decision.reason,
+                run.run_id,
+            ),
             scored,
         )
         return phi
@@ -512,8 +640,11 @@ class AgentLoop:
 def _relevant(heuristic: Heuristic, task: str) -> bool:
     """Whether ``heuristic`` is worth showing on ``task``: a person's own and pinned ones
     always are, distilled ones when they were learned on a task like it."""
-    return (heuristic.source == "human" or heuristic.pinned
-            or similarity(heuristic.pattern, task) >= RELEVANT)
+    return (
+        heuristic.source == "human"
+        or heuristic.pinned
+        or similarity(heuristic.pattern, task) >= RELEVANT
+    )
 
 
 def _misfit(turn: _Turn, action: Action) -> Refusal | None:
@@ -525,26 +656,37 @@ def _misfit(turn: _Turn, action: Action) -> Refusal | None:
 
 
 async def pick_with_model(
-    models: ModelService, run: RunContext, reference: str, task: str,
+    models: ModelService,
+    run: RunContext,
+    reference: str,
+    task: str,
     candidates: Sequence[AgentSpec],
 ) -> str | None:
     """The router model's choice among ``candidates`` (a constrained enum), or ``None``."""
     names = [agent.name for agent in candidates]
-    schema = {"type": "object", "properties": {"agent": {"type": "string", "enum": names}},
-              "required": ["agent"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"agent": {"type": "string", "enum": names}},
+        "required": ["agent"],
+        "additionalProperties": False,
+    }
     listing = "\n".join(
         f"- {a.name}: {a.role} (expertise: {', '.join(a.expertise) or 'general'})"
         for a in candidates
     )
     messages = [
-        ChatMessage("system", 'Answer with JSON {"agent": NAME}: the agent best suited to '
-                              f"the task.\nAgents:\n{listing}"),
+        ChatMessage(
+            "system",
+            'Answer with JSON {"agent": NAME}: the agent best suited to '
+            f"the task.\nAgents:\n{listing}",
+        ),
         ChatMessage("user", f"Task: {task}"),
     ]
     try:
         async with models.use(reference, run.team.base_dir, run.report_status) as model:
-            output = await generate_json(model, messages, schema,
-                                         GenerationOptions(max_tokens=24, temperature=0.0))
+            output = await generate_json(
+                model, messages, schema, GenerationOptions(max_tokens=24, temperature=0.0)
+            )
     except ModelError as exc:
         run.events.emit(WarningRaised, message=f"The router model could not choose: {exc}")
         return None

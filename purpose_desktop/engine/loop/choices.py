@@ -84,8 +84,12 @@ def _arguments(action: Action) -> str:
     def plain(value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    return json.dumps({key: plain(value) for key, value in action.arguments.items()},
-                      sort_keys=True, ensure_ascii=False, default=str)
+    return json.dumps(
+        {key: plain(value) for key, value in action.arguments.items()},
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
@@ -94,9 +98,11 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
     is none."""
     for step in reversed(steps):
         if not step.observation.ok and same_call(step.action, action):
-            return Refusal(f"{call_text(action, CALL_CHARS)} gave before: "
-                           f"{shorten(step.observation.text, REASON_CHARS)}",
-                           other_arguments=True)
+            return Refusal(
+                f"{call_text(action, CALL_CHARS)} gave before: "
+                f"{shorten(step.observation.text, REASON_CHARS)}",
+                other_arguments=True,
+            )
     return None
 
 
@@ -107,8 +113,9 @@ def misfit_handover(agent: AgentSpec, teammate: AgentSpec, subtask: str) -> Refu
     handing = f"handing {shorten(subtask, SUBTASK_CHARS)!r} to {teammate.name}"
     mine_fit, theirs_fit = needs_tools(subtask, agent), needs_tools(subtask, teammate)
     if mine_fit and not theirs_fit:
-        return Refusal(f"{handing} is not done: {agent.name}'s own tools fit it, "
-                       f"{teammate.name}'s do not")
+        return Refusal(
+            f"{handing} is not done: {agent.name}'s own tools fit it, {teammate.name}'s do not"
+        )
     if theirs_fit and not mine_fit:
         return None  # the teammate has the tools for it: the very reason to hand it over
     mine, _ = expertise_score(agent, subtask)

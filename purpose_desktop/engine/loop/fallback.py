@@ -26,8 +26,10 @@ from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
 # A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
-_OPERATOR = (r"(?:\*\*|[+*/\u00d7\u00f7^]|(?<=\s)-(?=\s)"
-             r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)")
+_OPERATOR = (
+    r"(?:\*\*|[+*/\u00d7\u00f7^]|(?<=\s)-(?=\s)"
+    r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
+)
 _ANSWERED: Final = re.compile(r"^[\w.-]+ answered: ")
 _EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
 _WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
@@ -41,8 +43,7 @@ def rule_action(
     if last is None:
         found = _EXPRESSION.search(task)
         if found is not None and any(tool.name == CALCULATOR.name for tool in tools):
-            return Action(CALCULATOR.name, {"expression": _symbols(found.group())},
-                          RULE_THOUGHT)
+            return Action(CALCULATOR.name, {"expression": _symbols(found.group())}, RULE_THOUGHT)
         return None
     if not (can_finish and last.observation.ok):
         return None
@@ -53,5 +54,9 @@ def rule_action(
 
 
 def _symbols(expression: str) -> str:
-    return re.sub(r"\b(?:times|plus|minus|x)\b", lambda word: _WORDS[word.group().lower()],
-                  expression.strip(), flags=re.IGNORECASE)
+    return re.sub(
+        r"\b(?:times|plus|minus|x)\b",
+        lambda word: _WORDS[word.group().lower()],
+        expression.strip(),
+        flags=re.IGNORECASE,
+    )

@@ -26,9 +26,13 @@ def system_prompt(
     *,
     can_finish: bool = True,
 ) -> str:
-    parts = [FORMAT_LINE, describe_actions(tools, can_finish=can_finish, teammates=teammates),
-             "Use a tool when it helps; finish as soon as an observation gives the answer.",
-             f"You are {agent.name}. {agent.role}", *_learned(heuristics, experiences)]
+    parts = [
+        FORMAT_LINE,
+        describe_actions(tools, can_finish=can_finish, teammates=teammates),
+        "Use a tool when it helps; finish as soon as an observation gives the answer.",
+        f"You are {agent.name}. {agent.role}",
+        *_learned(heuristics, experiences),
+    ]
     return "\n\n".join(parts)
 
 
@@ -44,14 +48,18 @@ def answer_prompt(
 def _learned(heuristics: Sequence[Heuristic], experiences: Sequence[Experience]) -> list[str]:
     parts = []
     if heuristics:
-        parts.append("Learned from earlier tasks:\n" + "\n".join(
-            f"- When the task is like \"{h.pattern}\": {h.strategy}" for h in heuristics
-        ))
+        parts.append(
+            "Learned from earlier tasks:\n"
+            + "\n".join(f'- When the task is like "{h.pattern}": {h.strategy}' for h in heuristics)
+        )
     if experiences:
-        parts.append("Past runs:\n" + "\n".join(
-            f"- \"{e.task}\" ({e.outcome}, Φ {e.final_phi:.0f} of 10): {e.summary}"
-            for e in experiences
-        ))
+        parts.append(
+            "Past runs:\n"
+            + "\n".join(
+                f'- "{e.task}" ({e.outcome}, Φ {e.final_phi:.0f} of 10): {e.summary}'
+                for e in experiences
+            )
+        )
     return parts
 
 
@@ -60,8 +68,12 @@ def head_messages(system: str, task: str) -> list[ChatMessage]:
 
 
 def simpler_messages(
-    tools: Sequence[Tool], teammates: Sequence[str], task: str, last_observation: str | None,
-    *, can_finish: bool = True,
+    tools: Sequence[Tool],
+    teammates: Sequence[str],
+    task: str,
+    last_observation: str | None,
+    *,
+    can_finish: bool = True,
 ) -> list[ChatMessage]:
     """The retry prompt after an unreadable answer: only the format, the task and the latest
     observation."""

@@ -76,8 +76,7 @@ class Router:
         candidates = [agent for agent in team.agents if matches[agent.name][0] == best]
         if len(candidates) == 1:
             matched = ", ".join(matches[candidates[0].name][1])
-            return RoutingDecision(candidates[0], f"its expertise ({matched}) fits the task",
-                                   level)
+            return RoutingDecision(candidates[0], f"its expertise ({matched}) fits the task", level)
         why = "tied on expertise" if best else "no expertise matched"
         traits = {a.name: await self._traits(a, base_dir) for a in candidates}
         candidates, excluded = self._able_to_use_tools(candidates, traits, task)
@@ -91,8 +90,7 @@ class Router:
         for agent in candidates:
             if agent.name == name:
                 names = ", ".join(a.name for a in candidates)
-                return RoutingDecision(agent, f"{why}; the router model chose among {names}",
-                                       level)
+                return RoutingDecision(agent, f"{why}; the router model chose among {names}", level)
         fallback = _default_agent(team, candidates)
         return RoutingDecision(fallback, f"{why}; the default agent takes it", level)
 
@@ -108,6 +106,7 @@ class Router:
     ) -> tuple[list[AgentSpec], str]:
         if not any(needs_tools(task, agent) for agent in candidates):
             return candidates, ""
+
         def can_use_tools(agent: AgentSpec) -> bool:
             trait = traits[agent.name]
             return needs_tools(task, agent) and (trait is None or trait.instruction_tuned)

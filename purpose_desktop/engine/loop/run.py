@@ -127,11 +127,14 @@ class TeamRunner:
         starts.
         """
         check_task(task)
-        header = RunHeader(run_id or os.urandom(16).hex(), team.spec.name,
-                           team.spec.model_dump_json(),
-                           None if team.source is None else str(team.source), task)
-        return await self._execute(header, team, subscribers, review, learn=learn,
-                                   control=control)
+        header = RunHeader(
+            run_id or os.urandom(16).hex(),
+            team.spec.name,
+            team.spec.model_dump_json(),
+            None if team.source is None else str(team.source),
+            task,
+        )
+        return await self._execute(header, team, subscribers, review, learn=learn, control=control)
 
     async def resume(
         self,
@@ -147,11 +150,20 @@ class TeamRunner:
         :class:`~purpose_desktop.errors.UserError` for a run that ended otherwise."""
         point = await self._journal().resume_point(run_id)
         if point.status not in ("interrupted", "cancelled"):
-            raise UserError(f"Run {run_id} is {point.status}; only an interrupted or cancelled "
-                            "run can be resumed. Fork it to go on from one of its steps.")
+            raise UserError(
+                f"Run {run_id} is {point.status}; only an interrupted or cancelled "
+                "run can be resumed. Fork it to go on from one of its steps."
+            )
         header = replace(point.header, resumed=True)
-        return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
-                                   control=control, start=(point.checkpoint, point.last_seq))
+        return await self._execute(
+            header,
+            _team_of(header),
+            subscribers,
+            review,
+            learn=learn,
+            control=control,
+            start=(point.checkpoint, point.last_seq),
+        )
 
     async def fork(
         self,
@@ -176,13 +188,26 @@ class TeamRunner:
             checkpoint = replace(checkpoint, frames=(top.with_state(state), *rest))
         new_id = os.urandom(16).hex()
         checkpoint = replace(checkpoint, run_id=new_id)
-        header = replace(point.header, run_id=new_id, parent_run_id=run_id,
-                         forked_from_step=after_step, resumed=False,
-                         task=checkpoint.frames[0].task)
+        header = replace(
+            point.header,
+            run_id=new_id,
+            parent_run_id=run_id,
+            forked_from_step=after_step,
+            resumed=False,
+            task=checkpoint.frames[0].task,
+        )
         edited = "action" if action is not None else "state" if state is not None else ""
-        return await self._execute(header, _team_of(header), subscribers, review, learn=learn,
-                                   control=control, start=(checkpoint, point.checkpoint_seq),
-                                   first_action=action, edited=edited)
+        return await self._execute(
+            header,
+            _team_of(header),
+            subscribers,
+            review,
+            learn=learn,
+            control=control,
+            start=(checkpoint, point.checkpoint_seq),
+            first_action=action,
+            edited=edited,
+        )
 
     def _journal(self) -> RunJournal:
         if self.journal is None:
@@ -208,12 +233,24 @@ class TeamRunner:
         checkpoint, last_seq = start if start is not None else (None, 0)
         if self.journal is not None:
             self.journal.begin(header)
-        events = EventStream(header.run_id, list(subscribers), last_seq=last_seq,
-                             sink=None if self.journal is None else self.journal.record)
+        events = EventStream(
+            header.run_id,
+            list(subscribers),
+            last_seq=last_seq,
+            sink=None if self.journal is None else self.journal.record,
+        )
         workspace = self._workspace(header)
-        run = RunContext(header.run_id, team, header.task, events, review or AutoApprove(),
-                         ToolContext(workspace, Notes()), self.prices, self.journal,
-                         control or RunControl())
+        run = RunContext(
+            header.run_id,
+            team,
+            header.task,
+            events,
+            review or AutoApprove(),
+            ToolContext(workspace, Notes()),
+            self.prices,
+            self.journal,
+            control or RunControl(),
+        )
         status: RunStatus = "failed"
         answer, error, agent_name = "", None, ""
         try:
@@ -227,10 +264,12 @@ class TeamRunner:
                 agent = team.spec.agent(checkpoint.frames[0].agent)
                 frames = checkpoint.frames
             agent_name = agent.name
-            loop = AgentLoop(self._models, self.memory, self.critic,
-                             max_answer_tokens=self._max_answer_tokens)
-            status, answer, error = await loop.run(run, agent, run.task, resume=frames,
-                                                   first_action=first_action)
+            loop = AgentLoop(
+                self._models, self.memory, self.critic, max_answer_tokens=self._max_answer_tokens
+            )
+            status, answer, error = await loop.run(
+                run, agent, run.task, resume=frames, first_action=first_action
+            )
             if error:
                 events.emit(ErrorRaised, message=error)
             if learn:
@@ -247,20 +286,32 @@ class TeamRunner:
         finally:
             costs = summarise(run.calls)
             events.emit(
-                RunFinished, status=status, answer=answer,
+                RunFinished,
+                status=status,
+                answer=answer,
                 prompt_tokens=costs.total.prompt_tokens,
                 completion_tokens=costs.total.completion_tokens,
-                seconds=run.seconds, steps=len(run.steps), phi=run.phi,
+                seconds=run.seconds,
+                steps=len(run.steps),
+                phi=run.phi,
             )
             await events.aclose()
             record_error = await self._flush_journal()
             if self._recording_stopped() and status != "cancelled":
                 # Its record can never be completed: whatever its agent did, the run failed.
                 status, error = "failed", error or record_error
-        usage = Usage(costs.total.prompt_tokens, costs.total.completion_tokens,
-                      costs.total.seconds)
-        return RunOutcome(header.run_id, status, answer, usage, error, agent_name,
-                          tuple(run.steps), costs, record_error)
+        usage = Usage(costs.total.prompt_tokens, costs.total.completion_tokens, costs.total.seconds)
+        return RunOutcome(
+            header.run_id,
+            status,
+            answer,
+            usage,
+            error,
+            agent_name,
+            tuple(run.steps),
+            costs,
+            record_error,
+        )
 
     def workspace_of(self, run_id: str) -> Path:
         """The folder run ``run_id`` works in (made when the run starts)."""
@@ -281,8 +332,12 @@ class TeamRunner:
         run: RunContext, header: RunHeader, checkpoint: Checkpoint | None, edited: str
     ) -> None:
         if header.parent_run_id is not None and checkpoint is not None:
-            run.events.emit(RunForked, parent_run_id=header.parent_run_id,
-                            from_step=checkpoint.step, edited=edited)
+            run.events.emit(
+                RunForked,
+                parent_run_id=header.parent_run_id,
+                from_step=checkpoint.step,
+                edited=edited,
+            )
         elif header.resumed and checkpoint is not None:
             run.events.emit(RunResumed, from_step=checkpoint.step)
         else:
@@ -321,8 +376,12 @@ class TeamRunner:
             return await pick_with_model(self._models, run, reference, task, candidates)
 
         decision = await Router(self._models).choose(team.spec, run.task, team.base_dir, pick)
-        run.events.emit(AgentSelected, agent=decision.agent.name, model=decision.agent.model,
-                        reason=f"{decision.reason} ({decision.complexity} task)")
+        run.events.emit(
+            AgentSelected,
+            agent=decision.agent.name,
+            model=decision.agent.model,
+            reason=f"{decision.reason} ({decision.complexity} task)",
+        )
         return decision.agent
 
     async def _learn_or_warn(self, run: RunContext, status: RunStatus, answer: str) -> None:
@@ -331,28 +390,32 @@ class TeamRunner:
         try:
             await self._learn(run, status, answer)
         except UserError as exc:
-            run.events.emit(WarningRaised, message=f"The team could not learn from this run: "
-                            f"{exc}")
+            run.events.emit(WarningRaised, message=f"The team could not learn from this run: {exc}")
 
     async def _learn(self, run: RunContext, status: RunStatus, answer: str) -> None:
         from purpose_desktop.engine.learning import lessons
 
-        result = lessons.RunResult(run.team.spec.name, run.run_id, run.task, status, answer,
-                                    tuple(run.steps))
+        result = lessons.RunResult(
+            run.team.spec.name, run.run_id, run.task, status, answer, tuple(run.steps)
+        )
         for heuristic in lessons.distil(result):
             stored = await self.memory.add_heuristic(heuristic)
             assert stored.id is not None
-            run.events.emit(HeuristicLearned, heuristic_id=stored.id, tier=stored.tier.value,
-                            pattern=stored.pattern, strategy=stored.strategy,
-                            source=stored.source)
+            run.events.emit(
+                HeuristicLearned,
+                heuristic_id=stored.id,
+                tier=stored.tier.value,
+                pattern=stored.pattern,
+                strategy=stored.strategy,
+                source=stored.source,
+            )
         used = lessons.used_heuristics(run.steps)
         if used:
-            await self.memory.update_heuristics(used, reward=result.reward,
-                                                success=result.succeeded, alpha=0.3,
-                                                run_id=run.run_id)
+            await self.memory.update_heuristics(
+                used, reward=result.reward, success=result.succeeded, alpha=0.3, run_id=run.run_id
+            )
             for heuristic_id in used:
-                run.events.emit(HeuristicUpdated, heuristic_id=heuristic_id,
-                                reward=result.reward)
+                run.events.emit(HeuristicUpdated, heuristic_id=heuristic_id, reward=result.reward)
         await self.memory.add_experience(lessons.experience(result))
 
 

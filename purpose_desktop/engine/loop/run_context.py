@@ -97,12 +97,20 @@ class RunContext:
 
     def record_call(self, agent: str, model: str, purpose: str, usage: Usage) -> None:
         cost = self.prices.cost(model, usage.prompt_tokens, usage.completion_tokens)
-        self.calls.append(CallCost(agent, model, usage.prompt_tokens, usage.completion_tokens,
-                                   usage.seconds, cost))
+        self.calls.append(
+            CallCost(
+                agent, model, usage.prompt_tokens, usage.completion_tokens, usage.seconds, cost
+            )
+        )
         self.events.emit(
-            CostRecorded, agent=agent, model=model, purpose=purpose,
-            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-            seconds=usage.seconds, cost=cost,
+            CostRecorded,
+            agent=agent,
+            model=model,
+            purpose=purpose,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            seconds=usage.seconds,
+            cost=cost,
         )
 
     def report_status(self, status: ModelStatus) -> None:
@@ -125,16 +133,26 @@ class RunContext:
             return
         if self.journal.stopped is not None:
             raise RecordingStopped.because(self.journal.stopped)
-        self.journal.checkpoint(Checkpoint(
-            self.run_id, self._last_step, tuple(turn.frame() for turn in self.turns),
-            tuple(self.steps), tuple(self.calls), tuple(sorted(self.always_allowed)),
-            tuple(self.tools.notes.entries), self.seconds,
-        ))
+        self.journal.checkpoint(
+            Checkpoint(
+                self.run_id,
+                self._last_step,
+                tuple(turn.frame() for turn in self.turns),
+                tuple(self.steps),
+                tuple(self.calls),
+                tuple(sorted(self.always_allowed)),
+                tuple(self.tools.notes.entries),
+                self.seconds,
+            )
+        )
         problem = self.journal.problem
         if problem is not None and not self._warned_journal:
             self._warned_journal = True
-            self.events.emit(WarningRaised, message=f"The run cannot be saved right now "
-                             f"({problem}); it goes on and saving is tried again.")
+            self.events.emit(
+                WarningRaised,
+                message=f"The run cannot be saved right now "
+                f"({problem}); it goes on and saving is tried again.",
+            )
 
     def restore(self, checkpoint: Checkpoint) -> None:
         """Take up the run-wide part of ``checkpoint`` (the turns restore themselves)."""

@@ -51,8 +51,12 @@ class Frame:
             replace(exchange, observation=Observation(text, exchange.observation.ok))
             for exchange, text in zip(self.exchanges, state.observations, strict=False)
         )
-        return replace(self, task=state.task, observations=state.observations,
-                       exchanges=exchanges + self.exchanges[len(exchanges):])
+        return replace(
+            self,
+            task=state.task,
+            observations=state.observations,
+            exchanges=exchanges + self.exchanges[len(exchanges) :],
+        )
 
 
 @dataclass(frozen=True)

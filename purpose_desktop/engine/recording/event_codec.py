@@ -33,8 +33,10 @@ def event_types() -> dict[str, type[events.Event]]:
 def _types() -> dict[str, type[events.Event]]:
     found: dict[str, type[events.Event]] = {}
     for value in vars(events).values():
-        if isinstance(value, type) and issubclass(value, events.Event) and (
-            value is not events.Event
+        if (
+            isinstance(value, type)
+            and issubclass(value, events.Event)
+            and (value is not events.Event)
         ):
             found[value.__name__] = value
     return found

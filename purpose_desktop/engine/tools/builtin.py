@@ -15,7 +15,13 @@ from purpose_desktop.engine.tools.python_runner import PYTHON
 __all__ = ["BUILTIN_TOOLS", "builtin_tool", "tools_named"]
 
 BUILTIN_TOOLS: Final[tuple[Tool, ...]] = (
-    CALCULATOR, PYTHON, READ_FILE, WRITE_FILE, LIST_FILES, NOTE, READ_NOTES,
+    CALCULATOR,
+    PYTHON,
+    READ_FILE,
+    WRITE_FILE,
+    LIST_FILES,
+    NOTE,
+    READ_NOTES,
 )
 _BY_NAME: Final = {tool.name: tool for tool in BUILTIN_TOOLS}
 _key = tool_key

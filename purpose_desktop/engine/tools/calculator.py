@@ -117,12 +117,25 @@ _UNARY: Final[dict[type[ast.unaryop], Callable[[Any], Any]]] = {
 }
 # What a refused piece of syntax is called in the error message.
 _UNSUPPORTED: Final[dict[type[ast.AST], str]] = {
-    ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.Attribute: "attribute access",
-    ast.Subscript: "indexing", ast.Lambda: "lambda", ast.IfExp: "if/else",
-    ast.Tuple: "tuples (a comma outside a function call)", ast.List: "lists",
-    ast.Dict: "dictionaries", ast.Set: "sets", ast.JoinedStr: "strings",
-    ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^ as exclusive-or", ast.LShift: "<<",
-    ast.RShift: ">>", ast.MatMult: "@", ast.Invert: "~", ast.Not: "not",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "and/or",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.IfExp: "if/else",
+    ast.Tuple: "tuples (a comma outside a function call)",
+    ast.List: "lists",
+    ast.Dict: "dictionaries",
+    ast.Set: "sets",
+    ast.JoinedStr: "strings",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^ as exclusive-or",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.MatMult: "@",
+    ast.Invert: "~",
+    ast.Not: "not",
 }
 
 _LEADING_WORDS: Final = re.compile(
@@ -131,17 +144,19 @@ _LEADING_WORDS: Final = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_MARKS: Final = re.compile(r"[\s=?!.]+$")
-_SYMBOLS: Final = str.maketrans({
-    "\N{MULTIPLICATION SIGN}": "*",
-    "\N{MIDDLE DOT}": "*",
-    "\N{BULLET OPERATOR}": "*",
-    "\N{DIVISION SIGN}": "/",
-    "\N{MINUS SIGN}": "-",
-    "\N{EN DASH}": "-",
-    "\N{FULLWIDTH LEFT PARENTHESIS}": "(",
-    "\N{FULLWIDTH RIGHT PARENTHESIS}": ")",
-    "^": "**",
-})
+_SYMBOLS: Final = str.maketrans(
+    {
+        "\N{MULTIPLICATION SIGN}": "*",
+        "\N{MIDDLE DOT}": "*",
+        "\N{BULLET OPERATOR}": "*",
+        "\N{DIVISION SIGN}": "/",
+        "\N{MINUS SIGN}": "-",
+        "\N{EN DASH}": "-",
+        "\N{FULLWIDTH LEFT PARENTHESIS}": "(",
+        "\N{FULLWIDTH RIGHT PARENTHESIS}": ")",
+        "^": "**",
+    }
+)
 _ROOT: Final = re.compile(r"√\s*(\d+(?:\.\d*)?|\.\d+)")
 # "x" as a multiplication sign: between a number (or a closing parenthesis) and a number
 # (or an opening one). A hexadecimal literal (0x1F) is left alone.
@@ -177,8 +192,9 @@ def _drop_thousands_separators(text: str) -> str:
 
     def drop(match: re.Match[str]) -> str:
         commas = [match.start() + i for i, ch in enumerate(match.group()) if ch == ","]
-        return match.group().replace(",", "") if all(c in outside for c in commas) else (
-            match.group())
+        return (
+            match.group().replace(",", "") if all(c in outside for c in commas) else (match.group())
+        )
 
     cleaned = _THOUSANDS.sub(drop, text)
     if _commas_outside_calls(cleaned):
@@ -213,14 +229,18 @@ def evaluate(expression: str) -> int | float:
     numbers (``sqrt(-1)``) or would be too large to work out.
     """
     if len(expression) > MAX_EXPRESSION_CHARS:
-        raise ToolError(f"the expression is too long ({len(expression)} characters; the "
-                        f"calculator takes at most {MAX_EXPRESSION_CHARS})")
+        raise ToolError(
+            f"the expression is too long ({len(expression)} characters; the "
+            f"calculator takes at most {MAX_EXPRESSION_CHARS})"
+        )
     text = _normalise(expression)
     if not text:
         raise ToolError("the expression is empty: give arithmetic such as 17*23")
     if "=" in text:
-        raise ToolError(f"give only the expression to work out, without '=' inside it: "
-                        f"{text.split('=')[0].strip() or '17*23'}")
+        raise ToolError(
+            f"give only the expression to work out, without '=' inside it: "
+            f"{text.split('=')[0].strip() or '17*23'}"
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
@@ -298,8 +318,7 @@ def _evaluate(node: ast.AST) -> int | float:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             kind = "text" if isinstance(node.value, str) else type(node.value).__name__
-            raise ToolError(f"the calculator works with numbers, not {kind} "
-                            f"({node.value!r})")
+            raise ToolError(f"the calculator works with numbers, not {kind} ({node.value!r})")
         return _checked(node.value)
     if isinstance(node, ast.BinOp):
         operation = _BINARY.get(type(node.op))
@@ -327,8 +346,10 @@ def _evaluate(node: ast.AST) -> int | float:
 
 def _call(node: ast.Call) -> int | float:
     if not isinstance(node.func, ast.Name):
-        raise ToolError("only the calculator's own functions can be called, like sqrt(2); "
-                        f"it knows: {_KNOWN_NAMES}")
+        raise ToolError(
+            "only the calculator's own functions can be called, like sqrt(2); "
+            f"it knows: {_KNOWN_NAMES}"
+        )
     name = node.func.id
     if name not in FUNCTIONS:
         if name in CONSTANTS:
@@ -339,10 +360,16 @@ def _call(node: ast.Call) -> int | float:
     function, fewest, most = FUNCTIONS[name]
     count = len(node.args)
     if count < fewest or (most is not None and count > most):
-        wanted = (f"{fewest}" if most == fewest else f"{fewest} or more" if most is None
-                  else f"{fewest} to {most}")
-        raise ToolError(f"{name} takes {wanted} argument{'s' if wanted != '1' else ''}, "
-                        f"not {count}")
+        wanted = (
+            f"{fewest}"
+            if most == fewest
+            else f"{fewest} or more"
+            if most is None
+            else f"{fewest} to {most}"
+        )
+        raise ToolError(
+            f"{name} takes {wanted} argument{'s' if wanted != '1' else ''}, not {count}"
+        )
     arguments = [_evaluate(a) for a in node.args]
     try:
         return _checked(function(*arguments))
@@ -353,15 +380,19 @@ def _call(node: ast.Call) -> int | float:
 
 def _check_power(base: int | float, exponent: int | float) -> None:
     if abs(exponent) > MAX_EXPONENT and abs(base) not in (0, 1):
-        raise ToolError(f"the exponent {format_number(exponent)} is too large (the "
-                        f"calculator allows at most {MAX_EXPONENT})")
+        raise ToolError(
+            f"the exponent {format_number(exponent)} is too large (the "
+            f"calculator allows at most {MAX_EXPONENT})"
+        )
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and base:
         # Estimate the size before computing: 10**900 * 10**900 is cheap to refuse and
         # 9**10000 would be a 9543-digit number.
         bits = exponent * math.log2(abs(base))
         if bits > _MAX_RESULT_BITS:
-            raise ToolError(f"the result would have about {int(bits / math.log2(10)) + 1} "
-                            f"digits; the calculator works with at most {MAX_RESULT_DIGITS}")
+            raise ToolError(
+                f"the result would have about {int(bits / math.log2(10)) + 1} "
+                f"digits; the calculator works with at most {MAX_RESULT_DIGITS}"
+            )
     if base < 0 and isinstance(exponent, float) and not exponent.is_integer():
         raise ToolError("a negative number to a fractional power is not a real number")
 
@@ -390,10 +421,33 @@ CALCULATOR: Final[Tool] = tool_from_function(
     description="Work out arithmetic exactly, e.g. 17*23, (2+3)^2, sqrt(2)/3 or round(10/3, 2).",
     timeout=5.0,  # bounded work: anything slower is a bug worth hearing about
     keywords=(
-        "arithmetic", "math", "maths", "calculate", "calculation", "compute", "sum", "add",
-        "plus", "minus", "subtract", "difference", "multiply", "times", "product", "divide",
-        "quotient", "percent", "percentage", "power", "square", "root", "average", "total",
-        "number", "multiplication", "division",
+        "arithmetic",
+        "math",
+        "maths",
+        "calculate",
+        "calculation",
+        "compute",
+        "sum",
+        "add",
+        "plus",
+        "minus",
+        "subtract",
+        "difference",
+        "multiply",
+        "times",
+        "product",
+        "divide",
+        "quotient",
+        "percent",
+        "percentage",
+        "power",
+        "square",
+        "root",
+        "average",
+        "total",
+        "number",
+        "multiplication",
+        "division",
     ),
 )
 """The ``calculator`` tool: one ``expression`` argument, not risky."""

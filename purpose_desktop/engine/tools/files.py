@@ -85,8 +85,9 @@ def read_file(path: str, context: ToolContext) -> str:
             # whole of a large file.
             data = file.read(MAX_READ_CHARS * 4 + 1)
     except FileNotFoundError:
-        raise ToolError(f"'{shown}' does not exist in the workspace; use list_files to see "
-                        "what is there") from None
+        raise ToolError(
+            f"'{shown}' does not exist in the workspace; use list_files to see what is there"
+        ) from None
     except OSError as exc:
         raise ToolError(f"cannot read '{shown}': {exc.strerror or exc}") from None
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
@@ -94,9 +95,11 @@ def read_file(path: str, context: ToolContext) -> str:
     text = data.decode("utf-8", errors="replace")
     if len(text) <= MAX_READ_CHARS and len(data) == size:
         return text if text else f"'{shown}' is empty"
-    return (text[:MAX_READ_CHARS]
-            + f"\n[... showed the first {MAX_READ_CHARS} characters of '{shown}', a file of "
-              f"{size} bytes ...]")
+    return (
+        text[:MAX_READ_CHARS]
+        + f"\n[... showed the first {MAX_READ_CHARS} characters of '{shown}', a file of "
+        f"{size} bytes ...]"
+    )
 
 
 def write_file(
@@ -114,8 +117,10 @@ def write_file(
     shown = _shown(target, context.workspace)
     data = content.encode("utf-8", errors="replace")
     if len(data) > MAX_WRITE_BYTES:
-        raise ToolError(f"the content is too large ({len(data)} bytes; write_file takes at "
-                        f"most {MAX_WRITE_BYTES})")
+        raise ToolError(
+            f"the content is too large ({len(data)} bytes; write_file takes at "
+            f"most {MAX_WRITE_BYTES})"
+        )
     if target.is_dir():
         raise ToolError(f"'{shown}' is a folder; give a file name")
     try:
@@ -183,27 +188,67 @@ def _shown(target: Path, workspace: Path) -> str:
     return relative if relative != "." else "."
 
 
-_FILE_KEYWORDS: Final = ("file", "files", "workspace", "document", "text", "txt", "csv", "md",
-                         "json")
+_FILE_KEYWORDS: Final = (
+    "file",
+    "files",
+    "workspace",
+    "document",
+    "text",
+    "txt",
+    "csv",
+    "md",
+    "json",
+)
 
 READ_FILE: Final[Tool] = tool_from_function(
     read_file,
-    keywords=(*_FILE_KEYWORDS, "read", "open", "load", "view", "show", "contents", "content",
-              "look"),
+    keywords=(
+        *_FILE_KEYWORDS,
+        "read",
+        "open",
+        "load",
+        "view",
+        "show",
+        "contents",
+        "content",
+        "look",
+    ),
 )
 """``read_file(path)``: a text file of the workspace; not risky."""
 
 WRITE_FILE: Final[Tool] = tool_from_function(
     write_file,
     risky=True,
-    keywords=(*_FILE_KEYWORDS, "write", "save", "create", "store", "output", "report",
-              "draft", "edit", "update", "record"),
+    keywords=(
+        *_FILE_KEYWORDS,
+        "write",
+        "save",
+        "create",
+        "store",
+        "output",
+        "report",
+        "draft",
+        "edit",
+        "update",
+        "record",
+    ),
 )
 """``write_file(path, content)``: creates or replaces a file of the workspace; risky."""
 
 LIST_FILES: Final[Tool] = tool_from_function(
     list_files,
-    keywords=(*_FILE_KEYWORDS, "list", "folder", "folders", "directory", "directories",
-              "available", "exist", "ls", "dir", "contents"),
+    keywords=(
+        *_FILE_KEYWORDS,
+        "list",
+        "folder",
+        "folders",
+        "directory",
+        "directories",
+        "available",
+        "exist",
+        "ls",
+        "dir",
+        "contents",
+    ),
 )
 """``list_files(path=".")``: the entries of a workspace folder; not risky."""

@@ -103,8 +103,10 @@ def tool_from_function(
     doc = inspect.getdoc(fn) or ""
     summary = description if description is not None else _first_paragraph(doc)
     if not summary.strip():
-        raise ValueError(f"The {tool_name} tool needs a description: give {fn!r} a docstring "
-                         "or pass description=...")
+        raise ValueError(
+            f"The {tool_name} tool needs a description: give {fn!r} a docstring "
+            "or pass description=..."
+        )
     documented = _documented_arguments(doc)
 
     try:
@@ -289,8 +291,9 @@ def validate_arguments(tool: Tool, arguments: Any) -> None:
     words a small model can act on: ``calculator: missing argument 'expression'``.
     """
     if not isinstance(arguments, Mapping):
-        raise ToolError(f"{tool.name}: the arguments must be a JSON object, "
-                        f"not {_shown(arguments)}.")
+        raise ToolError(
+            f"{tool.name}: the arguments must be a JSON object, not {_shown(arguments)}."
+        )
     validator = validator_for(tool.parameters)
     problems: list[str] = []
     for error in sorted(validator.iter_errors(dict(arguments)), key=_error_order):
@@ -360,11 +363,17 @@ def _describe_error(error: ValidationError, tool: Tool) -> list[str]:
         wanted = error.validator_value if isinstance(error.validator_value, list) else []
         return [f"missing argument '{key}'" for key in wanted if key not in instance]
     if error.validator == "additionalProperties" and isinstance(instance, Mapping):
-        known = list((error.schema or {}).get("properties", {})) if isinstance(
-            error.schema, Mapping) else []
+        known = (
+            list((error.schema or {}).get("properties", {}))
+            if isinstance(error.schema, Mapping)
+            else []
+        )
         takes = ", ".join(f"'{k}'" for k in known) or "no arguments"
-        return [f"unknown argument '{key}' ({tool.name} takes {takes})"
-                for key in instance if key not in known]
+        return [
+            f"unknown argument '{key}' ({tool.name} takes {takes})"
+            for key in instance
+            if key not in known
+        ]
     subject = f"argument '{path[0]}'" if path else "the arguments"
     return [f"{subject} {_value_problem(error)}"]
 
@@ -385,9 +394,15 @@ def _value_problem(error: ValidationError) -> str:
 
 
 def _type_words(expected: Any) -> str:
-    words = {"string": "a string", "integer": "a whole number", "number": "a number",
-             "boolean": "true or false", "object": "an object", "array": "a list",
-             "null": "null"}
+    words = {
+        "string": "a string",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "object": "an object",
+        "array": "a list",
+        "null": "null",
+    }
     names = [expected] if isinstance(expected, str) else list(expected or [])
     return " or ".join(words.get(str(n), str(n)) for n in names) or "something else"
 

@@ -10,7 +10,13 @@ from collections.abc import Iterable
 from typing import Final
 
 BUILTIN_TOOL_NAMES: Final = (
-    "calculator", "python", "read_file", "write_file", "list_files", "note", "read_notes",
+    "calculator",
+    "python",
+    "read_file",
+    "write_file",
+    "list_files",
+    "note",
+    "read_notes",
 )
 
 

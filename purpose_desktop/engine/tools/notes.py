@@ -17,9 +17,7 @@ MAX_NOTE_CHARS: Final = 500
 MAX_NOTES: Final = 200  # a model stuck in a loop should not fill the run's memory
 
 
-async def note(
-    text: Annotated[str, {"maxLength": MAX_NOTE_CHARS}], context: ToolContext
-) -> str:
+async def note(text: Annotated[str, {"maxLength": MAX_NOTE_CHARS}], context: ToolContext) -> str:
     """Write down a fact to remember for later steps; teammates can read it too.
 
     Args:
@@ -29,8 +27,7 @@ async def note(
     if not entry:
         raise ToolError("the note is empty: give the text to remember")
     if len(entry) > MAX_NOTE_CHARS:
-        raise ToolError(f"the note is too long ({len(entry)} characters; at most "
-                        f"{MAX_NOTE_CHARS})")
+        raise ToolError(f"the note is too long ({len(entry)} characters; at most {MAX_NOTE_CHARS})")
     entries = context.notes.entries
     if len(entries) >= MAX_NOTES:
         raise ToolError(f"the notes are full ({MAX_NOTES}); read_notes shows what is kept")
@@ -48,14 +45,34 @@ async def read_notes(context: ToolContext) -> str:
 
 NOTE: Final[Tool] = tool_from_function(
     note,
-    keywords=("note", "notes", "remember", "record", "jot", "keep", "memo", "scratchpad",
-              "fact", "later"),
+    keywords=(
+        "note",
+        "notes",
+        "remember",
+        "record",
+        "jot",
+        "keep",
+        "memo",
+        "scratchpad",
+        "fact",
+        "later",
+    ),
 )
 """``note(text)``: appends to the run's notes; not risky."""
 
 READ_NOTES: Final[Tool] = tool_from_function(
     read_notes,
-    keywords=("notes", "note", "recall", "remember", "earlier", "previous", "memo",
-              "scratchpad", "remembered", "noted"),
+    keywords=(
+        "notes",
+        "note",
+        "recall",
+        "remember",
+        "earlier",
+        "previous",
+        "memo",
+        "scratchpad",
+        "remembered",
+        "noted",
+    ),
 )
 """``read_notes()``: the run's notes, numbered, or ``no notes yet``; not risky."""

@@ -157,8 +157,7 @@ async def run_python(
     cancellation propagates.
     """
     if len(code) > MAX_CODE_CHARS:
-        raise ToolError(f"the code is too long ({len(code)} characters; at most "
-                        f"{MAX_CODE_CHARS})")
+        raise ToolError(f"the code is too long ({len(code)} characters; at most {MAX_CODE_CHARS})")
     if not code.strip():
         raise ToolError("there is no code to run")
     command = _interpreter_command()
@@ -204,8 +203,12 @@ def python_tool(
             code: a complete Python program; print() the results you need
         """
         result = await run_python(
-            code, context.workspace, timeout=timeout, memory_limit=memory_limit,
-            file_size_limit=file_size_limit, output_limit=output_limit,
+            code,
+            context.workspace,
+            timeout=timeout,
+            memory_limit=memory_limit,
+            file_size_limit=file_size_limit,
+            output_limit=output_limit,
         )
         if not result.ok:  # the agent sees the same text; the step counts as failed
             raise ToolError(result.describe())
@@ -215,12 +218,30 @@ def python_tool(
         python,
         name=name,
         description="Run Python code (no network; files only in the workspace) and return "
-                    "what it prints.",
+        "what it prints.",
         risky=True,
         timeout=timeout + _KILL_GRACE,
-        keywords=("python", "code", "program", "script", "run", "execute", "algorithm",
-                  "simulate", "sort", "loop", "statistics", "csv", "json", "regex", "data",
-                  "parse", "convert", "date", "random"),
+        keywords=(
+            "python",
+            "code",
+            "program",
+            "script",
+            "run",
+            "execute",
+            "algorithm",
+            "simulate",
+            "sort",
+            "loop",
+            "statistics",
+            "csv",
+            "json",
+            "regex",
+            "data",
+            "parse",
+            "convert",
+            "date",
+            "random",
+        ),
     )
 
 
@@ -236,8 +257,10 @@ def _prepare_folders(workspace: Path) -> tuple[Path, Path]:
 
 def _interpreter_command() -> list[str]:
     if getattr(sys, "frozen", False) or not sys.executable:
-        raise ToolError("the python tool is not available in this build: it has no Python "
-                        "interpreter to run code with")
+        raise ToolError(
+            "the python tool is not available in this build: it has no Python "
+            "interpreter to run code with"
+        )
     # -u: unbuffered, so stdout and stderr interleave in the order they were written;
     # -X utf8: the output's encoding does not depend on the (empty) environment's locale.
     return [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _bootstrap_source()]
@@ -297,7 +320,8 @@ async def _start(
         )
     try:
         return await asyncio.create_subprocess_exec(
-            *command, json.dumps(config),
+            *command,
+            json.dumps(config),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -407,7 +431,7 @@ class _Output:
             return self._first, 0
         cut = self._chars - self._head_chars - self._tail_chars
         head = self._first[: self._head_chars]
-        tail = self._last[-self._tail_chars:] if self._tail_chars else ""
+        tail = self._last[-self._tail_chars :] if self._tail_chars else ""
         note = f"\n[... {cut} characters of output cut ...]\n"
         return head + note + tail, cut
 
@@ -418,7 +442,7 @@ class _Output:
         if len(self._first) < self._limit:
             self._first += text[: self._limit - len(self._first)]
         if self._tail_chars:
-            self._last = (self._last + text)[-self._tail_chars:]
+            self._last = (self._last + text)[-self._tail_chars :]
 
 
 # --- the child's side ----------------------------------------------------------------------
@@ -444,15 +468,26 @@ def _guard(writable_roots: list[str]) -> None:  # noqa: PLR0915  # pragma: no co
     posix = os.name == "posix"
     sep = os.sep
     lstat, stat, readlink, getcwd, fspath, getpid = (
-        os.lstat, os.stat, os.readlink, os.getcwd, os.fspath, os.getpid,
+        os.lstat,
+        os.stat,
+        os.readlink,
+        os.getcwd,
+        os.fspath,
+        os.getpid,
     )
     # Windows only (pure Python there, so weaker: see the module's note on limits).
     windows_realpath, normcase, isabs = os.path.realpath, os.path.normcase, os.path.isabs
     is_instance, type_of, length, denied = isinstance, type, len, PermissionError
     any_of, truth, text = any, bool, str
     link_mode, dir_mode, mode_mask = 0o120000, 0o040000, 0o170000
-    write_flags = (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-                   | getattr(os, "O_TMPFILE", 0))
+    write_flags = (
+        os.O_WRONLY
+        | os.O_RDWR
+        | os.O_APPEND
+        | os.O_CREAT
+        | os.O_TRUNC
+        | getattr(os, "O_TMPFILE", 0)
+    )
     devnull = os.devnull
     proc_fds = "/proc/self/fd/" if posix and os.path.isdir("/proc/self/fd") else ""  # noqa: PTH112
     fcntl_call, get_path = None, None  # macOS has no /proc: fcntl(F_GETPATH) names a descriptor
@@ -502,8 +537,13 @@ def _guard(writable_roots: list[str]) -> None:  # noqa: PLR0915  # pragma: no co
         return False
 
     writable = tuple(realpath(r, "/") for r in writable_roots)
-    read_candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                       *[p for p in sys.path if is_instance(p, str) and p]]
+    read_candidates = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *[p for p in sys.path if is_instance(p, str) and p],
+    ]
     readable = writable + tuple(
         r for r in (realpath(c, getcwd()) for c in read_candidates) if r not in ("/", sep)
     )
@@ -535,8 +575,9 @@ def _guard(writable_roots: list[str]) -> None:  # noqa: PLR0915  # pragma: no co
                 depth += 1
         return False
 
-    def check(path_object: object, write: bool, dir_fd: int | None = None,
-              opening: bool = False) -> None:
+    def check(
+        path_object: object, write: bool, dir_fd: int | None = None, opening: bool = False
+    ) -> None:
         path = as_text(path_object)
         if path is None:
             return
@@ -563,73 +604,110 @@ def _guard(writable_roots: list[str]) -> None:  # noqa: PLR0915  # pragma: no co
                     raise denied(f"{path!r} is outside the run's workspace")
             return
         what = "write to" if write else "read"
-        raise denied(f"{path!r} is outside the run's workspace (the code may only {what} "
-                     "files inside it)")
+        raise denied(
+            f"{path!r} is outside the run's workspace (the code may only {what} files inside it)"
+        )
 
-    network = frozenset({
-        "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
-        "socket.gethostbyname_ex", "socket.gethostbyaddr", "socket.getnameinfo",
-        "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect",
-        "ftplib.connect", "smtplib.connect", "poplib.connect", "imaplib.open",
-        "nntplib.connect", "telnetlib.Telnet.open", "webbrowser.open",
-    })
-    processes = frozenset({
-        "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-        "os.forkpty", "os.startfile", "pty.spawn", "_winapi.CreateProcess",
-        "_winapi.OpenProcess", "_winapi.TerminateProcess",
-    })
-    forbidden = types.MappingProxyType({
-        "os.link": "creating links is not allowed",
-        "os.symlink": "creating links is not allowed",
-        "_winapi.CreateJunction": "creating links is not allowed",
-        "resource.setrlimit": "changing resource limits is not allowed",
-        "resource.prlimit": "changing resource limits is not allowed",
-        "gc.get_objects": "gc introspection is not allowed",
-        "gc.get_referrers": "gc introspection is not allowed",
-        "gc.get_referents": "gc introspection is not allowed",
-        "sqlite3.enable_load_extension": "SQLite extensions are not allowed",
-        "sqlite3.load_extension": "SQLite extensions are not allowed",
-        "winreg.CreateKey": "changing the registry is not allowed",
-        "winreg.DeleteKey": "changing the registry is not allowed",
-        "winreg.DeleteValue": "changing the registry is not allowed",
-        "winreg.SetValue": "changing the registry is not allowed",
-        "winreg.SaveKey": "changing the registry is not allowed",
-        "winreg.LoadKey": "changing the registry is not allowed",
-        "winreg.ConnectRegistry": "changing the registry is not allowed",
-    })
+    network = frozenset(
+        {
+            "socket.connect",
+            "socket.bind",
+            "socket.getaddrinfo",
+            "socket.gethostbyname",
+            "socket.gethostbyname_ex",
+            "socket.gethostbyaddr",
+            "socket.getnameinfo",
+            "socket.sendto",
+            "socket.sendmsg",
+            "urllib.Request",
+            "http.client.connect",
+            "ftplib.connect",
+            "smtplib.connect",
+            "poplib.connect",
+            "imaplib.open",
+            "nntplib.connect",
+            "telnetlib.Telnet.open",
+            "webbrowser.open",
+        }
+    )
+    processes = frozenset(
+        {
+            "subprocess.Popen",
+            "os.system",
+            "os.exec",
+            "os.posix_spawn",
+            "os.spawn",
+            "os.fork",
+            "os.forkpty",
+            "os.startfile",
+            "pty.spawn",
+            "_winapi.CreateProcess",
+            "_winapi.OpenProcess",
+            "_winapi.TerminateProcess",
+        }
+    )
+    forbidden = types.MappingProxyType(
+        {
+            "os.link": "creating links is not allowed",
+            "os.symlink": "creating links is not allowed",
+            "_winapi.CreateJunction": "creating links is not allowed",
+            "resource.setrlimit": "changing resource limits is not allowed",
+            "resource.prlimit": "changing resource limits is not allowed",
+            "gc.get_objects": "gc introspection is not allowed",
+            "gc.get_referrers": "gc introspection is not allowed",
+            "gc.get_referents": "gc introspection is not allowed",
+            "sqlite3.enable_load_extension": "SQLite extensions are not allowed",
+            "sqlite3.load_extension": "SQLite extensions are not allowed",
+            "winreg.CreateKey": "changing the registry is not allowed",
+            "winreg.DeleteKey": "changing the registry is not allowed",
+            "winreg.DeleteValue": "changing the registry is not allowed",
+            "winreg.SetValue": "changing the registry is not allowed",
+            "winreg.SaveKey": "changing the registry is not allowed",
+            "winreg.LoadKey": "changing the registry is not allowed",
+            "winreg.ConnectRegistry": "changing the registry is not allowed",
+        }
+    )
     # event -> ((argument index, write?, index of its dir_fd argument or -1), ...)
-    paths = types.MappingProxyType({
-        "os.listdir": ((0, False, -1),),
-        "os.scandir": ((0, False, -1),),
-        "os.getxattr": ((0, False, -1),),
-        "os.listxattr": ((0, False, -1),),
-        "os.chdir": ((0, True, -1),),
-        "os.remove": ((0, True, 1),),
-        "os.rmdir": ((0, True, 1),),
-        "os.mkdir": ((0, True, 2),),
-        "os.rename": ((0, True, 2), (1, True, 3)),
-        "os.chmod": ((0, True, 2),),
-        "os.chown": ((0, True, 3),),
-        "os.utime": ((0, True, 3),),
-        "os.truncate": ((0, True, -1),),
-        "os.chflags": ((0, True, -1),),
-        "os.lchflags": ((0, True, -1),),
-        "os.setxattr": ((0, True, -1),),
-        "os.removexattr": ((0, True, -1),),
-        "shutil.copyfile": ((0, False, -1), (1, True, -1)),
-        "shutil.copymode": ((0, False, -1), (1, True, -1)),
-        "shutil.copystat": ((0, False, -1), (1, True, -1)),
-        "shutil.copytree": ((0, False, -1), (1, True, -1)),
-        "shutil.move": ((0, True, -1), (1, True, -1)),
-        "shutil.rmtree": ((0, True, -1),),
-        "shutil.chown": ((0, True, -1),),
-        "shutil.make_archive": ((0, True, -1),),
-        "shutil.unpack_archive": ((0, False, -1), (1, True, -1)),
-    })
-    harmless_ctypes = frozenset({
-        "ctypes.create_string_buffer", "ctypes.create_unicode_buffer", "ctypes.get_errno",
-        "ctypes.set_errno", "ctypes.get_last_error", "ctypes.set_last_error",
-    })
+    paths = types.MappingProxyType(
+        {
+            "os.listdir": ((0, False, -1),),
+            "os.scandir": ((0, False, -1),),
+            "os.getxattr": ((0, False, -1),),
+            "os.listxattr": ((0, False, -1),),
+            "os.chdir": ((0, True, -1),),
+            "os.remove": ((0, True, 1),),
+            "os.rmdir": ((0, True, 1),),
+            "os.mkdir": ((0, True, 2),),
+            "os.rename": ((0, True, 2), (1, True, 3)),
+            "os.chmod": ((0, True, 2),),
+            "os.chown": ((0, True, 3),),
+            "os.utime": ((0, True, 3),),
+            "os.truncate": ((0, True, -1),),
+            "os.chflags": ((0, True, -1),),
+            "os.lchflags": ((0, True, -1),),
+            "os.setxattr": ((0, True, -1),),
+            "os.removexattr": ((0, True, -1),),
+            "shutil.copyfile": ((0, False, -1), (1, True, -1)),
+            "shutil.copymode": ((0, False, -1), (1, True, -1)),
+            "shutil.copystat": ((0, False, -1), (1, True, -1)),
+            "shutil.copytree": ((0, False, -1), (1, True, -1)),
+            "shutil.move": ((0, True, -1), (1, True, -1)),
+            "shutil.rmtree": ((0, True, -1),),
+            "shutil.chown": ((0, True, -1),),
+            "shutil.make_archive": ((0, True, -1),),
+            "shutil.unpack_archive": ((0, False, -1), (1, True, -1)),
+        }
+    )
+    harmless_ctypes = frozenset(
+        {
+            "ctypes.create_string_buffer",
+            "ctypes.create_unicode_buffer",
+            "ctypes.get_errno",
+            "ctypes.set_errno",
+            "ctypes.get_last_error",
+            "ctypes.set_last_error",
+        }
+    )
 
     def on_open(args: tuple[Any, ...]) -> None:
         flags = args[2] if length(args) > 2 and is_instance(args[2], int) else 0

@@ -25,15 +25,15 @@ ARM_TIPS = {
     "learning on": "The team learns from every run, as it does in use.",
     "learning off": "The team never learns: the baseline.",
     "with overrides": "The team learns, and in the first iteration a simulated person who "
-                      "knows each task's outcome corrects its scores.",
+    "knows each task's outcome corrects its scores.",
     "without heuristics": "Ablation: learning on, but the heuristics learned are never shown "
-                          "to the agents.",
+    "to the agents.",
     "without dead ends": "Ablation: learning on, but calls learned as dead ends are never "
-                         "taken away from the agents; other advice is still shown.",
+    "taken away from the agents; other advice is still shown.",
     "without experiences": "Ablation: learning on, but past experiences are never shown to "
-                           "the agents.",
+    "the agents.",
     "overrides, no anchors": "Ablation: with overrides, but the corrected scores are never "
-                             "shown to the critic again.",
+    "shown to the critic again.",
 }
 
 
@@ -53,7 +53,8 @@ class BenchmarkForm(QtWidgets.QDialog):
         self.intro = QtWidgets.QLabel(
             "Runs every task of a suite several times under each arm, each arm learning in a "
             "memory of its own that starts empty, and draws how the team improved. Your own "
-            f"suites go in {suites_folder}.")
+            f"suites go in {suites_folder}."
+        )
         self.intro.setWordWrap(True)
         self.suite_box = QtWidgets.QComboBox()
         self.suite_box.setPlaceholderText("Reading the suites…")
@@ -122,12 +123,15 @@ class BenchmarkForm(QtWidgets.QDialog):
             suite = entry.suite
             owner = "" if entry.builtin else " (yours)"
             self.suite_box.addItem(f"{suite.name}{owner} · {len(suite.tasks)} tasks")
-            self.suite_box.setItemData(self.suite_box.count() - 1,
-                                       f"{suite.description}\n{entry.path}".strip(),
-                                       QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.suite_box.setItemData(
+                self.suite_box.count() - 1,
+                f"{suite.description}\n{entry.path}".strip(),
+                QtCore.Qt.ItemDataRole.ToolTipRole,
+            )
         problems = choices.suites.problems
-        say(self.suite_problems, "Not listed: " + "\n".join(problems) if problems else "",
-            "warning")
+        say(
+            self.suite_problems, "Not listed: " + "\n".join(problems) if problems else "", "warning"
+        )
         self.team_box.setPlaceholderText("No team files found: choose one with Browse…")
         for team in choices.teams:
             self._add_team(team)
@@ -136,16 +140,19 @@ class BenchmarkForm(QtWidgets.QDialog):
         self._update()
 
     def _add_team(self, team: TeamChoice) -> None:
-        self.team_box.addItem(f"{team.path.name}{' (sample)' if team.sample else ''}",
-                              str(team.path))
-        self.team_box.setItemData(self.team_box.count() - 1, str(team.path),
-                                  QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.team_box.addItem(
+            f"{team.path.name}{' (sample)' if team.sample else ''}", str(team.path)
+        )
+        self.team_box.setItemData(
+            self.team_box.count() - 1, str(team.path), QtCore.Qt.ItemDataRole.ToolTipRole
+        )
 
     def choose_team_file(self) -> QtWidgets.QFileDialog:
         """Ask for a team file, without blocking the event loop."""
         start = self.team_file()
-        dialog = QtWidgets.QFileDialog(self, "Choose a team file",
-                                       "" if start is None else str(start.parent), TEAM_FILTER)
+        dialog = QtWidgets.QFileDialog(
+            self, "Choose a team file", "" if start is None else str(start.parent), TEAM_FILTER
+        )
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda chosen: self.use_team_file(Path(chosen)))
         self.file_dialog = dialog
@@ -169,8 +176,7 @@ class BenchmarkForm(QtWidgets.QDialog):
     def request(self) -> BenchmarkRequest | None:
         """What the form describes, or ``None`` while something is missing."""
         index, team = self.suite_box.currentIndex(), self.team_file()
-        arms = tuple(arm for arm, box in zip(Arm, self.arm_boxes, strict=True)
-                     if box.isChecked())
+        arms = tuple(arm for arm, box in zip(Arm, self.arm_boxes, strict=True) if box.isChecked())
         if not 0 <= index < len(self.suites) or team is None or not arms:
             return None
         return BenchmarkRequest(self.suites[index], team, self.iterations.value(), arms)
@@ -183,7 +189,8 @@ class BenchmarkForm(QtWidgets.QDialog):
             self.summary.setText(
                 f"{request.task_runs} task runs ({counted(tasks, 'task')}, "
                 f"{counted(request.iterations, 'iteration')}, {counted(len(request.arms), 'arm')})"
-                ". A small model takes seconds to a minute for each.")
+                ". A small model takes seconds to a minute for each."
+            )
         elif not any(box.isChecked() for box in self.arm_boxes):
             self.summary.setText("Choose at least one arm.")
         else:

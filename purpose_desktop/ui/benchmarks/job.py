@@ -86,16 +86,23 @@ def read_choices(setup: BenchmarkSetup) -> BenchmarkChoices:
     on a worker thread."""
     from purpose_desktop.engine.evaluation.suites import read_suites
 
-    teams = tuple(TeamChoice(path, sample)
-                  for folder, sample in ((setup.user_teams, False), (setup.sample_teams, True))
-                  if folder.is_dir() for path in sorted(folder.iterdir())
-                  if path.suffix.lower() in TEAM_SUFFIXES and path.is_file())
+    teams = tuple(
+        TeamChoice(path, sample)
+        for folder, sample in ((setup.user_teams, False), (setup.sample_teams, True))
+        if folder.is_dir()
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in TEAM_SUFFIXES and path.is_file()
+    )
     return BenchmarkChoices(read_suites(setup.builtin_suites, setup.user_suites), teams)
 
 
-async def run_benchmark(request: BenchmarkRequest, setup: BenchmarkSetup, folder: Path,
-                        open_store: OpenStore | None,
-                        on_progress: Callable[[Progress], None]) -> BenchmarkDone:
+async def run_benchmark(
+    request: BenchmarkRequest,
+    setup: BenchmarkSetup,
+    folder: Path,
+    open_store: OpenStore | None,
+    on_progress: Callable[[Progress], None],
+) -> BenchmarkDone:
     """Run ``request`` and save its result in ``folder`` and in the database. Raises what
     the person can fix as a ``UserError`` (a team file that is not valid, a folder that
     cannot be written); cancelling stops the run under way and saves nothing."""
@@ -106,8 +113,14 @@ async def run_benchmark(request: BenchmarkRequest, setup: BenchmarkSetup, folder
 
     team = await asyncio.to_thread(load_team, request.team_file)
     result = await measure_improvement(
-        team, request.suite, request.iterations, setup.models(), arms=request.arms,
-        max_answer_tokens=setup.max_answer_tokens, on_progress=on_progress)
+        team,
+        request.suite,
+        request.iterations,
+        setup.models(),
+        arms=request.arms,
+        max_answer_tokens=setup.max_answer_tokens,
+        on_progress=on_progress,
+    )
     engine = None if open_store is None else (lambda: open_store().engine)
     kept = await asyncio.to_thread(keep_result, result, result_file(folder, result), engine)
     return BenchmarkDone(result, kept)

@@ -85,9 +85,15 @@ class BenchmarkPane(QtWidgets.QWidget):
     whose results are listed beside the folder's files; without it, the files alone.
     ``setup`` is what running a benchmark needs; without it there is no Run benchmark…."""
 
-    def __init__(self, tasks: TaskKeeper, folder: Path, *, open_store: OpenStore | None = None,
-                 setup: BenchmarkSetup | None = None,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskKeeper,
+        folder: Path,
+        *,
+        open_store: OpenStore | None = None,
+        setup: BenchmarkSetup | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self.folder = folder
@@ -117,8 +123,9 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.delete_button = QtWidgets.QPushButton("&Delete…")
         self._allow_delete(None)
         self.run_button = QtWidgets.QPushButton("R&un benchmark…")
-        self.run_button.setToolTip(f"Run a suite of tasks with a team and draw how it improves "
-                                   f"({RUN_SHORTCUT})")
+        self.run_button.setToolTip(
+            f"Run a suite of tasks with a team and draw how it improves ({RUN_SHORTCUT})"
+        )
         set_by_name(self.run_button, "shortcut", RUN_SHORTCUT)
         if setup is None:
             self.run_button.hide()
@@ -134,8 +141,10 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.empty.setWordWrap(True)
         set_by_name(self.empty, "alignment", "AlignCenter")
         set_by_name(self.empty, "textInteractionFlags", "TextSelectableByMouse")
-        self.unreadable = QtWidgets.QLabel("This result cannot be read (see above). Choose "
-                                           "another, or mend the file and press Refresh.")
+        self.unreadable = QtWidgets.QLabel(
+            "This result cannot be read (see above). Choose "
+            "another, or mend the file and press Refresh."
+        )
         self.unreadable.setWordWrap(True)
         set_by_name(self.unreadable, "alignment", "AlignCenter")
         self._lay_out()
@@ -147,8 +156,11 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.open_button.clicked.connect(self.choose_file)
         self.refresh_button.clicked.connect(self.refresh)
         self.delete_button.clicked.connect(self.ask_to_delete)
-        delete = QtGui.QShortcut(QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
-                                 self.results, self.ask_to_delete)
+        delete = QtGui.QShortcut(
+            QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
+            self.results,
+            self.ask_to_delete,
+        )
         delete.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
         self.run_button.clicked.connect(self.open_form)
         self.progress.cancel_requested.connect(self.cancel)
@@ -166,8 +178,9 @@ class BenchmarkPane(QtWidgets.QWidget):
         side_layout.addWidget(self.results, 1)
         buttons = QtWidgets.QGridLayout()
         buttons.addWidget(self.run_button, 0, 0, 1, 3)
-        for column, button in enumerate((self.open_button, self.refresh_button,
-                                         self.delete_button)):
+        for column, button in enumerate(
+            (self.open_button, self.refresh_button, self.delete_button)
+        ):
             buttons.addWidget(button, 1, column)
         side_layout.addLayout(buttons)
         chooser = QtWidgets.QHBoxLayout()
@@ -220,13 +233,17 @@ class BenchmarkPane(QtWidgets.QWidget):
         return self.listing
 
     async def _refresh(self, select: Path | None = None) -> None:
-        listing: ResultListing = await asyncio.to_thread(read_results, self.folder,
-                                                         self._open_store)
+        listing: ResultListing = await asyncio.to_thread(
+            read_results, self.folder, self._open_store
+        )
         say(self.listing_notice, listing.problem or "", "warning")
         opened = {entry.path for entry in self._opened}
         entries = self._opened + [e for e in listing.entries if e.path not in opened]
-        rows = [index for index, entry in enumerate(entries)
-                if select is not None and entry.path == select]
+        rows = [
+            index
+            for index, entry in enumerate(entries)
+            if select is not None and entry.path == select
+        ]
         self._list(entries, rows[0] if rows else 0)
 
     def _list(self, entries: list[ListedResult], current: int = 0) -> None:
@@ -255,8 +272,9 @@ class BenchmarkPane(QtWidgets.QWidget):
 
     def choose_file(self) -> QtWidgets.QFileDialog:
         """Ask for a result file, without blocking the event loop."""
-        dialog = QtWidgets.QFileDialog(self, "Open benchmark results", str(self.folder),
-                                       RESULT_FILTER)
+        dialog = QtWidgets.QFileDialog(
+            self, "Open benchmark results", str(self.folder), RESULT_FILTER
+        )
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda chosen: self.open_file(Path(chosen)))
         self.file_dialog = dialog
@@ -302,7 +320,8 @@ class BenchmarkPane(QtWidgets.QWidget):
         assert saved is not None and open_store is not None  # listed from that store
         try:
             read: ImprovementResult | str = await asyncio.to_thread(
-                lambda: ImprovementStore(open_store().engine).load(saved.id))
+                lambda: ImprovementStore(open_store().engine).load(saved.id)
+            )
         except UserError as exc:
             read = str(exc)
         self._read[saved] = read
@@ -322,8 +341,10 @@ class BenchmarkPane(QtWidgets.QWidget):
         saved = entry is not None and entry.saved is not None
         self.delete_button.setEnabled(saved)
         self.delete_button.setToolTip(
-            "Forget this result, and remove its file" if saved else
-            "Results saved in the database are deleted here; a file alone is yours to remove")
+            "Forget this result, and remove its file"
+            if saved
+            else "Results saved in the database are deleted here; a file alone is yours to remove"
+        )
 
     def _show_nothing(self) -> None:
         self.shown = None
@@ -335,8 +356,10 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.shown = result
         team = f" · team {result.team}" if result.team else ""
         model = f" · {result.model}" if result.model else ""
-        self.heading.setText(f"<b>{html.escape(result.suite)}</b>{html.escape(team)}"
-                             f"{html.escape(model)} · {_when(result.created)}")
+        self.heading.setText(
+            f"<b>{html.escape(result.suite)}</b>{html.escape(team)}"
+            f"{html.escape(model)} · {_when(result.created)}"
+        )
         self.pages.setCurrentWidget(self.details)
         self._draw()
 
@@ -349,8 +372,7 @@ class BenchmarkPane(QtWidgets.QWidget):
         # The table has room for every digit of a count, which the axis rounds to 3.46k.
         cell_text = (lambda value: f"{value:,.0f}") if metric.whole else text
         curves = [Curve(series.name, series.points(metric.name)) for series in result.series]
-        self.chart.show_curves(curves, y_title=metric.label, bounds=metric.bounds,
-                               value_text=text)
+        self.chart.show_curves(curves, y_title=metric.label, bounds=metric.bounds, value_text=text)
         iterations = sorted({i for curve in curves for i, _ in curve.points})
         table = self.table
         table.setColumnCount(1 + len(curves))
@@ -360,8 +382,11 @@ class BenchmarkPane(QtWidgets.QWidget):
             table.setItem(row, 0, QtWidgets.QTableWidgetItem(str(iteration)))
             for column, curve in enumerate(curves, start=1):
                 value = dict(curve.points).get(iteration)
-                table.setItem(row, column, QtWidgets.QTableWidgetItem(
-                    "" if value is None else cell_text(value)))
+                table.setItem(
+                    row,
+                    column,
+                    QtWidgets.QTableWidgetItem("" if value is None else cell_text(value)),
+                )
         table.resizeColumnsToContents()
 
     # --- running --------------------------------------------------------------------------
@@ -417,19 +442,25 @@ class BenchmarkPane(QtWidgets.QWidget):
 
     async def _run(self, request: BenchmarkRequest, setup: BenchmarkSetup) -> None:
         try:
-            done = await run_benchmark(request, setup, self.folder, self._open_store,
-                                       self.progress.advance)
+            done = await run_benchmark(
+                request, setup, self.folder, self._open_store, self.progress.advance
+            )
         except asyncio.CancelledError:
-            say(self.notice, f"The benchmark was cancelled after {self.progress.done} of "
-                f"{self.progress.bar.maximum()} task runs; nothing was saved.", "warning")
+            say(
+                self.notice,
+                f"The benchmark was cancelled after {self.progress.done} of "
+                f"{self.progress.bar.maximum()} task runs; nothing was saved.",
+                "warning",
+            )
             raise
         except UserError as exc:
             say(self.notice, f"The benchmark could not run: {exc}")
             return
         except Exception as exc:  # anything else still ends the run with a message
             log.exception("The benchmark stopped")
-            say(self.notice, f"The benchmark stopped with an error: {exc}. The log has the "
-                "details.")
+            say(
+                self.notice, f"The benchmark stopped with an error: {exc}. The log has the details."
+            )
             return
         finally:
             # Over before the result is listed: there is nothing left to cancel.
@@ -447,8 +478,12 @@ class BenchmarkPane(QtWidgets.QWidget):
             say(self.notice, kept.problem, "warning")
             return
         where = "in the database and " if kept.saved is not None else ""
-        say(self.notice, f"The benchmark finished. Its result is saved {where}as {kept.file.name}"
-            " in the benchmarks folder.", "success")
+        say(
+            self.notice,
+            f"The benchmark finished. Its result is saved {where}as {kept.file.name}"
+            " in the benchmarks folder.",
+            "success",
+        )
 
     # --- deleting -------------------------------------------------------------------------
 
@@ -467,13 +502,18 @@ class BenchmarkPane(QtWidgets.QWidget):
         saved = entry.saved
         own = self._own_file(saved)
         file = "" if own is None else f" Its file {own} is removed too."
-        box = message_box(self, QtWidgets.QMessageBox.Icon.Question, "Delete benchmark result",
-                          f"Delete the result of {saved.suite} by {saved.team}, "
-                          f"{_when(saved.created)}?", f"It is forgotten for good.{file}")
+        box = message_box(
+            self,
+            QtWidgets.QMessageBox.Icon.Question,
+            "Delete benchmark result",
+            f"Delete the result of {saved.suite} by {saved.team}, {_when(saved.created)}?",
+            f"It is forgotten for good.{file}",
+        )
         delete = box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
-        box.finished.connect(lambda _result: self._answered(box, box.clickedButton() is delete,
-                                                            entry))
+        box.finished.connect(
+            lambda _result: self._answered(box, box.clickedButton() is delete, entry)
+        )
         self.confirmation = box
         box.open()
         return box

@@ -27,8 +27,9 @@ class BenchmarkProgress(QtWidgets.QFrame):
         self.line = QtWidgets.QLabel("")
         self.line.setStyleSheet("color: palette(placeholder-text);")  # quieter than the heading
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the benchmark: the task run under way is ended, "
-                                      "and nothing is saved")
+        self.cancel_button.setToolTip(
+            "Stop the benchmark: the task run under way is ended, and nothing is saved"
+        )
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
         layout = QtWidgets.QGridLayout(self)
         layout.addWidget(self.heading, 0, 0)

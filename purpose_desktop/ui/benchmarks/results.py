@@ -84,17 +84,20 @@ def read_results(folder: Path, open_store: OpenStore | None) -> ResultListing:
 
 
 def _files_only(files: Sequence[ResultFile], problem: Exception) -> ResultListing:
-    return ResultListing(merged((), files),
-                         f"The results saved in the database cannot be read: {problem}")
+    return ResultListing(
+        merged((), files), f"The results saved in the database cannot be read: {problem}"
+    )
 
 
-def merged(saved: Sequence[SavedImprovement], files: Sequence[ResultFile]
-           ) -> tuple[ListedResult, ...]:
+def merged(
+    saved: Sequence[SavedImprovement], files: Sequence[ResultFile]
+) -> tuple[ListedResult, ...]:
     """``saved`` and those of ``files`` that none of them names, the newest first."""
     named = {_same(item.file) for item in saved if item.file is not None}
     entries = [ListedResult(item.created.timestamp(), saved=item) for item in saved]
-    entries += [ListedResult(file.modified, file=file) for file in files
-                if _same(file.path) not in named]
+    entries += [
+        ListedResult(file.modified, file=file) for file in files if _same(file.path) not in named
+    ]
     return tuple(sorted(entries, key=lambda entry: -entry.when))
 
 

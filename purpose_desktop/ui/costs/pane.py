@@ -71,14 +71,25 @@ class ChartMeasure:
 
 
 CHART_MEASURES = (
-    ChartMeasure("Tokens", lambda t: (t.prompt_tokens, t.completion_tokens),
-                 lambda t: tokens_text(t.prompt_tokens + t.completion_tokens), ("in", "out")),
+    ChartMeasure(
+        "Tokens",
+        lambda t: (t.prompt_tokens, t.completion_tokens),
+        lambda t: tokens_text(t.prompt_tokens + t.completion_tokens),
+        ("in", "out"),
+    ),
     ChartMeasure("Money", lambda t: (t.cost,), lambda t: money_text(t.cost)),
     ChartMeasure("Calls", lambda t: (t.calls,), lambda t: f"{t.calls:,}"),
-    ChartMeasure("Wall time", lambda t: (t.seconds,), lambda t: seconds_text(t.seconds),
-                 tick_text=lambda s: f"{compact(s)} s"),
-    ChartMeasure("Tokens per second", lambda t: (t.tokens_per_second,),
-                 lambda t: f"{t.tokens_per_second:.1f}"),
+    ChartMeasure(
+        "Wall time",
+        lambda t: (t.seconds,),
+        lambda t: seconds_text(t.seconds),
+        tick_text=lambda s: f"{compact(s)} s",
+    ),
+    ChartMeasure(
+        "Tokens per second",
+        lambda t: (t.tokens_per_second,),
+        lambda t: f"{t.tokens_per_second:.1f}",
+    ),
 )
 
 
@@ -101,8 +112,13 @@ class CostsPane(QtWidgets.QWidget):
     prices_saved = Signal(object)
     """The :class:`PriceTable` the person saved: what runs from now on are charged."""
 
-    def __init__(self, tasks: TaskKeeper, open_store: OpenStore | None, prices_file: Path,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskKeeper,
+        open_store: OpenStore | None,
+        prices_file: Path,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self._open_store = open_store
@@ -131,7 +147,8 @@ class CostsPane(QtWidgets.QWidget):
         # The names take the room left; the numbers keep to their width.
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.horizontalHeader().setSectionResizeMode(
-            0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+            0, QtWidgets.QHeaderView.ResizeMode.Stretch
+        )
         self.chart = BarChart()
         self.chart_note = QtWidgets.QLabel("")
         note = QtWidgets.QLabel(LOCAL_NOTE)
@@ -211,10 +228,12 @@ class CostsPane(QtWidgets.QWidget):
         since = PERIODS[self.period.currentIndex()].since_day(date.today())
         return self._tasks.start(
             self._refresh(self._open_store, self._generation, self.grouping_key, since),
-            "read costs")
+            "read costs",
+        )
 
-    async def _refresh(self, open_store: OpenStore, generation: int, grouping: Grouping,
-                       since: str | None) -> None:
+    async def _refresh(
+        self, open_store: OpenStore, generation: int, grouping: Grouping, since: str | None
+    ) -> None:
         def read() -> CostReport:
             try:
                 prices: PriceTable | None = load_prices(self._prices_file)
@@ -243,9 +262,11 @@ class CostsPane(QtWidgets.QWidget):
         if not report.lines:
             period = PERIODS[self.period.currentIndex()]
             within = "" if period.days is None else f" ({period.label.lower()})"
-            self._show_empty(f"No model calls recorded yet{within}. Run a team: the tokens, "
-                             "time and money of every call are added up here by agent, model, "
-                             "run and day.")
+            self._show_empty(
+                f"No model calls recorded yet{within}. Run a team: the tokens, "
+                "time and money of every call are added up here by agent, model, "
+                "run and day."
+            )
             return
         self.summary.setText(f"Total: {summary_text(report.total)}")
         self._fill_table(report)
@@ -271,10 +292,17 @@ class CostsPane(QtWidgets.QWidget):
             name.setToolTip(line.detail or line.key)
             table.setItem(row, 0, name)
             totals = line.totals
-            numbers = (totals.calls, totals.prompt_tokens, totals.completion_tokens,
-                       totals.seconds, totals.tokens_per_second, totals.cost)
+            numbers = (
+                totals.calls,
+                totals.prompt_tokens,
+                totals.completion_tokens,
+                totals.seconds,
+                totals.tokens_per_second,
+                totals.cost,
+            )
             for column, (text, number) in enumerate(
-                    zip(number_texts(totals), numbers, strict=True), start=1):
+                zip(number_texts(totals), numbers, strict=True), start=1
+            ):
                 table.setItem(row, column, _NumberItem(text, number))
         table.resizeColumnsToContents()
         # Sortable by a click on a header, but shown first in the report's order (the
@@ -287,14 +315,28 @@ class CostsPane(QtWidgets.QWidget):
             return
         measure = CHART_MEASURES[self.measure.currentIndex()]
         lines = self.report.lines[:MAX_BARS]
-        bars = [Bar(line.label, tuple(float(v) for v in measure.values(line.totals)),
-                    measure.text(line.totals), line.detail) for line in lines]
+        bars = [
+            Bar(
+                line.label,
+                tuple(float(v) for v in measure.values(line.totals)),
+                measure.text(line.totals),
+                line.detail,
+            )
+            for line in lines
+        ]
         title = dict(GROUPINGS)[self.report.grouping].lower()
-        self.chart.show_bars(bars, title=f"{measure.label} by {title}",
-                             segments=measure.segments, tick_text=measure.tick_text)
+        self.chart.show_bars(
+            bars,
+            title=f"{measure.label} by {title}",
+            segments=measure.segments,
+            tick_text=measure.tick_text,
+        )
         hidden = len(self.report.lines) - len(lines)
-        self.chart_note.setText(f"The chart shows the first {len(lines)} of "
-                                f"{len(self.report.lines)} rows." if hidden else "")
+        self.chart_note.setText(
+            f"The chart shows the first {len(lines)} of {len(self.report.lines)} rows."
+            if hidden
+            else ""
+        )
         self.chart_note.setVisible(bool(hidden))
 
     # --- prices ---------------------------------------------------------------------------
@@ -312,8 +354,7 @@ class CostsPane(QtWidgets.QWidget):
 
     def _prices_saved(self, prices: PriceTable) -> None:
         self.prices_saved.emit(prices)
-        say(self.notice, "Prices saved: runs started from now on are charged at them.",
-            "success")
+        say(self.notice, "Prices saved: runs started from now on are charged at them.", "success")
         self.refresh()
 
     # --- CSV ------------------------------------------------------------------------------
@@ -321,8 +362,9 @@ class CostsPane(QtWidgets.QWidget):
     def choose_csv_file(self) -> QtWidgets.QFileDialog:
         """Ask where to save the shown totals, without blocking the event loop."""
         name = f"costs-by-{self.grouping_key}-{date.today().isoformat()}.csv"
-        dialog = QtWidgets.QFileDialog(self, "Export costs as CSV", str(Path.home() / name),
-                                       CSV_FILTER)
+        dialog = QtWidgets.QFileDialog(
+            self, "Export costs as CSV", str(Path.home() / name), CSV_FILTER
+        )
         dialog.setAcceptMode(QtWidgets.QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("csv")
         dialog.fileSelected.connect(lambda chosen: self.export_csv(Path(chosen)))

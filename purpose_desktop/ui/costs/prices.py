@@ -31,13 +31,17 @@ EXPLANATION = (
 class _AmountDelegate(QtWidgets.QStyledItemDelegate):
     """Edits the price columns in a field that accepts only a plain non-negative amount."""
 
-    def createEditor(self, parent: QtWidgets.QWidget, option: QtWidgets.QStyleOptionViewItem,
-                     index: QtCore.QModelIndex | QtCore.QPersistentModelIndex
-                     ) -> QtWidgets.QWidget:
+    def createEditor(
+        self,
+        parent: QtWidgets.QWidget,
+        option: QtWidgets.QStyleOptionViewItem,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
+    ) -> QtWidgets.QWidget:
         editor = super().createEditor(parent, option, index)
         if index.column() > 0 and isinstance(editor, QtWidgets.QLineEdit):
-            editor.setValidator(QtGui.QRegularExpressionValidator(
-                QtCore.QRegularExpression(_AMOUNT), editor))
+            editor.setValidator(
+                QtGui.QRegularExpressionValidator(QtCore.QRegularExpression(_AMOUNT), editor)
+            )
         return editor
 
 
@@ -47,8 +51,9 @@ class PriceEditor(QtWidgets.QDialog):
     saved = Signal(object)
     """The :class:`PriceTable` just saved."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None, prices_file: Path,
-                 tasks: TaskKeeper) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None, prices_file: Path, tasks: TaskKeeper
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Prices of remote models")
         self.setObjectName("priceEditor")
@@ -171,17 +176,24 @@ class PriceEditor(QtWidgets.QDialog):
                 item.setToolTip(problem or "")
         self.table.blockSignals(False)
         first = min(found.items()) if found else None
-        say(self.problem, "" if first is None else
-             f"Row {first[0][0] + 1}, {COLUMNS[first[0][1]].lower()}: {first[1]}")
+        say(
+            self.problem,
+            ""
+            if first is None
+            else f"Row {first[0][0] + 1}, {COLUMNS[first[0][1]].lower()}: {first[1]}",
+        )
         self.save_button.setEnabled(not found and self._read)
         return not found
 
     def price_table(self) -> PriceTable:
         """The table as entered (call :meth:`check` first: it must have no problem)."""
-        return PriceTable({
-            self._text(row, 0): Price(float(self._text(row, 1)), float(self._text(row, 2)))
-            for row in range(self.table.rowCount()) if self._text(row, 0)
-        })
+        return PriceTable(
+            {
+                self._text(row, 0): Price(float(self._text(row, 1)), float(self._text(row, 2)))
+                for row in range(self.table.rowCount())
+                if self._text(row, 0)
+            }
+        )
 
     def save(self) -> None:
         if self.check():
@@ -197,4 +209,3 @@ class PriceEditor(QtWidgets.QDialog):
             return
         self.saved.emit(prices)
         self.accept()
-

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 Grouping = Literal["agent", "model", "run", "day"]
 GROUPINGS: Final[tuple[tuple[Grouping, str], ...]] = (
-    ("agent", "Agent"), ("model", "Model"), ("run", "Run"), ("day", "Day"),
+    ("agent", "Agent"),
+    ("model", "Model"),
+    ("run", "Run"),
+    ("day", "Day"),
 )
 #: The columns after the grouping's own, in the table and (with raw numbers) in the CSV.
 NUMBER_COLUMNS: Final = ("Calls", "Tokens in", "Tokens out", "Wall time", "Tokens/s", "Money")
@@ -44,8 +47,12 @@ class Period:
         return (today - timedelta(days=self.days - 1)).isoformat()
 
 
-PERIODS: Final = (Period("All time", None), Period("Today", 1), Period("Last 7 days", 7),
-                  Period("Last 30 days", 30))
+PERIODS: Final = (
+    Period("All time", None),
+    Period("Today", 1),
+    Period("Last 7 days", 7),
+    Period("Last 30 days", 30),
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,9 @@ class CostReport:
         return sum((line.totals for line in self.lines), CostTotal())
 
 
-def read_cost_report(runs: RunQueries, grouping: Grouping, since_day: str | None,
-                     prices: PriceTable | None) -> CostReport:
+def read_cost_report(
+    runs: RunQueries, grouping: Grouping, since_day: str | None, prices: PriceTable | None
+) -> CostReport:
     """The calls recorded from ``since_day`` on (all if ``None``), totalled by ``grouping``:
     the costliest first, or for days the latest first. ``prices`` (the current price table,
     if it could be read) explains what each model is charged."""
@@ -82,15 +90,26 @@ def read_cost_report(runs: RunQueries, grouping: Grouping, since_day: str | None
     summaries = _run_summaries(runs, {r.key for r in records}) if grouping == "run" else {}
     lines = []
     for record in records:
-        totals = CostTotal(record.calls, record.prompt_tokens, record.completion_tokens,
-                           record.seconds, record.cost)
+        totals = CostTotal(
+            record.calls,
+            record.prompt_tokens,
+            record.completion_tokens,
+            record.seconds,
+            record.cost,
+        )
         run = summaries.get(record.key)
         if run is not None:
             started = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
-            lines.append(CostLine(
-                record.key, f"{run.id[:8]}  {shorten(run.task, 60)}",
-                f"Run {run.id} of {run.team}, started {started} ({run.status}):\n{run.task}",
-                totals, run.team, run.task))
+            lines.append(
+                CostLine(
+                    record.key,
+                    f"{run.id[:8]}  {shorten(run.task, 60)}",
+                    f"Run {run.id} of {run.team}, started {started} ({run.status}):\n{run.task}",
+                    totals,
+                    run.team,
+                    run.task,
+                )
+            )
         else:
             detail = model_pricing(record.key, prices) if grouping == "model" else ""
             lines.append(CostLine(record.key, record.key, detail, totals))
@@ -120,8 +139,10 @@ def model_pricing(model: str, prices: PriceTable | None) -> str:
     """How ``model``'s calls are charged, in a sentence."""
     price = None if prices is None else prices.price(model)
     if price is not None:
-        return (f"{model}: {price.input_per_million:g} per million tokens in, "
-                f"{price.output_per_million:g} out (calls are charged at the price of the day)")
+        return (
+            f"{model}: {price.input_per_million:g} per million tokens in, "
+            f"{price.output_per_million:g} out (calls are charged at the price of the day)"
+        )
     if is_local(model):
         return f"{model} runs locally: its calls cost nothing."
     return f"{model} has no price set, so its calls are counted as free (see Prices…)."
@@ -151,17 +172,24 @@ def money_text(amount: float) -> str:
 
 def number_texts(totals: CostTotal) -> tuple[str, ...]:
     """The cells of :data:`NUMBER_COLUMNS` for ``totals``."""
-    return (f"{totals.calls:,}", tokens_text(totals.prompt_tokens),
-            tokens_text(totals.completion_tokens), seconds_text(totals.seconds),
-            f"{totals.tokens_per_second:.1f}", money_text(totals.cost))
+    return (
+        f"{totals.calls:,}",
+        tokens_text(totals.prompt_tokens),
+        tokens_text(totals.completion_tokens),
+        seconds_text(totals.seconds),
+        f"{totals.tokens_per_second:.1f}",
+        money_text(totals.cost),
+    )
 
 
 def summary_text(totals: CostTotal) -> str:
     """All the calls in one line."""
     calls = f"{totals.calls:,} call" + ("" if totals.calls == 1 else "s")
-    return (f"{calls} · {tokens_text(totals.prompt_tokens)} tokens in · "
-            f"{tokens_text(totals.completion_tokens)} out · {seconds_text(totals.seconds)} · "
-            f"{totals.tokens_per_second:.1f} tokens/s · money {money_text(totals.cost)}")
+    return (
+        f"{calls} · {tokens_text(totals.prompt_tokens)} tokens in · "
+        f"{tokens_text(totals.completion_tokens)} out · {seconds_text(totals.seconds)} · "
+        f"{totals.tokens_per_second:.1f} tokens/s · money {money_text(totals.cost)}"
+    )
 
 
 def cost_csv(report: CostReport, grouping_title: str) -> str:
@@ -170,13 +198,31 @@ def cost_csv(report: CostReport, grouping_title: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     run_columns: Sequence[str] = ("Team", "Task") if report.grouping == "run" else ()
-    writer.writerow([grouping_title, *run_columns, "Calls", "Tokens in", "Tokens out",
-                     "Wall time (s)", "Tokens per second", "Money"])
+    writer.writerow(
+        [
+            grouping_title,
+            *run_columns,
+            "Calls",
+            "Tokens in",
+            "Tokens out",
+            "Wall time (s)",
+            "Tokens per second",
+            "Money",
+        ]
+    )
     for line in report.lines:
         totals = line.totals
         extra = [line.team, line.task] if run_columns else []
-        writer.writerow([line.key, *extra, totals.calls, totals.prompt_tokens,
-                         totals.completion_tokens, round(totals.seconds, 3),
-                         round(totals.tokens_per_second, 2), round(totals.cost, 6)])
+        writer.writerow(
+            [
+                line.key,
+                *extra,
+                totals.calls,
+                totals.prompt_tokens,
+                totals.completion_tokens,
+                round(totals.seconds, 3),
+                round(totals.tokens_per_second, 2),
+                round(totals.cost, 6),
+            ]
+        )
     return buffer.getvalue()
-

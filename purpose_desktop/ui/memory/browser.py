@@ -55,19 +55,30 @@ SEARCH_DELAY_MS = 250
 #: Recorded runs offered to choose a step from.
 RECENT_RUNS = 100
 HEURISTIC_ORDERS: tuple[tuple[str, HeuristicOrder], ...] = (
-    ("Q-value", "q_value"), ("Uses", "uses"), ("Newest", "newest"))
+    ("Q-value", "q_value"),
+    ("Uses", "uses"),
+    ("Newest", "newest"),
+)
 EXPERIENCE_ORDERS: tuple[tuple[str, ExperienceOrder], ...] = (
-    ("Q-value", "q_value"), ("Newest", "newest"))
-NOTHING_LEARNED = ("Nothing learned yet. Heuristics and past experiences the team gathers from "
-                   "its runs will be listed here.")
+    ("Q-value", "q_value"),
+    ("Newest", "newest"),
+)
+NOTHING_LEARNED = (
+    "Nothing learned yet. Heuristics and past experiences the team gathers from "
+    "its runs will be listed here."
+)
 
 
 class MemoryBrowser(QtWidgets.QWidget):
     """Call :meth:`refresh` whenever it is shown (the first call opens the store) and when
     the memory may have changed, and :meth:`set_team` with the app's current team."""
 
-    def __init__(self, tasks: TaskKeeper, open_store: OpenStore | None,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskKeeper,
+        open_store: OpenStore | None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self._open_store = open_store
@@ -102,8 +113,9 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.team_box.setMinimumContentsLength(16)
         self.search_box = QtWidgets.QLineEdit()
         self.search_box.setObjectName("memorySearch")
-        self.search_box.setPlaceholderText("Search patterns, strategies, tasks and summaries "
-                                           "(Ctrl+F)")
+        self.search_box.setPlaceholderText(
+            "Search patterns, strategies, tasks and summaries (Ctrl+F)"
+        )
         self.search_box.setClearButtonEnabled(True)
         self.search_timer = QtCore.QTimer(self)
         self.search_timer.setSingleShot(True)
@@ -111,8 +123,10 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.status_line = QtWidgets.QLabel("")
         self.status_line.setObjectName("memoryStatus")
         self.status_line.setWordWrap(True)
-        self.refresh_button = _button("Re&fresh", "Read the memory again: runs, and other "
-                                      "programs sharing the database, change it")
+        self.refresh_button = _button(
+            "Re&fresh",
+            "Read the memory again: runs, and other programs sharing the database, change it",
+        )
         team_label = QtWidgets.QLabel("Te&am")
         team_label.setBuddy(self.team_box)
         self.top = QtWidgets.QHBoxLayout()
@@ -122,52 +136,81 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.top.addWidget(self.refresh_button)
 
     def _build_heuristics(self) -> None:
-        self.tier_box = _choices([("All tiers", None)]
-                                 + [(t.value.capitalize(), t) for t in Tier])
-        self.source_box = _choices([("Any source", None), ("Distilled", "distilled"),
-                                    ("Human", "human")])
+        self.tier_box = _choices([("All tiers", None)] + [(t.value.capitalize(), t) for t in Tier])
+        self.source_box = _choices(
+            [("Any source", None), ("Distilled", "distilled"), ("Human", "human")]
+        )
         self.min_q, self.max_q = _q_box("Q from ", 0.0), _q_box("to ", 1.0)
         self.heuristic_order = _choices(HEURISTIC_ORDERS)
         self.heuristic_model: PageModel[Heuristic] = PageModel(HEURISTIC_COLUMNS, self)
         self.heuristic_view = memory_table(self.heuristic_model)
         self.heuristic_view.setObjectName("heuristicTable")
         self.heuristic_pager = Pager("heuristic")
-        self.heuristics = PagedListing(self._tasks, self.heuristic_model, self.heuristic_pager,
-                                       self)
+        self.heuristics = PagedListing(
+            self._tasks, self.heuristic_model, self.heuristic_pager, self
+        )
         self.heuristic_detail = _detail_view()
-        self.inject_button = _button("Inject heuristic…",
-                                     "Write a heuristic for the team by hand (source: human)")
+        self.inject_button = _button(
+            "Inject heuristic…", "Write a heuristic for the team by hand (source: human)"
+        )
         self.edit_button = _button("Edit…", "Edit the selected heuristic (Enter)")
         self.pin_button = _button("Pin", "Pinned heuristics come first whenever they fit a step")
-        self.delete_heuristics_button = _button("Delete…",
-                                                "Delete the selected heuristics (Delete)")
-        filters = _row(_labelled("&Tier", self.tier_box), _labelled("S&ource", self.source_box),
-                       self.min_q, self.max_q, 1, _labelled("Sort &by", self.heuristic_order))
-        actions = _row(self.inject_button, self.edit_button, self.pin_button,
-                       self.delete_heuristics_button, 1, self.heuristic_pager)
-        self.heuristics_page = _page(filters, self.heuristic_view, self.heuristic_detail,
-                                     actions, detail_share=1)
+        self.delete_heuristics_button = _button(
+            "Delete…", "Delete the selected heuristics (Delete)"
+        )
+        filters = _row(
+            _labelled("&Tier", self.tier_box),
+            _labelled("S&ource", self.source_box),
+            self.min_q,
+            self.max_q,
+            1,
+            _labelled("Sort &by", self.heuristic_order),
+        )
+        actions = _row(
+            self.inject_button,
+            self.edit_button,
+            self.pin_button,
+            self.delete_heuristics_button,
+            1,
+            self.heuristic_pager,
+        )
+        self.heuristics_page = _page(
+            filters, self.heuristic_view, self.heuristic_detail, actions, detail_share=1
+        )
 
     def _build_experiences(self) -> None:
-        self.outcome_box = _choices([("Any outcome", None), ("Completed", "completed"),
-                                     ("Failed", "failed"), ("Cancelled", "cancelled")])
+        self.outcome_box = _choices(
+            [
+                ("Any outcome", None),
+                ("Completed", "completed"),
+                ("Failed", "failed"),
+                ("Cancelled", "cancelled"),
+            ]
+        )
         self.experience_min_q = _q_box("Q from ", 0.0)
         self.experience_order = _choices(EXPERIENCE_ORDERS)
         self.experience_model: PageModel[Experience] = PageModel(EXPERIENCE_COLUMNS, self)
         self.experience_view = memory_table(self.experience_model)
         self.experience_view.setObjectName("experienceTable")
         self.experience_pager = Pager("experience")
-        self.experiences = PagedListing(self._tasks, self.experience_model,
-                                        self.experience_pager, self)
+        self.experiences = PagedListing(
+            self._tasks, self.experience_model, self.experience_pager, self
+        )
         self.experience_detail = _detail_view()
-        self.delete_experiences_button = _button("Delete…",
-                                                 "Delete the selected experiences (Delete)")
-        filters = _row(_labelled("&Outcome", self.outcome_box), self.experience_min_q, 1,
-                       _labelled("Sort &by", self.experience_order))
+        self.delete_experiences_button = _button(
+            "Delete…", "Delete the selected experiences (Delete)"
+        )
+        filters = _row(
+            _labelled("&Outcome", self.outcome_box),
+            self.experience_min_q,
+            1,
+            _labelled("Sort &by", self.experience_order),
+        )
         actions = _row(self.delete_experiences_button, 1, self.experience_pager)
         # More room for the detail: it holds the run's trajectory.
-        self.experiences_page = _page(filters, self.experience_view, self.experience_detail,
-                                      actions, detail_share=2)
+        self.experiences_page = _page(
+            filters, self.experience_view, self.experience_detail, actions, detail_share=2
+        )
 
     def _connect(self) -> None:
         self.search_box.textChanged.connect(lambda _text: self.search_timer.start())
@@ -184,14 +227,15 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.experience_min_q.valueChanged.connect(lambda _v: self._show_experiences())
         for listing in (self.heuristics, self.experiences):
             listing.failed.connect(lambda message: self._say(message, "error"))
-        self.heuristics.loaded.connect(lambda: self._loaded(self.heuristic_view,
-                                                            self.heuristics))
-        self.experiences.loaded.connect(lambda: self._loaded(self.experience_view,
-                                                             self.experiences))
+        self.heuristics.loaded.connect(lambda: self._loaded(self.heuristic_view, self.heuristics))
+        self.experiences.loaded.connect(
+            lambda: self._loaded(self.experience_view, self.experiences)
+        )
         for view in (self.heuristic_view, self.experience_view):
             view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
-            delete = QtGui.QShortcut(QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
-                                     view, self.ask_to_delete)
+            delete = QtGui.QShortcut(
+                QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete), view, self.ask_to_delete
+            )
             delete.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
         self.heuristic_view.activated.connect(lambda _index: self.edit_selected())
         self.inject_button.clicked.connect(self.inject)
@@ -199,8 +243,9 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.pin_button.clicked.connect(self.toggle_pin)
         self.delete_heuristics_button.clicked.connect(self.ask_to_delete)
         self.delete_experiences_button.clicked.connect(self.ask_to_delete)
-        find = QtGui.QShortcut(QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Find), self,
-                               self.focus_search)
+        find = QtGui.QShortcut(
+            QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Find), self, self.focus_search
+        )
         find.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
         self.retrieved.refresh_requested.connect(self._list_runs)
@@ -300,10 +345,13 @@ class MemoryBrowser(QtWidgets.QWidget):
             return
         low, high = sorted((self.min_q.value(), self.max_q.value()))
         query = HeuristicQuery(
-            team, self.search_box.text(),
+            team,
+            self.search_box.text(),
             tiers=() if self.tier_box.currentData() is None else (self.tier_box.currentData(),),
-            min_q=low if low > 0 else None, max_q=high if high < 1 else None,
-            source=self.source_box.currentData())
+            min_q=low if low > 0 else None,
+            max_q=high if high < 1 else None,
+            source=self.source_box.currentData(),
+        )
         self.heuristics.show(query, self.heuristic_order.currentData())
 
     def _show_experiences(self) -> None:
@@ -313,9 +361,12 @@ class MemoryBrowser(QtWidgets.QWidget):
         if team is None or self._store is None:
             return
         low = self.experience_min_q.value()
-        query = ExperienceQuery(team, self.search_box.text(),
-                                outcome=self.outcome_box.currentData(),
-                                min_q=low if low > 0 else None)
+        query = ExperienceQuery(
+            team,
+            self.search_box.text(),
+            outcome=self.outcome_box.currentData(),
+            min_q=low if low > 0 else None,
+        )
         self.experiences.show(query, self.experience_order.currentData())
 
     def _loaded(self, view: QtWidgets.QTableView, listing: PagedListing) -> None:
@@ -355,19 +406,23 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.edit_button.setEnabled(writable and len(heuristics) >= 1)
         self.delete_heuristics_button.setEnabled(writable and bool(heuristics))
         self.pin_button.setEnabled(writable and bool(heuristics))
-        self.pin_button.setText("Unpin" if heuristics and all(h.pinned for h in heuristics)
-                                else "Pin")
-        self.delete_experiences_button.setEnabled(writable
-                                                  and bool(self.selected_experiences()))
+        self.pin_button.setText(
+            "Unpin" if heuristics and all(h.pinned for h in heuristics) else "Pin"
+        )
+        self.delete_experiences_button.setEnabled(writable and bool(self.selected_experiences()))
 
     async def _read_trajectory(self, experience: Experience) -> None:
         assert self._store is not None
         try:
             detail = await self._store.runs.run(experience.run_id)
         except UserError:
-            shown = experience_detail(experience, (), "The run this experience came from is "
-                                      "not recorded in this database (its memory was imported, "
-                                      "or the run was deleted).")
+            shown = experience_detail(
+                experience,
+                (),
+                "The run this experience came from is "
+                "not recorded in this database (its memory was imported, "
+                "or the run was deleted).",
+            )
         else:
             shown = experience_detail(experience, detail.steps)
         if self._trajectory_of == experience.id:
@@ -384,26 +439,42 @@ class MemoryBrowser(QtWidgets.QWidget):
         under_cursor = self.heuristic_model.row(current.row()) if current.isValid() else None
         heuristic = under_cursor if under_cursor in chosen else chosen[0]
         rate = heuristic.success_rate
-        intro = (f"Heuristic #{heuristic.id} of {heuristic.team}: Q {heuristic.q_value:.2f}, "
-                 f"used {counted(heuristic.uses, 'time')}"
-                 + (f" ({rate:.0%} successful)" if rate is not None else "")
-                 + f", source {heuristic.source}. Its Q-value, counts and runs stay as they are.")
-        self._open_form("Edit heuristic", intro, HeuristicDraft.of(heuristic),
-                        lambda form, draft: self._save_edit(form, heuristic, draft))
+        intro = (
+            f"Heuristic #{heuristic.id} of {heuristic.team}: Q {heuristic.q_value:.2f}, "
+            f"used {counted(heuristic.uses, 'time')}"
+            + (f" ({rate:.0%} successful)" if rate is not None else "")
+            + f", source {heuristic.source}. Its Q-value, counts and runs stay as they are."
+        )
+        self._open_form(
+            "Edit heuristic",
+            intro,
+            HeuristicDraft.of(heuristic),
+            lambda form, draft: self._save_edit(form, heuristic, draft),
+        )
 
     def inject(self) -> None:
         """Open the form for a new heuristic written by hand."""
         team = self.team
         if self._store is None or team is None:
             return
-        intro = (f"A heuristic for {team}, written by you (source: human). It starts at Q 0.50 "
-                 "and moves with the runs that use it, like any other.")
-        self._open_form("Inject heuristic", intro, None,
-                        lambda form, draft: self._save_injection(form, team, draft))
+        intro = (
+            f"A heuristic for {team}, written by you (source: human). It starts at Q 0.50 "
+            "and moves with the runs that use it, like any other."
+        )
+        self._open_form(
+            "Inject heuristic",
+            intro,
+            None,
+            lambda form, draft: self._save_injection(form, team, draft),
+        )
 
-    def _open_form(self, title: str, intro: str, draft: HeuristicDraft | None,
-                   save: Callable[[HeuristicForm, HeuristicDraft],
-                                  Coroutine[Any, Any, None]]) -> None:
+    def _open_form(
+        self,
+        title: str,
+        intro: str,
+        draft: HeuristicDraft | None,
+        save: Callable[[HeuristicForm, HeuristicDraft], Coroutine[Any, Any, None]],
+    ) -> None:
         form = HeuristicForm(self, title=title, intro=intro, draft=draft)
         form.submitted.connect(lambda chosen: self._tasks.start(save(form, chosen), title))
         form.finished.connect(lambda _result: self._form_closed(form))
@@ -415,36 +486,53 @@ class MemoryBrowser(QtWidgets.QWidget):
             self.form = None
         form.deleteLater()
 
-    async def _save_edit(self, form: HeuristicForm, heuristic: Heuristic,
-                         draft: HeuristicDraft) -> None:
+    async def _save_edit(
+        self, form: HeuristicForm, heuristic: Heuristic, draft: HeuristicDraft
+    ) -> None:
         assert self._store is not None and heuristic.id is not None
         try:
             edited = await self._store.memory.edit_heuristic(
-                heuristic.id, tier=draft.tier, pattern=draft.pattern,
-                strategy=draft.strategy, pinned=draft.pinned)
+                heuristic.id,
+                tier=draft.tier,
+                pattern=draft.pattern,
+                strategy=draft.strategy,
+                pinned=draft.pinned,
+            )
         except UserError as exc:
             self._form_failed(form, str(exc))
             return
         if edited is None:
-            self._form_failed(form, "This heuristic is no longer stored: it was deleted "
-                              "meanwhile. Copy what you wrote and inject it as a new one.")
+            self._form_failed(
+                form,
+                "This heuristic is no longer stored: it was deleted "
+                "meanwhile. Copy what you wrote and inject it as a new one.",
+            )
             return
         self._form_saved(form, f"Saved heuristic #{edited.id}.", edited.id)
 
-    async def _save_injection(self, form: HeuristicForm, team: str,
-                              draft: HeuristicDraft) -> None:
+    async def _save_injection(self, form: HeuristicForm, team: str, draft: HeuristicDraft) -> None:
         assert self._store is not None
-        written = Heuristic(team=team, tier=draft.tier, pattern=draft.pattern,
-                            strategy=draft.strategy, source="human", pinned=draft.pinned)
+        written = Heuristic(
+            team=team,
+            tier=draft.tier,
+            pattern=draft.pattern,
+            strategy=draft.strategy,
+            source="human",
+            pinned=draft.pinned,
+        )
         try:
             stored = await self._store.memory.add_heuristic(written)
         except UserError as exc:
             self._form_failed(form, str(exc))
             return
         new = stored.source == "human" and stored.uses == 0 and stored.run_ids == ()
-        self._form_saved(form, f"Injected heuristic #{stored.id}." if new else
-                         f"The team already had this heuristic (#{stored.id}); it is kept as "
-                         "it was.", stored.id)
+        self._form_saved(
+            form,
+            f"Injected heuristic #{stored.id}."
+            if new
+            else f"The team already had this heuristic (#{stored.id}); it is kept as it was.",
+            stored.id,
+        )
 
     def _form_saved(self, form: HeuristicForm, message: str, memory_id: int | None) -> None:
         if self.form is form:
@@ -464,8 +552,7 @@ class MemoryBrowser(QtWidgets.QWidget):
             pin = not all(h.pinned for h in chosen)
             self._tasks.start(self._pin(self._store.memory, chosen, pin), "pin heuristics")
 
-    async def _pin(self, memory: SqliteMemoryStore, chosen: Sequence[Heuristic],
-                   pin: bool) -> None:
+    async def _pin(self, memory: SqliteMemoryStore, chosen: Sequence[Heuristic], pin: bool) -> None:
         ids = [h.id for h in chosen if h.id is not None]
         try:
             for memory_id in ids:
@@ -473,8 +560,9 @@ class MemoryBrowser(QtWidgets.QWidget):
         except UserError as exc:
             self._say(str(exc), "error")
         else:
-            self._say(f"{'Pinned' if pin else 'Unpinned'} {counted(len(ids), 'heuristic')}.",
-                      "success")
+            self._say(
+                f"{'Pinned' if pin else 'Unpinned'} {counted(len(ids), 'heuristic')}.", "success"
+            )
         self.heuristics.reload(ids)
 
     # --- deleting --------------------------------------------------------------------------
@@ -483,35 +571,39 @@ class MemoryBrowser(QtWidgets.QWidget):
         """Ask, without blocking, whether to delete the selected memories of the tab shown."""
         on_heuristics = self.tabs.currentWidget() is self.heuristics_page
         chosen: Sequence[Heuristic | Experience] = (
-            self.selected_heuristics() if on_heuristics else self.selected_experiences())
+            self.selected_heuristics() if on_heuristics else self.selected_experiences()
+        )
         if self._store is None or not chosen or self.tabs.currentWidget() is self.retrieved:
             return
         noun = "heuristic" if on_heuristics else "experience"
         what = f"{noun} #{chosen[0].id}" if len(chosen) == 1 else counted(len(chosen), noun)
         box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Question, f"Delete {noun}s",
+            QtWidgets.QMessageBox.Icon.Question,
+            f"Delete {noun}s",
             f"Delete {what}? The team forgets {'it' if len(chosen) == 1 else 'them'} for good.",
-            QtWidgets.QMessageBox.StandardButton.NoButton, self)
+            QtWidgets.QMessageBox.StandardButton.NoButton,
+            self,
+        )
         box.setObjectName("deleteMemories")
         delete = box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
         ids = [m.id for m in chosen if m.id is not None]
-        box.finished.connect(lambda _result: self._answered(box, box.clickedButton() is delete,
-                                                            on_heuristics, ids))
+        box.finished.connect(
+            lambda _result: self._answered(box, box.clickedButton() is delete, on_heuristics, ids)
+        )
         self.confirmation = box
         box.open()
 
-    def _answered(self, box: QtWidgets.QMessageBox, delete: bool, heuristics: bool,
-                  ids: list[int]) -> None:
+    def _answered(
+        self, box: QtWidgets.QMessageBox, delete: bool, heuristics: bool, ids: list[int]
+    ) -> None:
         if self.confirmation is box:
             self.confirmation = None
         box.deleteLater()
         if delete and self._store is not None:
-            self._tasks.start(self._delete(self._store.memory, heuristics, ids),
-                              "delete memories")
+            self._tasks.start(self._delete(self._store.memory, heuristics, ids), "delete memories")
 
-    async def _delete(self, memory: SqliteMemoryStore, heuristics: bool,
-                      ids: list[int]) -> None:
+    async def _delete(self, memory: SqliteMemoryStore, heuristics: bool, ids: list[int]) -> None:
         listing = self.heuristics if heuristics else self.experiences
         try:
             if heuristics:
@@ -521,8 +613,9 @@ class MemoryBrowser(QtWidgets.QWidget):
         except UserError as exc:
             self._say(str(exc), "error")
             return
-        self._say(f"Deleted {counted(deleted, 'heuristic' if heuristics else 'experience')}.",
-                  "success")
+        self._say(
+            f"Deleted {counted(deleted, 'heuristic' if heuristics else 'experience')}.", "success"
+        )
         listing.reload()
 
     # --- retrieved for a step ------------------------------------------------------------
@@ -563,8 +656,9 @@ class MemoryBrowser(QtWidgets.QWidget):
         except UserError as exc:
             self.retrieved.show_error(f"The memories cannot be read: {exc}")
             return
-        self.retrieved.show_memories(event, {h.id or 0: h for h in heuristics},
-                                     {e.id or 0: e for e in experiences})
+        self.retrieved.show_memories(
+            event, {h.id or 0: h for h in heuristics}, {e.id or 0: e for e in experiences}
+        )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -584,16 +678,18 @@ class MemoryBrowser(QtWidgets.QWidget):
 
 
 def _heuristic_pages(memory: SqliteMemoryStore) -> Callable[..., Any]:
-    async def fetch(query: HeuristicQuery, order: HeuristicOrder, offset: int,
-                    limit: int) -> list[Heuristic]:
+    async def fetch(
+        query: HeuristicQuery, order: HeuristicOrder, offset: int, limit: int
+    ) -> list[Heuristic]:
         return await memory.search_heuristics(query, order=order, offset=offset, limit=limit)
 
     return fetch
 
 
 def _experience_pages(memory: SqliteMemoryStore) -> Callable[..., Any]:
-    async def fetch(query: ExperienceQuery, order: ExperienceOrder, offset: int,
-                    limit: int) -> list[Experience]:
+    async def fetch(
+        query: ExperienceQuery, order: ExperienceOrder, offset: int, limit: int
+    ) -> list[Experience]:
         return await memory.search_experiences(query, order=order, offset=offset, limit=limit)
 
     return fetch
@@ -645,9 +741,13 @@ def _row(*items: QtWidgets.QWidget | int) -> QtWidgets.QHBoxLayout:
     return row
 
 
-def _page(filters: QtWidgets.QLayout, table: QtWidgets.QTableView,
-          detail: QtWidgets.QTextBrowser, actions: QtWidgets.QLayout,
-          detail_share: int) -> QtWidgets.QWidget:
+def _page(
+    filters: QtWidgets.QLayout,
+    table: QtWidgets.QTableView,
+    detail: QtWidgets.QTextBrowser,
+    actions: QtWidgets.QLayout,
+    detail_share: int,
+) -> QtWidgets.QWidget:
     """Filters above the table, the selected memory's detail below it (``detail_share``
     thirds of the height), actions at the foot."""
     page = QtWidgets.QWidget()

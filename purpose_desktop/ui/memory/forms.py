@@ -36,8 +36,14 @@ class HeuristicForm(QtWidgets.QDialog):
     """A :class:`HeuristicDraft` to save; the form waits for :meth:`saved` or
     :meth:`show_error`."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None, *, title: str, intro: str,
-                 draft: HeuristicDraft | None = None) -> None:
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None,
+        *,
+        title: str,
+        intro: str,
+        draft: HeuristicDraft | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("heuristicForm")
         self.setWindowTitle(title)
@@ -47,8 +53,10 @@ class HeuristicForm(QtWidgets.QDialog):
         self.tier_box = QtWidgets.QComboBox()
         for tier in Tier:
             self.tier_box.addItem(tier.value.capitalize(), tier)
-        self.tier_box.setToolTip("Strategic: how to approach a kind of task. Procedural: which "
-                                 "steps work, in which order. Tool: how to call one tool well.")
+        self.tier_box.setToolTip(
+            "Strategic: how to approach a kind of task. Procedural: which "
+            "steps work, in which order. Tool: how to call one tool well."
+        )
         self.pattern_edit = QtWidgets.QPlainTextEdit()
         self.pattern_edit.setPlaceholderText("When… (the situation this applies to)")
         self.strategy_edit = QtWidgets.QPlainTextEdit()
@@ -56,8 +64,9 @@ class HeuristicForm(QtWidgets.QDialog):
         for edit, lines in ((self.pattern_edit, 3), (self.strategy_edit, 5)):
             edit.setTabChangesFocus(True)
             edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)
-        self.pinned_box = QtWidgets.QCheckBox("Pinned: put it before the others whenever it "
-                                              "fits the situation")
+        self.pinned_box = QtWidgets.QCheckBox(
+            "Pinned: put it before the others whenever it fits the situation"
+        )
         self.message = QtWidgets.QLabel("")
         self.message.setObjectName("heuristicFormMessage")
         self.message.setWordWrap(True)
@@ -96,10 +105,12 @@ class HeuristicForm(QtWidgets.QDialog):
         layout.addLayout(buttons)
 
     def draft(self) -> HeuristicDraft:
-        return HeuristicDraft(Tier(self.tier_box.currentData()),
-                              self.pattern_edit.toPlainText().strip(),
-                              self.strategy_edit.toPlainText().strip(),
-                              self.pinned_box.isChecked())
+        return HeuristicDraft(
+            Tier(self.tier_box.currentData()),
+            self.pattern_edit.toPlainText().strip(),
+            self.strategy_edit.toPlainText().strip(),
+            self.pinned_box.isChecked(),
+        )
 
     def saved(self) -> None:
         """The draft is stored: the form closes."""
@@ -122,8 +133,11 @@ class HeuristicForm(QtWidgets.QDialog):
 
     def _update(self) -> None:
         draft = self.draft()
-        missing = [name for name, value in (("pattern", draft.pattern),
-                                            ("strategy", draft.strategy)) if not value]
+        missing = [
+            name
+            for name, value in (("pattern", draft.pattern), ("strategy", draft.strategy))
+            if not value
+        ]
         self._say(f"Write the {' and the '.join(missing)}." if missing else "", "hint")
         self._update_button()
 

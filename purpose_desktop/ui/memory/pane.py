@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 
 
 class MemoryPane(QtWidgets.QWidget):
-    def __init__(self, tasks: TaskKeeper, open_store: Callable[[], Store] | None,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskKeeper,
+        open_store: Callable[[], Store] | None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self._open_store = open_store

@@ -19,6 +19,7 @@ from purpose_desktop.ui.widgets.builders import read_only_table
 if TYPE_CHECKING:
     from purpose_desktop.store.run_queries import RunSummary
 
+
 class _Line(NamedTuple):
     """A table's row: its cells, and whether the memory has been deleted since."""
 
@@ -47,13 +48,13 @@ class RetrievedView(QtWidgets.QWidget):
         self.run_box = QtWidgets.QComboBox()
         self.run_box.setMinimumContentsLength(60)
         self.run_box.setSizeAdjustPolicy(
-            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.refresh_button = QtWidgets.QPushButton("Refresh")
         self.step_list = QtWidgets.QListWidget()
         self.step_list.setMaximumWidth(260)
         self.step_list.setSpacing(2)
-        self.note = QtWidgets.QLabel("Choose a run to see what memory each of its steps was "
-                                     "given.")
+        self.note = QtWidgets.QLabel("Choose a run to see what memory each of its steps was given.")
         self.note.setWordWrap(True)
         self.heuristics = _table(HEURISTIC_COLUMNS, wide=("Strategy", "Pattern"))
         self.experiences = _table(EXPERIENCE_COLUMNS, wide=("Task",))
@@ -114,7 +115,8 @@ class RetrievedView(QtWidgets.QWidget):
             self.step_list.addItem(
                 f"Step {event.step} · {event.agent}\n"
                 f"{counted(len(event.heuristics), 'heuristic')}, "
-                f"{counted(len(event.experiences), 'experience')}")
+                f"{counted(len(event.experiences), 'experience')}"
+            )
         self.step_list.blockSignals(False)
         self._fill(self.heuristics, [])
         self._fill(self.experiences, [])
@@ -127,8 +129,12 @@ class RetrievedView(QtWidgets.QWidget):
     def show_error(self, message: str) -> None:
         self.note.setText(message)
 
-    def show_memories(self, event: MemoryRetrieved, heuristics: Mapping[int, Heuristic],
-                      experiences: Mapping[int, Experience]) -> None:
+    def show_memories(
+        self,
+        event: MemoryRetrieved,
+        heuristics: Mapping[int, Heuristic],
+        experiences: Mapping[int, Experience],
+    ) -> None:
         """The step's memories: as stored now when they are (by id), else as the event
         recorded them, marked as deleted."""
         if event not in self.steps or self.current_step() is not event:
@@ -139,24 +145,35 @@ class RetrievedView(QtWidgets.QWidget):
             if found is None:
                 h_rows.append(_Line((str(memory_id), tier, strategy, DELETED, "", ""), True))
             else:
-                h_rows.append(_Line((str(memory_id), found.tier.value, found.strategy,
-                                     found.pattern, f"{found.q_value:.2f}",
-                                     "pinned" if found.pinned else "")))
+                h_rows.append(
+                    _Line(
+                        (
+                            str(memory_id),
+                            found.tier.value,
+                            found.strategy,
+                            found.pattern,
+                            f"{found.q_value:.2f}",
+                            "pinned" if found.pinned else "",
+                        )
+                    )
+                )
         e_rows: list[_Line] = []
         for memory_id, task, outcome in event.experiences:
             past = experiences.get(memory_id)
             if past is None:
                 e_rows.append(_Line((str(memory_id), task, outcome, DELETED), True))
             else:
-                e_rows.append(_Line((str(memory_id), past.task, past.outcome,
-                                     f"{past.q_value:.2f}")))
+                e_rows.append(
+                    _Line((str(memory_id), past.task, past.outcome, f"{past.q_value:.2f}"))
+                )
         self._fill(self.heuristics, h_rows)
         self._fill(self.experiences, e_rows)
         deleted = sum(line.deleted for line in (*h_rows, *e_rows))
         self.note.setText(
             f"Step {event.step} of {event.agent} was given {counted(len(h_rows), 'heuristic')} "
             f"and {counted(len(e_rows), 'past experience')}"
-            + (f"; {deleted} of them deleted since." if deleted else "."))
+            + (f"; {deleted} of them deleted since." if deleted else ".")
+        )
 
     def current_step(self) -> MemoryRetrieved | None:
         row = self.step_list.currentRow()
@@ -196,8 +213,9 @@ def _table(columns: Sequence[str], wide: Sequence[str]) -> QtWidgets.QTableWidge
     header.setStretchLastSection(False)
     modes = QtWidgets.QHeaderView.ResizeMode
     for number, title in enumerate(columns):
-        header.setSectionResizeMode(number, modes.Stretch if title in wide
-                                    else modes.ResizeToContents)
+        header.setSectionResizeMode(
+            number, modes.Stretch if title in wide else modes.ResizeToContents
+        )
     return table
 
 

@@ -53,16 +53,20 @@ def _runs(heuristic: Heuristic) -> str:
 
 
 HEURISTIC_COLUMNS: tuple[Column[Heuristic], ...] = (
-    Column("Pinned", lambda h: "pinned" if h.pinned else "",
-           meaning=lambda h: "info" if h.pinned else None),
+    Column(
+        "Pinned",
+        lambda h: "pinned" if h.pinned else "",
+        meaning=lambda h: "info" if h.pinned else None,
+    ),
     Column("Tier", lambda h: h.tier.value),
     Column("Pattern", lambda h: h.pattern, wide=True),
     Column("Strategy", lambda h: h.strategy, wide=True),
     Column("Q", lambda h: f"{h.q_value:.2f}", numeric=True),
     Column("Uses", lambda h: str(h.uses), numeric=True),
     Column("Success", _success, numeric=True),
-    Column("Source", lambda h: h.source,
-           meaning=lambda h: "special" if h.source == "human" else None),
+    Column(
+        "Source", lambda h: h.source, meaning=lambda h: "special" if h.source == "human" else None
+    ),
     Column("Runs", _runs, numeric=True),
 )
 
@@ -82,8 +86,9 @@ EXPERIENCE_COLUMNS: tuple[Column[Experience], ...] = (
 class PageModel(QtCore.QAbstractTableModel, Generic[Row]):
     """The rows of one page, read-only."""
 
-    def __init__(self, columns: Sequence[Column[Row]],
-                 parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[Column[Row]], parent: QtCore.QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._columns: tuple[Column[Row], ...] = tuple(columns)
         self._rows: list[Row] = []
@@ -108,22 +113,22 @@ class PageModel(QtCore.QAbstractTableModel, Generic[Row]):
         """Where the memory with this id is on the page, if it is."""
         return next((i for i, row in enumerate(self._rows) if row.id == memory_id), None)
 
-    def rowCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _ROOT
-                 ) -> int:
+    def rowCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _ROOT
-                    ) -> int:
+    def columnCount(self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._columns)
 
-    def headerData(self, section: int, orientation: QtCore.Qt.Orientation,
-                   role: int = Role.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: QtCore.Qt.Orientation, role: int = Role.DisplayRole
+    ) -> Any:
         if orientation == QtCore.Qt.Orientation.Horizontal and role == Role.DisplayRole:
             return self._columns[section].title
         return None
 
-    def data(self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
-             role: int = Role.DisplayRole) -> Any:
+    def data(
+        self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex, role: int = Role.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         column, row = self._columns[index.column()], self._rows[index.row()]
@@ -197,8 +202,13 @@ class PagedListing(QtCore.QObject):
     loaded = Signal()
     failed = Signal(str)
 
-    def __init__(self, tasks: TaskKeeper, model: PageModel[Any], pager: Pager,
-                 parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskKeeper,
+        model: PageModel[Any],
+        pager: Pager,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._tasks = tasks
         self.model = model
@@ -237,19 +247,20 @@ class PagedListing(QtCore.QObject):
         with the ids in ``keep`` that are still on it."""
         return self._load(self.pager.page, recount=True, keep=keep)
 
-    def _load(self, page: int, *, recount: bool,
-              keep: Sequence[int]) -> asyncio.Task[None] | None:
+    def _load(self, page: int, *, recount: bool, keep: Sequence[int]) -> asyncio.Task[None] | None:
         if self._count is None or self._fetch is None or self.query is None:
             return None
         if self._loading is not None:
             self._loading.cancel()
         self._generation += 1
         self._loading = self._tasks.start(
-            self._load_page(self._generation, page, recount, tuple(keep)), "load memories")
+            self._load_page(self._generation, page, recount, tuple(keep)), "load memories"
+        )
         return self._loading
 
-    async def _load_page(self, generation: int, page: int, recount: bool,
-                         keep: tuple[int, ...]) -> None:
+    async def _load_page(
+        self, generation: int, page: int, recount: bool, keep: tuple[int, ...]
+    ) -> None:
         assert self._count is not None and self._fetch is not None
         query, order = self.query, self.order
         try:
@@ -276,8 +287,10 @@ def select_ids(view: QtWidgets.QTableView, model: PageModel[Any], ids: Sequence[
     current."""
     selection = view.selectionModel()
     selection.clearSelection()
-    flags = (QtCore.QItemSelectionModel.SelectionFlag.Select
-             | QtCore.QItemSelectionModel.SelectionFlag.Rows)
+    flags = (
+        QtCore.QItemSelectionModel.SelectionFlag.Select
+        | QtCore.QItemSelectionModel.SelectionFlag.Rows
+    )
     first = True
     for memory_id in ids:
         row = model.row_of(memory_id)
@@ -307,8 +320,9 @@ def memory_table(model: PageModel[Any]) -> QtWidgets.QTableView:
     header.setHighlightSections(False)
     modes = QtWidgets.QHeaderView.ResizeMode
     for number, column in enumerate(model.columns):
-        header.setSectionResizeMode(number, modes.Stretch if column.wide
-                                    else modes.ResizeToContents)
+        header.setSectionResizeMode(
+            number, modes.Stretch if column.wide else modes.ResizeToContents
+        )
     return view
 
 

@@ -164,8 +164,9 @@ class ModelsController(QtCore.QObject):
         from purpose_desktop.models.library import CopyCancelled, add_model_file
 
         if path.suffix.lower() != ".gguf":
-            return Note("error", f"{path.name} was not added: only GGUF model files (.gguf) "
-                                 "can be added.")
+            return Note(
+                "error", f"{path.name} was not added: only GGUF model files (.gguf) can be added."
+            )
         self.pane.show_progress(f"Checking {path.name}…")
         target = self._models_dir / path.name
         try:
@@ -178,11 +179,13 @@ class ModelsController(QtCore.QObject):
 
             def progress(done: int, total: int) -> bool:
                 loop.call_soon_threadsafe(
-                    self.pane.show_progress, f"Copying {path.name}…", done, total)
+                    self.pane.show_progress, f"Copying {path.name}…", done, total
+                )
                 return not self._stop_copy.is_set()
 
             metadata = await asyncio.to_thread(
-                add_model_file, path, self._models_dir, progress=progress)
+                add_model_file, path, self._models_dir, progress=progress
+            )
         except CopyCancelled:
             return Note("info", f"Adding {path.name} was cancelled; nothing was added.")
         except ModelError as exc:
@@ -208,9 +211,14 @@ class ModelsController(QtCore.QObject):
         except asyncio.CancelledError:
             self.pane.show_notes([Note("info", f"Loading {reference} was cancelled.")])
             raise
-        self.pane.show_notes([Note(
-            "success", f"{reference} is loaded and holds about "
-                       f"{loaded.memory_bytes / MIB:.0f} MiB.")])
+        self.pane.show_notes(
+            [
+                Note(
+                    "success",
+                    f"{reference} is loaded and holds about {loaded.memory_bytes / MIB:.0f} MiB.",
+                )
+            ]
+        )
 
     def unload(self, reference: str) -> None:
         self._run(self._unload(reference), f"Unloading {reference}…")
@@ -289,7 +297,9 @@ class ModelsController(QtCore.QObject):
         dialog = ServerDialog(taken, self.pane)
         dialog.server_entered.connect(
             lambda name, url, key: self._tasks.start(
-                self._add_server(name, url, key), f"add the server {name}"))
+                self._add_server(name, url, key), f"add the server {name}"
+            )
+        )
         if self._dialog is not None:
             self._dialog.deleteLater()  # the one opened before, closed by now
         self._dialog = dialog
@@ -313,9 +323,14 @@ class ModelsController(QtCore.QObject):
                 await asyncio.to_thread(save_api_key, name, key)
             except KeyringUnavailableError:
                 status = await asyncio.to_thread(keyring_status)
-                notes.append(Note("warning", f"Its API key was not saved: {status.reason} "
-                                  "It was not written anywhere else either; add the server "
-                                  "again once a keyring is available."))
+                notes.append(
+                    Note(
+                        "warning",
+                        f"Its API key was not saved: {status.reason} "
+                        "It was not written anywhere else either; add the server "
+                        "again once a keyring is available.",
+                    )
+                )
             except ModelError as exc:
                 notes.append(Note("warning", f"Its API key was not saved. {exc}"))
             else:
@@ -346,8 +361,9 @@ class ModelsController(QtCore.QObject):
 
     def _show_pool(self) -> None:
         if self._pool is not None and self._pane is not None:
-            self.pane.show_pool(self._pool.loaded(), self._pool.memory_in_use,
-                                self._pool.memory_budget)
+            self.pane.show_pool(
+                self._pool.loaded(), self._pool.memory_in_use, self._pool.memory_budget
+            )
 
     def _need_pool(self) -> LocalModelPool:
         if self._pool is None:
@@ -358,8 +374,9 @@ class ModelsController(QtCore.QObject):
         """Start ``work``, saying at once what is being done (the pane's buttons wait)."""
         if self._job is not None:
             work.close()
-            self.pane.show_notes([Note("warning", "Wait for the work under way to finish, "
-                                                  "or cancel it.")])
+            self.pane.show_notes(
+                [Note("warning", "Wait for the work under way to finish, or cancel it.")]
+            )
             return
         self.pane.show_progress(doing)
         self._job = self._tasks.start(self._one_at_a_time(work), doing)

@@ -29,11 +29,21 @@ if TYPE_CHECKING:
     from purpose_desktop.models.pool import LoadedModel
     from purpose_desktop.models.probe import BackendReport
 
-COLUMNS = ("Model", "Backend", "Family", "Parameters", "Quantisation", "Context", "Size",
-           "Est. memory", "Status")
+COLUMNS = (
+    "Model",
+    "Backend",
+    "Family",
+    "Parameters",
+    "Quantisation",
+    "Context",
+    "Size",
+    "Est. memory",
+    "Status",
+)
 STATUS_COLUMN = 8
 MIB = 2**20
 GGUF_FILTER = "GGUF models (*.gguf);;All files (*)"
+
 
 def _size(size_bytes: int | None) -> str:
     return f"{size_bytes / MIB:.0f} MiB" if size_bytes else ""
@@ -116,14 +126,20 @@ class ModelsPane(QtWidgets.QWidget):
     def _header(self) -> QtWidgets.QHBoxLayout:
         self.summary = QtWidgets.QLabel("Reading model files…")
         self.add_button = push_button(
-            "Add model file…", "Copy a GGUF file into the models folder (or drop it anywhere "
-            "on the window)", self._choose_files)
+            "Add model file…",
+            "Copy a GGUF file into the models folder (or drop it anywhere on the window)",
+            self._choose_files,
+        )
         self.load_button = push_button(
-            "Load", "Load the selected model now, so its first use does not wait",
-            lambda: self._ask_for(self.load_requested))
+            "Load",
+            "Load the selected model now, so its first use does not wait",
+            lambda: self._ask_for(self.load_requested),
+        )
         self.unload_button = push_button(
-            "Unload", "End the selected model's process and give its memory back",
-            lambda: self._ask_for(self.unload_requested))
+            "Unload",
+            "End the selected model's process and give its memory back",
+            lambda: self._ask_for(self.unload_requested),
+        )
         self.refresh_button = push_button("Refresh", "Read the model files again")
         hint = QtWidgets.QLabel("Drop .gguf files anywhere on the window to add them.")
         hint.setForegroundRole(QtGui.QPalette.ColorRole.PlaceholderText)  # follows the theme
@@ -132,8 +148,7 @@ class ModelsPane(QtWidgets.QWidget):
         header.addWidget(self.summary)
         header.addSpacing(12)
         header.addWidget(hint, 1)
-        for button in (self.add_button, self.load_button, self.unload_button,
-                       self.refresh_button):
+        for button in (self.add_button, self.load_button, self.unload_button, self.refresh_button):
             header.addWidget(button)
         return header
 
@@ -146,11 +161,15 @@ class ModelsPane(QtWidgets.QWidget):
         self.budget.setSingleStep(256)
         self.budget.setSuffix(" MiB")
         self.budget.setSpecialValueText("…")  # shown until the budget in force is known
-        self.budget.setToolTip("How much memory loaded local models may use together; the "
-                               "least recently used idle ones are unloaded to stay within it")
+        self.budget.setToolTip(
+            "How much memory loaded local models may use together; the "
+            "least recently used idle ones are unloaded to stay within it"
+        )
         self.budget_button = push_button(
-            "Set budget", "Use this budget from now on",
-            lambda: self.budget_requested.emit(self.budget.value()))
+            "Set budget",
+            "Use this budget from now on",
+            lambda: self.budget_requested.emit(self.budget.value()),
+        )
         for widget in (self.budget, self.budget_button):
             widget.setEnabled(False)  # until the budget in force is known
         memory = QtWidgets.QHBoxLayout()
@@ -171,7 +190,8 @@ class ModelsPane(QtWidgets.QWidget):
         self.notes_frame.setObjectName("modelNotesFrame")
         self.notes_frame.setStyleSheet(
             "#modelNotesFrame { background: palette(alternate-base); "
-            "border: 1px solid palette(mid); border-radius: 4px; }")
+            "border: 1px solid palette(mid); border-radius: 4px; }"
+        )
         notes_layout = QtWidgets.QHBoxLayout(self.notes_frame)
         notes_layout.addWidget(self.notes, 1)
         # Kept at the top by a stretch below it rather than an alignment flag: the first use of
@@ -186,8 +206,9 @@ class ModelsPane(QtWidgets.QWidget):
     def _progress_row(self) -> QtWidgets.QWidget:
         self.progress_label = QtWidgets.QLabel("")
         self.progress = QtWidgets.QProgressBar()
-        self.cancel_button = push_button("Cancel", "Stop it; nothing is left half done",
-                                         self.cancel_requested.emit)
+        self.cancel_button = push_button(
+            "Cancel", "Stop it; nothing is left half done", self.cancel_requested.emit
+        )
         self.progress_row = QtWidgets.QWidget()
         progress_layout = QtWidgets.QHBoxLayout(self.progress_row)
         progress_layout.setContentsMargins(0, 0, 0, 0)
@@ -214,7 +235,8 @@ class ModelsPane(QtWidgets.QWidget):
         self.servers.show_reports(reports)
         self._remote = [
             (reference, report.backend)
-            for report in reports if report.backend != "llama.cpp"
+            for report in reports
+            if report.backend != "llama.cpp"
             for reference in report.references
         ]
         self._render()
@@ -227,11 +249,15 @@ class ModelsPane(QtWidgets.QWidget):
         self.memory_bar.setRange(0, max(1, budget // MIB))
         self.memory_bar.setValue(min(in_use, budget) // MIB)
         self.memory_bar.setFormat(
-            f"{in_use / MIB:.0f} MiB of {budget // MIB} MiB in use (estimated)")
+            f"{in_use / MIB:.0f} MiB of {budget // MIB} MiB in use (estimated)"
+        )
         over = in_use > budget
         self.memory_bar.setToolTip(
             "The loaded models hold more than the budget; idle ones are unloaded as soon as "
-            "room is needed." if over else "Estimated memory of the loaded local models")
+            "room is needed."
+            if over
+            else "Estimated memory of the loaded local models"
+        )
         if first_budget:
             self.budget.setSpecialValueText("")  # from now on the least is a real choice
             self.budget.setValue(budget // MIB)
@@ -299,11 +325,15 @@ class ModelsPane(QtWidgets.QWidget):
 
     def _render(self) -> None:
         selected = self.selected_reference()
-        rows = [_Row(entry.reference, entry.backend, local=True, entry=entry)
-                for entry in self._entries]
+        rows = [
+            _Row(entry.reference, entry.backend, local=True, entry=entry) for entry in self._entries
+        ]
         known = {row.reference for row in rows}
-        rows += [_Row(reference, backend, local=False)
-                 for reference, backend in self._remote if reference not in known]
+        rows += [
+            _Row(reference, backend, local=False)
+            for reference, backend in self._remote
+            if reference not in known
+        ]
         self._rows = rows
         colours = self.palette()
         self.table.setRowCount(len(rows))
@@ -322,8 +352,12 @@ class ModelsPane(QtWidgets.QWidget):
         entry = row.entry
         if entry is None:
             where = f"Offered by {row.backend}"
-            return [(row.reference, where, None), (row.backend, where, None),
-                    *[("", "", None)] * 6, self._status(row)]
+            return [
+                (row.reference, where, None),
+                (row.backend, where, None),
+                *[("", "", None)] * 6,
+                self._status(row),
+            ]
         tip = entry.path or entry.title
         values = (
             entry.reference,
@@ -334,15 +368,22 @@ class ModelsPane(QtWidgets.QWidget):
             str(entry.context_length or ""),
             _size(entry.size_bytes),
         )
-        return [*((value, tip, None) for value in values), self._memory_cell(entry),
-                self._status(row)]
+        return [
+            *((value, tip, None) for value in values),
+            self._memory_cell(entry),
+            self._status(row),
+        ]
 
     def _memory_cell(self, entry: CatalogEntry) -> _Cell:
         text = _size(entry.memory_bytes)
         budget = self._budget
         if entry.memory_bytes is not None and budget is not None and entry.memory_bytes > budget:
-            return (text, f"More than the memory budget ({budget / MIB:.0f} MiB): raise the "
-                          "budget to load it.", "warning")
+            return (
+                text,
+                f"More than the memory budget ({budget / MIB:.0f} MiB): raise the "
+                "budget to load it.",
+                "warning",
+            )
         return text, f"Estimated memory once loaded; {entry.title}", None
 
     def _status(self, row: _Row) -> _Cell:
@@ -353,16 +394,23 @@ class ModelsPane(QtWidgets.QWidget):
         loaded = None if entry.error else self._loaded.get(_same_file(entry.path))
         if loaded is not None:
             in_use = ", in use by a run" if loaded.in_use else ""
-            return (f"loaded{in_use}", f"Holds about {loaded.memory_bytes / MIB:.0f} MiB",
-                    "success")
+            return (
+                f"loaded{in_use}",
+                f"Holds about {loaded.memory_bytes / MIB:.0f} MiB",
+                "success",
+            )
         if not entry.error and name in self._loading:
             return "loading…", "Starting its worker process", "info"
         problem = entry.error or self._failed.get(name)
         if problem:
             return "error", problem, "error"
         if not entry.instruction_tuned:
-            return ("available (base model)", "A base model continues text rather than "
-                    "following instructions; prefer an instruction-tuned one for agents", None)
+            return (
+                "available (base model)",
+                "A base model continues text rather than "
+                "following instructions; prefer an instruction-tuned one for agents",
+                None,
+            )
         return "available", "Loads when an agent uses it, or now with Load", None
 
     def selected_reference(self) -> str | None:
@@ -376,8 +424,12 @@ class ModelsPane(QtWidgets.QWidget):
     def _update_buttons(self) -> None:
         row = self._selected_row()
         local = row is not None and row.local and row.entry is not None and not row.entry.error
-        loaded = local and row is not None and row.entry is not None and (
-            _same_file(row.entry.path) in self._loaded)
+        loaded = (
+            local
+            and row is not None
+            and row.entry is not None
+            and (_same_file(row.entry.path) in self._loaded)
+        )
         self.load_button.setEnabled(local and not loaded and not self._busy)
         self.unload_button.setEnabled(loaded and not self._busy)
         self.add_button.setEnabled(True)  # files dropped while busy wait their turn
@@ -399,11 +451,13 @@ class ModelsPane(QtWidgets.QWidget):
             self.notes_frame.hide()
             return
         colours = self.palette()
-        self.notes.setText("".join(
-            f'<p style="margin: 2px 0; color: {meaning_colour(note.meaning, colours).name()}">'
-            f"{_lines(note.text)}</p>"
-            for note in self._notes
-        ))
+        self.notes.setText(
+            "".join(
+                f'<p style="margin: 2px 0; color: {meaning_colour(note.meaning, colours).name()}">'
+                f"{_lines(note.text)}</p>"
+                for note in self._notes
+            )
+        )
         self.notes_frame.show()
 
     # --- events ----------------------------------------------------------------------
@@ -412,7 +466,8 @@ class ModelsPane(QtWidgets.QWidget):
         dialog = QtWidgets.QFileDialog(self, "Add model files", "", GGUF_FILTER)
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFiles)
         dialog.filesSelected.connect(
-            lambda names: self.files_chosen.emit([Path(name) for name in names]))
+            lambda names: self.files_chosen.emit([Path(name) for name in names])
+        )
         self._file_dialog = dialog
         dialog.open()
 

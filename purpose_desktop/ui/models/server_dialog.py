@@ -60,7 +60,8 @@ class ServerDialog(QtWidgets.QDialog):
         form.addRow("", self.keyring_note)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Add")
         buttons.accepted.connect(self.accept)
@@ -111,7 +112,8 @@ class ServerDialog(QtWidgets.QDialog):
     def accept(self) -> None:
         if any(self._problems().values()):
             return
-        self.server_entered.emit(self.name_edit.text(), self.url_edit.text().strip(),
-                                 self.key_edit.text().strip())
+        self.server_entered.emit(
+            self.name_edit.text(), self.url_edit.text().strip(), self.key_edit.text().strip()
+        )
         self.key_edit.clear()  # the key is not kept in the dialog once handed on
         super().accept()

@@ -27,17 +27,24 @@ class ServersBox(QtWidgets.QGroupBox):
         super().__init__("Servers", parent)
         self.ollama_host = QtWidgets.QLineEdit()
         self.ollama_host.setPlaceholderText("http://127.0.0.1:11434 (the default)")
-        self.ollama_host.setToolTip("Where Ollama listens; leave empty for $OLLAMA_HOST or "
-                                    "this computer")
+        self.ollama_host.setToolTip(
+            "Where Ollama listens; leave empty for $OLLAMA_HOST or this computer"
+        )
         self.ollama_host.returnPressed.connect(self._ask_for_host)
-        self.host_button = push_button("Set", "Use this Ollama host and probe it",
-                                       self._ask_for_host)
+        self.host_button = push_button(
+            "Set", "Use this Ollama host and probe it", self._ask_for_host
+        )
         self.add_server_button = push_button(
-            "Add server…", "An OpenAI-compatible server (LM Studio, vLLM, llama-server), "
-            "with its API key if it needs one", self.add_server_requested.emit)
+            "Add server…",
+            "An OpenAI-compatible server (LM Studio, vLLM, llama-server), "
+            "with its API key if it needs one",
+            self.add_server_requested.emit,
+        )
         self.probe_button = push_button(
-            "Probe now", "Ask Ollama and every server what they offer now",
-            self.probe_requested.emit)
+            "Probe now",
+            "Ask Ollama and every server what they offer now",
+            self.probe_requested.emit,
+        )
         controls = QtWidgets.QHBoxLayout()
         controls.addWidget(QtWidgets.QLabel("Ollama host:"))
         controls.addWidget(self.ollama_host, 1)
@@ -83,13 +90,15 @@ class ServersBox(QtWidgets.QGroupBox):
 
     def _render(self) -> None:
         colours = self.palette()
-        self.backends.setText("".join(
-            f'<p style="margin: 0 0 4px 0"><b>{html.escape(report.backend)}</b> at '
-            f"{html.escape(report.where)}: "
-            f'<span style="color: {meaning_colour(_meaning(report), colours).name()}">'
-            f"{html.escape(_state(report))}</span></p>"
-            for report in self._reports
-        ))
+        self.backends.setText(
+            "".join(
+                f'<p style="margin: 0 0 4px 0"><b>{html.escape(report.backend)}</b> at '
+                f"{html.escape(report.where)}: "
+                f'<span style="color: {meaning_colour(_meaning(report), colours).name()}">'
+                f"{html.escape(_state(report))}</span></p>"
+                for report in self._reports
+            )
+        )
 
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)
@@ -101,8 +110,7 @@ class ServersBox(QtWidgets.QGroupBox):
 
 
 def _state(report: BackendReport) -> str:
-    return (f"reachable: {report.detail}" if report.reachable
-            else f"not reachable: {report.detail}")
+    return f"reachable: {report.detail}" if report.reachable else f"not reachable: {report.detail}"
 
 
 def _meaning(report: BackendReport) -> str:

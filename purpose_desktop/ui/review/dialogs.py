@@ -58,13 +58,26 @@ def arguments_schema(request: ActionReviewRequest) -> Mapping[str, Any]:
     if request.tool is not None:
         return request.tool.parameters
     if request.action.tool == FINISH:
-        return {"type": "object", "required": ["answer"], "properties": {
-            "answer": {"type": "string", "description": "the final answer to the task"}}}
+        return {
+            "type": "object",
+            "required": ["answer"],
+            "properties": {
+                "answer": {"type": "string", "description": "the final answer to the task"}
+            },
+        }
     if request.action.tool == DELEGATE:
-        return {"type": "object", "required": ["agent", "task"], "properties": {
-            "agent": {"type": "string", "description": "the teammate to hand the task to"},
-            "task": {"type": "string", "maxLength": TASK_MAX_LENGTH,
-                     "description": "what the teammate should do"}}}
+        return {
+            "type": "object",
+            "required": ["agent", "task"],
+            "properties": {
+                "agent": {"type": "string", "description": "the teammate to hand the task to"},
+                "task": {
+                    "type": "string",
+                    "maxLength": TASK_MAX_LENGTH,
+                    "description": "what the teammate should do",
+                },
+            },
+        }
     return {"type": "object", "properties": {}}
 
 
@@ -89,8 +102,9 @@ def _arguments_text(action: Action) -> str:
     lines = []
     for name, value in action.arguments.items():
         text = shown(value)
-        lines.append(f"{name}:\n{textwrap.indent(text, '    ')}" if "\n" in text
-                     else f"{name}: {text}")
+        lines.append(
+            f"{name}:\n{textwrap.indent(text, '    ')}" if "\n" in text else f"{name}: {text}"
+        )
     return "\n".join(lines)
 
 
@@ -117,8 +131,9 @@ def _note(text: str) -> QtWidgets.QLabel:
 def _reading(text: str, *, fixed: bool = False) -> QtWidgets.QWidget:
     """Text to read and copy: a label when short, a scrolling box when long. ``fixed`` uses
     a fixed-width font (code, arguments)."""
-    font = (QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
-            if fixed else None)
+    font = (
+        QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont) if fixed else None
+    )
     if len(text) <= SHORT_TEXT_CHARS and text.count("\n") < SHORT_TEXT_LINES:
         label = QtWidgets.QLabel(text)
         label.setWordWrap(True)
@@ -255,18 +270,22 @@ class ActionReviewDialog(ReviewDialog):
         self.request = request
         self.form = SchemaForm(arguments_schema(request), request.action.arguments)
         self._proposed = self.form.values()
-        self.approve_button = _button("Run the action as the agent proposed it (Enter)",
-                                      "&Approve", "&Approve as proposed")
-        self.edit_button = _button("Run the action with your changes (Enter, once you "
-                                   "changed an argument)", "&Edit && approve")
+        self.approve_button = _button(
+            "Run the action as the agent proposed it (Enter)", "&Approve", "&Approve as proposed"
+        )
+        self.edit_button = _button(
+            "Run the action with your changes (Enter, once you changed an argument)",
+            "&Edit && approve",
+        )
         self.reject_button = _button("Do not run it; the agent is told why (Esc)", "&Reject")
         self.reason_edit = QtWidgets.QLineEdit()
         self.reason_edit.setPlaceholderText("Why not? The agent reads this (optional)")
         self.reason_edit.setClearButtonEnabled(True)
         tool = request.tool.name if request.tool is not None else request.action.tool
         self.always_allow_box = QtWidgets.QCheckBox(f"Al&ways allow {tool} for this run")
-        self.always_allow_box.setToolTip("Approve this tool's later calls in this run "
-                                         "without asking")
+        self.always_allow_box.setToolTip(
+            "Approve this tool's later calls in this run without asking"
+        )
         self.always_allow_box.setVisible(request.tool is not None)
         self._lay_out()
         self.approve_button.clicked.connect(self.approve)
@@ -284,8 +303,9 @@ class ActionReviewDialog(ReviewDialog):
         if request.tool is not None:
             layout.addWidget(_note(request.tool.description))
             if request.tool.risky:
-                warning = QtWidgets.QLabel("This tool runs code or changes files in the "
-                                           "run's workspace.")
+                warning = QtWidgets.QLabel(
+                    "This tool runs code or changes files in the run's workspace."
+                )
                 warning.setStyleSheet(_RISKY_STYLE)
                 layout.addWidget(warning)
         thought = request.action.thought.strip() or "(no thought given)"
@@ -298,8 +318,9 @@ class ActionReviewDialog(ReviewDialog):
         reject_row.addWidget(self.reason_edit, 1)
         reject_row.addWidget(self.reject_button)
         layout.addLayout(reject_row)
-        layout.addLayout(_button_row("Enter approves · Esc rejects", self.edit_button,
-                                     self.approve_button))
+        layout.addLayout(
+            _button_row("Enter approves · Esc rejects", self.edit_button, self.approve_button)
+        )
 
     def is_edited(self) -> bool:
         """Whether the arguments in the form differ from the agent's."""
@@ -313,7 +334,9 @@ class ActionReviewDialog(ReviewDialog):
         self.approve_button.setText("&Approve as proposed" if edited else "&Approve")
         self.edit_button.setToolTip(
             "Fix first: " + "; ".join(f"{name}: {text}" for name, text in problems.items())
-            if edited and problems else "Run the action with your changes (Enter)")
+            if edited and problems
+            else "Run the action with your changes (Enter)"
+        )
 
     def approve(self) -> None:
         """Approve the action as the agent proposed it."""
@@ -385,13 +408,17 @@ class ScoreReviewDialog(ReviewDialog):
         self.value_label.setObjectName("scoreValue")
         self.change_label = _note("")
         self.reason_edit = QtWidgets.QLineEdit()
-        self.reason_edit.setPlaceholderText("Why this score? (optional; kept with the "
-                                            "correction)")
+        self.reason_edit.setPlaceholderText("Why this score? (optional; kept with the correction)")
         self.reason_edit.setClearButtonEnabled(True)
-        self.keep_button = _button("Leave Φ as the critic scored it (Esc)",
-                                   "&Keep the critic's score")
-        self.override_button = _button("Use your score instead of the critic's (Enter)",
-                                       "&Override", "&Override with 10", "&Override with 9.5")
+        self.keep_button = _button(
+            "Leave Φ as the critic scored it (Esc)", "&Keep the critic's score"
+        )
+        self.override_button = _button(
+            "Use your score instead of the critic's (Enter)",
+            "&Override",
+            "&Override with 10",
+            "&Override with 9.5",
+        )
         self._lay_out()
         self.slider.valueChanged.connect(self._moved)
         self.keep_button.clicked.connect(self.keep)
@@ -403,21 +430,36 @@ class ScoreReviewDialog(ReviewDialog):
         request = self.request
         agent = html.escape(request.agent)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(_heading(
-            f"The critic scores <b>{agent}</b>'s step {request.step}: Φ "
-            f"{score_text(request.phi_before)} → <b>{score_text(request.phi)}</b>"))
+        layout.addWidget(
+            _heading(
+                f"The critic scores <b>{agent}</b>'s step {request.step}: Φ "
+                f"{score_text(request.phi_before)} → <b>{score_text(request.phi)}</b>"
+            )
+        )
         action = request.action
         arguments = _arguments_text(action)
-        layout.addLayout(_info_rows([
-            ("Action", _reading(f"{action.tool}\n{arguments}" if arguments else action.tool,
-                                fixed=True)),
-            ("Observation", _reading(request.observation.text or "(nothing)")),
-            ("Evidence", _reading(request.evidence or "(the critic gave none)")),
-        ]))
+        layout.addLayout(
+            _info_rows(
+                [
+                    (
+                        "Action",
+                        _reading(
+                            f"{action.tool}\n{arguments}" if arguments else action.tool, fixed=True
+                        ),
+                    ),
+                    ("Observation", _reading(request.observation.text or "(nothing)")),
+                    ("Evidence", _reading(request.evidence or "(the critic gave none)")),
+                ]
+            )
+        )
         layout.addWidget(self._score_box())
-        layout.addLayout(_button_row("← → move the slider · Enter applies · Esc keeps the "
-                                     "critic's score", self.keep_button,
-                                     self.override_button))
+        layout.addLayout(
+            _button_row(
+                "← → move the slider · Enter applies · Esc keeps the critic's score",
+                self.keep_button,
+                self.override_button,
+            )
+        )
 
     def _score_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Your score")
@@ -467,12 +509,15 @@ class ScoreReviewDialog(ReviewDialog):
         critic = score_text(self.request.phi)
         self.change_label.setText(
             f"The critic gave {critic}; yours is {round(self.value - self.request.phi, 2):+g}."
-            if moved else f"The critic gave {critic}. Move the slider to override it.")
+            if moved
+            else f"The critic gave {critic}. Move the slider to override it."
+        )
         self.override_button.setEnabled(moved)
         self.override_button.setDefault(moved)
         self.keep_button.setDefault(not moved)
-        self.override_button.setText(f"&Override with {score_text(self.value)}" if moved
-                                     else "&Override")
+        self.override_button.setText(
+            f"&Override with {score_text(self.value)}" if moved else "&Override"
+        )
 
     def keep(self) -> None:
         """Keep the critic's score."""
@@ -498,8 +543,12 @@ class ScoreReviewDialog(ReviewDialog):
     def _other_key(self, key: QtCore.Qt.Key) -> bool:
         # Arrow keys the focused widget left unused (Up and Down in the reason's line, say)
         # still move the slider.
-        steps = {QtCore.Qt.Key.Key_Left: -1, QtCore.Qt.Key.Key_Down: -1,
-                 QtCore.Qt.Key.Key_Right: 1, QtCore.Qt.Key.Key_Up: 1}
+        steps = {
+            QtCore.Qt.Key.Key_Left: -1,
+            QtCore.Qt.Key.Key_Down: -1,
+            QtCore.Qt.Key.Key_Right: 1,
+            QtCore.Qt.Key.Key_Up: 1,
+        }
         if key not in steps:
             return False
         self.slider.setValue(self.slider.value() + steps[key])

@@ -62,8 +62,7 @@ def action_title(request: ActionReviewRequest) -> str:
 
 def score_title(request: ScoreReviewRequest) -> str:
     """``solver, step 2: Φ 0 → 4``."""
-    return (f"{request.agent}, step {request.step}: Φ {request.phi_before:g} → "
-            f"{request.phi:g}")
+    return f"{request.agent}, step {request.step}: Φ {request.phi_before:g} → {request.phi:g}"
 
 
 @dataclass(frozen=True)
@@ -110,19 +109,19 @@ class DialogReviewGate(QtCore.QObject):
         from purpose_desktop.engine.review import ActionDecision
         from purpose_desktop.ui.review.dialogs import ActionReviewDialog
 
-        review = PendingReview(request.run_id, request.agent, request.step, "action",
-                               action_title(request))
-        return await self._ask(ActionReviewDialog(request, self._window), review,
-                               ActionDecision)
+        review = PendingReview(
+            request.run_id, request.agent, request.step, "action", action_title(request)
+        )
+        return await self._ask(ActionReviewDialog(request, self._window), review, ActionDecision)
 
     async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
         from purpose_desktop.engine.review import ScoreDecision
         from purpose_desktop.ui.review.dialogs import ScoreReviewDialog
 
-        review = PendingReview(request.run_id, request.agent, request.step, "score",
-                               score_title(request))
-        return await self._ask(ScoreReviewDialog(request, self._window), review,
-                               ScoreDecision)
+        review = PendingReview(
+            request.run_id, request.agent, request.step, "score", score_title(request)
+        )
+        return await self._ask(ScoreReviewDialog(request, self._window), review, ScoreDecision)
 
     async def _ask(self, dialog: ReviewDialog, review: PendingReview, answer: type[T]) -> T:
         """Show ``dialog``, list it as pending, and wait for its decision. Cancelled, the

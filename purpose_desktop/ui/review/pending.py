@@ -22,9 +22,7 @@ def _item_text(review: PendingReview) -> str:
 class PendingReviewsList(QtWidgets.QWidget):
     """The gate's pending reviews, oldest first, kept up to date as they come and go."""
 
-    def __init__(
-        self, gate: DialogReviewGate, parent: QtWidgets.QWidget | None = None
-    ) -> None:
+    def __init__(self, gate: DialogReviewGate, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._gate = gate
         self.caption = QtWidgets.QLabel(EMPTY_TEXT)
@@ -57,8 +55,10 @@ class PendingReviewsList(QtWidgets.QWidget):
             self.list.addItem(item)
         count = len(pending)
         self.caption.setText(
-            f"{count} review{'s' if count > 1 else ''} waiting: click one to bring up its "
-            "dialog" if count else EMPTY_TEXT)
+            f"{count} review{'s' if count > 1 else ''} waiting: click one to bring up its dialog"
+            if count
+            else EMPTY_TEXT
+        )
         self.list.setVisible(bool(count))
 
     def _raise_item(self, item: QtWidgets.QListWidgetItem) -> None:

@@ -117,8 +117,9 @@ class StreamView(QtWidgets.QPlainTextEdit):
             return
         cursor = QtGui.QTextCursor(self.document())
         cursor.setPosition(self._body.position())
-        cursor.movePosition(QtGui.QTextCursor.MoveOperation.End,
-                            QtGui.QTextCursor.MoveMode.KeepAnchor)
+        cursor.movePosition(
+            QtGui.QTextCursor.MoveOperation.End, QtGui.QTextCursor.MoveMode.KeepAnchor
+        )
         cursor.removeSelectedText()
         self._write(_action_runs(line, thought))
 
@@ -235,8 +236,9 @@ def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
     """Insert ``text`` at ``cursor`` with a line break wherever a line would pass
     MAX_LINE_CHARS."""
     lines = text.split("\n")
-    if (cursor.positionInBlock() + len(lines[0]) <= MAX_LINE_CHARS
-            and all(len(line) <= MAX_LINE_CHARS for line in lines[1:])):
+    if cursor.positionInBlock() + len(lines[0]) <= MAX_LINE_CHARS and all(
+        len(line) <= MAX_LINE_CHARS for line in lines[1:]
+    ):
         cursor.insertText(text)  # at once: Qt makes each line a block of its own
         return
     for index, line in enumerate(lines):
@@ -265,7 +267,8 @@ class AgentStream(QtWidgets.QFrame):
         self.at_work = QtWidgets.QLabel()
         self.at_work.setFixedSize(
             self.at_work.fontMetrics().horizontalAdvance(AT_WORK) + 12,
-            self.header.sizeHint().height())
+            self.header.sizeHint().height(),
+        )
         self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         # Highlighted through palette roles, not style-sheet properties: re-polishing a
@@ -316,14 +319,17 @@ class AgentStreams(QtWidgets.QWidget):
         set_by_name(self._stack, "orientation", "Vertical")
         self._stack.setChildrenCollapsible(False)
         self._placeholder = QtWidgets.QLabel(
-            "Each agent's tokens appear here, in a view of its own, as they are generated.")
+            "Each agent's tokens appear here, in a view of its own, as they are generated."
+        )
         self._placeholder.setWordWrap(True)
         set_by_name(self._placeholder, "alignment", "AlignCenter")
         self._stack.addWidget(self._placeholder)
         self.interleaved = StreamView("The agents' tokens appear here as they are generated.")
         self.raw_tokens = QtWidgets.QCheckBox("Show raw tokens")
-        self.raw_tokens.setToolTip("Show each step as its model wrote it, token by token, "
-                                   "rather than as the action read from it")
+        self.raw_tokens.setToolTip(
+            "Show each step as its model wrote it, token by token, "
+            "rather than as the action read from it"
+        )
         self.raw_tokens.toggled.connect(self.set_show_raw)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -373,7 +379,8 @@ class AgentStreams(QtWidgets.QWidget):
         heading = "" if agent == self._last_speaker else f"[{agent}]"
         self._last_speaker = agent
         self._unshown.append(
-            functools.partial(self.interleaved.start_section, heading, (agent, step)))
+            functools.partial(self.interleaved.start_section, heading, (agent, step))
+        )
         self._interleave()
 
     def show_action(self, agent: str, step: int, line: str, thought: str = "") -> None:
@@ -382,7 +389,8 @@ class AgentStreams(QtWidgets.QWidget):
         whose tokens came last can be given its action."""
         self.stream(agent).view.show_action((agent, step), line, thought)
         self._unshown.append(
-            functools.partial(self.interleaved.show_action, (agent, step), line, thought))
+            functools.partial(self.interleaved.show_action, (agent, step), line, thought)
+        )
         self._interleave()
 
     def set_show_raw(self, raw: bool) -> None:

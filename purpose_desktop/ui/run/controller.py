@@ -160,8 +160,12 @@ class RunController(QtCore.QObject):
         team, text = self._team, task.strip()
         if self.running or team is None or not text:
             return False
-        self._launch_run(lambda control: self.runner.run(
-            team, text, [self.bridge], self._review, control=control), "team run")
+        self._launch_run(
+            lambda control: self.runner.run(
+                team, text, [self.bridge], self._review, control=control
+            ),
+            "team run",
+        )
         return True
 
     def resume(self, run_id: str) -> bool:
@@ -169,8 +173,12 @@ class RunController(QtCore.QObject):
         run is going."""
         if self.running:
             return False
-        self._launch_run(lambda control: self.runner.resume(
-            run_id, [self.bridge], self._review, control=control), f"resume run {run_id[:8]}")
+        self._launch_run(
+            lambda control: self.runner.resume(
+                run_id, [self.bridge], self._review, control=control
+            ),
+            f"resume run {run_id[:8]}",
+        )
         return True
 
     def fork(self, run_id: str, after_step: int, action: Action | None = None) -> bool:
@@ -178,9 +186,12 @@ class RunController(QtCore.QObject):
         first step), taking ``action`` next if given; ``False`` while another run is going."""
         if self.running:
             return False
-        self._launch_run(lambda control: self.runner.fork(
-            run_id, after_step, [self.bridge], self._review, action=action, control=control),
-            f"fork run {run_id[:8]} after step {after_step}")
+        self._launch_run(
+            lambda control: self.runner.fork(
+                run_id, after_step, [self.bridge], self._review, action=action, control=control
+            ),
+            f"fork run {run_id[:8]} after step {after_step}",
+        )
         return True
 
     def pause(self) -> None:
@@ -226,8 +237,11 @@ class RunController(QtCore.QObject):
             return False
         self._replaying = True
         events = self._history.stream_events(run_id)
-        self._launch(replay(events, [self.bridge], speed=speed), f"replay run {run_id[:8]}",
-                     lambda _task: self._replay_ended(run_id))
+        self._launch(
+            replay(events, [self.bridge], speed=speed),
+            f"replay run {run_id[:8]}",
+            lambda _task: self._replay_ended(run_id),
+        )
         return True
 
     def _replay_ended(self, run_id: str) -> None:

@@ -30,7 +30,8 @@ class InterruptedRunsNotice(QtWidgets.QFrame):
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self.setStyleSheet(
             "#interruptedRunsNotice { background: palette(alternate-base); "
-            "border: 1px solid palette(mid); border-radius: 4px; }")
+            "border: 1px solid palette(mid); border-radius: 4px; }"
+        )
         self._outer = QtWidgets.QVBoxLayout(self)
         # Rebuilt for each list of runs: simpler than taking nested layouts apart.
         self._body = QtWidgets.QWidget()
@@ -48,17 +49,18 @@ class InterruptedRunsNotice(QtWidgets.QFrame):
         title = QtWidgets.QLabel(
             f"<b>{count} run{'s were' if count > 1 else ' was'} interrupted</b> when the app "
             "last stopped. Every step up to the last one saved is kept; resume to go on "
-            "from there.")
+            "from there."
+        )
         title.setWordWrap(True)
         self._layout.addWidget(title)
         for run in runs[:SHOWN_RUNS]:
             self._layout.addLayout(self._row(run))
         if count > SHOWN_RUNS:
-            self._layout.addWidget(QtWidgets.QLabel(
-                f"… and {count - SHOWN_RUNS} more (purpose-desktop runs list)."))
+            self._layout.addWidget(
+                QtWidgets.QLabel(f"… and {count - SHOWN_RUNS} more (purpose-desktop runs list).")
+            )
         dismiss = QtWidgets.QPushButton("Dismiss")
-        dismiss.setToolTip("Hide this notice; the runs stay interrupted and can be resumed "
-                           "later")
+        dismiss.setToolTip("Hide this notice; the runs stay interrupted and can be resumed later")
         dismiss.clicked.connect(self.hide)
         last_row = QtWidgets.QHBoxLayout()
         last_row.addStretch(1)
@@ -78,8 +80,8 @@ class InterruptedRunsNotice(QtWidgets.QFrame):
     def _row(self, run: RunSummary) -> QtWidgets.QHBoxLayout:
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started_at))
         label = QtWidgets.QLabel(
-            f"{run.team}: “{shorten(run.task, 80)}” — {run.steps} step(s) done, "
-            f"started {started}")
+            f"{run.team}: “{shorten(run.task, 80)}” — {run.steps} step(s) done, started {started}"
+        )
         label.setToolTip(f"Run {run.id}\n{run.task}")
         button = QtWidgets.QPushButton("Resume")
         button.setToolTip(f"Go on with run {run.id[:8]} from its last saved step")

@@ -19,12 +19,16 @@ ANSWER_LINES = 6
 COPIED_MS = 1500
 
 _MEANINGS = {"completed": "success", "failed": "error", "cancelled": "warning"}
-_STYLE = ("#runOutcome { background: palette(alternate-base); border: 1px solid palette(mid);"
-          " border-radius: 4px; }")
+_STYLE = (
+    "#runOutcome { background: palette(alternate-base); border: 1px solid palette(mid);"
+    " border-radius: 4px; }"
+)
 
 
-NOT_SAVED_ADVICE = ("Copy the answer to keep it. Check the disk and the database (Help ▸ About "
-                    "names the data folder), then start the app again.")
+NOT_SAVED_ADVICE = (
+    "Copy the answer to keep it. Check the disk and the database (Help ▸ About "
+    "names the data folder), then start the app again."
+)
 
 
 class RunOutcome(QtWidgets.QFrame):
@@ -130,7 +134,8 @@ class RunOutcome(QtWidgets.QFrame):
         self.report = report
         colour = meaning_colour(_MEANINGS[report.status], self.palette()).name()
         self.status_label.setText(
-            f"<b style='color: {colour}'>{html.escape(report.headline, quote=False)}</b>")
+            f"<b style='color: {colour}'>{html.escape(report.headline, quote=False)}</b>"
+        )
         self.details_label.setText(html.escape(report.details, quote=False))
         self.answer_view.setPlainText(report.answer)
         self.answer_view.setVisible(bool(report.answer))
@@ -138,8 +143,10 @@ class RunOutcome(QtWidgets.QFrame):
         self.copy_button.setText("Copy")
         self.copy_action.setEnabled(bool(report.answer))
         self._copied.stop()
-        for label, title, text in ((self.reason_label, "Why", report.reason),
-                                   (self.advice_label, "What to do next", report.advice)):
+        for label, title, text in (
+            (self.reason_label, "Why", report.reason),
+            (self.advice_label, "What to do next", report.advice),
+        ):
             label.setText(f"<b>{title}:</b> {html.escape(text, quote=False)}")
             label.setVisible(bool(text))
         self.show()
@@ -150,12 +157,15 @@ class RunOutcome(QtWidgets.QFrame):
         its reason says so already: a run ends as failed when its recording stops)."""
         if self.report is None or problem in self.report.reason:
             return
-        self.show_report(replace(
-            self.report,
-            reason=" ".join(filter(None, (self.report.reason,
-                                          f"The run was not saved: {problem}"))),
-            advice=self.report.advice or NOT_SAVED_ADVICE,
-        ))
+        self.show_report(
+            replace(
+                self.report,
+                reason=" ".join(
+                    filter(None, (self.report.reason, f"The run was not saved: {problem}"))
+                ),
+                advice=self.report.advice or NOT_SAVED_ADVICE,
+            )
+        )
 
     def _hide(self) -> None:
         self.report = None
@@ -177,10 +187,17 @@ class RunOutcome(QtWidgets.QFrame):
         # The view breaks lines between words, and a word too long for a line anywhere in it:
         # each way of measuring alone would count too few lines for some text.
         flags = QtCore.Qt.TextFlag
-        height = max(metrics.boundingRect(0, 0, width, 10**6, wrap.value, text).height()
-                     for wrap in (flags.TextWordWrap, flags.TextWrapAnywhere))
+        height = max(
+            metrics.boundingRect(0, 0, width, 10**6, wrap.value, text).height()
+            for wrap in (flags.TextWordWrap, flags.TextWrapAnywhere)
+        )
         lines = min(max(round(height / metrics.lineSpacing()), 1), ANSWER_LINES)
         # Two pixels to spare: without them the view counts its last line as cut off, and
         # offers to scroll to it.
-        view.setFixedHeight(lines * metrics.lineSpacing() + margins.top() + margins.bottom()
-                            + 2 * int(view.document().documentMargin()) + 2)
+        view.setFixedHeight(
+            lines * metrics.lineSpacing()
+            + margins.top()
+            + margins.bottom()
+            + 2 * int(view.document().documentMargin())
+            + 2
+        )

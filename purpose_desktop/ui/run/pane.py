@@ -29,8 +29,15 @@ from purpose_desktop.ui.run.timeline import ForkEditor, Timeline
 __all__ = ["MAX_LINE_CHARS", "MAX_STREAM_BLOCKS", "MAX_STREAM_CHARS", "RunPane"]
 
 # The events whose line also becomes the pane's status.
-_STATUS_EVENTS = (ev.ModelStatusChanged, ev.ErrorRaised, ev.RunFinished, ev.RunPaused,
-                  ev.RunContinued, ev.RunResumed, ev.RunForked)
+_STATUS_EVENTS = (
+    ev.ModelStatusChanged,
+    ev.ErrorRaised,
+    ev.RunFinished,
+    ev.RunPaused,
+    ev.RunContinued,
+    ev.RunResumed,
+    ev.RunForked,
+)
 
 
 class RunPane(QtWidgets.QWidget):
@@ -45,9 +52,7 @@ class RunPane(QtWidgets.QWidget):
     (:meth:`set_team_chooser`).
     """
 
-    def __init__(
-        self, controller: RunController, parent: QtWidgets.QWidget | None = None
-    ) -> None:
+    def __init__(self, controller: RunController, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._controller = controller
         self._before_start: Callable[[Callable[[], None]], None] = lambda start: start()
@@ -83,8 +88,9 @@ class RunPane(QtWidgets.QWidget):
         self.phi_chart = PhiChart()
         self.timeline = Timeline()
         self.fork_button = QtWidgets.QPushButton("Fork from this step…")
-        self.fork_button.setToolTip("Take the selected step again in a new run, with an "
-                                    "action you can edit")
+        self.fork_button.setToolTip(
+            "Take the selected step again in a new run, with an action you can edit"
+        )
         self.fork_editor = ForkEditor()
         self.runs_list = RunsList()
         self.interrupted_notice = InterruptedRunsNotice()
@@ -138,8 +144,9 @@ class RunPane(QtWidgets.QWidget):
         return self._split(self._reviews_box, self.details_tabs, vertical=True)
 
     @staticmethod
-    def _split(first: QtWidgets.QWidget, second: QtWidgets.QWidget, *,
-               vertical: bool) -> QtWidgets.QSplitter:
+    def _split(
+        first: QtWidgets.QWidget, second: QtWidgets.QWidget, *, vertical: bool
+    ) -> QtWidgets.QSplitter:
         splitter = QtWidgets.QSplitter()
         set_by_name(splitter, "orientation", "Vertical" if vertical else "Horizontal")
         splitter.setChildrenCollapsible(False)
@@ -311,8 +318,9 @@ class RunPane(QtWidgets.QWidget):
         self.pause_button.setText("Continue" if controller.paused else "Pause")
         step = self.timeline.selected_step()
         self.fork_button.setEnabled(not busy and step is not None)
-        self.fork_button.setText("Fork from this step…" if step is None
-                                 else f"Fork from step {step}…")
+        self.fork_button.setText(
+            "Fork from this step…" if step is None else f"Fork from step {step}…"
+        )
 
     def _show_progress(self, event: ev.Event) -> None:
         """Steps taken of the selected agent's limit: a bar that moves once a step rather

@@ -55,14 +55,16 @@ class PhiSeries:
     def add(self, event: Event) -> bool:
         """Take in ``event``; whether it changed the series."""
         if isinstance(event, Scored):
-            self._by_step[event.step] = PhiPoint(event.step, event.agent, event.phi, event.phi,
-                                                 event.evidence)
+            self._by_step[event.step] = PhiPoint(
+                event.step, event.agent, event.phi, event.phi, event.evidence
+            )
             return True
         if isinstance(event, ScoreOverridden):
             known = self._by_step.get(event.step)
             base = known or PhiPoint(event.step, event.agent, event.phi, event.critic_phi)
-            self._by_step[event.step] = replace(base, phi=event.phi, overridden=True,
-                                                reason=event.reason)
+            self._by_step[event.step] = replace(
+                base, phi=event.phi, overridden=True, reason=event.reason
+            )
             return True
         return False
 
@@ -112,9 +114,10 @@ class PhiChart(QtWidgets.QWidget):
         """Where each point is drawn: evenly spaced by step, Φ upwards."""
         area, points = self._plot_area(), self.series.points()
         gap = area.width() / max(len(points), 1)
-        return [(point, QtCore.QPointF(area.left() + gap * (index + 0.5),
-                                       self._y(area, point.phi)))
-                for index, point in enumerate(points)]
+        return [
+            (point, QtCore.QPointF(area.left() + gap * (index + 0.5), self._y(area, point.phi)))
+            for index, point in enumerate(points)
+        ]
 
     @staticmethod
     def _y(area: QtCore.QRectF, phi: float) -> float:
@@ -142,8 +145,9 @@ class PhiChart(QtWidgets.QWidget):
                 painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.PlaceholderText))
                 # In the upper half, clear of the grid line at 5.
                 upper = area.adjusted(0, 0, 0, -area.height() / 2)
-                painter.drawText(upper, QtCore.Qt.AlignmentFlag.AlignCenter,
-                                 "Φ is drawn here after each step.")
+                painter.drawText(
+                    upper, QtCore.Qt.AlignmentFlag.AlignCenter, "Φ is drawn here after each step."
+                )
                 return
             self._paint_line(painter, placed)
             for point, at in placed:
@@ -158,21 +162,29 @@ class PhiChart(QtWidgets.QWidget):
         text = palette.color(QtGui.QPalette.ColorRole.Text)
         for value in (0.0, 5.0, PHI_MAX):
             y = self._y(area, value)
-            painter.setPen(QtGui.QPen(grid, 1, QtCore.Qt.PenStyle.DotLine if value else
-                                      QtCore.Qt.PenStyle.SolidLine))
+            painter.setPen(
+                QtGui.QPen(
+                    grid, 1, QtCore.Qt.PenStyle.DotLine if value else QtCore.Qt.PenStyle.SolidLine
+                )
+            )
             painter.drawLine(QtCore.QPointF(area.left(), y), QtCore.QPointF(area.right(), y))
             painter.setPen(text)
             label = QtCore.QRectF(0, y - 8, _MARGINS[0] - 6, 16)
-            painter.drawText(label, QtCore.Qt.AlignmentFlag.AlignRight |
-                             QtCore.Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
+            painter.drawText(
+                label,
+                QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                f"{value:g}",
+            )
 
-    def _paint_line(self, painter: QtGui.QPainter,
-                    placed: list[tuple[PhiPoint, QtCore.QPointF]]) -> None:
+    def _paint_line(
+        self, painter: QtGui.QPainter, placed: list[tuple[PhiPoint, QtCore.QPointF]]
+    ) -> None:
         painter.setPen(QtGui.QPen(self.palette().color(QtGui.QPalette.ColorRole.Highlight), 2))
         painter.drawPolyline(QtGui.QPolygonF([at for _, at in placed]))
 
-    def _paint_point(self, painter: QtGui.QPainter, area: QtCore.QRectF, point: PhiPoint,
-                     at: QtCore.QPointF) -> None:
+    def _paint_point(
+        self, painter: QtGui.QPainter, area: QtCore.QRectF, point: PhiPoint, at: QtCore.QPointF
+    ) -> None:
         highlight = self.palette().color(QtGui.QPalette.ColorRole.Highlight)
         if not point.overridden:
             painter.setPen(QtGui.QPen(highlight, 1))
@@ -189,13 +201,23 @@ class PhiChart(QtWidgets.QWidget):
         painter.setPen(QtGui.QPen(override, 1))
         painter.setBrush(override)
         size = _RADIUS + 1
-        painter.drawPolygon(QtGui.QPolygonF([
-            QtCore.QPointF(at.x(), at.y() - size), QtCore.QPointF(at.x() + size, at.y()),
-            QtCore.QPointF(at.x(), at.y() + size), QtCore.QPointF(at.x() - size, at.y()),
-        ]))
+        painter.drawPolygon(
+            QtGui.QPolygonF(
+                [
+                    QtCore.QPointF(at.x(), at.y() - size),
+                    QtCore.QPointF(at.x() + size, at.y()),
+                    QtCore.QPointF(at.x(), at.y() + size),
+                    QtCore.QPointF(at.x() - size, at.y()),
+                ]
+            )
+        )
 
-    def _paint_steps(self, painter: QtGui.QPainter, area: QtCore.QRectF,
-                     placed: list[tuple[PhiPoint, QtCore.QPointF]]) -> None:
+    def _paint_steps(
+        self,
+        painter: QtGui.QPainter,
+        area: QtCore.QRectF,
+        placed: list[tuple[PhiPoint, QtCore.QPointF]],
+    ) -> None:
         """Step numbers under the points, thinned out so they never overlap."""
         painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.Text))
         width = painter.fontMetrics().horizontalAdvance(f"{placed[-1][0].step}") + 8

@@ -40,11 +40,13 @@ class RunsList(QtWidgets.QWidget):
         self.open_button = QtWidgets.QPushButton("Open")
         self.open_button.setToolTip("Show the run's stream, timeline and Φ as recorded")
         self.replay_button = QtWidgets.QPushButton("Replay")
-        self.replay_button.setToolTip("Play the run again at the pace it ran "
-                                      "(long waits cut short)")
+        self.replay_button.setToolTip(
+            "Play the run again at the pace it ran (long waits cut short)"
+        )
         self.resume_button = QtWidgets.QPushButton("Resume")
-        self.resume_button.setToolTip("Go on with an interrupted or cancelled run from its "
-                                      "last saved step")
+        self.resume_button.setToolTip(
+            "Go on with an interrupted or cancelled run from its last saved step"
+        )
         self._busy = False
 
         buttons = QtWidgets.QHBoxLayout()
@@ -78,9 +80,12 @@ class RunsList(QtWidgets.QWidget):
                 self.table.selectRow(row)
         self.table.resizeColumnsToContents()
         count = len(self.runs)
-        self.summary.setText(f"{count} recorded run{'' if count == 1 else 's'}, newest first. "
-                             "Open one to see it again; select a step there to fork it."
-                             if count else "No runs recorded yet.")
+        self.summary.setText(
+            f"{count} recorded run{'' if count == 1 else 's'}, newest first. "
+            "Open one to see it again; select a step there to fork it."
+            if count
+            else "No runs recorded yet."
+        )
         self._update_buttons()
 
     def show_error(self, message: str) -> None:
@@ -128,8 +133,7 @@ def _cells(run: RunSummary) -> tuple[str, ...]:
 def _tooltip(run: RunSummary) -> str:
     lines = [f"Run {run.id}", run.task]
     if run.parent_run_id is not None:
-        lines.append(f"Forked from run {run.parent_run_id[:8]} after step "
-                     f"{run.forked_from_step}")
+        lines.append(f"Forked from run {run.parent_run_id[:8]} after step {run.forked_from_step}")
     if run.answer:
         lines.append(f"Answer: {shorten(run.answer, 200)}")
     if run.error:

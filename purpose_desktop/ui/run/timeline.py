@@ -23,15 +23,26 @@ TIMELINE_FRAME_MS = 250
 
 _HIDDEN_FIELDS = frozenset({"run_id", "seq", "timestamp"})
 _LABELS = {
-    "phi": "Φ", "phi_before": "Φ before", "critic_phi": "Φ by the critic",
-    "parent_run_id": "forked from run", "from_step": "after step", "before_step": "before step",
-    "by": "decided by", "ok": "succeeded", "calibrated_by": "human anchors used",
+    "phi": "Φ",
+    "phi_before": "Φ before",
+    "critic_phi": "Φ by the critic",
+    "parent_run_id": "forked from run",
+    "from_step": "after step",
+    "before_step": "before step",
+    "by": "decided by",
+    "ok": "succeeded",
+    "calibrated_by": "human anchors used",
     "parse_method": "read as",
 }
 _COLOURS: dict[type[ev.Event], str] = {
-    ev.ErrorRaised: "#c62828", ev.WarningRaised: "#b26a00", ev.ScoreOverridden: "#d9822b",
-    ev.RunPaused: "#1565c0", ev.RunContinued: "#1565c0", ev.RunForked: "#6a1b9a",
-    ev.RunResumed: "#6a1b9a", ev.HeuristicLearned: "#2e7d32",
+    ev.ErrorRaised: "#c62828",
+    ev.WarningRaised: "#b26a00",
+    ev.ScoreOverridden: "#d9822b",
+    ev.RunPaused: "#1565c0",
+    ev.RunContinued: "#1565c0",
+    ev.RunForked: "#6a1b9a",
+    ev.RunResumed: "#6a1b9a",
+    ev.HeuristicLearned: "#2e7d32",
 }
 
 
@@ -43,8 +54,7 @@ class TimelineItem(QtWidgets.QTreeWidgetItem):
         super().__init__([f"{stamp}  {line}"])
         self.event = event
         self.setToolTip(0, line)
-        self.setChildIndicatorPolicy(
-            QtWidgets.QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+        self.setChildIndicatorPolicy(QtWidgets.QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
         colour = _colour(event)
         if colour is not None:
             self.setForeground(0, QtGui.QBrush(QtGui.QColor(colour)))
@@ -71,7 +81,8 @@ def _colour(event: ev.Event) -> str | None:
 def event_details(event: ev.Event) -> list[tuple[str, Any]]:
     """Each field of ``event`` worth showing, as (label, value); empty text is left out."""
     details: list[tuple[str, Any]] = [
-        ("event", f"{type(event).__name__} #{event.seq} of run {event.run_id}")]
+        ("event", f"{type(event).__name__} #{event.seq} of run {event.run_id}")
+    ]
     for field in dataclasses.fields(event):
         value = getattr(event, field.name)
         if field.name in _HIDDEN_FIELDS or value in ("", (), {}):
@@ -226,15 +237,16 @@ def parse_action(text: str) -> Action:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"This is not JSON: {exc.msg} (line {exc.lineno}, column "
-                         f"{exc.colno}).") from exc
+        raise ValueError(
+            f"This is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from exc
     if not isinstance(value, dict):
-        raise ValueError('The action must be a JSON object, like {"tool": "finish", '
-                         '"answer": "..."}.')
+        raise ValueError(
+            'The action must be a JSON object, like {"tool": "finish", "answer": "..."}.'
+        )
     tool = value.pop("tool", None)
     if not isinstance(tool, str) or not tool.strip():
-        raise ValueError('The action needs a "tool": the name of a tool, "finish" or '
-                         '"delegate".')
+        raise ValueError('The action needs a "tool": the name of a tool, "finish" or "delegate".')
     thought = value.pop("thought", "")
     return Action(tool.strip(), value, thought if isinstance(thought, str) else str(thought))
 
@@ -279,19 +291,36 @@ class ForkEditor(QtWidgets.QFrame):
         self._target: tuple[str, int] | None = None
         self.hide()
 
-    def edit(self, run_id: str, step: int, proposal: ev.ActionProposed | None, *,
-             can_give_action: bool = True) -> None:
+    def edit(
+        self,
+        run_id: str,
+        step: int,
+        proposal: ev.ActionProposed | None,
+        *,
+        can_give_action: bool = True,
+    ) -> None:
         """Offer to fork ``run_id`` at ``step``, starting from the action proposed there;
         without ``can_give_action`` the agent proposes the step's action again."""
         self._target = (run_id, step)
         who = f" ({html.escape(proposal.agent)})" if proposal is not None else ""
-        then = ("takes the action below instead" if can_give_action
-                else "lets the agent propose again (a teammate's action cannot be given)")
-        self.title.setText(f"<b>Fork run {run_id[:8]} at step {step}</b>{who}: a new run "
-                           f"starts from just before this step and {then}.")
-        self.action_edit.setPlainText("" if proposal is None else json.dumps(
-            {"tool": proposal.tool, **dict(proposal.arguments), "thought": proposal.thought},
-            indent=2, ensure_ascii=False))
+        then = (
+            "takes the action below instead"
+            if can_give_action
+            else "lets the agent propose again (a teammate's action cannot be given)"
+        )
+        self.title.setText(
+            f"<b>Fork run {run_id[:8]} at step {step}</b>{who}: a new run "
+            f"starts from just before this step and {then}."
+        )
+        self.action_edit.setPlainText(
+            ""
+            if proposal is None
+            else json.dumps(
+                {"tool": proposal.tool, **dict(proposal.arguments), "thought": proposal.thought},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         self.use_action.setEnabled(can_give_action)
         self.use_action.setChecked(proposal is not None and can_give_action)
         self.problem.clear()

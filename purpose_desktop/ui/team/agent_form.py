@@ -160,9 +160,15 @@ class AgentForm(QtWidgets.QWidget):
         }
         self._filling = False
         self._build_layout()
-        for signal in (self.name_edit.textEdited, self.role_edit.textChanged,
-                       self.expertise_edit.textEdited, self.model_choice.changed,
-                       self.tools.toggled, self.review.changed, self.steps_spin.valueChanged):
+        for signal in (
+            self.name_edit.textEdited,
+            self.role_edit.textChanged,
+            self.expertise_edit.textEdited,
+            self.model_choice.changed,
+            self.tools.toggled,
+            self.review.changed,
+            self.steps_spin.valueChanged,
+        ):
             signal.connect(self._changed)
 
     def _build_layout(self) -> None:
@@ -174,8 +180,12 @@ class AgentForm(QtWidgets.QWidget):
         # Mnemonics keep clear of the window's menus and tabs (F R V H, T M C O), which a
         # clash would stop from opening.
         rows = (
-            ("Nam&e", "name"), ("Ro&le", "role"), ("E&xpertise", "expertise"),
-            ("Mo&del", "model"), ("Tool&s", "tools"), ("Revie&w", "review"),
+            ("Nam&e", "name"),
+            ("Ro&le", "role"),
+            ("E&xpertise", "expertise"),
+            ("Mo&del", "model"),
+            ("Tool&s", "tools"),
+            ("Revie&w", "review"),
             ("Ste&p limit", "max_steps"),
         )
         for label, field in rows:

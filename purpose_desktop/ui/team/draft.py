@@ -100,8 +100,9 @@ def draft_of(spec: TeamSpec) -> TeamDraft:
 
 def new_team_draft(model: str) -> TeamDraft:
     """A new team of one agent on ``model`` (may be empty), for the person to fill in."""
-    return TeamDraft(name="New team", agents=(AgentDraft("assistant", model=model),),
-                     default_model=model)
+    return TeamDraft(
+        name="New team", agents=(AgentDraft("assistant", model=model),), default_model=model
+    )
 
 
 def with_new_agent(draft: TeamDraft, model: str) -> TeamDraft:
@@ -190,8 +191,11 @@ def _mark_shared_names(draft: TeamDraft, problems: dict[Location, str]) -> froze
         return frozenset()
     names = [agent.name.strip() for agent in draft.agents]
     counts = Counter(names)
-    marked = {("agents", index, "name") for index, name in enumerate(names)
-              if name and counts[name] > 1 and ("agents", index, "name") not in problems}
+    marked = {
+        ("agents", index, "name")
+        for index, name in enumerate(names)
+        if name and counts[name] > 1 and ("agents", index, "name") not in problems
+    }
     for location in marked:
         problems[location] = f"Another agent is also called '{names[int(location[1])]}'."
     return frozenset(marked)
@@ -232,4 +236,3 @@ def _where(draft: TeamDraft, location: Location) -> str:
     if location == AGENTS:
         return "Agents"
     return "Team " + FIELD_NAMES.get(str(location[0]), str(location[0])) if location else "Team"
-

@@ -50,8 +50,9 @@ class TeamEditor(QtWidgets.QWidget):
         self.description_edit.setObjectName("teamDescription")
         self.description_edit.setPlaceholderText("What the team is for (optional)")
         self.default_model = ModelChoice("None: each agent's own model")
-        self.default_model.setToolTip("The model of the agent that takes a task nobody's "
-                                      "expertise fits")
+        self.default_model.setToolTip(
+            "The model of the agent that takes a task nobody's expertise fits"
+        )
         self.marks = {
             "name": FieldMark(self.name_edit),
             "description": FieldMark(self.description_edit),
@@ -161,7 +162,7 @@ class TeamEditor(QtWidgets.QWidget):
         if index is None:
             return
         agents = self._draft.agents
-        self._draft = replace(self._draft, agents=agents[:index] + agents[index + 1:])
+        self._draft = replace(self._draft, agents=agents[:index] + agents[index + 1 :])
         self.agents.setRowCount(len(self._draft.agents))
         self._changed()
         self._select(min(index, len(self._draft.agents) - 1))

@@ -130,8 +130,9 @@ class ModelChoice(QtWidgets.QWidget):
             title += " (too large for memory)"
         self.combo.addItem(title, entry.reference)
         index = self.combo.count() - 1
-        self.combo.setItemData(index, entry.error or entry.path or entry.reference,
-                               QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.combo.setItemData(
+            index, entry.error or entry.path or entry.reference, QtCore.Qt.ItemDataRole.ToolTipRole
+        )
         model = self.combo.model()
         if entry.error and isinstance(model, QtGui.QStandardItemModel):
             # Listed, so the person sees the file and why it cannot be used, but not choosable.
@@ -154,4 +155,3 @@ class ModelChoice(QtWidgets.QWidget):
             text = "Reading the models…"
         self.details.setText(text)
         self.details.setVisible(bool(text))
-

@@ -63,11 +63,14 @@ class TeamPane(QtWidgets.QWidget):
         self.open_button = QtWidgets.QPushButton("Open team…")
         self.open_button.setToolTip("Open a team file (Ctrl+O)")
         self.save_button = self._button("Save", "Save the team to its file", self.save)
-        self.save_as_button = self._button("Save as…", "Save the team to another file",
-                                           self.save_as)
+        self.save_as_button = self._button(
+            "Save as…", "Save the team to another file", self.save_as
+        )
         self.duplicate_button = self._button(
-            "Duplicate", "Save a copy of the team in the teams folder and edit the copy",
-            self.duplicate)
+            "Duplicate",
+            "Save a copy of the team in the teams folder and edit the copy",
+            self.duplicate,
+        )
         self.delete_button = self._button("Delete…", "Delete the team's file", self.delete)
         self.placeholder = QtWidgets.QLabel("Opening the team…")
         self.stack = QtWidgets.QStackedWidget()
@@ -90,8 +93,14 @@ class TeamPane(QtWidgets.QWidget):
     def _build_layout(self) -> None:
         header = QtWidgets.QHBoxLayout()
         header.addWidget(self.title, 1)
-        for button in (self.new_button, self.open_button, self.save_button,
-                       self.save_as_button, self.duplicate_button, self.delete_button):
+        for button in (
+            self.new_button,
+            self.open_button,
+            self.save_button,
+            self.save_as_button,
+            self.duplicate_button,
+            self.delete_button,
+        ):
             header.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(header)
@@ -154,8 +163,9 @@ class TeamPane(QtWidgets.QWidget):
             return
         problems = self._problem_line() if self.editor.check.problems else None
         box = self.asker.ask(questions.unsaved_changes(self, self._name(), problems))
-        box.buttonClicked.connect(lambda button: self._answered(box.standardButton(button),
-                                                                proceed))
+        box.buttonClicked.connect(
+            lambda button: self._answered(box.standardButton(button), proceed)
+        )
 
     def new_team(self) -> None:
         """Start a new team of one agent (after asking about unsaved changes)."""
@@ -178,8 +188,7 @@ class TeamPane(QtWidgets.QWidget):
         """Delete the team's file after the person confirms (without blocking)."""
         if not self.delete_button.isEnabled():
             return
-        box, confirm = questions.confirm_delete(self, self._name(),
-                                                     self._kept.own_file)
+        box, confirm = questions.confirm_delete(self, self._name(), self._kept.own_file)
         self.asker.ask(box).buttonClicked.connect(lambda button: self._delete(button is confirm))
 
     def add_agent(self) -> None:
@@ -246,8 +255,9 @@ class TeamPane(QtWidgets.QWidget):
 
     def _write(self, path: Path, then: Proceed | None = None) -> None:
         spec, draft = self._valid_spec(), self.editor.draft()
-        if spec is None or not self._attempt(f"save {path}",
-                                             lambda: self._kept.save(spec, path, draft)):
+        if spec is None or not self._attempt(
+            f"save {path}", lambda: self._kept.save(spec, path, draft)
+        ):
             return
         self._refresh()
         self.status.emit(f"Saved team {spec.name} to {path}")
@@ -258,14 +268,16 @@ class TeamPane(QtWidgets.QWidget):
     def _write_copy(self) -> None:
         folder = self._kept.folder(self._teams_dir)
         original = self._kept.team
-        if original is None or not self._attempt(f"save a copy in {folder}",
-                                                 lambda: self._kept.copy(folder)):
+        if original is None or not self._attempt(
+            f"save a copy in {folder}", lambda: self._kept.copy(folder)
+        ):
             return
         copy = self._kept.team
         assert copy is not None and self._kept.baseline is not None
         self._show(self._kept.baseline)
-        self.status.emit(f"Saved a copy of {original.spec.name} as {copy.spec.name} "
-                         f"in {copy.source}")
+        self.status.emit(
+            f"Saved a copy of {original.spec.name} as {copy.spec.name} in {copy.source}"
+        )
         self.team_ready.emit(copy)
 
     def _delete(self, confirmed: bool) -> None:
@@ -312,8 +324,8 @@ class TeamPane(QtWidgets.QWidget):
         self.duplicate_button.setEnabled(editing and self._kept.team is not None)
         # A sample team is never deleted; a team never saved can be (it is discarded).
         self.delete_button.setEnabled(
-            editing and (self._kept.team is None or self._kept.own_file is not None))
+            editing and (self._kept.team is None or self._kept.own_file is not None)
+        )
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)
-

@@ -17,8 +17,9 @@ Box = QtWidgets.QMessageBox
 # window first appears, and PySide6 builds an enum's Python class on its first use.
 
 
-def message_box(parent: QtWidgets.QWidget, icon: Box.Icon, title: str, text: str,
-                detail: str = "") -> Box:
+def message_box(
+    parent: QtWidgets.QWidget, icon: Box.Icon, title: str, text: str, detail: str = ""
+) -> Box:
     """A message box with no buttons yet, ``detail`` under its text."""
     box = Box(icon, title, text, Box.StandardButton.NoButton, parent)
     box.setInformativeText(detail)
@@ -28,9 +29,13 @@ def message_box(parent: QtWidgets.QWidget, icon: Box.Icon, title: str, text: str
 def unsaved_changes(parent: QtWidgets.QWidget, name: str, problems: str | None) -> Box:
     """Save, Discard or Cancel for the unsaved changes to team ``name``. ``problems`` says
     why they cannot be saved as they are; Save is then disabled."""
-    box = message_box(parent, Box.Icon.Question, "Unsaved changes",
-                      f"Save the changes to the team “{name}”?",
-                      f"They cannot be saved as they are: {problems}" if problems else "")
+    box = message_box(
+        parent,
+        Box.Icon.Question,
+        "Unsaved changes",
+        f"Save the changes to the team “{name}”?",
+        f"They cannot be saved as they are: {problems}" if problems else "",
+    )
     button = Box.StandardButton
     box.setStandardButtons(button.Save | button.Discard | button.Cancel)
     box.button(button.Save).setEnabled(problems is None)
@@ -38,12 +43,17 @@ def unsaved_changes(parent: QtWidgets.QWidget, name: str, problems: str | None) 
     return box
 
 
-def confirm_delete(parent: QtWidgets.QWidget, name: str,
-                   path: Path | None) -> tuple[Box, QtWidgets.QAbstractButton]:
+def confirm_delete(
+    parent: QtWidgets.QWidget, name: str, path: Path | None
+) -> tuple[Box, QtWidgets.QAbstractButton]:
     """Delete or Cancel for team ``name`` and its file; also the Delete button."""
     box = message_box(
-        parent, Box.Icon.Warning, "Delete team", f"Delete the team “{name}”?",
-        f"Its file {path} is removed; its memory and past runs are kept." if path is not None
+        parent,
+        Box.Icon.Warning,
+        "Delete team",
+        f"Delete the team “{name}”?",
+        f"Its file {path} is removed; its memory and past runs are kept."
+        if path is not None
         else "It has not been saved: what is in the editor is lost.",
     )
     box.setDefaultButton(box.addButton(Box.StandardButton.Cancel))

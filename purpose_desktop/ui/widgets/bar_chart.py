@@ -46,8 +46,14 @@ class BarChart(Chart):
         self.segments: tuple[str, ...] = ()
         self._tick_text: Callable[[float], str] = compact
 
-    def show_bars(self, bars: Sequence[Bar], *, title: str, segments: Sequence[str] = (),
-                  tick_text: Callable[[float], str] = compact) -> None:
+    def show_bars(
+        self,
+        bars: Sequence[Bar],
+        *,
+        title: str,
+        segments: Sequence[str] = (),
+        tick_text: Callable[[float], str] = compact,
+    ) -> None:
         """Draw ``bars`` under ``title``; ``segments`` names the parts of a stacked bar
         (shown in a legend), ``tick_text`` writes the axis values."""
         self.bars, self.title, self.segments = tuple(bars), title, tuple(segments)
@@ -78,8 +84,12 @@ class BarChart(Chart):
         names = float(max(metrics.horizontalAdvance(bar.label) for bar in self.bars) + 16)
         names = min(names, self.width() * _LABEL_SHARE)
         values = max(metrics.horizontalAdvance(bar.text) for bar in self.bars) + 8
-        area = QtCore.QRectF(_SIDE + names, _TOP, self.width() - 2 * _SIDE - names - values,
-                             len(self.bars) * (_BAR + _GAP))
+        area = QtCore.QRectF(
+            _SIDE + names,
+            _TOP,
+            self.width() - 2 * _SIDE - names - values,
+            len(self.bars) * (_BAR + _GAP),
+        )
         return names, area
 
     def bar_rects(self) -> list[tuple[Bar, list[QtCore.QRectF]]]:
@@ -112,13 +122,23 @@ class BarChart(Chart):
         text = self.colour("Text")
         painter.setPen(text)
         header = QtCore.QRectF(_SIDE, 4, self.width() - 2 * _SIDE, _TOP - 8)
-        painter.drawText(header, QtCore.Qt.AlignmentFlag.AlignLeft
-                         | QtCore.Qt.AlignmentFlag.AlignVCenter, self.title)
+        painter.drawText(
+            header,
+            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+            self.title,
+        )
         colours = [series_colour(index, self.palette()) for index in range(len(self.segments))]
         if len(self.segments) > 1:
             header.setLeft(header.left() + self.fontMetrics().horizontalAdvance(self.title) + 16)
-            paint_legend(painter, [LegendEntry(name, colour) for name, colour
-                                   in zip(self.segments, colours, strict=True)], header, text)
+            paint_legend(
+                painter,
+                [
+                    LegendEntry(name, colour)
+                    for name, colour in zip(self.segments, colours, strict=True)
+                ],
+                header,
+                text,
+            )
         self._paint_axis(painter, area)
         single = self.colour("Highlight")
         for bar, rects in self.bar_rects():
@@ -126,23 +146,36 @@ class BarChart(Chart):
                 painter.fillRect(rect, colours[index] if len(rects) > 1 else single)
             painter.setPen(text)
             label = QtCore.QRectF(_SIDE, rects[0].top() - 2, names - 8, _BAR + 4)
-            painter.drawText(label, QtCore.Qt.AlignmentFlag.AlignRight
-                             | QtCore.Qt.AlignmentFlag.AlignVCenter,
-                             self.fontMetrics().elidedText(
-                                 bar.label, QtCore.Qt.TextElideMode.ElideMiddle, int(names - 8)))
+            painter.drawText(
+                label,
+                QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                self.fontMetrics().elidedText(
+                    bar.label, QtCore.Qt.TextElideMode.ElideMiddle, int(names - 8)
+                ),
+            )
             end = rects[-1].right() + 6
-            painter.drawText(QtCore.QRectF(end, rects[0].top() - 2, self.width() - end, _BAR + 4),
-                             QtCore.Qt.AlignmentFlag.AlignLeft
-                             | QtCore.Qt.AlignmentFlag.AlignVCenter, bar.text)
+            painter.drawText(
+                QtCore.QRectF(end, rects[0].top() - 2, self.width() - end, _BAR + 4),
+                QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                bar.text,
+            )
 
     def _paint_axis(self, painter: QtGui.QPainter, area: QtCore.QRectF) -> None:
         ticks = self._ticks()
         grid, text = self.colour("Mid"), self.colour("Text")
         for tick in ticks:
             x = area.left() + area.width() * tick / ticks[-1]
-            painter.setPen(QtGui.QPen(grid, 1, QtCore.Qt.PenStyle.SolidLine if tick == 0
-                                      else QtCore.Qt.PenStyle.DotLine))
+            painter.setPen(
+                QtGui.QPen(
+                    grid,
+                    1,
+                    QtCore.Qt.PenStyle.SolidLine if tick == 0 else QtCore.Qt.PenStyle.DotLine,
+                )
+            )
             painter.drawLine(QtCore.QPointF(x, area.top()), QtCore.QPointF(x, area.bottom()))
             painter.setPen(text)
-            painter.drawText(QtCore.QRectF(x - 40, area.bottom() + 3, 80, _BOTTOM - 6),
-                             QtCore.Qt.AlignmentFlag.AlignCenter, self._tick_text(tick))
+            painter.drawText(
+                QtCore.QRectF(x - 40, area.bottom() + 3, 80, _BOTTOM - 6),
+                QtCore.Qt.AlignmentFlag.AlignCenter,
+                self._tick_text(tick),
+            )

@@ -51,13 +51,17 @@ def series_colour(index: int, colors: QtGui.QPalette) -> QtGui.QColor:
 def series_line(index: int) -> QtCore.Qt.PenStyle:
     """The line of the ``index``-th series: solid while the colours last, then dashed, then
     dotted. With the markers, the first 36 series are each drawn unlike any other."""
-    styles = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine,
-              QtCore.Qt.PenStyle.DotLine)
+    styles = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine)
     return styles[index // len(_SERIES_MEANINGS) % len(styles)]
 
 
-def paint_marker(painter: QtGui.QPainter, shape: str, at: QtCore.QPointF,
-                 colour: QtGui.QColor, size: float = _MARKER_SIZE) -> None:
+def paint_marker(
+    painter: QtGui.QPainter,
+    shape: str,
+    at: QtCore.QPointF,
+    colour: QtGui.QColor,
+    size: float = _MARKER_SIZE,
+) -> None:
     """A filled marker of ``shape`` (one of :data:`MARKERS`) centred on ``at``."""
     painter.setPen(QtGui.QPen(colour, 1))
     painter.setBrush(colour)
@@ -67,9 +71,11 @@ def paint_marker(painter: QtGui.QPainter, shape: str, at: QtCore.QPointF,
     elif shape == "square":
         painter.drawRect(QtCore.QRectF(x - size, y - size, 2 * size, 2 * size))
     else:
-        corners = ([(x, y - size - 1), (x + size + 1, y + size), (x - size - 1, y + size)]
-                   if shape == "triangle" else
-                   [(x, y - size - 1), (x + size + 1, y), (x, y + size + 1), (x - size - 1, y)])
+        corners = (
+            [(x, y - size - 1), (x + size + 1, y + size), (x - size - 1, y + size)]
+            if shape == "triangle"
+            else [(x, y - size - 1), (x + size + 1, y), (x, y + size + 1), (x - size - 1, y)]
+        )
         painter.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(cx, cy) for cx, cy in corners]))
 
 
@@ -85,8 +91,9 @@ class LegendEntry:
 _SWATCH, _ENTRY_GAP = 18.0, 12.0
 
 
-def legend_rows(entries: Sequence[LegendEntry], width: float,
-                metrics: QtGui.QFontMetrics) -> list[list[tuple[LegendEntry, float]]]:
+def legend_rows(
+    entries: Sequence[LegendEntry], width: float, metrics: QtGui.QFontMetrics
+) -> list[list[tuple[LegendEntry, float]]]:
     """``entries`` in the order given, as many to a row of ``width`` as fit, each with the
     width it takes; a name too long for a whole row is shortened to fit one."""
     rows: list[list[tuple[LegendEntry, float]]] = []
@@ -101,8 +108,9 @@ def legend_rows(entries: Sequence[LegendEntry], width: float,
     return rows
 
 
-def paint_legend(painter: QtGui.QPainter, entries: Sequence[LegendEntry],
-                 area: QtCore.QRectF, text: QtGui.QColor) -> None:
+def paint_legend(
+    painter: QtGui.QPainter, entries: Sequence[LegendEntry], area: QtCore.QRectF, text: QtGui.QColor
+) -> None:
     """The entries in rows from the top of ``area``, each row right-aligned, each entry a
     swatch and its name; rows that do not fit the height are left out."""
     metrics = painter.fontMetrics()
@@ -117,17 +125,19 @@ def paint_legend(painter: QtGui.QPainter, entries: Sequence[LegendEntry],
             if entry.line is not None:
                 painter.setPen(QtGui.QPen(entry.colour, 2, entry.line))
                 painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + _SWATCH, middle))
-            paint_marker(painter, entry.marker, QtCore.QPointF(x + _SWATCH / 2, middle),
-                         entry.colour)
+            paint_marker(
+                painter, entry.marker, QtCore.QPointF(x + _SWATCH / 2, middle), entry.colour
+            )
             painter.setPen(text)
             name_width = wide - _SWATCH - 4
             name = entry.name
             if metrics.horizontalAdvance(name) > name_width:  # elidedText cuts short ones too
-                name = metrics.elidedText(name, QtCore.Qt.TextElideMode.ElideRight,
-                                          int(name_width))
-            painter.drawText(QtCore.QRectF(x + _SWATCH + 4, top, name_width, metrics.height()),
-                             QtCore.Qt.AlignmentFlag.AlignLeft
-                             | QtCore.Qt.AlignmentFlag.AlignVCenter, name)
+                name = metrics.elidedText(name, QtCore.Qt.TextElideMode.ElideRight, int(name_width))
+            painter.drawText(
+                QtCore.QRectF(x + _SWATCH + 4, top, name_width, metrics.height()),
+                QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                name,
+            )
             x += wide + _ENTRY_GAP
         top += metrics.height() + 2
 
@@ -162,9 +172,11 @@ class Chart(QtWidgets.QWidget):
                 self.paint_chart(painter)
             else:
                 painter.setPen(self.colour("PlaceholderText"))
-                painter.drawText(QtCore.QRectF(self.rect()).adjusted(12, 12, -12, -12),
-                                 QtCore.Qt.AlignmentFlag.AlignCenter
-                                 | QtCore.Qt.TextFlag.TextWordWrap, self.empty_text)
+                painter.drawText(
+                    QtCore.QRectF(self.rect()).adjusted(12, 12, -12, -12),
+                    QtCore.Qt.AlignmentFlag.AlignCenter | QtCore.Qt.TextFlag.TextWordWrap,
+                    self.empty_text,
+                )
         finally:
             painter.end()
 

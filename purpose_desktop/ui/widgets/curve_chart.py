@@ -55,9 +55,14 @@ class CurveChart(Chart):
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(560, 320)
 
-    def show_curves(self, curves: Sequence[Curve], *, y_title: str,
-                    bounds: tuple[float, float] | None = None,
-                    value_text: Callable[[float], str] = compact) -> None:
+    def show_curves(
+        self,
+        curves: Sequence[Curve],
+        *,
+        y_title: str,
+        bounds: tuple[float, float] | None = None,
+        value_text: Callable[[float], str] = compact,
+    ) -> None:
         """Draw ``curves`` against ``y_title``; the axis spans ``bounds`` when given (a
         measure with a fixed range), else the values (from 0 when none is negative).
         ``value_text`` writes a value for the axis and the tooltips."""
@@ -72,13 +77,20 @@ class CurveChart(Chart):
 
     def plot_area(self) -> QtCore.QRectF:
         return QtCore.QRectF(self.rect()).adjusted(
-            _LEFT, self._legend_area().bottom() + _BELOW_LEGEND, -_RIGHT, -_BOTTOM)
+            _LEFT, self._legend_area().bottom() + _BELOW_LEGEND, -_RIGHT, -_BOTTOM
+        )
 
     def legend_entries(self) -> list[LegendEntry]:
         """One per curve, drawn as its curve is: colour, marker and line."""
-        return [LegendEntry(curve.name, series_colour(index, self.palette()),
-                            MARKERS[index % len(MARKERS)], series_line(index))
-                for index, curve in enumerate(self.curves)]
+        return [
+            LegendEntry(
+                curve.name,
+                series_colour(index, self.palette()),
+                MARKERS[index % len(MARKERS)],
+                series_line(index),
+            )
+            for index, curve in enumerate(self.curves)
+        ]
 
     def _legend_area(self) -> QtCore.QRectF:
         # As many rows as the names need, up to a third of the chart's height: past that the
@@ -86,8 +98,10 @@ class CurveChart(Chart):
         width = self.width() - _LEFT - _RIGHT
         metrics = self.fontMetrics()
         row = metrics.height() + 2
-        rows = min(len(legend_rows(self.legend_entries(), width, metrics)),
-                   max(1, int(self.height() / 3 // row)))
+        rows = min(
+            len(legend_rows(self.legend_entries(), width, metrics)),
+            max(1, int(self.height() / 3 // row)),
+        )
         return QtCore.QRectF(_LEFT, _LEGEND_TOP, width, rows * row)
 
     def _iterations(self) -> tuple[int, int]:
@@ -103,9 +117,16 @@ class CurveChart(Chart):
     def positions(self) -> list[PlacedPoint]:
         """Where every point of every curve is drawn."""
         area, ticks = self.plot_area(), self.y_ticks()
-        return [PlacedPoint(curve.name, iteration, value,
-                            QtCore.QPointF(self._x(area, iteration), _y(area, ticks, value)))
-                for curve in self.curves for iteration, value in curve.points]
+        return [
+            PlacedPoint(
+                curve.name,
+                iteration,
+                value,
+                QtCore.QPointF(self._x(area, iteration), _y(area, ticks, value)),
+            )
+            for curve in self.curves
+            for iteration, value in curve.points
+        ]
 
     def _x(self, area: QtCore.QRectF, iteration: int) -> float:
         first, last = self._iterations()
@@ -114,10 +135,15 @@ class CurveChart(Chart):
         return area.left() + area.width() * (iteration - first) / (last - first)
 
     def tooltip_at(self, where: QtCore.QPointF) -> str:
-        near = [point for point in self.positions()
-                if abs(point.at.x() - where.x()) <= _HIT and abs(point.at.y() - where.y()) <= _HIT]
-        return "\n".join(f"{point.curve}, iteration {point.iteration}: "
-                         f"{self._value_text(point.value)}" for point in near)
+        near = [
+            point
+            for point in self.positions()
+            if abs(point.at.x() - where.x()) <= _HIT and abs(point.at.y() - where.y()) <= _HIT
+        ]
+        return "\n".join(
+            f"{point.curve}, iteration {point.iteration}: {self._value_text(point.value)}"
+            for point in near
+        )
 
     # --- painting -------------------------------------------------------------------------
 
@@ -139,19 +165,31 @@ class CurveChart(Chart):
         ticks, grid, text = self.y_ticks(), self.colour("Mid"), self.colour("Text")
         for tick in ticks:
             y = _y(area, ticks, tick)
-            painter.setPen(QtGui.QPen(grid, 1, QtCore.Qt.PenStyle.SolidLine if tick == ticks[0]
-                                      else QtCore.Qt.PenStyle.DotLine))
+            painter.setPen(
+                QtGui.QPen(
+                    grid,
+                    1,
+                    QtCore.Qt.PenStyle.SolidLine
+                    if tick == ticks[0]
+                    else QtCore.Qt.PenStyle.DotLine,
+                )
+            )
             painter.drawLine(QtCore.QPointF(area.left(), y), QtCore.QPointF(area.right(), y))
             painter.setPen(text)
-            painter.drawText(QtCore.QRectF(0, y - 8, _LEFT - 6, 16),
-                             QtCore.Qt.AlignmentFlag.AlignRight
-                             | QtCore.Qt.AlignmentFlag.AlignVCenter, self._value_text(tick))
+            painter.drawText(
+                QtCore.QRectF(0, y - 8, _LEFT - 6, 16),
+                QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter,
+                self._value_text(tick),
+            )
         # The axis title, turned to read upwards along the axis.
         painter.save()
         painter.translate(12, area.center().y())
         painter.rotate(-90)
-        painter.drawText(QtCore.QRectF(-area.height() / 2, -10, area.height(), 20),
-                         QtCore.Qt.AlignmentFlag.AlignCenter, self.y_title)
+        painter.drawText(
+            QtCore.QRectF(-area.height() / 2, -10, area.height(), 20),
+            QtCore.Qt.AlignmentFlag.AlignCenter,
+            self.y_title,
+        )
         painter.restore()
 
     def _paint_x_axis(self, painter: QtGui.QPainter, area: QtCore.QRectF) -> None:
@@ -161,16 +199,25 @@ class CurveChart(Chart):
         width = metrics.horizontalAdvance(str(last)) + 10
         span = max(last - first, 1)
         # Every iteration if the labels fit, otherwise every second, fifth, tenth...
-        every = next(step for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, span)
-                     if area.width() * step / span >= width)
+        every = next(
+            step
+            for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, span)
+            if area.width() * step / span >= width
+        )
         for iteration in range(first, last + 1):
             if (iteration - first) % every:
                 continue
             x = self._x(area, iteration)
-            painter.drawText(QtCore.QRectF(x - width / 2, area.bottom() + 4, width, 16),
-                             QtCore.Qt.AlignmentFlag.AlignCenter, str(iteration))
-        painter.drawText(QtCore.QRectF(area.left(), area.bottom() + 22, area.width(), 16),
-                         QtCore.Qt.AlignmentFlag.AlignCenter, "Iteration")
+            painter.drawText(
+                QtCore.QRectF(x - width / 2, area.bottom() + 4, width, 16),
+                QtCore.Qt.AlignmentFlag.AlignCenter,
+                str(iteration),
+            )
+        painter.drawText(
+            QtCore.QRectF(area.left(), area.bottom() + 22, area.width(), 16),
+            QtCore.Qt.AlignmentFlag.AlignCenter,
+            "Iteration",
+        )
 
 
 def _y(area: QtCore.QRectF, ticks: list[float], value: float) -> float:

@@ -85,8 +85,9 @@ class FieldMark:
         return box
 
 
-def add_row(form: QtWidgets.QFormLayout, text: str, mark: FieldMark,
-            shown: QtWidgets.QWidget | None = None) -> None:
+def add_row(
+    form: QtWidgets.QFormLayout, text: str, mark: FieldMark, shown: QtWidgets.QWidget | None = None
+) -> None:
     """A row of ``form``: a label (its mnemonic focuses the field) and the marked field, or
     ``shown``, a widget that lays out the mark itself."""
     label = QtWidgets.QLabel(text)

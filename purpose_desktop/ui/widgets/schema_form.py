@@ -29,8 +29,13 @@ LONG_VALUE_CHARS: Final = 80
 TEXT_LINES: Final = 8
 """How many lines a multi-line editor shows before it scrolls."""
 
-_TYPE_WORDS: Final = {"integer": "a whole number", "number": "a number", "string": "text",
-                      "boolean": "true or false", "null": "empty"}
+_TYPE_WORDS: Final = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "boolean": "true or false",
+    "null": "empty",
+}
 # Words for the validators a tool's flat schema uses; anything else keeps jsonschema's text.
 _MESSAGES: Final = {
     "maxLength": "At most {limit} characters; this has {count}.",
@@ -160,8 +165,9 @@ class _CheckEditor(_Editor):
     def __init__(self, name: str, value: Any, default: Any) -> None:
         # The box carries the name, so a click on the name ticks it as well.
         self.box = QtWidgets.QCheckBox(name)
-        self.box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum,
-                               QtWidgets.QSizePolicy.Policy.Fixed)
+        self.box.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Maximum, QtWidgets.QSizePolicy.Policy.Fixed
+        )
         self.box.setChecked(bool(default) if value is MISSING else bool(value))
         self.widget = self.box
         self._given = value is not MISSING
@@ -228,7 +234,10 @@ def _editor_for(name: str, schema: Mapping[str, Any], value: Any, required: bool
     if kind == "string" and not isinstance(value, str | _Missing):
         kind = None  # the agent wrote another type: show it as it is, and say so
     parsers: dict[str | None, Callable[[str], Any]] = {
-        "integer": _as_integer, "number": _as_number, "string": _as_text}
+        "integer": _as_integer,
+        "number": _as_number,
+        "string": _as_text,
+    }
     if kind == "string" and _is_long(schema, value):
         return _TextEditor(value)
     return _LineEditor(value, parsers.get(kind, _as_json))
@@ -265,7 +274,12 @@ class _Field:
     """One parameter's row: its editor, the hint under it and what is wrong with it."""
 
     def __init__(
-        self, name: str, schema: Mapping[str, Any], editor: _Editor, *, required: bool,
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        editor: _Editor,
+        *,
+        required: bool,
         hint: str,
     ) -> None:
         self.name = name
@@ -287,8 +301,9 @@ class _Field:
             return str(exc)
         if value is MISSING:
             return "Required." if self.required else None
-        errors = sorted(validator_for(dict(self.schema)).iter_errors(value),
-                        key=lambda e: str(e.validator))
+        errors = sorted(
+            validator_for(dict(self.schema)).iter_errors(value), key=lambda e: str(e.validator)
+        )
         return explain(errors[0]) if errors else None
 
     def show_problem(self) -> None:
@@ -318,8 +333,9 @@ class _Field:
 
 def _properties(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     properties = schema.get("properties") or {}
-    return {str(name): spec if isinstance(spec, Mapping) else {}
-            for name, spec in properties.items()}
+    return {
+        str(name): spec if isinstance(spec, Mapping) else {} for name, spec in properties.items()
+    }
 
 
 class SchemaForm(QtWidgets.QWidget):
@@ -331,7 +347,9 @@ class SchemaForm(QtWidgets.QWidget):
     """Any field was edited; its problems are already shown."""
 
     def __init__(
-        self, schema: Mapping[str, Any], values: Mapping[str, Any],
+        self,
+        schema: Mapping[str, Any],
+        values: Mapping[str, Any],
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -342,8 +360,11 @@ class SchemaForm(QtWidgets.QWidget):
             for name, spec in _properties(schema).items()
         ]
         declared = {f.name for f in self._fields}
-        self._fields += [self._extra(str(name), value) for name, value in values.items()
-                         if str(name) not in declared]
+        self._fields += [
+            self._extra(str(name), value)
+            for name, value in values.items()
+            if str(name) not in declared
+        ]
         self._layout_fields()
         for field in self._fields:
             field.editor.on_change(self._edited)
@@ -353,19 +374,24 @@ class SchemaForm(QtWidgets.QWidget):
     def _declared(name: str, spec: Mapping[str, Any], value: Any, required: bool) -> _Field:
         description = str(spec.get("description", "")).strip()
         hint = description if required else f"{description} (optional)".strip()
-        return _Field(name, spec, _editor_for(name, spec, value, required), required=required,
-                      hint=hint)
+        return _Field(
+            name, spec, _editor_for(name, spec, value, required), required=required, hint=hint
+        )
 
     @staticmethod
     def _extra(name: str, value: Any) -> _Field:
-        return _Field(name, {}, _extra_editor(value), required=True,
-                      hint="Not one of the tool's parameters; kept as the agent wrote it.")
+        return _Field(
+            name,
+            {},
+            _extra_editor(value),
+            required=True,
+            hint="Not one of the tool's parameters; kept as the agent wrote it.",
+        )
 
     def _layout_fields(self) -> None:
         layout = QtWidgets.QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setFieldGrowthPolicy(
-            QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         if not self._fields:
             layout.addRow(QtWidgets.QLabel("No arguments."))
         for field in self._fields:
@@ -398,8 +424,11 @@ class SchemaForm(QtWidgets.QWidget):
 
     def problems(self) -> dict[str, str]:
         """What is wrong, by field name; empty when every field is fine."""
-        return {field.name: problem for field in self._fields
-                if (problem := field.problem()) is not None}
+        return {
+            field.name: problem
+            for field in self._fields
+            if (problem := field.problem()) is not None
+        }
 
     def is_valid(self) -> bool:
         return not self.problems()

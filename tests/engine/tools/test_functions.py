@@ -56,12 +56,22 @@ def test_schema_from_the_signature_and_docstring() -> None:
         "properties": {
             "query": {"type": "string", "description": "the words to look for, over two lines"},
             "limit": {"type": "integer", "description": "how many results", "default": 5},
-            "threshold": {"type": "number", "description": "how close a match must be",
-                          "default": 0.5},
-            "exact": {"type": "boolean", "description": "whether to match exactly",
-                      "default": False},
-            "order": {"type": "string", "enum": ["newest", "oldest"],
-                      "description": "which come first", "default": "newest"},
+            "threshold": {
+                "type": "number",
+                "description": "how close a match must be",
+                "default": 0.5,
+            },
+            "exact": {
+                "type": "boolean",
+                "description": "whether to match exactly",
+                "default": False,
+            },
+            "order": {
+                "type": "string",
+                "enum": ["newest", "oldest"],
+                "description": "which come first",
+                "default": "newest",
+            },
             "tag": {"type": "string"},
             "note": {"type": "string", "maxLength": 20, "default": ""},
         },
@@ -71,17 +81,23 @@ def test_schema_from_the_signature_and_docstring() -> None:
 
 
 def test_options_override_the_defaults() -> None:
-    tool = tool_from_function(search, name="find-docs", description="Find documents.",
-                              risky=True, timeout=3.0, retries=2)
+    tool = tool_from_function(
+        search, name="find-docs", description="Find documents.", risky=True, timeout=3.0, retries=2
+    )
     assert (tool.name, tool.description, tool.risky, tool.timeout, tool.retries) == (
-        "find-docs", "Find documents.", True, 3.0, 2
+        "find-docs",
+        "Find documents.",
+        True,
+        3.0,
+        2,
     )
 
 
 def test_calls_convert_json_numbers_to_the_annotated_types(tmp_path: Path) -> None:
     tool = tool_from_function(search)
-    output = asyncio.run(call_tool(tool, {"query": "cats", "limit": 2.0, "threshold": 1},
-                                   ToolContext(tmp_path)))
+    output = asyncio.run(
+        call_tool(tool, {"query": "cats", "limit": 2.0, "threshold": 1}, ToolContext(tmp_path))
+    )
     assert output == "cats|2|1.0|False|newest|None|"
 
 
@@ -105,9 +121,11 @@ def test_sync_functions_run_in_a_thread_and_async_ones_in_the_loop(tmp_path: Pat
     assert asynchronous.parameters["required"] == ["count"]
 
     async def scenario() -> tuple[str, str, int]:
-        return (await call_tool(sync, {}, context),
-                await call_tool(asynchronous, {"count": 1}, context),
-                threading.get_ident())
+        return (
+            await call_tool(sync, {}, context),
+            await call_tool(asynchronous, {"count": 1}, context),
+            threading.get_ident(),
+        )
 
     none_output, async_output, loop_thread = asyncio.run(scenario())
     assert none_output == "done"  # None becomes "done"
@@ -155,18 +173,29 @@ def test_validation_names_the_argument_and_the_problem() -> None:
     cases: list[tuple[Any, str]] = [
         ({}, "search: missing argument 'query'."),
         ({"query": 3}, "search: argument 'query' must be a string, not 3."),
-        ({"query": "x", "limit": "five"},
-         "search: argument 'limit' must be a whole number, not \"five\"."),
+        (
+            {"query": "x", "limit": "five"},
+            "search: argument 'limit' must be a whole number, not \"five\".",
+        ),
         ({"query": "x", "limit": 1.5}, "search: argument 'limit' must be a whole number, not 1.5."),
-        ({"query": "x", "exact": "yes"},
-         "search: argument 'exact' must be true or false, not \"yes\"."),
-        ({"query": "x", "order": "random"},
-         "search: argument 'order' must be one of \"newest\", \"oldest\", not \"random\"."),
-        ({"query": "x", "note": "n" * 25},
-         "search: argument 'note' is too long (25 characters, at most 20)."),
-        ({"query": "x", "colour": "red"}, "search: unknown argument 'colour' (search takes "
-         "'query', 'limit', 'threshold', 'exact', 'order', 'tag', 'note')."),
-        (["query"], "search: the arguments must be a JSON object, not [\"query\"]."),
+        (
+            {"query": "x", "exact": "yes"},
+            "search: argument 'exact' must be true or false, not \"yes\".",
+        ),
+        (
+            {"query": "x", "order": "random"},
+            'search: argument \'order\' must be one of "newest", "oldest", not "random".',
+        ),
+        (
+            {"query": "x", "note": "n" * 25},
+            "search: argument 'note' is too long (25 characters, at most 20).",
+        ),
+        (
+            {"query": "x", "colour": "red"},
+            "search: unknown argument 'colour' (search takes "
+            "'query', 'limit', 'threshold', 'exact', 'order', 'tag', 'note').",
+        ),
+        (["query"], 'search: the arguments must be a JSON object, not ["query"].'),
     ]
     for arguments, message in cases:
         with pytest.raises(ToolError) as caught:
@@ -191,10 +220,14 @@ def counting_tool(
         result: str = await behaviour(len(calls))
         return result
 
-    tool = Tool(name="flaky", description="A test tool.",
-                parameters={"type": "object", "properties": {}, "additionalProperties": False},
-                function=function,
-                timeout=timeout, retries=retries)
+    tool = Tool(
+        name="flaky",
+        description="A test tool.",
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        function=function,
+        timeout=timeout,
+        retries=retries,
+    )
     return tool, calls
 
 

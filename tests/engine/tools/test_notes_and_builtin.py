@@ -44,7 +44,13 @@ def test_an_empty_note_is_refused(tmp_path: Path) -> None:
 
 def test_builtin_tools_by_name() -> None:
     assert [tool.name for tool in BUILTIN_TOOLS] == [
-        "calculator", "python", "read_file", "write_file", "list_files", "note", "read_notes",
+        "calculator",
+        "python",
+        "read_file",
+        "write_file",
+        "list_files",
+        "note",
+        "read_notes",
     ]
     assert builtin_tool("calculator") is BUILTIN_TOOLS[0]
     assert builtin_tool("Read-File").name == "read_file"
@@ -57,9 +63,7 @@ def test_builtin_tools_by_name() -> None:
 
 
 def test_tools_named_keeps_order_drops_repeats_and_names_every_unknown() -> None:
-    assert [t.name for t in tools_named(["note", "calculator", "note"])] == [
-        "note", "calculator"
-    ]
+    assert [t.name for t in tools_named(["note", "calculator", "note"])] == ["note", "calculator"]
     assert tools_named([]) == ()
     with pytest.raises(ToolError, match=r"Unknown tools 'web', 'shell'\. The built-in tools"):
         tools_named(["web", "calculator", "shell"])

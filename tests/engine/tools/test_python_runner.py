@@ -34,8 +34,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_prints_output_and_reports_the_exit_status(workspace: Path) -> None:
-    result = run("import sys\nprint('hello')\nprint('oops', file=sys.stderr)\nprint(6 * 7)",
-                 workspace)
+    result = run(
+        "import sys\nprint('hello')\nprint('oops', file=sys.stderr)\nprint(6 * 7)", workspace
+    )
     assert result.ok
     assert result.output == "hello\noops\n42\n"  # interleaved in the order written
     assert result.describe() == "exit status 0\nhello\noops\n42\n"
@@ -56,8 +57,9 @@ def test_a_failure_leads_with_its_last_line_and_hides_the_sandbox(workspace: Pat
 
 def test_the_time_limit_kills_the_process(workspace: Path) -> None:
     started = time.monotonic()
-    result = run("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)",
-                 workspace, timeout=1.0)
+    result = run(
+        "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)", workspace, timeout=1.0
+    )
     assert time.monotonic() - started < 10
     assert result.timed_out
     assert not result.ok
@@ -68,8 +70,7 @@ def test_the_time_limit_kills_the_process(workspace: Path) -> None:
 
 
 def test_cancelling_the_caller_kills_the_process(workspace: Path) -> None:
-    code = ("import os, time\nopen('pid.txt', 'w').write(str(os.getpid()))\n"
-            "time.sleep(60)")
+    code = "import os, time\nopen('pid.txt', 'w').write(str(os.getpid()))\ntime.sleep(60)"
 
     async def scenario() -> int:
         task = asyncio.create_task(run_python(code, workspace, timeout=60))
@@ -89,8 +90,9 @@ def test_cancelling_the_caller_kills_the_process(workspace: Path) -> None:
     assert is_gone(pid)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"),
-                    reason="RLIMIT_AS is enforced on Linux only")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux only"
+)
 def test_memory_limit_on_linux(workspace: Path) -> None:
     code = "data = bytearray(600 * 1024 * 1024)\nprint('allocated')"
     limited = run(code, workspace, memory_limit=256 * 1024 * 1024)
@@ -118,8 +120,10 @@ def test_new_processes_and_native_code_are_refused(workspace: Path) -> None:
         ("import os\nos.execv('/bin/true', ['true'])", "starting other programs"),
         ("import ctypes\nctypes.CDLL(None).getpid()", "native code (ctypes)"),
         ("import os\nos.kill(1, 0)", "signalling other processes"),
-        ("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (-1, -1))",
-         "changing resource limits"),
+        (
+            "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (-1, -1))",
+            "changing resource limits",
+        ),
     ):
         result = run(code, workspace)
         assert message in result.summary(), code
@@ -202,17 +206,17 @@ def test_the_code_keeps_its_own_future_imports(workspace: Path) -> None:
     assert result.output == "<class 'int'>\n"  # not the string 'int' of the bootstrap's
 
 
-def test_the_environment_is_not_inherited(workspace: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_is_not_inherited(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PURPOSE_TEST_SECRET_TOKEN", "hunter2")
-    result = run("import os\nprint(os.environ.get('PURPOSE_TEST_SECRET_TOKEN'))\n"
-                 "print(os.getcwd())", workspace)
+    result = run(
+        "import os\nprint(os.environ.get('PURPOSE_TEST_SECRET_TOKEN'))\nprint(os.getcwd())",
+        workspace,
+    )
     assert result.output == f"None\n{workspace.resolve()}\n"
 
 
 def test_long_output_keeps_its_beginning_and_its_end(workspace: Path) -> None:
-    result = run("print('x' * 10000)\nraise ValueError('the end')", workspace,
-                 output_limit=600)
+    result = run("print('x' * 10000)\nraise ValueError('the end')", workspace, output_limit=600)
     assert result.cut_chars > 0
     assert len(result.output) < 700
     assert result.output.startswith("x" * 400)

@@ -51,8 +51,10 @@ def test_file_tasks_get_the_file_tools(task: str, best: str) -> None:
 
 
 def test_other_tasks_get_the_other_tools() -> None:
-    assert names(select_tools("Run a python script that sorts these words",
-                              BUILTIN_TOOLS))[0] == "python"
+    assert (
+        names(select_tools("Run a python script that sorts these words", BUILTIN_TOOLS))[0]
+        == "python"
+    )
     assert names(select_tools("Remember this fact for later", BUILTIN_TOOLS))[0] == "note"
     assert "read_notes" in names(select_tools("What did we note earlier?", BUILTIN_TOOLS))
 
@@ -74,7 +76,8 @@ def test_always_returns_the_limit_in_a_stable_order() -> None:
     first = select_tools("Tell me a story", BUILTIN_TOOLS)
     assert first == BUILTIN_TOOLS[:3]  # nothing matches: the given order
     assert select_tools("Tell me a story", BUILTIN_TOOLS[::-1], limit=2) == (
-        BUILTIN_TOOLS[-1], BUILTIN_TOOLS[-2]
+        BUILTIN_TOOLS[-1],
+        BUILTIN_TOOLS[-2],
     )
     assert len(select_tools("17*23", BUILTIN_TOOLS, limit=10)) == len(BUILTIN_TOOLS)
     assert select_tools("17*23", BUILTIN_TOOLS, limit=0) == ()
@@ -95,7 +98,8 @@ def test_rare_words_weigh_more_among_candidates() -> None:
     task = "What is the forecast for the city?"
     assert names(select_tools(task, (city, weather), limit=1)) == ["weather"]
     assert relevance(task, weather, among=(weather, city)) > relevance(
-        task, city, among=(weather, city))
+        task, city, among=(weather, city)
+    )
 
 
 def _tool(name: str) -> Tool:
