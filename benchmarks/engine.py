@@ -39,7 +39,7 @@ from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,13 +56,13 @@ TASKS = (
 )
 
 
-def memory(folder: Path) -> SqliteMemoryStore:
+def memory(folder: Path) -> DatabaseMemoryStore:
     engine = open_database(folder / "memory.sqlite3")
     migrate(engine)
-    return SqliteMemoryStore(engine)
+    return DatabaseMemoryStore(engine)
 
 
-async def fill(store: SqliteMemoryStore, team: str, count: int) -> None:
+async def fill(store: DatabaseMemoryStore, team: str, count: int) -> None:
     for index in range(count):
         await store.add_heuristic(
             Heuristic(

@@ -30,7 +30,7 @@ from typing import Literal
 
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 
 P95_TARGET_MS = 20.0
@@ -401,7 +401,7 @@ async def timed(calls: list[Callable[[], Awaitable[object]]], warmup: int = 5) -
     return percentiles(samples)
 
 
-async def fill(store: SqliteMemoryStore, writer: Writer, start: int, stop: int) -> float:
+async def fill(store: DatabaseMemoryStore, writer: Writer, start: int, stop: int) -> float:
     began = time.perf_counter()
     for first in range(start, stop, BATCH):
         last = min(first + BATCH, stop)
@@ -415,7 +415,7 @@ async def fill(store: SqliteMemoryStore, writer: Writer, start: int, stop: int) 
 async def run(sizes: list[int], queries: int, seed: int, folder: Path) -> list[dict[str, object]]:
     engine = open_database(folder / "memory.sqlite3")
     migrate(engine)
-    store = SqliteMemoryStore(engine)
+    store = DatabaseMemoryStore(engine)
     writer = Writer(random.Random(seed))
     query_rng = random.Random(seed + 1)
     query_writer = Writer(random.Random(seed + 2))

@@ -58,7 +58,7 @@ from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 
 TASKS = (
@@ -247,7 +247,7 @@ async def _run(models: ModelService, team: LoadedTeam, folder: Path) -> list[Ste
     migrate(engine)
     runner = TeamRunner(
         recording,
-        SqliteMemoryStore(engine),
+        DatabaseMemoryStore(engine),
         workspaces_dir=folder / "workspaces",
         max_answer_tokens=96,
     )

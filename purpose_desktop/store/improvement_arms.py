@@ -27,7 +27,7 @@ from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.engine.loop.run_context import ModelService
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 
 
@@ -44,7 +44,7 @@ async def arm_runners(
         await asyncio.to_thread(_open_memories, folder, arms, engines)
 
         def runner_for(arm: Arm) -> TeamRunner:
-            memory = PartialRecall(SqliteMemoryStore(engines[arm]), arm.hidden)
+            memory = PartialRecall(DatabaseMemoryStore(engines[arm]), arm.hidden)
             return TeamRunner(
                 models,
                 memory,

@@ -1,4 +1,4 @@
-"""A team's memory in SQLite or PostgreSQL: :class:`SqliteMemoryStore` implements
+"""A team's memory in SQLite or PostgreSQL: :class:`DatabaseMemoryStore` implements
 :class:`~purpose_desktop.engine.learning.memory.MemoryStore`.
 
 Searches are two-phase. The full-text index finds the candidates most similar to the query (up
@@ -13,12 +13,12 @@ rank the candidates, and only if they leave room do the newest rows with the com
 follow (see :func:`_candidates`). Common words hardly move a score anyway, and this keeps a
 search at 100 000 memories within milliseconds on SQLite (``benchmarks/memory_retrieval.py``).
 
-A memory browser pages through a team's memories with :meth:`SqliteMemoryStore.search_heuristics`
-and :meth:`~SqliteMemoryStore.search_experiences`: filtered (a :class:`HeuristicQuery` or an
+A memory browser pages through a team's memories with :meth:`DatabaseMemoryStore.search_heuristics`
+and :meth:`~DatabaseMemoryStore.search_experiences`: filtered (a :class:`HeuristicQuery` or an
 :class:`ExperienceQuery`), in a fixed order, and with a text matched through the same full-text
-index (any of its words), counted for a pager by :meth:`~SqliteMemoryStore.count_heuristics` and
-:meth:`~SqliteMemoryStore.count_experiences`. It edits, pins and deletes what it shows, and looks
-memories up by id (:meth:`~SqliteMemoryStore.heuristics_by_ids`) to show what a run was given.
+index (any of its words), counted for a pager by :meth:`~DatabaseMemoryStore.count_heuristics` and
+:meth:`~DatabaseMemoryStore.count_experiences`. It edits, pins and deletes what it shows, and looks
+memories up by id (:meth:`~DatabaseMemoryStore.heuristics_by_ids`) to show what a run was given.
 
 Every method runs its SQL in a worker thread (:func:`asyncio.to_thread`) in one short
 transaction, and returns plain frozen dataclasses.
@@ -295,7 +295,7 @@ def candidate_count(limit: int) -> int:
     return max(4 * limit, MIN_CANDIDATES)
 
 
-class SqliteMemoryStore:
+class DatabaseMemoryStore:
     """:class:`~purpose_desktop.engine.learning.memory.MemoryStore` on a SQLite or PostgreSQL
     database
     opened with :func:`~purpose_desktop.store.database.open_database` and set up with

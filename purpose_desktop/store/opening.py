@@ -26,7 +26,7 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.store import database
 from purpose_desktop.store.database import open_database, sqlite_error_code, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 from purpose_desktop.store.run_queries import RunQueries, RunSummary
 
@@ -46,7 +46,7 @@ class Store:
     was moved when it was found damaged and a new empty one was started in its place."""
 
     engine: Engine
-    memory: SqliteMemoryStore
+    memory: DatabaseMemoryStore
     runs: RunQueries
     interrupted: tuple[str, ...] = ()
     recovered_from: Path | None = None
@@ -123,7 +123,9 @@ def _open(target: str | os.PathLike[str] | URL, where: str) -> Store:
         raise
     if interrupted:
         log.info("Runs interrupted when their process ended: %s", ", ".join(interrupted))
-    return Store(engine, SqliteMemoryStore(engine), RunQueries(engine), interrupted, recovered_from)
+    return Store(
+        engine, DatabaseMemoryStore(engine), RunQueries(engine), interrupted, recovered_from
+    )
 
 
 def _replace_if_damaged(engine: Engine, where: str) -> Path | None:

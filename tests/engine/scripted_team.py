@@ -13,7 +13,7 @@ from purpose_desktop.engine.team_file import parse_team
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 
 Actor = Callable[[Sequence[ChatMessage]], str]
@@ -83,14 +83,17 @@ def one_agent_team(
     )
 
 
-def memory_at(path: Path) -> SqliteMemoryStore:
+def memory_at(path: Path) -> DatabaseMemoryStore:
     engine = open_database(path)
     migrate(engine)
-    return SqliteMemoryStore(engine)
+    return DatabaseMemoryStore(engine)
 
 
 def runner(
-    folder: Path, provider: ScriptedProvider, memory: SqliteMemoryStore | None = None, **kwargs: Any
+    folder: Path,
+    provider: ScriptedProvider,
+    memory: DatabaseMemoryStore | None = None,
+    **kwargs: Any,
 ) -> TeamRunner:
     return TeamRunner(
         provider,

@@ -23,7 +23,7 @@ from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.improvement_arms import measure_improvement
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 SUITE = parse_suite(
@@ -76,7 +76,7 @@ class Arms:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.provider = ScriptedProvider({"m": team_model(actor, score=critic)})
-        self.memories: dict[Arm, SqliteMemoryStore] = {}
+        self.memories: dict[Arm, DatabaseMemoryStore] = {}
 
     def __call__(self, arm: Arm) -> TeamRunner:
         folder = self.folder / arm.name
@@ -155,7 +155,7 @@ def test_each_arm_learns_in_its_own_memory_only(tmp_path: Path) -> None:
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
     asyncio.run(run_improvement(team, SUITE, 1, arms))
 
-    async def counts(memory: SqliteMemoryStore) -> tuple[int, int]:
+    async def counts(memory: DatabaseMemoryStore) -> tuple[int, int]:
         experiences = await memory.find_experiences("T", "What is 2 + 3?", limit=50)
         anchors = await memory.find_anchors("T", "What is 7 * 6?", limit=50)
         return len(experiences), len(anchors)

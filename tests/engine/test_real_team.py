@@ -17,7 +17,7 @@ from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from tests.engine.scripted_team import memory_at
 
 pytestmark = pytest.mark.model
@@ -38,7 +38,7 @@ def router(shared_models_dir: Path) -> Iterator[ModelRouter]:
 
 def run_team(
     router: ModelRouter,
-    memory: SqliteMemoryStore,
+    memory: DatabaseMemoryStore,
     team: LoadedTeam,
     task: str,
     folder: Path,
@@ -104,7 +104,7 @@ def test_a_human_override_changes_how_a_similar_state_is_scored(
     text = CALCULATOR.read_text(encoding="utf-8").replace("review: risky", "review: always")
     team = LoadedTeam(spec=parse_team(text, CALCULATOR), source=CALCULATOR)
 
-    def first_score(memory: SqliteMemoryStore, task: str) -> ev.Scored:
+    def first_score(memory: DatabaseMemoryStore, task: str) -> ev.Scored:
         _, events = run_team(router, memory, team, task, tmp_path)
         return next(e for e in events if isinstance(e, ev.Scored))
 

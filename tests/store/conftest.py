@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.store.database import open_database
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import URL, Engine
 from tests.store.postgres import postgres_server, postgres_url
@@ -36,8 +36,8 @@ def engine(database: Path | URL) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def store(engine: Engine) -> SqliteMemoryStore:
-    return SqliteMemoryStore(engine)
+def store(engine: Engine) -> DatabaseMemoryStore:
+    return DatabaseMemoryStore(engine)
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading
 from purpose_desktop.store.memory_store import (
+    DatabaseMemoryStore,
     DuplicateHeuristicError,
     ExperienceQuery,
     HeuristicQuery,
-    SqliteMemoryStore,
 )
 from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
@@ -29,7 +29,7 @@ from tests.store.test_memory_store import experience, heuristic
 
 
 def test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     async def scenario() -> None:
         added = await store.add_heuristic(
@@ -72,7 +72,7 @@ def test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned(
 
 
 def test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     async def scenario() -> None:
         first = await store.add_heuristic(heuristic("long tables", "page through them"))
@@ -101,7 +101,7 @@ def test_an_edit_that_would_double_a_heuristic_is_refused_and_changes_nothing(
     asyncio.run(scenario())
 
 
-def test_many_memories_are_deleted_at_once(store: SqliteMemoryStore, engine: Engine) -> None:
+def test_many_memories_are_deleted_at_once(store: DatabaseMemoryStore, engine: Engine) -> None:
     async def scenario() -> None:
         kept = await store.add_heuristic(heuristic("keep me", run_ids=("run-k",)))
         doomed = [
@@ -128,7 +128,7 @@ def test_many_memories_are_deleted_at_once(store: SqliteMemoryStore, engine: Eng
 
 
 def test_memories_by_id_come_in_the_order_asked_without_those_deleted(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     async def scenario() -> None:
         a, b, c = [
@@ -147,7 +147,7 @@ def test_memories_by_id_come_in_the_order_asked_without_those_deleted(
     asyncio.run(scenario())
 
 
-def test_the_teams_that_have_memory(store: SqliteMemoryStore) -> None:
+def test_the_teams_that_have_memory(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         assert await store.memory_teams() == []
         await store.add_heuristic(heuristic("rule", team="ops"))

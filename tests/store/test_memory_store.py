@@ -25,9 +25,9 @@ from purpose_desktop.store import memory_store
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.full_text import create_full_text_index
 from purpose_desktop.store.memory_store import (
+    DatabaseMemoryStore,
     ExperienceQuery,
     HeuristicQuery,
-    SqliteMemoryStore,
     fts_query,
     query_terms,
 )
@@ -65,7 +65,7 @@ def anchor(task: str, state: str = "half done", **kw: object) -> ScoreAnchor:
     return ScoreAnchor(task=task, state=state, **fields)  # type: ignore[arg-type]
 
 
-def test_the_store_satisfies_the_protocol(store: SqliteMemoryStore) -> None:
+def test_the_store_satisfies_the_protocol(store: DatabaseMemoryStore) -> None:
     protocol_store: MemoryStore = store
     assert protocol_store is store
 
@@ -73,7 +73,7 @@ def test_the_store_satisfies_the_protocol(store: SqliteMemoryStore) -> None:
 # --- round trips --------------------------------------------------------------
 
 
-def test_a_heuristic_comes_back_as_it_was_stored(store: SqliteMemoryStore) -> None:
+def test_a_heuristic_comes_back_as_it_was_stored(store: DatabaseMemoryStore) -> None:
     original = heuristic(
         "reading a CSV file with a header",
         "use csv.DictReader and check the delimiter",
@@ -97,7 +97,7 @@ def test_a_heuristic_comes_back_as_it_was_stored(store: SqliteMemoryStore) -> No
 
 
 def test_an_experience_and_an_anchor_come_back_as_they_were_stored(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     async def scenario() -> None:
         added = await store.add_experience(
@@ -123,7 +123,7 @@ def test_an_experience_and_an_anchor_come_back_as_they_were_stored(
     asyncio.run(scenario())
 
 
-def test_results_are_plain_frozen_data(store: SqliteMemoryStore) -> None:
+def test_results_are_plain_frozen_data(store: DatabaseMemoryStore) -> None:
     asyncio.run(store.add_heuristic(heuristic("plan the budget")))
     [found] = asyncio.run(store.find_heuristics("lab", "budget"))
     with pytest.raises(AttributeError):
@@ -133,7 +133,7 @@ def test_results_are_plain_frozen_data(store: SqliteMemoryStore) -> None:
 # --- heuristics -----------------------------------------------------------------
 
 
-def test_the_same_heuristic_is_stored_once(store: SqliteMemoryStore) -> None:
+def test_the_same_heuristic_is_stored_once(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         first = await store.add_heuristic(heuristic("long tables", "page through them"))
         await store.update_heuristics(
@@ -155,7 +155,7 @@ def test_the_same_heuristic_is_stored_once(store: SqliteMemoryStore) -> None:
 
 
 def test_q_value_decides_among_similar_candidates_and_unrelated_ones_stay_out(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     async def scenario() -> None:
         very_similar = await store.add_heuristic(
@@ -188,7 +188,7 @@ def test_q_value_decides_among_similar_candidates_and_unrelated_ones_stay_out(
     asyncio.run(scenario())
 
 
-def test_q_value_orders_only_the_most_similar_candidates(store: SqliteMemoryStore) -> None:
+def test_q_value_orders_only_the_most_similar_candidates(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         close = [
             await store.add_heuristic(
@@ -221,7 +221,7 @@ def test_q_value_orders_only_the_most_similar_candidates(store: SqliteMemoryStor
     asyncio.run(scenario())
 
 
-def test_tiers_filter_heuristics(store: SqliteMemoryStore) -> None:
+def test_tiers_filter_heuristics(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         tool = await store.add_heuristic(heuristic("search the web", tier=Tier.TOOL))
         plan = await store.add_heuristic(heuristic("search the web", tier=Tier.STRATEGIC))
@@ -233,7 +233,7 @@ def test_tiers_filter_heuristics(store: SqliteMemoryStore) -> None:
     asyncio.run(scenario())
 
 
-def test_a_query_without_words_returns_the_best_by_q_value(store: SqliteMemoryStore) -> None:
+def test_a_query_without_words_returns_the_best_by_q_value(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         low = await store.add_heuristic(heuristic("one", q_value=0.1))
         high = await store.add_heuristic(heuristic("two", q_value=0.8))
@@ -253,7 +253,7 @@ def test_a_query_without_words_returns_the_best_by_q_value(store: SqliteMemorySt
     asyncio.run(scenario())
 
 
-def test_q_values_move_towards_the_reward(store: SqliteMemoryStore) -> None:
+def test_q_values_move_towards_the_reward(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         a = await store.add_heuristic(heuristic("a", q_value=0.5, run_ids=("r0",)))
         b = await store.add_heuristic(heuristic("b", q_value=0.2))
@@ -287,7 +287,7 @@ def test_q_values_move_towards_the_reward(store: SqliteMemoryStore) -> None:
     asyncio.run(scenario())
 
 
-def test_listing_pinning_and_deleting_heuristics(store: SqliteMemoryStore) -> None:
+def test_listing_pinning_and_deleting_heuristics(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         added = [
             await store.add_heuristic(heuristic(f"pattern {i} about gardening", q_value=i / 10))
@@ -325,7 +325,7 @@ def test_listing_pinning_and_deleting_heuristics(store: SqliteMemoryStore) -> No
 # --- experiences and anchors --------------------------------------------------------
 
 
-def test_experiences_by_similarity_then_q_value(store: SqliteMemoryStore) -> None:
+def test_experiences_by_similarity_then_q_value(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         close = await store.add_experience(experience("Fix the flaky login test", q_value=0.3))
         vague = await store.add_experience(experience("Fix a typo", "in the test", q_value=0.9))
@@ -336,7 +336,7 @@ def test_experiences_by_similarity_then_q_value(store: SqliteMemoryStore) -> Non
     asyncio.run(scenario())
 
 
-def test_experiences_in_bulk_and_counted(store: SqliteMemoryStore) -> None:
+def test_experiences_in_bulk_and_counted(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         many = [experience(f"task {i} about spreadsheets", run_id=f"r{i}") for i in range(250)]
         assert await store.add_experiences(many) == 250
@@ -351,7 +351,7 @@ def test_experiences_in_bulk_and_counted(store: SqliteMemoryStore) -> None:
     asyncio.run(scenario())
 
 
-def test_anchors_most_similar_first(store: SqliteMemoryStore) -> None:
+def test_anchors_most_similar_first(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         near = await store.add_anchor(
             anchor(
@@ -367,7 +367,7 @@ def test_anchors_most_similar_first(store: SqliteMemoryStore) -> None:
     asyncio.run(scenario())
 
 
-def test_teams_do_not_see_each_others_memory(store: SqliteMemoryStore) -> None:
+def test_teams_do_not_see_each_others_memory(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         mine = await store.add_heuristic(heuristic("deploy on fridays", team="lab"))
         theirs = await store.add_heuristic(heuristic("deploy on fridays", team="ops"))
@@ -411,7 +411,7 @@ NASTY_QUERIES = [
 
 @pytest.mark.parametrize("query", NASTY_QUERIES)
 def test_queries_with_punctuation_and_operators_never_raise(
-    store: SqliteMemoryStore, query: str
+    store: DatabaseMemoryStore, query: str
 ) -> None:
     async def scenario() -> None:
         await store.add_heuristic(heuristic("reading csv files", "strategy: use csv module"))
@@ -432,7 +432,7 @@ def test_queries_with_punctuation_and_operators_never_raise(
             ).scalar_one()
 
 
-def test_operators_in_a_query_are_searched_as_words(store: SqliteMemoryStore) -> None:
+def test_operators_in_a_query_are_searched_as_words(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         found = await store.add_heuristic(heuristic("when NEAR the limit", "say NOT yet"))
         assert await store.find_heuristics("lab", "NEAR: limit*") == [found]
@@ -450,7 +450,7 @@ def test_query_terms() -> None:
     assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == memory_store.MAX_QUERY_TERMS
 
 
-def test_words_are_stemmed(store: SqliteMemoryStore) -> None:
+def test_words_are_stemmed(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         found = await store.add_experience(experience("Testing the parsers"))
         assert await store.find_experiences("lab", "parser tests") == [found]
@@ -459,7 +459,7 @@ def test_words_are_stemmed(store: SqliteMemoryStore) -> None:
 
 
 def test_common_words_do_not_crowd_out_rare_ones(
-    store: SqliteMemoryStore, monkeypatch: pytest.MonkeyPatch
+    store: DatabaseMemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(memory_store, "COMMON_DOCUMENTS", 20)
     monkeypatch.setattr(memory_store, "BM25_BUDGET", 30)
@@ -497,7 +497,7 @@ def test_connections_use_wal_busy_timeout_and_foreign_keys(engine: Engine, datab
 
 
 def test_migrating_is_idempotent_and_a_new_full_text_index_is_filled(
-    engine: Engine, store: SqliteMemoryStore
+    engine: Engine, store: DatabaseMemoryStore
 ) -> None:
     added = asyncio.run(store.add_experience(experience("catalogue the herbarium")))
     assert migrate(engine) == []
@@ -519,13 +519,13 @@ def test_urls_and_paths_open_the_same_database(tmp_path: Path) -> None:
     odd = tmp_path / "sub folder" / "mem?#%.sqlite3"
     by_path = open_database(odd)
     migrate(by_path)
-    asyncio.run(SqliteMemoryStore(by_path).add_experience(experience("hello world")))
+    asyncio.run(DatabaseMemoryStore(by_path).add_experience(experience("hello world")))
     by_url = open_database(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
     migrate(by_url)
     by_str = open_database(str(odd))
     try:
-        assert asyncio.run(SqliteMemoryStore(by_str).count_experiences("lab")) == 1
-        assert asyncio.run(SqliteMemoryStore(by_url).count_experiences("lab")) == 0
+        assert asyncio.run(DatabaseMemoryStore(by_str).count_experiences("lab")) == 1
+        assert asyncio.run(DatabaseMemoryStore(by_url).count_experiences("lab")) == 0
     finally:
         for engine in (by_path, by_url, by_str):
             engine.dispose()
@@ -540,12 +540,12 @@ def test_what_is_refused(tmp_path: Path) -> None:
     plain = create_engine(f"sqlite:///{tmp_path / 'plain.sqlite3'}")
     try:
         with pytest.raises(ValueError, match="open_database"):
-            SqliteMemoryStore(plain)
+            DatabaseMemoryStore(plain)
     finally:
         plain.dispose()
     engine = open_database(tmp_path / "m.sqlite3")
     try:
-        store = SqliteMemoryStore(engine)
+        store = DatabaseMemoryStore(engine)
         migrate(engine)
         with pytest.raises(ValueError, match="outcome"):
             asyncio.run(store.add_experience(experience("x", outcome="exploded")))
@@ -557,9 +557,9 @@ def test_what_is_refused(tmp_path: Path) -> None:
 
 
 def test_two_stores_on_one_database_see_each_others_writes(
-    store: SqliteMemoryStore, other_engine: Engine
+    store: DatabaseMemoryStore, other_engine: Engine
 ) -> None:
-    other = SqliteMemoryStore(other_engine)
+    other = DatabaseMemoryStore(other_engine)
 
     async def scenario() -> None:
         added = await store.add_heuristic(heuristic("share what you learn"))
@@ -577,9 +577,9 @@ def test_two_stores_on_one_database_see_each_others_writes(
 
 
 def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
-    store: SqliteMemoryStore, other_engine: Engine
+    store: DatabaseMemoryStore, other_engine: Engine
 ) -> None:
-    stores = [store, SqliteMemoryStore(other_engine)]
+    stores = [store, DatabaseMemoryStore(other_engine)]
     shared = [
         asyncio.run(store.add_heuristic(heuristic(f"shared by every thread {i}", q_value=0.0)))
         for i in range(2)
@@ -691,7 +691,7 @@ def fill_for_browsing(engine: Engine) -> tuple[list[Heuristic], list[Experience]
             text("INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:id, :run)"),
             [{"id": h.id, "run": run} for h in heuristics for run in h.run_ids],
         )
-    asyncio.run(SqliteMemoryStore(engine).add_experiences(experiences))
+    asyncio.run(DatabaseMemoryStore(engine).add_experiences(experiences))
     with reading(engine) as connection:
         ids = connection.execute(text("SELECT id FROM experiences ORDER BY id")).scalars().all()
     return heuristics, [replace(e, id=i) for e, i in zip(experiences, ids, strict=True)]
@@ -757,7 +757,7 @@ BROWSERS: dict[str, tuple[type, str, str, list[Any], dict[str, Any]]] = {
 
 @pytest.mark.parametrize("kind", list(BROWSERS))
 def test_browsing_thousands_of_memories_page_by_page(
-    engine: Engine, store: SqliteMemoryStore, kind: str
+    engine: Engine, store: DatabaseMemoryStore, kind: str
 ) -> None:
     """Every filter and order pages through the memories as the same filter and order do in
     Python, and counts them alike."""
@@ -780,7 +780,7 @@ def test_browsing_thousands_of_memories_page_by_page(
     asyncio.run(scenario())
 
 
-def test_the_browser_refuses_what_it_does_not_know(store: SqliteMemoryStore) -> None:
+def test_the_browser_refuses_what_it_does_not_know(store: DatabaseMemoryStore) -> None:
     refused: list[tuple[Callable[..., Awaitable[object]], dict[str, Any], str]] = [
         (store.search_heuristics, {"order": "size"}, "unknown order"),
         (store.search_experiences, {"order": "uses"}, "unknown order"),
@@ -797,7 +797,7 @@ def test_the_browser_refuses_what_it_does_not_know(store: SqliteMemoryStore) -> 
 
 
 def test_many_ids_are_bound_a_slice_at_a_time(
-    store: SqliteMemoryStore, monkeypatch: pytest.MonkeyPatch
+    store: DatabaseMemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(memory_store, "IDS_PER_STATEMENT", 7)
 

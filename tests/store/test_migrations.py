@@ -12,7 +12,7 @@ from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.store import improvement_tables, memory_tables, run_tables
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.improvement_store import ImprovementStore
-from purpose_desktop.store.memory_store import SqliteMemoryStore
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import LATEST, SchemaTooNewError, migrate, schema_version
 from purpose_desktop.store.team_store import TeamStore
 from sqlalchemy import Engine, inspect, text
@@ -73,7 +73,7 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
     assert migrate(previous_version) == [2, 3]
     assert schema_version(previous_version) == LATEST
     assert columns(previous_version) == expected_columns()
-    memory = SqliteMemoryStore(previous_version)
+    memory = DatabaseMemoryStore(previous_version)
     found = asyncio.run(memory.find_heuristics("arithmetic", "multiply numbers"))
     assert [(h.tier, h.strategy, h.uses, h.run_ids) for h in found[:1]] == [
         (Tier.TOOL, "call the calculator with the product", 3, ("r1", "r2"))

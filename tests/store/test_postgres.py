@@ -19,9 +19,9 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import open_database, reading
 from purpose_desktop.store.memory_store import (
+    DatabaseMemoryStore,
     ExperienceQuery,
     HeuristicQuery,
-    SqliteMemoryStore,
     tsquery,
 )
 from purpose_desktop.store.migrations import LATEST, migrate, schema_version
@@ -121,7 +121,7 @@ def test_a_tsquery_is_the_words_quoted_and_or_ed(engine: Engine) -> None:
 
 @pytest.mark.parametrize("query", NASTY_QUERIES)
 def test_searching_for_punctuation_and_operators_never_raises(
-    store: SqliteMemoryStore, query: str
+    store: DatabaseMemoryStore, query: str
 ) -> None:
     async def scenario() -> None:
         await store.add_heuristic(heuristic("reading csv files", "strategy: use csv module"))
@@ -288,7 +288,7 @@ def test_runs_recorded_through_one_engine_are_read_through_another(
 
 
 def test_a_nul_character_is_stored_as_a_replacement_character(
-    store: SqliteMemoryStore,
+    store: DatabaseMemoryStore,
 ) -> None:
     # PostgreSQL refuses NUL in text, which a model's output may hold; SQLite keeps it.
     added = asyncio.run(

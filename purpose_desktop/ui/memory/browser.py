@@ -41,11 +41,11 @@ from purpose_desktop.ui.theme import meaning_colour
 
 if TYPE_CHECKING:
     from purpose_desktop.store.memory_store import (
+        DatabaseMemoryStore,
         ExperienceOrder,
         ExperienceQuery,
         HeuristicOrder,
         HeuristicQuery,
-        SqliteMemoryStore,
     )
     from purpose_desktop.store.opening import Store
 
@@ -296,7 +296,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self._say("", "hint")
         await self._refresh(memory)
 
-    async def _refresh(self, memory: SqliteMemoryStore) -> None:
+    async def _refresh(self, memory: DatabaseMemoryStore) -> None:
         try:
             teams = await memory.memory_teams()
         except UserError as exc:
@@ -552,7 +552,9 @@ class MemoryBrowser(QtWidgets.QWidget):
             pin = not all(h.pinned for h in chosen)
             self._tasks.start(self._pin(self._store.memory, chosen, pin), "pin heuristics")
 
-    async def _pin(self, memory: SqliteMemoryStore, chosen: Sequence[Heuristic], pin: bool) -> None:
+    async def _pin(
+        self, memory: DatabaseMemoryStore, chosen: Sequence[Heuristic], pin: bool
+    ) -> None:
         ids = [h.id for h in chosen if h.id is not None]
         try:
             for memory_id in ids:
@@ -603,7 +605,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         if delete and self._store is not None:
             self._tasks.start(self._delete(self._store.memory, heuristics, ids), "delete memories")
 
-    async def _delete(self, memory: SqliteMemoryStore, heuristics: bool, ids: list[int]) -> None:
+    async def _delete(self, memory: DatabaseMemoryStore, heuristics: bool, ids: list[int]) -> None:
         listing = self.heuristics if heuristics else self.experiences
         try:
             if heuristics:
@@ -649,7 +651,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         if self._store is not None:
             self._start_latest("step memories", self._read_memories(self._store.memory, event))
 
-    async def _read_memories(self, memory: SqliteMemoryStore, event: MemoryRetrieved) -> None:
+    async def _read_memories(self, memory: DatabaseMemoryStore, event: MemoryRetrieved) -> None:
         try:
             heuristics = await memory.heuristics_by_ids([h[0] for h in event.heuristics])
             experiences = await memory.experiences_by_ids([e[0] for e in event.experiences])
@@ -677,7 +679,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.status_line.setPalette(colours)
 
 
-def _heuristic_pages(memory: SqliteMemoryStore) -> Callable[..., Any]:
+def _heuristic_pages(memory: DatabaseMemoryStore) -> Callable[..., Any]:
     async def fetch(
         query: HeuristicQuery, order: HeuristicOrder, offset: int, limit: int
     ) -> list[Heuristic]:
@@ -686,7 +688,7 @@ def _heuristic_pages(memory: SqliteMemoryStore) -> Callable[..., Any]:
     return fetch
 
 
-def _experience_pages(memory: SqliteMemoryStore) -> Callable[..., Any]:
+def _experience_pages(memory: DatabaseMemoryStore) -> Callable[..., Any]:
     async def fetch(
         query: ExperienceQuery, order: ExperienceOrder, offset: int, limit: int
     ) -> list[Experience]:
