@@ -1,8 +1,8 @@
 """Set up (first time only) and run every check:  python3 scripts/test.py [PYTEST ARGS...]
 
-Runs, in order: ruff (lint and format check), mypy, the import-linter contracts and the pytest suite (offscreen Qt,
-real bundled models). Stops at the first failing step and exits non-zero. A pytest run that
-collects no tests counts as a failure.
+Runs, in order: ruff (lint and format check), mypy, the import-linter contracts and the pytest
+suite (offscreen Qt, real bundled models). Stops at the first failing step and exits non-zero. A
+pytest run that collects no tests counts as a failure.
 """
 
 from __future__ import annotations
