@@ -76,6 +76,7 @@ def test_a_later_operation_of_the_same_name_replaces_an_unfinished_one(
     run_in_qt_loop: RunInLoop,
 ) -> None:
     seen = Seen()
+
     async def main() -> None:
         gate = asyncio.Event()
 
