@@ -583,9 +583,10 @@ def _bench_improve(args: argparse.Namespace) -> int:
     from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
     from purpose_desktop.engine.evaluation.suites import find_suite
     from purpose_desktop.engine.learning.improvement import ImprovementResult, result_file
+    from purpose_desktop.engine.learning.kept_results import KeptResult
     from purpose_desktop.engine.team_file import load_team
     from purpose_desktop.store.improvement_arms import measure_improvement
-    from purpose_desktop.store.improvement_store import KeptResult, keep_result
+    from purpose_desktop.store.improvement_store import keep_result
 
     team = load_team(args.team)
     services = build_services()

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from purpose_desktop.app import Services
     from purpose_desktop.engine.loop.run import RunOutcome
     from purpose_desktop.engine.recording.journal import StoredStatus
+    from purpose_desktop.engine.recording.run_records import CostTotalRecord, RunDetail, RunSummary
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.trajectory import Step
     from purpose_desktop.store.opening import Store
-    from purpose_desktop.store.run_queries import CostTotalRecord, RunDetail, RunSummary
 
 SHORT_ID = 8
 T = TypeVar("T")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,31 +24,9 @@ from purpose_desktop.engine.learning.improvement import (
     parse_improvement,
     save_improvement,
 )
+from purpose_desktop.engine.learning.kept_results import KeptResult, SavedImprovement
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, saving
-
-
-@dataclass(frozen=True)
-class SavedImprovement:
-    """A result saved in the database, as a list shows it. ``file`` is the JSON file it was
-    saved to at the same time, if any."""
-
-    id: int
-    suite: str
-    team: str
-    model: str
-    created: datetime
-    file: Path | None
-
-
-@dataclass(frozen=True)
-class KeptResult:
-    """Where :func:`keep_result` put a result: always its file; in the database as ``saved``,
-    or ``problem`` says why not (neither when there is no database)."""
-
-    file: Path
-    saved: SavedImprovement | None
-    problem: str | None = None
 
 
 class ImprovementStore:

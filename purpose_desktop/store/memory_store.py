@@ -31,8 +31,8 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol, cast, get_args
+from dataclasses import replace
+from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import Connection, Engine, Row, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
@@ -44,12 +44,18 @@ from purpose_desktop.engine.learning.memory import (
     ScoreAnchor,
     Tier,
 )
+from purpose_desktop.engine.learning.memory_queries import (
+    OUTCOMES,
+    SOURCES,
+    ExperienceQuery,
+    HeuristicQuery,
+    Outcome,
+)
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import is_configured, reading, saving
 from purpose_desktop.store.full_text import POSTGRES_CONFIG, FullTextIndex
 from purpose_desktop.store.memory_tables import ANCHORS_FTS, EXPERIENCES_FTS, HEURISTICS_FTS
 
-Outcome = Literal["completed", "failed", "cancelled"]
 #: How a memory browser orders heuristics: by Q-value or by uses (highest first), or newest first.
 HeuristicOrder = Literal["q_value", "uses", "newest"]
 #: How a memory browser orders experiences: by Q-value (highest first), or newest first.
@@ -192,8 +198,6 @@ STOP_WORDS = frozenset(
 
 # What unicode61 treats as a token: letters, digits and private-use characters; "_" separates.
 _WORD = re.compile(r"[^\W_]+")
-_OUTCOMES = frozenset(get_args(Outcome))
-_SOURCES = frozenset(get_args(HeuristicSource))
 # The browser's orders; the id last, so that pages neither repeat nor skip a row.
 _HEURISTIC_ORDERS: dict[str, str] = {
     "q_value": "t.q_value DESC, t.id",
@@ -204,49 +208,6 @@ _EXPERIENCE_ORDERS: dict[str, str] = {
     "q_value": "t.q_value DESC, t.id DESC",
     "newest": "t.id DESC",
 }
-
-
-@dataclass(frozen=True)
-class HeuristicQuery:
-    """Which of a team's heuristics a memory browser shows: those whose pattern or strategy
-    holds any word of ``text`` (stemmed: "tests" finds "testing"; a text without searchable
-    words filters nothing), of one of ``tiers`` (any if empty), with a Q-value within
-    ``min_q`` .. ``max_q`` and from ``source``, where given.
-
-    Raises :class:`ValueError` for an unknown tier or source.
-    """
-
-    team: str
-    text: str = ""
-    tiers: Sequence[Tier] = ()
-    min_q: float | None = None
-    max_q: float | None = None
-    source: HeuristicSource | None = None
-
-    def __post_init__(self) -> None:
-        if self.source is not None and self.source not in _SOURCES:
-            raise ValueError(f"unknown heuristic source {self.source!r}")
-        # A tuple of tiers, whatever sequence was given: equal queries compare and hash equal.
-        object.__setattr__(self, "tiers", tuple(Tier(t) for t in self.tiers))
-
-
-@dataclass(frozen=True)
-class ExperienceQuery:
-    """Which of a team's experiences a memory browser shows: those whose task or summary holds
-    any word of ``text`` (stemmed; a text without searchable words filters nothing), that
-    ended with ``outcome`` and have a Q-value of at least ``min_q``, where given.
-
-    Raises :class:`ValueError` for an unknown outcome.
-    """
-
-    team: str
-    text: str = ""
-    outcome: Outcome | None = None
-    min_q: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.outcome is not None and self.outcome not in _OUTCOMES:
-            raise ValueError(f"unknown outcome {self.outcome!r}")
 
 
 class DuplicateHeuristicError(UserError):
@@ -500,7 +461,7 @@ class DatabaseMemoryStore:
             return _heuristics(connection, rows)
 
     def _add_heuristic(self, heuristic: Heuristic) -> Heuristic:
-        if heuristic.source not in _SOURCES:
+        if heuristic.source not in SOURCES:
             raise ValueError(f"unknown heuristic source {heuristic.source!r}")
         key = {
             "team": heuristic.team,
@@ -775,7 +736,7 @@ _INSERT_EXPERIENCE = (
 
 
 def _experience_params(experience: Experience) -> dict[str, Any]:
-    if experience.outcome not in _OUTCOMES:
+    if experience.outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {experience.outcome!r}")
     return {
         "team": experience.team,

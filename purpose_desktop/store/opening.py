@@ -22,13 +22,14 @@ from pathlib import Path
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from purpose_desktop.engine.recording.run_records import RunSummary
 from purpose_desktop.errors import UserError
 from purpose_desktop.store import database
 from purpose_desktop.store.database import open_database, sqlite_error_code, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
-from purpose_desktop.store.run_queries import RunQueries, RunSummary
+from purpose_desktop.store.run_queries import RunQueries
 
 log = logging.getLogger(__name__)
 

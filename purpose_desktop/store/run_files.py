@@ -47,6 +47,7 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.recording.checkpoint import Checkpoint
 from purpose_desktop.engine.recording.event_codec import decode_event, encode_event
 from purpose_desktop.engine.recording.journal import RunHeader, StoredStatus
+from purpose_desktop.engine.recording.run_records import RunSummary
 from purpose_desktop.engine.specs import TeamSpec
 from purpose_desktop.errors import UserError
 from purpose_desktop.safe_load import load_json
@@ -60,7 +61,7 @@ from purpose_desktop.store.file_format import (
 )
 from purpose_desktop.store.journal_rows import JournalRows
 from purpose_desktop.store.liveness import ProcessMark
-from purpose_desktop.store.run_queries import RunQueries, RunSummary
+from purpose_desktop.store.run_queries import RunQueries
 
 FORMAT = "purpose-desktop-run"
 VERSION = 1

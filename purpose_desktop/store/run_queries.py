@@ -9,76 +9,31 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Engine, Row, text
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.costs import CostTotal
 from purpose_desktop.engine.recording.event_codec import decode_event
 from purpose_desktop.engine.recording.journal import StoredStatus
+from purpose_desktop.engine.recording.run_records import (
+    CostGrouping,
+    CostTotalRecord,
+    RunDetail,
+    RunSummary,
+    ScoreOverrideRecord,
+)
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.errors import UserError
 from purpose_desktop.limits import shown
 from purpose_desktop.store.database import reading
 
-CostGrouping = Literal["agent", "model", "day", "run"]
 _GROUP_COLUMNS: dict[CostGrouping, str] = {
     "agent": "agent",
     "model": "model",
     "day": "day",
     "run": "run_id",
 }
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """A run as a list shows it."""
-
-    id: str
-    team: str
-    task: str
-    status: StoredStatus
-    agent: str
-    answer: str
-    error: str | None
-    steps: int
-    phi: float
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    cost: float
-    events: int
-    started_at: float
-    finished_at: float | None
-    parent_run_id: str | None
-    forked_from_step: int | None
-
-
-@dataclass(frozen=True)
-class ScoreOverrideRecord:
-    step: int
-    agent: str
-    critic_phi: float
-    phi: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    """A run with its steps (as checkpointed) and the person's score overrides."""
-
-    summary: RunSummary
-    steps: tuple[Step, ...]
-    overrides: tuple[ScoreOverrideRecord, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class CostTotalRecord(CostTotal):
-    """The totals of one agent, model, day or run (``key``)."""
-
-    key: str
 
 
 class RunQueries:

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine.learning.improvement import ImprovementFileError, load_improvement
+from purpose_desktop.engine.learning.kept_results import SavedImprovement
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import open_database, writing
-from purpose_desktop.store.improvement_store import (
-    ImprovementStore,
-    SavedImprovement,
-    keep_result,
-)
+from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from sqlalchemy import Engine, text
 from tests.engine.test_improvement import sample_result
 

@@ -11,16 +11,12 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.learning.memory import Tier
+from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading
-from purpose_desktop.store.memory_store import (
-    DatabaseMemoryStore,
-    DuplicateHeuristicError,
-    ExperienceQuery,
-    HeuristicQuery,
-)
+from purpose_desktop.store.memory_store import DatabaseMemoryStore, DuplicateHeuristicError
 from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import Engine, text

@@ -21,16 +21,11 @@ from purpose_desktop.engine.learning.memory import (
     ScoreAnchor,
     Tier,
 )
+from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.store import memory_store
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.full_text import create_full_text_index
-from purpose_desktop.store.memory_store import (
-    DatabaseMemoryStore,
-    ExperienceQuery,
-    HeuristicQuery,
-    fts_query,
-    query_terms,
-)
+from purpose_desktop.store.memory_store import DatabaseMemoryStore, fts_query, query_terms
 from purpose_desktop.store.memory_tables import EXPERIENCES_FTS
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import Engine, create_engine, text

@@ -14,20 +14,16 @@ import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.costs import Price, PriceTable
 from purpose_desktop.engine.learning.memory import Experience, Tier
+from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.recording.run_records import CostGrouping, CostTotalRecord
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import open_database, reading
-from purpose_desktop.store.memory_store import (
-    DatabaseMemoryStore,
-    ExperienceQuery,
-    HeuristicQuery,
-    tsquery,
-)
+from purpose_desktop.store.memory_store import DatabaseMemoryStore, tsquery
 from purpose_desktop.store.migrations import LATEST, migrate, schema_version
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
-from purpose_desktop.store.run_queries import CostGrouping, CostTotalRecord
 from sqlalchemy import URL, Engine, text
 from tests.engine.scripted_team import act, one_agent_team, team_model
 from tests.store.test_improvement_store import (  # noqa: F401

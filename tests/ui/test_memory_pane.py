@@ -17,12 +17,12 @@ import pytest
 from purpose_desktop.app import build_services
 from purpose_desktop.config import Paths
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
+from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading, writing
 from purpose_desktop.store.deferred import DeferredMemoryStore
-from purpose_desktop.store.memory_store import ExperienceQuery, HeuristicQuery
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.application import build_main_window

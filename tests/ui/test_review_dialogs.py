@@ -16,13 +16,13 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
 from purpose_desktop.engine.learning.memory import ScoreAnchor
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.recording.run_records import ScoreOverrideRecord
 from purpose_desktop.engine.review import ReviewGate, ScoreDecision, ScoreReviewRequest
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.trajectory import Action, Observation, State
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
-from purpose_desktop.store.run_queries import ScoreOverrideRecord
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.review.dialogs import (
     CLOSED_REASON,

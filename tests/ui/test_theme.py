@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.store.run_queries import RunSummary
+from purpose_desktop.engine.recording.run_records import RunSummary
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.run.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.theme import (

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from purpose_desktop.engine.evaluation.runner import Arm, Progress
     from purpose_desktop.engine.evaluation.suites import Suite, SuiteListing
     from purpose_desktop.engine.learning.improvement import ImprovementResult
+    from purpose_desktop.engine.learning.kept_results import KeptResult
     from purpose_desktop.engine.loop.run_context import ModelService
-    from purpose_desktop.store.improvement_store import KeptResult
     from purpose_desktop.ui.benchmarks.results import OpenStore
 
 TEAM_SUFFIXES = (".yaml", ".yml", ".toml")

@@ -49,7 +49,7 @@ from purpose_desktop.ui.widgets.notice import notice_label, say
 if TYPE_CHECKING:
     # The form and the database layer are imported when first needed:
     # the pane may be made as the window starts, which does not wait for them.
-    from purpose_desktop.store.improvement_store import SavedImprovement
+    from purpose_desktop.engine.learning.kept_results import SavedImprovement
     from purpose_desktop.ui.benchmarks.form import BenchmarkForm
     from purpose_desktop.ui.benchmarks.job import BenchmarkDone, BenchmarkRequest, BenchmarkSetup
 

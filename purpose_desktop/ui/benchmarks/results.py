@@ -19,7 +19,7 @@ from purpose_desktop.engine.learning.improvement import ImprovementResult, Resul
 from purpose_desktop.errors import UserError
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.improvement_store import SavedImprovement
+    from purpose_desktop.engine.learning.kept_results import SavedImprovement
     from purpose_desktop.store.opening import Store
 
 OpenStore = Callable[[], "Store"]

@@ -18,7 +18,8 @@ from purpose_desktop.engine.costs import CostTotal, PriceTable
 from purpose_desktop.engine.text import shorten
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.run_queries import RunQueries, RunSummary
+    from purpose_desktop.engine.recording.run_records import RunSummary
+    from purpose_desktop.store.run_queries import RunQueries
 
 Grouping = Literal["agent", "model", "run", "day"]
 GROUPINGS: Final[tuple[tuple[Grouping, str], ...]] = (

@@ -40,12 +40,11 @@ from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import meaning_colour
 
 if TYPE_CHECKING:
+    from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
     from purpose_desktop.store.memory_store import (
         DatabaseMemoryStore,
         ExperienceOrder,
-        ExperienceQuery,
         HeuristicOrder,
-        HeuristicQuery,
     )
     from purpose_desktop.store.opening import Store
 
@@ -338,7 +337,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self._show_experiences()
 
     def _show_heuristics(self) -> None:
-        from purpose_desktop.store.memory_store import HeuristicQuery
+        from purpose_desktop.engine.learning.memory_queries import HeuristicQuery
 
         team = self.team
         if team is None or self._store is None:
@@ -355,7 +354,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.heuristics.show(query, self.heuristic_order.currentData())
 
     def _show_experiences(self) -> None:
-        from purpose_desktop.store.memory_store import ExperienceQuery
+        from purpose_desktop.engine.learning.memory_queries import ExperienceQuery
 
         team = self.team
         if team is None or self._store is None:

@@ -17,7 +17,7 @@ from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.run_queries import RunSummary
+    from purpose_desktop.engine.recording.run_records import RunSummary
 
 
 class _Line(NamedTuple):

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from purpose_desktop.engine.events import Event
     from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
     from purpose_desktop.engine.loop.run_context import RunControl
+    from purpose_desktop.engine.recording.run_records import RunSummary
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.specs import LoadedTeam
     from purpose_desktop.engine.trajectory import Action
-    from purpose_desktop.store.run_queries import RunSummary
 
     # The runner, or a function that makes it when the first run starts (making it loads
     # the engine, which the window need not wait for).

@@ -12,7 +12,7 @@ from purpose_desktop.ui.qt import QtWidgets, Signal
 
 if TYPE_CHECKING:
     # Only a type here: the store's modules load SQLAlchemy, which start-up need not wait for.
-    from purpose_desktop.store.run_queries import RunSummary
+    from purpose_desktop.engine.recording.run_records import RunSummary
 
 #: More than this many are summed up in one line: the runs list shows them all.
 SHOWN_RUNS = 3

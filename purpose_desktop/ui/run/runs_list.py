@@ -13,7 +13,7 @@ from purpose_desktop.ui.widgets.builders import read_only_table
 
 if TYPE_CHECKING:
     # Only a type here: the store's modules load SQLAlchemy, which start-up need not wait for.
-    from purpose_desktop.store.run_queries import RunSummary
+    from purpose_desktop.engine.recording.run_records import RunSummary
 
 COLUMNS = ("Started", "Status", "Steps", "Φ", "Team", "Task")
 #: A replay at this speed follows the run's own pace (long waits are cut short).
