@@ -59,7 +59,7 @@ async def emit_tokens(
     """Emit ``count`` token events (and a checkpoint every so many); seconds on the loop."""
     started = time.perf_counter()
     for index in range(1, count + 1):
-        stream.emit(ev.TokenStreamed, agent="a", text=" token")
+        stream.emit(ev.TokenStreamed(agent="a", text=" token"))
         if journal is not None and index % checkpoint_every == 0:
             step = index // checkpoint_every
             journal.checkpoint(Checkpoint(run_id, step, (Frame("a", "stream", steps_taken=step),)))
@@ -121,24 +121,26 @@ async def query_latency(folder: Path, runs: int, events_per_run: int) -> dict[st
             short = recorded_stream(journal)
             for call in range(4):
                 short.emit(
-                    ev.CostRecorded,
-                    agent=f"agent{call % 3}",
-                    model=f"m{index % 5}",
-                    purpose="act",
-                    prompt_tokens=300,
-                    completion_tokens=40,
-                    seconds=0.5,
-                    cost=0.0,
+                    ev.CostRecorded(
+                        agent=f"agent{call % 3}",
+                        model=f"m{index % 5}",
+                        purpose="act",
+                        prompt_tokens=300,
+                        completion_tokens=40,
+                        seconds=0.5,
+                        cost=0.0,
+                    )
                 )
             short.emit(
-                ev.RunFinished,
-                status="completed",
-                answer="a",
-                steps=2,
-                phi=5.0,
-                prompt_tokens=1200,
-                completion_tokens=160,
-                seconds=2.0,
+                ev.RunFinished(
+                    status="completed",
+                    answer="a",
+                    steps=2,
+                    phi=5.0,
+                    prompt_tokens=1200,
+                    completion_tokens=160,
+                    seconds=2.0,
+                )
             )
             await short.aclose()
         await journal.flush()

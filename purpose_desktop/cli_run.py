@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from purpose_desktop.config import Paths, Settings, load_settings
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.dispatch import EventDispatcher
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.review import (
@@ -34,10 +35,10 @@ from purpose_desktop.limits import LimitError, check_task
 from purpose_desktop.safe_load import load_json
 
 if TYPE_CHECKING:
-    from purpose_desktop.app import Services
+    from purpose_desktop.app import AppParts
 
 
-Start = Callable[["Services", list[ev.Subscriber], ReviewGate], Awaitable[RunOutcome]]
+Start = Callable[["AppParts", list[ev.Subscriber], ReviewGate], Awaitable[RunOutcome]]
 
 
 def run_command(
@@ -49,7 +50,7 @@ def run_command(
     team = load_team(team_file)
 
     async def start(
-        services: Services, subscribers: list[ev.Subscriber], review: ReviewGate
+        services: AppParts, subscribers: list[ev.Subscriber], review: ReviewGate
     ) -> RunOutcome:
         return await services.runner.run(team, task, subscribers, review)
 
@@ -63,10 +64,10 @@ def drive_run(
     the stream, terminal review unless ``auto_approve``, the summary (as JSON with
     ``as_json``), every event to ``events_file``. Exit code 0 when the run completed and was
     saved, 1 otherwise."""
-    from purpose_desktop.app import build_services
+    from purpose_desktop.app import build_app_parts
 
     writer = EventFileWriter.open(events_file) if events_file is not None else None
-    services = build_services()
+    services = build_app_parts()
     print_problems(services.settings_problems)
     printer = RunPrinter(sys.stdout, sys.stderr, quiet=as_json)
     subscribers: list[ev.Subscriber] = [printer]
@@ -190,26 +191,44 @@ class RunPrinter:
         self._streaming = False
         self.reported: set[str] = set()
         """The error messages printed so far."""
+        self._events = EventDispatcher()
+        self._events.on(ev.ErrorRaised, self._error)
+        if not quiet:
+            self._events.on(ev.TokenStreamed, self._token)
+            self._events.on(ev.RunStarted, lambda _: self._end_stream())
+            self._events.on(ev.RunFinished, self._finished)
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.ErrorRaised):
-            print(f"error: {event.message}", file=self._err, flush=True)
-            self.reported.add(event.message)
-            return
-        if self._quiet:
-            return
-        if isinstance(event, ev.TokenStreamed):
-            self._out.write(event.text)
-            self._out.flush()
-            self._streaming = True
-            return
+        if not self._events.dispatch(event) and not self._quiet:
+            self._progress(event)
+
+    def _error(self, event: ev.ErrorRaised) -> None:
+        print(f"error: {event.message}", file=self._err, flush=True)
+        self.reported.add(event.message)
+
+    def _token(self, event: ev.TokenStreamed) -> None:
+        self._out.write(event.text)
+        self._out.flush()
+        self._streaming = True
+
+    def _end_stream(self) -> None:
         if self._streaming:
             self._out.write("\n")
             self._streaming = False
-        if isinstance(event, ev.RunFinished) and event.answer:
+
+    def _finished(self, event: ev.RunFinished) -> None:
+        self._end_stream()
+        if event.answer:
             print(f"\nAnswer:\n{event.answer.strip()}", file=self._out, flush=True)
+        self._print_line(event)
+
+    def _progress(self, event: ev.Event) -> None:
+        self._end_stream()
+        self._print_line(event)
+
+    def _print_line(self, event: ev.Event) -> None:
         line = describe_event(event)
-        if line is not None and not isinstance(event, ev.RunStarted):
+        if line is not None:
             print(f"[{line}]", file=self._err, flush=True)
 
 

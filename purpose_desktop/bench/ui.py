@@ -613,7 +613,6 @@ async def _session(paths: Paths, setup: _Setup) -> UiBenchmark:
             paths=paths,
             settings=load_settings(paths),
             runner=runner,
-            list_models=lambda: (),
             reporter=reporter,
         )
         try:

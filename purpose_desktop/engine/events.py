@@ -2,7 +2,10 @@
 
 Every consumer (the CLI printer, the GUI bridge, the store writer, benchmarks) subscribes to the
 same stream of these frozen events. Each carries its run id, a sequence number that orders the
-run's events without gaps, and a wall-clock timestamp.
+run's events without gaps, and a wall-clock timestamp: its envelope, which
+:meth:`EventStream.emit` stamps. Code that emits builds the event without it::
+
+    events.emit(TokenStreamed(agent="writer", text="Hello"))
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 log = logging.getLogger(__name__)
@@ -21,9 +24,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    run_id: str
-    seq: int
-    timestamp: float
+    """What every event has. The envelope's defaults mark an event not emitted yet: the
+    stream it is emitted on gives it its run id, its number (from 1) and the time."""
+
+    run_id: str = ""
+    seq: int = 0
+    timestamp: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,14 +95,32 @@ class StepStarted(Event):
     step: int
 
 
+@dataclass(frozen=True)
+class RecalledHeuristic:
+    """A heuristic as an agent was shown it; ``id`` is 0 for one that was never stored."""
+
+    id: int
+    tier: str
+    strategy: str
+
+
+@dataclass(frozen=True)
+class RecalledExperience:
+    """A past run as an agent was shown it; ``id`` is 0 for one that was never stored."""
+
+    id: int
+    task: str
+    outcome: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class MemoryRetrieved(Event):
     """The memories put in front of an agent for one step (what the GUI shows per step)."""
 
     agent: str
     step: int
-    heuristics: tuple[tuple[int, str, str], ...]  # (id, tier, strategy)
-    experiences: tuple[tuple[int, str, str], ...]  # (id, task, outcome)
+    heuristics: tuple[RecalledHeuristic, ...]
+    experiences: tuple[RecalledExperience, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,13 +207,16 @@ class HeuristicUpdated(Event):
     reward: float
 
 
+CallPurpose = Literal["act", "score", "route"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class CostRecorded(Event):
     """One model call: what it was for, its tokens, time and (for priced models) money."""
 
     agent: str
     model: str
-    purpose: Literal["act", "score", "route"]
+    purpose: CallPurpose
     prompt_tokens: int
     completion_tokens: int
     seconds: float
@@ -285,13 +312,15 @@ class EventStream:
         self._sink = sink
         self._seq = last_seq
 
-    def emit(self, event_type: type[E], **fields: Any) -> E:
+    def emit(self, event: E) -> E:
+        """Stamp ``event`` with this run's id, the next number and the time (whatever envelope
+        it had is replaced), hand it to the sink and every subscriber, and return it stamped."""
         self._seq += 1
-        event = event_type(run_id=self.run_id, seq=self._seq, timestamp=time.time(), **fields)
+        stamped = replace(event, run_id=self.run_id, seq=self._seq, timestamp=time.time())
         if self._sink is not None:
-            self._sink(event)
-        self.publish(event)
-        return event
+            self._sink(stamped)
+        self.publish(stamped)
+        return stamped
 
     def publish(self, event: Event) -> None:
         """Deliver an event made elsewhere (a stored one, replayed) to every subscriber."""

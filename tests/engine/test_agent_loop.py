@@ -8,6 +8,7 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.engine.review import ActionDecision, ScoreDecision, ScriptedReview
@@ -278,6 +279,7 @@ def test_a_slow_subscriber_does_not_stall_the_run(tmp_path: Path) -> None:
     assert finished_fast < slow[len(slow) // 2][1]
 
 
+@pytest.mark.process
 def test_cancelling_during_a_tool_ends_the_run_and_its_process(tmp_path: Path) -> None:
     import psutil
 
@@ -371,7 +373,8 @@ def test_a_heuristic_injected_by_hand_reaches_the_agent(tmp_path: Path) -> None:
         )
     )
     (retrieved,) = of_type(events, ev.MemoryRetrieved)
-    assert (injected.id, "strategic", "Always check the product twice.") in retrieved.heuristics
+    shown = ev.RecalledHeuristic(injected.id or 0, "strategic", "Always check the product twice.")
+    assert shown in retrieved.heuristics
     assert "Always check the product twice." in model.calls[0][0][0].content
 
 

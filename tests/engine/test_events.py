@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import replace
 
 import pytest
 from purpose_desktop.engine.events import (
     Event,
     EventStream,
     RunStarted,
+    Scored,
     TokenStreamed,
 )
 
@@ -17,8 +20,8 @@ def test_events_are_numbered_in_order_for_every_subscriber() -> None:
 
     async def scenario() -> None:
         stream = EventStream("run-1", [first.append, second.append])
-        stream.emit(RunStarted, team="t", task="x")
-        stream.emit(TokenStreamed, agent="a", text="hi")
+        stream.emit(RunStarted(team="t", task="x"))
+        stream.emit(TokenStreamed(agent="a", text="hi"))
         await stream.aclose()
 
     asyncio.run(scenario())
@@ -38,7 +41,7 @@ def test_emitting_never_waits_for_a_subscriber() -> None:
     async def scenario() -> None:
         stream = EventStream("run-3", [slow])
         for index in range(20):
-            stream.emit(TokenStreamed, agent="a", text=str(index))
+            stream.emit(TokenStreamed(agent="a", text=str(index)))
         assert received == []  # all twenty emitted before the first was delivered
         await stream.aclose()
 
@@ -54,8 +57,8 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
 
     async def scenario() -> None:
         stream = EventStream("run-2", [broken, received.append])
-        stream.emit(TokenStreamed, agent="a", text="x")
-        stream.emit(TokenStreamed, agent="a", text="y")
+        stream.emit(TokenStreamed(agent="a", text="x"))
+        stream.emit(TokenStreamed(agent="a", text="y"))
         await stream.aclose()
 
     asyncio.run(scenario())
@@ -66,8 +69,30 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
 def test_events_are_frozen() -> None:
     async def scenario() -> TokenStreamed:
         stream = EventStream("r")
-        return stream.emit(TokenStreamed, agent="a", text="x")
+        return stream.emit(TokenStreamed(agent="a", text="x"))
 
     event = asyncio.run(scenario())
     with pytest.raises(AttributeError):
         event.text = "changed"  # type: ignore[misc]
+
+
+def test_emitting_stamps_the_envelope_and_keeps_the_fields() -> None:
+    sunk: list[Event] = []
+    unstamped = Scored(agent="a", step=2, phi_before=1.0, phi=4.0, evidence="3 * 4 = 12")
+    # An envelope given by the caller, such as a copy of a stored event's, is replaced.
+    copied = TokenStreamed(run_id="other", seq=40, timestamp=1.0, agent="a", text="x")
+
+    async def scenario() -> list[Event]:
+        stream = EventStream("run-4", sink=sunk.append, last_seq=6)
+        before = time.time()
+        stamped = [stream.emit(unstamped), stream.emit(copied)]
+        assert all(before <= event.timestamp <= time.time() for event in stamped)
+        await stream.aclose()
+        return stamped
+
+    scored, token = asyncio.run(scenario())
+    assert (unstamped.run_id, unstamped.seq, unstamped.timestamp) == ("", 0, 0.0)
+    assert scored == replace(unstamped, run_id="run-4", seq=7, timestamp=scored.timestamp)
+    assert (token.run_id, token.seq) == ("run-4", 8)
+    assert token.timestamp != copied.timestamp
+    assert sunk == [scored, token]

@@ -135,6 +135,6 @@ def test_what_one_agent_learns_another_uses(tmp_path: Path) -> None:
     )  # a task like the first
     assert next(e for e in events if isinstance(e, ev.AgentSelected)).agent == "writer"
     retrieved = next(e for e in events if isinstance(e, ev.MemoryRetrieved))
-    assert any("calculator" in strategy for _, _, strategy in retrieved.heuristics)
+    assert any("calculator" in shown.strategy for shown in retrieved.heuristics)
     system = writer_model.calls[0][0][0].content
     assert '{"tool": "calculator", "expression": "19+24"} worked' in system

@@ -187,8 +187,10 @@ def test_what_memory_each_step_of_a_run_was_given(tmp_path: Path) -> None:
         given = await store.runs.memory_retrievals(outcome.run_id)
         assert given == [e for e in seen if isinstance(e, ev.MemoryRetrieved)]
         assert [(e.agent, e.step) for e in given] == [("solver", 1), ("solver", 2)]
-        assert given[0].heuristics == ((rule.id, "tool", "use the calculator"),)
-        assert given[0].experiences == ((past.id, "multiply 17 by 24", "completed"),)
+        assert given[0].heuristics == (ev.RecalledHeuristic(rule.id, "tool", "use the calculator"),)
+        assert given[0].experiences == (
+            ev.RecalledExperience(past.id, "multiply 17 by 24", "completed"),
+        )
         assert await store.runs.memory_retrievals("f" * 32) == []
 
     try:

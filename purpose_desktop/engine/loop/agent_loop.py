@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from purpose_desktop.engine.context import budget_for, counter_for, fit
 from purpose_desktop.engine.critic import Critic, Score
@@ -13,7 +13,12 @@ from purpose_desktop.engine.events import (
     ActionProposed,
     ActionReviewed,
     AgentSelected,
+    CallPurpose,
+    Event,
     MemoryRetrieved,
+    RecalledExperience,
+    RecalledHeuristic,
+    ReviewVerdict,
     RunContinued,
     RunPaused,
     RunStatus,
@@ -136,16 +141,53 @@ class _Turn:
         self.steps_taken = frame.steps_taken
         self.delegating = frame.delegating
 
-    def emit(self, event_type: type[Any], **fields: Any) -> None:
-        self.run.events.emit(event_type, agent=self.agent.name, **fields)
+    def emit(self, event: Event) -> None:
+        """Emit ``event``, one about this turn's agent, on the run's stream."""
+        self.run.events.emit(event)
+
+    def proposed(self, step: int, action: Action, parse_method: str, attempts: int) -> None:
+        """Emit that the agent proposes ``action`` at ``step``, read as ``parse_method`` after
+        ``attempts`` answers (a person's action: "person", 0)."""
+        self.emit(
+            ActionProposed(
+                agent=self.agent.name,
+                step=step,
+                tool=action.tool,
+                arguments=dict(action.arguments),
+                thought=action.thought,
+                parse_method=parse_method,
+                attempts=attempts,
+            )
+        )
+
+    def reviewed(
+        self,
+        step: int,
+        action: Action,
+        verdict: ReviewVerdict,
+        by: Literal["person", "policy"],
+        reason: str = "",
+    ) -> None:
+        """Emit the review's ``verdict`` on ``action`` (as it is carried out) at ``step``."""
+        self.emit(
+            ActionReviewed(
+                agent=self.agent.name,
+                step=step,
+                verdict=verdict,
+                tool=action.tool,
+                arguments=dict(action.arguments),
+                reason=reason,
+                by=by,
+            )
+        )
 
     def tool(self, name: str) -> Tool | None:
         return next((tool for tool in self.tools if tool.name == name), None)
 
     def warn(self, message: str) -> None:
-        self.run.events.emit(WarningRaised, message=message)
+        self.run.events.emit(WarningRaised(message=message))
 
-    def record(self, purpose: str, usage: Usage) -> None:
+    def record(self, purpose: CallPurpose, usage: Usage) -> None:
         self.run.record_call(self.agent.name, self.agent.model, purpose, usage)
 
 
@@ -219,7 +261,7 @@ class AgentLoop:
             await self._pause_point(run)
             turn.steps_taken += 1
             step = run.next_step()
-            turn.emit(StepStarted, step=step)
+            turn.emit(StepStarted(agent=turn.agent.name, step=step))
             heuristic_ids: tuple[int, ...] = ()
             try:
                 if first_action is not None:
@@ -250,9 +292,9 @@ class AgentLoop:
         if not run.control.paused:
             return
         upcoming = run.last_step + 1
-        run.events.emit(RunPaused, before_step=upcoming)
+        run.events.emit(RunPaused(before_step=upcoming))
         await run.control.wait()
-        run.events.emit(RunContinued, before_step=upcoming)
+        run.events.emit(RunContinued(before_step=upcoming))
 
     # --- one step -------------------------------------------------------------------------
 
@@ -283,10 +325,16 @@ class AgentLoop:
                 turn.task,
             )
         turn.emit(
-            MemoryRetrieved,
-            step=step,
-            heuristics=tuple((h.id or 0, h.tier.value, h.strategy) for h in heuristics),
-            experiences=tuple((e.id or 0, e.task, e.outcome) for e in turn.experiences),
+            MemoryRetrieved(
+                agent=turn.agent.name,
+                step=step,
+                heuristics=tuple(
+                    RecalledHeuristic(h.id or 0, h.tier.value, h.strategy) for h in heuristics
+                ),
+                experiences=tuple(
+                    RecalledExperience(e.id or 0, e.task, e.outcome) for e in turn.experiences
+                ),
+            )
         )
         used = [h.id for h in heuristics if h.id is not None]
         choices = Choices(
@@ -312,15 +360,7 @@ class AgentLoop:
                 raise StepFailed(f"{turn.agent.name} has nothing to propose but {refusal.why}.")
             resamples += 1
             turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
-        turn.emit(
-            ActionProposed,
-            step=step,
-            tool=action.tool,
-            arguments=dict(action.arguments),
-            thought=action.thought,
-            parse_method=proposal.method,
-            attempts=proposal.attempts,
-        )
+        turn.proposed(step, action, proposal.method, proposal.attempts)
         return action, tuple(used)
 
     @staticmethod
@@ -358,7 +398,7 @@ class AgentLoop:
         )
 
         def on_token(text: str) -> None:
-            turn.emit(TokenStreamed, text=text)
+            turn.emit(TokenStreamed(agent=turn.agent.name, text=text))
 
         def on_usage(usage: Usage) -> None:
             turn.record("act", usage)
@@ -401,15 +441,7 @@ class AgentLoop:
     @staticmethod
     def _given(turn: _Turn, action: Action, step: int) -> Action:
         """A person's action in place of the agent's proposal (a fork with an edited action)."""
-        turn.emit(
-            ActionProposed,
-            step=step,
-            tool=action.tool,
-            arguments=dict(action.arguments),
-            thought=action.thought,
-            parse_method="person",
-            attempts=0,
-        )
+        turn.proposed(step, action, "person", attempts=0)
         return action
 
     async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
@@ -474,14 +506,7 @@ class AgentLoop:
         """The action to carry out, or the reason (possibly ``None``) it was rejected."""
         run = turn.run
         if not asks_for_action(turn.agent.review, tool, run.always_allowed):
-            turn.emit(
-                ActionReviewed,
-                step=step,
-                verdict="approved",
-                tool=action.tool,
-                arguments=dict(action.arguments),
-                by="policy",
-            )
+            turn.reviewed(step, action, "approved", by="policy")
             return action
         decision = await run.review.review_action(
             ActionReviewRequest(run.run_id, turn.agent.name, step, action, tool)
@@ -489,44 +514,33 @@ class AgentLoop:
         if decision.always_allow and tool is not None:
             run.always_allowed.add(tool.name)
         if decision.verdict == "reject":
-            turn.emit(
-                ActionReviewed,
-                step=step,
-                verdict="rejected",
-                tool=action.tool,
-                arguments=dict(action.arguments),
-                reason=decision.reason,
-                by="person",
-            )
+            turn.reviewed(step, action, "rejected", by="person", reason=decision.reason)
             return decision.reason or None
         final = decision.action if decision.verdict == "edit" and decision.action else action
-        turn.emit(
-            ActionReviewed,
-            step=step,
-            verdict="edited" if final is not action else "approved",
-            tool=final.tool,
-            arguments=dict(final.arguments),
-            reason=decision.reason,
-            by="person",
-        )
+        verdict: ReviewVerdict = "edited" if final is not action else "approved"
+        turn.reviewed(step, final, verdict, by="person", reason=decision.reason)
         return final
 
     async def _call(
         self, turn: _Turn, tool: Tool, arguments: Mapping[str, Any], step: int
     ) -> Observation:
-        turn.emit(ToolStarted, step=step, tool=tool.name, arguments=dict(arguments))
+        turn.emit(
+            ToolStarted(agent=turn.agent.name, step=step, tool=tool.name, arguments=dict(arguments))
+        )
         started = time.monotonic()
         try:
             output, ok = await call_tool(tool, arguments, turn.run.tools), True
         except ToolError as exc:
             output, ok = str(exc), False
         turn.emit(
-            ToolFinished,
-            step=step,
-            tool=tool.name,
-            ok=ok,
-            output=output,
-            seconds=time.monotonic() - started,
+            ToolFinished(
+                agent=turn.agent.name,
+                step=step,
+                tool=tool.name,
+                ok=ok,
+                output=output,
+                seconds=time.monotonic() - started,
+            )
         )
         if len(output) > OBSERVATION_CHARS:
             output = output[:OBSERVATION_CHARS] + f" … ({len(output)} characters in all)"
@@ -545,10 +559,11 @@ class AgentLoop:
             return Observation(f"There is no teammate called '{name}'.", ok=False)
         if not resume:
             turn.run.events.emit(
-                AgentSelected,
-                agent=teammate.name,
-                model=teammate.model,
-                reason=f"{turn.agent.name} handed it a subtask",
+                AgentSelected(
+                    agent=teammate.name,
+                    model=teammate.model,
+                    reason=f"{turn.agent.name} handed it a subtask",
+                )
             )
         status, answer, error = await self.run(
             turn.run, teammate, subtask, turn.depth + 1, resume=resume
@@ -572,14 +587,16 @@ class AgentLoop:
             failed=not done.observation.ok,
         )
         turn.emit(
-            Scored,
-            step=step,
-            phi_before=turn.phi,
-            phi=score.phi,
-            evidence=score.evidence,
-            flag=score.flag,
-            cached=score.cached,
-            calibrated_by=score.calibrated_by,
+            Scored(
+                agent=turn.agent.name,
+                step=step,
+                phi_before=turn.phi,
+                phi=score.phi,
+                evidence=score.evidence,
+                flag=score.flag,
+                cached=score.cached,
+                calibrated_by=score.calibrated_by,
+            )
         )
         phi = score.phi
         if asks_for_score(turn.agent.review):
@@ -621,7 +638,15 @@ class AgentLoop:
         if decision.phi is None:
             return score.phi
         phi = checked_override(decision.phi)
-        turn.emit(ScoreOverridden, step=step, critic_phi=score.phi, phi=phi, reason=decision.reason)
+        turn.emit(
+            ScoreOverridden(
+                agent=turn.agent.name,
+                step=step,
+                critic_phi=score.phi,
+                phi=phi,
+                reason=decision.reason,
+            )
+        )
         await self._critic.record_override(
             ScoreAnchor(
                 run.team.spec.name,
@@ -688,7 +713,7 @@ async def pick_with_model(
                 model, messages, schema, GenerationOptions(max_tokens=24, temperature=0.0)
             )
     except ModelError as exc:
-        run.events.emit(WarningRaised, message=f"The router model could not choose: {exc}")
+        run.events.emit(WarningRaised(message=f"The router model could not choose: {exc}"))
         return None
     run.record_call("router", reference, "route", output.usage)
     return str(output.value["agent"])

@@ -271,29 +271,30 @@ class TeamRunner:
                 run, agent, run.task, resume=frames, first_action=first_action
             )
             if error:
-                events.emit(ErrorRaised, message=error)
+                events.emit(ErrorRaised(message=error))
             if learn:
                 await self._learn_or_warn(run, status, answer)
         except UserError as exc:
             status, error = "failed", str(exc)
-            events.emit(ErrorRaised, message=error)
+            events.emit(ErrorRaised(message=error))
         except KeyError as exc:  # a checkpoint naming an agent the stored team lacks
             status, error = "failed", f"The stored team has no agent {exc}."
-            events.emit(ErrorRaised, message=error)
+            events.emit(ErrorRaised(message=error))
         except asyncio.CancelledError:
             status = "cancelled"
             raise
         finally:
             costs = summarise(run.calls)
             events.emit(
-                RunFinished,
-                status=status,
-                answer=answer,
-                prompt_tokens=costs.total.prompt_tokens,
-                completion_tokens=costs.total.completion_tokens,
-                seconds=run.seconds,
-                steps=len(run.steps),
-                phi=run.phi,
+                RunFinished(
+                    status=status,
+                    answer=answer,
+                    prompt_tokens=costs.total.prompt_tokens,
+                    completion_tokens=costs.total.completion_tokens,
+                    seconds=run.seconds,
+                    steps=len(run.steps),
+                    phi=run.phi,
+                )
             )
             await events.aclose()
             record_error = await self._flush_journal()
@@ -333,15 +334,16 @@ class TeamRunner:
     ) -> None:
         if header.parent_run_id is not None and checkpoint is not None:
             run.events.emit(
-                RunForked,
-                parent_run_id=header.parent_run_id,
-                from_step=checkpoint.step,
-                edited=edited,
+                RunForked(
+                    parent_run_id=header.parent_run_id,
+                    from_step=checkpoint.step,
+                    edited=edited,
+                )
             )
         elif header.resumed and checkpoint is not None:
-            run.events.emit(RunResumed, from_step=checkpoint.step)
+            run.events.emit(RunResumed(from_step=checkpoint.step))
         else:
-            run.events.emit(RunStarted, team=header.team, task=header.task)
+            run.events.emit(RunStarted(team=header.team, task=header.task))
 
     def _recording_stopped(self) -> bool:
         return self.journal is not None and self.journal.stopped is not None
@@ -377,10 +379,11 @@ class TeamRunner:
 
         decision = await Router(self._models).choose(team.spec, run.task, team.base_dir, pick)
         run.events.emit(
-            AgentSelected,
-            agent=decision.agent.name,
-            model=decision.agent.model,
-            reason=f"{decision.reason} ({decision.complexity} task)",
+            AgentSelected(
+                agent=decision.agent.name,
+                model=decision.agent.model,
+                reason=f"{decision.reason} ({decision.complexity} task)",
+            )
         )
         return decision.agent
 
@@ -390,7 +393,7 @@ class TeamRunner:
         try:
             await self._learn(run, status, answer)
         except UserError as exc:
-            run.events.emit(WarningRaised, message=f"The team could not learn from this run: {exc}")
+            run.events.emit(WarningRaised(message=f"The team could not learn from this run: {exc}"))
 
     async def _learn(self, run: RunContext, status: RunStatus, answer: str) -> None:
         from purpose_desktop.engine.learning import lessons
@@ -402,12 +405,13 @@ class TeamRunner:
             stored = await self.memory.add_heuristic(heuristic)
             assert stored.id is not None
             run.events.emit(
-                HeuristicLearned,
-                heuristic_id=stored.id,
-                tier=stored.tier.value,
-                pattern=stored.pattern,
-                strategy=stored.strategy,
-                source=stored.source,
+                HeuristicLearned(
+                    heuristic_id=stored.id,
+                    tier=stored.tier.value,
+                    pattern=stored.pattern,
+                    strategy=stored.strategy,
+                    source=stored.source,
+                )
             )
         used = lessons.used_heuristics(run.steps)
         if used:
@@ -415,7 +419,7 @@ class TeamRunner:
                 used, reward=result.reward, success=result.succeeded, alpha=0.3, run_id=run.run_id
             )
             for heuristic_id in used:
-                run.events.emit(HeuristicUpdated, heuristic_id=heuristic_id, reward=result.reward)
+                run.events.emit(HeuristicUpdated(heuristic_id=heuristic_id, reward=result.reward))
         await self.memory.add_experience(lessons.experience(result))
 
 

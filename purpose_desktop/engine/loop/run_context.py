@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from purpose_desktop.engine.costs import CallCost, PriceTable
 from purpose_desktop.engine.events import (
+    CallPurpose,
     CostRecorded,
     EventStream,
     ModelStatusChanged,
@@ -95,7 +96,7 @@ class RunContext:
         self._last_step += 1
         return self._last_step
 
-    def record_call(self, agent: str, model: str, purpose: str, usage: Usage) -> None:
+    def record_call(self, agent: str, model: str, purpose: CallPurpose, usage: Usage) -> None:
         cost = self.prices.cost(model, usage.prompt_tokens, usage.completion_tokens)
         self.calls.append(
             CallCost(
@@ -103,19 +104,20 @@ class RunContext:
             )
         )
         self.events.emit(
-            CostRecorded,
-            agent=agent,
-            model=model,
-            purpose=purpose,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            seconds=usage.seconds,
-            cost=cost,
+            CostRecorded(
+                agent=agent,
+                model=model,
+                purpose=purpose,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                seconds=usage.seconds,
+                cost=cost,
+            )
         )
 
     def report_status(self, status: ModelStatus) -> None:
         self.events.emit(
-            ModelStatusChanged, model=status.model, state=status.state, detail=status.detail
+            ModelStatusChanged(model=status.model, state=status.state, detail=status.detail)
         )
 
     @property
@@ -149,9 +151,10 @@ class RunContext:
         if problem is not None and not self._warned_journal:
             self._warned_journal = True
             self.events.emit(
-                WarningRaised,
-                message=f"The run cannot be saved right now "
-                f"({problem}); it goes on and saving is tried again.",
+                WarningRaised(
+                    message=f"The run cannot be saved right now "
+                    f"({problem}); it goes on and saving is tried again.",
+                )
             )
 
     def restore(self, checkpoint: Checkpoint) -> None:

@@ -7,6 +7,7 @@ import html
 from dataclasses import replace
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.dispatch import EventDispatcher
 from purpose_desktop.engine.outcome_text import OutcomeReader, OutcomeReport
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
@@ -47,6 +48,9 @@ class RunOutcome(QtWidgets.QFrame):
         self._reader = OutcomeReader()
         self.report: OutcomeReport | None = None
         """How the run shown ended; ``None`` while none has."""
+        self._events = EventDispatcher()
+        for begins in (ev.RunStarted, ev.RunResumed, ev.RunForked):
+            self._events.on(begins, lambda _: self._hide())
 
         self.status_label = QtWidgets.QLabel()
         self.details_label = QtWidgets.QLabel()
@@ -109,8 +113,8 @@ class RunOutcome(QtWidgets.QFrame):
         report = self._reader.read(event)
         if report is not None:
             self.show_report(report)
-        elif isinstance(event, ev.RunStarted | ev.RunResumed | ev.RunForked):
-            self._hide()
+        else:
+            self._events.dispatch(event)
 
     def clear(self) -> None:
         """Forget the run shown and hide (another run is about to be shown)."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.action_text import describe_action
+from purpose_desktop.engine.dispatch import EventDispatcher
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.loop.run import RunOutcome as FinishedRun
 from purpose_desktop.engine.trajectory import Action
@@ -180,6 +181,20 @@ class RunPane(QtWidgets.QWidget):
         controller.runs_unavailable.connect(self.runs_list.show_error)
         controller.bridge.tokens.connect(self.streams.append)
         controller.bridge.occurred.connect(self._add_event)
+        self._events = EventDispatcher()
+        events = self._events
+        # The streams show where each step begins and which agent is at work. Steps and
+        # selections move the highlight, not every event naming an agent: each move lays the
+        # header out again.
+        events.on(ev.StepStarted, lambda event: self.streams.start_step(event.agent, event.step))
+        events.on(ev.StepStarted, self._show_progress)
+        events.on(ev.ActionProposed, self._show_action)
+        events.on(ev.AgentSelected, lambda event: self.streams.set_active(event.agent))
+        events.on(ev.RunFinished, lambda _: self.streams.set_active(None))
+        events.on(ev.RunPaused, lambda _: self.progress.setVisible(False))
+        events.on(ev.RunContinued, lambda _: self.progress.setVisible(True))
+        for kind in _STATUS_EVENTS:
+            events.on(kind, self._show_status)
 
     # --- places for others ----------------------------------------------------------------
 
@@ -322,11 +337,11 @@ class RunPane(QtWidgets.QWidget):
             "Fork from this step…" if step is None else f"Fork from step {step}…"
         )
 
-    def _show_progress(self, event: ev.Event) -> None:
+    def _show_progress(self, event: ev.StepStarted) -> None:
         """Steps taken of the selected agent's limit: a bar that moves once a step rather
         than a busy animation, which repaints itself sixty times a second."""
         team = self._controller.team
-        if not isinstance(event, ev.StepStarted) or team is None:
+        if team is None:
             return
         if self.progress.maximum() == 0:  # the first step names the agent at the top
             try:
@@ -336,29 +351,13 @@ class RunPane(QtWidgets.QWidget):
         self.progress.setValue(min(event.step, self.progress.maximum()))
 
     def _add_event(self, event: ev.Event) -> None:
-        self._follow_agent(event)
-        self._show_progress(event)
-        if isinstance(event, ev.RunPaused | ev.RunContinued):
-            self.progress.setVisible(isinstance(event, ev.RunContinued))
+        self._events.dispatch(event)
         self.phi_chart.add_event(event)
         self.timeline.add(event)
         self.outcome.add_event(event)
-        if isinstance(event, _STATUS_EVENTS):
-            self.status_label.setText(describe_event(event) or "")
 
-    def _follow_agent(self, event: ev.Event) -> None:
-        """Show in the streams where the run is: where each step begins, and which agent is
-        at work (the one the latest event is about)."""
-        if isinstance(event, ev.StepStarted):
-            self.streams.start_step(event.agent, event.step)
-        elif isinstance(event, ev.ActionProposed):
-            self._show_action(event)
-        elif isinstance(event, ev.RunFinished):
-            self.streams.set_active(None)
-        elif isinstance(event, ev.AgentSelected):
-            # Steps and selections move the highlight, not every event naming an agent:
-            # each move lays the header out again.
-            self.streams.set_active(event.agent)
+    def _show_status(self, event: ev.Event) -> None:
+        self.status_label.setText(describe_event(event) or "")
 
     def _show_action(self, event: ev.ActionProposed) -> None:
         """The step's tokens read as the action they gave, in one line."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from purpose_desktop.engine.dispatch import EventDispatcher
 from purpose_desktop.engine.events import Event, Scored, ScoreOverridden
 from purpose_desktop.engine.text import shorten
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -51,22 +52,25 @@ class PhiSeries:
 
     def __init__(self) -> None:
         self._by_step: dict[int, PhiPoint] = {}
+        self._events = EventDispatcher()
+        self._events.on(Scored, self._scored)
+        self._events.on(ScoreOverridden, self._overridden)
 
     def add(self, event: Event) -> bool:
         """Take in ``event``; whether it changed the series."""
-        if isinstance(event, Scored):
-            self._by_step[event.step] = PhiPoint(
-                event.step, event.agent, event.phi, event.phi, event.evidence
-            )
-            return True
-        if isinstance(event, ScoreOverridden):
-            known = self._by_step.get(event.step)
-            base = known or PhiPoint(event.step, event.agent, event.phi, event.critic_phi)
-            self._by_step[event.step] = replace(
-                base, phi=event.phi, overridden=True, reason=event.reason
-            )
-            return True
-        return False
+        return self._events.dispatch(event)
+
+    def _scored(self, event: Scored) -> None:
+        self._by_step[event.step] = PhiPoint(
+            event.step, event.agent, event.phi, event.phi, event.evidence
+        )
+
+    def _overridden(self, event: ScoreOverridden) -> None:
+        known = self._by_step.get(event.step)
+        base = known or PhiPoint(event.step, event.agent, event.phi, event.critic_phi)
+        self._by_step[event.step] = replace(
+            base, phi=event.phi, overridden=True, reason=event.reason
+        )
 
     def points(self) -> list[PhiPoint]:
         """The points in step order."""

@@ -116,6 +116,8 @@ def _detail_item(label: str, value: Any) -> QtWidgets.QTreeWidgetItem:
 
 
 def _value_text(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.astuple(value)  # a recalled memory: its values, in order
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
