@@ -25,11 +25,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from purpose_desktop.errors import UserError
+from purpose_desktop.store import sqlite_dialect
 
 BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 10
 _BEGIN_OPTION = "purpose_sqlite_begin"
-_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 
 def open_database(target: str | os.PathLike[str] | URL, *, echo: bool = False) -> Engine:
@@ -178,24 +178,12 @@ def _url_for(target: str | os.PathLike[str] | URL) -> URL:
 
 
 def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # No implicit BEGIN from the sqlite3 module: _on_begin emits it (see the module docstring).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        # Safe with WAL (no corruption on power loss; at worst the last commits are lost)
-        # and it spares an fsync per commit.
-        cursor.execute("PRAGMA synchronous = NORMAL")
-    finally:
-        cursor.close()
+    sqlite_dialect.configure(dbapi_connection, BUSY_TIMEOUT_MS)
 
 
 def _on_begin(connection: Connection) -> None:
     if connection.dialect.name != "sqlite":
         return  # the driver begins its own transactions
-    mode = str(connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED"))
-    if mode not in _BEGIN_MODES:
-        raise ValueError(f"unknown SQLite transaction mode {mode!r}")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    sqlite_dialect.begin(
+        connection, str(connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED"))
+    )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from purpose_desktop.engine.learning.improvement import (
@@ -27,6 +27,7 @@ from purpose_desktop.engine.learning.improvement import (
 from purpose_desktop.engine.learning.kept_results import KeptResult, SavedImprovement
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, saving
+from purpose_desktop.store.improvement_tables import IMPROVEMENT_RESULTS as RESULTS
 
 
 class ImprovementStore:
@@ -49,18 +50,25 @@ class ImprovementStore:
             "result": result.to_json(),
         }
         with saving(self._engine, "The benchmark result") as connection:
-            values["id"] = connection.execute(_INSERT, values).scalar_one()
+            values["id"] = connection.execute(
+                insert(RESULTS).returning(RESULTS.c.id), values
+            ).scalar_one()
         return _saved(values)
 
     def list_saved(self, *, limit: int = 1000) -> list[SavedImprovement]:
         """The saved results, the newest first (by when the benchmark finished)."""
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text(
-                    "SELECT id, suite, team, model, created_at, file FROM improvement_results "
-                    "ORDER BY created_at DESC, id DESC LIMIT :limit"
-                ),
-                {"limit": max(limit, 0)},
+                select(
+                    RESULTS.c.id,
+                    RESULTS.c.suite,
+                    RESULTS.c.team,
+                    RESULTS.c.model,
+                    RESULTS.c.created_at,
+                    RESULTS.c.file,
+                )
+                .order_by(RESULTS.c.created_at.desc(), RESULTS.c.id.desc())
+                .limit(max(limit, 0))
             ).all()
         return [_saved(row._asdict()) for row in rows]
 
@@ -71,7 +79,7 @@ class ImprovementStore:
         its JSON cannot be read (a newer version of the app wrote it)."""
         with reading(self._engine) as connection:
             stored = connection.execute(
-                text("SELECT result FROM improvement_results WHERE id = :id"), {"id": result_id}
+                select(RESULTS.c.result).where(RESULTS.c.id == result_id)
             ).scalar_one_or_none()
         if stored is None:
             raise UserError(f"No benchmark result {result_id} is saved in the database.")
@@ -81,9 +89,7 @@ class ImprovementStore:
         """Forget the result saved as ``result_id`` (not its file); ``False`` if there was
         none."""
         with saving(self._engine, "The deletion of the benchmark result") as connection:
-            deleted = connection.execute(
-                text("DELETE FROM improvement_results WHERE id = :id"), {"id": result_id}
-            )
+            deleted = connection.execute(delete(RESULTS).where(RESULTS.c.id == result_id))
         return bool(deleted.rowcount)
 
 
@@ -115,9 +121,3 @@ def _saved(values: Mapping[str, Any]) -> SavedImprovement:
         created=datetime.fromtimestamp(values["created_at"], UTC),
         file=None if values["file"] is None else Path(values["file"]),
     )
-
-
-_INSERT = text(
-    "INSERT INTO improvement_results (suite, team, model, created_at, saved_at, file, result) "
-    "VALUES (:suite, :team, :model, :created_at, :saved_at, :file, :result) RETURNING id"
-)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -35,3 +35,6 @@ class ImprovementResultRow(SQLModel, table=True):
 
 
 TABLE_NAMES = ("improvement_results",)
+
+#: The table as SQLAlchemy Core builds statements on it.
+IMPROVEMENT_RESULTS: Table = SQLModel.metadata.tables["improvement_results"]

@@ -6,11 +6,28 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from purpose_desktop.engine import events as ev
@@ -24,6 +41,15 @@ from purpose_desktop.engine.recording.journal import ResumePoint, RunHeader, Sto
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, why_not_written, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
+from purpose_desktop.store.on_conflict import insert_on_conflict
+from purpose_desktop.store.run_tables import (
+    CHECKPOINTS,
+    COSTS,
+    EVENTS,
+    RUNS,
+    SCORE_OVERRIDES,
+    STEPS,
+)
 
 
 def commit_items(
@@ -57,15 +83,13 @@ def read_resume_point(
     with writing(engine) as connection:
         interrupt_dead_runs(connection, mark)
     with reading(engine) as connection:
-        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"), {"id": run_id}).first()
+        run = connection.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
         if run is None:
             raise UserError(f"There is no run {run_id}.")
-        query = "SELECT * FROM checkpoints WHERE run_id = :id"
+        latest = select(CHECKPOINTS).where(CHECKPOINTS.c.run_id == run_id)
         if step is not None:
-            query += " AND step = :step"
-        row = connection.execute(
-            text(f"{query} ORDER BY step DESC LIMIT 1"), {"id": run_id, "step": step}
-        ).first()
+            latest = latest.where(CHECKPOINTS.c.step == step)
+        row = connection.execute(latest.order_by(CHECKPOINTS.c.step.desc()).limit(1)).first()
     if row is None:
         which = "any step" if step is None else f"step {step}"
         raise UserError(f"Run {run_id} has no checkpoint after {which}.")
@@ -112,52 +136,44 @@ class JournalRows:
         self._flush_events()
         for run_id in self._touched:
             self._connection.execute(
-                text("UPDATE runs SET last_seq = :seq WHERE id = :id"),
-                {"seq": self._last_seq.get(run_id, 0), "id": run_id},
+                update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(last_seq=self._last_seq.get(run_id, 0))
             )
 
     # --- items ---
 
     def _begin(self, header: RunHeader) -> None:
-        mark = {
+        running = {
+            "status": "running",
             "host": self._mark.host,
             "pid": self._mark.pid,
             "process_started": self._mark.started,
-            "id": header.run_id,
         }
         if header.resumed:
             self._connection.execute(
-                text(
-                    "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, "
-                    "host = :host, pid = :pid, process_started = :process_started "
-                    "WHERE id = :id"
-                ),
-                mark,
+                update(RUNS)
+                .where(RUNS.c.id == header.run_id)
+                .values(**running, finished_at=None, error=None)
             )
             seq = self._connection.execute(
-                text("SELECT last_seq FROM runs WHERE id = :id"), {"id": header.run_id}
+                select(RUNS.c.last_seq).where(RUNS.c.id == header.run_id)
             ).scalar_one()
             self._last_seq[header.run_id] = int(seq)
             return
+        # Its answer, totals and last event start as the table model's defaults: none.
         self._connection.execute(
-            text(
-                "INSERT INTO runs (id, team, team_spec, team_source, task, status, agent, "
-                "answer, steps, phi, prompt_tokens, completion_tokens, seconds, cost, "
-                "last_seq, parent_run_id, forked_from_step, host, pid, process_started, "
-                "started_at) VALUES (:id, :team, :team_spec, :team_source, :task, 'running', "
-                "'', '', 0, 0, 0, 0, 0, 0, 0, :parent, :from_step, :host, :pid, "
-                ":process_started, :now)"
-            ),
-            {
-                **mark,
-                "team": header.team,
-                "team_spec": header.team_spec,
-                "team_source": header.team_source,
-                "task": header.task,
-                "parent": header.parent_run_id,
-                "from_step": header.forked_from_step,
-                "now": header.started_at,
-            },
+            insert(RUNS).values(
+                **running,
+                id=header.run_id,
+                team=header.team,
+                team_spec=header.team_spec,
+                team_source=header.team_source,
+                task=header.task,
+                parent_run_id=header.parent_run_id,
+                forked_from_step=header.forked_from_step,
+                started_at=header.started_at,
+            )
         )
         self._last_seq[header.run_id] = 0
         if header.parent_run_id is not None and header.forked_from_step is not None:
@@ -165,33 +181,21 @@ class JournalRows:
 
     def _copy_history(self, parent: str, child: str, step: int) -> None:
         """A fork starts with its parent's events, steps and checkpoints up to ``step``."""
-        params = {"parent": parent, "child": child, "step": step}
         seq = self._connection.execute(
-            text("SELECT last_seq FROM checkpoints WHERE run_id = :parent AND step = :step"),
-            params,
-        ).scalar_one()
-        self._connection.execute(
-            text(
-                "INSERT INTO events (run_id, seq, type, agent, step, timestamp, data) "
-                "SELECT :child, seq, type, agent, step, timestamp, data FROM events "
-                "WHERE run_id = :parent AND seq <= :seq ORDER BY seq"
-            ),
-            {**params, "seq": seq},
-        )
-        for table, columns in _COPIED.items():
-            self._connection.execute(
-                text(
-                    f"INSERT INTO {table} (run_id, {columns}) SELECT :child, {columns} "
-                    f"FROM {table} WHERE run_id = :parent AND step <= :step"
-                ),
-                params,
+            select(CHECKPOINTS.c.last_seq).where(
+                CHECKPOINTS.c.run_id == parent, CHECKPOINTS.c.step == step
             )
+        ).scalar_one()
+        events = _copy(EVENTS, parent, child, EVENTS.c.seq <= seq).order_by(EVENTS.c.seq)
+        self._connection.execute(_copy_into(EVENTS, events))
+        for table in (STEPS, CHECKPOINTS):
+            rows = _copy(table, parent, child, table.c.step <= step)
+            self._connection.execute(_copy_into(table, rows))
+        parents = RUNS.alias("parent")
         self._connection.execute(
-            text(
-                "UPDATE runs SET agent = (SELECT agent FROM runs WHERE id = :parent) "
-                "WHERE id = :child"
-            ),
-            params,
+            update(RUNS)
+            .where(RUNS.c.id == child)
+            .values(agent=select(parents.c.agent).where(parents.c.id == parent).scalar_subquery())
         )
         self._last_seq[child] = int(seq)
 
@@ -216,25 +220,25 @@ class JournalRows:
         derived = _DERIVED.get(type(event)) if derive else None
         if derived is not None:
             self._flush_events()  # rows that refer to the run in the order they happened
-            self._connection.execute(text(derived[0]), derived[1](event))
+            self._connection.execute(derived[0], derived[1](event))
 
     def _flush_events(self) -> None:
         if self._events:
-            self._connection.execute(_INSERT_EVENT, self._events)
+            self._connection.execute(insert(EVENTS), self._events)
             self._events = []
 
     def _checkpoint(self, checkpoint: Checkpoint) -> None:
         run_id = checkpoint.run_id
         # Not "after the highest stored": a step that delegated ends after its teammate's.
         stored = set(
-            self._connection.execute(
-                text("SELECT step FROM steps WHERE run_id = :id"), {"id": run_id}
-            ).scalars()
+            self._connection.execute(select(STEPS.c.step).where(STEPS.c.run_id == run_id)).scalars()
         )
         new_steps = [s for s in checkpoint.steps if s.index not in stored]
         if new_steps:
             self._connection.execute(
-                _INSERT_STEP,
+                insert_on_conflict(self._connection, STEPS).on_conflict_do_nothing(
+                    index_elements=[STEPS.c.run_id, STEPS.c.step]
+                ),
                 [
                     {
                         "run_id": run_id,
@@ -253,43 +257,36 @@ class JournalRows:
                     for s in new_steps
                 ],
             )
+        upsert = insert_on_conflict(self._connection, CHECKPOINTS).values(
+            run_id=run_id,
+            step=checkpoint.step,
+            created_at=time.time(),
+            last_seq=self._last_seq.get(run_id, 0),
+            data=encode_checkpoint(checkpoint),
+        )
+        replaced = ("created_at", "last_seq", "data")
         self._connection.execute(
-            _UPSERT_CHECKPOINT,
-            {
-                "run_id": run_id,
-                "step": checkpoint.step,
-                "now": time.time(),
-                "last_seq": self._last_seq.get(run_id, 0),
-                "data": encode_checkpoint(checkpoint),
-            },
+            upsert.on_conflict_do_update(
+                index_elements=[CHECKPOINTS.c.run_id, CHECKPOINTS.c.step],
+                set_={name: upsert.excluded[name] for name in replaced},
+            )
         )
         phi = checkpoint.steps[-1].phi_after if checkpoint.steps else 0.0
         self._connection.execute(
-            text("UPDATE runs SET steps = :steps, phi = :phi WHERE id = :id"),
-            {"steps": len(checkpoint.steps), "phi": phi, "id": run_id},
+            update(RUNS).where(RUNS.c.id == run_id).values(steps=len(checkpoint.steps), phi=phi)
         )
 
 
-_INSERT_EVENT = text(
-    "INSERT INTO events (run_id, seq, type, agent, step, timestamp, data) "
-    "VALUES (:run_id, :seq, :type, :agent, :step, :timestamp, :data)"
-)
-_INSERT_STEP = text(
-    "INSERT INTO steps (run_id, step, agent, tool, arguments, thought, observation, ok, "
-    "phi_before, phi_after, evidence, heuristic_ids) VALUES (:run_id, :step, :agent, :tool, "
-    ":arguments, :thought, :observation, :ok, :phi_before, :phi_after, :evidence, "
-    ":heuristic_ids) ON CONFLICT (run_id, step) DO NOTHING"
-)
-_UPSERT_CHECKPOINT = text(
-    "INSERT INTO checkpoints (run_id, step, created_at, last_seq, data) VALUES (:run_id, "
-    ":step, :now, :last_seq, :data) ON CONFLICT (run_id, step) DO UPDATE SET "
-    "created_at = excluded.created_at, last_seq = excluded.last_seq, data = excluded.data"
-)
-_COPIED = {
-    "steps": "step, agent, tool, arguments, thought, observation, ok, phi_before, phi_after, "
-    "evidence, heuristic_ids",
-    "checkpoints": "step, created_at, last_seq, data",
-}
+def _copy(table: Table, parent: str, child: str, up_to: ColumnElement[bool]) -> Select[Any]:
+    """The rows of ``parent`` in ``table`` within ``up_to``, as rows of ``child``."""
+    copied = [c for c in table.c if c.name not in ("id", "run_id")]
+    return select(literal(child, String).label("run_id"), *copied).where(
+        table.c.run_id == parent, up_to
+    )
+
+
+def _copy_into(table: Table, rows: Select[Any]) -> Insert:
+    return insert(table).from_select([c.name for c in rows.selected_columns], rows)
 
 
 def _cost_row(event: ev.Event) -> dict[str, Any]:
@@ -304,7 +301,7 @@ def _cost_row(event: ev.Event) -> dict[str, Any]:
         "seconds": cost.seconds,
         "cost": cost.cost,
         "day": date.fromtimestamp(cost.timestamp).isoformat(),
-        "at": cost.timestamp,
+        "created_at": cost.timestamp,
     }
 
 
@@ -317,14 +314,14 @@ def _override_row(event: ev.Event) -> dict[str, Any]:
         "critic_phi": override.critic_phi,
         "phi": override.phi,
         "reason": override.reason,
-        "at": override.timestamp,
+        "created_at": override.timestamp,
     }
 
 
 def _finished_row(event: ev.Event) -> dict[str, Any]:
     finished = cast(ev.RunFinished, event)
     return {
-        "id": finished.run_id,
+        "run": finished.run_id,
         "status": finished.status,
         "answer": finished.answer,
         "steps": finished.steps,
@@ -332,39 +329,36 @@ def _finished_row(event: ev.Event) -> dict[str, Any]:
         "prompt_tokens": finished.prompt_tokens,
         "completion_tokens": finished.completion_tokens,
         "seconds": finished.seconds,
-        "at": finished.timestamp,
+        "finished_at": finished.timestamp,
     }
 
 
 def _agent_row(event: ev.Event) -> dict[str, Any]:
-    return {"id": event.run_id, "agent": cast(ev.AgentSelected, event).agent}
+    return {"run": event.run_id, "agent": cast(ev.AgentSelected, event).agent}
 
 
 def _error_row(event: ev.Event) -> dict[str, Any]:
-    return {"id": event.run_id, "error": cast(ev.ErrorRaised, event).message}
+    return {"run": event.run_id, "error": cast(ev.ErrorRaised, event).message}
 
 
-# Rows kept beside the events, for the queries the UI pages through.
-_DERIVED: dict[type[ev.Event], tuple[str, Any]] = {
-    ev.CostRecorded: (
-        "INSERT INTO costs (run_id, agent, model, purpose, prompt_tokens, completion_tokens, "
-        "seconds, cost, day, created_at) VALUES (:run_id, :agent, :model, :purpose, "
-        ":prompt_tokens, :completion_tokens, :seconds, :cost, :day, :at)",
-        _cost_row,
-    ),
-    ev.ScoreOverridden: (
-        "INSERT INTO score_overrides (run_id, step, agent, critic_phi, phi, reason, "
-        "created_at) VALUES (:run_id, :step, :agent, :critic_phi, :phi, :reason, :at)",
-        _override_row,
-    ),
+# The run a derived row updates; not "id", which SQLAlchemy keeps for the SET clause.
+_RUN: BindParameter[str] = bindparam("run")
+# Rows kept beside the events, for the queries the UI pages through. An update sets the
+# columns its row names, besides those it sets itself.
+_DERIVED: dict[type[ev.Event], tuple[Insert | Update, Callable[[ev.Event], dict[str, Any]]]] = {
+    ev.CostRecorded: (insert(COSTS), _cost_row),
+    ev.ScoreOverridden: (insert(SCORE_OVERRIDES), _override_row),
     ev.RunFinished: (
-        "UPDATE runs SET status = :status, answer = :answer, steps = :steps, phi = :phi, "
-        "prompt_tokens = :prompt_tokens, completion_tokens = :completion_tokens, "
-        "seconds = :seconds, finished_at = :at, cost = (SELECT coalesce(sum(cost), 0) "
-        "FROM costs WHERE costs.run_id = runs.id) WHERE id = :id",
+        update(RUNS)
+        .where(RUNS.c.id == _RUN)
+        .values(
+            cost=select(func.coalesce(func.sum(COSTS.c.cost), 0))
+            .where(COSTS.c.run_id == RUNS.c.id)
+            .scalar_subquery()
+        ),
         _finished_row,
     ),
     # The first agent chosen is the run's; a teammate's later selection leaves it.
-    ev.AgentSelected: ("UPDATE runs SET agent = :agent WHERE id = :id AND agent = ''", _agent_row),
-    ev.ErrorRaised: ("UPDATE runs SET error = :error WHERE id = :id", _error_row),
+    ev.AgentSelected: (update(RUNS).where(RUNS.c.id == _RUN, RUNS.c.agent == ""), _agent_row),
+    ev.ErrorRaised: (update(RUNS).where(RUNS.c.id == _RUN), _error_row),
 }

@@ -13,7 +13,9 @@ import socket
 from dataclasses import dataclass
 
 import psutil
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, select, update
+
+from purpose_desktop.store.run_tables import RUNS
 
 #: How far apart two readings of one process's start time may be.
 START_TOLERANCE_S = 1.0
@@ -42,8 +44,9 @@ def interrupt_dead_runs(connection: Connection, mark: ProcessMark) -> list[str]:
     """Mark this machine's ``running`` runs whose process is gone as ``interrupted``; returns
     their ids. Runs in the current process are alive by definition."""
     rows = connection.execute(
-        text("SELECT id, pid, process_started FROM runs WHERE status = 'running' AND host = :host"),
-        {"host": mark.host},
+        select(RUNS.c.id, RUNS.c.pid, RUNS.c.process_started).where(
+            RUNS.c.status == "running", RUNS.c.host == mark.host
+        )
     ).all()
     dead = [
         row.id
@@ -53,7 +56,9 @@ def interrupt_dead_runs(connection: Connection, mark: ProcessMark) -> list[str]:
     ]
     if dead:
         connection.execute(
-            text("UPDATE runs SET status = 'interrupted' WHERE id = :id AND status = 'running'"),
-            [{"id": run_id} for run_id in dead],
+            update(RUNS)
+            .where(RUNS.c.id == bindparam("run"), RUNS.c.status == "running")
+            .values(status="interrupted"),
+            [{"run": run_id} for run_id in dead],
         )
     return dead

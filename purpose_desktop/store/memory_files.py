@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, insert, select, update
 
 from purpose_desktop.engine.learning.memory import HeuristicSource, Tier
 from purpose_desktop.errors import UserError
@@ -52,6 +52,13 @@ from purpose_desktop.store.file_format import (
     reading_errors,
     replacing,
 )
+from purpose_desktop.store.memory_tables import (
+    EXPERIENCES,
+    HEURISTIC_RUNS,
+    HEURISTICS,
+    SCORE_ANCHORS,
+)
+from purpose_desktop.store.on_conflict import insert_on_conflict
 
 FORMAT: Final = "purpose-desktop-memory"
 VERSION: Final = 1
@@ -164,19 +171,16 @@ def export_memory(engine: Engine, path: Path, team: str | None = None) -> Memory
 
 def read_memory(engine: Engine, team: str | None = None) -> MemoryDocument:
     """``team``'s memory (every team's when ``None``) as a document, read in one snapshot."""
-    where, params = ("WHERE team = :team", {"team": team}) if team is not None else ("", {})
+    h = HEURISTICS.c
     with reading(engine) as connection:
         heuristics = connection.execute(
-            text(f"SELECT * FROM heuristics {where} ORDER BY team, pinned DESC, q_value DESC, id"),
-            params,
+            select(HEURISTICS)
+            .where(*_of_team(HEURISTICS, team))
+            .order_by(h.team, h.pinned.desc(), h.q_value.desc(), h.id)
         ).all()
-        runs = _heuristic_runs(connection, where, params)
-        experiences = connection.execute(
-            text(f"SELECT * FROM experiences {where} ORDER BY team, id"), params
-        ).all()
-        anchors = connection.execute(
-            text(f"SELECT * FROM score_anchors {where} ORDER BY team, id"), params
-        ).all()
+        runs = _heuristic_runs(connection, _of_team(HEURISTICS, team))
+        experiences = connection.execute(_oldest_first(EXPERIENCES, team)).all()
+        anchors = connection.execute(_oldest_first(SCORE_ANCHORS, team)).all()
     return MemoryDocument(
         team=team,
         heuristics=tuple(
@@ -187,17 +191,26 @@ def read_memory(engine: Engine, team: str | None = None) -> MemoryDocument:
     )
 
 
+def _of_team(table: Table, team: str | None) -> list[ColumnElement[bool]]:
+    """That a row of ``table`` is ``team``'s: every row when ``team`` is ``None``."""
+    return [] if team is None else [table.c.team == team]
+
+
+def _oldest_first(table: Table, team: str | None) -> Select[Any]:
+    """``team``'s rows of ``table`` (every team's when ``None``), by team, oldest first."""
+    return select(table).where(*_of_team(table, team)).order_by(table.c.team, table.c.id)
+
+
 def _heuristic_runs(
-    connection: Connection, where: str, params: dict[str, Any]
+    connection: Connection, where: Sequence[ColumnElement[bool]]
 ) -> dict[int, list[str]]:
-    """The runs that used each heuristic, in the order they were noted."""
+    """The runs that used each heuristic within ``where``, in the order they were noted."""
     runs: dict[int, list[str]] = defaultdict(list)
     rows = connection.execute(
-        text(
-            "SELECT r.heuristic_id, r.run_id FROM heuristic_runs AS r JOIN heuristics AS h "
-            f"ON h.id = r.heuristic_id {where} ORDER BY r.id"
-        ),
-        params,
+        select(HEURISTIC_RUNS.c.heuristic_id, HEURISTIC_RUNS.c.run_id)
+        .join(HEURISTICS, HEURISTICS.c.id == HEURISTIC_RUNS.c.heuristic_id)
+        .where(*where)
+        .order_by(HEURISTIC_RUNS.c.id)
     )
     for heuristic_id, run_id in rows:
         runs[heuristic_id].append(run_id)
@@ -251,13 +264,13 @@ def store_memory(engine: Engine, document: MemoryDocument) -> MemoryImport:
         merged = [_merge_heuristic(connection, record) for record in document.heuristics]
         experiences = [
             _add_unless_stored(
-                connection, "experiences", _EXPERIENCE_KEY, record.model_dump(mode="json")
+                connection, EXPERIENCES, _EXPERIENCE_KEY, record.model_dump(mode="json")
             )
             for record in document.experiences
         ]
         anchors = [
             _add_unless_stored(
-                connection, "score_anchors", _ANCHOR_KEY, record.model_dump(mode="json")
+                connection, SCORE_ANCHORS, _ANCHOR_KEY, record.model_dump(mode="json")
             )
             for record in document.score_anchors
         ]
@@ -280,34 +293,30 @@ def _merge_heuristic(connection: Connection, record: HeuristicRecord) -> bool:
     """Add ``record``, or merge it into the same heuristic stored; ``True`` if merged."""
     values = record.model_dump(mode="json", exclude={"run_ids"})
     stored = connection.execute(
-        text(f"SELECT * FROM heuristics WHERE {_matching(_HEURISTIC_KEY)}"), values
+        select(HEURISTICS).where(*_matching(HEURISTICS, _HEURISTIC_KEY, values))
     ).first()
     if stored is None:
         heuristic_id = connection.execute(
-            text(f"{_insert('heuristics', values)} RETURNING id"), values
+            insert(HEURISTICS).values(values).returning(HEURISTICS.c.id)
         ).scalar_one()
     else:
         heuristic_id = stored.id
         evidence = values if record.uses > stored.uses else stored._mapping
         connection.execute(
-            text(
-                "UPDATE heuristics SET q_value = :q_value, uses = :uses, successes = :successes, "
-                "pinned = :pinned, source = :source WHERE id = :id"
-            ),
-            {
-                "q_value": evidence["q_value"],
-                "uses": evidence["uses"],
-                "successes": evidence["successes"],
-                "pinned": bool(stored.pinned) or record.pinned,
-                "source": "human" if "human" in (stored.source, record.source) else stored.source,
-                "id": heuristic_id,
-            },
+            update(HEURISTICS)
+            .where(HEURISTICS.c.id == heuristic_id)
+            .values(
+                q_value=evidence["q_value"],
+                uses=evidence["uses"],
+                successes=evidence["successes"],
+                pinned=bool(stored.pinned) or record.pinned,
+                source="human" if "human" in (stored.source, record.source) else stored.source,
+            )
         )
     if record.run_ids:
         connection.execute(
-            text(
-                "INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:heuristic_id, :run_id) "
-                "ON CONFLICT (heuristic_id, run_id) DO NOTHING"
+            insert_on_conflict(connection, HEURISTIC_RUNS).on_conflict_do_nothing(
+                index_elements=[HEURISTIC_RUNS.c.heuristic_id, HEURISTIC_RUNS.c.run_id]
             ),
             [{"heuristic_id": heuristic_id, "run_id": run_id} for run_id in record.run_ids],
         )
@@ -315,25 +324,21 @@ def _merge_heuristic(connection: Connection, record: HeuristicRecord) -> bool:
 
 
 def _add_unless_stored(
-    connection: Connection, table: str, key: Sequence[str], values: dict[str, Any]
+    connection: Connection, table: Table, key: Sequence[str], values: dict[str, Any]
 ) -> bool:
     """Insert ``values`` into ``table`` unless a row equal in ``key`` is there; ``True`` if
     inserted."""
     found = connection.execute(
-        text(f"SELECT 1 FROM {table} WHERE {_matching(key)} LIMIT 1"), values
+        select(table.c.id).where(*_matching(table, key, values)).limit(1)
     ).first()
     if found is not None:
         return False
-    connection.execute(text(_insert(table, values)), values)
+    connection.execute(insert(table).values(values))
     return True
 
 
-def _matching(columns: Sequence[str]) -> str:
-    return " AND ".join(f"{column} = :{column}" for column in columns)
-
-
-def _insert(table: str, values: dict[str, Any]) -> str:
-    return (
-        f"INSERT INTO {table} ({', '.join(values)}) "
-        f"VALUES ({', '.join(':' + column for column in values)})"
-    )
+def _matching(
+    table: Table, columns: Sequence[str], values: dict[str, Any]
+) -> list[ColumnElement[bool]]:
+    """That a row of ``table`` equals ``values`` in ``columns``."""
+    return [table.c[column] == values[column] for column in columns]

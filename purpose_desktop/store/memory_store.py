@@ -32,9 +32,28 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, Row, TextClause, bindparam, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    Engine,
+    Float,
+    Integer,
+    Row,
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from purpose_desktop.engine.learning.memory import (
@@ -53,8 +72,19 @@ from purpose_desktop.engine.learning.memory_queries import (
 )
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import is_configured, reading, saving
-from purpose_desktop.store.full_text import POSTGRES_CONFIG, FullTextIndex
-from purpose_desktop.store.memory_tables import ANCHORS_FTS, EXPERIENCES_FTS, HEURISTICS_FTS
+from purpose_desktop.store.full_text import FullTextIndex, TextSearch, text_search
+from purpose_desktop.store.memory_tables import (
+    ANCHORS_FTS,
+    EXPERIENCES,
+    EXPERIENCES_FTS,
+    HEURISTIC_RUNS,
+    HEURISTICS,
+    HEURISTICS_FTS,
+    SCORE_ANCHORS,
+)
+from purpose_desktop.store.on_conflict import insert_on_conflict
+from purpose_desktop.store.postgres_dialect import TsSearch
+from purpose_desktop.store.sqlite_dialect import Fts5Search
 
 #: How a memory browser orders heuristics: by Q-value or by uses (highest first), or newest first.
 HeuristicOrder = Literal["q_value", "uses", "newest"]
@@ -198,16 +228,23 @@ STOP_WORDS = frozenset(
 
 # What unicode61 treats as a token: letters, digits and private-use characters; "_" separates.
 _WORD = re.compile(r"[^\W_]+")
+_Order = tuple[ColumnElement[Any], ...]
 # The browser's orders; the id last, so that pages neither repeat nor skip a row.
-_HEURISTIC_ORDERS: dict[str, str] = {
-    "q_value": "t.q_value DESC, t.id",
-    "uses": "t.uses DESC, t.q_value DESC, t.id",
-    "newest": "t.id DESC",
+_HEURISTIC_ORDERS: dict[str, _Order] = {
+    "q_value": (HEURISTICS.c.q_value.desc(), HEURISTICS.c.id),
+    "uses": (HEURISTICS.c.uses.desc(), HEURISTICS.c.q_value.desc(), HEURISTICS.c.id),
+    "newest": (HEURISTICS.c.id.desc(),),
 }
-_EXPERIENCE_ORDERS: dict[str, str] = {
-    "q_value": "t.q_value DESC, t.id DESC",
-    "newest": "t.id DESC",
+_EXPERIENCE_ORDERS: dict[str, _Order] = {
+    "q_value": (EXPERIENCES.c.q_value.desc(), EXPERIENCES.c.id.desc()),
+    "newest": (EXPERIENCES.c.id.desc(),),
 }
+# The runs that used some heuristics, in the order they were noted.
+_RUNS_OF_HEURISTICS = (
+    select(HEURISTIC_RUNS.c.heuristic_id, HEURISTIC_RUNS.c.run_id)
+    .where(HEURISTIC_RUNS.c.heuristic_id.in_(bindparam("ids", expanding=True)))
+    .order_by(HEURISTIC_RUNS.c.id)
+)
 
 
 class DuplicateHeuristicError(UserError):
@@ -232,23 +269,13 @@ def query_terms(text: str) -> list[str]:
 def fts_query(text: str | Sequence[str]) -> str:
     """A safe FTS5 query for free text (or for :func:`query_terms`): the words, each quoted as
     a plain term, OR-ed; ``""`` if there are none. It always parses."""
-    terms = query_terms(text) if isinstance(text, str) else text
-    # Words hold no double quotes, so quoting needs no escaping.
-    return " OR ".join(f'"{term}"' for term in terms)
+    return Fts5Search.query(query_terms(text) if isinstance(text, str) else text)
 
 
 def tsquery(text: str | Sequence[str]) -> str:
     """A safe PostgreSQL ``to_tsquery`` input for free text (or for :func:`query_terms`): the
     words, each quoted as a lexeme, OR-ed; ``""`` if there are none. It always parses."""
-    terms = query_terms(text) if isinstance(text, str) else text
-    return " | ".join(_quoted_lexeme(term) for term in terms)
-
-
-def _quoted_lexeme(term: str) -> str:
-    # Words hold neither quotes nor backslashes; escaped all the same, so that no term given
-    # here could ever be read as tsquery syntax.
-    escaped = term.replace("\\", "\\\\").replace("'", "''")
-    return f"'{escaped}'"
+    return TsSearch.query(query_terms(text) if isinstance(text, str) else text)
 
 
 def candidate_count(limit: int) -> int:
@@ -350,11 +377,11 @@ class DatabaseMemoryStore:
     async def delete_heuristics(self, ids: Sequence[int]) -> int:
         """Forget these heuristics (and which runs used them) in one transaction; returns how
         many were still stored."""
-        return await asyncio.to_thread(self._delete, "heuristics", ids)
+        return await asyncio.to_thread(self._delete, HEURISTICS, ids)
 
     async def heuristics_by_ids(self, ids: Sequence[int]) -> list[Heuristic]:
         """The heuristics with these ids that are still stored, in the order of ``ids``."""
-        return await asyncio.to_thread(self._by_ids, "heuristics", ids, _heuristics)
+        return await asyncio.to_thread(self._by_ids, HEURISTICS, ids, _heuristics)
 
     async def memory_teams(self) -> list[str]:
         """The teams that have heuristics or experiences, by name."""
@@ -394,11 +421,11 @@ class DatabaseMemoryStore:
 
     async def delete_experiences(self, ids: Sequence[int]) -> int:
         """Forget these experiences in one transaction; returns how many were still stored."""
-        return await asyncio.to_thread(self._delete, "experiences", ids)
+        return await asyncio.to_thread(self._delete, EXPERIENCES, ids)
 
     async def experiences_by_ids(self, ids: Sequence[int]) -> list[Experience]:
         """The experiences with these ids that are still stored, in the order of ``ids``."""
-        return await asyncio.to_thread(self._by_ids, "experiences", ids, _experiences)
+        return await asyncio.to_thread(self._by_ids, EXPERIENCES, ids, _experiences)
 
     # --- score anchors -------------------------------------------------------
 
@@ -417,34 +444,27 @@ class DatabaseMemoryStore:
     ) -> list[Heuristic]:
         if limit <= 0:
             return []
-        params: dict[str, Any] = {"team": team, "limit": limit}
-        tier_filter = ""
-        if tiers:
-            condition, tier_params = _in_list("t.tier", "tier", [Tier(t).value for t in tiers])
-            tier_filter = f"AND {condition}"
-            params.update(tier_params)
+        tier_values = [Tier(t).value for t in tiers]
         terms = query_terms(query)
         with reading(self._engine) as connection:
             if not terms:
-                rows = connection.execute(
-                    text(
-                        f"SELECT * FROM heuristics AS t WHERE t.team = :team {tier_filter} "
-                        "ORDER BY t.pinned DESC, t.q_value DESC, t.id LIMIT :limit"
-                    ),
-                    params,
-                ).all()
+                best = select(HEURISTICS).where(HEURISTICS.c.team == team)
+                if tier_values:
+                    best = best.where(HEURISTICS.c.tier.in_(tier_values))
+                rows = connection.execute(best.order_by(*_BEST_HEURISTICS).limit(limit)).all()
                 return _heuristics(connection, rows)
             found = _candidates(
                 connection,
                 HEURISTICS_FTS,
+                HEURISTICS,
                 terms,
                 count=candidate_count(limit),
-                params=params,
-                where=tier_filter,
+                team=team,
+                tiers=tier_values,
             )
             similarity = {heuristic_id: rank for rank, heuristic_id in enumerate(found)}
             rows = sorted(
-                _rows(connection, "heuristics", found),
+                _rows(connection, HEURISTICS, found),
                 key=lambda r: (-r.pinned, -r.q_value, similarity[r.id]),
             )[:limit]
             return _heuristics(connection, rows)
@@ -452,11 +472,11 @@ class DatabaseMemoryStore:
     def _list_heuristics(self, team: str, offset: int, limit: int) -> list[Heuristic]:
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text(
-                    "SELECT * FROM heuristics WHERE team = :team "
-                    "ORDER BY pinned DESC, q_value DESC, id LIMIT :limit OFFSET :offset"
-                ),
-                {"team": team, "limit": max(limit, 0), "offset": max(offset, 0)},
+                select(HEURISTICS)
+                .where(HEURISTICS.c.team == team)
+                .order_by(*_BEST_HEURISTICS)
+                .limit(max(limit, 0))
+                .offset(max(offset, 0))
             ).all()
             return _heuristics(connection, rows)
 
@@ -473,60 +493,53 @@ class DatabaseMemoryStore:
             # Insert-or-nothing rather than look-then-insert: on PostgreSQL a writer elsewhere
             # may store the same heuristic between the look and the insert.
             new_id = connection.execute(
-                text(
-                    "INSERT INTO heuristics (team, tier, pattern, strategy, q_value, uses, "
-                    "successes, source, pinned, created_at) VALUES (:team, :tier, :pattern, "
-                    ":strategy, :q_value, :uses, :successes, :source, :pinned, :created_at) "
-                    "ON CONFLICT (team, tier, pattern, strategy) DO NOTHING RETURNING id"
-                ),
-                {
+                insert_on_conflict(connection, HEURISTICS)
+                .values(
                     **key,
-                    "q_value": heuristic.q_value,
-                    "uses": heuristic.uses,
-                    "successes": heuristic.successes,
-                    "source": heuristic.source,
-                    "pinned": heuristic.pinned,
-                    "created_at": time.time(),
-                },
+                    q_value=heuristic.q_value,
+                    uses=heuristic.uses,
+                    successes=heuristic.successes,
+                    source=heuristic.source,
+                    pinned=heuristic.pinned,
+                    created_at=time.time(),
+                )
+                .on_conflict_do_nothing(index_elements=[HEURISTICS.c[name] for name in key])
+                .returning(HEURISTICS.c.id)
             ).scalar_one_or_none()
             if new_id is None:
                 existing = connection.execute(
-                    text(
-                        "SELECT * FROM heuristics WHERE team = :team AND tier = :tier "
-                        "AND pattern = :pattern AND strategy = :strategy"
-                    ),
-                    key,
+                    select(HEURISTICS).where(
+                        *(HEURISTICS.c[name] == value for name, value in key.items())
+                    )
                 ).all()
                 return _heuristics(connection, existing)[0]
             run_ids = tuple(dict.fromkeys(heuristic.run_ids))
             if run_ids:
                 connection.execute(
-                    text("INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:h, :r)"),
-                    [{"h": new_id, "r": run_id} for run_id in run_ids],
+                    insert(HEURISTIC_RUNS),
+                    [{"heuristic_id": new_id, "run_id": run_id} for run_id in run_ids],
                 )
         return replace(heuristic, tier=Tier(heuristic.tier), run_ids=run_ids, id=int(new_id))
 
     def _update_heuristics(
         self, ids: tuple[int, ...], reward: float, success: bool, alpha: float, run_id: str
     ) -> None:
-        rows = [
-            {"id": i, "alpha": alpha, "reward": reward, "success": int(success), "run": run_id}
-            for i in ids
-        ]
         with saving(self._engine, MEMORY) as connection:
             connection.execute(
-                text(
-                    "UPDATE heuristics SET q_value = q_value + :alpha * (:reward - q_value), "
-                    "uses = uses + 1, successes = successes + :success WHERE id = :id"
-                ),
-                rows,
+                _LEARN,
+                [
+                    {"heuristic": i, "alpha": alpha, "reward": reward, "success": int(success)}
+                    for i in ids
+                ],
+            )
+            used = select(HEURISTICS.c.id, bindparam("run", type_=String)).where(
+                HEURISTICS.c.id == bindparam("heuristic")
             )
             connection.execute(
-                text(
-                    "INSERT INTO heuristic_runs (heuristic_id, run_id) "
-                    "SELECT id, :run FROM heuristics WHERE id = :id ON CONFLICT DO NOTHING"
-                ),
-                rows,
+                insert_on_conflict(connection, HEURISTIC_RUNS)
+                .from_select(["heuristic_id", "run_id"], used)
+                .on_conflict_do_nothing(),
+                [{"heuristic": i, "run": run_id} for i in ids],
             )
 
     def _edit_heuristic(
@@ -535,17 +548,9 @@ class DatabaseMemoryStore:
         with saving(self._engine, MEMORY) as connection:
             try:
                 updated = connection.execute(
-                    text(
-                        "UPDATE heuristics SET tier = :tier, pattern = :pattern, "
-                        "strategy = :strategy, pinned = :pinned WHERE id = :id"
-                    ),
-                    {
-                        "id": heuristic_id,
-                        "tier": tier.value,
-                        "pattern": pattern,
-                        "strategy": strategy,
-                        "pinned": pinned,
-                    },
+                    update(HEURISTICS)
+                    .where(HEURISTICS.c.id == heuristic_id)
+                    .values(tier=tier.value, pattern=pattern, strategy=strategy, pinned=pinned)
                 ).rowcount
             except IntegrityError:
                 # The unique constraint on (team, tier, pattern, strategy) refused it; the
@@ -556,14 +561,14 @@ class DatabaseMemoryStore:
                 ) from None
             if not updated:
                 return None
-            rows = _rows(connection, "heuristics", [heuristic_id])
+            rows = _rows(connection, HEURISTICS, [heuristic_id])
             return _heuristics(connection, rows)[0]
 
-    def _delete(self, table: str, ids: Sequence[int]) -> int:
+    def _delete(self, table: Table, ids: Sequence[int]) -> int:
         unique = sorted(set(ids))  # in ascending order, as _update_heuristics explains
         deleted = 0
+        statement = _delete_by_ids(table)
         with saving(self._engine, MEMORY) as connection:
-            statement = _by_ids_statement(f"DELETE FROM {table} WHERE id IN :ids")
             for start in range(0, len(unique), IDS_PER_STATEMENT):
                 chunk = unique[start : start + IDS_PER_STATEMENT]
                 deleted += connection.execute(statement, {"ids": chunk}).rowcount
@@ -571,7 +576,7 @@ class DatabaseMemoryStore:
 
     def _by_ids(
         self,
-        table: str,
+        table: Table,
         ids: Sequence[int],
         convert: Callable[[Connection, Sequence[Row[Any]]], list[Any]],
     ) -> list[Any]:
@@ -579,32 +584,25 @@ class DatabaseMemoryStore:
             return convert(connection, _rows_in_order(connection, table, ids))
 
     def _memory_teams(self) -> list[str]:
+        teams = union(select(HEURISTICS.c.team), select(EXPERIENCES.c.team))
         with reading(self._engine) as connection:
-            return list(
-                connection.execute(
-                    text(
-                        "SELECT team FROM heuristics UNION SELECT team FROM experiences"
-                        " ORDER BY team"
-                    )
-                ).scalars()
-            )
+            return list(connection.execute(teams.order_by(teams.selected_columns.team)).scalars())
 
     def _set_pinned(self, heuristic_id: int, pinned: bool) -> bool:
         with saving(self._engine, MEMORY) as connection:
             result = connection.execute(
-                text("UPDATE heuristics SET pinned = :pinned WHERE id = :id"),
-                {"id": heuristic_id, "pinned": pinned},
+                update(HEURISTICS).where(HEURISTICS.c.id == heuristic_id).values(pinned=pinned)
             )
             return bool(result.rowcount)
 
     def _find_experiences(self, team: str, query: str, limit: int) -> list[Experience]:
         rows = self._search(
-            "experiences",
+            EXPERIENCES,
             EXPERIENCES_FTS,
             team,
             query,
             limit,
-            newest_first="q_value DESC, id DESC",
+            newest_first=(EXPERIENCES.c.q_value.desc(), EXPERIENCES.c.id.desc()),
             candidates=candidate_count(limit),
             # Q-value orders the candidates; similarity breaks ties.
             order=lambda row, rank: (-row.q_value, rank),
@@ -613,13 +611,13 @@ class DatabaseMemoryStore:
 
     def _search(
         self,
-        table: str,
+        table: Table,
         fts: FullTextIndex,
         team: str,
         query: str,
         limit: int,
         *,
-        newest_first: str,
+        newest_first: tuple[ColumnElement[Any], ...],
         candidates: int,
         order: Callable[[Row[Any], int], Any],
     ) -> Sequence[Row[Any]]:
@@ -628,17 +626,12 @@ class DatabaseMemoryStore:
         if limit <= 0:
             return []
         terms = query_terms(query)
-        params: dict[str, Any] = {"team": team, "limit": limit}
         with reading(self._engine) as connection:
             if not terms:
                 return connection.execute(
-                    text(
-                        f"SELECT * FROM {table} WHERE team = :team "
-                        f"ORDER BY {newest_first} LIMIT :limit"
-                    ),
-                    params,
+                    select(table).where(table.c.team == team).order_by(*newest_first).limit(limit)
                 ).all()
-            found = _candidates(connection, fts, terms, count=candidates, params=params)
+            found = _candidates(connection, fts, table, terms, count=candidates, team=team)
             rank = {row_id: index for index, row_id in enumerate(found)}
             rows = _rows(connection, table, found)
         return sorted(rows, key=lambda row: order(row, rank[row.id]))[:limit]
@@ -646,7 +639,7 @@ class DatabaseMemoryStore:
     def _add_experience(self, experience: Experience) -> Experience:
         with saving(self._engine, MEMORY) as connection:
             new_id = connection.execute(
-                text(f"{_INSERT_EXPERIENCE} RETURNING id"), _experience_params(experience)
+                insert(EXPERIENCES).returning(EXPERIENCES.c.id), _experience_params(experience)
             ).scalar_one()
         return replace(experience, id=int(new_id))
 
@@ -655,30 +648,29 @@ class DatabaseMemoryStore:
             return 0
         params = [_experience_params(e) for e in experiences]
         with saving(self._engine, MEMORY) as connection:
-            connection.execute(text(_INSERT_EXPERIENCE), params)
+            connection.execute(insert(EXPERIENCES), params)
         return len(params)
 
     def _browse(
         self,
         found: _Filter,
-        order_by: str,
+        order_by: tuple[ColumnElement[Any], ...],
         offset: int,
         limit: int,
         convert: Callable[[Connection, Sequence[Row[Any]]], list[Any]],
     ) -> list[Any]:
-        table = found.fts.table
+        table = found.table
         with reading(self._engine) as connection:
-            where, params = found.where(connection)
             # The ids are sorted first (from a covering index where one fits), then only the
             # page's rows are read: sorting whole rows costs four to eight times as much at
             # 100 000 heuristics, and grows with the offset.
             ids = (
                 connection.execute(
-                    text(
-                        f"SELECT t.id FROM {table} AS t WHERE {where} "
-                        f"ORDER BY {order_by} LIMIT :limit OFFSET :offset"
-                    ),
-                    {**params, "limit": max(limit, 0), "offset": max(offset, 0)},
+                    select(table.c.id)
+                    .where(*found.where(connection))
+                    .order_by(*order_by)
+                    .limit(max(limit, 0))
+                    .offset(max(offset, 0))
                 )
                 .scalars()
                 .all()
@@ -687,20 +679,19 @@ class DatabaseMemoryStore:
 
     def _count(self, found: _Filter) -> int:
         with reading(self._engine) as connection:
-            where, params = found.where(connection)
             count = connection.execute(
-                text(f"SELECT count(*) FROM {found.fts.table} AS t WHERE {where}"), params
+                select(func.count()).select_from(found.table).where(*found.where(connection))
             ).scalar_one()
         return int(count)
 
     def _find_anchors(self, team: str, query: str, limit: int) -> list[ScoreAnchor]:
         rows = self._search(
-            "score_anchors",
+            SCORE_ANCHORS,
             ANCHORS_FTS,
             team,
             query,
             limit,
-            newest_first="id DESC",
+            newest_first=(SCORE_ANCHORS.c.id.desc(),),
             candidates=limit,
             order=lambda row, rank: rank,
         )
@@ -709,29 +700,35 @@ class DatabaseMemoryStore:
     def _add_anchor(self, anchor: ScoreAnchor) -> ScoreAnchor:
         with saving(self._engine, MEMORY) as connection:
             new_id = connection.execute(
-                text(
-                    "INSERT INTO score_anchors (team, task, state, critic_score, human_score, "
-                    "reason, run_id, created_at) VALUES (:team, :task, :state, :critic_score, "
-                    ":human_score, :reason, :run_id, :created_at) RETURNING id"
-                ),
-                {
-                    "team": anchor.team,
-                    "task": anchor.task,
-                    "state": anchor.state,
-                    "critic_score": anchor.critic_score,
-                    "human_score": anchor.human_score,
-                    "reason": anchor.reason,
-                    "run_id": anchor.run_id,
-                    "created_at": time.time(),
-                },
+                insert(SCORE_ANCHORS)
+                .values(
+                    team=anchor.team,
+                    task=anchor.task,
+                    state=anchor.state,
+                    critic_score=anchor.critic_score,
+                    human_score=anchor.human_score,
+                    reason=anchor.reason,
+                    run_id=anchor.run_id,
+                    created_at=time.time(),
+                )
+                .returning(SCORE_ANCHORS.c.id)
             ).scalar_one()
         return replace(anchor, id=int(new_id))
 
 
-_INSERT_EXPERIENCE = (
-    "INSERT INTO experiences (team, task, summary, outcome, final_phi, steps, run_id, q_value, "
-    "created_at) VALUES (:team, :task, :summary, :outcome, :final_phi, :steps, :run_id, "
-    ":q_value, :created_at)"
+# A team's heuristics best first: pinned, then by Q-value, then the oldest.
+_BEST_HEURISTICS = (HEURISTICS.c.pinned.desc(), HEURISTICS.c.q_value.desc(), HEURISTICS.c.id)
+# Learning from a use: q += alpha * (reward - q), one more use (and success).
+_LEARN = (
+    update(HEURISTICS)
+    .where(HEURISTICS.c.id == bindparam("heuristic"))
+    .values(
+        q_value=HEURISTICS.c.q_value
+        + bindparam("alpha", type_=Float)
+        * (bindparam("reward", type_=Float) - HEURISTICS.c.q_value),
+        uses=HEURISTICS.c.uses + 1,
+        successes=HEURISTICS.c.successes + bindparam("success", type_=Integer),
+    )
 )
 
 
@@ -751,136 +748,65 @@ def _experience_params(experience: Experience) -> dict[str, Any]:
     }
 
 
-class _TextSearch(Protocol):
-    """How one database searches a :class:`FullTextIndex`. The SQL fragments name the indexed
-    table's rows ``t`` and bind the query (made by :meth:`query`) as ``:match``."""
-
-    def query(self, terms: Sequence[str]) -> str:
-        """The query for rows holding any of ``terms``."""
-        ...
-
-    def documents(self, fts: FullTextIndex, param: str) -> str:
-        """``FROM ... WHERE ...``: the matches of ``:param`` among every team's rows, in the
-        cheapest form (for counting them)."""
-        ...
-
-    def rows(self, fts: FullTextIndex) -> str:
-        """``FROM ... WHERE ...``: the rows ``t`` that match ``:match``."""
-        ...
-
-    def condition(self, fts: FullTextIndex) -> str:
-        """A condition that the row ``t`` matches ``:match``."""
-        ...
-
-    def best_first(self, fts: FullTextIndex) -> str:
-        """An ``ORDER BY`` for :meth:`rows`: the most similar first."""
-        ...
-
-    def newest_first(self, fts: FullTextIndex) -> str:
-        """An ``ORDER BY`` for :meth:`rows`: the newest first."""
-        ...
-
-
-class _Fts5Search:
-    """SQLite: the FTS5 table beside the indexed table (its rowid is the row's id), BM25."""
-
-    def query(self, terms: Sequence[str]) -> str:
-        return fts_query(terms)
-
-    def documents(self, fts: FullTextIndex, param: str) -> str:
-        return f"FROM {fts.name} WHERE {fts.name} MATCH :{param}"
-
-    def rows(self, fts: FullTextIndex) -> str:
-        return (
-            f"FROM {fts.name} CROSS JOIN {fts.table} AS t ON t.id = {fts.name}.rowid "
-            f"WHERE {fts.name} MATCH :match"
-        )
-
-    def condition(self, fts: FullTextIndex) -> str:
-        return f"t.id IN (SELECT rowid {self.documents(fts, 'match')})"
-
-    def best_first(self, fts: FullTextIndex) -> str:
-        return f"bm25({fts.name})"
-
-    def newest_first(self, fts: FullTextIndex) -> str:
-        return f"{fts.name}.rowid DESC"
-
-
-class _PostgresSearch:
-    """PostgreSQL: the very ``tsvector`` expression the GIN index is built on (any other
-    would not use the index), ranked by ``ts_rank``."""
-
-    def query(self, terms: Sequence[str]) -> str:
-        return tsquery(terms)
-
-    def documents(self, fts: FullTextIndex, param: str) -> str:
-        return f"FROM {fts.table} AS t WHERE {self._matches(fts, param)}"
-
-    def rows(self, fts: FullTextIndex) -> str:
-        return self.documents(fts, "match")
-
-    def condition(self, fts: FullTextIndex) -> str:
-        return self._matches(fts, "match")
-
-    def best_first(self, fts: FullTextIndex) -> str:
-        # Normalisation 1 divides by the log of the text's length: as with BM25, a word
-        # counts for more in a short text. The newest first among equals.
-        return f"ts_rank({fts.postgres_document('t')}, {self._tsquery('match')}, 1) DESC, t.id DESC"
-
-    def newest_first(self, fts: FullTextIndex) -> str:
-        return "t.id DESC"
-
-    def _matches(self, fts: FullTextIndex, param: str) -> str:
-        return f"{fts.postgres_document('t')} @@ {self._tsquery(param)}"
-
-    @staticmethod
-    def _tsquery(param: str) -> str:
-        return f"to_tsquery('{POSTGRES_CONFIG}', :{param})"
-
-
-_SEARCHES: dict[str, _TextSearch] = {"sqlite": _Fts5Search(), "postgresql": _PostgresSearch()}
-
-
-def _text_search(connection: Connection) -> _TextSearch:
-    return _SEARCHES[connection.dialect.name]
-
-
 def _candidates(
     connection: Connection,
     fts: FullTextIndex,
+    table: Table,
     terms: Sequence[str],
     *,
     count: int,
-    params: dict[str, Any],
-    where: str = "",
+    team: str,
+    tiers: Sequence[str] = (),
 ) -> list[int]:
-    """Ids of up to ``count`` of the team's rows that contain some of ``terms``, the most
-    similar first (phase one of a search).
+    """Ids of up to ``count`` of ``team``'s rows of ``table`` (of one of ``tiers``, if given)
+    that contain some of ``terms``, the most similar first (phase one of a search).
 
     Ranking costs time in proportion to how many rows contain each word, and a word that most
     rows contain hardly moves the score. So the rarer words are ranked (the rarest first,
     while they match at most :data:`BM25_BUDGET` rows); if they leave room, the newest rows
-    with the other, common words follow. ``where`` filters the rows, as ``t``, further.
+    with the other, common words follow.
     """
-    search = _text_search(connection)
-    rare, common = _by_rarity(terms, _document_frequencies(connection, search, fts, terms))
-    matching = f"{search.rows(fts)} AND t.team = :team {where}"
+    search = text_search(connection, fts, table)
+    rare, common = _by_rarity(terms, _document_frequencies(connection, search, terms))
+    ranked, newest_first = _candidate_statements(search, table, by_tier=bool(tiers))
+    params: dict[str, Any] = {"team": team, "tiers": list(tiers)} if tiers else {"team": team}
     found: list[int] = []
     if rare:
         found = list(
             connection.execute(
-                text(f"SELECT t.id {matching} ORDER BY {search.best_first(fts)} LIMIT :count"),
-                {**params, "match": search.query(rare), "count": count},
+                ranked, {**params, "match": search.query(rare), "count": count}
             ).scalars()
         )
     if common and len(found) < count:
         seen = set(found)
         newest = connection.execute(
-            text(f"SELECT t.id {matching} ORDER BY {search.newest_first(fts)} LIMIT :count"),
-            {**params, "match": search.query(common), "count": count + len(found)},
+            newest_first, {**params, "match": search.query(common), "count": count + len(found)}
         ).scalars()
         found += [row_id for row_id in newest if row_id not in seen][: count - len(found)]
     return found
+
+
+@functools.cache
+def _candidate_statements(
+    search: TextSearch, table: Table, *, by_tier: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The statements of :func:`_candidates`, built once: the rows matching ``:match``, best
+    first and newest first, of ``:team`` (and of one of ``:tiers`` if ``by_tier``), at most
+    ``:count`` of them."""
+    # Built once because building and checking a statement costs as much as running it.
+    match = bindparam("match", type_=String)
+    matching = (
+        select(table.c.id)
+        .select_from(search.rows())
+        .where(search.matches(match), table.c.team == bindparam("team"))
+    )
+    if by_tier:
+        matching = matching.where(table.c.tier.in_(bindparam("tiers", expanding=True)))
+    count = bindparam("count", type_=Integer)
+    return (
+        matching.order_by(*search.best_first(match)).limit(count),
+        matching.order_by(*search.newest_first()).limit(count),
+    )
 
 
 def _by_rarity(terms: Sequence[str], frequencies: dict[str, int]) -> tuple[list[str], list[str]]:
@@ -902,91 +828,88 @@ def _by_rarity(terms: Sequence[str], frequencies: dict[str, int]) -> tuple[list[
 
 
 def _document_frequencies(
-    connection: Connection, search: _TextSearch, fts: FullTextIndex, terms: Sequence[str]
+    connection: Connection, search: TextSearch, terms: Sequence[str]
 ) -> dict[str, int]:
     """In how many rows each term occurs, counted up to :data:`COMMON_DOCUMENTS` (cheap: a
     count stops there)."""
-    counts = ", ".join(
-        f"(SELECT count(*) FROM (SELECT 1 {search.documents(fts, f't{i}')} LIMIT :cap) AS found)"
-        for i in range(len(terms))
-    )
     params: dict[str, Any] = {f"t{i}": search.query([term]) for i, term in enumerate(terms)}
-    row = connection.execute(text(f"SELECT {counts}"), {**params, "cap": COMMON_DOCUMENTS}).one()
+    statement = _frequencies_statement(search, len(terms))
+    row = connection.execute(statement, {**params, "cap": COMMON_DOCUMENTS}).one()
     return {term: int(row[i]) for i, term in enumerate(terms)}
 
 
-class _Filter:
-    """Which of a team's memories in ``fts.table`` a browser shows: conditions on the rows
-    (as ``t``) with their parameters, and the words of which the text must hold one."""
-
-    def __init__(self, fts: FullTextIndex, team: str, words: str, min_q: float | None) -> None:
-        self.fts = fts
-        self.terms = query_terms(words)
-        self.conditions = ["t.team = :team"]
-        self.params: dict[str, Any] = {"team": team}
-        self.add("t.q_value >= :min_q", min_q=min_q)
-
-    def add(self, condition: str, **params: object) -> None:
-        """Require ``condition`` with ``params``; not if a parameter is ``None`` (no filter)."""
-        if all(value is not None for value in params.values()):
-            self.conditions.append(condition)
-            self.params.update(params)
-
-    def where(self, connection: Connection) -> tuple[str, dict[str, Any]]:
-        """The condition, in ``connection``'s SQL, and its parameters."""
-        if not self.terms:
-            return " AND ".join(self.conditions), self.params
-        search = _text_search(connection)
-        return (
-            " AND ".join([*self.conditions, search.condition(self.fts)]),
-            {**self.params, "match": search.query(self.terms)},
+@functools.cache
+def _frequencies_statement(search: TextSearch, terms: int) -> Select[Any]:
+    """How many rows match each of ``:t0`` .. ``:t{terms - 1}``, up to ``:cap``; built once
+    per number of terms."""
+    cap = bindparam("cap", type_=Integer)
+    return select(
+        *(
+            select(func.count())
+            .select_from(search.documents(bindparam(f"t{i}", type_=String)).limit(cap).subquery())
+            .scalar_subquery()
+            for i in range(terms)
         )
+    )
+
+
+class _Filter:
+    """Which of a team's memories in ``table`` (indexed by ``fts``) a browser shows:
+    conditions on the rows, and the words of which the text must hold one."""
+
+    def __init__(
+        self, fts: FullTextIndex, table: Table, team: str, words: str, min_q: float | None
+    ) -> None:
+        self.fts = fts
+        self.table = table
+        self.terms = query_terms(words)
+        self.conditions = [table.c.team == team]
+        if min_q is not None:
+            self.conditions.append(table.c.q_value >= min_q)
+
+    def where(self, connection: Connection) -> list[ColumnElement[bool]]:
+        """The conditions, with the text's in ``connection``'s form of full-text search."""
+        if not self.terms:
+            return self.conditions
+        search = text_search(connection, self.fts, self.table)
+        query = literal(search.query(self.terms), String)
+        return [*self.conditions, search.condition(query)]
 
 
 def _heuristic_filter(query: HeuristicQuery | str) -> _Filter:
     if isinstance(query, str):
         query = HeuristicQuery(query)
-    found = _Filter(HEURISTICS_FTS, query.team, query.text, query.min_q)
-    found.add("t.q_value <= :max_q", max_q=query.max_q)
-    found.add("t.source = :source", source=query.source)
+    found = _Filter(HEURISTICS_FTS, HEURISTICS, query.team, query.text, query.min_q)
+    if query.max_q is not None:
+        found.conditions.append(HEURISTICS.c.q_value <= query.max_q)
+    if query.source is not None:
+        found.conditions.append(HEURISTICS.c.source == query.source)
     if query.tiers:
-        condition, params = _in_list("t.tier", "tier", [t.value for t in query.tiers])
-        found.add(condition, **params)
+        found.conditions.append(HEURISTICS.c.tier.in_([t.value for t in query.tiers]))
     return found
 
 
 def _experience_filter(query: ExperienceQuery | str) -> _Filter:
     if isinstance(query, str):
         query = ExperienceQuery(query)
-    found = _Filter(EXPERIENCES_FTS, query.team, query.text, query.min_q)
-    found.add("t.outcome = :outcome", outcome=query.outcome)
+    found = _Filter(EXPERIENCES_FTS, EXPERIENCES, query.team, query.text, query.min_q)
+    if query.outcome is not None:
+        found.conditions.append(EXPERIENCES.c.outcome == query.outcome)
     return found
 
 
-def _in_list(column: str, name: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """``column IN (:name0, :name1, ...)`` and its parameters."""
-    names = [f"{name}{i}" for i in range(len(values))]
-    condition = f"{column} IN ({', '.join(':' + n for n in names)})"
-    return condition, dict(zip(names, values, strict=True))
-
-
-def _order_by(orders: dict[str, str], order: str) -> str:
+def _order_by(orders: dict[str, _Order], order: str) -> _Order:
     try:
         return orders[order]
     except KeyError:
         raise ValueError(f"unknown order {order!r}; one of {', '.join(orders)}") from None
 
 
-@functools.cache
-def _by_ids_statement(sql: str) -> TextClause:
-    # Built once: parsing the text for its parameters would cost searches time every call.
-    return text(sql).bindparams(bindparam("ids", expanding=True))
-
-
-def _select_by_ids(connection: Connection, sql: str, ids: Sequence[int]) -> list[Row[Any]]:
-    """The rows ``sql`` selects for ``ids``, bound to its ``IN :ids`` a slice at a time (an
-    expanding parameter: one placeholder per id, on every database)."""
-    statement = _by_ids_statement(sql)
+def _select_by_ids(
+    connection: Connection, statement: Select[Any], ids: Sequence[int]
+) -> list[Row[Any]]:
+    """The rows ``statement`` selects for ``ids``, bound to its expanding ``ids`` parameter
+    a slice at a time."""
     rows: list[Row[Any]] = []
     for start in range(0, len(ids), IDS_PER_STATEMENT):
         chunk = list(ids[start : start + IDS_PER_STATEMENT])
@@ -994,11 +917,23 @@ def _select_by_ids(connection: Connection, sql: str, ids: Sequence[int]) -> list
     return rows
 
 
-def _rows(connection: Connection, table: str, ids: Sequence[int]) -> Sequence[Row[Any]]:
-    return _select_by_ids(connection, f"SELECT * FROM {table} WHERE id IN :ids", ids)
+def _rows(connection: Connection, table: Table, ids: Sequence[int]) -> Sequence[Row[Any]]:
+    return _select_by_ids(connection, _select_by_id(table), ids)
 
 
-def _rows_in_order(connection: Connection, table: str, ids: Sequence[int]) -> list[Row[Any]]:
+@functools.cache
+def _select_by_id(table: Table) -> Select[Any]:
+    """The rows of ``table`` with the ids of ``:ids`` (an expanding parameter)."""
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _delete_by_ids(table: Table) -> Delete:
+    """Delete the rows of ``table`` with the ids of ``:ids`` (an expanding parameter)."""
+    return delete(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _rows_in_order(connection: Connection, table: Table, ids: Sequence[int]) -> list[Row[Any]]:
     """The rows of ``table`` with these ids, in the order of ``ids`` (each once); ids not
     stored are left out."""
     unique = list(dict.fromkeys(ids))
@@ -1012,11 +947,7 @@ def _heuristics(connection: Connection, rows: Sequence[Row[Any]]) -> list[Heuris
         return []
     ids = [row.id for row in rows]
     runs: dict[int, list[str]] = {i: [] for i in ids}
-    for row in _select_by_ids(
-        connection,
-        "SELECT heuristic_id, run_id FROM heuristic_runs WHERE heuristic_id IN :ids ORDER BY id",
-        ids,
-    ):
+    for row in _select_by_ids(connection, _RUNS_OF_HEURISTICS, ids):
         runs[row.heuristic_id].append(row.run_id)
     return [
         Heuristic(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from purpose_desktop.store.full_text import FullTextIndex
@@ -91,6 +91,12 @@ class ScoreAnchorRow(SQLModel, table=True):
 
 
 TABLE_NAMES = ("heuristics", "heuristic_runs", "experiences", "score_anchors")
+
+# The tables as SQLAlchemy Core builds statements on them.
+HEURISTICS: Table = SQLModel.metadata.tables["heuristics"]
+HEURISTIC_RUNS: Table = SQLModel.metadata.tables["heuristic_runs"]
+EXPERIENCES: Table = SQLModel.metadata.tables["experiences"]
+SCORE_ANCHORS: Table = SQLModel.metadata.tables["score_anchors"]
 
 HEURISTICS_FTS = FullTextIndex("heuristics_fts", "heuristics", ("pattern", "strategy"))
 EXPERIENCES_FTS = FullTextIndex("experiences_fts", "experiences", ("task", "summary"))

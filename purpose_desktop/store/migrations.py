@@ -20,11 +20,34 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Double,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
 from purpose_desktop.errors import UserError
+from purpose_desktop.store import postgres_dialect
 from purpose_desktop.store.database import writing
 from purpose_desktop.store.full_text import create_full_text_index
+
+# The steps applied; kept apart from the table models, whose schema it versions.
+_HISTORY = Table(
+    "schema_migrations",
+    MetaData(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", Double, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +117,8 @@ def migrate(engine: Engine) -> list[int]:
     """
     with writing(engine) as connection:
         if connection.dialect.name == "postgresql":
-            # One migrating process at a time; the lock ends with the transaction.
-            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            # One migrating process at a time; SQLite's BEGIN IMMEDIATE is that already.
+            postgres_dialect.lock_for_migration(connection)
         current = _version(connection)
         if current > LATEST:
             raise SchemaTooNewError(
@@ -110,39 +133,30 @@ def migrate(engine: Engine) -> list[int]:
         for migration in pending:
             migration.apply(connection)
             connection.execute(
-                text(
-                    "INSERT INTO schema_migrations (version, description, applied_at) "
-                    "VALUES (:version, :description, :at)"
-                ),
-                {
-                    "version": migration.version,
-                    "description": migration.description,
-                    "at": time.time(),
-                },
+                insert(_HISTORY).values(
+                    version=migration.version,
+                    description=migration.description,
+                    applied_at=time.time(),
+                )
             )
         return [m.version for m in pending]
 
 
 def _version(connection: Connection) -> int:
     tables = set(inspect(connection).get_table_names())
-    if "schema_migrations" in tables:
-        found = connection.execute(text("SELECT max(version) FROM schema_migrations")).scalar()
+    if _HISTORY.name in tables:
+        found = connection.execute(select(func.max(_HISTORY.c.version))).scalar()
         return int(found or 0)
     # Before versioning the database held the memory tables alone: that is version 1.
     return 1 if "heuristics" in tables else 0
 
 
 def _ensure_history(connection: Connection, current: int) -> None:
-    connection.exec_driver_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-        "description TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-    )
-    recorded = connection.execute(text("SELECT count(*) FROM schema_migrations")).scalar_one()
+    _HISTORY.create(connection, checkfirst=True)
+    recorded = connection.execute(select(func.count()).select_from(_HISTORY)).scalar_one()
     if current and not recorded:
         connection.execute(
-            text(
-                "INSERT INTO schema_migrations (version, description, applied_at) "
-                "VALUES (:version, 'found unversioned', :at)"
-            ),
-            {"version": current, "at": time.time()},
+            insert(_HISTORY).values(
+                version=current, description="found unversioned", applied_at=time.time()
+            )
         )

@@ -10,10 +10,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, select
 
 from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.store.database import reading, saving
+from purpose_desktop.store.on_conflict import insert_on_conflict
+from purpose_desktop.store.run_tables import MODEL_CATALOG
 
 
 class ModelCatalogStore:
@@ -34,19 +36,18 @@ class ModelCatalogStore:
                 "size_bytes": e.size_bytes,
                 "modified_at": _modified(e.path),
                 "details": json.dumps(dataclasses.asdict(e), ensure_ascii=False),
-                "now": now,
+                "added_at": now,
             }
             for e in entries
         ]
+        # What the catalog says now replaces what it said; when it was first added stays.
+        replaced = ("title", "backend", "path", "size_bytes", "modified_at", "details")
         with saving(self._engine, "The model catalog") as connection:
+            upsert = insert_on_conflict(connection, MODEL_CATALOG)
             connection.execute(
-                text(
-                    "INSERT INTO model_catalog (reference, title, backend, path, size_bytes, "
-                    "modified_at, details, added_at) VALUES (:reference, :title, :backend, :path, "
-                    ":size_bytes, :modified_at, :details, :now) ON CONFLICT (reference) DO UPDATE "
-                    "SET title = excluded.title, backend = excluded.backend, path = excluded.path, "
-                    "size_bytes = excluded.size_bytes, modified_at = excluded.modified_at, "
-                    "details = excluded.details"
+                upsert.on_conflict_do_update(
+                    index_elements=[MODEL_CATALOG.c.reference],
+                    set_={name: upsert.excluded[name] for name in replaced},
                 ),
                 rows,
             )
@@ -56,7 +57,9 @@ class ModelCatalogStore:
         with reading(self._engine) as connection:
             details = (
                 connection.execute(
-                    text("SELECT details FROM model_catalog ORDER BY title, reference")
+                    select(MODEL_CATALOG.c.details).order_by(
+                        MODEL_CATALOG.c.title, MODEL_CATALOG.c.reference
+                    )
                 )
                 .scalars()
                 .all()
@@ -67,8 +70,7 @@ class ModelCatalogStore:
         """Drop a model from the catalog; ``False`` if it was not known."""
         with saving(self._engine, "The model catalog") as connection:
             result = connection.execute(
-                text("DELETE FROM model_catalog WHERE reference = :reference"),
-                {"reference": reference},
+                delete(MODEL_CATALOG).where(MODEL_CATALOG.c.reference == reference)
             )
         return bool(result.rowcount)
 

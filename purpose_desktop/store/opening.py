@@ -22,9 +22,8 @@ from pathlib import Path
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from purpose_desktop.engine.recording.run_records import RunSummary
 from purpose_desktop.errors import UserError
-from purpose_desktop.store import database
+from purpose_desktop.store import database, sqlite_dialect
 from purpose_desktop.store.database import open_database, sqlite_error_code, writing
 from purpose_desktop.store.liveness import ProcessMark, interrupt_dead_runs
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
@@ -62,21 +61,6 @@ class Store:
             f"was started in its place. The damaged copy, with the earlier runs and team "
             f"memory, is kept as {self.recovered_from}."
         )
-
-
-@dataclass(frozen=True)
-class StoreReport:
-    """What the person should hear about the store when the app starts: runs interrupted
-    when their process died, and the notice of a damaged database replaced by a new one."""
-
-    interrupted: tuple[RunSummary, ...] = ()
-    recovery_notice: str | None = None
-
-
-def report_on(store: Store) -> StoreReport:
-    """The report on ``store`` (reads the runs; call it off the UI loop)."""
-    interrupted = store.runs.list_runs_now(status="interrupted", limit=100)
-    return StoreReport(tuple(interrupted), store.recovery_notice)
 
 
 class StoreError(UserError):
@@ -176,9 +160,7 @@ def _check(file: Path) -> str | None:
         f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=database.BUSY_TIMEOUT_MS / 1000
     )
     try:
-        # The structure of every page, up to the first fault, but not whether indexes match
-        # their tables (integrity_check, at three times the cost): 20 ms for 100 000 rows.
-        found = [str(row[0]) for row in connection.execute("PRAGMA quick_check(1)")]
+        found = sqlite_dialect.quick_check(connection)
     except sqlite3.Error as exc:
         code = sqlite_error_code(exc)
         if code in _IN_USE:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, Row, text
+from sqlalchemy import Engine, Row, Update, select, update
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.recording.checkpoint import Checkpoint
@@ -62,6 +62,7 @@ from purpose_desktop.store.file_format import (
 from purpose_desktop.store.journal_rows import JournalRows
 from purpose_desktop.store.liveness import ProcessMark
 from purpose_desktop.store.run_queries import RunQueries
+from purpose_desktop.store.run_tables import CHECKPOINTS, RUNS
 
 FORMAT = "purpose-desktop-run"
 VERSION = 1
@@ -164,10 +165,11 @@ def export_run(engine: Engine, run_id: str, path: Path) -> ExportedRun:
     # Checkpoints before events: a run still going may add both meanwhile, and each
     # checkpoint then still follows events that are in the file.
     with reading(engine) as connection:
-        run = connection.execute(text("SELECT * FROM runs WHERE id = :id"), {"id": full_id}).one()
+        run = connection.execute(select(RUNS).where(RUNS.c.id == full_id)).one()
         checkpoints = connection.execute(
-            text("SELECT last_seq, data FROM checkpoints WHERE run_id = :id ORDER BY step"),
-            {"id": full_id},
+            select(CHECKPOINTS.c.last_seq, CHECKPOINTS.c.data)
+            .where(CHECKPOINTS.c.run_id == full_id)
+            .order_by(CHECKPOINTS.c.step)
         ).all()
     events = list(queries.all_events_now(full_id))
     with replacing(path) as stream:
@@ -339,9 +341,7 @@ def store_run(engine: Engine, run: RunFile) -> None:
     checkpoints, costs and score overrides they imply, as the run journal writes them."""
     header = run.header
     with in_one_transaction(engine, "run") as connection:
-        stored = connection.execute(
-            text("SELECT 1 FROM runs WHERE id = :id"), {"id": header.id}
-        ).first()
+        stored = connection.execute(select(RUNS.c.id).where(RUNS.c.id == header.id)).first()
         if stored is not None:
             raise RunFileError(
                 f"Run {header.id} is already stored (imported before?); nothing was imported."
@@ -364,7 +364,7 @@ def store_run(engine: Engine, run: RunFile) -> None:
             copied = isinstance(item, ev.Event) and item.seq <= run.copied_events
             rows.add(item, derive=not copied)
         rows.finish()
-        connection.execute(_RESTORE_RUN, _restored_columns(header))
+        connection.execute(_restored(header))
 
 
 def _journal_order(run: RunFile) -> list[ev.Event | Checkpoint]:
@@ -384,17 +384,12 @@ def _journal_order(run: RunFile) -> list[ev.Event | Checkpoint]:
     return [item for _, item in sorted(keyed, key=lambda pair: pair[0])]
 
 
-def _restored_columns(header: RunFileHeader) -> dict[str, Any]:
-    columns = header.model_dump(include=set(_RUN_COLUMNS) - {"team_spec"})
+def _restored(header: RunFileHeader) -> Update:
+    """The run's row as the file has it, beyond what its header wrote."""
+    columns = header.model_dump(include=set(_RUN_COLUMNS) - set(_WRITTEN_BY_HEADER))
     if header.status == "running":
         columns["status"] = "interrupted"
-    return columns
+    return update(RUNS).where(RUNS.c.id == header.id).values(**columns)
 
 
-_RESTORE_RUN = text(
-    "UPDATE runs SET status = :status, agent = :agent, answer = :answer, error = :error, "
-    "steps = :steps, phi = :phi, prompt_tokens = :prompt_tokens, "
-    "completion_tokens = :completion_tokens, seconds = :seconds, cost = :cost, "
-    "parent_run_id = :parent_run_id, forked_from_step = :forked_from_step, "
-    "started_at = :started_at, finished_at = :finished_at WHERE id = :id"
-)
+_WRITTEN_BY_HEADER = ("id", "team", "team_spec", "team_source", "task")

@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, text
+from sqlalchemy import Engine, Row, func, select
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.recording.event_codec import decode_event
@@ -27,12 +27,13 @@ from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.errors import UserError
 from purpose_desktop.limits import shown
 from purpose_desktop.store.database import reading
+from purpose_desktop.store.run_tables import COSTS, EVENTS, RUNS, SCORE_OVERRIDES, STEPS
 
-_GROUP_COLUMNS: dict[CostGrouping, str] = {
-    "agent": "agent",
-    "model": "model",
-    "day": "day",
-    "run": "run_id",
+_GROUP_COLUMNS = {
+    "agent": COSTS.c.agent,
+    "model": COSTS.c.model,
+    "day": COSTS.c.day,
+    "run": COSTS.c.run_id,
 }
 
 
@@ -51,19 +52,20 @@ class RunQueries:
     def list_runs_now(
         self, *, offset: int = 0, limit: int = 50, status: StoredStatus | None = None
     ) -> list[RunSummary]:
-        where = "WHERE status = :status" if status is not None else ""
+        page = (
+            select(RUNS)
+            .order_by(RUNS.c.started_at.desc(), RUNS.c.id)
+            .limit(max(limit, 0))
+            .offset(max(offset, 0))
+        )
+        if status is not None:
+            page = page.where(RUNS.c.status == status)
         with reading(self._engine) as connection:
-            rows = connection.execute(
-                text(
-                    f"SELECT * FROM runs {where} ORDER BY started_at DESC, id "
-                    "LIMIT :limit OFFSET :offset"
-                ),
-                {"status": status, "limit": max(limit, 0), "offset": max(offset, 0)},
-            ).all()
+            rows = connection.execute(page).all()
         return [_summary(row) for row in rows]
 
     async def count_runs(self) -> int:
-        return await asyncio.to_thread(self._scalar, "SELECT count(*) FROM runs", {})
+        return await asyncio.to_thread(self._count_runs)
 
     async def run(self, run_id: str) -> RunDetail:
         return await asyncio.to_thread(self.run_now, run_id)
@@ -72,8 +74,10 @@ class RunQueries:
         """The run ``run_id``; a unique prefix of an id will do. ``UserError`` if none."""
         with reading(self._engine) as connection:
             matches = connection.execute(
-                text("SELECT * FROM runs WHERE id LIKE :prefix ORDER BY id LIMIT 2"),
-                {"prefix": _prefix_pattern(run_id)},
+                select(RUNS)
+                .where(RUNS.c.id.like(_prefix_pattern(run_id)))
+                .order_by(RUNS.c.id)
+                .limit(2)
             ).all()
             if not matches:
                 raise UserError(f"There is no run {shown(run_id)}.")
@@ -83,11 +87,12 @@ class RunQueries:
                 )
             row = matches[0]
             steps = connection.execute(
-                text("SELECT * FROM steps WHERE run_id = :id ORDER BY step"), {"id": row.id}
+                select(STEPS).where(STEPS.c.run_id == row.id).order_by(STEPS.c.step)
             ).all()
             overrides = connection.execute(
-                text("SELECT * FROM score_overrides WHERE run_id = :id ORDER BY id"),
-                {"id": row.id},
+                select(SCORE_OVERRIDES)
+                .where(SCORE_OVERRIDES.c.run_id == row.id)
+                .order_by(SCORE_OVERRIDES.c.id)
             ).all()
         return RunDetail(
             _summary(row),
@@ -105,11 +110,10 @@ class RunQueries:
     def events_now(self, run_id: str, *, after_seq: int = 0, limit: int = 1000) -> list[ev.Event]:
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text(
-                    "SELECT * FROM events WHERE run_id = :id AND seq > :after "
-                    "ORDER BY seq LIMIT :limit"
-                ),
-                {"id": run_id, "after": after_seq, "limit": max(limit, 0)},
+                select(EVENTS)
+                .where(EVENTS.c.run_id == run_id, EVENTS.c.seq > after_seq)
+                .order_by(EVENTS.c.seq)
+                .limit(max(limit, 0))
             ).all()
         return [_event(row) for row in rows]
 
@@ -121,8 +125,9 @@ class RunQueries:
     def memory_retrievals_now(self, run_id: str) -> list[ev.MemoryRetrieved]:
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text("SELECT * FROM events WHERE run_id = :id AND type = :type ORDER BY seq"),
-                {"id": run_id, "type": ev.MemoryRetrieved.__name__},
+                select(EVENTS)
+                .where(EVENTS.c.run_id == run_id, EVENTS.c.type == ev.MemoryRetrieved.__name__)
+                .order_by(EVENTS.c.seq)
             ).all()
         return [cast(ev.MemoryRetrieved, _event(row)) for row in rows]
 
@@ -160,23 +165,27 @@ class RunQueries:
         self, by: CostGrouping, *, run_id: str | None = None, since_day: str | None = None
     ) -> list[CostTotalRecord]:
         column = _GROUP_COLUMNS[by]
-        conditions = ["1 = 1"]
+        key = column.label("key")
+        cost = func.sum(COSTS.c.cost).label("cost")
+        tokens = func.sum(COSTS.c.prompt_tokens) + func.sum(COSTS.c.completion_tokens)
+        totals = (
+            select(
+                key,
+                func.count().label("calls"),
+                func.sum(COSTS.c.prompt_tokens).label("prompt_tokens"),
+                func.sum(COSTS.c.completion_tokens).label("completion_tokens"),
+                func.sum(COSTS.c.seconds).label("seconds"),
+                cost,
+            )
+            .group_by(column)
+            .order_by(cost.desc(), tokens.desc(), key)
+        )
         if run_id is not None:
-            conditions.append("run_id = :run_id")
+            totals = totals.where(COSTS.c.run_id == run_id)
         if since_day is not None:
-            conditions.append("day >= :since")
+            totals = totals.where(COSTS.c.day >= since_day)
         with reading(self._engine) as connection:
-            rows = connection.execute(
-                text(
-                    f"SELECT {column} AS key, count(*) AS calls, "
-                    "sum(prompt_tokens) AS prompt_tokens, "
-                    "sum(completion_tokens) AS completion_tokens, sum(seconds) AS seconds, "
-                    f"sum(cost) AS cost FROM costs WHERE {' AND '.join(conditions)} "
-                    f"GROUP BY {column} ORDER BY cost DESC, "
-                    "sum(prompt_tokens) + sum(completion_tokens) DESC, key"
-                ),
-                {"run_id": run_id, "since": since_day},
-            ).all()
+            rows = connection.execute(totals).all()
         return [
             CostTotalRecord(
                 key=str(r.key),
@@ -189,9 +198,9 @@ class RunQueries:
             for r in rows
         ]
 
-    def _scalar(self, sql: str, params: dict[str, Any]) -> int:
+    def _count_runs(self) -> int:
         with reading(self._engine) as connection:
-            return int(connection.execute(text(sql), params).scalar_one())
+            return int(connection.execute(select(func.count()).select_from(RUNS)).scalar_one())
 
 
 def _prefix_pattern(run_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -202,3 +202,14 @@ TABLE_NAMES = (
     "costs",
     "model_catalog",
 )
+
+# The tables as SQLAlchemy Core builds statements on them.
+TEAMS: Table = SQLModel.metadata.tables["teams"]
+AGENT_SPECS: Table = SQLModel.metadata.tables["agent_specs"]
+RUNS: Table = SQLModel.metadata.tables["runs"]
+EVENTS: Table = SQLModel.metadata.tables["events"]
+STEPS: Table = SQLModel.metadata.tables["steps"]
+CHECKPOINTS: Table = SQLModel.metadata.tables["checkpoints"]
+SCORE_OVERRIDES: Table = SQLModel.metadata.tables["score_overrides"]
+COSTS: Table = SQLModel.metadata.tables["costs"]
+MODEL_CATALOG: Table = SQLModel.metadata.tables["model_catalog"]

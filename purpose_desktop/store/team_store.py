@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, text
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
 
 from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
 from purpose_desktop.engine.team_file import save_team
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, saving
+from purpose_desktop.store.run_tables import AGENT_SPECS, TEAMS
 
 
 @dataclass(frozen=True)
@@ -70,26 +71,28 @@ class TeamStore:
         """Save ``team`` under its name, replacing a team saved under that name before (which
         keeps its creation time)."""
         spec = team.spec
+        now = time.time()
         values = {
-            "name": spec.name,
             "description": spec.description,
             "spec": spec.model_dump_json(),
             "source": None if team.source is None else str(team.source),
-            "now": time.time(),
+            "updated_at": now,
         }
         with saving(self._engine, "The team") as connection:
             team_id = connection.execute(
-                text("SELECT id FROM teams WHERE name = :name"), values
+                select(TEAMS.c.id).where(TEAMS.c.name == spec.name)
             ).scalar_one_or_none()
             if team_id is None:
-                team_id = connection.execute(_INSERT_TEAM, values).scalar_one()
+                team_id = connection.execute(
+                    insert(TEAMS)
+                    .values(**values, name=spec.name, created_at=now)
+                    .returning(TEAMS.c.id)
+                ).scalar_one()
             else:
-                connection.execute(_UPDATE_TEAM, {**values, "id": team_id})
-                connection.execute(
-                    text("DELETE FROM agent_specs WHERE team_id = :id"), {"id": team_id}
-                )
+                connection.execute(update(TEAMS).where(TEAMS.c.id == team_id).values(**values))
+                connection.execute(delete(AGENT_SPECS).where(AGENT_SPECS.c.team_id == team_id))
             connection.execute(
-                _INSERT_AGENT,
+                insert(AGENT_SPECS),
                 [
                     {
                         "team_id": team_id,
@@ -111,14 +114,13 @@ class TeamStore:
         """A page of the saved teams, by name."""
         with reading(self._engine) as connection:
             rows = connection.execute(
-                text("SELECT * FROM teams ORDER BY name LIMIT :limit OFFSET :offset"),
-                {"limit": max(limit, 0), "offset": max(offset, 0)},
+                select(TEAMS).order_by(TEAMS.c.name).limit(max(limit, 0)).offset(max(offset, 0))
             ).all()
             return _saved_teams(connection, rows)
 
     def count_now(self) -> int:
         with reading(self._engine) as connection:
-            return int(connection.execute(text("SELECT count(*) FROM teams")).scalar_one())
+            return int(connection.execute(select(func.count()).select_from(TEAMS)).scalar_one())
 
     def load_now(self, name: str) -> LoadedTeam:
         """The team saved as ``name``; ``UserError`` if there is none."""
@@ -130,9 +132,7 @@ class TeamStore:
     def delete_now(self, name: str) -> bool:
         """Forget the team saved as ``name`` (its agents too); ``False`` if there was none."""
         with saving(self._engine, "The team") as connection:
-            result = connection.execute(
-                text("DELETE FROM teams WHERE name = :name"), {"name": name}
-            )
+            result = connection.execute(delete(TEAMS).where(TEAMS.c.name == name))
             return bool(result.rowcount)
 
     def export_now(self, name: str, path: Path) -> LoadedTeam:
@@ -148,7 +148,7 @@ class TeamStore:
 
 
 def _team_row(connection: Connection, name: str) -> Row[Any]:
-    row = connection.execute(text("SELECT * FROM teams WHERE name = :name"), {"name": name}).first()
+    row = connection.execute(select(TEAMS).where(TEAMS.c.name == name)).first()
     if row is None:
         raise UserError(f"No team called {name!r} is saved.")
     return row
@@ -176,20 +176,8 @@ def _saved_teams(connection: Connection, rows: Sequence[Row[Any]]) -> list[Saved
     ]
 
 
-_INSERT_TEAM = text(
-    "INSERT INTO teams (name, description, spec, source, created_at, updated_at) "
-    "VALUES (:name, :description, :spec, :source, :now, :now) RETURNING id"
+_AGENTS_OF = (
+    select(AGENT_SPECS.c.team_id, AGENT_SPECS.c.name, AGENT_SPECS.c.model, AGENT_SPECS.c.tools)
+    .where(AGENT_SPECS.c.team_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AGENT_SPECS.c.team_id, AGENT_SPECS.c.position)
 )
-_UPDATE_TEAM = text(
-    "UPDATE teams SET description = :description, spec = :spec, source = :source, "
-    "updated_at = :now WHERE id = :id"
-)
-_INSERT_AGENT = text(
-    "INSERT INTO agent_specs (team_id, position, name, role, model, expertise, tools, review, "
-    "max_steps) VALUES (:team_id, :position, :name, :role, :model, :expertise, :tools, "
-    ":review, :max_steps)"
-)
-_AGENTS_OF = text(
-    "SELECT team_id, name, model, tools FROM agent_specs WHERE team_id IN :ids "
-    "ORDER BY team_id, position"
-).bindparams(bindparam("ids", expanding=True))

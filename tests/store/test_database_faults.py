@@ -319,6 +319,7 @@ def notes(engine: Engine) -> list[str]:
         return list(connection.execute(text("SELECT note FROM notes")).scalars())
 
 
+@pytest.mark.process  # a second process holds the lock
 @pytest.mark.parametrize("kind", ["wal", "rollback journal"])
 def test_a_database_locked_too_long_is_in_use_not_damaged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
@@ -342,6 +343,7 @@ def test_a_database_locked_too_long_is_in_use_not_damaged(
         assert notes(store.engine) == ["kept"]
 
 
+@pytest.mark.process  # a second process holds the lock
 @pytest.mark.parametrize("kind", ["wal", "rollback journal"])
 def test_a_lock_released_within_the_busy_timeout_is_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str

@@ -20,11 +20,14 @@ from purpose_desktop.engine.recording.run_records import CostGrouping, CostTotal
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import open_database, reading
+from purpose_desktop.store.full_text import FullTextIndex, text_search
 from purpose_desktop.store.memory_store import DatabaseMemoryStore, tsquery
+from purpose_desktop.store.memory_tables import FULL_TEXT_INDEXES
 from purpose_desktop.store.migrations import LATEST, migrate, schema_version
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
-from sqlalchemy import URL, Engine, text
+from sqlalchemy import URL, Engine, select, text
+from sqlmodel import SQLModel
 from tests.engine.scripted_team import act, one_agent_team, team_model
 from tests.store.test_improvement_store import (  # noqa: F401
     test_a_deleted_result_is_gone_and_the_others_stay,
@@ -69,6 +72,15 @@ from tests.store.test_memory_store import (  # noqa: F401
     test_two_stores_on_one_database_see_each_others_writes,
     test_words_are_stemmed,
 )
+from tests.store.test_run_queries import (  # noqa: F401
+    test_a_run_is_found_by_a_unique_prefix_of_its_id,
+    test_a_run_with_nothing_recorded_reads_as_empty,
+    test_cost_totals_group_and_put_the_most_costly_first,
+    test_runs_come_newest_first_with_ties_by_id,
+)
+
+# The session's PostgreSQL server is a process of its own (see tests/store/postgres.py).
+pytestmark = pytest.mark.process
 
 
 @pytest.fixture
@@ -100,6 +112,26 @@ def test_migrating_creates_the_schema_once(postgres_url: URL) -> None:
         assert sorted(indexes) == ["experiences_fts", "heuristics_fts", "score_anchors_fts"]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("fts", FULL_TEXT_INDEXES, ids=lambda fts: fts.table)
+def test_the_gin_index_serves_every_search(engine: Engine, fts: FullTextIndex) -> None:
+    table = SQLModel.metadata.tables[fts.table]
+    with reading(engine) as connection:
+        # With sequential scans priced out, a plan without the index means the query's
+        # tsvector is not the very expression the index holds.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        search = text_search(connection, fts, table)
+        query = search.query(["csv", "files"])
+        statements = (
+            search.documents(query),
+            select(table.c.id).select_from(search.rows()).where(search.matches(query)),
+            select(table.c.id).where(search.condition(query)),
+        )
+        for statement in statements:
+            compiled = statement.compile(connection)
+            plan = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars()
+            assert f"Bitmap Index Scan on {fts.name}" in "\n".join(plan)
 
 
 def test_a_tsquery_is_the_words_quoted_and_or_ed(engine: Engine) -> None:
