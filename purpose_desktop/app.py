@@ -1,4 +1,5 @@
-"""The composition root: builds the services from settings and starts the GUI.
+"""The composition root: builds the application's parts from settings (the store, the run
+journal, the model manager, the runner and the services front ends use) and starts the GUI.
 
 Only this module and :mod:`cli` choose concrete classes; everything below receives what it
 needs. Importing this module stays cheap and Qt-free, so headless commands never load Qt.
@@ -24,10 +25,9 @@ from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.loop.run import TeamRunner
-    from purpose_desktop.models.catalog import CatalogEntry
     from purpose_desktop.models.router import ModelRouter
+    from purpose_desktop.services.front_end import Services
     from purpose_desktop.store.lazy_store import LazyStore
-    from purpose_desktop.store.opening import StoreReport
     from purpose_desktop.store.run_journal import SqlRunJournal
 
 #: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Services:
-    """Everything a front end (GUI or CLI) needs, wired together."""
+class AppParts:
+    """Everything a front end (GUI or CLI) needs, wired together: the store opened on first
+    use, the run journal, and (made when first asked for) the model manager, the runner and
+    the services."""
 
     paths: Paths
     settings: Settings
@@ -90,37 +92,12 @@ class Services:
             journal=self.journal,
         )
 
-    def list_models(self) -> list[CatalogEntry]:
-        """The local models, described from their files; remembered in the store's catalog
-        (a store that cannot be written only costs the memory of them). Reads files: call it
-        off the UI loop."""
-        from purpose_desktop.models.catalog import list_local_models
+    @functools.cached_property
+    def services(self) -> Services:
+        """The services the window is handed, over the store."""
+        from purpose_desktop.services.front_end import services_over
 
-        entries = list_local_models(self.paths.models_dir, self.settings.context_size)
-        try:
-            # First: opening the store imports SQLAlchemy under the store's lock, one thread
-            # at a time. Two threads importing it at once (this one and the window's look at
-            # the store, at start-up) can deadlock in its circular imports (_DeadlockError).
-            engine = self.store.engine()
-        except UserError as exc:
-            log.warning("The model catalog could not be saved: %s", exc)
-            return entries
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from purpose_desktop.store.model_catalog import ModelCatalogStore
-
-        try:
-            ModelCatalogStore(engine).remember(entries)
-        except (UserError, SQLAlchemyError) as exc:
-            log.warning("The model catalog could not be saved: %s", exc)
-        return entries
-
-    def store_report(self) -> StoreReport:
-        """Runs interrupted when their process died, and whether the database had to be
-        replaced (opens the store: call it off the UI loop)."""
-        from purpose_desktop.store.opening import report_on
-
-        return report_on(self.store.get())
+        return services_over(self.store.get, self.paths.prices_file)
 
     async def aclose(self) -> None:
         """Commit what the journal holds, close the database and end every model process.
@@ -131,7 +108,7 @@ class Services:
         self.store.close()
 
 
-def build_services(paths: Paths | None = None) -> Services:
+def build_app_parts(paths: Paths | None = None) -> AppParts:
     paths = paths or Paths.from_environment()
     paths.ensure()
     configure_logging(paths)
@@ -143,7 +120,7 @@ def build_services(paths: Paths | None = None) -> Services:
     from purpose_desktop.store.lazy_store import LazyStore
 
     store = LazyStore(store_target(paths, settings))
-    return Services(paths, settings, store, store.journal(), tuple(problems))
+    return AppParts(paths, settings, store, store.journal(), tuple(problems))
 
 
 def store_target(
@@ -278,23 +255,21 @@ def run_gui(quit_after_shown: float | None = None, add_models: Sequence[Path] = 
     manager, the app has no terminal to print to."""
     check_display()
     paths = Paths.from_environment()
+    from purpose_desktop.services.runs import RunsService
     from purpose_desktop.ui.application import run_application
     from purpose_desktop.ui.error_dialog import report_start_failure
-    from purpose_desktop.ui.run.controller import DeferredHistory
 
     try:
-        services = build_services(paths)  # a store URL it cannot use is said in the dialog
+        parts = build_app_parts(paths)  # a store URL it cannot use is said in the dialog
         return run_application(
-            paths=services.paths,
-            settings=services.settings,
-            runner=lambda: services.runner,  # made with the first run
-            list_models=services.list_models,
-            shutdown=services.aclose,
+            paths=parts.paths,
+            settings=parts.settings,
+            runner=lambda: parts.runner,  # made with the first run
+            shutdown=parts.aclose,
             quit_after_shown=quit_after_shown,
-            report_on_store=lambda: asyncio.to_thread(services.store_report),
-            run_history=DeferredHistory(lambda: services.store.get().runs),
-            open_store=services.store.get,
-            models=lambda: services.models,  # made when the window's background work starts
+            services=parts.services,
+            run_history=RunsService(parts.services.store),
+            models=lambda: parts.models,  # made when the window's background work starts
             add_models=add_models,
         )
     except Exception as exc:

@@ -464,12 +464,13 @@ def _models_key(action: str, server: str) -> int:
 def _models_probe(*, as_json: bool) -> int:
     from purpose_desktop.cli_run import terminal_settings
     from purpose_desktop.config import Paths
-    from purpose_desktop.models.probe import probe_backends
+    from purpose_desktop.services.models import ModelsService
 
     paths = Paths.from_environment()
     paths.ensure()
     settings = terminal_settings(paths)
-    reports = asyncio.run(probe_backends(paths.models_dir, settings.ollama_host, settings.servers))
+    models = ModelsService(paths.models_dir, None)
+    reports = asyncio.run(models.probe(settings.ollama_host, settings.servers))
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
         return 0
@@ -484,22 +485,25 @@ def _models_probe(*, as_json: bool) -> int:
 
 
 def _models_add(path: Path, *, link: bool) -> int:
+    import threading
+
     from purpose_desktop.config import Paths
-    from purpose_desktop.models.library import add_model_file
+    from purpose_desktop.services.models import ModelsService
 
     paths = Paths.from_environment()
     paths.ensure()
     shown = -1
 
-    def progress(done: int, total: int) -> bool:
+    def progress(done: int, total: int) -> None:
         nonlocal shown
         percent = done * 100 // max(total, 1)
         if percent != shown and sys.stderr.isatty():
             print(f"\rCopying {path.name}: {percent:3d} %", end="", file=sys.stderr, flush=True)
         shown = percent
-        return True
 
-    metadata = add_model_file(path, paths.models_dir, link=link, progress=progress)
+    models = ModelsService(paths.models_dir, None)
+    added = asyncio.run(models.copy_file(path, progress, threading.Event(), link=link))
+    metadata = added.metadata
     if shown >= 0 and sys.stderr.isatty():
         print(file=sys.stderr)
     print(
@@ -576,42 +580,45 @@ def _bench_ui(args: argparse.Namespace) -> int:
 
 
 def _bench_improve(args: argparse.Namespace) -> int:
-    from purpose_desktop.app import build_services
+    from purpose_desktop.app import build_app_parts
     from purpose_desktop.bench import improve
     from purpose_desktop.cli_run import print_problems
     from purpose_desktop.config import resources_dir
     from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
     from purpose_desktop.engine.evaluation.suites import find_suite
-    from purpose_desktop.engine.learning.improvement import ImprovementResult, result_file
-    from purpose_desktop.engine.learning.kept_results import KeptResult
-    from purpose_desktop.engine.team_file import load_team
-    from purpose_desktop.store.improvement_arms import measure_improvement
-    from purpose_desktop.store.improvement_store import keep_result
+    from purpose_desktop.services.benchmarks import (
+        BenchmarkDone,
+        BenchmarkRequest,
+        BenchmarkService,
+        BenchmarkSetup,
+    )
 
-    team = load_team(args.team)
-    services = build_services()
-    print_problems(services.settings_problems)
-    suite = find_suite(args.suite, resources_dir() / "suites", services.paths.suites_dir)
+    parts = build_app_parts()
+    print_problems(parts.settings_problems)
+    paths = parts.paths
+    builtin_suites = resources_dir() / "suites"
+    suite = find_suite(args.suite, builtin_suites, paths.suites_dir)
     arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
+    setup = BenchmarkSetup(
+        models=lambda: parts.models,
+        builtin_suites=builtin_suites,
+        user_suites=paths.suites_dir,
+        sample_teams=resources_dir() / "teams",
+        user_teams=paths.teams_dir,
+        max_answer_tokens=parts.settings.max_answer_tokens,
+    )
+    # Into the database the app lists, as well as the file.
+    benchmarks = BenchmarkService(paths.benchmarks_dir, parts.services.store, setup)
+    request = BenchmarkRequest(suite, args.team, args.iterations, arms)
 
-    async def go() -> tuple[ImprovementResult, KeptResult]:
+    async def go() -> BenchmarkDone:
         try:
-            result = await measure_improvement(
-                team,
-                suite,
-                args.iterations,
-                services.models,
-                arms=arms,
-                max_answer_tokens=services.settings.max_answer_tokens,
-                on_progress=improve.print_progress,
-            )
-            # Into the database the app lists, as well as the file: before the store closes.
-            path = args.out or result_file(services.paths.benchmarks_dir, result)
-            return result, keep_result(result, path, services.store.engine)
+            return await benchmarks.run(request, improve.print_progress, out=args.out)
         finally:
-            await services.aclose()
+            await parts.aclose()
 
-    result, kept = asyncio.run(go())
+    done = asyncio.run(go())
+    result, kept = done.result, done.kept
     print(
         result.to_json() if args.json else improve.format_table(result),
         end=("" if args.json else "\n"),

@@ -9,11 +9,11 @@ one line, exit code 2.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
@@ -25,51 +25,56 @@ from purpose_desktop.engine.recording.event_codec import ENVELOPE, encode_event
 from purpose_desktop.engine.text import shorten
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from purpose_desktop.app import Services
+    from purpose_desktop.app import AppParts
     from purpose_desktop.engine.loop.run import RunOutcome
     from purpose_desktop.engine.recording.journal import StoredStatus
     from purpose_desktop.engine.recording.run_records import CostTotalRecord, RunDetail, RunSummary
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.trajectory import Step
+    from purpose_desktop.services.store import StoreService
     from purpose_desktop.store.opening import Store
 
 SHORT_ID = 8
 T = TypeVar("T")
 
 
-@contextmanager
-def opened_store() -> Iterator[Store]:
-    """The database the settings name, opened (and migrated), without any model machinery."""
+def on_store(command: Callable[[StoreService], Coroutine[Any, Any, T]]) -> T:
+    """What ``command`` makes of the services over the database the settings name, without
+    any model machinery: the database is opened (and migrated) when the command first uses
+    it, and closed after."""
     from purpose_desktop.app import store_target
     from purpose_desktop.cli_run import terminal_settings
     from purpose_desktop.config import Paths
+    from purpose_desktop.services.store import StoreService
     from purpose_desktop.store.opening import open_store
 
     paths = Paths.from_environment()
     paths.ensure()
-    store = open_store(store_target(paths, terminal_settings(paths)))
-    if store.recovery_notice is not None:
-        print(f"purpose-desktop: {store.recovery_notice}", file=sys.stderr)
+    target = store_target(paths, terminal_settings(paths))
+    opened: list[Store] = []
+
+    def open_once() -> Store:
+        if not opened:
+            store = open_store(target)
+            if store.recovery_notice is not None:
+                print(f"purpose-desktop: {store.recovery_notice}", file=sys.stderr)
+            opened.append(store)
+        return opened[0]
+
     try:
-        yield store
+        return asyncio.run(command(StoreService(open_once)))
     finally:
-        store.engine.dispose()
-
-
-def on_database(action: Callable[[Engine], T]) -> T:
-    """What ``action`` makes of the opened database, which is closed after."""
-    with opened_store() as store:
-        return action(store.engine)
+        for store in opened:
+            store.engine.dispose()
 
 
 # --- runs ----------------------------------------------------------------------------
 
 
 def runs_list(*, as_json: bool, status: StoredStatus | None, limit: int) -> int:
-    with opened_store() as store:
-        runs = store.runs.list_runs_now(limit=limit, status=status)
+    from purpose_desktop.services.runs import RunsService
+
+    runs = on_store(lambda store: RunsService(store).list_runs(limit=limit, status=status))
     if as_json:
         _print_json([dataclasses.asdict(run) for run in runs])
         return 0
@@ -99,11 +104,10 @@ def runs_list(*, as_json: bool, status: StoredStatus | None, limit: int) -> int:
 
 
 def runs_show(run_id: str, *, as_json: bool, with_events: bool) -> int:
-    with opened_store() as store:
-        detail = store.runs.run_now(run_id)
-        full_id = detail.summary.id
-        costs = store.runs.cost_totals_now("model", run_id=full_id)
-        events = list(store.runs.all_events_now(full_id)) if with_events else []
+    from purpose_desktop.services.runs import RunsService
+
+    report = on_store(lambda store: RunsService(store).report(run_id, with_events=with_events))
+    detail, costs, events = report.detail, report.costs, report.events
     if as_json:
         record: dict[str, Any] = {
             "run": dataclasses.asdict(detail.summary),
@@ -123,21 +127,22 @@ def runs_show(run_id: str, *, as_json: bool, with_events: bool) -> int:
 
 def runs_resume(run_id: str, *, as_json: bool, auto_approve: bool, events_file: Path | None) -> int:
     async def resume(
-        services: Services, subscribers: list[ev.Subscriber], review: ReviewGate
+        parts: AppParts, subscribers: list[ev.Subscriber], review: ReviewGate
     ) -> RunOutcome:
         # The journal finds runs by their whole id; a person may give the start of it.
-        run = (await services.store.get().runs.run(run_id)).summary
-        return await services.runner.resume(run.id, subscribers, review)
+        run = (await RunsService(parts.services.store).run(run_id)).summary
+        return await parts.runner.resume(run.id, subscribers, review)
 
     from purpose_desktop.cli_run import drive_run
+    from purpose_desktop.services.runs import RunsService
 
     return drive_run(resume, as_json=as_json, auto_approve=auto_approve, events_file=events_file)
 
 
 def runs_export(run_id: str, path: Path) -> int:
-    from purpose_desktop.store.run_files import export_run
+    from purpose_desktop.services.runs import RunsService
 
-    exported = on_database(lambda engine: export_run(engine, run_id, path))
+    exported = on_store(lambda store: RunsService(store).export(run_id, path))
     print(
         f"Exported run {exported.run_id} ({exported.events} events, "
         f"{exported.checkpoints} checkpoints) to {path}."
@@ -146,9 +151,9 @@ def runs_export(run_id: str, path: Path) -> int:
 
 
 def runs_import(path: Path) -> int:
-    from purpose_desktop.store.run_files import import_run
+    from purpose_desktop.services.runs import RunsService
 
-    run = on_database(lambda engine: import_run(engine, path))
+    run = on_store(lambda store: RunsService(store).import_file(path))
     print(
         f"Imported run {run.id}: {run.status}, team {run.team}, {run.steps} step(s), "
         f"{run.events} events.\nSee it with:  purpose-desktop runs show {short(run.id)}"
@@ -269,9 +274,9 @@ def _step_record(step: Step) -> dict[str, Any]:
 
 
 def memory_export(path: Path, team: str | None) -> int:
-    from purpose_desktop.store.memory_files import export_memory
+    from purpose_desktop.services.memory_files import MemoryFilesService
 
-    counts = on_database(lambda engine: export_memory(engine, path, team))
+    counts = on_store(lambda store: MemoryFilesService(store).export(path, team))
     whose = f"team {team}" if team is not None else "every team"
     print(
         f"Exported the memory of {whose} ({counts.heuristics} heuristics, "
@@ -281,9 +286,9 @@ def memory_export(path: Path, team: str | None) -> int:
 
 
 def memory_import(path: Path) -> int:
-    from purpose_desktop.store.memory_files import import_memory
+    from purpose_desktop.services.memory_files import MemoryFilesService
 
-    done = on_database(lambda engine: import_memory(engine, path))
+    done = on_store(lambda store: MemoryFilesService(store).import_file(path))
     print(
         f"Imported {path}: heuristics {done.heuristics_added} added, "
         f"{done.heuristics_merged} merged into stored ones; experiences "
@@ -297,19 +302,17 @@ def memory_import(path: Path) -> int:
 
 
 def teams_save(team_file: Path) -> int:
-    from purpose_desktop.engine.team_file import load_team
-    from purpose_desktop.store.team_store import TeamStore
+    from purpose_desktop.services.teams import TeamsService
 
-    team = load_team(team_file)
-    saved = on_database(lambda engine: TeamStore(engine).save_now(team))
+    saved = on_store(lambda store: TeamsService(store).save(team_file))
     print(f"Saved team {saved.name} ({len(saved.agents)} agent(s)) from {team_file}.")
     return 0
 
 
 def teams_list(*, as_json: bool, limit: int) -> int:
-    from purpose_desktop.store.team_store import TeamStore
+    from purpose_desktop.services.teams import TeamsService
 
-    teams = on_database(lambda engine: TeamStore(engine).list_now(limit=limit))
+    teams = on_store(lambda store: TeamsService(store).list_teams(limit=limit))
     if as_json:
         _print_json([dataclasses.asdict(team) for team in teams])
         return 0
@@ -325,20 +328,17 @@ def teams_list(*, as_json: bool, limit: int) -> int:
 
 
 def teams_export(name: str, path: Path) -> int:
-    from purpose_desktop.store.team_store import TeamStore
+    from purpose_desktop.services.teams import TeamsService
 
-    on_database(lambda engine: TeamStore(engine).export_now(name, path))
+    on_store(lambda store: TeamsService(store).export(name, path))
     print(f"Exported team {name} to {path}.")
     return 0
 
 
 def teams_delete(name: str) -> int:
-    from purpose_desktop.errors import UserError
-    from purpose_desktop.store.team_store import TeamStore
+    from purpose_desktop.services.teams import TeamsService
 
-    deleted = on_database(lambda engine: TeamStore(engine).delete_now(name))
-    if not deleted:
-        raise UserError(f"No team called {name!r} is saved.")
+    on_store(lambda store: TeamsService(store).delete(name))
     print(f"Deleted team {name}.")
     return 0
 

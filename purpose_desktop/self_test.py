@@ -26,7 +26,7 @@ from purpose_desktop.config import HOME_ENV, Paths, example_team_file, resources
 from purpose_desktop.errors import UserError
 
 if TYPE_CHECKING:
-    from purpose_desktop.app import Services
+    from purpose_desktop.app import AppParts
 
 #: The model the check loads unless told otherwise: it ships with the app.
 DEFAULT_MODEL = "bundled:smollm2-135m"
@@ -125,9 +125,9 @@ def _check_database(paths: Paths) -> str:
 
 
 def _check_model(paths: Paths, reference: str) -> str:
-    from purpose_desktop.app import build_services
+    from purpose_desktop.app import build_app_parts
 
-    services = build_services(paths)
+    services = build_app_parts(paths)
     try:
         text, tokens = asyncio.run(_generate(services, reference))
     finally:
@@ -137,7 +137,7 @@ def _check_model(paths: Paths, reference: str) -> str:
     return f"{reference} generated {tokens} tokens: {text.strip()[:40]!r}"
 
 
-async def _generate(services: Services, reference: str) -> tuple[str, int]:
+async def _generate(services: AppParts, reference: str) -> tuple[str, int]:
     from purpose_desktop.models.messages import (
         ChatMessage,
         GenerationOptions,

@@ -10,6 +10,7 @@ os.environ["QT_API"] = "pyside6"
 
 import asyncio
 import gc
+import subprocess
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,26 @@ from purpose_desktop.config import HOME_ENV, Paths, example_team_file
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _a_test_that_starts_a_process_is_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail a test that starts a process (a model worker, the app, the CLI, a server) without
+    the ``model`` or ``process`` mark: the fast loop, ``-m "not model and not process"``,
+    stays fast only if every slow test says so. Processes that session fixtures start before
+    the test are not seen here; their tests carry the mark by hand."""
+    if any(request.node.get_closest_marker(mark) for mark in ("model", "process")):
+        return
+    test = request.node.nodeid
+
+    def refuse(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        raise AssertionError(
+            f"{test} starts a process: mark it `process` (or `model` if it runs a model)"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture

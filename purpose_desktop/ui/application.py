@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.ui.error_dialog import ErrorReporter
-from purpose_desktop.ui.main_window import ListModels, MainWindow, OpenStore, ReportOnStore
+from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, qasync
 from purpose_desktop.ui.review.gate import DialogReviewGate
 from purpose_desktop.ui.review.pending import PendingReviewsList
-from purpose_desktop.ui.run.controller import RunController, RunHistory
+from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.single_instance import InstanceServer, hand_over, server_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
@@ -31,6 +31,8 @@ from purpose_desktop.ui.theme import follow_system_theme, show_first_theme
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
     from purpose_desktop.models.router import ModelRouter
+    from purpose_desktop.services.front_end import Services
+    from purpose_desktop.services.runs import RunsService
     from purpose_desktop.ui.run.controller import Runner
 
 Shutdown = Callable[[], Awaitable[None]]
@@ -89,15 +91,14 @@ def build_main_window(
     paths: Paths,
     settings: Settings,
     runner: Runner,
-    list_models: ListModels,
     reporter: ErrorReporter,
-    report_on_store: ReportOnStore | None = None,
-    run_history: RunHistory | None = None,
-    open_store: OpenStore | None = None,
+    services: Services | None = None,
+    run_history: RunsService | None = None,
     models: Callable[[], ModelRouter] | None = None,
 ) -> MainWindow:
     """The main window with its controller, the review dialogs and the runs list wired, and
-    the prices saved in the Costs pane charged from the next run on."""
+    the prices saved in the Costs pane charged from the next run on. Without ``services``
+    the window reaches no database: nothing is recorded or shown."""
     tasks = TaskKeeper(reporter)
     review = DialogReviewGate()
     controller = RunController(runner, tasks, review=review, history=run_history)
@@ -106,9 +107,7 @@ def build_main_window(
         settings=settings,
         controller=controller,
         tasks=tasks,
-        list_models=list_models,
-        report_on_store=report_on_store,
-        open_store=open_store,
+        services=services,
         models=models,
         make_pending_reviews=lambda: PendingReviewsList(review),
     )
@@ -127,12 +126,10 @@ def run_application(
     paths: Paths,
     settings: Settings,
     runner: Runner,
-    list_models: ListModels,
     shutdown: Shutdown,
     quit_after_shown: float | None = None,
-    report_on_store: ReportOnStore | None = None,
-    run_history: RunHistory | None = None,
-    open_store: OpenStore | None = None,
+    services: Services | None = None,
+    run_history: RunsService | None = None,
     models: Callable[[], ModelRouter] | None = None,
     add_models: Sequence[Path] = (),
 ) -> int:
@@ -158,11 +155,9 @@ def run_application(
         paths=paths,
         settings=settings,
         runner=runner,
-        list_models=list_models,
         reporter=reporter,
-        report_on_store=report_on_store,
+        services=services,
         run_history=run_history,
-        open_store=open_store,
         models=models,
     )
     window.show()

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from purpose_desktop.config import (
-    Paths,
-    Settings,
-    example_team_file,
-    resources_dir,
-    save_settings,
-)
+from purpose_desktop.config import Paths, Settings, example_team_file, resources_dir
 from purpose_desktop.errors import UserError
+from purpose_desktop.services.models import Catalog, ModelsService
+from purpose_desktop.services.settings import SettingsService
+from purpose_desktop.services.start_up import import_shared_modules
+from purpose_desktop.services.teams import read_team_file
 from purpose_desktop.ui.lazy_pane import LazyPane
 from purpose_desktop.ui.memory.pane import MemoryPane
 from purpose_desktop.ui.models.controller import ModelsController
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -30,45 +28,20 @@ if TYPE_CHECKING:
     from purpose_desktop.engine.specs import LoadedTeam
     from purpose_desktop.models.catalog import CatalogEntry
     from purpose_desktop.models.router import ModelRouter
-    from purpose_desktop.store.opening import Store, StoreReport
+    from purpose_desktop.services.front_end import Services
+    from purpose_desktop.services.store import StoreReport
     from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
     from purpose_desktop.ui.costs.pane import CostsPane
     from purpose_desktop.ui.models.pane import ModelsPane
     from purpose_desktop.ui.run.pane import RunPane
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
-ListModels = Callable[[], Sequence["CatalogEntry"]]
-ReportOnStore = Callable[[], Awaitable["StoreReport"]]
-OpenStore = Callable[[], "Store"]
-"""Opens the store (once; later calls return it). It blocks: call it on a worker thread."""
 
 
 def icon(name: str) -> QtGui.QIcon:
     """One of the application's own icons. (Qt's standard icons cost a noticeable part of
     start-up: PySide6 builds a large Python enum the first time they are used.)"""
     return QtGui.QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
-
-
-def _import_shared_modules() -> None:
-    for name in _SHARED_MODULES:
-        importlib.import_module(name)
-
-
-_SHARED_MODULES = (
-    "pydantic.main",
-    "sqlalchemy",
-    "purpose_desktop.store.opening",
-    "purpose_desktop.models.router",
-)
-
-
-def _read_team(path: Path) -> LoadedTeam:
-    # Imported here, on a worker thread: pydantic and yaml take a noticeable time to import.
-    from purpose_desktop.engine.team_file import load_team
-    from purpose_desktop.ui.team.pane import preload_editor
-
-    preload_editor()  # the team pane builds its editor when this team arrives
-    return load_team(path)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -84,12 +57,11 @@ class MainWindow(QtWidgets.QMainWindow):
         settings: Settings,
         controller: RunController,
         tasks: TaskKeeper,
-        list_models: ListModels,
-        report_on_store: ReportOnStore | None = None,
-        open_store: OpenStore | None = None,
+        services: Services | None = None,
         models: Callable[[], ModelRouter] | None = None,
         make_pending_reviews: Callable[[], QtWidgets.QWidget] | None = None,
     ) -> None:
+        """``services`` reach the database (without them, nothing is recorded or shown)."""
         super().__init__()
         self.setWindowTitle("Purpose Desktop[*]")  # [*]: unsaved changes to the team
         self.setWindowIcon(icon("purpose-desktop"))
@@ -97,16 +69,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._paths = paths
         self._settings = settings
         self._tasks = tasks
-        self._list_models = list_models
-        self._report_on_store = report_on_store
-        self._open_store = open_store
+        self._operations = Operations(tasks)
+        self._settings_service = SettingsService(paths)
+        self._services = services
         self._models = models
         self.controller = controller
         self._make_pending_reviews = make_pending_reviews
 
         self.team_pane = TeamPane()
         self.run_tab = LazyPane(self._make_run_pane)
-        self.memory_pane = MemoryPane(tasks, open_store)
+        self.memory_pane = MemoryPane(tasks, None if services is None else services.memory)
         self.costs_tab = LazyPane(self._make_costs_pane)
         self.benchmark_tab = LazyPane(self._make_benchmark_pane)
         self.models_tab = LazyPane(self._make_models_pane)
@@ -133,15 +105,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.dirty_changed.connect(self.setWindowModified)
         self.team_pane.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         # GGUF files dropped anywhere on the window are added through the models pane.
+        self._models_service = ModelsService(
+            paths.models_dir, models, store=None if services is None else services.store
+        )
         self.models_controller = ModelsController(
             lambda: self.models_pane,
             window=self,
-            models_dir=paths.models_dir,
+            service=self._models_service,
             settings=lambda: self._settings,
             change_settings=self.change_settings,
             refresh=self.refresh_models,
             tasks=tasks,
-            models=models,
         )
         self.models_controller.wants_attention.connect(
             lambda: self.tabs.setCurrentWidget(self.models_tab)
@@ -211,7 +185,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _make_costs_pane(self) -> CostsPane:
         from purpose_desktop.ui.costs.pane import CostsPane
 
-        pane = CostsPane(self._tasks, self._open_store, self._paths.prices_file)
+        pane = CostsPane(self._tasks, None if self._services is None else self._services.costs)
         pane.prices_saved.connect(self._prices_saved)
         return pane
 
@@ -219,7 +193,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.prices_saved.emit(prices)
 
     def _make_benchmark_pane(self) -> BenchmarkPane:
-        from purpose_desktop.ui.benchmarks.job import BenchmarkSetup
+        from purpose_desktop.services.benchmarks import BenchmarkService, BenchmarkSetup
+        from purpose_desktop.ui.benchmarks.controller import BenchmarkController
         from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 
         paths = self._paths
@@ -236,9 +211,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 max_answer_tokens=self._settings.max_answer_tokens,
             )
         )
-        return BenchmarkPane(
-            self._tasks, paths.benchmarks_dir, open_store=self._open_store, setup=setup
-        )
+        store = None if self._services is None else self._services.store
+        service = BenchmarkService(paths.benchmarks_dir, store, setup)
+        return BenchmarkPane(BenchmarkController(self._tasks, service))
 
     def _run_recorded(self, _outcome: object) -> None:
         """A run ended, recorded with its costs and what it learned: the panes that show
@@ -333,10 +308,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """The team pane saved a valid team: runs use it, and it reopens next time."""
         self.controller.set_team(team)
         if team.source is not None:
-            self._settings = self._settings.replace(last_team_file=str(team.source))
-            self._tasks.start(
-                asyncio.to_thread(save_settings, self._paths, self._settings), "save settings"
-            )
+            self.change_settings(last_team_file=str(team.source))
 
     def _run_task(self) -> None:
         self.tabs.setCurrentWidget(self.run_tab)
@@ -379,12 +351,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._tasks.start(self._start_background_work(), "start-up work")
 
     async def _start_background_work(self) -> None:
-        # What the work below needs on several threads at once (reading the team file,
-        # opening the database, listing and adding models) is imported first, on one thread:
-        # CPython can hand one of two threads importing the same package at once a partly
-        # initialised module ("partially initialized module 'pydantic._internal._validators'",
-        # a _DeadlockError in sqlalchemy.exc).
-        await asyncio.to_thread(_import_shared_modules)
+        # What the work below needs on several threads at once is imported first, on one
+        # thread: two threads importing one package at once can break its import.
+        await import_shared_modules()
         self._started = True
         if self._files_to_add:
             self.models_controller.add_files(self._files_to_add)
@@ -392,16 +361,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._tasks.start(self.open_initial_team(), "open initial team")
         self.refresh_models()
         self.models_controller.start()
-        if self._report_on_store is not None:
-            self._tasks.start(self._look_at_store(self._report_on_store), "look at the store")
+        if self._services is not None:
+            self._operations.run(
+                "look at the store",
+                self._services.store.report,
+                done=self._store_reported,
+                failed=lambda exc: self._warn("The database cannot be used", str(exc)),
+            )
 
-    async def _look_at_store(self, report_on_store: ReportOnStore) -> None:
+    def _store_reported(self, report: StoreReport) -> None:
         """Offer to resume interrupted runs; say so if the database had to be replaced."""
-        try:
-            report = await report_on_store()
-        except UserError as exc:
-            self._warn("The database cannot be used", str(exc))
-            return
         if report.recovery_notice is not None:
             self._warn("The database was damaged", report.recovery_notice)
         if report.interrupted:
@@ -443,11 +412,15 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._tasks.start(self._load_team(path), f"load team {path.name}")
 
     async def _load_team(self, path: Path) -> None:
-        team = await asyncio.to_thread(_read_team, path)
+        from purpose_desktop.ui.team.pane import preload_editor
+
+        # The team pane builds its editor when this team arrives: its modules are imported
+        # on the same worker thread.
+        team = await read_team_file(path, warm_up=preload_editor)
         self.controller.set_team(team)
         self.statusBar().showMessage(f"Opened team {team.spec.name}", 5000)
         self._settings = self._settings.replace(last_team_file=str(path))
-        await asyncio.to_thread(save_settings, self._paths, self._settings)
+        await self._settings_service.save(self._settings)
 
     async def open_initial_team(self) -> None:
         """Open the last team used, or the sample team on first launch."""
@@ -470,9 +443,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if made:
             self.models_pane.refresh_button.setEnabled(False)
         try:
-            entries = await asyncio.to_thread(self._list_models)
-            self._catalog = entries
-            self.team_pane.set_catalog(entries, await asyncio.to_thread(self._model_budget))
+            settings = self._settings
+            catalog: Catalog = await self._models_service.catalog(
+                settings.context_size, settings.model_memory_mib
+            )
+            self._catalog = catalog.entries
+            self.team_pane.set_catalog(catalog.entries, catalog.budget)
         except UserError as exc:
             self._catalog = str(exc)
         finally:
@@ -483,16 +459,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def change_settings(self, **changes: Any) -> None:
         """Change some settings and save them in the background."""
         self._settings = self._settings.replace(**changes)
-        self._tasks.start(
-            asyncio.to_thread(save_settings, self._paths, self._settings), "save settings"
-        )
-
-    def _model_budget(self) -> int:
-        """Bytes loaded local models may use together (the pool's budget)."""
-        from purpose_desktop.models.memory import MIB, half_of_memory
-
-        mib = self._settings.model_memory_mib
-        return mib * MIB if mib is not None else half_of_memory()
+        self._tasks.start(self._settings_service.save(self._settings), "save settings")
 
     # --- layout -----------------------------------------------------------------------
 

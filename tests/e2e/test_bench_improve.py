@@ -38,7 +38,7 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
     # Answers 42 to everything: the sum checks out, the product does not.
     model = team_model(lambda messages: act("finish", answer="42"), score=6)
     monkeypatch.setattr(
-        app.Services,
+        app.AppParts,
         "models",
         property(lambda self: ScriptedProvider({"bundled:smollm2-135m": model})),
     )

@@ -98,17 +98,15 @@ def test_first_launch_opens_the_sample_team_and_a_signal_closes_cleanly(tmp_path
 
 OPEN_AND_CLOSE_FILE_DIALOG = """
 import asyncio, sys
-from purpose_desktop.app import build_services
-from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.app import build_app_parts
 from purpose_desktop.ui.application import build_main_window, create_qapplication
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.qt import QtWidgets
 
-services = build_services()
+services = build_app_parts()
 app = create_qapplication(services.paths)
 window = build_main_window(
     paths=services.paths, settings=services.settings, runner=services.runner,
-    list_models=lambda: list_local_models(services.paths.models_dir),
     reporter=ErrorReporter(None, services.paths.log_file),
 )
 window.show()

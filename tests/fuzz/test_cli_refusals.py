@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from purpose_desktop.config import HOME_ENV
 
+pytestmark = pytest.mark.process
+
 CORPUS = Path(__file__).with_name("corpus")
 HANG_SECONDS = 60
 

@@ -1,6 +1,6 @@
 """The application as a person starts it, for the journeys in this folder.
 
-Each journey gets a fresh home folder, the services the application builds from it (the real
+Each journey gets a fresh home folder, the parts the application builds from it (the real
 model manager, whose bundled SmolLM2 runs in a worker process, and a real SQLite database),
 and the main window wired as ``purpose-desktop`` wires it. The window is shown before the
 event loop runs, and its background work starts on the loop's first turn, as at a real start.
@@ -13,12 +13,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.app import Services, build_services
+from purpose_desktop.app import AppParts, build_app_parts
 from purpose_desktop.config import Paths
+from purpose_desktop.services.runs import RunsService
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.run.controller import DeferredHistory
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]
@@ -30,7 +30,7 @@ class App:
 
     def __init__(self, home: Paths, screenshot: Screenshot, journey: str) -> None:
         self.paths = home
-        self.services: Services = build_services(home)
+        self.parts: AppParts = build_app_parts(home)
         self.reporter = ErrorReporter(None, home.log_file)
         self._screenshot = screenshot
         self._journey = journey
@@ -46,17 +46,15 @@ class App:
 
     def open(self) -> MainWindow:
         """The main window, wired as the application's own start wires it, on screen."""
-        services = self.services
+        parts = self.parts
         window = build_main_window(
-            paths=services.paths,
-            settings=services.settings,
-            runner=lambda: services.runner,
-            list_models=services.list_models,
+            paths=parts.paths,
+            settings=parts.settings,
+            runner=lambda: parts.runner,
             reporter=self.reporter,
-            report_on_store=lambda: asyncio.to_thread(services.store_report),
-            run_history=DeferredHistory(lambda: services.store.get().runs),
-            open_store=services.store.get,
-            models=lambda: services.models,
+            services=parts.services,
+            run_history=RunsService(parts.services.store),
+            models=lambda: parts.models,
         )
         window.resize(1280, 800)
         window.controller.finished.connect(self.outcomes.append)
@@ -90,7 +88,7 @@ class App:
         async def shut_down() -> None:
             if window is not None:
                 await window.stop_background_work()
-            await self.services.aclose()
+            await self.parts.aclose()
 
         run_in_qt_loop(shut_down())
         errors = [f"{box.text()}\n{box.detailedText()}" for box in self.reporter.open_dialogs]

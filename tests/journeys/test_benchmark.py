@@ -45,7 +45,8 @@ def test_a_benchmark_run_from_the_pane_draws_its_curve(
         open_tab(qtbot, window.tabs, window.benchmark_tab)
         pane = window.benchmark_pane
         await wait_for(
-            lambda: pane.listing is not None and pane.listing.done(), "the results to be listed"
+            lambda: pane.controller.listing is not None and pane.controller.listing.done(),
+            "the results to be listed",
         )
         assert pane.pages.currentWidget() is pane.empty  # none yet: it says how to make one
         app.shot("no-results-yet")
@@ -66,7 +67,9 @@ def test_a_benchmark_run_from_the_pane_draws_its_curve(
 
         assert pane.progress.isVisible()
         assert pane.progress.heading.text() == "Running colours with example.yaml"
-        await wait_for(lambda: pane.running is None, "the benchmark to finish", MODEL_WAIT)
+        await wait_for(
+            lambda: pane.controller.running is None, "the benchmark to finish", MODEL_WAIT
+        )
         assert pane.notice.text().startswith(
             "The benchmark finished. Its result is saved in the database and as "
         )

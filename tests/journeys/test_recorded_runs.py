@@ -38,7 +38,7 @@ def test_a_recorded_run_is_opened_replayed_and_forked_with_an_edited_action(
 ) -> None:
     # Earlier, before this window opened: the sample team ran the task (as `purpose-desktop
     # run` does at a terminal), recorded in the same database.
-    earlier = run_in_qt_loop(app.services.runner.run(load_team(example_team_file()), TASK))
+    earlier = run_in_qt_loop(app.parts.runner.run(load_team(example_team_file()), TASK))
     assert earlier.status == "completed" and earlier.answer
     window = app.open()
     pane = window.run_pane

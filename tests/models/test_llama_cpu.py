@@ -12,6 +12,8 @@ from purpose_desktop.models.bundled import smollm2_path
 from purpose_desktop.models.llama_cpu import build_has_amx
 from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 
+pytestmark = pytest.mark.process
+
 # Each script runs in a process of its own: the change lasts for the process that makes it.
 ON_THIS_BUILD = """
 import llama_cpp.llama_cpp as low_level

@@ -17,6 +17,8 @@ from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from tests.e2e.test_cli import purpose_desktop
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture
 def download(tmp_path: Path) -> Path:

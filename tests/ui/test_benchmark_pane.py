@@ -23,8 +23,11 @@ from purpose_desktop.engine.learning.improvement import (
     result_file,
     save_improvement,
 )
+from purpose_desktop.services.benchmarks import BenchmarkService
+from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from purpose_desktop.store.opening import Store, StoreError, open_store
+from purpose_desktop.ui.benchmarks.controller import BenchmarkController
 from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -100,7 +103,7 @@ def make_pane(
     tasks = TaskKeeper(errors.append)
 
     def make(**options: Any) -> BenchmarkPane:
-        pane = BenchmarkPane(tasks, folder, **options)
+        pane = BenchmarkPane(BenchmarkController(tasks, BenchmarkService(folder, **options)))
         qtbot.addWidget(pane)
         pane.resize(1100, 680)
         return pane
@@ -113,9 +116,9 @@ def make_pane(
 async def shown(pane: BenchmarkPane) -> None:
     """Show the pane and wait for its first listing of the folder."""
     pane.show()
-    await wait_until(lambda: pane.listing is not None, 10)
-    assert pane.listing is not None
-    await pane.listing
+    await wait_until(lambda: pane.controller.listing is not None, 10)
+    assert pane.controller.listing is not None
+    await pane.controller.listing
 
 
 def test_without_results_the_pane_says_how_to_make_them(
@@ -236,17 +239,19 @@ def test_open_shows_a_result_kept_elsewhere_and_refuses_a_bad_one(
         dialog.selectFile(str(elsewhere))
         dialog.accept()
         await wait_until(lambda: pane.shown is not None, 10)
-        await pane.open_file(not_a_result)
+        await pane.controller.open_file(not_a_result)
         assert pane.notice.text() == (
             f"{not_a_result} is not a benchmark result: it must "
             'have "format": "purpose-desktop-improvement"'
         )
         assert pane.shown is not None  # what was shown stays
-        await pane.refresh()  # the opened file stays listed after the folder is read again
+        await (
+            pane.controller.refresh()
+        )  # the opened file stays listed after the folder is read again
 
     run_in_qt_loop(scenario())
     assert pane.shown is not None and pane.table.rowCount() == 4
-    assert [entry.path for entry in pane.entries] == [elsewhere]
+    assert [entry.path for entry in pane.controller.entries] == [elsewhere]
 
 
 def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
@@ -272,7 +277,7 @@ def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
     os.utime(folder / "copied.json", (base.created.timestamp() - 3600,) * 2)
     (folder / "broken.json").write_text("{", encoding="utf-8")
     os.utime(folder / "broken.json", (1_600_000_000, 1_600_000_000))
-    pane = make_pane(open_store=lambda: store)
+    pane = make_pane(store=StoreService(lambda: store))
 
     async def scenario() -> None:
         await shown(pane)
@@ -282,15 +287,15 @@ def test_the_databases_results_are_listed_with_the_files_it_does_not_hold(
             f"arithmetic · Calculators · {local(base.created)}",
             "broken.json (cannot be read)",
         ]
-        assert [entry.saved for entry in pane.entries[:2]] == [kept.saved, only_saved]
-        assert pane.entries[2].path == folder / "copied.json"
+        assert [entry.saved for entry in pane.controller.entries[:2]] == [kept.saved, only_saved]
+        assert pane.controller.entries[2].path == folder / "copied.json"
         # A database's result is read when it is shown.
-        assert pane.reading is not None
-        await pane.reading
+        assert pane.controller.reading is not None
+        await pane.controller.reading
         assert pane.shown == both and pane.delete_button.isEnabled()
         pane.results.setCurrentRow(1)
-        assert pane.reading is not None
-        await pane.reading
+        assert pane.controller.reading is not None
+        await pane.controller.reading
         assert pane.shown is not None and pane.shown.suite == "text"
         pane.results.setCurrentRow(2)
         assert pane.shown == base and not pane.delete_button.isEnabled()  # only a file
@@ -309,15 +314,15 @@ def test_a_result_deleted_from_the_database_goes_with_its_file(
     newer = replace(newer, created=newer.created + timedelta(hours=1))
     for result in (older, newer):
         keep_result(result, result_file(folder, result), lambda: store.engine)
-    pane = make_pane(open_store=lambda: store)
+    pane = make_pane(store=StoreService(lambda: store))
 
     async def scenario() -> None:
         await shown(pane)
-        assert len(pane.entries) == 2
-        doomed = pane.entries[0].saved
+        assert len(pane.controller.entries) == 2
+        doomed = pane.controller.entries[0].saved
         assert doomed is not None and doomed.file is not None
         pane.delete_button.click()
-        box = pane.confirmation
+        box = pane.controller.confirmation
         assert box is not None and box.isVisible()  # open(), not a blocking exec()
         assert box.text() == (
             f"Delete the result of arithmetic by Calculators, {local(newer.created)}?"
@@ -326,10 +331,10 @@ def test_a_result_deleted_from_the_database_goes_with_its_file(
         delete.click()
         await wait_until(lambda: pane.notice.text().startswith("Deleted"), 10)
         assert not doomed.file.exists()
-        assert [entry.saved.id for entry in pane.entries if entry.saved] == [
+        assert [entry.saved.id for entry in pane.controller.entries if entry.saved] == [
             saved.id for saved in ImprovementStore(store.engine).list_saved()
         ]
-        assert len(pane.entries) == 1 and pane.entries[0].saved != doomed
+        assert len(pane.controller.entries) == 1 and pane.controller.entries[0].saved != doomed
 
     run_in_qt_loop(scenario())
 
@@ -344,7 +349,7 @@ def test_a_database_that_cannot_be_read_leaves_the_files_listed(
     def no_store() -> Store:
         raise StoreError("The database x.sqlite3 is in use by another program.")
 
-    pane = make_pane(open_store=no_store)
+    pane = make_pane(store=StoreService(no_store))
     run_in_qt_loop(shown(pane))
     assert pane.listing_notice.text() == (
         "The results saved in the database cannot be read: The database x.sqlite3 is in use "

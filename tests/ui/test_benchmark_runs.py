@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.app import build_services
+from purpose_desktop.app import build_app_parts
 from purpose_desktop.config import Paths, resources_dir
 from purpose_desktop.engine.learning.improvement import list_results
+from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamEvent
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
+from purpose_desktop.services.benchmarks import BenchmarkService, BenchmarkSetup
+from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.benchmarks.controller import BenchmarkController
 from purpose_desktop.ui.benchmarks.form import BenchmarkForm
-from purpose_desktop.ui.benchmarks.job import BenchmarkSetup
 from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.qt import QtCore
@@ -95,26 +98,34 @@ class Bench:
     model: GatedModel
 
 
-@pytest.fixture
-def bench(
-    tmp_path: Path, model: GatedModel, qtbot: QtBot, run_in_qt_loop: RunInLoop
-) -> Iterator[Bench]:
-    suites = tmp_path / "suites"
+def scripted_setup(folder: Path, model: ChatModel) -> BenchmarkSetup:
+    """Benchmarks on ``model`` in place of the bundled SmolLM2, with the built-in suites and
+    sample teams, and the person's suites and teams in ``folder`` (the suites holding
+    ``tiny``)."""
+    suites = folder / "suites"
     suites.mkdir()
     (suites / "tiny.yaml").write_text(SUITE, encoding="utf-8")
-    setup = BenchmarkSetup(
+    return BenchmarkSetup(
         models=lambda: ScriptedProvider({"bundled:smollm2-135m": model}),
         builtin_suites=resources_dir() / "suites",
         user_suites=suites,
         sample_teams=resources_dir() / "teams",
-        user_teams=tmp_path / "teams",
+        user_teams=folder / "teams",
         max_answer_tokens=64,
     )
+
+
+@pytest.fixture
+def bench(
+    tmp_path: Path, model: GatedModel, qtbot: QtBot, run_in_qt_loop: RunInLoop
+) -> Iterator[Bench]:
+    setup = scripted_setup(tmp_path, model)
     store = open_store(tmp_path / "purpose-desktop.sqlite3")
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
     folder = tmp_path / "benchmarks"
-    pane = BenchmarkPane(tasks, folder, open_store=lambda: store, setup=setup)
+    service = BenchmarkService(folder, StoreService(lambda: store), setup)
+    pane = BenchmarkPane(BenchmarkController(tasks, service))
     qtbot.addWidget(pane)
     pane.resize(1100, 680)
     yield Bench(pane, folder, store, model)
@@ -129,8 +140,10 @@ async def filled_form(pane: BenchmarkPane, qtbot: QtBot) -> BenchmarkForm:
     pane.activateWindow()
     await wait_until(pane.isActiveWindow, 5)  # shortcuts go to the active window
     qtbot.keyClick(pane.results, QtCore.Qt.Key.Key_B, QtCore.Qt.KeyboardModifier.ControlModifier)
-    await wait_until(lambda: pane.form is not None, 5)  # a button's shortcut clicks it soon
-    form = pane.form
+    await wait_until(
+        lambda: pane.controller.form is not None, 5
+    )  # a button's shortcut clicks it soon
+    form = pane.controller.form
     # open(), not a blocking exec(): this test goes on while the form is up.
     assert form is not None and form.isVisible()
     await wait_until(lambda: form.suite_box.count() > 0, 10)
@@ -161,7 +174,7 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
     pane.progress.bar.valueChanged.connect(values.append)
 
     async def scenario() -> None:
-        await pane.refresh()
+        await pane.controller.refresh()
         form = await filled_form(pane, qtbot)
         suites = [form.suite_box.itemText(i) for i in range(form.suite_box.count())]
         assert suites == [
@@ -198,7 +211,7 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         screenshot(form, "bench_pane_form")
         model.hold_after(0)  # held at its first model call
         form.run_button.click()
-        assert pane.form is None  # the form closed as the run began
+        assert pane.controller.form is None  # the form closed as the run began
         assert pane.progress.isVisible() and not pane.run_button.isEnabled()
         assert pane.progress.heading.text() == "Running tiny with arithmetic.yaml"
         await wait_until(lambda: model.holding, 20)
@@ -216,7 +229,7 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         )
         screenshot(pane, "bench_pane_running")
         model.hold_after(None)
-        running = pane.running
+        running = pane.controller.running
         assert running is not None
         await running
 
@@ -231,7 +244,7 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         f"database and as {listed.path.name} in the benchmarks "
         "folder."
     )
-    assert [entry.saved for entry in pane.entries] == [saved]  # listed once, and chosen
+    assert [entry.saved for entry in pane.controller.entries] == [saved]  # listed once, and chosen
     assert pane.results.currentRow() == 0
     shown = pane.shown
     assert shown is not None and shown == listed.result
@@ -253,14 +266,14 @@ def test_cancel_stops_the_run_mid_way_and_saves_nothing(
     pane, model = bench.pane, bench.model
 
     async def scenario() -> None:
-        await pane.refresh()
+        await pane.controller.refresh()
         form = await filled_form(pane, qtbot)
         choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 3)
         model.hold_after(8)
         form.run_button.click()
         await wait_until(lambda: pane.progress.done > 0 and model.holding, 20)
         done = pane.progress.done
-        running = pane.running
+        running = pane.controller.running
         assert running is not None
         pane.progress.cancel_button.click()
         assert not pane.progress.cancel_button.isEnabled()
@@ -304,7 +317,7 @@ def test_a_team_file_that_cannot_be_used_is_named_and_nothing_runs(
         assert form.team_box.currentText() == "bad.yaml" and form.team_file() == bad
         choose(form, "tiny (yours) · 2 tasks", "bad.yaml", 1)
         form.run_button.click()
-        running = pane.running
+        running = pane.controller.running
         assert running is not None
         await running
 
@@ -331,10 +344,12 @@ def test_without_arms_the_form_will_not_run(
 
 
 def test_a_pane_without_models_offers_no_run(tmp_path: Path, qtbot: QtBot) -> None:
-    pane = BenchmarkPane(TaskKeeper(lambda error: None), tmp_path)
+    pane = BenchmarkPane(
+        BenchmarkController(TaskKeeper(lambda error: None), BenchmarkService(tmp_path))
+    )
     qtbot.addWidget(pane)
     assert pane.run_button.isHidden() and not pane.open_button.isHidden()
-    assert pane.open_form() is None and pane.form is None
+    assert pane.open_form() is None and pane.controller.form is None
     assert pane.progress.isHidden()
 
 
@@ -347,14 +362,13 @@ def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
         folder.mkdir(parents=True, exist_ok=True)
     (home.suites_dir / "tiny.yaml").write_text(SUITE, encoding="utf-8")
     shutil.copy(resources_dir() / "teams" / "files.yaml", home.teams_dir / "mine.yaml")
-    services = build_services(home)
+    services = build_app_parts(home)
     window = build_main_window(
         paths=home,
         settings=services.settings,
         runner=services.runner,
-        list_models=lambda: [],
         reporter=ErrorReporter(None, home.log_file),
-        open_store=services.store.get,
+        services=services.services,
         models=lambda: services.models,
     )
     window.show()
@@ -362,9 +376,9 @@ def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
     async def scenario() -> None:
         window.tabs.setCurrentWidget(window.benchmark_tab)
         pane = window.benchmark_pane
-        await wait_until(lambda: pane.listing is not None, 10)
-        assert pane.listing is not None
-        await pane.listing
+        await wait_until(lambda: pane.controller.listing is not None, 10)
+        assert pane.controller.listing is not None
+        await pane.controller.listing
         form = await filled_form(pane, qtbot)
         assert form.suite_box.itemText(4) == "tiny (yours) · 2 tasks"
         assert form.team_box.itemText(0) == "mine.yaml"

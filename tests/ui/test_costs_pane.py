@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.app import build_services
+from purpose_desktop.app import build_app_parts
 from purpose_desktop.config import Paths
 from purpose_desktop.engine.costs import Price, PriceTable, load_prices
 from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.engine.team_file import load_team
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.services.costs import CostsService
+from purpose_desktop.services.runs import RunsService
+from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.database import reading
 from purpose_desktop.store.opening import Store, StoreError, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
@@ -27,7 +29,6 @@ from purpose_desktop.ui.costs.pane import CostsPane
 from purpose_desktop.ui.costs.prices import PriceEditor
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.run.controller import DeferredHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import Scheme, apply_theme
 from pytestqt.qtbot import QtBot
@@ -128,16 +129,15 @@ def test_after_a_real_run_the_totals_match_the_database(
 ) -> None:
     from purpose_desktop.config import example_team_file
 
-    services = build_services(home)
+    parts = build_app_parts(home)
     reporter = ErrorReporter(None, home.log_file)
     window = build_main_window(
         paths=home,
-        settings=services.settings,
-        runner=services.runner,
-        list_models=lambda: list_local_models(home.models_dir),
+        settings=parts.settings,
+        runner=parts.runner,
         reporter=reporter,
-        run_history=DeferredHistory(lambda: services.store.get().runs),
-        open_store=services.store.get,
+        services=parts.services,
+        run_history=RunsService(parts.services.store),
     )
     window.resize(1100, 760)
     window.show()
@@ -156,7 +156,7 @@ def test_after_a_real_run_the_totals_match_the_database(
         await wait_until(lambda: bool(outcomes), 180)
         # The run's end refreshes the pane in view, without a click.
         await wait_until(lambda: pane.table.rowCount() > 0, 20)
-        store = services.store.get()
+        store = parts.store.get()
         for by in ("agent", "model", "run", "day"):
             await show_grouping(pane, by)
             expected = stored_totals(store, by)
@@ -175,7 +175,7 @@ def test_after_a_real_run_the_totals_match_the_database(
         run_in_qt_loop(scenario())
         outcome = outcomes[0]
         assert outcome is not None and outcome.status == "completed"
-        (by_run,) = stored_totals(services.store.get(), "run").items()
+        (by_run,) = stored_totals(parts.store.get(), "run").items()
         # The run's own account of its calls agrees with what was recorded.
         assert by_run == (
             outcome.run_id,
@@ -191,7 +191,7 @@ def test_after_a_real_run_the_totals_match_the_database(
 
         async def shutdown() -> None:
             await window.stop_background_work()
-            await services.aclose()
+            await parts.aclose()
 
         run_in_qt_loop(shutdown())
         window.deleteLater()
@@ -246,7 +246,7 @@ class Bench:
         self.tasks = TaskKeeper(self.errors.append)
         self.opened = 0
         self.prices_file = folder / "prices.json"
-        self.pane = CostsPane(self.tasks, self.open, self.prices_file)
+        self.pane = CostsPane(self.tasks, CostsService(StoreService(self.open), self.prices_file))
         qtbot.addWidget(self.pane)
         self.pane.resize(1000, 680)
         self.runner = scripted_runner(self.store, self.journal, folder)
@@ -538,13 +538,13 @@ def test_without_a_store_or_with_a_broken_one_the_pane_says_so(
 ) -> None:
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
-    unrecorded = CostsPane(tasks, None, tmp_path / "prices.json")
+    unrecorded = CostsPane(tasks, None)
     qtbot.addWidget(unrecorded)
 
     def broken() -> Store:
         raise StoreError("The database x.sqlite3 is in use by another program.")
 
-    failing = CostsPane(tasks, broken, tmp_path / "prices.json")
+    failing = CostsPane(tasks, CostsService(StoreService(broken), tmp_path / "prices.json"))
     qtbot.addWidget(failing)
 
     async def scenario() -> None:
@@ -556,6 +556,7 @@ def test_without_a_store_or_with_a_broken_one_the_pane_says_so(
     assert unrecorded.empty.text() == (
         "Runs are not being recorded, so there are no costs to show."
     )
+    assert not unrecorded.prices_button.isEnabled()
     assert failing.notice.text() == (
         "The costs cannot be read: The database x.sqlite3 is in use by another program."
     )

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.engine.loop.run import TeamRunner
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.services.front_end import services_over
 from purpose_desktop.store.database import writing
-from purpose_desktop.store.opening import Store, StoreReport, open_store, report_on
+from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
@@ -94,17 +94,13 @@ def test_an_interrupted_run_is_offered_and_resumed_from_the_window(
         journal=journal,
     )
 
-    async def report() -> StoreReport:
-        return await asyncio.to_thread(report_on, store)
-
     reporter = ErrorReporter(None, home.log_file)
     window: MainWindow = build_main_window(
         paths=home,
         settings=Settings(),
         runner=runner,
-        list_models=lambda: list_local_models(home.models_dir),
         reporter=reporter,
-        report_on_store=report,
+        services=services_over(lambda: store, home.prices_file),
     )
     window.show()
     notice = window.run_pane.interrupted_notice
@@ -150,16 +146,12 @@ def test_a_damaged_database_replaced_at_start_is_reported_in_the_window(
     assert store.recovered_from is not None
     runner = TeamRunner(ScriptedProvider({}), store.memory, workspaces_dir=home.workspaces_dir)
 
-    async def report() -> StoreReport:
-        return await asyncio.to_thread(report_on, store)
-
     window = build_main_window(
         paths=home,
         settings=Settings(),
         runner=runner,
-        list_models=lambda: list_local_models(home.models_dir),
         reporter=ErrorReporter(None, home.log_file),
-        report_on_store=report,
+        services=services_over(lambda: store, home.prices_file),
     )
     window.show()
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.app import Services, build_services
+from purpose_desktop.app import AppParts, build_app_parts
 from purpose_desktop.config import Paths, example_team_file
 from purpose_desktop.errors import TeamFileError
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
@@ -22,18 +21,17 @@ RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 
 
 @pytest.fixture
-def services(home: Paths) -> Services:
-    return build_services(home)
+def services(home: Paths) -> AppParts:
+    return build_app_parts(home)
 
 
 @pytest.fixture
-def window(services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
+def window(services: AppParts, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
     reporter = ErrorReporter(None, services.paths.log_file)
     main = build_main_window(
         paths=services.paths,
         settings=services.settings,
         runner=services.runner,
-        list_models=lambda: list_local_models(services.paths.models_dir),
         reporter=reporter,
     )
     main.reporter = reporter  # type: ignore[attr-defined]
@@ -182,7 +180,7 @@ def test_a_bad_team_file_is_shown_to_the_user(
 
 
 def test_a_bug_in_a_background_task_is_logged_and_shown(
-    window: MainWindow, services: Services, run_in_qt_loop: RunInLoop
+    window: MainWindow, services: AppParts, run_in_qt_loop: RunInLoop
 ) -> None:
     reporter: ErrorReporter = window.reporter  # type: ignore[attr-defined]
 
@@ -205,14 +203,13 @@ def test_a_bug_in_a_background_task_is_logged_and_shown(
 
 
 def test_layout_is_restored_on_the_next_start(
-    services: Services, qtbot: QtBot, run_in_qt_loop: RunInLoop
+    services: AppParts, qtbot: QtBot, run_in_qt_loop: RunInLoop
 ) -> None:
     def make() -> MainWindow:
         main = build_main_window(
             paths=services.paths,
             settings=services.settings,
             runner=services.runner,
-            list_models=lambda: list_local_models(services.paths.models_dir),
             reporter=ErrorReporter(None, services.paths.log_file),
         )
         qtbot.addWidget(main)
@@ -276,7 +273,7 @@ def test_a_run_cancelled_before_it_starts_frees_the_run_button(
 
 
 def test_an_error_raised_in_a_qt_slot_is_shown_and_logged(
-    window: MainWindow, services: Services, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    window: MainWindow, services: AppParts, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reporter: ErrorReporter = window.reporter  # type: ignore[attr-defined]
     monkeypatch.setattr("sys.excepthook", reporter.excepthook)

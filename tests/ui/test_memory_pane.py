@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.app import build_services
+from purpose_desktop.app import build_app_parts
 from purpose_desktop.config import Paths
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.services.memory import MemoryService
+from purpose_desktop.services.runs import RunsService
+from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.database import reading, writing
 from purpose_desktop.store.deferred import DeferredMemoryStore
 from purpose_desktop.store.opening import Store, open_store
@@ -29,11 +31,11 @@ from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.memory.browser import NOTHING_LEARNED, MemoryBrowser
+from purpose_desktop.ui.memory.controller import MemoryController
 from purpose_desktop.ui.memory.pane import MemoryPane
 from purpose_desktop.ui.memory.retrieved import DELETED
 from purpose_desktop.ui.memory.table import PAGE_SIZE, PageModel
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.run.controller import DeferredHistory
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -110,8 +112,8 @@ def filled_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class Bench:
-    """A memory pane over a copy of the filled database; how often it opened the store, and
-    the errors its tasks raised."""
+    """A memory pane over a copy of the filled database; how often it asked for the store,
+    and the errors its tasks raised."""
 
     pane: MemoryPane
     store: Store
@@ -123,18 +125,15 @@ class Bench:
         assert self.pane.browser is not None
         return self.pane.browser
 
+    @property
+    def controller(self) -> MemoryController:
+        assert self.pane.controller is not None
+        return self.pane.controller
+
     async def settled(self) -> None:
-        """Wait until no search is pending and every page asked for has been shown."""
-        browser = self.browser
-        await wait_until(
-            lambda: (
-                not browser.search_timer.isActive()
-                and not browser.heuristics.loading
-                and not browser.experiences.loading
-                and all(task.done() for task in browser._latest.values())
-            ),
-            30,
-        )
+        """Wait until no search is pending and everything asked for has been read."""
+        browser, controller = self.browser, self.controller
+        await wait_until(lambda: not browser.search_timer.isActive() and not controller.reading, 30)
 
     async def activate(self) -> None:
         """Make the pane's window the active one (offscreen, nothing else does)."""
@@ -168,7 +167,7 @@ def bench(
         opened.append(1)
         return store
 
-    pane = MemoryPane(tasks, open_it)
+    pane = MemoryPane(tasks, MemoryService(StoreService(open_it)))
     qtbot.addWidget(pane)
     pane.resize(1280, 820)
     yield Bench(pane, store, opened, errors)
@@ -211,6 +210,7 @@ def test_the_pane_opens_the_store_when_first_shown_and_pages_through_thousands(
 
     async def scenario() -> None:
         browser = await bench.show()
+        assert bench.opened  # the store, asked for once the pane was shown
         assert browser.team_box.currentText() == "lab"
         assert [browser.team_box.itemText(i) for i in range(browser.team_box.count())] == [
             "lab",
@@ -240,10 +240,9 @@ def test_the_pane_opens_the_store_when_first_shown_and_pages_through_thousands(
         )
 
         bench.pane.hide()
-        bench.pane.show()  # shown again: the same page read again, the store not reopened
+        bench.pane.show()  # shown again: the same page read again
         await bench.settled()
         assert browser.heuristic_pager.label.text().startswith("Page 2 of ")
-        assert bench.opened == [1]
 
     run_in_qt_loop(scenario())
 
@@ -274,11 +273,9 @@ def test_search_filters_and_sort_run_in_the_database_and_the_newest_search_wins(
         # A search started while another is read: only the newest one's rows are shown.
         browser.search_box.setText("deploying")
         qtbot.keyClick(browser.search_box, Key.Key_Return)
-        slower = browser.heuristics._loading
         browser.search_box.setText("reports")
         qtbot.keyClick(browser.search_box, Key.Key_Return)
         await bench.settled()
-        assert slower is not None and slower.cancelled()
         assert browser.heuristic_model.rows == await memory.search_heuristics(
             HeuristicQuery("lab", "reports"), limit=PAGE_SIZE
         )
@@ -329,7 +326,7 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
         click_row(qtbot, view, 3)
         chosen = browser.heuristic_model.row(3)
         qtbot.keyClick(view, Key.Key_Return)
-        form = browser.form
+        form = bench.controller.form
         assert form is not None and form.isVisible()
         assert form.pattern_edit.toPlainText() == chosen.pattern
         assert form.strategy_edit.toPlainText() == chosen.strategy
@@ -339,7 +336,7 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
         qtbot.mouseClick(form.pinned_box, QtCore.Qt.MouseButton.LeftButton)
         screenshot(form, "memory-edit-form")
         qtbot.mouseClick(form.save_button, QtCore.Qt.MouseButton.LeftButton)
-        await wait_until(lambda: browser.form is None)
+        await wait_until(lambda: bench.controller.form is None)
         await bench.settled()
         [stored] = await bench.store.memory.heuristics_by_ids([chosen.id or 0])
         assert (stored.tier, stored.strategy, stored.pinned) == (
@@ -359,7 +356,7 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
         # An edit that would make it the same as another heuristic is refused in the form.
         other = browser.heuristic_model.row(4)
         qtbot.keyClick(view, Key.Key_Return)
-        form = browser.form
+        form = bench.controller.form
         assert form is not None
         form.pattern_edit.setPlainText(other.pattern)
         form.strategy_edit.setPlainText(other.strategy)
@@ -370,7 +367,7 @@ def test_enter_edits_a_heuristic_and_the_edit_reaches_the_database(
         assert form.pattern_edit.toPlainText() == other.pattern
         assert await bench.store.memory.heuristics_by_ids([chosen.id or 0]) == [stored]
         qtbot.mouseClick(form.cancel_button, QtCore.Qt.MouseButton.LeftButton)
-        assert browser.form is None
+        assert bench.controller.form is None
 
     run_in_qt_loop(scenario())
 
@@ -388,7 +385,7 @@ def test_a_full_disk_keeps_the_injected_heuristic_in_the_form_until_it_can_be_sa
         browser = await bench.show()
         before = await bench.store.memory.count_heuristics("lab")
         qtbot.mouseClick(browser.inject_button, QtCore.Qt.MouseButton.LeftButton)
-        form = browser.form
+        form = bench.controller.form
         assert form is not None and form.windowTitle() == "Inject heuristic"
         assert not form.save_button.isEnabled()  # nothing written yet
         qtbot.keyClicks(form.pattern_edit, "a zeppelin ledger with twelve months")
@@ -407,7 +404,7 @@ def test_a_full_disk_keeps_the_injected_heuristic_in_the_form_until_it_can_be_sa
 
         limit.lift()
         qtbot.mouseClick(form.save_button, QtCore.Qt.MouseButton.LeftButton)
-        await wait_until(lambda: browser.form is None)
+        await wait_until(lambda: bench.controller.form is None)
         [stored] = await bench.store.memory.search_heuristics(HeuristicQuery("lab", "zeppelin"))
         assert (stored.source, stored.tier, stored.strategy, stored.q_value) == (
             "human",
@@ -461,17 +458,17 @@ def test_delete_asks_first_then_removes_the_selection_from_the_database(
         assert len(doomed) == 3
 
         qtbot.keyClick(view, Key.Key_Delete)
-        box = browser.confirmation
+        box = bench.controller.confirmation
         assert box is not None and box.isVisible()
         assert box.text().startswith("Delete 3 heuristics?")
         qtbot.keyClick(box, Key.Key_Escape)  # no
         await bench.settled()
-        assert browser.confirmation is None
+        assert bench.controller.confirmation is None
         assert len(await memory.heuristics_by_ids(doomed)) == 3
 
         await bench.activate()  # as a window manager does once a dialog has gone
         qtbot.keyClick(view, Key.Key_Delete)
-        box = browser.confirmation
+        box = bench.controller.confirmation
         assert box is not None
         delete = next(b for b in box.buttons() if b.text() == "Delete")
         qtbot.mouseClick(delete, QtCore.Qt.MouseButton.LeftButton)
@@ -487,7 +484,7 @@ def test_delete_asks_first_then_removes_the_selection_from_the_database(
         click_row(qtbot, browser.experience_view, 0)
         [gone] = browser.selected_experiences()
         qtbot.keyClick(browser.experience_view, Key.Key_Delete)
-        box = browser.confirmation
+        box = bench.controller.confirmation
         assert box is not None and box.text().startswith(f"Delete experience #{gone.id}?")
         qtbot.mouseClick(
             next(b for b in box.buttons() if b.text() == "Delete"), QtCore.Qt.MouseButton.LeftButton
@@ -587,7 +584,7 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
     given = bench.store.runs.memory_retrievals_now(outcome.run_id)
     first = given[0]
     assert len(first.heuristics) == 3 and len(first.experiences) == 1
-    deleted_id = first.heuristics[1][0]
+    deleted_id = first.heuristics[1].id
     assert asyncio.run(bench.store.memory.delete_heuristic(deleted_id))
 
     async def scenario() -> None:
@@ -603,8 +600,8 @@ def test_a_step_shows_the_memories_it_was_given_and_those_deleted_since(
             [heuristics.item(r, c).text() for c in range(heuristics.columnCount())]
             for r in range(heuristics.rowCount())
         ]
-        assert [row[0] for row in rows] == [str(h[0]) for h in first.heuristics]
-        assert rows[1][3] == DELETED and rows[1][2] == first.heuristics[1][2]
+        assert [row[0] for row in rows] == [str(h.id) for h in first.heuristics]
+        assert rows[1][3] == DELETED and rows[1][2] == first.heuristics[1].strategy
         assert [row[3] for row in rows if row[0] != str(deleted_id)] == ["multiply two numbers"] * 2
         assert view.experiences.item(0, 1).text() == "multiply 17 by 24"
         assert view.note.text().endswith("1 of them deleted since.")
@@ -628,7 +625,7 @@ def test_refresh_reads_what_another_program_learned_meanwhile(
 ) -> None:
     async def scenario() -> None:
         browser = await bench.show("ops")
-        before = browser.heuristics.total
+        before = bench.controller.heuristics.total
         # Another program sharing the database (a headless run, a memory import) learns.
         other = open_store(tmp_path / "store.sqlite3")
         try:
@@ -644,7 +641,7 @@ def test_refresh_reads_what_another_program_learned_meanwhile(
         finally:
             other.engine.dispose()
         browser.refresh_button.click()
-        await wait_until(lambda: browser.heuristics.total == before + 1, 30)
+        await wait_until(lambda: bench.controller.heuristics.total == before + 1, 30)
         assert "compress the old ones first" in texts(browser.heuristic_model, "Strategy")
 
     run_in_qt_loop(scenario())
@@ -656,7 +653,7 @@ class App:
     window, which restores the layout the last session left, as the application's does."""
 
     def __init__(self, home: Paths) -> None:
-        self.services = build_services(home)
+        self.parts = build_app_parts(home)
         self.reporter = ErrorReporter(None, home.log_file)
         self.outcomes: list[Any] = []
         model = team_model(
@@ -664,22 +661,21 @@ class App:
         )
         self.runner = TeamRunner(
             ScriptedProvider({"m": model}),
-            DeferredMemoryStore(lambda: self.services.store.get().memory),
+            DeferredMemoryStore(lambda: self.parts.store.get().memory),
             workspaces_dir=home.workspaces_dir,
-            journal=self.services.journal,
+            journal=self.parts.journal,
         )
         self.window: MainWindow | None = None
 
     def open(self) -> MainWindow:
-        services = self.services
+        parts = self.parts
         window = build_main_window(
-            paths=services.paths,
-            settings=services.settings,
+            paths=parts.paths,
+            settings=parts.settings,
             runner=self.runner,
-            list_models=lambda: list_local_models(services.paths.models_dir),
             reporter=self.reporter,
-            run_history=DeferredHistory(lambda: services.store.get().runs),
-            open_store=services.store.get,
+            services=parts.services,
+            run_history=RunsService(parts.services.store),
         )
         window.resize(1200, 760)
         window.controller.finished.connect(self.outcomes.append)
@@ -689,7 +685,7 @@ class App:
     async def run(self, task: str) -> None:
         """Run ``task`` on a one-agent team, as the Run pane would, and wait for its end."""
         assert self.window is not None
-        self.window.controller.set_team(one_agent_team(self.services.paths.home))
+        self.window.controller.set_team(one_agent_team(self.parts.paths.home))
         ended = len(self.outcomes)
         assert self.window.controller.start(task)
         await wait_until(lambda: len(self.outcomes) > ended, 30)
@@ -721,7 +717,7 @@ def app(home: Paths, run_in_qt_loop: RunInLoop) -> Iterator[App]:
     async def shut_down() -> None:
         if window is not None:
             await window.stop_background_work()
-        await made.services.aclose()
+        await made.parts.aclose()
 
     run_in_qt_loop(shut_down())
     if window is not None:

@@ -19,11 +19,10 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backends import fail
-from purpose_desktop.app import Services, build_services
+from purpose_desktop.app import AppParts, build_app_parts
 from purpose_desktop.config import HOME_ENV, Paths, load_settings, resources_dir
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.bundled import smollm2_path
-from purpose_desktop.models.catalog import list_local_models
 from purpose_desktop.ui.application import build_main_window
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
@@ -37,22 +36,18 @@ SMOLLM2 = "bundled:smollm2-135m"
 
 
 @pytest.fixture
-def services(home: Paths) -> Services:
-    return build_services(home)
+def services(home: Paths) -> AppParts:
+    return build_app_parts(home)
 
 
 @pytest.fixture
-def window(services: Services, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
+def window(services: AppParts, run_in_qt_loop: RunInLoop) -> Iterator[MainWindow]:
     """The application's window with the real model manager."""
     reporter = ErrorReporter(None, services.paths.log_file)
-    # The catalog straight from the files: services.list_models would also open the store.
     main = build_main_window(
         paths=services.paths,
         settings=services.settings,
         runner=services.runner,
-        list_models=lambda: list_local_models(
-            services.paths.models_dir, services.settings.context_size
-        ),
         reporter=reporter,
         models=lambda: services.models,
     )
@@ -123,6 +118,7 @@ def file_with(path: Path, content: bytes) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_a_drop_adds_the_good_gguf_and_says_why_each_bad_file_was_not_added(
     window: MainWindow,
     home: Paths,
@@ -187,7 +183,7 @@ def qapp_kept(qapp: QtWidgets.QApplication) -> Iterator[QtWidgets.QApplication]:
 @pytest.mark.model
 def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
     window: MainWindow,
-    services: Services,
+    services: AppParts,
     run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
@@ -237,7 +233,7 @@ def test_the_bundled_model_is_loaded_and_unloaded_from_the_pane(
 @pytest.mark.model
 def test_a_lower_budget_is_saved_and_a_model_over_it_is_refused_with_what_it_needs(
     window: MainWindow,
-    services: Services,
+    services: AppParts,
     home: Paths,
     run_in_qt_loop: RunInLoop,
 ) -> None:
@@ -266,7 +262,7 @@ def test_a_lower_budget_is_saved_and_a_model_over_it_is_refused_with_what_it_nee
 
 @pytest.mark.model
 def test_a_copy_and_a_load_under_way_can_be_cancelled(
-    window: MainWindow, services: Services, home: Paths, run_in_qt_loop: RunInLoop
+    window: MainWindow, services: AppParts, home: Paths, run_in_qt_loop: RunInLoop
 ) -> None:
     pane = window.models_pane
     window.tabs.setCurrentWidget(window.models_tab)
@@ -325,7 +321,7 @@ def no_keyring() -> Iterator[None]:
 @pytest.mark.usefixtures("no_keyring")
 def test_a_server_is_added_without_a_keyring_and_a_server_down_is_reported(
     window: MainWindow,
-    services: Services,
+    services: AppParts,
     home: Paths,
     run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
@@ -433,6 +429,7 @@ def test_the_desktop_entry_opens_gguf_files_with_the_app() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.model
 def test_opening_a_gguf_file_with_the_app_adds_it(tmp_path: Path) -> None:
     home = Paths(tmp_path / "home")
     download = Path(shutil.copy(smollm2_path(), tmp_path / "smol.gguf"))

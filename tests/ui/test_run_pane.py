@@ -22,10 +22,12 @@ from purpose_desktop.engine.review import (
 )
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
+from purpose_desktop.services.runs import RunsService
+from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from purpose_desktop.ui.run.controller import DeferredHistory, RunController, RunHistory
+from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.run.pane import RunPane
 from purpose_desktop.ui.run.phi_chart import PhiChart
 from purpose_desktop.ui.run.timeline import TimelineItem, parse_action
@@ -153,7 +155,8 @@ def make_bench(
             workspaces_dir=tmp_path / "workspaces",
             journal=journal,
         )
-        controller = RunController(runner, tasks, review=review, history=store.runs)
+        history = RunsService(StoreService(lambda: store))
+        controller = RunController(runner, tasks, review=review, history=history)
         pane = RunPane(controller)
         qtbot.addWidget(pane)
         pane.resize(1200, 760)
@@ -663,18 +666,16 @@ def test_a_failed_run_says_why_and_what_to_do_next(
 def test_tokens_from_the_bundled_model_stream_into_the_agents_view(
     home: Paths, qtbot: QtBot, run_in_qt_loop: RunInLoop, screenshot: Screenshot
 ) -> None:
-    from purpose_desktop.app import build_services
+    from purpose_desktop.app import build_app_parts
     from purpose_desktop.config import example_team_file
     from purpose_desktop.engine.team_file import load_team
 
-    services = build_services(home)
+    services = build_app_parts(home)
     errors: list[BaseException] = []
     tasks = TaskKeeper(errors.append)
 
-    def open_history() -> RunHistory:
-        return services.store.get().runs
-
-    controller = RunController(services.runner, tasks, history=DeferredHistory(open_history))
+    history = RunsService(services.services.store)
+    controller = RunController(services.runner, tasks, history=history)
     pane = RunPane(controller)
     qtbot.addWidget(pane)
     pane.resize(1200, 760)

@@ -365,6 +365,7 @@ def test_each_model_shows_its_size_context_and_whether_it_fits(
     assert combo.itemText(combo.findData(SMOLLM)).endswith("(too large for memory)")
 
 
+@pytest.mark.process
 def test_the_pane_is_light_until_a_team_is_shown() -> None:
     code = (
         "import sys; from purpose_desktop.ui.qt import QtWidgets;"

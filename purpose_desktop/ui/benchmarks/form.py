@@ -12,7 +12,7 @@ from pathlib import Path
 
 from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
 from purpose_desktop.engine.evaluation.suites import Suite
-from purpose_desktop.ui.benchmarks.job import BenchmarkChoices, BenchmarkRequest, TeamChoice
+from purpose_desktop.services.benchmarks import BenchmarkChoices, BenchmarkRequest, TeamChoice
 from purpose_desktop.ui.memory.table import counted
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
 from purpose_desktop.ui.widgets.notice import notice_label, say

@@ -3,43 +3,26 @@ curves of one measure (success rate, Φ, steps, reward, tokens, time), one per s
 by side ("learning on", "learning off", "with overrides"...).
 
 It lists the results saved in the database and the result files in the benchmarks folder of
-the home folder (``ui/benchmark_results.py`` says how the two are merged), and opens others
-with Open…. Run benchmark… runs a suite with a team, showing its progress, and saves the result
-in both places; Delete… forgets a result saved in the database, with its file. Everything that
-reads or writes runs on a worker thread, first when the pane is shown.
+the home folder (``services/benchmark_listing.py`` says how the two are merged), and opens
+others with Open…. Run benchmark… runs a suite with a team, showing its progress, and saves the
+result in both places; Delete… forgets a result saved in the database, with its file. What it
+does is its controller's (:class:`BenchmarkController`); the pane shows it, first when shown.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
-import logging
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from purpose_desktop.engine.learning.improvement import (
-    METRICS,
-    ImprovementFileError,
-    ImprovementResult,
-    ResultFile,
-    load_improvement,
-)
-from purpose_desktop.errors import UserError
-from purpose_desktop.ui.benchmarks.job import read_choices, run_benchmark
+from purpose_desktop.engine.learning.improvement import METRICS, ImprovementResult
+from purpose_desktop.services.benchmark_listing import ListedResult
+from purpose_desktop.ui.benchmarks.controller import BenchmarkController, when
 from purpose_desktop.ui.benchmarks.progress import BenchmarkProgress
-from purpose_desktop.ui.benchmarks.results import (
-    ListedResult,
-    OpenStore,
-    ResultListing,
-    read_results,
-)
 from purpose_desktop.ui.costs.report import seconds_text
 from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
-from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.team.questions import message_box
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
 from purpose_desktop.ui.widgets.chart_parts import compact
@@ -47,13 +30,8 @@ from purpose_desktop.ui.widgets.curve_chart import Curve, CurveChart
 from purpose_desktop.ui.widgets.notice import notice_label, say
 
 if TYPE_CHECKING:
-    # The form and the database layer are imported when first needed:
-    # the pane may be made as the window starts, which does not wait for them.
-    from purpose_desktop.engine.learning.kept_results import SavedImprovement
+    from purpose_desktop.services.benchmarks import BenchmarkRequest
     from purpose_desktop.ui.benchmarks.form import BenchmarkForm
-    from purpose_desktop.ui.benchmarks.job import BenchmarkDone, BenchmarkRequest, BenchmarkSetup
-
-log = logging.getLogger(__name__)
 
 RESULT_FILTER = "Benchmark results (*.json);;All files (*)"
 RUN_SHORTCUT = "Ctrl+B"
@@ -81,40 +59,17 @@ def empty_text(folder: Path) -> str:
 
 
 class BenchmarkPane(QtWidgets.QWidget):
-    """The results and their curves. ``open_store`` opens the database (on a worker thread)
-    whose results are listed beside the folder's files; without it, the files alone.
-    ``setup`` is what running a benchmark needs; without it there is no Run benchmark…."""
+    """The results and their curves, and the progress of a benchmark under way, as
+    ``controller`` says; Run benchmark… only when it can run one."""
 
     def __init__(
-        self,
-        tasks: TaskKeeper,
-        folder: Path,
-        *,
-        open_store: OpenStore | None = None,
-        setup: BenchmarkSetup | None = None,
-        parent: QtWidgets.QWidget | None = None,
+        self, controller: BenchmarkController, parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self._tasks = tasks
-        self.folder = folder
-        self._open_store = open_store
-        self._setup = setup
-        self.entries: list[ListedResult] = []
-        """What the list shows: files opened with Open… first, then the rest, newest first."""
-        self._opened: list[ListedResult] = []
-        # The database's results read so far: the result, or why it cannot be read. Keyed by
-        # the whole listing, not the id alone, which SQLite gives again after a deletion.
-        self._read: dict[SavedImprovement, ImprovementResult | str] = {}
+        self.controller = controller
+        self.folder = controller.service.folder
         self.shown: ImprovementResult | None = None
         self.file_dialog: QtWidgets.QFileDialog | None = None
-        self.form: BenchmarkForm | None = None
-        self.confirmation: QtWidgets.QMessageBox | None = None
-        self.listing: asyncio.Task[None] | None = None
-        """The latest reading of the list, once one has started."""
-        self.reading: asyncio.Task[None] | None = None
-        """The latest reading of a result from the database."""
-        self.running: asyncio.Task[None] | None = None
-        """The benchmark under way."""
 
         self.results = QtWidgets.QListWidget()
         self.listing_notice = notice_label()
@@ -127,7 +82,7 @@ class BenchmarkPane(QtWidgets.QWidget):
             f"Run a suite of tasks with a team and draw how it improves ({RUN_SHORTCUT})"
         )
         set_by_name(self.run_button, "shortcut", RUN_SHORTCUT)
-        if setup is None:
+        if not controller.service.can_run:
             self.run_button.hide()
         self.progress = BenchmarkProgress()
         self.heading = QtWidgets.QLabel("")
@@ -137,7 +92,7 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.chart = CurveChart()
         self.table = read_only_table(("Iteration",))
         self.notice = notice_label()
-        self.empty = QtWidgets.QLabel(empty_text(folder))
+        self.empty = QtWidgets.QLabel(empty_text(self.folder))
         self.empty.setWordWrap(True)
         set_by_name(self.empty, "alignment", "AlignCenter")
         set_by_name(self.empty, "textInteractionFlags", "TextSelectableByMouse")
@@ -151,10 +106,11 @@ class BenchmarkPane(QtWidgets.QWidget):
         self._connect()
 
     def _connect(self) -> None:
+        controller = self.controller
         self.results.currentRowChanged.connect(self._show_row)
         self.measure.currentIndexChanged.connect(lambda _i: self._draw())
         self.open_button.clicked.connect(self.choose_file)
-        self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_button.clicked.connect(controller.refresh)
         self.delete_button.clicked.connect(self.ask_to_delete)
         delete = QtGui.QShortcut(
             QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
@@ -163,7 +119,17 @@ class BenchmarkPane(QtWidgets.QWidget):
         )
         delete.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
         self.run_button.clicked.connect(self.open_form)
-        self.progress.cancel_requested.connect(self.cancel)
+        self.progress.cancel_requested.connect(controller.cancel)
+        controller.listed.connect(self._list)
+        controller.listing_problem.connect(
+            lambda problem: say(self.listing_notice, problem, "warning")
+        )
+        controller.result_read.connect(self._result_read)
+        controller.said.connect(lambda text, meaning: say(self.notice, text, meaning))
+        controller.run_started.connect(self._run_started)
+        controller.progressed.connect(self.progress.advance)
+        controller.cancelling.connect(self.progress.cancelling)
+        controller.run_over.connect(self._run_over)
 
     def _lay_out(self) -> None:
         side = QtWidgets.QWidget()
@@ -224,31 +190,13 @@ class BenchmarkPane(QtWidgets.QWidget):
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
-        if self.listing is None:
-            call_on_loop(self, self.refresh)  # shown with the window, before the loop runs
+        if self.controller.listing is None:
+            # Shown with the window, before the loop runs.
+            call_on_loop(self, self.controller.refresh)
 
-    def refresh(self) -> asyncio.Task[None]:
-        """Read the database's results and the results folder again."""
-        self.listing = self._tasks.start(self._refresh(), "list benchmark results")
-        return self.listing
-
-    async def _refresh(self, select: Path | None = None) -> None:
-        listing: ResultListing = await asyncio.to_thread(
-            read_results, self.folder, self._open_store
-        )
-        say(self.listing_notice, listing.problem or "", "warning")
-        opened = {entry.path for entry in self._opened}
-        entries = self._opened + [e for e in listing.entries if e.path not in opened]
-        rows = [
-            index
-            for index, entry in enumerate(entries)
-            if select is not None and entry.path == select
-        ]
-        self._list(entries, rows[0] if rows else 0)
-
-    def _list(self, entries: list[ListedResult], current: int = 0) -> None:
-        """List ``entries`` and show the one at ``current``."""
-        self.entries = entries
+    def _list(self, current: int) -> None:
+        """List the controller's entries and show the one at ``current``."""
+        entries = self.controller.entries
         self.results.blockSignals(True)  # the selection is set once, below
         self.results.clear()
         for entry in entries:
@@ -265,8 +213,8 @@ class BenchmarkPane(QtWidgets.QWidget):
             self._show_nothing()
 
     def current_entry(self) -> ListedResult | None:
-        row = self.results.currentRow()
-        return self.entries[row] if 0 <= row < len(self.entries) else None
+        entries, row = self.controller.entries, self.results.currentRow()
+        return entries[row] if 0 <= row < len(entries) else None
 
     # --- opening --------------------------------------------------------------------------
 
@@ -276,55 +224,23 @@ class BenchmarkPane(QtWidgets.QWidget):
             self, "Open benchmark results", str(self.folder), RESULT_FILTER
         )
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(lambda chosen: self.open_file(Path(chosen)))
+        dialog.fileSelected.connect(lambda chosen: self.controller.open_file(Path(chosen)))
         self.file_dialog = dialog
         dialog.open()
         return dialog
 
-    def open_file(self, path: Path) -> asyncio.Task[None]:
-        """Read ``path`` and show it at the top of the list; say why if it cannot be read."""
-        return self._tasks.start(self._open(path), f"open {path.name}")
-
-    async def _open(self, path: Path) -> None:
-        try:
-            result = await asyncio.to_thread(load_improvement, path)
-        except ImprovementFileError as exc:
-            say(self.notice, str(exc))
-            return
-        now = datetime.now().timestamp()
-        entry = ListedResult(now, file=ResultFile(path, now, result))
-        self._opened = [entry, *(o for o in self._opened if o.path != path)]
-        self._list([entry, *(e for e in self.entries if e.path != path)])
-
     # --- showing --------------------------------------------------------------------------
 
     def _show_row(self, row: int) -> None:
-        if not 0 <= row < len(self.entries):
+        entries = self.controller.entries
+        if not 0 <= row < len(entries):
             return
-        entry = self.entries[row]
+        entry = entries[row]
         self._allow_delete(entry)
         say(self.notice, "")  # what was said of the result shown before
-        if entry.saved is None:
-            self._show_read(entry.result or entry.problem or "")
-            return
-        read = self._read.get(entry.saved)
-        if read is None:
-            self.reading = self._tasks.start(self._read_saved(entry), "read a benchmark result")
-        else:
-            self._show_read(read)
+        self.controller.read(entry)
 
-    async def _read_saved(self, entry: ListedResult) -> None:
-        from purpose_desktop.store.improvement_store import ImprovementStore
-
-        saved, open_store = entry.saved, self._open_store
-        assert saved is not None and open_store is not None  # listed from that store
-        try:
-            read: ImprovementResult | str = await asyncio.to_thread(
-                lambda: ImprovementStore(open_store().engine).load(saved.id)
-            )
-        except UserError as exc:
-            read = str(exc)
-        self._read[saved] = read
+    def _result_read(self, entry: ListedResult, read: ImprovementResult | str) -> None:
         if self.current_entry() is entry:  # not since replaced by another choice
             self._show_read(read)
 
@@ -358,7 +274,7 @@ class BenchmarkPane(QtWidgets.QWidget):
         model = f" · {result.model}" if result.model else ""
         self.heading.setText(
             f"<b>{html.escape(result.suite)}</b>{html.escape(team)}"
-            f"{html.escape(model)} · {_when(result.created)}"
+            f"{html.escape(model)} · {when(result.created)}"
         )
         self.pages.setCurrentWidget(self.details)
         self._draw()
@@ -389,166 +305,24 @@ class BenchmarkPane(QtWidgets.QWidget):
                 )
         table.resizeColumnsToContents()
 
-    # --- running --------------------------------------------------------------------------
+    # --- running and deleting -------------------------------------------------------------
 
     def open_form(self) -> BenchmarkForm | None:
-        """Open the form that sets up a benchmark, without blocking the event loop; ``None``
-        when the pane cannot run one, or one is under way."""
-        setup = self._setup
-        if setup is None or self.running is not None:
-            return None
-        if self.form is not None:
-            self.form.raise_()
-            self.form.activateWindow()
-            return self.form
-        from purpose_desktop.ui.benchmarks.form import BenchmarkForm
+        """Open the form that sets up a benchmark (see
+        :meth:`BenchmarkController.open_form`)."""
+        return self.controller.open_form(self)
 
-        form = BenchmarkForm(self, setup.user_suites)
-        form.submitted.connect(self.start)
-        form.finished.connect(lambda _result: self._form_closed(form))
-        self.form = form
-        form.open()
-        self._tasks.start(self._fill(form, setup), "read suites and teams")
-        return form
-
-    async def _fill(self, form: BenchmarkForm, setup: BenchmarkSetup) -> None:
-        choices = await asyncio.to_thread(read_choices, setup)
-        if self.form is form:
-            form.show_choices(choices)
-
-    def _form_closed(self, form: BenchmarkForm) -> None:
-        if self.form is form:
-            self.form = None
-        form.deleteLater()
-
-    def start(self, request: BenchmarkRequest) -> asyncio.Task[None] | None:
-        """Run ``request``, with its progress shown; ``None`` if one is under way already."""
-        if self._setup is None or self.running is not None:
-            return None
-        if self.form is not None:
-            self.form.accept()
-        say(self.notice, "")
+    def _run_started(self, request: BenchmarkRequest) -> None:
         self.run_button.setEnabled(False)
         self.progress.start(request)
-        self.running = self._tasks.start(self._run(request, self._setup), "run a benchmark")
-        return self.running
 
-    def cancel(self) -> None:
-        """Stop the benchmark under way; nothing of it is saved. Once its last task run is
-        over, only saving is left, and it goes on (Cancel is disabled then)."""
-        if self.running is not None and self.progress.cancel_button.isEnabled():
-            self.progress.cancelling()
-            self.running.cancel()
-
-    async def _run(self, request: BenchmarkRequest, setup: BenchmarkSetup) -> None:
-        try:
-            done = await run_benchmark(
-                request, setup, self.folder, self._open_store, self.progress.advance
-            )
-        except asyncio.CancelledError:
-            say(
-                self.notice,
-                f"The benchmark was cancelled after {self.progress.done} of "
-                f"{self.progress.bar.maximum()} task runs; nothing was saved.",
-                "warning",
-            )
-            raise
-        except UserError as exc:
-            say(self.notice, f"The benchmark could not run: {exc}")
-            return
-        except Exception as exc:  # anything else still ends the run with a message
-            log.exception("The benchmark stopped")
-            say(
-                self.notice, f"The benchmark stopped with an error: {exc}. The log has the details."
-            )
-            return
-        finally:
-            # Over before the result is listed: there is nothing left to cancel.
-            self.running = None
-            self.progress.hide()
-            self.run_button.setEnabled(True)
-        await self._finished(done)
-
-    async def _finished(self, done: BenchmarkDone) -> None:
-        kept = done.kept
-        if kept.saved is not None:
-            self._read[kept.saved] = done.result
-        await self._refresh(select=kept.file)
-        if kept.problem is not None:
-            say(self.notice, kept.problem, "warning")
-            return
-        where = "in the database and " if kept.saved is not None else ""
-        say(
-            self.notice,
-            f"The benchmark finished. Its result is saved {where}as {kept.file.name}"
-            " in the benchmarks folder.",
-            "success",
-        )
-
-    # --- deleting -------------------------------------------------------------------------
-
-    def _own_file(self, saved: SavedImprovement) -> Path | None:
-        """The JSON file saved with ``saved``, when it is in the benchmarks folder: one saved
-        elsewhere (``--out``), or on another machine that shares the database, is left."""
-        if saved.file is not None and saved.file.parent == self.folder:
-            return saved.file
-        return None
+    def _run_over(self) -> None:
+        self.progress.hide()
+        self.run_button.setEnabled(True)
 
     def ask_to_delete(self) -> QtWidgets.QMessageBox | None:
         """Ask, without blocking, whether to delete the selected result from the database."""
-        entry = self.current_entry()
-        if entry is None or entry.saved is None:
-            return None
-        saved = entry.saved
-        own = self._own_file(saved)
-        file = "" if own is None else f" Its file {own} is removed too."
-        box = message_box(
-            self,
-            QtWidgets.QMessageBox.Icon.Question,
-            "Delete benchmark result",
-            f"Delete the result of {saved.suite} by {saved.team}, {_when(saved.created)}?",
-            f"It is forgotten for good.{file}",
-        )
-        delete = box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
-        box.finished.connect(
-            lambda _result: self._answered(box, box.clickedButton() is delete, entry)
-        )
-        self.confirmation = box
-        box.open()
-        return box
-
-    def _answered(self, box: QtWidgets.QMessageBox, delete: bool, entry: ListedResult) -> None:
-        if self.confirmation is box:
-            self.confirmation = None
-        box.deleteLater()
-        if delete:
-            self._tasks.start(self._delete(entry), "delete a benchmark result")
-
-    async def _delete(self, entry: ListedResult) -> None:
-        from purpose_desktop.store.improvement_store import ImprovementStore
-
-        saved, open_store = entry.saved, self._open_store
-        assert saved is not None and open_store is not None  # listed from that store
-
-        own = self._own_file(saved)
-
-        def delete() -> None:
-            ImprovementStore(open_store().engine).delete(saved.id)
-            if own is not None:
-                own.unlink(missing_ok=True)
-
-        try:
-            await asyncio.to_thread(delete)
-        except (UserError, OSError) as exc:
-            say(self.notice, f"The result could not be deleted: {exc}")
-            return
-        await self._refresh()
-        say(self.notice, f"Deleted the result of {saved.suite} by {saved.team}.", "success")
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+        return self.controller.ask_to_delete(self.current_entry(), self)
 
 
 def _describe(entry: ListedResult) -> str:
@@ -557,4 +331,4 @@ def _describe(entry: ListedResult) -> str:
         name = "" if entry.path is None else entry.path.name
         return f"{name} (cannot be read)"
     team = f" · {described.team}" if described.team else ""
-    return f"{described.suite}{team} · {_when(described.created)}"
+    return f"{described.suite}{team} · {when(described.created)}"

@@ -9,7 +9,7 @@ from purpose_desktop.ui.qt import QtWidgets, Signal
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.evaluation.runner import Progress
-    from purpose_desktop.ui.benchmarks.job import BenchmarkRequest
+    from purpose_desktop.services.benchmarks import BenchmarkRequest
 
 
 class BenchmarkProgress(QtWidgets.QFrame):

@@ -5,7 +5,7 @@ and the shown totals as CSV.
 Nothing is read until the pane is first shown (window start-up pays nothing for it); then
 again at every showing (runs, here or in another program sharing the database, add calls
 while it is hidden), when a run ends while it is in view, on Refresh, and when the grouping
-or the period changes. Queries and files run on worker threads; the pane shows the plain
+or the period changes. The costs service reads on worker threads; the pane shows the plain
 data that comes back.
 """
 
@@ -19,24 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.config import write_file_atomically
-from purpose_desktop.engine.costs import CostTotal, PriceTable, load_prices
+from purpose_desktop.engine.costs import CostTotal, PriceTable
 from purpose_desktop.errors import UserError
+from purpose_desktop.services.background import off_loop
 from purpose_desktop.ui.costs.prices import PriceEditor
 from purpose_desktop.ui.costs.report import (
     GROUPINGS,
     NUMBER_COLUMNS,
     PERIODS,
-    CostReport,
-    Grouping,
     cost_csv,
     money_text,
     number_texts,
-    read_cost_report,
     seconds_text,
     summary_text,
     tokens_text,
 )
 from purpose_desktop.ui.on_loop import call_on_loop
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.widgets.bar_chart import Bar, BarChart
@@ -45,9 +44,8 @@ from purpose_desktop.ui.widgets.chart_parts import compact
 from purpose_desktop.ui.widgets.notice import notice_label, say
 
 if TYPE_CHECKING:
-    from purpose_desktop.store.opening import Store
+    from purpose_desktop.services.costs import CostReport, CostsService, Grouping
 
-OpenStore = Callable[[], "Store"]
 NOT_RECORDED = "Runs are not being recorded, so there are no costs to show."
 #: Bars in the chart at most; the table lists every row.
 MAX_BARS = 15
@@ -109,24 +107,25 @@ class _NumberItem(QtWidgets.QTableWidgetItem):
 
 
 class CostsPane(QtWidgets.QWidget):
+    """The costs ``costs`` reads, and its prices; without it (runs are not recorded) the pane
+    says so."""
+
     prices_saved = Signal(object)
     """The :class:`PriceTable` the person saved: what runs from now on are charged."""
 
     def __init__(
         self,
         tasks: TaskKeeper,
-        open_store: OpenStore | None,
-        prices_file: Path,
+        costs: CostsService | None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._tasks = tasks
-        self._open_store = open_store
-        self._prices_file = prices_file
+        self._operations = Operations(tasks)
+        self._costs = costs
         self.report: CostReport | None = None
         """What the table shows, once read."""
         self._read_failed = False
-        self._generation = 0  # a refresh's answer counts only if no later one was asked for
         self.price_editor: PriceEditor | None = None
         self.file_dialog: QtWidgets.QFileDialog | None = None
 
@@ -140,7 +139,7 @@ class CostsPane(QtWidgets.QWidget):
         self.summary.setWordWrap(True)
         self.notice = notice_label()
         # Until the first reading ends (it starts once the pane is on screen).
-        self.empty = QtWidgets.QLabel("Reading the costs…" if open_store else NOT_RECORDED)
+        self.empty = QtWidgets.QLabel("Reading the costs…" if costs else NOT_RECORDED)
         self.empty.setWordWrap(True)
         set_by_name(self.empty, "alignment", "AlignCenter")
         self.table = read_only_table(("Agent", *NUMBER_COLUMNS))
@@ -161,6 +160,7 @@ class CostsPane(QtWidgets.QWidget):
         self.measure.currentIndexChanged.connect(lambda _i: self._show_chart())
         self.refresh_button.clicked.connect(self.refresh)
         self.prices_button.clicked.connect(self.edit_prices)
+        self.prices_button.setEnabled(costs is not None)
         self.export_button.clicked.connect(self.choose_csv_file)
         self.export_button.setEnabled(False)
 
@@ -216,41 +216,30 @@ class CostsPane(QtWidgets.QWidget):
         return GROUPINGS[self.grouping.currentIndex()][0]
 
     def refresh(self) -> asyncio.Task[None] | None:
-        """Read the totals for the chosen grouping and period; ``None`` without a store."""
-        if self._open_store is None:
+        """Read the totals for the chosen grouping and period (replacing a reading still
+        under way); ``None`` without a store."""
+        costs = self._costs
+        if costs is None:
             self._show_empty(NOT_RECORDED)
             return None
-        self._generation += 1
         if self.report is None:
             # Once totals are shown they stay until the new ones replace them: the pane is
             # read again at every showing, which should not flicker.
             self.summary.setText("Reading the costs…")
+        grouping = self.grouping_key
         since = PERIODS[self.period.currentIndex()].since_day(date.today())
-        return self._tasks.start(
-            self._refresh(self._open_store, self._generation, self.grouping_key, since),
+        return self._operations.run(
             "read costs",
+            lambda: costs.report(grouping, since),
+            done=self.show_report,
+            failed=self._not_read,
+            latest=True,
         )
 
-    async def _refresh(
-        self, open_store: OpenStore, generation: int, grouping: Grouping, since: str | None
-    ) -> None:
-        def read() -> CostReport:
-            try:
-                prices: PriceTable | None = load_prices(self._prices_file)
-            except UserError:
-                prices = None  # only the models' tooltips need it; the editor says what is wrong
-            return read_cost_report(open_store().runs, grouping, since, prices)
-
-        try:
-            report = await asyncio.to_thread(read)
-        except UserError as exc:
-            if generation == self._generation:
-                self.summary.setText("")
-                say(self.notice, f"The costs cannot be read: {exc}")
-                self._read_failed = True
-            return
-        if generation == self._generation:
-            self.show_report(report)
+    def _not_read(self, exc: UserError) -> None:
+        self.summary.setText("")
+        say(self.notice, f"The costs cannot be read: {exc}")
+        self._read_failed = True
 
     # --- showing --------------------------------------------------------------------------
 
@@ -346,7 +335,8 @@ class CostsPane(QtWidgets.QWidget):
         if self.price_editor is not None and self.price_editor.isVisible():
             self.price_editor.raise_()
             return self.price_editor
-        editor = PriceEditor(self, self._prices_file, self._tasks)
+        assert self._costs is not None  # the button is enabled only with the service
+        editor = PriceEditor(self, self._costs, self._tasks)
         editor.saved.connect(self._prices_saved)
         self.price_editor = editor
         editor.open()  # not exec(): runs and the event loop go on
@@ -377,15 +367,15 @@ class CostsPane(QtWidgets.QWidget):
         if self.report is None:
             return None
         text = cost_csv(self.report, dict(GROUPINGS)[self.report.grouping])
-        return self._tasks.start(self._write(path, text, len(self.report.lines)), "export costs")
-
-    async def _write(self, path: Path, text: str, rows: int) -> None:
-        try:
-            await asyncio.to_thread(write_file_atomically, path, text)
-        except UserError as exc:
-            say(self.notice, f"The costs could not be saved. {exc}")
-            return
-        say(self.notice, f"Saved {rows} row{'' if rows == 1 else 's'} to {path}.", "success")
+        rows = len(self.report.lines)
+        return self._operations.run(
+            "export costs",
+            lambda: off_loop(write_file_atomically, path, text),
+            done=lambda _: say(
+                self.notice, f"Saved {rows} row{'' if rows == 1 else 's'} to {path}.", "success"
+            ),
+            failed=lambda exc: say(self.notice, f"The costs could not be saved. {exc}"),
+        )
 
 
 def _labelled(row: QtWidgets.QHBoxLayout, text: str, combo: QtWidgets.QComboBox) -> None:

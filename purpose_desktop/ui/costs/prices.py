@@ -2,21 +2,25 @@
 
 Each cell is checked as it is typed: the price fields take digits and one point only, and a
 row with a missing, duplicated or misplaced pattern, or a missing price, is marked where it is
-and keeps Save disabled with a line saying why. The file is read and written on a worker
-thread and replaced atomically.
+and keeps Save disabled with a line saying why. The costs service reads and writes the file
+off the event loop, replacing it atomically.
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from purpose_desktop.engine.costs import Price, PriceTable, load_prices, price_problem, save_prices
+from purpose_desktop.engine.costs import Price, PriceTable, price_problem
 from purpose_desktop.errors import UserError
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.notice import notice_label, say
+
+if TYPE_CHECKING:
+    from purpose_desktop.services.costs import CostsService
 
 COLUMNS = ("Model or pattern", "Input per million tokens", "Output per million tokens")
 _AMOUNT = r"\d{0,9}(\.\d{0,6})?"  # no sign, no letters: a price is a plain amount
@@ -46,19 +50,19 @@ class _AmountDelegate(QtWidgets.QStyledItemDelegate):
 
 
 class PriceEditor(QtWidgets.QDialog):
-    """Edits the price table in ``prices_file``; :attr:`saved` once it is written."""
+    """Edits the price table of ``costs``; :attr:`saved` once it is written."""
 
     saved = Signal(object)
     """The :class:`PriceTable` just saved."""
 
     def __init__(
-        self, parent: QtWidgets.QWidget | None, prices_file: Path, tasks: TaskKeeper
+        self, parent: QtWidgets.QWidget | None, costs: CostsService, tasks: TaskKeeper
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Prices of remote models")
         self.setObjectName("priceEditor")
-        self._file = prices_file
-        self._tasks = tasks
+        self._costs = costs
+        self._operations = Operations(tasks)
         intro = QtWidgets.QLabel(EXPLANATION)
         intro.setWordWrap(True)
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
@@ -97,14 +101,16 @@ class PriceEditor(QtWidgets.QDialog):
         self.resize(660, 400)
         self._read = False  # Save waits for the file: it would replace what it holds
         self.save_button.setEnabled(False)
-        self.loaded = self._tasks.start(self._load(), "read prices")
+        self.loaded: asyncio.Task[None] = self._operations.run(
+            "read prices", costs.prices, done=self._show, failed=self._unreadable
+        )
+        """Done once the file is read and shown."""
 
-    async def _load(self) -> None:
-        try:
-            prices = await asyncio.to_thread(load_prices, self._file)
-        except UserError as exc:
-            say(self.notice, f"{exc} Saving replaces it.")
-            prices = PriceTable({})
+    def _unreadable(self, exc: UserError) -> None:
+        say(self.notice, f"{exc} Saving replaces it.")
+        self._show(PriceTable({}))
+
+    def _show(self, prices: PriceTable) -> None:
         for pattern, price in sorted(prices.prices.items()):
             self.add_row(pattern, f"{price.input_per_million:g}", f"{price.output_per_million:g}")
         self._read = True
@@ -198,14 +204,18 @@ class PriceEditor(QtWidgets.QDialog):
     def save(self) -> None:
         if self.check():
             self.save_button.setEnabled(False)
-            self._tasks.start(self._save(self.price_table()), "save prices")
+            prices = self.price_table()
+            self._operations.run(
+                "save prices",
+                lambda: self._costs.save_prices(prices),
+                done=lambda _: self._saved(prices),
+                failed=self._not_saved,
+            )
 
-    async def _save(self, prices: PriceTable) -> None:
-        try:
-            await asyncio.to_thread(save_prices, prices, self._file)
-        except UserError as exc:
-            say(self.notice, str(exc))
-            self.save_button.setEnabled(True)
-            return
+    def _saved(self, prices: PriceTable) -> None:
         self.saved.emit(prices)
         self.accept()
+
+    def _not_saved(self, exc: UserError) -> None:
+        say(self.notice, str(exc))
+        self.save_button.setEnabled(True)

@@ -1,8 +1,5 @@
-"""What the Costs pane shows, as plain data: the recorded model calls totalled by agent, model,
-run or day, with the words and numbers a person reads, and the same as CSV.
-
-Reading it blocks (it queries the database): the pane calls :func:`read_cost_report` on a
-worker thread and shows what comes back.
+"""What the Costs pane shows of a :class:`~purpose_desktop.services.costs.CostReport`: the
+groupings and periods to choose from, the words and numbers a person reads, and the same as CSV.
 """
 
 from __future__ import annotations
@@ -11,17 +8,14 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Final
 
-from purpose_desktop.engine.costs import CostTotal, PriceTable
-from purpose_desktop.engine.text import shorten
+from purpose_desktop.engine.costs import CostTotal
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.recording.run_records import RunSummary
-    from purpose_desktop.store.run_queries import RunQueries
+    from purpose_desktop.services.costs import CostReport, Grouping
 
-Grouping = Literal["agent", "model", "run", "day"]
 GROUPINGS: Final[tuple[tuple[Grouping, str], ...]] = (
     ("agent", "Agent"),
     ("model", "Model"),
@@ -30,8 +24,6 @@ GROUPINGS: Final[tuple[tuple[Grouping, str], ...]] = (
 )
 #: The columns after the grouping's own, in the table and (with raw numbers) in the CSV.
 NUMBER_COLUMNS: Final = ("Calls", "Tokens in", "Tokens out", "Wall time", "Tokens/s", "Money")
-_REMOTE_SCHEME = "server:"  # a model on a server someone may charge for; the rest run here
-_RUNS_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -54,99 +46,6 @@ PERIODS: Final = (
     Period("Last 7 days", 7),
     Period("Last 30 days", 30),
 )
-
-
-@dataclass(frozen=True)
-class CostLine:
-    """The totals of one agent, model, run or day (``key``), with its name as shown and what
-    hovering it tells; a run's line also has its team and task."""
-
-    key: str
-    label: str
-    detail: str
-    totals: CostTotal
-    team: str = ""
-    task: str = ""
-
-
-@dataclass(frozen=True)
-class CostReport:
-    grouping: Grouping
-    lines: tuple[CostLine, ...]
-
-    @property
-    def total(self) -> CostTotal:
-        return sum((line.totals for line in self.lines), CostTotal())
-
-
-def read_cost_report(
-    runs: RunQueries, grouping: Grouping, since_day: str | None, prices: PriceTable | None
-) -> CostReport:
-    """The calls recorded from ``since_day`` on (all if ``None``), totalled by ``grouping``:
-    the costliest first, or for days the latest first. ``prices`` (the current price table,
-    if it could be read) explains what each model is charged."""
-    records = runs.cost_totals_now(grouping, since_day=since_day)
-    if grouping == "day":
-        records.sort(key=lambda record: record.key, reverse=True)
-    summaries = _run_summaries(runs, {r.key for r in records}) if grouping == "run" else {}
-    lines = []
-    for record in records:
-        totals = CostTotal(
-            record.calls,
-            record.prompt_tokens,
-            record.completion_tokens,
-            record.seconds,
-            record.cost,
-        )
-        run = summaries.get(record.key)
-        if run is not None:
-            started = datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
-            lines.append(
-                CostLine(
-                    record.key,
-                    f"{run.id[:8]}  {shorten(run.task, 60)}",
-                    f"Run {run.id} of {run.team}, started {started} ({run.status}):\n{run.task}",
-                    totals,
-                    run.team,
-                    run.task,
-                )
-            )
-        else:
-            detail = model_pricing(record.key, prices) if grouping == "model" else ""
-            lines.append(CostLine(record.key, record.key, detail, totals))
-    return CostReport(grouping, tuple(lines))
-
-
-def _run_summaries(runs: RunQueries, wanted: set[str]) -> dict[str, RunSummary]:
-    """The runs whose ids are ``wanted``, read a page at a time, newest first, until all
-    are found: costs are mostly of recent runs."""
-    found: dict[str, RunSummary] = {}
-    offset = 0
-    while len(found) < len(wanted):
-        page = runs.list_runs_now(offset=offset, limit=_RUNS_PAGE)
-        found.update((run.id, run) for run in page if run.id in wanted)
-        if len(page) < _RUNS_PAGE:
-            break
-        offset += _RUNS_PAGE
-    return found
-
-
-def is_local(model: str) -> bool:
-    """Whether ``model`` runs on this machine (or one the user runs, like Ollama's)."""
-    return not model.startswith(_REMOTE_SCHEME)
-
-
-def model_pricing(model: str, prices: PriceTable | None) -> str:
-    """How ``model``'s calls are charged, in a sentence."""
-    price = None if prices is None else prices.price(model)
-    if price is not None:
-        return (
-            f"{model}: {price.input_per_million:g} per million tokens in, "
-            f"{price.output_per_million:g} out (calls are charged at the price of the day)"
-        )
-    if is_local(model):
-        return f"{model} runs locally: its calls cost nothing."
-    return f"{model} has no price set, so its calls are counted as free (see Prices…)."
 
 
 # --- words and numbers --------------------------------------------------------------------

@@ -1,58 +1,37 @@
-"""The memory browser: a team's heuristics and experiences a page at a time, searched, filtered
-and sorted by the database; heuristics edited, pinned, deleted and written by hand; and the
-memories each step of a recorded run was given.
+"""The memory browser's view: a team's heuristics and experiences a page at a time, with the
+search, filters and sort that choose them, the selected memory in full, the actions on the
+selection, and the memories each step of a recorded run was given.
 
-Every database call runs off the event loop (the store's methods run their SQL on a worker
-thread) in one short transaction, through the window's :class:`TaskKeeper`. Nothing here is
-modal: the edit form and the delete confirmation open with ``open()`` and answer through
-signals. A write that fails (a full disk, a database locked by another program) is reported
-where it was asked for, and the edit form keeps what was typed.
-
-The store's modules are imported only once the store is open: they load SQLAlchemy, which the
-worker thread that opened the store has imported by then, so the event loop never waits for it.
+It shows what it is given and says what the person asks for through its signals; the
+:class:`~purpose_desktop.ui.memory.controller.MemoryController` reads and writes the memory.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from purpose_desktop.engine.events import MemoryRetrieved
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
-from purpose_desktop.errors import UserError
+from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
 from purpose_desktop.ui.memory.details import experience_detail, heuristic_detail
-from purpose_desktop.ui.memory.forms import HeuristicDraft, HeuristicForm
 from purpose_desktop.ui.memory.retrieved import RetrievedView
 from purpose_desktop.ui.memory.table import (
     EXPERIENCE_COLUMNS,
     HEURISTIC_COLUMNS,
-    PagedListing,
     PageModel,
     Pager,
-    counted,
     memory_table,
-    select_ids,
     selected_rows,
 )
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from purpose_desktop.ui.tasks import TaskKeeper
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.theme import meaning_colour
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
-    from purpose_desktop.store.memory_store import (
-        DatabaseMemoryStore,
-        ExperienceOrder,
-        HeuristicOrder,
-    )
-    from purpose_desktop.store.opening import Store
+    from purpose_desktop.engine.recording.run_records import RunDetail
+    from purpose_desktop.services.memory import ExperienceOrder, HeuristicOrder
 
-OpenStore = Callable[[], "Store"]
 #: How long typing must pause before the search runs.
 SEARCH_DELAY_MS = 250
-#: Recorded runs offered to choose a step from.
-RECENT_RUNS = 100
 HEURISTIC_ORDERS: tuple[tuple[str, HeuristicOrder], ...] = (
     ("Q-value", "q_value"),
     ("Uses", "uses"),
@@ -66,30 +45,35 @@ NOTHING_LEARNED = (
     "Nothing learned yet. Heuristics and past experiences the team gathers from "
     "its runs will be listed here."
 )
+NOT_RECORDED_HERE = (
+    "The run this experience came from is not recorded in this database (its memory was "
+    "imported, or the run was deleted)."
+)
 
 
 class MemoryBrowser(QtWidgets.QWidget):
-    """Call :meth:`refresh` whenever it is shown (the first call opens the store) and when
-    the memory may have changed, and :meth:`set_team` with the app's current team."""
+    """The widgets of the Memory pane. Actions on memories are enabled once
+    :meth:`set_writable` says the memory can be changed."""
 
-    def __init__(
-        self,
-        tasks: TaskKeeper,
-        open_store: OpenStore | None,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
+    search_requested = Signal()
+    """The search text (once typing pauses, or at Enter) or the team changed."""
+    heuristic_filters_changed = Signal()
+    experience_filters_changed = Signal()
+    experience_chosen = Signal(object)
+    """Another experience became the first selected: its run's trajectory is wanted
+    (:meth:`show_trajectory`)."""
+    retrieved_shown = Signal()
+    """The "Retrieved for a step" tab was brought to the front."""
+    edit_requested = Signal()
+    inject_requested = Signal()
+    pin_requested = Signal()
+    delete_requested = Signal()
+    """Delete the selected memories of the tab shown (the Delete key, or a Delete button)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self._tasks = tasks
-        self._open_store = open_store
-        self._store: Store | None = None
-        self._opening = False
-        self._app_team: str | None = None
-        self._latest: dict[str, asyncio.Task[Any]] = {}
+        self.writable = False
         self._trajectory_of: int | None = None  # the experience whose detail is shown
-        self.form: HeuristicForm | None = None
-        """The edit or inject form while it is open."""
-        self.confirmation: QtWidgets.QMessageBox | None = None
-        """The question before deleting, while it is asked."""
         self._build_top()
         self._build_heuristics()
         self._build_experiences()
@@ -103,7 +87,7 @@ class MemoryBrowser(QtWidgets.QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_line)
         self._connect()
-        self._update_buttons()
+        self.update_buttons()
 
     # --- building -------------------------------------------------------------------------
 
@@ -145,9 +129,6 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.heuristic_view = memory_table(self.heuristic_model)
         self.heuristic_view.setObjectName("heuristicTable")
         self.heuristic_pager = Pager("heuristic")
-        self.heuristics = PagedListing(
-            self._tasks, self.heuristic_model, self.heuristic_pager, self
-        )
         self.heuristic_detail = _detail_view()
         self.inject_button = _button(
             "Inject heuristic…", "Write a heuristic for the team by hand (source: human)"
@@ -192,9 +173,6 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.experience_view = memory_table(self.experience_model)
         self.experience_view.setObjectName("experienceTable")
         self.experience_pager = Pager("experience")
-        self.experiences = PagedListing(
-            self._tasks, self.experience_model, self.experience_pager, self
-        )
         self.experience_detail = _detail_view()
         self.delete_experiences_button = _button(
             "Delete…", "Delete the selected experiences (Delete)"
@@ -215,113 +193,111 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.search_box.textChanged.connect(lambda _text: self.search_timer.start())
         self.search_box.returnPressed.connect(self._search)
         self.search_timer.timeout.connect(self._search)
-        self.refresh_button.clicked.connect(self.refresh)
         self.team_box.currentIndexChanged.connect(lambda _i: self._search())
         for box in (self.tier_box, self.source_box, self.heuristic_order):
-            box.currentIndexChanged.connect(lambda _i: self._show_heuristics())
+            box.currentIndexChanged.connect(lambda _i: self.heuristic_filters_changed.emit())
         for spin in (self.min_q, self.max_q):
-            spin.valueChanged.connect(lambda _v: self._show_heuristics())
+            spin.valueChanged.connect(lambda _v: self.heuristic_filters_changed.emit())
         for box in (self.outcome_box, self.experience_order):
-            box.currentIndexChanged.connect(lambda _i: self._show_experiences())
-        self.experience_min_q.valueChanged.connect(lambda _v: self._show_experiences())
-        for listing in (self.heuristics, self.experiences):
-            listing.failed.connect(lambda message: self._say(message, "error"))
-        self.heuristics.loaded.connect(lambda: self._loaded(self.heuristic_view, self.heuristics))
-        self.experiences.loaded.connect(
-            lambda: self._loaded(self.experience_view, self.experiences)
+            box.currentIndexChanged.connect(lambda _i: self.experience_filters_changed.emit())
+        self.experience_min_q.valueChanged.connect(
+            lambda _v: self.experience_filters_changed.emit()
         )
         for view in (self.heuristic_view, self.experience_view):
-            view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+            view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed())
             delete = QtGui.QShortcut(
-                QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete), view, self.ask_to_delete
+                QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Delete),
+                view,
+                self.delete_requested.emit,
             )
             delete.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
-        self.heuristic_view.activated.connect(lambda _index: self.edit_selected())
-        self.inject_button.clicked.connect(self.inject)
-        self.edit_button.clicked.connect(self.edit_selected)
-        self.pin_button.clicked.connect(self.toggle_pin)
-        self.delete_heuristics_button.clicked.connect(self.ask_to_delete)
-        self.delete_experiences_button.clicked.connect(self.ask_to_delete)
+        self.heuristic_view.activated.connect(lambda _index: self.edit_requested.emit())
+        self.inject_button.clicked.connect(self.inject_requested)
+        self.edit_button.clicked.connect(self.edit_requested)
+        self.pin_button.clicked.connect(self.pin_requested)
+        self.delete_heuristics_button.clicked.connect(self.delete_requested)
+        self.delete_experiences_button.clicked.connect(self.delete_requested)
         find = QtGui.QShortcut(
             QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Find), self, self.focus_search
         )
         find.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
-        self.retrieved.refresh_requested.connect(self._list_runs)
-        self.retrieved.run_chosen.connect(self._read_steps)
-        self.retrieved.step_chosen.connect(self._read_step_memories)
 
-    # --- opening and showing -----------------------------------------------------------
-
-    def refresh(self) -> None:
-        """Read the teams and the pages shown again, since runs change the memory; the first
-        call opens the store (so does the next one, after an opening that failed)."""
-        if self._store is not None:
-            self._start_latest("refresh", self._refresh(self._store.memory))
-        elif self._open_store is None:
-            self._say("No database is open, so there is no memory to show.", "hint")
-        elif not self._opening:  # an opening under way shows what it finds
-            self._opening = True
-            self._say("Opening the database…", "hint")
-            self._start_latest("refresh", self._open(self._open_store))
-
-    def set_team(self, team: str) -> None:
-        """The app's current team: shown now, and whenever it changes."""
-        self._app_team = team
-        if self._store is not None and self._choose_team(self._teams_listed(), team):
-            self._search()
+    # --- what is asked for -------------------------------------------------------------
 
     @property
     def team(self) -> str | None:
+        """The team whose memory is shown."""
         data = self.team_box.currentData()
         return data if isinstance(data, str) else None
+
+    def heuristic_query(self) -> HeuristicQuery | None:
+        """The heuristics the search and filters choose; ``None`` without a team."""
+        team = self.team
+        if team is None:
+            return None
+        low, high = sorted((self.min_q.value(), self.max_q.value()))
+        tier = self.tier_box.currentData()
+        return HeuristicQuery(
+            team,
+            self.search_box.text(),
+            tiers=() if tier is None else (tier,),
+            min_q=low if low > 0 else None,
+            max_q=high if high < 1 else None,
+            source=self.source_box.currentData(),
+        )
+
+    def heuristic_order_chosen(self) -> HeuristicOrder:
+        order: HeuristicOrder = self.heuristic_order.currentData()
+        return order
+
+    def experience_query(self) -> ExperienceQuery | None:
+        """The experiences the search and filters choose; ``None`` without a team."""
+        team = self.team
+        if team is None:
+            return None
+        low = self.experience_min_q.value()
+        return ExperienceQuery(
+            team,
+            self.search_box.text(),
+            outcome=self.outcome_box.currentData(),
+            min_q=low if low > 0 else None,
+        )
+
+    def experience_order_chosen(self) -> ExperienceOrder:
+        order: ExperienceOrder = self.experience_order.currentData()
+        return order
+
+    def on_heuristics(self) -> bool:
+        """Whether the heuristics are the tab shown."""
+        return self.tabs.currentWidget() is self.heuristics_page
+
+    def on_retrieved(self) -> bool:
+        """Whether "Retrieved for a step" is the tab shown."""
+        return self.tabs.currentWidget() is self.retrieved
 
     def focus_search(self) -> None:
         self.search_box.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
 
-    async def _open(self, open_store: OpenStore) -> None:
-        try:
-            store = await asyncio.to_thread(open_store)
-        except UserError as exc:
-            self._say(f"The memory cannot be read: {exc}", "error")
-            return
-        finally:
-            self._opening = False
-        self._store = store
-        memory = store.memory
-        self.heuristics.set_source(memory.count_heuristics, _heuristic_pages(memory))
-        self.experiences.set_source(memory.count_experiences, _experience_pages(memory))
-        self._say("", "hint")
-        await self._refresh(memory)
+    def _search(self) -> None:
+        self.search_timer.stop()
+        self.search_requested.emit()
 
-    async def _refresh(self, memory: DatabaseMemoryStore) -> None:
-        try:
-            teams = await memory.memory_teams()
-        except UserError as exc:
-            self._say(f"The memory cannot be read: {exc}", "error")
-            return
-        changed = self._choose_team(teams, self.team or self._app_team)
-        if self.team not in teams:
-            self._say(NOTHING_LEARNED, "hint")
-        elif self.status_line.text() == NOTHING_LEARNED:
-            self._say("", "hint")  # it has learned since
-        if changed or self.heuristics.query is None:
-            self._search()
-        else:
-            self.heuristics.reload([h.id or 0 for h in self.selected_heuristics()])
-            self.experiences.reload([e.id or 0 for e in self.selected_experiences()])
-        if self.tabs.currentWidget() is self.retrieved:
-            self._list_runs()
+    def _tab_changed(self) -> None:
+        if self.on_retrieved():
+            self.retrieved_shown.emit()
+        self.update_buttons()
 
-    def _teams_listed(self) -> list[str]:
+    # --- showing -----------------------------------------------------------------------
+
+    def teams_listed(self) -> list[str]:
         return [str(self.team_box.itemData(i)) for i in range(self.team_box.count())]
 
-    def _choose_team(self, teams: Sequence[str], chosen: str | None) -> bool:
-        """List ``teams`` (and the app's team, which may have no memory yet), choosing
-        ``chosen``; whether the team shown changed."""
+    def list_teams(self, names: Sequence[str], chosen: str | None) -> bool:
+        """List the teams ``names``, choosing ``chosen`` (else the first); whether the team
+        shown changed. Choosing here asks for no search."""
         shown = self.team
-        names = sorted({*teams, *([self._app_team] if self._app_team else [])})
         self.team_box.blockSignals(True)
         self.team_box.clear()
         for name in names:
@@ -331,53 +307,17 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.team_box.blockSignals(False)
         return self.team != shown
 
-    def _search(self) -> None:
-        self.search_timer.stop()
-        self._show_heuristics()
-        self._show_experiences()
+    def set_writable(self, writable: bool) -> None:
+        """Whether the memory can be changed (the database is open)."""
+        self.writable = writable
+        self.update_buttons()
 
-    def _show_heuristics(self) -> None:
-        from purpose_desktop.engine.learning.memory_queries import HeuristicQuery
-
-        team = self.team
-        if team is None or self._store is None:
-            return
-        low, high = sorted((self.min_q.value(), self.max_q.value()))
-        query = HeuristicQuery(
-            team,
-            self.search_box.text(),
-            tiers=() if self.tier_box.currentData() is None else (self.tier_box.currentData(),),
-            min_q=low if low > 0 else None,
-            max_q=high if high < 1 else None,
-            source=self.source_box.currentData(),
-        )
-        self.heuristics.show(query, self.heuristic_order.currentData())
-
-    def _show_experiences(self) -> None:
-        from purpose_desktop.engine.learning.memory_queries import ExperienceQuery
-
-        team = self.team
-        if team is None or self._store is None:
-            return
-        low = self.experience_min_q.value()
-        query = ExperienceQuery(
-            team,
-            self.search_box.text(),
-            outcome=self.outcome_box.currentData(),
-            min_q=low if low > 0 else None,
-        )
-        self.experiences.show(query, self.experience_order.currentData())
-
-    def _loaded(self, view: QtWidgets.QTableView, listing: PagedListing) -> None:
-        select_ids(view, listing.model, listing.selected_ids)
-        self._selection_changed()
-
-    def _tab_changed(self) -> None:
-        if self.tabs.currentWidget() is self.retrieved and not self.retrieved.runs:
-            self._list_runs()
-        self._update_buttons()
-
-    # --- selection and detail ----------------------------------------------------------
+    def say(self, text: str, meaning: str) -> None:
+        """A line under the tabs; ``meaning`` colours it (see ``theme.MEANING_COLOURS``)."""
+        self.status_line.setText(text)
+        colours = self.status_line.palette()
+        colours.setColor(QtGui.QPalette.ColorRole.WindowText, meaning_colour(meaning))
+        self.status_line.setPalette(colours)
 
     def selected_heuristics(self) -> list[Heuristic]:
         return selected_rows(self.heuristic_view, self.heuristic_model)
@@ -385,8 +325,18 @@ class MemoryBrowser(QtWidgets.QWidget):
     def selected_experiences(self) -> list[Experience]:
         return selected_rows(self.experience_view, self.experience_model)
 
-    def _selection_changed(self) -> None:
-        self._update_buttons()
+    def current_heuristic(self) -> Heuristic | None:
+        """The selected heuristic under the cursor, else the first selected."""
+        chosen = self.selected_heuristics()
+        if not chosen:
+            return None
+        current = self.heuristic_view.currentIndex()
+        under_cursor = self.heuristic_model.row(current.row()) if current.isValid() else None
+        return under_cursor if under_cursor in chosen else chosen[0]
+
+    def selection_changed(self) -> None:
+        """Show the first selected heuristic and experience below their tables."""
+        self.update_buttons()
         heuristics = self.selected_heuristics()
         self.heuristic_detail.setHtml(heuristic_detail(heuristics[0]) if heuristics else "")
         experiences = self.selected_experiences()
@@ -396,11 +346,23 @@ class MemoryBrowser(QtWidgets.QWidget):
         elif self._trajectory_of != experiences[0].id:
             self._trajectory_of = experiences[0].id
             self.experience_detail.setHtml(experience_detail(experiences[0], None))
-            self._start_latest("trajectory", self._read_trajectory(experiences[0]))
+            self.experience_chosen.emit(experiences[0])
 
-    def _update_buttons(self) -> None:
+    def show_trajectory(self, experience: Experience, run: RunDetail | None) -> None:
+        """The run ``experience`` came from (``None``: not recorded here), if that experience
+        is still the one shown."""
+        if self._trajectory_of != experience.id:
+            return
+        shown = (
+            experience_detail(experience, (), NOT_RECORDED_HERE)
+            if run is None
+            else experience_detail(experience, run.steps)
+        )
+        self.experience_detail.setHtml(shown)
+
+    def update_buttons(self) -> None:
         heuristics = self.selected_heuristics()
-        writable = self._store is not None
+        writable = self.writable
         self.inject_button.setEnabled(writable and self.team is not None)
         self.edit_button.setEnabled(writable and len(heuristics) >= 1)
         self.delete_heuristics_button.setEnabled(writable and bool(heuristics))
@@ -409,291 +371,6 @@ class MemoryBrowser(QtWidgets.QWidget):
             "Unpin" if heuristics and all(h.pinned for h in heuristics) else "Pin"
         )
         self.delete_experiences_button.setEnabled(writable and bool(self.selected_experiences()))
-
-    async def _read_trajectory(self, experience: Experience) -> None:
-        assert self._store is not None
-        try:
-            detail = await self._store.runs.run(experience.run_id)
-        except UserError:
-            shown = experience_detail(
-                experience,
-                (),
-                "The run this experience came from is "
-                "not recorded in this database (its memory was imported, "
-                "or the run was deleted).",
-            )
-        else:
-            shown = experience_detail(experience, detail.steps)
-        if self._trajectory_of == experience.id:
-            self.experience_detail.setHtml(shown)
-
-    # --- editing ---------------------------------------------------------------------------
-
-    def edit_selected(self) -> None:
-        """Open the form on the current heuristic (Enter)."""
-        chosen = self.selected_heuristics()
-        if self._store is None or not chosen:
-            return
-        current = self.heuristic_view.currentIndex()
-        under_cursor = self.heuristic_model.row(current.row()) if current.isValid() else None
-        heuristic = under_cursor if under_cursor in chosen else chosen[0]
-        rate = heuristic.success_rate
-        intro = (
-            f"Heuristic #{heuristic.id} of {heuristic.team}: Q {heuristic.q_value:.2f}, "
-            f"used {counted(heuristic.uses, 'time')}"
-            + (f" ({rate:.0%} successful)" if rate is not None else "")
-            + f", source {heuristic.source}. Its Q-value, counts and runs stay as they are."
-        )
-        self._open_form(
-            "Edit heuristic",
-            intro,
-            HeuristicDraft.of(heuristic),
-            lambda form, draft: self._save_edit(form, heuristic, draft),
-        )
-
-    def inject(self) -> None:
-        """Open the form for a new heuristic written by hand."""
-        team = self.team
-        if self._store is None or team is None:
-            return
-        intro = (
-            f"A heuristic for {team}, written by you (source: human). It starts at Q 0.50 "
-            "and moves with the runs that use it, like any other."
-        )
-        self._open_form(
-            "Inject heuristic",
-            intro,
-            None,
-            lambda form, draft: self._save_injection(form, team, draft),
-        )
-
-    def _open_form(
-        self,
-        title: str,
-        intro: str,
-        draft: HeuristicDraft | None,
-        save: Callable[[HeuristicForm, HeuristicDraft], Coroutine[Any, Any, None]],
-    ) -> None:
-        form = HeuristicForm(self, title=title, intro=intro, draft=draft)
-        form.submitted.connect(lambda chosen: self._tasks.start(save(form, chosen), title))
-        form.finished.connect(lambda _result: self._form_closed(form))
-        self.form = form
-        form.open()
-
-    def _form_closed(self, form: HeuristicForm) -> None:
-        if self.form is form:
-            self.form = None
-        form.deleteLater()
-
-    async def _save_edit(
-        self, form: HeuristicForm, heuristic: Heuristic, draft: HeuristicDraft
-    ) -> None:
-        assert self._store is not None and heuristic.id is not None
-        try:
-            edited = await self._store.memory.edit_heuristic(
-                heuristic.id,
-                tier=draft.tier,
-                pattern=draft.pattern,
-                strategy=draft.strategy,
-                pinned=draft.pinned,
-            )
-        except UserError as exc:
-            self._form_failed(form, str(exc))
-            return
-        if edited is None:
-            self._form_failed(
-                form,
-                "This heuristic is no longer stored: it was deleted "
-                "meanwhile. Copy what you wrote and inject it as a new one.",
-            )
-            return
-        self._form_saved(form, f"Saved heuristic #{edited.id}.", edited.id)
-
-    async def _save_injection(self, form: HeuristicForm, team: str, draft: HeuristicDraft) -> None:
-        assert self._store is not None
-        written = Heuristic(
-            team=team,
-            tier=draft.tier,
-            pattern=draft.pattern,
-            strategy=draft.strategy,
-            source="human",
-            pinned=draft.pinned,
-        )
-        try:
-            stored = await self._store.memory.add_heuristic(written)
-        except UserError as exc:
-            self._form_failed(form, str(exc))
-            return
-        new = stored.source == "human" and stored.uses == 0 and stored.run_ids == ()
-        self._form_saved(
-            form,
-            f"Injected heuristic #{stored.id}."
-            if new
-            else f"The team already had this heuristic (#{stored.id}); it is kept as it was.",
-            stored.id,
-        )
-
-    def _form_saved(self, form: HeuristicForm, message: str, memory_id: int | None) -> None:
-        if self.form is form:
-            form.saved()
-        self._say(message, "success")
-        self.heuristics.reload([memory_id] if memory_id is not None else [])
-
-    def _form_failed(self, form: HeuristicForm, message: str) -> None:
-        if self.form is form:
-            form.show_error(message)
-        else:  # closed while it was being saved: say so here instead
-            self._say(f"Not saved: {message}", "error")
-
-    def toggle_pin(self) -> None:
-        chosen = self.selected_heuristics()
-        if self._store is not None and chosen:
-            pin = not all(h.pinned for h in chosen)
-            self._tasks.start(self._pin(self._store.memory, chosen, pin), "pin heuristics")
-
-    async def _pin(
-        self, memory: DatabaseMemoryStore, chosen: Sequence[Heuristic], pin: bool
-    ) -> None:
-        ids = [h.id for h in chosen if h.id is not None]
-        try:
-            for memory_id in ids:
-                await memory.set_pinned(memory_id, pin)
-        except UserError as exc:
-            self._say(str(exc), "error")
-        else:
-            self._say(
-                f"{'Pinned' if pin else 'Unpinned'} {counted(len(ids), 'heuristic')}.", "success"
-            )
-        self.heuristics.reload(ids)
-
-    # --- deleting --------------------------------------------------------------------------
-
-    def ask_to_delete(self) -> None:
-        """Ask, without blocking, whether to delete the selected memories of the tab shown."""
-        on_heuristics = self.tabs.currentWidget() is self.heuristics_page
-        chosen: Sequence[Heuristic | Experience] = (
-            self.selected_heuristics() if on_heuristics else self.selected_experiences()
-        )
-        if self._store is None or not chosen or self.tabs.currentWidget() is self.retrieved:
-            return
-        noun = "heuristic" if on_heuristics else "experience"
-        what = f"{noun} #{chosen[0].id}" if len(chosen) == 1 else counted(len(chosen), noun)
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Question,
-            f"Delete {noun}s",
-            f"Delete {what}? The team forgets {'it' if len(chosen) == 1 else 'them'} for good.",
-            QtWidgets.QMessageBox.StandardButton.NoButton,
-            self,
-        )
-        box.setObjectName("deleteMemories")
-        delete = box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
-        ids = [m.id for m in chosen if m.id is not None]
-        box.finished.connect(
-            lambda _result: self._answered(box, box.clickedButton() is delete, on_heuristics, ids)
-        )
-        self.confirmation = box
-        box.open()
-
-    def _answered(
-        self, box: QtWidgets.QMessageBox, delete: bool, heuristics: bool, ids: list[int]
-    ) -> None:
-        if self.confirmation is box:
-            self.confirmation = None
-        box.deleteLater()
-        if delete and self._store is not None:
-            self._tasks.start(self._delete(self._store.memory, heuristics, ids), "delete memories")
-
-    async def _delete(self, memory: DatabaseMemoryStore, heuristics: bool, ids: list[int]) -> None:
-        listing = self.heuristics if heuristics else self.experiences
-        try:
-            if heuristics:
-                deleted = await memory.delete_heuristics(ids)
-            else:
-                deleted = await memory.delete_experiences(ids)
-        except UserError as exc:
-            self._say(str(exc), "error")
-            return
-        self._say(
-            f"Deleted {counted(deleted, 'heuristic' if heuristics else 'experience')}.", "success"
-        )
-        listing.reload()
-
-    # --- retrieved for a step ------------------------------------------------------------
-
-    def _list_runs(self) -> None:
-        if self._store is not None:
-            self._start_latest("runs", self._read_runs(self._store))
-
-    async def _read_runs(self, store: Store) -> None:
-        try:
-            runs = await store.runs.list_runs(limit=RECENT_RUNS)
-        except UserError as exc:
-            self.retrieved.show_error(f"The runs cannot be listed: {exc}")
-            return
-        self.retrieved.show_runs(runs)
-
-    def _read_steps(self, run_id: str) -> None:
-        if self._store is not None:
-            self._start_latest("steps", self._read_retrievals(self._store, run_id))
-
-    async def _read_retrievals(self, store: Store, run_id: str) -> None:
-        try:
-            steps = await store.runs.memory_retrievals(run_id)
-        except UserError as exc:
-            self.retrieved.show_error(f"The run cannot be read: {exc}")
-            return
-        if self.retrieved.chosen_run() == run_id:
-            self.retrieved.show_steps(steps)
-
-    def _read_step_memories(self, event: MemoryRetrieved) -> None:
-        if self._store is not None:
-            self._start_latest("step memories", self._read_memories(self._store.memory, event))
-
-    async def _read_memories(self, memory: DatabaseMemoryStore, event: MemoryRetrieved) -> None:
-        try:
-            heuristics = await memory.heuristics_by_ids([h[0] for h in event.heuristics])
-            experiences = await memory.experiences_by_ids([e[0] for e in event.experiences])
-        except UserError as exc:
-            self.retrieved.show_error(f"The memories cannot be read: {exc}")
-            return
-        self.retrieved.show_memories(
-            event, {h.id or 0: h for h in heuristics}, {e.id or 0: e for e in experiences}
-        )
-
-    # --- helpers -----------------------------------------------------------------------
-
-    def _start_latest(self, what: str, coroutine: Coroutine[Any, Any, None]) -> None:
-        """Start ``coroutine``, cancelling the one started for ``what`` before it: only the
-        newest answer matters."""
-        previous = self._latest.get(what)
-        if previous is not None:
-            previous.cancel()
-        self._latest[what] = self._tasks.start(coroutine, what)
-
-    def _say(self, text: str, meaning: str) -> None:
-        self.status_line.setText(text)
-        colours = self.status_line.palette()
-        colours.setColor(QtGui.QPalette.ColorRole.WindowText, meaning_colour(meaning))
-        self.status_line.setPalette(colours)
-
-
-def _heuristic_pages(memory: DatabaseMemoryStore) -> Callable[..., Any]:
-    async def fetch(
-        query: HeuristicQuery, order: HeuristicOrder, offset: int, limit: int
-    ) -> list[Heuristic]:
-        return await memory.search_heuristics(query, order=order, offset=offset, limit=limit)
-
-    return fetch
-
-
-def _experience_pages(memory: DatabaseMemoryStore) -> Callable[..., Any]:
-    async def fetch(
-        query: ExperienceQuery, order: ExperienceOrder, offset: int, limit: int
-    ) -> list[Experience]:
-        return await memory.search_experiences(query, order=order, offset=offset, limit=limit)
-
-    return fetch
 
 
 def _button(text: str, tip: str) -> QtWidgets.QPushButton:

@@ -140,7 +140,8 @@ class RetrievedView(QtWidgets.QWidget):
         if event not in self.steps or self.current_step() is not event:
             return  # another step was chosen while these were read
         h_rows: list[_Line] = []
-        for memory_id, tier, strategy in event.heuristics:
+        for recalled in event.heuristics:
+            memory_id, tier, strategy = recalled.id, recalled.tier, recalled.strategy
             found = heuristics.get(memory_id)
             if found is None:
                 h_rows.append(_Line((str(memory_id), tier, strategy, DELETED, "", ""), True))
@@ -158,7 +159,8 @@ class RetrievedView(QtWidgets.QWidget):
                     )
                 )
         e_rows: list[_Line] = []
-        for memory_id, task, outcome in event.experiences:
+        for recalled_run in event.experiences:
+            memory_id, task, outcome = recalled_run.id, recalled_run.task, recalled_run.outcome
             past = experiences.get(memory_id)
             if past is None:
                 e_rows.append(_Line((str(memory_id), task, outcome, DELETED), True))

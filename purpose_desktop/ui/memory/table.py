@@ -1,5 +1,5 @@
 """Tables of memories a page at a time: the model that holds one page, the pager under it, and
-:class:`PagedListing`, which loads pages off the event loop.
+:class:`PagedListing`, which keeps a table showing the page of a query that a service reads.
 
 A team may have a hundred thousand memories; a table never holds more than one page of them,
 so showing, sorting and searching cost the same at any size (the database does the work).
@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from purpose_desktop.engine.learning.memory import Experience, Heuristic
 from purpose_desktop.engine.text import shorten
-from purpose_desktop.errors import UserError
+from purpose_desktop.services.memory import pages_for
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
-from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import meaning_colour
+
+if TYPE_CHECKING:
+    from purpose_desktop.services.memory import MemoryPage
 
 #: Rows a table shows at once.
 PAGE_SIZE = 200
@@ -145,11 +148,6 @@ class PageModel(QtCore.QAbstractTableModel, Generic[Row]):
         return None
 
 
-def pages_for(total: int) -> int:
-    """How many pages ``total`` rows fill (one, empty, for none)."""
-    return max(-(-total // PAGE_SIZE), 1)
-
-
 def counted(number: int, noun: str) -> str:
     """``"1 heuristic"``, ``"5,000 heuristics"``."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
@@ -179,24 +177,23 @@ class Pager(QtWidgets.QWidget):
 
     def show_page(self, page: int, total: int) -> None:
         self.page = page
-        self.pages = pages_for(total)
+        self.pages = pages_for(total, PAGE_SIZE)
         self.label.setText(f"Page {page + 1} of {self.pages} · {counted(total, self._noun)}")
         self.previous_button.setEnabled(page > 0)
         self.next_button.setEnabled(page + 1 < self.pages)
 
 
-Count = Callable[[Any], Awaitable[int]]
-"""How many memories a query finds."""
-Fetch = Callable[[Any, str, int, int], Awaitable[Sequence[Any]]]
-"""A page of them: given the query, the order, the offset and the limit."""
+Fetch = Callable[[Any, str, int, "int | None"], Awaitable["MemoryPage[Any]"]]
+"""A page of what a query finds: given the query, the order, the page number and the total
+when it is known (``None``: count it)."""
 
 
 class PagedListing(QtCore.QObject):
-    """Keeps a table showing one page of what a query finds, loading it off the event loop.
+    """Keeps a table showing one page of what a query finds, read by ``fetch``.
 
     A new query (or order) starts again from the first page. A newer load always wins: the
-    one under way is cancelled, and a result that still arrives for it is ignored, so typing
-    fast in a search box never leaves an older search's rows on screen.
+    one under way is cancelled and its answer never shown, so typing fast in a search box
+    never leaves an older search's rows on screen.
     """
 
     loaded = Signal()
@@ -204,13 +201,18 @@ class PagedListing(QtCore.QObject):
 
     def __init__(
         self,
-        tasks: TaskKeeper,
+        operations: Operations,
+        name: str,
+        fetch: Fetch,
+        *,
         model: PageModel[Any],
         pager: Pager,
         parent: QtCore.QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._tasks = tasks
+        self._operations = operations
+        self._name = name
+        self._fetch = fetch
         self.model = model
         self.pager = pager
         self.query: Any = None
@@ -219,19 +221,11 @@ class PagedListing(QtCore.QObject):
         self._counted = False  # whether ``total`` is the current query's
         self.selected_ids: tuple[int, ...] = ()
         """The ids the last load was asked to keep selected (the view selects them)."""
-        self._count: Count | None = None
-        self._fetch: Fetch | None = None
-        self._loading: asyncio.Task[None] | None = None
-        self._generation = 0
         pager.page_requested.connect(self.go_to)
-
-    def set_source(self, count: Count, fetch: Fetch) -> None:
-        """Where pages come from (the store, once it is open)."""
-        self._count, self._fetch = count, fetch
 
     @property
     def loading(self) -> bool:
-        return self._loading is not None and not self._loading.done()
+        return self._operations.busy(self._name)
 
     def show(self, query: Any, order: str) -> asyncio.Task[None] | None:
         """Show the first page of what ``query`` finds in ``order``."""
@@ -248,36 +242,23 @@ class PagedListing(QtCore.QObject):
         return self._load(self.pager.page, recount=True, keep=keep)
 
     def _load(self, page: int, *, recount: bool, keep: Sequence[int]) -> asyncio.Task[None] | None:
-        if self._count is None or self._fetch is None or self.query is None:
+        if self.query is None:
             return None
-        if self._loading is not None:
-            self._loading.cancel()
-        self._generation += 1
-        self._loading = self._tasks.start(
-            self._load_page(self._generation, page, recount, tuple(keep)), "load memories"
+        query, order, fetch = self.query, self.order, self._fetch
+        total = None if recount or not self._counted else self.total
+        kept = tuple(keep)
+        return self._operations.run(
+            self._name,
+            lambda: fetch(query, order, page, total),
+            done=lambda found: self._show(found, kept),
+            failed=lambda exc: self.failed.emit(str(exc)),
+            latest=True,
         )
-        return self._loading
 
-    async def _load_page(
-        self, generation: int, page: int, recount: bool, keep: tuple[int, ...]
-    ) -> None:
-        assert self._count is not None and self._fetch is not None
-        query, order = self.query, self.order
-        try:
-            counting = recount or not self._counted
-            total = await self._count(query) if counting else self.total
-            # After deletions the page may be past the end: show the last one instead.
-            page = max(min(page, pages_for(total) - 1), 0)
-            rows = await self._fetch(query, order, page * PAGE_SIZE, PAGE_SIZE)
-        except UserError as exc:
-            if generation == self._generation:
-                self.failed.emit(str(exc))
-            return
-        if generation != self._generation:
-            return  # a newer load started while this one waited for the database
-        self.total, self._counted = total, True
-        self.model.set_rows(rows)
-        self.pager.show_page(page, total)
+    def _show(self, found: MemoryPage[Any], keep: tuple[int, ...]) -> None:
+        self.total, self._counted = found.total, True
+        self.model.set_rows(found.rows)
+        self.pager.show_page(found.page, found.total)
         self.selected_ids = keep
         self.loaded.emit()
 

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.config import ServerSetting, Settings
-from purpose_desktop.errors import ModelError
+from purpose_desktop.errors import ModelError, UserError
+from purpose_desktop.services.models import KeyNotKept, ModelsService
 from purpose_desktop.ui.models.notes import Note
 from purpose_desktop.ui.on_loop import loop_running
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
     from purpose_desktop.models.base import ModelStatus
     from purpose_desktop.models.pool import LocalModelPool
-    from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.ui.models.pane import ModelsPane
     from purpose_desktop.ui.models.server_dialog import ServerDialog
 
@@ -44,10 +45,11 @@ def dropped_files(mime: QtCore.QMimeData) -> list[Path]:
 
 
 class ModelsController(QtCore.QObject):
-    """Does what :class:`ModelsPane` asks; accepts GGUF files dropped anywhere on ``window``.
+    """Does what :class:`ModelsPane` asks, through ``service``; accepts GGUF files dropped
+    anywhere on ``window``.
 
-    ``models`` is ``None`` where there is no model manager (some tests): files can still be
-    added, but nothing can be loaded and servers are not told of new settings.
+    Without a model manager in ``service`` (some tests), files can still be added, but nothing
+    can be loaded and servers are not told of new settings.
     """
 
     wants_attention = Signal()
@@ -58,24 +60,22 @@ class ModelsController(QtCore.QObject):
         pane: Callable[[], ModelsPane],
         *,
         window: QtWidgets.QWidget,
-        models_dir: Path,
+        service: ModelsService,
         settings: Callable[[], Settings],
         change_settings: ChangeSettings,
         refresh: Callable[[], object],
         tasks: TaskKeeper,
-        models: Callable[[], ModelRouter] | None,
     ) -> None:
-        """``pane`` gives the pane, made when first asked for (and handed to :meth:`attach`);
-        ``models`` gives the model manager, made when first asked for."""
+        """``pane`` gives the pane, made when first asked for (and handed to
+        :meth:`attach`)."""
         super().__init__(window)
         self._make_pane = pane
         self._pane: ModelsPane | None = None
-        self._models_dir = models_dir
+        self._service = service
         self._settings = settings
         self._change_settings = change_settings
         self._refresh = refresh
-        self._tasks = tasks
-        self._models = models
+        self._operations = Operations(tasks)
         self._pending: list[Path] = []
         self._job: asyncio.Task[None] | None = None
         self._stop_copy = threading.Event()
@@ -108,13 +108,8 @@ class ModelsController(QtCore.QObject):
             self._show_pool()
 
     @property
-    def _router(self) -> ModelRouter | None:
-        return None if self._models is None else self._models()
-
-    @property
     def _pool(self) -> LocalModelPool | None:
-        router = self._router
-        return None if router is None else router.pool
+        return self._service.pool
 
     def start(self) -> None:
         """Show the memory budget and follow the pool (the window's background work); probe
@@ -122,7 +117,12 @@ class ModelsController(QtCore.QObject):
         self._started = True
         if self._pool is not None:
             self._pool.watch(self._pool_changed)
-        self._tasks.start(self._show_budget(), "read the memory budget")
+        self._operations.run(
+            "read the memory budget",
+            self._service.memory_budget,
+            done=lambda _budget: self._show_pool(),
+            failed=self._say_error,
+        )
         if self._pane_seen:
             self.probe()
 
@@ -141,7 +141,7 @@ class ModelsController(QtCore.QObject):
         self.wants_attention.emit()
         self._pending.extend(paths)
         if paths and self._job is None:
-            self._run(self._add_pending(), "Adding model files…")
+            self._run(self._add_pending, "Adding model files…")
 
     async def _add_pending(self) -> None:
         notes: list[Note] = []
@@ -161,30 +161,21 @@ class ModelsController(QtCore.QObject):
                 self._refresh()
 
     async def _add(self, path: Path) -> Note:
-        from purpose_desktop.models.library import CopyCancelled, add_model_file
+        from purpose_desktop.models.library import CopyCancelled
 
         if path.suffix.lower() != ".gguf":
             return Note(
                 "error", f"{path.name} was not added: only GGUF model files (.gguf) can be added."
             )
         self.pane.show_progress(f"Checking {path.name}…")
-        target = self._models_dir / path.name
         try:
-            if self._pool is not None:
-                await self._pool.check_file(path)
-            there_before = await asyncio.to_thread(target.exists)
+            await self._service.check_file(path)
             self._stop_copy.clear()
             self._copying = True
-            loop = asyncio.get_running_loop()
-
-            def progress(done: int, total: int) -> bool:
-                loop.call_soon_threadsafe(
-                    self.pane.show_progress, f"Copying {path.name}…", done, total
-                )
-                return not self._stop_copy.is_set()
-
-            metadata = await asyncio.to_thread(
-                add_model_file, path, self._models_dir, progress=progress
+            added = await self._service.copy_file(
+                path,
+                lambda done, total: self.pane.show_progress(f"Copying {path.name}…", done, total),
+                self._stop_copy,
             )
         except CopyCancelled:
             return Note("info", f"Adding {path.name} was cancelled; nothing was added.")
@@ -192,19 +183,19 @@ class ModelsController(QtCore.QObject):
             return Note("error", f"{path.name} was not added. {exc}")
         finally:
             self._copying = False
-        if there_before:
+        if not added.new:
             return Note("info", f"{path.name} is already in the models folder.")
-        return Note("success", f"Added {path.name} ({metadata.name}) to the models folder.")
+        return Note("success", f"Added {path.name} ({added.metadata.name}) to the models folder.")
 
     # --- loading -----------------------------------------------------------------------
 
     def load(self, reference: str) -> None:
-        self._run(self._load(reference), f"Loading {reference}…")
+        self._run(lambda: self._load(reference), f"Loading {reference}…")
 
     async def _load(self, reference: str) -> None:
         pool = self._need_pool()
         try:
-            loaded = await pool.load(reference, self._models_dir, _ignore)
+            loaded = await pool.load(reference, self._service.models_dir, _ignore)
         except ModelError as exc:
             self.pane.show_notes([Note("error", str(exc))])
             return
@@ -221,7 +212,7 @@ class ModelsController(QtCore.QObject):
         )
 
     def unload(self, reference: str) -> None:
-        self._run(self._unload(reference), f"Unloading {reference}…")
+        self._run(lambda: self._unload(reference), f"Unloading {reference}…")
 
     async def _unload(self, reference: str) -> None:
         pool = self._need_pool()
@@ -233,7 +224,7 @@ class ModelsController(QtCore.QObject):
         self.pane.show_notes([Note("success", f"{reference} is unloaded.")])
 
     def set_budget(self, mib: int) -> None:
-        self._run(self._set_budget(mib), "Changing the memory budget…")
+        self._run(lambda: self._set_budget(mib), "Changing the memory budget…")
 
     async def _set_budget(self, mib: int) -> None:
         unloaded: list[str] = []
@@ -263,96 +254,74 @@ class ModelsController(QtCore.QObject):
     # --- servers -----------------------------------------------------------------------
 
     def probe(self) -> None:
-        self._tasks.start(self._probe(), "probe the model servers")
-
-    async def _probe(self) -> None:
+        """Ask every backend what it offers; a newer probe replaces one under way."""
         self.pane.servers.show_probing()
-        await asyncio.to_thread(_import_clients)
-        from purpose_desktop.models.probe import probe_backends
-
         settings = self._settings()
-        reports = await probe_backends(self._models_dir, settings.ollama_host, settings.servers)
-        self.pane.show_backends(reports)
+        self._operations.run(
+            "probe the model servers",
+            lambda: self._service.probe(settings.ollama_host, settings.servers),
+            done=self.pane.show_backends,
+            failed=self._say_error,
+            latest=True,
+        )
 
     def set_ollama_host(self, host: str) -> None:
-        self._tasks.start(self._set_ollama_host(host), "set the Ollama host")
+        self._operations.run(
+            "set the Ollama host",
+            lambda: self._service.ollama_address(host or None),
+            done=lambda address: self._ollama_host_set(host, address),
+            failed=self._say_error,
+        )
 
-    async def _set_ollama_host(self, host: str) -> None:
-        await asyncio.to_thread(_import_clients)
-        from purpose_desktop.models.ollama_backend import ollama_host
-
-        try:
-            address = ollama_host(host or None)
-        except ModelError as exc:
-            self.pane.show_notes([Note("error", str(exc))])
-            return
+    def _ollama_host_set(self, host: str, address: str) -> None:
         self._use_servers(ollama_host=host or None)
         self.pane.show_notes([Note("success", f"Ollama is looked for at {address}.")])
-        await self._probe()
+        self.probe()
 
     def open_server_dialog(self) -> None:
         taken = [server.name for server in self._settings().servers]
         from purpose_desktop.ui.models.server_dialog import ServerDialog
 
         dialog = ServerDialog(taken, self.pane)
-        dialog.server_entered.connect(
-            lambda name, url, key: self._tasks.start(
-                self._add_server(name, url, key), f"add the server {name}"
-            )
-        )
+        dialog.server_entered.connect(self._add_server)
         if self._dialog is not None:
             self._dialog.deleteLater()  # the one opened before, closed by now
         self._dialog = dialog
         dialog.open()
-        self._tasks.start(self._show_keyring(dialog), "look for the keyring")
+        self._operations.run(
+            "look for the keyring",
+            self._service.keyring_status,
+            done=lambda status: dialog.show_keyring(
+                status.available, status.backend, status.reason
+            ),
+            failed=self._say_error,
+        )
 
-    async def _show_keyring(self, dialog: ServerDialog) -> None:
-        await asyncio.to_thread(_import_clients)
-        from purpose_desktop.secrets import keyring_status
-
-        status = await asyncio.to_thread(keyring_status)
-        dialog.show_keyring(status.available, status.backend, status.reason)
-
-    async def _add_server(self, name: str, url: str, key: str) -> None:
-        from purpose_desktop.secrets import KeyringUnavailableError, keyring_status, save_api_key
-
+    def _add_server(self, name: str, url: str, key: str) -> None:
         self._use_servers(servers=(*self._settings().servers, ServerSetting(name, url)))
-        notes = [Note("success", f"Added the server '{name}' at {url}.")]
-        if key:
-            try:
-                await asyncio.to_thread(save_api_key, name, key)
-            except KeyringUnavailableError:
-                status = await asyncio.to_thread(keyring_status)
-                notes.append(
-                    Note(
-                        "warning",
-                        f"Its API key was not saved: {status.reason} "
-                        "It was not written anywhere else either; add the server "
-                        "again once a keyring is available.",
-                    )
-                )
-            except ModelError as exc:
-                notes.append(Note("warning", f"Its API key was not saved. {exc}"))
-            else:
-                notes.append(Note("success", "Its API key is saved in the system keyring."))
+        added = Note("success", f"Added the server '{name}' at {url}.")
+        if not key:
+            self._server_added([added])
+            return
+        self._operations.run(
+            f"add the server {name}",
+            lambda: self._service.save_api_key(name, key),
+            done=lambda _saved: self._server_added(
+                [added, Note("success", "Its API key is saved in the system keyring.")]
+            ),
+            failed=lambda exc: self._server_added([added, _key_not_saved(exc)]),
+        )
+
+    def _server_added(self, notes: list[Note]) -> None:
         self.pane.show_notes(notes)
-        await self._probe()
+        self.probe()
 
     def _use_servers(self, **changes: Any) -> None:
         self._change_settings(**changes)
         settings = self._settings()
-        if self._router is not None:
-            self._router.configure_remote(settings.ollama_host, settings.servers)
+        self._service.use_servers(settings.ollama_host, settings.servers)
 
     # --- the pool ----------------------------------------------------------------------
-
-    async def _show_budget(self) -> None:
-        if self._pool is None:
-            return
-        pool = self._pool
-        # The first read of the default budget asks the system how much memory it has.
-        await asyncio.to_thread(lambda: pool.memory_budget)
-        self._show_pool()
 
     def _pool_changed(self, status: ModelStatus) -> None:
         if self._pane is not None:  # otherwise the pane shows the pool when it is made
@@ -370,25 +339,32 @@ class ModelsController(QtCore.QObject):
             raise ModelError("Models cannot be loaded here: there is no model manager.")
         return self._pool
 
-    def _run(self, work: Coroutine[Any, Any, None], doing: str) -> None:
+    def _run(self, work: Callable[[], Awaitable[None]], doing: str) -> None:
         """Start ``work``, saying at once what is being done (the pane's buttons wait)."""
         if self._job is not None:
-            work.close()
             self.pane.show_notes(
                 [Note("warning", "Wait for the work under way to finish, or cancel it.")]
             )
             return
         self.pane.show_progress(doing)
-        self._job = self._tasks.start(self._one_at_a_time(work), doing)
+        self._job = self._operations.run(
+            doing,
+            lambda: self._one_at_a_time(work),
+            done=lambda _none: None,
+            failed=self._say_error,
+        )
 
-    async def _one_at_a_time(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _one_at_a_time(self, work: Callable[[], Awaitable[None]]) -> None:
         try:
-            await work
+            await work()
         finally:
             self._job = None
             self.pane.hide_progress()
             if self._pending:  # dropped while something else was under way
-                self._run(self._add_pending(), "Adding model files…")
+                self._run(self._add_pending, "Adding model files…")
+
+    def _say_error(self, exc: UserError) -> None:
+        self.pane.show_notes([Note("error", str(exc))])
 
     # --- drops on the window -----------------------------------------------------------
 
@@ -409,14 +385,14 @@ class ModelsController(QtCore.QObject):
         return super().eventFilter(watched, event)
 
 
-def _import_clients() -> None:
-    """Import the servers' clients and the keyring on a worker thread: about a quarter of a
-    second the first time (most of it the ollama package), which the UI loop must not wait
-    for. Imported modules then come from ``sys.modules`` at once."""
-    import purpose_desktop.models.ollama_backend
-    import purpose_desktop.models.openai_backend
-    import purpose_desktop.models.probe
-    import purpose_desktop.secrets  # noqa: F401
+def _key_not_saved(exc: UserError) -> Note:
+    if isinstance(exc, KeyNotKept):
+        return Note(
+            "warning",
+            f"Its API key was not saved: {exc} It was not written anywhere else either; add "
+            "the server again once a keyring is available.",
+        )
+    return Note("warning", f"Its API key was not saved. {exc}")
 
 
 def _ignore(status: ModelStatus) -> None:

@@ -4,22 +4,22 @@ happens."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.errors import UserError
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, Signal
 from purpose_desktop.ui.run.event_bridge import EventBridge
 from purpose_desktop.ui.tasks import TaskKeeper
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.events import Event
     from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
     from purpose_desktop.engine.loop.run_context import RunControl
-    from purpose_desktop.engine.recording.run_records import RunSummary
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.specs import LoadedTeam
     from purpose_desktop.engine.trajectory import Action
+    from purpose_desktop.services.runs import RunsService
 
     # The runner, or a function that makes it when the first run starts (making it loads
     # the engine, which the window need not wait for).
@@ -27,37 +27,6 @@ if TYPE_CHECKING:
 
 #: How many of the newest runs the runs list shows.
 RUNS_LISTED = 200
-
-
-class RunHistory(Protocol):
-    """The recorded runs, as the runs list and replays need them
-    (:class:`~purpose_desktop.store.run_queries.RunQueries` is one)."""
-
-    async def list_runs(self, *, limit: int = ...) -> list[RunSummary]: ...
-
-    def stream_events(self, run_id: str) -> AsyncIterator[Event]: ...
-
-
-class DeferredHistory:
-    """A :class:`RunHistory` opened on first use, on a worker thread: opening a store blocks
-    (it checks the file and may migrate it), which the event loop must not wait for."""
-
-    def __init__(self, open_history: Callable[[], RunHistory]) -> None:
-        self._open = open_history
-        self._opened: RunHistory | None = None
-
-    async def _history(self) -> RunHistory:
-        if self._opened is None:
-            self._opened = await asyncio.to_thread(self._open)
-        return self._opened
-
-    async def list_runs(self, *, limit: int = RUNS_LISTED) -> list[RunSummary]:
-        return await (await self._history()).list_runs(limit=limit)
-
-    async def stream_events(self, run_id: str) -> AsyncIterator[Event]:
-        history = await self._history()
-        async for event in history.stream_events(run_id):
-            yield event
 
 
 StartRun = Callable[["RunControl"], Coroutine[Any, Any, "RunOutcome"]]
@@ -94,12 +63,13 @@ class RunController(QtCore.QObject):
         parent: QtCore.QObject | None = None,
         *,
         review: ReviewGate | None = None,
-        history: RunHistory | None = None,
+        history: RunsService | None = None,
     ) -> None:
         super().__init__(parent)
         self.bridge = EventBridge(self)
         self._runner_or_maker = runner
         self._tasks = tasks
+        self._operations = Operations(tasks)
         self._review = review
         self._history = history
         self._team: LoadedTeam | None = None
@@ -250,18 +220,22 @@ class RunController(QtCore.QObject):
         self.replay_finished.emit(run_id)
 
     def refresh_runs(self) -> asyncio.Task[None] | None:
-        """List the newest recorded runs (:attr:`runs_listed`), if there is a history."""
-        if self._history is None:
+        """List the newest recorded runs (:attr:`runs_listed`), if there is a history; say
+        why they cannot be listed (:attr:`runs_unavailable`) when the database is in use,
+        damaged or unreachable."""
+        history = self._history
+        if history is None:
             return None
-        return self._tasks.start(self._list_runs(self._history), "list runs")
+        return self._operations.run(
+            "list runs",
+            lambda: history.list_runs(limit=RUNS_LISTED),
+            done=self.runs_listed.emit,
+            failed=self._runs_unavailable,
+            latest=True,
+        )
 
-    async def _list_runs(self, history: RunHistory) -> None:
-        try:
-            runs = await history.list_runs(limit=RUNS_LISTED)
-        except UserError as exc:  # the database is in use, damaged, unreachable
-            self.runs_unavailable.emit(str(exc))
-            return
-        self.runs_listed.emit(runs)
+    def _runs_unavailable(self, exc: UserError) -> None:
+        self.runs_unavailable.emit(str(exc))
 
     # --- either ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from purpose_desktop.engine.text import shorten
 from purpose_desktop.ui.qt import QtWidgets, Signal
 
 if TYPE_CHECKING:
-    # Only a type here: the store's modules load SQLAlchemy, which start-up need not wait for.
+    # Only a type here: the engine loads with the first run, which start-up need not wait for.
     from purpose_desktop.engine.recording.run_records import RunSummary
 
 #: More than this many are summed up in one line: the runs list shows them all.

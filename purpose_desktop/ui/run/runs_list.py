@@ -12,7 +12,7 @@ from purpose_desktop.ui.qt import QtWidgets, Signal
 from purpose_desktop.ui.widgets.builders import read_only_table
 
 if TYPE_CHECKING:
-    # Only a type here: the store's modules load SQLAlchemy, which start-up need not wait for.
+    # Only a type here: the engine loads with the first run, which start-up need not wait for.
     from purpose_desktop.engine.recording.run_records import RunSummary
 
 COLUMNS = ("Started", "Status", "Steps", "Φ", "Team", "Task")

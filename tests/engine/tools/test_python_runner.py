@@ -21,6 +21,8 @@ from purpose_desktop.engine.tools.python_runner import (
 )
 from tests.processes import is_gone
 
+pytestmark = pytest.mark.process
+
 
 def run(code: str, workspace: Path, **options: float) -> PythonResult:
     return asyncio.run(run_python(code, workspace, **options))  # type: ignore[arg-type]

@@ -4,25 +4,17 @@ the benchmarks folder, as one list, the newest first.
 A result is saved in both places at once (by ``bench improve`` and by the pane's own runs):
 the database row names its JSON file, and that file is listed once, as the database's result.
 Files no database row names (copied into the folder, saved elsewhere with ``--out`` and moved
-there, written while the database could not be) are listed as files. Reading happens on a
-worker thread (:func:`read_results`); the pane shows the plain data that comes back.
+there, written while the database could not be) are listed as files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from purpose_desktop.engine.learning.improvement import ImprovementResult, ResultFile, list_results
-from purpose_desktop.errors import UserError
-
-if TYPE_CHECKING:
-    from purpose_desktop.engine.learning.kept_results import SavedImprovement
-    from purpose_desktop.store.opening import Store
-
-OpenStore = Callable[[], "Store"]
+from purpose_desktop.engine.learning.improvement import ImprovementResult, ResultFile
+from purpose_desktop.engine.learning.kept_results import SavedImprovement
 
 
 @dataclass(frozen=True)
@@ -59,34 +51,6 @@ class ResultListing:
 
     entries: tuple[ListedResult, ...]
     problem: str | None = None
-
-
-def read_results(folder: Path, open_store: OpenStore | None) -> ResultListing:
-    """The database's results and the folder's files, merged (see the module). Blocks: call
-    it on a worker thread. A database that cannot be read leaves the files, with why."""
-    files = list_results(folder)
-    if open_store is None:
-        return ResultListing(merged((), files))
-    try:
-        # The store first: it imports the SQL side under its lock, one thread at a time.
-        engine = open_store().engine
-    except UserError as exc:
-        return _files_only(files, exc)
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from purpose_desktop.store.improvement_store import ImprovementStore
-
-    try:
-        saved = ImprovementStore(engine).list_saved()
-    except SQLAlchemyError as exc:
-        return _files_only(files, exc)
-    return ResultListing(merged(saved, files))
-
-
-def _files_only(files: Sequence[ResultFile], problem: Exception) -> ResultListing:
-    return ResultListing(
-        merged((), files), f"The results saved in the database cannot be read: {problem}"
-    )
 
 
 def merged(

@@ -1,0 +1,18 @@
+"""The user's settings file, written off the event loop."""
+
+from __future__ import annotations
+
+from purpose_desktop.config import Paths, Settings, save_settings
+from purpose_desktop.services.background import off_loop
+
+
+class SettingsService:
+    """Saves the settings of the home folder ``paths`` describes."""
+
+    def __init__(self, paths: Paths) -> None:
+        self._paths = paths
+
+    async def save(self, settings: Settings) -> None:
+        """Write ``settings`` to the settings file (atomically: a failed write leaves the
+        file as it was); :class:`UserError` when it cannot be written."""
+        await off_loop(save_settings, self._paths, settings)
