@@ -15,7 +15,9 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import keyring
 import pytest
+from keyring.backends import fail
 from purpose_desktop.config import HOME_ENV, Paths, example_team_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,3 +94,14 @@ def screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Any,
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder kept for the session, so the bundled Gemma is assembled only once."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """A computer without a system keyring (a headless Linux box)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)

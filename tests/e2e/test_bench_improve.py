@@ -17,19 +17,9 @@ from purpose_desktop.engine.learning.improvement import list_results
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.opening import open_store
-from tests.e2e.test_cli import purpose_desktop
-from tests.engine.scripted_team import act, team_model
-
-SUITE = """\
-name: tiny
-tasks:
-  - id: sum
-    task: What is 17 + 25?
-    check: {answer_contains: "42"}
-  - id: product
-    task: What is 12 * 8?
-    check: {answer_contains: "96"}
-"""
+from tests.support.benchmarks import SUITE
+from tests.support.cli import purpose_desktop
+from tests.support.scripted_team import act, team_model
 
 
 def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(

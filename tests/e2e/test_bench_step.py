@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.bench.step import TARGETS, StepBenchmark, StepTiming
-from tests.e2e.test_cli import purpose_desktop
+from tests.support.cli import purpose_desktop
 
 
 @pytest.mark.model

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_cli import purpose_desktop
+from tests.support.cli import purpose_desktop
 
 OFFSCREEN = {"QT_QPA_PLATFORM": "offscreen"}
 

@@ -11,23 +11,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop import __version__
 from purpose_desktop.config import HOME_ENV, Paths
-
-TIMEOUT = 600  # a hang guard: a busy two-core machine runs the model slowly
-
-
-def purpose_desktop(
-    *args: str, home: Path, env: dict[str, str] | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, HOME_ENV: str(home), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "purpose_desktop", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=TIMEOUT,
-        check=False,
-    )
+from tests.support.cli import TIMEOUT, purpose_desktop
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.bench.stream import StreamBenchmark
 from purpose_desktop.config import HOME_ENV, Paths
-from tests.e2e.test_cli import TIMEOUT, purpose_desktop
+from tests.support.cli import TIMEOUT, purpose_desktop
 
 # Every variable that points a program at a per-user folder it may write to.
 USER_FOLDERS = (

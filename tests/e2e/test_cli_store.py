@@ -24,12 +24,7 @@ from purpose_desktop.config import HOME_ENV, Paths, example_team_file
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.store.database import writing
 from sqlalchemy import text
-from tests.store.test_run_files import (
-    record_cancelled_run,
-    record_fork,
-    record_run,
-    store_at,
-)
+from tests.support.stores import record_cancelled_run, record_fork, record_run, store_at
 
 TIMEOUT = 240
 BUNDLED = "bundled:smollm2-135m"

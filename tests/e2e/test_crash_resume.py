@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.config import HOME_ENV, Paths, example_team_file
 from purpose_desktop.store.opening import open_store
-from tests.e2e.test_cli import purpose_desktop
+from tests.support.cli import purpose_desktop
 
 TIMEOUT = 240
 

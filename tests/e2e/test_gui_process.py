@@ -12,32 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from purpose_desktop.config import HOME_ENV, Paths
+from purpose_desktop.config import Paths
+from tests.support.gui_process import gui_env, start_app
 
 REQUIRE_XVFB_ENV = "PURPOSE_DESKTOP_REQUIRE_XVFB"
 """When ``1`` (CI sets it), a missing Xvfb fails the test that needs it instead of skipping it."""
-
-
-def gui_env(home: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        HOME_ENV: str(home),
-        "QT_QPA_PLATFORM": "offscreen",
-        "PYTHONWARNINGS": "error",
-        "PYTHONDEVMODE": "1",
-        **extra,
-    }
-
-
-def start_app(env: dict[str, str]) -> subprocess.Popen[str]:
-    """The app in a process of its own, open for up to five minutes once shown."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "purpose_desktop", "--quit-after-shown", "300"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
 
 
 def run_script(script: str, home: Path) -> subprocess.CompletedProcess[str]:

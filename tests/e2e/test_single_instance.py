@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.config import Paths
 from purpose_desktop.ui.single_instance import server_name
-from tests.e2e.test_gui_process import gui_env, start_app
+from tests.support.gui_process import gui_env, start_app
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 TIMEOUT = 120

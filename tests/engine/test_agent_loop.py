@@ -14,7 +14,7 @@ from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.engine.review import ActionDecision, ScoreDecision, ScriptedReview
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 
 def of_type(events: list[ev.Event], kind: type[ev.E]) -> list[ev.E]:

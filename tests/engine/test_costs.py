@@ -18,7 +18,7 @@ from purpose_desktop.engine.costs import (
 )
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import act, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, one_agent_team, runner, team_model
 
 
 def test_prices_are_saved_as_the_file_they_are_read_from(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from purpose_desktop.engine.learning.memory import ScoreAnchor
 from purpose_desktop.engine.trajectory import State
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
 from purpose_desktop.models.scripted import FunctionModel
-from tests.engine.scripted_team import memory_at
+from tests.support.scripted_team import memory_at
 
 
 def critic_model(*answers: tuple[int, int]) -> FunctionModel:

@@ -15,7 +15,7 @@ from purpose_desktop.engine.loop import agent_loop
 from purpose_desktop.engine.trajectory import Action, Observation, Step
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 TASK = "A crate holds 24 apples. How many apples are in 17 crates?"
 

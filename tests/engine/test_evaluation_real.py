@@ -18,11 +18,8 @@ from purpose_desktop.engine.learning.improvement import (
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.store.improvement_arms import arm_runners
-from tests.engine import test_real_team
 
 pytestmark = pytest.mark.model
-
-router = test_real_team.router  # the bundled models' router, as the real team tests use it
 
 
 def test_two_arithmetic_tasks_under_two_arms(router: ModelRouter, tmp_path: Path) -> None:

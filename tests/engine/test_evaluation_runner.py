@@ -24,7 +24,7 @@ from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.improvement_arms import measure_improvement
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
-from tests.engine.scripted_team import act, memory_at, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 SUITE = parse_suite(
     """\

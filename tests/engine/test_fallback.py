@@ -11,7 +11,7 @@ from purpose_desktop.engine.loop.fallback import RULE_THOUGHT, rule_action
 from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import one_agent_team, runner, team_model
+from tests.support.scripted_team import one_agent_team, runner, team_model
 
 CALCULATOR = tools_named(["calculator"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,6 @@ from purpose_desktop.engine.learning.improvement import (
     FORMAT,
     METRICS,
     ImprovementFileError,
-    ImprovementResult,
-    ImprovementSeries,
-    IterationMetrics,
     list_results,
     load_improvement,
     parse_improvement,
@@ -24,39 +21,7 @@ from purpose_desktop.engine.learning.improvement import (
     save_improvement,
 )
 from purpose_desktop.errors import UserError
-
-
-def iteration(number: int, success: float, **changes: Any) -> IterationMetrics:
-    values: dict[str, Any] = {
-        "iteration": number,
-        "success_rate": success,
-        "average_phi": 5.0,
-        "average_steps": 3.0,
-        "average_reward": 1.25,
-        "tokens": 900,
-        "seconds": 12.5,
-    }
-    values.update(changes)
-    return IterationMetrics(**values)
-
-
-def sample_result(suite: str = "arithmetic") -> ImprovementResult:
-    return ImprovementResult(
-        suite=suite,
-        team="Calculators",
-        model="bundled:smollm2-135m",
-        created=datetime(2025, 6, 1, 12, 30, tzinfo=UTC),
-        series=(
-            ImprovementSeries(
-                "learning on",
-                (iteration(1, 0.4), iteration(2, 0.6), iteration(3, 0.8, average_phi=7.5)),
-            ),
-            ImprovementSeries(
-                "learning off",
-                (iteration(1, 0.4), iteration(2, 0.4), iteration(3, 0.5, average_reward=-0.5)),
-            ),
-        ),
-    )
+from tests.support.improvement import sample_result
 
 
 def document(**changes: Any) -> dict[str, Any]:

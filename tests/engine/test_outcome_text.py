@@ -10,7 +10,7 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.outcome_text import OutcomeReader, OutcomeReport, explain_failure
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
-from tests.engine.scripted_team import act, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, one_agent_team, runner, team_model
 
 
 def report_of(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,9 @@ from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
-from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
-from tests.engine.scripted_team import memory_at
+from tests.support.scripted_team import memory_at
 
 pytestmark = pytest.mark.model
 
@@ -26,14 +24,6 @@ ARITHMETIC = example_team_file().with_name("arithmetic.yaml")
 #: One agent with the calculator: nobody to hand the sum to, which SmolLM2 does in the
 #: two-agent team on some machines (its answers differ with the CPU's arithmetic).
 CALCULATOR = example_team_file().with_name("calculator.yaml")
-
-
-@pytest.fixture
-def router(shared_models_dir: Path) -> Iterator[ModelRouter]:
-    pool = LocalModelPool(shared_models_dir, n_ctx=2048, n_threads=2)
-    models = ModelRouter(pool, shared_models_dir, n_ctx=2048)
-    yield models
-    asyncio.run(models.aclose())
 
 
 def run_team(

@@ -15,7 +15,7 @@ from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import act, make_team, one_agent_team, runner, team_model
+from tests.support.scripted_team import act, make_team, one_agent_team, runner, team_model
 
 
 def of_type(events: list[ev.Event], kind: type[ev.E]) -> list[ev.E]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.loop.routing import complexity
 from purpose_desktop.models.scripted import ScriptedProvider
-from tests.engine.scripted_team import act, make_team, memory_at, runner, team_model
+from tests.support.scripted_team import act, make_team, memory_at, runner, team_model
 
 TWO = """name: Pair
 default_model: small

@@ -23,7 +23,7 @@ from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.team_file import load_team, parse_team
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
-from tests.engine.scripted_team import memory_at
+from tests.support.scripted_team import memory_at
 
 pytestmark = pytest.mark.model
 

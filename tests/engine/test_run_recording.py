@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,13 +10,6 @@ import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
 from purpose_desktop.engine.recording.replay import MAX_PAUSE_S, replay
-from purpose_desktop.engine.review import (
-    ActionDecision,
-    ActionReviewRequest,
-    ScoreDecision,
-    ScoreReviewRequest,
-)
-from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.engine.trajectory import Action, State
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.messages import ChatMessage
@@ -26,7 +18,8 @@ from purpose_desktop.store.database import reading
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import text
-from tests.engine.scripted_team import act, make_team, one_agent_team, team_model
+from tests.support.recording import StallAtStep, run_until_stalled
+from tests.support.scripted_team import act, make_team, one_agent_team, team_model
 
 
 @pytest.fixture
@@ -52,37 +45,6 @@ def recording_runner(
         workspaces_dir=tmp_path / "workspaces",
         journal=journal,
     )
-
-
-class StallAtStep:
-    """Approves actions until step ``stall_at``, whose review never answers: the test
-    cancels the run there, as a person would, or a crash would stop it."""
-
-    def __init__(self, stall_at: int) -> None:
-        self.stall_at = stall_at
-        self.reached = asyncio.Event()
-
-    async def review_action(self, request: ActionReviewRequest) -> ActionDecision:
-        if request.step == self.stall_at:
-            self.reached.set()
-            await asyncio.Event().wait()
-        return ActionDecision("approve")
-
-    async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
-        return ScoreDecision()
-
-
-async def run_until_stalled(
-    runner: TeamRunner, team: LoadedTeam, task: str, gate: StallAtStep, seen: list[ev.Event]
-) -> str:
-    """Start a run, cancel it when it reaches the stalled step; its id."""
-    running = asyncio.ensure_future(runner.run(team, task, [seen.append], gate))
-    await gate.reached.wait()
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
-    started = next(e for e in seen if isinstance(e, ev.RunStarted))
-    return started.run_id
 
 
 def kinds(events: Sequence[ev.Event]) -> list[str]:

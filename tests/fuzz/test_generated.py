@@ -22,7 +22,7 @@ from purpose_desktop.store.opening import Store
 from purpose_desktop.store.run_files import RunFileError, export_run
 from tests.fuzz import boundaries
 from tests.fuzz.guard import no_hang, refused
-from tests.store.test_run_files import record_run, store_at
+from tests.support.stores import record_run, store_at
 
 EXAMPLES = 60
 fuzz = settings(

@@ -13,7 +13,7 @@ from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus
 from purpose_desktop.models.bundled import gemma3_path, smollm2_path
 from purpose_desktop.models.llama_cpu import avoid_amx_repacking
-from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
+from purpose_desktop.models.llama_process import LlamaProcessModel
 from purpose_desktop.models.messages import (
     ChatMessage,
     GenerationOptions,
@@ -22,30 +22,11 @@ from purpose_desktop.models.messages import (
     TokenDelta,
 )
 from purpose_desktop.models.pool import LocalModelPool
-from tests.multibyte import MULTIBYTE_QUESTIONS, has_multibyte
-from tests.processes import is_gone
+from tests.support.llama import GREEDY, QUESTION, collect, config, text_of
+from tests.support.multibyte import MULTIBYTE_QUESTIONS, has_multibyte
+from tests.support.processes import is_gone
 
 pytestmark = pytest.mark.model
-
-QUESTION = [
-    ChatMessage("system", "You are a concise assistant. Answer in one or two sentences."),
-    ChatMessage("user", "What is the capital of France?"),
-]
-GREEDY = GenerationOptions(max_tokens=24, temperature=0.0, seed=1)
-
-
-async def collect(
-    model: LlamaProcessModel, options: GenerationOptions = GREEDY
-) -> list[StreamEvent]:
-    return [event async for event in model.stream_chat(QUESTION, options)]
-
-
-def text_of(events: list[StreamEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TokenDelta))
-
-
-def config(path: Path, n_ctx: int = 1024) -> LocalModelConfig:
-    return LocalModelConfig(path, n_ctx=n_ctx, n_threads=2)
 
 
 def test_smollm2_streams_tokens_from_its_own_process() -> None:

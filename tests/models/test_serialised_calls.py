@@ -8,7 +8,7 @@ import pytest
 from purpose_desktop.models.bundled import smollm2_path
 from purpose_desktop.models.llama_process import LlamaProcessModel
 from purpose_desktop.models.messages import ChatMessage, StreamDone, StreamEvent, TokenDelta
-from tests.models.test_llama_process import GREEDY, QUESTION, collect, config, text_of
+from tests.support.llama import GREEDY, QUESTION, collect, config, text_of
 
 pytestmark = pytest.mark.model
 

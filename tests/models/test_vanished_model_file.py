@@ -15,7 +15,7 @@ from purpose_desktop.models.bundled import smollm2_path
 from purpose_desktop.models.library import add_model_file
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
-from tests.e2e.test_cli import purpose_desktop
+from tests.support.cli import purpose_desktop
 
 pytestmark = pytest.mark.model
 

@@ -110,7 +110,7 @@ def test_a_long_task_is_fitted_to_the_ollama_context_with_a_warning(
     from purpose_desktop.engine.events import Event, WarningRaised
     from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
     from purpose_desktop.engine.team_file import load_team
-    from tests.engine.scripted_team import memory_at
+    from tests.support.scripted_team import memory_at
 
     team_file = tmp_path / "team.yaml"
     team_file.write_text(

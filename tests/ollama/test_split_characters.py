@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, TokenDelta
 from purpose_desktop.models.ollama_backend import OllamaChatModel
-from tests.multibyte import MULTIBYTE_QUESTIONS, has_multibyte
+from tests.support.multibyte import MULTIBYTE_QUESTIONS, has_multibyte
 
 from .conftest import FakeOllama
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.store.opening import Store
-from tests.store.test_run_files import store_at
+from tests.support.stores import store_at
 
 
 @pytest.fixture

@@ -31,10 +31,9 @@ from purpose_desktop.services.benchmarks import (
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from purpose_desktop.store.opening import Store, StoreError
-from tests.engine.scripted_team import act, team_model
-from tests.store.test_run_files import store_at
-from tests.ui.test_benchmark_pane import learning_result
-from tests.ui.test_benchmark_runs import scripted_setup
+from tests.support.benchmarks import learning_result, scripted_setup
+from tests.support.scripted_team import act, team_model
+from tests.support.stores import store_at
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from purpose_desktop.services.costs import CostsService
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.opening import Store
 from sqlalchemy import text
-from tests.store.test_run_files import record_run
+from tests.support.stores import record_run
 
 
 def numbers(totals: CostTotal) -> tuple[int, int, int, float]:

@@ -20,7 +20,7 @@ from purpose_desktop.services.memory import (
 )
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.opening import Store, StoreError
-from tests.store.test_run_files import record_run
+from tests.support.stores import record_run
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from purpose_desktop.errors import UserError
 from purpose_desktop.services.memory_files import MemoryFilesService
 from purpose_desktop.services.store import StoreService
-from tests.store.test_memory_files import remember
-from tests.store.test_run_files import store_at
+from tests.support.memories import remember
+from tests.support.stores import store_at
 
 
 def test_memory_exported_from_one_database_merges_into_another(tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ from purpose_desktop.services.models import KeyNotKept, ModelsService
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.model_catalog import ModelCatalogStore
 from purpose_desktop.store.opening import Store
-from tests.ui.test_models_pane import no_keyring  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

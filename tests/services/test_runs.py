@@ -13,7 +13,7 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.services.runs import RunsService
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.opening import Store, StoreError, open_store
-from tests.store.test_run_files import record_cancelled_run, record_run, store_at
+from tests.support.stores import record_cancelled_run, record_run, store_at
 
 
 @pytest.fixture

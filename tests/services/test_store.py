@@ -13,8 +13,7 @@ from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.database import writing
 from purpose_desktop.store.opening import Store, open_store
 from sqlalchemy import text
-from tests.store.test_database_faults import PageLimit
-from tests.store.test_run_files import record_run
+from tests.support.stores import PageLimit, record_run
 
 
 def test_the_store_is_opened_when_first_used(store: Store) -> None:

@@ -16,7 +16,7 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.services.teams import TeamsService
 from purpose_desktop.store.opening import Store
-from tests.store.test_run_files import store_at
+from tests.support.stores import store_at
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Fixtures for the store's tests: a migrated database with a memory store on it, and a
-throwaway PostgreSQL server (``tests/store/postgres.py``) for the session.
+throwaway PostgreSQL server (``tests/support/postgres.py``) for the session.
 
 The database is a SQLite file unless a test module overrides ``database``: ``test_postgres.py``
 gives it an empty database on the server, and so runs the memory store's tests on PostgreSQL.
@@ -15,7 +15,7 @@ from purpose_desktop.store.database import open_database
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import URL, Engine
-from tests.store.postgres import postgres_server, postgres_url
+from tests.support.postgres import postgres_server, postgres_url
 
 __all__ = ["postgres_server", "postgres_url"]
 

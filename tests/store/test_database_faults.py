@@ -35,8 +35,9 @@ from purpose_desktop.store.opening import (
     set_aside,
 )
 from purpose_desktop.store.run_journal import SqlRunJournal
-from sqlalchemy import Engine, event, text
-from tests.engine.scripted_team import act, one_agent_team, runner, team_model
+from sqlalchemy import Engine, text
+from tests.support.scripted_team import act, one_agent_team, runner, team_model
+from tests.support.stores import PageLimit
 
 HOLD_LOCK = Path(__file__).with_name("hold_lock.py")
 STEP_1_SAVED = "SELECT count(*) FROM checkpoints WHERE step = 1"
@@ -365,33 +366,6 @@ def test_a_lock_released_within_the_busy_timeout_is_waited_for(
 
 
 # --- a full disk ----------------------------------------------------------------------------
-
-
-class PageLimit:
-    """A full disk: every connection ``engine`` hands out may grow the database only up to
-    :attr:`pages` pages (SQLite's ``max_page_count``); ``None`` for SQLite's own limit."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        with engine.connect() as connection:
-            self._unlimited = int(connection.exec_driver_sql("PRAGMA max_page_count").scalar_one())
-        self.pages: int | None = None
-        event.listen(engine, "checkout", self._apply)
-
-    def fill(self) -> None:
-        """No room left beyond the pages the database has now."""
-        with self._engine.connect() as connection:
-            self.pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
-
-    def lift(self) -> None:
-        self.pages = None
-
-    def _apply(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA max_page_count = {self.pages or self._unlimited}")
-        finally:
-            cursor.close()
 
 
 def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:

@@ -16,7 +16,7 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import open_database, writing
 from purpose_desktop.store.improvement_store import ImprovementStore, keep_result
 from sqlalchemy import Engine, text
-from tests.engine.test_improvement import sample_result
+from tests.support.improvement import sample_result
 
 
 def test_a_result_comes_back_whole_and_the_list_is_newest_first(engine: Engine) -> None:

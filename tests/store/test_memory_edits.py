@@ -20,8 +20,8 @@ from purpose_desktop.store.memory_store import DatabaseMemoryStore, DuplicateHeu
 from purpose_desktop.store.opening import open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import Engine, text
-from tests.engine.scripted_team import act, one_agent_team, team_model
-from tests.store.test_memory_store import experience, heuristic
+from tests.support.memories import experience, heuristic
+from tests.support.scripted_team import act, one_agent_team, team_model
 
 
 def test_a_person_edits_what_a_heuristic_says_and_keeps_what_it_learned(

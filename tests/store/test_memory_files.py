@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.learning.memory import Experience, Heuristic, ScoreAnchor, Tier
+from purpose_desktop.engine.learning.memory import Heuristic
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import writing
 from purpose_desktop.store.memory_files import (
@@ -23,47 +23,10 @@ from purpose_desktop.store.memory_files import (
 )
 from purpose_desktop.store.opening import Store
 from sqlalchemy import URL, text
-from tests.store.test_run_files import counts, store_at
+from tests.support.memories import remember
+from tests.support.stores import counts, store_at
 
 MEMORY_TABLES = ("heuristics", "heuristic_runs", "experiences", "score_anchors")
-
-
-def remember(store: Store) -> None:
-    """Two teams' memory, through the memory store as the engine writes it."""
-
-    async def go() -> None:
-        memory = store.memory
-        for team in ("lab", "ops"):
-            await memory.add_heuristic(
-                Heuristic(
-                    team,
-                    Tier.STRATEGIC,
-                    "sums",
-                    "add digits",
-                    q_value=0.7,
-                    uses=3,
-                    successes=2,
-                    run_ids=("r1", "r2"),
-                )
-            )
-            await memory.add_heuristic(
-                Heuristic(team, Tier.TOOL, "calculator", "use * for products", source="human")
-            )
-            low = await memory.add_heuristic(
-                Heuristic(team, Tier.PROCEDURAL, "files", "read first", q_value=0.2)
-            )
-            assert low.id is not None
-            await memory.set_pinned(low.id, True)
-            await memory.add_experience(
-                Experience(
-                    team, "17*23", "calculator, then finish", "completed", 9.0, 2, "r1", q_value=0.8
-                )
-            )
-            await memory.add_anchor(
-                ScoreAnchor(team, "17*23", "Observation 1: 391", 5.0, 7.0, "it is right", "r1")
-            )
-
-    asyncio.run(go())
 
 
 def heuristics(store: Store, team: str) -> list[Heuristic]:

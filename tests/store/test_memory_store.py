@@ -29,23 +29,7 @@ from purpose_desktop.store.memory_store import DatabaseMemoryStore, fts_query, q
 from purpose_desktop.store.memory_tables import EXPERIENCES_FTS
 from purpose_desktop.store.migrations import migrate
 from sqlalchemy import Engine, create_engine, text
-
-
-def heuristic(pattern: str, strategy: str = "do the obvious thing", **kw: object) -> Heuristic:
-    fields: dict[str, object] = {"team": "lab", "tier": Tier.PROCEDURAL, **kw}
-    return Heuristic(pattern=pattern, strategy=strategy, **fields)  # type: ignore[arg-type]
-
-
-def experience(task: str, summary: str = "went fine", **kw: object) -> Experience:
-    fields: dict[str, object] = {
-        "team": "lab",
-        "outcome": "completed",
-        "final_phi": 0.8,
-        "steps": 4,
-        "run_id": "run-1",
-        **kw,
-    }
-    return Experience(task=task, summary=summary, **fields)  # type: ignore[arg-type]
+from tests.support.memories import INSERT_HEURISTIC, TOPICS, experience, heuristic
 
 
 def anchor(task: str, state: str = "half done", **kw: object) -> ScoreAnchor:
@@ -629,17 +613,6 @@ def test_concurrent_writers_in_many_threads_do_not_lock_each_other_out(
 # --- the memory browser -------------------------------------------------------------
 
 BROWSED = 3000
-TOPICS = (
-    "parsing the invoices",
-    "deploying services",
-    "writing weekly reports",
-    "cleaning datasets",
-)
-_INSERT_HEURISTIC = text(
-    "INSERT INTO heuristics (team, tier, pattern, strategy, q_value, uses, successes, source, "
-    "pinned, created_at) VALUES (:team, :tier, :pattern, :strategy, :q_value, :uses, "
-    ":successes, :source, :pinned, :created_at)"
-)
 
 
 def fill_for_browsing(engine: Engine) -> tuple[list[Heuristic], list[Experience]]:
@@ -674,7 +647,7 @@ def fill_for_browsing(engine: Engine) -> tuple[list[Heuristic], list[Experience]
     ]
     with writing(engine) as connection:
         connection.execute(
-            _INSERT_HEURISTIC,
+            INSERT_HEURISTIC,
             [
                 {**vars(h), "tier": h.tier.value, "created_at": float(i)}
                 for i, h in enumerate(heuristics)

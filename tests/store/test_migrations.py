@@ -17,7 +17,7 @@ from purpose_desktop.store.migrations import LATEST, SchemaTooNewError, migrate,
 from purpose_desktop.store.team_store import TeamStore
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
-from tests.engine.test_improvement import sample_result
+from tests.support.improvement import sample_result
 
 DATA = Path(__file__).parent / "data"
 ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES, *improvement_tables.TABLE_NAMES)

@@ -1,4 +1,4 @@
-"""The whole store on a real PostgreSQL server (``tests/store/postgres.py`` starts one): the
+"""The whole store on a real PostgreSQL server (``tests/support/postgres.py`` starts one): the
 schema, the team memory and its full-text search, runs recorded by the journal and read back,
 and two engines sharing one database as two machines would."""
 
@@ -28,7 +28,6 @@ from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import URL, Engine, select, text
 from sqlmodel import SQLModel
-from tests.engine.scripted_team import act, one_agent_team, team_model
 from tests.store.test_improvement_store import (  # noqa: F401
     test_a_deleted_result_is_gone_and_the_others_stay,
     test_a_result_comes_back_whole_and_the_list_is_newest_first,
@@ -46,8 +45,6 @@ from tests.store.test_memory_edits import (  # noqa: F401
 # here too, where ``database`` below makes them (and conftest.py's fixtures) use PostgreSQL.
 from tests.store.test_memory_store import (  # noqa: F401
     NASTY_QUERIES,
-    experience,
-    heuristic,
     test_a_heuristic_comes_back_as_it_was_stored,
     test_a_query_without_words_returns_the_best_by_q_value,
     test_an_experience_and_an_anchor_come_back_as_they_were_stored,
@@ -78,8 +75,10 @@ from tests.store.test_run_queries import (  # noqa: F401
     test_cost_totals_group_and_put_the_most_costly_first,
     test_runs_come_newest_first_with_ties_by_id,
 )
+from tests.support.memories import experience, heuristic
+from tests.support.scripted_team import act, one_agent_team, team_model
 
-# The session's PostgreSQL server is a process of its own (see tests/store/postgres.py).
+# The session's PostgreSQL server is a process of its own (see tests/support/postgres.py).
 pytestmark = pytest.mark.process
 
 

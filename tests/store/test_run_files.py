@@ -3,115 +3,36 @@ and imported into another database, reads back as the original; bad files change
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.recording.event_codec import decode_event
-from purpose_desktop.engine.review import ScoreDecision, ScriptedReview
 from purpose_desktop.errors import UserError
-from purpose_desktop.models.scripted import ScriptedProvider
 from purpose_desktop.store.database import reading, writing
-from purpose_desktop.store.opening import Store, open_store
+from purpose_desktop.store.opening import Store
 from purpose_desktop.store.run_files import (
     RunFileError,
     export_run,
     import_run,
     parse_run_lines,
 )
-from purpose_desktop.store.run_journal import SqlRunJournal
 from sqlalchemy import URL, text
-from tests.engine.scripted_team import act, one_agent_team, team_model
-from tests.engine.test_run_recording import StallAtStep, run_until_stalled
-
-TASK = "What is 17 * 23?"
-RUN_TABLES = ("runs", "events", "steps", "checkpoints", "score_overrides", "costs")
-
+from tests.support.scripted_team import act
+from tests.support.stores import (
+    TASK,
+    counts,
+    record,
+    record_cancelled_run,
+    record_fork,
+    record_run,
+    store_at,
+)
 
 # --- recording runs (also used by the CLI's end-to-end tests) ----------------------------
-
-
-def recording_runner(
-    store: Store, folder: Path, actions: list[str], model: str = "m"
-) -> tuple[TeamRunner, SqlRunJournal]:
-    """A runner on scripted ``actions`` (critic score 5) that records into ``store``."""
-    journal = SqlRunJournal(lambda: store.engine)
-    provider = ScriptedProvider({model: team_model(actions, score=5)})
-    return TeamRunner(
-        provider, store.memory, workspaces_dir=folder / "workspaces", journal=journal
-    ), journal
-
-
-def record(
-    store: Store,
-    folder: Path,
-    actions: list[str],
-    go: Callable[[TeamRunner], Any],
-    model: str = "m",
-) -> Any:
-    """Run ``go`` with a recording runner and close the journal (all is committed) after."""
-    runner, journal = recording_runner(store, folder, actions, model)
-    try:
-        return asyncio.run(go(runner))
-    finally:
-        journal.close()
-
-
-def record_run(store: Store, folder: Path, *, model: str = "m") -> RunOutcome:
-    """A completed run of two steps; the person raises the critic's first score to 7."""
-    team = one_agent_team(folder, review="always", model=model)
-    review = ScriptedReview(scores=[ScoreDecision(7, "it is right")])
-    actions = [act("calculator", expression="17*23"), act("finish", answer="391")]
-    outcome: RunOutcome = record(
-        store, folder, actions, lambda runner: runner.run(team, TASK, (), review), model
-    )
-    return outcome
-
-
-def record_fork(store: Store, folder: Path, parent: str) -> RunOutcome:
-    """A fork of ``parent`` after its first step, finishing differently."""
-    outcome: RunOutcome = record(
-        store, folder, [act("finish", answer="392")], lambda runner: runner.fork(parent, 1)
-    )
-    return outcome
-
-
-def record_cancelled_run(store: Store, folder: Path, *, model: str = "m") -> str:
-    """A run cancelled while its second action waits for review; its id."""
-    team = one_agent_team(folder, review="always", model=model)
-    actions = [act("calculator", expression="17*23"), act("finish", answer="1")]
-    run_id: str = record(
-        store,
-        folder,
-        actions,
-        lambda runner: run_until_stalled(runner, team, TASK, StallAtStep(2), []),
-        model,
-    )
-    return run_id
-
-
-def counts(store: Store, tables: tuple[str, ...] = RUN_TABLES) -> dict[str, int]:
-    """How many rows each table holds."""
-    with reading(store.engine) as connection:
-        return {
-            table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-            for table in tables
-        }
-
-
-@contextmanager
-def store_at(path: Path | URL) -> Iterator[Store]:
-    """The store in the SQLite file ``path`` (or at a database URL), closed after."""
-    store = open_store(path)
-    try:
-        yield store
-    finally:
-        store.engine.dispose()
 
 
 # --- fixtures ------------------------------------------------------------------------

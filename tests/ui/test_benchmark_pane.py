@@ -11,15 +11,13 @@ import json
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from purpose_desktop.engine.learning.improvement import (
     ImprovementResult,
-    ImprovementSeries,
-    IterationMetrics,
     result_file,
     save_improvement,
 )
@@ -35,8 +33,9 @@ from purpose_desktop.ui.theme import Scheme, meaning_colour
 from purpose_desktop.ui.widgets.chart_parts import legend_rows
 from purpose_desktop.ui.widgets.curve_chart import Curve, CurveChart
 from pytestqt.qtbot import QtBot
-from tests.ui.test_costs_pane import theme_applied
-from tests.ui.test_main_window import wait_until
+from tests.support.benchmarks import learning_result
+from tests.support.theme import theme_applied
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]
@@ -47,39 +46,6 @@ def collect_qt_garbage() -> Iterator[None]:
     """Qt objects a qasync loop leaves in cycles are collected here, on the main thread."""
     yield
     gc.collect()
-
-
-def learning_result(iterations: int = 6) -> ImprovementResult:
-    """Three series that part ways: learning helps, overrides help more."""
-
-    def series(name: str, gain: float) -> ImprovementSeries:
-        return ImprovementSeries(
-            name,
-            tuple(
-                IterationMetrics(
-                    iteration=i,
-                    success_rate=min(1.0, 0.3 + gain * (i - 1)),
-                    average_phi=min(10.0, 4.0 + 8 * gain * (i - 1)),
-                    average_steps=max(1.0, 5.0 - 4 * gain * (i - 1)),
-                    average_reward=round(-0.5 + 6 * gain * (i - 1), 2),
-                    tokens=4000 - int(i * gain * 900),
-                    seconds=60.0 - i * gain * 20,
-                )
-                for i in range(1, iterations + 1)
-            ),
-        )
-
-    return ImprovementResult(
-        suite="arithmetic",
-        team="Calculators",
-        model="bundled:smollm2-135m",
-        created=datetime(2025, 6, 1, 12, 30, tzinfo=UTC),
-        series=(
-            series("learning on", 0.1),
-            series("learning off", 0.0),
-            series("with overrides", 0.14),
-        ),
-    )
 
 
 @pytest.fixture

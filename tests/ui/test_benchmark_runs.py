@@ -12,7 +12,7 @@ import asyncio
 import gc
 import re
 import shutil
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,7 @@ import pytest
 from purpose_desktop.app import build_app_parts
 from purpose_desktop.config import Paths, resources_dir
 from purpose_desktop.engine.learning.improvement import list_results
-from purpose_desktop.models.base import ChatModel
-from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamEvent
-from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
-from purpose_desktop.services.benchmarks import BenchmarkService, BenchmarkSetup
+from purpose_desktop.services.benchmarks import BenchmarkService
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.opening import Store, open_store
@@ -36,55 +33,24 @@ from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.qt import QtCore
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
-from tests.e2e.test_bench_improve import SUITE
-from tests.engine.scripted_team import act, team_model
-from tests.ui.test_main_window import wait_until
+from tests.support.benchmarks import SUITE, GatedModel, scripted_setup
+from tests.support.scripted_team import act, team_model
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]
-
-
-class GatedModel:
-    """Answers as ``inner`` does, but holds calls once the number :meth:`hold_after` allows
-    have gone through: the benchmark then waits between two model calls."""
-
-    def __init__(self, inner: FunctionModel) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.holding = False
-        """Whether a call is being held."""
-        self._allowed: int | None = None
-        self._changed = asyncio.Event()
-
-    def hold_after(self, calls: int | None) -> None:
-        """Let ``calls`` more calls through, then hold the rest; ``None``: hold none."""
-        self._allowed = calls
-        self._changed.set()
-
-    async def stream_chat(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions
-    ) -> AsyncGenerator[StreamEvent, None]:
-        while self._allowed == 0:
-            self.holding = True
-            self._changed.clear()
-            await self._changed.wait()
-        self.holding = False
-        if self._allowed is not None:
-            self._allowed -= 1
-        async for event in self.inner.stream_chat(messages, options):
-            yield event
-
-
-@pytest.fixture(autouse=True)
-def collect_qt_garbage() -> Iterator[None]:
-    yield
-    gc.collect()
 
 
 @pytest.fixture
 def model() -> GatedModel:
     # Answers 42 to everything: the sum checks out, the product does not.
     return GatedModel(team_model(lambda messages: act("finish", answer="42"), score=6))
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @dataclass(frozen=True)
@@ -96,23 +62,6 @@ class Bench:
     folder: Path
     store: Store
     model: GatedModel
-
-
-def scripted_setup(folder: Path, model: ChatModel) -> BenchmarkSetup:
-    """Benchmarks on ``model`` in place of the bundled SmolLM2, with the built-in suites and
-    sample teams, and the person's suites and teams in ``folder`` (the suites holding
-    ``tiny``)."""
-    suites = folder / "suites"
-    suites.mkdir()
-    (suites / "tiny.yaml").write_text(SUITE, encoding="utf-8")
-    return BenchmarkSetup(
-        models=lambda: ScriptedProvider({"bundled:smollm2-135m": model}),
-        builtin_suites=resources_dir() / "suites",
-        user_suites=suites,
-        sample_teams=resources_dir() / "teams",
-        user_teams=folder / "teams",
-        max_answer_tokens=64,
-    )
 
 
 @pytest.fixture

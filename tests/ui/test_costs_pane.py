@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gc
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,12 @@ from purpose_desktop.ui.costs.prices import PriceEditor
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.theme import Scheme, apply_theme
+from purpose_desktop.ui.theme import Scheme
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
-from tests.engine.scripted_team import act, make_team, team_model
-from tests.ui.test_main_window import wait_until
+from tests.support.scripted_team import act, make_team, team_model
+from tests.support.theme import theme_applied
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]
@@ -49,6 +49,12 @@ PAIR = (
     "  - name: solver\n    role: Solve.\n    model: local-model\n    tools: [calculator]\n"
     "    review: never\n    expertise: [sum]\n"
 )
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iterator[Scheme]:
+    with theme_applied(qapp, request.param) as applied:
+        yield applied
 
 
 @pytest.fixture(autouse=True)
@@ -561,24 +567,6 @@ def test_without_a_store_or_with_a_broken_one_the_pane_says_so(
         "The costs cannot be read: The database x.sqlite3 is in use by another program."
     )
     assert errors == []
-
-
-@contextmanager
-def theme_applied(qapp: QtWidgets.QApplication, scheme: Scheme) -> Iterator[Scheme]:
-    """The application in the ``scheme`` theme; as it was, afterwards."""
-    palette, style = qapp.palette(), qapp.style().name()
-    apply_theme(qapp, scheme)
-    try:
-        yield scheme
-    finally:
-        qapp.setStyle(style)
-        qapp.setPalette(palette)
-
-
-@pytest.fixture(params=["light", "dark"])
-def scheme(request: pytest.FixtureRequest, qapp: QtWidgets.QApplication) -> Iterator[Scheme]:
-    with theme_applied(qapp, request.param) as applied:
-        yield applied
 
 
 def test_screenshot_in_each_theme(

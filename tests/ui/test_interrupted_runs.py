@@ -23,9 +23,9 @@ from purpose_desktop.ui.review.dialogs import ActionReviewDialog, ScoreReviewDia
 from purpose_desktop.ui.review.gate import DialogReviewGate
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
-from tests.engine.scripted_team import act, one_agent_team, team_model
-from tests.engine.test_run_recording import StallAtStep, run_until_stalled
-from tests.ui.test_main_window import wait_until
+from tests.support.recording import StallAtStep, run_until_stalled
+from tests.support.scripted_team import act, one_agent_team, team_model
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 

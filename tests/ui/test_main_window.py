@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -50,14 +50,6 @@ def window(services: AppParts, qtbot: QtBot, run_in_qt_loop: RunInLoop) -> Itera
         main.deleteLater()
 
     run_in_qt_loop(shutdown())
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 120.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

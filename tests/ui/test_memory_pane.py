@@ -39,10 +39,10 @@ from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
-from tests.engine.scripted_team import act, one_agent_team, team_model
-from tests.store.test_database_faults import PageLimit
-from tests.store.test_memory_store import _INSERT_HEURISTIC, TOPICS
-from tests.ui.test_main_window import wait_until
+from tests.support.memories import INSERT_HEURISTIC, TOPICS
+from tests.support.scripted_team import act, one_agent_team, team_model
+from tests.support.stores import PageLimit
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]
@@ -95,7 +95,7 @@ def filled_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(ROWS)
     ]
     with writing(store.engine) as connection:
-        connection.execute(_INSERT_HEURISTIC, heuristics)
+        connection.execute(INSERT_HEURISTIC, heuristics)
         # Every tenth heuristic came from (and was used in) a few runs.
         connection.execute(
             text("INSERT INTO heuristic_runs (heuristic_id, run_id) VALUES (:id, :run)"),

@@ -16,9 +16,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
-from keyring.backends import fail
 from purpose_desktop.app import AppParts, build_app_parts
 from purpose_desktop.config import HOME_ENV, Paths, load_settings, resources_dir
 from purpose_desktop.errors import ModelError
@@ -305,17 +303,6 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    """A computer without a system keyring (a headless Linux box)."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.mark.usefixtures("no_keyring")

@@ -34,8 +34,8 @@ from purpose_desktop.ui.review.gate import DialogReviewGate
 from purpose_desktop.ui.review.pending import EMPTY_TEXT, PendingReviewsList
 from purpose_desktop.ui.widgets.schema_form import SchemaForm
 from pytestqt.qtbot import QtBot
-from tests.engine.scripted_team import act, make_team, one_agent_team, team_model
-from tests.ui.test_main_window import wait_until
+from tests.support.scripted_team import act, make_team, one_agent_team, team_model
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]

@@ -33,8 +33,8 @@ from purpose_desktop.ui.run.phi_chart import PhiChart
 from purpose_desktop.ui.run.timeline import TimelineItem, parse_action
 from purpose_desktop.ui.tasks import TaskKeeper
 from pytestqt.qtbot import QtBot
-from tests.engine.scripted_team import act, make_team, one_agent_team, team_model
-from tests.ui.test_main_window import wait_until
+from tests.support.scripted_team import act, make_team, one_agent_team, team_model
+from tests.support.waiting import wait_until
 
 RunInLoop = Callable[[Coroutine[Any, Any, Any]], Any]
 Screenshot = Callable[[Any, str], Path]

@@ -19,7 +19,7 @@ from purpose_desktop.engine.tools.python_runner import (
     python_tool,
     run_python,
 )
-from tests.processes import is_gone
+from tests.support.processes import is_gone
 
 pytestmark = pytest.mark.process
 

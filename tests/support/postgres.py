@@ -180,7 +180,7 @@ class _Cluster:
         }
         lines = "".join(f"{name} = '{value}'\n" for name, value in settings.items())
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write(f"\n# Set by tests/store/postgres.py\n{lines}")
+            conf.write(f"\n# Set by tests/support/postgres.py\n{lines}")
 
     def log_tail(self) -> str:
         if not self.log.exists():
