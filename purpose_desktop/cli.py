@@ -17,15 +17,19 @@ import os
 import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from purpose_desktop import __version__
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 
+if TYPE_CHECKING:
+    from purpose_desktop.services.tools import ToolsService
+
 #: What ``runs list --status`` accepts: how a stored run ended, or that it is going or stopped.
 RUN_STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 #: The commands; without one, the window opens.
-COMMANDS = ("run", "models", "runs", "memory", "teams", "bench", "self-test")
+COMMANDS = ("run", "models", "tools", "mcp", "runs", "memory", "teams", "bench", "self-test")
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -109,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "--link", action="store_true", help="link to the file where it is instead of copying it"
     )
 
+    _tools_parsers(commands)
     bench = commands.add_parser("bench", help="print measured performance ratios")
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     stream = bench_commands.add_parser(
@@ -224,6 +229,21 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
         metavar="FILE.json",
         help="save the result here instead of the benchmarks folder",
     )
+
+
+def _tools_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tools = commands.add_parser("tools", help="the tools agents can be given")
+    tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
+    listing = tools_commands.add_parser(
+        "list", help="every tool: the built-in ones and those of the MCP servers in mcp.json"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    mcp = commands.add_parser("mcp", help="the MCP servers in the home folder's mcp.json")
+    mcp_commands = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
+    listing = mcp_commands.add_parser(
+        "list", help="each server: its transport, whether it starts and how many tools it has"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _window_options(argv: list[str]) -> argparse.Namespace | None:
@@ -347,12 +367,16 @@ def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
             auto_approve=args.auto_approve,
             events_file=args.events,
         )
-    if args.command == "models":
-        return _models(args)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "models": _models,
+        "tools": lambda parsed: _tools_list(as_json=parsed.json),
+        "mcp": lambda parsed: _mcp_list(as_json=parsed.json),
+        "bench": _bench,
+    }
+    if args.command in commands:
+        return commands[args.command](args)
     if args.command in ("runs", "memory", "teams"):
         return _store_command(args)
-    if args.command == "bench":
-        return _bench(args)
     if args.command == "self-test":
         from purpose_desktop.self_test import main as self_test
 
@@ -434,6 +458,55 @@ def _models_list(*, as_json: bool) -> int:
             f"{size_mb:>6.0f} MiB file, ~{memory_mb:.0f} MiB at ctx {context}  "
             f"{entry.title}{base}"
         )
+    return 0
+
+
+def _tools_service() -> ToolsService:
+    from purpose_desktop.config import Paths
+    from purpose_desktop.services.tools import ToolsService
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    return ToolsService(paths)
+
+
+def _tools_list(*, as_json: bool) -> int:
+    from purpose_desktop.limits import shown
+
+    listing = asyncio.run(_tools_service().tools())
+    for problem in listing.problems:
+        print(f"purpose-desktop: {problem}", file=sys.stderr)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(tool) for tool in listing.tools], indent=2))
+        return 0
+    # What a server says of its tools is shown with any control characters escaped.
+    names = [shown(tool.name, 100) for tool in listing.tools]
+    width = max(map(len, names))
+    for name, tool in zip(names, listing.tools, strict=True):
+        lines = tool.description.strip().splitlines()
+        print(f"{name:<{width}}  {shown(tool.source):<10} {shown(lines[0] if lines else '', 200)}")
+    return 0
+
+
+def _mcp_list(*, as_json: bool) -> int:
+    service = _tools_service()
+    servers = asyncio.run(service.servers())
+    if as_json:
+        entries = [
+            {
+                **dataclasses.asdict(server),
+                "started": server.problem is None,
+                "log_file": None if server.log_file is None else str(server.log_file),
+            }
+            for server in servers
+        ]
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not servers:
+        print(f"No MCP servers: add them to {service.config_file} (its 'mcpServers' object).")
+    for server in servers:
+        state = f"{server.tools} tools" if server.problem is None else f"failed: {server.problem}"
+        print(f"{server.name:<20} {server.transport:<6} {state}")
     return 0
 
 

@@ -62,6 +62,11 @@ class Paths:
         return self.home / "prices.json"
 
     @property
+    def mcp_config_file(self) -> Path:
+        """The MCP servers the user set up, in the ``mcpServers`` format of other apps."""
+        return self.home / "mcp.json"
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 

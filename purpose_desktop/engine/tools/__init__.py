@@ -1,1 +1,2 @@
-"""Tools agents act with: the tool interface, the built-in tools and the choice of tools."""
+"""Tools agents act with: the tool interface, the built-in tools, MCP servers' tools and the
+choice of tools."""

@@ -47,7 +47,8 @@ ToolFunction = Callable[[Mapping[str, Any], ToolContext], Awaitable[str]]
 class Tool:
     """A tool an agent can call.
 
-    ``parameters`` is a JSON schema of a flat object. ``risky`` tools (they run code or change
+    ``parameters`` is a JSON schema of a flat object (an MCP server's tool has the schema its
+    server gives). ``risky`` tools (they run code or change
     files) ask for review under the "risky" policy. A call that runs longer than ``timeout``
     seconds is stopped; timeouts and retryable :class:`ToolError` are tried ``retries`` more
     times. ``keywords`` help choose the tool for a task (tool RAG) beyond its description.

@@ -20,6 +20,15 @@ BUILTIN_TOOL_NAMES: Final = (
 )
 
 
+#: Between an MCP server's name and its tool's: ``time.get_current_time``.
+MCP_SEPARATOR: Final = "."
+
+
+def mcp_tool_name(server: str, tool: str) -> str:
+    """The name an MCP server's tool goes by among the tools an agent can be given."""
+    return f"{server}{MCP_SEPARATOR}{tool}"
+
+
 def tool_key(name: str) -> str:
     """The canonical form of a tool name: "Read-File" and "read file" mean read_file."""
     return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
