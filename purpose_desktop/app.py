@@ -116,7 +116,8 @@ def build_app_parts(paths: Paths | None = None) -> AppParts:
     settings = load_settings(paths, problems)
     for problem in problems:
         log.warning("%s", problem)
-    end_orphaned_workers(paths.workers_dir)
+    for folder in (paths.workers_dir, paths.mcp_servers_dir):
+        end_orphaned_workers(folder)
     from purpose_desktop.store.lazy_store import LazyStore
 
     store = LazyStore(store_target(paths, settings))

@@ -238,12 +238,26 @@ def _tools_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "list", help="every tool: the built-in ones and those of the MCP servers in mcp.json"
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
+    call = tools_commands.add_parser(
+        "call", help="call one tool by hand (built-in, or an MCP server's as SERVER.TOOL)"
+    )
+    call.add_argument("name", metavar="NAME", help="the tool, as tools list names it")
+    call.add_argument(
+        "--args", default="{}", metavar="JSON", help="its arguments, a JSON object ({})"
+    )
+    call.add_argument(
+        "--timeout", type=_positive, metavar="S", help="seconds it may take (its own limit)"
+    )
     mcp = commands.add_parser("mcp", help="the MCP servers in the home folder's mcp.json")
     mcp_commands = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
     listing = mcp_commands.add_parser(
         "list", help="each server: its transport, whether it starts and how many tools it has"
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
+    imported = mcp_commands.add_parser(
+        "import", help="merge the servers of a Claude Desktop, Cursor or LM Studio mcp.json"
+    )
+    imported.add_argument("file", type=Path, metavar="FILE.json")
 
 
 def _window_options(argv: list[str]) -> argparse.Namespace | None:
@@ -369,8 +383,8 @@ def _dispatch(args: argparse.Namespace, files: list[Path]) -> int:
         )
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "models": _models,
-        "tools": lambda parsed: _tools_list(as_json=parsed.json),
-        "mcp": lambda parsed: _mcp_list(as_json=parsed.json),
+        "tools": _tools,
+        "mcp": _mcp,
         "bench": _bench,
     }
     if args.command in commands:
@@ -462,12 +476,60 @@ def _models_list(*, as_json: bool) -> int:
 
 
 def _tools_service() -> ToolsService:
+    """The tools service, once the MCP servers a killed app left running are ended."""
     from purpose_desktop.config import Paths
+    from purpose_desktop.models.orphans import end_orphaned_workers
     from purpose_desktop.services.tools import ToolsService
 
     paths = Paths.from_environment()
     paths.ensure()
+    end_orphaned_workers(paths.mcp_servers_dir)
     return ToolsService(paths)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    if args.tools_command == "call":
+        return _tools_call(args.name, args.args, time_limit=args.timeout)
+    return _tools_list(as_json=args.json)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    if args.mcp_command == "import":
+        return _mcp_import(args.file)
+    return _mcp_list(as_json=args.json)
+
+
+def _tools_call(name: str, arguments: str, *, time_limit: float | None) -> int:
+    """A failing tool is one line and exit code 1; a wrong call (no such tool, arguments
+    that are not a JSON object) exit code 2, as every input error."""
+    from purpose_desktop.engine.tools.base import ToolError
+    from purpose_desktop.limits import shown
+
+    service = _tools_service()
+    try:
+        output = asyncio.run(service.call(name, arguments, time_limit=time_limit))
+    except ToolError as exc:
+        print(f"purpose-desktop: {shown(str(exc), 2000)}", file=sys.stderr)
+        return 1
+    print(output)
+    return 0
+
+
+def _mcp_import(file: Path) -> int:
+    service = _tools_service()
+    report = asyncio.run(service.import_servers(file))
+    for verb, names in (
+        ("Added", report.added),
+        ("Replaced", report.replaced),
+        ("Unchanged", report.unchanged),
+    ):
+        if names:
+            print(f"{verb}: {', '.join(names)}")
+    if not (report.added or report.replaced or report.unchanged):
+        print(f"{file} names no servers.")
+    elif report.added or report.replaced:
+        print(f"Saved in {service.config_file}.")
+    return 0
 
 
 def _tools_list(*, as_json: bool) -> int:

@@ -94,6 +94,11 @@ class Paths:
         return self.home / "workers"
 
     @property
+    def mcp_servers_dir(self) -> Path:
+        """Records of running MCP server processes, to end them after a crash."""
+        return self.home / "mcp-servers"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 

@@ -1,4 +1,5 @@
-"""API keys for model servers, kept in the operating system's keyring and nowhere else.
+"""API keys for model servers and other secrets (those of MCP servers), kept in the operating
+system's keyring and nowhere else.
 
 Each key is stored under the service name ``purpose-desktop`` with the server's name as the
 user name (Keychain on macOS, Credential Manager on Windows, the Secret Service or KWallet on
@@ -135,30 +136,47 @@ def save_api_key(server: str, api_key: str) -> None:
         raise ModelError(
             f"The API key for '{name}' is empty. To stop using a key, remove it instead."
         )
+    _save(name, key, f"the API key for '{name}'", _SESSION_ONLY)
+
+
+def save_secret(name: str, value: str) -> None:
+    """Save ``value`` under ``name`` in the system keyring, replacing any earlier value:
+    a secret other than a model server's API key, read back with :func:`read_api_key`.
+
+    Raises :class:`KeyringUnavailableError` when there is no usable keyring (nothing is
+    written anywhere) and :class:`ModelError` when the keyring refuses or loses it.
+    """
+    _save(name, value, f"the secret '{name}'", "")
+
+
+def _save(name: str, value: str, what: str, otherwise: str) -> None:
+    """Save ``value`` under ``name``; ``what`` names it in messages, ``otherwise`` ends a
+    refusal with what the person can still do."""
     backend, reason = _current_backend()
     if backend is None or reason:
         raise KeyringUnavailableError(
-            f"The API key for '{name}' was not saved. {reason} {_SESSION_ONLY}"
+            f"{what[0].upper()}{what[1:]} was not saved. {reason} {otherwise}".rstrip()
         )
     try:
-        backend.set_password(SERVICE_NAME, name, key)
+        backend.set_password(SERVICE_NAME, name, value)
         kept = backend.get_password(SERVICE_NAME, name)
     except KeyringError as exc:
         raise ModelError(
-            f"The system keyring ({_backend_name(backend)}) did not save the API key for "
-            f"'{name}': {exc or type(exc).__name__}. {_SESSION_ONLY}"
+            f"The system keyring ({_backend_name(backend)}) did not save {what}: "
+            f"{exc or type(exc).__name__}. {otherwise}".rstrip()
         ) from exc
-    if kept != key:
+    if kept != value:
         # Some backends accept a key and drop it (a chain whose members all decline).
         raise ModelError(
-            f"The system keyring ({_backend_name(backend)}) accepted the API key for "
-            f"'{name}' but did not keep it. {_SESSION_ONLY}"
+            f"The system keyring ({_backend_name(backend)}) accepted {what} but did not keep "
+            f"it. {otherwise}".rstrip()
         )
-    log.info("Saved the API key for %s in %s", name, _backend_name(backend))
+    log.info("Saved %s in %s", what, _backend_name(backend))
 
 
 def read_api_key(server: str) -> StoredKey:
-    """The key saved for ``server``; never raises for a missing, locked or absent keyring."""
+    """The key saved for ``server`` (or the secret saved under that name); never raises for a
+    missing, locked or absent keyring."""
     name = server.strip()
     backend, reason = _current_backend()
     if backend is None or reason:

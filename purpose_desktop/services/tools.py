@@ -1,24 +1,48 @@
 """The tools an agent can be given: the built-in ones and those of the MCP servers in the
-home folder's ``mcp.json``, and the state of each server."""
+home folder's ``mcp.json``, the state of each server, importing servers from another app's
+file, and calling one tool by hand."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from purpose_desktop.config import Paths
-from purpose_desktop.engine.tools.base import Tool, ToolError
-from purpose_desktop.engine.tools.mcp.config import StdioServer, load_mcp_config
+from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.engine.tools.mcp.config import (
+    ImportReport,
+    StdioServer,
+    import_mcp_servers,
+    load_mcp_config,
+)
 from purpose_desktop.engine.tools.mcp.tools import McpServers
+from purpose_desktop.engine.tools.names import MCP_SEPARATOR
+from purpose_desktop.errors import UserError
+from purpose_desktop.limits import shown
+from purpose_desktop.models.orphans import WorkerRecord
+from purpose_desktop.safe_load import load_json
 from purpose_desktop.services.background import off_loop
 
-__all__ = ["BUILT_IN", "ServerState", "ToolListing", "ToolSummary", "ToolsService"]
+__all__ = [
+    "BUILT_IN",
+    "CALL_WORKSPACE",
+    "ImportReport",
+    "ServerState",
+    "ToolListing",
+    "ToolSummary",
+    "ToolsService",
+]
 
 #: The ``source`` of a tool that comes with the app.
 BUILT_IN = "built-in"
 #: How long a server may take to start and list its tools.
 LIST_TIMEOUT = 60.0
+#: The folder of the workspaces folder where tools called by hand read and write files.
+CALL_WORKSPACE = "tools-call"
 
 
 @dataclass(frozen=True)
@@ -60,11 +84,14 @@ class _Survey:
 
 
 class ToolsService:
-    """Lists the tools and the MCP servers. Each call starts the servers of ``mcp.json``
-    (all at once), asks them for their tools and stops them again."""
+    """Lists the tools and the MCP servers, imports servers and calls a tool. Each call
+    starts the servers of ``mcp.json`` it needs (all at once), and stops them again; their
+    processes are recorded in the home folder meanwhile, to be ended at the next start if
+    the app is killed."""
 
     def __init__(self, paths: Paths) -> None:
         self._paths = paths
+        self._record = WorkerRecord(paths.mcp_servers_dir)
 
     @property
     def config_file(self) -> Path:
@@ -91,9 +118,57 @@ class ToolsService:
         problems = tuple(s.state.problem for s in surveys if s.state.problem is not None)
         return ToolListing(tuple(tools), problems)
 
+    async def import_servers(self, file: Path) -> ImportReport:
+        """Merge the servers of ``file`` (an ``mcpServers`` file of Claude Desktop, Cursor,
+        LM Studio...) into ``mcp.json``, the secrets of their ``env`` and ``headers`` into
+        the system keyring.
+
+        Raises :class:`~purpose_desktop.errors.UserError` when either file is not valid or
+        a secret cannot be kept in the keyring (there is none), and writes nothing then.
+        """
+        from purpose_desktop.secrets import save_secret
+
+        return await off_loop(import_mcp_servers, file, self.config_file, save_secret)
+
+    async def call(self, name: str, arguments: str, *, time_limit: float | None = None) -> str:
+        """Call the tool ``name`` (built-in, or ``SERVER.TOOL``) with ``arguments``, a JSON
+        object, as an agent would: checked against its schema, within its time limit (or
+        ``time_limit`` seconds), a built-in tool in the workspace :data:`CALL_WORKSPACE`. Returns
+        the tool's output.
+
+        Raises :class:`ToolError` when the tool fails (its server failing included), and
+        :class:`~purpose_desktop.errors.UserError` for arguments that are not a JSON object
+        or a tool that does not exist (naming those that do).
+        """
+        values = _arguments(arguments)
+        workspace = self._paths.workspaces_dir / CALL_WORKSPACE
+        await off_loop(workspace.mkdir, parents=True, exist_ok=True)
+        server, separator, _ = name.partition(MCP_SEPARATOR)
+        if not separator:
+            tool = _builtin(name)
+            if tool is None:
+                raise await self._unknown(name)
+            return await _call(tool, values, workspace, time_limit)
+        config = await off_loop(load_mcp_config, self.config_file)
+        if server not in config.servers:
+            raise await self._unknown(name)
+        servers = McpServers(config, self._paths.logs_dir, self._record)
+        try:
+            tools = {tool.name: tool for tool in await servers.tools(server)}
+            if name not in tools:
+                raise _no_tool(name, tools)
+            return await _call(tools[name], values, workspace, time_limit)
+        finally:
+            await servers.aclose()
+
+    async def _unknown(self, name: str) -> UserError:
+        """The error for a tool called ``name`` that does not exist, naming those that do."""
+        listing = await self.tools()
+        return _no_tool(name, [tool.name for tool in listing.tools])
+
     async def _survey(self) -> list[_Survey]:
         config = await off_loop(load_mcp_config, self.config_file)
-        servers = McpServers(config, self._paths.logs_dir)
+        servers = McpServers(config, self._paths.logs_dir, self._record)
         try:
             return await asyncio.gather(*(_ask(servers, name) for name in servers.servers))
         finally:
@@ -118,3 +193,38 @@ async def _ask(servers: McpServers, name: str) -> _Survey:
 
 def _summary(tool: Tool, source: str) -> ToolSummary:
     return ToolSummary(tool.name, tool.description, source, tool.risky)
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    try:
+        values = load_json(text)
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"The arguments are not valid JSON: {shown(str(exc), 200)}") from None
+    if not isinstance(values, dict):
+        raise UserError(
+            f'The arguments must be a JSON object ({{"name": value, ...}}), not {shown(text, 60)}.'
+        )
+    return values
+
+
+def _builtin(name: str) -> Tool | None:
+    from purpose_desktop.engine.tools.builtin import builtin_tool
+
+    try:
+        return builtin_tool(name)
+    except ToolError:
+        return None
+
+
+def _no_tool(name: str, known: Iterable[str]) -> UserError:
+    return UserError(f"There is no tool called '{shown(name)}'. The tools: {', '.join(known)}.")
+
+
+async def _call(
+    tool: Tool, arguments: dict[str, Any], workspace: Path, time_limit: float | None
+) -> str:
+    from purpose_desktop.engine.tools.functions import call_tool
+
+    if time_limit is not None:
+        tool = dataclasses.replace(tool, timeout=time_limit)
+    return await call_tool(tool, arguments, ToolContext(workspace))

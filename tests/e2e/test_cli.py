@@ -12,6 +12,7 @@ import pytest
 from purpose_desktop import __version__
 from purpose_desktop.config import HOME_ENV, Paths
 from tests.support.cli import TIMEOUT, purpose_desktop
+from tests.support.file_keyring import file_keyring_env
 
 
 @pytest.fixture
@@ -255,43 +256,11 @@ def test_models_add_checks_copies_and_lists_the_file(empty_home: Path, tmp_path:
     assert not (Paths(empty_home).models_dir / "broken.gguf").exists()
 
 
-TEST_KEYRING = '''
-import json, os
-from keyring.backend import KeyringBackend
-
-class FileKeyring(KeyringBackend):
-    """A keyring for one test, kept in a file of the test's own: the app never writes keys."""
-    priority = 1
-    path = os.environ["TEST_KEYRING_FILE"]
-
-    def _load(self):
-        return json.load(open(self.path)) if os.path.exists(self.path) else {}
-
-    def get_password(self, service, username):
-        return self._load().get(f"{service}/{username}")
-
-    def set_password(self, service, username, password):
-        data = self._load()
-        data[f"{service}/{username}"] = password
-        json.dump(data, open(self.path, "w"))
-
-    def delete_password(self, service, username):
-        data = self._load()
-        data.pop(f"{service}/{username}")
-        json.dump(data, open(self.path, "w"))
-'''
-
-
 def test_models_key_saves_and_removes_a_key_in_the_keyring(
     empty_home: Path, tmp_path: Path
 ) -> None:
-    (tmp_path / "test_keyring.py").write_text(TEST_KEYRING, encoding="utf-8")
     store = tmp_path / "keyring.json"
-    env = {
-        "PYTHONPATH": str(tmp_path),
-        "PYTHON_KEYRING_BACKEND": "test_keyring.FileKeyring",
-        "TEST_KEYRING_FILE": str(store),
-    }
+    env = file_keyring_env(store)
     saved = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "models", "key", "set", "lab"],
         input="sk-secret\n",

@@ -100,42 +100,39 @@ def test_a_model_larger_than_the_budget_is_refused_with_what_it_needs(tmp_path: 
     assert [s.state for s in statuses] == ["unavailable"]
 
 
-def finished_process() -> tuple[int, float]:
-    """The pid and start time of a process that has ended: an application that crashed."""
+def finished_process() -> list[object]:
+    """The record entry of a process that has ended: an application that crashed."""
     process = psutil.Popen([sys.executable, "-c", "pass"])
-    identity = (process.pid, process.create_time())
+    entry = [process.pid, process.create_time(), process.cmdline()]
     process.wait()
-    return identity
+    return entry
 
 
-def write_record(folder: Path, owner: tuple[int, float], workers: list[psutil.Process]) -> Path:
+def write_record(folder: Path, owner: list[object], workers: list[list[object]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / f"{owner[0]}.json"
-    record.write_text(
-        json.dumps(
-            {
-                "owner": list(owner),
-                "workers": [[w.pid, w.create_time()] for w in workers],
-            }
-        )
-    )
+    record.write_text(json.dumps({"owner": owner, "workers": workers}))
     return record
 
 
 def test_workers_of_a_crashed_application_are_ended_at_the_next_start(tmp_path: Path) -> None:
     folder = tmp_path / "workers"
 
-    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    bystander = psutil.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
     async def scenario() -> None:
         model = await LlamaProcessModel.start("left", LocalModelConfig(smollm2_path(), 512, 2))
         try:
-            workers = [psutil.Process(model.pid), psutil.Process(bystander.pid)]
+            worker = psutil.Process(model.pid)
+            # The bystander's pid and start time, another command line: not the process
+            # recorded, whose pid was reused.
+            reused = [bystander.pid, bystander.create_time(), ["a", "model", "worker"]]
+            workers = [[worker.pid, worker.create_time(), worker.cmdline()], reused]
             record = write_record(folder, finished_process(), workers)
             ended = await asyncio.to_thread(end_orphaned_workers, folder)
             assert ended == [model.pid]
             assert not model.alive
-            assert bystander.poll() is None  # not a model worker: its pid was reused
+            assert bystander.poll() is None
             assert not record.exists()
         finally:
             await model.aclose()

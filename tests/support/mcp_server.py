@@ -1,8 +1,9 @@
 """A small MCP server for tests, on the SDK's server API: tools that echo, wait, block the
-server, crash it, answer with several kinds of content, or tell its process id or a
-request's header. Started with ``--quit-first-time MARKER``, it exits at once when MARKER
-does not exist yet (and makes it), and serves from then on. It serves on standard input and
-output, or with ``--http PORT`` over streamable HTTP at http://127.0.0.1:PORT/mcp.
+server, crash it, answer with several kinds of content, or tell its process id, a request's
+header or one of its environment variables. Started with ``--quit-first-time MARKER``, it
+exits at once when MARKER does not exist yet (and makes it), and serves from then on. It
+serves on standard input and output, or with ``--http PORT`` over streamable HTTP at
+http://127.0.0.1:PORT/mcp.
 
 Run it as ``python -m tests.support.mcp_server`` from the repository's folder, or through
 :func:`server_command`.
@@ -91,6 +92,11 @@ def main() -> None:
             EmbeddedResource(resource=TextResourceContents(uri="file:///n.txt", text="notes")),
             ResourceLink(uri="file:///big.csv", name="big.csv"),
         ]
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def env(name: str) -> str:
+        """The value of the server's environment variable called name."""
+        return os.environ.get(name, "(none)")
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def header(name: str, ctx: Context) -> str:

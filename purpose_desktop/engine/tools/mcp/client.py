@@ -4,7 +4,9 @@ The server starts on first use and stays up for the calls after it; :meth:`McpSe
 stops it. A server that cannot be started or does not answer at start gives a
 :class:`~purpose_desktop.engine.tools.base.ToolError` that names it and its log, and so does
 one that dies during a call; the next use starts it again, as it does for a server that died
-or hung between calls. A stdio server's standard error is appended to its log file.
+or hung between calls. A stdio server's standard error is appended to its log file, and its
+process is recorded while it runs, so that the next start of the app ends it if the app was
+killed (:mod:`purpose_desktop.models.orphans`).
 
 The SDK is anyio-based: a session's task group and the server process it starts must be
 entered and left by the same task. Each connection therefore holds its session in a task of
@@ -19,18 +21,27 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.tools.base import ToolError
-from purpose_desktop.engine.tools.mcp.config import HttpServer, ServerConfig, StdioServer
+from purpose_desktop.engine.tools.mcp.config import (
+    HttpServer,
+    ServerConfig,
+    StdioServer,
+    with_secrets,
+)
+from purpose_desktop.errors import UserError
 from purpose_desktop.limits import shown
 
 if TYPE_CHECKING:
     from mcp import Client
     from mcp.types import CallToolResult
+
+    from purpose_desktop.models.orphans import WorkerRecord
 
 __all__ = ["McpServer", "McpToolInfo"]
 
@@ -41,6 +52,9 @@ START_TIMEOUT = 30.0
 #: How long a running server may take to answer a ping before it counts as hung.
 PING_TIMEOUT = 5.0
 _LAST_LOG_CHARS = 300  # of what a failed server wrote, quoted in the error
+#: Set in a stdio server's environment to tell its process among the app's children: the SDK
+#: does not give out the process it starts.
+SERVER_ID_ENV = "PURPOSE_DESKTOP_MCP_SERVER_ID"
 
 
 @dataclass(frozen=True)
@@ -58,9 +72,11 @@ class McpToolInfo:
 class McpServer:
     """One configured MCP server, called by its ``name`` in messages.
 
-    ``log_file`` receives a stdio server's standard error. ``start_timeout`` bounds starting
-    the server and the MCP handshake; a running server that does not answer a ping within
-    ``ping_timeout`` seconds when it is next used is stopped and started again.
+    ``log_file`` receives a stdio server's standard error, and ``record`` lists its process
+    while it runs. ``start_timeout`` bounds starting the server and the MCP handshake; a
+    running server that does not answer a ping within ``ping_timeout`` seconds when it is
+    next used is stopped and started again. Secrets of its ``env`` or ``headers`` kept in
+    the system keyring are read from there each time it starts.
     """
 
     def __init__(
@@ -71,10 +87,12 @@ class McpServer:
         *,
         start_timeout: float = START_TIMEOUT,
         ping_timeout: float = PING_TIMEOUT,
+        record: WorkerRecord | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.log_file = log_file
+        self.record = record
         self.start_timeout = start_timeout
         self.ping_timeout = ping_timeout
         self._session: _Session | None = None
@@ -157,10 +175,15 @@ class McpServer:
         await session.close()
 
     async def _start(self) -> _Session:
+        try:
+            # Off the loop: the keyring may take a D-Bus round trip, or a prompt to unlock it.
+            config = await asyncio.to_thread(with_secrets, self.config, _keyring_secret)
+        except UserError as exc:
+            raise ToolError(f"The MCP server '{self.name}' cannot start: {exc}") from None
         offset = _size(self.log_file)
         opened: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
-        task = asyncio.create_task(self._hold(opened, stop), name=f"MCP server {self.name}")
+        task = asyncio.create_task(self._hold(config, opened, stop), name=f"MCP server {self.name}")
         try:
             async with asyncio.timeout(self.start_timeout):
                 client = await asyncio.shield(opened)
@@ -178,12 +201,22 @@ class McpServer:
             raise ToolError(self._start_failure(_leaf(exc), offset)) from None
         return _Session(client, task, stop, offset)
 
-    async def _hold(self, opened: asyncio.Future[Client], stop: asyncio.Event) -> None:
-        """Open the session, hand it over through ``opened``, and close it once ``stop``
-        is set: entered and left in this one task, as anyio requires."""
+    async def _hold(
+        self, config: ServerConfig, opened: asyncio.Future[Client], stop: asyncio.Event
+    ) -> None:
+        """Open the session to the server ``config`` describes (its secrets filled in), hand
+        it over through ``opened``, and close it once ``stop`` is set: entered and left in
+        this one task, as anyio requires. A stdio server's process is recorded from when the
+        session is open until it has stopped."""
+        server_id = f"{os.getpid()}-{self.name}-{os.urandom(8).hex()}"
+        pid: int | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                client = await stack.enter_async_context(await self._make_client(stack))
+                client = await stack.enter_async_context(
+                    await self._make_client(config, stack, server_id)
+                )
+                if self.record is not None and isinstance(config, StdioServer):
+                    pid = await asyncio.to_thread(_record_server, self.record, server_id)
                 opened.set_result(client)
                 await stop.wait()
         except Exception as exc:
@@ -191,18 +224,24 @@ class McpServer:
                 opened.set_exception(exc)
             else:  # the session was open: a failure while closing it
                 log.warning("The MCP server %s did not stop cleanly: %s", self.name, _leaf(exc))
+        finally:
+            if pid is not None and self.record is not None:
+                self.record.remove(pid)
 
-    async def _make_client(self, stack: contextlib.AsyncExitStack) -> Client:
+    async def _make_client(
+        self, config: ServerConfig, stack: contextlib.AsyncExitStack, server_id: str
+    ) -> Client:
         from mcp import Client, StdioServerParameters
 
-        config = self.config
         if isinstance(config, StdioServer):
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             errors = stack.enter_context(self.log_file.open("a", encoding="utf-8"))
             from mcp.client.stdio import stdio_client
 
             parameters = StdioServerParameters(
-                command=config.command, args=config.args, env=dict(config.env)
+                command=config.command,
+                args=config.args,
+                env={**config.env, SERVER_ID_ENV: server_id},
             )
             return Client(stdio_client(parameters, errlog=errors))
         assert isinstance(config, HttpServer)
@@ -320,6 +359,33 @@ def _result_text(result: CallToolResult) -> str:
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
     return "\n".join(parts) or "done"
+
+
+def _keyring_secret(name: str) -> str:
+    """The secret the system keyring keeps as ``name``; :class:`UserError` saying why not."""
+    from purpose_desktop.secrets import read_api_key
+
+    stored = read_api_key(name)
+    if stored.state == "not_saved":
+        raise UserError(
+            f"the system keyring has no secret '{name}' (importing its mcp.json again saves it)."
+        )
+    if stored.key is None:
+        raise UserError(f"its secret '{name}' cannot be read. {stored.reason}")
+    return stored.key
+
+
+def _record_server(record: WorkerRecord, server_id: str) -> int | None:
+    """Record the child process started with ``server_id`` in its environment; its pid, or
+    ``None`` when it has already ended."""
+    import psutil
+
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if child.environ().get(SERVER_ID_ENV) == server_id:
+                record.add(child.pid)
+                return child.pid
+    return None
 
 
 def _leaf(error: BaseException) -> BaseException:

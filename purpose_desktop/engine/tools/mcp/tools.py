@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.mcp.client import McpServer, McpToolInfo
 from purpose_desktop.engine.tools.mcp.config import McpConfig
 from purpose_desktop.engine.tools.names import mcp_tool_name
+
+if TYPE_CHECKING:
+    from purpose_desktop.models.orphans import WorkerRecord
 
 __all__ = ["MCP_TOOL_TIMEOUT", "McpServers", "mcp_tool"]
 
@@ -42,11 +45,14 @@ def mcp_tool(server: McpServer, info: McpToolInfo, *, timeout: float = MCP_TOOL_
 
 class McpServers:
     """The servers of one ``mcp.json``, each started on first use; :meth:`aclose` stops
-    them all. Each server's standard error goes to ``mcp-SERVER.log`` in ``logs_dir``."""
+    them all. Each server's standard error goes to ``mcp-SERVER.log`` in ``logs_dir``, and
+    ``record`` lists the processes of those that run."""
 
-    def __init__(self, config: McpConfig, logs_dir: Path) -> None:
+    def __init__(
+        self, config: McpConfig, logs_dir: Path, record: WorkerRecord | None = None
+    ) -> None:
         self.servers: Mapping[str, McpServer] = {
-            name: McpServer(name, server, logs_dir / f"mcp-{name}.log")
+            name: McpServer(name, server, logs_dir / f"mcp-{name}.log", record=record)
             for name, server in config.servers.items()
         }
 
