@@ -233,7 +233,7 @@ def print_events(events: Sequence[ev.Event], out: TextIO) -> None:
         batch = list(group)
         if streamed:
             seqs = f"{batch[0].seq}-{batch[-1].seq}"
-            written = "".join(getattr(event, "text", "") for event in batch)
+            written = "".join(e.text for e in batch if isinstance(e, ev.TokenStreamed))
             print(f"{seqs:>9}  {agent} wrote: {shorten(written, 200)}", file=out)
             continue
         for event in batch:
