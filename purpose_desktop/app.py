@@ -25,6 +25,7 @@ from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.loop.run import TeamRunner
+    from purpose_desktop.engine.tools.mcp.tools import McpServers
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.services.front_end import Services
     from purpose_desktop.store.lazy_store import LazyStore
@@ -82,6 +83,7 @@ class AppParts:
         which the window does not wait for."""
         from purpose_desktop.engine.costs import load_prices
         from purpose_desktop.engine.loop.run import TeamRunner
+        from purpose_desktop.engine.loop.tool_source import ToolSource
 
         return TeamRunner(
             self.models,
@@ -90,6 +92,21 @@ class AppParts:
             prices=load_prices(self.paths.prices_file),
             max_answer_tokens=self.settings.max_answer_tokens,
             journal=self.journal,
+            tools=ToolSource(self._mcp_servers),
+        )
+
+    def _mcp_servers(self) -> McpServers:
+        """The MCP servers of the home folder's ``mcp.json``, their processes recorded to be
+        ended at the next start if the app is killed; made when a run first names one."""
+        from purpose_desktop.engine.tools.mcp.config import load_mcp_config
+        from purpose_desktop.engine.tools.mcp.tools import McpServers
+        from purpose_desktop.models.orphans import WorkerRecord
+
+        paths = self.paths
+        return McpServers(
+            load_mcp_config(paths.mcp_config_file),
+            paths.logs_dir,
+            WorkerRecord(paths.mcp_servers_dir),
         )
 
     @functools.cached_property
@@ -100,8 +117,10 @@ class AppParts:
         return services_over(self.store.get, self.paths.prices_file)
 
     async def aclose(self) -> None:
-        """Commit what the journal holds, close the database and end every model process.
-        Safe to call more than once."""
+        """Stop the MCP servers the runs started, commit what the journal holds, close the
+        database and end every model process. Safe to call more than once."""
+        if "runner" in self.__dict__:  # made: it may hold MCP server processes
+            await self.runner.aclose()
         if "models" in self.__dict__:  # made: it may hold model processes
             await self.models.aclose()
         await asyncio.to_thread(self.journal.close)

@@ -39,8 +39,6 @@ __all__ = [
 
 #: The ``source`` of a tool that comes with the app.
 BUILT_IN = "built-in"
-#: How long a server may take to start and list its tools.
-LIST_TIMEOUT = 60.0
 #: The folder of the workspaces folder where tools called by hand read and write files.
 CALL_WORKSPACE = "tools-call"
 
@@ -179,10 +177,7 @@ async def _ask(servers: McpServers, name: str) -> _Survey:
     server = servers.servers[name]
     log_file = server.log_file if isinstance(server.config, StdioServer) else None
     try:
-        async with asyncio.timeout(LIST_TIMEOUT):
-            tools = await servers.tools(name)
-    except TimeoutError:
-        problem = f"The MCP server '{name}' did not list its tools within {LIST_TIMEOUT:g} s."
+        tools = await servers.tools(name)
     except ToolError as exc:
         problem = str(exc)
     else:

@@ -34,7 +34,7 @@ def test_mcp_list_says_how_each_server_fares(home_with_servers: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["time", "stdio", "2", "tools"]
-    assert lines[1].split() == ["test", "stdio", "8", "tools"]
+    assert lines[1].split() == ["test", "stdio", "9", "tools"]
     assert lines[2].startswith("ghost")
     assert "failed: The MCP server 'ghost' cannot start: there is no program" in lines[2]
 
@@ -266,3 +266,22 @@ def test_without_a_keyring_mcp_import_refuses_secrets_and_writes_nothing(tmp_pat
     assert "No system keyring is available" in refused.stderr
     assert "pw-51c7" not in refused.stderr
     assert not Paths(home).mcp_config_file.exists()
+
+
+def test_run_refuses_a_team_naming_an_mcp_tool_that_is_not_there(
+    home_with_servers: Path, tmp_path: Path
+) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        "name: T\nagents:\n  - name: clock\n    role: Tell the time.\n"
+        "    model: bundled:smollm2-135m\n    tools: [time.get_time, calculator]\n",
+        encoding="utf-8",
+    )
+    result = purpose_desktop(
+        "run", str(team), "--task", "What time is it?", "--auto-approve", home=home_with_servers
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "purpose-desktop: clock's tool 'time.get_time': the MCP server 'time' offers no such "
+        "tool. Its tools: time.get_current_time, time.convert_time.\n"
+    )

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.loop.fallback import RULE_THOUGHT, rule_action
-from purpose_desktop.engine.tools.builtin import tools_named
+from purpose_desktop.engine.tools.builtin import builtin_tool
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.scripted import ScriptedProvider
 from tests.support.scripted_team import one_agent_team, runner, team_model
 
-CALCULATOR = tools_named(["calculator"])
+CALCULATOR = (builtin_tool("calculator"),)
 
 
 @pytest.mark.parametrize(

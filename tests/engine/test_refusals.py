@@ -11,6 +11,7 @@ from pathlib import Path
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.critic import FAILED_STEP_FLAG
 from purpose_desktop.engine.loop.choices import misfit_handover
+from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.messages import ChatMessage
@@ -169,8 +170,11 @@ def test_handing_over_work_that_needs_the_teammates_tools_is_sound(tmp_path: Pat
         tmp_path,
     )
     writer, counter = team.spec.agents
-    assert misfit_handover(writer, counter, "compute 17*23 arithmetic for the report") is None
-    refused = misfit_handover(writer, counter, "write the arithmetic report")
+    tools = asyncio.run(ToolSource().agent_tools(team.spec))
+    assert (
+        misfit_handover(writer, counter, "compute 17*23 arithmetic for the report", tools) is None
+    )
+    refused = misfit_handover(writer, counter, "write the arithmetic report", tools)
     assert refused is not None and "writer's expertise fits it better" in refused.why
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.specs import ReviewPolicy
 from purpose_desktop.engine.team_file import load_team, parse_team, save_team
-from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.errors import TeamFileError
 
 TWO_AGENTS = """\
@@ -38,9 +39,8 @@ def test_the_files_sample_team_has_the_tools_of_the_files_and_multistep_suites(
     team = load_team(example_team.with_name("files.yaml"))
     assert team.spec.name == "Files"
     assert {agent.model for agent in team.spec.agents} == {"bundled:smollm2-135m"}
-    tools = {
-        agent.name: [tool.name for tool in tools_named(agent.tools)] for agent in team.spec.agents
-    }
+    found = asyncio.run(ToolSource().agent_tools(team.spec))
+    tools = {agent: [tool.name for tool in agent_tools] for agent, agent_tools in found.items()}
     assert tools == {
         "clerk": ["list_files", "read_file", "write_file"],
         "counter": ["calculator", "read_file", "write_file"],

@@ -103,6 +103,11 @@ def main() -> None:
         """The value of the request's header called name (over HTTP)."""
         return (ctx.headers or {}).get(name.lower(), "(none)")
 
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def total(numbers: list[float]) -> float:
+        """The sum of the numbers (a parameter that is an array)."""
+        return sum(numbers)
+
     if options.http is None:
         server.run()
     else:

@@ -92,22 +92,29 @@ def action_schema(
 def _check_tools(tools: Sequence[Tool]) -> None:
     seen: set[str] = set()
     for tool in tools:
-        if tool.name in (FINISH, DELEGATE):
-            raise ValueError(f'A tool cannot be called "{tool.name}": the name is reserved.')
+        check_tool(tool)
         if tool.name in seen:
             raise ValueError(f'Two tools are called "{tool.name}".')
         seen.add(tool.name)
-        for name, spec in _properties(tool.parameters).items():
-            if name in (TOOL_KEY, THOUGHT_KEY):
-                raise ValueError(
-                    f'The {tool.name} tool has a parameter called "{name}", which actions '
-                    "use for themselves."
-                )
-            if _types(spec) & {"object", "array"}:
-                raise ValueError(
-                    f'The {tool.name} tool\'s parameter "{name}" is an object or array; '
-                    "tool parameters must be flat (strings, numbers, booleans)."
-                )
+
+
+def check_tool(tool: Tool) -> None:
+    """Raise :class:`ValueError` when ``tool`` cannot be offered in an action: its name is
+    reserved (``finish``, ``delegate``), it has a parameter called ``tool`` or ``thought``, or
+    a parameter that is an object or array (actions are flat)."""
+    if tool.name in (FINISH, DELEGATE):
+        raise ValueError(f'A tool cannot be called "{tool.name}": the name is reserved.')
+    for name, spec in _properties(tool.parameters).items():
+        if name in (TOOL_KEY, THOUGHT_KEY):
+            raise ValueError(
+                f'The {tool.name} tool has a parameter called "{name}", which actions '
+                "use for themselves."
+            )
+        if _types(spec) & {"object", "array"}:
+            raise ValueError(
+                f'The {tool.name} tool\'s parameter "{name}" is an object or array; '
+                "tool parameters must be flat (strings, numbers, booleans)."
+            )
 
 
 def _properties(parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,6 @@ from purpose_desktop.engine.review import (
 )
 from purpose_desktop.engine.text import similarity
 from purpose_desktop.engine.tools.base import Tool, ToolError
-from purpose_desktop.engine.tools.builtin import tools_named
 from purpose_desktop.engine.tools.functions import call_tool
 from purpose_desktop.engine.tools.selection import select_tools
 from purpose_desktop.engine.trajectory import (
@@ -236,7 +235,8 @@ class AgentLoop:
             else tuple(a.name for a in run.team.spec.agents if a.name != agent.name)
         )
         async with self._models.use(agent.model, run.team.base_dir, run.report_status) as model:
-            turn = _Turn(run, agent, model, task, tools_named(agent.tools), teammates, depth)
+            tools = run.agent_tools.get(agent.name, ())
+            turn = _Turn(run, agent, model, task, tools, teammates, depth)
             if resume:
                 turn.restore(resume[0])
             run.turns.append(turn)
@@ -677,7 +677,8 @@ def _misfit(turn: _Turn, action: Action) -> Refusal | None:
         teammate = turn.run.team.spec.agent(str(action.arguments.get("agent", "")))
     except KeyError:
         return None  # carried out, it tells the agent there is no such teammate
-    return misfit_handover(turn.agent, teammate, str(action.arguments.get("task", "")))
+    subtask = str(action.arguments.get("task", ""))
+    return misfit_handover(turn.agent, teammate, subtask, turn.run.agent_tools)
 
 
 async def pick_with_model(

@@ -18,7 +18,7 @@ Lessons learned on earlier runs of the same task are kept the same way (see
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -106,12 +106,16 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
     return None
 
 
-def misfit_handover(agent: AgentSpec, teammate: AgentSpec, subtask: str) -> Refusal | None:
+def misfit_handover(
+    agent: AgentSpec, teammate: AgentSpec, subtask: str, tools: Mapping[str, Sequence[Tool]]
+) -> Refusal | None:
     """Why ``agent`` should do ``subtask`` itself rather than hand it to ``teammate``: its
     tools fit the subtask and the teammate's do not, or, when the teammate's tools fit it no
-    better, its expertise fits it better. ``None`` when the hand-over is sound."""
+    better, its expertise fits it better. ``tools`` holds each agent's tools by its name.
+    ``None`` when the hand-over is sound."""
     handing = f"handing {shorten(subtask, SUBTASK_CHARS)!r} to {teammate.name}"
-    mine_fit, theirs_fit = needs_tools(subtask, agent), needs_tools(subtask, teammate)
+    mine_fit = needs_tools(subtask, tools.get(agent.name, ()))
+    theirs_fit = needs_tools(subtask, tools.get(teammate.name, ()))
     if mine_fit and not theirs_fit:
         return Refusal(
             f"{handing} is not done: {agent.name}'s own tools fit it, {teammate.name}'s do not"

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from purpose_desktop.engine.specs import AgentSpec, TeamSpec
 from purpose_desktop.engine.text import content_words
-from purpose_desktop.engine.tools.builtin import tools_named
+from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.tools.selection import relevance
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import DescribesModels, ModelTraits
@@ -55,8 +55,9 @@ def expertise_score(agent: AgentSpec, task: str) -> tuple[int, list[str]]:
     return len(matched), matched
 
 
-def needs_tools(task: str, agent: AgentSpec) -> bool:
-    return any(relevance(task, tool) >= TOOL_NEED for tool in tools_named(agent.tools))
+def needs_tools(task: str, tools: Sequence[Tool]) -> bool:
+    """Whether one of ``tools`` (an agent's) is one ``task`` needs."""
+    return any(relevance(task, tool) >= TOOL_NEED for tool in tools)
 
 
 class Router:
@@ -66,8 +67,15 @@ class Router:
         self._models = models
 
     async def choose(
-        self, team: TeamSpec, task: str, base_dir: Path, pick: PickAgent
+        self,
+        team: TeamSpec,
+        task: str,
+        base_dir: Path,
+        pick: PickAgent,
+        tools: Mapping[str, Sequence[Tool]],
     ) -> RoutingDecision:
+        """The agent of ``team`` that takes ``task``; ``tools`` holds each agent's tools by its
+        name, and ``pick`` is the router model's vote when all else ties."""
         level = complexity(task)
         if len(team.agents) == 1:
             return RoutingDecision(team.agents[0], "the team's only agent", level)
@@ -79,7 +87,7 @@ class Router:
             return RoutingDecision(candidates[0], f"its expertise ({matched}) fits the task", level)
         why = "tied on expertise" if best else "no expertise matched"
         traits = {a.name: await self._traits(a, base_dir) for a in candidates}
-        candidates, excluded = self._able_to_use_tools(candidates, traits, task)
+        candidates, excluded = self._able_to_use_tools(candidates, traits, task, tools)
         if len(candidates) == 1:
             return RoutingDecision(candidates[0], f"{why}; {excluded}", level)
         if team.router.by_complexity:
@@ -102,14 +110,20 @@ class Router:
 
     @staticmethod
     def _able_to_use_tools(
-        candidates: list[AgentSpec], traits: dict[str, ModelTraits | None], task: str
+        candidates: list[AgentSpec],
+        traits: dict[str, ModelTraits | None],
+        task: str,
+        tools: Mapping[str, Sequence[Tool]],
     ) -> tuple[list[AgentSpec], str]:
-        if not any(needs_tools(task, agent) for agent in candidates):
+        def needed(agent: AgentSpec) -> bool:
+            return needs_tools(task, tools.get(agent.name, ()))
+
+        if not any(needed(agent) for agent in candidates):
             return candidates, ""
 
         def can_use_tools(agent: AgentSpec) -> bool:
             trait = traits[agent.name]
-            return needs_tools(task, agent) and (trait is None or trait.instruction_tuned)
+            return needed(agent) and (trait is None or trait.instruction_tuned)
 
         able = [agent for agent in candidates if can_use_tools(agent)]
         if not able or len(able) == len(candidates):

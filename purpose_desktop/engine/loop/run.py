@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     # The loop's machinery (pydantic specs, jsonschema, the tools) loads with the first run,
     # not with the app: the window shows sooner.
     from purpose_desktop.engine.critic import Critic
+    from purpose_desktop.engine.loop.tool_source import ToolSource
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.specs import AgentSpec, LoadedTeam
 
@@ -77,6 +78,8 @@ class TeamRunner:
     """Runs teams on tasks with the models a provider loads and the memory a store keeps.
 
     One runner serves many runs; its critic's cache of scores lives as long as it does.
+    ``tools`` gives the agents their tools (only the built-in ones without it); the MCP
+    servers it starts run until :meth:`aclose`.
     """
 
     def __init__(
@@ -88,14 +91,24 @@ class TeamRunner:
         prices: PriceTable | None = None,
         max_answer_tokens: int = 256,
         journal: RunJournal | None = None,
+        tools: ToolSource | None = None,
     ) -> None:
         self._models = models
+        if tools is None:
+            from purpose_desktop.engine.loop.tool_source import ToolSource
+
+            tools = ToolSource()
+        self._tools = tools
         self.memory = memory
         self.journal = journal
         self._critic: Critic | None = None
         self._workspaces_dir = workspaces_dir
         self.prices = prices or PriceTable({})
         self._max_answer_tokens = max_answer_tokens
+
+    async def aclose(self) -> None:
+        """Stop the MCP servers the runs started."""
+        await self._tools.aclose()
 
     def use_prices(self, prices: PriceTable) -> None:
         """Charge the runs started from now on at ``prices`` (edited in the app). A run under
@@ -124,7 +137,9 @@ class TeamRunner:
         between steps. A caller that gives the new ``run_id`` knows its workspace
         (:meth:`workspace_of`) before it starts, to put files there. A blank task, or one that
         is not text, is refused (:class:`~purpose_desktop.limits.LimitError`) before anything
-        starts.
+        starts, and so is a team whose agents name tools that cannot be had (an MCP server
+        that is not configured or does not offer the tool): a
+        :class:`~purpose_desktop.errors.UserError` names each.
         """
         check_task(task)
         header = RunHeader(
@@ -231,6 +246,7 @@ class TeamRunner:
         from purpose_desktop.engine.review import AutoApprove
 
         checkpoint, last_seq = start if start is not None else (None, 0)
+        agent_tools = await self._tools.agent_tools(team.spec)  # before anything is recorded
         if self.journal is not None:
             self.journal.begin(header)
         events = EventStream(
@@ -250,6 +266,7 @@ class TeamRunner:
             self.prices,
             self.journal,
             control or RunControl(),
+            agent_tools=agent_tools,
         )
         status: RunStatus = "failed"
         answer, error, agent_name = "", None, ""
@@ -377,7 +394,9 @@ class TeamRunner:
             reference = team.spec.router.model or team.spec.default_model or candidates[0].model
             return await pick_with_model(self._models, run, reference, task, candidates)
 
-        decision = await Router(self._models).choose(team.spec, run.task, team.base_dir, pick)
+        decision = await Router(self._models).choose(
+            team.spec, run.task, team.base_dir, pick, run.agent_tools
+        )
         run.events.emit(
             AgentSelected(
                 agent=decision.agent.name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,7 +21,7 @@ from purpose_desktop.engine.events import (
 )
 from purpose_desktop.engine.recording.checkpoint import Checkpoint, Frame
 from purpose_desktop.engine.recording.journal import RecordingStopped, RunJournal
-from purpose_desktop.engine.tools.base import ToolContext
+from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.trajectory import Step
 from purpose_desktop.models.base import DescribesModels, ModelProvider, ModelStatus
 from purpose_desktop.models.messages import Usage
@@ -79,6 +80,8 @@ class RunContext:
     steps: list[Step] = field(default_factory=list)
     calls: list[CallCost] = field(default_factory=list)
     always_allowed: set[str] = field(default_factory=set)
+    agent_tools: Mapping[str, tuple[Tool, ...]] = field(default_factory=dict)
+    """Each agent's tools, by its name: found when the run starts."""
     turns: list[HasFrame] = field(default_factory=list)
     """The turns under way: the selected agent's first, a teammate's it waits for after."""
     seconds_before: float = 0.0

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 from purpose_desktop.engine.tools.base import Tool, ToolError
 from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.tools.files import LIST_FILES, READ_FILE, WRITE_FILE
-from purpose_desktop.engine.tools.names import tool_key, unknown_tools_message
+from purpose_desktop.engine.tools.names import tool_key
 from purpose_desktop.engine.tools.notes import NOTE, READ_NOTES
 from purpose_desktop.engine.tools.python_runner import PYTHON
 
-__all__ = ["BUILTIN_TOOLS", "builtin_tool", "tools_named"]
+__all__ = ["BUILTIN_TOOLS", "builtin_tool"]
 
 BUILTIN_TOOLS: Final[tuple[Tool, ...]] = (
     CALCULATOR,
@@ -38,20 +37,3 @@ def builtin_tool(name: str) -> Tool:
         known = ", ".join(_BY_NAME)
         raise ToolError(f"There is no tool called '{name}'. The built-in tools are: {known}.")
     return tool
-
-
-def tools_named(names: Iterable[str]) -> tuple[Tool, ...]:
-    """The built-in tools called ``names``, in that order, each once.
-
-    Raises :class:`ToolError` naming every unknown name (and the known tools) at once.
-    """
-    wanted = list(names)
-    problem = unknown_tools_message(wanted)
-    if problem is not None:
-        raise ToolError(problem)
-    found: list[Tool] = []
-    for name in wanted:
-        tool = _BY_NAME[_key(name)]
-        if all(tool.name != kept.name for kept in found):
-            found.append(tool)
-    return tuple(found)

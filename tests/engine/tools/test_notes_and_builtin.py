@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine.loop.action_schema import action_schema, describe_actions
 from purpose_desktop.engine.tools.base import Notes, ToolContext, ToolError
-from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS, builtin_tool, tools_named
+from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS, builtin_tool
 from purpose_desktop.engine.tools.functions import call_tool
 from purpose_desktop.engine.tools.notes import NOTE, READ_NOTES
 from purpose_desktop.errors import UserError
@@ -60,13 +60,6 @@ def test_builtin_tools_by_name() -> None:
         "There is no tool called 'browser'. The built-in tools are: calculator, python, "
         "read_file, write_file, list_files, note, read_notes."
     )
-
-
-def test_tools_named_keeps_order_drops_repeats_and_names_every_unknown() -> None:
-    assert [t.name for t in tools_named(["note", "calculator", "note"])] == ["note", "calculator"]
-    assert tools_named([]) == ()
-    with pytest.raises(ToolError, match=r"Unknown tools 'web', 'shell'\. The built-in tools"):
-        tools_named(["web", "calculator", "shell"])
 
 
 def test_every_builtin_tool_can_be_offered_to_a_model() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from purpose_desktop.config import write_file_atomically
+from purpose_desktop.engine.tools.names import SERVER_NAME
 from purpose_desktop.errors import UserError
 from purpose_desktop.limits import LimitError, shown
 from purpose_desktop.safe_load import load_json
@@ -42,9 +43,6 @@ __all__ = [
     "with_secrets",
 ]
 
-#: A server's name is the first part of its tools' names (``time.get_current_time``), so it
-#: holds no dot.
-SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 #: The largest mcp.json read; a configuration is a few kilobytes.
 MAX_CONFIG_BYTES = 1_000_000
 #: Where mcp.json holds a value kept in the system keyring, it holds this and its name there.

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from purpose_desktop.engine.tools.base import Tool, ToolContext
+from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
 from purpose_desktop.engine.tools.mcp.client import McpServer, McpToolInfo
 from purpose_desktop.engine.tools.mcp.config import McpConfig
 from purpose_desktop.engine.tools.names import mcp_tool_name
@@ -20,6 +20,8 @@ __all__ = ["MCP_TOOL_TIMEOUT", "McpServers", "mcp_tool"]
 
 #: How long one call of an MCP tool may take, by default.
 MCP_TOOL_TIMEOUT = 60.0
+#: How long a server may take to start and list its tools.
+LIST_TIMEOUT = 60.0
 
 
 def mcp_tool(server: McpServer, info: McpToolInfo, *, timeout: float = MCP_TOOL_TIMEOUT) -> Tool:
@@ -60,10 +62,18 @@ class McpServers:
         """The tools of the server called ``name``, starting it if need be.
 
         Raises :class:`~purpose_desktop.engine.tools.base.ToolError` when it cannot be
-        started or does not answer, and :class:`KeyError` for a name not configured.
+        started or does not list its tools within :data:`LIST_TIMEOUT` seconds, and
+        :class:`KeyError` for a name not configured.
         """
         server = self.servers[name]
-        return tuple(mcp_tool(server, info) for info in await server.list_tools())
+        try:
+            async with asyncio.timeout(LIST_TIMEOUT):
+                listed = await server.list_tools()
+        except TimeoutError:
+            raise ToolError(
+                f"The MCP server '{name}' did not list its tools within {LIST_TIMEOUT:g} s."
+            ) from None
+        return tuple(mcp_tool(server, info) for info in listed)
 
     async def aclose(self) -> None:
         """Stop every server that runs."""
