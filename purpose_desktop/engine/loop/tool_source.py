@@ -9,6 +9,7 @@ started when a run first names one of their tools, and stay up for the runs afte
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ class ToolSource:
     def __init__(self, servers: Callable[[], McpServers] | None = None) -> None:
         self._make_servers = servers
         self._servers: McpServers | None = None
+        self._making = asyncio.Lock()  # two runs starting at once make the servers once
 
     async def agent_tools(self, team: TeamSpec) -> dict[str, tuple[Tool, ...]]:
         """The tools of each agent of ``team``, by the agent's name, in the order it names
@@ -85,15 +87,18 @@ class ToolSource:
         return tool
 
     async def _listing(self, server: str) -> dict[str, Tool]:
-        servers = self._mcp_servers()
+        servers = await self._mcp_servers()
         if server not in servers.servers:
             known = ", ".join(servers.servers) or "none is configured"
             raise UserError(f"there is no MCP server '{server}' in mcp.json. Its servers: {known}.")
         return {tool.name: tool for tool in await servers.tools(server)}
 
-    def _mcp_servers(self) -> McpServers:
-        if self._servers is None:
-            if self._make_servers is None:
-                raise UserError("MCP servers cannot be used here; only built-in tools can.")
-            self._servers = self._make_servers()
-        return self._servers
+    async def _mcp_servers(self) -> McpServers:
+        async with self._making:
+            if self._servers is None:
+                if self._make_servers is None:
+                    raise UserError("MCP servers cannot be used here; only built-in tools can.")
+                # Making them reads and checks mcp.json: on a worker thread, not the event
+                # loop (the window's, when a run starts there).
+                self._servers = await asyncio.to_thread(self._make_servers)
+            return self._servers
