@@ -1,5 +1,6 @@
-"""The action schema: flat branches in the measured order, the prompt text, and validation
-with its repairs; and the schema through the real llama.cpp grammar on SmolLM2."""
+"""The action schema: branches in the measured order, nested parameters and optional ones, the
+prompt text, and validation with its repairs; and the schema through the real llama.cpp grammar
+on SmolLM2."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from purpose_desktop.engine.loop.action_schema import (
+    DEFAULT_MAX_ITEMS,
     DEFAULT_STRING_MAX_LENGTH,
+    ITEM_STRING_MAX_LENGTH,
+    NESTED_MAX_ITEMS,
     THOUGHT_MAX_LENGTH,
     ActionParseError,
     action_schema,
@@ -80,30 +84,34 @@ def branch(schema: dict[str, Any], name: str) -> dict[str, Any]:
 # --- the schema ---------------------------------------------------------------------------
 
 
-def test_each_tool_is_a_flat_branch_with_the_tool_first_and_the_thought_last() -> None:
+def test_each_tool_is_a_branch_with_the_tool_first_then_its_required_keys_then_the_thought() -> (
+    None
+):
     schema = action_schema(TOOLS)
     Draft202012Validator.check_schema(schema)
     names = [b["properties"]["tool"]["const"] for b in schema["anyOf"]]
     assert names == ["calculator", "read_file", "write_file", "settings", "finish"]
     for each in schema["anyOf"]:
         keys = list(each["properties"])
-        assert keys[0] == "tool" and keys[-1] == "thought"
-        assert each["required"] == keys
+        assert keys[0] == "tool"
+        assert each["required"][-1] == "thought"
+        assert each["required"] == keys[: len(each["required"])]
         assert each["additionalProperties"] is False
         thought = each["properties"]["thought"]
         assert thought["maxLength"] == THOUGHT_MAX_LENGTH
         assert re.fullmatch(thought["pattern"], "multiply them")
         assert not re.search(thought["pattern"], "one\ntwo")
-        for spec in each["properties"].values():  # flat: no nested objects or arrays
-            assert spec.get("type") not in ("object", "array")
-    # The tool's required parameters first, in their order, then the optional ones.
+    # The tool's required parameters first, in their order, then the thought, then the
+    # optional ones, which an answer may leave out.
     assert list(branch(schema, "write_file")["properties"]) == [
         "tool",
         "path",
         "content",
         "thought",
     ]
-    assert list(branch(schema, "read_file")["properties"]) == ["tool", "path", "limit", "thought"]
+    read_file = branch(schema, "read_file")
+    assert list(read_file["properties"]) == ["tool", "path", "thought", "limit"]
+    assert read_file["required"] == ["tool", "path", "thought"]
 
 
 def test_strings_get_a_max_length_unless_they_set_one_or_are_an_enum() -> None:
@@ -143,6 +151,8 @@ def test_values_match_exactly_their_own_branch() -> None:
     validator = Draft202012Validator(action_schema(TOOLS, teammates=["alice"]))
     good = [
         {"tool": "calculator", "expression": "17*23", "thought": "multiply"},
+        {"tool": "read_file", "path": "a.txt", "thought": ""},  # the optional limit left out
+        {"tool": "read_file", "path": "a.txt", "thought": "", "limit": 2},
         {"tool": "finish", "answer": "391", "thought": ""},
         {"tool": "delegate", "agent": "alice", "task": "add", "thought": ""},
     ]
@@ -163,7 +173,6 @@ def test_values_match_exactly_their_own_branch() -> None:
         ([CALCULATOR, CALCULATOR], {}, "Two tools"),
         ([tool("finish", "x", {}, [])], {}, "reserved"),
         ([tool("t", "x", {"thought": {"type": "string"}}, [])], {}, "parameter called"),
-        ([tool("t", "x", {"items": {"type": "array"}}, [])], {}, "flat"),
         ([], {"can_finish": False}, "at least one"),
     ],
 )
@@ -179,7 +188,7 @@ def test_described_actions_show_the_schema_one_line_per_choice() -> None:
     assert text.splitlines() == [
         '{"tool": "calculator", "expression": string, "thought": string}'
         '  — Evaluate arithmetic like "17*23".',
-        '{"tool": "read_file", "path": string, "limit": integer, "thought": string}'
+        '{"tool": "read_file", "path": string, "thought": string, "limit": integer (optional)}'
         "  — Read a text file in the workspace.",
         '{"tool": "settings", "ratio": number, "loud": boolean, "mode": "fast"|"slow", '
         '"thought": string}  — Change a setting.',
@@ -189,6 +198,164 @@ def test_described_actions_show_the_schema_one_line_per_choice() -> None:
         "  — Hand a task to a teammate.",
     ]
     assert "finish" not in describe_actions([CALCULATOR], can_finish=False)
+
+
+# --- nested parameters, as MCP servers declare them ---------------------------------------
+
+EDIT_FILE = Tool(
+    "edit_file",
+    "Make line-based edits to a text file.",
+    {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "edits": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/Edit"},
+                "description": "The edits, in order.",
+            },
+            "dryRun": {"type": "boolean", "default": False},
+        },
+        "required": ["path", "edits"],
+        "$defs": {
+            "Edit": {
+                "type": "object",
+                "title": "Edit",
+                "properties": {"oldText": {"type": "string"}, "newText": {"type": "string"}},
+                "required": ["oldText", "newText"],
+                "additionalProperties": False,
+            }
+        },
+    },
+    _nothing,
+)
+ADD_OBSERVATIONS = Tool(
+    "add_observations",
+    "Add observations to entities.",
+    {
+        "type": "object",
+        "properties": {
+            "observations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "entityName": {"type": "string"},
+                        "contents": {"type": "array", "items": {"type": "string"}},
+                        "kind": {"type": "string", "enum": ["fact", "guess"]},
+                        "weight": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+                    },
+                    "required": ["entityName", "contents"],
+                },
+            },
+            "tree": {"$ref": "#/$defs/Node"},
+        },
+        "required": ["observations"],
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+            }
+        },
+    },
+    _nothing,
+)
+
+
+def test_nested_parameters_are_offered_bounded_and_with_their_refs_written_out() -> None:
+    schema = action_schema([EDIT_FILE, ADD_OBSERVATIONS])
+    Draft202012Validator.check_schema(schema)
+    edit = branch(schema, "edit_file")
+    assert edit["required"] == ["tool", "path", "edits", "thought"]
+    assert list(edit["properties"]) == ["tool", "path", "edits", "thought", "dryRun"]
+    edits = edit["properties"]["edits"]
+    assert edits["maxItems"] == DEFAULT_MAX_ITEMS
+    contents = branch(schema, "add_observations")["properties"]["observations"]["items"]
+    assert contents["properties"]["contents"]["maxItems"] == NESTED_MAX_ITEMS
+    assert edits["items"] == {
+        "type": "object",
+        "properties": {
+            "oldText": {"type": "string", "maxLength": ITEM_STRING_MAX_LENGTH},
+            "newText": {"type": "string", "maxLength": ITEM_STRING_MAX_LENGTH},
+        },
+        "required": ["oldText", "newText"],
+        "additionalProperties": False,
+    }
+    assert "$defs" not in json.dumps(schema)  # nothing left for a grammar to look up
+    item = branch(schema, "add_observations")["properties"]["observations"]["items"]
+    assert item["properties"]["kind"] == {"type": "string", "enum": ["fact", "guess"]}
+    assert item["properties"]["contents"]["items"]["maxLength"] == ITEM_STRING_MAX_LENGTH
+    assert edit["properties"]["path"]["maxLength"] == DEFAULT_STRING_MAX_LENGTH
+    # A reference back into itself is followed once, then left open for validation.
+    node = branch(schema, "add_observations")["properties"]["tree"]
+    assert "items" not in node["properties"]["children"]
+    validator = Draft202012Validator(schema)
+    assert validator.is_valid(
+        {
+            "tool": "edit_file",
+            "path": "a",
+            "edits": [{"oldText": "x", "newText": "y"}],
+            "thought": "",
+        }
+    )
+    assert not validator.is_valid(
+        {"tool": "edit_file", "path": "a", "edits": [{"oldText": "x"}], "thought": ""}
+    )
+
+
+def test_nested_parameters_are_described_in_the_prompt() -> None:
+    assert describe_actions([EDIT_FILE], can_finish=False) == (
+        '{"tool": "edit_file", "path": string, "edits": [{"oldText": string, "newText": string}'
+        ', ...], "thought": string, "dryRun": boolean (optional)}'
+        "  — Make line-based edits to a text file."
+    )
+    line = describe_actions([ADD_OBSERVATIONS], can_finish=False)
+    assert (
+        '"observations": [{"entityName": string, "contents": [string, ...], '
+        '"kind": "fact"|"guess" (optional), "weight": number|null (optional)}, ...]'
+    ) in line
+
+
+@pytest.mark.parametrize(
+    ("value", "arguments"),
+    [
+        (  # an array written as JSON text, and a string where a boolean is wanted
+            {
+                "tool": "edit_file",
+                "path": "a",
+                "edits": '[{"oldText": "x", "newText": "y"}]',
+                "dryRun": "true",
+            },
+            {"path": "a", "edits": [{"oldText": "x", "newText": "y"}], "dryRun": True},
+        ),
+        (  # the same item again and again, as a small model writes it: kept once
+            {"tool": "edit_file", "path": "a", "edits": [{"oldText": "x", "newText": "y"}] * 3},
+            {"path": "a", "edits": [{"oldText": "x", "newText": "y"}]},
+        ),
+        (  # one value where a list of them is wanted, and a number where a string is
+            {"tool": "add_observations", "observations": [{"entityName": 7, "contents": "tall"}]},
+            {"observations": [{"entityName": "7", "contents": ["tall"]}]},
+        ),
+    ],
+)
+def test_obvious_mismatches_inside_nested_values_are_coerced(
+    value: dict[str, Any], arguments: dict[str, Any]
+) -> None:
+    tools = [EDIT_FILE, ADD_OBSERVATIONS]
+    assert dict(validate_action(value, tools).arguments) == arguments
+
+
+def test_an_invalid_nested_value_is_refused_saying_where() -> None:
+    value = {"tool": "edit_file", "path": "a", "edits": [{"oldText": "x"}]}
+    with pytest.raises(ActionParseError) as caught:
+        validate_action(value, [EDIT_FILE])
+    assert str(caught.value) == (
+        'The "edit_file" action\'s "edits"[0] is not valid: \'newText\' is a required property.'
+    )
+    # What the grammar left open is checked here: the recursive tree's children.
+    deep = {"tool": "add_observations", "observations": [], "tree": {"children": [3]}}
+    with pytest.raises(ActionParseError, match=re.escape('"tree"."children"[0]')):
+        validate_action(deep, [ADD_OBSERVATIONS])
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -343,3 +510,45 @@ def test_smollm2_under_the_grammar_writes_a_valid_action(tmp_path: Path) -> None
     assert list(value) == list(branch(schema, action.tool)["properties"])
     assert parse_action(text, [CALCULATOR]) == parse_action(json.dumps(value), [CALCULATOR])
     assert parse_action(text, [CALCULATOR]).method == "json"
+
+
+@pytest.mark.model
+def test_smollm2_under_the_grammar_writes_valid_nested_arguments(tmp_path: Path) -> None:
+    tools = [EDIT_FILE, ADD_OBSERVATIONS]
+    schema = action_schema(tools, can_finish=False)
+    requests = [
+        'In notes.txt, replace "cat" with "dog".',
+        "Note that Alice is tall and likes tea.",
+    ]
+
+    async def scenario() -> list[Any]:
+        pool = LocalModelPool(tmp_path, n_ctx=1024, n_threads=2)
+        values = []
+        try:
+            async with pool.use("bundled:smollm2-135m", tmp_path, lambda status: None) as model:
+                for request in requests:
+                    messages = [
+                        ChatMessage(
+                            "system",
+                            "You act by writing one JSON object, one of:\n"
+                            + describe_actions(tools, can_finish=False),
+                        ),
+                        ChatMessage("user", request),
+                    ]
+                    result = await generate_json(
+                        model,
+                        messages,
+                        schema,
+                        GenerationOptions(max_tokens=256, temperature=0.0, seed=1),
+                    )
+                    values.append(result.value)
+            return values
+        finally:
+            await pool.aclose()
+
+    for value in asyncio.run(scenario()):
+        # The grammar held: the answer fits the action schema, nested parts included, and is
+        # a valid call of the tool it names.
+        assert Draft202012Validator(schema).is_valid(value), value
+        action = validate_action(value, tools, can_finish=False)
+        assert action.tool in {"edit_file", "add_observations"}

@@ -206,9 +206,13 @@ def test_an_unreadable_answer_is_retried_then_fails_the_step_then_the_run(
     assert outcome.status == "completed"
     assert of_type(events, ev.ActionProposed)[0].attempts == 2
     assert "simpler prompt" in of_type(events, ev.WarningRaised)[0].message
-    # The retry used the simpler prompt: format and task only.
+    # The retry used the simpler prompt: format and task only, and what was wrong.
     retry_messages = model.calls[1][0]
-    assert len(retry_messages) == 2 and retry_messages[1].content == "Task: anything"
+    assert len(retry_messages) == 2
+    task, correction = retry_messages[1].content.split("\n")
+    assert task == "Task: anything"
+    assert correction.startswith("Your last answer was not a valid action: Expected one action")
+    assert '"I am not sure."' in correction
 
     model = team_model(["nonsense"] * 4)
     events.clear()

@@ -108,10 +108,33 @@ def test_a_missing_server_or_tool_refuses_the_run_naming_agent_tool_and_what_the
             "tools: time.get_current_time, time.convert_time.",
             "solver's tool 'clock.now': there is no MCP server 'clock' in mcp.json. Its "
             "servers: time, test.",
-            "solver's tool 'test.total': it cannot be given to an agent yet: The test.total "
-            'tool\'s parameter "numbers" is an object or array; tool parameters must be flat '
-            "(strings, numbers, booleans).",
         ]
         assert events == []  # refused before the run started
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.process
+def test_a_tool_whose_parameter_is_an_array_is_called_with_the_array(tmp_path: Path) -> None:
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        if "Observation" not in messages[-1].content:
+            return act("test.total", numbers="[1.5, 2, 3]")  # the array as JSON text
+        return act("finish", answer=messages[-1].content.rsplit(":", 1)[-1].strip())
+
+    tools = mcp_tools(tmp_path)
+    team = one_agent_team(tmp_path, tools="[test.total]")
+
+    async def scenario() -> None:
+        try:
+            outcome = await runner(
+                tmp_path, ScriptedProvider({"m": team_model(agent)}), tools=tools
+            ).run(team, "Add 1.5, 2 and 3.")
+        finally:
+            await tools.aclose()
+        assert outcome.status == "completed", outcome.error
+        called = outcome.steps[0]
+        assert called.action.arguments == {"numbers": [1.5, 2, 3]}
+        assert called.observation.ok
+        assert called.observation.text == "6.5"
 
     asyncio.run(scenario())

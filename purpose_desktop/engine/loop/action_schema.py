@@ -1,14 +1,17 @@
 """The actions an agent may take, as a JSON schema, as prompt text, and as a validator.
 
-One flat object per choice, united with ``anyOf``::
+One object per choice, the tool's arguments beside its name, united with ``anyOf``::
 
     {"tool": "calculator", "expression": "17*23", "thought": "multiply"}
 
-Measured with SmolLM2-135M under a llama.cpp grammar: flat branches whose ``tool`` key comes
-first and ``thought`` last work well (with the thought first the model rambles, and a nested
-``arguments`` object goes badly). Every key is required and no other key is allowed, so the
-grammar leaves the model no room to wander, and every string has a ``maxLength`` so that an
-answer cannot run to the token limit inside a string.
+Measured with SmolLM2-135M under a llama.cpp grammar: branches whose ``tool`` key comes first,
+then the tool's required parameters, then ``thought`` work well (with the thought first the
+model rambles, and a nested ``arguments`` object goes badly). Those keys are required and no
+other key is allowed, so the grammar leaves the model no room to wander. A tool's optional
+parameters follow the thought and may be left out. Every string has a ``maxLength`` and every
+array a ``maxItems``, so that an answer cannot run to the token limit inside one; parameters
+may be objects, arrays, enums and unions as the tool's schema says, its local ``$ref`` s
+written out in place.
 
 The same schema is written into the prompt by :func:`describe_actions`, because some backends
 drop schema features they cannot enforce. Whatever comes back, constrained or not, is checked
@@ -38,6 +41,16 @@ THOUGHT_MAX_LENGTH = 100
 DEFAULT_STRING_MAX_LENGTH = 200
 """Given to a tool's string parameter that sets no ``maxLength`` of its own. A tool whose
 parameter carries longer text (the content of a file) sets its own, e.g. 2000."""
+DEFAULT_MAX_ITEMS = 4
+"""Given to a tool's array that sets no ``maxItems`` of its own; small models tend to fill an
+array to its limit, repeating themselves."""
+NESTED_MAX_ITEMS = 3
+"""Given instead of :data:`DEFAULT_MAX_ITEMS` to an array inside an array."""
+ITEM_STRING_MAX_LENGTH = 60
+"""Given instead of :data:`DEFAULT_STRING_MAX_LENGTH` to a string inside an array: a small
+model that repeats items should still close the answer within the token limit."""
+OPTIONAL_MARK = " (optional)"
+_TYPE_TEXT_DEPTH = 3  # nesting shown in the prompt; deeper parts are shown as "object" or "array"
 ANSWER_MAX_LENGTH = 500
 TASK_MAX_LENGTH = 160
 DESCRIPTION_MAX_CHARS = 120
@@ -71,19 +84,24 @@ class ActionParseError(ModelOutputError):
 def action_schema(
     tools: Sequence[Tool], *, can_finish: bool = True, teammates: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The JSON schema of one action: ``anyOf`` one flat object per tool, ``finish`` (when
+    """The JSON schema of one action: ``anyOf`` one object per tool, ``finish`` (when
     ``can_finish``) and ``delegate`` (when there are ``teammates``).
 
+    The schema guides generation; it is not the whole check. What a grammar cannot hold (a
+    recursive ``$ref``, ``not``, formats) is left open here and checked by
+    :func:`validate_action` against the tool's own schema.
+
     Raises :class:`ValueError` for tools that cannot be offered: a duplicate or reserved name
-    (``finish``, ``delegate``), a parameter called ``tool`` or ``thought``, or a parameter
-    that is an object or array (actions are flat).
+    (``finish``, ``delegate``), or a parameter called ``tool`` or ``thought``.
     """
     _check_tools(tools)
-    branches = [_branch(tool.name, _flat_properties(tool), _required_order(tool)) for tool in tools]
+    branches = [
+        _branch(tool.name, _generation_properties(tool), _required_order(tool)) for tool in tools
+    ]
     if can_finish:
-        branches.append(_branch(FINISH, _finish_properties(), ()))
+        branches.append(_branch(FINISH, _finish_properties(), _FINISH_KEYS))
     if teammates:
-        branches.append(_branch(DELEGATE, _delegate_properties(teammates), ()))
+        branches.append(_branch(DELEGATE, _delegate_properties(teammates), _DELEGATE_KEYS))
     if not branches:
         raise ValueError("An action schema needs at least one tool, finish or a teammate.")
     return {"anyOf": branches}
@@ -100,20 +118,15 @@ def _check_tools(tools: Sequence[Tool]) -> None:
 
 def check_tool(tool: Tool) -> None:
     """Raise :class:`ValueError` when ``tool`` cannot be offered in an action: its name is
-    reserved (``finish``, ``delegate``), it has a parameter called ``tool`` or ``thought``, or
-    a parameter that is an object or array (actions are flat)."""
+    reserved (``finish``, ``delegate``), or it has a parameter called ``tool`` or
+    ``thought``."""
     if tool.name in (FINISH, DELEGATE):
         raise ValueError(f'A tool cannot be called "{tool.name}": the name is reserved.')
-    for name, spec in _properties(tool.parameters).items():
+    for name in _properties(tool.parameters):
         if name in (TOOL_KEY, THOUGHT_KEY):
             raise ValueError(
                 f'The {tool.name} tool has a parameter called "{name}", which actions '
                 "use for themselves."
-            )
-        if _types(spec) & {"object", "array"}:
-            raise ValueError(
-                f'The {tool.name} tool\'s parameter "{name}" is an object or array; '
-                "tool parameters must be flat (strings, numbers, booleans)."
             )
 
 
@@ -133,20 +146,81 @@ def _types(spec: Any) -> set[str]:
     return set()
 
 
-def _with_max_length(spec: Mapping[str, Any]) -> dict[str, Any]:
-    copy = dict(spec)
-    if (
-        "string" in _types(copy)
-        and "maxLength" not in copy
-        and "enum" not in copy
-        and "const" not in copy
-    ):
-        copy["maxLength"] = DEFAULT_STRING_MAX_LENGTH
+# Keywords that only annotate a schema: left out of the one a grammar is built from.
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$defs", "definitions", "title", "description", "default", "examples"}
+)
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+# Every key of finish and delegate is required.
+_FINISH_KEYS = ("answer",)
+_DELEGATE_KEYS = ("agent", "task")
+
+
+def _generation_properties(tool: Tool) -> dict[str, Any]:
+    """The tool's parameters as a grammar should generate them: local ``$ref`` s written out,
+    every string bounded by a ``maxLength`` and every array by a ``maxItems``."""
+    root = tool.parameters
+    return {
+        name: _for_generation(spec, root, (), in_array=False)
+        for name, spec in _properties(root).items()
+    }
+
+
+def _for_generation(
+    spec: Any, root: Mapping[str, Any], refs: tuple[str, ...], *, in_array: bool
+) -> Any:
+    if not isinstance(spec, Mapping):
+        return spec  # true or false: any value, or none
+    ref = spec.get("$ref")
+    if isinstance(ref, str):
+        target = _referenced(ref, root)
+        if target is None or ref in refs:
+            # A reference elsewhere, or back into itself: no grammar can follow it, so the
+            # value is left open here and checked after generation.
+            return {}
+        rest = {key: value for key, value in spec.items() if key != "$ref"}
+        return _for_generation({**target, **rest}, root, (*refs, ref), in_array=in_array)
+    copy: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            inside = in_array or key == "prefixItems"
+            copy[key] = [_for_generation(item, root, refs, in_array=inside) for item in value]
+        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
+            copy[key] = _for_generation(value, root, refs, in_array=in_array or key == "items")
+            if key == "items" and not copy[key]:
+                # Items of any kind. llama-cpp-python's converter reads an empty "items" as
+                # missing and then fails looking for "prefixItems".
+                del copy[key]
+        elif key == "properties" and isinstance(value, Mapping):
+            copy[key] = {
+                str(name): _for_generation(item, root, refs, in_array=in_array)
+                for name, item in value.items()
+            }
+        else:
+            copy[key] = value
+    types = _types(copy)
+    bounded = "enum" in copy or "const" in copy
+    if "string" in types and "maxLength" not in copy and not bounded:
+        copy["maxLength"] = ITEM_STRING_MAX_LENGTH if in_array else DEFAULT_STRING_MAX_LENGTH
+    if "array" in types and "maxItems" not in copy and not bounded:
+        copy["maxItems"] = NESTED_MAX_ITEMS if in_array else DEFAULT_MAX_ITEMS
     return copy
 
 
-def _flat_properties(tool: Tool) -> dict[str, Any]:
-    return {name: _with_max_length(spec) for name, spec in _properties(tool.parameters).items()}
+def _referenced(ref: str, root: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """What a local reference (``#/$defs/Name``) in ``root`` points at; ``None`` for any
+    other."""
+    if not ref.startswith("#/"):
+        return None
+    target: Any = root
+    for part in ref[2:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, Mapping) or key not in target:
+            return None
+        target = target[key]
+    return target if isinstance(target, Mapping) else None
 
 
 def _required_order(tool: Tool) -> tuple[str, ...]:
@@ -175,17 +249,18 @@ def _delegate_properties(teammates: Sequence[str]) -> dict[str, Any]:
 
 
 def _branch(name: str, properties: Mapping[str, Any], required: Sequence[str]) -> dict[str, Any]:
-    # The tool's own required parameters come first, in their order, then the optional ones:
-    # the grammar asks for every key, in this order.
-    ordered = [key for key in required if key in properties]
-    ordered += [key for key in properties if key not in ordered]
+    # The tool's own required parameters come first, in their order, then the thought, then
+    # the optional ones: llama.cpp's grammar writes required keys before optional ones, and
+    # the prompt shows the keys in this same order.
+    needed = [key for key in required if key in properties]
     all_properties: dict[str, Any] = {TOOL_KEY: {"const": name}}
-    all_properties.update((key, properties[key]) for key in ordered)
+    all_properties.update((key, properties[key]) for key in needed)
     all_properties[THOUGHT_KEY] = _one_line(THOUGHT_MAX_LENGTH)
+    all_properties.update((key, spec) for key, spec in properties.items() if key not in needed)
     return {
         "type": "object",
         "properties": all_properties,
-        "required": list(all_properties),
+        "required": [TOOL_KEY, *needed, THOUGHT_KEY],
         "additionalProperties": False,
     }
 
@@ -200,19 +275,27 @@ def describe_actions(
 
         {"tool": "calculator", "expression": string, "thought": string}  — evaluate arithmetic
 
-    The lines follow the order and keys of :func:`action_schema`.
+    The lines follow the order and keys of :func:`action_schema`; an optional key is marked
+    :data:`OPTIONAL_MARK`, and nested objects and arrays are shown in the same notation.
     """
     lines = [
-        _describe(tool.name, _flat_properties(tool), _required_order(tool), tool.description)
+        _describe(tool.name, _generation_properties(tool), _required_order(tool), tool.description)
         for tool in tools
     ]
     if can_finish:
         lines.append(
-            _describe(FINISH, _finish_properties(), (), "Give the final answer to the task.")
+            _describe(
+                FINISH, _finish_properties(), _FINISH_KEYS, "Give the final answer to the task."
+            )
         )
     if teammates:
         lines.append(
-            _describe(DELEGATE, _delegate_properties(teammates), (), "Hand a task to a teammate.")
+            _describe(
+                DELEGATE,
+                _delegate_properties(teammates),
+                _DELEGATE_KEYS,
+                "Hand a task to a teammate.",
+            )
         )
     return "\n".join(lines)
 
@@ -220,11 +303,12 @@ def describe_actions(
 def _describe(
     name: str, properties: Mapping[str, Any], required: Sequence[str], description: str
 ) -> str:
-    branch = _branch(name, properties, required)["properties"]
+    branch = _branch(name, properties, required)
+    needed = set(branch["required"])
     fields = [f'"{TOOL_KEY}": {json.dumps(name, ensure_ascii=False)}']
     fields += [
-        f"{json.dumps(key, ensure_ascii=False)}: {type_text(spec)}"
-        for key, spec in branch.items()
+        _field_text(key, spec, key in needed)
+        for key, spec in branch["properties"].items()
         if key != TOOL_KEY
     ]
     summary = _first_line(description)
@@ -238,15 +322,44 @@ def _first_line(text: str) -> str:
     return line
 
 
-def type_text(spec: Any) -> str:
-    """A parameter's type as prompt text: ``string``, ``integer``, ``"a"|"b"``."""
-    if isinstance(spec, Mapping):
-        if "const" in spec:
-            return json.dumps(spec["const"], ensure_ascii=False)
-        if isinstance(spec.get("enum"), list):
-            return "|".join(json.dumps(value, ensure_ascii=False) for value in spec["enum"])
-    types = sorted(_types(spec))
-    return "|".join(types) if types else "value"
+def _field_text(key: str, spec: Any, required: bool, depth: int = 0) -> str:
+    text = f"{json.dumps(key, ensure_ascii=False)}: {type_text(spec, depth)}"
+    return text if required else text + OPTIONAL_MARK
+
+
+def type_text(spec: Any, depth: int = 0) -> str:
+    """A parameter's type as prompt text: ``string``, ``integer``, ``"a"|"b"``,
+    ``[string, ...]``, ``{"name": string, "size": integer (optional)}``."""
+    if not isinstance(spec, Mapping):
+        return "value"
+    if "const" in spec:
+        return json.dumps(spec["const"], ensure_ascii=False)
+    if isinstance(spec.get("enum"), list):
+        return "|".join(json.dumps(value, ensure_ascii=False) for value in spec["enum"])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(spec.get(key), list):
+            texts = [type_text(item, depth) for item in spec[key]]
+            return "|".join(dict.fromkeys(texts))
+    types = _types(spec)
+    nested = _nested_text(spec, types, depth) if depth < _TYPE_TEXT_DEPTH else None
+    if nested is not None:
+        return nested
+    return "|".join(sorted(types)) if types else "value"
+
+
+def _nested_text(spec: Mapping[str, Any], types: set[str], depth: int) -> str | None:
+    """An array's or object's shape as prompt text, ``None`` when it has none to show."""
+    if "array" in types and isinstance(spec.get("items"), Mapping):
+        return f"[{type_text(spec['items'], depth + 1)}, ...]"
+    properties = spec.get("properties")
+    if "object" in types and isinstance(properties, Mapping) and properties:
+        needed = set(spec.get("required", ()))
+        fields = [
+            _field_text(str(key), item, key in needed, depth + 1)
+            for key, item in properties.items()
+        ]
+        return "{" + ", ".join(fields) + "}"
+    return None
 
 
 # --- validation -------------------------------------------------------------------------
@@ -262,8 +375,9 @@ def validate_action(
 ) -> Action:
     """The :class:`Action` ``value`` (a parsed JSON object) stands for.
 
-    Checked against the chosen tool's own ``parameters`` with jsonschema (the ``maxLength``
-    that :func:`action_schema` adds guards generation only, and is not enforced here). Before
+    Checked against the chosen tool's own ``parameters`` with jsonschema, whatever of them a
+    grammar could not hold included (the ``maxLength`` and ``maxItems`` that
+    :func:`action_schema` adds guard generation only, and are not enforced here). Before
     checking, what is obviously meant is repaired:
 
     * a tool named in another case or with spaces (``"Calculator"``), ``"Final Answer"`` for
@@ -273,7 +387,10 @@ def validate_action(
       single value for a tool with a single required parameter);
     * scalar mismatches: a number or boolean where a string is wanted becomes its JSON text,
       ``"3"`` where an integer is wanted becomes 3, ``"2.5"`` for a number 2.5, ``"true"`` for
-      a boolean True.
+      a boolean True; inside objects and arrays too;
+    * an array or object written as JSON text in a string, and a single value where an array
+      of such values is wanted (``"a.txt"`` for ``["a.txt"]``);
+    * a text, object or array repeated in an array right after itself, which is kept once.
 
     Keys the tool does not declare are dropped, unless its schema allows more, and so is a
     ``null`` for a parameter that is not required. Raises
@@ -443,7 +560,8 @@ def _unpack_containers(
 
 
 def _coerce(value: Any, spec: Any) -> Any:
-    """``value`` turned into the type ``spec`` wants, when that is obviously what was meant."""
+    """``value`` turned into the type ``spec`` wants, when that is obviously what was meant,
+    inside objects and arrays too."""
     if not isinstance(spec, Mapping):
         return value
     enum = spec.get("enum")
@@ -451,9 +569,43 @@ def _coerce(value: Any, spec: Any) -> Any:
         matches = [e for e in enum if isinstance(e, str) and e.casefold() == value.casefold()]
         if len(matches) == 1:
             value = matches[0]
+    types = _types(spec)
+    if types & {"array", "object"}:
+        return _coerce_container(value, spec, types)
     declared = spec.get("type")
     coercion = _COERCIONS.get(declared) if isinstance(declared, str) else None
     return value if coercion is None else coercion(value)
+
+
+def _coerce_container(value: Any, spec: Mapping[str, Any], types: set[str]) -> Any:
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        # An array or object written as JSON text inside a string.
+        with contextlib.suppress(json.JSONDecodeError, RecursionError):
+            value = json.loads(value, strict=False)
+    items = spec.get("items")
+    if "array" in types and isinstance(items, Mapping):
+        if not isinstance(value, list | Mapping) and not _types(items) & {"array"}:
+            value = [value]  # one value where a list of such values is wanted
+        if isinstance(value, list):
+            return _without_repeats([_coerce(item, items) for item in value])
+    properties = spec.get("properties")
+    if "object" in types and isinstance(value, Mapping) and isinstance(properties, Mapping):
+        return {
+            key: _coerce(item, properties[key]) if key in properties else item
+            for key, item in value.items()
+        }
+    return value
+
+
+def _without_repeats(items: list[Any]) -> list[Any]:
+    """``items`` without a text, object or array that repeats the one before it: small models
+    under a grammar write the same item again until the array is full."""
+    kept: list[Any] = []
+    for item in items:
+        structured = isinstance(item, str | Mapping | list)
+        if not (kept and structured and item == kept[-1]):
+            kept.append(item)
+    return kept
 
 
 def _to_string(value: Any) -> Any:
@@ -495,18 +647,28 @@ _COERCIONS: dict[str, Callable[[Any], Any]] = {
 
 
 def _explain(name: str, error: ValidationError, properties: Mapping[str, Any]) -> str:
-    if error.validator == "required" and isinstance(error.instance, Mapping):
+    if error.validator == "required" and not error.path and isinstance(error.instance, Mapping):
         wanted = error.validator_value if isinstance(error.validator_value, list) else []
         missing = [str(k) for k in wanted if k not in error.instance]
         field = missing[0] if missing else "?"
         return f'The "{name}" action needs "{field}" ({type_text(properties.get(field))}).'
-    if error.path:
+    if len(error.path) == 1:
         field = str(error.path[0])
         return (
             f'The "{name}" action\'s "{field}" should be {type_text(properties.get(field))}: '
             f"{error.message}."
         )
+    if error.path:
+        return f'The "{name}" action\'s {_location(error.path)} is not valid: {error.message}.'
     return f'The "{name}" action is not valid: {error.message}.'
+
+
+def _location(path: Sequence[Any]) -> str:
+    """Where in the arguments a value is: ``"edits"[0]."newText"``."""
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else ("." if index else "") + json.dumps(part)
+        for index, part in enumerate(path)
+    )
 
 
 def _as_text(value: Any) -> str:

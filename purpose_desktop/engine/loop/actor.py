@@ -3,9 +3,9 @@
 The answer is constrained to the action schema where the backend can (a llama.cpp grammar, an
 Ollama ``format``, a server's ``response_format``) and always parsed with the fallback chain,
 so a backend that ignores the schema still works. An unreadable answer is retried once with a
-simpler prompt; after a second failure a rule's action stands in where the agent loop has one
-(see :mod:`~purpose_desktop.engine.loop.fallback`), and otherwise the step fails with the model's
-text in the message.
+simpler prompt that says what was wrong with it; after a second failure a rule's action stands
+in where the agent loop has one (see :mod:`~purpose_desktop.engine.loop.fallback`), and
+otherwise the step fails with the model's text in the message.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from purpose_desktop.engine.loop.action_schema import TOOL_KEY, action_schema
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
+from purpose_desktop.engine.loop.prompts import with_correction
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import FINISH, Action
 from purpose_desktop.errors import ModelError
@@ -84,6 +85,7 @@ class Actor:
             return Proposal(parsed.action, parsed.method, 1)
         except ActionParseError as exc:
             on_retry(str(exc))
+            simpler = with_correction(simpler, str(exc))
         text = await self._generate(simpler, options, on_token, on_usage)
         try:
             parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)

@@ -85,3 +85,17 @@ def simpler_messages(
         ChatMessage("system", f"{FORMAT_LINE}\n{actions}"),
         ChatMessage("user", user),
     ]
+
+
+def with_correction(messages: Sequence[ChatMessage], error: str) -> list[ChatMessage]:
+    """``messages`` with what was wrong with the last answer added to the last user message
+    (a message of its own would put two user turns in a row, which some chat templates
+    refuse)."""
+    note = f"Your last answer was not a valid action: {error} Write one valid action."
+    corrected = list(messages)
+    for index in range(len(corrected) - 1, -1, -1):
+        if corrected[index].role == "user":
+            message = corrected[index]
+            corrected[index] = ChatMessage("user", f"{message.content}\n{note}")
+            return corrected
+    return [*corrected, ChatMessage("user", note)]
