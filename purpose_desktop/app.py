@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from purpose_desktop.engine.tools.mcp.tools import McpServers
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.services.front_end import Services
+    from purpose_desktop.services.tools import ToolsService
     from purpose_desktop.store.lazy_store import LazyStore
     from purpose_desktop.store.run_journal import SqlRunJournal
 
@@ -92,7 +93,8 @@ class AppParts:
             prices=load_prices(self.paths.prices_file),
             max_answer_tokens=self.settings.max_answer_tokens,
             journal=self.journal,
-            tools=ToolSource(self._mcp_servers),
+            tools=ToolSource(self._mcp_servers, user_tools=self.paths.user_tools_dir),
+            approvals=self.services.permissions,
         )
 
     def _mcp_servers(self) -> McpServers:
@@ -112,9 +114,23 @@ class AppParts:
     @functools.cached_property
     def services(self) -> Services:
         """The services the window is handed, over the store."""
+        import dataclasses
+
         from purpose_desktop.services.front_end import services_over
 
-        return services_over(self.store.get, self.paths.prices_file)
+        services = services_over(self.store.get, self.paths.prices_file)
+        return dataclasses.replace(services, tools=self._tools_service)
+
+    def _tools_service(self) -> ToolsService:
+        """The Tools pane's service, whose restart also stops the MCP servers the runs
+        started (they start again, from mcp.json as it is then, when a run needs them)."""
+        from purpose_desktop.services.tools import ToolsService
+
+        return ToolsService(self.paths, stop_run_servers=self._stop_run_servers)
+
+    async def _stop_run_servers(self) -> None:
+        if "runner" in self.__dict__:  # made: it may hold MCP server processes
+            await self.runner.aclose()
 
     async def aclose(self) -> None:
         """Stop the MCP servers the runs started, commit what the journal holds, close the

@@ -28,6 +28,7 @@ from purpose_desktop.engine.review import (
     ScoreDecision,
     ScoreReviewRequest,
     checked_override,
+    server_of,
 )
 from purpose_desktop.engine.trajectory import Action
 from purpose_desktop.errors import UserError
@@ -263,14 +264,22 @@ class TerminalReview:
             file=self._err,
             flush=True,
         )
+        # Approvals kept for the team: of the tool, and of its MCP server's every tool.
+        keep = ", always allow for the [t]eam" if request.tool and request.team else ""
+        server = server_of(request.tool.name) if keep and request.tool else None
+        keep += f", allow the [s]erver {server} for the team" if server else ""
         while True:
             answer = (
-                await self._ask("[a]pprove, [e]dit, [r]eject, al[w]ays allow this tool? ")
+                await self._ask(f"[a]pprove, [e]dit, [r]eject, al[w]ays allow this tool{keep}? ")
             ).lower()
             if answer in ("", "a", "approve", "y", "yes"):
                 return ActionDecision("approve")
             if answer in ("w", "always"):
                 return ActionDecision("approve", always_allow=True)
+            if keep and answer in ("t", "team"):
+                return ActionDecision("approve", always_allow=True, remember="tool")
+            if server and answer in ("s", "server"):
+                return ActionDecision("approve", always_allow=True, remember="server")
             if answer in ("r", "reject", "n", "no"):
                 reason = await self._ask("Reason: ")
                 return ActionDecision("reject", reason=reason)

@@ -67,6 +67,12 @@ class Paths:
         return self.home / "mcp.json"
 
     @property
+    def user_tools_dir(self) -> Path:
+        """The user's own tools: each public function of its Python files is a tool. It is
+        not created: a missing folder just means there are none."""
+        return self.home / "tools"
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 

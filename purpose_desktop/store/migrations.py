@@ -9,7 +9,7 @@ migrate by itself on a user's machine, with no ``alembic.ini`` or script folder 
 tables alone) counts as version 1. All pending steps run in one transaction, so a failure
 leaves the database as it was, and two processes starting at once migrate it once.
 
-A step is frozen once released. Steps 1 to 3 create their tables from the table models as
+A step is frozen once released. Steps 1 to 4 create their tables from the table models as
 they stood then; a later change to one of those tables is a new step that alters it, and
 before it lands those steps must spell out their tables instead of using the models.
 """
@@ -65,6 +65,7 @@ def _create_tables(connection: Connection, names: tuple[str, ...]) -> None:
         improvement_tables,
         memory_tables,
         run_tables,
+        tool_permission_tables,
     )
 
     tables = [SQLModel.metadata.tables[name] for name in names]
@@ -91,10 +92,17 @@ def _improvements(connection: Connection) -> None:
     _create_tables(connection, improvement_tables.TABLE_NAMES)
 
 
+def _tool_permissions(connection: Connection) -> None:
+    from purpose_desktop.store import tool_permission_tables
+
+    _create_tables(connection, tool_permission_tables.TABLE_NAMES)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "team memory: heuristics, experiences, score anchors", _memory),
     Migration(2, "teams, runs, events, steps, checkpoints, overrides, costs, models", _runs),
     Migration(3, "improvement benchmark results", _improvements),
+    Migration(4, "teams' standing approvals of tools and MCP servers", _tool_permissions),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -21,7 +21,7 @@ from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.team.pane import TeamPane
+from purpose_desktop.ui.team.pane import TeamPane, tools_of
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from purpose_desktop.ui.costs.pane import CostsPane
     from purpose_desktop.ui.models.pane import ModelsPane
     from purpose_desktop.ui.run.pane import RunPane
+    from purpose_desktop.ui.tools.pane import ToolsPane
 
 TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 
@@ -77,11 +78,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self._make_pending_reviews = make_pending_reviews
 
         self.team_pane = TeamPane()
+        self.team_pane.use_services(
+            self._operations,
+            list_tools=tools_of(paths),
+            permissions=None if services is None else services.permissions,
+        )
         self.run_tab = LazyPane(self._make_run_pane)
         self.memory_pane = MemoryPane(tasks, None if services is None else services.memory)
         self.costs_tab = LazyPane(self._make_costs_pane)
         self.benchmark_tab = LazyPane(self._make_benchmark_pane)
         self.models_tab = LazyPane(self._make_models_pane)
+        self.tools_tab = LazyPane(self._make_tools_pane)
         self._catalog: Sequence[CatalogEntry] | str = ()  # the models, or why they are unknown
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -92,6 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
             (self.costs_tab, "&Costs"),
             (self.benchmark_tab, "&Benchmarks"),
             (self.models_tab, "M&odels"),
+            (self.tools_tab, "Too&ls"),
         ):
             self.tabs.addTab(pane, title)
         self.setCentralWidget(self.tabs)
@@ -173,6 +181,25 @@ class MainWindow(QtWidgets.QMainWindow):
             pane.show_error(self._catalog)
         elif self._catalog:
             pane.show_entries(self._catalog)
+
+    @property
+    def tools_pane(self) -> ToolsPane:
+        return cast("ToolsPane", self.tools_tab.pane())
+
+    def _make_tools_pane(self) -> ToolsPane:
+        from purpose_desktop.services.tools import ToolsService
+        from purpose_desktop.ui.tools.controller import ToolsController
+        from purpose_desktop.ui.tools.pane import ToolsPane
+
+        make = None if self._services is None else self._services.tools
+        service = ToolsService(self._paths) if make is None else make()
+        # While a run is under way, a restart leaves the servers it uses alone.
+        self.tools_controller = ToolsController(
+            service, self._tasks, runs_busy=lambda: self.controller.running, parent=self
+        )
+        pane = ToolsPane(service.config_file)
+        self.tools_controller.attach(pane)
+        return pane
 
     @property
     def costs_pane(self) -> CostsPane:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine.learning.memory import Tier
-from purpose_desktop.store import improvement_tables, memory_tables, run_tables
+from purpose_desktop.store import (
+    improvement_tables,
+    memory_tables,
+    run_tables,
+    tool_permission_tables,
+)
 from purpose_desktop.store.database import open_database, reading, writing
 from purpose_desktop.store.improvement_store import ImprovementStore
 from purpose_desktop.store.memory_store import DatabaseMemoryStore
@@ -20,7 +25,12 @@ from sqlmodel import SQLModel
 from tests.support.improvement import sample_result
 
 DATA = Path(__file__).parent / "data"
-ALL_TABLES = (*memory_tables.TABLE_NAMES, *run_tables.TABLE_NAMES, *improvement_tables.TABLE_NAMES)
+ALL_TABLES = (
+    *memory_tables.TABLE_NAMES,
+    *run_tables.TABLE_NAMES,
+    *improvement_tables.TABLE_NAMES,
+    *tool_permission_tables.TABLE_NAMES,
+)
 
 
 def copy_of(name: str, tmp_path: Path) -> Iterator[Engine]:
@@ -70,7 +80,7 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
     previous_version: Engine,
 ) -> None:
     assert schema_version(previous_version) == 1
-    assert migrate(previous_version) == [2, 3]
+    assert migrate(previous_version) == [2, 3, 4]
     assert schema_version(previous_version) == LATEST
     assert columns(previous_version) == expected_columns()
     memory = DatabaseMemoryStore(previous_version)
@@ -86,14 +96,14 @@ def test_a_database_of_the_previous_version_keeps_its_memories(
         history = connection.execute(
             text("SELECT version, description FROM schema_migrations ORDER BY version")
         ).all()
-    assert [v for v, _ in history] == [1, 2, 3]
+    assert [v for v, _ in history] == [1, 2, 3, 4]
     assert history[0][1] == "found unversioned"
 
 
 def test_version_2_gets_the_benchmark_results_and_keeps_its_teams(version_2: Engine) -> None:
     assert schema_version(version_2) == 2
     assert "improvement_results" not in inspect(version_2).get_table_names()
-    assert migrate(version_2) == [3]
+    assert migrate(version_2) == [3, 4]
     assert schema_version(version_2) == LATEST
     assert columns(version_2) == expected_columns()
     (team,) = TeamStore(version_2).list_now()

@@ -75,6 +75,12 @@ from tests.store.test_run_queries import (  # noqa: F401
     test_cost_totals_group_and_put_the_most_costly_first,
     test_runs_come_newest_first_with_ties_by_id,
 )
+from tests.store.test_tool_permissions import (  # noqa: F401
+    test_a_revoked_approval_is_gone_for_its_team_only,
+    test_an_approval_of_something_else_is_refused,
+    test_approvals_are_kept_once_per_team_and_listed_servers_first,
+    test_the_async_forms_and_names_that_are_not_sql,
+)
 from tests.support.memories import experience, heuristic
 from tests.support.scripted_team import act, one_agent_team, team_model
 
@@ -97,7 +103,7 @@ def test_migrating_creates_the_schema_once(postgres_url: URL) -> None:
         assert engine.dialect.name == "postgresql"
         assert engine.url.drivername == "postgresql+psycopg"
         assert schema_version(engine) == 0
-        assert migrate(engine) == [1, 2, 3]
+        assert migrate(engine) == [1, 2, 3, 4]
         assert migrate(engine) == []
         assert schema_version(engine) == LATEST
         with reading(engine) as connection:

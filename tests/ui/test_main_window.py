@@ -72,7 +72,7 @@ def timeline_text(window: MainWindow) -> str:
 
 def test_window_has_a_place_for_every_pane(window: MainWindow) -> None:
     titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
-    assert titles == ["Team", "Run", "Memory", "Costs", "Benchmarks", "Models"]
+    assert titles == ["Team", "Run", "Memory", "Costs", "Benchmarks", "Models", "Tools"]
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert menus == ["File", "Run", "View", "Help"]
     assert window.run_action.shortcut().toString() == "Ctrl+Return"

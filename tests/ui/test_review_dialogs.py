@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,24 +17,39 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
 from purpose_desktop.engine.learning.memory import ScoreAnchor
 from purpose_desktop.engine.loop.run import RunOutcome, TeamRunner
+from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.recording.run_records import ScoreOverrideRecord
-from purpose_desktop.engine.review import ReviewGate, ScoreDecision, ScoreReviewRequest
+from purpose_desktop.engine.review import (
+    ActionDecision,
+    ActionReviewRequest,
+    ReviewGate,
+    ScoreDecision,
+    ScoreReviewRequest,
+)
 from purpose_desktop.engine.specs import LoadedTeam
+from purpose_desktop.engine.tools.base import Tool, ToolHints
+from purpose_desktop.engine.tools.mcp.config import load_mcp_config
+from purpose_desktop.engine.tools.mcp.tools import McpServers
 from purpose_desktop.engine.trajectory import Action, Observation, State
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
+from purpose_desktop.services.store import StoreService
+from purpose_desktop.services.tool_permissions import ToolPermissionsService
 from purpose_desktop.store.opening import Store, open_store
 from purpose_desktop.store.run_journal import SqlRunJournal
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.review.dialogs import (
     CLOSED_REASON,
+    DIALOG_WIDTH,
     ActionReviewDialog,
     ReviewDialog,
     ScoreReviewDialog,
+    hints_text,
 )
 from purpose_desktop.ui.review.gate import DialogReviewGate
 from purpose_desktop.ui.review.pending import EMPTY_TEXT, PendingReviewsList
 from purpose_desktop.ui.widgets.schema_form import SchemaForm
 from pytestqt.qtbot import QtBot
+from tests.support.mcp_server import server_command
 from tests.support.scripted_team import act, make_team, one_agent_team, team_model
 from tests.support.waiting import wait_until
 
@@ -610,3 +626,162 @@ def test_a_score_between_half_steps_can_be_overridden_with_the_nearest_one(
     qtbot.keyClick(dialog.slider, Key.Key_Return)
     assert decisions == [ScoreDecision(4.5, "")]
     assert dialog.isHidden()
+
+
+# --- MCP tools: the server and the tool apart, and approvals kept for the team -----------
+
+
+def mcp_request(tool: Tool, team: str = "Clock team") -> ActionReviewRequest:
+    return ActionReviewRequest("r", "solver", 1, Action(tool.name, {"timezone": "UTC"}), tool, team)
+
+
+def a_tool(name: str, hints: ToolHints | None = None, *, risky: bool = True) -> Tool:
+    async def nothing(arguments: Any, context: Any) -> str:
+        return ""
+
+    schema = {"type": "object", "properties": {"timezone": {"type": "string"}}}
+    return Tool(name, "Tells the time.", schema, nothing, risky=risky, hints=hints)
+
+
+def test_an_mcp_tool_shows_its_server_its_hints_in_words_and_both_approvals(
+    qtbot: QtBot, window: QtWidgets.QWidget, screenshot: Screenshot
+) -> None:
+    tool = a_tool("time.get_current_time", ToolHints(read_only=True, open_world=False), risky=False)
+    dialog = ActionReviewDialog(mcp_request(tool), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.origin_label.isVisible()
+    assert dialog.origin_label.text() == "Server: <b>time</b> · Tool: <b>get_current_time</b>"
+    assert dialog.hints_label.text() == (
+        "The server says this tool only reads: it changes nothing. It stays within its own data."
+    )
+    assert dialog.remember_tool_box.isVisible() and dialog.remember_server_box.isVisible()
+    assert dialog.remember_server_box.text() == (
+        "Always allow this &server (time: all its tools) for team “Clock team”"
+    )
+    dialog.resize(DIALOG_WIDTH, dialog.sizeHint().height())
+    screenshot(dialog, "review-mcp-tool")
+    dialog.remember_server_box.setChecked(True)
+    dialog.remember_tool_box.setChecked(True)
+    with qtbot.waitSignal(dialog.decided) as decided:
+        qtbot.keyClick(dialog, Key.Key_Return)
+    assert decided.args == [ActionDecision("approve", always_allow=True, remember="server")]
+
+
+@pytest.mark.parametrize(
+    ("hints", "said"),
+    [
+        (
+            None,
+            "The server does not say whether this tool changes anything, so it counts as risky.",
+        ),
+        (
+            ToolHints(destructive=True, open_world=True),
+            "The server says this tool may change or delete things, so it counts as risky. "
+            "It reaches beyond this computer (the internet, other services).",
+        ),
+        (
+            ToolHints(read_only=False, destructive=False),
+            "The server says this tool may add things but deletes or overwrites nothing.",
+        ),
+    ],
+)
+def test_the_hints_are_said_in_words(hints: ToolHints | None, said: str) -> None:
+    assert hints_text(a_tool("srv.do", hints)) == said
+
+
+def test_a_built_in_tool_offers_only_the_tool_and_an_edit_keeps_the_tool(
+    qtbot: QtBot, window: QtWidgets.QWidget
+) -> None:
+    tool = a_tool("calculator")
+    dialog = ActionReviewDialog(mcp_request(tool, team="A & B"), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.origin_label.isVisible() and not dialog.hints_label.isVisible()
+    assert dialog.remember_tool_box.isVisible()
+    assert dialog.remember_tool_box.text() == "Always allow this &tool for team “A && B”"
+    assert dialog.remember_server_box.isHidden()
+    dialog.remember_tool_box.setChecked(True)
+    field = dialog.form.editor("timezone")
+    assert isinstance(field, QtWidgets.QLineEdit)
+    qtbot.keyClicks(field, "Europe/Paris")
+    with qtbot.waitSignal(dialog.decided) as decided:
+        dialog.approve_edited()
+    (decision,) = decided.args
+    assert (decision.verdict, decision.always_allow, decision.remember) == ("edit", True, "tool")
+
+
+def test_without_a_team_nothing_is_offered_to_keep(qtbot: QtBot, window: QtWidgets.QWidget) -> None:
+    dialog = ActionReviewDialog(mcp_request(a_tool("time.now"), team=""), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.remember_tool_box.isHidden() and dialog.remember_server_box.isHidden()
+    dialog.always_allow_box.setChecked(True)
+    with qtbot.waitSignal(dialog.decided) as decided:
+        dialog.approve()
+    assert decided.args == [ActionDecision("approve", always_allow=True)]
+
+
+@pytest.mark.process
+def test_allowing_a_server_in_the_dialog_is_kept_and_the_next_run_does_not_ask(
+    desk: Desk, run_in_qt_loop: RunInLoop, tmp_path: Path, screenshot: Screenshot
+) -> None:
+    """A real run on the project's test MCP server: its unannotated ``wait`` is asked about
+    under "risky"; the person allows the whole server for the team, and neither the rest of
+    the run nor the next run asks again."""
+    qtbot = desk.qtbot
+    desk.home.mcp_config_file.parent.mkdir(parents=True, exist_ok=True)
+    desk.home.mcp_config_file.write_text(
+        json.dumps({"mcpServers": {"test": server_command()}}), encoding="utf-8"
+    )
+    permissions = ToolPermissionsService(StoreService(lambda: desk.store))
+    tools = ToolSource(
+        lambda: McpServers(load_mcp_config(desk.home.mcp_config_file), desk.home.logs_dir)
+    )
+    team = one_agent_team(desk.home.teams_dir, tools="[test.wait, test.echo]", review="risky")
+
+    def run(*actions: str) -> asyncio.Task[RunOutcome]:
+        runner = TeamRunner(
+            ScriptedProvider({"m": team_model(list(actions), score=5)}),
+            desk.store.memory,
+            workspaces_dir=desk.home.workspaces_dir,
+            journal=desk.journal,
+            tools=tools,
+            approvals=permissions,
+        )
+        return start(runner, team, desk.gate, desk.seen)
+
+    async def scenario() -> tuple[RunOutcome, RunOutcome]:
+        try:
+            first = run(
+                act("test.wait", seconds=0),
+                act("test.wait", seconds=0.01),
+                act("finish", answer="waited"),
+            )
+            dialog = await desk.dialog(ActionReviewDialog)
+            assert dialog.origin_label.text() == "Server: <b>test</b> · Tool: <b>wait</b>"
+            assert dialog.hints_label.text().startswith("The server does not say")
+            await picture(screenshot, dialog, "review-mcp-server-allowed")
+            qtbot.mouseClick(
+                dialog.remember_server_box,
+                QtCore.Qt.MouseButton.LeftButton,
+                pos=QtCore.QPoint(8, dialog.remember_server_box.height() // 2),
+            )
+            qtbot.keyClick(dialog, Key.Key_Return)
+            first_outcome = await first
+            second = await run(act("test.wait", seconds=0), act("finish", answer="again"))
+            return first_outcome, second
+        finally:
+            await tools.aclose()
+
+    first, second = run_in_qt_loop(asyncio.wait_for(scenario(), 90))
+    assert (first.status, second.status) == ("completed", "completed"), (first, second)
+    assert [(r.tool, r.by) for r in desk.events(ev.ActionReviewed)] == [
+        ("test.wait", "person"),
+        ("test.wait", "policy"),
+        ("finish", "policy"),
+        ("test.wait", "policy"),
+        ("finish", "policy"),
+    ]
+    kept = asyncio.run(permissions.list_for(team.spec.name))
+    assert [(a.kind, a.name) for a in kept] == [("server", "test")]

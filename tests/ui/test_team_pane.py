@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,25 @@ from purpose_desktop.engine.specs import AgentSpec, LoadedTeam, ReviewPolicy, Te
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.models.catalog import CatalogEntry, list_local_models
 from purpose_desktop.models.memory import PROMPT_CACHE_BYTES, half_of_memory
+from purpose_desktop.services.store import StoreService
+from purpose_desktop.services.tool_permissions import ToolPermissionsService
+from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.agent_form import AgentForm
+from purpose_desktop.ui.team.approvals import UNSAVED_TEXT
 from purpose_desktop.ui.team.model_choice import size_text
-from purpose_desktop.ui.team.pane import TeamPane
+from purpose_desktop.ui.team.pane import TeamPane, tools_of
 from pytestqt.qtbot import QtBot
+from tests.support.mcp_server import server_command
+from tests.support.stores import store_at
+from tests.support.waiting import wait_until
 
 SMOLLM = "bundled:smollm2-135m"
 GEMMA = "bundled:gemma3-270m"
 Screenshot = Callable[[Any, str], Path]
 LEFT = QtCore.Qt.MouseButton.LeftButton
+TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
 
 
 @pytest.fixture
@@ -374,3 +384,166 @@ def test_the_pane_is_light_until_a_team_is_shown() -> None:
         "sys.exit(1 if 'pydantic' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# --- every tool offered, and the team's remembered approvals ------------------------------
+
+
+def write_mcp_json(home: Paths, servers: dict[str, Any] | str) -> None:
+    home.mcp_config_file.parent.mkdir(parents=True, exist_ok=True)
+    text = servers if isinstance(servers, str) else json.dumps({"mcpServers": servers})
+    home.mcp_config_file.write_text(text, encoding="utf-8")
+
+
+def mcp_team(home: Paths, tools: str) -> LoadedTeam:
+    path = home.teams_dir / "clock.yaml"
+    path.write_text(
+        f"name: Clock\nagents:\n  - name: teller\n    role: Tell the time.\n"
+        f"    model: {SMOLLM}\n    tools: {tools}\n    review: risky\n",
+        encoding="utf-8",
+    )
+    return load_team(path)
+
+
+@pytest.fixture
+def serviced_pane(
+    pane: TeamPane, home: Paths, tmp_path: Path
+) -> Iterator[tuple[TeamPane, ToolPermissionsService, list[BaseException]]]:
+    """The pane with the tools of ``home`` and the approvals of a real database."""
+    errors: list[BaseException] = []
+    with store_at(tmp_path / "purpose-desktop.sqlite3") as store:
+        permissions = ToolPermissionsService(StoreService(lambda: store))
+        pane.use_services(
+            Operations(TaskKeeper(errors.append)),
+            list_tools=tools_of(home),
+            permissions=permissions,
+        )
+        yield pane, permissions, errors
+
+
+@pytest.mark.process
+def test_the_agent_form_offers_mcp_tools_by_server_and_marks_those_not_available(
+    serviced_pane: tuple[TeamPane, ToolPermissionsService, list[BaseException]],
+    home: Paths,
+    qtbot: QtBot,
+    run_in_qt_loop: Callable[[Any], Any],
+    screenshot: Screenshot,
+) -> None:
+    pane, permissions, errors = serviced_pane
+    write_mcp_json(home, {"test": server_command(), "time": {"command": TIME_SERVER}})
+    home.user_tools_dir.mkdir(parents=True, exist_ok=True)
+    (home.user_tools_dir / "loud.py").write_text(
+        'def shout(text: str) -> str:\n    """Say it loudly."""\n    return text.upper()\n',
+        encoding="utf-8",
+    )
+    team = mcp_team(home, "[calculator, time.get_current_time, clock.now, time.get_time]")
+
+    async def scenario() -> None:
+        await permissions.allow("Clock", "server", "time")
+        await permissions.allow("Clock", "tool", "calculator")
+        pane.show_team(team)
+        checklist = pane.editor.form.tools
+        # The built-in tools at once, while the rest are looked for.
+        assert checklist.boxes["calculator"].isChecked()
+        assert checklist.status.isVisible()
+        assert "Looking for" in checklist.status.text()
+        await wait_until(lambda: "test.echo" in checklist.boxes, 60)
+        await wait_until(lambda: len(pane.editor.approvals.revoke_buttons) == 2, 10)
+
+    run_in_qt_loop(scenario())
+    checklist = pane.editor.form.tools
+    assert not checklist.status.isVisible()
+    assert checklist.source_of("time.get_current_time") == "time"
+    assert checklist.source_of("test.echo") == "test"
+    assert checklist.source_of("calculator") == "built-in"
+    assert checklist.source_of("shout") == "user"
+    headings = [
+        label.text()
+        for label in checklist.findChildren(QtWidgets.QLabel)
+        if label.text().startswith("<b>") and label.isVisible()
+    ]
+    assert headings == [
+        "<b>Built-in</b>",
+        "<b>Your tools</b>",
+        "<b>MCP server “test”</b>",
+        "<b>MCP server “time”</b>",
+        "<b>Named by the agent</b>",
+    ]
+    ticked = [name for name, box in checklist.boxes.items() if box.isChecked()]
+    assert ticked == ["calculator", "time.get_current_time", "clock.now", "time.get_time"]
+    assert plain_text(checklist.warnings["clock.now"]).startswith(
+        "⚠ Not available: there is no MCP server 'clock'"
+    )
+    assert "the MCP server 'time' offers no such tool" in plain_text(
+        checklist.warnings["time.get_time"]
+    )
+    assert "time.get_current_time" not in checklist.warnings
+    # Looking is not a change, and the team keeps its tools in their order.
+    assert not pane.is_dirty
+    assert pane.editor.form.agent().tools == team.spec.agents[0].tools
+    approvals = pane.editor.approvals
+    assert [(a.kind, a.name) for a in approvals.approvals] == [
+        ("server", "time"),
+        ("tool", "calculator"),
+    ]
+    screenshot(pane, "team-pane-mcp-tools")
+    screenshot(checklist, "team-pane-mcp-tools-list")  # all of it, the part scrolled off too
+    assert errors == []
+
+
+def test_built_in_tools_stay_when_mcp_json_is_not_valid_and_an_approval_is_revoked(
+    serviced_pane: tuple[TeamPane, ToolPermissionsService, list[BaseException]],
+    home: Paths,
+    qtbot: QtBot,
+    run_in_qt_loop: Callable[[Any], Any],
+    screenshot: Screenshot,
+) -> None:
+    pane, permissions, errors = serviced_pane
+    write_mcp_json(home, "{ not json")
+    team = mcp_team(home, "[calculator, time.get_current_time]")
+
+    async def scenario() -> None:
+        await permissions.allow("Clock", "server", "time")
+        await permissions.allow("Clock", "tool", "calculator")
+        await permissions.allow("Other team", "tool", "python")
+        pane.show_team(team)
+        checklist = pane.editor.form.tools
+        await wait_until(checklist.problems.isVisible, 30)
+        approvals = pane.editor.approvals
+        await wait_until(lambda: len(approvals.revoke_buttons) == 2, 10)
+        qtbot.mouseClick(approvals.revoke_buttons[("server", "time")], LEFT)
+        await wait_until(lambda: len(approvals.revoke_buttons) == 1, 10)
+        assert await permissions.allowed_keys("Clock") == {"calculator"}
+        assert await permissions.allowed_keys("Other team") == {"python"}
+
+    run_in_qt_loop(scenario())
+    checklist = pane.editor.form.tools
+    assert checklist.problems.text().startswith("Only the built-in tools can be offered: ")
+    assert "mcp.json" in checklist.problems.text()
+    assert list(checklist.boxes)[:2] == ["calculator", "python"]  # built-in, offered still
+    assert plain_text(checklist.warnings["time.get_current_time"]) == (
+        "⚠ Not available: the tools beyond the built-in ones could not be listed."
+    )
+    assert checklist.boxes["time.get_current_time"].isChecked()
+    (kept,) = pane.editor.approvals.approvals
+    assert (kept.kind, kept.name) == ("tool", "calculator")
+    screenshot(pane, "team-pane-approvals-revoked")
+    assert errors == []
+
+
+def test_a_new_team_has_no_approvals_until_it_is_saved(
+    serviced_pane: tuple[TeamPane, ToolPermissionsService, list[BaseException]],
+    run_in_qt_loop: Callable[[Any], Any],
+) -> None:
+    pane, _permissions, errors = serviced_pane
+
+    async def scenario() -> None:
+        pane.new_team()
+        await wait_until(lambda: not pane.editor.form.tools.status.isVisible(), 30)
+
+    run_in_qt_loop(scenario())
+    approvals = pane.editor.approvals
+    assert approvals.isVisible()
+    assert approvals.status.text() == UNSAVED_TEXT
+    assert approvals.revoke_buttons == {}
+    assert errors == []

@@ -505,14 +505,18 @@ class AgentLoop:
     ) -> Action | str | None:
         """The action to carry out, or the reason (possibly ``None``) it was rejected."""
         run = turn.run
-        if not asks_for_action(turn.agent.review, tool, run.always_allowed):
+        if not asks_for_action(turn.agent.review, tool, run.allowed):
             turn.reviewed(step, action, "approved", by="policy")
             return action
         decision = await run.review.review_action(
-            ActionReviewRequest(run.run_id, turn.agent.name, step, action, tool)
+            ActionReviewRequest(
+                run.run_id, turn.agent.name, step, action, tool, team=run.team.spec.name
+            )
         )
         if decision.always_allow and tool is not None:
             run.always_allowed.add(tool.name)
+        if decision.remember is not None and tool is not None:
+            await run.remember(decision.remember, tool)
         if decision.verdict == "reject":
             turn.reviewed(step, action, "rejected", by="person", reason=decision.reason)
             return decision.reason or None

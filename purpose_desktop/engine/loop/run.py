@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     # not with the app: the window shows sooner.
     from purpose_desktop.engine.critic import Critic
     from purpose_desktop.engine.loop.tool_source import ToolSource
-    from purpose_desktop.engine.review import ReviewGate
+    from purpose_desktop.engine.review import ApprovalMemory, ReviewGate
     from purpose_desktop.engine.specs import AgentSpec, LoadedTeam
 
 
@@ -79,7 +79,9 @@ class TeamRunner:
 
     One runner serves many runs; its critic's cache of scores lives as long as it does.
     ``tools`` gives the agents their tools (only the built-in ones without it); the MCP
-    servers it starts run until :meth:`aclose`.
+    servers it starts run until :meth:`aclose`. ``approvals`` keeps each team's standing
+    approvals: a run does not ask about the tools and servers its team allowed, and keeps
+    those a person allows for the team during it.
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class TeamRunner:
         max_answer_tokens: int = 256,
         journal: RunJournal | None = None,
         tools: ToolSource | None = None,
+        approvals: ApprovalMemory | None = None,
     ) -> None:
         self._models = models
+        self._approvals = approvals
         if tools is None:
             from purpose_desktop.engine.loop.tool_source import ToolSource
 
@@ -267,11 +271,13 @@ class TeamRunner:
             self.journal,
             control or RunControl(),
             agent_tools=agent_tools,
+            approvals=self._approvals,
         )
         status: RunStatus = "failed"
         answer, error, agent_name = "", None, ""
         try:
             self._announce(run, header, checkpoint, edited)
+            await self._read_approvals(run)
             workspace.mkdir(parents=True, exist_ok=True)
             if checkpoint is None:
                 agent = await self._select_agent(run)
@@ -361,6 +367,21 @@ class TeamRunner:
             run.events.emit(RunResumed(from_step=checkpoint.step))
         else:
             run.events.emit(RunStarted(team=header.team, task=header.task))
+
+    async def _read_approvals(self, run: RunContext) -> None:
+        """Take up the team's standing approvals; a store that cannot be read is warned
+        about, and the run asks about every tool as it would without them."""
+        if self._approvals is None:
+            return
+        try:
+            run.remembered = set(await self._approvals.allowed_keys(run.team.spec.name))
+        except UserError as exc:
+            run.events.emit(
+                WarningRaised(
+                    message=f"The team's remembered approvals could not be read ({exc}); "
+                    "this run asks about every tool its review policy names."
+                )
+            )
 
     def _recording_stopped(self) -> bool:
         return self.journal is not None and self.journal.stopped is not None

@@ -23,11 +23,12 @@ from purpose_desktop.engine.recording.checkpoint import Checkpoint, Frame
 from purpose_desktop.engine.recording.journal import RecordingStopped, RunJournal
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.trajectory import Step
+from purpose_desktop.errors import UserError
 from purpose_desktop.models.base import DescribesModels, ModelProvider, ModelStatus
 from purpose_desktop.models.messages import Usage
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.review import ReviewGate
+    from purpose_desktop.engine.review import ApprovalKind, ApprovalMemory, ReviewGate
     from purpose_desktop.engine.specs import LoadedTeam
 
 
@@ -80,6 +81,11 @@ class RunContext:
     steps: list[Step] = field(default_factory=list)
     calls: list[CallCost] = field(default_factory=list)
     always_allowed: set[str] = field(default_factory=set)
+    remembered: set[str] = field(default_factory=set)
+    """The team's standing approvals (tool names and ``SERVER.*``), read when the run
+    starts; unlike :attr:`always_allowed`, not part of a checkpoint (they may be revoked)."""
+    approvals: ApprovalMemory | None = None
+    """Where approvals a person asks to remember are kept for the team."""
     agent_tools: Mapping[str, tuple[Tool, ...]] = field(default_factory=dict)
     """Each agent's tools, by its name: found when the run starts."""
     turns: list[HasFrame] = field(default_factory=list)
@@ -98,6 +104,31 @@ class RunContext:
         """The number of a new step, counted over the whole run (teammates included)."""
         self._last_step += 1
         return self._last_step
+
+    @property
+    def allowed(self) -> set[str]:
+        """What is not asked about: allowed for the run, or remembered for the team."""
+        return self.always_allowed | self.remembered
+
+    async def remember(self, kind: ApprovalKind, tool: Tool) -> None:
+        """Allow ``tool`` (``kind`` ``"tool"``) or every tool of its server from now on,
+        and keep that for the team's later runs; a store that cannot keep it is warned
+        about, and the run goes on with it allowed."""
+        from purpose_desktop.engine.review import allowed_key, approval_name
+
+        name = approval_name(kind, tool.name)
+        self.remembered.add(allowed_key(kind, name))
+        if self.approvals is None:
+            return
+        try:
+            await self.approvals.remember(self.team.spec.name, kind, name)
+        except UserError as exc:
+            self.events.emit(
+                WarningRaised(
+                    message=f"The approval of {kind} '{name}' could not be kept for the "
+                    f"team ({exc}); it holds for this run only."
+                )
+            )
 
     def record_call(self, agent: str, model: str, purpose: CallPurpose, usage: Usage) -> None:
         cost = self.prices.cost(model, usage.prompt_tokens, usage.completion_tokens)

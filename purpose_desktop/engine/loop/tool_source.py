@@ -1,20 +1,23 @@
-"""The tools a run gives its agents, by the names of the team file: the built-in ones, and
+"""The tools a run gives its agents, by the names of the team file: the built-in ones, the
+user's own (Python functions in the home folder's ``tools`` folder, by function name), and
 ``SERVER.TOOL`` for a tool of an MCP server.
 
 A team file is checked only for the form of its tool names when it loads; whether a server
 is configured and offers the tool is found out here, when a run starts. The servers are
 started when a run first names one of their tools, and stay up for the runs after it until
-:meth:`ToolSource.aclose`.
+:meth:`ToolSource.aclose`. The user's tools are found (in a child process) the first time a
+run names a tool that is not built in, and again only when a file of the folder changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.loop.action_schema import check_tool
-from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.tools.base import Tool, ToolError
 from purpose_desktop.engine.tools.builtin import builtin_tool
 from purpose_desktop.engine.tools.names import MCP_SEPARATOR
 from purpose_desktop.errors import UserError
@@ -23,27 +26,39 @@ from purpose_desktop.limits import shown
 if TYPE_CHECKING:
     from purpose_desktop.engine.specs import TeamSpec
     from purpose_desktop.engine.tools.mcp.tools import McpServers
+    from purpose_desktop.engine.tools.user_tools import UserTools
 
 __all__ = ["ToolSource"]
 
 
 class ToolSource:
     """Finds each agent's tools. ``servers`` makes the MCP servers (of the home folder's
-    ``mcp.json``) the first time a run names one of their tools; without it, only the
-    built-in tools can be had."""
+    ``mcp.json``) the first time a run names one of their tools; without it, no MCP tool
+    can be had. ``user_tools`` is the folder of the user's own tools (the home folder's
+    ``tools``); without it, no user tool can be had."""
 
-    def __init__(self, servers: Callable[[], McpServers] | None = None) -> None:
+    def __init__(
+        self,
+        servers: Callable[[], McpServers] | None = None,
+        *,
+        user_tools: Path | None = None,
+    ) -> None:
         self._make_servers = servers
         self._servers: McpServers | None = None
         self._making = asyncio.Lock()  # two runs starting at once make the servers once
+        self._user_folder = user_tools
+        self._user_tools: UserTools | None = None
+        self._user_state: object = None  # of the folder when the user tools were found
+        self._finding = asyncio.Lock()  # two runs starting at once find the user tools once
 
     async def agent_tools(self, team: TeamSpec) -> dict[str, tuple[Tool, ...]]:
         """The tools of each agent of ``team``, by the agent's name, in the order it names
         them, each once.
 
         Raises :class:`~purpose_desktop.errors.UserError` naming, for every agent, each tool
-        it cannot be given (its server is not configured or cannot be started, it does not
-        offer the tool, or the tool's parameters cannot be offered yet) and what there is.
+        it cannot be given (there is no built-in or user tool of that name, its server is
+        not configured or cannot be started, it does not offer the tool, or the tool's
+        parameters cannot be offered yet) and what there is.
         """
         listings: dict[str, dict[str, Tool]] = {}
         found: dict[str, tuple[Tool, ...]] = {}
@@ -72,7 +87,12 @@ class ToolSource:
     async def _tool(self, name: str, listings: dict[str, dict[str, Tool]]) -> Tool:
         server, separator, _ = name.partition(MCP_SEPARATOR)
         if not separator:
-            return builtin_tool(name)
+            try:
+                return builtin_tool(name)
+            except ToolError:
+                if self._user_folder is None:
+                    raise
+            return await self._user_tool(name)
         if server not in listings:
             listings[server] = await self._listing(server)
         tools = listings[server]
@@ -80,6 +100,26 @@ class ToolSource:
         if tool is None:
             offered = ", ".join(tools) or "none"
             raise UserError(f"the MCP server '{server}' offers no such tool. Its tools: {offered}.")
+        try:
+            check_tool(tool)
+        except ValueError as exc:
+            raise UserError(f"it cannot be given to an agent yet: {exc}") from None
+        return tool
+
+    async def _user_tool(self, name: str) -> Tool:
+        from purpose_desktop.engine.tools.user_tools import discover_user_tools, folder_state
+
+        folder = self._user_folder
+        assert folder is not None
+        async with self._finding:
+            state = await asyncio.to_thread(folder_state, folder)
+            if self._user_tools is None or state != self._user_state:
+                self._user_tools = await discover_user_tools(folder)
+                self._user_state = state
+            found = self._user_tools
+        tool = found.get(name)
+        if tool is None:
+            raise UserError(found.describe_missing(name))
         try:
             check_tool(tool)
         except ValueError as exc:

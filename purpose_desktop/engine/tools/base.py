@@ -1,7 +1,7 @@
 """What a tool is: a name, a description, JSON-schema arguments, and an async function.
 
-Tools take flat arguments (strings, numbers, booleans): small models fill flat objects far more
-reliably than nested ones, and llama.cpp's grammar handles them fully.
+The built-in tools take flat arguments (strings, numbers, booleans), which small models fill
+most reliably; an MCP server's tool may take arrays and nested objects as its schema says.
 """
 
 from __future__ import annotations
@@ -44,14 +44,25 @@ ToolFunction = Callable[[Mapping[str, Any], ToolContext], Awaitable[str]]
 
 
 @dataclass(frozen=True)
+class ToolHints:
+    """What an MCP server says about one of its tools (its annotations ``readOnlyHint``,
+    ``destructiveHint`` and ``openWorldHint``); ``None`` where it says nothing."""
+
+    read_only: bool | None = None
+    destructive: bool | None = None
+    open_world: bool | None = None
+
+
+@dataclass(frozen=True)
 class Tool:
     """A tool an agent can call.
 
-    ``parameters`` is a JSON schema of a flat object (an MCP server's tool has the schema its
-    server gives). ``risky`` tools (they run code or change
+    ``parameters`` is the JSON schema of the arguments object (an MCP server's tool has the
+    schema its server gives). ``risky`` tools (they run code or change
     files) ask for review under the "risky" policy. A call that runs longer than ``timeout``
     seconds is stopped; timeouts and retryable :class:`ToolError` are tried ``retries`` more
     times. ``keywords`` help choose the tool for a task (tool RAG) beyond its description.
+    ``hints`` are an MCP server's annotations of its tool (``None`` for other tools).
     """
 
     name: str
@@ -62,3 +73,4 @@ class Tool:
     timeout: float = 30.0
     retries: int = 0
     keywords: tuple[str, ...] = ()
+    hints: ToolHints | None = None

@@ -25,10 +25,13 @@ from purpose_desktop.engine.loop.action_schema import TASK_MAX_LENGTH
 from purpose_desktop.engine.review import (
     ActionDecision,
     ActionReviewRequest,
+    ApprovalKind,
     ScoreDecision,
     ScoreReviewRequest,
     half_steps,
+    server_of,
 )
+from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.widgets.schema_form import SchemaForm, shown
@@ -89,6 +92,29 @@ def _what_it_wants(request: ActionReviewRequest) -> str:
         return f"<b>{agent}</b> wants to hand a task to a teammate"
     tool = html.escape(request.action.tool)
     return f"<b>{agent}</b> wants to call <b>{tool}</b>"
+
+
+def hints_text(tool: Tool) -> str:
+    """What an MCP server says about its tool, in words (its annotations), and so whether
+    it is asked about under the "risky" policy."""
+    hints = tool.hints
+    if hints is None or (hints.read_only is None and hints.destructive is None):
+        said = "The server does not say whether this tool changes anything, so it counts as risky."
+    elif hints.read_only:
+        said = "The server says this tool only reads: it changes nothing."
+    elif hints.destructive:
+        said = "The server says this tool may change or delete things, so it counts as risky."
+    elif hints.destructive is False:
+        said = "The server says this tool may add things but deletes or overwrites nothing."
+    else:
+        said = "The server says this tool changes things, so it counts as risky."
+    if hints is not None and hints.open_world is not None:
+        said += (
+            " It reaches beyond this computer (the internet, other services)."
+            if hints.open_world
+            else " It stays within its own data."
+        )
+    return said
 
 
 def score_text(phi: float) -> str:
@@ -259,7 +285,9 @@ class ActionReviewDialog(ReviewDialog):
 
     The arguments are a :class:`SchemaForm` built from the tool's schema. Once the form is
     changed, Enter (and "Edit & approve") runs the edited call; "Approve as proposed" still
-    runs the agent's own. "Always allow" applies with either approval.
+    runs the agent's own. "Always allow" applies with either approval: for the rest of the
+    run, or kept for the team (the tool, or every tool of its MCP server). An MCP tool's
+    server and name are shown apart, with what the server says about it.
     """
 
     def __init__(
@@ -287,6 +315,21 @@ class ActionReviewDialog(ReviewDialog):
             "Approve this tool's later calls in this run without asking"
         )
         self.always_allow_box.setVisible(request.tool is not None)
+        self.server = None if request.tool is None else server_of(request.tool.name)
+        team = f"“{request.team.replace('&', '&&')}”"
+        self.remember_tool_box = QtWidgets.QCheckBox(f"Always allow this &tool for team {team}")
+        self.remember_tool_box.setToolTip(
+            "Never ask about this tool again in this team's runs (kept; revoke it in the Team pane)"
+        )
+        self.remember_tool_box.setVisible(request.tool is not None and bool(request.team))
+        self.remember_server_box = QtWidgets.QCheckBox(
+            f"Always allow this &server ({self.server or ''}: all its tools) for team {team}"
+        )
+        self.remember_server_box.setToolTip(
+            "Never ask about any tool of this MCP server again in this team's runs (kept; "
+            "revoke it in the Team pane)"
+        )
+        self.remember_server_box.setVisible(self.server is not None and bool(request.team))
         self._lay_out()
         self.approve_button.clicked.connect(self.approve)
         self.edit_button.clicked.connect(self.approve_edited)
@@ -300,9 +343,26 @@ class ActionReviewDialog(ReviewDialog):
         request = self.request
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(_heading(_what_it_wants(request)))
-        if request.tool is not None:
-            layout.addWidget(_note(request.tool.description))
-            if request.tool.risky:
+        tool = request.tool
+        mcp = tool is not None and self.server is not None
+        self.origin_label = QtWidgets.QLabel(
+            f"Server: <b>{html.escape(self.server or '')}</b> · Tool: "
+            f"<b>{html.escape(tool.name.partition('.')[2] if tool else '')}</b>"
+        )
+        self.origin_label.setObjectName("reviewOrigin")
+        self.origin_label.setVisible(mcp)
+        self.hints_label = _note(hints_text(tool) if tool is not None and mcp else "")
+        self.hints_label.setObjectName("reviewHints")
+        self.hints_label.setVisible(mcp)
+        layout.addWidget(self.origin_label)
+        if tool is not None:
+            layout.addWidget(_note(tool.description))
+            layout.addWidget(self.hints_label)
+            if tool.risky and mcp:
+                # The hints say why it is risky; in the warning's colour, no second line.
+                self.hints_label.setForegroundRole(QtGui.QPalette.ColorRole.WindowText)
+                self.hints_label.setStyleSheet(_RISKY_STYLE)
+            elif tool.risky:
                 warning = QtWidgets.QLabel(
                     "This tool runs code or changes files in the run's workspace."
                 )
@@ -314,6 +374,8 @@ class ActionReviewDialog(ReviewDialog):
         QtWidgets.QVBoxLayout(arguments).addWidget(self.form)
         layout.addWidget(arguments, 1)
         layout.addWidget(self.always_allow_box)
+        layout.addWidget(self.remember_tool_box)
+        layout.addWidget(self.remember_server_box)
         reject_row = QtWidgets.QHBoxLayout()
         reject_row.addWidget(self.reason_edit, 1)
         reject_row.addWidget(self.reject_button)
@@ -340,7 +402,9 @@ class ActionReviewDialog(ReviewDialog):
 
     def approve(self) -> None:
         """Approve the action as the agent proposed it."""
-        self._decide(ActionDecision("approve", always_allow=self._always_allow()))
+        self._decide(
+            ActionDecision("approve", always_allow=self._always_allow(), remember=self._remember())
+        )
 
     def approve_edited(self) -> None:
         """Approve the action with the form's arguments; nothing while a field is at fault."""
@@ -349,14 +413,32 @@ class ActionReviewDialog(ReviewDialog):
             return
         action = self.request.action
         edited = Action(action.tool, self.form.values(), action.thought)
-        self._decide(ActionDecision("edit", action=edited, always_allow=self._always_allow()))
+        self._decide(
+            ActionDecision(
+                "edit",
+                action=edited,
+                always_allow=self._always_allow(),
+                remember=self._remember(),
+            )
+        )
 
     def reject_action(self) -> None:
         """Reject the action with the reason typed so far (which may be empty)."""
         self._decide(ActionDecision("reject", reason=self.reason_edit.text().strip()))
 
     def _always_allow(self) -> bool:
-        return self.request.tool is not None and self.always_allow_box.isChecked()
+        return self.request.tool is not None and (
+            self.always_allow_box.isChecked() or self._remember() is not None
+        )
+
+    def _remember(self) -> ApprovalKind | None:
+        """What the person asked to keep allowed for the team: the server's approval covers
+        the tool's, so it wins when both are ticked."""
+        if self.request.tool is None or not self.request.team:
+            return None
+        if self.server is not None and self.remember_server_box.isChecked():
+            return "server"
+        return "tool" if self.remember_tool_box.isChecked() else None
 
     def _enter(self) -> None:
         if self.reason_edit.hasFocus() and self.reason_edit.text().strip():

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from purpose_desktop.engine.specs import AgentSpec, RouterSpec, TeamSpec
-from purpose_desktop.engine.tools.names import tool_key
+from purpose_desktop.engine.tools.names import BUILTIN_TOOL_NAMES, tool_key
 
 Location = tuple[str | int, ...]
 AGENTS: Location = ("agents",)
@@ -82,8 +82,7 @@ def draft_of(spec: TeamSpec) -> TeamDraft:
             role=agent.role,
             model=agent.model,
             expertise=agent.expertise,
-            # "Read-File" in a file is read_file, the name its check box goes by.
-            tools=tuple(tool_key(tool) for tool in agent.tools),
+            tools=tuple(_box_name(tool) for tool in agent.tools),
             max_steps=agent.max_steps,
             review=agent.review.value,
         )
@@ -96,6 +95,13 @@ def draft_of(spec: TeamSpec) -> TeamDraft:
         default_model=spec.default_model or "",
         router=spec.router,
     )
+
+
+def _box_name(tool: str) -> str:
+    """The name of ``tool``'s check box: "Read-File" in a file is read_file, as the built-in
+    tools go by any spelling; an MCP server's or a user's tool keeps its exact name."""
+    key = tool_key(tool)
+    return key if key in BUILTIN_TOOL_NAMES else tool
 
 
 def new_team_draft(model: str) -> TeamDraft:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from purpose_desktop.models.catalog import CatalogEntry
-from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.team.agent_form import AgentForm
+from purpose_desktop.ui.team.approvals import ApprovalsBox
 from purpose_desktop.ui.team.draft import (
     AGENTS,
     DraftCheck,
@@ -68,6 +69,8 @@ class TeamEditor(QtWidgets.QWidget):
         self.add_button = QtWidgets.QPushButton("&Add agent")
         self.remove_button = QtWidgets.QPushButton("Remove a&gent")
         self.form = AgentForm()
+        self.approvals = ApprovalsBox()
+        self.approvals.hide()  # until the pane can read them
         self.agent_box = QtWidgets.QGroupBox("Agent")
         self._draft = new_team_draft("")
         self._check = check_draft(self._draft)
@@ -92,8 +95,9 @@ class TeamEditor(QtWidgets.QWidget):
         column.addWidget(self.agents, 1)
         column.addWidget(self.agents_error)
         column.addLayout(buttons)
+        column.addWidget(self.approvals)
 
-        scroll = QtWidgets.QScrollArea()
+        scroll = _FormScroll()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(self.form)
@@ -240,3 +244,30 @@ class TeamEditor(QtWidgets.QWidget):
         self.agent_box.setTitle(f"Agent {index + 1} of {len(self._draft.agents)}")
         self.form.show_agent(self._draft.agents[index])
         self.form.show_problems(agent_problems(self._check.problems, index))
+
+
+class _FormScroll(QtWidgets.QScrollArea):
+    """A scroll area that gives its form the height the form's width needs.
+
+    Qt sizes a scroll area's widget by its size hint, which does not count the extra lines
+    of wrapped text at the width it gets (the tools' descriptions): rows would be squeezed
+    and their last lines cut off once the form scrolls.
+    """
+
+    def setWidget(self, widget: QtWidgets.QWidget) -> None:
+        super().setWidget(widget)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.widget() and event.type() == QtCore.QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        widget = self.widget()
+        if widget is not None and widget.hasHeightForWidth():
+            widget.setMinimumHeight(widget.heightForWidth(self.viewport().width()))

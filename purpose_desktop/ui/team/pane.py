@@ -8,23 +8,43 @@ nothing here waits on a model.
 
 from __future__ import annotations
 
+import asyncio
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.errors import UserError
-from purpose_desktop.ui.qt import QtWidgets, Signal, set_by_name
+from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.team import questions
 from purpose_desktop.ui.team.files import KeptTeam, file_stem
 
 if TYPE_CHECKING:
+    from purpose_desktop.config import Paths
+    from purpose_desktop.engine.review import RememberedApproval
     from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
     from purpose_desktop.models.catalog import CatalogEntry
+    from purpose_desktop.services.tool_permissions import ToolPermissionsService
+    from purpose_desktop.services.tools import ToolListing
+    from purpose_desktop.ui.operations import Operations
     from purpose_desktop.ui.team.draft import TeamDraft
     from purpose_desktop.ui.team.editor import TeamEditor
 
 Proceed = Callable[[], object]
+ListTools = Callable[[], Awaitable["ToolListing"]]
+"""Lists every tool an agent can be given (``ToolsService.tools``)."""
+
+
+def tools_of(paths: Paths) -> ListTools:
+    """:data:`ListTools` for the home folder ``paths``: its built-in, user and MCP tools.
+    The tools service is imported with the first listing, not with the window."""
+
+    async def listing() -> ToolListing:
+        from purpose_desktop.services.tools import ToolsService
+
+        return await ToolsService(paths).tools()
+
+    return listing
 
 
 def preload_editor() -> None:
@@ -81,6 +101,10 @@ class TeamPane(QtWidgets.QWidget):
         self._catalog: tuple[Sequence[CatalogEntry], int] | None = None
         self._teams_dir: Path | None = None
         self._dirty = False
+        self._operations: Operations | None = None
+        self._list_tools: ListTools | None = None
+        self._permissions: ToolPermissionsService | None = None
+        self._listing: ToolListing | None = None
         self._build_layout()
         self._refresh()
 
@@ -120,7 +144,11 @@ class TeamPane(QtWidgets.QWidget):
             self._editor.edited.connect(self._refresh)
             if self._catalog is not None:
                 self._editor.set_catalog(*self._catalog)
+            self._editor.form.tools.reload_requested.connect(lambda: self.list_tools(again=True))
+            self._editor.approvals.revoke_requested.connect(self.revoke)
+            self._editor.approvals.setVisible(self._permissions is not None)
             self.stack.addWidget(self._editor)
+            self.list_tools()
         return self._editor
 
     @property
@@ -143,6 +171,82 @@ class TeamPane(QtWidgets.QWidget):
         self._catalog = (tuple(entries), budget_bytes)
         if self._editor is not None:
             self._editor.set_catalog(*self._catalog)
+
+    def use_services(
+        self,
+        operations: Operations,
+        *,
+        list_tools: ListTools | None = None,
+        permissions: ToolPermissionsService | None = None,
+    ) -> None:
+        """Offer every tool ``list_tools`` lists (the built-in ones only without it) and
+        show the team's remembered approvals from ``permissions``; both are read in the
+        background through ``operations``."""
+        self._operations = operations
+        self._list_tools = list_tools
+        self._permissions = permissions
+        if self._editor is not None:
+            self._editor.approvals.setVisible(permissions is not None)
+            self.list_tools()
+            self.read_approvals()
+
+    def list_tools(self, *, again: bool = False) -> None:
+        """Ask for every tool an agent can be given, unless they were listed already (or
+        ``again``); the built-in ones are offered meanwhile."""
+        if self._editor is None or self._operations is None or self._list_tools is None:
+            return
+        checklist = self._editor.form.tools
+        if self._listing is not None and not again:
+            return
+        if not _loop_running():
+            return  # asked again when the pane is shown with the loop running
+        if self._operations.busy("list tools"):
+            return
+        checklist.show_loading()
+        self._operations.run(
+            "list tools",
+            self._list_tools,
+            done=self._tools_listed,
+            failed=lambda exc: checklist.show_problems(str(exc)),
+            latest=True,
+        )
+
+    def read_approvals(self) -> None:
+        """Read the remembered approvals of the team shown (in the background)."""
+        if self._editor is None or self._permissions is None or self._operations is None:
+            return
+        box = self._editor.approvals
+        team = self._kept.team
+        if team is None or not self.editing:
+            box.show_unsaved()
+            return
+        if not _loop_running():
+            return
+        name = team.spec.name
+        permissions = self._permissions
+        box.show_loading()
+        self._operations.run(
+            "read approvals",
+            lambda: permissions.list_for(name),
+            done=lambda approvals: self._approvals_read(name, approvals),
+            failed=lambda exc: box.show_problem(str(exc)),
+            latest=True,
+        )
+
+    def revoke(self, approval: RememberedApproval) -> None:
+        """Revoke ``approval``: the team's runs ask about that tool or server again."""
+        if self._permissions is None or self._operations is None or self._editor is None:
+            return
+        permissions, box = self._permissions, self._editor.approvals
+        button = box.revoke_buttons.get((approval.kind, approval.name))
+        if button is not None:
+            button.setEnabled(False)
+        self._operations.run(
+            f"revoke {approval.kind} {approval.name}",
+            lambda: permissions.revoke(approval.team, approval.kind, approval.name),
+            done=lambda _: self._revoked(approval),
+            failed=lambda exc: self._not_revoked(exc, button),
+        )
 
     def set_teams_dir(self, path: Path) -> None:
         """The folder where new and duplicated teams are saved."""
@@ -201,6 +305,41 @@ class TeamPane(QtWidgets.QWidget):
         if self.editing:
             self.editor.remove_agent()
 
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        # Approvals may have been added by a review since the pane was last shown.
+        self.list_tools()
+        self.read_approvals()
+
+    # --- what came back from the background ---------------------------------------------
+
+    def _tools_listed(self, listing: ToolListing) -> None:
+        from purpose_desktop.ui.team.agent_form import OfferedTool
+
+        self._listing = listing
+        if self._editor is None:
+            return
+        self._editor.form.tools.set_listing(
+            [OfferedTool(t.name, t.description, t.source, t.risky) for t in listing.tools],
+            listing.problems,
+        )
+
+    def _approvals_read(self, team: str, approvals: Sequence[RememberedApproval]) -> None:
+        kept = self._kept.team
+        if self._editor is not None and kept is not None and kept.spec.name == team:
+            self._editor.approvals.show_approvals(approvals)
+
+    def _revoked(self, approval: RememberedApproval) -> None:
+        what = "every tool of " if approval.kind == "server" else ""
+        self.status.emit(f"Revoked: {approval.team}'s runs ask about {what}{approval.name} again")
+        self.read_approvals()
+
+    def _not_revoked(self, exc: UserError, button: QtWidgets.QPushButton | None) -> None:
+        if button is not None:
+            button.setEnabled(True)
+        if self._editor is not None:
+            self._editor.approvals.show_problem(f"Could not revoke: {exc}")
+
     # --- loading, saving, deleting ------------------------------------------------------
 
     def _load(self, team: LoadedTeam) -> None:
@@ -222,6 +361,7 @@ class TeamPane(QtWidgets.QWidget):
         self.editor.show_draft(draft)
         self.stack.setCurrentWidget(self.editor)
         self._refresh()
+        self.read_approvals()
 
     def _close_team(self) -> None:
         self._kept.keep(None, None)
@@ -260,6 +400,7 @@ class TeamPane(QtWidgets.QWidget):
         ):
             return
         self._refresh()
+        self.read_approvals()  # the name may have changed
         self.status.emit(f"Saved team {spec.name} to {path}")
         self.team_ready.emit(self._kept.team)
         if then is not None:
@@ -329,3 +470,12 @@ class TeamPane(QtWidgets.QWidget):
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)
+
+
+def _loop_running() -> bool:
+    """Whether the event loop runs (the window's, under qasync): background work needs it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -60,13 +60,15 @@ SERVER_ID_ENV = "PURPOSE_DESKTOP_MCP_SERVER_ID"
 @dataclass(frozen=True)
 class McpToolInfo:
     """A tool as its server lists it: ``input_schema`` is a JSON schema of its arguments.
-    ``read_only`` and ``destructive`` are the server's hints, ``None`` where it gives none."""
+    ``read_only``, ``destructive`` and ``open_world`` are the server's hints, ``None`` where
+    it gives none."""
 
     name: str
     description: str
     input_schema: Mapping[str, Any]
     read_only: bool | None = None
     destructive: bool | None = None
+    open_world: bool | None = None
 
 
 class McpServer:
@@ -113,6 +115,7 @@ class McpServer:
                     input_schema=tool.input_schema,
                     read_only=tool.annotations.read_only_hint if tool.annotations else None,
                     destructive=tool.annotations.destructive_hint if tool.annotations else None,
+                    open_world=tool.annotations.open_world_hint if tool.annotations else None,
                 )
                 for tool in page.tools
             )

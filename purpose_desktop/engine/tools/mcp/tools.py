@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError, ToolHints
 from purpose_desktop.engine.tools.mcp.client import McpServer, McpToolInfo
 from purpose_desktop.engine.tools.mcp.config import McpConfig
 from purpose_desktop.engine.tools.names import mcp_tool_name
@@ -42,6 +42,7 @@ def mcp_tool(server: McpServer, info: McpToolInfo, *, timeout: float = MCP_TOOL_
         function=call,
         risky=not (info.read_only is True or info.destructive is False),
         timeout=timeout,
+        hints=ToolHints(info.read_only, info.destructive, info.open_world),
     )
 
 
