@@ -48,6 +48,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -64,8 +65,11 @@ __all__ = [
     "MAX_OUTPUT_BYTES",
     "PYTHON",
     "PythonResult",
+    "apply_limits",
+    "kill_process_group",
     "python_tool",
     "run_python",
+    "signal_name",
 ]
 
 MiB: Final = 1024 * 1024
@@ -124,7 +128,7 @@ class PythonResult:
         if self.exit_code is None:
             return "stopped"
         if self.exit_code < 0:
-            name = _signal_name(-self.exit_code)
+            name = signal_name(-self.exit_code)
             meaning = _SIGNAL_MEANINGS.get(name)
             return f"killed by {name}" + (f": {meaning}" if meaning else "")
         if self.exit_code == 0:
@@ -176,7 +180,7 @@ async def run_python(
         finally:
             # Reached on every path out, cancellation included: no child outlives the call.
             if process.returncode is None:
-                _kill(process)
+                kill_process_group(process)
                 await process.wait()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -269,7 +273,9 @@ def _interpreter_command() -> list[str]:
 @functools.cache
 def _bootstrap_source() -> str:
     try:
-        functions = "\n\n".join(inspect.getsource(f) for f in (_guard, _print_error, _bootstrap))
+        functions = "\n\n".join(
+            inspect.getsource(f) for f in (apply_limits, _guard, _print_error, _bootstrap)
+        )
     except OSError as exc:  # no source files to read (a stripped install)
         raise ToolError(f"the python tool cannot find its sandbox code: {exc}") from None
     # Their annotations name types the child never imports: keep them unevaluated there too.
@@ -344,11 +350,11 @@ async def _supervise(
             await _send(process, code.encode("utf-8", "surrogatepass"))
             await _read(process.stdout, output)
             if output.overflow:
-                _kill(process)
+                kill_process_group(process)
             await process.wait()
     except TimeoutError:
         timed_out = True
-        _kill(process)
+        kill_process_group(process)
         with contextlib.suppress(TimeoutError):
             # Whatever the program wrote before it was stopped is still in the pipe.
             async with asyncio.timeout(_DRAIN_SECONDS):
@@ -384,7 +390,32 @@ async def _read(stream: asyncio.StreamReader, output: _Output) -> None:
         output.add(chunk)
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
+def apply_limits(limits: Mapping[str, Sequence[int]]) -> None:  # pragma: no cover - in children
+    """Set this process's resource limits, ``{"RLIMIT_CPU": [soft, hard], ...}``, as far as
+    the system allows (a hard limit cannot be raised; macOS refuses ``RLIMIT_AS``). Runs in
+    child processes, so it imports what it needs."""
+    import contextlib
+    import os
+
+    if os.name != "posix":
+        return
+    import resource
+
+    for name, (wanted_soft, wanted_hard) in limits.items():
+        kind = getattr(resource, name, None)
+        if kind is None:
+            continue
+        hard = wanted_hard
+        _, current_hard = resource.getrlimit(kind)
+        if current_hard != resource.RLIM_INFINITY:
+            hard = min(hard, current_hard)  # an unprivileged process cannot raise it
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(kind, (min(wanted_soft, hard), hard))
+
+
+def kill_process_group(process: asyncio.subprocess.Process) -> None:
+    """Kill ``process`` and every process it started (it must lead its own session), unless
+    it has been reaped already."""
     if process.returncode is not None:
         return  # already reaped: its pid may belong to someone else by now
     try:
@@ -397,7 +428,8 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         pass
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
+    """``SIGKILL`` for 9, ``signal 99`` for a number without a name."""
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -782,7 +814,6 @@ def _print_error(exc: BaseException) -> None:  # pragma: no cover - runs in the 
 
 def _bootstrap() -> None:  # pragma: no cover - runs in the child
     """The child's program: read the config and the code, set limits, guard, run the code."""
-    import contextlib
     import json
     import linecache
     import os
@@ -794,20 +825,7 @@ def _bootstrap() -> None:  # pragma: no cover - runs in the child
     source = sys.stdin.buffer.read().decode("utf-8", "replace")
     sys.argv = ["<code>"]
     sys.dont_write_bytecode = True
-    if os.name == "posix":
-        import resource
-
-        for name, (wanted_soft, wanted_hard) in config["limits"].items():
-            kind = getattr(resource, name, None)
-            if kind is None:
-                continue
-            hard = wanted_hard
-            _, current_hard = resource.getrlimit(kind)
-            if current_hard != resource.RLIM_INFINITY:
-                hard = min(hard, current_hard)  # an unprivileged process cannot raise it
-            # e.g. macOS refuses RLIMIT_AS; the other limits still apply
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(kind, (min(wanted_soft, hard), hard))
+    apply_limits(config["limits"])
 
     filename = "<code>"
     # Tracebacks show the lines of the code (they are not in a file).

@@ -19,7 +19,6 @@ to stderr, so it cannot garble the answers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import inspect
 import json
@@ -31,6 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
+from purpose_desktop.engine.tools.python_runner import apply_limits
+
 #: Module names the user's files are imported under: kept apart from any module of the same
 #: name (a file called ``json.py`` must not stand in for the standard library's).
 MODULE_PREFIX = "purpose_user_tool__"
@@ -40,7 +41,7 @@ def main() -> int:
     """Run the request on stdin; the exit status is 0 when an answer was written."""
     channel = _private_stdout()
     request = json.loads(sys.stdin.read())
-    _apply_limits(request.get("limits", {}))
+    apply_limits(request.get("limits", {}))
     folder = Path(request["folder"])
     # Helper modules beside the tools (``_common.py``) import as they would in a script.
     sys.path.insert(0, str(folder))
@@ -64,23 +65,6 @@ def _private_stdout() -> IO[str]:
 def _send(channel: IO[str], message: dict[str, Any]) -> None:
     channel.write(json.dumps(message) + "\n")
     channel.flush()
-
-
-def _apply_limits(limits: dict[str, list[int]]) -> None:
-    if os.name != "posix":
-        return
-    import resource
-
-    for name, (wanted_soft, wanted_hard) in limits.items():
-        kind = getattr(resource, name, None)
-        if kind is None:
-            continue
-        hard = wanted_hard
-        _, current_hard = resource.getrlimit(kind)
-        if current_hard != resource.RLIM_INFINITY:
-            hard = min(hard, current_hard)  # an unprivileged process cannot raise it
-        with contextlib.suppress(ValueError, OSError):  # macOS refuses RLIMIT_AS
-            resource.setrlimit(kind, (min(wanted_soft, hard), hard))
 
 
 def _import(file: Path) -> ModuleType:

@@ -35,7 +35,6 @@ import contextlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -45,6 +44,7 @@ from typing import Any, Final
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
 from purpose_desktop.engine.tools.names import BUILTIN_TOOL_NAMES, tool_key, user_tool_files
+from purpose_desktop.engine.tools.python_runner import kill_process_group, signal_name
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -243,7 +243,7 @@ class _Ended:
         if self.overflow:
             return f"{what} gave more than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB and was stopped"
         if self.exit_code is not None and self.exit_code < 0:
-            how = f"was killed by {_signal_name(-self.exit_code)}"
+            how = f"was killed by {signal_name(-self.exit_code)}"
         else:
             how = f"ended its process (exit status {self.exit_code})"
         last = next(
@@ -303,7 +303,7 @@ async def _run_worker(
                 try:
                     overflow = not await _answers(process, answers)
                     if overflow:
-                        _kill(process)
+                        kill_process_group(process)
                     await stderr
                 finally:
                     stderr.cancel()
@@ -312,7 +312,7 @@ async def _run_worker(
             timed_out = True
     finally:
         if process.returncode is None:
-            _kill(process)
+            kill_process_group(process)
             await process.wait()
     return _Ended(tuple(answers), process.returncode, timed_out, overflow, tail[0], seconds)
 
@@ -352,22 +352,3 @@ async def _stderr(process: asyncio.subprocess.Process, tail: list[str]) -> None:
     assert process.stderr is not None
     while chunk := await process.stderr.read(64 * 1024):
         tail[0] = (tail[0] + chunk.decode("utf-8", "replace"))[-_STDERR_TAIL:]
-
-
-def _kill(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return  # already reaped: its pid may belong to someone else by now
-    try:
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)  # it leads its own session
-        else:
-            process.kill()
-    except ProcessLookupError:
-        pass
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
