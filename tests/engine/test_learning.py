@@ -74,3 +74,26 @@ def test_the_experience_keeps_the_final_score_the_prompt_shows() -> None:
     agent = AgentSpec(name="counter", role="Count.", model="m")
     prompt = system_prompt(agent, [], [], [], [experience])
     assert f'- "{run.task}" (completed, Φ 1 of 10): finish(answer=17)' in prompt
+
+
+def test_a_call_that_worked_and_was_made_again_is_not_learned_as_a_dead_end() -> None:
+    worked = step(1, "clock", 2.0, '{"time": "15:34"}', timezone="UTC")
+    repeated = Step(
+        2,
+        "counter",
+        Action("clock", {"timezone": "UTC"}),
+        Observation('Not run again: the same call gave \'{"time": "15:34"}\'.', ok=False),
+        0.0,
+        2.0,
+    )
+    failed = Step(
+        3,
+        "counter",
+        Action("clock", {"timezone": "Mars"}),
+        Observation("No such zone", ok=False),
+        0.0,
+        2.0,
+    )
+    run = result("completed", worked, repeated, failed, step(4, "finish", 1.0, answer="x"))
+    dead_ends = [s for s in strategies(run, Tier.TOOL) if s.startswith("Do not call clock")]
+    assert dead_ends == ["Do not call clock(timezone=Mars): it failed: No such zone"]

@@ -73,9 +73,11 @@ def distil(result: RunResult) -> list[Heuristic]:
             )
         )
 
-    for step in result.steps:
+    for index, step in enumerate(result.steps):
         action = step.action
-        if action.tool in (FINISH, DELEGATE):
+        if action.tool in (FINISH, DELEGATE) or _worked_before(step, result.steps[:index]):
+            # A call that worked earlier in the run is not a dead end when it is made again
+            # (and not run again): it is the right call, whose answer was already there.
             continue
         if step.observation.text.startswith(REJECTED_PREFIX):
             keep(dead_ends.TIER, dead_ends.lesson(action, step.observation.text), 0.6)
@@ -115,6 +117,16 @@ def distil(result: RunResult) -> list[Heuristic]:
                 0.4,
             )
     return learned
+
+
+def _worked_before(step: Step, earlier: Sequence[Step]) -> bool:
+    """Whether one of the ``earlier`` steps made the same call as ``step``, and it worked."""
+    return any(
+        before.observation.ok
+        and before.action.tool == step.action.tool
+        and before.action.arguments == step.action.arguments
+        for before in earlier
+    )
 
 
 def _low_scored_answer(result: RunResult) -> str:
