@@ -21,7 +21,7 @@ from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.team.pane import TeamPane, tools_of
+from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -81,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.use_services(
             self._operations,
             list_tools=tools_of(paths),
+            tools_changed=lambda: tools_stamp(paths),
             permissions=None if services is None else services.permissions,
         )
         self.run_tab = LazyPane(self._make_run_pane)

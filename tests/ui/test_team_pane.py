@@ -24,7 +24,7 @@ from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.agent_form import AgentForm
 from purpose_desktop.ui.team.approvals import UNSAVED_TEXT
 from purpose_desktop.ui.team.model_choice import size_text
-from purpose_desktop.ui.team.pane import TeamPane, tools_of
+from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
 from pytestqt.qtbot import QtBot
 from tests.support.mcp_server import server_command
 from tests.support.stores import store_at
@@ -546,4 +546,40 @@ def test_a_new_team_has_no_approvals_until_it_is_saved(
     assert approvals.isVisible()
     assert approvals.status.text() == UNSAVED_TEXT
     assert approvals.revoke_buttons == {}
+    assert errors == []
+
+
+@pytest.mark.process
+def test_tools_added_while_the_pane_was_hidden_are_offered_when_it_is_shown_again(
+    pane: TeamPane, home: Paths, qtbot: QtBot, run_in_qt_loop: Callable[[Any], Any]
+) -> None:
+    errors: list[BaseException] = []
+    pane.use_services(
+        Operations(TaskKeeper(errors.append)),
+        list_tools=tools_of(home),
+        tools_changed=lambda: tools_stamp(home),
+    )
+    home.user_tools_dir.mkdir(parents=True, exist_ok=True)
+    (home.user_tools_dir / "loud.py").write_text(
+        'def shout(text: str) -> str:\n    """Say it loudly."""\n    return text.upper()\n',
+        encoding="utf-8",
+    )
+    team = mcp_team(home, "[calculator]")
+
+    async def scenario() -> None:
+        pane.show_team(team)
+        checklist = pane.editor.form.tools
+        await wait_until(lambda: "shout" in checklist.boxes, 60)
+        pane.hide()
+        # As the Tools pane's import does, or a person saving a file in the tools folder.
+        write_mcp_json(home, {"time": {"command": TIME_SERVER}})
+        pane.show()
+        await wait_until(lambda: "time.get_current_time" in checklist.boxes, 60)
+        shown_again = len(checklist.boxes)
+        pane.hide()
+        pane.show()  # nothing changed: the listing is kept
+        assert not checklist.status.isVisible()
+        assert len(checklist.boxes) == shown_again
+
+    run_in_qt_loop(scenario())
     assert errors == []

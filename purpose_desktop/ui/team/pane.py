@@ -9,6 +9,7 @@ nothing here waits on a model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -45,6 +46,22 @@ def tools_of(paths: Paths) -> ListTools:
         return await ToolsService(paths).tools()
 
     return listing
+
+
+def tools_stamp(paths: Paths) -> tuple[int, ...]:
+    """When the files the tools are listed from last changed (``mcp.json`` and the user
+    tools): a listing older than that is made again when the pane is shown. A few ``stat``
+    calls, cheap enough for the UI thread."""
+    files = [paths.mcp_config_file, paths.user_tools_dir]
+    with contextlib.suppress(OSError):
+        files += sorted(paths.user_tools_dir.glob("*.py"))
+    stamps: list[int] = []
+    for file in files:
+        try:
+            stamps.append(file.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
 
 
 def preload_editor() -> None:
@@ -103,6 +120,8 @@ class TeamPane(QtWidgets.QWidget):
         self._dirty = False
         self._operations: Operations | None = None
         self._list_tools: ListTools | None = None
+        self._tools_changed: Callable[[], object] | None = None
+        self._listed_stamp: object = None
         self._permissions: ToolPermissionsService | None = None
         self._listing: ToolListing | None = None
         self._build_layout()
@@ -177,13 +196,17 @@ class TeamPane(QtWidgets.QWidget):
         operations: Operations,
         *,
         list_tools: ListTools | None = None,
+        tools_changed: Callable[[], object] | None = None,
         permissions: ToolPermissionsService | None = None,
     ) -> None:
         """Offer every tool ``list_tools`` lists (the built-in ones only without it) and
         show the team's remembered approvals from ``permissions``; both are read in the
-        background through ``operations``."""
+        background through ``operations``. ``tools_changed`` gives a value that changes when
+        the tools may have (see :func:`tools_stamp`): the tools are listed again when the
+        pane is shown after it changed."""
         self._operations = operations
         self._list_tools = list_tools
+        self._tools_changed = tools_changed
         self._permissions = permissions
         if self._editor is not None:
             self._editor.approvals.setVisible(permissions is not None)
@@ -196,13 +219,15 @@ class TeamPane(QtWidgets.QWidget):
         if self._editor is None or self._operations is None or self._list_tools is None:
             return
         checklist = self._editor.form.tools
-        if self._listing is not None and not again:
+        stamp = self._tools_changed() if self._tools_changed is not None else None
+        if self._listing is not None and not again and stamp == self._listed_stamp:
             return
         if not _loop_running():
             return  # asked again when the pane is shown with the loop running
         if self._operations.busy("list tools"):
             return
         checklist.show_loading()
+        self._listed_stamp = stamp
         self._operations.run(
             "list tools",
             self._list_tools,
