@@ -179,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.add_argument("--json", action="store_true", help="print JSON")
     _improve_parser(bench_commands)
+    _bench_tools_parser(bench_commands)
     _store_parsers(commands)
     from purpose_desktop.self_test import DEFAULT_MODEL
 
@@ -191,6 +192,24 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default=DEFAULT_MODEL, help=f"the model to load ({DEFAULT_MODEL})"
     )
     return parser
+
+
+def _bench_tools_parser(
+    bench_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    tools = bench_commands.add_parser(
+        "tools",
+        help="tool-call accuracy on real MCP servers' tool schemas: the agent's action "
+        "format against raw llama-cpp-python",
+    )
+    tools.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
+    tools.add_argument(
+        "--cases", type=_whole(1, 10_000), help="run only the first N cases (default: all)"
+    )
+    tools.add_argument(
+        "--threads", type=_whole(1, 256), help="threads for both paths (default: the setting)"
+    )
+    tools.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -235,11 +254,13 @@ def _tools_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     tools = commands.add_parser("tools", help="the tools agents can be given")
     tools_commands = tools.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
     listing = tools_commands.add_parser(
-        "list", help="every tool: the built-in ones and those of the MCP servers in mcp.json"
+        "list",
+        help="every tool: the built-in ones, your own (the tools folder of the home folder) "
+        "and those of the MCP servers in mcp.json",
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
     call = tools_commands.add_parser(
-        "call", help="call one tool by hand (built-in, or an MCP server's as SERVER.TOOL)"
+        "call", help="call one tool by hand (built-in, your own, or an MCP server's as SERVER.TOOL)"
     )
     call.add_argument("name", metavar="NAME", help="the tool, as tools list names it")
     call.add_argument(
@@ -407,6 +428,8 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_improve(args)
     if args.bench_command == "step":
         return _bench_step(args)
+    if args.bench_command == "tools":
+        return _bench_tools(args)
     return _bench_stream(args.model, args.tokens, args.runs, as_json=args.json)
 
 
@@ -694,6 +717,19 @@ def _bench_step(args: argparse.Namespace) -> int:
             max_steps=args.steps,
             n_threads=threads,
             models_dir=models_dir,
+        )
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _bench_tools(args: argparse.Namespace) -> int:
+    from purpose_desktop.bench.tools import format_report, measure_tools
+
+    path, models_dir, threads = _bench_model(args.model)
+    result = asyncio.run(
+        measure_tools(
+            path, models_dir=models_dir, n_threads=args.threads or threads, cases=args.cases
         )
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))

@@ -1,0 +1,523 @@
+"""``purpose-desktop bench tools``: how well a model calls tools, the project's way and raw.
+
+The corpus is hand-written requests (``tool_cases/cases.json``), each with the exact arguments
+it should give one tool of a public MCP server, whose real schema is stored beside them
+(``tool_cases/schemas.json``, written by ``scripts/tool_cases_schemas.py``), so the benchmark
+runs offline. Each case is answered twice, greedily, on the same GGUF file:
+
+- the project's path: the case's tool and up to three others (from the same server first) as
+  engine tools, named ``SERVER.TOOL`` as MCP tools are; the agent's system prompt and task
+  message as the agent loop writes them; the answer generated under the action schema's
+  grammar by the model worker, then read as the agent loop reads it (``parse_action``, which
+  checks it with ``validate_action``). The model must choose the tool as well as fill it in,
+  and may choose to finish instead, as an agent may.
+- raw llama-cpp-python, in a process of its own once the worker has stopped: a ``Llama`` given
+  the tool's name and description and the request, and the tool's ``inputSchema`` as
+  ``response_format={"type": "json_object", "schema": ...}``, as a user of llama-cpp-python
+  would call it. It is told the tool, so it always has the right one.
+
+Per path: the share of answers that are valid calls (against the schema of the tool named),
+the share with the right tool, the share with exactly the right arguments, and tokens a
+second from the first token to the last. Arguments are compared as parsed JSON, with one
+allowance on both sides: an optional argument given as ``null`` or as its schema's default is
+counted as left out, since it asks for the same call.
+
+A case the project's path cannot offer (``action_schema`` refuses one of its tools) counts as
+a failure with that reason; the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from purpose_desktop.engine.loop.action_schema import action_schema
+from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
+from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
+from purpose_desktop.engine.specs import AgentSpec
+from purpose_desktop.engine.tools.base import Tool, ToolContext
+from purpose_desktop.engine.tools.names import mcp_tool_name
+from purpose_desktop.models.base import ChatModel
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamDone, TokenDelta
+from purpose_desktop.models.pool import LocalModelPool
+from purpose_desktop.models.router import ModelRouter
+from purpose_desktop.models.structured import validator_for
+
+OTHER_TOOLS = 3
+"""Tools offered beside the case's own, so that choosing the right one means something."""
+MAX_TOKENS = 256
+N_CTX = 2048
+AGENT = AgentSpec(
+    name="assistant",
+    role="You help a person by calling the tool that does what they ask.",
+    model="bench",
+)
+
+BenchPath = Literal["project", "raw"]
+"""The project's path (action schema, model worker) or raw llama-cpp-python."""
+
+
+@dataclass(frozen=True)
+class StoredTool:
+    """A tool as its server listed it when the schemas were collected."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCase:
+    """What a person asks (``request``) and the call it should give."""
+
+    server: str
+    tool: str
+    request: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case's answer on one path, numbered from 0 in the cases' order.
+
+    ``valid``: the answer calls one of the tools offered, with arguments its schema accepts
+    (a finish is not a call); ``tool`` is the tool or action it named ("" when none could be
+    read); ``reason`` says why it fell short of the exact call ("" when it is exact).
+    ``generating_s`` runs from the answer's first token to its last."""
+
+    case: int
+    path: BenchPath
+    server: str
+    expected_tool: str
+    tool: str
+    valid: bool
+    right_tool: bool
+    exact: bool
+    reason: str
+    tokens: int
+    generating_s: float
+    answer: str
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """One path's shares over ``cases`` (0 to 1) and its generation rate."""
+
+    cases: int
+    valid: float
+    right_tool: float
+    exact_arguments: float
+    tokens_per_s: float
+    failures: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ToolCallBenchmark:
+    model: str
+    n_threads: int
+    cases: int
+    project: PathSummary
+    raw: PathSummary
+    results: tuple[CaseResult, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "n_threads": self.n_threads,
+            "cases": self.cases,
+            "paths": {"project": asdict(self.project), "raw": asdict(self.raw)},
+            "results": [asdict(result) for result in self.results],
+        }
+
+
+# --- the corpus ---------------------------------------------------------------------------
+
+
+def _data(name: str) -> Any:
+    text = files("purpose_desktop.bench").joinpath("tool_cases", name).read_text("utf-8")
+    return json.loads(text)
+
+
+def load_schemas() -> dict[str, dict[str, StoredTool]]:
+    """The stored tools, by server and then by tool name."""
+    servers = _data("schemas.json")["servers"]
+    return {
+        server: {
+            name: StoredTool(server, name, tool["description"], tool["inputSchema"])
+            for name, tool in entry["tools"].items()
+        }
+        for server, entry in servers.items()
+    }
+
+
+def load_cases() -> tuple[ToolCase, ...]:
+    """Every case, in the file's order."""
+    return tuple(
+        ToolCase(case["server"], case["tool"], case["request"], case["arguments"])
+        for case in _data("cases.json")
+    )
+
+
+def offered(
+    number: int, case: ToolCase, schemas: Mapping[str, Mapping[str, StoredTool]]
+) -> tuple[StoredTool, ...]:
+    """The tools case ``number`` is offered: its own and :data:`OTHER_TOOLS` others, those
+    of its server first (the ones after it in the server's list, wrapping round), then, for a
+    server with few tools, the first ones of the other servers. The case's tool takes a
+    place that changes from case to case, so that the first tool is not always the answer."""
+    own = list(schemas[case.server].values())
+    at = [tool.name for tool in own].index(case.tool)
+    others = own[at + 1 :] + own[:at]
+    for server, tools in schemas.items():
+        if server != case.server:
+            others += list(tools.values())[:1]
+    chosen = others[:OTHER_TOOLS]
+    chosen.insert(number % (len(chosen) + 1), own[at])
+    return tuple(chosen)
+
+
+async def _not_called(arguments: Mapping[str, Any], context: ToolContext) -> str:
+    raise RuntimeError("The benchmark's tools are offered, never called.")
+
+
+def engine_tool(tool: StoredTool) -> Tool:
+    """``tool`` as the engine holds an MCP server's tool (it is never called here)."""
+    return Tool(
+        name=mcp_tool_name(tool.server, tool.name),
+        description=tool.description,
+        parameters=tool.input_schema,
+        function=_not_called,
+    )
+
+
+# --- comparing arguments ------------------------------------------------------------------
+
+
+def normalised(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``arguments`` without optional ones given as ``null`` or as their schema's default."""
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    kept = {}
+    for key, value in arguments.items():
+        spec = properties.get(key)
+        if key not in required and isinstance(spec, Mapping) and _as_left_out(value, spec):
+            continue
+        kept[key] = value
+    return kept
+
+
+def _as_left_out(value: Any, spec: Mapping[str, Any]) -> bool:
+    return value is None or ("default" in spec and same(value, spec["default"]))
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value (2 and 2.0 alike), but a boolean is not a number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def _arguments_reason(
+    got: Mapping[str, Any], case: ToolCase, schema: Mapping[str, Any]
+) -> tuple[bool, str]:
+    exact = same(normalised(got, schema), normalised(case.arguments, schema))
+    return exact, "" if exact else "wrong arguments"
+
+
+# --- the project's path -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a model wrote, how many tokens, and the seconds from its first token to its
+    last."""
+
+    text: str
+    tokens: int
+    generating_s: float
+
+
+async def _generate(
+    model: ChatModel, messages: Sequence[ChatMessage], options: GenerationOptions
+) -> Answer:
+    """The model's answer, its token count, and the time from its first token to its last."""
+    parts: list[str] = []
+    first: float | None = None
+    last = 0.0
+    tokens = 0
+    async for item in model.stream_chat(messages, options):
+        if isinstance(item, TokenDelta):
+            last = time.perf_counter()
+            first = first or last
+            parts.append(item.text)
+        elif isinstance(item, StreamDone):
+            tokens = item.usage.completion_tokens
+    return Answer("".join(parts), tokens, last - first if first is not None else 0.0)
+
+
+async def project_case(
+    model: ChatModel,
+    number: int,
+    case: ToolCase,
+    schemas: Mapping[str, Mapping[str, StoredTool]],
+) -> CaseResult:
+    stored = offered(number, case, schemas)
+    tools = [engine_tool(tool) for tool in stored]
+    expected = mcp_tool_name(case.server, case.tool)
+
+    def result(answer: Answer, tool: str, valid: bool, exact: bool, reason: str) -> CaseResult:
+        return CaseResult(
+            case=number,
+            path="project",
+            server=case.server,
+            expected_tool=expected,
+            tool=tool,
+            valid=valid,
+            right_tool=tool == expected,
+            exact=exact,
+            reason=reason,
+            tokens=answer.tokens,
+            generating_s=answer.generating_s,
+            answer=answer.text,
+        )
+
+    nothing = Answer("", 0, 0.0)
+    try:
+        schema = action_schema(tools)
+        system = system_prompt(AGENT, tools, (), (), ())
+    except ValueError as exc:
+        return result(nothing, "", False, False, f"cannot be offered: {exc}")
+    options = GenerationOptions(max_tokens=MAX_TOKENS, temperature=0.0, json_schema=schema)
+    answer = await _generate(model, head_messages(system, case.request), options)
+    try:
+        action = parse_action(answer.text, tools).action
+    except ActionParseError as exc:
+        return result(answer, "", False, False, f"not a valid action: {exc}")
+    if action.tool not in {tool.name for tool in tools}:
+        return result(answer, action.tool, False, False, f"no tool called: {action.tool}")
+    if action.tool != expected:
+        return result(answer, action.tool, True, False, "wrong tool")
+    own = schemas[case.server][case.tool].input_schema
+    exact, reason = _arguments_reason(action.arguments, case, own)
+    return result(answer, action.tool, True, exact, reason)
+
+
+async def _project_path(
+    model_path: Path,
+    models_dir: Path,
+    cases: Sequence[ToolCase],
+    schemas: Mapping[str, Mapping[str, StoredTool]],
+    n_threads: int,
+) -> list[CaseResult]:
+    """Every case on the model worker, as ``bench step`` runs the agent's model."""
+    pool = LocalModelPool(models_dir, n_ctx=N_CTX, n_threads=n_threads)
+    router = ModelRouter(pool, models_dir, n_ctx=N_CTX)
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            async with router.use(str(model_path), Path(folder), lambda _: None) as model:
+                for number, case in enumerate(cases):
+                    results.append(await project_case(model, number, case, schemas))
+        finally:
+            await router.aclose()
+    return results
+
+
+# --- raw llama-cpp-python -----------------------------------------------------------------
+
+# As a user of llama-cpp-python would call a tool: its schema as the response format. A
+# schema the library cannot turn into a grammar is that case's failure, not the run's. The
+# weights stay out of AMX buffers as in the app's worker (see models/llama_cpu.py).
+RAW_SCRIPT = """
+import json, sys, time
+from llama_cpp import Llama
+from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+avoid_amx_repacking()
+path, n_ctx, n_threads, max_tokens, calls = json.loads(sys.stdin.read())
+llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
+            verbose=False)
+answers = []
+for messages, schema in calls:
+    parts, first, last, error = [], None, 0.0, ""
+    try:
+        for chunk in llm.create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True,
+            response_format={"type": "json_object", "schema": schema},
+        ):
+            text = chunk["choices"][0]["delta"].get("content")
+            if text:
+                parts.append(text)
+                last = time.perf_counter()
+                first = first or last
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    answers.append(["".join(parts), len(parts), last - first if first else 0.0, error])
+print(json.dumps(answers))
+"""
+
+
+def raw_messages(tool: StoredTool, request: str) -> list[dict[str, str]]:
+    """The plain prompt of the raw path: the tool, what it does, and the request."""
+    return [
+        {
+            "role": "system",
+            "content": f"Call the tool {tool.name}: {tool.description.strip()}\n"
+            "Reply with its arguments as one JSON object.",
+        },
+        {"role": "user", "content": request},
+    ]
+
+
+def _raw_answers(
+    model_path: Path,
+    cases: Sequence[ToolCase],
+    schemas: Mapping[str, Mapping[str, StoredTool]],
+    n_threads: int,
+) -> list[tuple[Answer, str]]:
+    calls = []
+    for case in cases:
+        tool = schemas[case.server][case.tool]
+        calls.append((raw_messages(tool, case.request), dict(tool.input_schema)))
+    result = subprocess.run(
+        [sys.executable, "-c", RAW_SCRIPT],
+        input=json.dumps([str(model_path), N_CTX, n_threads, MAX_TOKENS, calls]),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120 + 60 * len(cases),
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"raw llama-cpp-python failed: {result.stderr[-1000:]}")
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    return [(Answer(text, int(n), float(s)), str(error)) for text, n, s, error in answers]
+
+
+def raw_case(
+    number: int, case: ToolCase, tool: StoredTool, answer: Answer, error: str
+) -> CaseResult:
+    """Case ``number``'s raw ``answer`` scored against ``tool``'s schema as it is (nothing
+    repaired); ``error`` is what llama-cpp-python raised instead of answering ("" if
+    nothing)."""
+
+    def result(valid: bool, exact: bool, reason: str) -> CaseResult:
+        return CaseResult(
+            case=number,
+            path="raw",
+            server=case.server,
+            expected_tool=mcp_tool_name(case.server, case.tool),
+            tool=mcp_tool_name(case.server, case.tool),
+            valid=valid,
+            right_tool=True,
+            exact=exact,
+            reason=reason,
+            tokens=answer.tokens,
+            generating_s=answer.generating_s,
+            answer=answer.text,
+        )
+
+    if error:
+        return result(False, False, f"llama-cpp-python failed: {error}")
+    try:
+        value = json.loads(answer.text)
+    except json.JSONDecodeError as exc:
+        return result(False, False, f"not JSON: {exc.msg}")
+    if not isinstance(value, dict):
+        return result(False, False, "not a JSON object")
+    problem = next(iter(validator_for(tool.input_schema).iter_errors(value)), None)
+    if problem is not None:
+        return result(False, False, f"not valid: {problem.message}")
+    exact, reason = _arguments_reason(value, case, tool.input_schema)
+    return result(True, exact, reason)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(":", 1)[0]
+
+
+def summarise(results: Sequence[CaseResult]) -> PathSummary:
+    """The shares and rate of one path's ``results``."""
+    count = len(results)
+    generated = sum(r.tokens - 1 for r in results if r.tokens > 1 and r.generating_s > 0)
+    seconds = sum(r.generating_s for r in results if r.tokens > 1 and r.generating_s > 0)
+    failures: dict[str, int] = {}
+    for r in results:
+        if r.reason:
+            kind = _reason_kind(r.reason)
+            failures[kind] = failures.get(kind, 0) + 1
+
+    def share(flag: str) -> float:
+        return round(sum(bool(getattr(r, flag)) for r in results) / count, 3) if count else 0.0
+
+    return PathSummary(
+        cases=count,
+        valid=share("valid"),
+        right_tool=share("right_tool"),
+        exact_arguments=share("exact"),
+        tokens_per_s=round(generated / seconds, 1) if seconds > 0 else 0.0,
+        failures=dict(sorted(failures.items())),
+    )
+
+
+async def measure_tools(
+    model_path: Path, *, models_dir: Path, n_threads: int, cases: int | None = None
+) -> ToolCallBenchmark:
+    """Run the benchmark described in the module docstring on the first ``cases`` cases
+    (all when ``None``)."""
+    schemas = load_schemas()
+    chosen = load_cases()[:cases]
+    project = await _project_path(model_path, models_dir, chosen, schemas, n_threads)
+    answers = await asyncio.to_thread(_raw_answers, model_path, chosen, schemas, n_threads)
+    raw = [
+        raw_case(number, case, schemas[case.server][case.tool], answer, error)
+        for number, (case, (answer, error)) in enumerate(zip(chosen, answers, strict=True))
+    ]
+    return ToolCallBenchmark(
+        model=model_path.name,
+        n_threads=n_threads,
+        cases=len(chosen),
+        project=summarise(project),
+        raw=summarise(raw),
+        results=tuple(project + raw),
+    )
+
+
+def format_report(result: ToolCallBenchmark) -> str:
+    """The two paths side by side, then what their failures were."""
+    lines = [
+        f"{result.model}, {result.n_threads} threads, {result.cases} cases",
+        f"{'path':<24}{'valid':>7}{'right tool':>12}{'exact args':>12}{'tokens/s':>10}",
+    ]
+    for name, summary in (
+        ("project (action schema)", result.project),
+        ("raw llama-cpp-python", result.raw),
+    ):
+        lines.append(
+            f"{name:<24}{summary.valid:>7.1%}{summary.right_tool:>12.1%}"
+            f"{summary.exact_arguments:>12.1%}{summary.tokens_per_s:>10.1f}"
+        )
+    lines.append("(raw is told the tool; the project's path must also choose it)")
+    for name, summary in (("project", result.project), ("raw", result.raw)):
+        if summary.failures:
+            counts = ", ".join(f"{kind} {count}" for kind, count in summary.failures.items())
+            lines.append(f"{name} failures: {counts}")
+    return "\n".join(lines)
