@@ -6,7 +6,8 @@ it should give one tool of a public MCP server, whose real schema is stored besi
 runs offline. Each case is answered twice, greedily, on the same GGUF file:
 
 - the project's path: the case's tool and up to three others (from the same server first) as
-  engine tools, named ``SERVER.TOOL`` as MCP tools are; the agent's system prompt and task
+  engine tools, named ``SERVER.TOOL`` as MCP tools are, of which the agent loop's tool choice
+  (``select_tools``) offers the most relevant few, best first; the agent's system prompt and task
   message as the agent loop writes them; the answer generated under the action schema's
   grammar by the model worker, then read as the agent loop reads it (``parse_action``, which
   checks it with ``validate_action``). The model must choose the tool as well as fill it in,
@@ -42,11 +43,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from purpose_desktop.engine.loop.action_schema import action_schema
+from purpose_desktop.engine.loop.agent_loop import TOOLS_PER_STEP
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
 from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.names import mcp_tool_name
+from purpose_desktop.engine.tools.selection import select_tools
 from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamDone, TokenDelta
 from purpose_desktop.models.pool import LocalModelPool
@@ -279,7 +282,9 @@ async def project_case(
     schemas: Mapping[str, Mapping[str, StoredTool]],
 ) -> CaseResult:
     stored = offered(number, case, schemas)
-    tools = [engine_tool(tool) for tool in stored]
+    # As the agent loop does on every step: the few tools most relevant to the task, best
+    # first.
+    tools = list(select_tools(case.request, [engine_tool(t) for t in stored], limit=TOOLS_PER_STEP))
     expected = mcp_tool_name(case.server, case.tool)
 
     def result(answer: Answer, tool: str, valid: bool, exact: bool, reason: str) -> CaseResult:
