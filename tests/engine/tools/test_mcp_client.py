@@ -273,3 +273,32 @@ def test_importing_the_app_and_the_engine_does_not_import_the_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "False"
+
+
+def test_stopping_a_session_task_passes_on_the_callers_own_cancellation() -> None:
+    from purpose_desktop.engine.tools.mcp.client import _cancelled
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.2)  # closing a session takes a while
+            raise
+
+    async def scenario() -> None:
+        session = asyncio.create_task(slow_to_stop())
+        await asyncio.sleep(0)
+        await _cancelled(session)  # the task's own cancellation is taken
+        assert session.cancelled()
+
+        session = asyncio.create_task(slow_to_stop())
+        await asyncio.sleep(0)
+        stopping = asyncio.create_task(_cancelled(session))
+        await asyncio.sleep(0.05)
+        stopping.cancel()  # the caller is cancelled while it waits
+        with pytest.raises(asyncio.CancelledError):
+            await stopping
+        await asyncio.sleep(0.3)
+        assert session.done()
+
+    asyncio.run(scenario())

@@ -406,6 +406,12 @@ def _size(path: Path) -> int:
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended. A cancellation of the caller itself
+    while it waits is passed on, not taken for the task's own."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
