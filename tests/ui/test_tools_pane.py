@@ -112,8 +112,8 @@ def test_the_pane_lists_servers_and_tools_and_shows_a_failed_servers_reason_and_
         window.tabs.setCurrentWidget(window.tools_tab)
         pane = window.tools_pane
         await listed(pane)
-        assert pane.server_state("time") == "started, 2 tools"
-        assert pane.server_state("own").startswith("started, ")
+        assert pane.server_state("time") == "works, 2 tools"
+        assert pane.server_state("own").startswith("works, ")
         assert pane.server_state("flaky") == (
             "failed: stopped before it answered. It wrote: quitting as asked. Its log: "
             f"{mcp_log(window, 'flaky')}"
@@ -194,7 +194,7 @@ def test_restart_starts_a_failed_server_again_and_stops_the_servers_runs_use(
         pane.server_view.restart_button.click()
         assert pane.progress_row.isVisible()
         await listed(pane)
-        assert pane.server_state("flaky").startswith("started, ")
+        assert pane.server_state("flaky").startswith("works, ")
         assert "flaky started again" in pane.notice_text
         assert "stopped too" in pane.notice_text
         # The run's server was stopped: the next run starts a new one.
@@ -358,7 +358,7 @@ def test_importing_a_claude_desktop_file_adds_its_server_and_its_tools(
         await until(lambda: "Imported" in pane.notice_text)
         await listed(pane)
         assert "added imported" in pane.notice_text
-        assert pane.server_state("imported").startswith("started, ")
+        assert pane.server_state("imported").startswith("works, ")
         assert "imported.echo" in pane.tools_of("imported")
         pane.select_server("imported")
         assert "in the system keyring" in pane.server_view.setting("Environment:")

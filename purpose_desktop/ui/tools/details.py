@@ -29,7 +29,7 @@ def state_text(detail: ServerDetail) -> str:
         named = f"The MCP server '{state.name}' "
         return f"failed: {state.problem.removeprefix(named)}"
     count = state.tools or 0
-    return f"started, {count} tool{'' if count == 1 else 's'}"
+    return f"works, {count} tool{'' if count == 1 else 's'}"
 
 
 def source_text(source: str) -> str:

@@ -275,7 +275,7 @@ def test_importing_the_app_and_the_engine_does_not_import_the_sdk() -> None:
     assert result.stdout.strip() == "False"
 
 
-def test_stopping_a_session_task_passes_on_the_callers_own_cancellation() -> None:
+def test_stopping_a_session_waits_for_it_and_passes_on_the_callers_own_cancellation() -> None:
     from purpose_desktop.engine.tools.mcp.client import _cancelled
 
     async def slow_to_stop() -> None:
@@ -295,10 +295,11 @@ def test_stopping_a_session_task_passes_on_the_callers_own_cancellation() -> Non
         await asyncio.sleep(0)
         stopping = asyncio.create_task(_cancelled(session))
         await asyncio.sleep(0.05)
-        stopping.cancel()  # the caller is cancelled while it waits
+        stopping.cancel()  # the caller is cancelled while it waits: it waits on, then says so
+        await asyncio.sleep(0.05)
+        stopping.cancel()
         with pytest.raises(asyncio.CancelledError):
             await stopping
-        await asyncio.sleep(0.3)
         assert session.done()
 
     asyncio.run(scenario())

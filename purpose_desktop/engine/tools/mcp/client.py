@@ -337,7 +337,7 @@ class _Session:
 
     async def close(self) -> None:
         self.stop.set()
-        await asyncio.shield(self.task)
+        await _ended(self.task)
 
 
 def _result_text(result: CallToolResult) -> str:
@@ -406,12 +406,20 @@ def _size(path: Path) -> int:
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended. A cancellation of the caller itself
-    while it waits is passed on, not taken for the task's own."""
+    """Cancel ``task`` and wait until it has ended (see :func:`_ended`)."""
     task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
+    await _ended(task)
+
+
+async def _ended(task: asyncio.Task[None]) -> None:
+    """Wait until ``task`` has ended, whatever its outcome. A server being stopped is waited
+    for even when the caller is cancelled meanwhile, so that no process outlives the call;
+    the caller's cancellation is passed on afterwards."""
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
