@@ -199,7 +199,7 @@ def test_the_same_hand_over_twice_is_caught_like_a_repeated_call(tmp_path: Path)
     second = [s for s in outcome.steps if s.action.tool == "delegate"][1]
     assert not second.observation.ok
     assert second.observation.text.startswith(
-        "Not handed over again: the same hand-over gave 'helper answered: red'"
+        'Not handed over again: the same hand-over gave "helper answered: red"'
     )
 
 
@@ -263,3 +263,26 @@ def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Pa
         )
     )
     assert outcome.answer == "Paris"
+
+
+def test_a_call_made_again_is_told_what_it_gave_as_it_was(tmp_path: Path) -> None:
+    script = iter(
+        [
+            act("note", text="red"),
+            act("note", text="blue"),
+            act("read_notes"),
+            act("read_notes"),
+            act("finish", answer="red and blue"),
+        ]
+    )
+    model = team_model(lambda messages: next(script))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6), "Keep two colours."
+        )
+    )
+    assert outcome.status == "completed", outcome.error
+    again = outcome.steps[3].observation
+    assert not again.ok
+    # The notes' two lines as they are, not escaped into one.
+    assert again.text.startswith('Not run again: the same call gave "1. red\n2. blue".')

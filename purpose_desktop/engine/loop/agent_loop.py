@@ -496,7 +496,7 @@ class AgentLoop:
         return Observation(
             f"Not {'handed over' if action.tool == DELEGATE else 'run'} again: the same "
             f"{'hand-over' if action.tool == DELEGATE else 'call'} gave "
-            f"{previous.observation.text!r}. {FINISH_HINT}",
+            f'"{previous.observation.text}". {FINISH_HINT}',
             ok=False,
         )
 
