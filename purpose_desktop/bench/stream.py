@@ -95,12 +95,22 @@ def _raw_rate(path: Path, n_ctx: int, n_threads: int, tokens: int) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-async def answer_rate(
-    model: ChatModel, options: GenerationOptions, messages: Sequence[ChatMessage] = PROMPT
-) -> float:
-    """Tokens/s of ``model`` answering ``messages``, from its first token to its last."""
-    # The worker sends its first token alone and batches the rest, so the tokens after the
-    # first come from the count it reports at the end, like the raw side's chunk count.
+@dataclass(frozen=True)
+class Answer:
+    """What a model wrote, how many tokens, and the seconds from its first token to its
+    last."""
+
+    text: str
+    tokens: int
+    generating_s: float
+
+
+async def timed_answer(
+    model: ChatModel, messages: Sequence[ChatMessage], options: GenerationOptions
+) -> Answer:
+    """``model``'s answer to ``messages``, its token count (as the model reports it at the
+    end) and the time from its first token to its last (0 with no token)."""
+    parts: list[str] = []
     first: float | None = None
     last = 0.0
     tokens = 0
@@ -108,10 +118,21 @@ async def answer_rate(
         if isinstance(item, TokenDelta):
             last = time.perf_counter()
             first = first or last
+            parts.append(item.text)
         elif isinstance(item, StreamDone):
             tokens = item.usage.completion_tokens
-    assert first is not None and tokens > 1, "the model layer produced too few tokens"
-    return (tokens - 1) / (last - first)
+    return Answer("".join(parts), tokens, last - first if first is not None else 0.0)
+
+
+async def answer_rate(
+    model: ChatModel, options: GenerationOptions, messages: Sequence[ChatMessage] = PROMPT
+) -> float:
+    """Tokens/s of ``model`` answering ``messages``, from its first token to its last."""
+    # The worker sends its first token alone and batches the rest, so the tokens after the
+    # first come from the count it reports at the end, like the raw side's chunk count.
+    answer = await timed_answer(model, messages, options)
+    assert answer.tokens > 1 and answer.generating_s > 0, "the model layer produced too few tokens"
+    return (answer.tokens - 1) / answer.generating_s
 
 
 async def measure_stream(

@@ -35,13 +35,13 @@ import math
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
+from purpose_desktop.bench.stream import Answer, timed_answer
 from purpose_desktop.engine.loop.action_schema import action_schema
 from purpose_desktop.engine.loop.agent_loop import TOOLS_PER_STEP
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
@@ -51,7 +51,7 @@ from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.names import mcp_tool_name
 from purpose_desktop.engine.tools.selection import select_tools
 from purpose_desktop.models.base import ChatModel
-from purpose_desktop.models.messages import ChatMessage, GenerationOptions, StreamDone, TokenDelta
+from purpose_desktop.models.messages import GenerationOptions
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 from purpose_desktop.models.structured import validator_for
@@ -247,34 +247,6 @@ def _arguments_reason(
 # --- the project's path -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What a model wrote, how many tokens, and the seconds from its first token to its
-    last."""
-
-    text: str
-    tokens: int
-    generating_s: float
-
-
-async def _generate(
-    model: ChatModel, messages: Sequence[ChatMessage], options: GenerationOptions
-) -> Answer:
-    """The model's answer, its token count, and the time from its first token to its last."""
-    parts: list[str] = []
-    first: float | None = None
-    last = 0.0
-    tokens = 0
-    async for item in model.stream_chat(messages, options):
-        if isinstance(item, TokenDelta):
-            last = time.perf_counter()
-            first = first or last
-            parts.append(item.text)
-        elif isinstance(item, StreamDone):
-            tokens = item.usage.completion_tokens
-    return Answer("".join(parts), tokens, last - first if first is not None else 0.0)
-
-
 async def project_case(
     model: ChatModel,
     number: int,
@@ -310,7 +282,7 @@ async def project_case(
     except ValueError as exc:
         return result(nothing, "", False, False, f"cannot be offered: {exc}")
     options = GenerationOptions(max_tokens=MAX_TOKENS, temperature=0.0, json_schema=schema)
-    answer = await _generate(model, head_messages(system, case.request), options)
+    answer = await timed_answer(model, head_messages(system, case.request), options)
     try:
         action = parse_action(answer.text, tools).action
     except ActionParseError as exc:
