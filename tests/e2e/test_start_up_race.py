@@ -6,6 +6,7 @@ store's catalog, and nothing unexpected in the log."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -69,3 +70,4 @@ def test_the_start_up_work_never_fails_however_its_threads_meet(tmp_path: Path) 
         assert code == 0, stderr
         assert "Traceback" not in stderr + log, log
         assert (Paths(home).models_dir / model.name).is_file()
+        shutil.rmtree(home)  # each home holds a copy of the model
