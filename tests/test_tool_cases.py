@@ -211,6 +211,25 @@ def test_the_project_path_scores_a_right_a_wrong_and_an_unreadable_answer() -> N
     )
 
 
+def test_a_model_that_keeps_to_schemas_is_offered_only_the_tool_a_request_points_at() -> None:
+    number, case = next(
+        (n, c) for n, c in enumerate(CASES) if c.request.startswith("Tell me the current time in")
+    )
+    name = mcp_tool_name(case.server, case.tool)
+    seen: list[GenerationOptions] = []
+
+    def function(messages: Sequence[ChatMessage], options: GenerationOptions) -> str:
+        seen.append(options)
+        return json.dumps({"tool": name, **case.arguments, "thought": "look it up"})
+
+    model = FunctionModel(function, keeps_to_schemas=True)
+    result = asyncio.run(project_case(model, number, case, SCHEMAS))
+    assert (result.valid, result.exact) == (True, True)
+    ((options,),) = [seen]
+    assert options.json_schema is not None
+    assert [b["properties"]["tool"]["const"] for b in options.json_schema["anyOf"]] == [name]
+
+
 def test_a_finish_instead_of_a_call_is_no_valid_call() -> None:
     number, case = _case("get_current_time")
     result = asyncio.run(

@@ -7,11 +7,12 @@ runs offline. Each case is answered twice, greedily, on the same GGUF file:
 
 - the project's path: the case's tool and up to three others (from the same server first) as
   engine tools, named ``SERVER.TOOL`` as MCP tools are, of which the agent loop's tool choice
-  (``select_tools``) offers the most relevant few, best first; the agent's system prompt and task
-  message as the agent loop writes them; the answer generated under the action schema's
+  (``select_tools``) offers the most relevant few, best first, or, as at a turn's first step,
+  the one the request clearly points at alone (``clear_call``); the agent's system prompt and
+  task message as the agent loop writes them; the answer generated under the action schema's
   grammar by the model worker, then read as the agent loop reads it (``parse_action``, which
-  checks it with ``validate_action``). The model must choose the tool as well as fill it in,
-  and may choose to finish instead, as an agent may.
+  checks it with ``validate_action``). Unless the request clearly points at one tool, the
+  model must choose the tool as well as fill it in, and may finish instead, as an agent may.
 - raw llama-cpp-python, in a process of its own once the worker has stopped: a ``Llama`` given
   the tool's name and description and the request, and the tool's ``inputSchema`` as
   ``response_format={"type": "json_object", "schema": ...}``, as a user of llama-cpp-python
@@ -44,6 +45,7 @@ from typing import Any, Literal
 from purpose_desktop.bench.stream import Answer, timed_answer
 from purpose_desktop.engine.loop.action_schema import action_schema
 from purpose_desktop.engine.loop.agent_loop import TOOLS_PER_STEP
+from purpose_desktop.engine.loop.choices import Choices, clear_call
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
 from purpose_desktop.engine.specs import AgentSpec
@@ -253,10 +255,12 @@ async def project_case(
     case: ToolCase,
     schemas: Mapping[str, Mapping[str, StoredTool]],
 ) -> CaseResult:
-    stored = offered(number, case, schemas)
-    # As the agent loop does on every step: the few tools most relevant to the task, best
-    # first.
-    tools = list(select_tools(case.request, [engine_tool(t) for t in stored], limit=TOOLS_PER_STEP))
+    every = [engine_tool(t) for t in offered(number, case, schemas)]
+    # As the agent loop does at a turn's first step: the few tools most relevant to the
+    # task, best first, or the one it clearly points at alone.
+    most_relevant = Choices(select_tools(case.request, every, limit=TOOLS_PER_STEP))
+    choices = clear_call(model, case.request, every, most_relevant) or most_relevant
+    tools = choices.tools
     expected = mcp_tool_name(case.server, case.tool)
 
     def result(answer: Answer, tool: str, valid: bool, exact: bool, reason: str) -> CaseResult:
@@ -277,14 +281,14 @@ async def project_case(
 
     nothing = Answer("", 0, 0.0)
     try:
-        schema = action_schema(tools)
-        system = system_prompt(AGENT, tools, (), (), ())
+        schema = action_schema(tools, can_finish=choices.can_finish)
+        system = system_prompt(AGENT, tools, (), (), (), can_finish=choices.can_finish)
     except ValueError as exc:
         return result(nothing, "", False, False, f"cannot be offered: {exc}")
     options = GenerationOptions(max_tokens=MAX_TOKENS, temperature=0.0, json_schema=schema)
     answer = await timed_answer(model, head_messages(system, case.request), options)
     try:
-        action = parse_action(answer.text, tools).action
+        action = parse_action(answer.text, tools, can_finish=choices.can_finish).action
     except ActionParseError as exc:
         return result(answer, "", False, False, f"not a valid action: {exc}")
     if action.tool not in {tool.name for tool in tools}:

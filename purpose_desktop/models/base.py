@@ -32,6 +32,15 @@ class HasContextSize(Protocol):
 
 
 @runtime_checkable
+class KeepsToSchemas(Protocol):
+    """A model whose answer keeps to ``GenerationOptions.json_schema`` (a llama.cpp grammar,
+    Ollama's ``format``, a server's ``response_format``), so that an answer can be asked for
+    in parts, each under a schema of its own."""
+
+    keeps_to_schemas: bool
+
+
+@runtime_checkable
 class CountsTokens(Protocol):
     """A model whose own tokenizer is at hand (a local one), so prompts are fitted exactly."""
 

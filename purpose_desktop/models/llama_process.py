@@ -146,6 +146,9 @@ class LlamaProcessModel:
     wait their turn. Use :meth:`start` to create one and :meth:`aclose` to end its process.
     """
 
+    #: Generation under a schema runs under its grammar (see :mod:`llama_grammar`).
+    keeps_to_schemas = True
+
     def __init__(
         self,
         name: str,

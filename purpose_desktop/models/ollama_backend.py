@@ -334,6 +334,9 @@ class OllamaChatModel:
     done.
     """
 
+    #: Ollama turns a schema given as ``format`` into a grammar.
+    keeps_to_schemas = True
+
     def __init__(
         self,
         name: str,

@@ -500,6 +500,10 @@ class OpenAIChatModel:
     completion tokens are the number of pieces received and the prompt tokens are 0.
     """
 
+    #: Most servers enforce ``response_format``; an answer from one that does not is still
+    #: read whole (see :class:`~purpose_desktop.engine.loop.actor.Actor`).
+    keeps_to_schemas = True
+
     def __init__(self, server: OpenAIServer, model_id: str, *, name: str | None = None) -> None:
         self.server = server
         self.model_id = model_id

@@ -39,11 +39,14 @@ async def _stream(reply: str, messages: Sequence[ChatMessage]) -> AsyncGenerator
 class ScriptedModel:
     """Answers each call with the next of ``replies``, streamed word by word.
 
-    The calls it received are kept in :attr:`calls` for assertions.
+    The calls it received are kept in :attr:`calls` for assertions. With
+    ``keeps_to_schemas`` it stands for a backend that keeps to schemas, so the engine asks
+    it for answers in parts (its replies must then be those parts).
     """
 
     replies: list[str]
     name: str = "scripted"
+    keeps_to_schemas: bool = False
     calls: list[tuple[list[ChatMessage], GenerationOptions]] = field(default_factory=list)
 
     async def stream_chat(
@@ -62,6 +65,7 @@ class FunctionModel:
 
     function: Reply
     name: str = "function"
+    keeps_to_schemas: bool = False
     calls: list[tuple[list[ChatMessage], GenerationOptions]] = field(default_factory=list)
 
     async def stream_chat(

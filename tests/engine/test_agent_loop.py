@@ -29,7 +29,7 @@ def test_a_calculator_step_then_finish_completes_the_run(tmp_path: Path) -> None
     events: list[ev.Event] = []
     outcome = asyncio.run(
         runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path), "What is 17 * 23?", [events.append]
+            one_agent_team(tmp_path), "Multiply 17 by 23.", [events.append]
         )
     )
     assert outcome.status == "completed"
@@ -122,7 +122,10 @@ def test_an_edited_action_runs_as_edited_and_always_allow_stops_asking(tmp_path:
     events.clear()
     outcome = asyncio.run(
         runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path, review="always"), "17 times 23", [events.append], review
+            one_agent_team(tmp_path, review="always"),
+            "seventeen times 23",
+            [events.append],
+            review,
         )
     )
     assert [e.output for e in of_type(events, ev.ToolFinished)] == ["391", "2"]

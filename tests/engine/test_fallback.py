@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.loop.fallback import RULE_THOUGHT, rule_action
+from purpose_desktop.engine.loop.fallback import (
+    ANSWERED_THOUGHT,
+    RULE_THOUGHT,
+    answered_by_calculator,
+    rule_action,
+)
 from purpose_desktop.engine.tools.builtin import builtin_tool
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.scripted import ScriptedProvider
@@ -69,6 +74,26 @@ def test_no_finish_on_a_failure_or_on_another_tools_output() -> None:
         rule_action("x", exchange("python", "exit status 0\n391"), CALCULATOR, can_finish=True)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("task", "expression", "answered"),
+    [
+        ("What is 17 * 23?", "17*23", True),
+        ("17 times 23", "17 * 23", True),
+        ("What is 17 * 23?", "17*24", False),  # not the task's expression
+        ("How many legs do 7 spiders have?", "7*8", False),  # no expression in the task
+    ],
+)
+def test_the_calculator_working_out_the_tasks_own_expression_answers_it(
+    task: str, expression: str, answered: bool
+) -> None:
+    last = Exchange(Action("calculator", {"expression": expression}), Observation("391", ok=True))
+    expected = Action("finish", {"answer": "391"}, ANSWERED_THOUGHT) if answered else None
+    assert answered_by_calculator(task, last) == expected
+    failed = Exchange(last.action, Observation("error", ok=False))
+    assert answered_by_calculator(task, failed) is None
+    assert answered_by_calculator(task, None) is None
 
 
 def test_a_model_that_never_writes_an_action_still_gets_the_sum_done(tmp_path: Path) -> None:

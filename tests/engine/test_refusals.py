@@ -1,6 +1,6 @@
 """Rules the agent loop keeps in code: what a person rejected or what failed is not proposed
-again and never raises Φ, hand-overs go only where they fit, and an agent that can only
-answer answers in its own words."""
+again and never raises Φ, hand-overs go only where they fit, an agent that can only answer
+answers in its own words, and a first step whose task clearly points at a tool calls it."""
 
 from __future__ import annotations
 
@@ -10,13 +10,23 @@ from pathlib import Path
 
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.critic import FAILED_STEP_FLAG
+from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning.memory import Heuristic
 from purpose_desktop.engine.loop.choices import misfit_handover
 from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
-from purpose_desktop.models.messages import ChatMessage
-from purpose_desktop.models.scripted import ScriptedProvider
-from tests.support.scripted_team import act, make_team, one_agent_team, runner, team_model
+from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.models.messages import ChatMessage, GenerationOptions
+from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
+from tests.support.scripted_team import (
+    act,
+    make_team,
+    memory_at,
+    one_agent_team,
+    runner,
+    team_model,
+)
 
 
 def of_type(events: list[ev.Event], kind: type[ev.E]) -> list[ev.E]:
@@ -286,3 +296,108 @@ def test_a_call_made_again_is_told_what_it_gave_as_it_was(tmp_path: Path) -> Non
     assert not again.ok
     # The notes' two lines as they are, not escaped into one.
     assert again.text.startswith('Not run again: the same call gave "1. red\n2. blue".')
+
+
+def schema_choices(options: GenerationOptions) -> list[str]:
+    """The actions an ask's schema allows, by name."""
+    schema = options.json_schema or {}
+    return [branch["properties"]["tool"]["const"] for branch in schema.get("anyOf", ())]
+
+
+def grammar_keeping(actions: list[str]) -> FunctionModel:
+    model = team_model(actions)
+    model.keeps_to_schemas = True
+    return model
+
+
+def act_calls(model: FunctionModel) -> list[GenerationOptions]:
+    return [options for _, options in model.calls if "anyOf" in (options.json_schema or {})]
+
+
+def test_a_first_step_whose_task_points_clearly_at_a_tool_is_held_to_calling_it(
+    tmp_path: Path,
+) -> None:
+    model = grammar_keeping([act("calculator", expression="7*8"), act("finish", answer="56")])
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[calculator, note, read_notes]"),
+            "How many legs do 7 spiders have?",
+        )
+    )
+    assert outcome.answer == "56"
+    first, second = act_calls(model)
+    assert schema_choices(first) == ["calculator"]
+    assert '"tool": "finish"' not in model.calls[0][0][0].content
+    # After the first observation the agent chooses again among everything.
+    assert schema_choices(second) == ["calculator", "note", "read_notes", "finish"]
+
+
+def test_once_the_calculator_worked_out_the_tasks_expression_its_result_is_the_answer(
+    tmp_path: Path,
+) -> None:
+    model = team_model([act("calculator", expression="17*23")])
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "What is 17 * 23?", [events.append]
+        )
+    )
+    assert (outcome.status, outcome.answer) == ("completed", "391")
+    assert len(act_calls(model)) == 1  # the model was not asked for the finish
+    finish = of_type(events, ev.ActionProposed)[-1]
+    assert (finish.tool, finish.parse_method, finish.attempts) == ("finish", "rule", 0)
+
+    # Another expression than the task's: the model is asked what comes next.
+    other = team_model([act("calculator", expression="17*24"), act("finish", answer="408")])
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": other})).run(
+            one_agent_team(tmp_path), "What is 17 * 23?"
+        )
+    )
+    assert outcome.answer == "408"
+    assert len(act_calls(other)) == 2
+
+
+def test_no_rule_holds_a_first_step_when_no_tool_stands_out_or_the_model_ignores_schemas(
+    tmp_path: Path,
+) -> None:
+    unclear = grammar_keeping([act("finish", answer="red, blue, yellow")])
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": unclear})).run(
+            one_agent_team(tmp_path), "Name the three primary colours."
+        )
+    )
+    assert schema_choices(act_calls(unclear)[0]) == ["calculator", "finish"]
+
+    ignoring = team_model([act("finish", answer="391")])
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": ignoring})).run(
+            one_agent_team(tmp_path), "What is 17*23?"
+        )
+    )
+    assert schema_choices(act_calls(ignoring)[0]) == ["calculator", "finish"]
+
+
+def test_when_the_clear_tools_call_is_refused_every_other_choice_is_offered(
+    tmp_path: Path,
+) -> None:
+    memory = memory_at(tmp_path / "m.sqlite3")
+    task = "What is 17*23?"
+    wrong = Action("calculator", {"expression": "17+23"})
+    asyncio.run(
+        memory.add_heuristic(
+            Heuristic("T", dead_ends.TIER, task, dead_ends.lesson(wrong, "it gave 40"))
+        )
+    )
+    model = grammar_keeping([act("calculator", expression="17+23"), act("finish", answer="391")])
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            one_agent_team(tmp_path), task, [events.append]
+        )
+    )
+    assert outcome.answer == "391"
+    first, second = act_calls(model)
+    assert (schema_choices(first), schema_choices(second)) == (["calculator"], ["finish"])
+    (warning,) = [e.message for e in events if isinstance(e, ev.WarningRaised)]
+    assert "asked again without calculator" in warning

@@ -58,7 +58,7 @@ def test_a_run_skips_what_its_team_allowed_and_keeps_what_the_person_remembers(
 ) -> None:
     team = one_agent_team(tmp_path, tools="[calculator, note]", review="always", max_steps=6)
     actions = [
-        act("calculator", expression="17*23"),
+        act("calculator", expression="23*17"),  # not the task's expression: no finish by rule
         act("note", text="391"),
         act("calculator", expression="391+0"),
         act("note", text="again"),

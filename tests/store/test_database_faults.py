@@ -409,7 +409,7 @@ async def run_filling_the_disk(
     )
     seen: list[ev.Event] = []
     outcome = await team_runner.run(
-        one_agent_team(folder), "What is 17 * 23?", [seen.append], learn=False
+        one_agent_team(folder), "Multiply 17 by 23.", [seen.append], learn=False
     )
 
     assert outcome.status == "completed"

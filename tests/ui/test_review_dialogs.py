@@ -281,7 +281,8 @@ def test_always_allow_stops_asking_about_that_tool_for_the_run(
 
     async def scenario() -> RunOutcome:
         running = desk.start(
-            act("calculator", expression="17*23"),
+            # Not the task's own expression as written, so the run does not finish by rule.
+            act("calculator", expression="23*17"),
             act("calculator", expression="391+0"),
             act("finish", answer="391"),
         )
@@ -304,7 +305,7 @@ def test_always_allow_stops_asking_about_that_tool_for_the_run(
         ("calculator", "policy"),
         ("finish", "person"),
     ]
-    assert [e.arguments["expression"] for e in desk.events(ev.ToolStarted)] == ["17*23", "391+0"]
+    assert [e.arguments["expression"] for e in desk.events(ev.ToolStarted)] == ["23*17", "391+0"]
 
 
 def test_the_slider_moved_with_arrow_keys_overrides_the_score_and_teaches_the_critic(

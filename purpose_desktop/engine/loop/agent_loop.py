@@ -39,11 +39,12 @@ from purpose_desktop.engine.loop.actor import Actor, Proposal, StepFailed
 from purpose_desktop.engine.loop.choices import (
     Choices,
     Refusal,
+    clear_call,
     failed_before,
     misfit_handover,
     same_call,
 )
-from purpose_desktop.engine.loop.fallback import rule_action
+from purpose_desktop.engine.loop.fallback import answered_by_calculator, rule_action
 from purpose_desktop.engine.loop.prompts import (
     answer_prompt,
     head_messages,
@@ -337,9 +338,14 @@ class AgentLoop:
             )
         )
         used = [h.id for h in heuristics if h.id is not None]
-        choices = Choices(
+        answered = answered_by_calculator(turn.task, turn.exchanges[-1] if turn.exchanges else None)
+        if answered is not None and self._refusal(turn, answered, used) is None:
+            turn.proposed(step, answered, "rule", attempts=0)
+            return answered, tuple(used)
+        offered = Choices(
             select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True, turn.teammates
         )
+        choices = _first_call(turn, offered) or offered
         resamples = 0
         while True:
             proposal = await self._ask(turn, heuristics, choices, last, resamples)
@@ -347,6 +353,11 @@ class AgentLoop:
             refusal = self._refusal(turn, action, used)
             if refusal is None:
                 break
+            if choices is not offered and offered.without(action) is not None:
+                # The rule's one tool is refused: the model chooses among the others.
+                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
+                choices = offered = offered.without(action) or offered
+                continue
             narrowed = choices.without(action)
             # A call that failed or was rejected may need only other arguments: one other
             # sample first, with the same choices; the same proposal again takes it away.
@@ -674,6 +685,11 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
         or heuristic.pinned
         or similarity(heuristic.pattern, task) >= RELEVANT
     )
+
+
+def _first_call(turn: _Turn, offered: Choices) -> Choices | None:
+    """The rule's choices for a turn's first step (:func:`clear_call`), if any."""
+    return None if turn.exchanges else clear_call(turn.model, turn.task, turn.tools, offered)
 
 
 def _misfit(turn: _Turn, action: Action) -> Refusal | None:

@@ -5,6 +5,9 @@ same thing again. So the rules are kept in code: a proposal that a rule refuses 
 of the choices (its tool, finishing, or handing over leaves the schema for that ask) and the
 model is asked again. The rules:
 
+- a turn's first step, when its task clearly points at one of the agent's tools, calls that
+  tool (see :func:`clear_call`); if the call is refused, every other choice is offered;
+
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
 - a hand-over of work that the agent's own tools or expertise fit better than the teammate's
@@ -27,7 +30,9 @@ from purpose_desktop.engine.loop.routing import expertise_score, needs_tools
 from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.text import shorten
 from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.tools.selection import clear_choice
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
+from purpose_desktop.models.base import ChatModel, KeepsToSchemas
 
 REASON_CHARS = 160
 SUBTASK_CHARS = 60
@@ -59,6 +64,26 @@ class Choices:
         if narrower == self or not (narrower.tools or narrower.can_finish or narrower.teammates):
             return None
         return narrower
+
+
+def clear_call(
+    model: ChatModel, task: str, tools: Sequence[Tool], offered: Choices
+) -> Choices | None:
+    """The choices of a turn's first step when ``task`` clearly points at one of the agent's
+    ``tools`` (:func:`~purpose_desktop.engine.tools.selection.clear_choice`) and ``offered``
+    holds it: that tool alone, to be called. ``None`` when no tool stands out, or when
+    ``model`` does not keep to schemas (:class:`KeepsToSchemas`), as nothing would hold it
+    to the one choice.
+
+    A small model offered three tools and finishing picks the wrong tool, or finishes
+    without calling any, far more often than this rule is wrong (docs/benchmarks.md).
+    """
+    if not (isinstance(model, KeepsToSchemas) and model.keeps_to_schemas):
+        return None
+    tool = clear_choice(task, tools)
+    if tool is None or tool not in offered.tools:
+        return None
+    return Choices((tool,), can_finish=False)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ action, a step would fail. Two rules still make progress where what to do is pla
   improve it). Other tools' output is not an answer as it stands.
 
 Anything else is left to fail: a guess would be worse than a clear error.
+
+One rule does not wait for the model: once the calculator has worked out the very expression
+the task holds, its result is the answer (:func:`answered_by_calculator`). A small model
+shown that result goes on calling tools, or finishes with a number of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
+ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
 # A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
 _OPERATOR = (
@@ -51,6 +56,27 @@ def rule_action(
         return None
     answer = one_line(_ANSWERED.sub("", last.observation.text))
     return Action(FINISH, {"answer": answer}, RULE_THOUGHT) if answer else None
+
+
+def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
+    """Finishing with the calculator's result when ``last`` (the latest exchange) worked out
+    the arithmetic expression ``task`` holds, spaces aside; ``None`` otherwise."""
+    if last is None or last.action.tool != CALCULATOR.name or not last.observation.ok:
+        return None
+    found = _EXPRESSION.search(task)
+    given = last.action.arguments.get("expression")
+    if (
+        found is None
+        or not isinstance(given, str)
+        or _bare(given) != _bare(_symbols(found.group()))
+    ):
+        return None
+    answer = one_line(last.observation.text)
+    return Action(FINISH, {"answer": answer}, ANSWERED_THOUGHT) if answer else None
+
+
+def _bare(expression: str) -> str:
+    return "".join(expression.split())
 
 
 def _symbols(expression: str) -> str:

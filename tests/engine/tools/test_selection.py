@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
-from purpose_desktop.engine.tools.selection import relevance, select_tools
+from purpose_desktop.engine.tools.selection import clear_choice, relevance, select_tools
 
 
 def names(tools: tuple[Tool, ...]) -> list[str]:
@@ -111,3 +111,28 @@ def test_the_light_name_list_matches_the_tools() -> None:
     from purpose_desktop.engine.tools.names import BUILTIN_TOOL_NAMES
 
     assert tuple(tool.name for tool in BUILTIN_TOOLS) == BUILTIN_TOOL_NAMES
+
+
+@pytest.mark.parametrize(
+    ("task", "clear"),
+    [
+        ("What is 17*23?", "calculator"),
+        ("How many legs do 7 spiders have?", "calculator"),
+        ("Use the read_notes tool", "read_notes"),
+        ("Save the summary to report.md", "write_file"),
+        # one shared verb is not enough, and a file named is every file tool's signal
+        ("Write a poem about the sea", None),
+        ("Read the file notes.txt and summarise it", None),
+        ("Name three primary colours", None),
+    ],
+)
+def test_only_a_tool_far_ahead_of_the_others_is_a_clear_choice(
+    task: str, clear: str | None
+) -> None:
+    chosen = clear_choice(task, BUILTIN_TOOLS)
+    assert (chosen.name if chosen else None) == clear
+
+
+def test_there_is_no_clear_choice_among_no_tools() -> None:
+    assert clear_choice("What is 17*23?", ()) is None
+    assert clear_choice("What is 17*23?", (_tool("calculator"),)) is _tool("calculator")
