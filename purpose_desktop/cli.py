@@ -2,9 +2,10 @@
 adds), headless subcommands otherwise.
 
 Exit codes: 0 success; 1 a run that started and failed (a model that cannot be loaded is found
-out here), or whose record could not be saved; 2 bad input or environment caught before
-anything ran, such as a missing or malformed team file or a number out of range (the message
-says what to fix); 130 interrupted.
+out here), or whose record could not be saved, and a team whose models do not fit the memory
+budget together (``teams check``); 2 bad input or environment caught before anything ran, such
+as a missing or malformed team file or a number out of range (the message says what to fix);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -368,6 +369,13 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     export.add_argument("file", type=Path, metavar="FILE", help="the .yaml or .toml file")
     delete = teams_commands.add_parser("delete", help="forget a saved team")
     delete.add_argument("name", metavar="NAME", help="the team's name")
+    check = teams_commands.add_parser(
+        "check",
+        help="whether a team file's local models fit the memory budget together "
+        "(exit 1 when they do not)",
+    )
+    check.add_argument("team_file", type=Path, metavar="TEAM_FILE", help="a .yaml or .toml team")
+    check.add_argument("--json", action="store_true", help="print JSON")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,6 +462,7 @@ def _store_command(args: argparse.Namespace) -> int:
         ("teams", "list"): lambda: cli_store.teams_list(as_json=args.json, limit=args.limit),
         ("teams", "export"): lambda: cli_store.teams_export(args.name, args.file),
         ("teams", "delete"): lambda: cli_store.teams_delete(args.name),
+        ("teams", "check"): lambda: cli_store.teams_check(args.team_file, as_json=args.json),
     }
     action = getattr(args, f"{args.command}_command")
     return actions[(args.command, action)]()

@@ -1,8 +1,10 @@
 """``purpose-desktop runs | memory | teams``: what the store keeps, at the terminal.
 
 ``runs`` lists, shows, resumes, exports and imports runs; ``memory`` exports and imports the
-teams' memory; ``teams`` saves team files in the database, lists, exports and deletes them.
-Only ``runs resume`` starts the model machinery; the others open the database alone. What the
+teams' memory; ``teams`` saves team files in the database, lists, exports and deletes them,
+and checks a team file's models against the memory budget. Only ``runs resume`` starts the
+model machinery; ``teams check`` reads model files' headers and opens no database; the others
+open the database alone. What the
 person can fix (an unknown run, a bad file) is a :class:`~purpose_desktop.errors.UserError`:
 one line, exit code 2.
 """
@@ -341,6 +343,31 @@ def teams_delete(name: str) -> int:
     on_store(lambda store: TeamsService(store).delete(name))
     print(f"Deleted team {name}.")
     return 0
+
+
+def teams_check(team_file: Path, *, as_json: bool) -> int:
+    """Whether the team's local models fit the memory budget for models together: 0 when
+    they do, 1 when they do not (or one cannot be measured)."""
+    from purpose_desktop.cli_run import terminal_settings
+    from purpose_desktop.config import Paths
+    from purpose_desktop.services.teams import check_team_file
+
+    paths = Paths.from_environment()
+    paths.ensure()
+    settings = terminal_settings(paths)
+    fit = asyncio.run(
+        check_team_file(
+            team_file,
+            paths.models_dir,
+            context_size=settings.context_size,
+            memory_mib=settings.model_memory_mib,
+        )
+    )
+    if as_json:
+        _print_json(dataclasses.asdict(fit))
+    else:
+        print("\n".join(fit.lines))
+    return 0 if fit.fits else 1
 
 
 # --- helpers -------------------------------------------------------------------------

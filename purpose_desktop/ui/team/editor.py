@@ -1,17 +1,19 @@
 """The team editor: the team's own fields, its agents, and the form of the chosen agent.
 
 It holds the :class:`TeamDraft` being edited and checks it after every change, marking each
-invalid field where it is. Files, saving and asking before losing changes are the team
-pane's business.
+invalid field where it is, and says whether the team's local models fit the memory budget
+together. Files, saving and asking before losing changes are the team pane's business.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import replace
 
+from purpose_desktop.engine.team_fit import ROUTER, TeamFit, models_fit
 from purpose_desktop.models.catalog import CatalogEntry
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.team.agent_form import AgentForm
 from purpose_desktop.ui.team.approvals import ApprovalsBox
 from purpose_desktop.ui.team.draft import (
@@ -23,9 +25,10 @@ from purpose_desktop.ui.team.draft import (
     new_team_draft,
     with_new_agent,
 )
-from purpose_desktop.ui.team.model_choice import ModelChoice, suggested_model
+from purpose_desktop.ui.team.model_choice import FITS_COLOUR, ModelChoice, suggested_model
 from purpose_desktop.ui.widgets.builders import read_only_table
 from purpose_desktop.ui.widgets.field_marks import (
+    ERROR_COLOUR,
     FORM_STYLE,
     FieldMark,
     add_row,
@@ -65,6 +68,11 @@ class TeamEditor(QtWidgets.QWidget):
         for column in range(len(AGENT_COLUMNS) - 1):
             header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
         self.agents_error = error_label()
+        self.fit_label = QtWidgets.QLabel("")
+        self.fit_label.setObjectName("teamFit")
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        set_by_name(self.fit_label, "textInteractionFlags", "TextSelectableByMouse")
         # Mnemonics keep clear of the window's menus and tabs, as in the agent form.
         self.add_button = QtWidgets.QPushButton("&Add agent")
         self.remove_button = QtWidgets.QPushButton("Remove a&gent")
@@ -75,6 +83,8 @@ class TeamEditor(QtWidgets.QWidget):
         self._draft = new_team_draft("")
         self._check = check_draft(self._draft)
         self._catalog: tuple[Sequence[CatalogEntry], int] = ((), 0)
+        self._catalog_known = False
+        self._fit: TeamFit | None = None
         self._build_layout()
         self._connect()
 
@@ -94,6 +104,7 @@ class TeamEditor(QtWidgets.QWidget):
         column.addWidget(QtWidgets.QLabel("<b>Agents</b>"))
         column.addWidget(self.agents, 1)
         column.addWidget(self.agents_error)
+        column.addWidget(self.fit_label)
         column.addLayout(buttons)
         column.addWidget(self.approvals)
 
@@ -142,10 +153,18 @@ class TeamEditor(QtWidgets.QWidget):
         self._recheck()
         self._select(0)
 
+    @property
+    def fit(self) -> TeamFit | None:
+        """Whether the team's local models fit the memory budget together, as shown; ``None``
+        until the catalog is known."""
+        return self._fit
+
     def set_catalog(self, entries: Sequence[CatalogEntry], budget_bytes: int) -> None:
         self._catalog = (entries, budget_bytes)
+        self._catalog_known = True
         self.default_model.set_catalog(entries, budget_bytes)
         self.form.set_catalog(entries, budget_bytes)
+        self._show_fit()
 
     def suggested_model(self) -> str:
         """The team's default model, or the catalog's best fit: what a new agent starts on."""
@@ -211,6 +230,28 @@ class TeamEditor(QtWidgets.QWidget):
         if index is not None:
             self.form.show_problems(agent_problems(problems, index))
         self.remove_button.setEnabled(index is not None)
+        self._show_fit()
+
+    def _show_fit(self) -> None:
+        # Worked out from the catalog already in memory, so no file is read here: a model
+        # file the catalog does not hold is said to be not measured (the CLI's check reads it).
+        if not self._catalog_known:
+            self._fit = None
+            self.fit_label.setText("Reading the models…")
+            return
+        draft = self._draft
+        uses = [(agent.name, agent.model) for agent in draft.agents]
+        router = draft.router.model or draft.default_model
+        if router:
+            uses.append((ROUTER, router))
+        entries, budget = self._catalog
+        fit = models_fit(draft.name.strip() or "Untitled team", uses, entries, budget)
+        self._fit = fit
+        head, *rest = (html.escape(line.strip()) for line in fit.lines)
+        if fit.fits or fit.total_bytes > budget:
+            colour = FITS_COLOUR if fit.fits else ERROR_COLOUR
+            head = f'<span style="color:{colour}">{head}</span>'
+        self.fit_label.setText(head + "".join(f"<br>{line}" for line in rest))
 
     def _fill_row(self, row: int) -> None:
         agent = self._draft.agents[row]
