@@ -223,7 +223,8 @@ def test_a_run_is_recorded_and_read_back(opened: Store, tmp_path: Path) -> None:
         tmp_path,
         opened,
         journal,
-        [act("calculator", expression="17*23"), act("finish", answer="391")],
+        # Not the task's expression as written, so the model (not a rule) gives the finish.
+        [act("calculator", expression="23*17"), act("finish", answer="391")],
     )
 
     async def scenario() -> RunOutcome:
