@@ -105,14 +105,21 @@ def team_fit(
 
     A local reference is looked up in ``files`` first (entries for the files the caller
     resolved the team's references to), then in ``catalog`` by its reference, then by its
-    path; one found nowhere is ``unknown``. The router's model (``router.model``, else
-    ``default_model``) counts as one the team uses.
+    path; one found nowhere is ``unknown``.
     """
-    uses = [(agent.name, agent.model) for agent in team.agents]
-    router = team.router.model or team.default_model
-    if router:
-        uses.append((ROUTER, router))
+    agents = [(agent.name, agent.model) for agent in team.agents]
+    uses = model_uses(agents, team.router.model or team.default_model)
     return models_fit(team.name, uses, catalog, budget_bytes, files=files)
+
+
+def model_uses(agents: Sequence[tuple[str, str]], router: str | None) -> list[tuple[str, str]]:
+    """Who uses which model: ``agents`` (name, model reference) and, in a team of more than
+    one agent, :data:`ROUTER` with ``router`` (the router's model, else the default one),
+    which picks among agents whose expertise ties. A team of one never asks it."""
+    uses = list(agents)
+    if router and len(agents) > 1:
+        uses.append((ROUTER, router))
+    return uses
 
 
 def models_fit(

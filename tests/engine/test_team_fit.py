@@ -137,3 +137,16 @@ def test_a_team_of_remote_models_needs_none_of_the_budget(catalog: list[CatalogE
     assert fit.fits
     assert fit.total_bytes == 0
     assert fit.lines[0] == "Team Crew fits: it runs no local model, so it needs none of the budget."
+
+
+def test_the_router_counts_in_a_team_of_several_and_not_in_a_team_of_one(
+    catalog: list[CatalogEntry],
+) -> None:
+    several = team_fit(team(SMOLLM, SMOLLM, default_model=GEMMA), catalog, 2**40)
+    assert {m.reference: m.users for m in several.models} == {
+        SMOLLM: ("a", "b"),
+        GEMMA: (ROUTER,),
+    }
+    alone = team_fit(team(SMOLLM, default_model=GEMMA), catalog, 2**40)
+    assert {m.reference: m.users for m in alone.models} == {SMOLLM: ("a",)}
+    assert alone.total_bytes == memory(catalog, SMOLLM)

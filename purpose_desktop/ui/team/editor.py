@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import replace
 
-from purpose_desktop.engine.team_fit import ROUTER, TeamFit, models_fit
+from purpose_desktop.engine.team_fit import TeamFit, model_uses, models_fit
 from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.team.agent_form import AgentForm
@@ -240,10 +240,10 @@ class TeamEditor(QtWidgets.QWidget):
             self.fit_label.setText("Reading the models…")
             return
         draft = self._draft
-        uses = [(agent.name, agent.model) for agent in draft.agents]
-        router = draft.router.model or draft.default_model
-        if router:
-            uses.append((ROUTER, router))
+        uses = model_uses(
+            [(agent.name, agent.model) for agent in draft.agents],
+            draft.router.model or draft.default_model,
+        )
         entries, budget = self._catalog
         fit = models_fit(draft.name.strip() or "Untitled team", uses, entries, budget)
         self._fit = fit
