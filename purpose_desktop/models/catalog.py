@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from purpose_desktop.errors import ModelError
-from purpose_desktop.models.bundled import BUNDLED_MODELS, bundled_model_path
+from purpose_desktop.models.bundled import BUNDLED_MODELS, bundled_model_metadata
 from purpose_desktop.models.families import family_for, is_instruction_tuned
-from purpose_desktop.models.gguf_metadata import read_gguf_metadata
+from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
 from purpose_desktop.models.memory import estimate_memory
 from purpose_desktop.models.references import BUNDLED_SCHEME
 
@@ -35,13 +35,12 @@ class CatalogEntry:
     error: str | None = None
 
 
-def _describe(reference: str, title: str, path: Path, n_ctx: int) -> CatalogEntry:
-    metadata = read_gguf_metadata(path)
+def _describe(reference: str, title: str, metadata: GGUFMetadata, n_ctx: int) -> CatalogEntry:
     return CatalogEntry(
         reference=reference,
         title=title,
         backend="llama.cpp",
-        path=str(path),
+        path=str(metadata.path),
         family=family_for(metadata.architecture, metadata.name).name,
         architecture=metadata.architecture,
         parameters=metadata.parameter_count,
@@ -59,22 +58,22 @@ def list_local_models(models_dir: Path, n_ctx: int = 2048) -> list[CatalogEntry]
     at a context of ``n_ctx`` tokens.
 
     A model that cannot be read is listed with its ``error`` rather than left out, so the user
-    sees why it is not usable. This reads files (and joins the bundled Gemma chunks on first
-    use): call it off the UI loop.
+    sees why it is not usable. This reads file headers (the bundled Gemma's from its first
+    chunk until it is first loaded): call it off the UI loop.
     """
     entries: list[CatalogEntry] = []
     for key, bundled in BUNDLED_MODELS.items():
         reference = BUNDLED_SCHEME + key
         try:
-            path = bundled_model_path(key, models_dir)
-            entries.append(_describe(reference, bundled.title, path, n_ctx))
+            metadata = bundled_model_metadata(key, models_dir)
+            entries.append(_describe(reference, bundled.title, metadata, n_ctx))
         except ModelError as exc:
             entries.append(
                 CatalogEntry(reference, bundled.title, "llama.cpp", None, error=str(exc))
             )
     for path in sorted(models_dir.glob("*.gguf")):
         try:
-            entries.append(_describe(path.name, path.stem, path, n_ctx))
+            entries.append(_describe(path.name, path.stem, read_gguf_metadata(path), n_ctx))
         except ModelError as exc:
             entries.append(
                 CatalogEntry(path.name, path.stem, "llama.cpp", str(path), error=str(exc))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -184,6 +185,22 @@ def read_gguf_metadata(path: Path) -> GGUFMetadata:
         raise GGUFFormatError(
             f"{path} is truncated: the file ends inside its header "
             f"({size} bytes). It may be an incomplete download."
+        ) from None
+
+
+def read_joined_gguf_metadata(path: Path, parts: Sequence[Path]) -> GGUFMetadata:
+    """The header of the GGUF file that ``parts`` make when joined in order, to be written at
+    ``path``, read from the first part without joining them. The header must lie whole in
+    the first part; :class:`GGUFFormatError` says what is wrong otherwise."""
+    try:
+        size = sum(part.stat().st_size for part in parts)
+        with parts[0].open("rb") as handle:
+            return _parse(path, size, handle)
+    except (OSError, IndexError) as exc:
+        raise GGUFFormatError(f"The parts of {path.name} cannot be read: {exc}") from None
+    except _Truncated:
+        raise GGUFFormatError(
+            f"The header of {path.name} does not fit in its first part ({parts[0]})."
         ) from None
 
 

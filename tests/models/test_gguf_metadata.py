@@ -3,8 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from purpose_desktop.models.bundled import gemma3_path, smollm2_path
-from purpose_desktop.models.gguf_metadata import GGUFFormatError, read_gguf_metadata
+from purpose_desktop.models.bundled import bundled_model_metadata, gemma3_path, smollm2_path
+from purpose_desktop.models.catalog import list_local_models
+from purpose_desktop.models.gguf_metadata import (
+    GGUFFormatError,
+    read_gguf_metadata,
+    read_joined_gguf_metadata,
+)
 
 
 def test_reads_smollm2_header_without_loading_it() -> None:
@@ -22,6 +27,36 @@ def test_bundled_gemma_has_no_chat_template(shared_models_dir: Path) -> None:
     assert metadata.architecture == "gemma3"
     assert metadata.chat_template is None
     assert metadata.quantisation == "Q4_K_M"
+
+
+def test_the_gemma_chunks_are_described_without_joining_them(
+    tmp_path: Path, shared_models_dir: Path
+) -> None:
+    joined = read_gguf_metadata(gemma3_path(shared_models_dir))
+    fresh = tmp_path / "models"
+    (entry,) = [e for e in list_local_models(fresh) if e.reference == "bundled:gemma3-270m"]
+    assert not fresh.exists()  # nothing written: the header came from the first chunk
+    assert entry.error is None
+    assert entry.path == str(fresh / "bundled" / joined.path.name)
+    assert (entry.size_bytes, entry.parameters, entry.context_length, entry.architecture) == (
+        joined.size_bytes,
+        joined.parameter_count,
+        joined.context_length,
+        joined.architecture,
+    )
+    # Once joined (a load does it), the file itself is read and says the same.
+    assert bundled_model_metadata("gemma3-270m", shared_models_dir).values == joined.values
+
+
+def test_parts_whose_first_one_cuts_the_header_short_say_so(tmp_path: Path) -> None:
+    data = smollm2_path().read_bytes()
+    first, second = tmp_path / "part0", tmp_path / "part1"
+    first.write_bytes(data[:1000])
+    second.write_bytes(data[1000:2000])
+    with pytest.raises(GGUFFormatError, match="does not fit in its first part"):
+        read_joined_gguf_metadata(tmp_path / "model.gguf", [first, second])
+    with pytest.raises(GGUFFormatError, match="cannot be read"):
+        read_joined_gguf_metadata(tmp_path / "model.gguf", [tmp_path / "missing"])
 
 
 def test_empty_file(tmp_path: Path) -> None:
