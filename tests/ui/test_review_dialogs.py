@@ -669,6 +669,38 @@ def test_an_mcp_tool_shows_its_server_its_hints_in_words_and_both_approvals(
     assert decided.args == [ActionDecision("approve", always_allow=True, remember="server")]
 
 
+def test_a_wider_approval_ticks_and_locks_the_narrower_ones_it_covers(
+    qtbot: QtBot, window: QtWidgets.QWidget, screenshot: Screenshot
+) -> None:
+    dialog = ActionReviewDialog(mcp_request(a_tool("time.get_current_time")), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    run, tool, server = (
+        dialog.always_allow_box,
+        dialog.remember_tool_box,
+        dialog.remember_server_box,
+    )
+
+    def state() -> list[tuple[bool, bool]]:
+        return [(box.isChecked(), box.isEnabled()) for box in (run, tool, server)]
+
+    run.setChecked(True)  # the person's own choice, kept under the wider ones
+    server.setChecked(True)
+    assert state() == [(True, False), (True, False), (True, True)]
+    dialog.resize(DIALOG_WIDTH, dialog.sizeHint().height())
+    screenshot(dialog, "review-server-approval-covers-the-tool")
+    server.setChecked(False)
+    assert state() == [(True, True), (False, True), (False, True)]
+    tool.setChecked(True)
+    assert state() == [(True, False), (True, True), (False, True)]
+    run_was_unticked = ActionReviewDialog(mcp_request(a_tool("time.get_current_time")), window)
+    qtbot.addWidget(run_was_unticked)
+    run_was_unticked.remember_tool_box.setChecked(True)
+    run_was_unticked.remember_tool_box.setChecked(False)
+    assert not run_was_unticked.always_allow_box.isChecked()
+    assert run_was_unticked.always_allow_box.isEnabled()
+
+
 @pytest.mark.parametrize(
     ("hints", "said"),
     [

@@ -330,6 +330,12 @@ class ActionReviewDialog(ReviewDialog):
             "revoke it in the Team pane)"
         )
         self.remember_server_box.setVisible(self.server is not None and bool(request.team))
+        # Narrowest first: each approval covers those before it.
+        self._scopes = (self.always_allow_box, self.remember_tool_box, self.remember_server_box)
+        self._own_choice = {box: False for box in self._scopes}
+        self._linking = False
+        for box in self._scopes[1:]:
+            box.toggled.connect(self._cover_narrower_scopes)
         self._lay_out()
         self.approve_button.clicked.connect(self.approve)
         self.edit_button.clicked.connect(self.approve_edited)
@@ -425,6 +431,28 @@ class ActionReviewDialog(ReviewDialog):
     def reject_action(self) -> None:
         """Reject the action with the reason typed so far (which may be empty)."""
         self._decide(ActionDecision("reject", reason=self.reason_edit.text().strip()))
+
+    def _cover_narrower_scopes(self) -> None:
+        """Show what a ticked approval covers: allowing the server allows the tool, and
+        allowing the tool for the team allows it for this run, so those boxes are ticked and
+        locked while it is; unticking it gives them back the person's own choice."""
+        if self._linking:
+            return
+        self._linking = True
+        try:
+            covered = False
+            for box in reversed(self._scopes):
+                if covered:
+                    if box.isEnabled():
+                        self._own_choice[box] = box.isChecked()
+                    box.setChecked(True)
+                    box.setEnabled(False)
+                elif not box.isEnabled():
+                    box.setEnabled(True)
+                    box.setChecked(self._own_choice[box])
+                covered = covered or (box.isChecked() and not box.isHidden())
+        finally:
+            self._linking = False
 
     def _always_allow(self) -> bool:
         return self.request.tool is not None and (
