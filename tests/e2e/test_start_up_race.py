@@ -31,7 +31,9 @@ def listed_in_catalog(paths: Paths, name: str) -> bool:
             rows = connection.execute("SELECT path FROM model_catalog").fetchall()
     except sqlite3.Error:  # not made yet, or being migrated
         return False
-    return any(path is not None and Path(path).name == name for (path,) in rows)
+    # In the models folder: the bundled SmolLM2 is listed under the same file name.
+    added = paths.models_dir / name
+    return any(path is not None and Path(path) == added for (path,) in rows)
 
 
 def start_with_file(home: Path, model: Path) -> tuple[int, str, str]:
