@@ -19,6 +19,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from purpose_desktop.config import HOME_ENV, Paths, example_team_file
+from purpose_desktop.models.catalog import CatalogEntry, list_local_models
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -94,6 +95,12 @@ def screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Any,
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder kept for the session, so the bundled Gemma is assembled only once."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def catalog(shared_models_dir: Path) -> list[CatalogEntry]:
+    """The local catalog of the bundled models, listed once for the session."""
+    return list_local_models(shared_models_dir)
 
 
 @pytest.fixture

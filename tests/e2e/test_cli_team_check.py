@@ -13,20 +13,13 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.config import HOME_ENV
-from purpose_desktop.models.catalog import CatalogEntry, list_local_models
+from purpose_desktop.models.catalog import CatalogEntry
+from tests.support.catalog import GEMMA, MIB, SMOLLM
 
 pytestmark = pytest.mark.process
 
 TIMEOUT = 240
-SMOLLM = "bundled:smollm2-135m"
-GEMMA = "bundled:gemma3-270m"
-MIB = 2**20
 EXECUTABLE = shutil.which("purpose-desktop", path=str(Path(sys.executable).parent))
-
-
-@pytest.fixture(scope="module")
-def catalog(shared_models_dir: Path) -> list[CatalogEntry]:
-    return list_local_models(shared_models_dir)
 
 
 @pytest.fixture

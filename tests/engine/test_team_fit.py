@@ -6,25 +6,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
 from purpose_desktop.engine.specs import TeamSpec
 from purpose_desktop.engine.team_fit import ROUTER, team_fit
-from purpose_desktop.models.catalog import CatalogEntry, list_local_models
-
-SMOLLM = "bundled:smollm2-135m"
-GEMMA = "bundled:gemma3-270m"
-MIB = 2**20
-
-
-@pytest.fixture(scope="module")
-def catalog(shared_models_dir: Path) -> list[CatalogEntry]:
-    return list_local_models(shared_models_dir)
-
-
-def memory(catalog: list[CatalogEntry], reference: str) -> int:
-    entry = next(e for e in catalog if e.reference == reference)
-    assert entry.memory_bytes is not None, entry.error
-    return entry.memory_bytes
+from purpose_desktop.models.catalog import CatalogEntry
+from tests.support.catalog import GEMMA, MIB, SMOLLM, memory
 
 
 def team(*models: str, default_model: str | None = None) -> TeamSpec:

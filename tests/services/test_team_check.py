@@ -13,23 +13,10 @@ from pathlib import Path
 import pytest
 from purpose_desktop.engine.team_fit import TeamFit
 from purpose_desktop.errors import TeamFileError
-from purpose_desktop.models.catalog import CatalogEntry, list_local_models
+from purpose_desktop.models.bundled import gemma3_path
+from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.services.teams import check_team_file
-
-SMOLLM = "bundled:smollm2-135m"
-GEMMA = "bundled:gemma3-270m"
-MIB = 2**20
-
-
-@pytest.fixture(scope="module")
-def catalog(shared_models_dir: Path) -> list[CatalogEntry]:
-    return list_local_models(shared_models_dir)
-
-
-def memory(catalog: list[CatalogEntry], reference: str) -> int:
-    entry = next(e for e in catalog if e.reference == reference)
-    assert entry.memory_bytes is not None, entry.error
-    return entry.memory_bytes
+from tests.support.catalog import GEMMA, MIB, SMOLLM, memory
 
 
 def write_team(folder: Path, *models: str) -> Path:
@@ -49,8 +36,7 @@ def check(path: Path, models_dir: Path, memory_mib: int | None) -> TeamFit:
 def test_a_file_beside_the_team_is_measured_and_counted(
     tmp_path: Path, shared_models_dir: Path, catalog: list[CatalogEntry]
 ) -> None:
-    gemma = next(e.path for e in catalog if e.reference == GEMMA)
-    assert gemma is not None
+    gemma = gemma3_path(shared_models_dir)  # joined: the catalog lists it before it is
     beside = tmp_path / "mine.gguf"
     try:
         os.link(gemma, beside)  # another path to the same bytes: not the catalog's file

@@ -12,27 +12,14 @@ from typing import Any
 import pytest
 from purpose_desktop.config import Paths, resources_dir
 from purpose_desktop.engine.team_file import load_team
-from purpose_desktop.models.catalog import CatalogEntry, list_local_models
+from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.qt import QtGui, QtWidgets
 from purpose_desktop.ui.team.pane import TeamPane
 from pytestqt.qtbot import QtBot
+from tests.support.catalog import GEMMA, MIB, SMOLLM, memory
 
-SMOLLM = "bundled:smollm2-135m"
-GEMMA = "bundled:gemma3-270m"
-MIB = 2**20
 FITS = "#2e7d32"
 DOES_NOT_FIT = "#c62828"
-
-
-@pytest.fixture(scope="module")
-def catalog(shared_models_dir: Path) -> list[CatalogEntry]:
-    return list_local_models(shared_models_dir)
-
-
-def memory(catalog: list[CatalogEntry], reference: str) -> int:
-    entry = next(e for e in catalog if e.reference == reference)
-    assert entry.memory_bytes is not None, entry.error
-    return entry.memory_bytes
 
 
 @pytest.fixture

@@ -239,6 +239,12 @@ def _idf(query: _Query, documents: Sequence[_Document]) -> dict[str, float]:
     return idf
 
 
+def _scores(query: _Query, documents: Sequence[_Document]) -> list[float]:
+    """Each document's score for ``query``, its words weighed by their IDF among them."""
+    idf = _idf(query, documents)
+    return [_score(query, document, idf) for document in documents]
+
+
 def relevance(task: str, tool: Tool, *, among: Sequence[Tool] | None = None) -> float:
     """How strongly ``task`` points at ``tool``: 0.0 when nothing in it does.
 
@@ -266,10 +272,7 @@ def select_tools(task: str, tools: Sequence[Tool], *, limit: int = 3) -> tuple[T
         raise ValueError(f"limit must be 0 or more, not {limit}")
     if not tools or limit == 0:
         return ()
-    query = _query(task)
-    documents = [_document_of(t) for t in tools]
-    idf = _idf(query, documents)
-    scores = [_score(query, d, idf) for d in documents]
+    scores = _scores(_query(task), [_document_of(t) for t in tools])
     order = sorted(range(len(tools)), key=lambda i: (-scores[i], i))
     return tuple(tools[i] for i in order[:limit])
 
@@ -288,8 +291,7 @@ def clear_choice(task: str, tools: Sequence[Tool]) -> Tool | None:
         return None
     query = _query(task)
     documents = [_document_of(t) for t in tools]
-    idf = _idf(query, documents)
-    scores = sorted(((_score(query, d, idf), i) for i, d in enumerate(documents)), reverse=True)
+    scores = sorted(((score, i) for i, score in enumerate(_scores(query, documents))), reverse=True)
     best, at = scores[0]
     runner_up = scores[1][0] if len(scores) > 1 else 0.0
     on_its_own = _score(query, documents[at], {})  # every word counted once, as relevance()
