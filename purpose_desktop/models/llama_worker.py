@@ -34,7 +34,7 @@ from purpose_desktop.models.llama_cpu import avoid_amx_repacking
 
 if TYPE_CHECKING:  # these import llama_cpp, which the worker loads only inside its error handling
     from purpose_desktop.models.llama_grammar import Grammars
-    from purpose_desktop.models.prompt_cache import PrefixCachingLlama
+    from purpose_desktop.models.worker_llama import WorkerLlama
 
 Message = dict[str, Any]
 
@@ -125,7 +125,7 @@ class _Batcher:
 
 
 def _chat(
-    llm: PrefixCachingLlama,
+    llm: WorkerLlama,
     grammars: Grammars,
     request: Message,
     send: Callable[[Message], None],
@@ -179,13 +179,13 @@ def _chat(
     )
 
 
-def _load(config: Message) -> PrefixCachingLlama:
-    from purpose_desktop.models.prompt_cache import PrefixCachingLlama
+def _load(config: Message) -> WorkerLlama:
+    from purpose_desktop.models.worker_llama import WorkerLlama
 
     # verbose=False would redirect the process's file descriptors while loading and hide why a
     # load failed; instead keep llama.cpp's log on stderr (the parent's log) while loading and
     # quieten it to warnings once the model is up.
-    llm = PrefixCachingLlama(
+    llm = WorkerLlama(
         prompt_cache_bytes=int(config.get("prompt_cache_bytes", 0)),
         model_path=config["model_path"],
         n_ctx=int(config["n_ctx"]),
