@@ -174,6 +174,12 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to measure the idle window first (3)",
     )
     ui.add_argument(
+        "--rounds",
+        type=_whole(1, 20),
+        default=5,
+        help="rounds of streaming to take the median of the slowest frames over (5; 1 to 20)",
+    )
+    ui.add_argument(
         "--model",
         help="a real model for every agent instead of the scripted ones, "
         "such as bundled:smollm2-135m",
@@ -753,6 +759,7 @@ def _bench_ui(args: argparse.Namespace) -> int:
         tokens=args.tokens,
         rate=args.rate,
         idle_seconds=args.idle_seconds,
+        rounds=args.rounds,
         model=args.model,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_report(result))

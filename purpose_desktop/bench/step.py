@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from purpose_desktop.bench.stream import answer_rate
+from purpose_desktop.bench.summary import MedianRange
 from purpose_desktop.config import example_team_file
 from purpose_desktop.engine.critic import INSTRUCTIONS
 from purpose_desktop.engine.loop.action_schema import action_schema
@@ -107,22 +107,6 @@ class StepTiming:
     @property
     def over_floor(self) -> float:
         return self.total_ms / self.floor_ms if self.floor_ms else float("nan")
-
-
-@dataclass(frozen=True)
-class MedianRange:
-    """The median of some samples, with their least and greatest."""
-
-    median: float
-    low: float
-    high: float
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> MedianRange:
-        finite = [value for value in values if math.isfinite(value)] or [float("nan")]
-        return cls(
-            round(statistics.median(finite), 3), round(min(finite), 3), round(max(finite), 3)
-        )
 
 
 @dataclass(frozen=True)

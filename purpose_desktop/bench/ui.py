@@ -31,7 +31,10 @@ What is measured, and why it is honest:
   whether each has a block limit it stays within.
 
 A warm-up run goes first: the first run of a session imports the engine's machinery, a one-off
-stall that is reported on its own rather than mixed into the streaming figures.
+stall that is reported on its own rather than mixed into the streaming figures. Then the runs
+stream in several rounds, one after another in the same window. The slowest frame of one round
+is one sample of a rare event on a shared machine, so the targets on maxima are held against
+the median of the rounds' maxima, reported with the least and greatest.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from purpose_desktop.bench.summary import MedianRange
 from purpose_desktop.config import Paths, load_settings
 from purpose_desktop.engine.events import Event, Subscriber, TokenStreamed
 from purpose_desktop.engine.learning.memory import MemoryStore
@@ -142,13 +146,14 @@ def _words(count: int, offset: int) -> str:
 @dataclass
 class PacedModel:
     """Streams JSON actions at ``rate`` tokens a second until it has produced ``budget``
-    tokens: ``note`` actions of :data:`STEP_TOKENS` tokens, then a ``finish``. Answers the
-    critic at once: only the actions stream into the window."""
+    tokens: ``note`` actions of :data:`STEP_TOKENS` tokens, then a ``finish``; the next run
+    starts over. Answers the critic at once: only the actions stream into the window."""
 
     name: str
     budget: int
     rate: float
     _steps: int = field(default=0, init=False)
+    _left: int = field(default=0, init=False)
 
     async def stream_chat(
         self, messages: Sequence[ChatMessage], options: GenerationOptions
@@ -165,27 +170,33 @@ class PacedModel:
         yield StreamDone("stop", Usage(1, len(pieces), time.perf_counter() - started))
 
     def _next_action(self) -> str:
+        if self._steps == 0:
+            self._left = self.budget
         self._steps += 1
-        # The last action finishes with what is left, kept short enough for an answer.
-        if self.budget <= FINISH_TOKENS:
-            action = _sized(
-                lambda n: json.dumps(
-                    {
-                        "tool": "finish",
-                        "answer": f"Noted {self._steps - 1} parts: " + _words(n, self._steps),
-                    }
-                ),
-                self.budget,
-            )
-        else:
-            action = _sized(
-                lambda n: json.dumps(
-                    {"tool": "note", "text": _words(n, self._steps), "thought": "next part"}
-                ),
-                min(STEP_TOKENS, self.budget - FINISH_TOKENS),
-            )
-        self.budget -= len(_pieces(action))
+        if self._left <= FINISH_TOKENS:
+            action = self._finish()
+            self._steps = 0  # the next run starts over
+            return action
+        action = _sized(
+            lambda n: json.dumps(
+                {"tool": "note", "text": _words(n, self._steps), "thought": "next part"}
+            ),
+            min(STEP_TOKENS, self._left - FINISH_TOKENS),
+        )
+        self._left -= len(_pieces(action))
         return action
+
+    def _finish(self) -> str:
+        """The last action: it finishes with what is left, kept short enough for an answer."""
+        return _sized(
+            lambda n: json.dumps(
+                {
+                    "tool": "finish",
+                    "answer": f"Noted {self._steps - 1} parts: " + _words(n, self._steps),
+                }
+            ),
+            self._left,
+        )
 
 
 async def _paced(pieces: Sequence[str], rate: float) -> AsyncIterator[str]:
@@ -458,6 +469,29 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class UiRound:
+    """One round: a run per agent, all streaming at once."""
+
+    streaming_lag_ms: Spread
+    streaming_seconds: float
+    token_to_paint_ms: Spread
+    tokens_streamed: int
+    tokens_painted: int
+    painted_tokens_per_s: float
+    paints: int
+    unmatched_frames: int
+    """Bridge frames whose text did not add up to the tokens noted for them (should be 0)."""
+    runs: tuple[str, ...]
+
+    @property
+    def whole(self) -> bool:
+        """Whether every run completed and every token it streamed was painted."""
+        return self.tokens_painted == self.tokens_streamed and all(
+            status == "completed" for status in self.runs
+        )
+
+
+@dataclass(frozen=True)
 class UiBenchmark:
     agents: int
     tokens_per_agent: int
@@ -466,27 +500,24 @@ class UiBenchmark:
     platform: str
     idle_lag_ms: Spread
     idle_seconds: float
-    streaming_lag_ms: Spread
-    streaming_seconds: float
+    rounds: tuple[UiRound, ...]
+    lag_p99_ms: MedianRange
+    """The rounds' streaming lag p99."""
+    lag_max_ms: MedianRange
+    """The rounds' largest streaming lag: the slowest frame."""
+    token_to_paint_max_ms: MedianRange
+    """The rounds' slowest token from the engine to the pixel."""
     lag_p99_ratio: float
-    """The streaming p99 lag over the idle window's."""
-    token_to_paint_ms: Spread
-    tokens_streamed: int
-    tokens_painted: int
-    painted_tokens_per_s: float
-    paints: int
-    unmatched_frames: int
-    """Bridge frames whose text did not add up to the tokens noted for them (should be 0)."""
+    """The median streaming p99 lag over the idle window's."""
     text_views: int
     """The run pane's text views that tokens were written into."""
     bounded: bool
-    """Whether each of them keeps a bounded number of lines."""
+    """Whether each of them kept a bounded number of lines through all the rounds."""
     max_blocks: int
     """The most lines (blocks) any of them held."""
     block_limit: int
     """That view's limit."""
     max_characters: int
-    runs: tuple[str, ...]
     warm_up_max_lag_ms: float
     """The largest lag in the session's first run, which imports the engine's machinery."""
     errors: tuple[str, ...]
@@ -501,12 +532,11 @@ class UiBenchmark:
     @property
     def meets_targets(self) -> bool:
         return (
-            self.streaming_lag_ms.p99 < TARGET_LAG_P99_MS
-            and self.streaming_lag_ms.max < TARGET_LAG_MAX_MS
-            and self.token_to_paint_ms.max < TARGET_TOKEN_TO_PAINT_MS
-            and self.tokens_painted == self.tokens_streamed
+            self.lag_p99_ms.median < TARGET_LAG_P99_MS
+            and self.lag_max_ms.median < TARGET_LAG_MAX_MS
+            and self.token_to_paint_max_ms.median < TARGET_TOKEN_TO_PAINT_MS
+            and all(round_.whole for round_ in self.rounds)
             and self.bounded
-            and all(status == "completed" for status in self.runs)
             and not self.errors
         )
 
@@ -516,7 +546,7 @@ class UiBenchmark:
 
 def format_report(result: UiBenchmark) -> str:
     """The result as a few lines for a person."""
-    idle, busy, paint = result.idle_lag_ms, result.streaming_lag_ms, result.token_to_paint_ms
+    idle = result.idle_lag_ms
     verdict = "met" if result.meets_targets else "NOT met"
     pace = (
         f"{result.tokens_per_agent} tokens each at {result.rate_per_agent:g} tokens/s"
@@ -526,27 +556,40 @@ def format_report(result: UiBenchmark) -> str:
     return "\n".join(
         [
             f"UI responsiveness: {result.agents} agents at once, {pace} ({result.model}), "
-            f"{result.platform}",
-            f"  loop lag, idle window:  p50 {idle.p50:6.2f}  p99 {idle.p99:6.2f}  "
-            f"max {idle.max:6.2f} ms  ({idle.samples} samples)",
-            f"  loop lag, streaming:    p50 {busy.p50:6.2f}  p99 {busy.p99:6.2f}  "
-            f"max {busy.max:6.2f} ms  ({busy.samples} samples; target p99 < "
-            f"{TARGET_LAG_P99_MS:g}, max < {TARGET_LAG_MAX_MS:g}; p99 {result.lag_p99_ratio:.1f}x "
-            "idle)",
-            f"  token -> paint:         p50 {paint.p50:6.2f}  p99 {paint.p99:6.2f}  "
-            f"max {paint.max:6.2f} ms  (target < {TARGET_TOKEN_TO_PAINT_MS:g})",
-            f"  painted {result.tokens_painted} of {result.tokens_streamed} tokens, "
-            f"{result.painted_tokens_per_s:.0f} tokens/s, in {result.paints} paints",
+            f"{result.platform}, {len(result.rounds)} rounds",
+            f"  loop lag, idle window: p50 {idle.p50:.2f}  p99 {idle.p99:.2f}  "
+            f"max {idle.max:.2f} ms  ({idle.samples} samples)",
+            *(_round_line(number, round_) for number, round_ in enumerate(result.rounds, 1)),
+            "  over the rounds, median (least-greatest):",
+            f"    loop lag p99        {_spread(result.lag_p99_ms)} ms  "
+            f"(target < {TARGET_LAG_P99_MS:g}; {result.lag_p99_ratio:.1f}x idle)",
+            f"    slowest frame       {_spread(result.lag_max_ms)} ms  "
+            f"(target < {TARGET_LAG_MAX_MS:g})",
+            f"    slowest token→paint {_spread(result.token_to_paint_max_ms)} ms  "
+            f"(target < {TARGET_TOKEN_TO_PAINT_MS:g})",
             f"  {result.text_views} text views written, "
             f"{'each bounded' if result.bounded else 'NOT all bounded'}: at most "
             f"{result.max_blocks} lines (limit {result.block_limit}), "
             f"{result.max_characters} characters",
-            f"  runs: {', '.join(result.runs)}; first run of the session: max lag "
-            f"{result.warm_up_max_lag_ms:.1f} ms",
+            f"  first run of the session: max lag {result.warm_up_max_lag_ms:.1f} ms",
             *(f"  error: {error}" for error in result.errors),
             f"  targets {verdict}",
         ]
     )
+
+
+def _round_line(number: int, round_: UiRound) -> str:
+    lag, paint = round_.streaming_lag_ms, round_.token_to_paint_ms
+    return (
+        f"  round {number}: lag p50 {lag.p50:.2f} p99 {lag.p99:.2f} max {lag.max:.2f} ms; "
+        f"token→paint p50 {paint.p50:.2f} p99 {paint.p99:.2f} max {paint.max:.2f} ms; "
+        f"painted {round_.tokens_painted} of {round_.tokens_streamed} "
+        f"({round_.painted_tokens_per_s:.0f}/s); runs {', '.join(round_.runs)}"
+    )
+
+
+def _spread(values: MedianRange) -> str:
+    return f"{values.median:6.2f} ({values.low:.2f}-{values.high:.2f})"
 
 
 # --- the session -----------------------------------------------------------------------------
@@ -558,11 +601,18 @@ class _Setup:
     tokens: int
     rate: float
     idle_seconds: float
+    rounds: int
     model: str | None
 
 
 def measure_ui(
-    *, agents: int, tokens: int, rate: float, idle_seconds: float, model: str | None = None
+    *,
+    agents: int,
+    tokens: int,
+    rate: float,
+    idle_seconds: float,
+    rounds: int = 5,
+    model: str | None = None,
 ) -> UiBenchmark:
     """Run the benchmark (see the module's docstring) in a throwaway home folder.
 
@@ -570,12 +620,13 @@ def measure_ui(
     models; ``rate`` then does not apply, and ``tokens`` only sets how many steps each agent
     may take.
     """
-    if agents < 1 or tokens < MIN_TOKENS or rate <= 0 or idle_seconds <= 0:
+    if agents < 1 or tokens < MIN_TOKENS or rate <= 0 or idle_seconds <= 0 or rounds < 1:
         raise UserError(
-            f"Give at least 1 agent, {MIN_TOKENS} tokens each, and a rate and an idle time above 0."
+            f"Give at least 1 agent, {MIN_TOKENS} tokens each, a rate and an idle time above 0, "
+            "and at least 1 round."
         )
     _use_offscreen_without_display()
-    setup = _Setup(agents, tokens, rate, idle_seconds, model)
+    setup = _Setup(agents, tokens, rate, idle_seconds, rounds, model)
     with tempfile.TemporaryDirectory(prefix="purpose-bench-ui-") as folder:
         paths = Paths(Path(folder))
         paths.ensure()
@@ -692,13 +743,13 @@ async def _measure(
     warm_up = bench_team(1, lambda _: model_of(0), steps)
     _, warm = await probe.during(runner.run(warm_up, task_for(1), [controller.bridge]))
     await _all_painted(ledger)
-    ledger.reset()
     watch.reset()
-    started = time.perf_counter()
-    runs, busy = await probe.during(_streams(window, runner, team))
-    seconds = time.perf_counter() - started
-    await _all_painted(ledger)
-    idle_lag, busy_lag = Spread.of(idle), Spread.of(busy)
+    rounds = [
+        await _round(window, runner, team, probe=probe, ledger=ledger, watch=watch)
+        for _ in range(setup.rounds)
+    ]
+    lag_p99 = MedianRange.of([round_.streaming_lag_ms.p99 for round_ in rounds])
+    idle_lag = Spread.of(idle)
     return UiBenchmark(
         agents=setup.agents,
         tokens_per_agent=setup.tokens,
@@ -707,23 +758,47 @@ async def _measure(
         platform=QtGui.QGuiApplication.platformName(),
         idle_lag_ms=idle_lag,
         idle_seconds=setup.idle_seconds,
-        streaming_lag_ms=busy_lag,
-        streaming_seconds=round(seconds, 2),
-        lag_p99_ratio=round(busy_lag.p99 / max(idle_lag.p99, 0.01), 2),
-        token_to_paint_ms=Spread.of(ledger.delays_ms),
-        tokens_streamed=ledger.streamed,
-        tokens_painted=ledger.painted,
-        painted_tokens_per_s=round(ledger.painted_per_second(), 1),
-        paints=watch.paints,
-        unmatched_frames=ledger.unmatched_frames,
+        rounds=tuple(rounds),
+        lag_p99_ms=lag_p99,
+        lag_max_ms=MedianRange.of([round_.streaming_lag_ms.max for round_ in rounds]),
+        token_to_paint_max_ms=MedianRange.of([round_.token_to_paint_ms.max for round_ in rounds]),
+        lag_p99_ratio=round(lag_p99.median / max(idle_lag.p99, 0.01), 2),
         text_views=len(watch.written),
         bounded=watch.bounded,
         max_blocks=watch.max_blocks,
         block_limit=watch.block_limit,
         max_characters=watch.max_characters,
-        runs=runs,
         warm_up_max_lag_ms=Spread.of(warm).max,
         errors=tuple(box.text() for box in reporter.open_dialogs),
+    )
+
+
+async def _round(
+    window: MainWindow,
+    runner: TeamRunner,
+    team: LoadedTeam,
+    *,
+    probe: LagProbe,
+    ledger: TokenLedger,
+    watch: ViewWatch,
+) -> UiRound:
+    """Stream a run per agent at once and wait for their last tokens to be painted."""
+    ledger.reset()
+    paints_before = watch.paints
+    started = time.perf_counter()
+    runs, busy = await probe.during(_streams(window, runner, team))
+    seconds = time.perf_counter() - started
+    await _all_painted(ledger)
+    return UiRound(
+        streaming_lag_ms=Spread.of(busy),
+        streaming_seconds=round(seconds, 2),
+        token_to_paint_ms=Spread.of(ledger.delays_ms),
+        tokens_streamed=ledger.streamed,
+        tokens_painted=ledger.painted,
+        painted_tokens_per_s=round(ledger.painted_per_second(), 1),
+        paints=watch.paints - paints_before,
+        unmatched_frames=ledger.unmatched_frames,
+        runs=runs,
     )
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.support.cli import purpose_desktop
 
 OFFSCREEN = {"QT_QPA_PLATFORM": "offscreen"}
@@ -20,7 +21,7 @@ def assert_spread(spread: dict[str, Any]) -> None:
     assert 0 <= spread["p50"] <= spread["p99"] <= spread["max"]
 
 
-def test_three_agents_streaming_into_the_window_report_lag_and_paint_delay(
+def test_three_agents_streaming_into_the_window_in_rounds_report_lag_and_paint_delay(
     tmp_path: Path,
 ) -> None:
     result = purpose_desktop(
@@ -32,6 +33,8 @@ def test_three_agents_streaming_into_the_window_report_lag_and_paint_delay(
         "150",
         "--idle-seconds",
         "0.5",
+        "--rounds",
+        "2",
         "--json",
         home=tmp_path,
         env=OFFSCREEN,
@@ -41,20 +44,29 @@ def test_three_agents_streaming_into_the_window_report_lag_and_paint_delay(
     assert result.returncode == (0 if report["meets_targets"] else 1)
     assert (report["agents"], report["tokens_per_agent"]) == (3, 150)
     assert report["platform"] == "offscreen"
-    assert report["runs"] == ["completed"] * 3
     assert report["errors"] == []
-    # Every token each agent streamed reached the window and was painted, and each bridge
-    # frame held exactly the tokens noted for it.
-    assert report["tokens_streamed"] == 3 * 150
-    assert report["tokens_painted"] == report["tokens_streamed"]
-    assert report["token_to_paint_ms"]["samples"] == report["tokens_painted"]
-    assert report["unmatched_frames"] == 0
-    for spread in ("idle_lag_ms", "streaming_lag_ms", "token_to_paint_ms"):
-        assert_spread(report[spread])
-    assert report["token_to_paint_ms"]["p50"] > 0
-    assert report["paints"] > 0
-    assert report["painted_tokens_per_s"] > 0
-    assert report["streaming_seconds"] > 0
+    assert len(report["rounds"]) == 2
+    for round_ in report["rounds"]:
+        assert round_["runs"] == ["completed"] * 3
+        # Every token each agent streamed reached the window and was painted, and each
+        # bridge frame held exactly the tokens noted for it.
+        assert round_["tokens_streamed"] == 3 * 150
+        assert round_["tokens_painted"] == round_["tokens_streamed"]
+        assert round_["token_to_paint_ms"]["samples"] == round_["tokens_painted"]
+        assert round_["unmatched_frames"] == 0
+        for spread in ("streaming_lag_ms", "token_to_paint_ms"):
+            assert_spread(round_[spread])
+        assert round_["token_to_paint_ms"]["p50"] > 0
+        assert round_["paints"] > 0
+        assert round_["painted_tokens_per_s"] > 0
+        assert round_["streaming_seconds"] > 0
+    assert_spread(report["idle_lag_ms"])
+    # The summaries are the median, least and greatest of the rounds' own figures.
+    maxima = sorted(round_["streaming_lag_ms"]["max"] for round_ in report["rounds"])
+    assert (report["lag_max_ms"]["low"], report["lag_max_ms"]["high"]) == (maxima[0], maxima[1])
+    assert report["lag_max_ms"]["median"] == pytest.approx(sum(maxima) / 2, abs=0.001)
+    paint_maxima = sorted(round_["token_to_paint_ms"]["max"] for round_ in report["rounds"])
+    assert report["token_to_paint_max_ms"]["high"] == paint_maxima[1]
     assert report["warm_up_max_lag_ms"] >= 0
     assert report["text_views"] >= 1
     assert report["bounded"] is True
@@ -68,3 +80,6 @@ def test_impossible_settings_are_refused_before_anything_runs(tmp_path: Path) ->
     assert result.returncode == 2
     assert "argument --agents: must be from 1 to 64, not 0" in result.stderr
     assert result.stdout == ""
+    result = purpose_desktop("bench", "ui", "--rounds", "0", home=tmp_path, env=OFFSCREEN)
+    assert result.returncode == 2
+    assert "argument --rounds: must be from 1 to 20, not 0" in result.stderr
