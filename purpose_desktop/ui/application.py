@@ -21,6 +21,7 @@ from purpose_desktop.config import Paths, Settings
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, qasync
+from purpose_desktop.ui.quiet_collector import QuietCollector, freeze_start_up
 from purpose_desktop.ui.review.gate import DialogReviewGate
 from purpose_desktop.ui.review.pending import PendingReviewsList
 from purpose_desktop.ui.run.controller import RunController
@@ -112,6 +113,9 @@ def build_main_window(
         make_pending_reviews=lambda: PendingReviewsList(review),
     )
     review.show_over(window)
+    collector = QuietCollector(window)
+    controller.bridge.tokens.connect(collector.busy)
+    controller.bridge.occurred.connect(collector.busy)
 
     def use_prices(prices: PriceTable) -> None:
         controller.runner.use_prices(prices)  # not before: that would make the runner now
@@ -161,6 +165,7 @@ def run_application(
         models=models,
     )
     window.show()
+    freeze_start_up()
     _serve_later_starts(window, instance_name)
     QtCore.QTimer.singleShot(0, lambda: _after_shown(app, window, quit_after_shown))
     window.add_files_when_started(add_models)
