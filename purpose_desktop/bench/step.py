@@ -3,9 +3,11 @@
 A fixed task runs on the bundled team ``calculator.yaml`` (its agent on SmolLM2 with the
 calculator; learning off, so every repeat starts from the same memory). Every model call the
 engine makes is recorded on its way through a wrapper around the model service: when it started,
-its first token, its end and its usage (prompt tokens sent and evaluated). A step runs from one
-proposal's first model call to the next one's (the last ends with the run), so it holds the
-agent's call, the critic's and everything the engine does around them.
+its first token, its end and its usage (prompt tokens sent and evaluated). A step runs from the
+engine's ``StepStarted`` to the next step's (the last ends with the run), so it holds the
+agent's call, the critic's and everything the engine does around them (retrieving memories,
+running the tool, recording). The runs share one memory database, as the app's do; each round
+of the tasks has a runner of its own, so none finds an earlier round's scores cached.
 
 Three comparisons, each measured in the same invocation:
 
@@ -14,7 +16,7 @@ Three comparisons, each measured in the same invocation:
   without a grammar. Its time to the first token plus the recorded answer's length at its own
   generation rate is the floor of that call; a step's floor is the sum over its calls.
 - the engine alone: the same team with scripted models that answer at once, so a step's time
-  is the engine's overhead.
+  is the engine's overhead (after one round not counted, which fills the database's caches).
 - a grammar's cost: the agent's prompt with all seven built-in tools, answered with and
   without the action schema.
 """
@@ -38,6 +40,7 @@ from purpose_desktop.bench.stream import answer_rate
 from purpose_desktop.bench.summary import MedianRange
 from purpose_desktop.config import example_team_file
 from purpose_desktop.engine.critic import INSTRUCTIONS
+from purpose_desktop.engine.events import Event, StepStarted
 from purpose_desktop.engine.loop.action_schema import action_schema
 from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
 from purpose_desktop.engine.loop.run import TeamRunner
@@ -66,6 +69,8 @@ TASKS = (
     "A box holds 12 eggs. How many eggs are in 7 boxes?",
 )
 SCRIPTED = "scripted"
+GRAMMAR_ROUNDS = 3
+"""Answers with and without the action schema after each repeat's runs."""
 TARGETS = {
     "constrained_ratio": ">= 0.85",
     "evaluated_share_from_step_2": "<= 0.3",
@@ -188,19 +193,16 @@ Step = tuple[StepTiming, list[_Call]]
 """A step's timing and the model calls it made."""
 
 
-def _steps(task: int, calls: Sequence[_Call], ended: float) -> list[Step]:
-    """The run's calls grouped into steps: a step starts with the agent's first call after a
-    score (retries with a simpler prompt stay in their step). The last step ends at
-    ``ended``."""
-    groups: list[list[_Call]] = []
-    for call in calls:
-        if not groups or (call.purpose == "act" and groups[-1][-1].purpose == "score"):
-            groups.append([])
-        groups[-1].append(call)
+def _steps(task: int, calls: Sequence[_Call], starts: Sequence[float], ended: float) -> list[Step]:
+    """The run's calls grouped into its steps: a step runs from the engine's ``StepStarted``
+    (``starts``) to the next step's, the last to ``ended``, and holds the calls that started
+    in it (an action, retries, the critic's score; a step the engine finished by rule has the
+    critic's call alone)."""
     steps = []
-    for number, group in enumerate(groups, start=1):
-        end = groups[number][0].started if number < len(groups) else ended
-        total = end - group[0].started
+    for number, (start, end) in enumerate(zip(starts, [*starts[1:], ended], strict=True), start=1):
+        group = [call for call in calls if start <= call.started < end]
+        if not group:
+            continue
         acts = [call for call in group if call.purpose == "act"]
         first = acts[0] if acts else group[0]
         generated = sum(call.usage.completion_tokens - 1 for call in acts)
@@ -215,8 +217,8 @@ def _steps(task: int, calls: Sequence[_Call], ended: float) -> list[Step]:
                     first_token_ms=1000 * ((first.first_token or first.ended) - first.started),
                     tokens_per_s=generated / generating if generating > 0 else float("nan"),
                     critic_ms=1000 * sum(call.seconds for call in group if call.purpose == "score"),
-                    overhead_ms=1000 * (total - sum(call.seconds for call in group)),
-                    total_ms=1000 * total,
+                    overhead_ms=1000 * (end - start - sum(call.seconds for call in group)),
+                    total_ms=1000 * (end - start),
                 ),
                 group,
             )
@@ -224,26 +226,53 @@ def _steps(task: int, calls: Sequence[_Call], ended: float) -> list[Step]:
     return steps
 
 
-async def _run(models: ModelService, team: LoadedTeam, folder: Path) -> list[Step]:
-    """Each task once with ``team``, learning off; the steps of every run."""
-    recording = _Recording(models)
-    engine = open_database(folder / "memory.sqlite3")
-    migrate(engine)
-    runner = TeamRunner(
-        recording,
-        DatabaseMemoryStore(engine),
-        workspaces_dir=folder / "workspaces",
-        max_answer_tokens=96,
-    )
-    steps: list[Step] = []
-    try:
+class _Runs:
+    """One memory database for a benchmark's runs on one kind of model, as the app has one for
+    all its runs; learning off. Each round of the tasks has a runner of its own, so no round
+    finds the critic's scores of an earlier one in the runner's cache."""
+
+    def __init__(self, models: ModelService, folder: Path) -> None:
+        self._recording = _Recording(models)
+        self._engine = open_database(folder / "memory.sqlite3")
+        migrate(self._engine)
+        self._memory = DatabaseMemoryStore(self._engine)
+        self._workspaces = folder / "workspaces"
+
+    async def tasks(self, team: LoadedTeam) -> list[Step]:
+        """Each task once with ``team``; the steps of every run."""
+        steps: list[Step] = []
+        # Events carry wall-clock times; calls are timed on the performance counter.
+        wall_to_counter = time.perf_counter() - time.time()
+        starts: list[float] = []
+
+        def note_step(event: Event) -> None:
+            if isinstance(event, StepStarted):
+                starts.append(event.timestamp + wall_to_counter)
+
+        runner = TeamRunner(
+            self._recording, self._memory, workspaces_dir=self._workspaces, max_answer_tokens=96
+        )
         for number, task in enumerate(TASKS, start=1):
-            recording.calls = []
-            await runner.run(team, task, learn=False)
-            steps += _steps(number, recording.calls, time.perf_counter())
+            self._recording.calls, starts[:] = [], []
+            await runner.run(team, task, [note_step], learn=False)
+            steps += _steps(number, self._recording.calls, starts, time.perf_counter())
+        return steps
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+async def _scripted_steps(team: LoadedTeam, repeats: int, folder: Path) -> list[Step]:
+    """The steps of ``repeats`` rounds of the tasks on the scripted model, after one round
+    not counted: the first runs on a database fill caches (the statements compiled for it,
+    the tools) that the app fills once."""
+    provider = ScriptedProvider({SCRIPTED: FunctionModel(_scripted_reply, SCRIPTED)})
+    runs = _Runs(provider, folder)
+    try:
+        await runs.tasks(team)
+        return [step for _ in range(repeats) for step in await runs.tasks(team)]
     finally:
-        engine.dispose()
-    return steps
+        runs.close()
 
 
 def _on_model(team: LoadedTeam, model: str, max_steps: int) -> LoadedTeam:
@@ -351,12 +380,14 @@ async def measure_step(
     measured: list[Step] = []
     rates: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
+        real = _Runs(router, Path(folder) / "real")
         try:
-            for repeat in range(repeats):
-                measured += await _run(router, team, Path(folder) / f"real{repeat}")
+            for _ in range(repeats):
+                measured += await real.tasks(team)
                 async with router.use(str(model_path), Path(folder), lambda _: None) as model:
-                    rates.append(await _grammar_rates(model, team))
+                    rates += [await _grammar_rates(model, team) for _ in range(GRAMMAR_ROUNDS)]
         finally:
+            real.close()
             await router.aclose()
         calls = [call for _, group in measured for call in group]
         floors = await asyncio.to_thread(_floors, model_path, n_ctx, n_threads, calls)
@@ -365,11 +396,9 @@ async def measure_step(
             replace(step, floor_ms=1000 * sum(floor_of[id(call)] for call in group))
             for step, group in measured
         ]
-        scripted = _on_model(team, SCRIPTED, max_steps)
-        provider = ScriptedProvider({SCRIPTED: FunctionModel(_scripted_reply, SCRIPTED)})
-        scripted_steps: list[Step] = []
-        for repeat in range(max(repeats, 5)):
-            scripted_steps += await _run(provider, scripted, Path(folder) / f"scripted{repeat}")
+        scripted_steps = await _scripted_steps(
+            _on_model(team, SCRIPTED, max_steps), max(repeats, 5), Path(folder) / "scripted"
+        )
     overhead = [step.overhead_ms for step, _ in scripted_steps]
     later = [step for step in steps if step.step >= 2 and step.prompt_sent]
     result = StepBenchmark(
