@@ -753,9 +753,7 @@ async def _measure(
     for _ in range(setup.rounds):
         # A person reads an answer before asking again: the window is quiet for a while.
         await asyncio.sleep(BETWEEN_ROUNDS_SECONDS)
-        rounds.append(
-            await _round(window, runner, team, probe=probe, ledger=ledger, watch=watch)
-        )
+        rounds.append(await _round(window, runner, team, probe=probe, ledger=ledger, watch=watch))
     lag_p99 = MedianRange.of([round_.streaming_lag_ms.p99 for round_ in rounds])
     idle_lag = Spread.of(idle)
     return UiBenchmark(

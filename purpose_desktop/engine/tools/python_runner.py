@@ -24,13 +24,16 @@ The child starts in a new session (POSIX) or process group (Windows); when the t
 passes, the output grows past :data:`MAX_OUTPUT_BYTES` or the calling task is cancelled, the
 process (its whole group on POSIX) is killed and waited for, so none is left behind.
 
-Limits of this sandbox, by design: an audit hook is a guard against accidents and naive
-misuse by a small model, not a security boundary against code written to escape (Python's
-documentation says as much; a determined program can find ways round Python-level checks).
+An audit hook is a guard against accidents and naive misuse by a small model, not a security
+boundary against code written to escape (Python's documentation says as much). On Linux the
+operating system's boundary is under it (:mod:`os_sandbox`, applied before the hook): network
+and user namespaces of the child's own, a Landlock ruleset that limits its files to the same
+roots, and a seccomp filter that refuses new processes. Whatever part of that the system
+cannot give is named in a note at the top of the output, so the agent and the person see it.
 On Windows there are no resource limits (no ``resource`` module; a job object would be
-needed), and the killed process's own children, which the hook refuses to start anyway, are
-not tracked. On macOS ``RLIMIT_AS`` is not enforced. A frozen build of the app has no Python
-interpreter to run, so the tool reports that it is unavailable.
+needed) and no OS boundary; on macOS ``RLIMIT_AS`` is not enforced and there is no OS boundary
+either. A frozen build of the app has no Python interpreter to run, so the tool reports that
+it is unavailable.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from typing import Annotated, Any, Final
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
 from purpose_desktop.engine.tools.functions import tool_from_function
+from purpose_desktop.engine.tools.os_sandbox import CHILD_FUNCTIONS, confine
 
 __all__ = [
     "DEFAULT_FILE_SIZE_LIMIT",
@@ -274,7 +278,14 @@ def _interpreter_command() -> list[str]:
 def _bootstrap_source() -> str:
     try:
         functions = "\n\n".join(
-            inspect.getsource(f) for f in (apply_limits, _guard, _print_error, _bootstrap)
+            inspect.getsource(f)
+            for f in (
+                apply_limits,
+                *CHILD_FUNCTIONS,
+                _guard,
+                _print_error,
+                _bootstrap,
+            )
         )
     except OSError as exc:  # no source files to read (a stripped install)
         raise ToolError(f"the python tool cannot find its sandbox code: {exc}") from None
@@ -826,6 +837,9 @@ def _bootstrap() -> None:  # pragma: no cover - runs in the child
     sys.argv = ["<code>"]
     sys.dont_write_bytecode = True
     apply_limits(config["limits"])
+    incomplete = confine(config["writable"])
+    if incomplete:
+        sys.stderr.write(f"Note: {incomplete}.\n")
 
     filename = "<code>"
     # Tracebacks show the lines of the code (they are not in a file).
