@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop import __version__
+from purpose_desktop.engine.tools.child_entry import PYTHON_TOOL_ARGUMENT, USER_TOOL_ARGUMENT
 from purpose_desktop.errors import UserError
 from purpose_desktop.models.worker_entry import WORKER_ARGUMENT
 
@@ -391,6 +392,14 @@ def main(argv: list[str] | None = None) -> int:
         from purpose_desktop.models.llama_worker import main as serve_model
 
         return serve_model()
+    if argv[:1] == [PYTHON_TOOL_ARGUMENT]:
+        from purpose_desktop.engine.tools.python_runner import serve_frozen_child
+
+        return serve_frozen_child(argv[1:])
+    if argv[:1] == [USER_TOOL_ARGUMENT]:
+        from purpose_desktop.engine.tools.user_tool_worker import main as serve_user_tools
+
+        return serve_user_tools()
     _attach_windows_console()
     _utf8_output()
     argv, files = _files_to_open(argv, COMMANDS)

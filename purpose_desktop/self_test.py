@@ -2,7 +2,8 @@
 
 Meant for a freshly built bundle (and for a person wondering whether their install is sound):
 it reads the shipped resources, writes and reads a database, loads a model and generates a few
-tokens in a model process, and opens the main window offscreen. Everything happens in a
+tokens in a model process, runs code with the python tool, and opens the main window
+offscreen. Everything happens in a
 temporary home folder that is removed afterwards, so the user's own teams, memory and models
 are never touched. Exit code 0 when every check passes, 1 otherwise.
 """
@@ -50,6 +51,7 @@ def run_self_test(
         ("resources", _check_resources),
         ("database", _check_database),
         ("model", lambda paths: _check_model(paths, model)),
+        ("python", _check_python_tool),
         ("window", _check_window),
     ]
     results = []
@@ -155,6 +157,19 @@ async def _generate(services: AppParts, reference: str) -> tuple[str, int]:
             elif isinstance(event, StreamDone):
                 tokens = event.usage.completion_tokens
     return "".join(pieces), tokens
+
+
+def _check_python_tool(paths: Paths) -> str:
+    """The python tool runs code in its child process; the OS sandbox's state is reported."""
+    from purpose_desktop.engine.tools.python_runner import run_python
+
+    result = asyncio.run(run_python("print(6 * 7)", paths.workspaces_dir / "self-test"))
+    lines = result.output.splitlines()
+    if not result.ok or not lines or lines[-1] != "42":
+        raise AssertionError(f"the python tool did not work out 6 * 7: {result.describe()}")
+    if len(lines) > 1:  # the note on what the system could not give
+        return f"ran code; {lines[0].removeprefix('Note: ')}"
+    return "ran code in the OS sandbox (namespaces, Landlock, seccomp)"
 
 
 def _check_window(paths: Paths) -> str:

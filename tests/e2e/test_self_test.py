@@ -29,7 +29,7 @@ def verdicts(stdout: str) -> dict[str, str]:
     return {
         line.split()[0]: line.split()[1]
         for line in stdout.splitlines()
-        if line.split()[:1] and line.split()[0] in ("resources", "database", "model", "window")
+        if line.split()[:1] and line.split()[0] in ("resources", "database", "model", "python", "window")
     }
 
 
@@ -42,9 +42,11 @@ def test_every_check_passes_and_the_home_folder_is_left_alone(tmp_path: Path) ->
         "resources": "ok",
         "database": "ok",
         "model": "ok",
+        "python": "ok",
         "window": "ok",
     }
     assert "generated 8 tokens" in result.stdout
+    assert "ran code in the OS sandbox (namespaces, Landlock, seccomp)" in result.stdout
     assert "All checks passed." in result.stdout
     assert list(home.iterdir()) == []  # everything happened in a throwaway home folder
 
@@ -56,6 +58,7 @@ def test_a_failing_check_is_named_and_the_others_still_run(tmp_path: Path) -> No
         "resources": "ok",
         "database": "ok",
         "model": "FAILED",
+        "python": "ok",
         "window": "ok",
     }
     assert "missing-model.gguf" in result.stdout

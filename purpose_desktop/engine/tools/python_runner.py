@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.engine.tools.child_entry import PYTHON_TOOL_ARGUMENT, frozen_command
 from purpose_desktop.engine.tools.functions import tool_from_function
 from purpose_desktop.engine.tools.os_sandbox import CHILD_FUNCTIONS, confine
 
@@ -264,11 +265,11 @@ def _prepare_folders(workspace: Path) -> tuple[Path, Path]:
 
 
 def _interpreter_command() -> list[str]:
-    if getattr(sys, "frozen", False) or not sys.executable:
-        raise ToolError(
-            "the python tool is not available in this build: it has no Python "
-            "interpreter to run code with"
-        )
+    frozen = frozen_command(PYTHON_TOOL_ARGUMENT)
+    if frozen is not None:
+        return frozen
+    if not sys.executable:
+        raise ToolError("the python tool cannot find a Python interpreter to run code with")
     # -u: unbuffered, so stdout and stderr interleave in the order they were written;
     # -X utf8: the output's encoding does not depend on the (empty) environment's locale.
     return [sys.executable, "-I", "-B", "-u", "-X", "utf8", "-c", _bootstrap_source()]
@@ -861,6 +862,29 @@ def _bootstrap() -> None:  # pragma: no cover - runs in the child
     except BaseException as exc:
         _print_error(exc)
         sys.exit(1)
+
+
+def serve_frozen_child(arguments: Sequence[str]) -> int:  # pragma: no cover - frozen builds
+    """The child program in a frozen build, started as ``EXECUTABLE __python-tool CONFIG``:
+    what ``python -I -B -u -X utf8 -c PROGRAM CONFIG`` does from source. Returns the exit
+    code."""
+    import io
+
+    # -u and -X utf8: output unbuffered (stdout and stderr interleave as written), in UTF-8.
+    for name, descriptor in (("stdout", 1), ("stderr", 2)):
+        stream = io.TextIOWrapper(
+            io.FileIO(descriptor, "w", closefd=False),
+            encoding="utf-8",
+            errors="backslashreplace",
+            write_through=True,
+        )
+        setattr(sys, name, stream)
+    sys.argv = [sys.argv[0], *arguments]
+    try:
+        _bootstrap()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
 
 
 PYTHON: Final[Tool] = python_tool()

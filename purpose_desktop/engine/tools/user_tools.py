@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.engine.tools.child_entry import USER_TOOL_ARGUMENT, frozen_command
 from purpose_desktop.engine.tools.names import BUILTIN_TOOL_NAMES, tool_key, user_tool_files
 from purpose_desktop.engine.tools.python_runner import kill_process_group, signal_name
 
@@ -216,9 +217,7 @@ def _user_tool(folder: Path, file: str, entry: Mapping[str, Any], timeout: float
 
 # --- the child process ----------------------------------------------------------------------
 
-_NO_INTERPRETER: Final = (
-    "your own tools need a Python interpreter to run in, and this build has none"
-)
+_NO_INTERPRETER: Final = "your own tools need a Python interpreter to run in, and none was found"
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,10 @@ class _Ended:
 
 
 def _interpreter_command() -> list[str] | None:
-    if getattr(sys, "frozen", False) or not sys.executable:
+    frozen = frozen_command(USER_TOOL_ARGUMENT)
+    if frozen is not None:
+        return frozen
+    if not sys.executable:
         return None
     # -I: no user site-packages or PYTHON* variables; -X utf8: the same encoding everywhere.
     return [sys.executable, "-I", "-B", "-X", "utf8", "-m", _WORKER]
