@@ -5,7 +5,8 @@
    macOS) from ``packaging/purpose-desktop.spec``, with the bundled models unless
    ``--without-models``.
 3. Runs the build's own ``self-test`` (unless ``--no-self-test``): offscreen, it loads the
-   bundled model, generates a few tokens, writes and reads a database and opens the window.
+   bundled model, generates a few tokens, writes and reads a database, runs code with the
+   python tool and opens the window.
 4. Packs what a user downloads, in ``dist/``:
    - Linux: ``PurposeDesktop-VERSION-linux-ARCH.tar.gz``, the folder with its desktop entry,
      icons, the ``.gguf`` MIME type and ``install.sh`` (a per-user install, no root needed);
