@@ -160,13 +160,16 @@ async def _generate(services: AppParts, reference: str) -> tuple[str, int]:
 
 
 def _check_python_tool(paths: Paths) -> str:
-    """The python tool runs code in its child process; the OS sandbox's state is reported."""
+    """The python tool runs code in its child process, importing a module the app itself has
+    not (an installed build reads it from its executable); the OS sandbox's state is
+    reported."""
     from purpose_desktop.engine.tools.python_runner import run_python
 
-    result = asyncio.run(run_python("print(6 * 7)", paths.workspaces_dir / "self-test"))
+    code = "import statistics\nprint(statistics.median([41, 42, 43]))"
+    result = asyncio.run(run_python(code, paths.workspaces_dir / "self-test"))
     lines = result.output.splitlines()
     if not result.ok or not lines or lines[-1] != "42":
-        raise AssertionError(f"the python tool did not work out 6 * 7: {result.describe()}")
+        raise AssertionError(f"the python tool did not find the median: {result.describe()}")
     if len(lines) > 1:  # the note on what the system could not give
         return f"ran code; {lines[0].removeprefix('Note: ')}"
     return "ran code in the OS sandbox (namespaces, Landlock, seccomp)"

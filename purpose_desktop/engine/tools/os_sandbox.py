@@ -139,6 +139,7 @@ def limit_files(  # pragma: no cover - runs in the child
         sys.base_prefix,
         sys.exec_prefix,
         sys.base_exec_prefix,
+        sys.executable,  # an installed build's: it holds its compiled modules
         *[path for path in sys.path if isinstance(path, str) and path],
         # What the dynamic loader and the standard library read: shared libraries, time zones,
         # how many processors there are.

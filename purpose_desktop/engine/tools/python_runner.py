@@ -15,7 +15,8 @@ bootstrap in the child:
   signals to other processes, ``resource.setrlimit``, SQLite extensions and ``gc``
   introspection; and file access outside the workspace: opening, creating, removing,
   renaming, listing or changing into anything outside it is refused, except reading under
-  the Python installation (``sys.prefix``, ``sys.base_prefix``, ``sys.exec_prefix`` and the
+  the Python installation (``sys.prefix``, ``sys.base_prefix``, ``sys.exec_prefix``, the
+  executable (an installed build imports its modules from it) and the
   ``sys.path`` folders, so that imports work) and ``os.devnull``. Paths are resolved
   following symbolic links; creating links is refused. A private temporary folder (``TMPDIR``)
   is writable too and is removed afterwards.
@@ -586,6 +587,8 @@ def _guard(writable_roots: list[str]) -> None:  # noqa: PLR0915  # pragma: no co
         sys.base_prefix,
         sys.exec_prefix,
         sys.base_exec_prefix,
+        # An installed build's executable holds its compiled modules, imported from it.
+        sys.executable,
         *[p for p in sys.path if is_instance(p, str) and p],
     ]
     readable = writable + tuple(
