@@ -23,7 +23,7 @@ from purpose_desktop.engine.context import fit
 from purpose_desktop.engine.learning.memory import MemoryStore, ScoreAnchor
 from purpose_desktop.engine.review import half_steps
 from purpose_desktop.engine.text import content_words, shorten, similarity
-from purpose_desktop.engine.trajectory import State
+from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, State, person_evidence
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
@@ -119,7 +119,14 @@ class Critic:
         if not state.observations and state.answer is None:
             return self._remember(key, Score(0.0, "nothing observed yet"))
         anchors = await self._memory.find_anchors(team, state.text(), limit=3)
+        # A person who scored this very state has the last word on it, in every later run.
+        person = next((anchor for anchor in anchors if anchor.state == state.text()), None)
+        if person is not None:
+            return self._remember(key, _set_by_person(person))
         phi, evidence, cites = await self._judge(state, anchors, model, on_usage)
+        if evidence == CRITIC_UNANSWERED:
+            # A stand-in, not a judgement: not kept, so the state is scored again next time.
+            return Score(phi, evidence, "the critic could not answer")
         flags: list[str] = []
         observed = " ".join(state.observations)
         if phi > phi_before + 1 and not cites:
@@ -144,9 +151,7 @@ class Critic:
         """Keep a person's score for ``state`` and let it shape how similar states score."""
         await self._memory.add_anchor(anchor)
         self.forget(anchor.team)
-        self._cache[(anchor.team, state.digest())] = Score(
-            anchor.human_score, f"set by a person: {anchor.reason}".rstrip(": ")
-        )
+        self._cache[(anchor.team, state.digest())] = _set_by_person(anchor)
 
     def _remember(self, key: tuple[str, str], score: Score) -> Score:
         self._cache[key] = score
@@ -182,14 +187,14 @@ class Critic:
             )
         except ModelError as exc:
             log.info("The critic's answer was unusable: %s", exc)
-            return (
-                (5.0 if state.answer is not None else 1.0),
-                "(the critic could not answer)",
-                False,
-            )
+            return (5.0 if state.answer is not None else 1.0), CRITIC_UNANSWERED, False
         on_usage(output.usage)
         cited = int(output.value[OBSERVATION_KEY])
         return float(output.value["score"]), _evidence(state, cited), cited > 0
+
+
+def _set_by_person(anchor: ScoreAnchor) -> Score:
+    return Score(anchor.human_score, person_evidence(anchor.reason))
 
 
 def _evidence(state: State, cited: int) -> str:

@@ -14,6 +14,15 @@ from typing import Any
 
 FINISH = "finish"
 DELEGATE = "delegate"
+SET_BY_PERSON = "set by a person"
+"""How the evidence of a score a person gave starts."""
+CRITIC_UNANSWERED = "(the critic could not answer)"
+"""The evidence of the stand-in score given when the critic's model gave no usable score."""
+
+
+def person_evidence(reason: str) -> str:
+    """The evidence of a score a person gave, for ``reason`` (which may be empty)."""
+    return f"{SET_BY_PERSON}: {reason}".rstrip(": ")
 
 
 @dataclass(frozen=True)
@@ -89,3 +98,14 @@ class Step:
     def reward(self) -> float:
         """The step's reward: how much it moved the score Φ."""
         return self.phi_after - self.phi_before
+
+    @property
+    def scored_by_person(self) -> bool:
+        """Whether ``phi_after`` is a person's score rather than the critic's."""
+        return self.evidence.startswith(SET_BY_PERSON)
+
+    @property
+    def judged(self) -> bool:
+        """Whether ``phi_after`` is a judgement (the critic's or a person's), not the stand-in
+        given when the critic could not answer: nothing is learned from a stand-in."""
+        return self.evidence != CRITIC_UNANSWERED

@@ -24,12 +24,15 @@ def self_test(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+CHECKS = ("resources", "database", "model", "python", "window")
+
+
 def verdicts(stdout: str) -> dict[str, str]:
     """Each check's name and its mark (ok or FAILED)."""
     return {
         line.split()[0]: line.split()[1]
         for line in stdout.splitlines()
-        if line.split()[:1] and line.split()[0] in ("resources", "database", "model", "python", "window")
+        if line.split()[:1] and line.split()[0] in CHECKS
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from purpose_desktop.engine.critic import UNBACKED_ANSWER_CAP, Critic
 from purpose_desktop.engine.learning.memory import ScoreAnchor
-from purpose_desktop.engine.trajectory import State
+from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, State
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
 from purpose_desktop.models.scripted import FunctionModel
 from tests.support.scripted_team import memory_at
@@ -118,3 +118,32 @@ def test_an_override_sets_the_state_and_shifts_similar_ones(tmp_path: Path) -> N
     assert score(critic, similar, 0.0, model)[0] > 5.0
     unrelated = State("Write a poem about the sea", ("waves",))
     assert score(critic, unrelated, 0.0, critic_model((3, 1)))[0] == 3.0
+
+
+def test_a_persons_score_outranks_the_critic_for_that_state_in_every_later_run(
+    tmp_path: Path,
+) -> None:
+    memory = memory_at(tmp_path / "m.sqlite3")
+    anchor = ScoreAnchor("team", STATE.task, STATE.text(), 3.0, 9.0, "right", "run-1")
+    asyncio.run(Critic(memory).record_override(anchor, STATE))
+    # A new critic (the app started again) asks no model for that state: the person's 9 stands.
+    model = critic_model((2, 1))
+    result = asyncio.run(Critic(memory).score("team", STATE, 0.0, model, lambda usage: None))
+    assert (result.phi, result.evidence) == (9.0, "set by a person: right")
+    assert model.calls == []
+
+
+def test_the_stand_in_for_a_critic_that_could_not_answer_is_never_kept(tmp_path: Path) -> None:
+    answering = False
+
+    def reply(messages: Sequence[ChatMessage], options: GenerationOptions) -> str:
+        return json.dumps({"score": 7, "observation": 1}) if answering else "not a score"
+
+    model = FunctionModel(reply)
+    critic = Critic(memory_at(tmp_path / "m.sqlite3"))
+    stand_in = asyncio.run(critic.score("team", STATE, 0.0, model, lambda usage: None))
+    assert (stand_in.evidence, stand_in.flag) == (CRITIC_UNANSWERED, "the critic could not answer")
+    # Asked again, the critic's model is asked again, and its real score is kept.
+    answering = True
+    judged = asyncio.run(critic.score("team", STATE, 0.0, model, lambda usage: None))
+    assert (judged.phi, judged.evidence) == (7.0, "Observation 1: 391")

@@ -12,7 +12,8 @@ from purpose_desktop.engine.learning import lessons as learning
 from purpose_desktop.engine.learning.dead_ends import DeadEnds
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.loop import agent_loop
-from purpose_desktop.engine.trajectory import Action, Observation, Step
+from purpose_desktop.engine.review import AutoApprove, ScoreDecision, ScoreReviewRequest
+from purpose_desktop.engine.trajectory import Action, Observation, Step, person_evidence
 from purpose_desktop.models.messages import ChatMessage
 from purpose_desktop.models.scripted import ScriptedProvider
 from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
@@ -20,8 +21,16 @@ from tests.support.scripted_team import act, memory_at, one_agent_team, runner, 
 TASK = "A crate holds 24 apples. How many apples are in 17 crates?"
 
 
-def step(index: int, action: Action, phi_after: float, output: str = "", ok: bool = True) -> Step:
-    return Step(index, "solver", action, Observation(output, ok=ok), 0.0, phi_after)
+def step(
+    index: int,
+    action: Action,
+    phi_after: float,
+    output: str = "",
+    *,
+    ok: bool = True,
+    evidence: str = "",
+) -> Step:
+    return Step(index, "solver", action, Observation(output, ok=ok), 0.0, phi_after, evidence)
 
 
 def lessons(*steps: Step, status: str = "completed", answer: str = "") -> list[str]:
@@ -33,16 +42,30 @@ def lessons(*steps: Step, status: str = "completed", answer: str = "") -> list[s
     ]
 
 
-def test_a_failed_call_and_a_wrong_answer_after_it_are_learned_as_dead_ends() -> None:
+def test_a_failed_call_and_an_answer_a_person_scored_low_are_learned_as_dead_ends() -> None:
     bad_call = Action("calculator", {"expression": "17, 24"})
     assert lessons(
         step(1, bad_call, 0.0, "cannot read the commas", ok=False),
-        step(2, Action("finish", {"answer": "17"}), 1.0),
+        step(2, Action("finish", {"answer": "17"}), 1.0, evidence=person_evidence("wrong")),
         answer="17",
     ) == [
         "Do not call calculator(expression=17, 24): it failed: cannot read the commas",
-        "Do not call finish(answer=17): the answer scored Φ 1 of 10",
+        "Do not call finish(answer=17): a person scored the answer Φ 1 of 10",
     ]
+
+
+def test_an_answer_the_critic_alone_scored_low_is_no_dead_end() -> None:
+    # The critic scores right answers low too: its score is no evidence against an answer,
+    # right or wrong.
+    for answer in ("408", "17"):
+        assert (
+            lessons(
+                step(1, Action("calculator", {"expression": "17*24"}), 1.0, "408"),
+                step(2, Action("finish", {"answer": answer}), 1.0, evidence="(none cited)"),
+                answer=answer,
+            )
+            == []
+        ), answer
 
 
 def test_an_answer_scored_middling_or_at_once_or_a_call_that_worked_is_no_dead_end() -> None:
@@ -88,21 +111,27 @@ def answers_17_unless_it_cannot(messages: Sequence[ChatMessage]) -> str:
     return act("finish", answer="408" if "408" in messages[-1].content else "17")
 
 
+class ScoresSeventeenLow(AutoApprove):
+    """A person who scores the answer 17 at 1 and keeps every other score."""
+
+    async def review_score(self, request: ScoreReviewRequest) -> ScoreDecision:
+        if request.action.tool == "finish" and request.action.arguments.get("answer") == "17":
+            return ScoreDecision(1.0, "wrong")
+        return ScoreDecision()
+
+
 def test_the_next_run_of_the_task_is_asked_again_without_the_dead_end(tmp_path: Path) -> None:
-    # The critic scores the answer 17 low and anything else well.
-    model = team_model(
-        answers_17_unless_it_cannot,
-        score=lambda m: 1 if m[-1].content.rstrip().endswith("17") else 8,
-    )
+    # The critic scores everything well; a person scores the answer 17 low.
+    model = team_model(answers_17_unless_it_cannot, score=lambda m: 8)
     memory = memory_at(tmp_path / "m.sqlite3")
     team_runner = runner(tmp_path, ScriptedProvider({"m": model}), memory)
-    team = one_agent_team(tmp_path)
+    team = one_agent_team(tmp_path, review="always")
 
-    first = asyncio.run(team_runner.run(team, TASK, ()))
-    assert (first.answer, first.phi_curve) == ("17", (0.0, 1.0, 1.0))
+    first = asyncio.run(team_runner.run(team, TASK, (), ScoresSeventeenLow()))
+    assert (first.answer, first.phi_curve[-1]) == ("17", 1.0)
 
     events: list[ev.Event] = []
-    second = asyncio.run(team_runner.run(team, TASK, [events.append]))
+    second = asyncio.run(team_runner.run(team, TASK, [events.append], ScoresSeventeenLow()))
     assert second.answer == "408"
     assert [s.action.tool for s in second.steps] == ["calculator", "calculator", "finish"]
     (warning,) = [e for e in events if isinstance(e, ev.WarningRaised)]

@@ -106,9 +106,8 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     # Two of three outcomes check out. The critic says 4 for every state but the answer 41:
     # Φ 4, 1, 4.
     as_first = (2 / 3, 3.0, 2.0, 0.3)
-    # Learning on, the wrong answer (Φ 1) is a dead end: asked again without finishing, the
-    # model works 7 * 6 out in a third step, and that answer scores 4.
-    learned = (1.0, 4.0, 7 / 3, 0.4)
+    # Learning on, the critic's low score alone does not make the wrong answer (Φ 1) a dead
+    # end: it is no evidence, so the second iteration is the first again.
     curves = {
         name: [
             (m.success_rate, m.average_phi, m.average_steps, m.average_reward)
@@ -117,7 +116,7 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
         for name in ("learning on", "learning off")
     }
     assert curves["learning off"] == [pytest.approx(as_first)] * 2
-    assert curves["learning on"] == [pytest.approx(as_first), pytest.approx(learned)]
+    assert curves["learning on"] == [pytest.approx(as_first)] * 2
     assert all(m.tokens > 0 and m.seconds > 0 for s in result.series for m in s.iterations)
     first, second = by_name["with overrides"].iterations
     # The person scores what checks out 10 and the wrong answer 0: the file task's written
@@ -126,10 +125,11 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     assert first.average_phi == pytest.approx(20 / 3)
     assert first.average_reward == pytest.approx(2 / 3)
     # The person's 0 made the wrong answer a dead end: the task is worked out now, its answer
-    # scored 4. The file task's states, scored 10 by the person, score 10 again.
+    # scored 4. The states the person scored 10 (both tasks that check out end in one) score
+    # 10 again: a person's score outranks the critic's for the same state.
     assert second.success_rate == 1.0
-    assert second.average_phi == pytest.approx(7.0)
-    assert second.average_reward == pytest.approx(0.7)
+    assert second.average_phi == pytest.approx(8.0)
+    assert second.average_reward == pytest.approx(0.8)
 
     assert [(p.done, p.total) for p in progress] == [(n, 18) for n in range(1, 19)]
     assert [p.last.arm for p in progress[:9:3]] == list(ALL_ARMS)
@@ -147,7 +147,7 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     assert json.loads(result.to_json())["series"][2]["iterations"][1]["iteration"] == 2
     table = format_table(result).splitlines()
     assert len(table) == 2 + 6
-    assert table[-1].split()[:6] == ["with", "overrides", "2", "100%", "7.00", "2.33"]
+    assert table[-1].split()[:6] == ["with", "overrides", "2", "100%", "8.00", "2.33"]
 
 
 def test_each_arm_learns_in_its_own_memory_only(tmp_path: Path) -> None:
@@ -223,7 +223,8 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
         shown.setdefault(arms[len(runs) % len(arms)], []).append(messages[0].content)
         return actor(messages)
 
-    provider = ScriptedProvider({"m": team_model(watching_actor, score=4)})
+    # The critic's 6 makes the run a success, which leaves lessons to recall.
+    provider = ScriptedProvider({"m": team_model(watching_actor, score=6)})
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
     suite = SUITE.model_copy(update={"tasks": SUITE.tasks[:1]})
     result = asyncio.run(
@@ -241,21 +242,32 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
         learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[Arm.WITHOUT_EXPERIENCES]
     )
     assert learned in second[Arm.WITHOUT_DEAD_ENDS] and past in second[Arm.WITHOUT_DEAD_ENDS]
-    # The person scored the calculator's result 10 in iteration 1. With the anchors, the critic
-    # now scores that state above its own 4; without them it is back to the critic's 4.
+    # The person scored the final answer 10 in iteration 1. With the anchors, the critic now
+    # scores the calculator's result, a state like it, above its own 6; without them it is
+    # back to the critic's 6.
     curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms) :]}
-    assert curves[Arm.WITH_OVERRIDES][1] > 4.0
-    assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 4.0
+    assert curves[Arm.WITH_OVERRIDES][1] > 6.0
+    assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 6.0
     # The printed table lines its columns up whatever the length of the arms' names.
     header, *rows = format_table(result).splitlines()[1:]
     success_end = header.index("success") + len("success")
     assert {row.index("%") + 1 for row in rows} == {success_end}
 
 
+def misreading_actor(messages: Sequence[ChatMessage]) -> str:
+    """Writes 7 * 6 as "seven * 6", which the calculator cannot read, then answers 41; without the
+    calculator on offer, answers 42 at once."""
+    if '"tool": "calculator"' not in messages[0].content:
+        return act("finish", answer="42")
+    if not any(message.role == "assistant" for message in messages):
+        return act("calculator", expression="seven * 6")
+    return act("finish", answer="41")
+
+
 def test_without_dead_ends_a_wrong_answer_is_not_taken_away(tmp_path: Path) -> None:
-    """Both arms learn the answer 41 (Φ 1) as a dead end. Learning on, the second iteration is
-    asked again without finishing and works 7 * 6 out; without dead ends it answers 41 again."""
-    provider = ScriptedProvider({"m": team_model(actor, score=critic)})
+    """Both arms learn the call that failed as a dead end. Learning on, the second iteration
+    is asked again without that call and answers 42; without dead ends it fails again."""
+    provider = ScriptedProvider({"m": team_model(misreading_actor, score=critic)})
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
     suite = SUITE.model_copy(update={"tasks": [SUITE.tasks[1]]})
     runs: list[Progress] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from purpose_desktop.engine.learning import lessons
 from purpose_desktop.engine.learning.memory import Tier
-from purpose_desktop.engine.trajectory import Action, Observation, Step
+from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, Action, Observation, Step
 
 
 def result(status: str, *steps: Step, answer: str = "") -> lessons.RunResult:
@@ -41,6 +41,45 @@ def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() 
         "number."
     ]
     assert any("worked: it gave 408" in s for s in strategies(run, Tier.TOOL))
+
+
+def test_an_answer_the_critic_scored_low_that_is_what_a_tool_gave_teaches_nothing() -> None:
+    # Advice to finish with what the tools gave would only repeat what was done.
+    run = result(
+        "completed",
+        step(1, "calculator", 3.0, "408", expression="17*24"),
+        step(2, "finish", 3.0, answer="408"),
+        answer="408",
+    )
+    assert strategies(run, Tier.STRATEGIC) == []
+
+
+def test_nothing_is_learned_from_the_stand_in_of_a_critic_that_could_not_answer() -> None:
+    finished = step(2, "finish", 5.0, answer="408")
+    stand_in = Step(
+        2, "counter", finished.action, finished.observation, 0.0, 5.0, CRITIC_UNANSWERED
+    )
+    run = result(
+        "completed",
+        Step(
+            1,
+            "counter",
+            Action("calculator", {"expression": "17*24"}),
+            Observation("408"),
+            0.0,
+            5.0,
+            CRITIC_UNANSWERED,
+        ),
+        stand_in,
+        answer="408",
+    )
+    assert not run.judged
+    assert lessons.distil(run) == []
+    # The same run, judged by the critic, teaches its steps.
+    judged = result(
+        "completed", step(1, "calculator", 5.0, "408", expression="17*24"), finished, answer="408"
+    )
+    assert judged.judged and strategies(judged, Tier.PROCEDURAL)
 
 
 def test_a_call_that_raised_phi_only_a_little_is_not_learned_as_working() -> None:

@@ -45,6 +45,12 @@ class RunResult:
         return self.status == "completed" and self.final_phi >= PROGRESS_PHI
 
     @property
+    def judged(self) -> bool:
+        """Whether the final score is a judgement: not the stand-in given when the critic
+        could not answer, which nothing is learned from."""
+        return not self.steps or self.steps[-1].judged
+
+    @property
     def reward(self) -> float:
         """The run's reward for the heuristics it used, 0 to 1: its final Φ, halved if it
         did not complete."""
@@ -85,12 +91,14 @@ def distil(result: RunResult) -> list[Heuristic]:
             keep(
                 dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"), 0.4
             )
-        elif step.reward > 0 and step.phi_after >= PROGRESS_PHI:
+        elif step.judged and step.reward > 0 and step.phi_after >= PROGRESS_PHI:
             keep(
                 Tier.TOOL,
                 f"{action.to_json(with_thought=False)} worked: it gave "
                 f"{shorten(step.observation.text, 60)}",
             )
+    if not result.judged:
+        return learned  # what the run's end says about the task is unknown
     calls = [call_text(step.action, MAX_TEXT) for step in result.steps]
     if result.succeeded and calls:
         keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
@@ -102,18 +110,22 @@ def distil(result: RunResult) -> list[Heuristic]:
             0.5,
         )
     if result.status == "completed" and not result.succeeded:
-        keep(Tier.STRATEGIC, _low_scored_answer(result), 0.5)
-        # An answer given at once has nothing observed to be judged by: its low score says
-        # little, and a task that needs no tool must not lose its answer to it.
-        last = result.steps[-1].action if len(result.steps) > 1 else None
+        lesson = _low_scored_answer(result)
+        if lesson is not None:
+            keep(Tier.STRATEGIC, lesson, 0.5)
+        # Only a person's low score makes an answer a dead end: the critic alone scores right
+        # answers low too, and a dead end takes the answer away for good.
+        last = result.steps[-1]
         if (
-            last is not None
-            and last.tool == FINISH
+            last.action.tool == FINISH
+            and last.scored_by_person
             and result.final_phi <= dead_ends.WRONG_ANSWER_PHI
         ):
             keep(
                 dead_ends.TIER,
-                dead_ends.lesson(last, f"the answer scored Φ {result.final_phi:.0f} of 10"),
+                dead_ends.lesson(
+                    last.action, f"a person scored the answer Φ {result.final_phi:.0f} of 10"
+                ),
                 0.4,
             )
     return learned
@@ -129,15 +141,24 @@ def _worked_before(step: Step, earlier: Sequence[Step]) -> bool:
     )
 
 
-def _low_scored_answer(result: RunResult) -> str:
+def _low_scored_answer(result: RunResult) -> str | None:
     """The lesson of an answer that scored low (by the critic or a person): a small model
-    otherwise gives the same answer again, all the more as its past run shows it that one."""
+    otherwise gives the same answer again, all the more as its past run shows it that one.
+    None for an answer the critic alone scored low although it is what a tool gave: the
+    lesson would advise what was done."""
     answer = shorten(result.answer.strip() or "(empty)", 40)
     scored = f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
-    used_tools = any(step.action.tool not in (FINISH, DELEGATE) for step in result.steps)
-    if used_tools:
-        return f"{scored}: finish with what the tools gave, not with another number."
-    return f"{scored}: work the answer out with a tool first, then finish with its result."
+    tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
+    if not tool_steps:
+        return f"{scored}: work the answer out with a tool first, then finish with its result."
+    given = result.answer.strip()
+    if (
+        given
+        and not result.steps[-1].scored_by_person
+        and any(step.observation.ok and given in step.observation.text for step in tool_steps)
+    ):
+        return None
+    return f"{scored}: finish with what the tools gave, not with another number."
 
 
 def experience(result: RunResult) -> Experience:

@@ -72,6 +72,7 @@ from purpose_desktop.engine.trajectory import (
     Observation,
     State,
     Step,
+    person_evidence,
 )
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ChatModel
@@ -613,9 +614,9 @@ class AgentLoop:
                 calibrated_by=score.calibrated_by,
             )
         )
-        phi = score.phi
+        phi, evidence = score.phi, score.evidence
         if asks_for_score(turn.agent.review):
-            phi = await self._review_score(turn, scored, done, score, step)
+            phi, evidence = await self._review_score(turn, scored, done, score, step)
         turn.run.steps.append(
             Step(
                 step,
@@ -624,7 +625,7 @@ class AgentLoop:
                 done.observation,
                 turn.phi,
                 phi,
-                score.evidence,
+                evidence,
                 heuristic_ids,
             )
         )
@@ -635,7 +636,8 @@ class AgentLoop:
 
     async def _review_score(
         self, turn: _Turn, scored: State, done: _Done, score: Score, step: int
-    ) -> float:
+    ) -> tuple[float, str]:
+        """The score the step keeps and its evidence: a person's, when they changed it."""
         run = turn.run
         decision = await run.review.review_score(
             ScoreReviewRequest(
@@ -651,7 +653,7 @@ class AgentLoop:
             )
         )
         if decision.phi is None:
-            return score.phi
+            return score.phi, score.evidence
         phi = checked_override(decision.phi)
         turn.emit(
             ScoreOverridden(
@@ -674,7 +676,7 @@ class AgentLoop:
             ),
             scored,
         )
-        return phi
+        return phi, person_evidence(decision.reason)
 
 
 def _relevant(heuristic: Heuristic, task: str) -> bool:

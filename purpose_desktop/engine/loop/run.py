@@ -454,13 +454,14 @@ class TeamRunner:
                 )
             )
         used = lessons.used_heuristics(run.steps)
-        if used:
+        if used and result.judged:
             await self.memory.update_heuristics(
                 used, reward=result.reward, success=result.succeeded, alpha=0.3, run_id=run.run_id
             )
             for heuristic_id in used:
                 run.events.emit(HeuristicUpdated(heuristic_id=heuristic_id, reward=result.reward))
-        await self.memory.add_experience(lessons.experience(result))
+        if result.judged:
+            await self.memory.add_experience(lessons.experience(result))
 
 
 def _team_of(header: RunHeader) -> LoadedTeam:
