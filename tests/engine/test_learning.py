@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from purpose_desktop.engine.learning import lessons
 from purpose_desktop.engine.learning.memory import Tier
 from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, Action, Observation, Step
@@ -55,30 +57,16 @@ def test_an_answer_the_critic_scored_low_that_is_what_a_tool_gave_teaches_nothin
 
 
 def test_nothing_is_learned_from_the_stand_in_of_a_critic_that_could_not_answer() -> None:
-    finished = step(2, "finish", 5.0, answer="408")
-    stand_in = Step(
-        2, "counter", finished.action, finished.observation, 0.0, 5.0, CRITIC_UNANSWERED
+    steps = (
+        step(1, "calculator", 5.0, "408", expression="17*24"),
+        step(2, "finish", 5.0, answer="408"),
     )
-    run = result(
-        "completed",
-        Step(
-            1,
-            "counter",
-            Action("calculator", {"expression": "17*24"}),
-            Observation("408"),
-            0.0,
-            5.0,
-            CRITIC_UNANSWERED,
-        ),
-        stand_in,
-        answer="408",
-    )
-    assert not run.judged
-    assert lessons.distil(run) == []
+    unanswered = [replace(s, evidence=CRITIC_UNANSWERED) for s in steps]
+    stand_in = result("completed", *unanswered, answer="408")
+    assert not stand_in.judged
+    assert lessons.distil(stand_in) == []
     # The same run, judged by the critic, teaches its steps.
-    judged = result(
-        "completed", step(1, "calculator", 5.0, "408", expression="17*24"), finished, answer="408"
-    )
+    judged = result("completed", *steps, answer="408")
     assert judged.judged and strategies(judged, Tier.PROCEDURAL)
 
 
