@@ -31,6 +31,11 @@ def test_an_answer_given_at_once_that_scored_low_teaches_to_work_it_out_first() 
     ]
 
 
+def test_a_team_without_tools_is_not_told_to_use_one() -> None:
+    run = result("completed", step(1, "finish", 0.0, answer="red, blue and yellow"))
+    assert strategies(replace(run, has_tools=False), Tier.STRATEGIC) == []
+
+
 def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() -> None:
     run = result(
         "completed",

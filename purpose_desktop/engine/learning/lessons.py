@@ -35,6 +35,8 @@ class RunResult:
     status: RunStatus
     answer: str
     steps: tuple[Step, ...]
+    has_tools: bool = True
+    """Whether any agent of the team had a tool: advice to use one is no use otherwise."""
 
     @property
     def final_phi(self) -> float:
@@ -144,12 +146,15 @@ def _worked_before(step: Step, earlier: Sequence[Step]) -> bool:
 def _low_scored_answer(result: RunResult) -> str | None:
     """The lesson of an answer that scored low (by the critic or a person): a small model
     otherwise gives the same answer again, all the more as its past run shows it that one.
-    None for an answer the critic alone scored low although it is what a tool gave: the
-    lesson would advise what was done."""
+    None for an answer the critic alone scored low although it is what a tool gave (the
+    lesson would advise what was done), and for a team without tools (it would advise what
+    cannot be done)."""
     answer = shorten(result.answer.strip() or "(empty)", 40)
     scored = f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
     tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
     if not tool_steps:
+        if not result.has_tools:
+            return None
         return f"{scored}: work the answer out with a tool first, then finish with its result."
     given = result.answer.strip()
     if (

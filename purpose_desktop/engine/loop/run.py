@@ -439,7 +439,13 @@ class TeamRunner:
         from purpose_desktop.engine.learning import lessons
 
         result = lessons.RunResult(
-            run.team.spec.name, run.run_id, run.task, status, answer, tuple(run.steps)
+            run.team.spec.name,
+            run.run_id,
+            run.task,
+            status,
+            answer,
+            tuple(run.steps),
+            has_tools=any(agent.tools for agent in run.team.spec.agents),
         )
         for heuristic in lessons.distil(result):
             stored = await self.memory.add_heuristic(heuristic)
