@@ -109,18 +109,26 @@ class GrammarCheckingSampler:
     ) -> int | None:
         """The chain's choice among those of ``ids`` the grammar allows; None if it allows
         none of them."""
-        candidates = self._fill(ids, logits)
-        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(self._array))
-        allowed = candidates["logit"]
-        if not np.isfinite(allowed).any():
+        candidates = self._filtered(ids, logits)
+        if candidates is None:
             return None
         if self._greedy:  # llama.cpp's greedy sampler takes the first of equal best
+            allowed = candidates["logit"]
             return int(candidates["id"][allowed == allowed.max()].min())
         return self._chain_choice()
 
     def _allows(self, token: int) -> bool:
         one = np.array([token], dtype=np.intc)
-        return self._allowed_choice(one, np.zeros(1, dtype=np.float32)) is not None
+        return self._filtered(one, np.zeros(1, dtype=np.float32)) is not None
+
+    def _filtered(
+        self, ids: np.ndarray[Any, Any], logits: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any] | None:
+        """The candidate array holding ``ids``, those the grammar refuses at minus infinity;
+        None if it refuses them all."""
+        candidates = self._fill(ids, logits)
+        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(self._array))
+        return candidates if np.isfinite(candidates["logit"]).any() else None
 
     def _fill(
         self, ids: np.ndarray[Any, Any], logits: np.ndarray[Any, Any]
