@@ -869,8 +869,8 @@ def _bootstrap() -> None:  # pragma: no cover - runs in the child
 
 def serve_frozen_child(arguments: Sequence[str]) -> int:  # pragma: no cover - frozen builds
     """The child program in a frozen build, started as ``EXECUTABLE __python-tool CONFIG``:
-    what ``python -I -B -u -X utf8 -c PROGRAM CONFIG`` does from source. Returns the exit
-    code."""
+    what ``python -I -B -u -X utf8 -c PROGRAM CONFIG`` does from source. Returns 0 when the
+    code runs to its end."""
     import io
 
     # -u and -X utf8: output unbuffered (stdout and stderr interleave as written), in UTF-8.
@@ -883,10 +883,9 @@ def serve_frozen_child(arguments: Sequence[str]) -> int:  # pragma: no cover - f
         )
         setattr(sys, name, stream)
     sys.argv = [sys.argv[0], *arguments]
-    try:
-        _bootstrap()
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
+    # A SystemExit (the code's own, or a failure's) passes through: the interpreter turns it
+    # into the exit status exactly as it does from source (``sys.exit()`` is 0).
+    _bootstrap()
     return 0
 
 
