@@ -25,6 +25,7 @@ from purpose_desktop.store.deferred import DeferredMemoryStore
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.loop.run import TeamRunner
+    from purpose_desktop.engine.recording.trace_export import Tracing
     from purpose_desktop.engine.tools.mcp.tools import McpServers
     from purpose_desktop.models.router import ModelRouter
     from purpose_desktop.services.front_end import Services
@@ -95,7 +96,27 @@ class AppParts:
             journal=self.journal,
             tools=ToolSource(self._mcp_servers, user_tools=self.paths.user_tools_dir),
             approvals=self.services.permissions,
+            observers=() if self.tracing is None else (self.tracing.observer,),
         )
+
+    @functools.cached_property
+    def tracing(self) -> Tracing | None:
+        """The export of runs as OpenTelemetry traces, when the settings or the environment
+        turn it on and its packages are installed (``build_app_parts`` said if they are not);
+        made with the runner, so OpenTelemetry loads only then."""
+        from purpose_desktop.engine.recording.trace_config import (
+            tracing_config,
+            tracing_installed,
+        )
+
+        config = tracing_config(self.settings)
+        if config is None or not tracing_installed():
+            return None
+        from purpose_desktop import __version__
+        from purpose_desktop.engine.recording.trace_export import Tracing
+
+        log.info("Runs are traced to %s (turned on by %s)", config.endpoint, config.source)
+        return Tracing(config, __version__)
 
     def _mcp_servers(self) -> McpServers:
         """The MCP servers of the home folder's ``mcp.json``, their processes recorded to be
@@ -139,6 +160,9 @@ class AppParts:
             await self.runner.aclose()
         if "models" in self.__dict__:  # made: it may hold model processes
             await self.models.aclose()
+        tracing = self.__dict__.get("tracing")
+        if tracing is not None:  # made: it may hold spans not sent yet
+            await asyncio.to_thread(tracing.close)
         await asyncio.to_thread(self.journal.close)
         self.store.close()
 
@@ -149,6 +173,7 @@ def build_app_parts(paths: Paths | None = None) -> AppParts:
     configure_logging(paths)
     problems: list[str] = []
     settings = load_settings(paths, problems)
+    problems.extend(_tracing_problems(settings))
     for problem in problems:
         log.warning("%s", problem)
     for folder in (paths.workers_dir, paths.mcp_servers_dir):
@@ -157,6 +182,22 @@ def build_app_parts(paths: Paths | None = None) -> AppParts:
 
     store = LazyStore(store_target(paths, settings))
     return AppParts(paths, settings, store, store.journal(), tuple(problems))
+
+
+def _tracing_problems(settings: Settings) -> list[str]:
+    """Tracing asked for (by the settings or an ``OTEL_*`` variable) without the packages
+    that send traces: said at start-up, where the person looks, rather than silently not
+    tracing."""
+    from purpose_desktop.engine.recording.trace_config import (
+        missing_extra_problem,
+        tracing_config,
+        tracing_installed,
+    )
+
+    config = tracing_config(settings)
+    if config is None or tracing_installed():
+        return []
+    return [missing_extra_problem(config)]
 
 
 def store_target(

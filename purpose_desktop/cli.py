@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from purpose_desktop import __version__
 from purpose_desktop.engine.tools.child_entry import PYTHON_TOOL_ARGUMENT, USER_TOOL_ARGUMENT
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     adding.add_argument(
         "--link", action="store_true", help="link to the file where it is instead of copying it"
     )
+    _models_hub_parsers(models_commands)
 
     _tools_parsers(commands)
     bench = commands.add_parser("bench", help="print measured performance ratios")
@@ -347,6 +348,13 @@ def _store_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     export.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to write")
     imports = runs_commands.add_parser("import", help="add a run from a file 'runs export' wrote")
     imports.add_argument("file", type=Path, metavar="FILE", help="the .jsonl file to read")
+    report = runs_commands.add_parser(
+        "report", help="save a run as one self-contained HTML page: steps, Φ chart, costs"
+    )
+    report.add_argument("run_id", metavar="ID", help="a run's id, or the start of it")
+    report.add_argument(
+        "--output", "-o", type=Path, required=True, metavar="FILE", help="the .html file to write"
+    )
 
     memory = commands.add_parser("memory", help="what the teams have learned")
     memory_commands = memory.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
@@ -471,6 +479,7 @@ def _store_command(args: argparse.Namespace) -> int:
         ),
         ("runs", "export"): lambda: cli_store.runs_export(args.run_id, args.file),
         ("runs", "import"): lambda: cli_store.runs_import(args.file),
+        ("runs", "report"): lambda: cli_store.runs_report(args.run_id, args.output),
         ("memory", "export"): lambda: cli_store.memory_export(args.file, args.team),
         ("memory", "import"): lambda: cli_store.memory_import(args.file),
         ("teams", "save"): lambda: cli_store.teams_save(args.team_file),
@@ -483,7 +492,42 @@ def _store_command(args: argparse.Namespace) -> int:
     return actions[(args.command, action)]()
 
 
+def _models_hub_parsers(models_commands: argparse._SubParsersAction[Any]) -> None:
+    endpoint_help = "the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)"
+    searching = models_commands.add_parser(
+        "search", help="search the Hugging Face Hub for repositories of GGUF models"
+    )
+    searching.add_argument("query", metavar="QUERY", help="part of the model's name")
+    searching.add_argument(
+        "--limit", type=_whole(1, 1000), default=30, help="at most this many (1 to 1,000)"
+    )
+    searching.add_argument("--json", action="store_true", help="print JSON")
+    searching.add_argument("--endpoint", metavar="URL", help=endpoint_help)
+    pulling = models_commands.add_parser(
+        "pull",
+        help="download a GGUF file from the Hub into the models folder (REPO[:FILE]), "
+        "or have Ollama pull a model (ollama:NAME)",
+    )
+    pulling.add_argument(
+        "source",
+        metavar="REPO[:FILE]",
+        help="OWNER/NAME on the Hub, with :FILE or :QUANTISATION (such as :Q4_K_M) to pick "
+        "a file (default: the largest that fits the memory budget); or ollama:NAME",
+    )
+    pulling.add_argument("--endpoint", metavar="URL", help=endpoint_help)
+
+
 def _models(args: argparse.Namespace) -> int:
+    if args.models_command == "search":
+        from purpose_desktop.cli_models import models_search
+
+        return models_search(
+            args.query, limit=args.limit, as_json=args.json, endpoint=args.endpoint
+        )
+    if args.models_command == "pull":
+        from purpose_desktop.cli_models import models_pull
+
+        return models_pull(args.source, endpoint=args.endpoint)
     if args.models_command == "add":
         return _models_add(args.path, link=args.link)
     if args.models_command == "key":

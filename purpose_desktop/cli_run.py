@@ -1,7 +1,9 @@
 """``purpose-desktop run``: a team's full loop at the terminal.
 
-Tokens stream to stdout, progress lines to stderr. Without ``--auto-approve`` the review gate
-asks at the terminal (reading input off the event loop, so models keep streaming meanwhile).
+Tokens stream to stdout, progress lines to stderr, and a model's reasoning (written apart from
+its answer) to stderr too, dimmed on a terminal, as ``ollama run`` shows it. Without
+``--auto-approve`` the review gate asks at the terminal (reading input off the event loop, so
+models keep streaming meanwhile).
 ``--events FILE.jsonl`` writes every event as one JSON line.
 """
 
@@ -182,24 +184,44 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
     )
 
 
+DIM = "\x1b[2m"
+PLAIN = "\x1b[0m"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal, which shows DIM text dimmed (a file would keep the
+    escape codes)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or not a real file
+        return False
+
+
 class RunPrinter:
-    """Prints a run's events as they happen: tokens to stdout, progress to stderr."""
+    """Prints a run's events as they happen: tokens to stdout, progress to stderr, reasoning
+    to stderr under a line naming the agent (dimmed when stderr is a terminal), so stdout
+    holds only what the agents answered."""
 
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
         self._out = out
         self._err = err
         self._quiet = quiet
         self._streaming = False
+        self._thinking: str | None = None  # while reasoning is printed: its last piece
+        self._dim = _is_terminal(err)
         self.reported: set[str] = set()
         """The error messages printed so far."""
         self._events = EventDispatcher()
         self._events.on(ev.ErrorRaised, self._error)
         if not quiet:
             self._events.on(ev.TokenStreamed, self._token)
+            self._events.on(ev.ThinkingStreamed, self._thought)
             self._events.on(ev.RunStarted, lambda _: self._end_stream())
             self._events.on(ev.RunFinished, self._finished)
 
     def __call__(self, event: ev.Event) -> None:
+        if self._thinking is not None and not isinstance(event, ev.ThinkingStreamed):
+            self._end_thinking()
         if not self._events.dispatch(event) and not self._quiet:
             self._progress(event)
 
@@ -211,6 +233,21 @@ class RunPrinter:
         self._out.write(event.text)
         self._out.flush()
         self._streaming = True
+
+    def _thought(self, event: ev.ThinkingStreamed) -> None:
+        if self._thinking is None:
+            self._end_stream()
+            self._err.write(f"{DIM if self._dim else ''}[{event.agent} is thinking]\n")
+            self._thinking = ""
+        self._err.write(event.text)
+        self._err.flush()
+        self._thinking = event.text or self._thinking
+
+    def _end_thinking(self) -> None:
+        ending = "" if not self._thinking or self._thinking.endswith("\n") else "\n"
+        self._err.write(ending + (PLAIN if self._dim else ""))
+        self._err.flush()
+        self._thinking = None
 
     def _end_stream(self) -> None:
         if self._streaming:

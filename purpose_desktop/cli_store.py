@@ -1,11 +1,11 @@
 """``purpose-desktop runs | memory | teams``: what the store keeps, at the terminal.
 
-``runs`` lists, shows, resumes, exports and imports runs; ``memory`` exports and imports the
-teams' memory; ``teams`` saves team files in the database, lists, exports and deletes them,
-and checks a team file's models against the memory budget. Only ``runs resume`` starts the
-model machinery; ``teams check`` reads model files' headers and opens no database; the others
-open the database alone. What the
-person can fix (an unknown run, a bad file) is a :class:`~purpose_desktop.errors.UserError`:
+``runs`` lists, shows, resumes, exports and imports runs, and saves one as an HTML report;
+``memory`` exports and imports the teams' memory; ``teams`` saves team files in the database,
+lists, exports and deletes them, and checks a team file's models against the memory budget.
+Only ``runs resume`` starts the model machinery; ``teams check`` reads model files' headers
+and opens no database; the others open the database alone. What the person can fix (an
+unknown run, a bad file) is a :class:`~purpose_desktop.errors.UserError`:
 one line, exit code 2.
 """
 
@@ -25,6 +25,7 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.recording.event_codec import ENVELOPE, encode_event
 from purpose_desktop.engine.text import shorten
+from purpose_desktop.services import exchange_text
 
 if TYPE_CHECKING:
     from purpose_desktop.app import AppParts
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from purpose_desktop.engine.recording.run_records import CostTotalRecord, RunDetail, RunSummary
     from purpose_desktop.engine.review import ReviewGate
     from purpose_desktop.engine.trajectory import Step
+    from purpose_desktop.services.run_report import SavedReport
     from purpose_desktop.services.store import StoreService
     from purpose_desktop.store.opening import Store
 
@@ -145,10 +147,7 @@ def runs_export(run_id: str, path: Path) -> int:
     from purpose_desktop.services.runs import RunsService
 
     exported = on_store(lambda store: RunsService(store).export(run_id, path))
-    print(
-        f"Exported run {exported.run_id} ({exported.events} events, "
-        f"{exported.checkpoints} checkpoints) to {path}."
-    )
+    print(exchange_text.run_exported(exported, path))
     return 0
 
 
@@ -157,9 +156,24 @@ def runs_import(path: Path) -> int:
 
     run = on_store(lambda store: RunsService(store).import_file(path))
     print(
-        f"Imported run {run.id}: {run.status}, team {run.team}, {run.steps} step(s), "
-        f"{run.events} events.\nSee it with:  purpose-desktop runs show {short(run.id)}"
+        f"{exchange_text.run_imported(run)}\n"
+        f"See it with:  purpose-desktop runs show {short(run.id)}"
     )
+    return 0
+
+
+def runs_report(run_id: str, path: Path) -> int:
+    from purpose_desktop.config import Paths
+    from purpose_desktop.services.costs import CostsService
+    from purpose_desktop.services.run_report import RunReportService
+
+    prices = Paths.from_environment().prices_file
+
+    def report(store: StoreService) -> Coroutine[Any, Any, SavedReport]:
+        return RunReportService(store, CostsService(store, prices)).save(run_id, path)
+
+    saved = on_store(report)
+    print(exchange_text.report_saved(saved))
     return 0
 
 
@@ -229,23 +243,30 @@ def _print_step(step: Step, out: TextIO) -> None:
 
 
 def print_events(events: Sequence[ev.Event], out: TextIO) -> None:
-    """Every event on a line of its own, numbered; a stretch of streamed tokens on one."""
+    """Every event on a line of its own, numbered; a stretch of an agent's streamed tokens, or
+    of its reasoning, on one."""
     print("\nEvents:", file=out)
     for (streamed, agent), group in groupby(events, key=_stream_of):
         batch = list(group)
         if streamed:
             seqs = f"{batch[0].seq}-{batch[-1].seq}"
-            written = "".join(e.text for e in batch if isinstance(e, ev.TokenStreamed))
-            print(f"{seqs:>9}  {agent} wrote: {shorten(written, 200)}", file=out)
+            written = "".join(
+                e.text for e in batch if isinstance(e, ev.TokenStreamed | ev.ThinkingStreamed)
+            )
+            print(f"{seqs:>9}  {agent} {streamed}: {shorten(written, 200)}", file=out)
             continue
         for event in batch:
             print(f"{event.seq:>9}  {describe_event(event) or _fields(event)}", file=out)
 
 
-def _stream_of(event: ev.Event) -> tuple[bool, str]:
+def _stream_of(event: ev.Event) -> tuple[str, str]:
+    """What a stretch of streamed text is ("wrote" for tokens, "thought" for reasoning; ""
+    for any other event) and whose."""
     if isinstance(event, ev.TokenStreamed):
-        return True, event.agent
-    return False, ""
+        return "wrote", event.agent
+    if isinstance(event, ev.ThinkingStreamed):
+        return "thought", event.agent
+    return "", ""
 
 
 def _fields(event: ev.Event) -> str:
@@ -279,11 +300,7 @@ def memory_export(path: Path, team: str | None) -> int:
     from purpose_desktop.services.memory_files import MemoryFilesService
 
     counts = on_store(lambda store: MemoryFilesService(store).export(path, team))
-    whose = f"team {team}" if team is not None else "every team"
-    print(
-        f"Exported the memory of {whose} ({counts.heuristics} heuristics, "
-        f"{counts.experiences} experiences, {counts.score_anchors} score anchors) to {path}."
-    )
+    print(exchange_text.memory_exported(counts, path, team))
     return 0
 
 
@@ -291,12 +308,7 @@ def memory_import(path: Path) -> int:
     from purpose_desktop.services.memory_files import MemoryFilesService
 
     done = on_store(lambda store: MemoryFilesService(store).import_file(path))
-    print(
-        f"Imported {path}: heuristics {done.heuristics_added} added, "
-        f"{done.heuristics_merged} merged into stored ones; experiences "
-        f"{done.experiences_added} added, {done.experiences_skipped} already stored; score "
-        f"anchors {done.anchors_added} added, {done.anchors_skipped} already stored."
-    )
+    print(exchange_text.memory_imported(done, path))
     return 0
 
 
@@ -307,7 +319,7 @@ def teams_save(team_file: Path) -> int:
     from purpose_desktop.services.teams import TeamsService
 
     saved = on_store(lambda store: TeamsService(store).save(team_file))
-    print(f"Saved team {saved.name} ({len(saved.agents)} agent(s)) from {team_file}.")
+    print(exchange_text.team_saved(saved, team_file))
     return 0
 
 
@@ -333,7 +345,7 @@ def teams_export(name: str, path: Path) -> int:
     from purpose_desktop.services.teams import TeamsService
 
     on_store(lambda store: TeamsService(store).export(name, path))
-    print(f"Exported team {name} to {path}.")
+    print(exchange_text.team_exported(name, path))
     return 0
 
 

@@ -157,6 +157,17 @@ class Settings:
     """Where runs and memory are stored: a SQLAlchemy URL (``postgresql://host/db`` to share
     memory across machines); ``None``: the SQLite file in the home folder. Leave a password
     out of it: PostgreSQL's client reads ``~/.pgpass`` or ``$PGPASSWORD``."""
+    text_size: int = 100
+    """The size of the app's text in percent of the system's (View → Larger text)."""
+    tracing: bool = False
+    """Export every run as OpenTelemetry traces over OTLP/HTTP (needs the ``otel`` extra);
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` in the environment turns it on too (docs/tracing.md)."""
+    tracing_endpoint: str | None = None
+    """Where traces go: a collector's URL (``/v1/traces`` is added to a base URL); ``None``:
+    http://localhost:4318/v1/traces. Headers such as a key come from
+    ``OTEL_EXPORTER_OTLP_HEADERS``, never from this file."""
+    tracing_contents: bool = False
+    """Put message contents (task, answers, tool arguments and results) in the traces."""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -168,10 +179,13 @@ SETTING_RANGES: dict[str, tuple[int, int]] = {
     "context_size": (128, 1_048_576),
     "max_answer_tokens": (1, 32_768),
     "model_memory_mib": (64, 16_777_216),
+    "text_size": (50, 400),
 }
 #: How many set-aside copies of unreadable settings files are kept (the newest ones).
 KEPT_BAD_SETTINGS = 5
-_OPTIONAL_TEXTS = ("last_team_file", "ollama_host", "store_url")
+_OPTIONAL_TEXTS = ("last_team_file", "ollama_host", "store_url", "tracing_endpoint")
+#: The settings that are true or false.
+_FLAGS = ("tracing", "tracing_contents")
 
 
 def load_settings(paths: Paths, problems: list[str] | None = None) -> Settings:
@@ -235,19 +249,25 @@ def _problem(key: str, value: object) -> str | None:
     """Why ``value`` cannot be the setting ``key``, or ``None`` when it can."""
     if value is None:
         return None if key in _OPTIONAL_TEXTS or key == "model_memory_mib" else ("it must be given")
+    if key in _FLAGS:
+        return None if isinstance(value, bool) else "it must be true or false"
     if key in SETTING_RANGES:
-        low, high = SETTING_RANGES[key]
-        try:
-            check_int(value, "it", low, high)
-        except LimitError as exc:
-            return str(exc).removesuffix(".")
-        return None
+        return _range_problem(key, value)
     if not isinstance(value, str):
         return "it must be text"
     try:
         check_text(value, "it")
     except LimitError as exc:
         return str(exc)
+    return None
+
+
+def _range_problem(key: str, value: object) -> str | None:
+    low, high = SETTING_RANGES[key]
+    try:
+        check_int(value, "it", low, high)
+    except LimitError as exc:
+        return str(exc).removesuffix(".")
     return None
 
 

@@ -131,15 +131,17 @@ def _check_model(paths: Paths, reference: str) -> str:
 
     services = build_app_parts(paths)
     try:
-        text, tokens = asyncio.run(_generate(services, reference))
+        text, tokens, variant = asyncio.run(_generate(services, reference))
     finally:
         asyncio.run(services.aclose())
     if tokens < 1:
         raise AssertionError(f"{reference} generated no tokens")
-    return f"{reference} generated {tokens} tokens: {text.strip()[:40]!r}"
+    cpu = f" (CPU code: {variant})" if variant else ""
+    return f"{reference} generated {tokens} tokens{cpu}: {text.strip()[:40]!r}"
 
 
-async def _generate(services: AppParts, reference: str) -> tuple[str, int]:
+async def _generate(services: AppParts, reference: str) -> tuple[str, int, str | None]:
+    """The text and token count of a short answer, and the CPU variant the model ran on."""
     from purpose_desktop.models.messages import (
         ChatMessage,
         GenerationOptions,
@@ -156,7 +158,8 @@ async def _generate(services: AppParts, reference: str) -> tuple[str, int]:
                 pieces.append(event.text)
             elif isinstance(event, StreamDone):
                 tokens = event.usage.completion_tokens
-    return "".join(pieces), tokens
+        variant = getattr(model, "cpu_variant", None)
+    return "".join(pieces), tokens, variant
 
 
 def _check_python_tool(paths: Paths) -> str:

@@ -63,9 +63,9 @@ def example_team() -> Path:
 @pytest.fixture
 def run_in_qt_loop(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     """Run a coroutine on a qasync loop over the test's QApplication, as the app does."""
-    from purpose_desktop.ui.qt import qasync
+    from purpose_desktop.ui.on_loop import new_event_loop
 
-    runner = asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(qapp))
+    runner = asyncio.Runner(loop_factory=lambda: new_event_loop(qapp))
 
     def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return runner.run(coroutine)

@@ -299,8 +299,8 @@ def _scripted_reply(messages: Sequence[ChatMessage], options: GenerationOptions)
 RAW_SCRIPT = """
 import json, sys, time
 from llama_cpp import Llama
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
-avoid_amx_repacking()
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
+prepare_llama_cpp()
 path, n_ctx, n_threads, calls = json.loads(sys.stdin.read())
 llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
             verbose=False)

@@ -59,13 +59,13 @@ class StreamBenchmark:
         return asdict(self)
 
 
-# The raw side keeps weights out of AMX buffers as the app's worker does: on a CPU with AMX,
-# llama.cpp would otherwise crash (see models/llama_cpu.py), and elsewhere this changes nothing.
+# The raw side sets llama.cpp up as the app's worker does (models/llama_cpu.py): the CPU code
+# chosen for this CPU, and weights out of AMX buffers, where llama.cpp would otherwise crash.
 RAW_SCRIPT = """
 import json, sys, time
 from llama_cpp import Llama
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
-avoid_amx_repacking()
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
+prepare_llama_cpp()
 path, n_ctx, n_threads, tokens, messages = json.loads(sys.stdin.read())
 llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
             verbose=True)

@@ -325,12 +325,12 @@ async def _project_path(
 
 # As a user of llama-cpp-python would call a tool: its schema as the response format. A
 # schema the library cannot turn into a grammar is that case's failure, not the run's. The
-# weights stay out of AMX buffers as in the app's worker (see models/llama_cpu.py).
+# llama.cpp is set up as in the app's worker (see models/llama_cpu.py).
 RAW_SCRIPT = """
 import json, sys, time
 from llama_cpp import Llama
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
-avoid_amx_repacking()
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
+prepare_llama_cpp()
 path, n_ctx, n_threads, max_tokens, calls = json.loads(sys.stdin.read())
 llm = Llama(path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, n_batch=512,
             verbose=False)

@@ -79,7 +79,8 @@ from purpose_desktop.store.lazy_store import LazyStore
 from purpose_desktop.ui.application import build_main_window, create_qapplication
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, qasync
+from purpose_desktop.ui.on_loop import new_event_loop
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.quiet_collector import freeze_start_up
 
 T = TypeVar("T")
@@ -635,7 +636,7 @@ def measure_ui(
         paths = Paths(Path(folder))
         paths.ensure()
         app = create_qapplication(paths)
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        with asyncio.Runner(loop_factory=lambda: new_event_loop(app)) as runner:
             return runner.run(_session(paths, setup))
 
 

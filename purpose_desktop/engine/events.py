@@ -90,6 +90,19 @@ class TokenStreamed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ThinkingStreamed(Event):
+    """A piece of the reasoning an agent's model writes apart from its answer (a ``<think>``
+    section, or a server's reasoning field), as it is generated.
+
+    It is kept with the run and shown, but it is not the answer: the action is read from the
+    :class:`TokenStreamed` text alone, and neither the critic nor the agent's later prompts
+    are given it."""
+
+    agent: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class StepStarted(Event):
     agent: str
     step: int

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
-from purpose_desktop.errors import TeamFileError
+from purpose_desktop.errors import TeamFileError, UserError
 from purpose_desktop.limits import LimitError
 from purpose_desktop.safe_load import compose_yaml, construct_yaml, load_toml
 
@@ -68,6 +68,15 @@ def save_team(team: TeamSpec, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def write_team_file(team: TeamSpec, path: Path) -> None:
+    """Write ``team`` to ``path`` as :func:`save_team` does, for an export: a file that
+    cannot be written is a :class:`UserError` that says why."""
+    try:
+        save_team(team, path)
+    except OSError as exc:
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _parse_toml(text: str, path: Path) -> Any:

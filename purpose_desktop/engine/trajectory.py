@@ -93,6 +93,10 @@ class Step:
     phi_after: float
     evidence: str = ""
     heuristic_ids: tuple[int, ...] = ()
+    thinking: str = ""
+    """The reasoning the agent's model wrote apart from its answers while proposing the action:
+    kept for a person to read, never part of the state the critic scores nor of the history
+    the agent's later prompts are built from."""
 
     @property
     def reward(self) -> float:

@@ -204,6 +204,26 @@ def read_joined_gguf_metadata(path: Path, parts: Sequence[Path]) -> GGUFMetadata
         ) from None
 
 
+class GGUFHeaderIncomplete(GGUFFormatError):
+    """The bytes given end inside the header: more of the file is needed to read it."""
+
+
+def read_gguf_header(path: Path, size: int, handle: BinaryIO) -> GGUFMetadata:
+    """The header of a GGUF file of ``size`` bytes, read from ``handle`` at the file's start:
+    the first bytes of a file not yet downloaded, say (``path`` names it in messages).
+
+    Raises :class:`GGUFHeaderIncomplete` when ``handle`` ends inside the header, and
+    :class:`GGUFFormatError` as :func:`read_gguf_metadata` does for a file that is not a whole
+    GGUF model of ``size`` bytes.
+    """
+    try:
+        return _parse(path, size, handle)
+    except _Truncated:
+        raise GGUFHeaderIncomplete(
+            f"The header of {path.name} goes on past what was read."
+        ) from None
+
+
 class _Truncated(Exception):
     pass
 

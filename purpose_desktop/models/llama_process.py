@@ -170,6 +170,9 @@ class LlamaProcessModel:
         """Threads llama.cpp uses, as the worker reports once loaded."""
         self.context_size = 0
         """Tokens of context llama.cpp allocated, as the worker reports once loaded."""
+        self.cpu_variant: str | None = None
+        """The CPU code a portable llama.cpp chose for this CPU (``haswell``, ``sse42``...),
+        as the worker reports once loaded; None for a build with its CPU code built in."""
         self._process = process
         self._pipes = pipes
         self._lock = asyncio.Lock()
@@ -248,7 +251,14 @@ class LlamaProcessModel:
         model.load_seconds = time.perf_counter() - started
         model.n_threads = int(reply["n_threads"])
         model.context_size = int(reply["n_ctx"])
-        log.info("Model %s ready in %.2f s (pid %s)", name, model.load_seconds, process.pid)
+        model.cpu_variant = reply.get("cpu_variant")
+        log.info(
+            "Model %s ready in %.2f s (pid %s, CPU code: %s)",
+            name,
+            model.load_seconds,
+            process.pid,
+            model.cpu_variant or "built in",
+        )
         if reply.get("amx_avoided"):
             log.info(
                 "Model %s keeps its weights out of AMX buffers: this llama.cpp has AMX "

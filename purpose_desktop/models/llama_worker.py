@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
 
 if TYPE_CHECKING:  # these import llama_cpp, which the worker loads only inside its error handling
     from purpose_desktop.models.llama_grammar import Grammars
@@ -218,7 +218,7 @@ def main() -> int:
     config: Message = json.loads(sys.stdin.readline())
     started = time.perf_counter()
     try:
-        amx_avoided = avoid_amx_repacking()
+        cpu = prepare_llama_cpp()
         llm = _load(config)
     except Exception as exc:  # llama-cpp-python raises ValueError and others for bad files
         send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
@@ -226,7 +226,8 @@ def main() -> int:
     send(
         {
             "type": "ready",
-            "amx_avoided": amx_avoided,
+            "amx_avoided": cpu.amx_avoided,
+            "cpu_variant": cpu.variant,
             "load_seconds": time.perf_counter() - started,
             "n_ctx": llm.n_ctx(),
             "n_threads": llm.n_threads,

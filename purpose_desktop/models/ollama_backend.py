@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -123,6 +123,17 @@ class OllamaModelDetails:
 
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One line of Ollama's progress while it pulls a model: what it is doing ("pulling
+    manifest", "pulling 8eeb52dfb3bb", "verifying sha256 digest", "success") and, while a
+    layer downloads, its bytes done and in all (0 when it does not say)."""
+
+    status: str
+    completed: int = 0
+    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -310,6 +321,22 @@ class OllamaServer:
             )
             for item in reply.models
         )
+
+    async def pull(self, name: str) -> AsyncIterator[PullProgress]:
+        """Have the server download the model ``name`` (``ollama pull``), yielding each line
+        of its progress. Cancelling the task that iterates closes the connection, which stops
+        the pull; Ollama keeps what it fetched and goes on from there next time.
+
+        Raises :class:`ModelError` when the server cannot be reached, has no such model to
+        pull, or reports an error.
+        """
+        try:
+            async for line in await self._client.pull(name, stream=True):
+                yield PullProgress(line.status or "", line.completed or 0, line.total or 0)
+        except _FAILURES as exc:
+            raise _failure(
+                exc, host=self.host, timeout=self.timeout, doing=f"pulling '{name}'", model=name
+            ) from exc
 
     def chat_model(
         self, name: str, *, num_ctx: int, keep_alive: str | float = DEFAULT_KEEP_ALIVE

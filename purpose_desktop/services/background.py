@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -27,3 +28,22 @@ def on_loop(report: Callable[[V], None]) -> Callable[[V], None]:
         loop.call_soon_threadsafe(report, value)
 
     return call
+
+
+def stoppable_progress(
+    on_progress: Callable[[int, int], None], stop: threading.Event
+) -> Callable[[int, int], bool]:
+    """A progress callback for a worker thread that copies or fetches a file: each
+    ``(done, total)`` goes to ``on_progress`` on the event loop running now, and the answer is
+    whether to go on (false once ``stop`` is set). Call this on that loop."""
+
+    def show(done_total: tuple[int, int]) -> None:
+        on_progress(*done_total)
+
+    report = on_loop(show)
+
+    def progress(done: int, total: int) -> bool:
+        report((done, total))
+        return not stop.is_set()
+
+    return progress

@@ -63,12 +63,15 @@ class CostsService:
         self._store = store
         self._prices_file = prices_file
 
-    async def report(self, grouping: Grouping, since_day: str | None) -> CostReport:
+    async def report(
+        self, grouping: Grouping, since_day: str | None, *, run_id: str | None = None
+    ) -> CostReport:
         """The calls recorded from ``since_day`` (``YYYY-MM-DD``) on, or all if ``None``,
-        totalled by ``grouping``. A model's line says what it is charged, from the prices
-        file as it is now (nothing, if that cannot be read)."""
+        totalled by ``grouping``; only those of the run ``run_id`` (its whole id) if given.
+        A model's line says what it is charged, from the prices file as it is now (nothing,
+        if that cannot be read)."""
         return await self._store.run_blocking(
-            lambda store: self._read_report(store, grouping, since_day)
+            lambda store: self._read_report(store, grouping, since_day, run_id)
         )
 
     async def prices(self) -> PriceTable:
@@ -84,14 +87,16 @@ class CostsService:
 
         await off_loop(save_prices, prices, self._prices_file)
 
-    def _read_report(self, store: Store, grouping: Grouping, since_day: str | None) -> CostReport:
+    def _read_report(
+        self, store: Store, grouping: Grouping, since_day: str | None, run_id: str | None
+    ) -> CostReport:
         from purpose_desktop.engine.costs import load_prices
 
         try:
             prices: PriceTable | None = load_prices(self._prices_file)
         except UserError:
             prices = None  # only the models' tooltips need it; the editor says what is wrong
-        records = store.runs.cost_totals_now(grouping, since_day=since_day)
+        records = store.runs.cost_totals_now(grouping, run_id=run_id, since_day=since_day)
         if grouping == "day":
             records.sort(key=lambda record: record.key, reverse=True)
         runs = _run_summaries(store, {r.key for r in records}) if grouping == "run" else {}

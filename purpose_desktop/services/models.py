@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.errors import UserError
-from purpose_desktop.services.background import off_loop, on_loop
+from purpose_desktop.services.background import off_loop, stoppable_progress
 
 if TYPE_CHECKING:
     from purpose_desktop.config import ServerSetting
@@ -111,14 +111,7 @@ class ModelsService:
 
         there_before = await off_loop((self.models_dir / path.name).exists)
 
-        def show(done_total: tuple[int, int]) -> None:
-            on_progress(*done_total)
-
-        report = on_loop(show)
-
-        def progress(done: int, total: int) -> bool:
-            report((done, total))
-            return not stop.is_set()
+        progress = stoppable_progress(on_progress, stop)
 
         metadata = await off_loop(
             add_model_file, path, self.models_dir, link=link, progress=progress

@@ -67,6 +67,15 @@ async def check_team_file(
     return await off_loop(check)
 
 
+async def export_team_file(team: LoadedTeam, path: Path) -> None:
+    """Write ``team`` to ``path`` as a team file (YAML or TOML, by its suffix), as ``teams
+    export`` writes a saved one, on a worker thread. Model paths relative to the team's own
+    file are written as they are. :class:`UserError` says why a file cannot be written."""
+    from purpose_desktop.engine.team_file import write_team_file
+
+    await off_loop(write_team_file, team.spec, path)
+
+
 def team_model_files(
     team: LoadedTeam, models_dir: Path, context_size: int, catalog: Sequence[CatalogEntry]
 ) -> dict[str, CatalogEntry]:

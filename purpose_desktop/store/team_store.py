@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
 
 from purpose_desktop.engine.specs import LoadedTeam, TeamSpec
-from purpose_desktop.engine.team_file import save_team
+from purpose_desktop.engine.team_file import write_team_file
 from purpose_desktop.errors import UserError
 from purpose_desktop.store.database import reading, saving
 from purpose_desktop.store.run_tables import AGENT_SPECS, TEAMS
@@ -140,10 +140,7 @@ class TeamStore:
         suffix) that :func:`~purpose_desktop.engine.team_file.load_team` reads back equal.
         Model paths relative to the team's old file are written as they are."""
         team = self.load_now(name)
-        try:
-            save_team(team.spec, path)
-        except OSError as exc:
-            raise UserError(f"Cannot write {path}: {exc.strerror or exc}") from None
+        write_team_file(team.spec, path)
         return LoadedTeam(spec=team.spec, source=path.resolve())
 
 

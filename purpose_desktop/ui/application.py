@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from purpose_desktop.config import Paths, Settings
 from purpose_desktop.ui.error_dialog import ErrorReporter
 from purpose_desktop.ui.main_window import MainWindow
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, qasync
+from purpose_desktop.ui.on_loop import new_event_loop
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.quiet_collector import QuietCollector, freeze_start_up
 from purpose_desktop.ui.review.gate import DialogReviewGate
 from purpose_desktop.ui.review.pending import PendingReviewsList
@@ -171,7 +172,7 @@ def run_application(
     window.add_files_when_started(add_models)
     _close_on_termination_signals(window)
     try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner_loop:
+        with asyncio.Runner(loop_factory=lambda: new_event_loop(app)) as runner_loop:
             return runner_loop.run(_serve(window, reporter, shutdown))
     except RuntimeError as exc:
         # Qt ends its own loop when the display goes away (an X server that died, a remote

@@ -89,6 +89,8 @@ def error_box(
         box.setText(f"Something went wrong inside Purpose Desktop: {error}")
         box.setInformativeText(f"Your work is safe. The details are in the log file:\n{log_file}")
         box.setDetailedText(details)
+        for shown in box.findChildren(QtWidgets.QTextEdit):  # Qt's box leaves it unnamed
+            shown.setAccessibleName("Details of the error")
     box.setObjectName("errorDialog")
     return box
 

@@ -22,6 +22,7 @@ from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
+from purpose_desktop.ui.theme import ACTUAL_TEXT_SIZE, apply_text_size, text_size_step
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -63,6 +64,9 @@ class MainWindow(QtWidgets.QMainWindow):
         make_pending_reviews: Callable[[], QtWidgets.QWidget] | None = None,
     ) -> None:
         """``services`` reach the database (without them, nothing is recorded or shown)."""
+        # Before any widget is made, this window too: Qt passes a new application font on to
+        # the widgets already made only once its event loop runs.
+        apply_text_size(settings.text_size)
         super().__init__()
         self.setWindowTitle("Purpose Desktop[*]")  # [*]: unsaved changes to the team
         self.setWindowIcon(icon("purpose-desktop"))
@@ -250,9 +254,60 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.costs_tab.is_made:  # otherwise it reads them when it is first shown
             self.costs_pane.costs_changed()
 
+    # --- imports and exports (File menu) ------------------------------------------------
+
+    def _make_exchange(self, services: Services | None) -> None:
+        from purpose_desktop.ui.exchange.controller import Exchange, ExchangeServices
+        from purpose_desktop.ui.exchange.menu import exchange_actions
+
+        self.exchange = Exchange(
+            self,
+            self._tasks,
+            None if services is None else ExchangeServices.over(services),
+            log_file=self._paths.log_file,
+            chosen_run=self._run_chosen_in_list,
+            memory_team=self._memory_team_shown,
+        )
+        self.exchange_actions = exchange_actions(self.exchange, self)
+        self.controller.team_changed.connect(self.exchange.set_team)
+        self.controller.bridge.occurred.connect(self.exchange.follow)
+        self.exchange.run_imported.connect(lambda run: self._show_run_in_list(run.id))
+        self.exchange.memory_imported.connect(self.memory_pane.memory_changed)
+        self.exchange.team_imported.connect(
+            lambda path: self.team_pane.ask_before_leaving(lambda: self.load_team(path))
+        )
+
+    def _memory_team_shown(self) -> str | None:
+        browser = self.memory_pane.browser
+        return None if browser is None else browser.team
+
+    def _run_chosen_in_list(self) -> str | None:
+        """The run selected in the Run pane's Runs list, while that list is in view."""
+        if not self.run_tab.is_made:
+            return None
+        pane = self.run_pane
+        if pane.details_tabs.currentWidget() is not pane.runs_list:
+            return None
+        run = pane.runs_list.selected_run()
+        return None if run is None else run.id
+
+    def _show_run_in_list(self, run_id: str) -> None:
+        """Show the Runs list, read afresh, with the run ``run_id`` selected."""
+        self.tabs.setCurrentWidget(self.run_tab)
+        pane, controller = self.run_pane, self.controller
+
+        def listed(_runs: object) -> None:
+            controller.runs_listed.disconnect(listed)
+            pane.runs_list.select(run_id)
+
+        controller.runs_listed.connect(listed)  # after the list's own: it is filled first
+        pane.details_tabs.setCurrentWidget(pane.runs_list)
+        pane.refresh_runs()
+
     # --- actions ---------------------------------------------------------------------
 
     def _build_actions(self) -> None:
+        self._make_exchange(self._services)
         self.open_action = self._action("&Open team…", "Ctrl+O", self.open_team_dialog, "open")
         self.run_action = self._action("&Run task", "Ctrl+Return", self._run_task, "run")
         self.pause_action = self._action("&Pause run", "Ctrl+P", self._toggle_pause)
@@ -298,6 +353,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.delete_team_action,
         ):
             file_menu.addAction(action)
+        self.exchange_actions.add_to(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
@@ -312,8 +368,34 @@ class MainWindow(QtWidgets.QMainWindow):
                     functools.partial(self.tabs.setCurrentIndex, index),
                 )
             )
+        view_menu.addSeparator()
+        self._add_text_size_actions(view_menu)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About Purpose Desktop", "", self._about))
+
+    def _add_text_size_actions(self, menu: QtWidgets.QMenu) -> None:
+        """View → Larger text, Smaller text and Actual size, with the keys browsers use."""
+        for text, keys, steps in (
+            ("&Larger text", ("Ctrl++", "Ctrl+="), 1),
+            ("&Smaller text", ("Ctrl+-",), -1),
+            ("&Actual size", ("Ctrl+0",), 0),
+        ):
+            action = self._action(text, "", functools.partial(self.change_text_size, steps))
+            action.setShortcuts([QtGui.QKeySequence(key) for key in keys])
+            menu.addAction(action)
+
+    @property
+    def text_size(self) -> int:
+        """The size of the app's text, in percent of the system's."""
+        return self._settings.text_size
+
+    def change_text_size(self, steps: int) -> None:
+        """Make the text ``steps`` sizes larger (smaller when negative), or the system's size
+        when ``steps`` is 0; the size is kept in the settings for the next start."""
+        size = text_size_step(self.text_size, steps) if steps else ACTUAL_TEXT_SIZE
+        if size != self.text_size:
+            apply_text_size(size)
+            self.change_settings(text_size=size)
 
     def _build_toolbar(self) -> None:
         toolbar = self.addToolBar("Main")

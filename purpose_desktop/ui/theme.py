@@ -8,6 +8,11 @@ on its background, a selected row, a tooltip, a link, a placeholder) has a contr
 at least 4.5 (WCAG AA), disabled text at least 3. The app's own frames draw with ``palette()``
 references in their style sheets (``#interruptedRunsNotice``: ``alternate-base`` and ``mid``),
 so they follow the theme too.
+
+The text follows the system's font and size, scaled by the text size the person chose (View →
+Larger text): :func:`apply_text_size`. Fonts of single widgets are relative to it
+(:func:`set_font`), and sizes measured from a font are measured again when it changes
+(:func:`follow_font`).
 """
 
 from __future__ import annotations
@@ -240,3 +245,127 @@ def _luminance(color: QtGui.QColor) -> float:
         + 0.7152 * linear(color.greenF())
         + 0.0722 * linear(color.blueF())
     )
+
+
+# --- text size --------------------------------------------------------------------------------
+
+#: The text sizes View → Larger text and Smaller text step through, in percent of the
+#: system's text size.
+TEXT_SIZES: tuple[int, ...] = (80, 90, 100, 110, 125, 150, 175, 200)
+ACTUAL_TEXT_SIZE = 100
+_SYSTEM_FONT = "purposeDesktopSystemFont"  # the application property keeping it
+_RELATIVE_FONT = "purposeDesktopRelativeFont"  # a widget's property: how set_font set it
+
+
+def system_font() -> QtGui.QFont:
+    """The font the system gave the application, before any text size was applied."""
+    app = QtCore.QCoreApplication.instance()
+    assert app is not None, "a QApplication is needed first"
+    kept = app.property(_SYSTEM_FONT)
+    if isinstance(kept, QtGui.QFont):
+        return QtGui.QFont(kept)
+    font = QtGui.QGuiApplication.font()  # not scaled yet: this is the first look at it
+    app.setProperty(_SYSTEM_FONT, font)
+    return QtGui.QFont(font)
+
+
+def apply_text_size(percent: int) -> int:
+    """Show every text of the application at ``percent`` of the system's size: its font is
+    the system's, scaled. Style sheets and fonts set on single widgets are relative to it,
+    so the whole window follows. At 100 % the application's font is the system's own.
+    Returns the size applied."""
+    base = system_font()
+    font = QtGui.QFont(base)
+    if percent != ACTUAL_TEXT_SIZE and base.pointSizeF() > 0:
+        font.setPointSizeF(base.pointSizeF() * percent / 100)
+    elif percent != ACTUAL_TEXT_SIZE:  # a platform that sizes its font in pixels
+        font.setPixelSize(max(1, round(base.pixelSize() * percent / 100)))
+    if font != QtGui.QGuiApplication.font():  # untouched, it goes on following the system
+        QtWidgets.QApplication.setFont(font)  # QGuiApplication's would leave widgets as they are
+        # Qt posts the change to the widgets; delivered now, so the fonts below start from it.
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.ApplicationFontChange)
+        for widget in QtWidgets.QApplication.allWidgets():
+            relative = widget.property(_RELATIVE_FONT)
+            if isinstance(relative, str):
+                # A font set on a widget keeps its size when the application's changes; those
+                # set with set_font are made again at the new size.
+                widget.setFont(_relative_font(*_parse_relative(relative)))
+            elif sheet := widget.styleSheet():
+                # Qt passes a new font on to a widget with a style sheet of its own (and its
+                # children) only when the sheet is set again.
+                widget.setStyleSheet(sheet)
+        for widget in QtWidgets.QApplication.allWidgets():
+            if isinstance(widget, QtWidgets.QTableView) and widget.model() is not None:
+                # Columns sized to their contents when filled keep the old text's widths.
+                widget.resizeColumnsToContents()
+    return percent
+
+
+def text_size_step(percent: int, steps: int) -> int:
+    """The text size ``steps`` places along :data:`TEXT_SIZES` from ``percent`` (larger when
+    positive), held at the smallest and the largest."""
+    larger = [size for size in TEXT_SIZES if size > percent]
+    smaller = [size for size in TEXT_SIZES if size < percent]
+    if steps > 0:
+        return larger[min(steps, len(larger)) - 1] if larger else percent
+    if steps < 0:
+        return smaller[max(steps, -len(smaller))] if smaller else percent
+    return percent
+
+
+def set_font(
+    widget: QtWidgets.QWidget, *, scale: float = 1.0, bold: bool = False, fixed: bool = False
+) -> QtGui.QFont:
+    """Give ``widget`` a font relative to the application's text size, and keep it so when
+    the text size changes: ``scale`` times as large, ``bold``, or (``fixed``) the system's
+    fixed-width font. Returns the font, to measure text with."""
+    widget.setProperty(_RELATIVE_FONT, f"{scale}:{int(bold)}:{int(fixed)}")
+    font = _relative_font(scale, bold, fixed)
+    widget.setFont(font)
+    return font
+
+
+def _parse_relative(text: str) -> tuple[float, bool, bool]:
+    scale, bold, fixed = text.split(":")
+    return float(scale), bold == "1", fixed == "1"
+
+
+def _relative_font(scale: float, bold: bool, fixed: bool) -> QtGui.QFont:
+    font = fixed_font() if fixed else QtGui.QGuiApplication.font()
+    if scale != 1.0 and font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * scale)
+    elif scale != 1.0:
+        font.setPixelSize(max(1, round(font.pixelSize() * scale)))
+    font.setBold(bold or font.bold())
+    return font
+
+
+def fixed_font() -> QtGui.QFont:
+    """The system's fixed-width font (code, JSON), at the application's text size: the
+    system gives it its own size, which a larger text size would otherwise leave behind."""
+    font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+    base, shown = system_font(), QtGui.QGuiApplication.font()
+    if base.pointSizeF() > 0 and shown.pointSizeF() > 0 and font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * shown.pointSizeF() / base.pointSizeF())
+    return font
+
+
+class _FontFollower(QtCore.QObject):
+    """Calls ``fit`` each time the font of the widget it watches changes."""
+
+    def __init__(self, widget: QtWidgets.QWidget, fit: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._fit = fit
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._fit()
+        return False
+
+
+def follow_font(widget: QtWidgets.QWidget, fit: Callable[[], None]) -> None:
+    """Call ``fit`` now, and again whenever ``widget``'s font changes (the text size was
+    changed): for sizes measured from the font, such as a box a few lines tall."""
+    fit()
+    _FontFollower(widget, fit)

@@ -42,7 +42,10 @@ def messages(task: str) -> list[dict[str, str]]:
 def models(request: pytest.FixtureRequest, shared_models_dir: Path) -> Iterator[tuple[Any, Any]]:
     """llama-cpp-python's own ``Llama`` and the worker's, on the same bundled model."""
     import llama_cpp
+    from purpose_desktop.models.llama_cpu import prepare_llama_cpp
     from purpose_desktop.models.worker_llama import WorkerLlama
+
+    prepare_llama_cpp()
 
     path = smollm2_path() if request.param == "smollm2" else gemma3_path(shared_models_dir)
     settings: dict[str, Any] = {

@@ -12,7 +12,7 @@ import pytest
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus
 from purpose_desktop.models.bundled import gemma3_path, smollm2_path
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
 from purpose_desktop.models.llama_process import LlamaProcessModel
 from purpose_desktop.models.messages import (
     ChatMessage,
@@ -55,7 +55,7 @@ def raw_smollm2() -> Any:
     """SmolLM2 in raw llama-cpp-python, in this process, set up as the worker sets it up."""
     from llama_cpp import Llama
 
-    avoid_amx_repacking()
+    prepare_llama_cpp()
     # verbose=True: verbose=False swaps file descriptors and leaks them in this version.
     return Llama(str(smollm2_path()), n_ctx=1024, n_threads=2, n_batch=512, verbose=True)
 

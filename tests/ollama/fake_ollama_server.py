@@ -21,7 +21,11 @@ For the tests there are two more endpoints:
   ``{"think_tokens": n, "think_style": "field" | "tags"}`` presents the first n tokens as
   reasoning (in ``message.thinking``, or between ``<think>`` tags in the content).
 - ``GET /_requests`` returns every chat request received (its body, how it ended, the
-  pieces of text generated and sent) and how many times the model was loaded.
+  pieces of text generated and sent), how many times the model was loaded, and every pull.
+
+``POST /api/pull`` streams Ollama's progress lines for a name of the model served (any tag),
+which /api/tags then lists beside it, and Ollama's error line for any other; the fault
+``{"pull_delay": s}`` waits between its lines.
 
 Run: ``python fake_ollama_server.py --model FILE.gguf --name smollm2:135m --port-file PATH``.
 It loads the model, listens on a free port of 127.0.0.1 and then writes the port number to
@@ -45,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_cpp import Llama
-from purpose_desktop.models.llama_cpu import avoid_amx_repacking
+from purpose_desktop.models.llama_cpu import prepare_llama_cpp
 
 N_THREADS = 2
 START_CONTEXT = 1024
@@ -115,7 +119,7 @@ class Model:
 
     def load(self, n_ctx: int) -> None:
         self.llm = None
-        avoid_amx_repacking()  # the worker's setting, so both run the model the same way
+        prepare_llama_cpp()  # the worker's setting, so both run the model the same way
         # verbose=True keeps llama.cpp's log on stderr (the log file the tests keep).
         self.llm = Llama(
             model_path=str(self.path),
@@ -239,6 +243,10 @@ class State:
         self._lock = threading.Lock()
         self._faults: Json = {}
         self.requests: list[Json] = []
+        self.pulled: list[str] = []
+        """Names pulled through /api/pull; /api/tags lists them beside the model."""
+        self.pulls: list[Json] = []
+        """Every /api/pull received: the name and how it ended."""
 
     def set_faults(self, faults: Json) -> None:
         with self._lock:
@@ -256,7 +264,11 @@ class State:
 
     def snapshot(self) -> Json:
         with self._lock:
-            return {"requests": json.loads(json.dumps(self.requests)), "loads": self.model.loads}
+            return {
+                "requests": json.loads(json.dumps(self.requests)),
+                "loads": self.model.loads,
+                "pulls": json.loads(json.dumps(self.pulls)),
+            }
 
 
 class ClientGone(Exception):
@@ -341,7 +353,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/version":
             self.send_json(200, {"version": "0.0.0-fake"})
         elif self.path == "/api/tags":
-            self.send_json(200, {"models": [self.listing()]})
+            names = [state.model.name, *state.pulled]
+            self.send_json(200, {"models": [self.listing(name) for name in names]})
         elif self.path == "/api/ps":
             self.send_json(200, {"models": self.running()})
         elif self.path == "/_requests":
@@ -359,22 +372,70 @@ class Handler(BaseHTTPRequestHandler):
             self.show(body)
         elif self.path == "/api/chat":
             self.chat(body)
+        elif self.path == "/api/pull":
+            self.pull(body)
         elif self.path == "/_fault":
             self.server.state.set_faults(body)
             self.send_json(200, {"faults": body})
         else:
             self.send_text(404, "404 page not found")
 
-    def listing(self) -> Json:
+    def listing(self, name: str) -> Json:
         model = self.server.state.model
         return {
-            "name": model.name,
-            "model": model.name,
+            "name": name,
+            "model": name,
             "modified_at": model.modified_at,
             "size": model.size,
             "digest": model.digest,
             "details": model.details(),
         }
+
+    def pull(self, body: Json) -> None:
+        """Ollama's pull, streamed as it streams it: the manifest, the model's layer in
+        pieces with bytes done and in all, the checks, then success. Only names of the model
+        served (its name before the tag, with any tag) can be pulled; any other gets
+        Ollama's error line for a model its library does not have. ``pull_delay`` (taken
+        from the faults) waits between lines."""
+        state = self.server.state
+        model = state.model
+        faults = state.take_faults()
+        name = str(body.get("model") or body.get("name") or "")
+        entry: Json = {"model": name, "outcome": "started"}
+        with state._lock:
+            state.pulls.append(entry)
+        delay = float(faults.get("pull_delay", 0))
+        digest = f"sha256:{model.digest}"
+        self.start_stream()
+        try:
+            self.write_line({"status": "pulling manifest"})
+            if name.split(":", maxsplit=1)[0] != model.name.split(":")[0]:
+                self.write_line({"error": "pull model manifest: file does not exist"})
+                self.end_stream()
+                entry["outcome"] = "not found"
+                return
+            steps = 8
+            for step in range(steps + 1):
+                time.sleep(delay)
+                self.write_line(
+                    {
+                        "status": f"pulling {model.digest[:12]}",
+                        "digest": digest,
+                        "total": model.size,
+                        "completed": model.size * step // steps,
+                    }
+                )
+            for status in ("verifying sha256 digest", "writing manifest", "success"):
+                self.write_line({"status": status})
+            self.end_stream()
+        except ClientGone:
+            entry["outcome"] = "client disconnected"
+            self.close_connection = True
+            return
+        entry["outcome"] = "completed"
+        with state._lock:
+            if name not in state.pulled and name != model.name:
+                state.pulled.append(name)
 
     def running(self) -> list[Json]:
         model = self.server.state.model

@@ -21,10 +21,10 @@ from keyring.errors import PasswordDeleteError
 from purpose_desktop.models.bundled import smollm2_path
 
 SERVER_MODEL = "smollm2-135m"
-SERVER_WITHOUT_AMX = (
+SERVER_SET_UP = (
     "import runpy\n"
-    "from purpose_desktop.models.llama_cpu import avoid_amx_repacking\n"
-    "avoid_amx_repacking()\n"
+    "from purpose_desktop.models.llama_cpu import prepare_llama_cpp\n"
+    "prepare_llama_cpp()\n"
     "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
 )
 START_DEADLINE = 180.0
@@ -99,11 +99,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         model_id=SERVER_MODEL,
         log_path=log_path,
     )
-    # The server's models keep out of AMX buffers as the app's workers do (models/llama_cpu.py).
+    # The server sets llama.cpp up as the app's workers do (models/llama_cpu.py).
     command = [
         sys.executable,
         "-c",
-        SERVER_WITHOUT_AMX,
+        SERVER_SET_UP,
         "--model",
         str(smollm2_path()),
         "--model_alias",

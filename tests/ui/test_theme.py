@@ -12,12 +12,14 @@ from purpose_desktop.engine.recording.run_records import RunSummary
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.run.interrupted_runs import InterruptedRunsNotice
 from purpose_desktop.ui.theme import (
+    ACTUAL_TEXT_SIZE,
     DARK,
     LIGHT,
     MEANING_COLOURS,
     THEMES,
     Scheme,
     Theme,
+    apply_text_size,
     apply_theme,
     contrast_ratio,
     follow_system_theme,
@@ -267,3 +269,18 @@ def test_screenshot_of_each_theme(
     qtbot.waitExposed(window)
     picture = screenshot(window, f"theme-{scheme}")
     assert picture.stat().st_size > 0
+
+
+def test_columns_sized_to_their_text_follow_a_larger_text_size(qtbot: QtBot) -> None:
+    table = QtWidgets.QTableWidget(1, 2)
+    qtbot.addWidget(table)
+    table.setItem(0, 0, QtWidgets.QTableWidgetItem("2026-12-07 00:41 completed"))
+    table.setItem(0, 1, QtWidgets.QTableWidgetItem("Helper"))
+    table.resizeColumnsToContents()
+    before = table.columnWidth(0)
+    try:
+        apply_text_size(150)
+        assert table.columnWidth(0) > before * 1.3  # the text is still read whole
+    finally:
+        apply_text_size(ACTUAL_TEXT_SIZE)
+    assert table.columnWidth(0) == before

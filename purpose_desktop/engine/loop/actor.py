@@ -26,6 +26,7 @@ from purpose_desktop.models.messages import (
     ChatMessage,
     GenerationOptions,
     StreamDone,
+    ThinkingDelta,
     TokenDelta,
     Usage,
 )
@@ -73,20 +74,22 @@ class Actor:
         on_usage: UsageCallback,
         on_retry: RetryCallback,
         *,
+        on_thinking: TokenCallback,
         fallback: Action | None = None,
     ) -> Proposal:
         """The action the model proposes, or ``fallback`` (a rule's) when even the simpler
-        prompt gives none; :class:`StepFailed` if there is neither."""
+        prompt gives none; :class:`StepFailed` if there is neither. Reasoning the model writes
+        apart from its answer goes to ``on_thinking`` and is never read as the action."""
         schema = action_schema(self.tools, can_finish=self.can_finish, teammates=self.teammates)
         options = replace(self.options, json_schema=schema)
-        text = await self._generate(messages, options, on_token, on_usage)
+        text = await self._generate(messages, options, on_token, on_usage, on_thinking)
         try:
             parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)
             return Proposal(parsed.action, parsed.method, 1)
         except ActionParseError as exc:
             on_retry(str(exc))
             simpler = with_correction(simpler, str(exc))
-        text = await self._generate(simpler, options, on_token, on_usage)
+        text = await self._generate(simpler, options, on_token, on_usage, on_thinking)
         try:
             parsed = parse_action(text, self.tools, self.teammates, can_finish=self.can_finish)
         except ActionParseError as exc:
@@ -103,13 +106,15 @@ class Actor:
         messages: Sequence[ChatMessage],
         on_token: TokenCallback,
         on_usage: UsageCallback,
+        *,
+        on_thinking: TokenCallback,
     ) -> Proposal:
         """The final answer, asked for in the model's own words: for an agent whose only
         choice is to finish. An answer written as a finish action anyway is read as one.
-        :class:`StepFailed` if the model says nothing, or writes a call to a tool it does not
-        have."""
+        :class:`StepFailed` if the model says nothing (reasoning, which goes to
+        ``on_thinking``, is not an answer), or writes a call to a tool it does not have."""
         options = replace(self.options, json_schema=None)
-        text = await self._generate(messages, options, on_token, on_usage)
+        text = await self._generate(messages, options, on_token, on_usage, on_thinking)
         try:
             parsed = parse_action(text, (), (), can_finish=True)
         except ActionParseError as exc:
@@ -131,7 +136,9 @@ class Actor:
         options: GenerationOptions,
         on_token: TokenCallback,
         on_usage: UsageCallback,
+        on_thinking: TokenCallback,
     ) -> str:
+        """The answer's text; the model's reasoning is handed to ``on_thinking`` alone."""
         pieces: list[str] = []
         # aclosing: a cancelled step stops generation at once, not when garbage is collected.
         async with contextlib.aclosing(self.model.stream_chat(messages, options)) as stream:
@@ -139,6 +146,8 @@ class Actor:
                 if isinstance(item, TokenDelta):
                     pieces.append(item.text)
                     on_token(item.text)
+                elif isinstance(item, ThinkingDelta):
+                    on_thinking(item.text)
                 elif isinstance(item, StreamDone):
                     on_usage(item.usage)
         return "".join(pieces)

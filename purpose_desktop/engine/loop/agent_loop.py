@@ -25,6 +25,7 @@ from purpose_desktop.engine.events import (
     Scored,
     ScoreOverridden,
     StepStarted,
+    ThinkingStreamed,
     TokenStreamed,
     ToolFinished,
     ToolStarted,
@@ -120,6 +121,9 @@ class _Turn:
     delegating: PendingDelegation | None = None
     experiences: list[Experience] | None = None  # found once: they match the task alone
     dead_ends: DeadEnds | None = None  # likewise
+    thinking: list[str] = field(default_factory=list)
+    """The reasoning the model wrote during the step under way, for the step's record only:
+    it stays out of :attr:`exchanges`, so no later prompt carries it."""
 
     def frame(self) -> Frame:
         return Frame(
@@ -263,6 +267,7 @@ class AgentLoop:
             await self._pause_point(run)
             turn.steps_taken += 1
             step = run.next_step()
+            turn.thinking.clear()
             turn.emit(StepStarted(agent=turn.agent.name, step=step))
             heuristic_ids: tuple[int, ...] = ()
             try:
@@ -412,6 +417,10 @@ class AgentLoop:
         def on_token(text: str) -> None:
             turn.emit(TokenStreamed(agent=turn.agent.name, text=text))
 
+        def on_thinking(text: str) -> None:
+            turn.thinking.append(text)
+            turn.emit(ThinkingStreamed(agent=turn.agent.name, text=text))
+
         def on_usage(usage: Usage) -> None:
             turn.record("act", usage)
 
@@ -421,7 +430,7 @@ class AgentLoop:
             # in the same format.
             system = answer_prompt(turn.agent, heuristics, turn.experiences or ())
             messages = await self._fit(turn, head_messages(system, turn.task))
-            return await actor.answer(messages, on_token, on_usage)
+            return await actor.answer(messages, on_token, on_usage, on_thinking=on_thinking)
         system = system_prompt(
             turn.agent,
             choices.tools,
@@ -438,6 +447,7 @@ class AgentLoop:
             ),
             on_token=on_token,
             on_usage=on_usage,
+            on_thinking=on_thinking,
             on_retry=lambda why: turn.warn(
                 f"{turn.agent.name}'s answer could not be read as an action ({why}); "
                 "asking again with a simpler prompt."
@@ -627,6 +637,7 @@ class AgentLoop:
                 phi,
                 evidence,
                 heuristic_ids,
+                thinking="".join(turn.thinking),
             )
         )
         turn.exchanges.append(Exchange(done.action, done.observation, turn.agent.name))

@@ -81,7 +81,8 @@ class TeamRunner:
     ``tools`` gives the agents their tools (only the built-in ones without it); the MCP
     servers it starts run until :meth:`aclose`. ``approvals`` keeps each team's standing
     approvals: a run does not ask about the tools and servers its team allowed, and keeps
-    those a person allows for the team during it.
+    those a person allows for the team during it. ``observers`` subscribe to every run's
+    events besides the subscribers each run is given (the trace exporter, say).
     """
 
     def __init__(
@@ -95,8 +96,10 @@ class TeamRunner:
         journal: RunJournal | None = None,
         tools: ToolSource | None = None,
         approvals: ApprovalMemory | None = None,
+        observers: Sequence[Subscriber] = (),
     ) -> None:
         self._models = models
+        self._observers = tuple(observers)
         self._approvals = approvals
         if tools is None:
             from purpose_desktop.engine.loop.tool_source import ToolSource
@@ -255,7 +258,7 @@ class TeamRunner:
             self.journal.begin(header)
         events = EventStream(
             header.run_id,
-            list(subscribers),
+            [*subscribers, *self._observers],
             last_seq=last_seq,
             sink=None if self.journal is None else self.journal.record,
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
 from purpose_desktop.engine.evaluation.suites import Suite
 from purpose_desktop.services.benchmarks import BenchmarkChoices, BenchmarkRequest, TeamChoice
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.memory.table import counted
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
 from purpose_desktop.ui.widgets.notice import notice_label, say
@@ -66,6 +67,9 @@ class BenchmarkForm(QtWidgets.QDialog):
         self.iterations = QtWidgets.QSpinBox()
         self.iterations.setRange(1, MAX_ITERATIONS)
         self.iterations.setValue(DEFAULT_ITERATIONS)
+        describe(self.suite_box, "Suite", "The suite of tasks to run: built in, or yours")
+        describe(self.team_box, "Team", "The team file to run the suite with")
+        describe(self.iterations, "Iterations", "How many times each arm runs the whole suite")
         self.arm_boxes = [QtWidgets.QCheckBox(arm.value.capitalize()) for arm in Arm]
         for arm, box in zip(Arm, self.arm_boxes, strict=True):
             box.setChecked(arm in ALL_ARMS)

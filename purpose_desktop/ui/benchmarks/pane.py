@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from purpose_desktop.engine.cost_text import seconds_text
 from purpose_desktop.engine.learning.improvement import METRICS, ImprovementResult
 from purpose_desktop.services.benchmark_listing import ListedResult
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.benchmarks.controller import BenchmarkController, when
 from purpose_desktop.ui.benchmarks.progress import BenchmarkProgress
-from purpose_desktop.ui.costs.report import seconds_text
 from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
@@ -91,6 +92,19 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.measure.addItems([metric.label for metric in METRICS])
         self.chart = CurveChart()
         self.table = read_only_table(("Iteration",))
+        describe(
+            self.results,
+            "Benchmark results",
+            "The results saved in the database and the result files, newest first; Delete "
+            "forgets the selected one",
+        )
+        describe(self.measure, "Measure", "What the curves and the table show, per iteration")
+        describe(self.table, "Values", "The chosen measure of each series at each iteration")
+        describe(
+            self.chart,
+            "Improvement curves",
+            "One curve per series over the iterations; the table under it holds the values",
+        )
         self.notice = notice_label()
         self.empty = QtWidgets.QLabel(empty_text(self.folder))
         self.empty.setWordWrap(True)

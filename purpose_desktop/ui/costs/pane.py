@@ -19,21 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.config import write_file_atomically
-from purpose_desktop.engine.costs import CostTotal, PriceTable
-from purpose_desktop.errors import UserError
-from purpose_desktop.services.background import off_loop
-from purpose_desktop.ui.costs.prices import PriceEditor
-from purpose_desktop.ui.costs.report import (
-    GROUPINGS,
+from purpose_desktop.engine.cost_text import (
     NUMBER_COLUMNS,
-    PERIODS,
-    cost_csv,
     money_text,
     number_texts,
     seconds_text,
     summary_text,
     tokens_text,
 )
+from purpose_desktop.engine.costs import CostTotal, PriceTable
+from purpose_desktop.errors import UserError
+from purpose_desktop.services.background import off_loop
+from purpose_desktop.ui.accessibility import describe
+from purpose_desktop.ui.costs.prices import PriceEditor
+from purpose_desktop.ui.costs.report import GROUPINGS, PERIODS, cost_csv
 from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
@@ -149,6 +148,18 @@ class CostsPane(QtWidgets.QWidget):
             0, QtWidgets.QHeaderView.ResizeMode.Stretch
         )
         self.chart = BarChart()
+        describe(
+            self.chart, "Chart of the costs", "The chosen measure of the table's first 15 rows"
+        )
+        describe(self.grouping, "Group by", "Total the model calls by agent, model, run or day")
+        describe(self.period, "Period", "The time the totals cover")
+        describe(self.measure, "Chart", "What the bar chart under the table shows")
+        describe(
+            self.table,
+            "Costs",
+            "Calls, tokens, wall time, tokens per second and money, costliest first; click a "
+            "header to sort",
+        )
         self.chart_note = QtWidgets.QLabel("")
         note = QtWidgets.QLabel(LOCAL_NOTE)
         note.setWordWrap(True)

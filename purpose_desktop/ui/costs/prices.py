@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.costs import Price, PriceTable, price_problem
 from purpose_desktop.errors import UserError
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
@@ -73,6 +74,12 @@ class PriceEditor(QtWidgets.QDialog):
         for column in (1, 2):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setItemDelegate(_AmountDelegate(self.table))
+        describe(
+            self.table,
+            "Prices",
+            "One price a row: a model reference or a pattern ending in *, then money per "
+            "million tokens in and out",
+        )
         self.add_button = QtWidgets.QPushButton("&Add price")
         self.remove_button = QtWidgets.QPushButton("&Remove")
         self.problem = notice_label()

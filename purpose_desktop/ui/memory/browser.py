@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.learning.memory_queries import ExperienceQuery, HeuristicQuery
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.memory.details import experience_detail, heuristic_detail
 from purpose_desktop.ui.memory.retrieved import RetrievedView
 from purpose_desktop.ui.memory.table import (
@@ -112,6 +113,12 @@ class MemoryBrowser(QtWidgets.QWidget):
         )
         team_label = QtWidgets.QLabel("Te&am")
         team_label.setBuddy(self.team_box)
+        describe(self.team_box, "Team", "The team whose memory is shown")
+        describe(
+            self.search_box,
+            "Search memory",
+            "Words to look for in patterns, strategies, tasks and summaries (Ctrl+F)",
+        )
         self.top = QtWidgets.QHBoxLayout()
         self.top.addWidget(team_label)
         self.top.addWidget(self.team_box)
@@ -130,6 +137,20 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.heuristic_view.setObjectName("heuristicTable")
         self.heuristic_pager = Pager("heuristic")
         self.heuristic_detail = _detail_view()
+        describe(self.tier_box, "Tier", "Show the heuristics of one tier, or of all")
+        describe(
+            self.source_box, "Source", "Show distilled heuristics, those written by hand, or both"
+        )
+        describe(self.min_q, "Least Q-value", "Show heuristics whose Q-value is at least this")
+        describe(self.max_q, "Greatest Q-value", "Show heuristics whose Q-value is at most this")
+        describe(self.heuristic_order, "Sort heuristics by", "The order of the heuristics")
+        describe(
+            self.heuristic_view,
+            "Heuristics",
+            "The team's heuristics, one page at a time; Enter edits the selected one, Delete "
+            "deletes the selected ones",
+        )
+        describe(self.heuristic_detail, "Heuristic", "All of the selected heuristic")
         self.inject_button = _button(
             "Inject heuristic…", "Write a heuristic for the team by hand (source: human)"
         )
@@ -174,6 +195,23 @@ class MemoryBrowser(QtWidgets.QWidget):
         self.experience_view.setObjectName("experienceTable")
         self.experience_pager = Pager("experience")
         self.experience_detail = _detail_view()
+        describe(self.outcome_box, "Outcome", "Show the experiences of runs that ended this way")
+        describe(
+            self.experience_min_q,
+            "Least Q-value",
+            "Show experiences whose Q-value is at least this",
+        )
+        describe(self.experience_order, "Sort experiences by", "The order of the experiences")
+        describe(
+            self.experience_view,
+            "Experiences",
+            "The team's past experiences, one page at a time; Delete deletes the selected ones",
+        )
+        describe(
+            self.experience_detail,
+            "Experience",
+            "The selected experience, with the trajectory of its run",
+        )
         self.delete_experiences_button = _button(
             "Delete…", "Delete the selected experiences (Delete)"
         )

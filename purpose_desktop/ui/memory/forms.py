@@ -8,11 +8,12 @@ full disk or a locked database costs the person nothing but a second Save.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal
-from purpose_desktop.ui.theme import meaning_colour
+from purpose_desktop.ui.theme import follow_font, meaning_colour
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ class HeuristicForm(QtWidgets.QDialog):
         self.pattern_edit.setPlaceholderText("When… (the situation this applies to)")
         self.strategy_edit = QtWidgets.QPlainTextEdit()
         self.strategy_edit.setPlaceholderText("Do… (what to do then)")
+        self.pattern_edit.setAccessibleDescription("When the heuristic applies: the situation")
+        self.strategy_edit.setAccessibleDescription("What to do in that situation")
         for edit, lines in ((self.pattern_edit, 3), (self.strategy_edit, 5)):
             edit.setTabChangesFocus(True)
-            edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)
+            follow_font(edit, functools.partial(_fit_lines, edit, lines))
         self.pinned_box = QtWidgets.QCheckBox(
             "Pinned: put it before the others whenever it fits the situation"
         )
@@ -150,3 +153,8 @@ class HeuristicForm(QtWidgets.QDialog):
         colours = self.message.palette()
         colours.setColor(QtGui.QPalette.ColorRole.WindowText, meaning_colour(meaning))
         self.message.setPalette(colours)
+
+
+def _fit_lines(edit: QtWidgets.QPlainTextEdit, lines: int) -> None:
+    """Make ``edit`` ``lines`` lines of its font tall."""
+    edit.setFixedHeight(edit.fontMetrics().lineSpacing() * lines + 14)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from purpose_desktop.engine.events import MemoryRetrieved
 from purpose_desktop.engine.learning.memory import Experience, Heuristic
 from purpose_desktop.engine.text import shorten
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.memory.table import CELL_CHARACTERS, counted
 from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal
 from purpose_desktop.ui.theme import meaning_colour
@@ -59,6 +60,10 @@ class RetrievedView(QtWidgets.QWidget):
         self.heuristics = _table(HEURISTIC_COLUMNS, wide=("Strategy", "Pattern"))
         self.experiences = _table(EXPERIENCE_COLUMNS, wide=("Task",))
 
+        describe(self.run_box, "Run", "One of the latest runs, whose steps are listed below")
+        describe(self.step_list, "Steps", "The run's steps; choose one to see its memories")
+        describe(self.heuristics, "Heuristics", "The heuristics the chosen step was given")
+        describe(self.experiences, "Past experiences", "The experiences the chosen step was given")
         run_label = QtWidgets.QLabel("&Run")
         run_label.setBuddy(self.run_box)
         chooser = QtWidgets.QHBoxLayout()

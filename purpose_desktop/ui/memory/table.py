@@ -17,7 +17,7 @@ from purpose_desktop.engine.text import shorten
 from purpose_desktop.services.memory import pages_for
 from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
-from purpose_desktop.ui.theme import meaning_colour
+from purpose_desktop.ui.theme import follow_font, meaning_colour
 
 if TYPE_CHECKING:
     from purpose_desktop.services.memory import MemoryPage
@@ -165,6 +165,9 @@ class Pager(QtWidgets.QWidget):
         self.pages = 0
         self.previous_button = QtWidgets.QPushButton("◀ Previous")
         self.next_button = QtWidgets.QPushButton("Next ▶")
+        # Without the arrows, which a screen reader would read out as triangles.
+        self.previous_button.setAccessibleName(f"Previous page of {noun}s")
+        self.next_button.setAccessibleName(f"Next page of {noun}s")
         self.label = QtWidgets.QLabel("")
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -296,7 +299,8 @@ def memory_table(model: PageModel[Any]) -> QtWidgets.QTableView:
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    rows = view.verticalHeader()
+    follow_font(view, lambda: rows.setDefaultSectionSize(view.fontMetrics().height() + 8))
     header = view.horizontalHeader()
     header.setHighlightSections(False)
     modes = QtWidgets.QHeaderView.ResizeMode

@@ -28,6 +28,7 @@ from purpose_desktop.ui.tasks import TaskKeeper
 if TYPE_CHECKING:
     from purpose_desktop.models.base import ModelStatus
     from purpose_desktop.models.pool import LocalModelPool
+    from purpose_desktop.ui.models.find_dialog import FindModelsController, FindModelsDialog
     from purpose_desktop.ui.models.pane import ModelsPane
     from purpose_desktop.ui.models.server_dialog import ServerDialog
 
@@ -81,6 +82,8 @@ class ModelsController(QtCore.QObject):
         self._stop_copy = threading.Event()
         self._copying = False
         self._dialog: ServerDialog | None = None
+        self._tasks = tasks
+        self._find: FindModelsController | None = None
         self._started = False
         self._pane_seen = False
         window.setAcceptDrops(True)
@@ -100,6 +103,7 @@ class ModelsController(QtCore.QObject):
         pane.budget_requested.connect(self.set_budget)
         pane.cancel_requested.connect(self.cancel)
         pane.first_shown.connect(self._pane_shown)
+        pane.find_requested.connect(self.open_find_dialog)
         pane.servers.ollama_host_requested.connect(self.set_ollama_host)
         pane.servers.add_server_requested.connect(self.open_server_dialog)
         pane.servers.probe_requested.connect(self.probe)
@@ -276,6 +280,30 @@ class ModelsController(QtCore.QObject):
     def _ollama_host_set(self, host: str, address: str) -> None:
         self._use_servers(ollama_host=host or None)
         self.pane.show_notes([Note("success", f"Ollama is looked for at {address}.")])
+        self.probe()
+
+    def open_find_dialog(self) -> FindModelsDialog:
+        """Open the dialog that finds models on the Hub and pulls them into Ollama: the same
+        one each time, with what it last showed and any download still under way."""
+        from purpose_desktop.services.model_downloads import ModelDownloadsService
+        from purpose_desktop.ui.models.find_dialog import FindModelsController, FindModelsDialog
+
+        if self._find is None:
+            self._find = FindModelsController(
+                FindModelsDialog(self.pane),
+                service=ModelDownloadsService(self._service),
+                settings=self._settings,
+                tasks=self._tasks,
+                added=self._model_found,
+            )
+        self._find.dialog.open()
+        return self._find.dialog
+
+    def _model_found(self, where: str) -> None:
+        # A file joins the catalog; what each backend offers (a model Ollama pulled, the
+        # files in the models folder) shows once the backends are asked again.
+        if where == "file":
+            self._refresh()
         self.probe()
 
     def open_server_dialog(self) -> None:

@@ -20,7 +20,7 @@ from purpose_desktop.models.references import BUNDLED_SCHEME
 from purpose_desktop.ui.models.notes import Meaning, Note
 from purpose_desktop.ui.models.parts import message_label, push_button
 from purpose_desktop.ui.models.servers import ServersBox
-from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
 
@@ -43,6 +43,7 @@ COLUMNS = (
 STATUS_COLUMN = 8
 MIB = 2**20
 GGUF_FILTER = "GGUF models (*.gguf);;All files (*)"
+FIND_SHORTCUT = "Ctrl+Shift+M"
 
 
 def _size(size_bytes: int | None) -> str:
@@ -87,12 +88,19 @@ class ModelsPane(QtWidgets.QWidget):
     cancel_requested = Signal()
     """Stop the file being added or the model being loaded."""
     first_shown = Signal()
+    find_requested = Signal()
+    """Open the dialog that finds models on the Hugging Face Hub or pulls them into Ollama."""
     """The pane is on screen for the first time: time to ask the servers what they offer."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.table = read_only_table(COLUMNS)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAccessibleName("Models")
+        self.table.setAccessibleDescription(
+            "Every model the app can run, with its size, the memory it needs and its status; "
+            "double-click or Load to load the selected one"
+        )
         # Columns fit their contents and the status, which says why a model cannot be used,
         # takes the room that is left. (resizeColumnsToContents() would undo the stretch
         # until the next resize.)
@@ -141,6 +149,14 @@ class ModelsPane(QtWidgets.QWidget):
             lambda: self._ask_for(self.unload_requested),
         )
         self.refresh_button = push_button("Refresh", "Read the model files again")
+        self.find_button = push_button(
+            "Find models…",
+            f"Search the Hugging Face Hub for GGUF models and download one, or pull a model "
+            f"into Ollama ({FIND_SHORTCUT})",
+            self.find_requested.emit,
+        )
+        # By name: made before the window first appears (see ``set_by_name``).
+        set_by_name(self.find_button, "shortcut", FIND_SHORTCUT)
         hint = QtWidgets.QLabel("Drop .gguf files anywhere on the window to add them.")
         hint.setForegroundRole(QtGui.QPalette.ColorRole.PlaceholderText)  # follows the theme
         hint.setWordWrap(True)  # in a narrow window, rather than widen the window
@@ -148,7 +164,13 @@ class ModelsPane(QtWidgets.QWidget):
         header.addWidget(self.summary)
         header.addSpacing(12)
         header.addWidget(hint, 1)
-        for button in (self.add_button, self.load_button, self.unload_button, self.refresh_button):
+        for button in (
+            self.find_button,
+            self.add_button,
+            self.load_button,
+            self.unload_button,
+            self.refresh_button,
+        ):
             header.addWidget(button)
         return header
 
@@ -170,6 +192,7 @@ class ModelsPane(QtWidgets.QWidget):
             "Use this budget from now on",
             lambda: self.budget_requested.emit(self.budget.value()),
         )
+        self.budget.setAccessibleName("Budget for models")
         for widget in (self.budget, self.budget_button):
             widget.setEnabled(False)  # until the budget in force is known
         memory = QtWidgets.QHBoxLayout()

@@ -52,7 +52,15 @@ class ServerDialog(QtWidgets.QDialog):
         self.keyring_note = QtWidgets.QLabel("Looking for the system keyring…")
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setProperty("hint", True)
-        self._marks = {"name": FieldMark(self.name_edit), "url": FieldMark(self.url_edit)}
+        self._marks = {
+            "name": FieldMark(self.name_edit, "A name of your own for the server, such as lab"),
+            "url": FieldMark(
+                self.url_edit, "The server's OpenAI-compatible address, such as …:8000/v1"
+            ),
+        }
+        self.key_edit.setAccessibleDescription(
+            "The server's API key, only if it asks for one; kept in the system keyring"
+        )
         form = QtWidgets.QFormLayout()
         add_row(form, "&Name", self._marks["name"])
         add_row(form, "&Address", self._marks["url"])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.ui.models.parts import message_label, push_button
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
-from purpose_desktop.ui.theme import meaning_colour
+from purpose_desktop.ui.theme import follow_font, meaning_colour
 
 if TYPE_CHECKING:
     from purpose_desktop.models.probe import BackendReport
@@ -30,6 +30,7 @@ class ServersBox(QtWidgets.QGroupBox):
         self.ollama_host.setToolTip(
             "Where Ollama listens; leave empty for $OLLAMA_HOST or this computer"
         )
+        self.ollama_host.setAccessibleName("Ollama host")
         self.ollama_host.returnPressed.connect(self._ask_for_host)
         self.host_button = push_button(
             "Set", "Use this Ollama host and probe it", self._ask_for_host
@@ -59,8 +60,10 @@ class ServersBox(QtWidgets.QGroupBox):
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.backends)
-        line = self.fontMetrics().lineSpacing()
-        scroll.setFixedHeight(_VISIBLE_LINES * line + 2 * line)
+        lines = _VISIBLE_LINES + 2  # and a line's height of margins above and below
+        follow_font(
+            scroll, lambda: scroll.setFixedHeight(lines * scroll.fontMetrics().lineSpacing())
+        )
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(scroll)

@@ -33,7 +33,9 @@ from purpose_desktop.engine.review import (
 )
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from purpose_desktop.ui.theme import follow_font, set_font
 from purpose_desktop.ui.widgets.schema_form import SchemaForm, shown
 
 CLOSED_REASON: Final = "closed without a decision"
@@ -122,6 +124,11 @@ def score_text(phi: float) -> str:
     return f"{round(phi, 2):g}"
 
 
+def _plain(rich: str) -> str:
+    """What a screen reader should say for the rich text ``rich``."""
+    return QtGui.QTextDocumentFragment.fromHtml(rich).toPlainText()
+
+
 def _arguments_text(action: Action) -> str:
     """One ``name: value`` line per argument; a value of several lines (code) goes under its
     name, indented, so it keeps its own layout."""
@@ -140,9 +147,7 @@ def _arguments_text(action: Action) -> str:
 def _heading(html: str) -> QtWidgets.QLabel:
     label = QtWidgets.QLabel(html)
     label.setWordWrap(True)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 1.15)
-    label.setFont(font)
+    set_font(label, scale=1.15)
     return label
 
 
@@ -157,24 +162,21 @@ def _note(text: str) -> QtWidgets.QLabel:
 def _reading(text: str, *, fixed: bool = False) -> QtWidgets.QWidget:
     """Text to read and copy: a label when short, a scrolling box when long. ``fixed`` uses
     a fixed-width font (code, arguments)."""
-    font = (
-        QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont) if fixed else None
-    )
     if len(text) <= SHORT_TEXT_CHARS and text.count("\n") < SHORT_TEXT_LINES:
         label = QtWidgets.QLabel(text)
         label.setWordWrap(True)
         label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        if font is not None:
-            label.setFont(font)
+        if fixed:
+            set_font(label, fixed=True)
         return label
     box = QtWidgets.QPlainTextEdit(text)
     box.setReadOnly(True)
     box.setTabChangesFocus(True)
-    if font is not None:
-        box.setFont(font)
-    lines = min(BOX_LINES, text.count("\n") + 1)
-    box.setFixedHeight(box.fontMetrics().lineSpacing() * max(lines, SHORT_TEXT_LINES) + 12)
+    if fixed:
+        set_font(box, fixed=True)
+    lines = max(min(BOX_LINES, text.count("\n") + 1), SHORT_TEXT_LINES)
+    follow_font(box, lambda: box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 12))
     return box
 
 
@@ -296,6 +298,10 @@ class ActionReviewDialog(ReviewDialog):
         super().__init__(f"Review step {request.step} — {request.agent}", parent)
         self.setObjectName("actionReviewDialog")
         self.request = request
+        # Announced with the title when the dialog comes up.
+        self.setAccessibleDescription(
+            f"{_plain(_what_it_wants(request))}. Enter approves, Escape rejects."
+        )
         self.form = SchemaForm(arguments_schema(request), request.action.arguments)
         self._proposed = self.form.values()
         self.approve_button = _button(
@@ -308,6 +314,11 @@ class ActionReviewDialog(ReviewDialog):
         self.reject_button = _button("Do not run it; the agent is told why (Esc)", "&Reject")
         self.reason_edit = QtWidgets.QLineEdit()
         self.reason_edit.setPlaceholderText("Why not? The agent reads this (optional)")
+        describe(
+            self.reason_edit,
+            "Reason to reject",
+            "Why not? The agent reads this (optional); Enter rejects with it",
+        )
         self.reason_edit.setClearButtonEnabled(True)
         tool = request.tool.name if request.tool is not None else request.action.tool
         self.always_allow_box = QtWidgets.QCheckBox(f"Al&ways allow {tool} for this run")
@@ -506,6 +517,11 @@ class ScoreReviewDialog(ReviewDialog):
         super().__init__(f"Score step {request.step} — {request.agent}", parent)
         self.setObjectName("scoreReviewDialog")
         self.request = request
+        self.setAccessibleDescription(
+            f"The critic scores {request.agent}'s step {request.step} "
+            f"{score_text(request.phi)} of 10 (it was {score_text(request.phi_before)}). "
+            "Enter applies your score, Escape keeps the critic's."
+        )
         self._touched = False
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 10 * SLIDER_STEPS_PER_POINT)
@@ -519,6 +535,12 @@ class ScoreReviewDialog(ReviewDialog):
         self.change_label = _note("")
         self.reason_edit = QtWidgets.QLineEdit()
         self.reason_edit.setPlaceholderText("Why this score? (optional; kept with the correction)")
+        describe(
+            self.reason_edit,
+            "Reason for your score",
+            "Why this score? (optional; kept with the correction). The arrow keys still move "
+            "the score",
+        )
         self.reason_edit.setClearButtonEnabled(True)
         self.keep_button = _button(
             "Leave Φ as the critic scored it (Esc)", "&Keep the critic's score"
@@ -573,10 +595,7 @@ class ScoreReviewDialog(ReviewDialog):
 
     def _score_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Your score")
-        font = self.value_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        self.value_label.setFont(font)
+        font = set_font(self.value_label, scale=1.6, bold=True)
         # Wide enough for "10" and "9.5", so the slider does not jump as the value changes.
         self.value_label.setMinimumWidth(QtGui.QFontMetrics(font).horizontalAdvance("10.5"))
         self.value_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -621,6 +640,13 @@ class ScoreReviewDialog(ReviewDialog):
             f"The critic gave {critic}; yours is {round(self.value - self.request.phi, 2):+g}."
             if moved
             else f"The critic gave {critic}. Move the slider to override it."
+        )
+        # The slider's own value counts half points (17 for 8.5): the name says the score,
+        # so a screen reader announces it as the slider moves.
+        describe(
+            self.slider,
+            f"Your score: Φ {score_text(self.value)} of 10",
+            f"{self.change_label.text()} ← and → move it by half a point.",
         )
         self.override_button.setEnabled(moved)
         self.override_button.setDefault(moved)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtWidgets
 from purpose_desktop.ui.review.gate import DialogReviewGate, PendingReview
 
@@ -30,6 +31,11 @@ class PendingReviewsList(QtWidgets.QWidget):
         self.list = QtWidgets.QListWidget()
         self.list.setObjectName("pendingReviews")
         self.list.setAlternatingRowColors(True)
+        describe(
+            self.list,
+            "Reviews waiting",
+            "The reviews waiting for you, oldest first; Enter brings up the selected one",
+        )
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)

@@ -1,5 +1,9 @@
 """The live token stream: one view per agent, stacked, the one at work highlighted; and every
-agent interleaved in one view, in the order they spoke. Each view keeps a bounded history."""
+agent interleaved in one view, in the order they spoke. Each view keeps a bounded history.
+
+Reasoning a model writes apart from its answer shows under a "Thinking…" disclosure of the
+agent's own, collapsed until the person opens it: it is worth reading, but it is not what the
+agent did, and a reasoning model writes far more of it than of its answers."""
 
 from __future__ import annotations
 
@@ -251,6 +255,94 @@ def _insert_broken(cursor: QtGui.QTextCursor, text: str) -> None:
         cursor.insertText(rest)
 
 
+def thinking_label(step: int | None, chars: int, *, done: bool) -> str:
+    """What the disclosure of an agent's reasoning says: for the step whose reasoning came
+    last, while it streams (``done`` false) or once the step's action is known."""
+    where = "" if step is None else f" step {step}"
+    if not done:
+        return f"Thinking…{where}"
+    return f"Thinking{where}: {chars:,} characters"
+
+
+class ThinkingDisclosure(QtWidgets.QWidget):
+    """An agent's reasoning, step by step, under a button that opens and closes it.
+
+    Hidden until the agent's model writes reasoning; then shown closed, saying which step it
+    is thinking in. The button takes the keyboard focus (Tab) and opens or closes with Space,
+    as any button does; the reasoning itself is a read-only view with a bounded history."""
+
+    def __init__(self, agent: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.agent = agent
+        self.toggle = QtWidgets.QToolButton()
+        self.toggle.setObjectName("thinkingToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        set_by_name(self.toggle, "toolButtonStyle", "ToolButtonTextBesideIcon")
+        self.toggle.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.toggle.setAccessibleName(f"{agent}'s thinking")
+        self.toggle.setToolTip(
+            "The reasoning the model wrote before its answer: shown here, kept with the run, "
+            "never given to the critic"
+        )
+        self.view = StreamView(f"{agent}'s reasoning appears here as it is generated.")
+        self.view.setObjectName("thinkingView")
+        self.view.setAccessibleName(f"{agent}'s reasoning")
+        self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        # Set apart from the answer's tokens below: reasoning reads in italics.
+        font = self.view.font()
+        font.setItalic(True)
+        self.view.setFont(font)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.view, 1)
+        self.step: int | None = None  # the step the next reasoning belongs to
+        self._shown = False  # whether any reasoning was shown
+        self._shown_step: int | None = None  # the step whose section the view ends with
+        self._chars = 0  # of the reasoning of the view's last section
+        self.toggle.toggled.connect(self._opened)
+        self._opened(False)
+        self.hide()
+
+    @property
+    def expanded(self) -> bool:
+        """Whether the reasoning is open to read."""
+        return self.toggle.isChecked()
+
+    def start_step(self, step: int) -> None:
+        """The agent begins ``step``: reasoning from now on belongs to it."""
+        self.step = step
+
+    def append(self, text: str) -> None:
+        """The agent's model wrote ``text`` of reasoning in the current step."""
+        if not self._shown or self._shown_step != self.step:
+            self._shown, self._shown_step = True, self.step
+            self._chars = 0
+            self.view.start_section("" if self.step is None else f"── step {self.step} ──")
+            self.toggle.setText(thinking_label(self.step, 0, done=False))
+            self.show()
+        self._chars += len(text)
+        self.view.append_text(text)
+
+    def finish_step(self, step: int) -> None:
+        """``step``'s action is known, so its reasoning is complete."""
+        if self._shown and self._shown_step == step:
+            self.toggle.setText(thinking_label(step, self._chars, done=True))
+
+    def _opened(self, expanded: bool) -> None:
+        self.toggle.setArrowType(
+            QtCore.Qt.ArrowType.DownArrow if expanded else QtCore.Qt.ArrowType.RightArrow
+        )
+        self.view.setVisible(expanded)
+        self.toggle.setAccessibleDescription(
+            "expanded: press Space to hide the reasoning"
+            if expanded
+            else "collapsed: press Space to show the reasoning"
+        )
+
+
 class AgentStream(QtWidgets.QFrame):
     """One agent's stream under a header with its name; highlighted while the agent works."""
 
@@ -270,7 +362,9 @@ class AgentStream(QtWidgets.QFrame):
             self.header.sizeHint().height(),
         )
         self.view = StreamView(f"{agent}'s tokens appear here as they are generated.")
+        self.view.setAccessibleName(f"{agent}'s stream")
         self.view.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.thinking = ThinkingDisclosure(agent)
         # Highlighted through palette roles, not style-sheet properties: re-polishing a
         # style sheet costs a repaint of far more than the header.
         bar = QtWidgets.QWidget()
@@ -284,7 +378,12 @@ class AgentStream(QtWidgets.QFrame):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(bar)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.thinking)
+        layout.addWidget(self.view, 2)
+        # Opened, the reasoning takes a third of the agent's room; closed, only its button's.
+        self.thinking.toggle.toggled.connect(
+            lambda expanded: layout.setStretchFactor(self.thinking, 1 if expanded else 0)
+        )
         self.active = False
         self._show_state()
 
@@ -325,6 +424,7 @@ class AgentStreams(QtWidgets.QWidget):
         set_by_name(self._placeholder, "alignment", "AlignCenter")
         self._stack.addWidget(self._placeholder)
         self.interleaved = StreamView("The agents' tokens appear here as they are generated.")
+        self.interleaved.setAccessibleName("All agents' streams")
         self.raw_tokens = QtWidgets.QCheckBox("Show raw tokens")
         self.raw_tokens.setToolTip(
             "Show each step as its model wrote it, token by token, "
@@ -371,10 +471,17 @@ class AgentStreams(QtWidgets.QWidget):
         self._unshown.append(text)
         self._interleave()
 
+    def append_thinking(self, agent: str, text: str) -> None:
+        """``agent``'s model wrote ``text`` of reasoning: it goes under the agent's "Thinking…"
+        disclosure (shown, closed, from the first reasoning on), never among the tokens."""
+        self.stream(agent).thinking.append(text)
+
     def start_step(self, agent: str, step: int) -> None:
-        """Set ``agent``'s next tokens apart as those of ``step``."""
+        """Set ``agent``'s next tokens (and reasoning) apart as those of ``step``."""
         self.set_active(agent)
-        self.stream(agent).view.start_section(f"── step {step} ──", (agent, step))
+        stream = self.stream(agent)
+        stream.view.start_section(f"── step {step} ──", (agent, step))
+        stream.thinking.start_step(step)
         # Interleaved, a step of the agent that spoke last goes on under the same heading.
         heading = "" if agent == self._last_speaker else f"[{agent}]"
         self._last_speaker = agent
@@ -387,7 +494,9 @@ class AgentStreams(QtWidgets.QWidget):
         """``agent``'s ``step`` chose the action that reads ``line`` (with its ``thought``):
         the step shows it in place of its tokens, unless raw tokens are shown. Only the step
         whose tokens came last can be given its action."""
-        self.stream(agent).view.show_action((agent, step), line, thought)
+        stream = self.stream(agent)
+        stream.view.show_action((agent, step), line, thought)
+        stream.thinking.finish_step(step)
         self._unshown.append(
             functools.partial(self.interleaved.show_action, (agent, step), line, thought)
         )

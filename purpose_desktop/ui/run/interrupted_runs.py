@@ -84,6 +84,8 @@ class InterruptedRunsNotice(QtWidgets.QFrame):
         )
         label.setToolTip(f"Run {run.id}\n{run.task}")
         button = QtWidgets.QPushButton("Resume")
+        # Every row's button reads "Resume": the name says which run.
+        button.setAccessibleName(f"Resume the run of {run.team}: {shorten(run.task, 80)}")
         button.setToolTip(f"Go on with run {run.id[:8]} from its last saved step")
         button.clicked.connect(lambda _=False, run_id=run.id: self.resume_requested.emit(run_id))
         self.resume_buttons[run.id] = button

@@ -60,6 +60,7 @@ class RunOutcome(QtWidgets.QFrame):
         self.answer_view = QtWidgets.QPlainTextEdit()
         self.answer_view.setReadOnly(True)
         self.answer_view.setObjectName("runAnswer")
+        self.answer_view.setAccessibleName("Answer")
         self.reason_label = QtWidgets.QLabel()
         self.advice_label = QtWidgets.QLabel()
         for label in (self.reason_label, self.advice_label):

@@ -13,6 +13,7 @@ from purpose_desktop.engine.dispatch import EventDispatcher
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.loop.run import RunOutcome as FinishedRun
 from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtWidgets, set_by_name
 from purpose_desktop.ui.run.agent_streams import (
     MAX_LINE_CHARS,
@@ -71,6 +72,11 @@ class RunPane(QtWidgets.QWidget):
         self.task_edit = QtWidgets.QLineEdit()
         self.task_edit.setPlaceholderText("Describe a task for the team, then press Ctrl+Enter")
         self.task_edit.setClearButtonEnabled(True)
+        describe(
+            self.task_edit,
+            "Task",
+            "What the team should do; Enter or Ctrl+Enter runs it",
+        )
         self.run_button = QtWidgets.QPushButton("Run")
         self.run_button.setToolTip("Start the team on this task (Ctrl+Enter)")
         self.pause_button = QtWidgets.QPushButton("Pause")
@@ -87,6 +93,11 @@ class RunPane(QtWidgets.QWidget):
         self.streams = AgentStreams()
         self.stream_view = self.streams.interleaved
         self.phi_chart = PhiChart()
+        describe(
+            self.phi_chart,
+            "Φ over steps",
+            "Φ after each step, from 0 to 10; the timeline says each score in words",
+        )
         self.timeline = Timeline()
         self.fork_button = QtWidgets.QPushButton("Fork from this step…")
         self.fork_button.setToolTip(
@@ -180,6 +191,7 @@ class RunPane(QtWidgets.QWidget):
         controller.runs_listed.connect(self.runs_list.show_runs)
         controller.runs_unavailable.connect(self.runs_list.show_error)
         controller.bridge.tokens.connect(self.streams.append)
+        controller.bridge.thinking.connect(self.streams.append_thinking)
         controller.bridge.occurred.connect(self._add_event)
         self._events = EventDispatcher()
         events = self._events

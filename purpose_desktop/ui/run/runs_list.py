@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.text import shorten
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtWidgets, Signal
 from purpose_desktop.ui.widgets.builders import read_only_table
 
@@ -36,6 +37,11 @@ class RunsList(QtWidgets.QWidget):
         self.summary.setWordWrap(True)
         self.table = read_only_table(COLUMNS)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        describe(
+            self.table,
+            "Recorded runs",
+            "The runs recorded in the database, newest first; double-click one to show it",
+        )
         self.refresh_button = QtWidgets.QPushButton("Refresh")
         self.open_button = QtWidgets.QPushButton("Open")
         self.open_button.setToolTip("Show the run's stream, timeline and Φ as recorded")

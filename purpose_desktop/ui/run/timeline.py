@@ -14,6 +14,7 @@ from typing import Any
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.event_text import describe_event
 from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 
 #: The oldest lines are dropped beyond this many, so a long run cannot grow without limit.
@@ -137,6 +138,11 @@ class Timeline(QtWidgets.QTreeWidget):
         self.setHeaderHidden(True)
         self.setColumnCount(1)
         self.setAlternatingRowColors(True)
+        describe(
+            self,
+            "Timeline",
+            "What happened in the run shown, a line per event; select a step to fork from it",
+        )
         # One height for every row spares Qt measuring each of thousands of rows on every
         # repaint (the timeline grows by dozens a second); text of several lines is shown
         # as a line per row instead.
@@ -272,6 +278,11 @@ class ForkEditor(QtWidgets.QFrame):
         self.action_edit = QtWidgets.QPlainTextEdit()
         self.action_edit.setPlaceholderText('{"tool": "finish", "answer": "..."}')
         self.action_edit.setMaximumHeight(120)
+        describe(
+            self.action_edit,
+            "Action to take",
+            "The step's action as JSON, taken in the new run; edit it as you like",
+        )
         self.problem = QtWidgets.QLabel()
         self.problem.setStyleSheet("color: #c62828;")
         self.problem.setWordWrap(True)

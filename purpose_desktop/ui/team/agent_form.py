@@ -15,6 +15,7 @@ from purpose_desktop.models.catalog import CatalogEntry
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
 from purpose_desktop.ui.team.draft import AgentDraft
 from purpose_desktop.ui.team.model_choice import ModelChoice
+from purpose_desktop.ui.theme import follow_font
 from purpose_desktop.ui.widgets.field_marks import FieldMark, add_row, error_label, show_error
 
 #: The ``source`` of a built-in tool (``ToolsService``'s ``BUILT_IN``).
@@ -277,6 +278,7 @@ class ReviewChoice(QtWidgets.QFrame):
         row = QtWidgets.QHBoxLayout()
         for policy in ReviewPolicy:
             button = QtWidgets.QRadioButton(policy.value)
+            button.setAccessibleName(f"Review {policy.value}")  # the word alone says little
             button.setToolTip(REVIEW_EXPLANATIONS[policy])
             group.addButton(button)
             row.addWidget(button)
@@ -318,7 +320,6 @@ class AgentForm(QtWidgets.QWidget):
         self.role_edit = QtWidgets.QPlainTextEdit()
         self.role_edit.setObjectName("agentRole")
         self.role_edit.setPlaceholderText("The agent's instructions (its system prompt)")
-        self.role_edit.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 12)
         self.expertise_edit = QtWidgets.QLineEdit()
         self.expertise_edit.setObjectName("agentExpertise")
         self.expertise_edit.setPlaceholderText("keywords that route work here, e.g. maths, sums")
@@ -331,13 +332,18 @@ class AgentForm(QtWidgets.QWidget):
         self.steps_spin.setRange(*STEP_LIMIT_RANGE)
         self.steps_spin.setToolTip("The most steps the agent takes on one task (1 to 200)")
         self.marks = {
-            "name": FieldMark(self.name_edit),
-            "role": FieldMark(self.role_edit),
-            "expertise": FieldMark(self.expertise_edit),
+            "name": FieldMark(self.name_edit, "The agent's name, unique in the team"),
+            "role": FieldMark(self.role_edit, "The agent's instructions (its system prompt)"),
+            "expertise": FieldMark(
+                self.expertise_edit,
+                "Keywords, separated by commas, that route work to this agent",
+            ),
             "model": self.model_choice.mark,
             "tools": FieldMark(self.tools),
             "review": FieldMark(self.review),
-            "max_steps": FieldMark(self.steps_spin),
+            "max_steps": FieldMark(
+                self.steps_spin, "The most steps the agent takes on one task (1 to 200)"
+            ),
         }
         self._filling = False
         self._build_layout()
@@ -373,8 +379,13 @@ class AgentForm(QtWidgets.QWidget):
             # The model's row holds the whole choice: the drop-down and its description.
             shown = self.model_choice if field == "model" else None
             add_row(form, label, self.marks[field], shown)
+        follow_font(self, self._fit_to_font)
+
+    def _fit_to_font(self) -> None:
+        metrics = self.fontMetrics()
+        self.role_edit.setFixedHeight(metrics.lineSpacing() * 4 + 12)
         # A step limit is a few digits; a field across the whole form would look odd.
-        self.marks["max_steps"].frame.setMaximumWidth(self.fontMetrics().averageCharWidth() * 14)
+        self.marks["max_steps"].frame.setMaximumWidth(metrics.averageCharWidth() * 14)
 
     def set_catalog(self, entries: Sequence[CatalogEntry], budget_bytes: int) -> None:
         self.model_choice.set_catalog(entries, budget_bytes)

@@ -92,6 +92,8 @@ class ApprovalsBox(QtWidgets.QGroupBox):
         for row, approval in enumerate(approvals):
             label = QtWidgets.QLabel(approval_text(approval))
             button = QtWidgets.QPushButton("Revoke")
+            # Every row's button reads "Revoke": the name says what it revokes.
+            button.setAccessibleName(f"Revoke {approval.kind} {approval.name}")
             button.setToolTip(
                 f"Ask again about {'every tool of ' if approval.kind == 'server' else ''}"
                 f"{approval.name} from this team's next run on"

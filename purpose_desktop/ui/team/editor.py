@@ -58,12 +58,16 @@ class TeamEditor(QtWidgets.QWidget):
             "The model of the agent that takes a task nobody's expertise fits"
         )
         self.marks = {
-            "name": FieldMark(self.name_edit),
-            "description": FieldMark(self.description_edit),
+            "name": FieldMark(self.name_edit, "The team's name, shown in the title and in runs"),
+            "description": FieldMark(self.description_edit, "What the team is for (optional)"),
             "default_model": self.default_model.mark,
         }
         self.agents = read_only_table(AGENT_COLUMNS)
         self.agents.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.agents.setAccessibleName("Agents")
+        self.agents.setAccessibleDescription(
+            "The team's agents with their models; select one to edit it on the right"
+        )
         header = self.agents.horizontalHeader()
         for column in range(len(AGENT_COLUMNS) - 1):
             header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
@@ -109,6 +113,7 @@ class TeamEditor(QtWidgets.QWidget):
         column.addWidget(self.approvals)
 
         scroll = _FormScroll()
+        scroll.setAccessibleDescription("The selected agent's settings")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(self.form)

@@ -57,6 +57,9 @@ def _coloured(text: str, colour: str) -> str:
     return f'<span style="color:{colour}">{html.escape(text)}</span>'
 
 
+CHOOSE_A_MODEL = "A model of the catalog: bundled, a GGUF file, Ollama's or a server's"
+
+
 class ModelChoice(QtWidgets.QWidget):
     """A drop-down of the catalog's models, and a line describing the chosen one; ``mark``
     marks the drop-down when the choice is not valid.
@@ -79,7 +82,7 @@ class ModelChoice(QtWidgets.QWidget):
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.combo.setMinimumContentsLength(24)
-        self.mark = FieldMark(self.combo)
+        self.mark = FieldMark(self.combo, CHOOSE_A_MODEL)
         self.details = QtWidgets.QLabel("")
         self.details.setWordWrap(True)
         self.details.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -155,3 +158,7 @@ class ModelChoice(QtWidgets.QWidget):
             text = "Reading the models…"
         self.details.setText(text)
         self.details.setVisible(bool(text))
+        # A screen reader hears about the chosen model what the line under it says.
+        plain = QtGui.QTextDocumentFragment.fromHtml(text).toPlainText()
+        self.mark.description = plain or CHOOSE_A_MODEL
+        self.combo.setAccessibleDescription(self.mark.description)

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from purpose_desktop.models.structured import validator_for
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal
+from purpose_desktop.ui.theme import set_font
 from purpose_desktop.ui.widgets.notice import notice_label, say
 from purpose_desktop.ui.widgets.schema_form import SchemaForm, explain, main_type
 
@@ -110,6 +112,7 @@ class ToolCallDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setObjectName("toolCallDialog")
         self.setWindowTitle(f"Test call: {name}")
+        self.setAccessibleDescription(description)
         self.setMinimumWidth(DIALOG_WIDTH)
         self.name = name
         self.schema = schema
@@ -138,8 +141,11 @@ class ToolCallDialog(QtWidgets.QDialog):
         self.as_json.setToolTip("Write the arguments as one JSON object")
         self.json_box = QtWidgets.QPlainTextEdit()
         self.json_box.setObjectName("toolCallJson")
-        self.json_box.setFont(_fixed_font())
+        set_font(self.json_box, fixed=True)
         self.json_box.setTabChangesFocus(True)
+        describe(
+            self.json_box, "Arguments as JSON", "The tool's arguments, written as one JSON object"
+        )
         self.json_problem = notice_label()
         self.form_area = QtWidgets.QScrollArea()
         self.form_area.setWidgetResizable(True)
@@ -154,9 +160,10 @@ class ToolCallDialog(QtWidgets.QDialog):
         self.answer = QtWidgets.QPlainTextEdit()
         self.answer.setObjectName("toolCallAnswer")
         self.answer.setReadOnly(True)
-        self.answer.setFont(_fixed_font())
+        answer_font = set_font(self.answer, fixed=True)
         self.answer.setPlaceholderText("What the tool answers shows here.")
-        self.answer.setMinimumHeight(QtGui.QFontMetrics(_fixed_font()).lineSpacing() * 6)
+        describe(self.answer, "Answer", "What the tool answered, or its error")
+        self.answer.setMinimumHeight(QtGui.QFontMetrics(answer_font).lineSpacing() * 6)
         self.call_button = QtWidgets.QPushButton("&Call")
         self.call_button.setDefault(True)
         self.call_button.setToolTip("Call the tool with these arguments (Enter)")
@@ -299,7 +306,3 @@ class ToolCallDialog(QtWidgets.QDialog):
         if self.calling:
             self.cancel_requested.emit()
         super().reject()
-
-
-def _fixed_font() -> QtGui.QFont:
-    return QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)

@@ -12,7 +12,8 @@ import json
 from typing import Final
 
 from purpose_desktop.services.tools import BUILT_IN, ServerDetail, ToolDetail
-from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal, set_by_name
+from purpose_desktop.ui.qt import QtWidgets, Signal, set_by_name
+from purpose_desktop.ui.theme import set_font
 from purpose_desktop.ui.widgets.notice import say
 
 RESTART_SHORTCUT: Final = "Ctrl+Shift+R"
@@ -47,11 +48,13 @@ def _selectable(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
     return label
 
 
-def _fixed_box(name: str) -> QtWidgets.QPlainTextEdit:
+def _fixed_box(name: str, spoken: str) -> QtWidgets.QPlainTextEdit:
+    """Read-only text in a fixed-width font, ``spoken`` as its name to a screen reader."""
     box = QtWidgets.QPlainTextEdit()
     box.setObjectName(name)
+    box.setAccessibleName(spoken)
     box.setReadOnly(True)
-    box.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+    set_font(box, fixed=True)
     box.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
     return box
 
@@ -81,7 +84,7 @@ class ServerView(QtWidgets.QWidget):
         self.log_button = QtWidgets.QPushButton("Refresh log")
         self.log_button.setToolTip("Read the server's log again")
         self.log_label = _selectable(QtWidgets.QLabel("Log:"))
-        self.log = _fixed_box("serverLog")
+        self.log = _fixed_box("serverLog", "Server log")
         self.log.setPlaceholderText("The server has written nothing to its log yet.")
 
         buttons = QtWidgets.QHBoxLayout()
@@ -179,7 +182,7 @@ class ToolView(QtWidgets.QWidget):
         self.review.setObjectName("toolReview")
         self.description = _selectable(QtWidgets.QLabel(""))
         self.description.setObjectName("toolDescription")
-        self.schema = _fixed_box("toolSchema")
+        self.schema = _fixed_box("toolSchema", "JSON schema of the tool's arguments")
         self.call_button = QtWidgets.QPushButton("Test call…")
         set_by_name(self.call_button, "shortcut", CALL_SHORTCUT)
         self.call_button.setToolTip(

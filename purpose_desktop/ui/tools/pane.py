@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from purpose_desktop.services.tools import BUILT_IN, ServerDetail, ToolDetail, ToolsOverview
+from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.tools.details import (
@@ -62,6 +63,12 @@ class ToolsPane(QtWidgets.QWidget):
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Name", "State"])
         self.tree.setUniformRowHeights(True)
+        describe(
+            self.tree,
+            "Servers and tools",
+            "The MCP servers of mcp.json with their tools, then the built-in tools and yours; "
+            "select one to see it",
+        )
         header = self.tree.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)

@@ -8,6 +8,7 @@ spin boxes and drop-downs without their native arrows.
 
 from __future__ import annotations
 
+from purpose_desktop.ui.accessibility import without_mnemonic
 from purpose_desktop.ui.qt import QtWidgets
 
 ERROR_COLOUR = "#c62828"
@@ -40,10 +41,14 @@ class FieldMark:
     """A field in its frame, and the line under it that says what is wrong with it.
 
     Lay out :attr:`frame` (or :meth:`row`) where the field goes, not the field itself.
+    ``description`` says what the field takes; a screen reader reads it after the field's
+    name, with the problem first while there is one.
     """
 
-    def __init__(self, field: QtWidgets.QWidget) -> None:
+    def __init__(self, field: QtWidgets.QWidget, description: str = "") -> None:
         self.field = field
+        self.description = description
+        field.setAccessibleDescription(description)
         self.frame = QtWidgets.QFrame()
         self.frame.setObjectName("fieldFrame")
         self.frame.setProperty("invalid", False)
@@ -72,6 +77,7 @@ class FieldMark:
             style.unpolish(self.frame)
             style.polish(self.frame)
         self.field.setToolTip(problem or "")
+        self.field.setAccessibleDescription(" ".join(filter(None, (problem, self.description))))
         show_error(self.message, problem or "")
 
     def row(self) -> QtWidgets.QWidget:
@@ -88,8 +94,12 @@ class FieldMark:
 def add_row(
     form: QtWidgets.QFormLayout, text: str, mark: FieldMark, shown: QtWidgets.QWidget | None = None
 ) -> None:
-    """A row of ``form``: a label (its mnemonic focuses the field) and the marked field, or
-    ``shown``, a widget that lays out the mark itself."""
+    """A row of ``form``: a label (its mnemonic focuses the field, and it names the field
+    for a screen reader) and the marked field, or ``shown``, a widget that lays out the mark
+    itself."""
     label = QtWidgets.QLabel(text)
     label.setBuddy(mark.field)
+    # A screen reader finds a label by its buddy only beside the field, not around its frame.
+    if text and not mark.field.accessibleName():
+        mark.field.setAccessibleName(without_mnemonic(text))
     form.addRow(label, shown or mark.row())

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError
 
 from purpose_desktop.models.structured import validator_for
 from purpose_desktop.ui.qt import QtGui, QtWidgets, Signal
+from purpose_desktop.ui.theme import set_font
 from purpose_desktop.ui.widgets.field_marks import FORM_STYLE, FieldMark, add_row
 
 LONG_TEXT_CHARS: Final = 500
@@ -141,8 +142,7 @@ class _TextEditor(_Editor):
 
     def __init__(self, value: Any) -> None:
         self.box = QtWidgets.QPlainTextEdit("" if value is MISSING else shown(value))
-        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
-        self.box.setFont(font)
+        font = set_font(self.box, fixed=True)
         metrics = QtGui.QFontMetrics(font)
         self.box.setTabStopDistance(4 * metrics.horizontalAdvance(" "))
         self.box.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
@@ -287,7 +287,7 @@ class _Field:
         self.editor = editor
         self.required = required
         self.hint = hint
-        self.mark = FieldMark(editor.widget)
+        self.mark = FieldMark(editor.widget, hint or f"The argument {name}")
 
     def value(self) -> Any:
         """The value as entered, :data:`MISSING` when left empty; raises
