@@ -15,7 +15,7 @@ from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus, StatusCallback
 from purpose_desktop.models.gguf_metadata import GGUFMetadata, read_gguf_metadata
 from purpose_desktop.models.memory import MIB, MemoryEstimate, estimate_memory, half_of_memory
-from purpose_desktop.models.references import BUNDLED_SCHEME, resolve_model_file
+from purpose_desktop.models.references import BUNDLED_SCHEME, model_title, resolve_model_file
 
 if TYPE_CHECKING:
     from purpose_desktop.models.llama_process import LlamaProcessModel
@@ -222,7 +222,7 @@ class LocalModelPool:
                 await self._unload(path)
             try:
                 async with self._budget_lock:
-                    slot = await self._load(name, path, on_status)
+                    slot = await self._load(name, path, model_title(reference, path), on_status)
                     self._slots[path] = slot
             except ModelError as exc:
                 on_status(ModelStatus(name, "unavailable", str(exc)))
@@ -233,7 +233,7 @@ class LocalModelPool:
         on_status(ModelStatus(name, "ready", slot.ready_detail))
         return slot
 
-    async def _load(self, name: str, path: Path, on_status: StatusCallback) -> _Slot:
+    async def _load(self, name: str, path: Path, title: str, on_status: StatusCallback) -> _Slot:
         # Imported on first load: the GUI starts without the worker machinery.
         from purpose_desktop.models.llama_process import LlamaProcessModel, LocalModelConfig
 
@@ -248,7 +248,7 @@ class LocalModelPool:
         if self._record is not None:
             await asyncio.to_thread(self._record.add, model.pid)
         kind = "" if model.instruction_tuned else "; a base model, not tuned to follow instructions"
-        detail = f"llama.cpp, {metadata.name}, loaded in {model.load_seconds:.1f} s{kind}"
+        detail = f"llama.cpp, {title}, loaded in {model.load_seconds:.1f} s{kind}"
         return _Slot(model, path, memory, last_used=time.monotonic(), ready_detail=detail)
 
     async def _make_room(

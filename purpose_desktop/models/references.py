@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from purpose_desktop.errors import ModelError
-from purpose_desktop.models.bundled import bundled_model_path
+from purpose_desktop.models.bundled import BUNDLED_MODELS, bundled_model_path
 
 BUNDLED_SCHEME = "bundled:"
 
@@ -28,6 +28,16 @@ def resolve_model_file(reference: str, base_dir: Path, models_dir: Path) -> Path
             return candidate.resolve()
     looked = ", ".join(str(c) for c in candidates)
     raise ModelError(f"Model file not found: '{reference}' (looked for {looked}).")
+
+
+def model_title(reference: str, path: Path) -> str:
+    """What a person calls the local model ``reference``, found at ``path``, as the catalog
+    lists it: a bundled model's title, else its file's name without ``.gguf`` (the name in a
+    file's own header is often a training run's, such as "Smollm2 135M 8k Lc100K Mix1 Ep2")."""
+    bundled = BUNDLED_MODELS.get(reference.strip().removeprefix(BUNDLED_SCHEME))
+    if reference.strip().startswith(BUNDLED_SCHEME) and bundled is not None:
+        return bundled.title
+    return path.stem
 
 
 OLLAMA_SCHEME = "ollama:"

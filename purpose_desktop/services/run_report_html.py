@@ -57,7 +57,8 @@ h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { font-size: 1.2em; margin: 28px 0 
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px 16px; }
+  padding: 12px 16px; margin: 0 0 16px; }
+.panel > h2:first-child { margin-top: 0; }
 .status-completed { border-left: 5px solid var(--ok); }
 .status-failed, .status-cancelled, .status-interrupted { border-left: 5px solid var(--bad); }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; max-height: 28em;
@@ -65,6 +66,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; max-height:
 ol.steps { list-style: none; padding: 0; margin: 0; }
 ol.steps > li { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px;
   padding: 10px 14px; }
+pre.answer { font-size: 15px; }
 .step-head { font-weight: 600; } .action { font-family: ui-monospace, Menlo, monospace; }
 .failed { color: var(--bad); } .phi { font-variant-numeric: tabular-nums; }
 .person { color: #d9822b; font-weight: 600; }

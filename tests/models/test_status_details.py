@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ModelStatus
-from purpose_desktop.models.bundled import gemma3_path, smollm2_path
-from purpose_desktop.models.gguf_metadata import read_gguf_metadata
+from purpose_desktop.models.bundled import BUNDLED_MODELS, smollm2_path
 from purpose_desktop.models.pool import LocalModelPool
 from purpose_desktop.models.router import ModelRouter
 
@@ -48,8 +47,8 @@ def test_ready_names_the_backend_the_model_and_the_load_time(
 ) -> None:
     statuses = statuses_of(reference, shared_models_dir)
     assert [s.state for s in statuses] == ["loading", "ready"]
-    path = smollm2_path() if "smollm2" in reference else gemma3_path(shared_models_dir)
-    name = read_gguf_metadata(path).name
+    # The catalog's title, not the name in the file's header (SmolLM2's is a training run's).
+    name = BUNDLED_MODELS[reference.removeprefix("bundled:")].title
     base = "" if "smollm2" in reference else "; a base model, not tuned to follow instructions"
     assert re.fullmatch(
         rf"llama\.cpp, {re.escape(name)}, loaded in \d+\.\d s{base}", statuses[-1].detail

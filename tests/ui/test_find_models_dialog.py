@@ -208,6 +208,9 @@ def test_a_model_downloaded_from_the_models_pane_appears_in_it(
         screenshot(window, "find-models-5-in-the-pane")
         assert dialog.message_text.startswith(f"Added {SMOL_FILE}")
         dialog.close()
+        # The backends are asked again after an addition: the test ends when they have
+        # answered, not with that work under way.
+        await wait_until(pane.servers.probe_button.isEnabled)
 
     run_in_qt_loop(scenario())
 

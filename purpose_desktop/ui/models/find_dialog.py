@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 MIB = 2**20
 REPO_COLUMNS = ("Repository", "Downloads", "Likes")
-FILE_COLUMNS = ("File", "Quantisation", "Size", "Est. memory", "Fits the budget")
+FILE_COLUMNS = ("File", "Quantisation", "Size", "Est. memory", "Fits")
 
 
 def _mib(size: int) -> str:
@@ -230,7 +230,7 @@ class FindModelsDialog(QtWidgets.QDialog):
                 file.quantisation or "?",
                 _mib(file.size_bytes),
                 _mib(option.memory_bytes),
-                "yes" if option.fits else "no: more than the budget",
+                "yes" if option.fits else "no, over budget",
             )
             for column, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
