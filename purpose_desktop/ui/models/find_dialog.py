@@ -25,6 +25,7 @@ from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
+from purpose_desktop.ui.widgets.progress_row import ProgressRow
 
 if TYPE_CHECKING:
     from purpose_desktop.models.hub import HubFile, HubRepo, RepoListing
@@ -64,18 +65,12 @@ class FindModelsDialog(QtWidgets.QDialog):
         self.tabs.addTab(self._hub_tab(), "&Hugging Face")
         self.tabs.addTab(self._ollama_tab(), "&Ollama")
         self.message = message_label("findModelsMessage")
-        self.progress_label = QtWidgets.QLabel("")
-        self.progress = QtWidgets.QProgressBar()
-        self.cancel_button = push_button(
-            "Cancel", "Stop it; what was downloaded is kept to go on from", self._cancel
+        self.progress_row = ProgressRow(
+            "Stop it; what was downloaded is kept to go on from", self._cancel
         )
-        self.progress_row = QtWidgets.QWidget()
-        progress_layout = QtWidgets.QHBoxLayout(self.progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress_label)
-        progress_layout.addWidget(self.progress, 1)
-        progress_layout.addWidget(self.cancel_button)
-        self.progress_row.hide()
+        self.progress_label = self.progress_row.label
+        self.progress = self.progress_row.bar
+        self.cancel_button = self.progress_row.cancel_button
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QtWidgets.QVBoxLayout(self)

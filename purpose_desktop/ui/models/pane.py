@@ -23,6 +23,7 @@ from purpose_desktop.ui.models.servers import ServersBox
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
+from purpose_desktop.ui.widgets.progress_row import ProgressRow
 
 if TYPE_CHECKING:
     from purpose_desktop.models.base import ModelStatus
@@ -227,18 +228,12 @@ class ModelsPane(QtWidgets.QWidget):
         return self.notes_frame
 
     def _progress_row(self) -> QtWidgets.QWidget:
-        self.progress_label = QtWidgets.QLabel("")
-        self.progress = QtWidgets.QProgressBar()
-        self.cancel_button = push_button(
-            "Cancel", "Stop it; nothing is left half done", self.cancel_requested.emit
+        self.progress_row = ProgressRow(
+            "Stop it; nothing is left half done", self.cancel_requested.emit
         )
-        self.progress_row = QtWidgets.QWidget()
-        progress_layout = QtWidgets.QHBoxLayout(self.progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress_label)
-        progress_layout.addWidget(self.progress, 1)
-        progress_layout.addWidget(self.cancel_button)
-        self.progress_row.hide()
+        self.progress_label = self.progress_row.label
+        self.progress = self.progress_row.bar
+        self.cancel_button = self.progress_row.cancel_button
         return self.progress_row
 
     # --- what the controller tells the pane ------------------------------------------

@@ -26,6 +26,7 @@ from purpose_desktop.ui.tools.details import (
     state_text,
 )
 from purpose_desktop.ui.widgets.notice import notice_label, say
+from purpose_desktop.ui.widgets.progress_row import ProgressRow
 
 IMPORT_SHORTCUT: Final = "Ctrl+I"
 REFRESH_SHORTCUT: Final = "F5"
@@ -137,20 +138,14 @@ class ToolsPane(QtWidgets.QWidget):
         return header
 
     def _progress_row(self) -> QtWidgets.QWidget:
-        self.progress_label = QtWidgets.QLabel("")
-        self.progress = QtWidgets.QProgressBar()
+        self.progress_row = ProgressRow(
+            "Stop it; the servers started are stopped again", self.cancel_requested.emit
+        )
+        self.progress_label = self.progress_row.label
+        self.progress = self.progress_row.bar
         self.progress.setRange(0, 0)  # busy: a server does not say how far it got
         self.progress.setTextVisible(False)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop it; the servers started are stopped again")
-        self.cancel_button.clicked.connect(self.cancel_requested.emit)
-        self.progress_row = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(self.progress_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.progress_label)
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.cancel_button)
-        self.progress_row.hide()
+        self.cancel_button = self.progress_row.cancel_button
         return self.progress_row
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
