@@ -61,6 +61,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    """An argparse type: a share above 0 and at most 0.9, as a fraction or a percentage
+    (``0.3`` or ``30%``)."""
+    percent = text.strip().endswith("%")
+    try:
+        value = float(text.strip().removesuffix("%")) / (100 if percent else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share such as 0.3 or 30%") from None
+    if not 0 < value <= 0.9:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 0.9 (90%), not {text}")
+    return value
+
+
 #: At most this many runs or teams are listed at once.
 MAX_LISTED = 10_000
 
@@ -239,6 +252,21 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
         type=_whole(1, 1000),
         default=3,
         help="how often every task is run in each arm (3)",
+    )
+    improve.add_argument(
+        "--holdout",
+        type=_share,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold this share of the tasks out (0.3 or 30%%): the team learns on the rest and "
+        "is tested on them after every iteration, learning frozen",
+    )
+    improve.add_argument(
+        "--repeats",
+        type=_whole(1, 100),
+        default=1,
+        help="run the benchmark this many times, each with fresh memories and its own split, "
+        "and report the mean and the spread (1)",
     )
     improve.add_argument(
         "--team", type=Path, required=True, metavar="TEAM_FILE", help="a .yaml or .toml team"
@@ -849,7 +877,9 @@ def _bench_improve(args: argparse.Namespace) -> int:
     )
     # Into the database the app lists, as well as the file.
     benchmarks = BenchmarkService(paths.benchmarks_dir, parts.services.store, setup)
-    request = BenchmarkRequest(suite, args.team, args.iterations, arms)
+    request = BenchmarkRequest(
+        suite, args.team, args.iterations, arms, holdout=args.holdout, repeats=args.repeats
+    )
 
     async def go() -> BenchmarkDone:
         try:

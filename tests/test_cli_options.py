@@ -56,6 +56,22 @@ def test_anything_else_goes_to_the_whole_parser(argv: list[str]) -> None:
             ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--iterations", "0"],
             "argument --iterations: must be from 1 to 1,000, not 0",
         ),
+        (
+            ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--holdout", "95%"],
+            "argument --holdout: must be above 0 and at most 0.9 (90%), not 95%",
+        ),
+        (
+            ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--holdout", "0"],
+            "argument --holdout: must be above 0 and at most 0.9 (90%), not 0",
+        ),
+        (
+            ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--holdout", "some"],
+            "argument --holdout: 'some' is not a share such as 0.3 or 30%",
+        ),
+        (
+            ["bench", "improve", "--suite", "s", "--team", "t.yaml", "--repeats", "0"],
+            "argument --repeats: must be from 1 to 100, not 0",
+        ),
     ],
 )
 def test_numbers_out_of_range_are_refused_naming_the_option(
@@ -71,3 +87,7 @@ def test_numbers_in_range_are_taken() -> None:
     args = cli._parser().parse_args(["bench", "stream", "--runs", "1", "--tokens", "100000"])
     assert (args.runs, args.tokens) == (1, 100_000)
     assert cli._parser().parse_args(["runs", "list", "--limit", "10000"]).limit == 10_000
+    improve = ["bench", "improve", "--suite", "s", "--team", "t.yaml"]
+    assert cli._parser().parse_args([*improve, "--holdout", "30%"]).holdout == 0.3
+    assert cli._parser().parse_args([*improve, "--holdout", "0.25"]).holdout == 0.25
+    assert cli._parser().parse_args(improve).holdout == 0.0

@@ -10,7 +10,9 @@ A small model judges, but the rules that keep it honest are code, not prompt:
 - a jump of more than ``jump_limit`` is flagged and scored again, keeping the cautious value;
 - a step whose observation failed (a person rejected it, the tool failed or does not exist)
   never raises Φ, whatever the model makes of it;
-- a person's corrections of similar states (anchors) shift the score towards theirs.
+- a person's corrections of similar states (anchors) shift the score towards theirs, except
+  where the anchor judged another answer: a wrong answer scored 0 says nothing of a different
+  answer to the same task, which would otherwise be pulled down with it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from purpose_desktop.engine.context import fit
 from purpose_desktop.engine.learning.memory import MemoryStore, ScoreAnchor
 from purpose_desktop.engine.review import half_steps
 from purpose_desktop.engine.text import content_words, shorten, similarity
-from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, State, person_evidence
+from purpose_desktop.engine.trajectory import (
+    CRITIC_UNANSWERED,
+    State,
+    answer_in,
+    person_evidence,
+)
 from purpose_desktop.errors import ModelError
 from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions, Usage
@@ -211,7 +218,11 @@ def _backed(answer: str, observed: str) -> bool:
 
 def _calibrate(phi: float, state: State, anchors: Sequence[ScoreAnchor]) -> tuple[float, int]:
     """Shift ``phi`` by the corrections people made on similar states, weighted by likeness."""
-    weighted = [(similarity(anchor.state, state.text()), anchor) for anchor in anchors]
+    weighted = [
+        (similarity(anchor.state, state.text()), anchor)
+        for anchor in anchors
+        if not _judged_another_answer(anchor, state)
+    ]
     weighted = [(weight, anchor) for weight, anchor in weighted if weight >= ANCHOR_SIMILARITY]
     if not weighted:
         return phi, 0
@@ -219,3 +230,9 @@ def _calibrate(phi: float, state: State, anchors: Sequence[ScoreAnchor]) -> tupl
     correction = sum(w * (a.human_score - a.critic_score) for w, a in weighted) / total
     strongest = max(weight for weight, _ in weighted)
     return phi + correction * strongest, len(weighted)
+
+
+def _judged_another_answer(anchor: ScoreAnchor, state: State) -> bool:
+    """Whether ``anchor`` scored a proposed answer other than the one ``state`` proposes."""
+    theirs = answer_in(anchor.state)
+    return state.answer is not None and theirs is not None and theirs != state.answer

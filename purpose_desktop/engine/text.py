@@ -96,9 +96,47 @@ def one_line(text: str) -> str:
     return ""
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two texts are, 0 to 1: the overlap of their content words (Jaccard)."""
-    left, right = set(content_words(a)), set(content_words(b))
+    return _jaccard(set(content_words(a)), set(content_words(b)))
+
+
+def kind_words(text: str) -> list[str]:
+    """The content words of ``text`` without its numbers: what tasks of one kind share."""
+    return content_words(_NUMBER.sub(" ", text))
+
+
+def kind_similarity(a: str, b: str) -> float:
+    """How alike two tasks are in kind, 0 to 1: :func:`similarity` with numbers left out, so
+    that "24 apples in 17 crates" and "30 apples in 12 crates" are alike, and two tasks that
+    share only numbers are not. A text of numbers and symbols only ("What is 17 * 23?") is of
+    the kind of another with the same shape ("What is # * #?"), and otherwise compared with its
+    numbers: they are all it says."""
+    left, right = set(kind_words(a)), set(kind_words(b))
+    if left and right:
+        return _jaccard(left, right)
+    if _shape(a) == _shape(b):
+        return 1.0
+    return similarity(a, b)
+
+
+_NOT_SHAPE = re.compile(r"[^\w#+\-*/^%=()]")
+
+
+def _shape(text: str) -> str:
+    """The words, placeholders and operators of ``text``: spaces and punctuation aside."""
+    return _NOT_SHAPE.sub("", without_numbers(text).lower())
+
+
+def without_numbers(text: str, placeholder: str = "#") -> str:
+    """``text`` with each number replaced by ``placeholder``: ``24*17`` gives ``#*#``."""
+    return _NUMBER.sub(placeholder, text)
+
+
+def _jaccard(left: set[str], right: set[str]) -> float:
     if not left or not right:
         return 0.0
     return len(left & right) / len(left | right)

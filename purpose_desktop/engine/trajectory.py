@@ -61,6 +61,9 @@ class Exchange:
     agent: str = ""
 
 
+ANSWER_LINE = "Proposed final answer: "
+
+
 @dataclass(frozen=True)
 class State:
     """The task and the observations so far; what the critic scores."""
@@ -73,12 +76,18 @@ class State:
         lines = [f"Task: {self.task}"]
         lines += [f"Observation {i}: {text}" for i, text in enumerate(self.observations, 1)]
         if self.answer is not None:
-            lines.append(f"Proposed final answer: {self.answer}")
+            lines.append(f"{ANSWER_LINE}{self.answer}")
         return "\n".join(lines)
 
     def digest(self) -> str:
         """A hash of the state's content: the same state always gets the same score."""
         return hashlib.sha256(self.text().encode("utf-8")).hexdigest()
+
+
+def answer_in(state_text: str) -> str | None:
+    """The proposed final answer in a state's :meth:`State.text`, ``None`` if it has none."""
+    _, found, answer = state_text.rpartition("\n" + ANSWER_LINE)
+    return answer if found else None
 
 
 @dataclass(frozen=True)

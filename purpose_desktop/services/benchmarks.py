@@ -24,7 +24,7 @@ from purpose_desktop.services.background import off_loop
 from purpose_desktop.services.benchmark_listing import ResultListing, merged
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.evaluation.runner import Arm, Progress
+    from purpose_desktop.engine.evaluation.runner import Arm, Plan, Progress
     from purpose_desktop.engine.evaluation.suites import Suite, SuiteListing
     from purpose_desktop.engine.learning.kept_results import KeptResult, SavedImprovement
     from purpose_desktop.engine.loop.run_context import ModelService
@@ -68,17 +68,21 @@ class BenchmarkChoices:
 @dataclass(frozen=True)
 class BenchmarkRequest:
     """A benchmark to run: ``suite`` by the team in ``team_file``, ``iterations`` times under
-    each of ``arms``."""
+    each of ``arms``; with ``holdout`` that share of the tasks is tested on, not learned on;
+    ``repeats`` times over, each on a split of its own (see
+    :class:`~purpose_desktop.engine.evaluation.runner.Plan`)."""
 
     suite: Suite
     team_file: Path
     iterations: int
     arms: tuple[Arm, ...]
+    holdout: float = 0.0
+    repeats: int = 1
 
     @property
     def task_runs(self) -> int:
         """How many times a task is run in all."""
-        return self.iterations * len(self.arms) * len(self.suite.tasks)
+        return self.repeats * self.iterations * len(self.arms) * len(self.suite.tasks)
 
 
 @dataclass(frozen=True)
@@ -180,11 +184,12 @@ class BenchmarkService:
         from purpose_desktop.store.improvement_store import keep_result
 
         setup = self._required_setup()
+        plan = _plan(request)
         team = await off_loop(load_team, request.team_file)
         result = await measure_improvement(
             team,
             request.suite,
-            request.iterations,
+            plan,
             setup.models(),
             arms=request.arms,
             max_answer_tokens=setup.max_answer_tokens,
@@ -222,6 +227,19 @@ class BenchmarkService:
         if self._setup is None:
             raise UserError("Benchmarks cannot be run here: there are no models to run them on.")
         return self._setup
+
+
+def _plan(request: BenchmarkRequest) -> Plan:
+    """How ``request`` runs its suite; :class:`UserError` when it cannot (a held-out share the
+    suite is too small for)."""
+    from purpose_desktop.engine.evaluation.runner import Plan
+
+    try:
+        plan = Plan(request.iterations, request.holdout, request.repeats)
+        plan.splits(request.suite)
+    except ValueError as exc:
+        raise UserError(f"The benchmark cannot be run on {request.suite.name}: {exc}.") from None
+    return plan
 
 
 # On worker threads, the store open: its modules load SQLAlchemy, which the window does not

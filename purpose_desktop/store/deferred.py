@@ -58,6 +58,9 @@ class DeferredMemoryStore:
     async def add_experience(self, experience: Experience) -> Experience:
         return await (await self.opened()).add_experience(experience)
 
+    async def update_experiences(self, ids: Sequence[int], *, reward: float, alpha: float) -> None:
+        await (await self.opened()).update_experiences(ids, reward=reward, alpha=alpha)
+
     async def find_anchors(self, team: str, query: str, *, limit: int = 5) -> list[ScoreAnchor]:
         return await (await self.opened()).find_anchors(team, query, limit=limit)
 

@@ -15,12 +15,20 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from purpose_desktop.engine.evaluation.ablation import PartialRecall
-from purpose_desktop.engine.evaluation.runner import Arm, Progress, RunnerFor, run_improvement
+from purpose_desktop.engine.evaluation.repeats import mean_of
+from purpose_desktop.engine.evaluation.runner import (
+    Arm,
+    Plan,
+    Progress,
+    RunnerFor,
+    run_improvement,
+)
 from purpose_desktop.engine.evaluation.suites import Suite
 from purpose_desktop.engine.learning.improvement import ImprovementResult
 from purpose_desktop.engine.loop.run import TeamRunner
@@ -60,20 +68,49 @@ async def arm_runners(
 async def measure_improvement(
     team: LoadedTeam,
     suite: Suite,
-    iterations: int,
+    plan: Plan,
     models: ModelService,
     *,
     arms: Sequence[Arm],
     max_answer_tokens: int,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ImprovementResult:
-    """Run the benchmark with fresh memories (see :func:`arm_runners`). Cancelling the calling
-    task ends the run under way as cancelled, removes the memories and raises the
-    cancellation."""
-    async with arm_runners(models, max_answer_tokens, arms) as runner_for:
-        return await run_improvement(
-            team, suite, iterations, runner_for, arms=arms, on_progress=on_progress
-        )
+    """Run the benchmark ``plan`` describes, each repeat with fresh memories (see
+    :func:`arm_runners`) and, when it holds tasks out, a split of its own; the result is the
+    mean of the repeats. Cancelling the calling task ends the run under way as cancelled,
+    removes the memories and raises the cancellation."""
+    splits = plan.splits(suite)
+    total = plan.task_runs(suite, len(arms))
+    per_repeat = total // len(splits)
+    results: list[ImprovementResult] = []
+    for repeat, split in enumerate(splits, start=1):
+        done_before = (repeat - 1) * per_repeat
+
+        def report(progress: Progress, repeat: int = repeat, before: int = done_before) -> None:
+            if on_progress is not None:
+                on_progress(
+                    replace(
+                        progress,
+                        done=before + progress.done,
+                        total=total,
+                        repeat=repeat,
+                        repeats=len(splits),
+                    )
+                )
+
+        async with arm_runners(models, max_answer_tokens, arms) as runner_for:
+            results.append(
+                await run_improvement(
+                    team,
+                    suite,
+                    plan.iterations,
+                    runner_for,
+                    arms=arms,
+                    split=split,
+                    on_progress=report,
+                )
+            )
+    return mean_of(results)
 
 
 def _arm_dir(folder: Path, arm: Arm) -> Path:

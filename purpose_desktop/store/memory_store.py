@@ -395,6 +395,17 @@ class DatabaseMemoryStore:
     async def add_experience(self, experience: Experience) -> Experience:
         return await asyncio.to_thread(self._add_experience, experience)
 
+    async def update_experiences(self, ids: Sequence[int], *, reward: float, alpha: float) -> None:
+        """``q += alpha * (reward - q)`` for each experience (an id given twice counts once;
+        ids no longer stored are skipped)."""
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be within 0..1, not {alpha}")
+        if not 0.0 <= reward <= 1.0:
+            raise ValueError(f"reward must be within 0..1, not {reward}")
+        unique = tuple(sorted(set(ids)))  # ascending, as for heuristics: no deadlocks
+        if unique:
+            await asyncio.to_thread(self._update_experiences, unique, reward, alpha)
+
     async def add_experiences(self, experiences: Iterable[Experience]) -> int:
         """Store many experiences in one transaction; returns how many."""
         return await asyncio.to_thread(self._add_experiences, list(experiences))
@@ -431,7 +442,8 @@ class DatabaseMemoryStore:
 
     async def find_anchors(self, team: str, query: str, *, limit: int = 5) -> list[ScoreAnchor]:
         """Anchors whose task or state resembles ``query``, most similar first; the newest
-        first when the query has no searchable words."""
+        first when the query has no searchable words. The newest anchor whose state is
+        ``query`` itself always comes first."""
         return await asyncio.to_thread(self._find_anchors, team, query, limit)
 
     async def add_anchor(self, anchor: ScoreAnchor) -> ScoreAnchor:
@@ -540,6 +552,13 @@ class DatabaseMemoryStore:
                 .from_select(["heuristic_id", "run_id"], used)
                 .on_conflict_do_nothing(),
                 [{"heuristic": i, "run": run_id} for i in ids],
+            )
+
+    def _update_experiences(self, ids: tuple[int, ...], reward: float, alpha: float) -> None:
+        with saving(self._engine, MEMORY) as connection:
+            connection.execute(
+                _LEARN_EXPERIENCE,
+                [{"experience": i, "alpha": alpha, "reward": reward} for i in ids],
             )
 
     def _edit_heuristic(
@@ -685,6 +704,15 @@ class DatabaseMemoryStore:
         return int(count)
 
     def _find_anchors(self, team: str, query: str, limit: int) -> list[ScoreAnchor]:
+        # A person's score of this very state comes first whatever the ranking says: it has
+        # the last word on that state (the newest, if they scored it more than once).
+        with reading(self._engine) as connection:
+            same = connection.execute(
+                select(SCORE_ANCHORS)
+                .where(SCORE_ANCHORS.c.team == team, SCORE_ANCHORS.c.state == query)
+                .order_by(SCORE_ANCHORS.c.id.desc())
+                .limit(1)
+            ).first()
         rows = self._search(
             SCORE_ANCHORS,
             ANCHORS_FTS,
@@ -695,7 +723,10 @@ class DatabaseMemoryStore:
             candidates=limit,
             order=lambda row, rank: rank,
         )
-        return [_anchor(row) for row in rows]
+        if same is None:
+            return [_anchor(row) for row in rows]
+        others = [_anchor(row) for row in rows if row.id != same.id]
+        return [_anchor(same), *others][:limit]
 
     def _add_anchor(self, anchor: ScoreAnchor) -> ScoreAnchor:
         with saving(self._engine, MEMORY) as connection:
@@ -728,6 +759,16 @@ _LEARN = (
         * (bindparam("reward", type_=Float) - HEURISTICS.c.q_value),
         uses=HEURISTICS.c.uses + 1,
         successes=HEURISTICS.c.successes + bindparam("success", type_=Integer),
+    )
+)
+
+_LEARN_EXPERIENCE = (
+    update(EXPERIENCES)
+    .where(EXPERIENCES.c.id == bindparam("experience"))
+    .values(
+        q_value=EXPERIENCES.c.q_value
+        + bindparam("alpha", type_=Float)
+        * (bindparam("reward", type_=Float) - EXPERIENCES.c.q_value)
     )
 )
 

@@ -97,6 +97,48 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
     assert len(list_results(home.benchmarks_dir)) == 1
 
 
+def test_held_out_and_repeated_the_table_gives_both_parts_and_the_spread(
+    home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = team_model(lambda messages: act("finish", answer="42"), score=6)
+    monkeypatch.setattr(
+        app.AppParts,
+        "models",
+        property(lambda self: ScriptedProvider({"bundled:smollm2-135m": model})),
+    )
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    team = example_team_file().with_name("arithmetic.yaml")
+    argv = ["bench", "improve", "--suite", str(suite), "--team", str(team), "--iterations", "2"]
+    code = main([*argv, "--arm", "learning off", "--holdout", "50%", "--repeats", "2"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].endswith("50% held out, mean of 2 repeats")
+    assert lines[1].split()[:4] == ["arm", "iter", "success", "range"]
+    assert [" ".join(line.split()[:5]) for line in lines[2:]] == [
+        "learning off · training 1",
+        "learning off · training 2",
+        "learning off · test 1",
+        "learning off · test 2",
+    ]
+    assert "[8/8] repeat 2 of 2: learning off, iteration 2, " in err
+    (listed,) = list_results(home.benchmarks_dir)
+    assert listed.result is not None and listed.result.repeats == 2
+
+    # A suite too small to hold a task out says so before anything runs.
+    one = tmp_path / "one.yaml"
+    one.write_text(
+        'name: one\ntasks:\n  - {id: a, task: "What is 2 + 2?", check: {answer_contains: "4"}}\n',
+        encoding="utf-8",
+    )
+    code = main([*argv, "--holdout", "0.5", "--suite", str(one)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "The benchmark cannot be run on one: holding out 50% leaves no test task" in err
+    assert len(list_results(home.benchmarks_dir)) == 1
+
+
 def test_an_unknown_suite_is_named_with_the_known_ones(tmp_path: Path) -> None:
     team = example_team_file().with_name("arithmetic.yaml")
     result = purpose_desktop(
@@ -122,9 +164,13 @@ def test_improve_runs_the_bundled_model_in_a_real_process(tmp_path: Path) -> Non
     135M model's answers vary, so what is checked is the measurement, not the success."""
     suite = tmp_path / "one.yaml"
     suite.write_text(
-        "name: one\ntasks:\n  - id: apple-crates\n"
+        "name: one\ntasks:\n"
+        "  - id: apple-crates\n    family: crates\n"
         "    task: A crate holds 24 apples. How many apples are in 17 crates?\n"
-        '    check: {answer_contains: "408"}\n',
+        '    check: {answer_contains: "408"}\n'
+        "  - id: egg-boxes\n    family: crates\n"
+        "    task: A box holds 12 eggs. How many eggs are in 15 boxes?\n"
+        '    check: {answer_contains: "180"}\n',
         encoding="utf-8",
     )
     home = tmp_path / "home"
@@ -142,18 +188,28 @@ def test_improve_runs_the_bundled_model_in_a_real_process(tmp_path: Path) -> Non
         "learning on",
         "--arm",
         "learning off",
+        "--holdout",
+        "0.5",
         "--json",
         home=home,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     printed = json.loads(result.stdout)
     assert (printed["suite"], printed["model"]) == ("one", "bundled:smollm2-135m")
+    assert printed["holdout"] == 0.5
+    assert [(series["arm"], series["part"]) for series in printed["series"]] == [
+        ("learning on", "training"),
+        ("learning on", "test"),
+        ("learning off", "training"),
+        ("learning off", "test"),
+    ]
     for series in printed["series"]:
         (metrics,) = series["iterations"]
         assert metrics["success_rate"] in (0.0, 1.0)
         assert metrics["tokens"] > 0 and metrics["average_steps"] >= 1
     for arm in ("learning on", "learning off"):
-        assert f"] {arm}, iteration 1, apple-crates: " in result.stderr
+        assert f"] {arm}, iteration 1, training, " in result.stderr
+        assert f"] {arm}, iteration 1, test, " in result.stderr
     (listed,) = list_results(Paths(home).benchmarks_dir)
     assert listed.result is not None and json.loads(listed.result.to_json()) == printed
     assert "and in the database (result 1)" in result.stderr

@@ -147,3 +147,42 @@ def test_the_stand_in_for_a_critic_that_could_not_answer_is_never_kept(tmp_path:
     answering = True
     judged = asyncio.run(critic.score("team", STATE, 0.0, model, lambda usage: None))
     assert (judged.phi, judged.evidence) == (7.0, "Observation 1: 391")
+
+
+def test_a_persons_score_of_a_state_outranks_many_more_similar_anchors(tmp_path: Path) -> None:
+    """However many similar states a person scored since, their score of this one stands."""
+    memory = memory_at(tmp_path / "m.sqlite3")
+    answered = State(STATE.task, STATE.observations, "391")
+    first = ScoreAnchor("team", STATE.task, answered.text(), 3.0, 10.0, "right", "run-0")
+    asyncio.run(memory.add_anchor(first))
+    for number in range(8):  # shorter, wordier, newer: the ranking would put them first
+        other = State(STATE.task, STATE.observations, f"{number}")
+        anchor = ScoreAnchor("team", STATE.task, other.text(), 8.0, 0.0, "wrong", f"run-{number}")
+        asyncio.run(memory.add_anchor(anchor))
+    model = critic_model((2, 1))
+    result = asyncio.run(Critic(memory).score("team", answered, 0.0, model, lambda usage: None))
+    assert (result.phi, model.calls) == (10.0, [])
+
+
+def test_an_anchor_on_another_answer_does_not_pull_this_one(tmp_path: Path) -> None:
+    """A wrong answer a person scored 0 says nothing of a different answer to the same task;
+    a person's high score of the same answer in a similar state does shift it."""
+    memory = memory_at(tmp_path / "m.sqlite3")
+    wrong = State(STATE.task, STATE.observations, "17")
+    asyncio.run(
+        memory.add_anchor(ScoreAnchor("team", STATE.task, wrong.text(), 9.0, 0.0, "no", "r1"))
+    )
+    right = State(STATE.task, STATE.observations, "391")
+    scored = asyncio.run(
+        Critic(memory).score("team", right, 0.0, critic_model((6, 1)), lambda usage: None)
+    )
+    assert (scored.phi, scored.calibrated_by) == (6.0, 0)
+
+    like = State("What is 17 * 23 now?", STATE.observations, "391")
+    asyncio.run(
+        memory.add_anchor(ScoreAnchor("team", like.task, like.text(), 6.0, 10.0, "yes", "r2"))
+    )
+    raised = asyncio.run(
+        Critic(memory).score("team", right, 0.0, critic_model((6, 1)), lambda usage: None)
+    )
+    assert raised.phi > 6.0 and raised.calibrated_by == 1

@@ -14,6 +14,7 @@ from purpose_desktop.engine.evaluation.runner import (
     ABLATION_ARMS,
     ALL_ARMS,
     Arm,
+    Plan,
     Progress,
     run_improvement,
 )
@@ -106,8 +107,9 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     # Two of three outcomes check out. The critic says 4 for every state but the answer 41:
     # Φ 4, 1, 4.
     as_first = (2 / 3, 3.0, 2.0, 0.3)
-    # Learning on, the critic's low score alone does not make the wrong answer (Φ 1) a dead
-    # end: it is no evidence, so the second iteration is the first again.
+    # Learning on, the failed check (not the critic's low score, which is no evidence) makes
+    # the wrong answer a dead end: the second iteration works the task out, as the person's
+    # correction does below.
     curves = {
         name: [
             (m.success_rate, m.average_phi, m.average_steps, m.average_reward)
@@ -116,7 +118,7 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
         for name in ("learning on", "learning off")
     }
     assert curves["learning off"] == [pytest.approx(as_first)] * 2
-    assert curves["learning on"] == [pytest.approx(as_first)] * 2
+    assert curves["learning on"] == [pytest.approx(as_first), pytest.approx((1.0, 4.0, 7 / 3, 0.4))]
     assert all(m.tokens > 0 and m.seconds > 0 for s in result.series for m in s.iterations)
     first, second = by_name["with overrides"].iterations
     # The person scores what checks out 10 and the wrong answer 0: the file task's written
@@ -229,7 +231,7 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
     suite = SUITE.model_copy(update={"tasks": SUITE.tasks[:1]})
     result = asyncio.run(
         measure_improvement(
-            team, suite, 2, provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
+            team, suite, Plan(2), provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
         )
     )
 
@@ -274,7 +276,7 @@ def test_without_dead_ends_a_wrong_answer_is_not_taken_away(tmp_path: Path) -> N
     arms = [Arm.LEARNING_ON, Arm.WITHOUT_DEAD_ENDS]
     asyncio.run(
         measure_improvement(
-            team, suite, 2, provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
+            team, suite, Plan(2), provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
         )
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from purpose_desktop.config import resources_dir
+from purpose_desktop.engine.evaluation.checks import check_outcome
 from purpose_desktop.engine.evaluation.suites import (
     SuiteFileError,
     find_suite,
@@ -39,7 +42,7 @@ def write(folder: Path, text: str, name: str = "mine.yaml") -> Path:
 def test_builtin_suites_have_at_least_thirty_tasks_of_every_kind() -> None:
     entries = list_suites(BUILTIN, Path("/nonexistent"))
     counts = {entry.suite.name: len(entry.suite.tasks) for entry in entries}
-    assert counts == {"arithmetic": 11, "files": 8, "multistep": 7, "text": 9}
+    assert counts == {"arithmetic": 40, "files": 32, "multistep": 32, "text": 34}
     assert sum(counts.values()) >= 30
     assert all(entry.builtin for entry in entries)
     checks = {
@@ -50,6 +53,32 @@ def test_builtin_suites_have_at_least_thirty_tasks_of_every_kind() -> None:
         if value is not None
     }
     assert checks == {"answer_contains", "answer_equals", "file_contains", "file_equals"}
+
+
+def test_every_builtin_task_belongs_to_a_family_of_at_least_three() -> None:
+    # A held-out split keeps some of each family for training: a family needs members to spare.
+    for entry in list_suites(BUILTIN, Path("/nonexistent")):
+        tasks = entry.suite.tasks
+        assert len(tasks) >= 30, entry.suite.name
+        assert [task.id for task in tasks if task.family is None] == [], entry.suite.name
+        sizes = Counter(task.family for task in tasks)
+        assert {family: n for family, n in sizes.items() if n < 3} == {}, entry.suite.name
+        assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", str(family)) for family in sizes)
+
+
+def test_no_arithmetic_answer_is_a_number_the_task_already_gives() -> None:
+    # Else a model that repeats the task would pass answer_contains.
+    suite = load_suite(BUILTIN / "arithmetic.yaml")
+    given = {
+        task.id: task.check.answer_contains
+        for task in suite.tasks
+        if task.check.answer_contains is not None
+        and re.search(rf"(?<!\w){re.escape(task.check.answer_contains)}(?!\w)", task.task)
+    }
+    assert len(suite.tasks) >= 30 and given == {}
+    # Nor does the check itself, with its normalising, find the answer in the task.
+    echoed = [t.id for t in suite.tasks if check_outcome(t.check, t.task, BUILTIN).passed]
+    assert echoed == []
 
 
 def test_a_good_file_loads_and_a_users_suite_is_listed_and_found(tmp_path: Path) -> None:

@@ -46,6 +46,8 @@ def test_a_result_is_written_and_read_back_equal(tmp_path: Path) -> None:
         "average_reward": -0.5,
         "tokens": 900,
         "seconds": 12.5,
+        "success_low": None,
+        "success_high": None,
     }
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary file left
 
@@ -69,6 +71,20 @@ def test_keys_a_later_version_may_add_are_ignored() -> None:
     data = document(notes="from a later version")
     data["series"][0]["iterations"][0]["median_steps"] = 2
     assert parse_improvement(json.dumps(data), "r.json") == sample_result()
+
+
+def test_a_file_without_the_held_out_keys_is_one_run_of_the_whole_suite() -> None:
+    data = document()
+    for key in ("holdout", "repeats"):
+        del data[key]
+    for series in data["series"]:
+        del series["arm"], series["part"]
+        for iteration in series["iterations"]:
+            del iteration["success_low"], iteration["success_high"]
+    result = parse_improvement(json.dumps(data), "old.json")
+    assert result == sample_result()
+    assert (result.holdout, result.repeats) == (0.0, 1)
+    assert all(s.part == "all" and s.condition == s.name and not s.spread() for s in result.series)
 
 
 def broken(path: list[Any], value: Any) -> str:
@@ -142,6 +158,18 @@ def broken(path: list[Any], value: Any) -> str:
         (["series"], [], "series: there must be at least one"),
         (["series"], {"learning on": []}, "series: should be a list, not an object"),
         (["suite"], None, "suite: should be text, not null"),
+        (
+            ["series", 0, "part"],
+            "tests",
+            "series[0].part: should be one of ['all', 'test', 'training'], not 'tests'",
+        ),
+        (
+            ["series", 0, "iterations", 1, "success_low"],
+            2,
+            "series[0].iterations[1].success_low: should be from 0 to 1, not 2",
+        ),
+        (["repeats"], 0, "repeats: should be at least 1, not 0"),
+        (["holdout"], "30%", "holdout: should be a number, not '30%'"),
         (
             ["created"],
             "last Tuesday",

@@ -6,7 +6,13 @@ from dataclasses import replace
 
 from purpose_desktop.engine.learning import lessons
 from purpose_desktop.engine.learning.memory import Tier
-from purpose_desktop.engine.trajectory import CRITIC_UNANSWERED, Action, Observation, Step
+from purpose_desktop.engine.trajectory import (
+    CRITIC_UNANSWERED,
+    Action,
+    Observation,
+    Step,
+    person_evidence,
+)
 
 
 def result(status: str, *steps: Step, answer: str = "") -> lessons.RunResult:
@@ -94,7 +100,7 @@ def test_a_well_scored_answer_teaches_its_steps_and_no_warning() -> None:
     )
     assert strategies(run, Tier.STRATEGIC) == []
     (procedure,) = strategies(run, Tier.PROCEDURAL)
-    assert procedure.startswith("Steps that worked: calculator(expression=17*24)")
+    assert procedure.startswith("Steps that worked: calculator(expression=#*#)")
 
 
 def test_the_experience_keeps_the_final_score_the_prompt_shows() -> None:
@@ -129,3 +135,68 @@ def test_a_call_that_worked_and_was_made_again_is_not_learned_as_a_dead_end() ->
     run = result("completed", worked, repeated, failed, step(4, "finish", 1.0, answer="x"))
     dead_ends = [s for s in strategies(run, Tier.TOOL) if s.startswith("Do not call clock")]
     assert dead_ends == ["Do not call clock(timezone=Mars): it failed: No such zone"]
+
+
+def test_a_lesson_that_worked_names_the_kind_of_task_not_its_numbers() -> None:
+    run = result(
+        "completed",
+        step(1, "calculator", 8.0, "408", expression="24*17"),
+        step(2, "finish", 9.0, answer="408"),
+        answer="408",
+    )
+    learned = {h.tier: h for h in lessons.distil(run)}
+    procedural = learned[Tier.PROCEDURAL]
+    assert procedural.pattern == "A crate holds # apples. How many in # crates?"
+    assert procedural.strategy == (
+        "Steps that worked: calculator(expression=#*#) → finish with its result"
+    )
+    assert learned[Tier.TOOL].strategy.startswith(
+        '{"tool": "calculator", "expression": "#*#"} worked'
+    )
+
+
+def test_a_checked_outcome_decides_over_the_critic() -> None:
+    """A right answer the critic scored 0 is a success when its check passes; a wrong answer
+    it scored 9 is a dead end when its check fails, and so is the call that gave it."""
+    right = result(
+        "completed",
+        step(1, "calculator", 0.0, "408", expression="24*17"),
+        step(2, "finish", 0.0, answer="408"),
+        answer="408",
+    )
+    checked = replace(right, checked=True)
+    assert (right.succeeded, checked.succeeded) == (False, True)
+    assert (right.reward, checked.reward) == (0.0, 1.0)
+    assert strategies(checked, Tier.PROCEDURAL) and not strategies(right, Tier.PROCEDURAL)
+    assert not any(s.startswith("Do not call") for s in strategies(checked, Tier.TOOL))
+
+    wrong = result(
+        "completed",
+        step(1, "calculator", 9.0, "41", expression="24+17"),
+        step(2, "finish", 9.0, answer="41"),
+        answer="41",
+    )
+    assert wrong.succeeded and not strategies(wrong, Tier.TOOL)[0].startswith("Do not")
+    failed = replace(wrong, checked=False)
+    assert failed.reward == 0.0 and not failed.succeeded
+    dead = [s for s in strategies(failed, Tier.TOOL) if s.startswith("Do not call")]
+    assert dead == [
+        "Do not call finish(answer=41): the task's check found the answer wrong",
+        "Do not call calculator(expression=24+17): its result was the answer the task's check "
+        "found wrong",
+    ]
+
+
+def test_the_critics_low_score_alone_makes_no_dead_end() -> None:
+    run = result(
+        "completed",
+        step(1, "calculator", 1.0, "408", expression="24*17"),
+        step(2, "finish", 0.0, answer="17"),
+        answer="17",
+    )
+    assert not any(s.startswith("Do not call") for s in strategies(run, Tier.TOOL))
+    by_person = replace(
+        run, steps=(run.steps[0], replace(run.steps[1], evidence=person_evidence("wrong")))
+    )
+    assert by_person.steps[-1].scored_by_person
+    assert any(s.startswith("Do not call finish") for s in strategies(by_person, Tier.TOOL))

@@ -128,13 +128,17 @@ def test_what_one_agent_learns_another_uses(tmp_path: Path) -> None:
     writer_model = team_model(lambda messages: act("finish", answer="43"), name="big")
     provider = ScriptedProvider({"small": counter_model, "big": writer_model})
     team = make_team(TWO, tmp_path)
-    asyncio.run(runner(tmp_path, provider, memory).run(team, "What is the sum of 19 and 24?"))
+    asyncio.run(
+        runner(tmp_path, provider, memory).run(team, "What is the total of 19 and 24 in numbers?")
+    )
     events: list[ev.Event] = []
     asyncio.run(
-        runner(tmp_path, provider, memory).run(team, "A poem about 19 and 24", [events.append])
-    )  # a task like the first
+        runner(tmp_path, provider, memory).run(
+            team, "A poem on the total of 19 and 24", [events.append]
+        )
+    )  # a task of the same kind as the first: the total of two numbers
     assert next(e for e in events if isinstance(e, ev.AgentSelected)).agent == "writer"
     retrieved = next(e for e in events if isinstance(e, ev.MemoryRetrieved))
     assert any("calculator" in shown.strategy for shown in retrieved.heuristics)
     system = writer_model.calls[0][0][0].content
-    assert '{"tool": "calculator", "expression": "19+24"} worked' in system
+    assert '{"tool": "calculator", "expression": "#+#"} worked' in system

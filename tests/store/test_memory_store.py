@@ -315,6 +315,25 @@ def test_experiences_by_similarity_then_q_value(store: DatabaseMemoryStore) -> N
     asyncio.run(scenario())
 
 
+def test_experience_q_values_move_towards_the_reward(store: DatabaseMemoryStore) -> None:
+    async def scenario() -> None:
+        a = await store.add_experience(experience("Sum the invoices", q_value=0.5))
+        b = await store.add_experience(experience("Sum the receipts", q_value=0.2))
+        ids = [a.id or 0, b.id or 0]
+        await store.update_experiences([*ids, a.id or 0, 999], reward=1.0, alpha=0.5)
+        await store.update_experiences([a.id or 0], reward=0.0, alpha=0.25)
+        await store.update_experiences([], reward=0.0, alpha=0.25)
+        by_id = {e.id: e for e in await store.search_experiences("lab", limit=10)}
+        assert by_id[a.id].q_value == pytest.approx(0.75 - 0.25 * 0.75)
+        assert by_id[b.id].q_value == pytest.approx(0.6)
+        with pytest.raises(ValueError, match="alpha"):
+            await store.update_experiences(ids, reward=0.5, alpha=2.0)
+        with pytest.raises(ValueError, match="reward"):
+            await store.update_experiences(ids, reward=1.5, alpha=0.5)
+
+    asyncio.run(scenario())
+
+
 def test_experiences_in_bulk_and_counted(store: DatabaseMemoryStore) -> None:
     async def scenario() -> None:
         many = [experience(f"task {i} about spreadsheets", run_id=f"r{i}") for i in range(250)]

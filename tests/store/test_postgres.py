@@ -52,6 +52,7 @@ from tests.store.test_memory_store import (  # noqa: F401
     test_browsing_thousands_of_memories_page_by_page,
     test_common_words_do_not_crowd_out_rare_ones,
     test_concurrent_writers_in_many_threads_do_not_lock_each_other_out,
+    test_experience_q_values_move_towards_the_reward,
     test_experiences_by_similarity_then_q_value,
     test_experiences_in_bulk_and_counted,
     test_listing_pinning_and_deleting_heuristics,

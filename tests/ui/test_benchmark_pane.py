@@ -1,5 +1,6 @@
 """The Benchmarks pane driven through its widgets, offscreen, over real result files and a real
-database: the empty state, the curves of each measure for every series, files that cannot be
+database: the empty state, the curves of each measure for every series, a held-out and
+repeated result (training and test curves, the spread of the repeats), files that cannot be
 read, Open…, the database's results listed with the files it does not hold, and Delete…
 (tests/ui/test_benchmark_runs.py runs benchmarks from the pane)."""
 
@@ -27,13 +28,14 @@ from purpose_desktop.store.improvement_store import ImprovementStore, keep_resul
 from purpose_desktop.store.opening import Store, StoreError, open_store
 from purpose_desktop.ui.benchmarks.controller import BenchmarkController
 from purpose_desktop.ui.benchmarks.pane import BenchmarkPane
-from purpose_desktop.ui.qt import QtCore, QtWidgets
+from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.theme import Scheme, meaning_colour
-from purpose_desktop.ui.widgets.chart_parts import legend_rows
+from purpose_desktop.ui.widgets.chart_parts import RANGE_DASH, band_colour, legend_rows
 from purpose_desktop.ui.widgets.curve_chart import Curve, CurveChart
 from pytestqt.qtbot import QtBot
 from tests.support.benchmarks import learning_result
+from tests.support.improvement import heldout_result
 from tests.support.theme import theme_applied
 from tests.support.waiting import wait_until
 
@@ -129,6 +131,9 @@ def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
     ]
     assert pane.shown == result  # the newest is shown at once
     assert "<b>arithmetic</b> · team Calculators · bundled:smollm2-135m" in pane.heading.text()
+    # The whole suite, run once: nothing is held out and there is no spread to explain.
+    assert "<br>" not in pane.heading.text()
+    assert pane.part.isHidden() and pane.key.isHidden()
     chart = pane.chart
     assert [curve.name for curve in chart.curves] == [
         "learning on",
@@ -159,6 +164,107 @@ def test_a_result_is_drawn_as_one_curve_per_series_for_the_chosen_measure(
     assert pane.shown is not None and pane.shown.suite == "spelling"
     assert [curve.name for curve in chart.curves] == ["learning on"]
     assert pane.table.rowCount() == 3
+
+
+def test_a_held_out_repeated_result_shows_training_and_test_with_their_spread(
+    make_pane: Callable[..., BenchmarkPane],
+    folder: Path,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+) -> None:
+    folder.mkdir()
+    result = heldout_result()
+    save_improvement(result, folder / "heldout.json")
+    pane = make_pane()
+    run_in_qt_loop(shown(pane))
+    assert pane.shown == result
+    assert pane.heading.text().endswith("<br>30% held out, mean of 3 repeats")
+    assert pane.part.isVisible() and pane.part.currentText() == "Training and test"
+    chart = pane.chart
+    names = [
+        "learning on · training",
+        "learning on · test",
+        "learning off · training",
+        "learning off · test",
+    ]
+    assert [curve.name for curve in chart.curves] == names
+    # Each arm in a colour and marker of its own; its test tasks dashed, its training solid.
+    entries = chart.legend_entries()
+    assert [(e.colour.name(), e.marker) for e in entries[:2]] == [
+        (entries[0].colour.name(), entries[0].marker)
+    ] * 2
+    assert entries[0].colour != entries[2].colour
+    assert [e.line for e in entries] == [
+        QtCore.Qt.PenStyle.SolidLine,
+        QtCore.Qt.PenStyle.DashLine,
+    ] * 2
+    assert all(entry.band for entry in entries)
+    assert pane.key.isVisible()
+    assert pane.key.text() == (
+        "Dashed: the held-out tasks, never learned from. Shaded: the lowest to the highest "
+        "success rate of the 3 repeats; the lines are their mean."
+    )
+    # The table gives the mean and, in brackets, the range of the repeats.
+    assert cells(pane.table, 0) == ["Iteration", *names]
+    assert cells(pane.table, 1) == ranged(
+        ["1", "40% (30-50%)", "30% (15-45%)", "40% (30-50%)", "30% (20-40%)"]
+    )
+    assert cells(pane.table, 5) == ranged(
+        ["5", "80% (70-90%)", "50% (35-65%)", "40% (30-50%)", "30% (20-40%)"]
+    )
+    # The two arms' test tasks start alike: hovering there names both.
+    first = next(point for point in chart.positions() if point.curve == names[1])
+    assert chart.tooltip_at(first.at) == "\n".join(
+        ranged(
+            [
+                "learning on · test, iteration 1: 30% (15-45%)",
+                "learning off · test, iteration 1: 30% (20-40%)",
+            ]
+        )
+    )
+
+    # Half way from iteration 4 to 5, learning on's training curve is at 75% and its band
+    # reaches 85%: at 80% the band's translucent colour lies over the window's, at 95% nothing.
+    picture = chart.grab().toImage()
+    area = chart.plot_area()
+    fourth, fifth = (
+        point.at.x()
+        for point in chart.positions()
+        if point.curve == names[0] and point.iteration > 3
+    )
+    x = round((fourth + fifth) / 2)
+
+    def at(value: float) -> QtGui.QColor:
+        return picture.pixelColor(x, round(area.bottom() - area.height() * value))
+
+    window, colour = chart.colour("Window"), entries[0].colour
+    shade = band_colour(colour).alpha() / 255
+    blended = [
+        round(behind * (1 - shade) + ahead * shade)
+        for behind, ahead in zip(window.getRgb()[:3], colour.getRgb()[:3], strict=True)
+    ]
+    assert all(
+        abs(got - want) <= 2 for got, want in zip(at(0.8).getRgb()[:3], blended, strict=True)
+    )
+    assert at(0.95).name() == window.name()
+    screenshot(pane, "benchmarks-heldout")
+    assert pane.grab().save("/tmp/bench_heldout.png")
+
+    # Part shows either part alone.
+    pane.part.setCurrentText("Test")
+    assert [curve.name for curve in chart.curves] == [names[1], names[3]]
+    assert cells(pane.table, 0) == ["Iteration", names[1], names[3]]
+    assert "Dashed" not in pane.key.text()  # every line is: Part says why
+    pane.part.setCurrentText("Training")
+    assert [curve.name for curve in chart.curves] == [names[0], names[2]]
+    # The repeats give the spread of the success rate alone: other measures have none.
+    pane.measure.setCurrentText("Tokens")
+    assert not any(curve.band for curve in chart.curves)
+    assert cells(pane.table, 1) == ["1", "1,100", "1,100"]
+    assert pane.key.isHidden()
+    pane.part.setCurrentText("Training and test")
+    assert pane.key.text() == "Dashed: the held-out tasks, never learned from."
+    screenshot(pane, "benchmarks-heldout-tokens")
 
 
 def test_a_file_that_cannot_be_read_says_why_and_where(
@@ -367,6 +473,11 @@ def cells(table: QtWidgets.QTableWidget, row: int) -> list[str]:
         table.item(row - 1, c).text()  # type: ignore[union-attr]
         for c in range(table.columnCount())
     ]
+
+
+def ranged(texts: list[str]) -> list[str]:
+    """``texts`` with each hyphen made the en dash a range is written with: ``30-50%``."""
+    return [text.replace("-", RANGE_DASH) for text in texts]
 
 
 def higher_first(chart: CurveChart, name: str) -> None:

@@ -1,6 +1,7 @@
 """A benchmark run from the Benchmarks pane, offscreen, on a real database and folders: the form
-(suites built in and the person's, sample teams and Browse…), the progress of every task run,
-Cancel mid-run, a team file that cannot be used, and the saved result listed and shown.
+(suites built in and the person's, sample teams and Browse…, the share held out and the
+repeats), the progress of every task run, Cancel mid-run, a team file that cannot be used, and
+the saved result listed and shown, held out and repeated too.
 
 The model is scripted (the same answer to every task, so the curves are exact) and held
 between two calls by a gate, so the test sees the run mid-way; tests/engine/
@@ -20,6 +21,9 @@ from typing import Any
 import pytest
 from purpose_desktop.app import build_app_parts
 from purpose_desktop.config import Paths, resources_dir
+from purpose_desktop.engine.evaluation.runner import Arm
+from purpose_desktop.engine.evaluation.split import split_tasks
+from purpose_desktop.engine.evaluation.suites import Suite, load_suite
 from purpose_desktop.engine.learning.improvement import list_results
 from purpose_desktop.services.benchmarks import BenchmarkService
 from purpose_desktop.services.store import StoreService
@@ -102,6 +106,16 @@ async def filled_form(pane: BenchmarkPane, qtbot: QtBot) -> BenchmarkForm:
 MAIN_ARMS = ("Learning on", "Learning off", "With overrides")
 
 
+def builtin_suite(name: str) -> Suite:
+    """A suite shipped with the app: the tests count its tasks rather than fix their number."""
+    return load_suite(resources_dir() / "suites" / f"{name}.yaml")
+
+
+def suite_item(suite: Suite) -> str:
+    """How the form lists a built-in ``suite``."""
+    return f"{suite.name} · {len(suite.tasks)} tasks"
+
+
 def choose(
     form: BenchmarkForm, suite: str, team: str, iterations: int, arms: Sequence[str] = MAIN_ARMS
 ) -> None:
@@ -127,10 +141,10 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
         form = await filled_form(pane, qtbot)
         suites = [form.suite_box.itemText(i) for i in range(form.suite_box.count())]
         assert suites == [
-            "arithmetic · 11 tasks",
-            "files · 8 tasks",
-            "multistep · 7 tasks",
-            "text · 9 tasks",
+            *(
+                suite_item(builtin_suite(name))
+                for name in ("arithmetic", "files", "multistep", "text")
+            ),
             "tiny (yours) · 2 tasks",
         ]
         teams = [form.team_box.itemText(i) for i in range(form.team_box.count())]
@@ -141,6 +155,8 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
             "files.yaml (sample)",
         ]
         assert form.iterations.value() == 3
+        # Nothing held out and a single run, unless asked for.
+        assert (form.holdout.value(), form.holdout.text(), form.repeats.value()) == (0, "None", 1)
         # The main arms are ticked; the ablations are there to tick.
         assert [box.text() for box in form.arm_boxes if box.isChecked()] == list(MAIN_ARMS)
         assert [box.text() for box in form.arm_boxes if not box.isChecked()] == [
@@ -198,10 +214,11 @@ def test_a_run_shows_its_progress_and_its_result_is_saved_listed_and_shown(
     shown = pane.shown
     assert shown is not None and shown == listed.result
     assert [series.name for series in shown.series] == ["learning on", "with overrides"]
-    # The person's 0 for the product's answer makes it a dead end: asked again without it,
-    # the second iteration gets the product right. The critic's score alone does not.
+    # Both arms learn from the checked outcome, which the suite knows: the wrong answer to
+    # the product becomes a dead end, and asked again without it, the second iteration gets
+    # the product right.
     assert [[m.success_rate for m in series.iterations] for series in shown.series] == [
-        [0.5, 0.5],
+        [0.5, 1.0],
         [0.5, 1.0],
     ]
     assert [c.name for c in pane.chart.curves] == ["learning on", "with overrides"]
@@ -284,14 +301,129 @@ def test_without_arms_the_form_will_not_run(
 ) -> None:
     async def scenario() -> None:
         form = await filled_form(bench.pane, qtbot)
-        choose(form, "arithmetic · 11 tasks", "files.yaml (sample)", 2, arms=[])
+        arithmetic = builtin_suite("arithmetic")
+        choose(form, suite_item(arithmetic), "files.yaml (sample)", 2, arms=[])
         assert not form.run_button.isEnabled()
         assert form.summary.text() == "Choose at least one arm."
         form.arm_boxes[1].setChecked(True)
         assert form.run_button.isEnabled()
-        assert form.summary.text().startswith("22 task runs (11 tasks, 2 iterations, 1 arm)")
+        tasks = len(arithmetic.tasks)
+        assert form.summary.text().startswith(
+            f"{2 * tasks} task runs ({tasks} tasks, 2 iterations, 1 arm)"
+        )
 
     run_in_qt_loop(scenario())
+
+
+def test_the_form_asks_for_a_share_held_out_and_repeats_and_counts_them(
+    bench: Bench, run_in_qt_loop: RunInLoop, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        form = await filled_form(bench.pane, qtbot)
+        choose(form, "tiny (yours) · 2 tasks", "files.yaml (sample)", 2, arms=MAIN_ARMS[:2])
+        holdout, repeats = form.holdout, form.repeats
+        assert (holdout.minimum(), holdout.maximum(), holdout.singleStep()) == (0, 90, 5)
+        assert holdout.suffix() == "%"
+        assert (repeats.minimum(), repeats.maximum()) == (1, 20)
+        holdout.setValue(30)
+        repeats.setValue(3)
+        request = form.request()
+        assert request is not None
+        assert (request.holdout, request.repeats, request.iterations) == (0.3, 3, 2)
+        assert request.arms == (Arm.LEARNING_ON, Arm.LEARNING_OFF)
+        assert request.task_runs == 3 * 2 * 2 * 2
+        assert form.summary.text() == (
+            "24 task runs (2 tasks, 2 iterations, 2 arms, 3 repeats). 1 of the 2 tasks is held "
+            "out from learning and tested after each iteration. A small model takes seconds to "
+            "a minute for each."
+        )
+        assert form.run_button.isEnabled()
+        # Too small a share of so small a suite holds nothing out: the form says so.
+        holdout.setValue(20)
+        assert not form.run_button.isEnabled()
+        assert form.summary.text() == (
+            "tiny has too few tasks of each kind to hold 20% out: choose a larger share, or None."
+        )
+        # A larger suite holds out a share of each family of tasks, as the benchmark will.
+        arithmetic = builtin_suite("arithmetic")
+        tasks, held = len(arithmetic.tasks), len(split_tasks(arithmetic.tasks, 0.2, 0).test)
+        assert held > 1
+        choose(form, suite_item(arithmetic), "files.yaml (sample)", 1, arms=MAIN_ARMS[:1])
+        assert form.run_button.isEnabled()
+        assert form.summary.text().startswith(
+            f"{3 * tasks} task runs ({tasks} tasks, 1 iteration, 1 arm, 3 repeats). "
+            f"{held} of the {tasks} tasks are held out"
+        )
+
+    run_in_qt_loop(scenario())
+
+
+def test_a_held_out_repeated_run_shows_each_repeat_and_both_parts(
+    bench: Bench,
+    run_in_qt_loop: RunInLoop,
+    screenshot: Screenshot,
+    qtbot: QtBot,
+) -> None:
+    pane = bench.pane
+    lines: list[str] = []
+    # After the progress line has taken in each task run (it was connected first).
+    pane.controller.progressed.connect(lambda _progress: lines.append(pane.progress.line.text()))
+
+    async def scenario() -> None:
+        form = await filled_form(pane, qtbot)
+        choose(form, "tiny (yours) · 2 tasks", "arithmetic.yaml (sample)", 1, ["Learning on"])
+        form.holdout.setValue(50)
+        form.repeats.setValue(2)
+        picture = screenshot(form, "bench_pane_form_heldout")
+        # The summary has grown to three lines; the form has grown to show them.
+        summary = form.summary
+        assert (
+            summary.height()
+            >= summary.heightForWidth(summary.width())
+            > 2 * (summary.fontMetrics().lineSpacing())
+        )
+        assert summary.geometry().bottom() < form.run_button.geometry().top()
+        assert picture.exists()
+        form.run_button.click()
+        assert pane.progress.heading.text() == (
+            "Running tiny with arithmetic.yaml (50% held out, 2 repeats)"
+        )
+        assert pane.progress.bar.maximum() == 4
+        running = pane.controller.running
+        assert running is not None
+        await running
+
+    run_in_qt_loop(scenario())
+    # Each repeat runs its training task, then its test task with learning frozen.
+    said = [
+        re.fullmatch(
+            r"Latest, repeat (\d) of 2: learning on, iteration 1, (training|test), "
+            r"(?:sum: passed|product: failed \(answer '42' should contain '96'\))",
+            line,
+        )
+        for line in lines
+    ]
+    assert [match.groups() if match else line for match, line in zip(said, lines, strict=True)] == [
+        ("1", "training"),
+        ("1", "test"),
+        ("2", "training"),
+        ("2", "test"),
+    ]
+    shown = pane.shown
+    assert shown is not None and (shown.holdout, shown.repeats) == (0.5, 2)
+    assert [(s.name, s.arm, s.part) for s in shown.series] == [
+        ("learning on · training", "learning on", "training"),
+        ("learning on · test", "learning on", "test"),
+    ]
+    assert pane.heading.text().endswith("<br>50% held out, mean of 2 repeats")
+    assert pane.part.isVisible()
+    assert [curve.dashed for curve in pane.chart.curves] == [False, True]
+    # Each part's success rate is the mean of the repeats, within their range.
+    for curve in pane.chart.curves:
+        ((iteration, low, high),) = curve.band
+        ((_, mean),) = curve.points
+        assert iteration == 1 and low <= mean <= high
+    screenshot(pane, "bench_pane_heldout_finished")
 
 
 def test_a_pane_without_models_offers_no_run(tmp_path: Path, qtbot: QtBot) -> None:

@@ -770,9 +770,10 @@ def test_a_run_that_ends_while_the_pane_is_in_view_shows_what_it_learned(
     async def scenario() -> None:
         await app.run("sum 2 and 2")
         window.tabs.setCurrentWidget(window.memory_pane)
-        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2"}, 30)
+        # What worked is learned for the kind of task: its numbers taken out.
+        await wait_until(lambda: patterns(app.memory) == {"sum # and #"}, 30)
         await app.run("add 2 and 2 again")  # the pane stays in view as the run ends
-        await wait_until(lambda: patterns(app.memory) == {"sum 2 and 2", "add 2 and 2 again"}, 30)
+        await wait_until(lambda: patterns(app.memory) == {"sum # and #", "add # and # again"}, 30)
         assert app.memory.heuristic_pager.label.text().endswith("· 4 heuristics")
 
     run_in_qt_loop(scenario())

@@ -70,6 +70,9 @@ class PartialRecall:
     async def add_experience(self, experience: Experience) -> Experience:
         return await self._memory.add_experience(experience)
 
+    async def update_experiences(self, ids: Sequence[int], *, reward: float, alpha: float) -> None:
+        await self._memory.update_experiences(ids, reward=reward, alpha=alpha)
+
     async def find_anchors(self, team: str, query: str, *, limit: int = 5) -> list[ScoreAnchor]:
         if Recall.ANCHORS in self.hidden:
             return []

@@ -15,7 +15,9 @@ A suite is a YAML file::
 
 A check is exactly one of ``answer_contains``, ``answer_equals`` (the final answer),
 ``file_contains`` and ``file_equals`` (a file of the run's workspace). ``setup_files`` are
-written into the workspace before the run. Built-in suites ship in ``resources/suites``; a
+written into the workspace before the run. ``family`` (optional) names the kind of task: tasks
+that differ only in their numbers and words share one, so that what is learned on some of them
+can be measured on the others. Built-in suites ship in ``resources/suites``; a
 person adds their own as files in the home folder's ``suites`` folder.
 """
 
@@ -79,6 +81,14 @@ class SuiteTask(_Strict):
     task: str = Field(min_length=1)
     check: Check
     setup_files: dict[str, str] = Field(default_factory=dict)
+    family: str | None = Field(default=None, min_length=1, pattern=r"^[\w.-]+$")
+    """The kind of task it is, shared with tasks that differ only in their numbers and words;
+    a held-out split keeps some of each family for training (see :mod:`.split`)."""
+
+    @property
+    def kind(self) -> str:
+        """The task's family, or its id when it has none (a family of its own)."""
+        return self.family or self.id
 
     @field_validator("setup_files")
     @classmethod

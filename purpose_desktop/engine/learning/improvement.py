@@ -2,15 +2,22 @@
 run, read and written as JSON, and listed from a folder.
 
 A result holds named series run side by side ("learning on", "learning off", "with
-overrides"...), each a list of per-iteration metrics. The file::
+overrides"...), each a list of per-iteration metrics. A held-out benchmark has two series per
+arm, one for the tasks learned on (``"part": "training"``) and one for the tasks held out
+(``"part": "test"``); a benchmark repeated over several splits holds the mean of the repeats,
+with the lowest and highest success rate among them. The file::
 
     {"format": "purpose-desktop-improvement", "version": 1,
      "suite": "arithmetic", "team": "Calculators", "model": "bundled:smollm2-135m",
-     "created": "2025-06-01T12:00:00+00:00",
-     "series": [{"name": "learning on",
+     "created": "2025-06-01T12:00:00+00:00", "holdout": 0.3, "repeats": 3,
+     "series": [{"name": "learning on · test", "arm": "learning on", "part": "test",
                  "iterations": [{"iteration": 1, "success_rate": 0.5, "average_phi": 6.2,
                                  "average_steps": 3.0, "average_reward": 1.4,
-                                 "tokens": 5120, "seconds": 41.5}, ...]}, ...]}
+                                 "tokens": 5120, "seconds": 41.5,
+                                 "success_low": 0.4, "success_high": 0.6}, ...]}, ...]}
+
+``holdout``, ``repeats``, ``arm``, ``part``, ``success_low`` and ``success_high`` may be left
+out (a benchmark of the whole suite, run once).
 
 Reading checks the whole file and names the first bad field
 (``series[0].iterations[2].success_rate: Input should be less than or equal to 1``). Keys it
@@ -26,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from purpose_desktop.config import write_file_atomically
 from purpose_desktop.errors import UserError
@@ -67,6 +74,14 @@ METRICS: Final = (
     Metric("seconds", "Time (s)", 0.0),
 )
 _ITERATION = Metric("iteration", "Iteration", 1, whole=True)
+_SPREAD = (
+    Metric("success_low", "Lowest success rate", 0.0, 1.0),
+    Metric("success_high", "Highest success rate", 0.0, 1.0),
+)
+
+Part = Literal["all", "training", "test"]
+"""Which tasks of the suite a series ran: all of them, those learned on, or those held out."""
+PARTS: Final = frozenset(get_args(Part))
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,10 @@ class IterationMetrics:
     average_reward: float
     tokens: int
     seconds: float
+    success_low: float | None = None
+    """The lowest success rate among the repeats the metrics are the mean of (None: one run)."""
+    success_high: float | None = None
+    """The highest, likewise."""
 
     def value(self, metric: str) -> float:
         """The metric named ``metric`` (see :data:`METRICS`)."""
@@ -90,10 +109,26 @@ class IterationMetrics:
 
 @dataclass(frozen=True)
 class ImprovementSeries:
-    """One condition of the benchmark ("learning on"...), iteration by iteration."""
+    """One condition of the benchmark ("learning on"...) on one ``part`` of the suite,
+    iteration by iteration. ``arm`` is the condition's name (``name`` without the part)."""
 
     name: str
     iterations: tuple[IterationMetrics, ...]
+    arm: str = ""
+    part: Part = "all"
+
+    @property
+    def condition(self) -> str:
+        """The arm the series ran under."""
+        return self.arm or self.name
+
+    def spread(self) -> tuple[tuple[int, float, float], ...]:
+        """(iteration, lowest, highest success rate) where the series has repeats."""
+        return tuple(
+            (m.iteration, m.success_low, m.success_high)
+            for m in self.iterations
+            if m.success_low is not None and m.success_high is not None
+        )
 
     def points(self, metric: str) -> tuple[tuple[int, float], ...]:
         """(iteration, value of ``metric``) for every iteration."""
@@ -109,6 +144,10 @@ class ImprovementResult:
     model: str
     created: datetime
     series: tuple[ImprovementSeries, ...]
+    holdout: float = 0.0
+    """The share of the suite held out for testing (0: none, every task learned on)."""
+    repeats: int = 1
+    """How many runs (each on its own split) the metrics are the mean of."""
 
     def to_json(self) -> str:
         data = {
@@ -229,11 +268,13 @@ def _result(data: Mapping[str, Any]) -> ImprovementResult:
     )
     if not series:
         raise _Problem("series: there must be at least one")
+    holdout = _optional(data, _HOLDOUT, "", 0.0)
+    repeats = int(_optional(data, _REPEATS, "", 1))
     names = [item.name for item in series]
     for index, name in enumerate(names):
         if name in names[:index]:
             raise _Problem(f"series[{index}].name: {name!r} names an earlier series too")
-    return ImprovementResult(suite, team, model, when, series)
+    return ImprovementResult(suite, team, model, when, series, holdout, repeats)
 
 
 def _series(item: Any, at: str) -> ImprovementSeries:
@@ -247,14 +288,20 @@ def _series(item: Any, at: str) -> ImprovementSeries:
                 f"come after {iterations[-1].iteration}"
             )
         iterations.append(metrics)
-    return ImprovementSeries(_text(record, "name", at, required=True), tuple(iterations))
+    name = _text(record, "name", at, required=True)
+    arm = _text(record, "arm", at) if "arm" in record else ""
+    part = record.get("part", "all")
+    if part not in PARTS:
+        raise _Problem(f"{_join(at, 'part')}: should be one of {sorted(PARTS)}, not {part!r}")
+    return ImprovementSeries(name, tuple(iterations), arm, part)
 
 
 def _iteration(item: Any, at: str) -> IterationMetrics:
     record = _record(item, at)
     number = _number(record, _ITERATION, at)
     values = {metric.name: _number(record, metric, at) for metric in METRICS}
-    return IterationMetrics(iteration=int(number), **values)
+    spread = {metric.name: _optional(record, metric, at, None) for metric in _SPREAD}
+    return IterationMetrics(iteration=int(number), **values, **spread)
 
 
 def _record(item: Any, at: str) -> Mapping[str, Any]:
@@ -303,6 +350,17 @@ def _number(record: Mapping[str, Any], metric: Metric, at: str) -> Any:
         )
         raise _Problem(f"{where}: should be {bounds}, not {value!r}")
     return value if metric.whole else float(value)
+
+
+_HOLDOUT = Metric("holdout", "Held out", 0.0, 1.0)
+_REPEATS = Metric("repeats", "Repeats", 1, whole=True)
+
+
+def _optional(record: Mapping[str, Any], metric: Metric, at: str, default: Any) -> Any:
+    """``metric`` where ``record`` gives it (JSON null counts as not given), else ``default``."""
+    if record.get(metric.name) is None:
+        return default
+    return _number(record, metric, at)
 
 
 def _join(at: str, key: str) -> str:

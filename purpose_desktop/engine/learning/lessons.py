@@ -2,8 +2,17 @@
 
 Distillation is rule-based, not a model call: a 135M model cannot be trusted to summarise its
 own run, while the trajectory holds the facts (which calls raised Φ, which failed, what a
-person rejected). Each heuristic's pattern is the task, so retrieval by text finds it again
-for similar tasks; its strategy is short and concrete, often the very action that worked.
+person rejected, whether a check passed).
+
+What worked is learned for the kind of task: the pattern is the task with its numbers taken
+out (``A crate holds # apples…``) and the strategy names the tools and the shape of their
+calls (``calculator(expression=#*#)``), so a lesson applies to a task of the same kind with
+other numbers, and retrieval compares tasks without their numbers
+(:func:`~purpose_desktop.engine.text.kind_similarity`). What failed stays specific: a dead end
+names the very call, on the very task.
+
+Dead ends come only from evidence: a tool's error, a person's rejection or low score, or a
+failed check. The critic's Φ alone never makes one: it scores right answers low too.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from purpose_desktop.engine.events import RunStatus
 from purpose_desktop.engine.history import call_text
 from purpose_desktop.engine.learning import dead_ends
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
-from purpose_desktop.engine.text import shorten
+from purpose_desktop.engine.text import shorten, without_numbers
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
 
 REJECTED_PREFIX = "Rejected by a person"
@@ -37,6 +46,8 @@ class RunResult:
     steps: tuple[Step, ...]
     has_tools: bool = True
     """Whether any agent of the team had a tool: advice to use one is no use otherwise."""
+    checked: bool | None = None
+    """Whether a check that knows the task passed it (``None``: no check, Φ decides)."""
 
     @property
     def final_phi(self) -> float:
@@ -44,18 +55,23 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
+        """Whether the run did its task: as its check says, else by its final Φ."""
+        if self.checked is not None:
+            return self.checked
         return self.status == "completed" and self.final_phi >= PROGRESS_PHI
 
     @property
     def judged(self) -> bool:
-        """Whether the final score is a judgement: not the stand-in given when the critic
-        could not answer, which nothing is learned from."""
-        return not self.steps or self.steps[-1].judged
+        """Whether the outcome is known: checked, or a final score that is a judgement and not
+        the stand-in given when the critic could not answer, which nothing is learned from."""
+        return self.checked is not None or not self.steps or self.steps[-1].judged
 
     @property
     def reward(self) -> float:
-        """The run's reward for the heuristics it used, 0 to 1: its final Φ, halved if it
-        did not complete."""
+        """The run's reward for the heuristics and experiences it used, 0 to 1: 1 or 0 as its
+        check says; without one its final Φ, halved if it did not complete."""
+        if self.checked is not None:
+            return 1.0 if self.checked else 0.0
         scale = 10.0 if self.status == "completed" else 20.0
         return min(1.0, self.final_phi / scale)
 
@@ -63,10 +79,10 @@ class RunResult:
 def distil(result: RunResult) -> list[Heuristic]:
     """The heuristics worth keeping from ``result``."""
     learned: list[Heuristic] = []
+    task = shorten(result.task, MAX_TEXT)
+    kind = without_numbers(task)
 
-    pattern = shorten(result.task, MAX_TEXT)
-
-    def keep(tier: Tier, strategy: str, q_value: float = 0.5) -> None:
+    def keep(tier: Tier, strategy: str, q_value: float = 0.5, *, pattern: str = task) -> None:
         strategy = shorten(strategy, MAX_TEXT)
         if any(h.tier == tier and h.strategy == strategy for h in learned):
             return  # the same lesson from two steps of one run is one lesson
@@ -93,44 +109,76 @@ def distil(result: RunResult) -> list[Heuristic]:
             keep(
                 dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"), 0.4
             )
-        elif step.judged and step.reward > 0 and step.phi_after >= PROGRESS_PHI:
+        elif _worked(step, result):
             keep(
                 Tier.TOOL,
-                f"{action.to_json(with_thought=False)} worked: it gave "
+                f"{without_numbers(action.to_json(with_thought=False))} worked: it gave "
                 f"{shorten(step.observation.text, 60)}",
+                pattern=kind,
             )
-    if not result.judged:
-        return learned  # what the run's end says about the task is unknown
-    calls = [call_text(step.action, MAX_TEXT) for step in result.steps]
-    if result.succeeded and calls:
-        keep(Tier.PROCEDURAL, "Steps that worked: " + " → ".join(calls), 0.6)
-    if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
-        keep(
-            Tier.STRATEGIC,
-            "This kind of task ran out of steps before: finish as soon as "
-            "an observation gives the answer.",
-            0.5,
-        )
-    if result.status == "completed" and not result.succeeded:
-        lesson = _low_scored_answer(result)
-        if lesson is not None:
-            keep(Tier.STRATEGIC, lesson, 0.5)
-        # Only a person's low score makes an answer a dead end: the critic alone scores right
-        # answers low too, and a dead end takes the answer away for good.
-        last = result.steps[-1]
-        if (
-            last.action.tool == FINISH
-            and last.scored_by_person
-            and result.final_phi <= dead_ends.WRONG_ANSWER_PHI
-        ):
-            keep(
-                dead_ends.TIER,
-                dead_ends.lesson(
-                    last.action, f"a person scored the answer Φ {result.final_phi:.0f} of 10"
-                ),
-                0.4,
-            )
+    if result.judged:  # otherwise what the run's end says about the task is unknown
+        for tier, strategy, q_value, pattern in _outcome_lessons(result, task, kind):
+            keep(tier, strategy, q_value, pattern=pattern)
     return learned
+
+
+def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier, str, float, str]]:
+    """What the run's outcome teaches: (tier, strategy, Q-value, pattern) of each lesson."""
+    found: list[tuple[Tier, str, float, str]] = []
+    tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
+    if result.succeeded and tool_steps:
+        calls = " → ".join(without_numbers(call_text(step.action, 60)) for step in tool_steps)
+        found.append(
+            (Tier.PROCEDURAL, f"Steps that worked: {calls} → finish with its result", 0.6, kind)
+        )
+    if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
+        found.append(
+            (
+                Tier.STRATEGIC,
+                "This kind of task ran out of steps before: finish as soon as "
+                "an observation gives the answer.",
+                0.5,
+                kind,
+            )
+        )
+    if result.status != "completed" or result.succeeded:
+        return found
+    lesson = _low_scored_answer(result)
+    if lesson is not None:
+        found.append((Tier.STRATEGIC, lesson, 0.5, task))
+    wrong = _wrong_answer(result)
+    if wrong is not None:
+        found.append((dead_ends.TIER, dead_ends.lesson(result.steps[-1].action, wrong), 0.4, task))
+    if result.checked is False:
+        why = "its result was the answer the task's check found wrong"
+        found.extend(
+            (dead_ends.TIER, dead_ends.lesson(step.action, why), 0.4, task)
+            for step in tool_steps
+            if _from_a_tool(result, (step,))
+        )
+    return found
+
+
+def _worked(step: Step, result: RunResult) -> bool:
+    """Whether ``step``'s call is worth learning as one that works: its run's check passed, or
+    (without a check) the critic scored it as real progress."""
+    if result.checked is not None:
+        return result.checked
+    return step.judged and step.reward > 0 and step.phi_after >= PROGRESS_PHI
+
+
+def _wrong_answer(result: RunResult) -> str | None:
+    """Why the run's final answer is a dead end, if there is evidence that it is wrong: its
+    check failed, or a person scored it low. The critic alone scores right answers low too,
+    and a dead end takes the answer away for good."""
+    last = result.steps[-1] if result.steps else None
+    if last is None or last.action.tool != FINISH:
+        return None
+    if result.checked is False:
+        return "the task's check found the answer wrong"
+    if last.scored_by_person and result.final_phi <= dead_ends.WRONG_ANSWER_PHI:
+        return f"a person scored the answer Φ {result.final_phi:.0f} of 10"
+    return None
 
 
 def _worked_before(step: Step, earlier: Sequence[Step]) -> bool:
@@ -144,26 +192,36 @@ def _worked_before(step: Step, earlier: Sequence[Step]) -> bool:
 
 
 def _low_scored_answer(result: RunResult) -> str | None:
-    """The lesson of an answer that scored low (by the critic or a person): a small model
-    otherwise gives the same answer again, all the more as its past run shows it that one.
-    None for an answer the critic alone scored low although it is what a tool gave (the
-    lesson would advise what was done), and for a team without tools (it would advise what
-    cannot be done)."""
+    """The lesson of an answer that scored low (by the critic or a person) or that its check
+    found wrong: a small model otherwise gives the same answer again, all the more as its past
+    run shows it that one. None for an answer the critic alone scored low although it is what
+    a tool gave (the lesson would advise what was done), and for a team without tools (it
+    would advise what cannot be done)."""
     answer = shorten(result.answer.strip() or "(empty)", 40)
-    scored = f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
+    scored = (
+        f"The answer {answer!r} was wrong"
+        if result.checked is False
+        else f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
+    )
     tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
     if not tool_steps:
         if not result.has_tools:
             return None
         return f"{scored}: work the answer out with a tool first, then finish with its result."
-    given = result.answer.strip()
-    if (
-        given
-        and not result.steps[-1].scored_by_person
-        and any(step.observation.ok and given in step.observation.text for step in tool_steps)
+    if _from_a_tool(result, tool_steps) and (
+        result.checked is False or not result.steps[-1].scored_by_person
     ):
+        # The answer is what a tool gave: finishing with it was right, the call was not (a
+        # checked run learns that call as a dead end instead).
         return None
     return f"{scored}: finish with what the tools gave, not with another number."
+
+
+def _from_a_tool(result: RunResult, tool_steps: Sequence[Step]) -> bool:
+    given = result.answer.strip()
+    return bool(given) and any(
+        step.observation.ok and given in step.observation.text for step in tool_steps
+    )
 
 
 def experience(result: RunResult) -> Experience:

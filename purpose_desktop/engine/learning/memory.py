@@ -107,6 +107,11 @@ class MemoryStore(Protocol):
 
     async def add_experience(self, experience: Experience) -> Experience: ...
 
+    async def update_experiences(self, ids: Sequence[int], *, reward: float, alpha: float) -> None:
+        """Move each experience's Q-value towards ``reward`` (0 to 1) by ``alpha``: how a run
+        went that was shown it."""
+        ...
+
     async def find_anchors(self, team: str, query: str, *, limit: int = 5) -> list[ScoreAnchor]:
         """Anchors whose task or state resembles ``query``, most similar first."""
         ...

@@ -61,7 +61,7 @@ from purpose_desktop.engine.review import (
     asks_for_score,
     checked_override,
 )
-from purpose_desktop.engine.text import similarity
+from purpose_desktop.engine.text import kind_similarity
 from purpose_desktop.engine.tools.base import Tool, ToolError
 from purpose_desktop.engine.tools.functions import call_tool
 from purpose_desktop.engine.tools.selection import select_tools
@@ -91,7 +91,8 @@ FINISH_HINT = "If this answers the task, finish with it."
 HINT_TOKENS = 16
 HEURISTICS_SHOWN = 3
 RELEVANT = 0.3
-"""How alike (content words) a learned lesson's task and the task at hand must be for the
+"""How alike (content words, numbers aside: a lesson is about the kind of task, and tasks of
+one kind differ in their numbers) a learned lesson's task and the task at hand must be for the
 lesson to be shown. A small model copies what its prompt shows: a lesson from an unrelated task
 ("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
@@ -322,8 +323,9 @@ class AgentLoop:
             turn.experiences = [
                 e
                 for e in await self._memory.find_experiences(team, turn.task, limit=2)
-                if similarity(e.task, turn.task) >= RELEVANT
+                if kind_similarity(e.task, turn.task) >= RELEVANT
             ]
+            turn.run.recalled_experiences.update(e.id for e in turn.experiences if e.id)
         if turn.dead_ends is None:
             turn.dead_ends = DeadEnds.for_task(
                 await self._memory.find_heuristics(
@@ -696,7 +698,7 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
     return (
         heuristic.source == "human"
         or heuristic.pinned
-        or similarity(heuristic.pattern, task) >= RELEVANT
+        or kind_similarity(heuristic.pattern, task) >= RELEVANT
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +43,10 @@ from purpose_desktop.limits import check_task
 from purpose_desktop.models.messages import Usage
 
 log = logging.getLogger(__name__)
+
+OutcomeJudge = Callable[[RunStatus, str], Awaitable[bool]]
+"""Whether a run that ended with this status and answer did its task, as a check that knows
+the task decides (the run's workspace is the checker's to read)."""
 
 if TYPE_CHECKING:
     # The loop's machinery (pydantic specs, jsonschema, the tools) loads with the first run,
@@ -132,11 +136,14 @@ class TeamRunner:
         learn: bool = True,
         control: RunControl | None = None,
         run_id: str | None = None,
+        judge: OutcomeJudge | None = None,
     ) -> RunOutcome:
         """Run ``team`` on ``task``, emitting every event to ``subscribers``.
 
         ``review`` is asked according to each agent's review policy (the default approves
-        everything). With ``learn`` the team's memory learns from the run when it ends.
+        everything). With ``learn`` the team's memory learns from the run when it ends; a
+        caller that can check the outcome (a benchmark's suite) gives ``judge``, whose verdict
+        learning then takes over the critic's Φ.
         Failures the user can fix (a missing model, a worker that died) end the run as
         ``failed`` with a clear message rather than raising. Cancelling the calling task ends
         the run as ``cancelled`` and re-raises the cancellation. With a journal, the run is
@@ -156,7 +163,9 @@ class TeamRunner:
             None if team.source is None else str(team.source),
             task,
         )
-        return await self._execute(header, team, subscribers, review, learn=learn, control=control)
+        return await self._execute(
+            header, team, subscribers, review, learn=learn, control=control, judge=judge
+        )
 
     async def resume(
         self,
@@ -248,6 +257,7 @@ class TeamRunner:
         start: tuple[Checkpoint, int] | None = None,
         first_action: Action | None = None,
         edited: str = "",
+        judge: OutcomeJudge | None = None,
     ) -> RunOutcome:
         from purpose_desktop.engine.loop.agent_loop import AgentLoop
         from purpose_desktop.engine.review import AutoApprove
@@ -299,7 +309,8 @@ class TeamRunner:
             if error:
                 events.emit(ErrorRaised(message=error))
             if learn:
-                await self._learn_or_warn(run, status, answer)
+                checked = None if judge is None else await judge(status, answer)
+                await self._learn_or_warn(run, status, answer, checked)
         except UserError as exc:
             status, error = "failed", str(exc)
             events.emit(ErrorRaised(message=error))
@@ -430,15 +441,19 @@ class TeamRunner:
         )
         return decision.agent
 
-    async def _learn_or_warn(self, run: RunContext, status: RunStatus, answer: str) -> None:
+    async def _learn_or_warn(
+        self, run: RunContext, status: RunStatus, answer: str, checked: bool | None
+    ) -> None:
         """Learn from the run; a memory that cannot be written (a full disk) costs the lesson,
         not the run's outcome."""
         try:
-            await self._learn(run, status, answer)
+            await self._learn(run, status, answer, checked)
         except UserError as exc:
             run.events.emit(WarningRaised(message=f"The team could not learn from this run: {exc}"))
 
-    async def _learn(self, run: RunContext, status: RunStatus, answer: str) -> None:
+    async def _learn(
+        self, run: RunContext, status: RunStatus, answer: str, checked: bool | None
+    ) -> None:
         from purpose_desktop.engine.learning import lessons
 
         result = lessons.RunResult(
@@ -449,6 +464,7 @@ class TeamRunner:
             answer,
             tuple(run.steps),
             has_tools=any(agent.tools for agent in run.team.spec.agents),
+            checked=checked,
         )
         for heuristic in lessons.distil(result):
             stored = await self.memory.add_heuristic(heuristic)
@@ -470,6 +486,9 @@ class TeamRunner:
             for heuristic_id in used:
                 run.events.emit(HeuristicUpdated(heuristic_id=heuristic_id, reward=result.reward))
         if result.judged:
+            recalled = sorted(run.recalled_experiences)
+            if recalled:
+                await self.memory.update_experiences(recalled, reward=result.reward, alpha=0.3)
             await self.memory.add_experience(lessons.experience(result))
 
 

@@ -92,6 +92,9 @@ class RunContext:
     """The turns under way: the selected agent's first, a teammate's it waits for after."""
     seconds_before: float = 0.0
     """How long the run went on before it was resumed or forked."""
+    recalled_experiences: set[int] = field(default_factory=set)
+    """The past experiences shown to the agents: learning moves their Q-values by how the run
+    went."""
     started: float = field(default_factory=time.monotonic)
     _last_step: int = 0
     _warned_journal: bool = False

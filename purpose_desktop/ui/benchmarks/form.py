@@ -1,5 +1,5 @@
-"""The form that sets up a benchmark run: a suite, a team file, how many iterations, and which
-arms.
+"""The form that sets up a benchmark run: a suite, a team file, how many iterations, which
+arms, the share of the suite held out for testing, and how many times the whole is repeated.
 
 It is not modal and never blocks the event loop: it opens at once, fills its lists when
 :meth:`BenchmarkForm.show_choices` hands it what was read on a worker thread, and Run hands
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
+from purpose_desktop.engine.evaluation.split import MAX_HOLDOUT, split_tasks
 from purpose_desktop.engine.evaluation.suites import Suite
 from purpose_desktop.services.benchmarks import BenchmarkChoices, BenchmarkRequest, TeamChoice
 from purpose_desktop.ui.accessibility import describe
@@ -22,6 +23,9 @@ TEAM_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 DEFAULT_ITERATIONS = 3
 #: Enough for any curve a person would wait for; a run of each task takes seconds to minutes.
 MAX_ITERATIONS = 50
+#: Repeats give a mean and a spread; past this many the spread hardly narrows further.
+MAX_REPEATS = 20
+HOLDOUT_STEP = 5  # percent: finer shares make no difference to a suite of a few dozen tasks
 ARM_TIPS = {
     "learning on": "The team learns from every run, as it does in use.",
     "learning off": "The team never learns: the baseline.",
@@ -39,7 +43,8 @@ ARM_TIPS = {
 
 
 class BenchmarkForm(QtWidgets.QDialog):
-    """Suite, team, iterations and arms of a benchmark. Enter runs it, Esc closes the form."""
+    """Suite, team, iterations, arms, held-out share and repeats of a benchmark. Enter runs
+    it, Esc closes the form."""
 
     submitted = Signal(object)
     """The :class:`BenchmarkRequest` to run."""
@@ -67,9 +72,29 @@ class BenchmarkForm(QtWidgets.QDialog):
         self.iterations = QtWidgets.QSpinBox()
         self.iterations.setRange(1, MAX_ITERATIONS)
         self.iterations.setValue(DEFAULT_ITERATIONS)
+        self.holdout = QtWidgets.QSpinBox()
+        self.holdout.setRange(0, round(MAX_HOLDOUT * 100))
+        self.holdout.setSingleStep(HOLDOUT_STEP)
+        self.holdout.setSuffix("%")
+        self.holdout.setSpecialValueText("None")  # 0: every task is learned on
+        self.repeats = QtWidgets.QSpinBox()
+        self.repeats.setRange(1, MAX_REPEATS)
         describe(self.suite_box, "Suite", "The suite of tasks to run: built in, or yours")
         describe(self.team_box, "Team", "The team file to run the suite with")
         describe(self.iterations, "Iterations", "How many times each arm runs the whole suite")
+        describe(
+            self.holdout,
+            "Held out",
+            "The share of the suite's tasks the team never learns from: after each iteration "
+            "it is tested on them, to see whether what it learned carries over. None: every "
+            "task is learned on",
+        )
+        describe(
+            self.repeats,
+            "Repeats",
+            "How many times the whole benchmark runs, each time with empty memories and tasks "
+            "held out anew; the curves show the mean and the spread of the success rate",
+        )
         self.arm_boxes = [QtWidgets.QCheckBox(arm.value.capitalize()) for arm in Arm]
         for arm, box in zip(Arm, self.arm_boxes, strict=True):
             box.setChecked(arm in ALL_ARMS)
@@ -82,7 +107,8 @@ class BenchmarkForm(QtWidgets.QDialog):
         self._lay_out()
         for combo in (self.suite_box, self.team_box):
             combo.currentIndexChanged.connect(lambda _i: self._update())
-        self.iterations.valueChanged.connect(lambda _v: self._update())
+        for spin in (self.iterations, self.holdout, self.repeats):
+            spin.valueChanged.connect(lambda _v: self._update())
         for box in self.arm_boxes:
             box.toggled.connect(lambda _on: self._update())
         self.browse_button.clicked.connect(self.choose_team_file)
@@ -107,6 +133,8 @@ class BenchmarkForm(QtWidgets.QDialog):
         form.addRow(team_label, team_row)
         form.addRow("&Iterations", self.iterations)
         form.addRow("Arms", arms)
+        form.addRow("&Held out", self.holdout)
+        form.addRow("&Repeats", self.repeats)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
@@ -183,24 +211,64 @@ class BenchmarkForm(QtWidgets.QDialog):
         arms = tuple(arm for arm, box in zip(Arm, self.arm_boxes, strict=True) if box.isChecked())
         if not 0 <= index < len(self.suites) or team is None or not arms:
             return None
-        return BenchmarkRequest(self.suites[index], team, self.iterations.value(), arms)
+        return BenchmarkRequest(
+            self.suites[index],
+            team,
+            self.iterations.value(),
+            arms,
+            holdout=self.holdout.value() / 100,
+            repeats=self.repeats.value(),
+        )
 
     def _update(self) -> None:
         request = self.request()
-        self.run_button.setEnabled(request is not None)
-        if request is not None:
-            tasks = len(request.suite.tasks)
-            self.summary.setText(
-                f"{request.task_runs} task runs ({counted(tasks, 'task')}, "
-                f"{counted(request.iterations, 'iteration')}, {counted(len(request.arms), 'arm')})"
-                ". A small model takes seconds to a minute for each."
+        held_out = None if request is None else _held_out(request)
+        self.run_button.setEnabled(request is not None and held_out is not None)
+        if request is None:
+            summary = (
+                "Choose at least one arm."
+                if not any(box.isChecked() for box in self.arm_boxes)
+                else "Choose a suite and a team."
             )
-        elif not any(box.isChecked() for box in self.arm_boxes):
-            self.summary.setText("Choose at least one arm.")
+        elif held_out is None:
+            summary = (
+                f"{request.suite.name} has too few tasks of each kind to hold "
+                f"{request.holdout:.0%} out: choose a larger share, or None."
+            )
         else:
-            self.summary.setText("Choose a suite and a team.")
+            tasks = len(request.suite.tasks)
+            repeats = f", {counted(request.repeats, 'repeat')}" if request.repeats > 1 else ""
+            tested = (
+                f" {held_out} of the {tasks} tasks {'is' if held_out == 1 else 'are'} held out "
+                "from learning and tested after each iteration."
+                if held_out
+                else ""
+            )
+            summary = (
+                f"{request.task_runs} task runs ({counted(tasks, 'task')}, "
+                f"{counted(request.iterations, 'iteration')}, "
+                f"{counted(len(request.arms), 'arm')}{repeats}).{tested}"
+                " A small model takes seconds to a minute for each."
+            )
+        self.summary.setText(summary)
+        # A window keeps its height as a wrapped label grows: it is grown to show it all.
+        needed = self.heightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _run(self) -> None:
         request = self.request()
         if request is not None:
             self.submitted.emit(request)
+
+
+def _held_out(request: BenchmarkRequest) -> int | None:
+    """How many of the suite's tasks ``request`` holds out (0 for none), or ``None`` when the
+    suite is too small for its share. Each repeat draws its own split, but every split holds
+    out as many tasks: the count is per family, whichever tasks are drawn."""
+    if not request.holdout:
+        return 0
+    try:
+        return len(split_tasks(request.suite.tasks, request.holdout, seed=0).test)
+    except ValueError:
+        return None

@@ -2,6 +2,11 @@
 curves of one measure (success rate, Φ, steps, reward, tokens, time), one per series run side
 by side ("learning on", "learning off", "with overrides"...).
 
+A held-out benchmark has a series per arm for the tasks learned on and one for the tasks held
+out: the two share the arm's colour, the held-out one dashed, and Part shows either alone. A
+repeated benchmark shows the mean of its repeats, and, for the success rate, the range the
+repeats span: shaded about each curve, and in brackets in the table.
+
 It lists the results saved in the database and the result files in the benchmarks folder of
 the home folder (``services/benchmark_listing.py`` says how the two are merged), and opens
 others with Open…. Run benchmark… runs a suite with a team, showing its progress, and saves the
@@ -17,7 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.cost_text import seconds_text
-from purpose_desktop.engine.learning.improvement import METRICS, ImprovementResult
+from purpose_desktop.engine.learning.improvement import (
+    METRICS,
+    ImprovementResult,
+    ImprovementSeries,
+)
 from purpose_desktop.services.benchmark_listing import ListedResult
 from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.benchmarks.controller import BenchmarkController, when
@@ -26,7 +35,7 @@ from purpose_desktop.ui.on_loop import call_on_loop
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, set_by_name
 from purpose_desktop.ui.theme import meaning_colour
 from purpose_desktop.ui.widgets.builders import read_only_table
-from purpose_desktop.ui.widgets.chart_parts import compact
+from purpose_desktop.ui.widgets.chart_parts import compact, span_text
 from purpose_desktop.ui.widgets.curve_chart import Curve, CurveChart
 from purpose_desktop.ui.widgets.notice import notice_label, say
 
@@ -45,6 +54,15 @@ VALUE_TEXT: dict[str, Callable[[float], str]] = {
     "tokens": compact,
     "seconds": seconds_text,
 }
+#: The measure repeats give a range of (see :meth:`ImprovementSeries.spread`).
+SPREAD_METRIC = "success_rate"
+#: What Part offers for a held-out result: its text, and the part of the series it shows
+#: (``None``: both).
+PARTS: tuple[tuple[str, str | None], ...] = (
+    ("Training and test", None),
+    ("Training", "training"),
+    ("Test", "test"),
+)
 
 
 def empty_text(folder: Path) -> str:
@@ -90,6 +108,14 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.heading.setWordWrap(True)
         self.measure = QtWidgets.QComboBox()
         self.measure.addItems([metric.label for metric in METRICS])
+        self.part = QtWidgets.QComboBox()
+        for text, part in PARTS:
+            self.part.addItem(text, part)
+        self.part_label = QtWidgets.QLabel("&Part")
+        self.part_label.setBuddy(self.part)
+        self.key = QtWidgets.QLabel("")
+        self.key.setWordWrap(True)
+        self.key.setStyleSheet("color: palette(placeholder-text);")  # quieter than the heading
         self.chart = CurveChart()
         self.table = read_only_table(("Iteration",))
         describe(
@@ -99,6 +125,12 @@ class BenchmarkPane(QtWidgets.QWidget):
             "forgets the selected one",
         )
         describe(self.measure, "Measure", "What the curves and the table show, per iteration")
+        describe(
+            self.part,
+            "Part",
+            "Which tasks of a held-out benchmark to show: those learned on (training), those "
+            "held out (test), or both",
+        )
         describe(self.table, "Values", "The chosen measure of each series at each iteration")
         describe(
             self.chart,
@@ -123,6 +155,7 @@ class BenchmarkPane(QtWidgets.QWidget):
         controller = self.controller
         self.results.currentRowChanged.connect(self._show_row)
         self.measure.currentIndexChanged.connect(lambda _i: self._draw())
+        self.part.currentIndexChanged.connect(lambda _i: self._draw())
         self.open_button.clicked.connect(self.choose_file)
         self.refresh_button.clicked.connect(controller.refresh)
         self.delete_button.clicked.connect(self.ask_to_delete)
@@ -163,17 +196,12 @@ class BenchmarkPane(QtWidgets.QWidget):
         ):
             buttons.addWidget(button, 1, column)
         side_layout.addLayout(buttons)
-        chooser = QtWidgets.QHBoxLayout()
-        label = QtWidgets.QLabel("&Show")
-        label.setBuddy(self.measure)
-        chooser.addWidget(label)
-        chooser.addWidget(self.measure)
-        chooser.addStretch(1)
         details = QtWidgets.QWidget()
         details_layout = QtWidgets.QVBoxLayout(details)
         details_layout.setContentsMargins(0, 0, 0, 0)
         details_layout.addWidget(self.heading)
-        details_layout.addLayout(chooser)
+        details_layout.addLayout(self._choosers())
+        details_layout.addWidget(self.key)
         plots = QtWidgets.QSplitter()
         set_by_name(plots, "orientation", "Vertical")
         plots.addWidget(self.chart)
@@ -199,6 +227,19 @@ class BenchmarkPane(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.progress)
         layout.addWidget(splitter, 1)
+
+    def _choosers(self) -> QtWidgets.QHBoxLayout:
+        """The row that chooses what the chart and the table show: the measure and the part."""
+        row = QtWidgets.QHBoxLayout()
+        label = QtWidgets.QLabel("&Show")
+        label.setBuddy(self.measure)
+        row.addWidget(label)
+        row.addWidget(self.measure)
+        row.addSpacing(12)
+        row.addWidget(self.part_label)
+        row.addWidget(self.part)
+        row.addStretch(1)
+        return row
 
     # --- listing --------------------------------------------------------------------------
 
@@ -286,10 +327,14 @@ class BenchmarkPane(QtWidgets.QWidget):
         self.shown = result
         team = f" · team {result.team}" if result.team else ""
         model = f" · {result.model}" if result.model else ""
+        how = how_run(result)
         self.heading.setText(
             f"<b>{html.escape(result.suite)}</b>{html.escape(team)}"
             f"{html.escape(model)} · {when(result.created)}"
+            + (f"<br>{html.escape(how)}" if how else "")
         )
+        self.part_label.setVisible(has_parts(result))
+        self.part.setVisible(has_parts(result))
         self.pages.setCurrentWidget(self.details)
         self._draw()
 
@@ -301,8 +346,14 @@ class BenchmarkPane(QtWidgets.QWidget):
         text = VALUE_TEXT[metric.name]
         # The table has room for every digit of a count, which the axis rounds to 3.46k.
         cell_text = (lambda value: f"{value:,.0f}") if metric.whole else text
-        curves = [Curve(series.name, series.points(metric.name)) for series in result.series]
+        part = self.part.currentData() if has_parts(result) else None
+        curves = [
+            _curve(series, metric.name)
+            for series in result.series
+            if part is None or series.part == part
+        ]
         self.chart.show_curves(curves, y_title=metric.label, bounds=metric.bounds, value_text=text)
+        self._say_key(result, curves)
         iterations = sorted({i for curve in curves for i, _ in curve.points})
         table = self.table
         table.setColumnCount(1 + len(curves))
@@ -310,14 +361,23 @@ class BenchmarkPane(QtWidgets.QWidget):
         table.setRowCount(len(iterations))
         for row, iteration in enumerate(iterations):
             table.setItem(row, 0, QtWidgets.QTableWidgetItem(str(iteration)))
-            for column, curve in enumerate(curves, start=1):
-                value = dict(curve.points).get(iteration)
-                table.setItem(
-                    row,
-                    column,
-                    QtWidgets.QTableWidgetItem("" if value is None else cell_text(value)),
-                )
+        for column, curve in enumerate(curves, start=1):
+            for row, cell in enumerate(_cells(curve, iterations, cell_text)):
+                table.setItem(row, column, QtWidgets.QTableWidgetItem(cell))
         table.resizeColumnsToContents()
+
+    def _say_key(self, result: ImprovementResult, curves: list[Curve]) -> None:
+        """Say what the dashed lines and the shading mean, where the chart has them."""
+        key = []
+        if any(curve.dashed for curve in curves) and not all(curve.dashed for curve in curves):
+            key.append("Dashed: the held-out tasks, never learned from.")
+        if any(curve.band for curve in curves):
+            key.append(
+                f"Shaded: the lowest to the highest success rate of the {result.repeats} "
+                "repeats; the lines are their mean."
+            )
+        self.key.setText(" ".join(key))
+        self.key.setVisible(bool(key))
 
     # --- running and deleting -------------------------------------------------------------
 
@@ -337,6 +397,49 @@ class BenchmarkPane(QtWidgets.QWidget):
     def ask_to_delete(self) -> QtWidgets.QMessageBox | None:
         """Ask, without blocking, whether to delete the selected result from the database."""
         return self.controller.ask_to_delete(self.current_entry(), self)
+
+
+def has_parts(result: ImprovementResult) -> bool:
+    """Whether ``result`` has tasks held out: series of the training and the test part."""
+    return any(series.part != "all" for series in result.series)
+
+
+def how_run(result: ImprovementResult) -> str:
+    """How ``result`` was measured, where it was not a single run of the whole suite:
+    ``30% held out, mean of 3 repeats``; empty otherwise."""
+    how = [f"{result.holdout:.0%} held out"] if result.holdout else []
+    if result.repeats > 1:
+        how.append(f"mean of {result.repeats} repeats")
+    text = ", ".join(how)
+    return text[:1].upper() + text[1:]
+
+
+def _curve(series: ImprovementSeries, metric: str) -> Curve:
+    """``series`` drawn for ``metric``: in its arm's colour, dashed for the held-out tasks,
+    with the spread of its repeats where ``metric`` has one."""
+    return Curve(
+        series.name,
+        series.points(metric),
+        band=series.spread() if metric == SPREAD_METRIC else (),
+        dashed=series.part == "test",
+        group=series.condition,
+    )
+
+
+def _cells(curve: Curve, iterations: list[int], write: Callable[[float], str]) -> list[str]:
+    """``curve``'s value at each of ``iterations`` as ``write`` writes it, with its band's range
+    in brackets where it has one (``40% (30-50%)``, with an en dash); blank where it has no
+    value."""
+    values = dict(curve.points)
+    spreads = {iteration: (low, high) for iteration, low, high in curve.band}
+    cells = []
+    for iteration in iterations:
+        value, spread = values.get(iteration), spreads.get(iteration)
+        cell = "" if value is None else write(value)
+        if cell and spread is not None:
+            cell += f" ({span_text(write(spread[0]), write(spread[1]))})"
+        cells.append(cell)
+    return cells
 
 
 def _describe(entry: ListedResult) -> str:

@@ -1,5 +1,5 @@
 """The line of the Benchmarks pane that shows a benchmark under way: task runs done of all,
-the latest task run and how it went, and Cancel."""
+the latest task run and how it went (and which repeat it is part of), and Cancel."""
 
 from __future__ import annotations
 
@@ -45,7 +45,13 @@ class BenchmarkProgress(QtWidgets.QFrame):
         return self.bar.value()
 
     def start(self, request: BenchmarkRequest) -> None:
-        self.heading.setText(f"Running {request.suite.name} with {request.team_file.name}")
+        how = [f"{request.holdout:.0%} held out"] if request.holdout else []
+        if request.repeats > 1:
+            how.append(f"{request.repeats} repeats")
+        self.heading.setText(
+            f"Running {request.suite.name} with {request.team_file.name}"
+            + (f" ({', '.join(how)})" if how else "")
+        )
         self.bar.setRange(0, request.task_runs)
         self.bar.setValue(0)
         # The first task run waits for the team to load and the models to start.
@@ -56,7 +62,9 @@ class BenchmarkProgress(QtWidgets.QFrame):
     def advance(self, progress: Progress) -> None:
         self.bar.setRange(0, progress.total)
         self.bar.setValue(progress.done)
-        self.line.setText(f"Latest: {progress.last.line}")
+        # The bar counts the task runs already; the repeat is what it does not say.
+        repeat = f", repeat {progress.repeat} of {progress.repeats}" if progress.repeats > 1 else ""
+        self.line.setText(f"Latest{repeat}: {progress.last.line}")
         if progress.done >= progress.total:
             # Only saving the result is left: it is not cut off half way.
             self.cancel_button.setEnabled(False)

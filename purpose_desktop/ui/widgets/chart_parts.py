@@ -17,6 +17,10 @@ from purpose_desktop.ui.theme import meaning_colour
 _SERIES_MEANINGS = ("info", "warning", "success", "special", "error", "hint")
 MARKERS = ("circle", "square", "triangle", "diamond")
 _MARKER_SIZE = 4.0
+#: How opaque a band of a series' colour is: light enough that the lines and the bands of
+#: other series show through it on either theme; its edges are stronger, so that where bands
+#: overlap each can still be followed.
+_BAND_ALPHA, _BAND_EDGE_ALPHA = 48, 150
 
 
 def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
@@ -43,16 +47,62 @@ def compact(value: float) -> str:
     return f"{value:.3g}"
 
 
+RANGE_DASH = "\u2013"  # an en dash, as a range of numbers is printed
+
+
+def span_text(low: str, high: str) -> str:
+    """The range from ``low`` to ``high`` (each as a value is written), joined by
+    :data:`RANGE_DASH`: ``30-50%`` with an en dash, a percent sign both share written once."""
+    if low.endswith("%") and high.endswith("%"):
+        low = low.removesuffix("%")
+    return f"{low}{RANGE_DASH}{high}"
+
+
 def series_colour(index: int, colors: QtGui.QPalette) -> QtGui.QColor:
     """The colour of the ``index``-th series on a window of ``colors``."""
     return meaning_colour(_SERIES_MEANINGS[index % len(_SERIES_MEANINGS)], colors)
 
 
-def series_line(index: int) -> QtCore.Qt.PenStyle:
+def series_line(index: int, *, dashed: bool = False) -> QtCore.Qt.PenStyle:
     """The line of the ``index``-th series: solid while the colours last, then dashed, then
-    dotted. With the markers, the first 36 series are each drawn unlike any other."""
-    styles = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine)
+    dotted. With the markers, the first 36 series are each drawn unlike any other.
+
+    A ``dashed`` series is a second kind of the ``index``-th (the tasks held out of a
+    benchmark, beside those learned on): dashed where the series is solid, and with dots
+    added to the dashes or dots otherwise, so the two are never drawn alike."""
+    pen = QtCore.Qt.PenStyle
+    styles = (
+        (pen.DashLine, pen.DashDotLine, pen.DashDotDotLine)
+        if dashed
+        else (pen.SolidLine, pen.DashLine, pen.DotLine)
+    )
     return styles[index // len(_SERIES_MEANINGS) % len(styles)]
+
+
+def band_colour(colour: QtGui.QColor, alpha: int = _BAND_ALPHA) -> QtGui.QColor:
+    """``colour`` made translucent, to fill the range a series' values span."""
+    band = QtGui.QColor(colour)
+    band.setAlpha(alpha)
+    return band
+
+
+def paint_band(
+    painter: QtGui.QPainter,
+    upper: Sequence[QtCore.QPointF],
+    lower: Sequence[QtCore.QPointF],
+    colour: QtGui.QColor,
+    line: QtCore.Qt.PenStyle,
+) -> None:
+    """The range a series spans, from its ``lower`` edge to its ``upper`` (each left to
+    right): filled with translucent ``colour``, its edges thin lines drawn as the series'
+    ``line`` is."""
+    painter.setPen(QtCore.Qt.PenStyle.NoPen)
+    painter.setBrush(band_colour(colour))
+    painter.drawPolygon(QtGui.QPolygonF([*upper, *reversed(lower)]))
+    painter.setPen(QtGui.QPen(band_colour(colour, _BAND_EDGE_ALPHA), 1, line))
+    painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+    for edge in (upper, lower):
+        painter.drawPolyline(QtGui.QPolygonF(list(edge)))
 
 
 def paint_marker(
@@ -86,9 +136,18 @@ class LegendEntry:
     marker: str = "square"
     line: QtCore.Qt.PenStyle | None = None
     """How the series' line is drawn, if it is drawn as one (the entry shows a stroke)."""
+    band: bool = False
+    """Whether the series has a band of its colour (the entry's swatch is shaded as it is)."""
 
 
 _SWATCH, _ENTRY_GAP = 18.0, 12.0
+# A line's swatch is longer: its marker sits in the middle, and a dashed line must still show
+# a gap on either side of it.
+_LINE_SWATCH = 30.0
+
+
+def _swatch(entry: LegendEntry) -> float:
+    return _SWATCH if entry.line is None else _LINE_SWATCH
 
 
 def legend_rows(
@@ -99,7 +158,8 @@ def legend_rows(
     rows: list[list[tuple[LegendEntry, float]]] = []
     used = 0.0
     for entry in entries:
-        wide = min(_SWATCH + 4 + metrics.horizontalAdvance(entry.name), max(width, _SWATCH))
+        swatch = _swatch(entry)
+        wide = min(swatch + 4 + metrics.horizontalAdvance(entry.name), max(width, swatch))
         if not rows or used + _ENTRY_GAP + wide > width:
             rows.append([])
             used = 0.0
@@ -122,19 +182,29 @@ def paint_legend(
         x = max(area.left(), area.right() - used)
         middle = top + metrics.height() / 2
         for entry, wide in row:
+            swatch = _swatch(entry)
+            if entry.band:
+                band_top, band_bottom = top + 2, top + metrics.height() - 2
+                paint_band(
+                    painter,
+                    [QtCore.QPointF(x, band_top), QtCore.QPointF(x + swatch, band_top)],
+                    [QtCore.QPointF(x, band_bottom), QtCore.QPointF(x + swatch, band_bottom)],
+                    entry.colour,
+                    QtCore.Qt.PenStyle.SolidLine if entry.line is None else entry.line,
+                )
             if entry.line is not None:
                 painter.setPen(QtGui.QPen(entry.colour, 2, entry.line))
-                painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + _SWATCH, middle))
+                painter.drawLine(QtCore.QPointF(x, middle), QtCore.QPointF(x + swatch, middle))
             paint_marker(
-                painter, entry.marker, QtCore.QPointF(x + _SWATCH / 2, middle), entry.colour
+                painter, entry.marker, QtCore.QPointF(x + swatch / 2, middle), entry.colour
             )
             painter.setPen(text)
-            name_width = wide - _SWATCH - 4
+            name_width = wide - swatch - 4
             name = entry.name
             if metrics.horizontalAdvance(name) > name_width:  # elidedText cuts short ones too
                 name = metrics.elidedText(name, QtCore.Qt.TextElideMode.ElideRight, int(name_width))
             painter.drawText(
-                QtCore.QRectF(x + _SWATCH + 4, top, name_width, metrics.height()),
+                QtCore.QRectF(x + swatch + 4, top, name_width, metrics.height()),
                 QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
                 name,
             )
