@@ -110,14 +110,16 @@ def kind_words(text: str) -> list[str]:
 
 
 def kind_similarity(a: str, b: str) -> float:
-    """How alike two tasks are in kind, 0 to 1: :func:`similarity` with numbers left out, so
-    that "24 apples in 17 crates" and "30 apples in 12 crates" are alike, and two tasks that
-    share only numbers are not. A text of numbers and symbols only ("What is 17 * 23?") is of
-    the kind of another with the same shape ("What is # * #?"), and otherwise compared with its
-    numbers: they are all it says."""
+    """How alike two tasks are in kind, 0 to 1, numbers left out: the overlap of all their
+    words, the little ones included, for "how many … are in …" is the shape of a question
+    whatever it counts ("A crate holds # apples…" and "A box holds # eggs…" are of one kind).
+    Two tasks that share no content word are of no kind in common (the little words of two
+    short questions are alike whatever they ask), nor are two that share only numbers. A text
+    of numbers and symbols only ("What is 17 * 23?") is of the kind of another with the same
+    shape ("What is # * #?"), and otherwise compared with its numbers: they are all it says."""
     left, right = set(kind_words(a)), set(kind_words(b))
     if left and right:
-        return _jaccard(left, right)
+        return _jaccard(_all_words(a), _all_words(b)) if left & right else 0.0
     if _shape(a) == _shape(b):
         return 1.0
     return similarity(a, b)
@@ -129,6 +131,10 @@ _NOT_SHAPE = re.compile(r"[^\w#+\-*/^%=()]")
 def _shape(text: str) -> str:
     """The words, placeholders and operators of ``text``: spaces and punctuation aside."""
     return _NOT_SHAPE.sub("", without_numbers(text).lower())
+
+
+def _all_words(text: str) -> set[str]:
+    return {stem(word) for word in _WORD.findall(_NUMBER.sub(" ", text).lower())}
 
 
 def without_numbers(text: str, placeholder: str = "#") -> str:

@@ -225,10 +225,11 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
         shown.setdefault(arms[len(runs) % len(arms)], []).append(messages[0].content)
         return actor(messages)
 
-    # The critic's 6 makes the run a success, which leaves lessons to recall.
+    # The file task: its lessons make a plan (write the file) that leaves finishing to the
+    # model, which is then shown what was learned. The critic's 6 and the check pass it.
     provider = ScriptedProvider({"m": team_model(watching_actor, score=6)})
     team = one_agent_team(tmp_path, tools="[calculator, write_file]")
-    suite = SUITE.model_copy(update={"tasks": SUITE.tasks[:1]})
+    suite = SUITE.model_copy(update={"tasks": SUITE.tasks[2:]})
     result = asyncio.run(
         measure_improvement(
             team, suite, Plan(2), provider, arms=arms, max_answer_tokens=64, on_progress=runs.append
@@ -244,9 +245,9 @@ def test_ablation_arms_learn_but_do_not_recall_what_they_hide(tmp_path: Path) ->
         learned in second[Arm.WITHOUT_EXPERIENCES] and past not in second[Arm.WITHOUT_EXPERIENCES]
     )
     assert learned in second[Arm.WITHOUT_DEAD_ENDS] and past in second[Arm.WITHOUT_DEAD_ENDS]
-    # The person scored the final answer 10 in iteration 1. With the anchors, the critic now
-    # scores the calculator's result, a state like it, above its own 6; without them it is
-    # back to the critic's 6.
+    # The person scored the written file 10 in iteration 1. With the anchors, the critic now
+    # scores that state as the person did, above its own 6; without them it is back to the
+    # critic's 6.
     curves = {run.last.arm: run.last.outcome.phi_curve for run in runs[len(arms) :]}
     assert curves[Arm.WITH_OVERRIDES][1] > 6.0
     assert curves[Arm.OVERRIDES_WITHOUT_ANCHORS][1] == 6.0

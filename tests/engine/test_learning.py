@@ -100,7 +100,10 @@ def test_a_well_scored_answer_teaches_its_steps_and_no_warning() -> None:
     )
     assert strategies(run, Tier.STRATEGIC) == []
     (procedure,) = strategies(run, Tier.PROCEDURAL)
-    assert procedure.startswith("Steps that worked: calculator(expression=#*#)")
+    # The task's second number times its first: a plan for tasks of this kind.
+    assert procedure == (
+        'Steps that worked: {"tool": "calculator", "expression": "#2*#1"} → finish with its result'
+    )
 
 
 def test_the_experience_keeps_the_final_score_the_prompt_shows() -> None:
@@ -148,8 +151,18 @@ def test_a_lesson_that_worked_names_the_kind_of_task_not_its_numbers() -> None:
     procedural = learned[Tier.PROCEDURAL]
     assert procedural.pattern == "A crate holds # apples. How many in # crates?"
     assert procedural.strategy == (
-        "Steps that worked: calculator(expression=#*#) → finish with its result"
+        'Steps that worked: {"tool": "calculator", "expression": "#1*#2"} → finish with its result'
     )
+    # A call with a number the task does not hold cannot be replayed: its shape is kept.
+    copied = replace(
+        run,
+        steps=(
+            replace(run.steps[0], action=Action("calculator", {"expression": "408-8"})),
+            run.steps[1],
+        ),
+    )
+    (shape,) = strategies(copied, Tier.PROCEDURAL)
+    assert shape == "Steps that worked: calculator(expression=#-#) → finish with its result"
     assert learned[Tier.TOOL].strategy.startswith(
         '{"tool": "calculator", "expression": "#*#"} worked'
     )

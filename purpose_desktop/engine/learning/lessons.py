@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from purpose_desktop.engine.events import RunStatus
 from purpose_desktop.engine.history import call_text
-from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning import dead_ends, plans
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.text import shorten, without_numbers
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
@@ -127,10 +127,12 @@ def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier
     found: list[tuple[Tier, str, float, str]] = []
     tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
     if result.succeeded and tool_steps:
+        # A plan the loop can follow on a task of this kind, where every number of its calls
+        # is one of the task's; otherwise the calls' shape, for the model to read.
         calls = " → ".join(without_numbers(call_text(step.action, 60)) for step in tool_steps)
-        found.append(
-            (Tier.PROCEDURAL, f"Steps that worked: {calls} → finish with its result", 0.6, kind)
-        )
+        strategy = plans.plan_strategy(result.task, [step.action for step in tool_steps])
+        shape = f"{plans.PREFIX}{calls} → {plans.FINISHING}"
+        found.append((Tier.PROCEDURAL, strategy or shape, 0.6, kind))
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
         found.append(
             (

@@ -32,7 +32,7 @@ from purpose_desktop.engine.events import (
     WarningRaised,
 )
 from purpose_desktop.engine.history import compact_history
-from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.learning import dead_ends, plans
 from purpose_desktop.engine.learning.dead_ends import DeadEnds
 from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
@@ -63,6 +63,7 @@ from purpose_desktop.engine.review import (
 )
 from purpose_desktop.engine.text import kind_similarity
 from purpose_desktop.engine.tools.base import Tool, ToolError
+from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.tools.functions import call_tool
 from purpose_desktop.engine.tools.selection import select_tools
 from purpose_desktop.engine.trajectory import (
@@ -90,11 +91,11 @@ TOOLS_PER_STEP = 3
 FINISH_HINT = "If this answers the task, finish with it."
 HINT_TOKENS = 16
 HEURISTICS_SHOWN = 3
-RELEVANT = 0.3
-"""How alike (content words, numbers aside: a lesson is about the kind of task, and tasks of
-one kind differ in their numbers) a learned lesson's task and the task at hand must be for the
-lesson to be shown. A small model copies what its prompt shows: a lesson from an unrelated task
-("calculator(expression=17) worked") leads it to the same call on this one."""
+RELEVANT = 0.4
+"""How alike in kind (:func:`~purpose_desktop.engine.text.kind_similarity`: the words, numbers
+left out, and one content word at least in common) a learned lesson's task and the task at hand
+must be for the lesson to be shown. A small model copies what its prompt shows: a lesson from
+an unrelated task ("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
 RESAMPLES = 2
 """How often an agent whose proposal a rule refuses is asked for another sample (at
@@ -350,6 +351,10 @@ class AgentLoop:
         if answered is not None and self._refusal(turn, answered, used) is None:
             turn.proposed(step, answered, "rule", attempts=0)
             return answered, tuple(used)
+        planned = _planned(turn, heuristics)
+        if planned is not None and self._refusal(turn, planned, used) is None:
+            turn.proposed(step, planned, "plan", attempts=0)
+            return planned, tuple(used)
         offered = Choices(
             select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True, turn.teammates
         )
@@ -690,6 +695,23 @@ class AgentLoop:
             scored,
         )
         return phi, person_evidence(decision.reason)
+
+
+ANSWERING_TOOLS = frozenset({CALCULATOR.name, DELEGATE})
+"""The tools whose output is an answer as it stands: a plan ending in one finishes with it."""
+
+
+def _planned(turn: _Turn, heuristics: Sequence[Heuristic]) -> Action | None:
+    """The next action of the best trusted plan among ``heuristics`` (shown for a task of this
+    kind) that fits the turn so far, if any (see :mod:`~purpose_desktop.engine.learning.plans`)."""
+    for heuristic in heuristics:
+        plan = plans.read_plan(heuristic)
+        if plan is None or heuristic.q_value < plans.TRUSTED:
+            continue
+        action = plan.next_action(turn.task, turn.exchanges, ANSWERING_TOOLS)
+        if action is not None:
+            return action
+    return None
 
 
 def _relevant(heuristic: Heuristic, task: str) -> bool:

@@ -1,0 +1,156 @@
+"""Plans: the calls that solved a task, written with the task's own numbers as placeholders, so
+that they can be followed on a task of the same kind with other numbers.
+
+A run that checked out with ``calculator(expression=24*17)`` on "A crate holds 24 apples. How
+many apples are in 17 crates?" teaches the plan ``{"tool": "calculator", "expression":
+"#1*#2"}`` (``#1`` is the task's first number, ``#2`` its second) and then "finish with its
+result". On "A box holds 36 eggs. How many eggs are in 13 boxes?" the plan reads
+``calculator(expression=36*13)``. A small model shown such a lesson rarely follows it, so the
+agent loop does (as it keeps to dead ends): a plan is an approach, tried first and put to review
+like any action; a plan that leads to a wrong answer loses its Q-value and the call becomes a
+dead end on that task.
+
+A call whose numbers are not all the task's (one copied from an earlier observation) cannot be
+replayed, and makes no plan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from purpose_desktop.engine.learning.memory import Heuristic, Tier
+from purpose_desktop.engine.text import one_line
+from purpose_desktop.engine.trajectory import FINISH, Action, Exchange
+
+PREFIX = "Steps that worked: "
+FINISHING = "finish with its result"
+PLAN_THOUGHT = "following the steps that worked on tasks of this kind"
+TRUSTED = 0.5
+"""The Q-value a plan must have to be followed: a new one starts above it, and one that led
+to a wrong answer falls below it at once."""
+_NUMBER = re.compile(r"(?<![\w#.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w.])")
+_PLACEHOLDER = re.compile(r"#(\d+)")
+_JSON = json.JSONDecoder()
+
+
+def task_numbers(task: str) -> list[str]:
+    """The numbers of ``task`` in order, thousands separators dropped (``1,250`` is 1250)."""
+    return [found.replace(",", "") for found in _NUMBER.findall(task)]
+
+
+def plan_strategy(task: str, calls: Sequence[Action]) -> str | None:
+    """The strategy of a plan of ``calls`` (tool calls, in order) learned on ``task``; ``None``
+    when a call holds a number the task does not (it cannot be replayed) or there are none."""
+    if not calls:
+        return None
+    numbers = task_numbers(task)
+    written: list[str] = []
+    for call in calls:
+        arguments = {}
+        for key, value in call.arguments.items():
+            placed = _placeholders(value, numbers)
+            if placed is None:
+                return None
+            arguments[key] = placed
+        written.append(json.dumps({"tool": call.tool, **arguments}, ensure_ascii=False))
+    return f"{PREFIX}{' → '.join(written)} → {FINISHING}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The calls of a plan (with placeholders), and the heuristic it was read from."""
+
+    heuristic: Heuristic
+    calls: tuple[Action, ...]
+
+    def next_action(
+        self, task: str, done: Sequence[Exchange], answering: Collection[str]
+    ) -> Action | None:
+        """What the plan does next on ``task`` after ``done`` (the turn's exchanges so far):
+        its next call with the task's numbers, or, once all of them are done, finishing with
+        the last call's result when its tool is one of ``answering`` (whose output is an
+        answer as it stands, as the calculator's is); ``None`` when the plan does not fit the
+        task (too few numbers), the turn went another way (a call that differs, or that
+        failed), or what is left is the model's to say."""
+        numbers = task_numbers(task)
+        for index, call in enumerate(self.calls):
+            concrete = _filled(call, numbers)
+            if concrete is None:
+                return None
+            if index == len(done):
+                return concrete
+            made = done[index]
+            if not made.observation.ok or (made.action.tool, dict(made.action.arguments)) != (
+                concrete.tool,
+                dict(concrete.arguments),
+            ):
+                return None
+        if len(done) != len(self.calls) or self.calls[-1].tool not in answering:
+            return None
+        answer = one_line(done[-1].observation.text)
+        return Action(FINISH, {"answer": answer}, PLAN_THOUGHT) if answer else None
+
+
+def read_plan(heuristic: Heuristic) -> Plan | None:
+    """The plan ``heuristic`` holds, if it is one (a procedural lesson of JSON calls)."""
+    if heuristic.tier != Tier.PROCEDURAL or not heuristic.strategy.startswith(PREFIX):
+        return None
+    text = heuristic.strategy[len(PREFIX) :]
+    if not text.endswith(f" → {FINISHING}"):
+        return None
+    calls: list[Action] = []
+    for part in text.removesuffix(f" → {FINISHING}").split(" → "):
+        try:
+            value, end = _JSON.raw_decode(part)
+        except ValueError:
+            return None
+        if end != len(part) or not _is_call(value):
+            return None
+        tool = value.pop("tool")
+        calls.append(Action(tool, value, PLAN_THOUGHT))
+    return Plan(heuristic, tuple(calls))
+
+
+def _is_call(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("tool"), str)
+        and value["tool"] != FINISH
+        and all(isinstance(item, str) for key, item in value.items() if key != "tool")
+    )
+
+
+def _placeholders(value: Any, numbers: Sequence[str]) -> str | None:
+    """``value`` with each number written as the placeholder of the task's number it is;
+    ``None`` if it is not text or holds a number the task does not."""
+    if not isinstance(value, str):
+        return None
+    missing = False
+
+    def place(found: re.Match[str]) -> str:
+        nonlocal missing
+        number = found.group().replace(",", "")
+        if number not in numbers:
+            missing = True
+            return number
+        return f"#{numbers.index(number) + 1}"
+
+    placed = _NUMBER.sub(place, value)
+    return None if missing else placed
+
+
+def _filled(call: Action, numbers: Sequence[str]) -> Action | None:
+    """``call`` with its placeholders replaced by ``numbers``; ``None`` if it needs more."""
+    arguments: dict[str, str] = {}
+    for key, value in call.arguments.items():
+        needed = [int(index) for index in _PLACEHOLDER.findall(str(value))]
+        if any(index < 1 or index > len(numbers) for index in needed):
+            return None
+        arguments[key] = _PLACEHOLDER.sub(
+            lambda found: numbers[int(found.group(1)) - 1], str(value)
+        )
+    return Action(call.tool, arguments, PLAN_THOUGHT)
