@@ -5,11 +5,12 @@ from __future__ import annotations
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.learning.plans import (
     PLAN_THOUGHT,
+    plan_calls,
     plan_strategy,
     read_plan,
     task_numbers,
 )
-from purpose_desktop.engine.trajectory import Action, Exchange, Observation
+from purpose_desktop.engine.trajectory import Action, Exchange, Observation, Step
 
 ANSWERING = ("calculator",)
 PENCILS = "14 boxes hold 36 pencils each. 50 pencils are given away. How many are left?"
@@ -61,3 +62,35 @@ def test_a_plan_is_followed_step_by_step_on_a_task_of_its_kind() -> None:
     failed = [Exchange(first, Observation("error", ok=False), "solver")]
     assert plan.next_action(CRAYONS, failed, ANSWERING) is None
     assert plan.next_action("How many boxes hold 12 crayons?", [], ANSWERING) is None
+
+
+def test_a_plan_keeps_the_calls_that_gave_the_answer_without_claimed_results() -> None:
+    task = "A crate holds 24 apples. How many apples are in 17 crates?"
+    steps = [
+        Step(
+            1,
+            "s",
+            Action("calculator", {"expression": "17 * x"}),
+            Observation("bad", ok=False),
+            0,
+            0,
+        ),
+        Step(
+            2,
+            "s",
+            Action("calculator", {"expression": "17 * 24 = 400"}),
+            Observation("408 (17 * 24 is 408, not 400)"),
+            0,
+            5,
+        ),
+        Step(
+            3, "s", Action("calculator", {"expression": "17 * 24 = 408"}), Observation("408"), 5, 5
+        ),
+        Step(4, "s", Action("calculator", {"expression": "408 + 1"}), Observation("409"), 5, 5),
+    ]
+    calls = plan_calls(steps, "408")
+    assert calls == [Action("calculator", {"expression": "17 * 24"}, steps[1].action.thought)]
+    assert plan_strategy(task, calls) == (
+        'Steps that worked: {"tool": "calculator", "expression": "#2 * #1"} → '
+        "finish with its result"
+    )

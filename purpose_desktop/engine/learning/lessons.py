@@ -129,8 +129,9 @@ def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier
     if result.succeeded and tool_steps:
         # A plan the loop can follow on a task of this kind, where every number of its calls
         # is one of the task's; otherwise the calls' shape, for the model to read.
-        calls = " → ".join(without_numbers(call_text(step.action, 60)) for step in tool_steps)
-        strategy = plans.plan_strategy(result.task, [step.action for step in tool_steps])
+        needed = plans.plan_calls(tool_steps, result.answer) or [s.action for s in tool_steps]
+        calls = " → ".join(without_numbers(call_text(call, 60)) for call in needed)
+        strategy = plans.plan_strategy(result.task, needed)
         shape = f"{plans.PREFIX}{calls} → {plans.FINISHING}"
         found.append((Tier.PROCEDURAL, strategy or shape, 0.6, kind))
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:

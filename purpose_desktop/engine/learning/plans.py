@@ -24,7 +24,7 @@ from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.text import one_line
-from purpose_desktop.engine.trajectory import FINISH, Action, Exchange
+from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
 PREFIX = "Steps that worked: "
 FINISHING = "finish with its result"
@@ -40,6 +40,35 @@ _JSON = json.JSONDecoder()
 def task_numbers(task: str) -> list[str]:
     """The numbers of ``task`` in order, thousands separators dropped (``1,250`` is 1250)."""
     return [found.replace(",", "") for found in _NUMBER.findall(task)]
+
+
+_CLAIM = re.compile(r"\s*=\s*-?\d+(?:[.,]\d+)*\s*$")
+
+
+def without_claim(call: Action) -> Action:
+    """``call`` without a result its arguments claim at their end (``17 * 24 = 400``: the
+    tool works the result out, and a small model's claim is often wrong)."""
+    arguments = {
+        key: _CLAIM.sub("", value) if isinstance(value, str) else value
+        for key, value in call.arguments.items()
+    }
+    return Action(call.tool, arguments, call.thought)
+
+
+def plan_calls(steps: Sequence[Step], answer: str) -> list[Action]:
+    """The calls of ``steps`` (tool steps of a run that did its task) a plan needs: those that
+    worked, each once and without a claimed result, up to the one whose output holds
+    ``answer``."""
+    calls: list[Action] = []
+    for step in steps:
+        if not step.observation.ok:
+            continue
+        call = without_claim(step.action)
+        if all((call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls):
+            calls.append(call)
+        if answer.strip() and answer.strip() in step.observation.text:
+            break
+    return calls
 
 
 def plan_strategy(task: str, calls: Sequence[Action]) -> str | None:
