@@ -31,8 +31,7 @@ def format_table(result: ImprovementResult) -> str:
     ]
     for series in result.series:
         for m in series.iterations:
-            low = m.success_rate if m.success_low is None else m.success_low
-            high = m.success_rate if m.success_high is None else m.success_high
+            low, high = m.success_range
             lines.append(
                 f"{series.name:<{width}}{m.iteration:>4}{m.success_rate:>9.0%}"
                 + (f"{f'{low:.0%}-{high:.0%}':>11}" if spread else "")

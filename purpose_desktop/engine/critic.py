@@ -11,8 +11,9 @@ A small model judges, but the rules that keep it honest are code, not prompt:
 - a step whose observation failed (a person rejected it, the tool failed or does not exist)
   never raises Φ, whatever the model makes of it;
 - a person's corrections of similar states (anchors) shift the score towards theirs, except
-  where the anchor judged another answer: a wrong answer scored 0 says nothing of a different
-  answer to the same task, which would otherwise be pulled down with it.
+  where the anchor judged another answer (or an answer where the state has none, or the other
+  way round): a wrong answer scored 0 says nothing of a different answer to the same task,
+  which would otherwise be pulled down with it.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ def _calibrate(phi: float, state: State, anchors: Sequence[ScoreAnchor]) -> tupl
 
 
 def _judged_another_answer(anchor: ScoreAnchor, state: State) -> bool:
-    """Whether ``anchor`` scored a proposed answer other than the one ``state`` proposes."""
-    theirs = answer_in(anchor.state)
-    return state.answer is not None and theirs is not None and theirs != state.answer
+    """Whether ``anchor`` scored a proposed answer other than the one ``state`` proposes, or
+    one where ``state`` proposes none, or none where it does: a score of a final answer says
+    little of the steps towards one, and the other way round."""
+    return answer_in(anchor.state) != state.answer

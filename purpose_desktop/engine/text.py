@@ -96,7 +96,9 @@ def one_line(text: str) -> str:
     return ""
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?!\w|[.,]\d)|\d+(?:[.,]\d+)*")
+"""A number as a task writes it: ``17``, ``1,250``, ``3.5``; one that ends a sentence
+(``… 17 crates.``) without its full stop."""
 
 
 def similarity(a: str, b: str) -> float:
@@ -106,7 +108,7 @@ def similarity(a: str, b: str) -> float:
 
 def kind_words(text: str) -> list[str]:
     """The content words of ``text`` without its numbers: what tasks of one kind share."""
-    return content_words(_NUMBER.sub(" ", text))
+    return content_words(NUMBER.sub(" ", text))
 
 
 def kind_similarity(a: str, b: str) -> float:
@@ -134,12 +136,12 @@ def _shape(text: str) -> str:
 
 
 def _all_words(text: str) -> set[str]:
-    return {stem(word) for word in _WORD.findall(_NUMBER.sub(" ", text).lower())}
+    return {stem(word) for word in _WORD.findall(NUMBER.sub(" ", text).lower())}
 
 
 def without_numbers(text: str, placeholder: str = "#") -> str:
     """``text`` with each number replaced by ``placeholder``: ``24*17`` gives ``#*#``."""
-    return _NUMBER.sub(placeholder, text)
+    return NUMBER.sub(placeholder, text)
 
 
 def _jaccard(left: set[str], right: set[str]) -> float:

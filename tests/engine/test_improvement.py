@@ -268,3 +268,8 @@ def test_a_folder_of_results_is_listed_newest_first_with_the_unreadable_ones(
         "old",
     ]
     assert listed[1].problem == f"{tmp_path / 'bad.json'}: suite: missing"
+
+
+def test_a_part_that_is_not_text_is_named_not_a_crash() -> None:
+    with pytest.raises(ImprovementFileError, match=r"series\[0\]\.part: should be one of"):
+        parse_improvement(broken(["series", 0, "part"], []), "r.json")

@@ -53,7 +53,7 @@ def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() 
         "The answer '17' scored Φ 0 of 10: finish with what the tools gave, not with another "
         "number."
     ]
-    assert any("worked: it gave 408" in s for s in strategies(run, Tier.TOOL))
+    assert any("worked: it gave #" in s for s in strategies(run, Tier.TOOL))
 
 
 def test_an_answer_the_critic_scored_low_that_is_what_a_tool_gave_teaches_nothing() -> None:
@@ -177,7 +177,7 @@ def test_a_checked_outcome_decides_over_the_critic() -> None:
         step(2, "finish", 0.0, answer="408"),
         answer="408",
     )
-    checked = replace(right, checked=True)
+    checked = replace(right, verdict=lessons.Verdict(passed=True))
     assert (right.succeeded, checked.succeeded) == (False, True)
     assert (right.reward, checked.reward) == (0.0, 1.0)
     assert strategies(checked, Tier.PROCEDURAL) and not strategies(right, Tier.PROCEDURAL)
@@ -190,7 +190,7 @@ def test_a_checked_outcome_decides_over_the_critic() -> None:
         answer="41",
     )
     assert wrong.succeeded and not strategies(wrong, Tier.TOOL)[0].startswith("Do not")
-    failed = replace(wrong, checked=False)
+    failed = replace(wrong, verdict=lessons.Verdict(passed=False))
     assert failed.reward == 0.0 and not failed.succeeded
     dead = [s for s in strategies(failed, Tier.TOOL) if s.startswith("Do not call")]
     assert dead == [

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.learning import dead_ends
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.learning.plans import (
     PLAN_THOUGHT,
@@ -10,7 +17,11 @@ from purpose_desktop.engine.learning.plans import (
     read_plan,
     task_numbers,
 )
+from purpose_desktop.engine.loop.run import RunOutcome
+from purpose_desktop.engine.text import without_numbers
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation, Step
+from purpose_desktop.models.scripted import ScriptedProvider
+from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 ANSWERING = ("calculator",)
 PENCILS = "14 boxes hold 36 pencils each. 50 pencils are given away. How many are left?"
@@ -18,7 +29,7 @@ CRAYONS = "12 boxes hold 1,250 crayons each. 75 crayons are given away. How many
 
 
 def plan_heuristic(strategy: str) -> Heuristic:
-    return Heuristic("T", Tier.PROCEDURAL, "# boxes hold # pencils…", strategy, q_value=0.6)
+    return Heuristic("T", Tier.PROCEDURAL, without_numbers(PENCILS), strategy, q_value=0.6)
 
 
 def test_a_plan_is_written_with_the_tasks_numbers_and_read_back() -> None:
@@ -94,3 +105,67 @@ def test_a_plan_keeps_the_calls_that_gave_the_answer_without_claimed_results() -
         'Steps that worked: {"tool": "calculator", "expression": "#2 * #1"} → '
         "finish with its result"
     )
+
+
+def test_numbers_are_read_as_a_person_writes_them_and_ambiguous_ones_make_no_plan() -> None:
+    assert task_numbers("Add 5 and 7.") == ["5", "7"]
+    assert task_numbers("It weighs 3.5 kg and costs 1,250 euros, 12.") == ["3.5", "1250", "12"]
+    square = "A square tile is 5 by 5 metres. Add 3. What is the area?"
+    assert plan_strategy(square, [Action("calculator", {"expression": "5*5+3"})]) is None
+    written = plan_strategy(
+        "Create hello.txt with the text hi.", [Action("write_file", {"path": "hello.txt"})]
+    )
+    assert written is not None
+    plan = read_plan(plan_heuristic(written))
+    assert plan is not None
+    # Another file's task: the plan's words are not all this task's, so it is not followed.
+    assert plan.next_action("Create greeting.txt with the text hi.", [], ANSWERING) is None
+    # Too many numbers for the plan's pattern (it was learned on a task with three).
+    pencils = plan_strategy(PENCILS, [Action("calculator", {"expression": "14*36-50"})])
+    assert pencils is not None
+    followed = read_plan(plan_heuristic(pencils))
+    assert followed is not None
+    assert followed.next_action(f"In 2024, {CRAYONS}", [], ANSWERING) is None
+
+
+def run_with_plan(
+    tmp_path: Path, *, q_value: float = 0.6, tools: str = "[calculator]", dead_end: bool = False
+) -> tuple[RunOutcome, list[ev.Event]]:
+    """A run on a crayon task whose model answers 0 at once, with a plan learned on the pencil
+    task in the team's memory (and, with ``dead_end``, the plan's call learned as one)."""
+    memory = memory_at(tmp_path / "memory.sqlite3")
+    strategy = plan_strategy(PENCILS, [Action("calculator", {"expression": "14*36-50"})])
+    assert strategy is not None
+    plan = replace(plan_heuristic(strategy), q_value=q_value)
+    asyncio.run(memory.add_heuristic(plan))
+    if dead_end:
+        lesson = dead_ends.lesson(Action("calculator", {"expression": "12*1250-75"}), "wrong")
+        asyncio.run(memory.add_heuristic(Heuristic("T", dead_ends.TIER, CRAYONS, lesson)))
+    model = team_model(lambda messages: act("finish", answer="0"), score=5)
+    team = one_agent_team(tmp_path, tools=tools)
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            team, CRAYONS, [events.append], learn=False
+        )
+    )
+    return outcome, events
+
+
+def proposals(events: Sequence[ev.Event]) -> list[tuple[str, str]]:
+    return [(e.tool, e.parse_method) for e in events if isinstance(e, ev.ActionProposed)]
+
+
+def test_the_loop_follows_a_trusted_plan_of_the_agents_own_tools(tmp_path: Path) -> None:
+    outcome, events = run_with_plan(tmp_path / "trusted")
+    assert outcome.answer == "14925"
+    assert proposals(events) == [("calculator", "plan"), ("finish", "plan")]
+    # A plan that led to a wrong answer (Q below 0.5) is not followed: the model answers.
+    outcome, events = run_with_plan(tmp_path / "distrusted", q_value=0.4)
+    assert (outcome.answer, proposals(events)) == ("0", [("finish", "json")])
+    # Nor is one whose tool the agent does not have.
+    outcome, _ = run_with_plan(tmp_path / "other", tools="[write_file]")
+    assert outcome.answer == "0"
+    # A dead end on this task refuses the plan's call: the model is asked instead.
+    outcome, events = run_with_plan(tmp_path / "dead", dead_end=True)
+    assert outcome.answer == "0" and ("calculator", "plan") not in proposals(events)

@@ -134,7 +134,7 @@ def test_what_one_agent_learns_another_uses(tmp_path: Path) -> None:
     events: list[ev.Event] = []
     asyncio.run(
         runner(tmp_path, provider, memory).run(
-            team, "A poem on the total of 19 and 24", [events.append]
+            team, "What is the total of 19 and 24 as a poem?", [events.append]
         )
     )  # a task of the same kind as the first: the total of two numbers
     assert next(e for e in events if isinstance(e, ev.AgentSelected)).agent == "writer"

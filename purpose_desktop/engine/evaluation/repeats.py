@@ -38,8 +38,9 @@ def mean_of(results: Sequence[ImprovementResult]) -> ImprovementResult:
 
 
 def _mean_series(repeats: Sequence[ImprovementSeries]) -> ImprovementSeries:
-    # A repeat stopped early has fewer iterations: the mean covers those all of them ran.
-    count = min(len(series.iterations) for series in repeats)
+    count = len(repeats[0].iterations)
+    if any(len(series.iterations) != count for series in repeats):
+        raise ValueError("the repeats do not have the same iterations")
     return replace(
         repeats[0],
         iterations=tuple(
@@ -53,8 +54,8 @@ def _mean_iteration(repeats: Sequence[IterationMetrics]) -> IterationMetrics:
     def mean(metric: str) -> float:
         return fmean(m.value(metric) for m in repeats)
 
-    lows = [m.success_rate if m.success_low is None else m.success_low for m in repeats]
-    highs = [m.success_rate if m.success_high is None else m.success_high for m in repeats]
+    lows = [m.success_range[0] for m in repeats]
+    highs = [m.success_range[1] for m in repeats]
     return IterationMetrics(
         iteration=repeats[0].iteration,
         success_rate=mean("success_rate"),

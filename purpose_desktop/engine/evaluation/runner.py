@@ -116,8 +116,8 @@ class TaskRun:
     passed: bool
     detail: str
     reward: float
-    """The reward learning gives the run (0 to 1: its final Φ, halved if it did not
-    complete)."""
+    """The run's reward by its Φ (0 to 1: its final Φ, halved if it did not complete), as the
+    critic saw it; a learning arm learns from its check instead."""
     outcome: RunOutcome
     part: Part = "all"
 
@@ -291,11 +291,11 @@ async def _run_task(
     overriding = arm.overrides and iteration == 1 and learns
     review: ReviewGate = OutcomeReview(task.check, workspace) if overriding else AutoApprove()
 
-    async def judge(status: RunStatus, answer: str) -> bool:
+    async def judge(status: RunStatus, answer: str) -> lessons.Verdict:
         # The suite knows the outcome: learning takes it over the critic's Φ.
         given = answer if status == "completed" else None
         result = await asyncio.to_thread(check_outcome, task.check, given, workspace)
-        return result.passed
+        return lessons.Verdict(result.passed, answer_checked=task.check.judges_answer)
 
     outcome = await runner.run(
         _reviewed_always(team) if overriding else team,

@@ -1,10 +1,10 @@
 """Splitting a suite into the tasks a team learns on and the tasks it is tested on.
 
 A held-out benchmark asks whether what a team learned helps on tasks it has not seen. The split
-is made per family (:attr:`~.suites.SuiteTask.kind`): each family gives about ``fraction`` of
-its tasks to the test part and keeps at least one for training, so every test task has a
-relative the team could learn from. Tasks without a family are pooled and split alike. The
-same seed always gives the same split.
+is made per family (:attr:`~.suites.SuiteTask.family`): each family gives about ``fraction`` of
+its tasks to the test part and keeps at least one for training, so every test task of a family
+has a relative the team could learn from. Tasks without a family are pooled and split alike
+(the pool keeps one for training). The same seed always gives the same split.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def split_tasks(tasks: Sequence[SuiteTask], fraction: float, seed: int) -> Split
         held.update(ids[:count])
     if not held:
         raise ValueError(
-            f"holding out {fraction:.0%} leaves no test task: the suite has too few tasks of "
-            "each kind (give it more tasks, or a larger share)"
+            f"holding out {fraction:.0%} leaves no test task: each family (and the tasks "
+            "without one) needs two tasks or more to keep one for training and test another"
         )
     return Split(
         tuple(task for task in tasks if task.id not in held),

@@ -64,6 +64,11 @@ class Check(_Strict):
     file_contains: FileText | None = None
     file_equals: FileText | None = None
 
+    @property
+    def judges_answer(self) -> bool:
+        """Whether the check is of the final answer (not of a file the run wrote)."""
+        return self.answer_contains is not None or self.answer_equals is not None
+
     @model_validator(mode="after")
     def _exactly_one(self) -> Check:
         chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
@@ -84,11 +89,6 @@ class SuiteTask(_Strict):
     family: str | None = Field(default=None, min_length=1, pattern=r"^[\w.-]+$")
     """The kind of task it is, shared with tasks that differ only in their numbers and words;
     a held-out split keeps some of each family for training (see :mod:`.split`)."""
-
-    @property
-    def kind(self) -> str:
-        """The task's family, or its id when it has none (a family of its own)."""
-        return self.family or self.id
 
     @field_validator("setup_files")
     @classmethod

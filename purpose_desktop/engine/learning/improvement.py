@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, cast, get_args
 
 from purpose_desktop.config import write_file_atomically
 from purpose_desktop.errors import UserError
@@ -101,6 +101,14 @@ class IterationMetrics:
     """The lowest success rate among the repeats the metrics are the mean of (None: one run)."""
     success_high: float | None = None
     """The highest, likewise."""
+
+    @property
+    def success_range(self) -> tuple[float, float]:
+        """The lowest and highest success rate among the repeats (the rate itself for one
+        run)."""
+        low = self.success_rate if self.success_low is None else self.success_low
+        high = self.success_rate if self.success_high is None else self.success_high
+        return low, high
 
     def value(self, metric: str) -> float:
         """The metric named ``metric`` (see :data:`METRICS`)."""
@@ -290,10 +298,14 @@ def _series(item: Any, at: str) -> ImprovementSeries:
         iterations.append(metrics)
     name = _text(record, "name", at, required=True)
     arm = _text(record, "arm", at) if "arm" in record else ""
+    return ImprovementSeries(name, tuple(iterations), arm, _part(record, at))
+
+
+def _part(record: Mapping[str, Any], at: str) -> Part:
     part = record.get("part", "all")
-    if part not in PARTS:
+    if not isinstance(part, str) or part not in PARTS:
         raise _Problem(f"{_join(at, 'part')}: should be one of {sorted(PARTS)}, not {part!r}")
-    return ImprovementSeries(name, tuple(iterations), arm, part)
+    return cast(Part, part)
 
 
 def _iteration(item: Any, at: str) -> IterationMetrics:

@@ -25,13 +25,23 @@ from purpose_desktop.engine.history import call_text
 from purpose_desktop.engine.learning import dead_ends, plans
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.text import shorten, without_numbers
-from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Step
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
 
 REJECTED_PREFIX = "Rejected by a person"
 MAX_TEXT = 160
 PROGRESS_PHI = 5.0
 """Φ from which a state counts as real progress: a run ending there succeeded, and a call
 that raised Φ to it worked. A rise from 0 to 1 taught small models to repeat useless calls."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check that knows the task said of a run: whether it ``passed``, and whether it
+    judged the final answer (``answer_checked``) or something else, such as a file the run
+    had to write (then a wrong answer is no evidence, nor are the calls that gave it)."""
+
+    passed: bool
+    answer_checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,8 @@ class RunResult:
     steps: tuple[Step, ...]
     has_tools: bool = True
     """Whether any agent of the team had a tool: advice to use one is no use otherwise."""
-    checked: bool | None = None
-    """Whether a check that knows the task passed it (``None``: no check, Φ decides)."""
+    verdict: Verdict | None = None
+    """What a check that knows the task said (``None``: no check, Φ decides)."""
 
     @property
     def final_phi(self) -> float:
@@ -56,22 +66,37 @@ class RunResult:
     @property
     def succeeded(self) -> bool:
         """Whether the run did its task: as its check says, else by its final Φ."""
-        if self.checked is not None:
-            return self.checked
+        if self.verdict is not None:
+            return self.verdict.passed
         return self.status == "completed" and self.final_phi >= PROGRESS_PHI
 
     @property
     def judged(self) -> bool:
         """Whether the outcome is known: checked, or a final score that is a judgement and not
         the stand-in given when the critic could not answer, which nothing is learned from."""
-        return self.checked is not None or not self.steps or self.steps[-1].judged
+        return self.verdict is not None or not self.steps or self.steps[-1].judged
+
+    @property
+    def wrong_answer(self) -> bool:
+        """Whether a check found the final answer wrong (not merely the run failed)."""
+        return self.verdict is not None and self.verdict.answer_checked and not self.verdict.passed
+
+    @property
+    def tool_steps(self) -> list[Step]:
+        """The steps that called a tool (not finishing, nor handing work over)."""
+        return [step for step in self.steps if step.action.tool not in (FINISH, DELEGATE)]
+
+    def plan_calls(self) -> list[Action]:
+        """The calls a plan of this run needs (see :func:`~.plans.plan_calls`)."""
+        checked_answer = self.verdict is None or self.verdict.answer_checked
+        return plans.plan_calls(self.tool_steps, self.answer if checked_answer else None)
 
     @property
     def reward(self) -> float:
         """The run's reward for the heuristics and experiences it used, 0 to 1: 1 or 0 as its
         check says; without one its final Φ, halved if it did not complete."""
-        if self.checked is not None:
-            return 1.0 if self.checked else 0.0
+        if self.verdict is not None:
+            return 1.0 if self.verdict.passed else 0.0
         scale = 10.0 if self.status == "completed" else 20.0
         return min(1.0, self.final_phi / scale)
 
@@ -97,6 +122,7 @@ def distil(result: RunResult) -> list[Heuristic]:
             )
         )
 
+    needed = result.plan_calls() if result.succeeded else []
     for index, step in enumerate(result.steps):
         action = step.action
         if action.tool in (FINISH, DELEGATE) or _worked_before(step, result.steps[:index]):
@@ -109,11 +135,12 @@ def distil(result: RunResult) -> list[Heuristic]:
             keep(
                 dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"), 0.4
             )
-        elif _worked(step, result):
+        elif _worked(step, result, needed):
+            # Numbers out of what it gave, too: a sibling task shown "408" copies it.
             keep(
                 Tier.TOOL,
                 f"{without_numbers(action.to_json(with_thought=False))} worked: it gave "
-                f"{shorten(step.observation.text, 60)}",
+                f"{without_numbers(shorten(step.observation.text, 60))}",
                 pattern=kind,
             )
     if result.judged:  # otherwise what the run's end says about the task is unknown
@@ -125,15 +152,16 @@ def distil(result: RunResult) -> list[Heuristic]:
 def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier, str, float, str]]:
     """What the run's outcome teaches: (tier, strategy, Q-value, pattern) of each lesson."""
     found: list[tuple[Tier, str, float, str]] = []
-    tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
+    tool_steps = result.tool_steps
     if result.succeeded and tool_steps:
         # A plan the loop can follow on a task of this kind, where every number of its calls
         # is one of the task's; otherwise the calls' shape, for the model to read.
-        needed = plans.plan_calls(tool_steps, result.answer) or [s.action for s in tool_steps]
+        needed = result.plan_calls() or [step.action for step in tool_steps]
         calls = " → ".join(without_numbers(call_text(call, 60)) for call in needed)
         strategy = plans.plan_strategy(result.task, needed)
-        shape = f"{plans.PREFIX}{calls} → {plans.FINISHING}"
-        found.append((Tier.PROCEDURAL, strategy or shape, 0.6, kind))
+        if strategy is None or len(strategy) > MAX_TEXT:  # a plan cut short is none
+            strategy = f"{plans.PREFIX}{calls} → {plans.FINISHING}"
+        found.append((Tier.PROCEDURAL, strategy, 0.6, kind))
     if result.status == "failed" and len(result.steps) > 1 and not result.succeeded:
         found.append(
             (
@@ -152,7 +180,7 @@ def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier
     wrong = _wrong_answer(result)
     if wrong is not None:
         found.append((dead_ends.TIER, dead_ends.lesson(result.steps[-1].action, wrong), 0.4, task))
-    if result.checked is False:
+    if result.wrong_answer:
         why = "its result was the answer the task's check found wrong"
         found.extend(
             (dead_ends.TIER, dead_ends.lesson(step.action, why), 0.4, task)
@@ -162,11 +190,13 @@ def _outcome_lessons(result: RunResult, task: str, kind: str) -> list[tuple[Tier
     return found
 
 
-def _worked(step: Step, result: RunResult) -> bool:
-    """Whether ``step``'s call is worth learning as one that works: its run's check passed, or
-    (without a check) the critic scored it as real progress."""
-    if result.checked is not None:
-        return result.checked
+def _worked(step: Step, result: RunResult, needed: Sequence[Action]) -> bool:
+    """Whether ``step``'s call is worth learning as one that works: one of the calls its run
+    ``needed`` when its check passed, or (without a check) one the critic scored as real
+    progress."""
+    if result.verdict is not None:
+        call = plans.without_claim(step.action)
+        return any((call.tool, call.arguments) == (n.tool, n.arguments) for n in needed)
     return step.judged and step.reward > 0 and step.phi_after >= PROGRESS_PHI
 
 
@@ -177,7 +207,7 @@ def _wrong_answer(result: RunResult) -> str | None:
     last = result.steps[-1] if result.steps else None
     if last is None or last.action.tool != FINISH:
         return None
-    if result.checked is False:
+    if result.wrong_answer:
         return "the task's check found the answer wrong"
     if last.scored_by_person and result.final_phi <= dead_ends.WRONG_ANSWER_PHI:
         return f"a person scored the answer Φ {result.final_phi:.0f} of 10"
@@ -203,16 +233,16 @@ def _low_scored_answer(result: RunResult) -> str | None:
     answer = shorten(result.answer.strip() or "(empty)", 40)
     scored = (
         f"The answer {answer!r} was wrong"
-        if result.checked is False
+        if result.wrong_answer
         else f"The answer {answer!r} scored Φ {result.final_phi:.0f} of 10"
     )
-    tool_steps = [step for step in result.steps if step.action.tool not in (FINISH, DELEGATE)]
+    tool_steps = result.tool_steps
     if not tool_steps:
         if not result.has_tools:
             return None
         return f"{scored}: work the answer out with a tool first, then finish with its result."
     if _from_a_tool(result, tool_steps) and (
-        result.checked is False or not result.steps[-1].scored_by_person
+        result.wrong_answer or not result.steps[-1].scored_by_person
     ):
         # The answer is what a tool gave: finishing with it was right, the call was not (a
         # checked run learns that call as a dead end instead).
@@ -221,9 +251,9 @@ def _low_scored_answer(result: RunResult) -> str | None:
 
 
 def _from_a_tool(result: RunResult, tool_steps: Sequence[Step]) -> bool:
-    given = result.answer.strip()
-    return bool(given) and any(
-        step.observation.ok and given in step.observation.text for step in tool_steps
+    return any(
+        step.observation.ok and plans.holds_answer(step.observation.text, result.answer)
+        for step in tool_steps
     )
 
 

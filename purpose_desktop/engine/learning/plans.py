@@ -10,8 +10,10 @@ agent loop does (as it keeps to dead ends): a plan is an approach, tried first a
 like any action; a plan that leads to a wrong answer loses its Q-value and the call becomes a
 dead end on that task.
 
-A call whose numbers are not all the task's (one copied from an earlier observation) cannot be
-replayed, and makes no plan.
+A call whose numbers are not all the task's (one copied from an earlier observation), or
+that uses a number the task gives twice, cannot be replayed and makes no plan. A plan is
+followed only on a task with as many numbers as its own, and whose words hold every word of
+its calls (a plan that wrote hello.txt is no plan for a task about greeting.txt).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
-from purpose_desktop.engine.text import one_line
+from purpose_desktop.engine.text import NUMBER, one_line
 from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
 PREFIX = "Steps that worked: "
@@ -32,33 +34,32 @@ PLAN_THOUGHT = "following the steps that worked on tasks of this kind"
 TRUSTED = 0.5
 """The Q-value a plan must have to be followed: a new one starts above it, and one that led
 to a wrong answer falls below it at once."""
-_NUMBER = re.compile(r"(?<![\w#.])\d+(?:,\d{3})*(?:\.\d+)?(?![\w.])")
+CLAIMED = "expression"
+"""The argument whose trailing ``= n`` is a claimed result rather than part of the call (the
+calculator's: ``17 * 24 = 400`` is worked out as 17 * 24, and the claim is often wrong)."""
 _PLACEHOLDER = re.compile(r"#(\d+)")
+_CLAIM = re.compile(r"\s*=\s*-?\d+(?:[.,]\d+)*\s*$")
+_LETTERS = re.compile(r"[^\W\d_]+")
 _JSON = json.JSONDecoder()
 
 
 def task_numbers(task: str) -> list[str]:
     """The numbers of ``task`` in order, thousands separators dropped (``1,250`` is 1250)."""
-    return [found.replace(",", "") for found in _NUMBER.findall(task)]
-
-
-_CLAIM = re.compile(r"\s*=\s*-?\d+(?:[.,]\d+)*\s*$")
+    return [found.replace(",", "") for found in NUMBER.findall(task)]
 
 
 def without_claim(call: Action) -> Action:
-    """``call`` without a result its arguments claim at their end (``17 * 24 = 400``: the
-    tool works the result out, and a small model's claim is often wrong)."""
-    arguments = {
-        key: _CLAIM.sub("", value) if isinstance(value, str) else value
-        for key, value in call.arguments.items()
-    }
-    return Action(call.tool, arguments, call.thought)
+    """``call`` without the result its :data:`CLAIMED` argument claims at its end."""
+    value = call.arguments.get(CLAIMED)
+    if not isinstance(value, str):
+        return call
+    return Action(call.tool, {**call.arguments, CLAIMED: _CLAIM.sub("", value)}, call.thought)
 
 
-def plan_calls(steps: Sequence[Step], answer: str) -> list[Action]:
+def plan_calls(steps: Sequence[Step], answer: str | None) -> list[Action]:
     """The calls of ``steps`` (tool steps of a run that did its task) a plan needs: those that
-    worked, each once and without a claimed result, up to the one whose output holds
-    ``answer``."""
+    worked, each once and without a claimed result; where ``answer`` is what the task was
+    checked by, up to the one whose output gave it (later calls were detours)."""
     calls: list[Action] = []
     for step in steps:
         if not step.observation.ok:
@@ -66,14 +67,21 @@ def plan_calls(steps: Sequence[Step], answer: str) -> list[Action]:
         call = without_claim(step.action)
         if all((call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls):
             calls.append(call)
-        if answer.strip() and answer.strip() in step.observation.text:
+        if answer is not None and holds_answer(step.observation.text, answer):
             break
     return calls
 
 
+def holds_answer(output: str, answer: str) -> bool:
+    """Whether ``answer`` is in ``output`` as a whole (``4`` is not in ``408``)."""
+    given = answer.strip()
+    return bool(given) and re.search(rf"(?<!\w){re.escape(given)}(?!\w)", output) is not None
+
+
 def plan_strategy(task: str, calls: Sequence[Action]) -> str | None:
     """The strategy of a plan of ``calls`` (tool calls, in order) learned on ``task``; ``None``
-    when a call holds a number the task does not (it cannot be replayed) or there are none."""
+    when there are none, or a call holds a number the task does not (it cannot be replayed)
+    or one the task gives twice (which of them it is cannot be told)."""
     if not calls:
         return None
     numbers = task_numbers(task)
@@ -90,7 +98,7 @@ def plan_strategy(task: str, calls: Sequence[Action]) -> str | None:
 
 
 @dataclass(frozen=True)
-class Plan:
+class LearnedPlan:
     """The calls of a plan (with placeholders), and the heuristic it was read from."""
 
     heuristic: Heuristic
@@ -102,12 +110,15 @@ class Plan:
         """What the plan does next on ``task`` after ``done`` (the turn's exchanges so far):
         its next call with the task's numbers, or, once all of them are done, finishing with
         the last call's result when its tool is one of ``answering`` (whose output is an
-        answer as it stands, as the calculator's is); ``None`` when the plan does not fit the
-        task (too few numbers), the turn went another way (a call that differs, or that
-        failed), or what is left is the model's to say."""
+        answer as it stands, as the calculator's is). ``None`` when the plan does not fit the
+        task (not as many numbers as the task it was learned on, or words in its calls that
+        the task does not hold: another file's name), the turn went another way (a call that
+        differs, or that failed), or what is left is the model's to say."""
         numbers = task_numbers(task)
+        if len(numbers) != self.heuristic.pattern.count("#"):
+            return None
         for index, call in enumerate(self.calls):
-            concrete = _filled(call, numbers)
+            concrete = _filled(call, numbers, _words(task))
             if concrete is None:
                 return None
             if index == len(done):
@@ -124,7 +135,7 @@ class Plan:
         return Action(FINISH, {"answer": answer}, PLAN_THOUGHT) if answer else None
 
 
-def read_plan(heuristic: Heuristic) -> Plan | None:
+def read_plan(heuristic: Heuristic) -> LearnedPlan | None:
     """The plan ``heuristic`` holds, if it is one (a procedural lesson of JSON calls)."""
     if heuristic.tier != Tier.PROCEDURAL or not heuristic.strategy.startswith(PREFIX):
         return None
@@ -141,7 +152,7 @@ def read_plan(heuristic: Heuristic) -> Plan | None:
             return None
         tool = value.pop("tool")
         calls.append(Action(tool, value, PLAN_THOUGHT))
-    return Plan(heuristic, tuple(calls))
+    return LearnedPlan(heuristic, tuple(calls))
 
 
 def _is_call(value: Any) -> bool:
@@ -155,31 +166,37 @@ def _is_call(value: Any) -> bool:
 
 def _placeholders(value: Any, numbers: Sequence[str]) -> str | None:
     """``value`` with each number written as the placeholder of the task's number it is;
-    ``None`` if it is not text or holds a number the task does not."""
+    ``None`` if it is not text or holds a number the task does not hold exactly once."""
     if not isinstance(value, str):
         return None
-    missing = False
+    unplaced = False
 
     def place(found: re.Match[str]) -> str:
-        nonlocal missing
+        nonlocal unplaced
         number = found.group().replace(",", "")
-        if number not in numbers:
-            missing = True
+        if numbers.count(number) != 1:
+            unplaced = True
             return number
         return f"#{numbers.index(number) + 1}"
 
-    placed = _NUMBER.sub(place, value)
-    return None if missing else placed
+    placed = NUMBER.sub(place, value)
+    return None if unplaced else placed
 
 
-def _filled(call: Action, numbers: Sequence[str]) -> Action | None:
-    """``call`` with its placeholders replaced by ``numbers``; ``None`` if it needs more."""
+def _filled(call: Action, numbers: Sequence[str], words: set[str]) -> Action | None:
+    """``call`` with its placeholders replaced by ``numbers``; ``None`` if it needs more, or
+    holds a word that is not among ``words`` (the task's)."""
     arguments: dict[str, str] = {}
     for key, value in call.arguments.items():
-        needed = [int(index) for index in _PLACEHOLDER.findall(str(value))]
+        text = str(value)
+        needed = [int(index) for index in _PLACEHOLDER.findall(text)]
         if any(index < 1 or index > len(numbers) for index in needed):
             return None
-        arguments[key] = _PLACEHOLDER.sub(
-            lambda found: numbers[int(found.group(1)) - 1], str(value)
-        )
+        if not _words(text) <= words:
+            return None
+        arguments[key] = _PLACEHOLDER.sub(lambda found: numbers[int(found.group(1)) - 1], text)
     return Action(call.tool, arguments, PLAN_THOUGHT)
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in _LETTERS.findall(text)}

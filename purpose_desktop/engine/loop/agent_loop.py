@@ -346,15 +346,22 @@ class AgentLoop:
                 ),
             )
         )
-        used = [h.id for h in heuristics if h.id is not None]
+        planned = _planned(turn, heuristics)
+        # A plan counts as used where it is followed: shown on a task it does not fit, how
+        # that run went says nothing of it.
+        used = [
+            h.id
+            for h in heuristics
+            if h.id is not None
+            and (plans.read_plan(h) is None or (planned is not None and planned[1] == h.id))
+        ]
         answered = answered_by_calculator(turn.task, turn.exchanges[-1] if turn.exchanges else None)
         if answered is not None and self._refusal(turn, answered, used) is None:
             turn.proposed(step, answered, "rule", attempts=0)
             return answered, tuple(used)
-        planned = _planned(turn, heuristics)
-        if planned is not None and self._refusal(turn, planned, used) is None:
-            turn.proposed(step, planned, "plan", attempts=0)
-            return planned, tuple(used)
+        if planned is not None and self._refusal(turn, planned[0], used) is None:
+            turn.proposed(step, planned[0], "plan", attempts=0)
+            return planned[0], tuple(used)
         offered = Choices(
             select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True, turn.teammates
         )
@@ -697,20 +704,24 @@ class AgentLoop:
         return phi, person_evidence(decision.reason)
 
 
-ANSWERING_TOOLS = frozenset({CALCULATOR.name, DELEGATE})
+ANSWERING_TOOLS = frozenset({CALCULATOR.name})
 """The tools whose output is an answer as it stands: a plan ending in one finishes with it."""
 
 
-def _planned(turn: _Turn, heuristics: Sequence[Heuristic]) -> Action | None:
+def _planned(turn: _Turn, heuristics: Sequence[Heuristic]) -> tuple[Action, int] | None:
     """The next action of the best trusted plan among ``heuristics`` (shown for a task of this
-    kind) that fits the turn so far, if any (see :mod:`~purpose_desktop.engine.learning.plans`)."""
+    kind) that fits the turn so far and calls only the agent's own tools, with the plan's
+    heuristic id (see :mod:`~purpose_desktop.engine.learning.plans`)."""
+    own = {tool.name for tool in turn.tools}
     for heuristic in heuristics:
         plan = plans.read_plan(heuristic)
-        if plan is None or heuristic.q_value < plans.TRUSTED:
+        if plan is None or heuristic.id is None or heuristic.q_value < plans.TRUSTED:
             continue
+        if any(call.tool not in own for call in plan.calls):
+            continue  # a teammate's plan: this agent cannot follow it
         action = plan.next_action(turn.task, turn.exchanges, ANSWERING_TOOLS)
         if action is not None:
-            return action
+            return action, heuristic.id
     return None
 
 

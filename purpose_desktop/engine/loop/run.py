@@ -44,14 +44,15 @@ from purpose_desktop.models.messages import Usage
 
 log = logging.getLogger(__name__)
 
-OutcomeJudge = Callable[[RunStatus, str], Awaitable[bool]]
-"""Whether a run that ended with this status and answer did its task, as a check that knows
-the task decides (the run's workspace is the checker's to read)."""
+OutcomeJudge = Callable[[RunStatus, str], Awaitable["Verdict"]]
+"""What a check that knows the task says of a run that ended with this status and answer (the
+run's workspace is the checker's to read)."""
 
 if TYPE_CHECKING:
     # The loop's machinery (pydantic specs, jsonschema, the tools) loads with the first run,
     # not with the app: the window shows sooner.
     from purpose_desktop.engine.critic import Critic
+    from purpose_desktop.engine.learning.lessons import Verdict
     from purpose_desktop.engine.loop.tool_source import ToolSource
     from purpose_desktop.engine.review import ApprovalMemory, ReviewGate
     from purpose_desktop.engine.specs import AgentSpec, LoadedTeam
@@ -309,8 +310,8 @@ class TeamRunner:
             if error:
                 events.emit(ErrorRaised(message=error))
             if learn:
-                checked = None if judge is None else await judge(status, answer)
-                await self._learn_or_warn(run, status, answer, checked)
+                verdict = None if judge is None else await judge(status, answer)
+                await self._learn_or_warn(run, status, answer, verdict)
         except UserError as exc:
             status, error = "failed", str(exc)
             events.emit(ErrorRaised(message=error))
@@ -442,17 +443,17 @@ class TeamRunner:
         return decision.agent
 
     async def _learn_or_warn(
-        self, run: RunContext, status: RunStatus, answer: str, checked: bool | None
+        self, run: RunContext, status: RunStatus, answer: str, verdict: Verdict | None
     ) -> None:
         """Learn from the run; a memory that cannot be written (a full disk) costs the lesson,
         not the run's outcome."""
         try:
-            await self._learn(run, status, answer, checked)
+            await self._learn(run, status, answer, verdict)
         except UserError as exc:
             run.events.emit(WarningRaised(message=f"The team could not learn from this run: {exc}"))
 
     async def _learn(
-        self, run: RunContext, status: RunStatus, answer: str, checked: bool | None
+        self, run: RunContext, status: RunStatus, answer: str, verdict: Verdict | None
     ) -> None:
         from purpose_desktop.engine.learning import lessons
 
@@ -464,7 +465,7 @@ class TeamRunner:
             answer,
             tuple(run.steps),
             has_tools=any(agent.tools for agent in run.team.spec.agents),
-            checked=checked,
+            verdict=verdict,
         )
         for heuristic in lessons.distil(result):
             stored = await self.memory.add_heuristic(heuristic)
