@@ -749,27 +749,28 @@ class DatabaseMemoryStore:
 
 # A team's heuristics best first: pinned, then by Q-value, then the oldest.
 _BEST_HEURISTICS = (HEURISTICS.c.pinned.desc(), HEURISTICS.c.q_value.desc(), HEURISTICS.c.id)
-# Learning from a use: q += alpha * (reward - q), one more use (and success).
+
+
+def _towards_reward(table: Table) -> Any:
+    """``q + alpha * (reward - q)`` of ``table``'s rows: learning from a use."""
+    q_value = table.c.q_value
+    return q_value + bindparam("alpha", type_=Float) * (bindparam("reward", type_=Float) - q_value)
+
+
+# Learning from a use: the Q-value moves towards the reward, one more use (and success).
 _LEARN = (
     update(HEURISTICS)
     .where(HEURISTICS.c.id == bindparam("heuristic"))
     .values(
-        q_value=HEURISTICS.c.q_value
-        + bindparam("alpha", type_=Float)
-        * (bindparam("reward", type_=Float) - HEURISTICS.c.q_value),
+        q_value=_towards_reward(HEURISTICS),
         uses=HEURISTICS.c.uses + 1,
         successes=HEURISTICS.c.successes + bindparam("success", type_=Integer),
     )
 )
-
 _LEARN_EXPERIENCE = (
     update(EXPERIENCES)
     .where(EXPERIENCES.c.id == bindparam("experience"))
-    .values(
-        q_value=EXPERIENCES.c.q_value
-        + bindparam("alpha", type_=Float)
-        * (bindparam("reward", type_=Float) - EXPERIENCES.c.q_value)
-    )
+    .values(q_value=_towards_reward(EXPERIENCES))
 )
 
 

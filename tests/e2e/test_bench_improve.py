@@ -22,10 +22,9 @@ from tests.support.cli import purpose_desktop
 from tests.support.scripted_team import act, team_model
 
 
-def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
-    home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Answers 42 to everything: the sum checks out, the product does not.
+def answering_42(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The tiny suite's file and the arithmetic sample team, with a model in the app's place
+    that answers 42 to everything: the sum checks out, the product does not."""
     model = team_model(lambda messages: act("finish", answer="42"), score=6)
     monkeypatch.setattr(
         app.AppParts,
@@ -34,7 +33,13 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
     )
     suite = tmp_path / "tiny.yaml"
     suite.write_text(SUITE, encoding="utf-8")
-    team = example_team_file().with_name("arithmetic.yaml")
+    return suite, example_team_file().with_name("arithmetic.yaml")
+
+
+def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
+    home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite, team = answering_42(tmp_path, monkeypatch)
     code = main(
         [
             "bench",
@@ -100,15 +105,7 @@ def test_improve_prints_the_curve_and_saves_it_for_the_benchmarks_pane(
 def test_held_out_and_repeated_the_table_gives_both_parts_and_the_spread(
     home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = team_model(lambda messages: act("finish", answer="42"), score=6)
-    monkeypatch.setattr(
-        app.AppParts,
-        "models",
-        property(lambda self: ScriptedProvider({"bundled:smollm2-135m": model})),
-    )
-    suite = tmp_path / "tiny.yaml"
-    suite.write_text(SUITE, encoding="utf-8")
-    team = example_team_file().with_name("arithmetic.yaml")
+    suite, team = answering_42(tmp_path, monkeypatch)
     argv = ["bench", "improve", "--suite", str(suite), "--team", str(team), "--iterations", "2"]
     code = main([*argv, "--arm", "learning off", "--holdout", "50%", "--repeats", "2"])
     out, err = capsys.readouterr()
