@@ -126,7 +126,8 @@ def test_runs_list_newest_first_with_interrupted_runs_marked(recorded: Recorded)
 
     runs = as_json("runs", "list", home=recorded.home)
     assert [r["id"] for r in runs] == [recorded.stopped, recorded.fork, recorded.run]
-    assert runs[2]["steps"] == 2 and runs[2]["phi"] == 6.5
+    # The person's 7 for the working does not carry to the final answer's state: the critic's 5.
+    assert runs[2]["steps"] == 2 and runs[2]["phi"] == 5.0
     completed = as_json("runs", "list", "--status", "completed", "--limit", "1", home=recorded.home)
     assert [r["id"] for r in completed] == [recorded.fork]
 
@@ -136,7 +137,7 @@ def test_runs_show_by_a_prefix_of_the_id(recorded: Recorded) -> None:
     assert shown.startswith(f"Run {recorded.run}: completed\n  team T, agent solver\n")
     assert '  1. solver: calculator {"expression": "17*23"}\n     → 391\n     Φ 0 → 7' in shown
     assert "Score overrides:\n  step 1, solver: Φ 7 (the critic said 5): it is right" in shown
-    assert "Totals: 2 step(s), Φ 6.5, " in shown
+    assert "Totals: 2 step(s), Φ 5, " in shown
     assert "Events:" not in shown
 
     with_events = ok("runs", "show", recorded.run[:6], "--events", home=recorded.home)
