@@ -269,7 +269,10 @@ def _improve_parser(bench_commands: argparse._SubParsersAction[argparse.Argument
         "and report the mean and the spread (1)",
     )
     improve.add_argument(
-        "--team", type=Path, required=True, metavar="TEAM_FILE", help="a .yaml or .toml team"
+        "--team",
+        type=Path,
+        metavar="TEAM_FILE",
+        help="a .yaml or .toml team (by default the sample team the suite names)",
     )
     improve.add_argument(
         "--arm",
@@ -853,7 +856,7 @@ def _bench_improve(args: argparse.Namespace) -> int:
     from purpose_desktop.cli_run import print_problems
     from purpose_desktop.config import resources_dir
     from purpose_desktop.engine.evaluation.runner import ALL_ARMS, Arm
-    from purpose_desktop.engine.evaluation.suites import find_suite
+    from purpose_desktop.engine.evaluation.suites import find_suite, suite_team
     from purpose_desktop.services.benchmarks import (
         BenchmarkDone,
         BenchmarkRequest,
@@ -866,6 +869,7 @@ def _bench_improve(args: argparse.Namespace) -> int:
     paths = parts.paths
     builtin_suites = resources_dir() / "suites"
     suite = find_suite(args.suite, builtin_suites, paths.suites_dir)
+    team = args.team or suite_team(suite, resources_dir() / "teams")
     arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
     setup = BenchmarkSetup(
         models=lambda: parts.models,
@@ -878,7 +882,7 @@ def _bench_improve(args: argparse.Namespace) -> int:
     # Into the database the app lists, as well as the file.
     benchmarks = BenchmarkService(paths.benchmarks_dir, parts.services.store, setup)
     request = BenchmarkRequest(
-        suite, args.team, args.iterations, arms, holdout=args.holdout, repeats=args.repeats
+        suite, team, args.iterations, arms, holdout=args.holdout, repeats=args.repeats
     )
 
     async def go() -> BenchmarkDone:

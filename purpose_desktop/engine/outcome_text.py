@@ -3,7 +3,11 @@ did not finish well, why and what to do next.
 
 :class:`OutcomeReader` follows a run's events (live or replayed) and writes the report when
 the run finishes, from what :class:`~purpose_desktop.engine.events.RunFinished` and the events
-before it carry: the last error, and any model that could not be had.
+before it carry: the last error, any model that could not be had, and the last score.
+
+A run that completed is not always right: a small model finishes with answers nothing backs.
+When the final score is under :data:`DOUBTFUL_PHI` the report says so (``doubtful``), with the
+critic's reason, so that a green "Completed" is never the only word on a doubtful answer.
 """
 
 from __future__ import annotations
@@ -25,11 +29,21 @@ _MODEL = re.compile(r"^The model (?P<model>.+?) gave ")
 
 _RESUME_ADVICE = "Resume it from the Runs list to go on after its last finished step."
 
+#: A completed run whose final Φ is under this is reported as doubtful: the critic (or the
+#: person) judged it less than half done. An answer that no observation backs is capped at
+#: 5 by the critic, and usually scored lower.
+DOUBTFUL_PHI = 5.0
+_DOUBT_ADVICE = (
+    "Check the answer before you rely on it. To correct scores like this one, set the agent's "
+    "review to “always” in the Team pane: you then score each step, and the team learns from "
+    "your scores."
+)
+
 
 @dataclass(frozen=True)
 class OutcomeReport:
     """What a run came to. ``reason`` says why it did not complete and ``advice`` what to try
-    next; both are empty for a run that completed."""
+    next; for a run that completed both are empty, unless its answer is :attr:`doubtful`."""
 
     status: ev.RunStatus
     answer: str
@@ -37,6 +51,8 @@ class OutcomeReport:
     """Steps, final Φ, tokens and time, as one line ("4 steps · Φ 7 · 152 tokens in 3.2 s")."""
     reason: str = ""
     advice: str = ""
+    doubtful: bool = False
+    """The run completed with an answer its final score doubts (``reason`` says why)."""
 
     @property
     def headline(self) -> str:
@@ -55,12 +71,15 @@ class OutcomeReader:
     def __init__(self) -> None:
         self._error = ""
         self._unavailable: tuple[str, str] | None = None  # (model, why)
+        self._last_score: ev.Scored | ev.ScoreOverridden | None = None
 
     def read(self, event: ev.Event) -> OutcomeReport | None:
         """Take in ``event``; the run's report if it is the one that ends the run."""
         match event:
             case ev.RunStarted() | ev.RunResumed() | ev.RunForked():
-                self._error, self._unavailable = "", None
+                self._error, self._unavailable, self._last_score = "", None, None
+            case ev.Scored() | ev.ScoreOverridden():
+                self._last_score = event
             case ev.ErrorRaised(message=message):
                 self._error = message
             case ev.ModelStatusChanged(state="unavailable", model=model, detail=detail):
@@ -72,6 +91,11 @@ class OutcomeReader:
     def _report(self, finished: ev.RunFinished) -> OutcomeReport:
         details = _details(finished)
         if finished.status == "completed":
+            if finished.steps and finished.phi < DOUBTFUL_PHI:
+                reason = _doubt(finished.phi, self._last_score)
+                return OutcomeReport(
+                    "completed", finished.answer, details, reason, _DOUBT_ADVICE, doubtful=True
+                )
             return OutcomeReport("completed", finished.answer, details)
         if finished.status == "cancelled":
             return OutcomeReport(
@@ -126,6 +150,15 @@ def explain_failure(error: str, unavailable: tuple[str, str] | None = None) -> t
         "The run stopped without saying why.",
         "The timeline shows the last thing that happened before it stopped.",
     )
+
+
+def _doubt(phi: float, last: ev.Scored | ev.ScoreOverridden | None) -> str:
+    """Why an answer scored ``phi`` is in doubt, from the last score of the run (``last``)."""
+    if isinstance(last, ev.ScoreOverridden) and last.phi == phi:
+        return f"You scored the answer Φ {phi:g} of 10, so it may be wrong."
+    flag = last.flag if isinstance(last, ev.Scored) and last.phi == phi else ""
+    why = f" ({flag})" if flag else ""
+    return f"The critic scored the answer Φ {phi:g} of 10{why}, so it may be wrong."
 
 
 def _details(finished: ev.RunFinished) -> str:

@@ -46,7 +46,7 @@ _POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 _STYLE = """
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --panel: #f6f7f9;
-  --accent: #2f6fde; --ok: #1f8a4c; --bad: #c0392b; }
+  --accent: #2f6fde; --ok: #1f8a4c; --bad: #c0392b; --doubt: #b7791f; }
 @media (prefers-color-scheme: dark) {
   :root { --muted: #9ca3af; --line: #3f4652; --panel: #1f2329; --accent: #6ea0ff; } }
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
@@ -61,6 +61,7 @@ dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .panel > h2:first-child { margin-top: 0; }
 .status-completed { border-left: 5px solid var(--ok); }
 .status-failed, .status-cancelled, .status-interrupted { border-left: 5px solid var(--bad); }
+.status-doubtful { border-left: 5px solid var(--doubt); }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; max-height: 28em;
   overflow: auto; font: 13px/1.4 ui-monospace, "Cascadia Mono", Menlo, monospace; }
 ol.steps { list-style: none; padding: 0; margin: 0; }
@@ -188,7 +189,8 @@ def _outcome(data: RunReportData) -> str:
     run, outcome = data.summary, data.outcome
     status = run.status
     headline = outcome.headline if outcome is not None else status.capitalize()
-    lines = [f'<section id="outcome" class="panel status-{escape(status)}">']
+    shown = "doubtful" if outcome is not None and outcome.doubtful else status
+    lines = [f'<section id="outcome" class="panel status-{escape(shown)}">']
     lines.append(f"<h2>Outcome: {escape(headline)}</h2>")
     if outcome is not None:
         lines.append(f'<p class="muted">{escape(outcome.details)}</p>')

@@ -136,6 +136,27 @@ def test_held_out_and_repeated_the_table_gives_both_parts_and_the_spread(
     assert len(list_results(home.benchmarks_dir)) == 1
 
 
+def test_without_a_team_the_suite_names_the_sample_team_it_is_meant_for(
+    home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite, _team = answering_42(tmp_path, monkeypatch)
+    argv = ["bench", "improve", "--iterations", "1", "--arm", "learning off", "--json"]
+    # A suite that names no team asks for one, before anything runs.
+    code = main([*argv, "--suite", str(suite)])
+    assert code == 2
+    assert "The suite 'tiny' names no team to run it: choose one." in capsys.readouterr().err
+    assert list_results(home.benchmarks_dir) == []
+    # One that names a sample team runs it; one whose team is not among the samples says so.
+    suite.write_text(SUITE.replace("name: tiny\n", "name: tiny\nteam: calculator.yaml\n"))
+    code = main([*argv, "--suite", str(suite)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["team"] == "Calculator"
+    suite.write_text(SUITE.replace("name: tiny\n", "name: tiny\nteam: gone.yaml\n"))
+    assert main([*argv, "--suite", str(suite)]) == 2
+    assert "meant for the sample team gone.yaml, which is not in " in capsys.readouterr().err
+
+
 def test_an_unknown_suite_is_named_with_the_known_ones(tmp_path: Path) -> None:
     team = example_team_file().with_name("arithmetic.yaml")
     result = purpose_desktop(

@@ -15,6 +15,7 @@ from purpose_desktop.engine.evaluation.suites import (
     list_suites,
     load_suite,
     read_suites,
+    suite_team,
 )
 
 BUILTIN = resources_dir() / "suites"
@@ -53,6 +54,16 @@ def test_builtin_suites_have_at_least_thirty_tasks_of_every_kind() -> None:
         if value is not None
     }
     assert checks == {"answer_contains", "answer_equals", "file_contains", "file_equals"}
+    # Each names the sample team it is meant for, and that team is there.
+    teams = {
+        entry.suite.name: suite_team(entry.suite, BUILTIN.parent / "teams") for entry in entries
+    }
+    assert {name: path.name for name, path in teams.items()} == {
+        "arithmetic": "calculator.yaml",
+        "files": "files.yaml",
+        "multistep": "files.yaml",
+        "text": "example.yaml",
+    }
 
 
 def test_every_builtin_task_belongs_to_a_family_of_at_least_three() -> None:
@@ -128,6 +139,10 @@ def test_a_good_file_loads_and_a_users_suite_is_listed_and_found(tmp_path: Path)
         ),
         (("id: shout", "id: sum"), r"the suite: task id 'sum' is used twice"),
         (("name: mine", "name: [mine"), r"line 2, column 12: not valid YAML"),
+        (
+            ("name: mine", "name: mine\nteam: ../teams/x.yaml"),
+            r"team: '../teams/x.yaml' is not the file name of a sample team",
+        ),
     ],
 )
 def test_a_bad_file_is_named_with_its_task_and_field(

@@ -4,6 +4,7 @@ the report keeps up with the loop's messages."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
@@ -36,6 +37,49 @@ def test_a_completed_run_reports_its_answer_and_how_it_got_there(tmp_path: Path)
     assert (report.status, report.headline, report.answer) == ("completed", "Completed", "391")
     assert report.details.startswith("2 steps · Φ 7 · ") and report.details.endswith(" s")
     assert (report.reason, report.advice) == ("", "")
+
+
+def test_an_answer_nothing_backs_is_reported_as_doubtful_with_the_critics_reason(
+    tmp_path: Path,
+) -> None:
+    # Finishing at once: the critic (asked for 9) finds no observation behind "412".
+    model = team_model([act("finish", answer="412")], score=9)
+    report = report_of(tmp_path, {"m": model}, one_agent_team(tmp_path))
+    assert (report.status, report.headline, report.answer) == ("completed", "Completed", "412")
+    assert report.doubtful and report.details.startswith("1 step · Φ 1 · ")
+    assert report.reason == (
+        "The critic scored the answer Φ 1 of 10 (no evidence from observations; the answer is "
+        "not backed by any observation), so it may be wrong."
+    )
+    assert report.advice.startswith("Check the answer before you rely on it.")
+
+
+def test_a_person_who_scored_the_answer_low_is_named_as_the_doubter() -> None:
+    reader = OutcomeReader()
+    reader.read(ev.RunStarted(run_id="r", seq=1, timestamp=0.0, team="T", task="t"))
+    reader.read(
+        ev.ScoreOverridden(
+            run_id="r", seq=2, timestamp=0.0, agent="a", step=1, critic_phi=8, phi=2, reason=""
+        )
+    )
+    finished = ev.RunFinished(
+        run_id="r",
+        seq=3,
+        timestamp=0.0,
+        status="completed",
+        answer="7",
+        prompt_tokens=1,
+        completion_tokens=1,
+        seconds=1.0,
+        steps=1,
+        phi=2.0,
+    )
+    report = reader.read(finished)
+    assert report is not None and report.doubtful
+    assert report.reason == "You scored the answer Φ 2 of 10, so it may be wrong."
+    # At half or more the answer is not doubted.
+    report = OutcomeReader().read(replace(finished, phi=5.0))
+    assert report is not None and not report.doubtful and report.reason == ""
 
 
 def test_a_run_out_of_steps_says_to_raise_the_step_limit(tmp_path: Path) -> None:

@@ -234,6 +234,22 @@ def test_a_run_that_failed_before_any_step_says_why(store: Store, tmp_path: Path
     assert "no-such-model" in page.one("section", id="notes").text
 
 
+def test_a_completed_answer_nothing_backs_is_marked_doubtful(store: Store, tmp_path: Path) -> None:
+    team = one_agent_team(tmp_path)
+    done = record(
+        store, tmp_path, [act("finish", answer="412")], lambda runner: runner.run(team, TASK, ())
+    )
+    assert done.status == "completed"
+
+    page, _html = saved_page(store, tmp_path, done.run_id)
+
+    outcome = page.one("section", id="outcome")
+    assert "status-doubtful" in outcome.attrs["class"].split()
+    assert "Outcome: Completed" in outcome.text
+    assert "The critic scored the answer Φ 1 of 10" in outcome.text
+    assert "Check the answer before you rely on it." in outcome.text
+
+
 def test_a_cancelled_run_shows_the_steps_it_took(store: Store, tmp_path: Path) -> None:
     run_id = record_cancelled_run(store, tmp_path)
 

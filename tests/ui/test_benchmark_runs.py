@@ -465,7 +465,15 @@ def test_the_windows_pane_offers_the_home_folders_suites_and_teams(
         form = await filled_form(pane, qtbot)
         assert form.suite_box.itemText(4) == "tiny (yours) · 2 tasks"
         assert form.team_box.itemText(0) == "mine.yaml"
+        # The first suite chose the sample team it is meant for; a suite that names none
+        # leaves the team chosen as it is.
+        assert form.suite_box.currentIndex() == 0 and form.suites[0].team == "calculator.yaml"
+        assert form.team_box.currentText() == "calculator.yaml (sample)"
+        form.team_box.setCurrentIndex(0)
+        form.suite_box.setCurrentIndex(4)
         assert form.team_file() == home.teams_dir / "mine.yaml"
+        form.suite_box.setCurrentIndex(1)  # files
+        assert form.team_box.currentText() == "files.yaml (sample)"
         form.close()
         await window.stop_background_work()
         await services.aclose()

@@ -11,6 +11,7 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.loop.run import RunStatus
 from purpose_desktop.ui.qt import QtWidgets
 from purpose_desktop.ui.run.outcome import ANSWER_LINES, NOT_SAVED_ADVICE, RunOutcome
+from purpose_desktop.ui.theme import meaning_colour
 from pytestqt.qtbot import QtBot
 
 Screenshot = Callable[[Any, str], Path]
@@ -31,9 +32,13 @@ def outcome(qtbot: QtBot) -> Iterator[RunOutcome]:
 
 
 def run_ends(
-    panel: RunOutcome, status: RunStatus, answer: str = "", error: str | None = None
+    panel: RunOutcome,
+    status: RunStatus,
+    answer: str = "",
+    error: str | None = None,
+    phi: float = 9.0,
 ) -> None:
-    """Feed ``panel`` a run that starts and ends with ``status`` (after ``error``)."""
+    """Feed ``panel`` a run that starts and ends with ``status`` (after ``error``) at ``phi``."""
     panel.clear()
     panel.add_event(ev.RunStarted(run_id="r", seq=1, timestamp=0.0, team="T", task="t"))
     if error is not None:
@@ -49,7 +54,7 @@ def run_ends(
             completion_tokens=300,
             seconds=4.0,
             steps=1,
-            phi=9.0,
+            phi=phi,
         )
     )
 
@@ -141,3 +146,25 @@ def test_a_run_that_was_not_saved_says_so_and_keeps_its_answer(
     assert outcome.advice_text() == NOT_SAVED_ADVICE
     assert outcome.reason_label.isVisible() and outcome.copy_button.isEnabled()
     screenshot(outcome.window(), "run-outcome-not-saved")
+
+
+def test_a_completed_answer_the_critic_doubts_is_shown_in_the_warning_colour(
+    outcome: RunOutcome, qtbot: QtBot, screenshot: Screenshot
+) -> None:
+    run_ends(outcome, "completed", "391")
+    assert meaning_colour("success", outcome.palette()).name() in outcome.status_label.text()
+    assert not outcome.reason_label.isVisible()
+    run_ends(outcome, "completed", "412", phi=1.0)
+    assert outcome.status_text() == "Completed" and outcome.answer_text() == "412"
+    assert meaning_colour("warning", outcome.palette()).name() in outcome.status_label.text()
+    assert outcome.reason_text() == "The critic scored the answer Φ 1 of 10, so it may be wrong."
+    assert outcome.advice_text().startswith("Check the answer before you rely on it.")
+    assert outcome.reason_label.isVisible() and outcome.advice_label.isVisible()
+    # Noting that the run was not saved keeps the doubt.
+    outcome.note_not_saved("database or disk is full")
+    assert meaning_colour("warning", outcome.palette()).name() in outcome.status_label.text()
+    assert outcome.advice_text().startswith(NOT_SAVED_ADVICE)
+    assert outcome.advice_text().endswith("the team learns from your scores.")
+    qtbot.wait(20)  # the window lays itself out again
+    assert outcome.advice_label.geometry().bottom() < outcome.height()
+    screenshot(outcome.window(), "run-outcome-doubtful")

@@ -17,12 +17,15 @@ A check is exactly one of ``answer_contains``, ``answer_equals`` (the final answ
 ``file_contains`` and ``file_equals`` (a file of the run's workspace). ``setup_files`` are
 written into the workspace before the run. ``family`` (optional) names the kind of task: tasks
 that differ only in their numbers and words share one, so that what is learned on some of them
-can be measured on the others. Built-in suites ship in ``resources/suites``; a
-person adds their own as files in the home folder's ``suites`` folder.
+can be measured on the others. ``team`` (optional) names the sample team the suite is meant
+for, by its file name in ``resources/teams``: the benchmark runs it when no team is given.
+Built-in suites ship in ``resources/suites``; a person adds their own as files in the home
+folder's ``suites`` folder.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -101,7 +104,18 @@ class Suite(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
+    team: str | None = None
+    """The file name of the sample team the suite is meant for (in ``resources/teams``)."""
     tasks: tuple[SuiteTask, ...] = Field(min_length=1)
+
+    @field_validator("team")
+    @classmethod
+    def _a_team_file_name(cls, team: str | None) -> str | None:
+        if team is not None and not re.fullmatch(r"[\w.-]+\.(yaml|yml|toml)", team):
+            raise ValueError(
+                f"{team!r} is not the file name of a sample team (such as calculator.yaml)"
+            )
+        return team
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Suite:
@@ -211,6 +225,20 @@ def find_suite(name_or_path: str, builtin_dir: Path, user_dir: Path) -> Suite:
             return entry.suite
     known = ", ".join(entry.suite.name for entry in entries) or "none"
     raise SuiteFileError(f"No suite called {name_or_path!r}. The suites are: {known}.")
+
+
+def suite_team(suite: Suite, sample_teams: Path) -> Path:
+    """The sample team file ``suite`` is meant for, in the folder ``sample_teams``;
+    :class:`SuiteFileError` when it names none or names one that is not there."""
+    if suite.team is None:
+        raise SuiteFileError(f"The suite {suite.name!r} names no team to run it: choose one.")
+    path = sample_teams / suite.team
+    if not path.is_file():
+        raise SuiteFileError(
+            f"The suite {suite.name!r} is meant for the sample team {suite.team}, which is not "
+            f"in {sample_teams}: choose a team."
+        )
+    return path
 
 
 def _describe(exc: ValidationError, data: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""The form that sets up a benchmark run: a suite, a team file, how many iterations, which
-arms, the share of the suite held out for testing, and how many times the whole is repeated.
+"""The form that sets up a benchmark run: a suite, a team file, how many iterations, the share
+of the suite held out for testing, how many times the whole is repeated, and which arms.
+Choosing a suite chooses the sample team it is meant for, if it names one.
 
 It is not modal and never blocks the event loop: it opens at once, fills its lists when
 :meth:`BenchmarkForm.show_choices` hands it what was read on a worker thread, and Run hands
@@ -43,7 +44,7 @@ ARM_TIPS = {
 
 
 class BenchmarkForm(QtWidgets.QDialog):
-    """Suite, team, iterations, arms, held-out share and repeats of a benchmark. Enter runs
+    """Suite, team, iterations, held-out share, repeats and arms of a benchmark. Enter runs
     it, Esc closes the form."""
 
     submitted = Signal(object)
@@ -55,6 +56,7 @@ class BenchmarkForm(QtWidgets.QDialog):
         self.setWindowTitle("Run benchmark")
         self.setMinimumWidth(560)
         self.suites: list[Suite] = []
+        self._sample_teams: dict[str, int] = {}  # a sample team's file name → its index
         self.file_dialog: QtWidgets.QFileDialog | None = None
         self.intro = QtWidgets.QLabel(
             "Runs every task of a suite several times under each arm, each arm learning in a "
@@ -105,6 +107,7 @@ class BenchmarkForm(QtWidgets.QDialog):
         self.run_button.setDefault(True)
         self.close_button = QtWidgets.QPushButton("Close")
         self._lay_out()
+        self.suite_box.currentIndexChanged.connect(self._suggest_team)
         for combo in (self.suite_box, self.team_box):
             combo.currentIndexChanged.connect(lambda _i: self._update())
         for spin in (self.iterations, self.holdout, self.repeats):
@@ -132,9 +135,9 @@ class BenchmarkForm(QtWidgets.QDialog):
         team_label.setBuddy(self.team_box)  # a row of two widgets gets no buddy by itself
         form.addRow(team_label, team_row)
         form.addRow("&Iterations", self.iterations)
-        form.addRow("Arms", arms)
         form.addRow("&Held out", self.holdout)
         form.addRow("&Repeats", self.repeats)
+        form.addRow("Arms", arms)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
@@ -169,15 +172,27 @@ class BenchmarkForm(QtWidgets.QDialog):
             self._add_team(team)
         self.team_box.setCurrentIndex(0 if choices.teams else -1)
         self.suite_box.setCurrentIndex(0 if self.suites else -1)
+        # The first suite was current before the teams were there to suggest from.
+        self._suggest_team(self.suite_box.currentIndex())
         self._update()
 
     def _add_team(self, team: TeamChoice) -> None:
+        if team.sample:
+            self._sample_teams[team.path.name] = self.team_box.count()
         self.team_box.addItem(
             f"{team.path.name}{' (sample)' if team.sample else ''}", str(team.path)
         )
         self.team_box.setItemData(
             self.team_box.count() - 1, str(team.path), QtCore.Qt.ItemDataRole.ToolTipRole
         )
+
+    def _suggest_team(self, index: int) -> None:
+        """Choose the sample team the suite at ``index`` is meant for, if it names one."""
+        if not 0 <= index < len(self.suites):
+            return
+        team = self.suites[index].team
+        if team is not None and team in self._sample_teams:
+            self.team_box.setCurrentIndex(self._sample_teams[team])
 
     def choose_team_file(self) -> QtWidgets.QFileDialog:
         """Ask for a team file, without blocking the event loop."""

@@ -34,7 +34,8 @@ NOT_SAVED_ADVICE = (
 
 class RunOutcome(QtWidgets.QFrame):
     """Hidden until a run ends; then its status, its answer if it gave one (:attr:`answer_view`,
-    with :attr:`copy_button`) and, unless it completed, why and what to do next.
+    with :attr:`copy_button`) and, unless it completed with an answer its score does not
+    doubt, why and what to do next.
 
     Fed every event of the run shown (:meth:`add_event`), live or replayed; :meth:`clear`
     forgets it when another run is shown. :attr:`copy_action` copies the answer with
@@ -137,7 +138,8 @@ class RunOutcome(QtWidgets.QFrame):
     def show_report(self, report: OutcomeReport) -> None:
         """Show ``report`` as the outcome of the run shown."""
         self.report = report
-        colour = meaning_colour(_MEANINGS[report.status], self.palette()).name()
+        meaning = "warning" if report.doubtful else _MEANINGS[report.status]
+        colour = meaning_colour(meaning, self.palette()).name()
         self.status_label.setText(
             f"<b style='color: {colour}'>{html.escape(report.headline, quote=False)}</b>"
         )
@@ -168,7 +170,13 @@ class RunOutcome(QtWidgets.QFrame):
                 reason=" ".join(
                     filter(None, (self.report.reason, f"The run was not saved: {problem}"))
                 ),
-                advice=self.report.advice or NOT_SAVED_ADVICE,
+                # A failure's advice says what to do about it; a doubtful answer's is worth
+                # keeping too, after how to keep the answer.
+                advice=(
+                    f"{NOT_SAVED_ADVICE} {self.report.advice}"
+                    if self.report.doubtful
+                    else self.report.advice or NOT_SAVED_ADVICE
+                ),
             )
         )
 
