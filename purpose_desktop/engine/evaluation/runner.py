@@ -37,7 +37,7 @@ from pathlib import Path
 from statistics import fmean
 
 from purpose_desktop.engine.evaluation.ablation import Recall
-from purpose_desktop.engine.evaluation.checks import check_outcome
+from purpose_desktop.engine.evaluation.checks import CheckResult, check_outcome
 from purpose_desktop.engine.evaluation.split import MAX_HOLDOUT, Split, split_tasks
 from purpose_desktop.engine.evaluation.suites import Check, Suite, SuiteTask
 from purpose_desktop.engine.events import RunStatus
@@ -291,10 +291,16 @@ async def _run_task(
     overriding = arm.overrides and iteration == 1 and learns
     review: ReviewGate = OutcomeReview(task.check, workspace) if overriding else AutoApprove()
 
+    async def check(status: RunStatus, answer: str) -> CheckResult:
+        # Only a completed run has given an answer; a failed one may still have written files.
+        given = answer if status == "completed" else None
+        return await asyncio.to_thread(check_outcome, task.check, given, workspace)
+
+    checked: dict[tuple[RunStatus, str], CheckResult] = {}
+
     async def judge(status: RunStatus, answer: str) -> lessons.Verdict:
         # The suite knows the outcome: learning takes it over the critic's Φ.
-        given = answer if status == "completed" else None
-        result = await asyncio.to_thread(check_outcome, task.check, given, workspace)
+        result = checked[status, answer] = await check(status, answer)
         return lessons.Verdict(result.passed, answer_checked=task.check.judges_answer)
 
     outcome = await runner.run(
@@ -306,9 +312,9 @@ async def _run_task(
         run_id=run_id,
         judge=judge if learns else None,
     )
-    # Only a completed run has given an answer; a failed one may still have written files.
-    answer = outcome.answer if outcome.status == "completed" else None
-    result = check_outcome(task.check, answer, workspace)
+    # A run that learned was checked as it ended, before it learned from the outcome.
+    ended = (outcome.status, outcome.answer)
+    result = checked[ended] if ended in checked else await check(*ended)
     reward = lessons.RunResult(
         team.spec.name, run_id, task.task, outcome.status, outcome.answer, outcome.steps
     ).reward
