@@ -20,6 +20,7 @@ from purpose_desktop.ui.models.controller import ModelsController
 from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
+from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
 from purpose_desktop.ui.theme import ACTUAL_TEXT_SIZE, apply_text_size, text_size_step
@@ -51,6 +52,8 @@ class MainWindow(QtWidgets.QMainWindow):
     """Emitted once the window has closed, so the application can shut down."""
     prices_saved = Signal(object)
     """The :class:`PriceTable` saved in the Costs pane, which runs charge from now on."""
+    settings_dialog: SettingsDialog | None = None
+    """File ▸ Settings…'s dialog, once it has been opened."""
 
     def __init__(
         self,
@@ -327,6 +330,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "&Duplicate team", "", self.team_pane.duplicate
         )
         self.delete_team_action = self._team_action("De&lete team…", "", self.team_pane.delete)
+        self.settings_action = self._action("Se&ttings…", "Ctrl+,", self.open_settings)
         self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
         self._build_menus()
         self._build_toolbar()
@@ -354,6 +358,8 @@ class MainWindow(QtWidgets.QMainWindow):
         ):
             file_menu.addAction(action)
         self.exchange_actions.add_to(file_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
@@ -565,6 +571,22 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.models_tab.is_made:
                 self._show_catalog(self.models_pane)
                 self.models_pane.refresh_button.setEnabled(True)
+
+    def open_settings(self) -> SettingsDialog:
+        """File ▸ Settings…: the dialog, opened without blocking the event loop."""
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return self.settings_dialog
+        dialog = SettingsDialog(self._settings, self)
+        dialog.changed.connect(self._settings_changed)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _settings_changed(self, changes: dict[str, Any]) -> None:
+        self.change_settings(**changes)
+        self.statusBar().showMessage(f"Settings saved. {RESTART_NOTE}", 10000)
 
     def change_settings(self, **changes: Any) -> None:
         """Change some settings and save them in the background."""

@@ -4,9 +4,9 @@ one, its API key, which goes to the system keyring and nowhere else."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from urllib.parse import urlsplit
 
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
+from purpose_desktop.ui.widgets.addresses import address_problem
 from purpose_desktop.ui.widgets.field_marks import FORM_STYLE, FieldMark, add_row
 
 
@@ -21,14 +21,7 @@ def server_name_problem(name: str, taken: Collection[str]) -> str | None:
 
 
 def server_url_problem(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - reading it checks the port
-    except ValueError:
-        return "This is not a valid address."
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "The address starts with http:// or https://, like http://127.0.0.1:8000/v1"
-    return None
+    return address_problem(url, "http://127.0.0.1:8000/v1")
 
 
 class ServerDialog(QtWidgets.QDialog):

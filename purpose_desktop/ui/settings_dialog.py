@@ -1,0 +1,177 @@
+"""File ▸ Settings…: the preferences kept in the home folder's ``settings.json`` that are not
+set elsewhere in the window (the text size is in the View menu; the Ollama address, other
+servers and the memory budget for models in the Models pane, where they apply at once).
+
+The models, the database and tracing are set up when the app starts, so a change takes effect
+at the next start; the dialog says so, and the window keeps the new values until then. It is
+opened with ``open()`` and never blocks the event loop; Save reports what changed through
+:attr:`SettingsDialog.changed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from purpose_desktop.config import SETTING_RANGES, Settings, check_store_url
+from purpose_desktop.errors import UserError
+from purpose_desktop.ui.qt import QtWidgets, Signal
+from purpose_desktop.ui.widgets.addresses import address_problem
+from purpose_desktop.ui.widgets.field_marks import FORM_STYLE, FieldMark, add_row
+
+RESTART_NOTE = (
+    "Changes take effect the next time the app starts. The Ollama address, other servers and "
+    "the memory for models are set in the Models pane; the text size in the View menu."
+)
+
+
+def optional_address_problem(url: str, example: str) -> str | None:
+    """Why ``url`` is not an http(s) address; "" (none given) is fine."""
+    return address_problem(url, example) if url else None
+
+
+def store_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the database ("" is the home folder's, which is fine), or
+    ``None``."""
+    if not url:
+        return None
+    try:
+        check_store_url(url, "The database")
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
+def _spin(key: str, suffix: str = "") -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(*SETTING_RANGES[key])
+    spin.setSuffix(suffix)
+    spin.setGroupSeparatorShown(True)
+    return spin
+
+
+class SettingsDialog(QtWidgets.QDialog):
+    """The settings of ``settings``, to change. Save emits :attr:`changed` with the settings
+    that differ (by :class:`~purpose_desktop.config.Settings` field name) and closes; Cancel
+    and Esc close it with nothing changed."""
+
+    changed = Signal(dict)
+    """The changed settings, as keyword arguments of ``Settings.replace``."""
+
+    def __init__(self, settings: Settings, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.setStyleSheet(FORM_STYLE)
+        self.setMinimumWidth(560)
+        self._settings = settings
+        self.threads = _spin("n_threads")
+        self.context_size = _spin("context_size", " tokens")
+        self.answer_tokens = _spin("max_answer_tokens", " tokens")
+        self.store_url = QtWidgets.QLineEdit()
+        self.store_url.setPlaceholderText("the SQLite file in the home folder")
+        self.tracing = QtWidgets.QCheckBox("&Export every run as OpenTelemetry traces")
+        self.tracing_endpoint = QtWidgets.QLineEdit()
+        self.tracing_endpoint.setPlaceholderText("http://localhost:4318/v1/traces")
+        self.tracing_contents = QtWidgets.QCheckBox(
+            "Include the &contents: tasks, answers, tool arguments and results"
+        )
+        self._marks = {
+            "store_url": FieldMark(
+                self.store_url,
+                "Where runs and memory are kept: sqlite:////PATH/FILE.sqlite3 or "
+                "postgresql://HOST/DATABASE; leave a password out",
+            ),
+            "tracing_endpoint": FieldMark(self.tracing_endpoint, "A collector's OTLP/HTTP URL"),
+        }
+        self.note = QtWidgets.QLabel(RESTART_NOTE)
+        self.note.setProperty("hint", True)
+        self.note.setWordWrap(True)
+        self._buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Save
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        self.save_button = self._buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Save)
+        self._lay_out()
+        self._show(settings)
+        self._buttons.accepted.connect(self.accept)
+        self._buttons.rejected.connect(self.reject)
+        for edit in (self.store_url, self.tracing_endpoint):
+            edit.textChanged.connect(lambda _text: self._check())
+        self.tracing.toggled.connect(lambda _on: self._check())
+        self._check()
+
+    def _lay_out(self) -> None:
+        models = QtWidgets.QFormLayout()
+        models.addRow("&Threads", self.threads)
+        models.addRow("Con&text size", self.context_size)
+        models.addRow("&Answer tokens", self.answer_tokens)
+        storage = QtWidgets.QFormLayout()
+        add_row(storage, "&Database", self._marks["store_url"])
+        tracing = QtWidgets.QFormLayout()
+        tracing.addRow(self.tracing)
+        add_row(tracing, "Collector", self._marks["tracing_endpoint"])
+        tracing.addRow(self.tracing_contents)
+        layout = QtWidgets.QVBoxLayout(self)
+        for title, form in (("Models", models), ("Storage", storage), ("Tracing", tracing)):
+            box = QtWidgets.QGroupBox(title)
+            box.setLayout(form)
+            layout.addWidget(box)
+        layout.addWidget(self.note)
+        layout.addWidget(self._buttons)
+        self.threads.setToolTip("Threads each local model computes with")
+        self.context_size.setToolTip("How many tokens a local model reads at once")
+        self.answer_tokens.setToolTip("The most tokens an agent may write in one step")
+
+    def _show(self, settings: Settings) -> None:
+        self.threads.setValue(settings.n_threads)
+        self.context_size.setValue(settings.context_size)
+        self.answer_tokens.setValue(settings.max_answer_tokens)
+        self.store_url.setText(settings.store_url or "")
+        self.tracing.setChecked(settings.tracing)
+        self.tracing_endpoint.setText(settings.tracing_endpoint or "")
+        self.tracing_contents.setChecked(settings.tracing_contents)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting the dialog holds, as it holds it now."""
+        return {
+            "n_threads": self.threads.value(),
+            "context_size": self.context_size.value(),
+            "max_answer_tokens": self.answer_tokens.value(),
+            "store_url": self.store_url.text().strip() or None,
+            "tracing": self.tracing.isChecked(),
+            "tracing_endpoint": self.tracing_endpoint.text().strip() or None,
+            "tracing_contents": self.tracing_contents.isChecked(),
+        }
+
+    def changes(self) -> dict[str, Any]:
+        """The settings that differ from those the dialog was opened with."""
+        return {
+            key: value
+            for key, value in self.values().items()
+            if getattr(self._settings, key) != value
+        }
+
+    def _problems(self) -> dict[str, str | None]:
+        values = self.values()
+        return {
+            "store_url": store_problem(values["store_url"] or ""),
+            "tracing_endpoint": optional_address_problem(
+                values["tracing_endpoint"] or "", "http://localhost:4318/v1/traces"
+            ),
+        }
+
+    def _check(self) -> None:
+        problems = self._problems()
+        for key, mark in self._marks.items():
+            mark.show(problems[key])
+        self.tracing_endpoint.setEnabled(self.tracing.isChecked())
+        self.tracing_contents.setEnabled(self.tracing.isChecked())
+        self.save_button.setEnabled(not any(problems.values()))
+
+    def accept(self) -> None:
+        if any(self._problems().values()):
+            return
+        changes = self.changes()
+        if changes:
+            self.changed.emit(changes)
+        super().accept()

@@ -1,0 +1,130 @@
+"""File ▸ Settings…: the dialog on its own with real widgets, checking what is typed, and
+through the main window, saving to the home folder's settings file that the next start reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from purpose_desktop.config import Paths, Settings, load_settings
+from purpose_desktop.ui.qt import QtCore, QtWidgets
+from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
+from pytestqt.qtbot import QtBot
+
+Screenshot = Callable[[Any, str], Path]
+
+
+def dialog_for(qtbot: QtBot, settings: Settings) -> SettingsDialog:
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_the_dialog_shows_the_settings_and_reports_only_what_changed(
+    qtbot: QtBot, tmp_path: Path, screenshot: Screenshot
+) -> None:
+    settings = Settings(n_threads=2, context_size=2048, tracing_endpoint="http://lab:4318")
+    dialog = dialog_for(qtbot, settings)
+    assert (dialog.threads.value(), dialog.context_size.value()) == (2, 2048)
+    assert dialog.answer_tokens.value() == settings.max_answer_tokens
+    assert dialog.tracing_endpoint.text() == "http://lab:4318" and dialog.store_url.text() == ""
+    assert not dialog.tracing_endpoint.isEnabled()  # tracing is off
+    assert dialog.note.text() == RESTART_NOTE
+    assert dialog.changes() == {}
+    screenshot(dialog, "settings-dialog")
+
+    reported: list[dict[str, Any]] = []
+    dialog.changed.connect(reported.append)
+    dialog.threads.setValue(3)
+    dialog.tracing_endpoint.clear()  # back to the usual address
+    database = tmp_path / "runs.sqlite3"
+    dialog.store_url.setText(f"sqlite:///{database}")
+    dialog.tracing.setChecked(True)
+    assert dialog.tracing_endpoint.isEnabled()
+    qtbot.keyClick(dialog, QtCore.Qt.Key.Key_Return)  # Enter saves
+    assert reported == [
+        {
+            "n_threads": 3,
+            "store_url": f"sqlite:///{database}",
+            "tracing": True,
+            "tracing_endpoint": None,
+        }
+    ]
+    assert not dialog.isVisible()
+
+
+def test_an_address_or_database_that_cannot_be_used_is_named_and_not_saved(
+    qtbot: QtBot, tmp_path: Path, screenshot: Screenshot
+) -> None:
+    dialog = dialog_for(qtbot, Settings())
+    reported: list[dict[str, Any]] = []
+    dialog.changed.connect(reported.append)
+    dialog.tracing.setChecked(True)
+    dialog.tracing_endpoint.setText("lab:4318")
+    assert not dialog.save_button.isEnabled()
+    assert dialog.tracing_endpoint.toolTip() == (
+        "The address starts with http:// or https://, like http://localhost:4318/v1/traces"
+    )
+    dialog.tracing_endpoint.setText("http://lab:4318")
+    assert dialog.save_button.isEnabled() and dialog.tracing_endpoint.toolTip() == ""
+    dialog.store_url.setText("sqlite:///runs.sqlite3")  # a relative path moves with the start
+    assert not dialog.save_button.isEnabled()
+    assert "must name a SQLite file by its absolute path" in dialog.store_url.toolTip()
+    dialog.store_url.setText(f"sqlite:///{tmp_path / 'missing' / 'runs.sqlite3'}")
+    assert "does not exist" in dialog.store_url.toolTip()
+    screenshot(dialog, "settings-dialog-invalid")
+    dialog.accept()  # as Enter would: nothing is reported while something is wrong
+    assert reported == [] and dialog.isVisible()
+    qtbot.keyClick(dialog, QtCore.Qt.Key.Key_Escape)
+    assert reported == [] and not dialog.isVisible()
+
+
+def test_settings_saved_from_the_window_are_what_the_next_start_reads(
+    home: Paths, qtbot: QtBot, run_in_qt_loop: Callable[[Any], Any]
+) -> None:
+    from purpose_desktop.app import build_app_parts
+    from purpose_desktop.ui.application import build_main_window
+    from purpose_desktop.ui.error_dialog import ErrorReporter
+    from tests.support.waiting import wait_until
+
+    parts = build_app_parts(home)
+    window = build_main_window(
+        paths=home,
+        settings=parts.settings,
+        runner=parts.runner,
+        reporter=ErrorReporter(None, home.log_file),
+    )
+    window.show()
+
+    async def scenario() -> None:
+        file_menu = window.menuBar().actions()[0].menu()
+        assert isinstance(file_menu, QtWidgets.QMenu)
+        assert window.settings_action in file_menu.actions()
+        assert window.settings_action.shortcut().toString() == "Ctrl+,"
+        window.settings_action.trigger()
+        dialog = window.settings_dialog
+        assert dialog is not None and dialog.isVisible()
+        window.settings_action.trigger()  # a second time: the same dialog, not another
+        assert window.settings_dialog is dialog
+        dialog.threads.setValue(parts.settings.n_threads + 1)
+        dialog.answer_tokens.setValue(300)
+        dialog.save_button.click()
+        await wait_until(home.settings_file.exists, 10)
+        await wait_until(lambda: load_settings(home).max_answer_tokens == 300, 10)
+        assert window.statusBar().currentMessage() == f"Settings saved. {RESTART_NOTE}"
+        await window.stop_background_work()
+        await parts.aclose()
+
+    try:
+        run_in_qt_loop(scenario())
+    finally:
+        window.close()
+        window.deleteLater()
+    again = build_app_parts(home)
+    try:
+        assert again.settings.n_threads == parts.settings.n_threads + 1
+        assert again.settings.max_answer_tokens == 300
+    finally:
+        run_in_qt_loop(again.aclose())
