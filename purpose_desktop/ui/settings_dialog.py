@@ -18,9 +18,10 @@ from purpose_desktop.ui.qt import QtWidgets, Signal
 from purpose_desktop.ui.widgets.addresses import address_problem
 from purpose_desktop.ui.widgets.field_marks import FORM_STYLE, FieldMark, add_row
 
-RESTART_NOTE = (
-    "Changes take effect the next time the app starts. The Ollama address, other servers and "
-    "the memory for models are set in the Models pane; the text size in the View menu."
+RESTART_NOTE = "Changes take effect the next time the app starts."
+ELSEWHERE_NOTE = (
+    "The Ollama address, other servers and the memory for models are set in the Models pane; "
+    "the text size in the View menu."
 )
 
 
@@ -83,7 +84,7 @@ class SettingsDialog(QtWidgets.QDialog):
             ),
             "tracing_endpoint": FieldMark(self.tracing_endpoint, "A collector's OTLP/HTTP URL"),
         }
-        self.note = QtWidgets.QLabel(RESTART_NOTE)
+        self.note = QtWidgets.QLabel(f"{RESTART_NOTE} {ELSEWHERE_NOTE}")
         self.note.setProperty("hint", True)
         self.note.setWordWrap(True)
         self._buttons = QtWidgets.QDialogButtonBox(

@@ -101,7 +101,7 @@ def test_without_results_the_pane_says_how_to_make_them(
     assert pane.pages.currentWidget() is pane.empty
     text = pane.empty.text()
     assert text.startswith("No benchmark results yet.")
-    assert "purpose-desktop bench improve --suite NAME --team TEAM_FILE" in text
+    assert "purpose-desktop bench improve --suite NAME [--team TEAM_FILE]" in text
     assert str(folder) in text
     screenshot(pane, "benchmarks-empty")
 

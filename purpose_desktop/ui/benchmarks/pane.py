@@ -71,7 +71,7 @@ def empty_text(folder: Path) -> str:
         f"Run benchmark… ({RUN_SHORTCUT}) runs a suite of tasks for a few iterations, with "
         "learning on and off, and draws how the team improved, one curve per series. "
         "Benchmarks run at a terminal are listed here too:\n\n"
-        "purpose-desktop bench improve --suite NAME --team TEAM_FILE\n\n"
+        "purpose-desktop bench improve --suite NAME [--team TEAM_FILE]\n\n"
         f"Results are kept in the database and as files in {folder}. Open… shows a result "
         "file kept elsewhere."
     )
