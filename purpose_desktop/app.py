@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from purpose_desktop.config import Paths, Settings, check_store_url, load_settings
+from purpose_desktop.config import (
+    STORE_URL_ENV,
+    Paths,
+    Settings,
+    check_store_url,
+    load_settings,
+)
 from purpose_desktop.errors import NoDisplayError, UserError
 from purpose_desktop.models.orphans import end_orphaned_workers
 from purpose_desktop.store.deferred import DeferredMemoryStore
@@ -32,9 +38,6 @@ if TYPE_CHECKING:
     from purpose_desktop.services.tools import ToolsService
     from purpose_desktop.store.lazy_store import LazyStore
     from purpose_desktop.store.run_journal import SqlRunJournal
-
-#: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
-STORE_URL_ENV = "PURPOSE_DESKTOP_STORE_URL"
 
 log = logging.getLogger(__name__)
 

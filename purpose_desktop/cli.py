@@ -867,15 +867,15 @@ def _bench_improve(args: argparse.Namespace) -> int:
     parts = build_app_parts()
     print_problems(parts.settings_problems)
     paths = parts.paths
-    builtin_suites = resources_dir() / "suites"
+    builtin_suites, sample_teams = resources_dir() / "suites", resources_dir() / "teams"
     suite = find_suite(args.suite, builtin_suites, paths.suites_dir)
-    team = args.team or suite_team(suite, resources_dir() / "teams")
+    team = args.team or suite_team(suite, sample_teams)
     arms = tuple(Arm(value) for value in dict.fromkeys(args.arm)) if args.arm else ALL_ARMS
     setup = BenchmarkSetup(
         models=lambda: parts.models,
         builtin_suites=builtin_suites,
         user_suites=paths.suites_dir,
-        sample_teams=resources_dir() / "teams",
+        sample_teams=sample_teams,
         user_teams=paths.teams_dir,
         max_answer_tokens=parts.settings.max_answer_tokens,
     )

@@ -181,6 +181,8 @@ SETTING_RANGES: dict[str, tuple[int, int]] = {
     "model_memory_mib": (64, 16_777_216),
     "text_size": (50, 400),
 }
+#: A store URL that overrides the settings' (``sqlite:///...`` or ``postgresql://...``).
+STORE_URL_ENV = "PURPOSE_DESKTOP_STORE_URL"
 #: How many set-aside copies of unreadable settings files are kept (the newest ones).
 KEPT_BAD_SETTINGS = 5
 _OPTIONAL_TEXTS = ("last_team_file", "ollama_host", "store_url", "tracing_endpoint")

@@ -6,7 +6,7 @@ the run finishes, from what :class:`~purpose_desktop.engine.events.RunFinished` 
 before it carry: the last error, any model that could not be had, and the last score.
 
 A run that completed is not always right: a small model finishes with answers nothing backs.
-When the final score is under :data:`DOUBTFUL_PHI` the report says so (``doubtful``), with the
+When the final score is :data:`DOUBTFUL_PHI` or less the report says so (``doubtful``), with the
 critic's reason, so that a green "Completed" is never the only word on a doubtful answer.
 """
 
@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from purpose_desktop.engine import events as ev
+from purpose_desktop.engine.critic import UNBACKED_ANSWER_CAP
 from purpose_desktop.engine.recording.journal import RecordingStopped
 
 # The agent loop's words for its two common failures (see ``AgentLoop._steps`` and
@@ -29,10 +30,10 @@ _MODEL = re.compile(r"^The model (?P<model>.+?) gave ")
 
 _RESUME_ADVICE = "Resume it from the Runs list to go on after its last finished step."
 
-#: A completed run whose final Φ is under this is reported as doubtful: the critic (or the
-#: person) judged it less than half done. An answer that no observation backs is capped at
-#: 5 by the critic, and usually scored lower.
-DOUBTFUL_PHI = 5.0
+#: A completed run whose final Φ is at most this is reported as doubtful: the critic (or the
+#: person) judged it half done or less. The critic caps an answer that no observation backs at
+#: this, and puts it in when it could not answer at all.
+DOUBTFUL_PHI = UNBACKED_ANSWER_CAP
 _DOUBT_ADVICE = (
     "Check the answer before you rely on it. To correct scores like this one, set the agent's "
     "review to “always” in the Team pane: you then score each step, and the team learns from "
@@ -91,7 +92,7 @@ class OutcomeReader:
     def _report(self, finished: ev.RunFinished) -> OutcomeReport:
         details = _details(finished)
         if finished.status == "completed":
-            if finished.steps and finished.phi < DOUBTFUL_PHI:
+            if finished.steps and finished.phi <= DOUBTFUL_PHI:
                 reason = _doubt(finished.phi, self._last_score)
                 return OutcomeReport(
                     "completed", finished.answer, details, reason, _DOUBT_ADVICE, doubtful=True
@@ -156,9 +157,11 @@ def _doubt(phi: float, last: ev.Scored | ev.ScoreOverridden | None) -> str:
     """Why an answer scored ``phi`` is in doubt, from the last score of the run (``last``)."""
     if isinstance(last, ev.ScoreOverridden) and last.phi == phi:
         return f"You scored the answer Φ {phi:g} of 10, so it may be wrong."
-    flag = last.flag if isinstance(last, ev.Scored) and last.phi == phi else ""
-    why = f" ({flag})" if flag else ""
-    return f"The critic scored the answer Φ {phi:g} of 10{why}, so it may be wrong."
+    if isinstance(last, ev.Scored) and last.phi == phi:
+        why = f" ({last.flag})" if last.flag else ""
+        return f"The critic scored the answer Φ {phi:g} of 10{why}, so it may be wrong."
+    # A resumed run that ended without a step of its own: who scored it is in the record.
+    return f"The answer's final score is Φ {phi:g} of 10, so it may be wrong."
 
 
 def _details(finished: ev.RunFinished) -> str:

@@ -53,7 +53,7 @@ class MainWindow(QtWidgets.QMainWindow):
     prices_saved = Signal(object)
     """The :class:`PriceTable` saved in the Costs pane, which runs charge from now on."""
     settings_dialog: SettingsDialog | None = None
-    """File ▸ Settings…'s dialog, once it has been opened."""
+    """File ▸ Settings…'s dialog while it is open."""
 
     def __init__(
         self,
@@ -75,7 +75,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowIcon(icon("purpose-desktop"))
         self.setObjectName("mainWindow")
         self._paths = paths
-        self._settings = settings
+        # What the models and the runner were made with; a change takes effect at the next
+        # start, and until then what is loaded is measured by these.
+        self._settings = self._start_settings = settings
         self._tasks = tasks
         self._operations = Operations(tasks)
         self._settings_service = SettingsService(paths)
@@ -243,7 +245,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 user_suites=paths.suites_dir,
                 sample_teams=resources_dir() / "teams",
                 user_teams=paths.teams_dir,
-                max_answer_tokens=self._settings.max_answer_tokens,
+                max_answer_tokens=self._start_settings.max_answer_tokens,
             )
         )
         store = None if self._services is None else self._services.store
@@ -330,7 +332,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "&Duplicate team", "", self.team_pane.duplicate
         )
         self.delete_team_action = self._team_action("De&lete team…", "", self.team_pane.delete)
-        self.settings_action = self._action("Se&ttings…", "Ctrl+,", self.open_settings)
+        self.settings_action = self._action("Settin&gs…", "Ctrl+,", self.open_settings)
         self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
         self._build_menus()
         self._build_toolbar()
@@ -559,9 +561,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if made:
             self.models_pane.refresh_button.setEnabled(False)
         try:
-            settings = self._settings
+            # The memory budget changes at once (Models pane); the context size at a start.
             catalog: Catalog = await self._models_service.catalog(
-                settings.context_size, settings.model_memory_mib
+                self._start_settings.context_size, self._settings.model_memory_mib
             )
             self._catalog = catalog.entries
             self.team_pane.set_catalog(catalog.entries, catalog.budget)
@@ -574,15 +576,20 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         """File ▸ Settings…: the dialog, opened without blocking the event loop."""
-        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+        if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             self.settings_dialog.activateWindow()
             return self.settings_dialog
         dialog = SettingsDialog(self._settings, self)
         dialog.changed.connect(self._settings_changed)
+        dialog.finished.connect(lambda _result: self._settings_closed(dialog))
         self.settings_dialog = dialog
         dialog.open()
         return dialog
+
+    def _settings_closed(self, dialog: SettingsDialog) -> None:
+        self.settings_dialog = None
+        dialog.deleteLater()
 
     def _settings_changed(self, changes: dict[str, Any]) -> None:
         self.change_settings(**changes)

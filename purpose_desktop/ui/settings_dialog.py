@@ -10,9 +10,13 @@ opened with ``open()`` and never blocks the event loop; Save reports what change
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from purpose_desktop.config import SETTING_RANGES, Settings, check_store_url
+from purpose_desktop.config import SETTING_RANGES, STORE_URL_ENV, Settings, check_store_url
+from purpose_desktop.engine.recording.trace_config import tracing_config
 from purpose_desktop.errors import UserError
 from purpose_desktop.ui.qt import QtWidgets, Signal
 from purpose_desktop.ui.widgets.addresses import address_problem
@@ -39,7 +43,29 @@ def store_problem(url: str) -> str | None:
         check_store_url(url, "The database")
     except UserError as exc:
         return str(exc)
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None  # a port that is not a number: the database's own error says so
+    if password:
+        return (
+            "Leave the password out: the settings file is plain text. PostgreSQL reads it from "
+            "~/.pgpass or $PGPASSWORD."
+        )
     return None
+
+
+def environment_notes(environ: Mapping[str, str]) -> list[str]:
+    """What in ``environ`` overrides the settings the dialog sets, one line each."""
+    notes = []
+    if environ.get(STORE_URL_ENV, "").strip():
+        notes.append(f"{STORE_URL_ENV} is set: the app uses it instead of the database here.")
+    traced = tracing_config(Settings(), environ)
+    if traced is not None:
+        notes.append(f"{traced.source} is set: runs are traced to it whatever is chosen here.")
+    elif tracing_config(Settings(tracing=True), environ) is None:
+        notes.append("Tracing is turned off in the environment (OpenTelemetry's variables).")
+    return notes
 
 
 def _spin(key: str, suffix: str = "") -> QtWidgets.QSpinBox:
@@ -58,7 +84,14 @@ class SettingsDialog(QtWidgets.QDialog):
     changed = Signal(dict)
     """The changed settings, as keyword arguments of ``Settings.replace``."""
 
-    def __init__(self, settings: Settings, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QtWidgets.QWidget | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """``environ`` (``os.environ`` by default) is read for variables that override a
+        setting, which the dialog names."""
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -74,7 +107,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.tracing_endpoint = QtWidgets.QLineEdit()
         self.tracing_endpoint.setPlaceholderText("http://localhost:4318/v1/traces")
         self.tracing_contents = QtWidgets.QCheckBox(
-            "Include the &contents: tasks, answers, tool arguments and results"
+            "Include the conte&nts: tasks, answers, tool arguments and results"
         )
         self._marks = {
             "store_url": FieldMark(
@@ -84,7 +117,8 @@ class SettingsDialog(QtWidgets.QDialog):
             ),
             "tracing_endpoint": FieldMark(self.tracing_endpoint, "A collector's OTLP/HTTP URL"),
         }
-        self.note = QtWidgets.QLabel(f"{RESTART_NOTE} {ELSEWHERE_NOTE}")
+        overrides = environment_notes(os.environ if environ is None else environ)
+        self.note = QtWidgets.QLabel(" ".join([RESTART_NOTE, ELSEWHERE_NOTE, *overrides]))
         self.note.setProperty("hint", True)
         self.note.setWordWrap(True)
         self._buttons = QtWidgets.QDialogButtonBox(
@@ -104,13 +138,13 @@ class SettingsDialog(QtWidgets.QDialog):
     def _lay_out(self) -> None:
         models = QtWidgets.QFormLayout()
         models.addRow("&Threads", self.threads)
-        models.addRow("Con&text size", self.context_size)
+        models.addRow("Context si&ze", self.context_size)
         models.addRow("&Answer tokens", self.answer_tokens)
         storage = QtWidgets.QFormLayout()
         add_row(storage, "&Database", self._marks["store_url"])
         tracing = QtWidgets.QFormLayout()
         tracing.addRow(self.tracing)
-        add_row(tracing, "Collector", self._marks["tracing_endpoint"])
+        add_row(tracing, "Co&llector", self._marks["tracing_endpoint"])
         tracing.addRow(self.tracing_contents)
         layout = QtWidgets.QVBoxLayout(self)
         for title, form in (("Models", models), ("Storage", storage), ("Tracing", tracing)):
@@ -156,8 +190,10 @@ class SettingsDialog(QtWidgets.QDialog):
         values = self.values()
         return {
             "store_url": store_problem(values["store_url"] or ""),
+            # Checked only while tracing is on: the field cannot be edited otherwise.
             "tracing_endpoint": optional_address_problem(
-                values["tracing_endpoint"] or "", "http://localhost:4318/v1/traces"
+                (values["tracing_endpoint"] or "") if values["tracing"] else "",
+                "http://localhost:4318/v1/traces",
             ),
         }
 

@@ -144,7 +144,10 @@ def test_without_a_team_the_suite_names_the_sample_team_it_is_meant_for(
     # A suite that names no team asks for one, before anything runs.
     code = main([*argv, "--suite", str(suite)])
     assert code == 2
-    assert "The suite 'tiny' names no team to run it: choose one." in capsys.readouterr().err
+    assert (
+        "The suite 'tiny' names no team to run it: give one with --team TEAM_FILE."
+        in capsys.readouterr().err
+    )
     assert list_results(home.benchmarks_dir) == []
     # One that names a sample team runs it; one whose team is not among the samples says so.
     suite.write_text(SUITE.replace("name: tiny\n", "name: tiny\nteam: calculator.yaml\n"))

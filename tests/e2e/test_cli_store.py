@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from purpose_desktop.app import STORE_URL_ENV
-from purpose_desktop.config import HOME_ENV, Paths, example_team_file
+from purpose_desktop.config import HOME_ENV, STORE_URL_ENV, Paths, example_team_file
 from purpose_desktop.engine.team_file import load_team
 from purpose_desktop.store.database import writing
 from sqlalchemy import text

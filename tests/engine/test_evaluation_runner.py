@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.bench.improve import format_table
+from purpose_desktop.engine.evaluation import runner as runner_module
+from purpose_desktop.engine.evaluation.checks import CheckResult, check_outcome
 from purpose_desktop.engine.evaluation.runner import (
     ABLATION_ARMS,
     ALL_ARMS,
@@ -18,7 +20,7 @@ from purpose_desktop.engine.evaluation.runner import (
     Progress,
     run_improvement,
 )
-from purpose_desktop.engine.evaluation.suites import parse_suite
+from purpose_desktop.engine.evaluation.suites import Check, parse_suite
 from purpose_desktop.engine.learning.improvement import ImprovementResult, parse_improvement
 from purpose_desktop.engine.loop.run import TeamRunner
 from purpose_desktop.models.messages import ChatMessage
@@ -152,6 +154,24 @@ def test_curves_are_exact_and_the_overrides_take_the_review_gates_path(tmp_path:
     table = format_table(result).splitlines()
     assert len(table) == 2 + 6
     assert table[-1].split()[:6] == ["with", "overrides", "2", "100%", "8.00", "2.33"]
+
+
+def test_each_task_run_is_checked_once_whether_it_learns_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str | None] = []
+
+    def counting(check: Check, answer: str | None, workspace: Path) -> CheckResult:
+        checked.append(answer)
+        return check_outcome(check, answer, workspace)
+
+    monkeypatch.setattr(runner_module, "check_outcome", counting)
+    team = one_agent_team(tmp_path, tools="[calculator, write_file]")
+    arms = (Arm.LEARNING_ON, Arm.LEARNING_OFF)
+    result = asyncio.run(run_improvement(team, SUITE, 1, Arms(tmp_path), arms=arms))
+    # The learning arm's check is the one its learning judged by: three tasks, two arms.
+    assert len(checked) == 3 * 2
+    assert [series.iterations[0].success_rate for series in result.series] == [2 / 3, 2 / 3]
 
 
 def test_each_arm_learns_in_its_own_memory_only(tmp_path: Path) -> None:

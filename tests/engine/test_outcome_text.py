@@ -54,6 +54,20 @@ def test_an_answer_nothing_backs_is_reported_as_doubtful_with_the_critics_reason
     assert report.advice.startswith("Check the answer before you rely on it.")
 
 
+def test_an_answer_the_observations_do_not_back_is_doubtful_at_the_critics_cap(
+    tmp_path: Path,
+) -> None:
+    # The critic cites the note's observation and would give 9; "412" is capped at 5.
+    model = team_model(
+        [act("note", text="multiply the two numbers"), act("finish", answer="412")], score=9
+    )
+    report = report_of(tmp_path, {"m": model}, one_agent_team(tmp_path, tools="[note]"))
+    assert report.status == "completed" and report.doubtful
+    assert report.details.startswith("2 steps · Φ 5 · ")
+    assert report.reason.startswith("The critic scored the answer Φ 5 of 10 (")
+    assert "the answer is not backed by any observation" in report.reason
+
+
 def test_a_person_who_scored_the_answer_low_is_named_as_the_doubter() -> None:
     reader = OutcomeReader()
     reader.read(ev.RunStarted(run_id="r", seq=1, timestamp=0.0, team="T", task="t"))
@@ -77,9 +91,15 @@ def test_a_person_who_scored_the_answer_low_is_named_as_the_doubter() -> None:
     report = reader.read(finished)
     assert report is not None and report.doubtful
     assert report.reason == "You scored the answer Φ 2 of 10, so it may be wrong."
-    # At half or more the answer is not doubted.
-    report = OutcomeReader().read(replace(finished, phi=5.0))
+    # Over half the answer is not doubted.
+    report = OutcomeReader().read(replace(finished, phi=5.5))
     assert report is not None and not report.doubtful and report.reason == ""
+    # A resumed run forgets the scores before it: one that ends without a step of its own
+    # does not say who gave the score.
+    reader.read(ev.RunResumed(run_id="r", seq=4, timestamp=0.0, from_step=1))
+    report = reader.read(replace(finished, seq=5))
+    assert report is not None and report.doubtful
+    assert report.reason == "The answer's final score is Φ 2 of 10, so it may be wrong."
 
 
 def test_a_run_out_of_steps_says_to_raise_the_step_limit(tmp_path: Path) -> None:

@@ -263,6 +263,7 @@ async def open_every_dialog(window: MainWindow) -> list[QtWidgets.QWidget]:
         box.show()
         opened.append(box)
     opened.append(window.costs_pane.edit_prices())
+    opened.append(window.open_settings())
     window.models_controller.open_server_dialog()
     opened.append(window.models_controller._dialog)  # type: ignore[arg-type]
     opened.append(window.models_controller.open_find_dialog())

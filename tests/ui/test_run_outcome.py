@@ -157,7 +157,7 @@ def test_a_completed_answer_the_critic_doubts_is_shown_in_the_warning_colour(
     run_ends(outcome, "completed", "412", phi=1.0)
     assert outcome.status_text() == "Completed" and outcome.answer_text() == "412"
     assert meaning_colour("warning", outcome.palette()).name() in outcome.status_label.text()
-    assert outcome.reason_text() == "The critic scored the answer Φ 1 of 10, so it may be wrong."
+    assert outcome.reason_text() == "The answer's final score is Φ 1 of 10, so it may be wrong."
     assert outcome.advice_text().startswith("Check the answer before you rely on it.")
     assert outcome.reason_label.isVisible() and outcome.advice_label.isVisible()
     # Noting that the run was not saved keeps the doubt.

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.config import Paths, Settings, load_settings
+from purpose_desktop.config import STORE_URL_ENV, Paths, Settings, load_settings
 from purpose_desktop.ui.qt import QtCore, QtWidgets
-from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
+from purpose_desktop.ui.settings_dialog import ELSEWHERE_NOTE, RESTART_NOTE, SettingsDialog
 from pytestqt.qtbot import QtBot
 
 Screenshot = Callable[[Any, str], Path]
@@ -111,6 +111,7 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
         dialog.threads.setValue(parts.settings.n_threads + 1)
         dialog.answer_tokens.setValue(300)
         dialog.save_button.click()
+        assert window.settings_dialog is None  # closed, and deleted
         await wait_until(home.settings_file.exists, 10)
         await wait_until(lambda: load_settings(home).max_answer_tokens == 300, 10)
         assert window.statusBar().currentMessage() == f"Settings saved. {RESTART_NOTE}"
@@ -128,3 +129,44 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
         assert again.settings.max_answer_tokens == 300
     finally:
         run_in_qt_loop(again.aclose())
+
+
+def test_a_collector_address_is_checked_only_while_tracing_is_on(qtbot: QtBot) -> None:
+    # Kept in the file from before, with tracing off: it must not block other changes.
+    dialog = dialog_for(qtbot, Settings(tracing_endpoint="lab:4318"))
+    assert dialog.save_button.isEnabled() and dialog.tracing_endpoint.toolTip() == ""
+    dialog.tracing.setChecked(True)
+    assert not dialog.save_button.isEnabled()
+    assert dialog.tracing_endpoint.toolTip().startswith("The address starts with http://")
+
+
+def test_a_password_in_the_database_address_is_refused(qtbot: QtBot) -> None:
+    dialog = dialog_for(qtbot, Settings())
+    dialog.store_url.setText("postgresql://me:secret@db.example.org/purpose")
+    assert not dialog.save_button.isEnabled()
+    assert dialog.store_url.toolTip().startswith("Leave the password out")
+    dialog.store_url.setText("postgresql://me@db.example.org/purpose")
+    assert dialog.save_button.isEnabled()
+
+
+def test_variables_that_override_a_setting_are_named(qtbot: QtBot) -> None:
+    plain = SettingsDialog(Settings(), environ={})
+    qtbot.addWidget(plain)
+    assert plain.note.text() == f"{RESTART_NOTE} {ELSEWHERE_NOTE}"
+    overridden = SettingsDialog(
+        Settings(),
+        environ={
+            STORE_URL_ENV: "postgresql://db.example.org/purpose",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+        },
+    )
+    qtbot.addWidget(overridden)
+    assert overridden.note.text().endswith(
+        f"{STORE_URL_ENV} is set: the app uses it instead of the database here. "
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set: runs are traced to it whatever is chosen here."
+    )
+    off = SettingsDialog(Settings(), environ={"OTEL_SDK_DISABLED": "true"})
+    qtbot.addWidget(off)
+    assert off.note.text().endswith(
+        "Tracing is turned off in the environment (OpenTelemetry's variables)."
+    )

@@ -229,14 +229,17 @@ def find_suite(name_or_path: str, builtin_dir: Path, user_dir: Path) -> Suite:
 
 def suite_team(suite: Suite, sample_teams: Path) -> Path:
     """The sample team file ``suite`` is meant for, in the folder ``sample_teams``;
-    :class:`SuiteFileError` when it names none or names one that is not there."""
+    :class:`SuiteFileError` when it names none or names one that is not there (for the
+    command line: it says to give ``--team``)."""
     if suite.team is None:
-        raise SuiteFileError(f"The suite {suite.name!r} names no team to run it: choose one.")
+        raise SuiteFileError(
+            f"The suite {suite.name!r} names no team to run it: give one with --team TEAM_FILE."
+        )
     path = sample_teams / suite.team
     if not path.is_file():
         raise SuiteFileError(
             f"The suite {suite.name!r} is meant for the sample team {suite.team}, which is not "
-            f"in {sample_teams}: choose a team."
+            f"in {sample_teams}: give a team with --team TEAM_FILE."
         )
     return path
 

@@ -1,5 +1,5 @@
 """The outcome of the run shown: how it ended, its answer to read, select and copy, and for a
-run that did not complete, why and what to do next."""
+run that did not complete or whose answer its final score doubts, why and what to do next."""
 
 from __future__ import annotations
 
@@ -102,11 +102,12 @@ class RunOutcome(QtWidgets.QFrame):
         return self.report.headline if self.report is not None else "No answer yet"
 
     def reason_text(self) -> str:
-        """Why the run did not complete ("" if it did, or has not ended)."""
+        """Why the run did not complete, or why its answer is doubtful ("" otherwise, or
+        before it ends)."""
         return self.report.reason if self.report is not None else ""
 
     def advice_text(self) -> str:
-        """What to do next about a run that did not complete ("" otherwise)."""
+        """What to do next about a run that did not complete or a doubtful answer ("" otherwise)."""
         return self.report.advice if self.report is not None else ""
 
     def add_event(self, event: ev.Event) -> None:
