@@ -13,6 +13,20 @@ from purpose_desktop.engine.specs import LoadedTeam
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from tests.support.scripted_team import act, one_agent_team, runner, team_model
 
+#: A run of one step that ended cancelled at Φ 2.5.
+CANCELLED = ev.RunFinished(
+    run_id="r",
+    seq=3,
+    timestamp=0.0,
+    status="cancelled",
+    answer="",
+    prompt_tokens=10,
+    completion_tokens=1,
+    seconds=0.25,
+    steps=1,
+    phi=2.5,
+)
+
 
 def report_of(
     tmp_path: Path,
@@ -76,18 +90,7 @@ def test_a_person_who_scored_the_answer_low_is_named_as_the_doubter() -> None:
             run_id="r", seq=2, timestamp=0.0, agent="a", step=1, critic_phi=8, phi=2, reason=""
         )
     )
-    finished = ev.RunFinished(
-        run_id="r",
-        seq=3,
-        timestamp=0.0,
-        status="completed",
-        answer="7",
-        prompt_tokens=1,
-        completion_tokens=1,
-        seconds=1.0,
-        steps=1,
-        phi=2.0,
-    )
+    finished = replace(CANCELLED, status="completed", answer="7", phi=2.0)
     report = reader.read(finished)
     assert report is not None and report.doubtful
     assert report.reason == "You scored the answer Φ 2 of 10, so it may be wrong."
@@ -142,19 +145,7 @@ def test_a_cancelled_run_can_be_resumed_and_an_unknown_failure_is_said_plainly()
     assert reader.read(ev.ErrorRaised(run_id="r", seq=1, timestamp=0.0, message="old")) is None
     # A resumed run starts afresh: the error before it is not why it ended.
     reader.read(ev.RunResumed(run_id="r", seq=2, timestamp=0.0, from_step=1))
-    finished = ev.RunFinished(
-        run_id="r",
-        seq=3,
-        timestamp=0.0,
-        status="cancelled",
-        answer="",
-        prompt_tokens=10,
-        completion_tokens=1,
-        seconds=0.25,
-        steps=1,
-        phi=2.5,
-    )
-    report = reader.read(finished)
+    report = reader.read(CANCELLED)
     assert report is not None and report.headline == "Cancelled"
     assert report.details == "1 step · Φ 2.5 · 1 tokens in 0.2 s"
     assert report.advice == "Resume it from the Runs list to go on after its last finished step."
