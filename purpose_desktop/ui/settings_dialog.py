@@ -153,7 +153,11 @@ class SettingsDialog(QtWidgets.QDialog):
             layout.addWidget(box)
         layout.addWidget(self.note)
         layout.addWidget(self._buttons)
-        self.threads.setToolTip("Threads each local model computes with")
+        cores = os.cpu_count()
+        self.threads.setToolTip(
+            "Threads each local model computes with"
+            + (f"; this machine has {cores} cores" if cores else "")
+        )
         self.context_size.setToolTip("How many tokens a local model reads at once")
         self.answer_tokens.setToolTip("The most tokens an agent may write in one step")
 
