@@ -154,6 +154,7 @@ def test_the_file_menu_offers_every_import_and_export(
         "Export memory…",
         "Export all teams' memory…",
         "Export team…",
+        "Settings…",
         "Quit",
     ]
     assert menu_action(window, "Export run…").shortcut().toString() == "Ctrl+E"
