@@ -130,10 +130,11 @@ class SettingsDialog(QtWidgets.QDialog):
         self._show(settings)
         self._buttons.accepted.connect(self.accept)
         self._buttons.rejected.connect(self.reject)
-        for edit in (self.store_url, self.tracing_endpoint):
-            edit.textChanged.connect(lambda _text: self._check())
-        self.tracing.toggled.connect(lambda _on: self._check())
-        self._check()
+        self.store_url.textChanged.connect(lambda _text: self._check_store())
+        self.tracing_endpoint.textChanged.connect(lambda _text: self._check_tracing())
+        self.tracing.toggled.connect(lambda _on: self._check_tracing())
+        self._check_store()
+        self._check_tracing()
 
     def _lay_out(self) -> None:
         models = QtWidgets.QFormLayout()
@@ -190,27 +191,29 @@ class SettingsDialog(QtWidgets.QDialog):
             if getattr(self._settings, key) != value
         }
 
-    def _problems(self) -> dict[str, str | None]:
-        values = self.values()
-        return {
-            "store_url": store_problem(values["store_url"] or ""),
-            # Checked only while tracing is on: the field cannot be edited otherwise.
-            "tracing_endpoint": optional_address_problem(
-                (values["tracing_endpoint"] or "") if values["tracing"] else "",
-                "http://localhost:4318/v1/traces",
-            ),
-        }
+    def _check_store(self) -> None:
+        # Only when the address changes: the check looks at the disk for a SQLite folder.
+        self._marks["store_url"].show(store_problem(self.store_url.text().strip()))
+        self._allow_save()
 
-    def _check(self) -> None:
-        problems = self._problems()
-        for key, mark in self._marks.items():
-            mark.show(problems[key])
-        self.tracing_endpoint.setEnabled(self.tracing.isChecked())
-        self.tracing_contents.setEnabled(self.tracing.isChecked())
-        self.save_button.setEnabled(not any(problems.values()))
+    def _check_tracing(self) -> None:
+        on = self.tracing.isChecked()
+        # Checked only while tracing is on: the field cannot be edited otherwise.
+        endpoint = self.tracing_endpoint.text().strip() if on else ""
+        problem = optional_address_problem(endpoint, "http://localhost:4318/v1/traces")
+        self._marks["tracing_endpoint"].show(problem)
+        self.tracing_endpoint.setEnabled(on)
+        self.tracing_contents.setEnabled(on)
+        self._allow_save()
+
+    def _allow_save(self) -> None:
+        self.save_button.setEnabled(not self._invalid())
+
+    def _invalid(self) -> bool:
+        return any(mark.problem for mark in self._marks.values())
 
     def accept(self) -> None:
-        if any(self._problems().values()):
+        if self._invalid():
             return
         changes = self.changes()
         if changes:
