@@ -24,6 +24,7 @@ from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
 from purpose_desktop.ui.theme import ACTUAL_TEXT_SIZE, apply_text_size, text_size_step
+from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from purpose_desktop.ui.models.pane import ModelsPane
     from purpose_desktop.ui.run.pane import RunPane
     from purpose_desktop.ui.tools.pane import ToolsPane
-
-TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 
 
 def icon(name: str) -> QtGui.QIcon:
@@ -519,7 +518,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _choose_team_file(self) -> None:
         start = self._paths.teams_dir
-        dialog = QtWidgets.QFileDialog(self, "Open team", str(start), TEAM_FILE_FILTER)
+        dialog = QtWidgets.QFileDialog(self, "Open team", str(start), TEAM_FILE.filter)
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda name: self.load_team(Path(name)))
         self._file_dialog = dialog
@@ -592,13 +591,17 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.deleteLater()
 
     def _settings_changed(self, changes: dict[str, Any]) -> None:
-        self.change_settings(**changes)
-        self.statusBar().showMessage(f"Settings saved. {RESTART_NOTE}", 10000)
+        self.change_settings(**changes).add_done_callback(self._settings_saved)
 
-    def change_settings(self, **changes: Any) -> None:
-        """Change some settings and save them in the background."""
+    def _settings_saved(self, saving: asyncio.Task[None]) -> None:
+        # Said once the file is written: a save that fails is reported as an error instead.
+        if not saving.cancelled() and saving.exception() is None:
+            self.statusBar().showMessage(f"Settings saved. {RESTART_NOTE}", 10000)
+
+    def change_settings(self, **changes: Any) -> asyncio.Task[None]:
+        """Change some settings and save them in the background; the task saving them."""
         self._settings = self._settings.replace(**changes)
-        self._tasks.start(self._settings_service.save(self._settings), "save settings")
+        return self._tasks.start(self._settings_service.save(self._settings), "save settings")
 
     # --- layout -----------------------------------------------------------------------
 

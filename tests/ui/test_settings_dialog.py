@@ -112,9 +112,13 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
         dialog.answer_tokens.setValue(300)
         dialog.save_button.click()
         assert window.settings_dialog is None  # closed, and deleted
+        # Said once the file is written, not when Save is pressed.
+        assert window.statusBar().currentMessage() != f"Settings saved. {RESTART_NOTE}"
         await wait_until(home.settings_file.exists, 10)
         await wait_until(lambda: load_settings(home).max_answer_tokens == 300, 10)
-        assert window.statusBar().currentMessage() == f"Settings saved. {RESTART_NOTE}"
+        await wait_until(
+            lambda: window.statusBar().currentMessage() == f"Settings saved. {RESTART_NOTE}", 10
+        )
         await window.stop_background_work()
         await parts.aclose()
 
@@ -129,6 +133,41 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
         assert again.settings.max_answer_tokens == 300
     finally:
         run_in_qt_loop(again.aclose())
+
+
+def test_settings_that_cannot_be_written_are_reported_and_not_called_saved(
+    home: Paths, qtbot: QtBot, run_in_qt_loop: Callable[[Any], Any]
+) -> None:
+    from purpose_desktop.app import build_app_parts
+    from purpose_desktop.ui.application import build_main_window
+    from purpose_desktop.ui.error_dialog import ErrorReporter
+    from tests.support.waiting import wait_until
+
+    parts = build_app_parts(home)
+    reporter = ErrorReporter(None, home.log_file)
+    window = build_main_window(
+        paths=home, settings=parts.settings, runner=parts.runner, reporter=reporter
+    )
+    home.settings_file.unlink(missing_ok=True)
+    home.settings_file.mkdir()  # where the file should go: writing it fails
+
+    async def scenario() -> None:
+        dialog = window.open_settings()
+        dialog.answer_tokens.setValue(300)
+        dialog.save_button.click()
+        await wait_until(lambda: bool(reporter.open_dialogs), 10)
+        assert "settings" in reporter.open_dialogs[0].text().lower()
+        assert window.statusBar().currentMessage() != f"Settings saved. {RESTART_NOTE}"
+        for box in reporter.open_dialogs:
+            box.close()
+        await window.stop_background_work()
+        await parts.aclose()
+
+    try:
+        run_in_qt_loop(scenario())
+    finally:
+        window.close()
+        window.deleteLater()
 
 
 def test_a_collector_address_is_checked_only_while_tracing_is_on(qtbot: QtBot) -> None:

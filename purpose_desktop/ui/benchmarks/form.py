@@ -18,9 +18,9 @@ from purpose_desktop.services.benchmarks import BenchmarkChoices, BenchmarkReque
 from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.memory.table import counted
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
+from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE
 from purpose_desktop.ui.widgets.notice import notice_label, say
 
-TEAM_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 DEFAULT_ITERATIONS = 3
 #: Enough for any curve a person would wait for; a run of each task takes seconds to minutes.
 MAX_ITERATIONS = 50
@@ -198,7 +198,7 @@ class BenchmarkForm(QtWidgets.QDialog):
         """Ask for a team file, without blocking the event loop."""
         start = self.team_file()
         dialog = QtWidgets.QFileDialog(
-            self, "Choose a team file", "" if start is None else str(start.parent), TEAM_FILTER
+            self, "Choose a team file", "" if start is None else str(start.parent), TEAM_FILE.filter
         )
         dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda chosen: self.use_team_file(Path(chosen)))

@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, TypeVar
 from purpose_desktop.errors import UserError
 from purpose_desktop.services import exchange_text
 from purpose_desktop.ui.error_dialog import error_box
-from purpose_desktop.ui.exchange.files import (
+from purpose_desktop.ui.operations import Operations
+from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
+from purpose_desktop.ui.tasks import TaskKeeper
+from purpose_desktop.ui.team.files import file_stem
+from purpose_desktop.ui.widgets.file_dialogs import (
     MEMORY_FILE,
     REPORT_FILE,
     RUN_FILE,
@@ -26,10 +30,6 @@ from purpose_desktop.ui.exchange.files import (
     ask_to_open,
     ask_to_save,
 )
-from purpose_desktop.ui.operations import Operations
-from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
-from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.team.files import file_stem
 
 if TYPE_CHECKING:
     import asyncio

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from purpose_desktop.ui.qt import QtWidgets
+from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE
 
-TEAM_FILE_FILTER = "Team files (*.yaml *.yml *.toml);;All files (*)"
 Box = QtWidgets.QMessageBox
 # Qt's enums are reached inside the functions: the pane imports this module before the
 # window first appears, and PySide6 builds an enum's Python class on its first use.
@@ -62,7 +62,7 @@ def confirm_delete(
 
 def save_dialog(parent: QtWidgets.QWidget, suggested: Path) -> QtWidgets.QFileDialog:
     """A dialog for the file to save a team to, starting at ``suggested``."""
-    dialog = QtWidgets.QFileDialog(parent, "Save team", str(suggested), TEAM_FILE_FILTER)
+    dialog = QtWidgets.QFileDialog(parent, "Save team", str(suggested), TEAM_FILE.filter)
     dialog.setAcceptMode(QtWidgets.QFileDialog.AcceptMode.AcceptSave)
     dialog.setDefaultSuffix("yaml")
     return dialog

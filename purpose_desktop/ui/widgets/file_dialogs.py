@@ -1,5 +1,6 @@
-"""The file dialogs of the File menu's imports and exports, opened without blocking the event
-loop (``open()``, never ``exec()``): runs, reviews and model loads go on while one is open."""
+"""The kinds of file the window opens and saves, and file dialogs opened without blocking the
+event loop (``open()``, never ``exec()``): runs, reviews and model loads go on while one is
+open."""
 
 from __future__ import annotations
 
