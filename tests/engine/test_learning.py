@@ -56,6 +56,19 @@ def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() 
     assert any("worked: it gave #" in s for s in strategies(run, Tier.TOOL))
 
 
+def test_a_call_that_worked_is_taught_without_the_result_it_claimed() -> None:
+    # A claim shown is a claim copied: the model then writes "= #" and takes a detour.
+    run = result(
+        "completed",
+        step(1, "calculator", 6.0, "408 (17*24 is 408, not 380)", expression="17*24 = 380"),
+        step(2, "finish", 8.0, answer="408"),
+        answer="408",
+    )
+    assert strategies(run, Tier.TOOL) == [
+        '{"tool": "calculator", "expression": "#*#"} worked: it gave #'
+    ]
+
+
 def test_an_answer_the_critic_scored_low_that_is_what_a_tool_gave_teaches_nothing() -> None:
     # Advice to finish with what the tools gave would only repeat what was done.
     run = result(

@@ -19,6 +19,7 @@ from purpose_desktop.engine.learning.plans import (
 )
 from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.text import without_numbers
+from purpose_desktop.engine.tools.calculator import calculate
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation, Step
 from purpose_desktop.models.scripted import ScriptedProvider
 from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
@@ -105,6 +106,49 @@ def test_a_plan_keeps_the_calls_that_gave_the_answer_without_claimed_results() -
         'Steps that worked: {"tool": "calculator", "expression": "#2 * #1"} → '
         "finish with its result"
     )
+
+
+def test_a_call_that_only_gives_again_what_an_earlier_one_gave_is_a_detour() -> None:
+    # As SmolLM2 went on "A garden is 23 metres long…": it worked the product out with a
+    # wrong claim, then worked out the result once more, and finished with that output.
+    task = "A garden is 23 metres long and 17 metres wide. What is its area in square metres?"
+    steps = [
+        Step(
+            1,
+            "s",
+            Action("calculator", {"expression": "23*17 = 381"}),
+            Observation(calculate("23*17 = 381")),
+            0,
+            3,
+        ),
+        Step(
+            2,
+            "s",
+            Action("calculator", {"expression": "391 = 381"}),
+            Observation(calculate("391 = 381")),
+            3,
+            1,
+        ),
+    ]
+    answer = "391 (391 is 391, not 381)"
+    calls = plan_calls(steps, answer)
+    assert calls == [Action("calculator", {"expression": "23*17"}, steps[0].action.thought)]
+    strategy = plan_strategy(task, calls)
+    assert strategy == (
+        'Steps that worked: {"tool": "calculator", "expression": "#1*#2"} → finish with its result'
+    )
+    plan = read_plan(Heuristic("T", Tier.PROCEDURAL, without_numbers(task), strategy))
+    assert plan is not None
+    pool = "A pool is 25 metres long and 12 metres wide. What is its area in square metres?"
+    assert plan.next_action(pool, [], ANSWERING) == Action(
+        "calculator", {"expression": "25*12"}, PLAN_THOUGHT
+    )
+    # Calls that give text are all kept, though they give the same: each wrote its own file.
+    written = [
+        Step(i, "s", Action("write_file", {"path": path}), Observation("Written."), 0, 5)
+        for i, path in ((1, "a.txt"), (2, "b.txt"))
+    ]
+    assert [call.arguments["path"] for call in plan_calls(written, None)] == ["a.txt", "b.txt"]
 
 
 def test_numbers_are_read_as_a_person_writes_them_and_ambiguous_ones_make_no_plan() -> None:

@@ -25,6 +25,7 @@ from purpose_desktop.engine.history import call_text
 from purpose_desktop.engine.learning import dead_ends, plans
 from purpose_desktop.engine.learning.memory import Experience, Heuristic, Tier
 from purpose_desktop.engine.text import shorten, without_numbers
+from purpose_desktop.engine.tools.calculator import result_of
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
 
 REJECTED_PREFIX = "Rejected by a person"
@@ -136,11 +137,14 @@ def distil(result: RunResult) -> list[Heuristic]:
                 dead_ends.TIER, dead_ends.lesson(action, f"it failed: {step.observation.text}"), 0.4
             )
         elif _worked(step, result, needed):
-            # Numbers out of what it gave, too: a sibling task shown "408" copies it.
+            # Numbers out of what it gave, too: a sibling task shown "408" copies it. The call
+            # as it should be made: a claimed result shown is a claimed result copied, and
+            # a wrong one takes the run on a detour.
+            call = plans.without_claim(action).to_json(with_thought=False)
+            gave = shorten(result_of(step.observation.text), 60)
             keep(
                 Tier.TOOL,
-                f"{without_numbers(action.to_json(with_thought=False))} worked: it gave "
-                f"{without_numbers(shorten(step.observation.text, 60))}",
+                f"{without_numbers(call)} worked: it gave {without_numbers(gave)}",
                 pattern=kind,
             )
     if result.judged:  # otherwise what the run's end says about the task is unknown

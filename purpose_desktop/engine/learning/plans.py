@@ -26,6 +26,7 @@ from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.text import NUMBER, one_line
+from purpose_desktop.engine.tools.calculator import result_of
 from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
 PREFIX = "Steps that worked: "
@@ -59,14 +60,23 @@ def without_claim(call: Action) -> Action:
 def plan_calls(steps: Sequence[Step], answer: str | None) -> list[Action]:
     """The calls of ``steps`` (tool steps of a run that did its task) a plan needs: those that
     worked, each once and without a claimed result; where ``answer`` is what the task was
-    checked by, up to the one whose output gave it (later calls were detours)."""
+    checked by, up to the one whose output gave it (later calls were detours). A call that
+    only gave again what an earlier one gave (``391`` worked out once more after ``23*17``
+    gave it) is a detour too: its number came from an observation, and keeping it would leave
+    the run without a plan."""
     calls: list[Action] = []
+    numbers: set[str] = set()  # the numbers the kept calls gave
     for step in steps:
         if not step.observation.ok:
             continue
         call = without_claim(step.action)
-        if all((call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls):
+        gave = result_of(step.observation.text)
+        if gave not in numbers and all(
+            (call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls
+        ):
             calls.append(call)
+            if NUMBER.fullmatch(gave):
+                numbers.add(gave)
         if answer is not None and holds_answer(step.observation.text, answer):
             break
     return calls

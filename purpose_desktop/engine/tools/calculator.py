@@ -278,6 +278,16 @@ def calculate(expression: Annotated[str, {"maxLength": MAX_EXPRESSION_CHARS}]) -
     return f"{value} ({worked.strip()} is {value}, not {claimed})"
 
 
+_CLAIM_NOTE = re.compile(r"^(\S+) \(.* is \1, not [^()]*\)$")
+
+
+def result_of(output: str) -> str:
+    """The value a :func:`calculate` output gives, without the note on a wrong claimed result
+    (``391 (23*17 is 391, not 381)`` gives ``391``); any other text as it is."""
+    found = _CLAIM_NOTE.match(output.strip())
+    return output.strip() if found is None else found.group(1)
+
+
 _CLAIMED = re.compile(r"^\s*(-?[\d,]*\.?\d+)")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from purpose_desktop.engine.tools.base import ToolContext, ToolError
-from purpose_desktop.engine.tools.calculator import CALCULATOR, calculate, evaluate
+from purpose_desktop.engine.tools.calculator import CALCULATOR, calculate, evaluate, result_of
 from purpose_desktop.engine.tools.functions import call_tool
 
 
@@ -130,6 +130,15 @@ def test_refusals_say_what_is_wrong(expression: str, message: str) -> None:
 )
 def test_a_guessed_result_after_equals_is_checked(expression: str, answer: str) -> None:
     assert calculate(expression) == answer
+
+
+def test_the_result_of_an_output_leaves_out_the_note_on_a_wrong_claim() -> None:
+    assert result_of(calculate("23*17 = 381")) == "391"
+    assert result_of(calculate("17 * 24 = 351.5 apples")) == "408"
+    assert result_of(calculate("23*17")) == "391"
+    # Other text is as it is: a note must name the value it is about.
+    assert result_of("12 (see below)") == "12 (see below)"
+    assert result_of("Wrote 3 characters to a.txt") == "Wrote 3 characters to a.txt"
 
 
 def test_huge_work_is_refused_quickly() -> None:
