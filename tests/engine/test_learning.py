@@ -67,6 +67,10 @@ def test_a_call_that_worked_is_taught_without_the_result_it_claimed() -> None:
     assert strategies(run, Tier.TOOL) == [
         '{"tool": "calculator", "expression": "#*#"} worked: it gave #'
     ]
+    # Working the result out once more, however well scored, is not taught.
+    again = step(2, "calculator", 9.0, "408", expression="408")
+    detour = result("completed", run.steps[0], again, replace(run.steps[1], index=3), answer="408")
+    assert strategies(detour, Tier.TOOL) == strategies(run, Tier.TOOL)
 
 
 def test_an_answer_the_critic_scored_low_that_is_what_a_tool_gave_teaches_nothing() -> None:

@@ -143,7 +143,19 @@ def test_a_call_that_only_gives_again_what_an_earlier_one_gave_is_a_detour() -> 
     assert plan.next_action(pool, [], ANSWERING) == Action(
         "calculator", {"expression": "25*12"}, PLAN_THOUGHT
     )
-    # Calls that give text are all kept, though they give the same: each wrote its own file.
+    # With a detour between them, the plan still ends with the call that gave the answer.
+    wandered = [steps[0], replace(steps[1], index=3)]
+    wandered.insert(
+        1, Step(2, "s", Action("calculator", {"expression": "23+17"}), Observation("40"), 3, 1)
+    )
+    assert plan_calls(wandered, answer) == calls
+    # A negative result worked out once more is a detour as well.
+    negative = [
+        Step(1, "s", Action("calculator", {"expression": "2-7"}), Observation("-5"), 0, 3),
+        Step(2, "s", Action("calculator", {"expression": "-5"}), Observation("-5"), 3, 3),
+    ]
+    assert plan_calls(negative, "-5") == [negative[0].action]
+    # Calls of other tools that give the same are all kept: each wrote its own file.
     written = [
         Step(i, "s", Action("write_file", {"path": path}), Observation("Written."), 0, 5)
         for i, path in ((1, "a.txt"), (2, "b.txt"))

@@ -126,9 +126,15 @@ def distil(result: RunResult) -> list[Heuristic]:
     needed = result.plan_calls() if result.succeeded else []
     for index, step in enumerate(result.steps):
         action = step.action
-        if action.tool in (FINISH, DELEGATE) or _worked_before(step, result.steps[:index]):
+        earlier = result.steps[:index]
+        if (
+            action.tool in (FINISH, DELEGATE)
+            or _worked_before(step, earlier)
+            or plans.gives_again(step, earlier)
+        ):
             # A call that worked earlier in the run is not a dead end when it is made again
-            # (and not run again): it is the right call, whose answer was already there.
+            # (and not run again): it is the right call, whose answer was already there. Nor
+            # is one that worked a result out once more worth teaching.
             continue
         if step.observation.text.startswith(REJECTED_PREFIX):
             keep(dead_ends.TIER, dead_ends.lesson(action, step.observation.text), 0.6)

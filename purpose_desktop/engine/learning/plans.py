@@ -26,7 +26,7 @@ from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.text import NUMBER, one_line
-from purpose_desktop.engine.tools.calculator import result_of
+from purpose_desktop.engine.tools.calculator import CALCULATOR, result_of
 from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
 PREFIX = "Steps that worked: "
@@ -60,26 +60,52 @@ def without_claim(call: Action) -> Action:
 def plan_calls(steps: Sequence[Step], answer: str | None) -> list[Action]:
     """The calls of ``steps`` (tool steps of a run that did its task) a plan needs: those that
     worked, each once and without a claimed result; where ``answer`` is what the task was
-    checked by, up to the one whose output gave it (later calls were detours). A call that
-    only gave again what an earlier one gave (``391`` worked out once more after ``23*17``
-    gave it) is a detour too: its number came from an observation, and keeping it would leave
-    the run without a plan."""
+    checked by, up to the one whose output gave it (later calls were detours). A calculator
+    call that only gave again what an earlier one gave (see :func:`gives_again`) is a detour
+    too, and where its output held the answer, the plan ends with the call that gave it
+    first: a plan finishes with its last call's result."""
     calls: list[Action] = []
-    numbers: set[str] = set()  # the numbers the kept calls gave
-    for step in steps:
+    results: list[str] = []  # what each of the calls gave
+    for index, step in enumerate(steps):
         if not step.observation.ok:
             continue
         call = without_claim(step.action)
-        gave = result_of(step.observation.text)
-        if gave not in numbers and all(
+        detour = gives_again(step, steps[:index])
+        if not detour and all(
             (call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls
         ):
             calls.append(call)
-            if NUMBER.fullmatch(gave):
-                numbers.add(gave)
+            results.append(result_of(step.observation.text))
         if answer is not None and holds_answer(step.observation.text, answer):
+            gave = result_of(step.observation.text)
+            if detour and gave in results:
+                del calls[results.index(gave) + 1 :]
             break
     return calls
+
+
+def gives_again(step: Step, earlier: Sequence[Step]) -> bool:
+    """Whether ``step`` is a calculator call that only gave a number one of the ``earlier``
+    calculator calls gave: the model working its own result out once more (``23*17`` gave
+    391, then ``391``). Its number came from an observation, so it is no step of a plan nor a
+    call worth teaching."""
+    if step.action.tool != CALCULATOR.name or not step.observation.ok:
+        return False
+    gave = result_of(step.observation.text)
+    return _is_number(gave) and any(
+        before.action.tool == CALCULATOR.name
+        and before.observation.ok
+        and result_of(before.observation.text) == gave
+        for before in earlier
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def holds_answer(output: str, answer: str) -> bool:

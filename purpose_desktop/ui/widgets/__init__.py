@@ -1,1 +1,2 @@
-"""Widgets more than one pane uses: charts, the schema form, notices, field marks."""
+"""Widgets more than one pane uses: charts, the schema form, notices, field marks, file
+dialogs."""
