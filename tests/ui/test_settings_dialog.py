@@ -3,16 +3,42 @@ through the main window, saving to the home folder's settings file that the next
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from purpose_desktop.app import AppParts, build_app_parts
 from purpose_desktop.config import STORE_URL_ENV, Paths, Settings, load_settings
+from purpose_desktop.ui.application import build_main_window
+from purpose_desktop.ui.error_dialog import ErrorReporter
+from purpose_desktop.ui.main_window import MainWindow
 from purpose_desktop.ui.qt import QtCore, QtWidgets
 from purpose_desktop.ui.settings_dialog import ELSEWHERE_NOTE, RESTART_NOTE, SettingsDialog
 from pytestqt.qtbot import QtBot
+from tests.support.waiting import wait_until
 
 Screenshot = Callable[[Any, str], Path]
+
+
+def in_window(
+    home: Paths,
+    run_in_qt_loop: Callable[[Any], Any],
+    scenario: Callable[[AppParts, MainWindow, ErrorReporter], Coroutine[Any, Any, None]],
+) -> AppParts:
+    """Run ``scenario`` on a main window of ``home``, which is closed afterwards; the app's
+    parts, closed by the scenario."""
+    parts = build_app_parts(home)
+    reporter = ErrorReporter(None, home.log_file)
+    window = build_main_window(
+        paths=home, settings=parts.settings, runner=parts.runner, reporter=reporter
+    )
+    window.show()
+    try:
+        run_in_qt_loop(scenario(parts, window, reporter))
+    finally:
+        window.close()
+        window.deleteLater()
+    return parts
 
 
 def dialog_for(qtbot: QtBot, settings: Settings) -> SettingsDialog:
@@ -84,21 +110,7 @@ def test_an_address_or_database_that_cannot_be_used_is_named_and_not_saved(
 def test_settings_saved_from_the_window_are_what_the_next_start_reads(
     home: Paths, qtbot: QtBot, run_in_qt_loop: Callable[[Any], Any]
 ) -> None:
-    from purpose_desktop.app import build_app_parts
-    from purpose_desktop.ui.application import build_main_window
-    from purpose_desktop.ui.error_dialog import ErrorReporter
-    from tests.support.waiting import wait_until
-
-    parts = build_app_parts(home)
-    window = build_main_window(
-        paths=home,
-        settings=parts.settings,
-        runner=parts.runner,
-        reporter=ErrorReporter(None, home.log_file),
-    )
-    window.show()
-
-    async def scenario() -> None:
+    async def scenario(parts: AppParts, window: MainWindow, _reporter: ErrorReporter) -> None:
         file_menu = window.menuBar().actions()[0].menu()
         assert isinstance(file_menu, QtWidgets.QMenu)
         assert window.settings_action in file_menu.actions()
@@ -122,11 +134,7 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
         await window.stop_background_work()
         await parts.aclose()
 
-    try:
-        run_in_qt_loop(scenario())
-    finally:
-        window.close()
-        window.deleteLater()
+    parts = in_window(home, run_in_qt_loop, scenario)
     again = build_app_parts(home)
     try:
         assert again.settings.n_threads == parts.settings.n_threads + 1
@@ -138,20 +146,9 @@ def test_settings_saved_from_the_window_are_what_the_next_start_reads(
 def test_settings_that_cannot_be_written_are_reported_and_not_called_saved(
     home: Paths, qtbot: QtBot, run_in_qt_loop: Callable[[Any], Any]
 ) -> None:
-    from purpose_desktop.app import build_app_parts
-    from purpose_desktop.ui.application import build_main_window
-    from purpose_desktop.ui.error_dialog import ErrorReporter
-    from tests.support.waiting import wait_until
-
-    parts = build_app_parts(home)
-    reporter = ErrorReporter(None, home.log_file)
-    window = build_main_window(
-        paths=home, settings=parts.settings, runner=parts.runner, reporter=reporter
-    )
-    home.settings_file.unlink(missing_ok=True)
-    home.settings_file.mkdir()  # where the file should go: writing it fails
-
-    async def scenario() -> None:
+    async def scenario(parts: AppParts, window: MainWindow, reporter: ErrorReporter) -> None:
+        home.settings_file.unlink(missing_ok=True)
+        home.settings_file.mkdir()  # where the file should go: writing it fails
         dialog = window.open_settings()
         dialog.answer_tokens.setValue(300)
         dialog.save_button.click()
@@ -163,11 +160,7 @@ def test_settings_that_cannot_be_written_are_reported_and_not_called_saved(
         await window.stop_background_work()
         await parts.aclose()
 
-    try:
-        run_in_qt_loop(scenario())
-    finally:
-        window.close()
-        window.deleteLater()
+    in_window(home, run_in_qt_loop, scenario)
 
 
 def test_a_collector_address_is_checked_only_while_tracing_is_on(qtbot: QtBot) -> None:
