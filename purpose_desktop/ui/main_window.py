@@ -24,7 +24,7 @@ from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
 from purpose_desktop.ui.theme import ACTUAL_TEXT_SIZE, apply_text_size, text_size_step
-from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE
+from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE, ask_to_open
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.costs import PriceTable
@@ -517,12 +517,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.team_pane.ask_before_leaving(self._choose_team_file)
 
     def _choose_team_file(self) -> None:
-        start = self._paths.teams_dir
-        dialog = QtWidgets.QFileDialog(self, "Open team", str(start), TEAM_FILE.filter)
-        dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(lambda name: self.load_team(Path(name)))
-        self._file_dialog = dialog
-        dialog.open()
+        self._file_dialog = ask_to_open(
+            self, "Open team", self._paths.teams_dir, TEAM_FILE, self.load_team
+        )
 
     def load_team(self, path: Path) -> asyncio.Task[None]:
         """Load a team file in the background and make it the current team."""

@@ -70,14 +70,14 @@ def plan_calls(steps: Sequence[Step], answer: str | None) -> list[Action]:
         if not step.observation.ok:
             continue
         call = without_claim(step.action)
+        gave = result_of(step.observation.text)
         detour = gives_again(step, steps[:index])
         if not detour and all(
             (call.tool, call.arguments) != (kept.tool, kept.arguments) for kept in calls
         ):
             calls.append(call)
-            results.append(result_of(step.observation.text))
+            results.append(gave)
         if answer is not None and holds_answer(step.observation.text, answer):
-            gave = result_of(step.observation.text)
             if detour and gave in results:
                 del calls[results.index(gave) + 1 :]
             break

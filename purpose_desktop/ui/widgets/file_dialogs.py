@@ -31,7 +31,7 @@ def ask_to_open(
     title: str,
     folder: Path,
     kind: FileKind,
-    chosen: Callable[[Path], None],
+    chosen: Callable[[Path], object],
 ) -> QtWidgets.QFileDialog:
     """Ask for an existing file in ``folder``; ``chosen`` is called with it, if one is."""
     dialog = QtWidgets.QFileDialog(parent, title, str(folder), kind.filter)
@@ -44,7 +44,7 @@ def ask_to_save(
     title: str,
     suggested: Path,
     kind: FileKind,
-    chosen: Callable[[Path], None],
+    chosen: Callable[[Path], object],
 ) -> QtWidgets.QFileDialog:
     """Ask where to save, suggesting ``suggested``; ``chosen`` is called with the file (the
     dialog has asked before replacing one), if one is."""
@@ -54,8 +54,10 @@ def ask_to_save(
     return _opened(dialog, chosen)
 
 
-def _opened(dialog: QtWidgets.QFileDialog, chosen: Callable[[Path], None]) -> QtWidgets.QFileDialog:
-    dialog.setObjectName("exchangeFileDialog")
+def _opened(
+    dialog: QtWidgets.QFileDialog, chosen: Callable[[Path], object]
+) -> QtWidgets.QFileDialog:
+    dialog.setObjectName("fileDialog")
     dialog.fileSelected.connect(lambda name: chosen(Path(name)))
     dialog.finished.connect(lambda _result: dialog.deleteLater())
     dialog.open()
