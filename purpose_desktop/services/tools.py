@@ -5,7 +5,6 @@ file, and calling one tool by hand."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from purpose_desktop.limits import shown
 from purpose_desktop.models.orphans import WorkerRecord
 from purpose_desktop.safe_load import load_json
 from purpose_desktop.services.background import off_loop
+from purpose_desktop.task_groups import task_group
 
 __all__ = [
     "BUILT_IN",
@@ -164,7 +164,10 @@ class ToolsService:
         """
         from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
 
-        mine, surveys = await asyncio.gather(_user_tools(self._paths), self._survey())
+        async with task_group() as group:
+            listed = group.create_task(_user_tools(self._paths))
+            asked = group.create_task(self._survey())
+        mine, surveys = listed.result(), asked.result()
         tools = [_summary(tool, BUILT_IN) for tool in BUILTIN_TOOLS]
         tools += [_summary(tool, USER) for tool in mine.tools]
         tools += [_summary(tool, s.state.name) for s in surveys for tool in s.tools]
@@ -237,11 +240,7 @@ class ToolsService:
 
     async def _survey(self) -> list[_Survey]:
         config = await off_loop(load_mcp_config, self.config_file)
-        servers = McpServers(config, self._paths.logs_dir, self._record)
-        try:
-            return await asyncio.gather(*(_ask(servers, name) for name in servers.servers))
-        finally:
-            await servers.aclose()
+        return await _ask_all(McpServers(config, self._paths.logs_dir, self._record))
 
     async def overview(self) -> ToolsOverview:
         """Every server of ``mcp.json`` with how it is set up and whether it starts (all are
@@ -256,14 +255,10 @@ class ToolsService:
 
         config = await off_loop(load_mcp_config, self.config_file)
         servers = McpServers(config, self._paths.logs_dir, self._record)
-        try:
-            mine, *surveys = await asyncio.gather(
-                _user_tools(self._paths), *(_ask(servers, name) for name in servers.servers)
-            )
-        finally:
-            await servers.aclose()
-        assert isinstance(mine, UserTools)
-        asked = [survey for survey in surveys if isinstance(survey, _Survey)]
+        async with task_group() as group:
+            listed = group.create_task(_user_tools(self._paths))
+            surveys = group.create_task(_ask_all(servers))
+        mine, asked = listed.result(), surveys.result()
         tools = [_detail(tool, BUILT_IN) for tool in BUILTIN_TOOLS]
         tools += [_detail(tool, USER) for tool in mine.tools]
         tools += [_detail(tool, s.state.name) for s in asked for tool in s.tools]
@@ -312,6 +307,17 @@ class ToolsService:
         Raises :class:`~purpose_desktop.errors.UserError` when the log cannot be read.
         """
         return await off_loop(_tail, self.server_log_file(name), max_chars)
+
+
+async def _ask_all(servers: McpServers) -> list[_Survey]:
+    """What each of ``servers`` offers, asked of all at once, in their order. Every server is
+    stopped again before this returns, when it is cancelled too."""
+    try:
+        async with task_group() as group:
+            asks = [group.create_task(_ask(servers, name)) for name in servers.servers]
+    finally:
+        await servers.aclose()
+    return [ask.result() for ask in asks]
 
 
 async def _ask(servers: McpServers, name: str) -> _Survey:

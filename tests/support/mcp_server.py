@@ -1,8 +1,9 @@
 """A small MCP server for tests, on the SDK's server API: tools that echo, wait, block the
 server, crash it, answer with several kinds of content, or tell its process id, a request's
 header or one of its environment variables. Started with ``--quit-first-time MARKER``, it
-exits at once when MARKER does not exist yet (and makes it), and serves from then on. It
-serves on standard input and output, or with ``--http PORT`` over streamable HTTP at
+exits at once when MARKER does not exist yet (and makes it), and serves from then on; with
+``--hang-at-start`` it never answers the handshake (and ignores its input closing). It serves
+on standard input and output, or with ``--http PORT`` over streamable HTTP at
 http://127.0.0.1:PORT/mcp.
 
 Run it as ``python -m tests.support.mcp_server`` from the repository's folder, or through
@@ -34,7 +35,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quit-first-time", type=Path)
     parser.add_argument("--http", type=int, metavar="PORT")
+    parser.add_argument("--hang-at-start", action="store_true")
     options = parser.parse_args()
+    if options.hang_at_start:
+        print("hanging as asked", file=sys.stderr, flush=True)
+        time.sleep(3600)
     marker: Path | None = options.quit_first_time
     if marker is not None and not marker.exists():
         marker.touch()

@@ -276,7 +276,7 @@ def test_importing_the_app_and_the_engine_does_not_import_the_sdk() -> None:
 
 
 def test_stopping_a_session_waits_for_it_and_passes_on_the_callers_own_cancellation() -> None:
-    from purpose_desktop.engine.tools.mcp.client import _cancelled
+    from purpose_desktop.engine.tools.mcp.client import _ended
 
     async def slow_to_stop() -> None:
         try:
@@ -288,12 +288,14 @@ def test_stopping_a_session_waits_for_it_and_passes_on_the_callers_own_cancellat
     async def scenario() -> None:
         session = asyncio.create_task(slow_to_stop())
         await asyncio.sleep(0)
-        await _cancelled(session)  # the task's own cancellation is taken
+        session.cancel()
+        await _ended(session)  # the task's own cancellation is taken
         assert session.cancelled()
 
         session = asyncio.create_task(slow_to_stop())
         await asyncio.sleep(0)
-        stopping = asyncio.create_task(_cancelled(session))
+        session.cancel()
+        stopping = asyncio.create_task(_ended(session))
         await asyncio.sleep(0.05)
         stopping.cancel()  # the caller is cancelled while it waits: it waits on, then says so
         await asyncio.sleep(0.05)

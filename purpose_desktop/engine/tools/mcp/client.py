@@ -38,6 +38,7 @@ from purpose_desktop.errors import UserError
 from purpose_desktop.limits import shown
 
 if TYPE_CHECKING:
+    from anyio import CancelScope
     from mcp import Client
     from mcp.types import CallToolResult
 
@@ -183,45 +184,61 @@ class McpServer:
             config = await asyncio.to_thread(with_secrets, self.config, _keyring_secret)
         except UserError as exc:
             raise ToolError(f"The MCP server '{self.name}' cannot start: {exc}") from None
+        # The SDK's first import takes the better part of a second: not on the event loop.
+        await asyncio.to_thread(_import_sdk, config)
+        import anyio
+
         offset = _size(self.log_file)
         opened: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
-        task = asyncio.create_task(self._hold(config, opened, stop), name=f"MCP server {self.name}")
+        # A start given up is cancelled through this scope, not with ``task.cancel()``: the
+        # SDK stops the server in a shielded scope, which a native cancellation still breaks
+        # into, and the process would be left running.
+        scope = anyio.CancelScope()
+        task = asyncio.create_task(
+            self._hold(config, opened, stop, scope), name=f"MCP server {self.name}"
+        )
         try:
             async with asyncio.timeout(self.start_timeout):
                 client = await asyncio.shield(opened)
         except TimeoutError:
-            await _cancelled(task)
+            await _given_up(task, scope)
             raise ToolError(
                 f"The MCP server '{self.name}' did not answer within {self.start_timeout:g} s "
                 f"of starting and was stopped{self._written_since(offset)}"
             ) from None
         except asyncio.CancelledError:
-            await _cancelled(task)
+            await _given_up(task, scope)
             raise
         except Exception as exc:
-            await _cancelled(task)
+            await _given_up(task, scope)
             raise ToolError(self._start_failure(_leaf(exc), offset)) from None
         return _Session(client, task, stop, offset)
 
     async def _hold(
-        self, config: ServerConfig, opened: asyncio.Future[Client], stop: asyncio.Event
+        self,
+        config: ServerConfig,
+        opened: asyncio.Future[Client],
+        stop: asyncio.Event,
+        scope: CancelScope,
     ) -> None:
         """Open the session to the server ``config`` describes (its secrets filled in), hand
         it over through ``opened``, and close it once ``stop`` is set: entered and left in
-        this one task, as anyio requires. A stdio server's process is recorded from when the
-        session is open until it has stopped."""
+        this one task, as anyio requires. Cancelling ``scope`` gives up a start under way.
+        A stdio server's process is recorded from when the session is open until it has
+        stopped."""
         server_id = f"{os.getpid()}-{self.name}-{os.urandom(8).hex()}"
         pid: int | None = None
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                client = await stack.enter_async_context(
-                    await self._make_client(config, stack, server_id)
-                )
-                if self.record is not None and isinstance(config, StdioServer):
-                    pid = await asyncio.to_thread(_record_server, self.record, server_id)
-                opened.set_result(client)
-                await stop.wait()
+            with scope:
+                async with contextlib.AsyncExitStack() as stack:
+                    client = await stack.enter_async_context(
+                        await self._make_client(config, stack, server_id)
+                    )
+                    if self.record is not None and isinstance(config, StdioServer):
+                        pid = await asyncio.to_thread(_record_server, self.record, server_id)
+                    opened.set_result(client)
+                    await stop.wait()
         except Exception as exc:
             if not opened.done():
                 opened.set_exception(exc)
@@ -364,6 +381,14 @@ def _result_text(result: CallToolResult) -> str:
     return "\n".join(parts) or "done"
 
 
+def _import_sdk(config: ServerConfig) -> None:
+    """Import the parts of the SDK that the transport of ``config`` needs."""
+    if isinstance(config, StdioServer):
+        import mcp.client.stdio
+    else:
+        import mcp.client.streamable_http  # noqa: F401
+
+
 def _keyring_secret(name: str) -> str:
     """The secret the system keyring keeps as ``name``; :class:`UserError` saying why not."""
     from purpose_desktop.secrets import read_api_key
@@ -405,9 +430,10 @@ def _size(path: Path) -> int:
         return 0
 
 
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended (see :func:`_ended`)."""
-    task.cancel()
+async def _given_up(task: asyncio.Task[None], scope: CancelScope) -> None:
+    """Give up the start ``task`` is making, through its cancel scope, and wait until it
+    has ended (see :func:`_ended`)."""
+    scope.cancel()
     await _ended(task)
 
 

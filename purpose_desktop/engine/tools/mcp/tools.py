@@ -12,6 +12,7 @@ from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError, Tool
 from purpose_desktop.engine.tools.mcp.client import McpServer, McpToolInfo
 from purpose_desktop.engine.tools.mcp.config import McpConfig
 from purpose_desktop.engine.tools.names import mcp_tool_name
+from purpose_desktop.task_groups import task_group
 
 if TYPE_CHECKING:
     from purpose_desktop.models.orphans import WorkerRecord
@@ -78,4 +79,6 @@ class McpServers:
 
     async def aclose(self) -> None:
         """Stop every server that runs."""
-        await asyncio.gather(*(server.aclose() for server in self.servers.values()))
+        async with task_group() as group:
+            for server in self.servers.values():
+                group.create_task(server.aclose())
