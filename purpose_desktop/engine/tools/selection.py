@@ -10,10 +10,11 @@ binary term frequency:
   name or keywords and :data:`DESCRIPTION_WEIGHT` if only in its description, multiplied by
   its inverse document frequency among the candidate tools (``1 + ln(N / df)``: a word only
   one tool has weighs more than one all tools share; with one candidate it is 1);
-* two signals stand in for words the task does not use: arithmetic (``17*23``, or "sum",
-  "times", "how many"... with a number) and a file name (``report.txt``). A signal counts
-  :data:`SIGNAL_FACTOR` times as much as the word ``arithmetic`` or ``file`` would, so
-  the calculator and the file tools get them through their keywords;
+* three signals stand in for words the task does not use: arithmetic (``17*23``, or "sum",
+  "times", "how many"... with a number), a file name (``report.txt``) and a web address
+  (``https://example.com``). A signal counts :data:`SIGNAL_FACTOR` times as much as the
+  word ``arithmetic``, ``file`` or ``url`` would, so the calculator and the file tools get
+  them through their keywords, and a tool that fetches "a URL" through its description;
 * naming the tool (``use the calculator``, ``read_file``) adds :data:`NAMED_BONUS`.
 
 On this scale, :func:`relevance` of 1.0 or more means the task clearly points at the tool:
@@ -134,6 +135,7 @@ _NUMBER: Final = re.compile(
     r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
     r"|thirty|forty|fifty|hundred|thousand|million|dozen)\b"
 )
+_WEB_ADDRESS: Final = re.compile(r"\bhttps?://\S|\bwww\.\w", re.IGNORECASE)
 _FILE_NAME: Final = re.compile(
     r"\b[\w-]+\.(?:txt|md|csv|tsv|json|jsonl|py|yaml|yml|toml|ini|cfg|html|xml|log|rst|js|ts"
     r"|sql|ipynb)\b",
@@ -162,6 +164,7 @@ def _terms(text: str) -> set[str]:
 
 _FILE_TERM: Final = _term("file")
 _ARITHMETIC_TERM: Final = _term("arithmetic")
+_URL_TERM: Final = _term("url")
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,8 @@ def _query(task: str) -> _Query:
         factors[_ARITHMETIC_TERM] = SIGNAL_FACTOR
     if _FILE_NAME.search(task):
         factors[_FILE_TERM] = SIGNAL_FACTOR
+    if _WEB_ADDRESS.search(task):
+        factors[_URL_TERM] = SIGNAL_FACTOR
     return _Query(text, factors)
 
 

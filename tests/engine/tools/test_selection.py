@@ -102,6 +102,25 @@ def test_rare_words_weigh_more_among_candidates() -> None:
     )
 
 
+def test_a_web_address_points_at_the_tool_that_fetches_urls() -> None:
+    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
+        return ""
+
+    def tool(name: str, description: str) -> Tool:
+        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
+
+    fetch = tool("fetch", "Fetches a URL from the internet and extracts its contents.")
+    query = tool("read_query", "Execute a SELECT query on the SQLite database.")
+    tools = (query, *BUILTIN_TOOLS, fetch)
+    for task in ("Read https://news.ycombinator.com for me.", "What does www.example.org say?"):
+        assert names(select_tools(task, tools, limit=1)) == ["fetch"]
+        assert relevance(task, fetch) > 0.0
+    assert relevance("Read the news for me.", fetch) == 0.0  # no address, no signal
+    # The address alone leaves the choice to the model; naming the tool besides makes it clear.
+    assert clear_choice("Show me https://example.org/help", tools) is None
+    assert clear_choice("Fetch https://example.org/help", tools) is fetch
+
+
 def _tool(name: str) -> Tool:
     return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
 
