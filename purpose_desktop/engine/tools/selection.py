@@ -15,7 +15,8 @@ binary term frequency:
   (``https://example.com``). A signal counts :data:`SIGNAL_FACTOR` times as much as the
   word ``arithmetic``, ``file`` or ``url`` would, so the calculator and the file tools get
   them through their keywords, and a tool that fetches "a URL" through its description;
-* naming the tool (``use the calculator``, ``read_file``) adds :data:`NAMED_BONUS`.
+* naming the tool (``use the calculator``, ``read_file``; an MCP server's tool with or
+  without its server: ``filesystem.read_file`` or ``read_file``) adds :data:`NAMED_BONUS`.
 
 On this scale, :func:`relevance` of 1.0 or more means the task clearly points at the tool:
 one signal, the tool's name, or two of its words (``read the file``); one shared verb
@@ -33,6 +34,7 @@ from typing import Final
 
 from purpose_desktop.engine.text import STOP_WORDS, stem
 from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.tools.names import MCP_SEPARATOR
 
 __all__ = [
     "DESCRIPTION_WEIGHT",
@@ -185,13 +187,21 @@ class _Document:
 
 @functools.lru_cache(maxsize=256)
 def _document(name: str, description: str, keywords: tuple[str, ...]) -> _Document:
-    spaced = re.sub(r"[_\-]+", " ", name.lower()).strip()
+    spaced = _spaced(name)
     strong = frozenset(_terms(spaced) | _terms(" ".join(keywords)))
+    # An MCP server's tool is named without its server as well ("use read_file" for
+    # filesystem.read_file), as the server's own documentation names it.
+    _, separator, own = name.lower().partition(MCP_SEPARATOR)
+    own_names = (own, _spaced(own)) if separator and own else ()
     return _Document(
         strong=strong,
         weak=frozenset(_terms(description) - strong),
-        names=tuple(dict.fromkeys((name.lower(), spaced))),
+        names=tuple(dict.fromkeys((name.lower(), spaced, *own_names))),
     )
+
+
+def _spaced(name: str) -> str:
+    return re.sub(r"[_\-]+", " ", name.lower()).strip()
 
 
 def _document_of(tool: Tool) -> _Document:

@@ -121,6 +121,23 @@ def test_a_web_address_points_at_the_tool_that_fetches_urls() -> None:
     assert clear_choice("Fetch https://example.org/help", tools) is fetch
 
 
+def test_an_mcp_tool_is_named_without_its_server_as_well() -> None:
+    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
+        return ""
+
+    def tool(name: str, description: str) -> Tool:
+        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
+
+    read = tool("filesystem.read_file", "Read a file. Deprecated: use read_text_file.")
+    text = tool("filesystem.read_text_file", "Read the complete contents of a file as text.")
+    media = tool("filesystem.read_media_file", "Read an image or audio file.")
+    tools = (text, media, read)
+    task = "Read the whole file /home/ana/notes.md (use the read_file tool)."
+    assert clear_choice(task, tools) is read
+    assert clear_choice("Read /home/ana/notes.md with read text file", tools) is text
+    assert relevance("Read the whole file /home/ana/notes.md.", read) < relevance(task, read)
+
+
 def _tool(name: str) -> Tool:
     return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
 
