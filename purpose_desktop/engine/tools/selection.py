@@ -14,7 +14,9 @@ binary term frequency:
   "times", "how many"... with a number), a file name (``report.txt``) and a web address
   (``https://example.com``). A signal counts :data:`SIGNAL_FACTOR` times as much as the
   word ``arithmetic``, ``file`` or ``url`` would, so the calculator and the file tools get
-  them through their keywords, and a tool that fetches "a URL" through its description;
+  them through their keywords, a tool whose name or description speaks of sums or
+  multiplying as if it had the word ``arithmetic`` there, and a tool that fetches "a URL"
+  through its description;
 * naming the tool (``use the calculator``, ``read_file``; an MCP server's tool with or
   without its server: ``filesystem.read_file`` or ``read_file``) adds :data:`NAMED_BONUS`.
 
@@ -167,6 +169,13 @@ def _terms(text: str) -> set[str]:
 _FILE_TERM: Final = _term("file")
 _ARITHMETIC_TERM: Final = _term("arithmetic")
 _URL_TERM: Final = _term("url")
+# Words that make a tool an arithmetic one, as the keyword "arithmetic" does: a server's
+# "get-sum" or "multiply" gets the arithmetic signal too. Not "add" or "product": tools that
+# add observations or list products are not sums.
+_ARITHMETIC_TOOL_TERMS: Final = frozenset(
+    _term(word)
+    for word in ("arithmetic", "sum", "plus", "minus", "multiply", "divide", "calculate", "math")
+)
 
 
 @dataclass(frozen=True)
@@ -188,16 +197,24 @@ class _Document:
 @functools.lru_cache(maxsize=256)
 def _document(name: str, description: str, keywords: tuple[str, ...]) -> _Document:
     spaced = _spaced(name)
-    strong = frozenset(_terms(spaced) | _terms(" ".join(keywords)))
+    strong = _with_signals(_terms(spaced) | _terms(" ".join(keywords)))
+    weak = _with_signals(_terms(description)) - strong
     # An MCP server's tool is named without its server as well ("use read_file" for
     # filesystem.read_file), as the server's own documentation names it.
     _, separator, own = name.lower().partition(MCP_SEPARATOR)
     own_names = (own, _spaced(own)) if separator and own else ()
     return _Document(
         strong=strong,
-        weak=frozenset(_terms(description) - strong),
+        weak=weak,
         names=tuple(dict.fromkeys((name.lower(), spaced, *own_names))),
     )
+
+
+def _with_signals(terms: set[str]) -> frozenset[str]:
+    """``terms`` and the signal term they imply: ``sum`` is an arithmetic word."""
+    if terms & _ARITHMETIC_TOOL_TERMS:
+        return frozenset(terms | {_ARITHMETIC_TERM})
+    return frozenset(terms)
 
 
 def _spaced(name: str) -> str:

@@ -138,6 +138,24 @@ def test_an_mcp_tool_is_named_without_its_server_as_well() -> None:
     assert relevance("Read the whole file /home/ana/notes.md.", read) < relevance(task, read)
 
 
+def test_a_tool_that_sums_gets_the_arithmetic_signal() -> None:
+    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
+        return ""
+
+    def tool(name: str, description: str) -> Tool:
+        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
+
+    total = tool("everything.get-sum", "Returns the sum of two numbers")
+    echo = tool("everything.echo", "Echoes back the input string")
+    notes = tool("memory.add_observations", "Add new observations to existing entities")
+    tools = (echo, notes, total)
+    assert clear_choice("What is the sum of 17 and 25?", tools) is total
+    assert clear_choice("Sum -8 and 3.", tools) is total
+    # A tool that adds is not a sum; nor is a sum without numbers arithmetic to do.
+    assert relevance("What is 17*23?", notes) == 0.0
+    assert relevance("Sum up the meeting.", total) < 1.0
+
+
 def _tool(name: str) -> Tool:
     return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
 
