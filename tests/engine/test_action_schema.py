@@ -311,7 +311,7 @@ def test_nested_parameters_are_described_in_the_prompt() -> None:
     )
     line = describe_actions([ADD_OBSERVATIONS], can_finish=False)
     assert (
-        '"observations": [{"entityName": string, "contents": [string, ...], '
+        '"observations": [{"entityName": string, "contents": ["...", ...], '
         '"kind": "fact"|"guess" (optional), "weight": number|null (optional)}, ...]'
     ) in line
 

@@ -50,6 +50,7 @@ ITEM_STRING_MAX_LENGTH = 60
 """Given instead of :data:`DEFAULT_STRING_MAX_LENGTH` to a string inside an array: a small
 model that repeats items should still close the answer within the token limit."""
 OPTIONAL_MARK = " (optional)"
+_QUOTED_STRING = '"..."'  # a string in a list, as prompt text
 _TYPE_TEXT_DEPTH = 3  # nesting shown in the prompt; deeper parts are shown as "object" or "array"
 ANSWER_MAX_LENGTH = 500
 TASK_MAX_LENGTH = 160
@@ -329,7 +330,7 @@ def _field_text(key: str, spec: Any, required: bool, depth: int = 0) -> str:
 
 def type_text(spec: Any, depth: int = 0) -> str:
     """A parameter's type as prompt text: ``string``, ``integer``, ``"a"|"b"``,
-    ``[string, ...]``, ``{"name": string, "size": integer (optional)}``."""
+    ``["...", ...]``, ``{"name": string, "size": integer (optional)}``."""
     if not isinstance(spec, Mapping):
         return "value"
     if "const" in spec:
@@ -350,7 +351,10 @@ def type_text(spec: Any, depth: int = 0) -> str:
 def _nested_text(spec: Mapping[str, Any], types: set[str], depth: int) -> str | None:
     """An array's or object's shape as prompt text, ``None`` when it has none to show."""
     if "array" in types and isinstance(spec.get("items"), Mapping):
-        return f"[{type_text(spec['items'], depth + 1)}, ...]"
+        item = type_text(spec["items"], depth + 1)
+        # Shown "[string, ...]", SmolLM2 writes [""] for a list of names or paths the task
+        # gives; shown quoted, it copies them in.
+        return f"[{_QUOTED_STRING if item == 'string' else item}, ...]"
     properties = spec.get("properties")
     if "object" in types and isinstance(properties, Mapping) and properties:
         needed = set(spec.get("required", ()))
