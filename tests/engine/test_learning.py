@@ -54,6 +54,12 @@ def test_a_low_scored_answer_after_a_tool_teaches_to_finish_with_what_it_gave() 
         "number."
     ]
     assert any("worked: it gave #" in s for s in strategies(run, Tier.TOOL))
+    # An answer in words is told so in words.
+    words = result("completed", step(1, "python", 1.0, "NameError"), step(2, "finish", 1.0))
+    assert strategies(replace(words, answer="finish"), Tier.STRATEGIC) == [
+        "The answer 'finish' scored Φ 1 of 10: finish with what the tools gave, not with "
+        "another answer."
+    ]
 
 
 def test_a_call_that_worked_is_taught_without_the_result_it_claimed() -> None:

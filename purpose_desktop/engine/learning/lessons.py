@@ -257,7 +257,10 @@ def _low_scored_answer(result: RunResult) -> str | None:
         # The answer is what a tool gave: finishing with it was right, the call was not (a
         # checked run learns that call as a dead end instead).
         return None
-    return f"{scored}: finish with what the tools gave, not with another number."
+    # "Another number" where the answer was one, as on the arithmetic tasks this was
+    # measured on; a text answer is told the same in its own words.
+    other = "another number" if any(c.isdigit() for c in result.answer) else "another answer"
+    return f"{scored}: finish with what the tools gave, not with {other}."
 
 
 def _from_a_tool(result: RunResult, tool_steps: Sequence[Step]) -> bool:
