@@ -16,13 +16,13 @@ from tests.support.mcp_server import server_command
 pytestmark = pytest.mark.process
 
 
-def servers_running() -> list[psutil.Process]:
-    """This process's children (the servers), those still running."""
-    found = []
+def running_children() -> set[int]:
+    """The pids of this process's children that still run."""
+    found = set()
     for child in psutil.Process().children(recursive=True):
         try:
             if child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
+                found.add(child.pid)
         except psutil.Error:
             pass  # ended meanwhile
     return found
@@ -38,16 +38,17 @@ def test_a_listing_cancelled_while_servers_start_leaves_none_running(home: Paths
         json.dumps({"mcpServers": {"polite": polite, "deaf": deaf}}), encoding="utf-8"
     )
 
-    async def scenario() -> list[psutil.Process]:
+    async def scenario() -> set[int]:
+        before = running_children()  # other children of the test process, if any
         listing = asyncio.create_task(ToolsService(home).tools())
         async with asyncio.timeout(60):
             while True:  # until both servers have started
-                if len(servers_running()) == 2:
+                if len(running_children() - before) == 2:
                     break
                 await asyncio.sleep(0.05)
         listing.cancel()
         with pytest.raises(asyncio.CancelledError):
             await listing
-        return servers_running()
+        return running_children() - before
 
-    assert asyncio.run(scenario()) == []
+    assert asyncio.run(scenario()) == set()

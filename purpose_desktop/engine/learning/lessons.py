@@ -259,7 +259,9 @@ def _low_scored_answer(result: RunResult) -> str | None:
         return None
     # "Another number" where the answer was one, as on the arithmetic tasks this was
     # measured on; a text answer is told the same in its own words.
-    other = "another number" if any(c.isdigit() for c in result.answer) else "another answer"
+    answer_words = result.answer.split()
+    number = len(answer_words) <= 3 and any(c.isdigit() for c in result.answer)  # "408 apples"
+    other = "another number" if number else "another answer"
     return f"{scored}: finish with what the tools gave, not with {other}."
 
 

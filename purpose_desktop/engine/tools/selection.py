@@ -14,11 +14,12 @@ binary term frequency:
   "times", "how many"... with a number), a file name (``report.txt``) and a web address
   (``https://example.com``). A signal counts :data:`SIGNAL_FACTOR` times as much as the
   word ``arithmetic``, ``file`` or ``url`` would, so the calculator and the file tools get
-  them through their keywords, a tool whose name or description speaks of sums or
-  multiplying as if it had the word ``arithmetic`` there, and a tool that fetches "a URL"
-  through its description;
+  them through their keywords, a tool whose name or description speaks of sums, plus,
+  minus, multiplying or dividing as if its description had the word ``arithmetic``, and a
+  tool that fetches "a URL" through its description;
 * naming the tool (``use the calculator``, ``read_file``; an MCP server's tool with or
-  without its server: ``filesystem.read_file`` or ``read_file``) adds :data:`NAMED_BONUS`.
+  without its server when its name is compound: ``filesystem.read_file`` or ``read_file``)
+  adds :data:`NAMED_BONUS`.
 
 On this scale, :func:`relevance` of 1.0 or more means the task clearly points at the tool:
 one signal, the tool's name, or two of its words (``read the file``); one shared verb
@@ -169,12 +170,12 @@ def _terms(text: str) -> set[str]:
 _FILE_TERM: Final = _term("file")
 _ARITHMETIC_TERM: Final = _term("arithmetic")
 _URL_TERM: Final = _term("url")
-# Words that make a tool an arithmetic one, as the keyword "arithmetic" does: a server's
-# "get-sum" or "multiply" gets the arithmetic signal too. Not "add" or "product": tools that
-# add observations or list products are not sums.
+# Words that make a tool an arithmetic one: a server's "get-sum" or "multiply" gets the
+# arithmetic signal too, as a description word, so that a calculator (the keyword, a name
+# word) still comes first. Not "add" or "product": tools that add observations or list
+# products are not sums.
 _ARITHMETIC_TOOL_TERMS: Final = frozenset(
-    _term(word)
-    for word in ("arithmetic", "sum", "plus", "minus", "multiply", "divide", "calculate", "math")
+    _terms("sum sums plus minus multiply multiplies multiplied divide divides divided")
 )
 
 
@@ -197,24 +198,21 @@ class _Document:
 @functools.lru_cache(maxsize=256)
 def _document(name: str, description: str, keywords: tuple[str, ...]) -> _Document:
     spaced = _spaced(name)
-    strong = _with_signals(_terms(spaced) | _terms(" ".join(keywords)))
-    weak = _with_signals(_terms(description)) - strong
+    named = _terms(spaced)
+    strong = frozenset(named | _terms(" ".join(keywords)))
+    described = _terms(description) | named
+    if described & _ARITHMETIC_TOOL_TERMS:
+        described.add(_ARITHMETIC_TERM)
     # An MCP server's tool is named without its server as well ("use read_file" for
-    # filesystem.read_file), as the server's own documentation names it.
+    # filesystem.read_file), as the server's own documentation names it; only a compound
+    # name, since a one-word one ("fetch", "add") is a word a task uses anyway.
     _, separator, own = name.lower().partition(MCP_SEPARATOR)
-    own_names = (own, _spaced(own)) if separator and own else ()
+    own_names = (own,) if separator and re.search(r"\w[_-]\w", own) else ()
     return _Document(
         strong=strong,
-        weak=weak,
+        weak=frozenset(described - strong),
         names=tuple(dict.fromkeys((name.lower(), spaced, *own_names))),
     )
-
-
-def _with_signals(terms: set[str]) -> frozenset[str]:
-    """``terms`` and the signal term they imply: ``sum`` is an arithmetic word."""
-    if terms & _ARITHMETIC_TOOL_TERMS:
-        return frozenset(terms | {_ARITHMETIC_TERM})
-    return frozenset(terms)
 
 
 def _spaced(name: str) -> str:

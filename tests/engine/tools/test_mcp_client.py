@@ -232,6 +232,33 @@ def test_a_server_that_died_between_calls_is_started_again_unseen(home: Paths) -
     assert second != first
 
 
+def test_closing_a_server_while_it_starts_stops_it_once_started(home: Paths) -> None:
+    server = own_server(home)
+
+    def children() -> set[int]:
+        running = set()
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # ended meanwhile
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    running.add(child.pid)
+        return running
+
+    async def scenario() -> set[int]:
+        before = children()
+        listing = asyncio.create_task(server.list_tools())
+        async with asyncio.timeout(60):
+            while True:  # until the server's process is there, still starting
+                if children() - before:
+                    break
+                await asyncio.sleep(0.01)
+        await server.aclose()  # waits for the start, then stops what it started
+        with contextlib.suppress(ToolError):  # the listing may find it stopped
+            await listing
+        return children() - before
+
+    assert asyncio.run(scenario()) == set()
+
+
 def test_a_server_that_hangs_is_started_again_on_the_next_use(home: Paths, tmp_path: Path) -> None:
     config = StdioServer.model_validate(server_command())
     server = McpServer("test", config, home.logs_dir / "mcp-test.log", ping_timeout=1)

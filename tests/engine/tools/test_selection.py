@@ -134,7 +134,10 @@ def test_an_mcp_tool_is_named_without_its_server_as_well() -> None:
     tools = (text, media, read)
     task = "Read the whole file /home/ana/notes.md (use the read_file tool)."
     assert clear_choice(task, tools) is read
-    assert clear_choice("Read /home/ana/notes.md with read text file", tools) is text
+    assert clear_choice("Read /home/ana/notes.md with read_text_file", tools) is text
+    # A one-word name is a word tasks use anyway: "fetch" alone does not name fetch.fetch.
+    fetch = tool("fetch.fetch", "Fetches a URL from the internet.")
+    assert clear_choice("Fetch the 3 latest notes.", (*BUILTIN_TOOLS, fetch)) is not fetch
     assert relevance("Read the whole file /home/ana/notes.md.", read) < relevance(task, read)
 
 
@@ -154,6 +157,10 @@ def test_a_tool_that_sums_gets_the_arithmetic_signal() -> None:
     # A tool that adds is not a sum; nor is a sum without numbers arithmetic to do.
     assert relevance("What is 17*23?", notes) == 0.0
     assert relevance("Sum up the meeting.", total) < 1.0
+    # Beside the calculator, which has arithmetic for a keyword, the calculator comes first.
+    beside = (*BUILTIN_TOOLS, total)
+    for task in ("What is 17*23?", "What is 120 / 8?", "What is the sum of 17 and 25?"):
+        assert clear_choice(task, beside) is _tool("calculator")
 
 
 def _tool(name: str) -> Tool:

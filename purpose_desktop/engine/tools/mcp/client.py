@@ -140,9 +140,12 @@ class McpServer:
         return text
 
     async def aclose(self) -> None:
-        """Stop the server, if it runs; the next use starts it again."""
-        if self._session is not None:
-            await self._drop(self._session)
+        """Stop the server, if it runs (after a start under way has ended); the next use
+        starts it again."""
+        async with self._lock:  # a start under way holds it: its server is stopped too
+            session = self._session
+        if session is not None:
+            await self._drop(session)
 
     async def _open_session(self) -> _Session:
         """The session to send a request on: the open one if the server still answers a
