@@ -117,6 +117,11 @@ class BenchmarkService:
         """The folder of the person's own suites, when benchmarks can be run."""
         return None if self._setup is None else self._setup.user_suites
 
+    @property
+    def user_teams(self) -> Path | None:
+        """The folder of the person's own teams, when benchmarks can be run."""
+        return None if self._setup is None else self._setup.user_teams
+
     # --- results ----------------------------------------------------------------------------
 
     async def list_results(self) -> ResultListing:

@@ -278,7 +278,18 @@ def test_a_team_file_that_cannot_be_used_is_named_and_nothing_runs(
 
     async def scenario() -> None:
         form = await filled_form(pane, qtbot)
+        # It opens in the person's teams folder when no team is chosen...
+        chosen, teams = form.team_file(), pane.controller.service.user_teams
+        assert teams is not None
+        teams.mkdir(parents=True, exist_ok=True)  # as the app's start makes it
+        form.team_box.setCurrentIndex(-1)
         dialog = form.choose_team_file()
+        assert Path(dialog.directory().absolutePath()) == teams
+        dialog.reject()
+        # ... and in the chosen team's folder otherwise.
+        form.team_box.setCurrentIndex(form.team_box.findData(str(chosen)))
+        dialog = form.choose_team_file()
+        assert chosen is not None and Path(dialog.directory().absolutePath()) == chosen.parent
         assert dialog.isVisible()  # open(), not a blocking exec()
         dialog.selectFile(str(bad))
         dialog.accept()

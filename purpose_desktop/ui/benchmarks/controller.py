@@ -163,8 +163,8 @@ class BenchmarkController(QtCore.QObject):
     def open_form(self, parent: QtWidgets.QWidget) -> BenchmarkForm | None:
         """Open the form that sets up a benchmark, without blocking the event loop; ``None``
         when no benchmark can be run, or one is under way."""
-        suites = self.service.user_suites
-        if suites is None or self.running is not None:
+        suites, teams = self.service.user_suites, self.service.user_teams
+        if suites is None or teams is None or self.running is not None:
             return None
         if self.form is not None:
             self.form.raise_()
@@ -172,7 +172,7 @@ class BenchmarkController(QtCore.QObject):
             return self.form
         from purpose_desktop.ui.benchmarks.form import BenchmarkForm
 
-        form = BenchmarkForm(parent, suites)
+        form = BenchmarkForm(parent, suites, teams)
         form.submitted.connect(self.start)
         form.finished.connect(lambda _result: self._form_closed(form))
         self.form = form

@@ -18,7 +18,7 @@ from purpose_desktop.services.benchmarks import BenchmarkChoices, BenchmarkReque
 from purpose_desktop.ui.accessibility import describe
 from purpose_desktop.ui.memory.table import counted
 from purpose_desktop.ui.qt import QtCore, QtWidgets, Signal
-from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE
+from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE, ask_to_open
 from purpose_desktop.ui.widgets.notice import notice_label, say
 
 DEFAULT_ITERATIONS = 3
@@ -50,8 +50,11 @@ class BenchmarkForm(QtWidgets.QDialog):
     submitted = Signal(object)
     """The :class:`BenchmarkRequest` to run."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None, suites_folder: Path) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None, suites_folder: Path, teams_folder: Path
+    ) -> None:
         super().__init__(parent)
+        self._teams_folder = teams_folder
         self.setObjectName("benchmarkForm")
         self.setWindowTitle("Run benchmark")
         self.setMinimumWidth(560)
@@ -195,16 +198,14 @@ class BenchmarkForm(QtWidgets.QDialog):
             self.team_box.setCurrentIndex(self._sample_teams[team])
 
     def choose_team_file(self) -> QtWidgets.QFileDialog:
-        """Ask for a team file, without blocking the event loop."""
-        start = self.team_file()
-        dialog = QtWidgets.QFileDialog(
-            self, "Choose a team file", "" if start is None else str(start.parent), TEAM_FILE.filter
+        """Ask for a team file, without blocking the event loop: in the chosen team's
+        folder, or the person's teams folder."""
+        chosen = self.team_file()
+        folder = self._teams_folder if chosen is None else chosen.parent
+        self.file_dialog = ask_to_open(
+            self, "Choose a team file", folder, TEAM_FILE, self.use_team_file
         )
-        dialog.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(lambda chosen: self.use_team_file(Path(chosen)))
-        self.file_dialog = dialog
-        dialog.open()
-        return dialog
+        return self.file_dialog
 
     def use_team_file(self, path: Path) -> None:
         """Choose ``path`` as the team, adding it to the list if it is not there."""
