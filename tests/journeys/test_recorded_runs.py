@@ -75,7 +75,7 @@ def test_a_recorded_run_is_opened_replayed_and_forked_with_an_edited_action(
         await wait_for(lambda: not window.controller.replaying, "the replay to end")
         await run_ended(window)
         assert timeline_text(window) == recorded
-        assert pane.status_label.text().startswith(f"Recorded run {earlier.run_id[:8]}: ")
+        assert pane.status_label.text() == f"Recorded run {earlier.run_id[:8]}, as it ran."
         app.shot("replayed")
 
         timeline = pane.timeline

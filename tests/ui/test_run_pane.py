@@ -432,6 +432,10 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
     )
     outcome = bench.outcomes[0]
     assert outcome is not None
+    # The outcome box says how the run went; the status line does not say it again.
+    assert (
+        pane.status_label.text() == f"Run {outcome.run_id[:8]} ended; it is kept in the runs list."
+    )
 
     async def reopen() -> None:
         pane.details_tabs.setCurrentWidget(pane.runs_list)  # lists the runs afresh
@@ -455,7 +459,7 @@ def test_a_recorded_run_reopens_from_the_runs_list_as_it_was_shown_live(
         pane.phi_chart.series.points(),
     )
     assert replayed == live
-    assert pane.status_label.text().startswith(f"Recorded run {outcome.run_id[:8]}: Run completed")
+    assert pane.status_label.text() == f"Recorded run {outcome.run_id[:8]}, as it ran."
     assert (pane.outcome.status_text(), pane.outcome.answer_text()) == ("Completed", "391")
     assert len(bench.outcomes) == 1  # a replay is not a run
     screenshot(pane, "run-pane-replayed")

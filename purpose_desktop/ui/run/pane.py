@@ -34,7 +34,6 @@ __all__ = ["MAX_LINE_CHARS", "MAX_STREAM_BLOCKS", "MAX_STREAM_CHARS", "RunPane"]
 _STATUS_EVENTS = (
     ev.ModelStatusChanged,
     ev.ErrorRaised,
-    ev.RunFinished,
     ev.RunPaused,
     ev.RunContinued,
     ev.RunResumed,
@@ -203,6 +202,7 @@ class RunPane(QtWidgets.QWidget):
         events.on(ev.ActionProposed, self._show_action)
         events.on(ev.AgentSelected, lambda event: self.streams.set_active(event.agent))
         events.on(ev.RunFinished, lambda _: self.streams.set_active(None))
+        events.on(ev.RunFinished, self._show_finished)
         events.on(ev.RunPaused, lambda _: self.progress.setVisible(False))
         events.on(ev.RunContinued, lambda _: self.progress.setVisible(True))
         for kind in _STATUS_EVENTS:
@@ -333,7 +333,7 @@ class RunPane(QtWidgets.QWidget):
         if not self.timeline.count():
             self.status_label.setText(f"Run {run_id[:8]} has no recorded events.")
             return
-        self.status_label.setText(f"Recorded run {run_id[:8]}: {self.status_label.text()}")
+        self.status_label.setText(f"Recorded run {run_id[:8]}, as it ran.")
 
     def _update_buttons(self) -> None:
         controller = self._controller
@@ -370,6 +370,10 @@ class RunPane(QtWidgets.QWidget):
 
     def _show_status(self, event: ev.Event) -> None:
         self.status_label.setText(describe_event(event) or "")
+
+    def _show_finished(self, event: ev.RunFinished) -> None:
+        # The outcome below says how the run went; this line says where it is kept.
+        self.status_label.setText(f"Run {event.run_id[:8]} ended; it is kept in the runs list.")
 
     def _show_action(self, event: ev.ActionProposed) -> None:
         """The step's tokens read as the action they gave, in one line."""
