@@ -313,8 +313,8 @@ def clear_choice(task: str, tools: Sequence[Tool]) -> Tool | None:
     Clearly: the most relevant tool, with a :func:`relevance` of its own of at least
     :data:`CLEAR_RELEVANCE` (a signal, its name or two of its words: "write a poem" is not
     enough for ``write_file``) and, among ``tools``, at least :data:`CLEAR_MARGIN` times the
-    next tool's. On the tool-call benchmark's requests such a tool is the right one in 68 of
-    the 69 cases where there is one, far more often than SmolLM2 picks the right tool from
+    next tool's. On the tool-call benchmark's requests such a tool is the right one in 66 of
+    the 67 cases where there is one, far more often than SmolLM2 picks the right tool from
     the same few.
     """
     if not tools:
