@@ -15,6 +15,15 @@ def names(tools: tuple[Tool, ...]) -> list[str]:
     return [tool.name for tool in tools]
 
 
+async def _nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
+    return ""
+
+
+def tool(name: str, description: str) -> Tool:
+    """A tool of no parameters that a test only offers."""
+    return Tool(name, description, {"type": "object", "properties": {}}, _nothing)
+
+
 @pytest.mark.parametrize(
     "task",
     [
@@ -87,12 +96,6 @@ def test_always_returns_the_limit_in_a_stable_order() -> None:
 
 
 def test_rare_words_weigh_more_among_candidates() -> None:
-    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
-        return ""
-
-    def tool(name: str, description: str) -> Tool:
-        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
-
     weather = tool("weather", "Look up the weather forecast for a city.")
     city = tool("city_facts", "Facts about a city: population, area, mayor.")
     task = "What is the forecast for the city?"
@@ -103,12 +106,6 @@ def test_rare_words_weigh_more_among_candidates() -> None:
 
 
 def test_a_web_address_points_at_the_tool_that_fetches_urls() -> None:
-    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
-        return ""
-
-    def tool(name: str, description: str) -> Tool:
-        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
-
     fetch = tool("fetch", "Fetches a URL from the internet and extracts its contents.")
     query = tool("read_query", "Execute a SELECT query on the SQLite database.")
     tools = (query, *BUILTIN_TOOLS, fetch)
@@ -122,12 +119,6 @@ def test_a_web_address_points_at_the_tool_that_fetches_urls() -> None:
 
 
 def test_an_mcp_tool_is_named_without_its_server_as_well() -> None:
-    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
-        return ""
-
-    def tool(name: str, description: str) -> Tool:
-        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
-
     read = tool("filesystem.read_file", "Read a file. Deprecated: use read_text_file.")
     text = tool("filesystem.read_text_file", "Read the complete contents of a file as text.")
     media = tool("filesystem.read_media_file", "Read an image or audio file.")
@@ -142,12 +133,6 @@ def test_an_mcp_tool_is_named_without_its_server_as_well() -> None:
 
 
 def test_a_tool_that_sums_gets_the_arithmetic_signal() -> None:
-    async def nothing(arguments: Mapping[str, Any], context: ToolContext) -> str:
-        return ""
-
-    def tool(name: str, description: str) -> Tool:
-        return Tool(name, description, {"type": "object", "properties": {}}, nothing)
-
     total = tool("everything.get-sum", "Returns the sum of two numbers")
     echo = tool("everything.echo", "Echoes back the input string")
     notes = tool("memory.add_observations", "Add new observations to existing entities")
