@@ -23,7 +23,10 @@ from purpose_desktop.bench.tools import (
     engine_tool,
     format_report,
     load_cases,
+    load_no_tool_requests,
     load_schemas,
+    no_tool_case,
+    no_tool_offer,
     normalised,
     offered,
     project_case,
@@ -147,7 +150,11 @@ def test_the_corpus_ships_with_the_package() -> None:
         package_data = tomllib.load(file)["tool"]["setuptools"]["package-data"]
     assert "tool_cases/*.json" in package_data["purpose_desktop.bench"]
     folder = ROOT / "purpose_desktop/bench/tool_cases"
-    assert {path.name for path in folder.glob("*.json")} == {"cases.json", "schemas.json"}
+    assert {path.name for path in folder.glob("*.json")} == {
+        "cases.json",
+        "no_tool.json",
+        "schemas.json",
+    }
 
 
 def test_arguments_compare_as_json_with_defaults_as_left_out() -> None:
@@ -178,7 +185,10 @@ def _case(tool: str) -> tuple[int, ToolCase]:
 
 
 def test_the_project_path_scores_a_right_a_wrong_and_an_unreadable_answer() -> None:
-    number, case = _case("convert_time")
+    # A request that points at both time tools alike, so that both are offered.
+    number, case = next(
+        (n, c) for n, c in enumerate(CASES) if c.request.startswith("If it is 09:00")
+    )
     name = mcp_tool_name(case.server, case.tool)
     right = json.dumps({"tool": name, **case.arguments, "thought": "convert"})
     wrong_arguments = json.dumps({**json.loads(right), "time": "23:59"})
@@ -287,3 +297,23 @@ def test_the_raw_path_checks_the_answer_against_the_schema_as_it_is() -> None:
     assert scored('{"repo_path": "/r"') == (False, False, "not JSON")
     assert scored("[]") == (False, False, "not a JSON object")
     assert scored("", "ValueError: bad grammar") == (False, False, "llama-cpp-python failed")
+
+
+def test_the_requests_that_need_no_tool_are_offered_every_servers_tools() -> None:
+    requests = load_no_tool_requests()
+    assert len(requests) >= 20 and len(set(requests)) == len(requests)
+    at = [no_tool_offer(number, len(requests), len(CASES)) for number in range(len(requests))]
+    assert at == sorted(set(at)) and at[-1] < len(CASES)
+    assert {CASES[n].server for n in at} == SERVERS
+
+
+def test_a_request_that_needs_no_tool_is_answered_well_by_finishing() -> None:
+    def answered(reply: str) -> tuple[str, bool]:
+        result = asyncio.run(no_tool_case(_answers(reply), 0, load_no_tool_requests()[0], SCHEMAS))
+        assert len(result.offered) == OTHER_TOOLS + 1 and result.answer == reply
+        return result.tool, result.finished
+
+    assert answered('{"tool": "finish", "answer": "red", "thought": ""}') == ("finish", True)
+    call = json.dumps({"tool": "time.get_current_time", "timezone": "Etc/UTC", "thought": ""})
+    assert answered(call) == ("time.get_current_time", False)
+    assert answered("no idea") == ("", False)

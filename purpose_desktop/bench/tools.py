@@ -7,12 +7,14 @@ runs offline. Each case is answered twice, greedily, on the same GGUF file:
 
 - the project's path: the case's tool and up to three others (from the same server first) as
   engine tools, named ``SERVER.TOOL`` as MCP tools are, of which the agent loop's tool choice
-  (``select_tools``) offers the most relevant few, best first, or, as at a turn's first step,
-  the one the request clearly points at alone (``clear_call``); the agent's system prompt and
-  task message as the agent loop writes them; the answer generated under the action schema's
-  grammar by the model worker, then read as the agent loop reads it (``parse_action``, which
-  checks it with ``validate_action``). Unless the request clearly points at one tool, the
-  model must choose the tool as well as fill it in, and may finish instead, as an agent may.
+  (``select_tools``) offers the most relevant few, best first, narrowed as at a turn's first
+  step (``first_step_choices``) to the one the request clearly points at, or to the ones it
+  points at most, beside finishing; the agent's system prompt and task message as the agent
+  loop writes them; the answer generated under the action schema's grammar by the model
+  worker, then read as the agent loop reads it (``parse_action``, which checks it with
+  ``validate_action``). Unless the request clearly points at one tool, the model may finish
+  instead of calling one, as an agent may, and where several tools are offered it must
+  choose the tool as well as fill it in.
 - raw llama-cpp-python, in a process of its own once the worker has stopped: a ``Llama`` given
   the tool's name and description and the request, and the tool's ``inputSchema`` as
   ``response_format={"type": "json_object", "schema": ...}``, as a user of llama-cpp-python
@@ -45,13 +47,14 @@ from typing import Any, Literal
 from purpose_desktop.bench.stream import Answer, timed_answer
 from purpose_desktop.engine.loop.action_schema import action_schema
 from purpose_desktop.engine.loop.agent_loop import TOOLS_PER_STEP
-from purpose_desktop.engine.loop.choices import Choices, clear_call
+from purpose_desktop.engine.loop.choices import Choices, first_step_choices
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
 from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.names import mcp_tool_name
 from purpose_desktop.engine.tools.selection import select_tools
+from purpose_desktop.engine.trajectory import FINISH, Action
 from purpose_desktop.models.base import ChatModel
 from purpose_desktop.models.messages import GenerationOptions
 from purpose_desktop.models.pool import LocalModelPool
@@ -116,6 +119,19 @@ class CaseResult:
 
 
 @dataclass(frozen=True)
+class NoToolResult:
+    """The project's path on request ``request`` of those that need no tool: the tools it
+    was ``offered``, the ``tool`` or action its answer named ("" when none could be read),
+    and whether it ``finished`` without calling one, as it should."""
+
+    request: int
+    offered: tuple[str, ...]
+    tool: str
+    finished: bool
+    answer: str
+
+
+@dataclass(frozen=True)
 class PathSummary:
     """One path's shares over ``cases`` (0 to 1) and its generation rate."""
 
@@ -135,6 +151,13 @@ class ToolCallBenchmark:
     project: PathSummary
     raw: PathSummary
     results: tuple[CaseResult, ...]
+    no_tool: tuple[NoToolResult, ...] = ()
+    """The project's path on requests that need no tool (the raw path is told to call)."""
+
+    @property
+    def finished_without_tool(self) -> int:
+        """How many of the requests that need no tool the project's path finished."""
+        return sum(result.finished for result in self.no_tool)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +166,11 @@ class ToolCallBenchmark:
             "cases": self.cases,
             "paths": {"project": asdict(self.project), "raw": asdict(self.raw)},
             "results": [asdict(result) for result in self.results],
+            "no_tool": {
+                "requests": len(self.no_tool),
+                "finished": self.finished_without_tool,
+                "results": [asdict(result) for result in self.no_tool],
+            },
         }
 
 
@@ -164,6 +192,11 @@ def load_schemas() -> dict[str, dict[str, StoredTool]]:
         }
         for server, entry in servers.items()
     }
+
+
+def load_no_tool_requests() -> tuple[str, ...]:
+    """Requests that need no tool (general questions and writing), in the file's order."""
+    return tuple(str(request) for request in _data("no_tool.json"))
 
 
 def load_cases() -> tuple[ToolCase, ...]:
@@ -256,11 +289,6 @@ async def project_case(
     schemas: Mapping[str, Mapping[str, StoredTool]],
 ) -> CaseResult:
     every = [engine_tool(t) for t in offered(number, case, schemas)]
-    # As the agent loop does at a turn's first step: the few tools most relevant to the
-    # task, best first, or the one it clearly points at alone.
-    most_relevant = Choices(select_tools(case.request, every, limit=TOOLS_PER_STEP))
-    choices = clear_call(model, case.request, every, most_relevant) or most_relevant
-    tools = choices.tools
     expected = mcp_tool_name(case.server, case.tool)
 
     def result(answer: Answer, tool: str, valid: bool, exact: bool, reason: str) -> CaseResult:
@@ -279,46 +307,106 @@ async def project_case(
             answer=answer.text,
         )
 
-    nothing = Answer("", 0, 0.0)
-    try:
-        schema = action_schema(tools, can_finish=choices.can_finish)
-        system = system_prompt(AGENT, tools, (), (), (), can_finish=choices.can_finish)
-    except ValueError as exc:
-        return result(nothing, "", False, False, f"cannot be offered: {exc}")
-    options = GenerationOptions(max_tokens=MAX_TOKENS, temperature=0.0, json_schema=schema)
-    answer = await timed_answer(model, head_messages(system, case.request), options)
-    try:
-        action = parse_action(answer.text, tools, can_finish=choices.can_finish).action
-    except ActionParseError as exc:
-        return result(answer, "", False, False, f"not a valid action: {exc}")
-    if action.tool not in {tool.name for tool in tools}:
-        return result(answer, action.tool, False, False, f"no tool called: {action.tool}")
+    proposal = await _propose(model, case.request, every)
+    action = proposal.action
+    if action is None:
+        return result(proposal.answer, "", False, False, proposal.problem)
+    if action.tool == FINISH:
+        return result(proposal.answer, action.tool, False, False, f"no tool called: {FINISH}")
     if action.tool != expected:
-        return result(answer, action.tool, True, False, "wrong tool")
+        return result(proposal.answer, action.tool, True, False, "wrong tool")
     own = schemas[case.server][case.tool].input_schema
     exact, reason = _arguments_reason(action.arguments, case, own)
-    return result(answer, action.tool, True, exact, reason)
+    return result(proposal.answer, action.tool, True, exact, reason)
+
+
+async def no_tool_case(
+    model: ChatModel, number: int, request: str, schemas: Mapping[str, Mapping[str, StoredTool]]
+) -> NoToolResult:
+    """Request ``number`` of :func:`load_no_tool_requests`, offered the tools of one of the
+    cases (:func:`no_tool_offer`), on the project's path."""
+    cases = load_cases()
+    at = no_tool_offer(number, len(load_no_tool_requests()), len(cases))
+    every = [engine_tool(t) for t in offered(at, cases[at], schemas)]
+    proposal = await _propose(model, request, every)
+    tool = proposal.action.tool if proposal.action is not None else ""
+    return NoToolResult(
+        request=number,
+        offered=tuple(t.name for t in every),
+        tool=tool,
+        finished=tool == FINISH,
+        answer=proposal.answer.text,
+    )
+
+
+def no_tool_offer(number: int, requests: int, cases: int) -> int:
+    """The case whose tools request ``number`` of the ``requests`` that need none is offered:
+    evenly spread over the ``cases``, and so over the servers."""
+    return number * cases // requests
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    """The model's answer at an agent's first step, read as an action; ``problem`` says why
+    there is none (``action`` is ``None``)."""
+
+    answer: Answer
+    action: Action | None
+    problem: str = ""
+
+
+async def _propose(model: ChatModel, request: str, every: Sequence[Tool]) -> _Proposal:
+    # As the agent loop does at a turn's first step: the few tools most relevant to the
+    # task, best first, narrowed to the one it clearly points at or the ones it points at
+    # most.
+    most_relevant = Choices(select_tools(request, every, limit=TOOLS_PER_STEP))
+    choices = first_step_choices(model, request, every, most_relevant) or most_relevant
+    try:
+        schema = action_schema(choices.tools, can_finish=choices.can_finish)
+        system = system_prompt(
+            AGENT,
+            choices.tools,
+            (),
+            (),
+            (),
+            can_finish=choices.can_finish,
+            finish_first=choices.finish_first,
+        )
+    except ValueError as exc:
+        return _Proposal(Answer("", 0, 0.0), None, f"cannot be offered: {exc}")
+    options = GenerationOptions(max_tokens=MAX_TOKENS, temperature=0.0, json_schema=schema)
+    answer = await timed_answer(model, head_messages(system, request), options)
+    try:
+        action = parse_action(answer.text, choices.tools, can_finish=choices.can_finish).action
+    except ActionParseError as exc:
+        return _Proposal(answer, None, f"not a valid action: {exc}")
+    return _Proposal(answer, action)
 
 
 async def _project_path(
     model_path: Path,
     models_dir: Path,
     cases: Sequence[ToolCase],
+    requests: Sequence[str],
+    *,
     schemas: Mapping[str, Mapping[str, StoredTool]],
     n_threads: int,
-) -> list[CaseResult]:
-    """Every case on the model worker, as ``bench step`` runs the agent's model."""
+) -> tuple[list[CaseResult], list[NoToolResult]]:
+    """Every case, then every request that needs no tool, on the model worker, as
+    ``bench step`` runs the agent's model."""
     pool = LocalModelPool(models_dir, n_ctx=N_CTX, n_threads=n_threads)
     router = ModelRouter(pool, models_dir, n_ctx=N_CTX)
-    results = []
+    results, no_tool = [], []
     with tempfile.TemporaryDirectory() as folder:
         try:
             async with router.use(str(model_path), Path(folder), lambda _: None) as model:
                 for number, case in enumerate(cases):
                     results.append(await project_case(model, number, case, schemas))
+                for number, request in enumerate(requests):
+                    no_tool.append(await no_tool_case(model, number, request, schemas))
         finally:
             await router.aclose()
-    return results
+    return results, no_tool
 
 
 # --- raw llama-cpp-python -----------------------------------------------------------------
@@ -462,11 +550,14 @@ def summarise(results: Sequence[CaseResult]) -> PathSummary:
 async def measure_tools(
     model_path: Path, *, models_dir: Path, n_threads: int, cases: int | None = None
 ) -> ToolCallBenchmark:
-    """Run the benchmark described in the module docstring on the first ``cases`` cases
-    (all when ``None``)."""
+    """Run the benchmark described in the module docstring on the first ``cases`` cases and
+    as many of the requests that need no tool (all when ``None``)."""
     schemas = load_schemas()
     chosen = load_cases()[:cases]
-    project = await _project_path(model_path, models_dir, chosen, schemas, n_threads)
+    requests = load_no_tool_requests()[:cases]
+    project, no_tool = await _project_path(
+        model_path, models_dir, chosen, requests, schemas=schemas, n_threads=n_threads
+    )
     answers = await asyncio.to_thread(_raw_answers, model_path, chosen, schemas, n_threads)
     raw = [
         raw_case(number, case, schemas[case.server][case.tool], answer, error)
@@ -479,6 +570,7 @@ async def measure_tools(
         project=summarise(project),
         raw=summarise(raw),
         results=tuple(project + raw),
+        no_tool=tuple(no_tool),
     )
 
 
@@ -497,6 +589,11 @@ def format_report(result: ToolCallBenchmark) -> str:
             f"{summary.exact_arguments:>12.1%}{summary.tokens_per_s:>10.1f}"
         )
     lines.append("(raw is told the tool; the project's path must also choose it)")
+    if result.no_tool:
+        lines.append(
+            f"project finished without a tool on {result.finished_without_tool} of "
+            f"{len(result.no_tool)} requests that need none"
+        )
     for name, summary in (("project", result.project), ("raw", result.raw)):
         if summary.failures:
             counts = ", ".join(f"{kind} {count}" for kind, count in summary.failures.items())

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from purpose_desktop.bench.tools import CaseResult, PathSummary, load_cases
+from purpose_desktop.bench.tools import CaseResult, NoToolResult, PathSummary, load_cases
 from purpose_desktop.engine.tools.names import mcp_tool_name
 from tests.support.cli import purpose_desktop
 
@@ -24,7 +24,7 @@ def test_bench_tools_reports_both_paths_on_the_first_cases(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    assert set(report) == {"model", "n_threads", "cases", "paths", "results"}
+    assert set(report) == {"model", "n_threads", "cases", "paths", "results", "no_tool"}
     assert report["model"].endswith(".gguf")
     assert (report["cases"], report["n_threads"]) == (CASES, 2)
     assert set(report["paths"]) == {"project", "raw"}
@@ -52,3 +52,14 @@ def test_bench_tools_reports_both_paths_on_the_first_cases(tmp_path: Path) -> No
             assert (r["reason"] == "") == r["exact"]
             if r["exact"]:
                 assert r["valid"] and r["right_tool"]
+
+    # As many requests that need no tool, on the project's path alone.
+    no_tool = report["no_tool"]
+    assert no_tool["requests"] == CASES
+    assert [r["request"] for r in no_tool["results"]] == list(range(CASES))
+    for r in no_tool["results"]:
+        assert set(r) == {field.name for field in dataclasses.fields(NoToolResult)}
+        assert len(r["offered"]) == 4 and r["answer"].strip().startswith("{")
+        assert r["finished"] == (r["tool"] == "finish")
+        assert r["tool"] in {*r["offered"], "finish"}
+    assert no_tool["finished"] == sum(r["finished"] for r in no_tool["results"])

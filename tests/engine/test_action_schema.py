@@ -190,7 +190,8 @@ def test_described_actions_show_the_schema_one_line_per_choice() -> None:
         '  — Evaluate arithmetic like "17*23".',
         '{"tool": "read_file", "path": string, "thought": string, "limit": integer (optional)}'
         "  — Read a text file in the workspace.",
-        '{"tool": "settings", "ratio": number, "loud": boolean, "mode": "fast"|"slow", '
+        # A parameter's choice of words is left to the grammar; the teammates are named.
+        '{"tool": "settings", "ratio": number, "loud": boolean, "mode": string, '
         '"thought": string}  — Change a setting.',
         '{"tool": "finish", "answer": string, "thought": string}'
         "  — Give the final answer to the task.",

@@ -358,6 +358,31 @@ def test_once_the_calculator_worked_out_the_tasks_expression_its_result_is_the_a
     assert len(act_calls(other)) == 2
 
 
+def test_a_first_step_whose_task_points_at_one_tool_more_than_the_rest_offers_it_after_finish(
+    tmp_path: Path,
+) -> None:
+    model = team_model([act("read_notes"), act("finish", answer="Nothing yet.")])
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[calculator, note, read_notes]"),
+            "What did I read yesterday?",
+        )
+    )
+    assert outcome.answer == "Nothing yet."
+    (first, first_options), (second, second_options) = [
+        (messages[0].content, options)
+        for messages, options in model.calls
+        if "anyOf" in (options.json_schema or {})
+    ]
+    # Not held to it: finishing stays a choice, listed before the tool.
+    assert schema_choices(first_options) == ["read_notes", "finish"]
+    assert first.index('"tool": "finish"') < first.index('"tool": "read_notes"')
+    assert '"tool": "note"' not in first
+    # After the first observation the agent chooses again among everything, finishing last.
+    assert schema_choices(second_options) == ["read_notes", "note", "calculator", "finish"]
+    assert second.index('"tool": "read_notes"') < second.index('"tool": "finish"')
+
+
 def test_no_rule_holds_a_first_step_when_no_tool_stands_out_or_the_model_ignores_schemas(
     tmp_path: Path,
 ) -> None:

@@ -102,13 +102,17 @@ class Desk:
         )
 
     def start(
-        self, *actions: str, score: int = 5, tools: str = "[calculator]"
+        self, *actions: str, score: int = 5, tools: str = "[calculator]", task: str = TASK
     ) -> asyncio.Task[RunOutcome]:
-        """Start "solver", which asks about everything, on :data:`TASK`; its model acts
+        """Start "solver", which asks about everything, on ``task``; its model acts
         ``actions`` in turn and scores every state ``score``."""
         team = one_agent_team(self.home.teams_dir, tools=tools, review="always")
         return start(
-            self.runner(m=team_model(list(actions), score=score)), team, self.gate, self.seen
+            self.runner(m=team_model(list(actions), score=score)),
+            team,
+            self.gate,
+            self.seen,
+            task,
         )
 
     async def dialog(self, kind: type[D], within: float = 30) -> D:
@@ -245,6 +249,8 @@ def test_reject_with_a_reason_by_button_and_by_esc(
             act("calculator", expression="17*32"),
             act("finish", answer="391"),
             tools="[python, calculator]",
+            # Named, Python is offered beside the calculator the sum points at.
+            task="What is 17 * 23? Use Python or the calculator.",
         )
         coding = await desk.dialog(ActionReviewDialog)
         code = coding.form.editor("code")

@@ -270,25 +270,29 @@ def _branch(name: str, properties: Mapping[str, Any], required: Sequence[str]) -
 
 
 def describe_actions(
-    tools: Sequence[Tool], *, can_finish: bool = True, teammates: Sequence[str] = ()
+    tools: Sequence[Tool],
+    *,
+    can_finish: bool = True,
+    teammates: Sequence[str] = (),
+    finish_first: bool = False,
 ) -> str:
     """One line per choice, the JSON to write and what it does, e.g.::
 
         {"tool": "calculator", "expression": string, "thought": string}  — evaluate arithmetic
 
-    The lines follow the order and keys of :func:`action_schema`; an optional key is marked
-    :data:`OPTIONAL_MARK`, and nested objects and arrays are shown in the same notation.
+    The lines follow the order and keys of :func:`action_schema`, finishing last unless
+    ``finish_first``; an optional key is marked :data:`OPTIONAL_MARK`, and nested objects and
+    arrays are shown in the same notation.
     """
     lines = [
         _describe(tool.name, _generation_properties(tool), _required_order(tool), tool.description)
         for tool in tools
     ]
     if can_finish:
-        lines.append(
-            _describe(
-                FINISH, _finish_properties(), _FINISH_KEYS, "Give the final answer to the task."
-            )
+        finish = _describe(
+            FINISH, _finish_properties(), _FINISH_KEYS, "Give the final answer to the task."
         )
+        lines.insert(0 if finish_first else len(lines), finish)
     if teammates:
         lines.append(
             _describe(
@@ -296,19 +300,26 @@ def describe_actions(
                 _delegate_properties(teammates),
                 _DELEGATE_KEYS,
                 "Hand a task to a teammate.",
+                # The teammates' names are nowhere else in the prompt.
+                values=True,
             )
         )
     return "\n".join(lines)
 
 
 def _describe(
-    name: str, properties: Mapping[str, Any], required: Sequence[str], description: str
+    name: str,
+    properties: Mapping[str, Any],
+    required: Sequence[str],
+    description: str,
+    *,
+    values: bool = False,
 ) -> str:
     branch = _branch(name, properties, required)
     needed = set(branch["required"])
     fields = [f'"{TOOL_KEY}": {json.dumps(name, ensure_ascii=False)}']
     fields += [
-        _field_text(key, spec, key in needed)
+        _field_text(key, spec, key in needed, values=values)
         for key, spec in branch["properties"].items()
         if key != TOOL_KEY
     ]
@@ -323,23 +334,28 @@ def _first_line(text: str) -> str:
     return line
 
 
-def _field_text(key: str, spec: Any, required: bool, depth: int = 0) -> str:
-    text = f"{json.dumps(key, ensure_ascii=False)}: {type_text(spec, depth)}"
+def _field_text(key: str, spec: Any, required: bool, depth: int = 0, *, values: bool) -> str:
+    text = f"{json.dumps(key, ensure_ascii=False)}: {type_text(spec, depth, values=values)}"
     return text if required else text + OPTIONAL_MARK
 
 
-def type_text(spec: Any, depth: int = 0) -> str:
+def type_text(spec: Any, depth: int = 0, *, values: bool = True) -> str:
     """A parameter's type as prompt text: ``string``, ``integer``, ``"a"|"b"``,
-    ``["...", ...]``, ``{"name": string, "size": integer (optional)}``."""
+    ``["...", ...]``, ``{"name": string, "size": integer (optional)}``.
+
+    Without ``values`` a choice of strings (a parameter's own, not a nested part's) is shown
+    as ``string``: shown its values in an action line, SmolLM2 writes the first whatever the
+    task says, while the grammar holds it to them anyway and the task's own word is then its
+    likeliest (docs/benchmarks.md)."""
     if not isinstance(spec, Mapping):
         return "value"
     if "const" in spec:
         return json.dumps(spec["const"], ensure_ascii=False)
     if isinstance(spec.get("enum"), list):
-        return "|".join(json.dumps(value, ensure_ascii=False) for value in spec["enum"])
+        return _enum_text(spec["enum"], values)
     for key in ("anyOf", "oneOf"):
         if isinstance(spec.get(key), list):
-            texts = [type_text(item, depth) for item in spec[key]]
+            texts = [type_text(item, depth, values=values) for item in spec[key]]
             return "|".join(dict.fromkeys(texts))
     types = _types(spec)
     nested = _nested_text(spec, types, depth) if depth < _TYPE_TEXT_DEPTH else None
@@ -348,8 +364,15 @@ def type_text(spec: Any, depth: int = 0) -> str:
     return "|".join(sorted(types)) if types else "value"
 
 
+def _enum_text(enum: list[Any], values: bool) -> str:
+    if not values and enum and all(isinstance(value, str) for value in enum):
+        return "string"
+    return "|".join(json.dumps(value, ensure_ascii=False) for value in enum)
+
+
 def _nested_text(spec: Mapping[str, Any], types: set[str], depth: int) -> str | None:
-    """An array's or object's shape as prompt text, ``None`` when it has none to show."""
+    """An array's or object's shape as prompt text, ``None`` when it has none to show. Its
+    parts' choices are shown: given a nested part's as ``string``, SmolLM2 rambled on."""
     if "array" in types and isinstance(spec.get("items"), Mapping):
         item = type_text(spec["items"], depth + 1)
         # Shown "[string, ...]", SmolLM2 writes [""] for a list of names or paths the task
@@ -359,7 +382,7 @@ def _nested_text(spec: Mapping[str, Any], types: set[str], depth: int) -> str | 
     if "object" in types and isinstance(properties, Mapping) and properties:
         needed = set(spec.get("required", ()))
         fields = [
-            _field_text(str(key), item, key in needed, depth + 1)
+            _field_text(str(key), item, key in needed, depth + 1, values=True)
             for key, item in properties.items()
         ]
         return "{" + ", ".join(fields) + "}"

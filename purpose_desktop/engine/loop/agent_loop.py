@@ -40,8 +40,8 @@ from purpose_desktop.engine.loop.actor import Actor, Proposal, StepFailed
 from purpose_desktop.engine.loop.choices import (
     Choices,
     Refusal,
-    clear_call,
     failed_before,
+    first_step_choices,
     misfit_handover,
     same_call,
 )
@@ -452,12 +452,18 @@ class AgentLoop:
             heuristics,
             turn.experiences or (),
             can_finish=choices.can_finish,
+            finish_first=choices.finish_first,
         )
         messages = await self._fit(turn, head_messages(system, turn.task))
         return await actor.propose(
             messages,
             simpler_messages(
-                choices.tools, choices.teammates, turn.task, last, can_finish=choices.can_finish
+                choices.tools,
+                choices.teammates,
+                turn.task,
+                last,
+                can_finish=choices.can_finish,
+                finish_first=choices.finish_first,
             ),
             on_token=on_token,
             on_usage=on_usage,
@@ -736,8 +742,10 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
 
 
 def _first_call(turn: _Turn, offered: Choices) -> Choices | None:
-    """The rule's choices for a turn's first step (:func:`clear_call`), if any."""
-    return None if turn.exchanges else clear_call(turn.model, turn.task, turn.tools, offered)
+    """The rule's choices for a turn's first step (:func:`first_step_choices`), if any."""
+    if turn.exchanges:
+        return None
+    return first_step_choices(turn.model, turn.task, turn.tools, offered)
 
 
 def _misfit(turn: _Turn, action: Action) -> Refusal | None:

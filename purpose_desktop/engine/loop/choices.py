@@ -6,7 +6,9 @@ of the choices (its tool, finishing, or handing over leaves the schema for that 
 model is asked again. The rules:
 
 - a turn's first step, when its task clearly points at one of the agent's tools, calls that
-  tool (see :func:`clear_call`); if the call is refused, every other choice is offered;
+  tool; when it points at one or two of the offered tools more than at the others, only those
+  are offered, beside finishing (see :func:`first_step_choices`). If the rule's choice is
+  refused, every other choice is offered;
 
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
@@ -30,7 +32,7 @@ from purpose_desktop.engine.loop.routing import expertise_score, needs_tools
 from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.text import shorten
 from purpose_desktop.engine.tools.base import Tool
-from purpose_desktop.engine.tools.selection import clear_choice
+from purpose_desktop.engine.tools.selection import clear_choice, likely_tools
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
 from purpose_desktop.models.base import ChatModel, KeepsToSchemas
 
@@ -41,11 +43,14 @@ CALL_CHARS = 80
 
 @dataclass(frozen=True)
 class Choices:
-    """The actions one ask offers: ``tools``, finishing, and handing over to ``teammates``."""
+    """The actions one ask offers: ``tools``, finishing, and handing over to ``teammates``.
+    ``finish_first`` lists finishing before the tools in the prompt: a small model leans to
+    the choice listed last, and at a turn's first step the work is still to be done."""
 
     tools: tuple[Tool, ...]
     can_finish: bool = True
     teammates: tuple[str, ...] = ()
+    finish_first: bool = False
 
     @property
     def answer_only(self) -> bool:
@@ -66,24 +71,31 @@ class Choices:
         return narrower
 
 
-def clear_call(
+def first_step_choices(
     model: ChatModel, task: str, tools: Sequence[Tool], offered: Choices
 ) -> Choices | None:
-    """The choices of a turn's first step when ``task`` clearly points at one of the agent's
-    ``tools`` (:func:`~purpose_desktop.engine.tools.selection.clear_choice`) and ``offered``
-    holds it: that tool alone, to be called. ``None`` when no tool stands out, or when
-    ``model`` does not keep to schemas (:class:`KeepsToSchemas`), as nothing would hold it
-    to the one choice.
+    """The choices of a turn's first step, narrower than ``offered`` (the few of the agent's
+    ``tools`` most relevant to ``task``), or ``None`` when the rule leaves them as they are:
 
-    A small model offered three tools and finishing picks the wrong tool, or finishes
-    without calling any, far more often than this rule is wrong (docs/benchmarks.md).
+    - when ``task`` clearly points at one of ``tools``
+      (:func:`~purpose_desktop.engine.tools.selection.clear_choice`) and ``offered`` holds it:
+      that tool alone, to be called, for a ``model`` that keeps to schemas
+      (:class:`KeepsToSchemas`), as nothing else would hold it to the one choice;
+    - otherwise, when ``task`` points at some of ``offered``'s tools more than at the others
+      (:func:`~purpose_desktop.engine.tools.selection.likely_tools`): those, beside finishing
+      (listed first) and the teammates, so the model still decides whether a tool is needed.
+
+    A small model offered three tools and finishing picks the wrong tool far more often than
+    these rules are wrong (docs/benchmarks.md, Tool calls).
     """
-    if not (isinstance(model, KeepsToSchemas) and model.keeps_to_schemas):
+    if isinstance(model, KeepsToSchemas) and model.keeps_to_schemas:
+        tool = clear_choice(task, tools)
+        if tool is not None and tool in offered.tools:
+            return Choices((tool,), can_finish=False)
+    likely = likely_tools(task, offered.tools)
+    if not (likely and offered.can_finish):
         return None
-    tool = clear_choice(task, tools)
-    if tool is None or tool not in offered.tools:
-        return None
-    return Choices((tool,), can_finish=False)
+    return replace(offered, tools=likely, finish_first=True)
 
 
 @dataclass(frozen=True)

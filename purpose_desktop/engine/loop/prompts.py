@@ -25,10 +25,13 @@ def system_prompt(
     experiences: Sequence[Experience],
     *,
     can_finish: bool = True,
+    finish_first: bool = False,
 ) -> str:
     parts = [
         FORMAT_LINE,
-        describe_actions(tools, can_finish=can_finish, teammates=teammates),
+        describe_actions(
+            tools, can_finish=can_finish, teammates=teammates, finish_first=finish_first
+        ),
         "Use a tool when it helps; finish as soon as an observation gives the answer.",
         f"You are {agent.name}. {agent.role}",
         *_learned(heuristics, experiences),
@@ -74,13 +77,16 @@ def simpler_messages(
     last_observation: str | None,
     *,
     can_finish: bool = True,
+    finish_first: bool = False,
 ) -> list[ChatMessage]:
     """The retry prompt after an unreadable answer: only the format, the task and the latest
     observation."""
     user = f"Task: {task}"
     if last_observation is not None:
         user += f"\nLatest observation: {last_observation}"
-    actions = describe_actions(tools, can_finish=can_finish, teammates=teammates)
+    actions = describe_actions(
+        tools, can_finish=can_finish, teammates=teammates, finish_first=finish_first
+    )
     return [
         ChatMessage("system", f"{FORMAT_LINE}\n{actions}"),
         ChatMessage("user", user),

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
-from purpose_desktop.engine.tools.selection import clear_choice, relevance, select_tools
+from purpose_desktop.engine.tools.selection import (
+    clear_choice,
+    likely_tools,
+    relevance,
+    select_tools,
+)
 
 
 def names(tools: tuple[Tool, ...]) -> list[str]:
@@ -182,3 +187,22 @@ def test_only_a_tool_far_ahead_of_the_others_is_a_clear_choice(
 def test_there_is_no_clear_choice_among_no_tools() -> None:
     assert clear_choice("What is 17*23?", ()) is None
     assert clear_choice("What is 17*23?", (_tool("calculator"),)) is _tool("calculator")
+
+
+def test_the_likely_tools_are_the_ones_the_task_points_at_more_than_the_rest() -> None:
+    calculator, note, read_notes = (_tool(name) for name in ("calculator", "note", "read_notes"))
+    three = (calculator, note, read_notes)
+    assert likely_tools("What did I read yesterday?", three) == (read_notes,)
+    # Tied: both, in the order given.
+    assert likely_tools("Look through my notes.", three) == (note, read_notes)
+    # Pointing at every tool alike, or at none, narrows nothing.
+    assert likely_tools("Look through my notes.", (note, read_notes)) == ()
+    assert likely_tools("Name the three primary colours.", three) == ()
+    assert likely_tools("Name the three primary colours.", ()) == ()
+    # A tool the task names is among them, however much more it points at another.
+    python = _tool("python")
+    assert likely_tools("Print 17 * 23.", (python, calculator)) == (calculator,)
+    assert likely_tools("Work out 17*23 with python", (python, calculator, note)) == (
+        python,
+        calculator,
+    )
