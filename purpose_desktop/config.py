@@ -67,6 +67,12 @@ class Paths:
         return self.home / "mcp.json"
 
     @property
+    def tools_listing_file(self) -> Path:
+        """The last listing of the user's and the MCP servers' tools, kept so that they
+        need not be listed (every server started) each time the app starts."""
+        return self.home / "tools-listing.json"
+
+    @property
     def user_tools_dir(self) -> Path:
         """The user's own tools: each public function of its Python files is a tool. It is
         not created: a missing folder just means there are none."""

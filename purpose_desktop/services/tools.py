@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,26 +155,41 @@ class ToolsService:
         """
         return tuple(survey.state for survey in await self._survey())
 
-    async def tools(self) -> ToolListing:
+    async def tools(self, *, kept: bool = False) -> ToolListing:
         """The built-in tools, then the user's own (source :data:`USER`), then each
         server's, in the order of ``mcp.json``. ``problems`` holds each user tool that could
         not be loaded and each server that gave no tools.
 
+        With ``kept``, the last listing without problems is given while ``mcp.json`` and the
+        user's tool files are unchanged since (:mod:`~purpose_desktop.services.tools_cache`),
+        without starting a server; otherwise, or when there is none, the tools are listed
+        and the listing is kept (or the kept one dropped, when it has problems).
+
         Raises :class:`~purpose_desktop.errors.UserError` when ``mcp.json`` is not valid.
         """
         from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
+        from purpose_desktop.services import tools_cache
 
+        builtin = tuple(_summary(tool, BUILT_IN) for tool in BUILTIN_TOOLS)
+        if kept:
+            found = await off_loop(tools_cache.read_kept, self._paths)
+            if found is not None:
+                return ToolListing(builtin + tuple(_kept_summary(tool) for tool in found), ())
+        stamp = tools_cache.tools_stamp(self._paths)
         async with task_group() as group:
             listed = group.create_task(_user_tools(self._paths))
             asked = group.create_task(self._survey())
         mine, surveys = listed.result(), asked.result()
-        tools = [_summary(tool, BUILT_IN) for tool in BUILTIN_TOOLS]
-        tools += [_summary(tool, USER) for tool in mine.tools]
+        tools = [_summary(tool, USER) for tool in mine.tools]
         tools += [_summary(tool, s.state.name) for s in surveys for tool in s.tools]
         problems = mine.problems + tuple(
             s.state.problem for s in surveys if s.state.problem is not None
         )
-        return ToolListing(tuple(tools), problems)
+        if problems:
+            await off_loop(tools_cache.forget, self._paths)
+        else:
+            await off_loop(tools_cache.keep, self._paths, stamp, [asdict(t) for t in tools])
+        return ToolListing(builtin + tuple(tools), problems)
 
     async def import_servers(self, file: Path) -> ImportReport:
         """Merge the servers of ``file`` (an ``mcpServers`` file of Claude Desktop, Cursor,
@@ -331,6 +346,15 @@ async def _ask(servers: McpServers, name: str) -> _Survey:
         state = ServerState(name, server.config.transport, len(tools), None, log_file)
         return _Survey(state, tools)
     return _Survey(ServerState(name, server.config.transport, None, problem, log_file), ())
+
+
+def _kept_summary(kept: Mapping[str, Any]) -> ToolSummary:
+    return ToolSummary(
+        name=str(kept.get("name", "")),
+        description=str(kept.get("description", "")),
+        source=str(kept.get("source", "")),
+        risky=bool(kept.get("risky", True)),
+    )
 
 
 def _summary(tool: Tool, source: str) -> ToolSummary:

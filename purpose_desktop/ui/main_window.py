@@ -14,6 +14,7 @@ from purpose_desktop.services.models import Catalog, ModelsService
 from purpose_desktop.services.settings import SettingsService
 from purpose_desktop.services.start_up import import_shared_modules
 from purpose_desktop.services.teams import read_team_file
+from purpose_desktop.services.tools_cache import tools_stamp
 from purpose_desktop.ui.lazy_pane import LazyPane
 from purpose_desktop.ui.memory.pane import MemoryPane
 from purpose_desktop.ui.models.controller import ModelsController
@@ -22,7 +23,7 @@ from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets, Signal, set_by_name
 from purpose_desktop.ui.run.controller import RunController
 from purpose_desktop.ui.settings_dialog import RESTART_NOTE, SettingsDialog
 from purpose_desktop.ui.tasks import TaskKeeper
-from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
+from purpose_desktop.ui.team.pane import TeamPane, tools_of
 from purpose_desktop.ui.theme import ACTUAL_TEXT_SIZE, apply_text_size, text_size_step
 from purpose_desktop.ui.widgets.file_dialogs import TEAM_FILE, ask_to_open
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,13 +19,14 @@ from purpose_desktop.models.catalog import CatalogEntry, list_local_models
 from purpose_desktop.models.memory import PROMPT_CACHE_BYTES, half_of_memory
 from purpose_desktop.services.store import StoreService
 from purpose_desktop.services.tool_permissions import ToolPermissionsService
+from purpose_desktop.services.tools_cache import tools_stamp
 from purpose_desktop.ui.operations import Operations
 from purpose_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from purpose_desktop.ui.tasks import TaskKeeper
 from purpose_desktop.ui.team.agent_form import AgentForm
 from purpose_desktop.ui.team.approvals import UNSAVED_TEXT
 from purpose_desktop.ui.team.model_choice import size_text
-from purpose_desktop.ui.team.pane import TeamPane, tools_of, tools_stamp
+from purpose_desktop.ui.team.pane import TeamPane, tools_of
 from pytestqt.qtbot import QtBot
 from tests.support.mcp_server import server_command
 from tests.support.stores import store_at
@@ -582,4 +584,66 @@ def test_tools_added_while_the_pane_was_hidden_are_offered_when_it_is_shown_agai
         assert len(checklist.boxes) == shown_again
 
     run_in_qt_loop(scenario())
+    assert errors == []
+
+
+@pytest.mark.process
+def test_the_tools_are_offered_as_last_listed_until_a_person_reloads_them(
+    pane: TeamPane,
+    home: Paths,
+    tmp_path: Path,
+    *,
+    qtbot: QtBot,
+    catalog: list[CatalogEntry],
+    run_in_qt_loop: Callable[[Any], Any],
+) -> None:
+    # The test server behind a script that can be taken away without touching mcp.json.
+    script = tmp_path / "own-server.sh"
+    own = server_command()
+    script.write_text(
+        "#!/bin/sh\nexport PYTHONPATH={}\nexec {} {}\n".format(
+            *(shlex.quote(part) for part in (own["env"]["PYTHONPATH"], own["command"])),
+            " ".join(shlex.quote(arg) for arg in own["args"]),
+        ),
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    write_mcp_json(home, {"own": {"command": str(script)}})
+    errors: list[BaseException] = []
+
+    def serve(pane: TeamPane) -> None:
+        pane.use_services(
+            Operations(TaskKeeper(errors.append)),
+            list_tools=tools_of(home),
+            tools_changed=lambda: tools_stamp(home),
+        )
+
+    serve(pane)
+
+    async def listed(pane: TeamPane) -> None:
+        pane.show_team(mcp_team(home, "[calculator]"))
+        await wait_until(pane.editor.form.tools.status.isHidden, 60)
+
+    run_in_qt_loop(listed(pane))
+    assert "own.echo" in pane.editor.form.tools.boxes
+    script.unlink()  # the server cannot start any more
+
+    # As in the next window: the tools as last listed, without asking the server.
+    again = TeamPane()
+    qtbot.addWidget(again)
+    again.set_catalog(catalog, half_of_memory())
+    again.show()
+    serve(again)
+    run_in_qt_loop(listed(again))
+    checklist = again.editor.form.tools
+    assert "own.echo" in checklist.boxes
+    assert checklist.problems.isHidden()
+
+    async def reloaded() -> None:
+        checklist.reload_button.click()
+        await wait_until(lambda: "own.echo" not in checklist.boxes, 60)
+
+    run_in_qt_loop(reloaded())
+    assert not checklist.problems.isHidden()
+    assert "own" in checklist.problems.text()
     assert errors == []

@@ -106,7 +106,8 @@ class ToolChecklist(QtWidgets.QFrame):
         self.problems.setObjectName("toolsProblems")
         self.reload_button = QtWidgets.QPushButton("Reload tools")
         self.reload_button.setToolTip(
-            "List your tools and the MCP servers' tools again (after changing mcp.json)"
+            "Ask your tool files and the MCP servers for their tools again. Until mcp.json "
+            "or a tool file changes, they are offered as they were last listed."
         )
         self.reload_button.clicked.connect(lambda _=False: self.reload_requested.emit())
         self.reload_button.hide()  # until something can be reloaded

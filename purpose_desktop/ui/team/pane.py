@@ -9,7 +9,7 @@ nothing here waits on a model.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import html
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -32,36 +32,21 @@ if TYPE_CHECKING:
     from purpose_desktop.ui.team.editor import TeamEditor
 
 Proceed = Callable[[], object]
-ListTools = Callable[[], Awaitable["ToolListing"]]
-"""Lists every tool an agent can be given (``ToolsService.tools``)."""
+ListTools = Callable[[bool], Awaitable["ToolListing"]]
+"""Lists every tool an agent can be given (``ToolsService.tools``); given ``True``, anew
+rather than as last kept."""
 
 
 def tools_of(paths: Paths) -> ListTools:
     """:data:`ListTools` for the home folder ``paths``: its built-in, user and MCP tools.
     The tools service is imported with the first listing, not with the window."""
 
-    async def listing() -> ToolListing:
+    async def listing(again: bool) -> ToolListing:
         from purpose_desktop.services.tools import ToolsService
 
-        return await ToolsService(paths).tools()
+        return await ToolsService(paths).tools(kept=not again)
 
     return listing
-
-
-def tools_stamp(paths: Paths) -> tuple[int, ...]:
-    """When the files the tools are listed from last changed (``mcp.json`` and the user
-    tools): a listing older than that is made again when the pane is shown. A few ``stat``
-    calls, cheap enough for the UI thread."""
-    files = [paths.mcp_config_file, paths.user_tools_dir]
-    with contextlib.suppress(OSError):
-        files += sorted(paths.user_tools_dir.glob("*.py"))
-    stamps: list[int] = []
-    for file in files:
-        try:
-            stamps.append(file.stat().st_mtime_ns)
-        except OSError:
-            stamps.append(0)
-    return tuple(stamps)
 
 
 def preload_editor() -> None:
@@ -202,8 +187,8 @@ class TeamPane(QtWidgets.QWidget):
         """Offer every tool ``list_tools`` lists (the built-in ones only without it) and
         show the team's remembered approvals from ``permissions``; both are read in the
         background through ``operations``. ``tools_changed`` gives a value that changes when
-        the tools may have (see :func:`tools_stamp`): the tools are listed again when the
-        pane is shown after it changed."""
+        the tools may have (see :func:`~purpose_desktop.services.tools_cache.tools_stamp`):
+        the tools are listed again when the pane is shown after it changed."""
         self._operations = operations
         self._list_tools = list_tools
         self._tools_changed = tools_changed
@@ -230,7 +215,7 @@ class TeamPane(QtWidgets.QWidget):
         self._listed_stamp = stamp
         self._operations.run(
             "list tools",
-            self._list_tools,
+            functools.partial(self._list_tools, again),
             done=self._tools_listed,
             failed=lambda exc: checklist.show_problems(str(exc)),
             latest=True,
