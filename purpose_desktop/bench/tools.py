@@ -359,7 +359,7 @@ async def _propose(model: ChatModel, request: str, every: Sequence[Tool]) -> _Pr
     # As the agent loop does at a turn's first step: the few tools most relevant to the
     # task, best first, narrowed to the one it clearly points at or the ones it points at
     # most.
-    most_relevant = Choices(select_tools(request, every, limit=TOOLS_PER_STEP))
+    most_relevant = Choices(select_tools(request, every, limit=TOOLS_PER_STEP), finish_first=True)
     choices = first_step_choices(model, request, every, most_relevant) or most_relevant
     try:
         schema = action_schema(choices.tools, can_finish=choices.can_finish)

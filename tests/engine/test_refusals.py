@@ -393,6 +393,9 @@ def test_no_rule_holds_a_first_step_when_no_tool_stands_out_or_the_model_ignores
         )
     )
     assert schema_choices(act_calls(unclear)[0]) == ["calculator", "finish"]
+    # At a first step finishing is listed first all the same.
+    prompt = unclear.calls[0][0][0].content
+    assert prompt.index('"tool": "finish"') < prompt.index('"tool": "calculator"')
 
     ignoring = team_model([act("finish", answer="391")])
     asyncio.run(

@@ -363,7 +363,10 @@ class AgentLoop:
             turn.proposed(step, planned[0], "plan", attempts=0)
             return planned[0], tuple(used)
         offered = Choices(
-            select_tools(query, turn.tools, limit=TOOLS_PER_STEP), True, turn.teammates
+            select_tools(query, turn.tools, limit=TOOLS_PER_STEP),
+            True,
+            turn.teammates,
+            finish_first=not turn.exchanges,
         )
         choices = _first_call(turn, offered) or offered
         resamples = 0

@@ -8,7 +8,8 @@ model is asked again. The rules:
 - a turn's first step, when its task clearly points at one of the agent's tools, calls that
   tool; when it points at one or two of the offered tools more than at the others, only those
   are offered, beside finishing (see :func:`first_step_choices`). If the rule's choice is
-  refused, every other choice is offered;
+  refused, every other choice is offered. At a first step finishing is listed before the
+  tools (:attr:`Choices.finish_first`);
 
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
@@ -44,8 +45,8 @@ CALL_CHARS = 80
 @dataclass(frozen=True)
 class Choices:
     """The actions one ask offers: ``tools``, finishing, and handing over to ``teammates``.
-    ``finish_first`` lists finishing before the tools in the prompt: a small model leans to
-    the choice listed last, and at a turn's first step the work is still to be done."""
+    ``finish_first`` lists finishing before the tools in the prompt, as at a turn's first
+    step: a small model leans to the choice listed last, and the work is still to be done."""
 
     tools: tuple[Tool, ...]
     can_finish: bool = True
@@ -83,7 +84,7 @@ def first_step_choices(
       (:class:`KeepsToSchemas`), as nothing else would hold it to the one choice;
     - otherwise, when ``task`` points at some of ``offered``'s tools more than at the others
       (:func:`~purpose_desktop.engine.tools.selection.likely_tools`): those, beside finishing
-      (listed first) and the teammates, so the model still decides whether a tool is needed.
+      and the teammates, so the model still decides whether a tool is needed.
 
     A small model offered three tools and finishing picks the wrong tool far more often than
     these rules are wrong (docs/benchmarks.md, Tool calls).
@@ -95,7 +96,7 @@ def first_step_choices(
     likely = likely_tools(task, offered.tools)
     if not (likely and offered.can_finish):
         return None
-    return replace(offered, tools=likely, finish_first=True)
+    return replace(offered, tools=likely)
 
 
 @dataclass(frozen=True)
