@@ -226,7 +226,9 @@ def _bench_tools_parser(
     )
     tools.add_argument("--model", default="smollm2-135m", help="a bundled model or a GGUF path")
     tools.add_argument(
-        "--cases", type=_whole(1, 10_000), help="run only the first N cases (default: all)"
+        "--cases",
+        type=_whole(1, 10_000),
+        help="run only the first N cases and requests that need no tool (default: all)",
     )
     tools.add_argument(
         "--threads", type=_whole(1, 256), help="threads for both paths (default: the setting)"

@@ -186,9 +186,11 @@ def _case(tool: str) -> tuple[int, ToolCase]:
 
 def test_the_project_path_scores_a_right_a_wrong_and_an_unreadable_answer() -> None:
     # A request that points at both time tools alike, so that both are offered.
-    number, case = next(
-        (n, c) for n, c in enumerate(CASES) if c.request.startswith("If it is 09:00")
+    found = next(
+        ((n, c) for n, c in enumerate(CASES) if c.request.startswith("If it is 09:00")), None
     )
+    assert found is not None
+    number, case = found
     name = mcp_tool_name(case.server, case.tool)
     right = json.dumps({"tool": name, **case.arguments, "thought": "convert"})
     wrong_arguments = json.dumps({**json.loads(right), "time": "23:59"})

@@ -130,7 +130,8 @@ class _Survey:
 
 class ToolsService:
     """Lists the tools and the MCP servers, imports servers and calls a tool. Each call
-    starts the servers of ``mcp.json`` it needs (all at once), and stops them again; their
+    (but a listing given as kept, see :meth:`tools`) starts the servers of ``mcp.json`` it
+    needs (all at once), and stops them again; their
     processes are recorded in the home folder meanwhile, to be ended at the next start if
     the app is killed. ``stop_run_servers`` stops the servers the app's runs started (they
     start again, reading ``mcp.json`` anew, when a run next needs them): :meth:`restart`

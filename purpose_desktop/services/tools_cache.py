@@ -80,6 +80,11 @@ def keep(paths: Paths, stamp: tuple[int, ...], tools: Sequence[Mapping[str, Any]
 
 
 def forget(paths: Paths) -> None:
-    """Drop the kept listing, so that the next one starts the servers."""
-    with contextlib.suppress(FileNotFoundError):
+    """Drop the kept listing, so that the next one starts the servers. A listing that cannot
+    be removed is logged (and is then given again while the files are unchanged)."""
+    try:
         paths.tools_listing_file.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("Cannot drop the kept tool listing %s: %s", paths.tools_listing_file, exc)

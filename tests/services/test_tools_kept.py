@@ -76,10 +76,19 @@ def test_a_changed_mcp_json_or_tool_file_is_listed_anew(home: Paths, tmp_path: P
     assert "whisper" in names and "shout" not in names
 
 
-def test_a_broken_kept_listing_is_listed_anew(home: Paths) -> None:
+@pytest.mark.parametrize("kept", ["{not json", "[]", "other version", "tools not a list"])
+def test_a_broken_kept_listing_is_listed_anew(home: Paths, kept: str) -> None:
     home.mcp_config_file.write_text('{"mcpServers": {}}', encoding="utf-8")
-    tools_cache.keep(home, tools_cache.tools_stamp(home), [])
-    home.tools_listing_file.write_text("{not json", encoding="utf-8")
+    stamp = list(tools_cache.tools_stamp(home))
+    ghost = {"name": "gone.tool", "description": "", "source": "gone", "risky": False}
+    text = {
+        "other version": json.dumps({"version": -1, "stamp": stamp, "tools": [ghost]}),
+        "tools not a list": json.dumps(
+            {"version": tools_cache.VERSION, "stamp": stamp, "tools": 1}
+        ),
+    }.get(kept, kept)
+    home.tools_listing_file.write_text(text, encoding="utf-8")
     listing = listed(home, kept=True)
-    assert "calculator" in {tool.name for tool in listing.tools}
+    names = {tool.name for tool in listing.tools}
+    assert "calculator" in names and "gone.tool" not in names
     assert json.loads(home.tools_listing_file.read_text(encoding="utf-8"))["tools"] == []

@@ -376,10 +376,17 @@ class AgentLoop:
             refusal = self._refusal(turn, action, used)
             if refusal is None:
                 break
-            if choices is not offered and offered.without(action) is not None:
-                # The rule's one tool is refused: the model chooses among the others.
+            # A tool the first step's rule chose is refused: the model chooses among all the
+            # others (after one more sample with the same choices, where other arguments may
+            # do and finishing is among them). Finishing or a hand-over refused under the
+            # rule only takes that away, as below.
+            ruled = choices is not offered and any(t.name == action.tool for t in choices.tools)
+            widened = offered.without(action) if ruled else None
+            if widened is not None and (
+                not refusal.other_arguments or resamples or not choices.can_finish
+            ):
                 turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
-                choices = offered = offered.without(action) or offered
+                choices = offered = widened
                 continue
             narrowed = choices.without(action)
             # A call that failed or was rejected may need only other arguments: one other
