@@ -311,7 +311,8 @@ def test_the_requests_that_need_no_tool_are_offered_every_servers_tools() -> Non
 
 def test_a_request_that_needs_no_tool_is_answered_well_by_finishing() -> None:
     def answered(reply: str) -> tuple[str, bool]:
-        result = asyncio.run(no_tool_case(_answers(reply), 0, load_no_tool_requests()[0], SCHEMAS))
+        tools = offered(0, CASES[0], SCHEMAS)  # request 0's: no_tool_offer(0, ...) is case 0
+        result = asyncio.run(no_tool_case(_answers(reply), 0, load_no_tool_requests()[0], tools))
         assert len(result.offered) == OTHER_TOOLS + 1 and result.answer == reply
         return result.tool, result.finished
 

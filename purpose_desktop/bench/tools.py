@@ -321,13 +321,11 @@ async def project_case(
 
 
 async def no_tool_case(
-    model: ChatModel, number: int, request: str, schemas: Mapping[str, Mapping[str, StoredTool]]
+    model: ChatModel, number: int, request: str, tools: Sequence[StoredTool]
 ) -> NoToolResult:
-    """Request ``number`` of :func:`load_no_tool_requests`, offered the tools of one of the
-    cases (:func:`no_tool_offer`), on the project's path."""
-    cases = load_cases()
-    at = no_tool_offer(number, len(load_no_tool_requests()), len(cases))
-    every = [engine_tool(t) for t in offered(at, cases[at], schemas)]
+    """Request ``number`` of :func:`load_no_tool_requests`, offered ``tools`` (those of one
+    of the cases, see :func:`no_tool_offer`), on the project's path."""
+    every = [engine_tool(t) for t in tools]
     proposal = await _propose(model, request, every)
     tool = proposal.action.tool if proposal.action is not None else ""
     return NoToolResult(
@@ -402,8 +400,11 @@ async def _project_path(
             async with router.use(str(model_path), Path(folder), lambda _: None) as model:
                 for number, case in enumerate(cases):
                     results.append(await project_case(model, number, case, schemas))
+                every_case, every_request = load_cases(), load_no_tool_requests()
                 for number, request in enumerate(requests):
-                    no_tool.append(await no_tool_case(model, number, request, schemas))
+                    at = no_tool_offer(number, len(every_request), len(every_case))
+                    tools = offered(at, every_case[at], schemas)
+                    no_tool.append(await no_tool_case(model, number, request, tools))
         finally:
             await router.aclose()
     return results, no_tool

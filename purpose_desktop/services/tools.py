@@ -131,11 +131,10 @@ class _Survey:
 class ToolsService:
     """Lists the tools and the MCP servers, imports servers and calls a tool. Each call
     (but a listing given as kept, see :meth:`tools`) starts the servers of ``mcp.json`` it
-    needs (all at once), and stops them again; their
-    processes are recorded in the home folder meanwhile, to be ended at the next start if
-    the app is killed. ``stop_run_servers`` stops the servers the app's runs started (they
-    start again, reading ``mcp.json`` anew, when a run next needs them): :meth:`restart`
-    calls it."""
+    needs (all at once), and stops them again; their processes are recorded in the home
+    folder meanwhile, to be ended at the next start if the app is killed.
+    ``stop_run_servers`` stops the servers the app's runs started (they start again, reading
+    ``mcp.json`` anew, when a run next needs them): :meth:`restart` calls it."""
 
     def __init__(
         self, paths: Paths, *, stop_run_servers: Callable[[], Awaitable[None]] | None = None
