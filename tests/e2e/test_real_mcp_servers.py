@@ -108,27 +108,31 @@ def test_real_servers_answer_calls_with_flat_array_and_nested_arguments(
 
 
 @pytest.mark.model
-def test_an_agent_on_smollm2_calls_the_imported_time_server_in_a_real_run(
+def test_an_agent_on_smollm2_tells_the_time_in_tokyo_from_the_imported_time_server(
     home: Path, tmp_path: Path
 ) -> None:
     team = tmp_path / "clock.yaml"
     team.write_text(
-        "name: Clock\nagents:\n  - name: clock\n"
-        "    role: You tell the time with your tool, then finish with it.\n"
-        "    model: bundled:smollm2-135m\n    tools: [time.get_current_time]\n"
-        "    max_steps: 3\n    review: never\n",
+        "name: Clock\nagents:\n  - name: teller\n"
+        "    role: You tell the time anywhere in the world.\n"
+        "    model: bundled:smollm2-135m\n"
+        "    tools: [time.get_current_time, time.convert_time]\n    review: never\n",
         encoding="utf-8",
     )
     events_file = tmp_path / "events.jsonl"
     result = purpose_desktop(
-        "run", str(team), "--task", "What time is it in UTC?", "--auto-approve",
+        "run", str(team), "--task", "What time is it in Tokyo (Asia/Tokyo)?", "--auto-approve",
         "--events", str(events_file), home=home,
     )  # fmt: skip
     events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()]
     finished = [e for e in events if e["type"] == "ToolFinished"]
     assert finished, result.stdout + result.stderr
-    first = finished[0]
-    assert (first["tool"], first["ok"]) == ("time.get_current_time", True), first
-    answered = json.loads(first["output"])
-    assert answered["timezone"] == "UTC"
+    # One call, the right one; SmolLM2 proposes it again, and is asked to answer instead.
+    assert [(e["tool"], e["ok"]) for e in finished] == [("time.get_current_time", True)], finished
+    told = json.loads(finished[0]["output"])
+    assert told["timezone"] == "Asia/Tokyo"
+    (ended,) = [e for e in events if e["type"] == "RunFinished"]
+    assert ended["status"] == "completed", result.stderr
+    hour_and_minute = told["datetime"][11:16]
+    assert hour_and_minute in ended["answer"], (told, ended["answer"])
     assert Paths(home).logs_dir.joinpath("mcp-time.log").exists()

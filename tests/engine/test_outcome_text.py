@@ -106,7 +106,8 @@ def test_a_person_who_scored_the_answer_low_is_named_as_the_doubter() -> None:
 
 
 def test_a_run_out_of_steps_says_to_raise_the_step_limit(tmp_path: Path) -> None:
-    model = team_model(lambda messages: act("calculator", expression="1+1"))
+    sums = (f"1+{n}" for n in range(10))
+    model = team_model(lambda messages: act("calculator", expression=next(sums)))
     report = report_of(tmp_path, {"m": model}, one_agent_team(tmp_path, max_steps=2))
     assert (report.status, report.headline, report.answer) == ("failed", "Failed", "")
     assert report.reason == "solver reached its limit of 2 steps without finishing."

@@ -275,20 +275,61 @@ def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Pa
     assert outcome.answer == "Paris"
 
 
-def test_a_call_made_again_is_told_what_it_gave_as_it_was(tmp_path: Path) -> None:
+def test_a_call_proposed_again_after_it_worked_is_not_made_and_the_agent_answers_with_it(
+    tmp_path: Path,
+) -> None:
+    asked: list[Sequence[ChatMessage]] = []
+    script = iter([act("note", text="red"), act("note", text="blue"), act("read_notes")])
+
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        asked.append(messages)
+        if not (offers(messages, "note") or offers(messages, "read_notes")):
+            return act("finish", answer="red and blue")
+        return next(script, act("read_notes"))
+
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
+            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6),
+            "Keep two colours.",
+            [events.append],
+        )
+    )
+    assert outcome.status == "completed", outcome.error
+    assert [step.action.tool for step in outcome.steps] == ["note", "note", "read_notes", "finish"]
+    assert outcome.answer == "red and blue"
+    # The ask after the refused repeat offers finishing alone, in the same action format.
+    last = asked[-1]
+    assert last[0].content.startswith("Reply with exactly one JSON object")
+    assert offers(last, "finish") and not offers(last, "note")
+    warnings = [w.message for w in of_type(events, ev.WarningRaised)]
+    assert any(
+        "solver is asked to answer: read_notes() gave already: 1. red" in w for w in warnings
+    ), warnings
+
+
+def test_a_call_a_person_edits_into_the_one_just_made_is_told_what_it_gave_as_it_was(
+    tmp_path: Path,
+) -> None:
     script = iter(
         [
             act("note", text="red"),
             act("note", text="blue"),
             act("read_notes"),
-            act("read_notes"),
+            act("finish", answer="blue"),
             act("finish", answer="red and blue"),
         ]
     )
     model = team_model(lambda messages: next(script))
+    approve = ActionDecision("approve")
+    review = ScriptedReview(
+        actions=[approve, approve, approve, ActionDecision("edit", Action("read_notes", {}))]
+    )
     outcome = asyncio.run(
         runner(tmp_path, ScriptedProvider({"m": model})).run(
-            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6), "Keep two colours."
+            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6, review="always"),
+            "Keep two colours.",
+            review=review,
         )
     )
     assert outcome.status == "completed", outcome.error

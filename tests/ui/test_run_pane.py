@@ -643,8 +643,9 @@ def test_a_failed_run_says_why_and_what_to_do_next(
     run_in_qt_loop: RunInLoop,
     screenshot: Screenshot,
 ) -> None:
+    sums = (f"1+{n}" for n in range(10))
     bench = make_bench(
-        {"m": team_model(lambda messages: act("calculator", expression="1+1"), score=3)}
+        {"m": team_model(lambda messages: act("calculator", expression=next(sums)), score=3)}
     )
     outcome = bench.pane.outcome
 

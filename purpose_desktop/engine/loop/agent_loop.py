@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from purpose_desktop.engine.context import budget_for, counter_for, fit
@@ -43,6 +43,7 @@ from purpose_desktop.engine.loop.choices import (
     failed_before,
     first_step_choices,
     misfit_handover,
+    repeated_success,
     same_call,
 )
 from purpose_desktop.engine.loop.fallback import answered_by_calculator, rule_action
@@ -376,6 +377,16 @@ class AgentLoop:
             refusal = self._refusal(turn, action, used)
             if refusal is None:
                 break
+            # The agent has what it asked for: it answers (or hands over) with it.
+            answering = replace(choices, tools=())
+            if (
+                refusal.answer_now
+                and answering != choices
+                and (answering.can_finish or answering.teammates)
+            ):
+                turn.warn(f"{turn.agent.name} is asked to answer: {refusal.why}")
+                choices = answering
+                continue
             # A tool the first step's rule chose is refused: the model chooses among all the
             # others (after one more sample with the same choices, where other arguments may
             # do and finishing is among them). Finishing or a hand-over refused under the
@@ -414,7 +425,9 @@ class AgentLoop:
             if lesson.id is not None and lesson.id not in used:
                 used.append(lesson.id)
             return Refusal(f"{lesson.strategy} (learned on this task before)", learned=True)
-        refusal = failed_before(action, turn.run.steps)
+        refusal = failed_before(action, turn.run.steps) or repeated_success(
+            action, turn.exchanges[-1] if turn.exchanges else None
+        )
         if refusal is None and action.tool == DELEGATE:
             refusal = _misfit(turn, action)
         return refusal

@@ -34,7 +34,7 @@ from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.text import shorten
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.tools.selection import clear_choice, likely_tools
-from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Step
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange, Step
 from purpose_desktop.models.base import ChatModel, KeepsToSchemas
 
 REASON_CHARS = 160
@@ -105,11 +105,13 @@ class Refusal:
     rule is a lesson from an earlier run rather than what happened in this one;
     ``other_arguments`` when the same choice with other arguments may do (a person's reason
     often says which), so the agent is asked for another sample before the choice is taken
-    away."""
+    away; ``answer_now`` when the agent already has what it asked for, so it is asked to
+    answer."""
 
     why: str
     learned: bool = False
     other_arguments: bool = False
+    answer_now: bool = False
 
 
 def same_call(first: Action, second: Action) -> bool:
@@ -142,6 +144,24 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
                 other_arguments=True,
             )
     return None
+
+
+def repeated_success(action: Action, last: Exchange | None) -> Refusal | None:
+    """Why ``action`` is not made: ``last``, the turn's latest exchange, is the same call and
+    it worked, so it would only give the same again. A small model shown a tool's result
+    often proposes the call again rather than answer with it; ``None`` otherwise."""
+    if (
+        last is None
+        or action.tool in (FINISH, DELEGATE)
+        or not last.observation.ok
+        or not same_call(last.action, action)
+    ):
+        return None
+    return Refusal(
+        f"{call_text(action, CALL_CHARS)} gave already: "
+        f"{shorten(last.observation.text, REASON_CHARS)}",
+        answer_now=True,
+    )
 
 
 def misfit_handover(
