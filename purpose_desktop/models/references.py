@@ -6,6 +6,7 @@ file: absolute, relative to the team file, or relative to the models folder.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from purpose_desktop.errors import ModelError
@@ -27,7 +28,17 @@ def resolve_model_file(reference: str, base_dir: Path, models_dir: Path) -> Path
         if candidate.is_file():
             return candidate.resolve()
     looked = ", ".join(str(c) for c in candidates)
-    raise ModelError(f"Model file not found: '{reference}' (looked for {looked}).")
+    raise ModelError(
+        f"Model file not found: '{reference}' (looked for {looked}).{_suggestion(reference)}"
+    )
+
+
+def _suggestion(reference: str) -> str:
+    """A bundled model that ``reference`` probably means, as a sentence to add to the error;
+    empty when none is close. ``smollm2-135m`` names the bundled model without its scheme."""
+    name = Path(reference).name.lower().removesuffix(".gguf")
+    close = difflib.get_close_matches(name, list(BUNDLED_MODELS), n=1, cutoff=0.75)
+    return f" Did you mean the bundled model '{BUNDLED_SCHEME}{close[0]}'?" if close else ""
 
 
 def model_title(reference: str, path: Path) -> str:

@@ -6,7 +6,7 @@ file, and calling one tool by hand."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -185,11 +185,21 @@ class ToolsService:
         problems = mine.problems + tuple(
             s.state.problem for s in surveys if s.state.problem is not None
         )
+        await self._keep(stamp, tools, problems)
+        return ToolListing(builtin + tuple(tools), problems)
+
+    async def _keep(
+        self, stamp: tuple[int, ...], tools: Sequence[ToolSummary], problems: Sequence[str]
+    ) -> None:
+        """Keep the listing of the user's and the servers' ``tools``, taken when the files
+        had ``stamp``, for :meth:`tools` to give as kept; one with ``problems`` drops the
+        kept one instead, so that the next listing asks again."""
+        from purpose_desktop.services import tools_cache
+
         if problems:
             await off_loop(tools_cache.forget, self._paths)
         else:
             await off_loop(tools_cache.keep, self._paths, stamp, [asdict(t) for t in tools])
-        return ToolListing(builtin + tuple(tools), problems)
 
     async def import_servers(self, file: Path) -> ImportReport:
         """Merge the servers of ``file`` (an ``mcpServers`` file of Claude Desktop, Cursor,
@@ -262,25 +272,34 @@ class ToolsService:
         started at once, asked for their tools and stopped again), and every tool with its
         schema: the built-in ones, the user's own (source ``user``), then each server's, in
         the order of ``mcp.json``. ``problems`` holds each user tool that could not be
-        loaded and each server that gave no tools.
+        loaded and each server that gave no tools. The listing is kept as :meth:`tools`
+        keeps it.
 
         Raises :class:`~purpose_desktop.errors.UserError` when ``mcp.json`` is not valid.
         """
         from purpose_desktop.engine.tools.builtin import BUILTIN_TOOLS
+        from purpose_desktop.services import tools_cache
 
+        stamp = tools_cache.tools_stamp(self._paths)
         config = await off_loop(load_mcp_config, self.config_file)
         servers = McpServers(config, self._paths.logs_dir, self._record)
         async with task_group() as group:
             listed = group.create_task(_user_tools(self._paths))
             surveys = group.create_task(_ask_all(servers))
         mine, asked = listed.result(), surveys.result()
+        theirs = [(tool, USER) for tool in mine.tools]
+        theirs += [(tool, s.state.name) for s in asked for tool in s.tools]
+        problems = mine.problems + tuple(
+            s.state.problem for s in asked if s.state.problem is not None
+        )
+        # What the Team pane offers next follows what this pane shows.
+        await self._keep(stamp, [_summary(tool, source) for tool, source in theirs], problems)
         tools = [_detail(tool, BUILT_IN) for tool in BUILTIN_TOOLS]
-        tools += [_detail(tool, USER) for tool in mine.tools]
-        tools += [_detail(tool, s.state.name) for s in asked for tool in s.tools]
+        tools += [_detail(tool, source) for tool, source in theirs]
         return ToolsOverview(
             tuple(_server_detail(s.state, config.servers[s.state.name]) for s in asked),
             tuple(tools),
-            mine.problems + tuple(s.state.problem for s in asked if s.state.problem is not None),
+            problems,
         )
 
     async def make_config_file(self) -> Path:

@@ -129,7 +129,24 @@ def test_model_file_that_cannot_be_found(empty_home: Path, tmp_path: Path) -> No
     result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
     assert result.returncode == 1
     assert "Model file not found: 'gone.gguf'" in result.stderr
+    assert "Did you mean" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bundled_model_named_without_its_scheme_is_suggested(
+    empty_home: Path, tmp_path: Path
+) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        "name: T\nagents:\n  - name: a\n    role: r\n    model: SmolLM2-135M\n", encoding="utf-8"
+    )
+    result = purpose_desktop("run", str(team), "--task", "x", home=empty_home)
+    assert result.returncode == 1
+    assert (
+        "Model file not found: 'SmolLM2-135M' (looked for "
+        f"{tmp_path / 'SmolLM2-135M'}, " in result.stderr
+    )
+    assert "Did you mean the bundled model 'bundled:smollm2-135m'?" in result.stderr
 
 
 def test_models_list_json(empty_home: Path) -> None:

@@ -302,6 +302,12 @@ def test_a_call_proposed_again_after_it_worked_is_not_made_and_the_agent_answers
     last = asked[-1]
     assert last[0].content.startswith("Reply with exactly one JSON object")
     assert offers(last, "finish") and not offers(last, "note")
+    # It is shown what the call gave as if it had been made again: the result twice.
+    assert [message.content for message in last[-3:]] == [
+        "Observation: 1. red\n2. blue",
+        '{"tool": "read_notes", "thought": "use read_notes"}',
+        "Observation: 1. red\n2. blue\nIf this answers the task, finish with it.",
+    ]
     warnings = [w.message for w in of_type(events, ev.WarningRaised)]
     assert any(
         "solver is asked to answer: read_notes() gave already: 1. red" in w for w in warnings

@@ -56,6 +56,25 @@ def test_the_kept_listing_is_given_without_starting_a_server(home: Paths, tmp_pa
     assert listed(home, kept=True).problems == anew.problems
 
 
+def test_the_tools_panes_overview_keeps_the_listing_the_team_pane_gets(
+    home: Paths, tmp_path: Path
+) -> None:
+    script = server_script(tmp_path)
+    home.mcp_config_file.write_text(
+        json.dumps({"mcpServers": {"own": {"command": str(script)}}}), encoding="utf-8"
+    )
+    overview = asyncio.run(ToolsService(home).overview())
+    assert overview.problems == ()
+    shown = [tool.name for tool in overview.tools]
+    assert "own.echo" in shown
+
+    script.unlink()  # only the kept listing can name the server's tools now
+    assert [tool.name for tool in listed(home, kept=True).tools] == shown
+    # An overview with problems drops it.
+    assert asyncio.run(ToolsService(home).overview()).problems
+    assert not home.tools_listing_file.exists()
+
+
 def test_a_changed_mcp_json_or_tool_file_is_listed_anew(home: Paths, tmp_path: Path) -> None:
     home.mcp_config_file.write_text('{"mcpServers": {}}', encoding="utf-8")
     home.user_tools_dir.mkdir(parents=True)

@@ -369,49 +369,13 @@ class AgentLoop:
             turn.teammates,
             finish_first=not turn.exchanges,
         )
-        choices = _first_call(turn, offered) or offered
-        resamples = 0
+        asking = _Asking(offered, _first_call(turn, offered) or offered, last)
         while True:
-            proposal = await self._ask(turn, heuristics, choices, last, resamples)
+            proposal = await self._ask(turn, heuristics, asking)
             action = proposal.action
             refusal = self._refusal(turn, action, used)
-            if refusal is None:
+            if refusal is None or not _ask_again(turn, asking, action, refusal):
                 break
-            # The agent has what it asked for: it answers (or hands over) with it.
-            answering = replace(choices, tools=())
-            if (
-                refusal.answer_now
-                and answering != choices
-                and (answering.can_finish or answering.teammates)
-            ):
-                turn.warn(f"{turn.agent.name} is asked to answer: {refusal.why}")
-                choices = answering
-                continue
-            # A tool the first step's rule chose is refused: the model chooses among all the
-            # others (after one more sample with the same choices, where other arguments may
-            # do and finishing is among them). Finishing or a hand-over refused under the
-            # rule only takes that away, as below.
-            ruled = choices is not offered and any(t.name == action.tool for t in choices.tools)
-            widened = offered.without(action) if ruled else None
-            if widened is not None and (
-                not refusal.other_arguments or resamples or not choices.can_finish
-            ):
-                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
-                choices = offered = widened
-                continue
-            narrowed = choices.without(action)
-            # A call that failed or was rejected may need only other arguments: one other
-            # sample first, with the same choices; the same proposal again takes it away.
-            if narrowed is not None and (not refusal.other_arguments or resamples):
-                turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
-                choices = narrowed
-                continue
-            if resamples >= RESAMPLES:
-                if refusal.learned:
-                    break  # a lesson may be wrong: with nothing else to do, it is overruled
-                raise StepFailed(f"{turn.agent.name} has nothing to propose but {refusal.why}.")
-            resamples += 1
-            turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
         turn.proposed(step, action, proposal.method, proposal.attempts)
         return action, tuple(used)
 
@@ -432,16 +396,9 @@ class AgentLoop:
             refusal = _misfit(turn, action)
         return refusal
 
-    async def _ask(
-        self,
-        turn: _Turn,
-        heuristics: Sequence[Heuristic],
-        choices: Choices,
-        last: str | None,
-        resample: int = 0,
-    ) -> Proposal:
-        """One proposal of the agent's model among ``choices``; ``resample`` (from 1) asks
-        for a sample other than the most likely answer."""
+    async def _ask(self, turn: _Turn, heuristics: Sequence[Heuristic], asking: _Asking) -> Proposal:
+        """One proposal of the agent's model among ``asking.choices``."""
+        choices, last, resample = asking.choices, asking.last, asking.resamples
         options = GenerationOptions(
             max_tokens=self._max_answer_tokens,
             temperature=RESAMPLE_TEMPERATURE if resample else 0.0,
@@ -477,7 +434,7 @@ class AgentLoop:
             can_finish=choices.can_finish,
             finish_first=choices.finish_first,
         )
-        messages = await self._fit(turn, head_messages(system, turn.task))
+        messages = await self._fit(turn, head_messages(system, turn.task), asking.told)
         return await actor.propose(
             messages,
             simpler_messages(
@@ -509,13 +466,16 @@ class AgentLoop:
         turn.proposed(step, action, "person", attempts=0)
         return action
 
-    async def _fit(self, turn: _Turn, head: list[ChatMessage]) -> list[ChatMessage]:
+    async def _fit(
+        self, turn: _Turn, head: list[ChatMessage], told: Exchange | None = None
+    ) -> list[ChatMessage]:
         reserved = self._max_answer_tokens + HINT_TOKENS
         fitted, warning = await fit(turn.model, head, reserved)
         if warning is not None:
             turn.warn(warning)
+        exchanges = [*turn.exchanges, told] if told is not None else turn.exchanges
         messages = await compact_history(
-            fitted, turn.exchanges, budget_for(turn.model, reserved), counter_for(turn.model)
+            fitted, exchanges, budget_for(turn.model, reserved), counter_for(turn.model)
         )
         if turn.exchanges:
             # Small models keep calling tools after the answer is in front of them; a nudge
@@ -556,14 +516,7 @@ class AgentLoop:
             return None
         earlier = turn.exchanges if action.tool == DELEGATE else turn.exchanges[-1:]
         previous = next((e for e in reversed(earlier) if same_call(e.action, action)), None)
-        if previous is None:
-            return None
-        return Observation(
-            f"Not {'handed over' if action.tool == DELEGATE else 'run'} again: the same "
-            f"{'hand-over' if action.tool == DELEGATE else 'call'} gave "
-            f'"{previous.observation.text}". {FINISH_HINT}',
-            ok=False,
-        )
+        return None if previous is None else _not_again(action, previous)
 
     async def _review(
         self, turn: _Turn, action: Action, tool: Tool | None, step: int
@@ -761,6 +714,81 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
         heuristic.source == "human"
         or heuristic.pinned
         or kind_similarity(heuristic.pattern, task) >= RELEVANT
+    )
+
+
+@dataclass
+class _Asking:
+    """One step's asks so far: the choices ``offered`` (the most relevant tools, finishing,
+    the teammates), the ``choices`` of the next ask, narrowed by rule, the ``last``
+    observation for a simpler retry prompt, how many ``resamples`` were asked for, and the
+    exchange the agent is ``told`` of after its own, though it is not one of its steps."""
+
+    offered: Choices
+    choices: Choices
+    last: str | None
+    resamples: int = 0
+    told: Exchange | None = None
+
+
+def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -> bool:
+    """Narrow ``asking`` for another ask after ``action`` was refused for ``refusal``;
+    ``False`` when a learned lesson is overruled and the action stands instead.
+
+    Raises :class:`StepFailed` when nothing is left to propose.
+    """
+    choices = asking.choices
+    # The agent has what it asked for: it answers (or hands over) with it, shown what its
+    # call gave as if it had been made again. A small model copies an answer from a result
+    # right above the ask; told "not run again", it wrote "The task is finished" as the
+    # answer.
+    answering = replace(choices, tools=())
+    if (
+        refusal.answer_now
+        and answering != choices
+        and (answering.can_finish or answering.teammates)
+    ):
+        turn.warn(f"{turn.agent.name} is asked to answer: {refusal.why}")
+        asking.choices = answering
+        asking.told = replace(turn.exchanges[-1], action=action)
+        asking.last = asking.told.observation.text
+        return True
+    # A tool the first step's rule chose is refused: the model chooses among all the others
+    # (after one more sample with the same choices, where other arguments may do and
+    # finishing is among them). Finishing or a hand-over refused under the rule only takes
+    # that away, as below.
+    ruled = choices is not asking.offered and any(t.name == action.tool for t in choices.tools)
+    widened = asking.offered.without(action) if ruled else None
+    if widened is not None and (
+        not refusal.other_arguments or asking.resamples or not choices.can_finish
+    ):
+        turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
+        asking.choices = asking.offered = widened
+        return True
+    narrowed = choices.without(action)
+    # A call that failed or was rejected may need only other arguments: one other sample
+    # first, with the same choices; the same proposal again takes it away.
+    if narrowed is not None and (not refusal.other_arguments or asking.resamples):
+        turn.warn(f"{turn.agent.name} is asked again without {action.tool}: {refusal.why}")
+        asking.choices = narrowed
+        return True
+    if asking.resamples >= RESAMPLES:
+        if refusal.learned:
+            return False  # a lesson may be wrong: with nothing else to do, it is overruled
+        raise StepFailed(f"{turn.agent.name} has nothing to propose but {refusal.why}.")
+    asking.resamples += 1
+    turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
+    return True
+
+
+def _not_again(action: Action, previous: Exchange) -> Observation:
+    """What the agent is told of ``action``, the same call or hand-over as ``previous``."""
+    handing = action.tool == DELEGATE
+    return Observation(
+        f"Not {'handed over' if handing else 'run'} again: the same "
+        f"{'hand-over' if handing else 'call'} gave "
+        f'"{previous.observation.text}". {FINISH_HINT}',
+        ok=False,
     )
 
 

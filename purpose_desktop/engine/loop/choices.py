@@ -13,6 +13,8 @@ model is asked again. The rules:
 
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
+- the call the agent made at the step before, which worked, is not made again: the agent is
+  asked to answer, its tools out of the choices (see :func:`repeated_success`);
 - a hand-over of work that the agent's own tools or expertise fit better than the teammate's
   is not made: routing already chose this agent for such work, and a small model otherwise
   hands the whole task on instead of using its tools.
