@@ -50,6 +50,7 @@ from purpose_desktop.engine.loop.agent_loop import TOOLS_PER_STEP
 from purpose_desktop.engine.loop.choices import Choices, first_step_choices
 from purpose_desktop.engine.loop.parsing import ActionParseError, parse_action
 from purpose_desktop.engine.loop.prompts import head_messages, system_prompt
+from purpose_desktop.engine.loop.task_paths import restore_paths
 from purpose_desktop.engine.specs import AgentSpec
 from purpose_desktop.engine.tools.base import Tool, ToolContext
 from purpose_desktop.engine.tools.names import mcp_tool_name
@@ -378,7 +379,7 @@ async def _propose(model: ChatModel, request: str, every: Sequence[Tool]) -> _Pr
         action = parse_action(answer.text, choices.tools, can_finish=choices.can_finish).action
     except ActionParseError as exc:
         return _Proposal(answer, None, f"not a valid action: {exc}")
-    return _Proposal(answer, action)
+    return _Proposal(answer, restore_paths(action, request))
 
 
 async def _project_path(

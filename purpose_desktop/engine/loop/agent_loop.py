@@ -54,6 +54,7 @@ from purpose_desktop.engine.loop.prompts import (
     system_prompt,
 )
 from purpose_desktop.engine.loop.run_context import ModelService, RunContext
+from purpose_desktop.engine.loop.task_paths import restore_paths
 from purpose_desktop.engine.recording.checkpoint import Frame, PendingDelegation
 from purpose_desktop.engine.review import (
     ActionReviewRequest,
@@ -372,7 +373,12 @@ class AgentLoop:
         asking = _Asking(offered, _first_call(turn, offered) or offered, last)
         while True:
             proposal = await self._ask(turn, heuristics, asking)
-            action = proposal.action
+            action = restore_paths(proposal.action, turn.task)
+            if action is not proposal.action:
+                turn.warn(
+                    f"{turn.agent.name}'s call is read with the paths as the task gives them "
+                    f"(it wrote {_changed(proposal.action, action)})."
+                )
             refusal = self._refusal(turn, action, used)
             if refusal is None or not _ask_again(turn, asking, action, refusal):
                 break
@@ -779,6 +785,15 @@ def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -
     asking.resamples += 1
     turn.warn(f"{turn.agent.name} is asked for another answer: {refusal.why}")
     return True
+
+
+def _changed(written: Action, read: Action) -> str:
+    """The arguments ``read`` holds otherwise than ``written``, as written."""
+    return ", ".join(
+        f"{key}={value!r}"
+        for key, value in written.arguments.items()
+        if read.arguments.get(key) != value
+    )
 
 
 def _not_again(action: Action, previous: Exchange) -> Observation:
