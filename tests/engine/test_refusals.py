@@ -430,6 +430,31 @@ def test_a_first_step_whose_task_points_at_one_tool_more_than_the_rest_offers_it
     assert second.index('"tool": "read_notes"') < second.index('"tool": "finish"')
 
 
+def test_a_first_step_whose_task_needs_one_of_the_tools_it_points_at_calls_one_of_them(
+    tmp_path: Path,
+) -> None:
+    task = "Read the file notes.txt and write it to copy.txt"
+    tools = "[read_file, write_file, list_files]"
+    held = grammar_keeping([act("read_file", path="notes.txt"), act("finish", answer="done")])
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": held})).run(
+            one_agent_team(tmp_path, tools=tools), task
+        )
+    )
+    # Both tools it points at most, and no finishing: the task needs one of them.
+    assert schema_choices(act_calls(held)[0]) == ["read_file", "write_file"]
+    assert '"tool": "finish"' not in held.calls[0][0][0].content
+
+    # A model that does not keep to schemas is not held to it.
+    free = team_model([act("read_file", path="notes.txt"), act("finish", answer="done")])
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": free})).run(
+            one_agent_team(tmp_path, tools=tools), task
+        )
+    )
+    assert schema_choices(act_calls(free)[0]) == ["read_file", "write_file", "finish"]
+
+
 def test_no_rule_holds_a_first_step_when_no_tool_stands_out_or_the_model_ignores_schemas(
     tmp_path: Path,
 ) -> None:

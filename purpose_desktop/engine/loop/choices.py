@@ -86,18 +86,24 @@ def first_step_choices(
       (:class:`KeepsToSchemas`), as nothing else would hold it to the one choice;
     - otherwise, when ``task`` points at some of ``offered``'s tools more than at the others
       (:func:`~purpose_desktop.engine.tools.selection.likely_tools`): those, beside finishing
-      and the teammates, so the model still decides whether a tool is needed.
+      and the teammates, so the model still decides whether a tool is needed; or those
+      alone, to call one of them, when one of them is a tool the task needs
+      (:func:`~purpose_desktop.engine.loop.routing.needs_tools`), again for a ``model`` that
+      keeps to schemas.
 
     A small model offered three tools and finishing picks the wrong tool far more often than
     these rules are wrong (docs/benchmarks.md, Tool calls).
     """
-    if isinstance(model, KeepsToSchemas) and model.keeps_to_schemas:
+    held = isinstance(model, KeepsToSchemas) and model.keeps_to_schemas
+    if held:
         tool = clear_choice(task, tools)
         if tool is not None and tool in offered.tools:
             return Choices((tool,), can_finish=False)
     likely = likely_tools(task, offered.tools)
     if not (likely and offered.can_finish):
         return None
+    if held and needs_tools(task, likely):
+        return Choices(likely, can_finish=False)
     return replace(offered, tools=likely)
 
 
