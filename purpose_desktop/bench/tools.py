@@ -9,12 +9,13 @@ runs offline. Each case is answered twice, greedily, on the same GGUF file:
   engine tools, named ``SERVER.TOOL`` as MCP tools are, of which the agent loop's tool choice
   (``select_tools``) offers the most relevant few, best first, narrowed as at a turn's first
   step (``first_step_choices``) to the one the request clearly points at, or to the ones it
-  points at most, beside finishing; the agent's system prompt and task message as the agent
-  loop writes them; the answer generated under the action schema's grammar by the model
-  worker, then read as the agent loop reads it (``parse_action``, which checks it with
-  ``validate_action``). Unless the request clearly points at one tool, the model may finish
-  instead of calling one, as an agent may, and where several tools are offered it must
-  choose the tool as well as fill it in.
+  points at most, beside finishing unless one of them is a tool the request needs; the
+  agent's system prompt and task message as the agent loop writes them; the answer
+  generated under the action schema's grammar by the model worker, then read as the agent
+  loop reads it (``parse_action``, which checks it with ``validate_action``, and
+  ``restore_paths``, which puts right a path of the request copied wrongly). Where finishing
+  is offered, the model may finish instead of calling a tool, as an agent may, and where
+  several tools are offered it must choose the tool as well as fill it in.
 - raw llama-cpp-python, in a process of its own once the worker has stopped: a ``Llama`` given
   the tool's name and description and the request, and the tool's ``inputSchema`` as
   ``response_format={"type": "json_object", "schema": ...}``, as a user of llama-cpp-python

@@ -35,9 +35,10 @@ def resolve_model_file(reference: str, base_dir: Path, models_dir: Path) -> Path
 
 def _suggestion(reference: str) -> str:
     """A bundled model that ``reference`` probably means, as a sentence to add to the error;
-    empty when none is close. ``smollm2-135m`` names the bundled model without its scheme."""
+    empty when none is close. ``smollm2-135m``, ``SmolLM2`` or ``gemma3`` name a bundled
+    model without its scheme; a file name far from every bundled model's key gets none."""
     name = Path(reference).name.lower().removesuffix(".gguf")
-    close = difflib.get_close_matches(name, list(BUNDLED_MODELS), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, list(BUNDLED_MODELS), n=1, cutoff=0.6)
     return f" Did you mean the bundled model '{BUNDLED_SCHEME}{close[0]}'?" if close else ""
 
 

@@ -127,7 +127,8 @@ def test_an_agent_on_smollm2_tells_the_time_in_tokyo_from_the_imported_time_serv
     events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()]
     finished = [e for e in events if e["type"] == "ToolFinished"]
     assert finished, result.stdout + result.stderr
-    # One call, the right one; SmolLM2 proposes it again, and is asked to answer instead.
+    # One call, the right one, and not made again: SmolLM2 proposes it again after it worked
+    # (tests/engine/test_refusals.py has the rule), and is asked to answer instead.
     assert [(e["tool"], e["ok"]) for e in finished] == [("time.get_current_time", True)], finished
     told = json.loads(finished[0]["output"])
     assert told["timezone"] == "Asia/Tokyo"

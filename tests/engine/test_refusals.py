@@ -314,6 +314,23 @@ def test_a_call_proposed_again_after_it_worked_is_not_made_and_the_agent_answers
     ), warnings
 
 
+def test_an_agent_that_cannot_answer_after_repeating_a_call_finishes_with_its_result(
+    tmp_path: Path,
+) -> None:
+    # A model that ignores the schema and writes the same call whatever it is offered.
+    script = iter([act("note", text="red")])
+    model = team_model(lambda messages: next(script, act("read_notes")))
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6), "Keep a colour."
+        )
+    )
+    assert outcome.status == "completed", outcome.error
+    assert [step.action.tool for step in outcome.steps] == ["note", "read_notes", "finish"]
+    assert outcome.answer == "1. red"
+    assert outcome.steps[-1].action.thought.startswith("chosen by rule")
+
+
 def test_a_call_a_person_edits_into_the_one_just_made_is_told_what_it_gave_as_it_was(
     tmp_path: Path,
 ) -> None:

@@ -26,7 +26,14 @@ from tests.support.scripted_team import act, one_agent_team, runner, team_model
         ("app.log", "Read the head of /var/log/app.log", "app.log"),
         ("example.com/a", "Fetch https://example.com/a", "example.com/a"),
         ("4", "What is 12/4?", "4"),
-        ("a/b", "Copy /x/a/b and /y/a/b", "a/b"),  # either path: not guessed
+        ("2", "What is 1 /2?", "2"),  # one part: not taken for a path
+        ("help", "Type /help to see more.", "help"),
+        ("a/b", "Copy /x/a/b and /y/a/b", "a/b"),  # no path of the task is it
+        ("a/b", "Compare /a/b and /a/b/", "a/b"),  # either: not guessed
+        ("data/a.csv", "Copy /data/a.csv to data/a.csv", "data/a.csv"),  # the task gives it
+        ("~/etc/hosts", "Compare /etc/hosts with ~/etc/hosts", "~/etc/hosts"),
+        ("src/lib", "List /src/lib/ please", "/src/lib/"),
+        ("home/ana/notes.txt", "Read /home/ana/notes.txt…", "/home/ana/notes.txt"),
     ],
 )  # fmt: skip
 def test_a_path_is_read_as_the_task_gives_it_when_that_is_plain(
@@ -37,6 +44,15 @@ def test_a_path_is_read_as_the_task_gives_it_when_that_is_plain(
     assert restored.arguments == {"path": read, "lines": 3}
     assert restored.thought == "read it"
     assert (restored is action) == (read == written)
+
+
+def test_an_answer_or_a_hand_over_is_left_as_written() -> None:
+    task = "Sum up /home/ana/notes.txt"
+    for action in (
+        Action("finish", {"answer": "home/ana/notes.txt says hello"}),
+        Action("delegate", {"agent": "clerk", "task": "home/ana/notes.txt"}),
+    ):
+        assert restore_paths(action, task) is action
 
 
 def test_paths_in_a_list_are_read_as_the_task_gives_them() -> None:

@@ -46,7 +46,11 @@ from purpose_desktop.engine.loop.choices import (
     repeated_success,
     same_call,
 )
-from purpose_desktop.engine.loop.fallback import answered_by_calculator, rule_action
+from purpose_desktop.engine.loop.fallback import (
+    answered_by_calculator,
+    answered_by_repeat,
+    rule_action,
+)
 from purpose_desktop.engine.loop.prompts import (
     answer_prompt,
     head_messages,
@@ -370,11 +374,12 @@ class AgentLoop:
             turn.teammates,
             finish_first=not turn.exchanges,
         )
-        asking = _Asking(offered, _first_call(turn, offered) or offered, last)
+        asking = _Asking(offered, _first_call(turn, offered) or offered)
         while True:
             proposal = await self._ask(turn, heuristics, asking)
             action = restore_paths(proposal.action, turn.task)
-            if action is not proposal.action:
+            if action is not proposal.action and not asking.paths_restored:
+                asking.paths_restored = True
                 turn.warn(
                     f"{turn.agent.name}'s call is read with the paths as the task gives them "
                     f"(it wrote {_changed(proposal.action, action)})."
@@ -404,7 +409,8 @@ class AgentLoop:
 
     async def _ask(self, turn: _Turn, heuristics: Sequence[Heuristic], asking: _Asking) -> Proposal:
         """One proposal of the agent's model among ``asking.choices``."""
-        choices, last, resample = asking.choices, asking.last, asking.resamples
+        choices, resample = asking.choices, asking.resamples
+        last = turn.observations[-1] if turn.observations else None
         options = GenerationOptions(
             max_tokens=self._max_answer_tokens,
             temperature=RESAMPLE_TEMPERATURE if resample else 0.0,
@@ -463,7 +469,8 @@ class AgentLoop:
                 turn.exchanges[-1] if turn.exchanges else None,
                 choices.tools,
                 can_finish=choices.can_finish,
-            ),
+            )
+            or answered_by_repeat(asking.told),
         )
 
     @staticmethod
@@ -726,15 +733,16 @@ def _relevant(heuristic: Heuristic, task: str) -> bool:
 @dataclass
 class _Asking:
     """One step's asks so far: the choices ``offered`` (the most relevant tools, finishing,
-    the teammates), the ``choices`` of the next ask, narrowed by rule, the ``last``
-    observation for a simpler retry prompt, how many ``resamples`` were asked for, and the
-    exchange the agent is ``told`` of after its own, though it is not one of its steps."""
+    the teammates), the ``choices`` of the next ask, narrowed by rule, how many
+    ``resamples`` were asked for, the exchange the agent is ``told`` of after its own
+    (though it is not one of its steps), and whether the person was told that a proposal's
+    ``paths_restored``."""
 
     offered: Choices
     choices: Choices
-    last: str | None
     resamples: int = 0
     told: Exchange | None = None
+    paths_restored: bool = False
 
 
 def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -> bool:
@@ -744,20 +752,15 @@ def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -
     Raises :class:`StepFailed` when nothing is left to propose.
     """
     choices = asking.choices
-    # The agent has what it asked for: it answers (or hands over) with it, shown what its
+    # The agent has what it asked for: it answers with it (or hands over), shown what its
     # call gave as if it had been made again. A small model copies an answer from a result
     # right above the ask; told "not run again", it wrote "The task is finished" as the
     # answer.
     answering = replace(choices, tools=())
-    if (
-        refusal.answer_now
-        and answering != choices
-        and (answering.can_finish or answering.teammates)
-    ):
+    if refusal.answered is not None and answering != choices and answering.can_finish:
         turn.warn(f"{turn.agent.name} is asked to answer: {refusal.why}")
         asking.choices = answering
-        asking.told = replace(turn.exchanges[-1], action=action)
-        asking.last = asking.told.observation.text
+        asking.told = replace(refusal.answered, action=action)
         return True
     # A tool the first step's rule chose is refused: the model chooses among all the others
     # (after one more sample with the same choices, where other arguments may do and

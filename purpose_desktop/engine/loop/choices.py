@@ -7,9 +7,10 @@ model is asked again. The rules:
 
 - a turn's first step, when its task clearly points at one of the agent's tools, calls that
   tool; when it points at one or two of the offered tools more than at the others, only those
-  are offered, beside finishing (see :func:`first_step_choices`). If the rule's choice is
-  refused, every other choice is offered. At a first step finishing is listed before the
-  tools (:attr:`Choices.finish_first`);
+  are offered, beside finishing, or alone when the task needs one of them (see
+  :func:`first_step_choices`). If the rule's choice is refused, every other choice is
+  offered. At a first step finishing is listed before the tools
+  (:attr:`Choices.finish_first`);
 
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
@@ -113,13 +114,13 @@ class Refusal:
     rule is a lesson from an earlier run rather than what happened in this one;
     ``other_arguments`` when the same choice with other arguments may do (a person's reason
     often says which), so the agent is asked for another sample before the choice is taken
-    away; ``answer_now`` when the agent already has what it asked for, so it is asked to
-    answer."""
+    away; ``answered``, the exchange that already gave what the proposal asks for, when
+    the agent is to answer with it instead."""
 
     why: str
     learned: bool = False
     other_arguments: bool = False
-    answer_now: bool = False
+    answered: Exchange | None = None
 
 
 def same_call(first: Action, second: Action) -> bool:
@@ -168,7 +169,7 @@ def repeated_success(action: Action, last: Exchange | None) -> Refusal | None:
     return Refusal(
         f"{call_text(action, CALL_CHARS)} gave already: "
         f"{shorten(last.observation.text, REASON_CHARS)}",
-        answer_now=True,
+        answered=last,
     )
 
 

@@ -9,6 +9,10 @@ action, a step would fail. Two rules still make progress where what to do is pla
   own hint says as much, and a small model that cannot write an action usually could not
   improve it). Other tools' output is not an answer as it stands.
 
+And where the agent proposed again the call that had just worked, and then, asked to answer
+with it, wrote no usable answer either, it finishes with what that call gave
+(:func:`answered_by_repeat`): the call was refused because its result was already there.
+
 Anything else is left to fail: a guess would be worse than a clear error.
 
 One rule does not wait for the model: once the calculator has worked out the very expression
@@ -28,6 +32,7 @@ from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
+REPEAT_THOUGHT = "chosen by rule: the model proposed a call that had just worked, then no answer"
 ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
 # A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
@@ -56,6 +61,16 @@ def rule_action(
         return None
     answer = one_line(_ANSWERED.sub("", last.observation.text))
     return Action(FINISH, {"answer": answer}, RULE_THOUGHT) if answer else None
+
+
+def answered_by_repeat(told: Exchange | None) -> Action | None:
+    """Finishing with what ``told`` gave: the call the agent proposed again right after it
+    worked, which it is shown once more while asked to answer; ``None`` without one, or
+    when it gave nothing."""
+    if told is None:
+        return None
+    answer = one_line(told.observation.text)
+    return Action(FINISH, {"answer": answer}, REPEAT_THOUGHT) if answer else None
 
 
 def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:

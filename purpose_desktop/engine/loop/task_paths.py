@@ -4,52 +4,57 @@ SmolLM2-135M, asked for a call whose argument is a path the task gives
 (``/home/ana/report.pdf``), writes ``home/ana/report.pdf`` or ``~/etc/hosts`` under the
 agent's prompt: the leading ``/`` dropped, or a ``~`` put before it. Such a path names another
 file, or none. Where the task holds exactly one absolute path that the argument is, but for
-its leading ``/`` and ``~``, the argument is that path (docs/benchmarks.md, Tool calls).
+its leading ``/`` and ``~``, and the task does not itself give the argument as it is, the
+argument is that path (docs/benchmarks.md, Tool calls).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Final
 
-from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
 
-# A path in running text: from a "/" that follows no word, path or address (12/4, and/or,
-# https://) to the next space, quote or bracket.
-_ABSOLUTE: Final = re.compile(r"(?<![\w~./:-])/[^\s\"'`()<>\[\]{},;]+")
-_SENTENCE_END: Final = ".?!:"
+# A word of running text: up to the next space, quote or bracket.
+_WORD: Final = re.compile(r"[^\s\"'`()<>\[\]{},;]+")
+# What ends a sentence or a phrase rather than a path.
+_TRAILING: Final = ".?!:…*"
 
 
 def restore_paths(action: Action, task: str) -> Action:
-    """``action`` with each string argument (top level, or in a list) that is one of
-    ``task``'s absolute paths copied wrongly replaced by that path; ``action`` itself when
-    there is none."""
-    paths = _absolute_paths(task)
+    """``action`` (a tool's call) with each string argument (top level, or in a list) that
+    is one of ``task``'s absolute paths copied wrongly replaced by that path; ``action``
+    itself when there is none, or when it finishes or hands over. Only a path of two parts
+    or more is put right (``home/ana``, not ``help`` for ``/help`` or ``2`` for ``1 /2``)."""
+    if action.tool in (FINISH, DELEGATE):
+        return action
+    words = {found.group().rstrip(_TRAILING) for found in _WORD.finditer(task)}
+    paths = tuple(word for word in words if word.startswith("/") and len(word) > 1)
     if not paths:
         return action
-    arguments = {key: _restored(value, paths) for key, value in action.arguments.items()}
+    arguments = {key: _restored(value, paths, words) for key, value in action.arguments.items()}
     if arguments == dict(action.arguments):
         return action
-    return Action(action.tool, arguments, action.thought)
+    return dataclasses.replace(action, arguments=arguments)
 
 
-def _absolute_paths(task: str) -> tuple[str, ...]:
-    return tuple(
-        dict.fromkeys(found.group().rstrip(_SENTENCE_END) for found in _ABSOLUTE.finditer(task))
-    )
-
-
-def _restored(value: Any, paths: tuple[str, ...]) -> Any:
+def _restored(value: Any, paths: tuple[str, ...], words: set[str]) -> Any:
     if isinstance(value, str):
-        return _path_meant(value, paths)
+        return _path_meant(value, paths, words)
     if isinstance(value, list):
-        return [_path_meant(item, paths) if isinstance(item, str) else item for item in value]
+        return [
+            _path_meant(item, paths, words) if isinstance(item, str) else item for item in value
+        ]
     return value
 
 
-def _path_meant(value: str, paths: tuple[str, ...]) -> str:
-    if value in paths:
+def _path_meant(value: str, paths: tuple[str, ...], words: set[str]) -> str:
+    written = value.strip()
+    if written in words:
+        return value  # the task gives it as it is: "copy /data/a.csv to data/a.csv"
+    bare = written.lstrip("~/")
+    if "/" not in bare.rstrip("/"):
         return value
-    bare = value.strip().lstrip("~/")
-    meant = [path for path in paths if path.lstrip("/") == bare]
-    return meant[0] if bare and len(meant) == 1 else value
+    meant = sorted(path for path in paths if path.strip("/") == bare.rstrip("/"))
+    return meant[0] if len(meant) == 1 else value
