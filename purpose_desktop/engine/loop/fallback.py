@@ -59,8 +59,7 @@ def rule_action(
         return None
     if last.action.tool not in (CALCULATOR.name, DELEGATE):
         return None
-    answer = one_line(_ANSWERED.sub("", last.observation.text))
-    return Action(FINISH, {"answer": answer}, RULE_THOUGHT) if answer else None
+    return _finishing(_ANSWERED.sub("", last.observation.text), RULE_THOUGHT)
 
 
 def answered_by_repeat(told: Exchange | None) -> Action | None:
@@ -69,8 +68,7 @@ def answered_by_repeat(told: Exchange | None) -> Action | None:
     when it gave nothing."""
     if told is None:
         return None
-    answer = one_line(told.observation.text)
-    return Action(FINISH, {"answer": answer}, REPEAT_THOUGHT) if answer else None
+    return _finishing(told.observation.text, REPEAT_THOUGHT)
 
 
 def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
@@ -86,8 +84,14 @@ def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
         or _bare(given) != _bare(_symbols(found.group()))
     ):
         return None
-    answer = one_line(last.observation.text)
-    return Action(FINISH, {"answer": answer}, ANSWERED_THOUGHT) if answer else None
+    return _finishing(last.observation.text, ANSWERED_THOUGHT)
+
+
+def _finishing(text: str, thought: str) -> Action | None:
+    """Finishing with ``text`` on one line, as chosen for ``thought``; ``None`` when it is
+    empty."""
+    answer = one_line(text)
+    return Action(FINISH, {"answer": answer}, thought) if answer else None
 
 
 def _bare(expression: str) -> str:
