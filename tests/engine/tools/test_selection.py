@@ -153,6 +153,62 @@ def test_a_tool_that_sums_gets_the_arithmetic_signal() -> None:
         assert clear_choice(task, beside) is _tool("calculator")
 
 
+def test_adding_or_subtracting_numbers_is_a_sum_or_a_difference() -> None:
+    total = tool("everything.get-sum", "Returns the sum of two numbers")
+    echo = tool("everything.echo", "Echoes back the input string")
+    notes = tool("memory.add_observations", "Add new observations to existing entities")
+    tools = (echo, notes, total)
+    assert clear_choice("Add 2.5 and 4.25.", tools) is total
+    assert relevance("Subtract 3 from 10.", total) < relevance("Add 3 to 10.", total)
+    # Adding things that are not numbers is no sum.
+    assert relevance("Add two carrots to the list.", total) < relevance("Add 2 and 3.", total)
+    assert clear_choice("Add an entity named Ana.", tools) is not total
+    # The calculator still comes first.
+    assert clear_choice("Add 2.5 and 4.25.", (*BUILTIN_TOOLS, total)) is _tool("calculator")
+
+
+def with_path(name: str, description: str) -> Tool:
+    """A tool whose one parameter is a path, as most file tools have."""
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+    return Tool(name, description, schema, _nothing)
+
+
+def test_a_path_in_the_task_points_at_the_tools_that_take_one() -> None:
+    listing = with_path("filesystem.list_directory", "Get a listing of files and directories.")
+    clock = tool("time.get_current_time", "Get the current time in a timezone.")
+    task = "List what is in /home/ana/projects."
+    # "list" alone is one shared word; the path the tool takes makes it a need.
+    assert relevance(task, listing) >= 1.0
+    assert relevance("List what is in my head.", listing) < 1.0
+    assert relevance(task, clock) == 0.0
+    assert likely_tools(task, (clock, listing)) == (listing,)
+    # A file name is the file signal already; a path is one signal, not two.
+    assert relevance("Read /home/ana/notes.md", listing) == relevance("Read notes.md", listing)
+
+
+def test_a_folder_is_a_directory() -> None:
+    make = with_path("filesystem.create_directory", "Create a new directory.")
+    listing = with_path("filesystem.list_directory", "Get a listing of files and directories.")
+    task = "Make the folder /home/ana/projects/new-site."
+    assert likely_tools(task, (listing, make)) == (make,)
+    assert relevance(task, make) >= 1.0
+    assert relevance("Make the bed.", make) == 0.0
+
+
+def test_a_task_that_uses_every_word_of_a_tools_name_points_at_it() -> None:
+    create = tool("memory.create_entities", "Create multiple new entities in the graph")
+    add = tool("memory.add_observations", "Add new observations to existing entities")
+    relate = tool("memory.create_relations", "Create relations between entities")
+    tools = (relate, add, create)
+    # "observations" is the rarer word, but the task says what create_entities does.
+    task = 'Create the entity Acme, with observations "founded in 1999".'
+    assert likely_tools(task, tools) == (create,)
+    assert likely_tools('Add the observation "founded in 1999" to Acme.', tools) == (add,)
+    # Only as words of the task: naming another tool is not using the words of this one.
+    read = tool("filesystem.read_file", "Read a file.")
+    assert relevance("Read it with read_text_file", read) < relevance("Read the file", read)
+
+
 def _tool(name: str) -> Tool:
     return next(tool for tool in BUILTIN_TOOLS if tool.name == name)
 
@@ -171,9 +227,11 @@ def test_the_light_name_list_matches_the_tools() -> None:
         ("How many legs do 7 spiders have?", "calculator"),
         ("Use the read_notes tool", "read_notes"),
         ("Save the summary to report.md", "write_file"),
+        # every word of a tool's name, as plain words of the task
+        ("Read the file notes.txt and summarise it", "read_file"),
         # one shared verb is not enough, and a file named is every file tool's signal
         ("Write a poem about the sea", None),
-        ("Read the file notes.txt and summarise it", None),
+        ("Summarise notes.txt", None),
         ("Name three primary colours", None),
     ],
 )
