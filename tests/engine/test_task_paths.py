@@ -20,7 +20,16 @@ from tests.support.scripted_team import act, one_agent_team, runner, team_model
         ("home/ana/report.pdf", "When was /home/ana/report.pdf changed?", "/home/ana/report.pdf"),
         ("~/etc/hosts", "Show me the first lines of /etc/hosts.", "/etc/hosts"),
         ("home/ana/shop", "Draw the tree of /home/ana/shop.", "/home/ana/shop"),
+        ("http://localhost:8080/etc/hosts", "Show /etc/hosts as text.", "/etc/hosts"),
+        ("home/ana/projects.json", "List what is in /home/ana/projects.", "/home/ana/projects"),
+        ("jr/docs.txt", "List what is in /tmp/jr/docs.", "/tmp/jr/docs"),
+        ("ana/notes.md.txt", "Read /home/ana/notes.md", "/home/ana/notes.md"),
         # Right, or not a path of the task: left as written.
+        ("/tmp/jr/docs/a.txt", "Look in /tmp/jr/docs", "/tmp/jr/docs/a.txt"),  # under it
+        ("/etc/app.conf.bak", "Back up /etc/app.conf", "/etc/app.conf.bak"),  # a new file
+        ("/srv/etc/hosts", "Show /etc/hosts", "/srv/etc/hosts"),
+        ("ana/notes.txt", "Read /home/ana/notes.md", "ana/notes.txt"),
+        ("x/etc/hosts", "Diff /etc/hosts and /srv/etc/hosts", "x/etc/hosts"),  # either
         ("/etc/hosts", "Show /etc/hosts", "/etc/hosts"),
         ("notes.txt", "Read notes.txt", "notes.txt"),
         ("app.log", "Read the head of /var/log/app.log", "app.log"),

@@ -5,7 +5,10 @@ SmolLM2-135M, asked for a call whose argument is a path the task gives
 agent's prompt: the leading ``/`` dropped, or a ``~`` put before it. Such a path names another
 file, or none. Where the task holds exactly one absolute path that the argument is, but for
 its leading ``/`` and ``~``, and the task does not itself give the argument as it is, the
-argument is that path (docs/benchmarks.md, Tool calls).
+argument is that path (docs/benchmarks.md, Tool calls). So it is where no path is that, but
+exactly one ends as an argument that is not itself absolute does:
+``http://localhost:8080/etc/hosts`` for ``/etc/hosts``, ``jr/docs.txt`` for
+``/tmp/jr/docs``.
 """
 
 from __future__ import annotations
@@ -57,4 +60,20 @@ def _path_meant(value: str, paths: tuple[str, ...], words: set[str]) -> str:
     if "/" not in bare.rstrip("/"):
         return value
     meant = sorted(path for path in paths if path.strip("/") == bare.rstrip("/"))
+    if not meant and not written.startswith("/"):  # an absolute one may be a new file
+        meant = sorted(path for path in paths if _ends_like(bare, path))
     return meant[0] if len(meant) == 1 else value
+
+
+def _ends_like(written: str, path: str) -> bool:
+    """Whether ``written`` ends as ``path`` does, in its last two parts, an extension aside
+    that ``path`` has not: ``http://localhost/etc/hosts`` or ``jr/docs.txt`` for
+    ``/tmp/jr/docs``, but not ``/tmp/jr/docs/a.txt``, a path under it."""
+    tail = path.strip("/").split("/")[-2:]
+    parts = [part for part in written.rstrip("/").split("/") if part][-2:]
+    if len(tail) < 2 or len(parts) < 2:
+        return False
+    last, extension = parts[-1], parts[-1].rpartition(".")[2]
+    if "." in last and not tail[-1].endswith("." + extension):
+        last = last.rpartition(".")[0]
+    return [parts[0], last] == tail
