@@ -9,8 +9,12 @@ import pytest
 from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.loop.fallback import (
     ANSWERED_THOUGHT,
+    ECHO_THOUGHT,
+    REPEAT_THOUGHT,
     RULE_THOUGHT,
+    answered_apart_from,
     answered_by_calculator,
+    answered_by_tools,
     rule_action,
 )
 from purpose_desktop.engine.tools.builtin import builtin_tool
@@ -109,3 +113,73 @@ def test_a_model_that_never_writes_an_action_still_gets_the_sum_done(tmp_path: P
         ("finish", "rule"),
     ]
     assert (outcome.status, outcome.answer) == ("completed", "391")
+
+
+def _exchange(tool: str, thought: str, result: str, *, ok: bool = True) -> Exchange:
+    return Exchange(Action(tool, {}, thought), Observation(result, ok=ok))
+
+
+def test_an_answer_that_repeats_a_thought_from_before_the_results_is_the_last_result() -> None:
+    made = _exchange("files.create_directory", "This task needs a folder.", "Created /a/b")
+    listed = _exchange("files.list_directory", "Look at it.", "")  # an empty folder
+    echo = Action("finish", {"answer": "this task needs  a folder"}, "done")
+    assert answered_by_tools(echo, [made, listed]) == Action(
+        "finish", {"answer": "Created /a/b"}, ECHO_THOUGHT
+    )
+    # A teammate's answer is given as what it answered.
+    asked = _exchange("delegate", "Ask the clerk.", "clerk answered: 42\nand more")
+    said = Action("finish", {"answer": "Ask the clerk."})
+    assert answered_by_tools(said, [asked]) == Action(
+        "finish", {"answer": "42\nand more"}, ECHO_THOUGHT
+    )
+
+
+def test_an_answer_of_its_own_or_one_with_no_result_after_it_stands() -> None:
+    made = _exchange("files.create_directory", "This task needs a folder.", "Created /a/b")
+    failed = _exchange("files.read", "Read it.", "no such file", ok=False)
+    assert answered_by_tools(Action("finish", {"answer": "Made /a/b."}), [made]) is None
+    assert answered_by_tools(Action("finish", {"answer": "Read it."}), [made, failed]) is None
+    assert answered_by_tools(Action("finish", {"answer": ""}), [made]) is None
+    call = Action("files.read", {"path": "This task needs a folder."})
+    assert answered_by_tools(call, [made]) is None
+    assert answered_by_tools(Action("finish", {"answer": "x"}), []) is None
+
+
+def test_an_agent_that_answers_with_its_first_thought_answers_with_the_result(
+    tmp_path: Path,
+) -> None:
+    thought = "Spiders have eight legs each."
+    model = team_model(
+        [
+            f'{{"tool": "calculator", "expression": "3*8", "thought": "{thought}"}}',
+            f'{{"tool": "finish", "answer": "{thought}", "thought": "{thought}"}}',
+        ],
+        score=6,
+    )
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model})).run(
+            one_agent_team(tmp_path), "How many legs do 3 spiders have?", [events.append]
+        )
+    )
+    assert (outcome.status, outcome.answer) == ("completed", "24")
+    proposed = [(e.tool, e.parse_method) for e in events if isinstance(e, ev.ActionProposed)]
+    assert proposed == [("calculator", "json"), ("finish", "rule")]
+    assert any(
+        isinstance(e, ev.WarningRaised) and "repeats what it thought" in e.message for e in events
+    )
+
+
+def test_an_answer_with_nothing_of_the_result_it_was_asked_for_is_that_result() -> None:
+    told = _exchange("files.list_directory", "List it.", "[FILE] plan.txt\n[DIR] old")
+    junk = Action("finish", {"answer": "The plan is finished with the an_a"})
+    assert answered_apart_from(junk, told) == Action(
+        "finish", {"answer": "[FILE] plan.txt\n[DIR] old"}, REPEAT_THOUGHT
+    )
+    for answer in ("There is plan.txt.", "A folder, old", "[FILE] plan.txt"):
+        assert answered_apart_from(Action("finish", {"answer": answer}), told) is None
+    clock = _exchange("time.now", "", '{"datetime": "2026-12-08T03:20:02+09:00"}')
+    said = Action("finish", {"answer": "It is 2026-12-08T03:20:02+09:00 in Tokyo."})
+    assert answered_apart_from(said, clock) is None
+    assert answered_apart_from(junk, None) is None
+    assert answered_apart_from(Action("delegate", {"agent": "a", "task": "b"}), told) is None

@@ -13,6 +13,7 @@ from purpose_desktop.engine.critic import FAILED_STEP_FLAG
 from purpose_desktop.engine.learning import dead_ends
 from purpose_desktop.engine.learning.memory import Heuristic
 from purpose_desktop.engine.loop.choices import misfit_handover
+from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
@@ -275,26 +276,39 @@ def test_an_answer_written_as_a_finish_action_anyway_is_read_as_one(tmp_path: Pa
     assert outcome.answer == "Paris"
 
 
+def taking_notes(
+    folder: Path,
+    script: list[str],
+    answer: str,
+    tools: str,
+    asked: list[Sequence[ChatMessage]] | None = None,
+) -> tuple[RunOutcome, list[ev.Event]]:
+    """A run of "Keep two colours." by an agent that acts from ``script`` (then reads its
+    notes, again and again) and answers ``answer`` once its note tools are taken away;
+    every ask's messages go to ``asked``."""
+
+    def agent(messages: Sequence[ChatMessage]) -> str:
+        if asked is not None:
+            asked.append(messages)
+        if not (offers(messages, "note") or offers(messages, "read_notes")):
+            return act("finish", answer=answer)
+        return script.pop(0) if script else act("read_notes")
+
+    events: list[ev.Event] = []
+    outcome = asyncio.run(
+        runner(folder, ScriptedProvider({"m": team_model(agent)})).run(
+            one_agent_team(folder, tools=tools, max_steps=6), "Keep two colours.", [events.append]
+        )
+    )
+    return outcome, events
+
+
 def test_a_call_proposed_again_after_it_worked_is_not_made_and_the_agent_answers_with_it(
     tmp_path: Path,
 ) -> None:
     asked: list[Sequence[ChatMessage]] = []
-    script = iter([act("note", text="red"), act("note", text="blue"), act("read_notes")])
-
-    def agent(messages: Sequence[ChatMessage]) -> str:
-        asked.append(messages)
-        if not (offers(messages, "note") or offers(messages, "read_notes")):
-            return act("finish", answer="red and blue")
-        return next(script, act("read_notes"))
-
-    events: list[ev.Event] = []
-    outcome = asyncio.run(
-        runner(tmp_path, ScriptedProvider({"m": team_model(agent)})).run(
-            one_agent_team(tmp_path, tools="[note, read_notes]", max_steps=6),
-            "Keep two colours.",
-            [events.append],
-        )
-    )
+    script = [act("note", text="red"), act("note", text="blue"), act("read_notes")]
+    outcome, events = taking_notes(tmp_path, script, "red and blue", "[note, read_notes]", asked)
     assert outcome.status == "completed", outcome.error
     assert [step.action.tool for step in outcome.steps] == ["note", "note", "read_notes", "finish"]
     assert outcome.answer == "red and blue"
@@ -329,6 +343,22 @@ def test_an_agent_that_cannot_answer_after_repeating_a_call_finishes_with_its_re
     assert [step.action.tool for step in outcome.steps] == ["note", "read_notes", "finish"]
     assert outcome.answer == "1. red"
     assert outcome.steps[-1].action.thought.startswith("chosen by rule")
+
+
+def test_a_call_that_worked_proposed_again_after_failed_calls_is_not_made_either(
+    tmp_path: Path,
+) -> None:
+    script = [act("note", text="red"), act("read_notes"), act("calculator", expression="1/0")]
+    # Its answer holds nothing of what it is asked to answer with.
+    outcome, events = taking_notes(tmp_path, script, "All done", "[note, read_notes, calculator]")
+    assert outcome.status == "completed", outcome.error
+    steps = [(step.action.tool, step.observation.ok) for step in outcome.steps]
+    assert steps == [("note", True), ("read_notes", True), ("calculator", False), ("finish", True)]
+    # Its answer held nothing of the notes it was asked to answer with: the notes are.
+    assert outcome.answer == "1. red"
+    warnings = [w.message for w in of_type(events, ev.WarningRaised)]
+    assert any("solver is asked to answer: read_notes() gave already" in w for w in warnings)
+    assert any("holds nothing of what it was asked to answer with" in w for w in warnings)
 
 
 def test_a_call_a_person_edits_into_the_one_just_made_is_told_what_it_gave_as_it_was(

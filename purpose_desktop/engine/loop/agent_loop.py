@@ -47,8 +47,10 @@ from purpose_desktop.engine.loop.choices import (
     same_call,
 )
 from purpose_desktop.engine.loop.fallback import (
+    answered_apart_from,
     answered_by_calculator,
     answered_by_repeat,
+    answered_by_tools,
     rule_action,
 )
 from purpose_desktop.engine.loop.prompts import (
@@ -387,6 +389,10 @@ class AgentLoop:
             refusal = self._refusal(turn, action, used)
             if refusal is None or not _ask_again(turn, asking, action, refusal):
                 break
+        ruled = _ruled_answer(turn, action, asking.told)
+        if ruled is not None:
+            turn.proposed(step, ruled, "rule", attempts=proposal.attempts)
+            return ruled, tuple(used)
         turn.proposed(step, action, proposal.method, proposal.attempts)
         return action, tuple(used)
 
@@ -400,9 +406,7 @@ class AgentLoop:
             if lesson.id is not None and lesson.id not in used:
                 used.append(lesson.id)
             return Refusal(f"{lesson.strategy} (learned on this task before)", learned=True)
-        refusal = failed_before(action, turn.run.steps) or repeated_success(
-            action, turn.exchanges[-1] if turn.exchanges else None
-        )
+        refusal = failed_before(action, turn.run.steps) or repeated_success(action, turn.exchanges)
         if refusal is None and action.tool == DELEGATE:
             refusal = _misfit(turn, action)
         return refusal
@@ -743,6 +747,26 @@ class _Asking:
     resamples: int = 0
     told: Exchange | None = None
     paths_restored: bool = False
+
+
+def _ruled_answer(turn: _Turn, action: Action, told: Exchange | None) -> Action | None:
+    """The result the agent answers with instead of ``action``, an answer that cannot hold
+    it (see :mod:`~purpose_desktop.engine.loop.fallback`), said in a warning; ``None`` when
+    ``action`` stands. ``told`` is the result it was asked to answer with, if any."""
+    apart = answered_apart_from(action, told)
+    if apart is not None:
+        turn.warn(
+            f"{turn.agent.name}'s answer holds nothing of what it was asked to answer with; "
+            "it answers with that result instead."
+        )
+        return apart
+    echoed = answered_by_tools(action, turn.exchanges)
+    if echoed is not None:
+        turn.warn(
+            f"{turn.agent.name}'s answer repeats what it thought before its tools gave their "
+            "results; it answers with the last result instead."
+        )
+    return echoed
 
 
 def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -> bool:

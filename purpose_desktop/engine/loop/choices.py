@@ -14,8 +14,9 @@ model is asked again. The rules:
 
 - a call a person rejected, or that failed, earlier in the run (same tool, same arguments,
   whichever agent made it) is not made again: its observation says what came of it;
-- the call the agent made at the step before, which worked, is not made again: the agent is
-  asked to answer, its tools out of the choices (see :func:`repeated_success`);
+- the agent's latest call that worked, proposed again (at the next step, or after calls
+  that failed), is not made again: the agent is asked to answer, its tools out of the
+  choices (see :func:`repeated_success`);
 - a hand-over of work that the agent's own tools or expertise fit better than the teammate's
   is not made: routing already chose this agent for such work, and a small model otherwise
   hands the whole task on instead of using its tools.
@@ -155,21 +156,19 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
     return None
 
 
-def repeated_success(action: Action, last: Exchange | None) -> Refusal | None:
-    """Why ``action`` is not made: ``last``, the turn's latest exchange, is the same call and
-    it worked, so it would only give the same again. A small model shown a tool's result
-    often proposes the call again rather than answer with it; ``None`` otherwise."""
-    if (
-        last is None
-        or action.tool in (FINISH, DELEGATE)
-        or not last.observation.ok
-        or not same_call(last.action, action)
-    ):
+def repeated_success(action: Action, exchanges: Sequence[Exchange]) -> Refusal | None:
+    """Why ``action`` is not made: the latest of ``exchanges`` (the turn's so far) that
+    worked is the same call, so it would only give the same again; nothing that worked since
+    could have changed what it gives. A small model shown a tool's result often proposes the
+    call again rather than answer with it, right away or after calls that failed; ``None``
+    otherwise."""
+    worked = next((e for e in reversed(exchanges) if e.observation.ok), None)
+    if worked is None or action.tool in (FINISH, DELEGATE) or not same_call(worked.action, action):
         return None
     return Refusal(
         f"{call_text(action, CALL_CHARS)} gave already: "
-        f"{shorten(last.observation.text, REASON_CHARS)}",
-        answered=last,
+        f"{shorten(worked.observation.text, REASON_CHARS)}",
+        answered=worked,
     )
 
 

@@ -11,9 +11,16 @@ action, a step would fail. Two rules still make progress where what to do is pla
 
 And where the agent proposed again the call that had just worked, and then, asked to answer
 with it, wrote no usable answer either, it finishes with what that call gave
-(:func:`answered_by_repeat`): the call was refused because its result was already there.
+(:func:`answered_by_repeat`): the call was refused because its result was already there. So
+it does when the answer it wrote holds nothing of that result (:func:`answered_apart_from`).
 
 Anything else is left to fail: a guess would be worse than a clear error.
+
+One rule reads an answer the model did give: an answer that only repeats a thought the agent
+wrote before its tools gave their results cannot hold what they found, and the agent finishes
+with the last result instead (:func:`answered_by_tools`). SmolLM2, after creating a folder,
+answered with its first step's thought, "This is a task that requires a tool to create a
+folder in the current directory."
 
 One rule does not wait for the model: once the calculator has worked out the very expression
 the task holds, its result is the answer (:func:`answered_by_calculator`). A small model
@@ -26,7 +33,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from purpose_desktop.engine.text import one_line
+from purpose_desktop.engine.text import STOP_WORDS, one_line
 from purpose_desktop.engine.tools.base import Tool
 from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
@@ -34,6 +41,7 @@ from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
 REPEAT_THOUGHT = "chosen by rule: the model proposed a call that had just worked, then no answer"
 ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
+ECHO_THOUGHT = "chosen by rule: the answer repeated a thought written before the tools' results"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
 # A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
 _OPERATOR = (
@@ -41,6 +49,7 @@ _OPERATOR = (
     r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
 )
 _ANSWERED: Final = re.compile(r"^[\w.-]+ answered: ")
+_WORD: Final = re.compile(r"[^\w./+-]+")  # splits "[FILE] plan.txt" into "FILE", "plan.txt"
 _EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
 _WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
 
@@ -59,16 +68,61 @@ def rule_action(
         return None
     if last.action.tool not in (CALCULATOR.name, DELEGATE):
         return None
-    return _finishing(_ANSWERED.sub("", last.observation.text), RULE_THOUGHT)
+    return _finishing(one_line(_ANSWERED.sub("", last.observation.text)), RULE_THOUGHT)
 
 
 def answered_by_repeat(told: Exchange | None) -> Action | None:
-    """Finishing with what ``told`` gave: the call the agent proposed again right after it
-    worked, which it is shown once more while asked to answer; ``None`` without one, or
-    when it gave nothing."""
+    """Finishing with what ``told`` gave, whole: the call the agent proposed again right
+    after it worked, which it is shown once more while asked to answer; ``None`` without
+    one, or when it gave nothing."""
     if told is None:
         return None
-    return _finishing(told.observation.text, REPEAT_THOUGHT)
+    return _finishing(told.observation.text.strip(), REPEAT_THOUGHT)
+
+
+def answered_apart_from(action: Action, told: Exchange | None) -> Action | None:
+    """Finishing with what ``told`` gave, as :func:`answered_by_repeat` does, when
+    ``action``, the agent's answer once asked to answer with it, finishes with none of its
+    words (a number, a name, a path: those of ``told``'s result, short ones and common ones
+    aside); ``None`` otherwise. Asked to answer with "[FILE] plan.txt", SmolLM2 wrote "The
+    plan is finished with the an_a"."""
+    if told is None or action.tool != FINISH:
+        return None
+    given = _words(str(action.arguments.get("answer", "")))
+    if given & _words(told.observation.text):
+        return None
+    return answered_by_repeat(told)
+
+
+def _words(text: str) -> set[str]:
+    found = (word.strip(".").casefold() for word in _WORD.split(text))
+    return {word for word in found if len(word) > 1 and word not in STOP_WORDS}
+
+
+def answered_by_tools(action: Action, exchanges: Sequence[Exchange]) -> Action | None:
+    """Finishing with the last result a tool or teammate gave, whole, when ``action``
+    finishes with an answer that is, but for case and spaces, the thought of one of
+    ``exchanges`` (the turn's so far) that came before that result; ``None`` otherwise, or
+    when no result came after that thought."""
+    if action.tool != FINISH:
+        return None
+    answer = _plain(str(action.arguments.get("answer", "")))
+    if not answer:
+        return None
+    at = next((i for i, e in enumerate(exchanges) if _plain(e.action.thought) == answer), None)
+    if at is None:
+        return None
+    results = [
+        _ANSWERED.sub("", exchange.observation.text).strip()
+        for exchange in exchanges[at:]
+        if exchange.observation.ok
+    ]
+    found = [result for result in results if result]
+    return _finishing(found[-1], ECHO_THOUGHT) if found else None
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).casefold().rstrip(".!")
 
 
 def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
@@ -84,13 +138,13 @@ def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
         or _bare(given) != _bare(_symbols(found.group()))
     ):
         return None
-    return _finishing(last.observation.text, ANSWERED_THOUGHT)
+    return _finishing(one_line(last.observation.text), ANSWERED_THOUGHT)
 
 
-def _finishing(text: str, thought: str) -> Action | None:
-    """Finishing with ``text`` on one line, as chosen for ``thought``; ``None`` when it is
-    empty."""
-    answer = one_line(text)
+def _finishing(answer: str, thought: str) -> Action | None:
+    """Finishing with ``answer``, as chosen for ``thought``; ``None`` when it is empty. A
+    calculator's or a teammate's answer is given on one line (``one_line``), another tool's
+    result whole (all the lines of a listing or a file)."""
     return Action(FINISH, {"answer": answer}, thought) if answer else None
 
 
