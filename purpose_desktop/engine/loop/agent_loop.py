@@ -753,7 +753,7 @@ def _ruled_answer(turn: _Turn, action: Action, told: Exchange | None) -> Action 
     """The result the agent answers with instead of ``action``, an answer that cannot hold
     it (see :mod:`~purpose_desktop.engine.loop.fallback`), said in a warning; ``None`` when
     ``action`` stands. ``told`` is the result it was asked to answer with, if any."""
-    apart = answered_apart_from(action, told)
+    apart = answered_apart_from(action, told, turn.exchanges)
     if apart is not None:
         turn.warn(
             f"{turn.agent.name}'s answer holds nothing of what it was asked to answer with; "

@@ -34,13 +34,14 @@ from collections.abc import Sequence
 from typing import Final
 
 from purpose_desktop.engine.text import STOP_WORDS, one_line
-from purpose_desktop.engine.tools.base import Tool
+from purpose_desktop.engine.tools.base import NOTHING_GIVEN, Tool
 from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
 REPEAT_THOUGHT = "chosen by rule: the model proposed a call that had just worked, then no answer"
 ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
+APART_THOUGHT = "chosen by rule: the answer held nothing of the result it was asked to answer with"
 ECHO_THOUGHT = "chosen by rule: the answer repeated a thought written before the tools' results"
 _NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
 # A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
@@ -80,18 +81,21 @@ def answered_by_repeat(told: Exchange | None) -> Action | None:
     return _finishing(told.observation.text.strip(), REPEAT_THOUGHT)
 
 
-def answered_apart_from(action: Action, told: Exchange | None) -> Action | None:
-    """Finishing with what ``told`` gave, as :func:`answered_by_repeat` does, when
-    ``action``, the agent's answer once asked to answer with it, finishes with none of its
-    words (a number, a name, a path: those of ``told``'s result, short ones and common ones
-    aside); ``None`` otherwise. Asked to answer with "[FILE] plan.txt", SmolLM2 wrote "The
-    plan is finished with the an_a"."""
+def answered_apart_from(
+    action: Action, told: Exchange | None, exchanges: Sequence[Exchange]
+) -> Action | None:
+    """Finishing with the last result of ``exchanges`` (the turn's so far), whole, when
+    ``action``, the agent's answer once asked to answer with what ``told`` gave, holds none
+    of its words (a number, a name, a path; short ones and common ones aside); ``None``
+    otherwise. That result is ``told``'s, unless ``told`` gave nothing back ("done", which
+    SmolLM2 then copies). Asked to answer with "[FILE] plan.txt", SmolLM2 wrote "The plan
+    is finished with the an_a"."""
     if told is None or action.tool != FINISH:
         return None
-    given = _words(str(action.arguments.get("answer", "")))
-    if given & _words(told.observation.text):
+    result = _last_result(exchanges)
+    if _words(str(action.arguments.get("answer", ""))) & _words(result):
         return None
-    return answered_by_repeat(told)
+    return _finishing(result, APART_THOUGHT)
 
 
 def _words(text: str) -> set[str]:
@@ -112,13 +116,17 @@ def answered_by_tools(action: Action, exchanges: Sequence[Exchange]) -> Action |
     at = next((i for i, e in enumerate(exchanges) if _plain(e.action.thought) == answer), None)
     if at is None:
         return None
-    results = [
-        _ANSWERED.sub("", exchange.observation.text).strip()
-        for exchange in exchanges[at:]
-        if exchange.observation.ok
-    ]
-    found = [result for result in results if result]
-    return _finishing(found[-1], ECHO_THOUGHT) if found else None
+    return _finishing(_last_result(exchanges[at:]), ECHO_THOUGHT)
+
+
+def _last_result(exchanges: Sequence[Exchange]) -> str:
+    """The last thing a call of ``exchanges`` that worked gave back (a teammate: what it
+    answered); "" when none gave anything."""
+    for exchange in reversed(exchanges):
+        text = _ANSWERED.sub("", exchange.observation.text).strip()
+        if exchange.observation.ok and text and text != NOTHING_GIVEN:
+            return text
+    return ""
 
 
 def _plain(text: str) -> str:

@@ -13,6 +13,9 @@ from typing import Any
 
 from purpose_desktop.errors import UserError
 
+#: What a tool that worked and gave nothing back is observed to have given.
+NOTHING_GIVEN = "done"
+
 
 class ToolError(UserError):
     """The tool could not do what was asked; the message becomes the agent's observation.

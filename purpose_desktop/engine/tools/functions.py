@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from purpose_desktop.engine.tools.base import Tool, ToolContext, ToolError
+from purpose_desktop.engine.tools.base import NOTHING_GIVEN, Tool, ToolContext, ToolError
 from purpose_desktop.models.structured import validator_for
 
 __all__ = ["call_tool", "tool_from_function", "validate_arguments"]
@@ -238,7 +238,7 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if value is None:
-        return "done"
+        return NOTHING_GIVEN
     return str(value)
 
 

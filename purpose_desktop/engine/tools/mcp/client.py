@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from purpose_desktop.engine.tools.base import ToolError
+from purpose_desktop.engine.tools.base import NOTHING_GIVEN, ToolError
 from purpose_desktop.engine.tools.mcp.config import (
     HttpServer,
     ServerConfig,
@@ -381,7 +381,7 @@ def _result_text(result: CallToolResult) -> str:
             parts.append(f"[{item.type} {item.mime_type}, {len(item.data) * 3 // 4:,} bytes]")
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
-    return "\n".join(parts) or "done"
+    return "\n".join(parts) or NOTHING_GIVEN
 
 
 def _import_sdk(config: ServerConfig) -> None:
