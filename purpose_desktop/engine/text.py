@@ -106,13 +106,24 @@ def similarity(a: str, b: str) -> float:
     return _jaccard(set(content_words(a)), set(content_words(b)))
 
 
+PATH_OR_FILE = re.compile(r"(?:~|\.{1,2})?/[\w.\-/]+|\b[\w-]+\.[a-z][a-z0-9]{0,4}\b")
+"""A path (``/tmp/docs/todo.txt``, ``~/notes``) or a file name (``todo.txt``): a value a task
+gives, as a number is, not a word of what kind of task it is."""
+
+
+def _without_values(text: str) -> str:
+    return NUMBER.sub(" ", PATH_OR_FILE.sub(" ", text))
+
+
 def kind_words(text: str) -> list[str]:
-    """The content words of ``text`` without its numbers: what tasks of one kind share."""
-    return content_words(NUMBER.sub(" ", text))
+    """The content words of ``text`` without its numbers, paths and file names: what tasks
+    of one kind share."""
+    return content_words(_without_values(text))
 
 
 def kind_similarity(a: str, b: str) -> float:
-    """How alike two tasks are in kind, 0 to 1, numbers left out: the overlap of all their
+    """How alike two tasks are in kind, 0 to 1, numbers, paths and file names left out (two
+    tasks on one folder are not of one kind for it): the overlap of all their
     words, the little ones included, for "how many … are in …" is the shape of a question
     whatever it counts ("A crate holds # apples…" and "A box holds # eggs…" are of one kind).
     Two tasks that share no content word are of no kind in common (the little words of two
@@ -136,7 +147,7 @@ def _shape(text: str) -> str:
 
 
 def _all_words(text: str) -> set[str]:
-    return {stem(word) for word in _WORD.findall(NUMBER.sub(" ", text).lower())}
+    return {stem(word) for word in _WORD.findall(_without_values(text).lower())}
 
 
 def without_numbers(text: str, placeholder: str = "#") -> str:

@@ -25,3 +25,10 @@ def test_a_task_of_numbers_alone_is_alike_in_shape() -> None:
     assert kind_similarity("What is 17 * 23?", "what is 4 * 5") == 1.0
     assert kind_similarity("What is 17 * 23?", "What is 17 + 23?") == 1.0  # the same numbers
     assert kind_similarity("What is 17 * 23?", "What is 4 + 5?") == 0.0
+
+
+def test_paths_and_file_names_are_values_not_the_kind_of_a_task() -> None:
+    made = "Make the folder /tmp/jr/docs/reports."
+    assert kind_similarity("Create /tmp/jr/docs/todo.txt containing buy milk", made) == 0.0
+    assert kind_similarity("Make the folder ~/notes/old.", made) == 1.0
+    assert kind_similarity("Read notes.txt aloud", "Read plan.md aloud") == 1.0
