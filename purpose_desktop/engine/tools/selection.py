@@ -228,9 +228,15 @@ def _document(
     name: str, description: str, keywords: tuple[str, ...], parameters: tuple[str, ...]
 ) -> _Document:
     spaced = _spaced(name)
-    named = _terms(spaced)
+    server, separator, own = name.lower().partition(MCP_SEPARATOR)
+    if not separator:
+        server, own = "", server
+    # The tool's own name is its strongest words; its server's name (a person's choice:
+    # "files", "github") only as a description's would be, or a server named "files" would
+    # take the file signal for every one of its tools.
+    named = _terms(_spaced(own))
     strong = frozenset(named | _terms(" ".join(keywords)))
-    described = _terms(description) | named
+    described = _terms(description) | named | _terms(_spaced(server))
     if any(_PATH_TERM in _terms(_spaced(p)) for p in parameters):
         described.add(_PATH_TERM)  # a path in the task is one of its arguments
     if described & _ARITHMETIC_TOOL_TERMS:
@@ -238,14 +244,12 @@ def _document(
     # An MCP server's tool is named without its server as well ("use read_file" for
     # filesystem.read_file), as the server's own documentation names it; only a compound
     # name, since a one-word one ("fetch", "add") is a word a task uses anyway.
-    _, separator, own = name.lower().partition(MCP_SEPARATOR)
     own_names = (own,) if separator and re.search(r"\w[_-]\w", own) else ()
-    own_words = _terms(_spaced(own or name))
     return _Document(
         strong=strong,
         weak=frozenset(described - strong),
         names=tuple(dict.fromkeys((name.lower(), spaced, *own_names))),
-        name_words=frozenset(own_words) if len(own_words) > 1 else frozenset(),
+        name_words=frozenset(named) if len(named) > 1 else frozenset(),
     )
 
 

@@ -264,3 +264,14 @@ def test_the_likely_tools_are_the_ones_the_task_points_at_more_than_the_rest() -
         python,
         calculator,
     )
+
+
+def test_a_servers_name_is_not_a_word_of_its_tools_names() -> None:
+    # A person names a server "files": the file signal is not every one of its tools'.
+    write = with_path("files.write_file", "Create a new file or overwrite one.")
+    make = with_path("files.create_directory", "Create a new directory; ensures paths exist.")
+    task = "Create /tmp/docs/todo.txt containing buy milk"
+    assert likely_tools(task, (make, write)) == (write,)
+    assert relevance(task, write) > relevance(task, make)
+    # It still counts, as a word of the description.
+    assert relevance("Use the files server.", make) > 0.0
