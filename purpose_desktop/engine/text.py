@@ -106,9 +106,10 @@ def similarity(a: str, b: str) -> float:
     return _jaccard(set(content_words(a)), set(content_words(b)))
 
 
-PATH_OR_FILE = re.compile(r"(?:~|\.{1,2})?/[\w.\-/]+|\b[\w-]+\.[a-z][a-z0-9]{0,4}\b")
+PATH_OR_FILE = re.compile(r"(?<![\w.~/])(?:~|\.{1,2})?/[\w.\-/]*\w|\b[\w-]+\.[a-z][a-z0-9]{0,4}\b")
 """A path (``/tmp/docs/todo.txt``, ``~/notes``) or a file name (``todo.txt``): a value a task
-gives, as a number is, not a word of what kind of task it is."""
+gives, as a number is, not a word of what kind of task it is. Not the second of two words
+joined by a slash ("input/output")."""
 
 
 def _without_values(text: str) -> str:

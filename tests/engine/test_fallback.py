@@ -172,26 +172,37 @@ def test_an_agent_that_answers_with_its_first_thought_answers_with_the_result(
 
 def test_an_answer_with_nothing_of_the_result_it_was_asked_for_is_that_result() -> None:
     told = _exchange("files.list_directory", "List it.", "[FILE] plan.txt\n[DIR] old")
+    task = "List what is in /srv/docs."
     junk = Action("finish", {"answer": "The plan is finished with the an_a"})
-    assert answered_apart_from(junk, told, [told]) == Action(
+    assert answered_apart_from(junk, told, task, [told]) == Action(
         "finish", {"answer": "[FILE] plan.txt\n[DIR] old"}, APART_THOUGHT
     )
-    for answer in ("There is plan.txt.", "A folder, old", "[FILE] plan.txt"):
-        assert answered_apart_from(Action("finish", {"answer": answer}), told, [told]) is None
+    for answer in (
+        "There is plan.txt.",
+        "A folder, old",
+        "[FILE] plan.txt",
+        "There are files.",  # a plural of the result's word
+        "Two things are in /srv/docs.",  # a word of the task
+        "2",  # a number may be worked out from the result
+    ):
+        assert answered_apart_from(Action("finish", {"answer": answer}), told, task, [told]) is None
     clock = _exchange("time.now", "", '{"datetime": "2026-12-08T03:20:02+09:00"}')
     said = Action("finish", {"answer": "It is 2026-12-08T03:20:02+09:00 in Tokyo."})
-    assert answered_apart_from(said, clock, [clock]) is None
-    assert answered_apart_from(junk, None, [told]) is None
+    assert answered_apart_from(said, clock, "What time is it?", [clock]) is None
+    assert answered_apart_from(junk, None, task, [told]) is None
     handing = Action("delegate", {"agent": "a", "task": "b"})
-    assert answered_apart_from(handing, told, [told]) is None
+    assert answered_apart_from(handing, told, task, [told]) is None
 
 
 def test_a_call_that_gave_nothing_back_leaves_the_answer_to_the_result_before_it() -> None:
     made = _exchange("files.create_directory", "Make it.", "Created /a/b")
     listed = _exchange("files.list_directory", "List it.", "done")  # the new folder is empty
+    task = "Make the folder /a/b."
     for copied in ("The task is finished", "done"):
         junk = Action("finish", {"answer": copied})
-        assert answered_apart_from(junk, listed, [made, listed]) == Action(
+        assert answered_apart_from(junk, listed, task, [made, listed]) == Action(
             "finish", {"answer": "Created /a/b"}, APART_THOUGHT
         )
-        assert answered_apart_from(junk, listed, [listed]) is None
+        assert answered_apart_from(junk, listed, task, [listed]) is None
+    said = Action("finish", {"answer": "Folder made"})
+    assert answered_apart_from(said, listed, task, [made, listed]) is None

@@ -12,12 +12,12 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.critic import FAILED_STEP_FLAG
 from purpose_desktop.engine.learning import dead_ends
 from purpose_desktop.engine.learning.memory import Heuristic
-from purpose_desktop.engine.loop.choices import misfit_handover
+from purpose_desktop.engine.loop.choices import misfit_handover, repeated_success
 from purpose_desktop.engine.loop.run import RunOutcome
 from purpose_desktop.engine.loop.tool_source import ToolSource
 from purpose_desktop.engine.review import ActionDecision, ScriptedReview
 from purpose_desktop.engine.specs import LoadedTeam
-from purpose_desktop.engine.trajectory import Action
+from purpose_desktop.engine.trajectory import Action, Exchange, Observation
 from purpose_desktop.models.messages import ChatMessage, GenerationOptions
 from purpose_desktop.models.scripted import FunctionModel, ScriptedProvider
 from tests.support.scripted_team import (
@@ -301,6 +301,18 @@ def taking_notes(
         )
     )
     return outcome, events
+
+
+def test_the_latest_call_that_worked_is_the_one_not_made_again() -> None:
+    read, note = Action("read_notes"), Action("note", {"text": "red"})
+    worked = Exchange(read, Observation("1. red"))
+    failed = Exchange(Action("calculator", {"expression": "1/0"}), Observation("no", ok=False))
+    refused = repeated_success(read, [worked, failed])
+    assert refused is not None and refused.answered == worked
+    # Something that worked since may have changed what it gives: the call is made.
+    assert repeated_success(read, [worked, Exchange(note, Observation("Noted."))]) is None
+    assert repeated_success(read, [failed]) is None
+    assert repeated_success(Action("finish", {"answer": "1. red"}), [worked]) is None
 
 
 def test_a_call_proposed_again_after_it_worked_is_not_made_and_the_agent_answers_with_it(

@@ -23,7 +23,7 @@ from tests.support.scripted_team import act, one_agent_team, runner, team_model
         ("http://localhost:8080/etc/hosts", "Show /etc/hosts as text.", "/etc/hosts"),
         ("home/ana/projects.json", "List what is in /home/ana/projects.", "/home/ana/projects"),
         ("jr/docs.txt", "List what is in /tmp/jr/docs.", "/tmp/jr/docs"),
-        ("ana/notes.md.txt", "Read /home/ana/notes.md", "/home/ana/notes.md"),
+        ("etc/app.conf.bak", "Make a backup of /etc/app.conf", "etc/app.conf.bak"),
         # Right, or not a path of the task: left as written.
         ("/tmp/jr/docs/a.txt", "Look in /tmp/jr/docs", "/tmp/jr/docs/a.txt"),  # under it
         ("/etc/app.conf.bak", "Back up /etc/app.conf", "/etc/app.conf.bak"),  # a new file
@@ -94,3 +94,17 @@ def test_an_agent_calls_its_tool_with_the_path_the_task_gives_and_is_told_so(
         "solver's call is read with the paths as the task gives them "
         "(it wrote path='notes/plan.txt')." in warnings
     )
+
+
+def test_only_an_argument_named_for_a_path_is_read_as_one_ending_like_the_tasks() -> None:
+    task = "Copy /home/ana/docs/plan.txt into the backup folder"
+    copy = Action(
+        "files.copy", {"source": "/home/ana/docs/plan.txt", "destination": "backup/docs/plan.txt"}
+    )
+    assert restore_paths(copy, task) is copy  # the source is that path already
+    copy = Action("files.copy", {"source": "ana/docs/plan.txt", "destination": "/backup"})
+    assert restore_paths(copy, task).arguments["source"] == "/home/ana/docs/plan.txt"
+    fetch = Action("fetch", {"url": "http://localhost:8080/api/users"})
+    assert restore_paths(fetch, "Fetch /api/users from the test server") is fetch
+    write = Action("files.write", {"path": "a.txt", "content": "see http://x/etc/hosts"})
+    assert restore_paths(write, "Note where /etc/hosts is") is write

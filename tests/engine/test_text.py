@@ -32,3 +32,5 @@ def test_paths_and_file_names_are_values_not_the_kind_of_a_task() -> None:
     assert kind_similarity("Create /tmp/jr/docs/todo.txt containing buy milk", made) == 0.0
     assert kind_similarity("Make the folder ~/notes/old.", made) == 1.0
     assert kind_similarity("Read notes.txt aloud", "Read plan.md aloud") == 1.0
+    # Words joined by a slash are words, not a path.
+    assert kind_similarity("Describe client/server apps", "Describe server apps") == 0.75

@@ -390,9 +390,10 @@ class AgentLoop:
             if refusal is None or not _ask_again(turn, asking, action, refusal):
                 break
         ruled = _ruled_answer(turn, action, asking.told)
-        if ruled is not None:
-            turn.proposed(step, ruled, "rule", attempts=proposal.attempts)
-            return ruled, tuple(used)
+        if ruled is not None and self._refusal(turn, ruled[0], used) is None:
+            turn.warn(ruled[1])
+            turn.proposed(step, ruled[0], "rule", attempts=proposal.attempts)
+            return ruled[0], tuple(used)
         turn.proposed(step, action, proposal.method, proposal.attempts)
         return action, tuple(used)
 
@@ -749,24 +750,25 @@ class _Asking:
     paths_restored: bool = False
 
 
-def _ruled_answer(turn: _Turn, action: Action, told: Exchange | None) -> Action | None:
+def _ruled_answer(turn: _Turn, action: Action, told: Exchange | None) -> tuple[Action, str] | None:
     """The result the agent answers with instead of ``action``, an answer that cannot hold
-    it (see :mod:`~purpose_desktop.engine.loop.fallback`), said in a warning; ``None`` when
-    ``action`` stands. ``told`` is the result it was asked to answer with, if any."""
-    apart = answered_apart_from(action, told, turn.exchanges)
+    it (see :mod:`~purpose_desktop.engine.loop.fallback`), and the warning that says so;
+    ``None`` when ``action`` stands. ``told`` is the result it was asked to answer with, if
+    any."""
+    name = turn.agent.name
+    apart = answered_apart_from(action, told, turn.task, turn.exchanges)
     if apart is not None:
-        turn.warn(
-            f"{turn.agent.name}'s answer holds nothing of what it was asked to answer with; "
+        return apart, (
+            f"{name}'s answer holds nothing of what it was asked to answer with; "
             "it answers with that result instead."
         )
-        return apart
     echoed = answered_by_tools(action, turn.exchanges)
     if echoed is not None:
-        turn.warn(
-            f"{turn.agent.name}'s answer repeats what it thought before its tools gave their "
-            "results; it answers with the last result instead."
+        return echoed, (
+            f"{name}'s answer repeats what it thought before its tools gave their results; "
+            "it answers with the last result instead."
         )
-    return echoed
+    return None
 
 
 def _ask_again(turn: _Turn, asking: _Asking, action: Action, refusal: Refusal) -> bool:

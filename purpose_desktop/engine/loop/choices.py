@@ -158,8 +158,9 @@ def failed_before(action: Action, steps: Sequence[Step]) -> Refusal | None:
 
 def repeated_success(action: Action, exchanges: Sequence[Exchange]) -> Refusal | None:
     """Why ``action`` is not made: the latest of ``exchanges`` (the turn's so far) that
-    worked is the same call, so it would only give the same again; nothing that worked since
-    could have changed what it gives. A small model shown a tool's result often proposes the
+    worked is the same call, so it would give the same again, as no call that worked since
+    could have changed it (one that reads a clock would give a later time, which a turn of
+    a few steps does not wait for). A small model shown a tool's result often proposes the
     call again rather than answer with it, right away or after calls that failed; ``None``
     otherwise."""
     worked = next((e for e in reversed(exchanges) if e.observation.ok), None)

@@ -9,7 +9,7 @@ action, a step would fail. Two rules still make progress where what to do is pla
   own hint says as much, and a small model that cannot write an action usually could not
   improve it). Other tools' output is not an answer as it stands.
 
-And where the agent proposed again the call that had just worked, and then, asked to answer
+And where the agent proposed again its latest call that worked, and then, asked to answer
 with it, wrote no usable answer either, it finishes with what that call gave
 (:func:`answered_by_repeat`): the call was refused because its result was already there. So
 it does when the answer it wrote holds nothing of that result (:func:`answered_apart_from`).
@@ -39,7 +39,7 @@ from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
 
 RULE_THOUGHT = "chosen by rule: the model gave no usable action"
-REPEAT_THOUGHT = "chosen by rule: the model proposed a call that had just worked, then no answer"
+REPEAT_THOUGHT = "chosen by rule: the model proposed again a call that worked, then no answer"
 ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
 APART_THOUGHT = "chosen by rule: the answer held nothing of the result it was asked to answer with"
 ECHO_THOUGHT = "chosen by rule: the answer repeated a thought written before the tools' results"
@@ -73,8 +73,8 @@ def rule_action(
 
 
 def answered_by_repeat(told: Exchange | None) -> Action | None:
-    """Finishing with what ``told`` gave, whole: the call the agent proposed again right
-    after it worked, which it is shown once more while asked to answer; ``None`` without
+    """Finishing with what ``told`` gave, whole: the agent's latest call that worked,
+    proposed again, which it is shown once more while asked to answer; ``None`` without
     one, or when it gave nothing."""
     if told is None:
         return None
@@ -82,25 +82,32 @@ def answered_by_repeat(told: Exchange | None) -> Action | None:
 
 
 def answered_apart_from(
-    action: Action, told: Exchange | None, exchanges: Sequence[Exchange]
+    action: Action, told: Exchange | None, task: str, exchanges: Sequence[Exchange]
 ) -> Action | None:
     """Finishing with the last result of ``exchanges`` (the turn's so far), whole, when
-    ``action``, the agent's answer once asked to answer with what ``told`` gave, holds none
-    of its words (a number, a name, a path; short ones and common ones aside); ``None``
-    otherwise. That result is ``told``'s, unless ``told`` gave nothing back ("done", which
-    SmolLM2 then copies). Asked to answer with "[FILE] plan.txt", SmolLM2 wrote "The plan
-    is finished with the an_a"."""
+    ``action``, the agent's answer once asked to answer with what ``told`` gave, holds no
+    number and none of the words of that result or of ``task`` (short ones and common ones
+    aside, a plural as its singular); ``None`` otherwise. The result is ``told``'s, unless
+    ``told`` gave nothing back ("done", which SmolLM2 then copies). Asked to answer with
+    "[FILE] plan.txt", SmolLM2 wrote "The plan is finished with the an_a"; a number may be
+    worked out from the result, and a word of the task may say what came of it ("Folder
+    created")."""
     if told is None or action.tool != FINISH:
         return None
+    answer = str(action.arguments.get("answer", ""))
     result = _last_result(exchanges)
-    if _words(str(action.arguments.get("answer", ""))) & _words(result):
+    if re.search(r"\d", answer) or _words(answer) & (_words(result) | _words(task)):
         return None
     return _finishing(result, APART_THOUGHT)
 
 
 def _words(text: str) -> set[str]:
     found = (word.strip(".").casefold() for word in _WORD.split(text))
-    return {word for word in found if len(word) > 1 and word not in STOP_WORDS}
+    return {_singular(word) for word in found if len(word) > 1 and word not in STOP_WORDS}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def answered_by_tools(action: Action, exchanges: Sequence[Exchange]) -> Action | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
@@ -23,36 +24,58 @@ from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action
 _WORD: Final = re.compile(r"[^\s\"'`()<>\[\]{},;]+")
 # What ends a sentence or a phrase rather than a path.
 _TRAILING: Final = ".?!:…*"
+# An argument named for a path: "path", "repo_path", "source", "destination", "folder".
+_PATH_KEY: Final = re.compile(r"path|file|dir|folder|source|destination", re.IGNORECASE)
 
 
 def restore_paths(action: Action, task: str) -> Action:
     """``action`` (a tool's call) with each string argument (top level, or in a list) that
     is one of ``task``'s absolute paths copied wrongly replaced by that path; ``action``
     itself when there is none, or when it finishes or hands over. Only a path of two parts
-    or more is put right (``home/ana``, not ``help`` for ``/help`` or ``2`` for ``1 /2``)."""
+    or more is put right (``home/ana``, not ``help`` for ``/help`` or ``2`` for ``1 /2``).
+    A path written with another start or an extension (:func:`_ends_like`) is put right
+    only in an argument named for a path (``path``, ``source``, ``repo_path``...), when no
+    other argument of the call is that path already: "copy /a/docs/plan.txt" to
+    ``backup/docs/plan.txt`` keeps its destination."""
     if action.tool in (FINISH, DELEGATE):
         return action
     words = {found.group().rstrip(_TRAILING) for found in _WORD.finditer(task)}
     paths = tuple(word for word in words if word.startswith("/") and len(word) > 1)
     if not paths:
         return action
-    arguments = {key: _restored(value, paths, words) for key, value in action.arguments.items()}
+    given = {text.strip() for text in _strings(action.arguments.values())}
+    loose = tuple(path for path in paths if path not in given)
+    arguments = {
+        key: _restored(value, paths, words, loose if _PATH_KEY.search(key) else ())
+        for key, value in action.arguments.items()
+    }
     if arguments == dict(action.arguments):
         return action
     return dataclasses.replace(action, arguments=arguments)
 
 
-def _restored(value: Any, paths: tuple[str, ...], words: set[str]) -> Any:
+def _strings(values: Iterable[Any]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            yield from (item for item in value if isinstance(item, str))
+
+
+def _restored(value: Any, paths: tuple[str, ...], words: set[str], loose: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return _path_meant(value, paths, words)
+        return _path_meant(value, paths, words, loose)
     if isinstance(value, list):
         return [
-            _path_meant(item, paths, words) if isinstance(item, str) else item for item in value
+            _path_meant(item, paths, words, loose) if isinstance(item, str) else item
+            for item in value
         ]
     return value
 
 
-def _path_meant(value: str, paths: tuple[str, ...], words: set[str]) -> str:
+def _path_meant(value: str, paths: tuple[str, ...], words: set[str], loose: tuple[str, ...]) -> str:
+    """The one of ``paths`` that ``value`` is, copied wrongly: but for its leading ``/``
+    and ``~``, or, among ``loose``, ending as it does; ``value`` itself otherwise."""
     written = value.strip()
     if written in words:
         return value  # the task gives it as it is: "copy /data/a.csv to data/a.csv"
@@ -60,20 +83,22 @@ def _path_meant(value: str, paths: tuple[str, ...], words: set[str]) -> str:
     if "/" not in bare.rstrip("/"):
         return value
     meant = sorted(path for path in paths if path.strip("/") == bare.rstrip("/"))
-    if not meant and not written.startswith("/"):  # an absolute one may be a new file
-        meant = sorted(path for path in paths if _ends_like(bare, path))
+    # An absolute one may be a new file; one with spaces is not a path.
+    if not meant and not written.startswith("/") and not re.search(r"\s", written):
+        meant = sorted(path for path in loose if _ends_like(bare, path))
     return meant[0] if len(meant) == 1 else value
 
 
 def _ends_like(written: str, path: str) -> bool:
     """Whether ``written`` ends as ``path`` does, in its last two parts, an extension aside
-    that ``path`` has not: ``http://localhost/etc/hosts`` or ``jr/docs.txt`` for
-    ``/tmp/jr/docs``, but not ``/tmp/jr/docs/a.txt``, a path under it."""
+    where ``path`` ends without one: ``http://localhost/etc/hosts`` or ``jr/docs.txt`` for
+    ``/tmp/jr/docs``, but not ``/tmp/jr/docs/a.txt``, a path under it, nor
+    ``etc/app.conf.bak`` for ``/etc/app.conf``."""
     tail = path.strip("/").split("/")[-2:]
     parts = [part for part in written.rstrip("/").split("/") if part][-2:]
     if len(tail) < 2 or len(parts) < 2:
         return False
-    last, extension = parts[-1], parts[-1].rpartition(".")[2]
-    if "." in last and not tail[-1].endswith("." + extension):
-        last = last.rpartition(".")[0]
+    last = parts[-1]
+    if "." not in tail[-1]:
+        last = last.partition(".")[0]
     return [parts[0], last] == tail

@@ -6,6 +6,8 @@ binary term frequency:
 
 * the task's words are lower-cased, stop words dropped and endings trimmed (``files`` and
   ``file``, ``calculate`` and ``calculator``, ``writing`` and ``write`` meet);
+* an MCP tool's server's name counts as a word of its description, not of its name: a
+  person names the server ("files"), and it is every one of the server's tools' alike;
 * each distinct task word found in a tool counts :data:`NAME_WEIGHT` if it is in the tool's
   name or keywords and :data:`DESCRIPTION_WEIGHT` if only in its description, multiplied by
   its inverse document frequency among the candidate tools (``1 + ln(N / df)``: a word only
@@ -20,8 +22,9 @@ binary term frequency:
   word ``arithmetic``, ``file``, ``path`` or ``url`` would, so the calculator and the file
   tools get them through their keywords, a tool whose name or description speaks of sums,
   plus, minus, multiplying or dividing as if its description had the word ``arithmetic``,
-  a tool that takes a path (a parameter ``path`` or ``repo_path``) as if its description
-  had the word ``path``, and a tool that fetches "a URL" through its description;
+  a tool that takes a path (a parameter whose name has the word: ``path``, ``repo_path``)
+  as if its description had the word ``path``, and a tool that fetches "a URL" through its
+  description;
 * naming the tool (``use the calculator``, ``read_file``; an MCP server's tool with or
   without its server when its name is compound: ``filesystem.read_file`` or ``read_file``)
   adds :data:`NAMED_BONUS`; using every word of a compound name as words of the task, in
@@ -68,7 +71,8 @@ CLEAR_RELEVANCE: Final = 1.0
 CLEAR_MARGIN: Final = 1.5
 
 _WORD: Final = re.compile(r"[a-z]+")
-_PLAIN_WORD: Final = re.compile(r"(?<![\w/.-])[a-z]+(?![\w/.-]\w)")  # not "read_file"
+# A word that is not part of a name or path: not "read_file", "create-entities", "a.txt".
+_PLAIN_WORD: Final = re.compile(r"(?<![\w/.-])[a-z]+\b(?![/.-]\w)")
 # Beyond the shared stop words: words every tool description and many tasks contain.
 _MORE_STOP_WORDS: Final = frozenset(
     {
@@ -143,10 +147,10 @@ _EXPRESSION: Final = re.compile(
     r"|\bsqrt\s*\(|\N{SQUARE ROOT}\s*\d"
 )
 # "Add 2.5 and 4.25" asks for a sum, "subtract 3 from 10" for a difference, as a tool that
-# gives them says; "add two carrots" or "add an entity" asks for neither.
+# gives them says; "add two carrots", "add an entity" or "add 1 to 2 cups" asks for neither.
 _OPERATIONS: Final = (
-    (re.compile(r"\badd\s+-?\d[\d.,]*\s+(?:and|to)\s+-?\d"), "sum"),
-    (re.compile(r"\bsubtract\s+-?\d[\d.,]*\s+from\s+-?\d"), "difference"),
+    (re.compile(r"\badd\s+-?\d[\d.,]*\s+(?:and|to)\s+-?\d[\d.]*\s*(?:[,.;?!]|$)"), "sum"),
+    (re.compile(r"\bsubtract\s+-?\d[\d.,]*\s+from\s+-?\d[\d.]*\s*(?:[,.;?!]|$)"), "difference"),
 )
 _DATES_AND_TIMES: Final = re.compile(
     r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{1,2}:\d{2}\b"
@@ -161,7 +165,7 @@ _NUMBER: Final = re.compile(
     r"|thirty|forty|fifty|hundred|thousand|million|dozen)\b"
 )
 # An absolute or home path of two parts or more, not a URL's ("/etc/hosts", "~/notes/todo").
-_PATH: Final = re.compile(r"(?:^|[\s\"'(])~?/[\w.-]+(?:/[\w.-]+)+")
+_PATH: Final = re.compile(r"(?:^|[\s\"'(`\[])~?/[\w.-]+(?:/[\w.-]+)+")
 _WEB_ADDRESS: Final = re.compile(r"\bhttps?://\S|\bwww\.\w", re.IGNORECASE)
 _FILE_NAME: Final = re.compile(
     r"\b[\w-]+\.(?:txt|md|csv|tsv|json|jsonl|py|yaml|yml|toml|ini|cfg|html|xml|log|rst|js|ts"

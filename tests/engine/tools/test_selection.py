@@ -160,8 +160,9 @@ def test_adding_or_subtracting_numbers_is_a_sum_or_a_difference() -> None:
     tools = (echo, notes, total)
     assert clear_choice("Add 2.5 and 4.25.", tools) is total
     assert relevance("Subtract 3 from 10.", total) < relevance("Add 3 to 10.", total)
-    # Adding things that are not numbers is no sum.
+    # Adding things that are not numbers is no sum, nor adding a number to an amount.
     assert relevance("Add two carrots to the list.", total) < relevance("Add 2 and 3.", total)
+    assert relevance("Add 1 to 2 cups of flour.", total) < relevance("Add 1 to 2.", total)
     assert clear_choice("Add an entity named Ana.", tools) is not total
     # The calculator still comes first.
     assert clear_choice("Add 2.5 and 4.25.", (*BUILTIN_TOOLS, total)) is _tool("calculator")
@@ -207,6 +208,8 @@ def test_a_task_that_uses_every_word_of_a_tools_name_points_at_it() -> None:
     # Only as words of the task: naming another tool is not using the words of this one.
     read = tool("filesystem.read_file", "Read a file.")
     assert relevance("Read it with read_text_file", read) < relevance("Read the file", read)
+    for named in ("read-file-v2", "read.file", "read/file"):
+        assert relevance(f"Use {named}", read) < relevance("Read the file", read)
 
 
 def _tool(name: str) -> Tool:
@@ -274,4 +277,5 @@ def test_a_servers_name_is_not_a_word_of_its_tools_names() -> None:
     assert likely_tools(task, (make, write)) == (write,)
     assert relevance(task, write) > relevance(task, make)
     # It still counts, as a word of the description.
-    assert relevance("Use the files server.", make) > 0.0
+    server = relevance("Use the files server.", make)
+    assert 0.0 < server < relevance("Use the create_directory tool.", make)
