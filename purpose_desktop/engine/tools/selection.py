@@ -12,9 +12,10 @@ binary term frequency:
   name or keywords and :data:`DESCRIPTION_WEIGHT` if only in its description, multiplied by
   its inverse document frequency among the candidate tools (``1 + ln(N / df)``: a word only
   one tool has weighs more than one all tools share; with one candidate it is 1);
-* a few words of a person's count as the word tools use instead: a ``folder`` is a
-  ``directory``, and "add 2.5 and 4.25" ("subtract 3 from 10") asks for a ``sum`` (a
-  ``difference``), where "add an entity" asks for neither;
+* a few words of a person's count as the word tools use instead: to ``make`` a ``folder``
+  is to ``create`` a ``directory`` (``make`` in a task only: "make line-based edits" in a
+  tool's description creates nothing), and "add 2.5 and 4.25" ("subtract 3 from 10") asks
+  for a ``sum`` (a ``difference``), where "add an entity" asks for neither;
 * four signals stand in for words the task does not use: arithmetic (``17*23``, or "sum",
   "times", "how many"... with a number, or adding two numbers), a file name
   (``report.txt``), a path that names no file (``/home/ana/projects``) and a web address
@@ -86,10 +87,10 @@ _MORE_STOP_WORDS: Final = frozenset(
         "get",
         "give",
         "tell",
-        "make",
         "need",
         "want",
         "let",
+        "make",
         "about",
         "into",
         "out",
@@ -138,6 +139,9 @@ _MORE_STOP_WORDS: Final = frozenset(
 )
 # A person's word for what tools name otherwise: "make the folder" for create_directory.
 _SYNONYMS: Final = {"folder": "directory", "folders": "directories"}
+# In a task only: a tool's description that says "make line-based edits" creates nothing,
+# and "make" stays a stop word there.
+_TASK_SYNONYMS: Final = {"make": "create", "makes": "creates", "making": "creating"}
 _ENDINGS: Final = ("ation", "ator", "ate", "at", "er", "ly", "e")
 
 _EXPRESSION: Final = re.compile(
@@ -188,13 +192,13 @@ def _term(word: str) -> str:
     return word
 
 
-def _terms(text: str) -> set[str]:
-    words = _WORD.findall(text.lower())
-    return {
-        _term(_SYNONYMS.get(w, w))
-        for w in words
-        if w not in STOP_WORDS and w not in _MORE_STOP_WORDS
-    }
+def _terms(text: str, *, task: bool = False) -> set[str]:
+    """The comparable forms of ``text``'s words (see :func:`_term`), a ``task``'s or a
+    tool's."""
+    words = (_SYNONYMS.get(w, w) for w in _WORD.findall(text.lower()))
+    if task:
+        words = (_TASK_SYNONYMS.get(w, w) for w in words)
+    return {_term(w) for w in words if w not in STOP_WORDS and w not in _MORE_STOP_WORDS}
 
 
 _FILE_TERM: Final = _term("file")
@@ -276,7 +280,7 @@ class _Query:
 
 def _query(task: str) -> _Query:
     text = task.lower()
-    factors = dict.fromkeys(_terms(text), 1.0)
+    factors = dict.fromkeys(_terms(text, task=True), 1.0)
     for operation, word in _OPERATIONS:
         if operation.search(text):
             factors[_term(word)] = 1.0
@@ -288,7 +292,7 @@ def _query(task: str) -> _Query:
         factors[_PATH_TERM] = SIGNAL_FACTOR
     if _WEB_ADDRESS.search(task):
         factors[_URL_TERM] = SIGNAL_FACTOR
-    plain = frozenset(_terms(" ".join(_PLAIN_WORD.findall(text))))
+    plain = frozenset(_terms(" ".join(_PLAIN_WORD.findall(text)), task=True))
     return _Query(text, factors, plain)
 
 

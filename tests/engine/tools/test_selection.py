@@ -193,7 +193,13 @@ def test_a_folder_is_a_directory() -> None:
     task = "Make the folder /home/ana/projects/new-site."
     assert likely_tools(task, (listing, make)) == (make,)
     assert relevance(task, make) >= 1.0
-    assert relevance("Make the bed.", make) == 0.0
+    assert relevance("Make the bed.", make) < 1.0
+    # A short name gives no other word: to make it is to create it, not to list it.
+    assert likely_tools("Make the folder /tmp/docs/a1.", (listing, make)) == (make,)
+    # In a task only: a tool that makes edits does not create.
+    edit = with_path("filesystem.edit_file", "Make line-based edits to a text file.")
+    write = with_path("filesystem.write_file", "Create a new file.")
+    assert likely_tools("Create /home/ana/todo.txt with milk", (edit, write)) == (write,)
 
 
 def test_a_task_that_uses_every_word_of_a_tools_name_points_at_it() -> None:
