@@ -50,7 +50,7 @@ _OPERATOR = (
     r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
 )
 _ANSWERED: Final = re.compile(r"^[\w.-]+ answered: ")
-_WORD: Final = re.compile(r"[^\w./+-]+")  # splits "[FILE] plan.txt" into "FILE", "plan.txt"
+_BETWEEN_WORDS: Final = re.compile(r"[^\w./+-]+")  # "[FILE] plan.txt": "FILE", "plan.txt"
 _EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
 _WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
 
@@ -102,7 +102,7 @@ def answered_apart_from(
 
 
 def _words(text: str) -> set[str]:
-    found = (word.strip(".").casefold() for word in _WORD.split(text))
+    found = (word.strip(".").casefold() for word in _BETWEEN_WORDS.split(text))
     return {_singular(word) for word in found if len(word) > 1 and word not in STOP_WORDS}
 
 

@@ -87,10 +87,10 @@ _MORE_STOP_WORDS: Final = frozenset(
         "get",
         "give",
         "tell",
+        "make",
         "need",
         "want",
         "let",
-        "make",
         "about",
         "into",
         "out",
@@ -281,10 +281,9 @@ class _Query:
 def _query(task: str) -> _Query:
     text = task.lower()
     factors = dict.fromkeys(_terms(text, task=True), 1.0)
-    for operation, word in _OPERATIONS:
-        if operation.search(text):
-            factors[_term(word)] = 1.0
-    if _looks_like_arithmetic(text):
+    operations = [word for operation, word in _OPERATIONS if operation.search(text)]
+    factors.update(dict.fromkeys(map(_term, operations), 1.0))
+    if operations or _looks_like_arithmetic(text):
         factors[_ARITHMETIC_TERM] = SIGNAL_FACTOR
     if _FILE_NAME.search(task):
         factors[_FILE_TERM] = SIGNAL_FACTOR
@@ -298,7 +297,7 @@ def _query(task: str) -> _Query:
 
 def _looks_like_arithmetic(text: str) -> bool:
     text = _DATES_AND_TIMES.sub(" ", text)  # 2024-05-01 and 10:30 are not sums
-    if _EXPRESSION.search(text) or any(o.search(text) for o, _ in _OPERATIONS):
+    if _EXPRESSION.search(text):
         return True
     return bool(_ARITHMETIC_WORDS.search(text) and _NUMBER.search(text))
 
