@@ -11,7 +11,9 @@ from purpose_desktop.engine import events as ev
 from purpose_desktop.engine.learning import dead_ends
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.learning.plans import (
+    BORROWED_THOUGHT,
     PLAN_THOUGHT,
+    borrowable,
     plan_calls,
     plan_strategy,
     read_plan,
@@ -225,3 +227,78 @@ def test_the_loop_follows_a_trusted_plan_of_the_agents_own_tools(tmp_path: Path)
     # A dead end on this task refuses the plan's call: the model is asked instead.
     outcome, events = run_with_plan(tmp_path / "dead", dead_end=True)
     assert outcome.answer == "0" and ("calculator", "plan") not in proposals(events)
+
+
+SHOP = "A shop has 12 shelves of 1,250 cans. 75 cans are sold. How many cans remain?"
+
+
+def test_a_task_whose_own_way_was_wrong_borrows_the_plan_of_another_kind(tmp_path: Path) -> None:
+    memory = memory_at(tmp_path / "memory.sqlite3")
+    strategy = plan_strategy(PENCILS, [Action("calculator", {"expression": "14*36-50"})])
+    assert strategy is not None
+    pencils = asyncio.run(memory.add_heuristic(plan_heuristic(strategy)))
+    model = team_model(lambda messages: act("finish", answer="0"), score=6)
+    team = one_agent_team(tmp_path, tools="[calculator]")
+
+    def run(task: str) -> tuple[RunOutcome, list[ev.Event]]:
+        events: list[ev.Event] = []
+        outcome = asyncio.run(
+            runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+                team, task, [events.append]
+            )
+        )
+        return outcome, events
+
+    # A new kind of task: nothing says the model's own way is wrong, so it is the model's.
+    outcome, events = run(SHOP)
+    assert (outcome.answer, proposals(events)) == ("0", [("finish", "json")])
+    # Once its answer is a dead end, the pencils' plan is tried on it, saying so...
+    wrong = dead_ends.lesson(Action("finish", {"answer": "0"}), "wrong")
+    asyncio.run(memory.add_heuristic(Heuristic("T", dead_ends.TIER, SHOP, wrong)))
+    outcome, events = run(SHOP)
+    assert outcome.answer == "14925"
+    assert proposals(events) == [("calculator", "plan"), ("finish", "plan")]
+    thoughts = [e.thought for e in events if isinstance(e, ev.ActionProposed)]
+    assert thoughts == [BORROWED_THOUGHT, BORROWED_THOUGHT]
+    # ... its Q-value is left alone (its trial was on another kind of task), and the run that
+    # worked teaches the plan to the task's own kind.
+    learned = asyncio.run(memory.list_heuristics("T"))
+    assert next(h for h in learned if h.id == pencils.id).q_value == pencils.q_value
+    own = [h for h in learned if h.pattern == without_numbers(SHOP) and read_plan(h)]
+    assert [h.strategy for h in own] == [strategy]
+    # A borrowed call that a dead end rules out on this task is not tried again.
+    borrowed = dead_ends.lesson(Action("calculator", {"expression": "12*1250-75"}), "wrong")
+    other = SHOP.replace("cans", "tins")
+    asyncio.run(memory.add_heuristic(Heuristic("T", dead_ends.TIER, other, borrowed)))
+    outcome, events = run(other)
+    assert outcome.answer != "14925" and ("calculator", "plan") not in proposals(events)
+
+
+def test_borrowable_plans_fit_the_task_nearest_kind_first_one_of_each_shape() -> None:
+    def plan(pattern: str, expression: str, q_value: float, id_: int) -> Heuristic:
+        strategy = f'Steps that worked: {{"tool": "calculator", "expression": "{expression}"}}'
+        return Heuristic(
+            "T", Tier.PROCEDURAL, pattern, f"{strategy} → finish with its result", q_value, id=id_
+        )
+
+    crates = "A crate holds # apples. How many apples are in # crates?"
+    rows = "An orchard has # rows of # trees each. How many trees are there?"
+    found = borrowable(
+        [
+            plan(rows, "#1*#2", 0.9, 1),
+            plan(crates, "#1*#2", 0.6, 2),  # the same calls as the orchard's
+            plan(crates, "#2/#1", 0.7, 3),
+            plan(crates, "#1-#2", 0.4, 4),  # not trusted
+            plan(crates, "#1+#2+#3", 0.9, 5),  # the task has two numbers
+            Heuristic("T", Tier.PROCEDURAL, crates, "Use the calculator.", 0.9, id=6),
+        ],
+        "A box holds 36 eggs. How many eggs are in 13 boxes?",
+        {"calculator"},
+    )
+    assert [(p.heuristic.id, p.thought) for p in found] == [
+        (3, BORROWED_THOUGHT),
+        (2, BORROWED_THOUGHT),
+    ]
+    assert borrowable([plan(crates, "#1*#2", 0.9, 1)], "A box holds 36 eggs.", {"python"}) == []
+    assert borrowable([plan("List the files.", "2*3", 0.9, 1)], "List them.", {"calculator"}) == []
+    assert borrowable([plan(crates, "#1+#2", 0.9, 1)], "What is 7 * 6?", {"calculator"}) == []

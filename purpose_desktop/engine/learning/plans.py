@@ -14,6 +14,15 @@ A call whose numbers are not all the task's (one copied from an earlier observat
 that uses a number the task gives twice, cannot be replayed and makes no plan. A plan is
 followed only on a task with as many numbers as its own, and whose words hold every word of
 its calls (a plan that wrote hello.txt is no plan for a task about greeting.txt).
+
+A task whose own way was shown wrong (it has a dead end: a failed check, a tool's error, a
+person's rejection or low score) and that no plan of its kind fits borrows one: the trusted
+plan of the nearest other kind that fits it (:func:`borrowable`). A train covering 85 km an
+hour for 6 hours is not a crate of apples, but the plan "#1*#2" learned on crates fits it. If
+the borrowed plan's answer checks out, the run teaches a plan of the task's own kind, which
+its siblings then follow; if not, its call becomes a dead end on that task and the next plan
+is borrowed the next time. A borrowed plan's own Q-value is left alone either way: how it
+does on another kind of task says nothing of its own.
 """
 
 from __future__ import annotations
@@ -21,17 +30,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
-from purpose_desktop.engine.text import NUMBER, one_line
+from purpose_desktop.engine.text import NUMBER, kind_similarity, one_line
 from purpose_desktop.engine.tools.calculator import CALCULATOR, result_of
 from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
 PREFIX = "Steps that worked: "
 FINISHING = "finish with its result"
 PLAN_THOUGHT = "following the steps that worked on tasks of this kind"
+BORROWED_THOUGHT = (
+    "this task's own way was wrong before: trying the steps that worked on another kind of task"
+)
 TRUSTED = 0.5
 """The Q-value a plan must have to be followed: a new one starts above it, and one that led
 to a wrong answer falls below it at once."""
@@ -41,6 +53,7 @@ calculator's: ``17 * 24 = 400`` is worked out as 17 * 24, and the claim is often
 _PLACEHOLDER = re.compile(r"#(\d+)")
 _CLAIM = re.compile(r"\s*=\s*-?\d+(?:[.,]\d+)*\s*$")
 _LETTERS = re.compile(r"[^\W\d_]+")
+_WRITTEN_OUT = re.compile(r"\d\s*[-+*/\u00d7\u00f7^]\s*\d")  # with the times and division signs
 _JSON = json.JSONDecoder()
 
 
@@ -139,6 +152,8 @@ class LearnedPlan:
 
     heuristic: Heuristic
     calls: tuple[Action, ...]
+    thought: str = PLAN_THOUGHT
+    """The reason its actions give."""
 
     def next_action(
         self, task: str, done: Sequence[Exchange], answering: Collection[str]
@@ -154,7 +169,7 @@ class LearnedPlan:
         if len(numbers) != self.heuristic.pattern.count("#"):
             return None
         for index, call in enumerate(self.calls):
-            concrete = _filled(call, numbers, _words(task))
+            concrete = _filled(call, numbers, _words(task), self.thought)
             if concrete is None:
                 return None
             if index == len(done):
@@ -168,7 +183,38 @@ class LearnedPlan:
         if len(done) != len(self.calls) or self.calls[-1].tool not in answering:
             return None
         answer = one_line(done[-1].observation.text)
-        return Action(FINISH, {"answer": answer}, PLAN_THOUGHT) if answer else None
+        return Action(FINISH, {"answer": answer}, self.thought) if answer else None
+
+
+def borrowable(
+    heuristics: Sequence[Heuristic], task: str, tools: Collection[str]
+) -> list[LearnedPlan]:
+    """The trusted plans among ``heuristics`` (learned on any kind of task) that fit ``task``
+    (as many numbers, no word its calls hold and the task does not), work on its numbers and
+    call only ``tools``: those learned on the task's nearest kind first, then by Q-value, and
+    of plans that make the same calls the first only. Their calls and finishing give
+    :data:`BORROWED_THOUGHT` as the reason. None for a task that writes its arithmetic out
+    (``7 * 6``)."""
+    if _WRITTEN_OUT.search(task):
+        return []  # "What is 7 * 6?" says how to work it out: 7 + 6 is no way to try
+    found: list[tuple[float, float, LearnedPlan]] = []
+    for heuristic in heuristics:
+        plan = read_plan(heuristic)
+        if plan is None or heuristic.id is None or heuristic.q_value < TRUSTED:
+            continue
+        if any(call.tool not in tools for call in plan.calls):
+            continue
+        if plan.next_action(task, (), ()) is None:  # its first call does not fit the task
+            continue
+        if not any(_PLACEHOLDER.search(str(v)) for c in plan.calls for v in c.arguments.values()):
+            continue  # it takes nothing of the task: no approach to it (list_files() fits all)
+        found.append((kind_similarity(heuristic.pattern, task), heuristic.q_value, plan))
+    found.sort(key=lambda item: (-item[0], -item[1]))
+    chosen: dict[str, LearnedPlan] = {}
+    for _, _, plan in found:
+        shape = json.dumps([(call.tool, dict(call.arguments)) for call in plan.calls])
+        chosen.setdefault(shape, replace(plan, thought=BORROWED_THOUGHT))
+    return list(chosen.values())
 
 
 def read_plan(heuristic: Heuristic) -> LearnedPlan | None:
@@ -219,7 +265,7 @@ def _placeholders(value: Any, numbers: Sequence[str]) -> str | None:
     return None if unplaced else placed
 
 
-def _filled(call: Action, numbers: Sequence[str], words: set[str]) -> Action | None:
+def _filled(call: Action, numbers: Sequence[str], words: set[str], thought: str) -> Action | None:
     """``call`` with its placeholders replaced by ``numbers``; ``None`` if it needs more, or
     holds a word that is not among ``words`` (the task's)."""
     arguments: dict[str, str] = {}
@@ -231,7 +277,7 @@ def _filled(call: Action, numbers: Sequence[str], words: set[str]) -> Action | N
         if not _words(text) <= words:
             return None
         arguments[key] = _PLACEHOLDER.sub(lambda found: numbers[int(found.group(1)) - 1], text)
-    return Action(call.tool, arguments, PLAN_THOUGHT)
+    return Action(call.tool, arguments, thought)
 
 
 def _words(text: str) -> set[str]:

@@ -35,7 +35,13 @@ from purpose_desktop.engine.history import compact_history
 from purpose_desktop.engine.learning import dead_ends, plans
 from purpose_desktop.engine.learning.dead_ends import DeadEnds
 from purpose_desktop.engine.learning.lessons import REJECTED_PREFIX
-from purpose_desktop.engine.learning.memory import Experience, Heuristic, MemoryStore, ScoreAnchor
+from purpose_desktop.engine.learning.memory import (
+    Experience,
+    Heuristic,
+    MemoryStore,
+    ScoreAnchor,
+    Tier,
+)
 from purpose_desktop.engine.loop.actor import Actor, Proposal, StepFailed
 from purpose_desktop.engine.loop.choices import (
     Choices,
@@ -105,6 +111,8 @@ left out, and one content word at least in common) a learned lesson's task and t
 must be for the lesson to be shown. A small model copies what its prompt shows: a lesson from
 an unrelated task ("calculator(expression=17) worked") leads it to the same call on this one."""
 HEURISTICS_SPARE = 5  # found in case some are dead ends, which the prompt leaves out
+BORROW_LOOKUP = 50
+"""How many of the team's best procedural lessons are looked through for a plan to borrow."""
 RESAMPLES = 2
 """How often an agent whose proposal a rule refuses is asked for another sample (at
 ``RESAMPLE_TEMPERATURE``), when nothing can be taken out of its choices, before the step fails;
@@ -131,6 +139,7 @@ class _Turn:
     delegating: PendingDelegation | None = None
     experiences: list[Experience] | None = None  # found once: they match the task alone
     dead_ends: DeadEnds | None = None  # likewise
+    borrowable: list[plans.LearnedPlan] | None = None  # found once, where first needed
     thinking: list[str] = field(default_factory=list)
     """The reasoning the model wrote during the step under way, for the step's record only:
     it stays out of :attr:`exchanges`, so no later prompt carries it."""
@@ -370,6 +379,11 @@ class AgentLoop:
         if planned is not None and self._refusal(turn, planned[0], used) is None:
             turn.proposed(step, planned[0], "plan", attempts=0)
             return planned[0], tuple(used)
+        borrowed = await self._borrowed(turn, used)
+        if borrowed is not None:
+            # Not among the heuristics used: the plan is on trial on another kind of task.
+            turn.proposed(step, borrowed, "plan", attempts=0)
+            return borrowed, tuple(used)
         offered = Choices(
             select_tools(query, turn.tools, limit=TOOLS_PER_STEP),
             True,
@@ -396,6 +410,27 @@ class AgentLoop:
             return ruled[0], tuple(used)
         turn.proposed(step, action, proposal.method, proposal.attempts)
         return action, tuple(used)
+
+    async def _borrowed(self, turn: _Turn, used: list[int]) -> Action | None:
+        """The next action of a plan borrowed from another kind of task, for a task whose own
+        way was shown wrong before (it has dead ends), that no rule refuses; ``None`` for
+        any other task (see :func:`~purpose_desktop.engine.learning.plans.borrowable`)."""
+        assert turn.dead_ends is not None  # found before the first ask
+        if not turn.dead_ends.heuristics:
+            return None
+        if turn.borrowable is None:
+            turn.borrowable = plans.borrowable(
+                await self._memory.find_heuristics(
+                    turn.run.team.spec.name, "", tiers=(Tier.PROCEDURAL,), limit=BORROW_LOOKUP
+                ),
+                turn.task,
+                {tool.name for tool in turn.tools},
+            )
+        for plan in turn.borrowable:
+            action = plan.next_action(turn.task, turn.exchanges, ANSWERING_TOOLS)
+            if action is not None and self._refusal(turn, action, used) is None:
+                return action
+        return None
 
     @staticmethod
     def _refusal(turn: _Turn, action: Action, used: list[int]) -> Refusal | None:
