@@ -8,7 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from purpose_desktop.engine import events as ev
-from purpose_desktop.engine.learning import dead_ends
+from purpose_desktop.engine.events import RunStatus
+from purpose_desktop.engine.learning import dead_ends, plans
+from purpose_desktop.engine.learning.lessons import Verdict
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
 from purpose_desktop.engine.learning.plans import (
     BORROWED_THOUGHT,
@@ -24,6 +26,7 @@ from purpose_desktop.engine.text import without_numbers
 from purpose_desktop.engine.tools.calculator import calculate
 from purpose_desktop.engine.trajectory import Action, Exchange, Observation, Step
 from purpose_desktop.models.scripted import ScriptedProvider
+from purpose_desktop.store.memory_store import DatabaseMemoryStore
 from tests.support.scripted_team import act, memory_at, one_agent_team, runner, team_model
 
 ANSWERING = ("calculator",)
@@ -232,11 +235,16 @@ def test_the_loop_follows_a_trusted_plan_of_the_agents_own_tools(tmp_path: Path)
 SHOP = "A shop has 12 shelves of 1,250 cans. 75 cans are sold. How many cans remain?"
 
 
-def test_a_task_whose_own_way_was_wrong_borrows_the_plan_of_another_kind(tmp_path: Path) -> None:
+def pencils_plan_in(tmp_path: Path) -> tuple[DatabaseMemoryStore, Heuristic]:
+    """A memory that holds the plan learned on the pencil task, and that plan as stored."""
     memory = memory_at(tmp_path / "memory.sqlite3")
     strategy = plan_strategy(PENCILS, [Action("calculator", {"expression": "14*36-50"})])
     assert strategy is not None
-    pencils = asyncio.run(memory.add_heuristic(plan_heuristic(strategy)))
+    return memory, asyncio.run(memory.add_heuristic(plan_heuristic(strategy)))
+
+
+def test_a_task_whose_own_way_was_wrong_borrows_the_plan_of_another_kind(tmp_path: Path) -> None:
+    memory, pencils = pencils_plan_in(tmp_path)
     model = team_model(lambda messages: act("finish", answer="0"), score=6)
     team = one_agent_team(tmp_path, tools="[calculator]")
 
@@ -265,7 +273,7 @@ def test_a_task_whose_own_way_was_wrong_borrows_the_plan_of_another_kind(tmp_pat
     learned = asyncio.run(memory.list_heuristics("T"))
     assert next(h for h in learned if h.id == pencils.id).q_value == pencils.q_value
     own = [h for h in learned if h.pattern == without_numbers(SHOP) and read_plan(h)]
-    assert [h.strategy for h in own] == [strategy]
+    assert [h.strategy for h in own] == [pencils.strategy]
     # A borrowed call that a dead end rules out on this task is not tried again.
     borrowed = dead_ends.lesson(Action("calculator", {"expression": "12*1250-75"}), "wrong")
     other = SHOP.replace("cans", "tins")
@@ -302,3 +310,26 @@ def test_borrowable_plans_fit_the_task_nearest_kind_first_one_of_each_shape() ->
     assert borrowable([plan(crates, "#1*#2", 0.9, 1)], "A box holds 36 eggs.", {"python"}) == []
     assert borrowable([plan("List the files.", "2*3", 0.9, 1)], "List them.", {"calculator"}) == []
     assert borrowable([plan(crates, "#1+#2", 0.9, 1)], "What is 7 * 6?", {"calculator"}) == []
+
+
+def test_only_evidence_moves_a_followed_plans_q_value(tmp_path: Path) -> None:
+    memory, plan = pencils_plan_in(tmp_path)
+    # The critic scores the plan's right answer Φ 1, as SmolLM2 does.
+    model = team_model(lambda messages: act("finish", answer="0"), score=1)
+    team = one_agent_team(tmp_path, tools="[calculator]")
+
+    def q_after(verdict: Verdict | None) -> float:
+        async def judge(status: RunStatus, answer: str) -> Verdict:
+            assert verdict is not None
+            return verdict
+
+        outcome = asyncio.run(
+            runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+                team, CRAYONS, judge=None if verdict is None else judge
+            )
+        )
+        assert outcome.answer == "14925"  # the plan was followed
+        return next(h for h in asyncio.run(memory.list_heuristics("T")) if h.id == plan.id).q_value
+
+    assert q_after(None) == plan.q_value  # the critic alone is no evidence
+    assert q_after(Verdict(passed=False)) < plans.TRUSTED  # a failed check is

@@ -78,6 +78,12 @@ class RunResult:
         return self.verdict is not None or not self.steps or self.steps[-1].judged
 
     @property
+    def evidenced(self) -> bool:
+        """Whether the outcome is known from more than the critic: a check, or a person's
+        score of the final state."""
+        return self.verdict is not None or (bool(self.steps) and self.steps[-1].scored_by_person)
+
+    @property
     def wrong_answer(self) -> bool:
         """Whether a check found the final answer wrong (not merely the run failed)."""
         return self.verdict is not None and self.verdict.answer_checked and not self.verdict.passed

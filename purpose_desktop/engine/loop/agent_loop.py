@@ -378,6 +378,7 @@ class AgentLoop:
             return answered, tuple(used)
         if planned is not None and self._refusal(turn, planned[0], used) is None:
             turn.proposed(step, planned[0], "plan", attempts=0)
+            turn.run.followed_plans.add(planned[1])
             return planned[0], tuple(used)
         borrowed = await self._borrowed(turn, used)
         if borrowed is not None:

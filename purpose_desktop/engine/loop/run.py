@@ -480,6 +480,11 @@ class TeamRunner:
                 )
             )
         used = lessons.used_heuristics(run.steps)
+        if not result.evidenced:
+            # A plan is acted on, as a dead end is: only evidence takes it away. The critic
+            # scores right answers low too (a right product Φ 1), and one such score would
+            # leave the plan untrusted.
+            used = [i for i in used if i not in run.followed_plans]
         if used and result.judged:
             await self.memory.update_heuristics(
                 used, reward=result.reward, success=result.succeeded, alpha=0.3, run_id=run.run_id

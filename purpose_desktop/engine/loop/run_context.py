@@ -93,6 +93,8 @@ class RunContext:
     seconds_before: float = 0.0
     """How long the run went on before it was resumed or forked."""
     recalled_experiences: set[int] = field(default_factory=set)
+    followed_plans: set[int] = field(default_factory=set)
+    """The heuristic ids of the plans the loop followed (borrowed ones aside)."""
     """The past experiences shown to the agents: learning moves their Q-values by how the run
     went."""
     started: float = field(default_factory=time.monotonic)
