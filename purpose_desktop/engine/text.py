@@ -101,6 +101,16 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?!\w|[.,]\d)|\d+(?:[.,]
 (``… 17 crates.``) without its full stop."""
 
 
+_OPERAND = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
+# A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
+_OPERATOR = (
+    r"(?:\*\*|[+*/\u00d7\u00f7^]|(?<=\s)-(?=\s)"
+    r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
+)
+ARITHMETIC = re.compile(rf"{_OPERAND}(?:\s*{_OPERATOR}\s*{_OPERAND})+", re.IGNORECASE)
+"""Arithmetic written out: ``17 * 23``, ``(2 + 3) ^ 2``, ``7 x 6``, ``12 plus 5``."""
+
+
 def similarity(a: str, b: str) -> float:
     """How alike two texts are, 0 to 1: the overlap of their content words (Jaccard)."""
     return _jaccard(set(content_words(a)), set(content_words(b)))

@@ -309,7 +309,17 @@ def test_borrowable_plans_fit_the_task_nearest_kind_first_one_of_each_shape() ->
     ]
     assert borrowable([plan(crates, "#1*#2", 0.9, 1)], "A box holds 36 eggs.", {"python"}) == []
     assert borrowable([plan("List the files.", "2*3", 0.9, 1)], "List them.", {"calculator"}) == []
-    assert borrowable([plan(crates, "#1+#2", 0.9, 1)], "What is 7 * 6?", {"calculator"}) == []
+    for written_out in ("What is 7 * 6?", "What is 7 x 6?", "What is 7 times 6?"):
+        assert borrowable([plan(crates, "#1+#2", 0.9, 1)], written_out, {"calculator"}) == []
+    # Every call must fit the task, not only the first: this one writes a file it does not name.
+    writes = replace(
+        plan(crates, "#1*#2", 0.9, 1),
+        strategy='Steps that worked: {"tool": "calculator", "expression": "#1*#2"} → '
+        '{"tool": "write_file", "path": "out.txt", "content": "#1"} → finish with its result',
+    )
+    eggs = "A box holds 36 eggs. How many eggs are in 13 boxes?"
+    assert borrowable([writes], eggs, {"calculator", "write_file"}) == []
+    assert len(borrowable([writes], f"{eggs} Write out.txt", {"calculator", "write_file"})) == 1
 
 
 def test_only_evidence_moves_a_followed_plans_q_value(tmp_path: Path) -> None:
@@ -333,3 +343,23 @@ def test_only_evidence_moves_a_followed_plans_q_value(tmp_path: Path) -> None:
 
     assert q_after(None) == plan.q_value  # the critic alone is no evidence
     assert q_after(Verdict(passed=False)) < plans.TRUSTED  # a failed check is
+
+
+def test_a_plan_refused_on_a_task_is_not_judged_by_how_its_run_went(tmp_path: Path) -> None:
+    memory, plan = pencils_plan_in(tmp_path)
+    lesson = dead_ends.lesson(Action("calculator", {"expression": "12*1250-75"}), "wrong")
+    asyncio.run(memory.add_heuristic(Heuristic("T", dead_ends.TIER, CRAYONS, lesson)))
+    model = team_model(lambda messages: act("finish", answer="0"), score=1)
+
+    async def failed(status: RunStatus, answer: str) -> Verdict:
+        return Verdict(passed=False)
+
+    events: list[ev.Event] = []
+    asyncio.run(
+        runner(tmp_path, ScriptedProvider({"m": model}), memory).run(
+            one_agent_team(tmp_path), CRAYONS, [events.append], judge=failed
+        )
+    )
+    assert ("calculator", "plan") not in proposals(events)  # refused, and not borrowed either
+    stored = next(h for h in asyncio.run(memory.list_heuristics("T")) if h.id == plan.id)
+    assert stored.q_value == plan.q_value

@@ -16,13 +16,13 @@ followed only on a task with as many numbers as its own, and whose words hold ev
 its calls (a plan that wrote hello.txt is no plan for a task about greeting.txt).
 
 A task whose own way was shown wrong (it has a dead end: a failed check, a tool's error, a
-person's rejection or low score) and that no plan of its kind fits borrows one: the trusted
-plan of the nearest other kind that fits it (:func:`borrowable`). A train covering 85 km an
-hour for 6 hours is not a crate of apples, but the plan "#1*#2" learned on crates fits it. If
-the borrowed plan's answer checks out, the run teaches a plan of the task's own kind, which
-its siblings then follow; if not, its call becomes a dead end on that task and the next plan
-is borrowed the next time. A borrowed plan's own Q-value is left alone either way: how it
-does on another kind of task says nothing of its own.
+person's rejection or low score) and on which no plan of its kind is followed borrows one: the
+trusted plan of the nearest other kind that fits it (:func:`borrowable`). A train covering 85
+km an hour for 6 hours is not a crate of apples, but the plan "#1*#2" learned on crates fits
+it. If the run succeeds, it teaches a plan of the task's own kind, which its siblings then
+follow; if a check finds its answer wrong, its call becomes a dead end on that task and the
+next plan is borrowed the next time. A borrowed plan's own Q-value is left alone either way:
+how it does on another kind of task says nothing of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from purpose_desktop.engine.learning.memory import Heuristic, Tier
-from purpose_desktop.engine.text import NUMBER, kind_similarity, one_line
+from purpose_desktop.engine.text import ARITHMETIC, NUMBER, kind_similarity, one_line
 from purpose_desktop.engine.tools.calculator import CALCULATOR, result_of
 from purpose_desktop.engine.trajectory import FINISH, Action, Exchange, Step
 
@@ -53,7 +53,6 @@ calculator's: ``17 * 24 = 400`` is worked out as 17 * 24, and the claim is often
 _PLACEHOLDER = re.compile(r"#(\d+)")
 _CLAIM = re.compile(r"\s*=\s*-?\d+(?:[.,]\d+)*\s*$")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_WRITTEN_OUT = re.compile(r"\d\s*[-+*/\u00d7\u00f7^]\s*\d")  # with the times and division signs
 _JSON = json.JSONDecoder()
 
 
@@ -155,6 +154,15 @@ class LearnedPlan:
     thought: str = PLAN_THOUGHT
     """The reason its actions give."""
 
+    def fits(self, task: str) -> bool:
+        """Whether every call of the plan can be made on ``task``: as many numbers as the
+        task it was learned on, and no word the task does not hold."""
+        numbers = task_numbers(task)
+        if len(numbers) != self.heuristic.pattern.count("#"):
+            return False
+        words = _words(task)
+        return all(_filled(call, numbers, words, self.thought) for call in self.calls)
+
     def next_action(
         self, task: str, done: Sequence[Exchange], answering: Collection[str]
     ) -> Action | None:
@@ -195,7 +203,7 @@ def borrowable(
     of plans that make the same calls the first only. Their calls and finishing give
     :data:`BORROWED_THOUGHT` as the reason. None for a task that writes its arithmetic out
     (``7 * 6``)."""
-    if _WRITTEN_OUT.search(task):
+    if ARITHMETIC.search(task):
         return []  # "What is 7 * 6?" says how to work it out: 7 + 6 is no way to try
     found: list[tuple[float, float, LearnedPlan]] = []
     for heuristic in heuristics:
@@ -204,7 +212,7 @@ def borrowable(
             continue
         if any(call.tool not in tools for call in plan.calls):
             continue
-        if plan.next_action(task, (), ()) is None:  # its first call does not fit the task
+        if not plan.fits(task):
             continue
         if not any(_PLACEHOLDER.search(str(v)) for c in plan.calls for v in c.arguments.values()):
             continue  # it takes nothing of the task: no approach to it (list_files() fits all)

@@ -364,14 +364,9 @@ class AgentLoop:
             )
         )
         planned = _planned(turn, heuristics)
-        # A plan counts as used where it is followed: shown on a task it does not fit, how
-        # that run went says nothing of it.
-        used = [
-            h.id
-            for h in heuristics
-            if h.id is not None
-            and (plans.read_plan(h) is None or (planned is not None and planned[1] == h.id))
-        ]
+        # A plan counts as used where it is followed: shown on a task it does not fit, or
+        # refused on this one, how the run went says nothing of it.
+        used = [h.id for h in heuristics if h.id is not None and plans.read_plan(h) is None]
         answered = answered_by_calculator(turn.task, turn.exchanges[-1] if turn.exchanges else None)
         if answered is not None and self._refusal(turn, answered, used) is None:
             turn.proposed(step, answered, "rule", attempts=0)
@@ -379,7 +374,7 @@ class AgentLoop:
         if planned is not None and self._refusal(turn, planned[0], used) is None:
             turn.proposed(step, planned[0], "plan", attempts=0)
             turn.run.followed_plans.add(planned[1])
-            return planned[0], tuple(used)
+            return planned[0], (*used, planned[1])
         borrowed = await self._borrowed(turn, used)
         if borrowed is not None:
             # Not among the heuristics used: the plan is on trial on another kind of task.

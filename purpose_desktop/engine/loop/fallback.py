@@ -33,7 +33,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from purpose_desktop.engine.text import STOP_WORDS, one_line
+from purpose_desktop.engine.text import ARITHMETIC, STOP_WORDS, one_line
 from purpose_desktop.engine.tools.base import NOTHING_GIVEN, Tool
 from purpose_desktop.engine.tools.calculator import CALCULATOR
 from purpose_desktop.engine.trajectory import DELEGATE, FINISH, Action, Exchange
@@ -43,15 +43,8 @@ REPEAT_THOUGHT = "chosen by rule: the model proposed again a call that worked, t
 ANSWERED_THOUGHT = "chosen by rule: the calculator worked out the task's expression"
 APART_THOUGHT = "chosen by rule: the answer held nothing of the result it was asked to answer with"
 ECHO_THOUGHT = "chosen by rule: the answer repeated a thought written before the tools' results"
-_NUMBER = r"\(*\s*\d+(?:[.,]\d+)*\s*\)*"
-# A minus only with spaces around it: 2024-01-15 and 555-1234 are not sums.
-_OPERATOR = (
-    r"(?:\*\*|[+*/\u00d7\u00f7^]|(?<=\s)-(?=\s)"
-    r"|\bx\b|\btimes\b|\bplus\b|\bminus\b)"
-)
 _ANSWERED: Final = re.compile(r"^[\w.-]+ answered: ")
 _BETWEEN_WORDS: Final = re.compile(r"[^\w./+-]+")  # "[FILE] plan.txt": "FILE", "plan.txt"
-_EXPRESSION: Final = re.compile(rf"{_NUMBER}(?:\s*{_OPERATOR}\s*{_NUMBER})+", re.IGNORECASE)
 _WORDS: Final = {"times": "*", "plus": "+", "minus": "-", "x": "*"}
 
 
@@ -61,7 +54,7 @@ def rule_action(
     """The action the rules give for ``task`` with ``last`` the latest exchange (``None``
     before the first step), among ``tools``; ``None`` when no rule applies."""
     if last is None:
-        found = _EXPRESSION.search(task)
+        found = ARITHMETIC.search(task)
         if found is not None and any(tool.name == CALCULATOR.name for tool in tools):
             return Action(CALCULATOR.name, {"expression": _symbols(found.group())}, RULE_THOUGHT)
         return None
@@ -145,7 +138,7 @@ def answered_by_calculator(task: str, last: Exchange | None) -> Action | None:
     the arithmetic expression ``task`` holds, spaces aside; ``None`` otherwise."""
     if last is None or last.action.tool != CALCULATOR.name or not last.observation.ok:
         return None
-    found = _EXPRESSION.search(task)
+    found = ARITHMETIC.search(task)
     given = last.action.arguments.get("expression")
     if (
         found is None

@@ -93,10 +93,10 @@ class RunContext:
     seconds_before: float = 0.0
     """How long the run went on before it was resumed or forked."""
     recalled_experiences: set[int] = field(default_factory=set)
-    followed_plans: set[int] = field(default_factory=set)
-    """The heuristic ids of the plans the loop followed (borrowed ones aside)."""
     """The past experiences shown to the agents: learning moves their Q-values by how the run
     went."""
+    followed_plans: set[int] = field(default_factory=set)
+    """The heuristic ids of the plans the loop followed (borrowed ones aside)."""
     started: float = field(default_factory=time.monotonic)
     _last_step: int = 0
     _warned_journal: bool = False
